@@ -1,0 +1,37 @@
+//! Lossless HAProxy configuration documents, with typed views on top.
+//!
+//! ```text
+//! &str -> haproxy_parse::parse -> Document -> typed views / edits -> haproxy_render::lossless -> String
+//!                                          \-> haproxy_render::format (canonical layout)
+//! ```
+//!
+//! # The lossless invariant
+//!
+//! For every input that parses, `lossless(parse(s)) == s`, byte for byte: indentation, blanks
+//! between words, quoting as written, comments, blank lines, CRLF, `.if` blocks and a missing
+//! final newline all survive. A [`Document`] is a list of [`Line`]s grouped into [`Section`]s;
+//! each line keeps its indent, its [`Word`]s (raw text plus the blanks after each), its comment
+//! and its [`LineEnding`]. Edits through typed views replace only the words they touch; new lines
+//! take their siblings' indentation and line ending.
+//!
+//! Values keep their raw text until edited: [`Word::value`] decodes HAProxy's quoting
+//! (configuration.txt §2.2) on demand, [`Word::set_value`] re-quotes only when needed.
+//!
+//! This crate does no I/O and no parsing of whole files; see `haproxy-parse` and
+//! `haproxy-render`.
+
+mod diagnostic;
+mod document;
+mod line;
+pub mod quoting;
+mod section;
+mod trivia;
+mod word;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use document::Document;
+pub use line::{Conditional, Line, LineKind};
+pub use quoting::{EnvRef, QuoteError};
+pub use section::{Section, SectionKind, CANONICAL_INDENT};
+pub use trivia::{LineEnding, Position};
+pub use word::Word;

@@ -1,0 +1,4 @@
+//! Integration tests of the HAProxy parser: one binary, one module per concern.
+
+mod corpus;
+mod roundtrip;

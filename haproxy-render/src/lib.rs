@@ -1,0 +1,13 @@
+//! Render documents back to text.
+//!
+//! ```text
+//! Document --lossless--> the exact bytes it was parsed from (plus any edits)
+//! Document --format----> canonical layout: indentation, single blanks, one blank line between sections
+//! ```
+//!
+//! `lossless` is the identity on an untouched document; `format` is the only place that
+//! normalises layout, keeps a valid configuration valid and is idempotent.
+
+mod lossless;
+
+pub use lossless::{lossless, lossless_into};
