@@ -9,6 +9,7 @@
 //! column, the parser recovers at the end of the line, and the document still renders back to
 //! the exact input (`haproxy_render::lossless(&parse(s).document) == s`).
 
+pub mod check;
 mod lexer;
 mod structure;
 
@@ -62,6 +63,16 @@ pub fn parse(text: &str) -> Parsed {
     structure::check_conditionals(document.lines(), &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
     Parsed { document, diagnostics }
+}
+
+/// Parses `text` and runs every offline check: syntax diagnostics first, then semantic ones,
+/// sorted by position.
+pub fn check(text: &str) -> Parsed {
+    let mut parsed = parse(text);
+    let mut semantic = check::check_document(&parsed.document);
+    parsed.diagnostics.append(&mut semantic);
+    parsed.diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
+    parsed
 }
 
 /// Parses one line on its own (no section structure); handy for building edits from text.

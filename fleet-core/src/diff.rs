@@ -1,0 +1,1 @@
+//! Differences between two configuration texts: unified text diff plus a structural summary.

@@ -1,0 +1,12 @@
+//! `fleet config parse|fmt|check|diff`.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {}
+
+pub(crate) fn run(command: Command) -> ExitCode {
+    match command {}
+}

@@ -1,0 +1,34 @@
+//! Command-line interface: argument parsing and dispatch. Exit codes: 0 fine, 1 problems found,
+//! 2 usage or I/O error.
+
+mod config;
+mod keepalived;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// HAProxy Fleet: manage HAProxy configuration for many nodes.
+#[derive(Debug, Parser)]
+#[command(name = "fleet", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Offline tools for HAProxy configuration files.
+    #[command(subcommand)]
+    Config(config::Command),
+    /// Offline tools for Keepalived configuration files.
+    #[command(subcommand)]
+    Keepalived(keepalived::Command),
+}
+
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Config(command) => config::run(command),
+        Command::Keepalived(command) => keepalived::run(command),
+    }
+}

@@ -1,0 +1,17 @@
+//! `fleet`: the HAProxy Fleet server and its offline configuration tools.
+//!
+//! ```text
+//! fleet config ...      -> cli::config      (HAProxy files: parse, fmt, check, diff)
+//! fleet keepalived ...  -> cli::keepalived  (keepalived.conf: parse, fmt, check)
+//! ```
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::run(args)
+}
