@@ -1,0 +1,159 @@
+//! Keywords against their section: unknown keywords, keywords a section cannot hold (the proxy
+//! keywords matrix of configuration.txt §4.1), keywords HAProxy removed, and the `no` /
+//! `default` prefixes.
+//!
+//! An unknown keyword is only reported in sections whose keyword table is complete for
+//! HAProxy 2.6 (see [`super::tables`]); build-dependent keywords (51Degrees, DeviceAtlas,
+//! WURFL, QUIC tuning) are in the tables, so a config written for another build does not
+//! raise false alarms. Lines inside `.if` blocks are skipped: a block guarded by
+//! `version_atleast(3.0)` may use keywords HAProxy 2.6 never sees.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use haproxy_model::{Diagnostic, Line, SectionKind};
+
+use super::context::SectionInfo;
+use super::tables::{self, Rule};
+use super::{error, warning, Context};
+
+/// Runs the keyword checks on every section.
+pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for info in &context.sections {
+        let kind = info.section.kind();
+        for line in Context::statements(info.section) {
+            if context.is_conditional(line) {
+                continue;
+            }
+            let Some(keyword) = line.keyword() else { continue };
+            if keyword.contains('$') {
+                // `"${KEYWORD}"`: only known once the environment is.
+                continue;
+            }
+            match kind {
+                SectionKind::Global => check_global(line, &keyword, out),
+                kind if kind.is_proxy() || *kind == SectionKind::Defaults => check_proxy(info, line, out),
+                kind => {
+                    if let Some(known) = tables::section_keywords(kind) {
+                        if !known.contains(&&*keyword) {
+                            out.push(unknown(line, 0, &keyword, kind));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn unknown(line: &Line, index: usize, keyword: &str, kind: &SectionKind) -> Diagnostic {
+    error(line, index, format!("unknown keyword '{keyword}' in '{kind}' section"))
+}
+
+/// The diagnostic for `no` / `default` put before a keyword that cannot take it.
+fn bad_prefix(line: &Line, prefix: &str, allowed: &str) -> Diagnostic {
+    error(line, 0, format!("'{prefix}' prefix is only supported for {allowed}"))
+}
+
+/// `global`: unknown keywords, `no`/`default` prefixes, removed keywords.
+fn check_global(line: &Line, keyword: &str, out: &mut Vec<Diagnostic>) {
+    let (index, keyword) = match keyword {
+        "no" | "default" => {
+            let target = line.value(1).unwrap_or_default();
+            if !tables::GLOBAL_NEGATABLE.contains(&&*target) {
+                out.push(bad_prefix(line, keyword, "log and the global flags busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping"));
+                return;
+            }
+            (1, target.into_owned())
+        }
+        other => (0, other.to_string()),
+    };
+    if let Some((_, instead)) = tables::GLOBAL_REMOVED.iter().find(|(k, _)| *k == keyword) {
+        out.push(error(line, index, format!("'{keyword}' is not supported any more by HAProxy 2.6; {instead}")));
+    } else if tables::GLOBAL_KEYWORDS.binary_search(&keyword.as_str()).is_err() {
+        out.push(unknown(line, index, &keyword, &SectionKind::Global));
+    }
+}
+
+/// defaults, frontend, listen, backend.
+fn check_proxy(info: &SectionInfo<'_>, line: &Line, out: &mut Vec<Diagnostic>) {
+    let kind = info.section.kind();
+    let values = line.values();
+    let mut start = 0;
+    if matches!(&*values[0], "no" | "default") {
+        let target = values.get(1).map(|v| &**v).unwrap_or_default();
+        if !matches!(target, "option" | "log") {
+            out.push(bad_prefix(line, &values[0], "'option' and 'log'"));
+            return;
+        }
+        start = 1;
+    }
+    let keyword = &*values[start];
+    if let Some((_, instead)) = tables::PROXY_REMOVED.iter().find(|(k, _)| *k == keyword) {
+        out.push(error(line, start, format!("'{keyword}' is not supported any more by HAProxy 2.6; {instead}")));
+        return;
+    }
+    if tables::PROXY_KEYWORDS.binary_search(&keyword).is_err() {
+        out.push(unknown(line, start, keyword, kind));
+        return;
+    }
+    if keyword == "option" {
+        match values.get(start + 1) {
+            Some(option) if option.contains('$') => {}
+            Some(option) if tables::PROXY_OPTIONS.binary_search(&&**option).is_err() => {
+                out.push(error(line, start + 1, format!("unknown option '{option}'")));
+                return;
+            }
+            Some(_) => {}
+            None => {
+                out.push(error(line, start, "'option' needs an option name"));
+                return;
+            }
+        }
+    }
+    let Some((key, rules)) = matrix_rule(&values[start..]) else { return };
+    let column = match kind {
+        SectionKind::Defaults => 0,
+        SectionKind::Frontend => 1,
+        SectionKind::Listen => 2,
+        _ => 3,
+    };
+    let anonymous = info.name.is_none();
+    match rules[column] {
+        Rule::A => {}
+        Rule::N if anonymous => {
+            out.push(error(line, start, format!("'{key}' is not allowed in an anonymous defaults section")));
+        }
+        Rule::N => {}
+        Rule::E => out.push(error(line, start, not_here(key, kind, "is not allowed"))),
+        Rule::W => out.push(warning(line, start, not_here(key, kind, "is ignored"))),
+    }
+}
+
+/// "'server' is not allowed in a frontend (it has no backend side)".
+fn not_here(key: &str, kind: &SectionKind, verdict: &str) -> String {
+    match kind {
+        SectionKind::Frontend => format!("'{key}' {verdict} in a frontend (it has no backend side)"),
+        SectionKind::Backend => format!("'{key}' {verdict} in a backend (it has no frontend side)"),
+        other => format!("'{key}' {verdict} in a '{other}' section"),
+    }
+}
+
+/// The matrix row for a statement: the longest key whose words start the statement.
+fn matrix_rule<'v>(values: &[std::borrow::Cow<'v, str>]) -> Option<(&'static str, [Rule; 4])> {
+    static INDEX: OnceLock<HashMap<&'static str, Vec<(&'static str, [Rule; 4])>>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut map: HashMap<&'static str, Vec<(&'static str, [Rule; 4])>> = HashMap::new();
+        for (key, rules) in tables::PROXY_MATRIX {
+            let first = key.split(' ').next().unwrap_or(key);
+            map.entry(first).or_default().push((key, *rules));
+        }
+        map
+    });
+    let first = values.first()?;
+    index
+        .get(&**first)?
+        .iter()
+        .filter(|(key, _)| key.split(' ').zip(values.iter().map(|v| &**v).chain(std::iter::repeat(""))).all(|(k, v)| k == v))
+        .max_by_key(|(key, _)| key.len())
+        .copied()
+}

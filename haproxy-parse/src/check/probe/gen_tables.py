@@ -1,0 +1,28 @@
+import subprocess
+def words(*files):
+    s=set()
+    for f in files:
+        try: s |= {l.strip() for l in open(f) if l.strip()}
+        except FileNotFoundError: pass
+    return sorted(s)
+def emit(name, doc, items):
+    print(f"/// {doc}")
+    print(f"pub(super) const {name}: &[&str] = &[")
+    line="   "
+    for it in items:
+        w=f' "{it}",'
+        if len(line)+len(w)>110: print(line); line="   "
+        line+=w
+    print(line); print("];\n")
+emit("GLOBAL_KEYWORDS","Keywords of the `global` section (sorted).", words('v_global.txt','man_global.txt'))
+emit("PROXY_KEYWORDS","First words HAProxy 2.6 recognises in defaults, frontend, listen and backend sections (sorted).", words('v_listen.txt','v_frontend.txt','v_backend.txt','v_defaults.txt','matrix_first.txt'))
+print("/// Rules of the proxy keywords matrix (configuration.txt §4.1), checked against haproxy 2.6.12:")
+print("/// `[defaults, frontend, listen, backend]`.")
+print("pub(super) const PROXY_MATRIX: &[(&str, [Rule; 4])] = &[")
+import subprocess
+print(subprocess.run(['python3','mk.py'],capture_output=True,text=True).stdout.rstrip())
+print("];")
+print()
+emit("PROXY_OPTIONS","`option` names of proxies (sorted).", words('opts_all.txt'))
+for n,f in [("USERLIST","userlist"),("PEERS","peers"),("RESOLVERS","resolvers"),("MAILERS","mailers"),("PROGRAM","program"),("HTTP_ERRORS","http-errors"),("RING","ring"),("CACHE","cache"),("FCGI_APP","fcgi-app")]:
+    emit(n+"_KEYWORDS", f"Keywords of `{f}` sections.", words(f'v_{f}.txt'))

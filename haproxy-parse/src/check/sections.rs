@@ -1,0 +1,84 @@
+//! Section-level structure: statements before any section, section names, and the final
+//! line ending HAProxy insists on.
+//!
+//! HAProxy 2.6 refuses a keyword it meets before the first section ("unknown keyword 'X' out
+//! of section"), a named section without its name, a name holding characters other than
+//! letters, digits, `.`, `_`, `-` and `:`, and a file whose last line has no newline
+//! ("Missing LF on last line, file might have been truncated").
+
+use haproxy_model::{Diagnostic, Line, LineEnding, LineKind, Position, SectionKind};
+
+use super::{error, Context};
+
+/// Runs the section-level checks.
+pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for line in context.document.preamble() {
+        if line.kind() == LineKind::Statement && !context.is_conditional(line) {
+            let keyword = line.keyword().unwrap_or_default();
+            out.push(error(line, 0, format!("unknown keyword '{keyword}' out of section")));
+        }
+    }
+    for info in &context.sections {
+        let section = info.section;
+        let header = section.header();
+        let kind = section.kind();
+        if !needs_name(kind) {
+            continue;
+        }
+        match &info.name {
+            None => out.push(error(header, 0, format!("'{kind}' section needs a name"))),
+            Some(name) if checks_name_characters(kind) => {
+                if let Some(bad) = name.chars().find(|c| !is_name_char(*c)) {
+                    out.push(error(
+                        header,
+                        1,
+                        format!("character '{bad}' is not permitted in '{kind}' name '{name}'"),
+                    ));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(last) = context.document.lines().last() {
+        missing_final_newline(last, out);
+    }
+}
+
+/// HAProxy reads a file line by line and refuses a last line without `\n`, even a blank one.
+fn missing_final_newline(last: &Line, out: &mut Vec<Diagnostic>) {
+    let text = last.text();
+    if last.ending() == LineEnding::None && !text.is_empty() {
+        let column = text.chars().count() as u32 + 1;
+        out.push(Diagnostic::error(
+            Position::new(last.position().line, column),
+            "missing newline at the end of the last line (HAProxy refuses a file that might be truncated)",
+        ));
+    }
+}
+
+/// Sections whose header must carry a name.
+fn needs_name(kind: &SectionKind) -> bool {
+    !matches!(kind, SectionKind::Global | SectionKind::Defaults | SectionKind::CrtStore | SectionKind::Unknown(_))
+}
+
+/// Sections whose names HAProxy 2.6 restricts to [`is_name_char`] (verified with `haproxy -c`:
+/// `program` and `cache` names are not checked).
+fn checks_name_characters(kind: &SectionKind) -> bool {
+    kind.is_proxy()
+        || matches!(
+            kind,
+            SectionKind::Userlist
+                | SectionKind::Peers
+                | SectionKind::Resolvers
+                | SectionKind::Mailers
+                | SectionKind::HttpErrors
+                | SectionKind::Ring
+                | SectionKind::FcgiApp
+                | SectionKind::LogForward
+        )
+}
+
+/// The characters HAProxy's `invalid_char()` lets through in names of proxies, ACLs, servers.
+pub(super) fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':')
+}
