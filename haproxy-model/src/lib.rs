@@ -20,12 +20,17 @@
 //! This crate does no I/O and no parsing of whole files; see `haproxy-parse` and
 //! `haproxy-render`.
 
+pub mod address;
+pub mod condition;
 mod diagnostic;
 mod document;
+pub mod duration;
 mod line;
+pub mod keywords;
 pub mod quoting;
 mod section;
 mod trivia;
+pub mod views;
 mod word;
 
 pub use diagnostic::{Diagnostic, Severity};
@@ -35,3 +40,8 @@ pub use quoting::{EnvRef, QuoteError};
 pub use section::{Section, SectionKind, CANONICAL_INDENT};
 pub use trivia::{LineEnding, Position};
 pub use word::Word;
+
+pub use address::{Address, AddressError, Host, PortSpec};
+pub use condition::{Condition, ConditionError, Expr, Polarity};
+pub use duration::{DurationError, TimeValue};
+pub use views::{Proxy, ProxyMut};

@@ -1,0 +1,259 @@
+//! Editing a proxy section. Setters change only the words they must; new lines are placed
+//! next to their kin (a server after the last server, an ACL after the last ACL or before the
+//! first rule, since HAProxy resolves ACL names when it reads a rule) and take their indent.
+
+use std::time::Duration;
+
+use super::directive;
+use super::{AclMut, Balance, BindMut, HashType, Proxy, RuleMut, ServerMut, RULE_KEYWORDS};
+use crate::condition::Condition;
+use crate::duration::TimeValue;
+use crate::{Line, Section};
+
+/// Keywords a new server line goes after.
+const SERVER_KEYWORDS: &[&str] = &["server", "server-template", "default-server"];
+
+/// An editor for a `defaults`, `frontend`, `backend` or `listen` section.
+#[derive(Debug)]
+pub struct ProxyMut<'a> {
+    section: &'a mut Section,
+}
+
+impl<'a> ProxyMut<'a> {
+    /// An editor of `section` when it is a proxy or a `defaults` section.
+    pub fn new(section: &'a mut Section) -> Option<Self> {
+        Proxy::new(section)?;
+        Some(ProxyMut { section })
+    }
+
+    /// An editor of a section the caller knows to be a proxy.
+    pub(crate) fn of(section: &'a mut Section) -> Self {
+        ProxyMut { section }
+    }
+
+    /// A read-only view of the section as it is now.
+    pub fn view(&self) -> Proxy<'_> {
+        Proxy::of(self.section)
+    }
+
+    /// The section, for edits no typed setter covers.
+    pub fn section_mut(&mut self) -> &mut Section {
+        self.section
+    }
+
+    /// Renames the proxy.
+    pub fn set_name(&mut self, name: &str) -> bool {
+        self.section.set_name(name)
+    }
+
+    /// Sets or removes `from <defaults>`.
+    pub fn set_from(&mut self, from: Option<&str>) {
+        self.section.set_from(from);
+    }
+
+    /// Sets or removes `mode`.
+    pub fn set_mode(&mut self, mode: Option<&str>) {
+        directive::set(self.section, &["mode"], mode.map(|m| vec![m]).as_deref());
+    }
+
+    /// Sets or removes `balance`.
+    pub fn set_balance(&mut self, balance: Option<&Balance>) {
+        let words = balance.map(|b| std::iter::once(b.algorithm.clone()).chain(b.args.iter().cloned()).collect::<Vec<_>>());
+        directive::set(self.section, &["balance"], words.as_deref());
+    }
+
+    /// Sets or removes `hash-type`.
+    pub fn set_hash_type(&mut self, hash_type: Option<&HashType>) {
+        let words = hash_type.map(|h| {
+            std::iter::once(h.method.clone()).chain(h.function.iter().cloned()).chain(h.modifier.iter().cloned()).collect::<Vec<_>>()
+        });
+        directive::set(self.section, &["hash-type"], words.as_deref());
+    }
+
+    /// Sets or removes `maxconn`.
+    pub fn set_maxconn(&mut self, maxconn: Option<u32>) {
+        directive::set(self.section, &["maxconn"], maxconn.map(|m| vec![m.to_string()]).as_deref());
+    }
+
+    /// Sets or removes `default_backend`.
+    pub fn set_default_backend(&mut self, backend: Option<&str>) {
+        directive::set(self.section, &["default_backend"], backend.map(|b| vec![b]).as_deref());
+    }
+
+    /// Sets or removes `timeout <name>`; the value is written as given (`5s`, `5000`).
+    pub fn set_timeout(&mut self, name: &str, value: Option<&TimeValue>) {
+        directive::set(self.section, &["timeout", name], value.map(|v| vec![v.raw.as_str()]).as_deref());
+    }
+
+    /// Sets `timeout <name>` to `duration`, written in the largest exact unit.
+    pub fn set_timeout_duration(&mut self, name: &str, duration: Duration) {
+        self.set_timeout(name, Some(&TimeValue::from_duration(duration)));
+    }
+
+    /// `Some(true)` writes `option name`, `Some(false)` writes `no option name`, `None`
+    /// removes every line about it. An existing line is flipped by adding or removing `no`.
+    pub fn set_option(&mut self, name: &str, state: Option<bool>) {
+        let Some(enabled) = state else {
+            directive::remove_all(self.section, &["option", name]);
+            directive::remove_all(self.section, &["no", "option", name]);
+            return;
+        };
+        let last = self.view().options().into_iter().rev().find(|o| o.name == name).map(|o| (o.index, o.enabled));
+        match last {
+            Some((_, current)) if current == enabled => {}
+            Some((index, _)) => {
+                if let Some(line) = self.section.lines_mut().get_mut(index) {
+                    if enabled {
+                        line.remove_word(0);
+                    } else {
+                        line.insert_word(0, "no");
+                    }
+                }
+            }
+            None if enabled => {
+                self.section.push_statement(&["option", name]);
+            }
+            None => {
+                self.section.push_statement(&["no", "option", name]);
+            }
+        }
+    }
+
+    /// Appends a `log` line after the last one.
+    pub fn add_log<S: AsRef<str>>(&mut self, args: &[S]) -> usize {
+        let mut values = vec!["log"];
+        values.extend(args.iter().map(AsRef::as_ref));
+        directive::insert_near(self.section, &["log"], &[], &values)
+    }
+
+    /// Adds `server <name> <address> [params]` after the last server line.
+    pub fn add_server<S: AsRef<str>>(&mut self, name: &str, address: &str, params: &[S]) -> ServerMut<'_> {
+        let mut values = vec!["server", name, address];
+        values.extend(params.iter().map(AsRef::as_ref));
+        let index = directive::insert_near(self.section, SERVER_KEYWORDS, &[], &values);
+        self.line_editor(index, ServerMut::at)
+    }
+
+    /// The server named `name`, for editing.
+    pub fn server_mut(&mut self, name: &str) -> Option<ServerMut<'_>> {
+        let index = self.view().server(name)?.index();
+        self.section.lines_mut().get_mut(index).and_then(|l| ServerMut::new(l, index))
+    }
+
+    /// The last `default-server` line for editing, created (after the last server-related line,
+    /// else at the end) when there is none.
+    pub fn default_server_mut(&mut self) -> ServerMut<'_> {
+        let index = match self.view().default_server() {
+            Some(s) => s.index(),
+            None => directive::insert_near(self.section, &["default-server"], &["server", "server-template"], &["default-server"]),
+        };
+        self.line_editor(index, ServerMut::at)
+    }
+
+    /// Removes the server named `name`; returns its line.
+    pub fn remove_server(&mut self, name: &str) -> Option<Line> {
+        let index = self.view().server(name)?.index();
+        self.section.remove_line(index)
+    }
+
+    /// Adds `server-template <prefix> <range> <address> [params]` after the last server line.
+    pub fn add_server_template<S: AsRef<str>>(&mut self, prefix: &str, range: &str, address: &str, params: &[S]) -> ServerMut<'_> {
+        let mut values = vec!["server-template", prefix, range, address];
+        values.extend(params.iter().map(AsRef::as_ref));
+        let index = directive::insert_near(self.section, SERVER_KEYWORDS, &[], &values);
+        self.line_editor(index, ServerMut::at)
+    }
+
+    /// Adds `bind <address> [params]` after the last bind line (else at the start of the body).
+    pub fn add_bind<S: AsRef<str>>(&mut self, address: &str, params: &[S]) -> BindMut<'_> {
+        let mut values = vec!["bind", address];
+        values.extend(params.iter().map(AsRef::as_ref));
+        let first_statement = self.section.lines().iter().position(|l| !l.is_trivia());
+        let index = if self.view().binds().is_empty() {
+            let at = first_statement.unwrap_or(self.section.lines().len());
+            if first_statement.is_some() {
+                self.section.insert_line(at, Line::statement("", &values));
+                at
+            } else {
+                self.section.push_statement(&values)
+            }
+        } else {
+            directive::insert_near(self.section, &["bind"], &[], &values)
+        };
+        self.line_editor(index, BindMut::at)
+    }
+
+    /// The `n`th bind line (0-based), for editing.
+    pub fn bind_mut(&mut self, n: usize) -> Option<BindMut<'_>> {
+        let index = self.view().binds().get(n)?.index();
+        self.section.lines_mut().get_mut(index).and_then(|l| BindMut::new(l, index))
+    }
+
+    /// Removes the `n`th bind line (0-based).
+    pub fn remove_bind(&mut self, n: usize) -> Option<Line> {
+        let index = self.view().binds().get(n)?.index();
+        self.section.remove_line(index)
+    }
+
+    /// Adds `acl <name> <criterion> [flags and patterns]` after the last ACL, or before the
+    /// first rule so that rules can use it.
+    pub fn add_acl<S: AsRef<str>>(&mut self, name: &str, criterion: &str, rest: &[S]) -> AclMut<'_> {
+        let mut values = vec!["acl", name, criterion];
+        values.extend(rest.iter().map(AsRef::as_ref));
+        let index = directive::insert_near(self.section, &["acl"], RULE_KEYWORDS, &values);
+        self.line_editor(index, AclMut::at)
+    }
+
+    /// The first line declaring ACL `name`, for editing.
+    pub fn acl_mut(&mut self, name: &str) -> Option<AclMut<'_>> {
+        let index = self.view().acls().into_iter().find(|a| a.name().as_deref() == Some(name))?.index();
+        self.section.lines_mut().get_mut(index).and_then(|l| AclMut::new(l, index))
+    }
+
+    /// Removes every line declaring ACL `name`; returns how many.
+    pub fn remove_acl(&mut self, name: &str) -> usize {
+        directive::remove_all(self.section, &["acl", name])
+    }
+
+    /// Adds `<keyword> <args> [if|unless ...]` after the last rule with the same keyword, else
+    /// at the end. Returns its editor (its [`super::Rule::index`] is the line's index).
+    /// `keyword` should be one of [`RULE_KEYWORDS`]; other keywords are added as plain lines
+    /// and give `None`.
+    pub fn add_rule<S: AsRef<str>>(&mut self, keyword: &str, args: &[S], condition: Option<&Condition>) -> Option<RuleMut<'_>> {
+        let mut values: Vec<String> = vec![keyword.to_string()];
+        values.extend(args.iter().map(|a| a.as_ref().to_string()));
+        values.extend(condition.map(Condition::to_words).unwrap_or_default());
+        let index = directive::insert_near(self.section, &[keyword], &[], &values);
+        self.rule_mut(index)
+    }
+
+    /// Adds `use_backend <backend> [condition]` after the last one.
+    pub fn add_use_backend(&mut self, backend: &str, condition: Option<&Condition>) -> RuleMut<'_> {
+        let mut values = vec!["use_backend".to_string(), backend.to_string()];
+        values.extend(condition.map(Condition::to_words).unwrap_or_default());
+        let index = directive::insert_near(self.section, &["use_backend"], &[], &values);
+        self.line_editor(index, RuleMut::at)
+    }
+
+    /// The rule on line `index`, for editing.
+    pub fn rule_mut(&mut self, index: usize) -> Option<RuleMut<'_>> {
+        self.section.lines_mut().get_mut(index).and_then(|l| RuleMut::new(l, index))
+    }
+
+    /// Removes the rule on line `index` (as given by [`super::Rule::index`]); `None` when that
+    /// line is not a rule.
+    pub fn remove_rule(&mut self, index: usize) -> Option<Line> {
+        super::Rule::new(self.section.lines().get(index)?, index)?;
+        self.section.remove_line(index)
+    }
+
+    /// Removes line `index`, whatever it is.
+    pub fn remove_line(&mut self, index: usize) -> Option<Line> {
+        self.section.remove_line(index)
+    }
+
+    /// An editor of line `index`, which the caller just created with the right keyword.
+    fn line_editor<'s, T>(&'s mut self, index: usize, make: fn(&'s mut Line, usize) -> T) -> T {
+        make(&mut self.section.lines_mut()[index], index)
+    }
+}
