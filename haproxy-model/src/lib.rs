@@ -25,6 +25,7 @@ pub mod condition;
 mod diagnostic;
 mod document;
 pub mod duration;
+pub mod export;
 mod line;
 pub mod keywords;
 pub mod quoting;

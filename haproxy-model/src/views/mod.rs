@@ -12,6 +12,26 @@
 //! [`Document::frontends`](crate::Document::frontends) both include them, while
 //! [`Document::listens`](crate::Document::listens) returns only them.
 
+/// `PartialEq`, `Eq` and `Hash` over the listed fields only: positions (word or line indexes)
+/// say where something is, not what it is, and stay out of equality.
+macro_rules! eq_without_position {
+    ($type:ty, $($field:ident),+) => {
+        impl PartialEq for $type {
+            fn eq(&self, other: &Self) -> bool {
+                $(self.$field == other.$field)&&+
+            }
+        }
+
+        impl Eq for $type {}
+
+        impl std::hash::Hash for $type {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                $(self.$field.hash(state);)+
+            }
+        }
+    };
+}
+
 mod acl;
 mod bind;
 mod directive;

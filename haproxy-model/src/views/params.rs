@@ -8,7 +8,9 @@ use crate::keywords::Arity;
 use crate::Line;
 
 /// One parameter: a keyword and, for keywords that take one, its value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Equality ignores [`Param::word`]: where a parameter sits is not what it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Param {
     /// `check`, `weight`, `crt` ...
     pub keyword: String,
@@ -18,6 +20,8 @@ pub struct Param {
     #[serde(skip)]
     pub word: usize,
 }
+
+eq_without_position!(Param, keyword, value);
 
 /// The arity table for a kind of line.
 pub(crate) type ArityFn = fn(&str) -> Option<Arity>;

@@ -10,7 +10,7 @@ use crate::keywords::server::arity;
 use crate::{Line, Section, SectionKind};
 
 /// A `peer` line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Peer {
     /// The peer's name (the local one is the host name or `localpeer`).
     pub name: String,
@@ -22,6 +22,8 @@ pub struct Peer {
     #[serde(skip)]
     pub index: usize,
 }
+
+eq_without_position!(Peer, name, address, params);
 
 impl Peer {
     /// Reads a `peer` line.

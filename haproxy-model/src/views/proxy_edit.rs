@@ -126,11 +126,13 @@ impl<'a> ProxyMut<'a> {
         directive::insert_near(self.section, &["log"], &[], &values)
     }
 
-    /// Adds `server <name> <address> [params]` after the last server line.
+    /// Adds `server <name> <address> [params]` after the last `server` line (else after the
+    /// last `server-template` / `default-server`, else at the end).
     pub fn add_server<S: AsRef<str>>(&mut self, name: &str, address: &str, params: &[S]) -> ServerMut<'_> {
         let mut values = vec!["server", name, address];
         values.extend(params.iter().map(AsRef::as_ref));
-        let index = directive::insert_near(self.section, SERVER_KEYWORDS, &[], &values);
+        let after: &[&str] = if self.view().servers().is_empty() { SERVER_KEYWORDS } else { &["server"] };
+        let index = directive::insert_near(self.section, after, &[], &values);
         self.line_editor(index, ServerMut::at)
     }
 

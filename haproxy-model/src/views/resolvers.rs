@@ -6,7 +6,7 @@ use crate::address::{Address, AddressError};
 use crate::{Line, Section, SectionKind};
 
 /// A `nameserver` line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Nameserver {
     /// The name server's label.
     pub name: String,
@@ -16,6 +16,8 @@ pub struct Nameserver {
     #[serde(skip)]
     pub index: usize,
 }
+
+eq_without_position!(Nameserver, name, address);
 
 impl Nameserver {
     /// Reads a `nameserver` line.

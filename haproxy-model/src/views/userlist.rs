@@ -17,7 +17,7 @@ pub enum Password {
 }
 
 /// A `user` line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct User {
     /// The user's name.
     pub name: String,
@@ -30,8 +30,10 @@ pub struct User {
     pub index: usize,
 }
 
+eq_without_position!(User, name, password, groups);
+
 /// A `group` line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Group {
     /// The group's name.
     pub name: String,
@@ -41,6 +43,8 @@ pub struct Group {
     #[serde(skip)]
     pub index: usize,
 }
+
+eq_without_position!(Group, name, users);
 
 fn split_list(text: &str) -> Vec<String> {
     text.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
