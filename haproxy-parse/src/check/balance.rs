@@ -1,5 +1,5 @@
 //! `balance` algorithms (configuration.txt §4.2 "balance"), as HAProxy 2.6 parses them:
-//! a bare `hdr`, or `url_param` / `hash` without their argument, are refused.
+//! a bare `balance` means round robin; a bare `hdr`, or `url_param` / `hash` without their argument, are refused.
 
 use haproxy_model::Diagnostic;
 
@@ -15,10 +15,8 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             if line.keyword().as_deref() != Some("balance") {
                 continue;
             }
-            let Some(algorithm) = line.value(1) else {
-                out.push(error(line, 0, "'balance' needs an algorithm"));
-                continue;
-            };
+            // A bare `balance` is accepted (round robin).
+            let Some(algorithm) = line.value(1) else { continue };
             if is_dynamic(&algorithm) {
                 continue;
             }

@@ -11,6 +11,7 @@
 //!          -> addresses  (bind / server / log addresses and ports)
 //!          -> balance    (load-balancing algorithms)
 //!          -> inherit    (rules in defaults sections and who may inherit them)
+//!          -> filters    (`filter spoe` without its configuration file)
 //!          -> Vec<Diagnostic>
 //! ```
 //!
@@ -23,6 +24,7 @@ mod acls;
 mod addresses;
 mod balance;
 mod context;
+mod filters;
 mod inherit;
 mod keywords;
 mod names;
@@ -46,6 +48,7 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     addresses::check(&context, &mut out);
     balance::check(&context, &mut out);
     inherit::check(&context, &mut out);
+    filters::check(&context, &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }

@@ -66,10 +66,11 @@ fn from_defaults(info: &SectionInfo<'_>, out: &mut Vec<Diagnostic>) {
     let Some(from) = info.section.from() else { return };
     let index = header.words().iter().rposition(|w| w.value() == from).unwrap_or(0);
     let kind = info.section.kind();
+    let name = info.name.as_deref().map(|n| format!(" '{n}'")).unwrap_or_default();
     out.push(error(
         header,
         index,
-        format!("defaults section '{from}' not found for {kind} (it must be a named defaults section declared before)"),
+        format!("defaults section '{from}' not found for {kind}{name} (it must be a named defaults section declared before)"),
     ));
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests of the HAProxy parser: one binary, one module per concern.
 
+mod check;
 mod corpus;
 mod model_props;
 mod roundtrip;
