@@ -19,11 +19,15 @@
 //!
 //! This crate does no I/O and no parsing of whole files; see `haproxy-parse` and
 //! `haproxy-render`.
+//!
+//! Keepalived configuration lives in [`keepalived`]: the same lossless shape (words with their
+//! raw text and trailing trivia) as a tree of statements and `{ }` blocks, with typed views.
 
 pub mod address;
 pub mod condition;
 mod diagnostic;
 mod document;
+pub mod keepalived;
 pub mod duration;
 pub mod export;
 mod line;

@@ -8,8 +8,12 @@
 //! Parsing never fails and never panics: every problem becomes a [`Diagnostic`] with line and
 //! column, the parser recovers at the end of the line, and the document still renders back to
 //! the exact input (`haproxy_render::lossless(&parse(s).document) == s`).
+//!
+//! Keepalived configuration is parsed by [`keepalived::parse`] (braces, `#`/`!` comments,
+//! `include`, `$VAR`, `@configid`) with its offline checks in [`keepalived::check`].
 
 pub mod check;
+pub mod keepalived;
 mod lexer;
 mod structure;
 

@@ -7,7 +7,11 @@
 //!
 //! `lossless` is the identity on an untouched document; `format` is the only place that
 //! normalises layout, keeps a valid configuration valid and is idempotent.
+//!
+//! Keepalived documents have their own renderers in [`keepalived`] (lossless, canonical format,
+//! and the per-node configuration of a VRRP group).
 
+pub mod keepalived;
 mod lossless;
 
 pub use lossless::{lossless, lossless_into};

@@ -2,6 +2,9 @@
 
 mod check;
 mod corpus;
+mod keepalived;
+mod keepalived_corpus;
+mod keepalived_props;
 mod model_props;
 mod roundtrip;
 mod views;

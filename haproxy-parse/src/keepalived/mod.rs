@@ -1,0 +1,57 @@
+//! Parse keepalived.conf text into a lossless [`Document`], and check it offline.
+//!
+//! ```text
+//! &str --lexer--> words and braces with their trivia --tree--> Document + diagnostics
+//!      --check--> unknown keywords, ranges, references, duplicate VRIDs (path:line:col)
+//! ```
+//!
+//! Parsing never fails and never panics: unbalanced braces and unterminated quotes become
+//! diagnostics and the document still renders back to the exact input
+//! (`haproxy_render::keepalived::lossless(&parse(s).document) == s`). Nothing is expanded:
+//! `include`, `$VAR` and `@configid` stay as written; [`resolve_includes`] is the separate,
+//! explicit call that reads included files.
+
+pub mod check;
+mod include;
+mod keywords;
+mod lexer;
+mod tree;
+
+use haproxy_model::keepalived::Document;
+use haproxy_model::Diagnostic;
+
+pub use include::{resolve_includes, IncludeError, IncludedFile};
+
+/// A parsed keepalived document and what is wrong with its syntax.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The document, complete even when there are errors.
+    pub document: Document,
+    /// Diagnostics in position order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    /// True when at least one diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses a whole keepalived.conf.
+pub fn parse(text: &str) -> Parsed {
+    let mut diagnostics = Vec::new();
+    let (lead, tokens) = lexer::tokenize(text, &mut diagnostics);
+    let document = tree::build(lead, tokens, &mut diagnostics);
+    diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
+    Parsed { document, diagnostics }
+}
+
+/// Parses `text` and runs the offline checks; all diagnostics sorted by position.
+pub fn check(text: &str) -> Parsed {
+    let mut parsed = parse(text);
+    let mut semantic = check::check_document(&parsed.document);
+    parsed.diagnostics.append(&mut semantic);
+    parsed.diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
+    parsed
+}
