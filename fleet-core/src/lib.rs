@@ -4,5 +4,34 @@
 //! text -> haproxy_parse -> Document -> typed edit ops -> candidate -> check -> new version
 //!                                                        \-> diff against any version
 //! ```
+//!
+//! - [`ops`]: typed edit ops ([`EditOp`]) applied in order to the lossless document; an edit
+//!   changes only the lines it must, so a version keeps every byte the operator wrote.
+//! - [`candidate`]: the text a change produces, and the offline check it must pass.
+//! - [`Store`] (feature `store`, sqlx on SQLite or PostgreSQL): pools, clusters, the chain of
+//!   immutable config versions, transactions with optimistic concurrency (begin at the latest
+//!   version, a commit after another commit won fails with [`Error::Outdated`], enforced by the
+//!   database so several server replicas never corrupt each other), users, sessions and tokens
+//!   (stored hashed), enrolments, agents, apply state and the audit log, which every state change
+//!   writes in the same database transaction.
+//! - [`clock`]: time and randomness are injected so tests are deterministic.
 
+pub mod candidate;
+pub mod clock;
 pub mod diff;
+mod error;
+mod model;
+pub mod ops;
+pub mod secret;
+#[cfg(feature = "store")]
+mod store;
+
+pub use clock::{Clock, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
+pub use error::{Error, Result};
+pub use model::{
+    Agent, AgentReport, ApiToken, ApplyOutcome, AuditEntry, Cluster, ClusterSettings, ClusterStatus, Committed,
+    ConfigVersion, Enrolment, Pool, ReloadMode, Role, Transaction, TransactionState, User, VersionInfo,
+};
+pub use ops::{EditOp, SectionRef};
+#[cfg(feature = "store")]
+pub use store::{Backend, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};

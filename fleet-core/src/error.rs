@@ -1,0 +1,67 @@
+//! The crate's one error type. The server maps each variant to an HTTP status (404, 409, 422,
+//! 401, 403, 500), so variants are about what went wrong for the caller, not where.
+
+use haproxy_model::Diagnostic;
+
+/// Everything a fleet-core operation can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The named thing does not exist (`cluster 7`, `transaction 12`, `backend app`).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request clashes with existing state (a duplicate name, a closed transaction).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The base version is no longer the latest: another commit won.
+    #[error("version {base} is outdated: the latest version is {latest}")]
+    Outdated {
+        /// The version the change was based on.
+        base: i64,
+        /// The latest version when the change was refused.
+        latest: i64,
+    },
+    /// The input is invalid; `diagnostics` locate configuration problems when there are any.
+    #[error("invalid: {message}")]
+    Invalid {
+        /// What is wrong, lowercase.
+        message: String,
+        /// Configuration diagnostics (errors first, then warnings), possibly empty.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// Missing, wrong or expired credentials.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Valid credentials that do not allow this action.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The database failed.
+    #[cfg(feature = "store")]
+    #[error("storage error: {0}")]
+    Storage(#[from] sqlx::Error),
+    /// Embedded migrations failed.
+    #[cfg(feature = "store")]
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// Something stored could not be decoded (corrupt JSON, unknown enum value).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A password could not be hashed, or the system random source failed.
+    #[error("crypto error: {0}")]
+    Crypto(String),
+}
+
+impl Error {
+    /// An [`Error::Invalid`] without diagnostics.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::Invalid { message: message.into(), diagnostics: Vec::new() }
+    }
+
+    /// An [`Error::NotFound`] for `what`.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Error::NotFound(what.into())
+    }
+}
+
+/// Shorthand used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,359 @@
+//! The domain's entities as plain data. The store reads and writes them; the server serialises
+//! them as JSON. Times are Unix milliseconds from the injected clock.
+
+use std::fmt;
+use std::str::FromStr;
+
+use haproxy_model::Diagnostic;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// A group of clusters (a team, an environment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pool {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// How agents make HAProxy load a new configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReloadMode {
+    /// The agent runs HAProxy in master-worker mode and reloads it through the master CLI.
+    #[default]
+    Process,
+    /// `systemctl reload haproxy`.
+    Systemd,
+}
+
+/// Per-cluster settings the agents follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterSettings {
+    /// Where the configuration lives on every node.
+    pub config_path: String,
+    /// How to reload.
+    pub reload_mode: ReloadMode,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings { config_path: "/etc/haproxy/haproxy.cfg".into(), reload_mode: ReloadMode::Process }
+    }
+}
+
+/// A set of HAProxy nodes sharing one configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// The pool it belongs to.
+    pub pool_id: i64,
+    /// Agent-facing settings.
+    pub settings: ClusterSettings,
+    /// The version agents should run, once one was applied.
+    pub desired_version: Option<i64>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// One immutable configuration version, without its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    /// The cluster.
+    pub cluster_id: i64,
+    /// 1, 2, 3 ... per cluster.
+    pub number: i64,
+    /// Hex SHA-256 of the text.
+    pub sha256: String,
+    /// The version this one was made from (none for the first).
+    pub parent: Option<i64>,
+    /// Who made it.
+    pub author: String,
+    /// Why.
+    pub message: String,
+    /// When.
+    pub created_at: i64,
+}
+
+/// One immutable configuration version with its full lossless text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigVersion {
+    /// Number, checksum, author ...
+    #[serde(flatten)]
+    pub info: VersionInfo,
+    /// The configuration exactly as stored.
+    pub text: String,
+}
+
+/// What a successful import, replace, commit or restore returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committed {
+    /// The new version.
+    pub version: VersionInfo,
+    /// Warnings of the offline check on the new text (errors would have blocked it).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The life of a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionState {
+    /// Accepting staged ops.
+    Open,
+    /// Became a version.
+    Committed,
+    /// Dropped by its author.
+    Discarded,
+    /// Another commit won: its base is no longer the latest version.
+    Outdated,
+}
+
+impl TransactionState {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionState::Open => "open",
+            TransactionState::Committed => "committed",
+            TransactionState::Discarded => "discarded",
+            TransactionState::Outdated => "outdated",
+        }
+    }
+}
+
+impl FromStr for TransactionState {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "open" => TransactionState::Open,
+            "committed" => TransactionState::Committed,
+            "discarded" => TransactionState::Discarded,
+            "outdated" => TransactionState::Outdated,
+            other => return Err(Error::Corrupt(format!("unknown transaction state {other:?}"))),
+        })
+    }
+}
+
+impl fmt::Display for TransactionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A transaction: typed edit ops staged on a base version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// The cluster.
+    pub cluster_id: i64,
+    /// The version the ops apply to (0 for a cluster without versions).
+    pub base_version: i64,
+    /// The staged ops, in order.
+    pub ops: Vec<crate::ops::EditOp>,
+    /// Open, committed, discarded or outdated.
+    pub state: TransactionState,
+    /// Who began it.
+    pub author: String,
+    /// The version its commit created.
+    pub committed_version: Option<i64>,
+    /// When it began.
+    pub created_at: i64,
+    /// When it last changed.
+    pub updated_at: i64,
+}
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, users included.
+    Admin,
+    /// Change configurations and apply them.
+    Operator,
+    /// Read only.
+    Viewer,
+}
+
+impl Role {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// True when this role may change configurations (admin, operator).
+    pub fn can_write(self) -> bool {
+        matches!(self, Role::Admin | Role::Operator)
+    }
+}
+
+impl FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "admin" => Role::Admin,
+            "operator" => Role::Operator,
+            "viewer" => Role::Viewer,
+            other => return Err(Error::invalid(format!("unknown role {other:?} (admin, operator or viewer)"))),
+        })
+    }
+}
+
+/// A person or automation that logs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// Unique login name.
+    pub username: String,
+    /// What they may do.
+    pub role: Role,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// An API token's metadata (the secret is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// The user it acts as.
+    pub user_id: i64,
+    /// Label.
+    pub name: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A one-time permission for an agent to join a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// The cluster the agent joins.
+    pub cluster_id: i64,
+    /// The agent name it is meant for.
+    pub name: String,
+    /// Source networks allowed to use it (empty: any).
+    pub allowed_cidrs: Vec<String>,
+    /// After this time it cannot be used.
+    pub expires_at: i64,
+    /// When it was used, if it was.
+    pub used_at: Option<i64>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// How an agent's last apply went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyOutcome {
+    /// The version runs.
+    Applied,
+    /// `haproxy -c` refused it; the old configuration keeps running.
+    Rejected,
+    /// The reload failed; the backup was restored.
+    ReloadFailed,
+}
+
+impl ApplyOutcome {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplyOutcome::Applied => "applied",
+            ApplyOutcome::Rejected => "rejected",
+            ApplyOutcome::ReloadFailed => "reload_failed",
+        }
+    }
+}
+
+impl FromStr for ApplyOutcome {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "applied" => ApplyOutcome::Applied,
+            "rejected" => ApplyOutcome::Rejected,
+            "reload_failed" => ApplyOutcome::ReloadFailed,
+            other => return Err(Error::invalid(format!("unknown apply outcome {other:?}"))),
+        })
+    }
+}
+
+/// An enrolled agent and what it last reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// The cluster it serves.
+    pub cluster_id: i64,
+    /// Unique within the cluster.
+    pub name: String,
+    /// The node's hostname.
+    pub hostname: String,
+    /// Facts the agent reported (HAProxy version, OS ...).
+    pub facts: serde_json::Value,
+    /// Last heartbeat or report.
+    pub last_seen_at: Option<i64>,
+    /// The version it runs.
+    pub applied_version: Option<i64>,
+    /// How its last apply went.
+    pub last_outcome: Option<ApplyOutcome>,
+    /// HAProxy's message when the last apply failed.
+    pub last_error: Option<String>,
+    /// Enrolment time.
+    pub created_at: i64,
+}
+
+/// What an agent reports after an apply attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentReport {
+    /// The version it tried.
+    pub version: i64,
+    /// What happened.
+    pub outcome: ApplyOutcome,
+    /// HAProxy's message on failure.
+    pub error: Option<String>,
+}
+
+/// A cluster's rollout state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// The cluster.
+    pub cluster_id: i64,
+    /// The version agents should run.
+    pub desired_version: Option<i64>,
+    /// Every agent's last report.
+    pub agents: Vec<Agent>,
+}
+
+/// One audit log entry: every state change writes one in the same database transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// When.
+    pub at: i64,
+    /// Who (a username, `agent:<name>`, `system`).
+    pub actor: String,
+    /// What, as a dotted verb (`version.commit`, `cluster.create` ...).
+    pub action: String,
+    /// The cluster concerned.
+    pub cluster_id: Option<i64>,
+    /// The version concerned.
+    pub version: Option<i64>,
+    /// Anything else, as JSON.
+    pub details: serde_json::Value,
+}

@@ -1,0 +1,311 @@
+//! Section-level ops: add, update and delete proxies, and generic directives.
+
+use haproxy_model::{Document, Line, LineEnding, Section, SectionKind};
+
+use super::{OpError, OpResult, SectionRef};
+
+/// Keywords whose first argument is part of what the directive is (`timeout connect`,
+/// `option httplog`): `set_directive` matches on both.
+const SUBKEYED: &[&str] = &["timeout", "option", "no", "stats", "errorfile", "email-alert"];
+
+/// Which proxies a name is looked up among.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    /// frontend or listen
+    Frontend,
+    /// backend or listen
+    Backend,
+    /// frontend, backend or listen
+    Any,
+}
+
+impl Side {
+    fn matches(self, kind: &SectionKind) -> bool {
+        match self {
+            Side::Frontend => kind.has_frontend(),
+            Side::Backend => kind.has_backend(),
+            Side::Any => kind.is_proxy(),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Side::Frontend => "frontend",
+            Side::Backend => "backend",
+            Side::Any => "proxy",
+        }
+    }
+}
+
+/// The index of proxy `name` on `side`, or an error naming what is missing.
+pub(super) fn proxy_index(doc: &Document, side: Side, name: &str) -> OpResult<usize> {
+    doc.sections()
+        .iter()
+        .position(|s| side.matches(s.kind()) && s.name().as_deref() == Some(name))
+        .ok_or_else(|| OpError::new(format!("{} {name:?} not found", side.label())))
+}
+
+/// Checks values that become words: no line breaks (one statement per line), no NUL.
+pub(super) fn check_values<S: AsRef<str>>(values: &[S]) -> OpResult {
+    for value in values {
+        let value = value.as_ref();
+        if value.contains(['\n', '\r', '\0']) {
+            return Err(OpError::new(format!("value {value:?} contains a line break or NUL")));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a name (proxy, server, acl): non-empty, no blanks, no line breaks.
+pub(super) fn check_name(what: &str, name: &str) -> OpResult {
+    if name.is_empty() || name.contains(char::is_whitespace) || name.contains(['#', '\'', '"', '\\', '\0']) {
+        return Err(OpError::new(format!("invalid {what} name {name:?}")));
+    }
+    Ok(())
+}
+
+/// Sets the words of `line` from index `start` on to `values`, touching only words that change.
+pub(super) fn set_words<S: AsRef<str>>(line: &mut Line, start: usize, values: &[S]) {
+    for (offset, value) in values.iter().enumerate() {
+        let index = start + offset;
+        let value = value.as_ref();
+        match line.value(index) {
+            Some(current) if current == value => {}
+            Some(_) => {
+                line.set_value(index, value);
+            }
+            None => line.push_word(value),
+        }
+    }
+    while line.words().len() > start + values.len() {
+        line.remove_word(line.words().len() - 1);
+    }
+}
+
+/// The indentation used by statements elsewhere in the document (for a new, empty section).
+fn document_indent(doc: &Document) -> Option<String> {
+    doc.sections()
+        .iter()
+        .flat_map(|s| s.lines())
+        .find(|l| !l.is_trivia() && !l.indent().is_empty())
+        .map(|l| l.indent().to_string())
+}
+
+fn parse_directive(text: &str) -> OpResult<Line> {
+    let line = haproxy_parse::parse_line(text).map_err(|diagnostics| OpError {
+        message: format!("line {text:?} does not parse"),
+        diagnostics,
+    })?;
+    match line.keyword() {
+        None => Err(OpError::new(format!("line {text:?} holds no directive"))),
+        Some(keyword) if SectionKind::from_keyword(&keyword).is_some() => {
+            Err(OpError::new(format!("line {text:?} opens a section; add sections with their own op")))
+        }
+        Some(_) => Ok(line),
+    }
+}
+
+/// `add_backend` / `add_frontend`.
+pub(super) fn add_proxy(doc: &mut Document, kind: SectionKind, name: &str, from: Option<&str>, lines: &[String]) -> OpResult {
+    check_name(kind.keyword(), name)?;
+    let side = if kind == SectionKind::Backend { Side::Backend } else { Side::Frontend };
+    if proxy_index(doc, side, name).is_ok() {
+        return Err(OpError::new(format!("{} {name:?} already exists", side.label())));
+    }
+    if let Some(from) = from {
+        defaults_exists(doc, from)?;
+    }
+    let parsed: Vec<Line> = lines.iter().map(|l| parse_directive(l)).collect::<OpResult<_>>()?;
+    let indent = document_indent(doc);
+    let mut section = Section::new(kind, Some(name));
+    section.set_from(from);
+    let index = doc.push_section(section);
+    let Some(section) = doc.sections_mut().get_mut(index) else {
+        return Err(OpError::new("the new section vanished"));
+    };
+    for (i, line) in parsed.into_iter().enumerate() {
+        section.insert_line(i, line);
+        if i == 0 {
+            if let (Some(indent), Some(first)) = (&indent, section.lines_mut().first_mut()) {
+                first.set_indent(indent);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn defaults_exists(doc: &Document, name: &str) -> OpResult {
+    doc.section(&SectionKind::Defaults, name)
+        .map(|_| ())
+        .ok_or_else(|| OpError::new(format!("defaults {name:?} not found")))
+}
+
+/// `update_backend` / `update_frontend`.
+pub(super) fn update_proxy(
+    doc: &mut Document,
+    kind: &SectionKind,
+    name: &str,
+    rename: Option<&str>,
+    from: Option<&str>,
+) -> OpResult {
+    let side = if *kind == SectionKind::Backend { Side::Backend } else { Side::Frontend };
+    let index = doc
+        .sections()
+        .iter()
+        .position(|s| s.kind() == kind && s.name().as_deref() == Some(name))
+        .ok_or_else(|| OpError::new(format!("{kind} {name:?} not found")))?;
+    if let Some(new_name) = rename.filter(|n| *n != name) {
+        check_name(kind.keyword(), new_name)?;
+        if proxy_index(doc, side, new_name).is_ok() {
+            return Err(OpError::new(format!("{} {new_name:?} already exists", side.label())));
+        }
+    }
+    match from {
+        Some("") | None => {}
+        Some(from) => defaults_exists(doc, from)?,
+    }
+    let Some(section) = doc.sections_mut().get_mut(index) else {
+        return Err(OpError::new(format!("{kind} {name:?} not found")));
+    };
+    if let Some(new_name) = rename.filter(|n| *n != name) {
+        section.set_name(new_name);
+    }
+    match from {
+        Some("") => section.set_from(None),
+        Some(from) if section.from().as_deref() != Some(from) => section.set_from(Some(from)),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `delete_backend` / `delete_frontend`: the section goes with its body; comments that trail its
+/// last statement (they usually introduce the next section) stay.
+pub(super) fn delete_proxy(doc: &mut Document, kind: &SectionKind, name: &str) -> OpResult {
+    let index = doc
+        .section_index(kind, name)
+        .ok_or_else(|| OpError::new(format!("{kind} {name:?} not found")))?;
+    let Some(mut removed) = doc.remove_section(index) else {
+        return Err(OpError::new(format!("{kind} {name:?} not found")));
+    };
+    let was_last_line_unterminated =
+        removed.lines().last().unwrap_or(removed.header()).ending() == LineEnding::None;
+    let tail_start = removed.lines().iter().rposition(|l| !l.is_trivia()).map_or(0, |i| i + 1);
+    let tail: Vec<Line> = removed.lines_mut().split_off(tail_start);
+    let keep_tail = tail.iter().any(|l| l.comment().is_some());
+    let container = match index.checked_sub(1).and_then(|i| doc.sections_mut().get_mut(i)) {
+        Some(previous) => previous.lines_mut(),
+        None => doc.preamble_mut(),
+    };
+    if keep_tail {
+        let previous_ends_blank = container.last().is_some_and(|l| l.is_trivia() && l.comment().is_none());
+        let skip = if previous_ends_blank { tail.iter().take_while(|l| l.comment().is_none()).count() } else { 0 };
+        container.extend(tail.into_iter().skip(skip));
+    }
+    if was_last_line_unterminated && index == doc.sections().len() {
+        // The file ended without a newline: so does it now. Blank lines that separated the
+        // deleted section from the previous one go, or they would end the file as an empty line.
+        let blank = |l: &Line| l.is_trivia() && l.comment().is_none();
+        let last = match doc.sections_mut().last_mut() {
+            Some(section) => {
+                while section.lines().last().is_some_and(blank) {
+                    section.lines_mut().pop();
+                }
+                if section.lines().is_empty() {
+                    Some(section.header_mut())
+                } else {
+                    section.lines_mut().last_mut()
+                }
+            }
+            None => {
+                while doc.preamble().last().is_some_and(blank) {
+                    doc.preamble_mut().pop();
+                }
+                doc.preamble_mut().last_mut()
+            }
+        };
+        if let Some(last) = last {
+            last.set_ending(LineEnding::None);
+        }
+    }
+    Ok(())
+}
+
+/// Finds the section a [`SectionRef`] names.
+pub(super) fn section_index(doc: &Document, target: &SectionRef) -> OpResult<usize> {
+    let kind = SectionKind::from_keyword(&target.kind)
+        .ok_or_else(|| OpError::new(format!("unknown section kind {:?}", target.kind)))?;
+    doc.sections()
+        .iter()
+        .position(|s| *s.kind() == kind && s.name().as_deref() == target.name.as_deref())
+        .ok_or_else(|| match &target.name {
+            Some(name) => OpError::new(format!("{kind} {name:?} not found")),
+            None => OpError::new(format!("{kind} section not found")),
+        })
+}
+
+fn describe(keyword: &str, args: &[String]) -> String {
+    std::iter::once(keyword).chain(args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+}
+
+/// `set_directive`.
+pub(super) fn set_directive(doc: &mut Document, target: &SectionRef, keyword: &str, args: &[String]) -> OpResult {
+    check_values(args)?;
+    check_name("directive", keyword)?;
+    if SectionKind::from_keyword(keyword).is_some() {
+        return Err(OpError::new(format!("{keyword:?} opens a section, it is not a directive")));
+    }
+    let index = section_index(doc, target)?;
+    let Some(section) = doc.sections_mut().get_mut(index) else {
+        return Err(OpError::new("section vanished"));
+    };
+    let subkey = SUBKEYED.contains(&keyword).then(|| args.first()).flatten();
+    let existing = section
+        .statements(keyword)
+        .find(|(_, line)| subkey.map_or(true, |sub| line.value(1).as_deref() == Some(sub.as_str())))
+        .map(|(i, _)| i);
+    match existing {
+        Some(i) => {
+            if let Some(line) = section.lines_mut().get_mut(i) {
+                set_words(line, 1, args);
+            }
+        }
+        None => {
+            let values: Vec<&str> = std::iter::once(keyword).chain(args.iter().map(String::as_str)).collect();
+            let at = section.statements(keyword).last().map(|(i, _)| i + 1);
+            match at {
+                Some(at) => section.insert_line(at, Line::statement("", &values)),
+                None => {
+                    section.push_statement(&values);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `delete_directive`.
+pub(super) fn delete_directive(doc: &mut Document, target: &SectionRef, keyword: &str, args: &[String]) -> OpResult {
+    let index = section_index(doc, target)?;
+    let Some(section) = doc.sections_mut().get_mut(index) else {
+        return Err(OpError::new("section vanished"));
+    };
+    let matching: Vec<usize> = section
+        .statements(keyword)
+        .filter(|(_, line)| args.iter().enumerate().all(|(i, a)| line.value(i + 1).as_deref() == Some(a.as_str())))
+        .map(|(i, _)| i)
+        .collect();
+    if matching.is_empty() {
+        return Err(OpError::new(format!("no {:?} directive in {}", describe(keyword, args), target_label(target))));
+    }
+    for i in matching.into_iter().rev() {
+        section.remove_line(i);
+    }
+    Ok(())
+}
+
+fn target_label(target: &SectionRef) -> String {
+    match &target.name {
+        Some(name) => format!("{} {name:?}", target.kind),
+        None => target.kind.clone(),
+    }
+}

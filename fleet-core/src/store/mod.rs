@@ -1,0 +1,214 @@
+//! Storage on sqlx's `Any` driver: one code path and one schema (`migrations/`) for SQLite and
+//! PostgreSQL.
+//!
+//! Why `Any` and not an enum over two pools: every query here binds and reads only `i64`,
+//! `String` and NULLs (times are Unix milliseconds, JSON is TEXT), which `Any` supports on both
+//! databases; both accept `$N` placeholders (sqlx-sqlite maps them); migrations run through `Any`;
+//! and write transactions can still differ where they must (`BEGIN IMMEDIATE` on SQLite via
+//! `begin_with`). An enum over `SqlitePool`/`PgPool` would have duplicated every query function.
+//!
+//! Concurrency is enforced by the database, not by this process: the primary key
+//! `(cluster_id, number)` of `config_versions` lets exactly one of several concurrent commits on
+//! the same base insert the next number, and state changes of transactions are conditional
+//! updates (`... WHERE state = 'open'`). Two stores on one PostgreSQL database (two server
+//! replicas) therefore never corrupt each other.
+
+mod agents;
+mod audit;
+mod auth;
+mod clusters;
+mod transactions;
+
+pub use auth::MIN_PASSWORD_LEN;
+pub use transactions::Preview;
+mod versions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::clock::{random_id, Clock, OsRandom, Random, SystemClock};
+use crate::error::{Error, Result};
+
+/// The database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// A SQLite file in WAL mode.
+    Sqlite,
+    /// A PostgreSQL database, possibly shared by several server replicas.
+    Postgres,
+}
+
+/// How to open a [`Store`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The clock every `*_at` column and expiry reads.
+    pub clock: Arc<dyn Clock>,
+    /// The source of ids, salts and tokens.
+    pub random: Arc<dyn Random>,
+    /// Pool size (SQLite serialises writers anyway; readers run in parallel in WAL mode).
+    pub max_connections: u32,
+    /// How long SQLite waits for a writer lock, and how long the pool waits for a connection.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The fleet's persistent state. Cheap to clone (a pool handle).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+}
+
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`:
+    /// `sqlite:/path/fleet.db`, `sqlite://relative.db` or `postgres://user@host:port/db`.
+    pub async fn open(url: &str, options: StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains("mode=") {
+                url.to_string()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(Error::invalid(format!(
+                "unsupported database url {:?}: expected sqlite:PATH or postgres://...",
+                redact(url)
+            )));
+        };
+        let busy_ms = options.busy_timeout.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .acquire_timeout(options.busy_timeout.max(Duration::from_secs(1)) * 3)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str()).await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool, backend, clock: options.clock, random: options.random })
+    }
+
+    /// Opens a SQLite database file, creating it when missing.
+    pub async fn open_sqlite(path: &std::path::Path, options: StoreOptions) -> Result<Store> {
+        Store::open(&format!("sqlite://{}", path.display()), options).await
+    }
+
+    /// Which database this store uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) fn new_id(&self) -> Result<i64> {
+        random_id(self.random.as_ref())
+    }
+
+    pub(crate) fn random(&self) -> &dyn Random {
+        self.random.as_ref()
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout) so it can never fail later on lock
+    /// upgrade; on PostgreSQL conflicts surface as unique violations or conditional updates.
+    pub(crate) async fn write_tx(&self) -> Result<Tx> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        Ok(self.pool.begin_with(begin).await?)
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Hides a password in a database URL before it goes into a message.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Maps a unique violation to [`Error::Conflict`] with `message`, other errors to storage errors.
+pub(crate) fn unique_to_conflict(error: sqlx::Error, message: impl FnOnce() -> String) -> Error {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message()),
+        _ => Error::Storage(error),
+    }
+}
+
+/// True when `error` is a unique (or primary key) violation.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Reads a JSON TEXT column.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| Error::Corrupt(format!("column {column}: {e}")))
+}
+
+/// Serialises a value for a JSON TEXT column.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Corrupt(format!("cannot encode JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn urls_lose_their_password_in_messages() {
+        assert_eq!(redact("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("mysql:x"), "mysql:x");
+    }
+}

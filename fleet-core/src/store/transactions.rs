@@ -1,0 +1,288 @@
+//! Transactions: typed edit ops staged on a base version, committed as the next version.
+//!
+//! State changes are conditional updates (`WHERE state = 'open'`), so a transaction is committed
+//! or discarded once even when two replicas race on it; the version itself is protected by
+//! [`Store::insert_version`].
+
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::audit::Audit;
+use super::versions::NewVersion;
+use super::{json_column, to_json, Store};
+use crate::candidate::{apply_to_text, check_text};
+use crate::error::{Error, Result};
+use crate::model::{Committed, Transaction, TransactionState};
+use crate::ops::EditOp;
+
+const COLUMNS: &str = "id, cluster_id, base_version, ops, state, author, committed_version, created_at, updated_at";
+
+fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
+    let state: String = row.try_get("state")?;
+    Ok(Transaction {
+        id: row.try_get("id")?,
+        cluster_id: row.try_get("cluster_id")?,
+        base_version: row.try_get("base_version")?,
+        ops: json_column(row, "ops")?,
+        state: state.parse()?,
+        author: row.try_get("author")?,
+        committed_version: row.try_get("committed_version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The candidate a transaction would commit, with its offline check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    /// The text the commit would store.
+    pub text: String,
+    /// Every diagnostic of the offline check (errors would block the commit).
+    pub diagnostics: Vec<haproxy_model::Diagnostic>,
+}
+
+fn not_open(tx: &Transaction, latest: i64) -> Error {
+    match tx.state {
+        // Another commit won since it began: the caller gets the same answer as a losing commit.
+        TransactionState::Outdated => Error::Outdated { base: tx.base_version, latest },
+        state => Error::Conflict(format!("transaction {} is {state}", tx.id)),
+    }
+}
+
+impl Store {
+    /// The error for acting on a transaction that is no longer open.
+    async fn closed(&self, transaction: &Transaction) -> Error {
+        let latest = match self.versions(transaction.cluster_id).await {
+            Ok(versions) => versions.last().map_or(0, |v| v.number),
+            Err(e) => return e,
+        };
+        not_open(transaction, latest)
+    }
+
+    /// Begins a transaction at `base`, which must be the cluster's latest version (0 when it
+    /// has none), else [`Error::Outdated`].
+    pub async fn begin(&self, author: &str, cluster_id: i64, base: i64) -> Result<Transaction> {
+        let mut tx = self.write_tx().await?;
+        self.require_cluster(&mut tx, cluster_id).await?;
+        let latest = self.latest_number(&mut tx, cluster_id).await?;
+        if base != latest {
+            return Err(Error::Outdated { base, latest });
+        }
+        let now = self.now();
+        let transaction = Transaction {
+            id: self.new_id()?,
+            cluster_id,
+            base_version: base,
+            ops: Vec::new(),
+            state: TransactionState::Open,
+            author: author.into(),
+            committed_version: None,
+            created_at: now,
+            updated_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO transactions (id, cluster_id, base_version, ops, state, author, committed_version, created_at, updated_at) \
+             VALUES ($1, $2, $3, '[]', 'open', $4, NULL, $5, $5)",
+        )
+        .bind(transaction.id)
+        .bind(cluster_id)
+        .bind(base)
+        .bind(author)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let details = json!({"transaction_id": transaction.id, "base": base});
+        self.audit(&mut tx, Audit { actor: author, action: "transaction.begin", cluster_id: Some(cluster_id), version: Some(base), details })
+            .await?;
+        tx.commit().await?;
+        Ok(transaction)
+    }
+
+    /// One transaction.
+    pub async fn transaction(&self, id: i64) -> Result<Transaction> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM transactions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::not_found(format!("transaction {id}")))?;
+        transaction_from_row(&row)
+    }
+
+    /// A cluster's open transactions, oldest first.
+    pub async fn open_transactions(&self, cluster_id: i64) -> Result<Vec<Transaction>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM transactions WHERE cluster_id = $1 AND state = 'open' ORDER BY created_at, id"
+        ))
+        .bind(cluster_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(transaction_from_row).collect()
+    }
+
+    async fn base_text(&self, transaction: &Transaction) -> Result<String> {
+        if transaction.base_version == 0 {
+            return Ok(String::new());
+        }
+        Ok(self.version(transaction.cluster_id, transaction.base_version).await?.text)
+    }
+
+    /// Appends `ops` to an open transaction. The whole sequence must apply to the base version
+    /// (else [`Error::Invalid`] naming the first op that fails, counted from the transaction's
+    /// first op); the offline check waits for the commit.
+    pub async fn stage(&self, author: &str, id: i64, ops: Vec<EditOp>) -> Result<Transaction> {
+        let mut transaction = self.transaction(id).await?;
+        if transaction.state != TransactionState::Open {
+            return Err(self.closed(&transaction).await);
+        }
+        let base = self.base_text(&transaction).await?;
+        let mut all = transaction.ops.clone();
+        let added = ops.len();
+        all.extend(ops);
+        apply_to_text(&base, &all)?;
+        let now = self.now();
+        let mut tx = self.write_tx().await?;
+        // Conditional on the ops we validated against: a concurrent stage makes this a conflict.
+        let updated = sqlx::query(
+            "UPDATE transactions SET ops = $1, updated_at = $2 WHERE id = $3 AND state = 'open' AND ops = $4",
+        )
+        .bind(to_json(&all)?)
+        .bind(now)
+        .bind(id)
+        .bind(to_json(&transaction.ops)?)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            let current = self.transaction(id).await?;
+            return Err(if current.state == TransactionState::Open {
+                Error::Conflict(format!("transaction {id} changed meanwhile; stage again"))
+            } else {
+                self.closed(&current).await
+            });
+        }
+        let details = json!({"transaction_id": id, "ops": &all[all.len() - added..]});
+        let audit = Audit {
+            actor: author,
+            action: "transaction.stage",
+            cluster_id: Some(transaction.cluster_id),
+            version: Some(transaction.base_version),
+            details,
+        };
+        self.audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        transaction.ops = all;
+        transaction.updated_at = now;
+        Ok(transaction)
+    }
+
+    /// The text a commit would store now, and its offline check.
+    pub async fn preview(&self, id: i64) -> Result<Preview> {
+        let transaction = self.transaction(id).await?;
+        let base = self.base_text(&transaction).await?;
+        let text = apply_to_text(&base, &transaction.ops)?;
+        let diagnostics = haproxy_parse::check(&text).diagnostics;
+        Ok(Preview { text, diagnostics })
+    }
+
+    /// Commits an open transaction as the next version. Fails with [`Error::Invalid`] when the
+    /// candidate has errors (the transaction stays open), and with [`Error::Outdated`] when
+    /// another commit won since it began (the transaction becomes outdated).
+    pub async fn commit(&self, author: &str, id: i64, message: &str) -> Result<Committed> {
+        let transaction = self.transaction(id).await?;
+        if transaction.state != TransactionState::Open {
+            return Err(self.closed(&transaction).await);
+        }
+        let base = self.base_text(&transaction).await?;
+        let text = apply_to_text(&base, &transaction.ops)?;
+        let warnings = check_text(&text)?;
+        let result = self.commit_candidate(author, &transaction, &text, message).await;
+        if let Err(Error::Outdated { .. }) = &result {
+            self.mark_outdated(author, &transaction).await?;
+        }
+        result.map(|version| Committed { version, warnings })
+    }
+
+    async fn commit_candidate(
+        &self,
+        author: &str,
+        transaction: &Transaction,
+        text: &str,
+        message: &str,
+    ) -> Result<crate::model::VersionInfo> {
+        let mut tx = self.write_tx().await?;
+        let new = NewVersion {
+            cluster_id: transaction.cluster_id,
+            base: Some(transaction.base_version),
+            text,
+            author,
+            message,
+            action: "transaction.commit",
+            details: json!({"transaction_id": transaction.id, "ops": transaction.ops.len()}),
+            transaction_id: Some(transaction.id),
+        };
+        let version = self.insert_version(&mut tx, new).await?;
+        let updated = sqlx::query(
+            "UPDATE transactions SET state = 'committed', committed_version = $1, updated_at = $2 \
+             WHERE id = $3 AND state = 'open'",
+        )
+        .bind(version.number)
+        .bind(self.now())
+        .bind(transaction.id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            // Discarded or committed by someone else meanwhile: roll the new version back.
+            return Err(Error::Conflict(format!("transaction {} is no longer open", transaction.id)));
+        }
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    async fn mark_outdated(&self, author: &str, transaction: &Transaction) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let updated = sqlx::query("UPDATE transactions SET state = 'outdated', updated_at = $1 WHERE id = $2 AND state = 'open'")
+            .bind(self.now())
+            .bind(transaction.id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() > 0 {
+            let details = json!({"transaction_id": transaction.id});
+            let audit = Audit {
+                actor: author,
+                action: "transaction.outdated",
+                cluster_id: Some(transaction.cluster_id),
+                version: Some(transaction.base_version),
+                details,
+            };
+            self.audit(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Discards an open transaction.
+    pub async fn discard(&self, author: &str, id: i64) -> Result<()> {
+        let transaction = self.transaction(id).await?;
+        let mut tx = self.write_tx().await?;
+        let updated = sqlx::query("UPDATE transactions SET state = 'discarded', updated_at = $1 WHERE id = $2 AND state = 'open'")
+            .bind(self.now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            let current = self.transaction(id).await?;
+            return Err(self.closed(&current).await);
+        }
+        let details = json!({"transaction_id": id});
+        let audit = Audit {
+            actor: author,
+            action: "transaction.discard",
+            cluster_id: Some(transaction.cluster_id),
+            version: Some(transaction.base_version),
+            details,
+        };
+        self.audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,13 @@
+//! fleet-core integration tests: one binary (STYLE 12), modules per concern.
+//!
+//! The store suite runs twice, on SQLite (a temp file) and on PostgreSQL
+//! (`FLEET_TEST_POSTGRES_URL`, a fresh database per test; `./scripts/test` starts a server and
+//! sets it; without it the PostgreSQL variants print a skip message).
+
+mod support;
+
+mod concurrency;
+mod corpus;
+mod edits;
+mod op_props;
+mod store_suite;

@@ -1,0 +1,353 @@
+//! The store's behaviour, identical on SQLite and PostgreSQL.
+
+use fleet_core::{
+    AgentReport, ApplyOutcome, ClusterSettings, EditOp, Error, Role, TransactionState,
+};
+
+use crate::support::{Harness, SAMPLE};
+
+crate::store_tests!(
+    pools_and_clusters,
+    import_stores_exact_bytes_and_rejects_errors,
+    replace_requires_the_latest_version,
+    transaction_lifecycle,
+    invalid_ops_name_their_index,
+    commit_runs_the_offline_check,
+    losing_transaction_becomes_outdated,
+    restore_makes_a_new_version,
+    apply_enrol_report_status,
+    enrolment_rules,
+    users_sessions_and_tokens,
+    every_change_is_audited,
+);
+
+async fn cluster(h: &Harness) -> i64 {
+    let pool = h.store.create_pool("admin", "prod", "production").await.unwrap();
+    h.store.create_cluster("admin", "edge", pool.id, ClusterSettings::default()).await.unwrap().id
+}
+
+async fn pools_and_clusters(h: Harness) {
+    let s = &h.store;
+    let pool = s.create_pool("admin", "prod", "production").await.unwrap();
+    assert!(matches!(s.create_pool("admin", "prod", "again").await, Err(Error::Conflict(_))));
+    assert!(matches!(s.create_pool("admin", "bad name", "").await, Err(Error::Invalid { .. })));
+    let c = s.create_cluster("admin", "edge", pool.id, ClusterSettings::default()).await.unwrap();
+    assert_eq!(c.settings.config_path, "/etc/haproxy/haproxy.cfg");
+    assert!(matches!(s.create_cluster("admin", "edge", pool.id, ClusterSettings::default()).await, Err(Error::Conflict(_))));
+    assert!(matches!(s.create_cluster("admin", "x", 12345, ClusterSettings::default()).await, Err(Error::NotFound(_))));
+    assert_eq!(s.cluster(c.id).await.unwrap(), c);
+    assert_eq!(s.cluster_by_name("edge").await.unwrap().id, c.id);
+    assert_eq!(s.clusters(Some(pool.id)).await.unwrap(), vec![c.clone()]);
+    assert_eq!(s.pools().await.unwrap(), vec![pool.clone()]);
+    assert!(matches!(s.cluster(999).await, Err(Error::NotFound(m)) if m == "cluster 999"));
+    assert!(matches!(s.delete_pool("admin", pool.id).await, Err(Error::Conflict(_))));
+    let mut settings = ClusterSettings::default();
+    settings.config_path = "/srv/haproxy.cfg".into();
+    settings.reload_mode = fleet_core::ReloadMode::Systemd;
+    let updated = s.update_cluster_settings("admin", c.id, settings.clone()).await.unwrap();
+    assert_eq!(updated.settings, settings);
+    let empty = s.create_pool("admin", "empty", "").await.unwrap();
+    s.delete_pool("admin", empty.id).await.unwrap();
+    assert!(matches!(s.pool_by_id(empty.id).await, Err(Error::NotFound(_))));
+}
+
+async fn import_stores_exact_bytes_and_rejects_errors(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    assert_eq!(s.latest_version(id).await.unwrap(), None);
+    let crlf = SAMPLE.replace('\n', "\r\n") + "# crlf, tab:\t, trailing blanks   \r\n";
+    let v1 = s.import("alice", id, SAMPLE, "initial").await.unwrap();
+    assert_eq!(v1.version.number, 1);
+    assert_eq!(v1.version.parent, None);
+    h.clock.advance(1000);
+    let v2 = s.import("alice", id, &crlf, "crlf").await.unwrap();
+    assert_eq!((v2.version.number, v2.version.parent), (2, Some(1)));
+    assert_eq!(v2.version.created_at, crate::support::T0 + 1000);
+    let latest = s.latest_version(id).await.unwrap().unwrap();
+    assert_eq!(latest.text, crlf);
+    assert_eq!(latest.info.sha256, fleet_core::secret::sha256_hex(crlf.as_bytes()));
+    assert_eq!(s.version(id, 1).await.unwrap().text, SAMPLE);
+
+    let broken = "frontend web\n    bind :80\n    server \"unterminated\n";
+    match s.import("alice", id, broken, "broken").await {
+        Err(Error::Invalid { message, diagnostics }) => {
+            assert!(message.starts_with("configuration has"), "{message}");
+            assert!(diagnostics.iter().any(|d| d.is_error() && d.position.line == 3), "{diagnostics:?}");
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    assert_eq!(s.versions(id).await.unwrap().len(), 2);
+    assert!(matches!(s.import("alice", 4242, SAMPLE, "").await, Err(Error::NotFound(_))));
+}
+
+async fn replace_requires_the_latest_version(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    let first = s.replace("bob", id, 0, SAMPLE, "first").await.unwrap();
+    assert_eq!(first.version.number, 1);
+    let text2 = SAMPLE.replace("maxconn 4096", "maxconn 8192");
+    assert_eq!(s.replace("bob", id, 1, &text2, "more").await.unwrap().version.number, 2);
+    match s.replace("bob", id, 1, SAMPLE, "stale").await {
+        Err(Error::Outdated { base: 1, latest: 2 }) => {}
+        other => panic!("expected outdated, got {other:?}"),
+    }
+    assert_eq!(s.latest_version(id).await.unwrap().unwrap().text, text2);
+}
+
+async fn transaction_lifecycle(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    s.import("alice", id, SAMPLE, "initial").await.unwrap();
+    assert!(matches!(s.begin("alice", id, 0).await, Err(Error::Outdated { base: 0, latest: 1 })));
+    assert!(matches!(s.begin("alice", id, 2).await, Err(Error::Outdated { base: 2, latest: 1 })));
+    let tx = s.begin("alice", id, 1).await.unwrap();
+    assert_eq!(tx.state, TransactionState::Open);
+    let ops = vec![
+        EditOp::UpdateServer {
+            backend: "app".into(),
+            name: "app2".into(),
+            address: None,
+            weight: Some(5),
+            backup: None,
+            disabled: Some(true),
+            params: None,
+        },
+        EditOp::AddServer {
+            backend: "api".into(),
+            name: "api2".into(),
+            address: "10.0.1.2:9000".into(),
+            weight: None,
+            backup: true,
+            disabled: false,
+            params: vec!["check".into()],
+        },
+    ];
+    let staged = s.stage("alice", tx.id, ops.clone()).await.unwrap();
+    assert_eq!(staged.ops, ops);
+    assert_eq!(s.transaction(tx.id).await.unwrap().ops, ops);
+    assert_eq!(s.open_transactions(id).await.unwrap().len(), 1);
+    let preview = s.preview(tx.id).await.unwrap();
+    assert!(preview.text.contains("\tserver app2 10.0.0.2:8080 check weight 5 disabled\n"), "{}", preview.text);
+    assert!(preview.text.contains("    server api2 10.0.1.2:9000 check backup\n"), "{}", preview.text);
+    let committed = s.commit("alice", tx.id, "tune servers").await.unwrap();
+    assert_eq!(committed.version.number, 2);
+    assert_eq!(committed.version.message, "tune servers");
+    assert_eq!(s.latest_version(id).await.unwrap().unwrap().text, preview.text);
+    let done = s.transaction(tx.id).await.unwrap();
+    assert_eq!((done.state, done.committed_version), (TransactionState::Committed, Some(2)));
+    assert!(matches!(s.commit("alice", tx.id, "again").await, Err(Error::Conflict(_))));
+    assert!(matches!(s.stage("alice", tx.id, vec![]).await, Err(Error::Conflict(_))));
+
+    let tx2 = s.begin("alice", id, 2).await.unwrap();
+    s.discard("alice", tx2.id).await.unwrap();
+    assert_eq!(s.transaction(tx2.id).await.unwrap().state, TransactionState::Discarded);
+    assert!(matches!(s.discard("alice", tx2.id).await, Err(Error::Conflict(_))));
+    assert!(matches!(s.transaction(77).await, Err(Error::NotFound(_))));
+
+    // A transaction on a cluster without versions starts from the empty text.
+    let pool = s.pools().await.unwrap()[0].id;
+    let fresh = s.create_cluster("alice", "fresh", pool, ClusterSettings::default()).await.unwrap().id;
+    let tx3 = s.begin("alice", fresh, 0).await.unwrap();
+    s.stage("alice", tx3.id, vec![EditOp::ReplaceText { text: SAMPLE.into() }]).await.unwrap();
+    assert_eq!(s.commit("alice", tx3.id, "seed").await.unwrap().version.number, 1);
+    assert_eq!(s.latest_version(fresh).await.unwrap().unwrap().text, SAMPLE);
+}
+
+async fn invalid_ops_name_their_index(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    s.import("alice", id, SAMPLE, "initial").await.unwrap();
+    let tx = s.begin("alice", id, 1).await.unwrap();
+    s.stage("alice", tx.id, vec![EditOp::DeleteServer { backend: "app".into(), name: "app1".into() }]).await.unwrap();
+    let bad = vec![
+        EditOp::SetDefaultBackend { frontend: "web".into(), backend: Some("api".into()) },
+        EditOp::AddServer {
+            backend: "nope".into(),
+            name: "x".into(),
+            address: "10.0.0.9:80".into(),
+            weight: None,
+            backup: false,
+            disabled: false,
+            params: vec![],
+        },
+    ];
+    match s.stage("alice", tx.id, bad).await {
+        Err(Error::Invalid { message, .. }) => {
+            assert_eq!(message, "op 2 (add_server): backend \"nope\" not found");
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    // Nothing of the failed batch was staged.
+    assert_eq!(s.transaction(tx.id).await.unwrap().ops.len(), 1);
+}
+
+async fn commit_runs_the_offline_check(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    s.import("alice", id, SAMPLE, "initial").await.unwrap();
+    let tx = s.begin("alice", id, 1).await.unwrap();
+    // Syntactically fine op, but the result does not parse: an unterminated quote.
+    let broken = SAMPLE.replace("maxconn 4096", "maxconn \"4096");
+    s.stage("alice", tx.id, vec![EditOp::ReplaceText { text: SAMPLE.into() }]).await.unwrap();
+    assert!(matches!(
+        s.stage("alice", tx.id, vec![EditOp::ReplaceText { text: broken }]).await,
+        Err(Error::Invalid { message, diagnostics }) if message.starts_with("op 1 (replace_text)") && !diagnostics.is_empty()
+    ));
+    // Deleting the backend the frontend uses leaves dangling references: the check blocks the commit.
+    s.stage("alice", tx.id, vec![EditOp::DeleteBackend { name: "api".into() }]).await.unwrap();
+    let preview = s.preview(tx.id).await.unwrap();
+    assert!(!preview.text.contains("\nbackend api"));
+    match s.commit("alice", tx.id, "oops").await {
+        Err(Error::Invalid { diagnostics, .. }) => assert!(diagnostics.iter().any(|d| d.is_error())),
+        other => panic!("expected the offline check to block the commit, got {other:?}"),
+    }
+    assert_eq!(s.transaction(tx.id).await.unwrap().state, TransactionState::Open);
+    assert_eq!(s.versions(id).await.unwrap().len(), 1);
+}
+
+async fn losing_transaction_becomes_outdated(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    s.import("alice", id, SAMPLE, "initial").await.unwrap();
+    let a = s.begin("alice", id, 1).await.unwrap();
+    let b = s.begin("bob", id, 1).await.unwrap();
+    let op = |w| EditOp::UpdateServer {
+        backend: "app".into(),
+        name: "app1".into(),
+        address: None,
+        weight: Some(w),
+        backup: None,
+        disabled: None,
+        params: None,
+    };
+    s.stage("alice", a.id, vec![op(20)]).await.unwrap();
+    s.stage("bob", b.id, vec![op(30)]).await.unwrap();
+    assert_eq!(s.commit("alice", a.id, "a").await.unwrap().version.number, 2);
+    match s.commit("bob", b.id, "b").await {
+        Err(Error::Outdated { .. }) | Err(Error::Conflict(_)) => {}
+        other => panic!("expected outdated, got {other:?}"),
+    }
+    assert_eq!(s.transaction(b.id).await.unwrap().state, TransactionState::Outdated);
+    assert!(matches!(s.stage("bob", b.id, vec![op(1)]).await, Err(Error::Outdated { base: 1, latest: 2 })));
+    assert!(s.latest_version(id).await.unwrap().unwrap().text.contains("weight 20"));
+}
+
+async fn restore_makes_a_new_version(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    s.import("alice", id, SAMPLE, "v1").await.unwrap();
+    s.replace("alice", id, 1, &SAMPLE.replace("daemon", "nbthread 4"), "v2").await.unwrap();
+    let restored = s.restore("carol", id, 1, "").await.unwrap();
+    assert_eq!((restored.version.number, restored.version.parent), (3, Some(2)));
+    assert_eq!(restored.version.message, "restore version 1");
+    assert_eq!(restored.version.author, "carol");
+    assert_eq!(s.latest_version(id).await.unwrap().unwrap().text, SAMPLE);
+    assert_eq!(s.version(id, 3).await.unwrap().info.sha256, s.version(id, 1).await.unwrap().info.sha256);
+    assert!(matches!(s.restore("carol", id, 9, "").await, Err(Error::NotFound(_))));
+    let numbers: Vec<i64> = s.versions(id).await.unwrap().iter().map(|v| v.number).collect();
+    assert_eq!(numbers, vec![1, 2, 3]);
+}
+
+async fn apply_enrol_report_status(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    s.import("alice", id, SAMPLE, "v1").await.unwrap();
+    assert_eq!(s.desired_version(id).await.unwrap(), None);
+    assert!(matches!(s.apply("alice", id, 2).await, Err(Error::NotFound(_))));
+    s.apply("alice", id, 1).await.unwrap();
+    assert_eq!(s.desired_version(id).await.unwrap().unwrap().text, SAMPLE);
+    let (_, secret) = s.create_enrolment("alice", id, "node-1", vec![], 60_000).await.unwrap();
+    let (agent, token) =
+        s.enrol(&secret, Some("192.0.2.10".parse().unwrap()), "lb1.example", serde_json::json!({"haproxy": "2.6"})).await.unwrap();
+    assert_eq!((agent.name.as_str(), agent.cluster_id), ("node-1", id));
+    assert_eq!(s.agent_by_token(&token).await.unwrap().id, agent.id);
+    assert!(matches!(s.agent_by_token("fg_wrong").await, Err(Error::Unauthorized)));
+    h.clock.advance(5_000);
+    s.heartbeat(agent.id, None).await.unwrap();
+    let report = AgentReport { version: 1, outcome: ApplyOutcome::Applied, error: None };
+    let after = s.report(agent.id, &report).await.unwrap();
+    assert_eq!(after.applied_version, Some(1));
+    assert_eq!(after.last_seen_at, Some(crate::support::T0 + 5_000));
+    let failed = AgentReport { version: 1, outcome: ApplyOutcome::ReloadFailed, error: Some("bind failed".into()) };
+    s.report(agent.id, &failed).await.unwrap();
+    let status = s.status(id).await.unwrap();
+    assert_eq!(status.desired_version, Some(1));
+    assert_eq!(status.agents.len(), 1);
+    assert_eq!(status.agents[0].applied_version, Some(1));
+    assert_eq!(status.agents[0].last_outcome, Some(ApplyOutcome::ReloadFailed));
+    assert_eq!(status.agents[0].last_error.as_deref(), Some("bind failed"));
+    assert_eq!(status.agents[0].facts["haproxy"], "2.6");
+    let bad = AgentReport { version: 7, outcome: ApplyOutcome::Applied, error: None };
+    assert!(matches!(s.report(agent.id, &bad).await, Err(Error::NotFound(_))));
+}
+
+async fn enrolment_rules(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    assert!(matches!(s.create_enrolment("a", id, "n", vec!["10.0.0.0/99".into()], 1000).await, Err(Error::Invalid { .. })));
+    let (_, secret) = s.create_enrolment("a", id, "n1", vec!["10.0.0.0/8".into()], 60_000).await.unwrap();
+    let json = serde_json::json!({});
+    assert!(matches!(s.enrol(&secret, Some("192.0.2.1".parse().unwrap()), "h", json.clone()).await, Err(Error::Forbidden(_))));
+    assert!(matches!(s.enrol(&secret, None, "h", json.clone()).await, Err(Error::Forbidden(_))));
+    s.enrol(&secret, Some("10.1.2.3".parse().unwrap()), "h", json.clone()).await.unwrap();
+    // One time only.
+    assert!(matches!(s.enrol(&secret, Some("10.1.2.3".parse().unwrap()), "h", json.clone()).await, Err(Error::Unauthorized)));
+    let (_, expiring) = s.create_enrolment("a", id, "n2", vec![], 1_000).await.unwrap();
+    h.clock.advance(1_000);
+    assert!(matches!(s.enrol(&expiring, None, "h", json.clone()).await, Err(Error::Unauthorized)));
+    assert!(matches!(s.enrol("fe_unknown", None, "h", json).await, Err(Error::Unauthorized)));
+}
+
+async fn users_sessions_and_tokens(h: Harness) {
+    let s = &h.store;
+    assert_eq!(s.user_count().await.unwrap(), 0);
+    assert!(matches!(s.create_user("system", "admin", "short", Role::Admin).await, Err(Error::Invalid { .. })));
+    let admin = s.create_user("system", "admin", "correct horse", Role::Admin).await.unwrap();
+    assert!(matches!(s.create_user("system", "admin", "another pass", Role::Viewer).await, Err(Error::Conflict(_))));
+    assert!(matches!(s.login("admin", "wrong password", 1000).await, Err(Error::Unauthorized)));
+    assert!(matches!(s.login("nobody", "correct horse", 1000).await, Err(Error::Unauthorized)));
+    let (user, token) = s.login("admin", "correct horse", 60_000).await.unwrap();
+    assert_eq!(user, admin);
+    assert_eq!(s.session_user(&token).await.unwrap(), admin);
+    h.clock.advance(60_000);
+    assert!(matches!(s.session_user(&token).await, Err(Error::Unauthorized)));
+    let (_, token2) = s.login("admin", "correct horse", 60_000).await.unwrap();
+    s.logout(&token2).await.unwrap();
+    assert!(matches!(s.session_user(&token2).await, Err(Error::Unauthorized)));
+    let (api, secret) = s.create_api_token("admin", admin.id, "ci").await.unwrap();
+    assert_eq!(s.api_token_user(&secret).await.unwrap(), admin);
+    s.revoke_api_token("admin", api.id).await.unwrap();
+    assert!(matches!(s.api_token_user(&secret).await, Err(Error::Unauthorized)));
+    assert_eq!(s.users().await.unwrap(), vec![admin]);
+}
+
+async fn every_change_is_audited(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    s.import("alice", id, SAMPLE, "v1").await.unwrap();
+    let tx = s.begin("bob", id, 1).await.unwrap();
+    s.stage("bob", tx.id, vec![EditOp::DeleteServer { backend: "app".into(), name: "app2".into() }]).await.unwrap();
+    s.commit("bob", tx.id, "remove app2").await.unwrap();
+    s.restore("carol", id, 1, "back").await.unwrap();
+    s.apply("carol", id, 3).await.unwrap();
+    let log = s.audit_log(Some(id), 100).await.unwrap();
+    let mut actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        vec![
+            "cluster.apply",
+            "cluster.create",
+            "transaction.begin",
+            "transaction.commit",
+            "transaction.stage",
+            "version.import",
+            "version.restore"
+        ]
+    );
+    let commit = log.iter().find(|e| e.action == "transaction.commit").unwrap();
+    assert_eq!((commit.actor.as_str(), commit.version), ("bob", Some(2)));
+    assert_eq!(commit.details["message"], "remove app2");
+    let all = s.audit_log(None, 100).await.unwrap();
+    assert!(all.iter().any(|e| e.action == "pool.create" && e.cluster_id.is_none()));
+}
