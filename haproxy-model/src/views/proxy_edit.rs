@@ -259,3 +259,78 @@ impl<'a> ProxyMut<'a> {
         make(&mut self.section.lines_mut()[index], index)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Document, SectionKind};
+
+    fn text(section: &Section) -> String {
+        let mut out = String::new();
+        section.header().render_into(&mut out);
+        section.lines().iter().for_each(|l| l.render_into(&mut out));
+        out
+    }
+
+    #[test]
+    fn option_tri_state_flips_in_place() {
+        let mut doc = Document::new();
+        let mut p = doc.add_backend("b");
+        p.set_option("redispatch", Some(true));
+        p.set_option("httpchk", Some(false));
+        assert_eq!((p.view().option("redispatch"), p.view().option("httpchk")), (Some(true), Some(false)));
+        p.set_option("redispatch", Some(false));
+        p.set_option("httpchk", Some(true));
+        p.set_option("httpchk", Some(true));
+        assert_eq!(text(p.view().section()), "backend b\n    no option redispatch\n    option httpchk\n");
+        p.set_option("redispatch", None);
+        assert_eq!(p.view().option("redispatch"), None);
+        assert_eq!(text(p.view().section()), "backend b\n    option httpchk\n");
+    }
+
+    #[test]
+    fn single_directives_are_set_replaced_and_removed() {
+        let mut section = Section::new(SectionKind::Defaults, None);
+        section.push_statement(&["mode", "tcp"]);
+        section.push_statement(&["balance", "url_param", "uid", "check_post"]);
+        let mut p = ProxyMut::new(&mut section).unwrap();
+        p.set_mode(Some("http"));
+        p.set_balance(Some(&Balance::new("leastconn")));
+        p.set_maxconn(Some(100));
+        p.set_timeout_duration("connect", Duration::from_secs(5));
+        p.set_timeout_duration("connect", Duration::from_millis(5500));
+        p.set_hash_type(Some(&HashType { method: "consistent".into(), function: None, modifier: None }));
+        assert_eq!(p.view().maxconn(), Some(100));
+        assert_eq!(p.view().timeout("connect").unwrap().unwrap().as_millis(), 5500);
+        assert_eq!(
+            text(p.view().section()),
+            "defaults\n    mode http\n    balance leastconn\n    maxconn 100\n    timeout connect 5500ms\n    hash-type consistent\n"
+        );
+        p.set_mode(None);
+        p.set_timeout("connect", None);
+        assert_eq!(p.view().mode(), None);
+        assert!(p.view().timeouts().is_empty());
+    }
+
+    #[test]
+    fn new_lines_go_next_to_their_kin() {
+        let mut doc = Document::new();
+        let mut p = doc.add_listen("l");
+        p.set_mode(Some("http"));
+        p.add_rule("http-request", &["deny"], None);
+        p.add_server_template("srv", "3", "app.local:80", &["check"]);
+        p.add_server("a", "10.0.0.1:80", &[] as &[&str]);
+        p.add_bind(":80", &[] as &[&str]);
+        p.add_acl("x", "src", &["10.0.0.0/8"]);
+        p.add_rule("http-request", &["allow"], None);
+        p.default_server_mut().set_param("inter", Some("1s"));
+        p.add_log(&["global"]);
+        assert!(p.add_rule("frobnicate", &["x"], None).is_none());
+        assert_eq!(
+            text(p.view().section()),
+            "listen l\n    bind :80\n    mode http\n    acl x src 10.0.0.0/8\n    http-request deny\n    \
+             http-request allow\n    default-server inter 1s\n    server-template srv 3 app.local:80 check\n    \
+             server a 10.0.0.1:80\n    log global\n    frobnicate x\n"
+        );
+    }
+}
