@@ -11,7 +11,9 @@
 //! Keepalived documents have their own renderers in [`keepalived`] (lossless, canonical format,
 //! and the per-node configuration of a VRRP group).
 
+mod format;
 pub mod keepalived;
 mod lossless;
 
+pub use format::format;
 pub use lossless::{lossless, lossless_into};
