@@ -1,10 +1,13 @@
-//! ACL, rule and default_backend ops. Rules keep their order within a keyword (HAProxy evaluates
-//! `http-request` rules top to bottom), so an inserted rule lands exactly at its position.
+//! ACL, rule and default_backend ops. ACLs and default_backend go through the typed editor
+//! ([`haproxy_model::views::ProxyMut`]: a new ACL lands after the last one or before the first
+//! rule, since HAProxy resolves ACL names when it reads a rule). Rules keep their order within a
+//! keyword (HAProxy evaluates `http-request` rules top to bottom), so an inserted rule lands
+//! exactly at its position.
 
 use haproxy_model::{Document, Line, Section};
 
-use super::sections::{check_name, check_values, proxy_index, set_words, Side};
-use super::servers::insert_after_siblings as insert_after;
+use super::sections::{check_name, check_values, proxy_index, Side};
+use super::servers::{insert_after_siblings as insert_after, proxy_mut};
 use super::{OpError, OpResult};
 
 fn proxy_section<'d>(doc: &'d mut Document, side: Side, name: &str) -> OpResult<&'d mut Section> {
@@ -16,26 +19,17 @@ fn proxy_section<'d>(doc: &'d mut Document, side: Side, name: &str) -> OpResult<
 pub(super) fn add_acl(doc: &mut Document, proxy: &str, name: &str, words: &[String]) -> OpResult {
     check_name("acl", name)?;
     check_values(words)?;
-    if words.is_empty() {
+    let Some((criterion, rest)) = words.split_first() else {
         return Err(OpError::new(format!("acl {name:?} needs a criterion")));
-    }
-    let section = proxy_section(doc, Side::Any, proxy)?;
-    let mut values = vec!["acl".to_string(), name.to_string()];
-    values.extend(words.iter().cloned());
-    insert_after(section, "acl", &values);
+    };
+    proxy_mut(doc, Side::Any, proxy)?.add_acl(name, criterion, rest);
     Ok(())
 }
 
-/// `delete_acl`: every line defining the ACL (an ACL may be declared over several lines).
+/// `delete_acl`: every line declaring the ACL (an ACL may be declared over several lines).
 pub(super) fn delete_acl(doc: &mut Document, proxy: &str, name: &str) -> OpResult {
-    let section = proxy_section(doc, Side::Any, proxy)?;
-    let lines: Vec<usize> =
-        section.statements("acl").filter(|(_, l)| l.value(1).as_deref() == Some(name)).map(|(i, _)| i).collect();
-    if lines.is_empty() {
+    if proxy_mut(doc, Side::Any, proxy)?.remove_acl(name) == 0 {
         return Err(OpError::new(format!("acl {name:?} not found in proxy {proxy:?}")));
-    }
-    for i in lines.into_iter().rev() {
-        section.remove_line(i);
     }
     Ok(())
 }
@@ -87,22 +81,9 @@ pub(super) fn set_default_backend(doc: &mut Document, frontend: &str, backend: O
     if let Some(backend) = backend {
         check_name("backend", backend)?;
     }
-    let section = proxy_section(doc, Side::Frontend, frontend)?;
-    let existing: Vec<usize> = section.statements("default_backend").map(|(i, _)| i).collect();
-    match (backend, existing.first()) {
-        (Some(backend), Some(&first)) => {
-            if let Some(line) = section.lines_mut().get_mut(first) {
-                set_words(line, 1, &[backend]);
-            }
-        }
-        (Some(backend), None) => {
-            section.push_statement(&["default_backend", backend]);
-        }
-        (None, _) => {
-            for i in existing.into_iter().rev() {
-                section.remove_line(i);
-            }
-        }
+    let mut proxy = proxy_mut(doc, Side::Frontend, frontend)?;
+    if proxy.view().default_backend().as_deref() != backend {
+        proxy.set_default_backend(backend);
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ impl Side {
         }
     }
 
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Side::Frontend => "frontend",
             Side::Backend => "backend",

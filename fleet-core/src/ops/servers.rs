@@ -1,5 +1,7 @@
-//! Server and bind ops: the lines of a backend's pool and a frontend's listeners.
+//! Server and bind ops, through the typed editors of `haproxy_model::views` ([`ProxyMut`],
+//! `ServerMut`): they change only the words they must and place new lines next to their kin.
 
+use haproxy_model::views::ProxyMut;
 use haproxy_model::{Document, Line, Section};
 
 use super::sections::{check_name, check_values, proxy_index, set_words, Side};
@@ -41,29 +43,18 @@ fn check_address(address: &str) -> OpResult {
     Ok(())
 }
 
-/// Line index of `keyword NAME` (server) in `section`.
-fn named_line(section: &Section, keyword: &str, name: &str) -> Option<usize> {
-    section.statements(keyword).find(|(_, line)| line.value(1).as_deref() == Some(name)).map(|(i, _)| i)
+/// The typed editor of the backend (or listen) `backend`.
+pub(super) fn backend_mut<'d>(doc: &'d mut Document, backend: &str) -> OpResult<ProxyMut<'d>> {
+    proxy_mut(doc, Side::Backend, backend)
 }
 
-/// Inserts `values` after the last `keyword` line, else after the last statement.
-pub(super) fn insert_after_siblings(section: &mut Section, keyword: &str, values: &[String]) {
-    match section.statements(keyword).last().map(|(i, _)| i + 1) {
-        Some(at) => section.insert_line(at, Line::statement("", values)),
-        None => {
-            section.push_statement(values);
-        }
-    }
-}
-
-fn backend_section<'d>(doc: &'d mut Document, backend: &str) -> OpResult<&'d mut Section> {
-    let index = proxy_index(doc, Side::Backend, backend)?;
-    doc.sections_mut().get_mut(index).ok_or_else(|| OpError::new(format!("backend {backend:?} not found")))
-}
-
-fn frontend_section<'d>(doc: &'d mut Document, frontend: &str) -> OpResult<&'d mut Section> {
-    let index = proxy_index(doc, Side::Frontend, frontend)?;
-    doc.sections_mut().get_mut(index).ok_or_else(|| OpError::new(format!("frontend {frontend:?} not found")))
+/// The typed editor of the proxy `name` on `side`.
+pub(super) fn proxy_mut<'d>(doc: &'d mut Document, side: Side, name: &str) -> OpResult<ProxyMut<'d>> {
+    let index = proxy_index(doc, side, name)?;
+    doc.sections_mut()
+        .get_mut(index)
+        .and_then(ProxyMut::new)
+        .ok_or_else(|| OpError::new(format!("{} {name:?} not found", side.label())))
 }
 
 /// `add_server`.
@@ -72,39 +63,21 @@ pub(super) fn add_server(doc: &mut Document, backend: &str, server: &NewServer<'
     check_address(server.address)?;
     check_weight(server.weight)?;
     check_values(server.params)?;
-    let section = backend_section(doc, backend)?;
-    if named_line(section, "server", server.name).is_some() {
+    let mut proxy = backend_mut(doc, backend)?;
+    if proxy.view().server(server.name).is_some() {
         return Err(OpError::new(format!("server {:?} already exists in backend {backend:?}", server.name)));
     }
-    let mut values = vec!["server".to_string(), server.name.to_string(), server.address.to_string()];
-    values.extend(server.params.iter().cloned());
+    let mut editor = proxy.add_server(server.name, server.address, server.params);
     if let Some(weight) = server.weight {
-        values.extend(["weight".to_string(), weight.to_string()]);
+        editor.set_weight(weight);
     }
     if server.backup {
-        values.push("backup".into());
+        editor.set_backup(true);
     }
     if server.disabled {
-        values.push("disabled".into());
+        editor.disable();
     }
-    insert_after_siblings(section, "server", &values);
     Ok(())
-}
-
-/// Index (from 3, after `server NAME ADDRESS`) of the first word whose value is `value`.
-fn param_index(line: &Line, value: &str) -> Option<usize> {
-    (3..line.words().len()).find(|&i| line.value(i).as_deref() == Some(value))
-}
-
-/// Adds or removes a flag word (`backup`, `disabled`).
-fn set_flag(line: &mut Line, flag: &str, on: bool) {
-    match (param_index(line, flag), on) {
-        (None, true) => line.push_word(flag),
-        (Some(i), false) => {
-            line.remove_word(i);
-        }
-        _ => {}
-    }
 }
 
 /// `update_server`.
@@ -124,83 +97,77 @@ pub(super) fn update_server(doc: &mut Document, backend: &str, name: &str, chang
     if let Some(params) = change.params {
         check_values(params)?;
     }
-    let section = backend_section(doc, backend)?;
-    let index = named_line(section, "server", name)
+    let mut proxy = backend_mut(doc, backend)?;
+    let mut server = proxy
+        .server_mut(name)
         .ok_or_else(|| OpError::new(format!("server {name:?} not found in backend {backend:?}")))?;
-    let Some(line) = section.lines_mut().get_mut(index) else {
-        return Err(OpError::new(format!("server {name:?} not found in backend {backend:?}")));
-    };
     if let Some(params) = change.params {
-        set_words(line, 3, params);
+        let start = server.view().params_start();
+        set_words(server.line(), start, params);
     }
     if let Some(address) = change.address {
-        if line.value(2).as_deref() != Some(address) {
-            if line.words().len() > 2 {
-                line.set_value(2, address);
-            } else {
-                line.push_word(address);
-            }
+        if server.view().address_text().as_deref() != Some(address) && !server.set_address_text(address) {
+            return Err(OpError::new(format!("server {name:?} has no address to change")));
         }
     }
     if let Some(weight) = change.weight {
-        let weight = weight.to_string();
-        match param_index(line, "weight") {
-            Some(i) if i + 1 < line.words().len() => {
-                if line.value(i + 1).as_deref() != Some(weight.as_str()) {
-                    line.set_value(i + 1, &weight);
-                }
-            }
-            Some(_) => line.push_word(&weight),
-            None => {
-                line.push_word("weight");
-                line.push_word(&weight);
-            }
+        if server.view().weight() != Some(weight) {
+            server.set_weight(weight);
         }
     }
     if let Some(backup) = change.backup {
-        set_flag(line, "backup", backup);
-    }
-    if let Some(disabled) = change.disabled {
-        // `enabled` is the explicit opposite; turn it into `disabled` rather than keep both.
-        match (param_index(line, "enabled"), disabled) {
-            (Some(i), true) => {
-                line.set_value(i, "disabled");
-            }
-            _ => set_flag(line, "disabled", disabled),
+        if server.view().is_backup() != backup {
+            server.set_backup(backup);
         }
+    }
+    match change.disabled {
+        Some(true) if !server.view().is_disabled() => server.disable(),
+        Some(false) if server.view().is_disabled() => server.enable(),
+        _ => {}
     }
     Ok(())
 }
 
 /// `delete_server`.
 pub(super) fn delete_server(doc: &mut Document, backend: &str, name: &str) -> OpResult {
-    let section = backend_section(doc, backend)?;
-    let index = named_line(section, "server", name)
-        .ok_or_else(|| OpError::new(format!("server {name:?} not found in backend {backend:?}")))?;
-    section.remove_line(index);
-    Ok(())
+    backend_mut(doc, backend)?
+        .remove_server(name)
+        .map(|_| ())
+        .ok_or_else(|| OpError::new(format!("server {name:?} not found in backend {backend:?}")))
+}
+
+/// The position among the frontend's binds of the one listening on `address`.
+fn bind_position(proxy: &ProxyMut<'_>, address: &str) -> Option<usize> {
+    proxy.view().binds().iter().position(|b| b.address_text().as_deref() == Some(address))
 }
 
 /// `add_bind`.
 pub(super) fn add_bind(doc: &mut Document, frontend: &str, address: &str, params: &[String]) -> OpResult {
     check_address(address)?;
     check_values(params)?;
-    let section = frontend_section(doc, frontend)?;
-    if named_line(section, "bind", address).is_some() {
+    let mut proxy = proxy_mut(doc, Side::Frontend, frontend)?;
+    if bind_position(&proxy, address).is_some() {
         return Err(OpError::new(format!("bind {address:?} already exists in frontend {frontend:?}")));
     }
-    let mut values = vec!["bind".to_string(), address.to_string()];
-    values.extend(params.iter().cloned());
-    insert_after_siblings(section, "bind", &values);
+    proxy.add_bind(address, params);
     Ok(())
 }
 
 /// `delete_bind`.
 pub(super) fn delete_bind(doc: &mut Document, frontend: &str, address: &str) -> OpResult {
-    let section = frontend_section(doc, frontend)?;
-    let index = named_line(section, "bind", address)
+    let mut proxy = proxy_mut(doc, Side::Frontend, frontend)?;
+    let n = bind_position(&proxy, address)
         .ok_or_else(|| OpError::new(format!("bind {address:?} not found in frontend {frontend:?}")))?;
-    section.remove_line(index);
+    proxy.remove_bind(n);
     Ok(())
 }
 
+/// Inserts `values` after the last `keyword` line, else after the last statement.
+pub(super) fn insert_after_siblings(section: &mut Section, keyword: &str, values: &[String]) {
+    match section.statements(keyword).last().map(|(i, _)| i + 1) {
+        Some(at) => section.insert_line(at, Line::statement("", values)),
+        None => {
+            section.push_statement(values);
+        }
+    }
+}
