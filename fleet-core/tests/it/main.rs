@@ -4,6 +4,9 @@
 //! (`FLEET_TEST_POSTGRES_URL`, a fresh database per test; `./scripts/test` starts a server and
 //! sets it; without it the PostgreSQL variants print a skip message).
 
+// Test helpers outside #[test] functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod concurrency;

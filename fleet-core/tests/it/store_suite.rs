@@ -41,9 +41,8 @@ async fn pools_and_clusters(h: Harness) {
     assert_eq!(s.pools().await.unwrap(), vec![pool.clone()]);
     assert!(matches!(s.cluster(999).await, Err(Error::NotFound(m)) if m == "cluster 999"));
     assert!(matches!(s.delete_pool("admin", pool.id).await, Err(Error::Conflict(_))));
-    let mut settings = ClusterSettings::default();
-    settings.config_path = "/srv/haproxy.cfg".into();
-    settings.reload_mode = fleet_core::ReloadMode::Systemd;
+    let settings =
+        ClusterSettings { config_path: "/srv/haproxy.cfg".into(), reload_mode: fleet_core::ReloadMode::Systemd };
     let updated = s.update_cluster_settings("admin", c.id, settings.clone()).await.unwrap();
     assert_eq!(updated.settings, settings);
     let empty = s.create_pool("admin", "empty", "").await.unwrap();
