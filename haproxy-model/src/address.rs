@@ -119,6 +119,8 @@ pub struct Address {
 
 /// Prefixes after which the rest is a path, not `host:port`.
 const PATH_PREFIXES: &[&str] = &["unix", "abns", "uxst", "uxdg", "abnsz"];
+/// Prefixes after which the rest names something else (`rhttp@<backend>/<server>`).
+const REFERENCE_PREFIXES: &[&str] = &["rhttp"];
 /// Prefixes after which the rest is a file descriptor.
 const FD_PREFIXES: &[&str] = &["fd", "sockpair"];
 
@@ -140,6 +142,9 @@ impl Address {
             if PATH_PREFIXES.contains(&p) {
                 return Ok(Address { prefix: prefix.map(Into::into), host: Host::Path(rest.into()), port: None });
             }
+            if REFERENCE_PREFIXES.contains(&p) {
+                return Ok(Address { prefix: prefix.map(Into::into), host: Host::Name(rest.into()), port: None });
+            }
             if FD_PREFIXES.contains(&p) {
                 return Ok(Address { prefix: prefix.map(Into::into), host: Host::Fd(rest.into()), port: None });
             }
@@ -156,7 +161,10 @@ impl Address {
             Some(p) => parse_port(p)?,
             None => None,
         };
-        let host = parse_host(host_text, lower.as_deref())?;
+        let host = parse_host(host_text, lower.as_deref()).map_err(|e| match e {
+            AddressError::AmbiguousIpv6(_) => AddressError::AmbiguousIpv6(rest.into()),
+            other => other,
+        })?;
         Ok(Address { prefix: prefix.map(Into::into), host, port })
     }
 
@@ -167,7 +175,9 @@ impl Address {
                 let address = Address::parse(part)?;
                 match address.port {
                     Some(PortSpec::Offset(_)) => Err(AddressError::OffsetNotAllowed(part.into())),
-                    None if address.is_inet() && !address.has_env_ref() => Err(AddressError::MissingPort(part.into())),
+                    None if address.is_inet() && !address.has_env_ref() && !address.is_reference() => {
+                        Err(AddressError::MissingPort(part.into()))
+                    }
                     _ => Ok(address),
                 }
             })
@@ -186,6 +196,11 @@ impl Address {
     /// True for IPv4, IPv6, name or wildcard hosts (not paths, not file descriptors).
     pub fn is_inet(&self) -> bool {
         !matches!(self.host, Host::Path(_) | Host::Fd(_))
+    }
+
+    /// True for prefixes whose rest names an object rather than a socket (`rhttp@be/srv`).
+    pub fn is_reference(&self) -> bool {
+        self.prefix.as_deref().is_some_and(|p| REFERENCE_PREFIXES.contains(&p.to_ascii_lowercase().as_str()))
     }
 
     /// True when the host holds an environment reference HAProxy expands at load time.
@@ -348,7 +363,7 @@ mod tests {
     #[test]
     fn follows_haproxy_on_bare_ipv6() {
         // HAProxy 2.6 says "could not resolve address ':'" for `server s ::1`.
-        assert!(matches!(Address::parse("::1"), Err(AddressError::AmbiguousIpv6(_))));
+        assert_eq!(Address::parse("::1"), Err(AddressError::AmbiguousIpv6("::1".into())));
         assert!(matches!(Address::parse("fe80::1"), Err(AddressError::AmbiguousIpv6(_))));
         assert!(matches!(Address::parse("[::1:80"), Err(AddressError::Brackets(_))));
         assert!(matches!(Address::parse("ipv4@::1:80"), Err(AddressError::BadIp { family: "ipv4", .. })));
@@ -362,6 +377,8 @@ mod tests {
         assert!(matches!(Address::parse_bind_list("10.0.0.1"), Err(AddressError::MissingPort(_))));
         assert!(matches!(Address::parse_bind_list(":+1"), Err(AddressError::OffsetNotAllowed(_))));
         assert!(Address::parse_bind_list("${ADDR}").is_ok());
+        let reverse = Address::parse_bind_list("rhttp@be/srv").unwrap();
+        assert_eq!((reverse[0].host.clone(), reverse[0].is_reference()), (Host::Name("be/srv".into()), true));
         assert!(matches!(Address::parse_server("1.2.3.4:80-90"), Err(AddressError::RangeNotAllowed(_))));
         assert_eq!(Address::parse_server("srv.local").unwrap().port, None);
     }

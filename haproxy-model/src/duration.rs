@@ -19,7 +19,10 @@ pub enum DurationError {
     /// Nothing at all.
     #[error("empty time value")]
     Empty,
-    /// The text does not start with a digit (an environment reference, a word).
+    /// The value holds an environment reference: only HAProxy knows it once expanded.
+    #[error("time value '{0}' depends on an environment variable")]
+    Environment(String),
+    /// The text does not start with a digit.
     #[error("time value '{0}' must start with a digit")]
     NotANumber(String),
     /// A unit that is not one of us, ms, s, m, h, d.
@@ -77,6 +80,9 @@ impl fmt::Display for TimeValue {
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     if text.is_empty() {
         return Err(DurationError::Empty);
+    }
+    if text.contains('$') {
+        return Err(DurationError::Environment(text.to_string()));
     }
     let digits_end = text.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(text.len());
     if digits_end == 0 {
@@ -164,7 +170,7 @@ mod tests {
     fn rejects_what_haproxy_rejects() {
         assert_eq!(parse_duration(""), Err(DurationError::Empty));
         assert!(matches!(parse_duration("s"), Err(DurationError::NotANumber(_))));
-        assert!(matches!(parse_duration("${T}"), Err(DurationError::NotANumber(_))));
+        assert!(matches!(parse_duration("${T-5s}"), Err(DurationError::Environment(_))));
         assert!(matches!(parse_duration("5 s"), Err(DurationError::BadUnit { .. })));
         assert!(matches!(parse_duration("5sec"), Err(DurationError::BadUnit { .. })));
         assert!(matches!(parse_duration("1.5s"), Err(DurationError::BadUnit { .. })));
