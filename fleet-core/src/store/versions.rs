@@ -12,6 +12,7 @@ use sqlx::Row;
 use super::audit::Audit;
 use super::{is_unique_violation, Store, Tx};
 use crate::candidate::check_text;
+use crate::diff::{diff_labeled, ConfigDiff};
 use crate::error::{Error, Result};
 use crate::model::{Committed, ConfigVersion, VersionInfo};
 use crate::secret::sha256_hex;
@@ -227,6 +228,17 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(info_from_row).collect()
+    }
+
+    /// The difference from version `against` to version `number` (unified text and structural
+    /// summary, from [`crate::diff`]); `against` 0 compares with the empty configuration.
+    pub async fn diff_versions(&self, cluster_id: i64, number: i64, against: i64) -> Result<ConfigDiff> {
+        let new = self.version(cluster_id, number).await?;
+        let old = match against {
+            0 => String::new(),
+            n => self.version(cluster_id, n).await?.text,
+        };
+        Ok(diff_labeled(&old, &new.text, &format!("version {against}"), &format!("version {number}")))
     }
 
     /// Sets the version the cluster's agents should run.

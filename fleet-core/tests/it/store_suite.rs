@@ -19,6 +19,7 @@ crate::store_tests!(
     enrolment_rules,
     users_sessions_and_tokens,
     every_change_is_audited,
+    sqlite_runs_in_wal_mode,
 );
 
 async fn cluster(h: &Harness) -> i64 {
@@ -243,6 +244,11 @@ async fn restore_makes_a_new_version(h: Harness) {
     assert_eq!(s.latest_version(id).await.unwrap().unwrap().text, SAMPLE);
     assert_eq!(s.version(id, 3).await.unwrap().info.sha256, s.version(id, 1).await.unwrap().info.sha256);
     assert!(matches!(s.restore("carol", id, 9, "").await, Err(Error::NotFound(_))));
+    let diff = s.diff_versions(id, 2, 1).await.unwrap();
+    assert!(diff.unified.contains("-    daemon\n") && diff.unified.contains("+    nbthread 4\n"), "{}", diff.unified);
+    assert!(!diff.summary.is_empty());
+    assert!(s.diff_versions(id, 3, 1).await.unwrap().is_empty());
+    assert!(matches!(s.diff_versions(id, 2, 8).await, Err(Error::NotFound(_))));
     let numbers: Vec<i64> = s.versions(id).await.unwrap().iter().map(|v| v.number).collect();
     assert_eq!(numbers, vec![1, 2, 3]);
 }
@@ -349,4 +355,16 @@ async fn every_change_is_audited(h: Harness) {
     assert_eq!(commit.details["message"], "remove app2");
     let all = s.audit_log(None, 100).await.unwrap();
     assert!(all.iter().any(|e| e.action == "pool.create" && e.cluster_id.is_none()));
+}
+
+async fn sqlite_runs_in_wal_mode(h: Harness) {
+    let id = cluster(&h).await;
+    h.store.import("alice", id, SAMPLE, "v1").await.unwrap();
+    match h.store.backend() {
+        fleet_core::Backend::Sqlite => {
+            let path = h.url.trim_start_matches("sqlite://");
+            assert!(std::path::Path::new(&format!("{path}-wal")).exists(), "no write-ahead log next to {path}");
+        }
+        _ => assert!(h.url.starts_with("postgres")),
+    }
 }
