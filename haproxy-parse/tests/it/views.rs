@@ -252,3 +252,64 @@ fn every_corpus_file_exports_to_json() {
     assert!(exported > 500, "only {exported} files");
     assert!(typed > 5000, "only {typed} typed directives");
 }
+
+/// Every typed value HAProxy accepted must read without error: no false alarms.
+#[test]
+fn valid_corpus_files_read_without_typed_errors() {
+    let Some(corpus) = corpus_dir() else { return };
+    let manifest = std::fs::read_to_string(corpus.join("manifest.tsv")).unwrap();
+    let (mut addresses, mut conditions, mut timeouts) = (0, 0, 0);
+    let mut problems = Vec::new();
+    for row in manifest.lines().skip(1) {
+        let columns: Vec<&str> = row.split('\t').collect();
+        if columns[1] != "haproxy" || columns[2] != "valid" {
+            continue;
+        }
+        let doc = parse(&std::fs::read_to_string(corpus.join(columns[0])).unwrap()).document;
+        for proxy in doc.proxies().chain(doc.defaults()) {
+            for bind in proxy.binds() {
+                addresses += 1;
+                if let Err(e) = bind.addresses() {
+                    problems.push(format!("{}: {}: {e}", columns[0], bind.line().text()));
+                }
+            }
+            for server in proxy.servers().into_iter().chain(proxy.server_templates()) {
+                addresses += 1;
+                if let Some(Err(e)) = server.address() {
+                    problems.push(format!("{}: {}: {e}", columns[0], server.line().text()));
+                }
+            }
+            for timeout in proxy.timeouts() {
+                timeouts += 1;
+                match timeout.value {
+                    Ok(_) | Err(haproxy_model::DurationError::Environment(_)) => {}
+                    Err(e) => problems.push(format!("{}: timeout {}: {e}", columns[0], timeout.name)),
+                }
+            }
+            for rule in proxy.rules() {
+                if let Some(condition) = rule.condition() {
+                    conditions += 1;
+                    if let Err(e) = condition {
+                        problems.push(format!("{}: {}: {e}", columns[0], rule.line().text()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(addresses > 5000 && conditions > 400 && timeouts > 900, "{addresses} {conditions} {timeouts}");
+}
+
+#[test]
+fn bad_ports_of_the_invalid_corpus_are_reported() {
+    let Some(corpus) = corpus_dir() else { return };
+    let doc = parse(&std::fs::read_to_string(corpus.join("haproxy/invalid/tests-conf-ports.cfg")).unwrap()).document;
+    let errors: Vec<String> = doc
+        .frontends()
+        .flat_map(|p| p.binds())
+        .filter_map(|b| b.addresses().err())
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.contains(&"invalid port range '65016-1024' (low bound above high bound)".to_string()), "{errors:#?}");
+    assert!(errors.contains(&"port offset not permitted here in ':::+11011'".to_string()), "{errors:#?}");
+}
