@@ -110,6 +110,9 @@ pub enum VrrpGroupError {
     /// A secret keepalived would truncate or reject.
     #[error("auth secret must be 1 to 8 printable characters without blanks or quotes")]
     AuthSecret,
+    /// Authentication asked for an IPv6 VIP: IPv6 needs VRRP version 3, which has none.
+    #[error("auth secret is not supported with an IPv6 vip (VRRP version 3 has no authentication)")]
+    AuthWithIpv6,
     /// A node address of another family than the VIP's (unicast adverts need one family).
     #[error("node {node:?}: address {address} is not of the same family as the vip {vip}")]
     AddressFamily {
@@ -166,6 +169,9 @@ impl VrrpGroup {
             let printable = secret.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '#' | '!'));
             if secret.is_empty() || secret.len() > 8 || !printable {
                 return Err(VrrpGroupError::AuthSecret);
+            }
+            if self.vip.is_ipv6() {
+                return Err(VrrpGroupError::AuthWithIpv6);
             }
         }
         let mut names = HashSet::new();

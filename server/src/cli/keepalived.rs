@@ -1,12 +1,288 @@
-//! `fleet keepalived parse|fmt|check`.
+//! `fleet keepalived parse|fmt|check`: offline tools for keepalived.conf files.
+//!
+//! ```text
+//! parse FILE --emit lossless|json   the document as read (byte for byte) or as JSON (tree + typed views)
+//! fmt FILE [--check|--write]        canonical layout to stdout, or check / rewrite the file
+//! check FILE... [--keepalived-bin]  offline checks, then `keepalived -t -f FILE` when asked
+//! ```
+//! Exit codes: 0 fine, 1 problems found (errors, a file fmt would change, keepalived -t
+//! failing), 2 usage or I/O error. Diagnostics go to stderr as `path:line:col: error: message`
+//! followed by the source line and a caret.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
+use haproxy_model::keepalived::{Document, Statement};
+use haproxy_model::Diagnostic;
+use haproxy_parse::keepalived::{check, parse};
+use haproxy_render::keepalived::{format, lossless};
+use serde_json::{json, Value};
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {}
+pub(crate) enum Command {
+    /// Parse a keepalived.conf and print it back (lossless) or as JSON.
+    Parse {
+        /// The file to read.
+        file: PathBuf,
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = Emit::Lossless)]
+        emit: Emit,
+    },
+    /// Print a keepalived.conf in the canonical layout.
+    Fmt {
+        /// The file to format.
+        file: PathBuf,
+        /// Print nothing; exit 1 when the file is not in the canonical layout.
+        #[arg(long, conflicts_with = "write")]
+        check: bool,
+        /// Rewrite the file in place when its layout changes.
+        #[arg(long)]
+        write: bool,
+    },
+    /// Check keepalived.conf files offline (and with `keepalived -t` when given its path).
+    Check {
+        /// The files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also run `PATH -t -f FILE` on each file.
+        #[arg(long, value_name = "PATH")]
+        keepalived_bin: Option<PathBuf>,
+    },
+}
+
+/// The output of `parse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Emit {
+    /// The document rendered back, byte for byte.
+    Lossless,
+    /// The statement tree, the typed views and the diagnostics as JSON.
+    Json,
+}
 
 pub(crate) fn run(command: Command) -> ExitCode {
-    match command {}
+    let result = match command {
+        Command::Parse { file, emit } => run_parse(&file, emit),
+        Command::Fmt { file, check, write } => run_fmt(&file, check, write),
+        Command::Check { files, keepalived_bin } => run_check(&files, keepalived_bin.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("fleet: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn report(path: &Path, source: &str, diagnostics: &[Diagnostic]) {
+    let name = path.display().to_string();
+    for diagnostic in diagnostics {
+        eprint!("{}", diagnostic.render(&name, source));
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn write_stdout(text: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("cannot write to stdout: {e}")),
+        _ => Ok(()),
+    }
+}
+
+fn problems(found: bool) -> ExitCode {
+    if found {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_parse(path: &Path, emit: Emit) -> Result<ExitCode, String> {
+    let text = read(path)?;
+    let parsed = parse(&text);
+    report(path, &text, &parsed.diagnostics);
+    match emit {
+        Emit::Lossless => write_stdout(&lossless(&parsed.document))?,
+        Emit::Json => {
+            let value = document_json(&parsed.document, &parsed.diagnostics);
+            let text = serde_json::to_string_pretty(&value).map_err(|e| format!("cannot encode JSON: {e}"))?;
+            write_stdout(&format!("{text}\n"))?;
+        }
+    }
+    Ok(problems(parsed.has_errors()))
+}
+
+fn statement_json(statement: &Statement) -> Value {
+    let position = statement.position();
+    let mut value = json!({
+        "keyword": statement.keyword(),
+        "args": statement.arg_values(),
+        "raw": statement.words().iter().map(|w| w.raw()).collect::<Vec<_>>(),
+        "line": position.line,
+        "column": position.column,
+    });
+    if let Some(id) = statement.config_id() {
+        value["config_id"] = json!(id);
+    }
+    if statement.is_definition() {
+        value["definition"] = json!(true);
+    }
+    if let Some(block) = statement.block() {
+        value["block"] = json!({
+            "statements": block.statements().iter().map(statement_json).collect::<Vec<_>>(),
+            "closed": block.close().is_some(),
+        });
+    }
+    value
+}
+
+fn document_json(document: &Document, diagnostics: &[Diagnostic]) -> Value {
+    json!({
+        "statements": document.statements().iter().map(statement_json).collect::<Vec<_>>(),
+        "global_defs": document.global_defs(),
+        "vrrp_scripts": document.vrrp_scripts(),
+        "vrrp_instances": document.vrrp_instances(),
+        "vrrp_sync_groups": document.vrrp_sync_groups(),
+        "virtual_servers": document.virtual_servers(),
+        "diagnostics": diagnostics,
+    })
+}
+
+fn run_fmt(path: &Path, check_only: bool, write: bool) -> Result<ExitCode, String> {
+    let text = read(path)?;
+    let parsed = parse(&text);
+    if parsed.has_errors() {
+        report(path, &text, &parsed.diagnostics);
+        eprintln!("fleet: {}: not formatted because of syntax errors", path.display());
+        return Ok(ExitCode::from(1));
+    }
+    let formatted = format(&parsed.document);
+    if check_only {
+        if formatted != text {
+            eprintln!("{}: not in the canonical layout", path.display());
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if write {
+        if formatted != text {
+            write_atomically(path, &formatted)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    write_stdout(&formatted)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes beside the file, then renames over it, so a reader never sees half a file.
+fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".fleet-fmt");
+    let temporary = PathBuf::from(temporary);
+    let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
+    std::fs::write(&temporary, text).map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
+    if let Some(permissions) = permissions {
+        let _ = std::fs::set_permissions(&temporary, permissions);
+    }
+    std::fs::rename(&temporary, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot replace {}: {e}", path.display())
+    })
+}
+
+fn run_check(files: &[PathBuf], keepalived_bin: Option<&Path>) -> Result<ExitCode, String> {
+    let mut found = false;
+    for path in files {
+        let text = read(path)?;
+        let checked = check(&text);
+        report(path, &text, &checked.diagnostics);
+        found |= checked.has_errors();
+        if let Some(bin) = keepalived_bin {
+            found |= !run_keepalived_test(bin, path)?;
+        }
+    }
+    Ok(problems(found))
+}
+
+/// Runs `bin -t -f path`; prints its messages when it fails. True when it accepts the file.
+fn run_keepalived_test(bin: &Path, path: &Path) -> Result<bool, String> {
+    let output = std::process::Command::new(bin)
+        .arg("-t")
+        .arg("-f")
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if output.status.success() {
+        return Ok(true);
+    }
+    let code = output.status.code().map_or_else(|| "a signal".to_string(), |c| format!("exit status {c}"));
+    eprintln!("{}: keepalived -t failed ({code}):", path.display());
+    for stream in [&output.stdout, &output.stderr] {
+        for line in String::from_utf8_lossy(stream).lines() {
+            eprintln!("  {line}");
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fleet-cli-ka-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const MESSY: &str = "global_defs\n{\n  router_id   x\n}\n";
+    const CANONICAL: &str = "global_defs {\n    router_id x\n}\n";
+
+    #[test]
+    fn fmt_check_and_write() {
+        let path = scratch("fmt.conf", MESSY);
+        assert_eq!(run(Command::Fmt { file: path.clone(), check: true, write: false }), ExitCode::from(1));
+        assert_eq!(run(Command::Fmt { file: path.clone(), check: false, write: true }), ExitCode::SUCCESS);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), CANONICAL);
+        assert_eq!(run(Command::Fmt { file: path.clone(), check: true, write: false }), ExitCode::SUCCESS);
+        let broken = scratch("broken.conf", "global_defs {\n");
+        assert_eq!(run(Command::Fmt { file: broken.clone(), check: false, write: true }), ExitCode::from(1));
+        assert_eq!(std::fs::read_to_string(&broken).unwrap(), "global_defs {\n", "a broken file is left alone");
+    }
+
+    #[test]
+    fn check_exit_codes() {
+        let good = scratch("good.conf", CANONICAL);
+        let bad = scratch("bad.conf", "vrrp_instance A {\n  interface eth0\n  virtual_router_id 0\n}\n");
+        assert_eq!(run(Command::Check { files: vec![good.clone()], keepalived_bin: None }), ExitCode::SUCCESS);
+        assert_eq!(run(Command::Check { files: vec![good.clone(), bad], keepalived_bin: None }), ExitCode::from(1));
+        let missing = PathBuf::from("/nonexistent/keepalived.conf");
+        assert_eq!(run(Command::Check { files: vec![missing], keepalived_bin: None }), ExitCode::from(2));
+        let no_bin = Some(PathBuf::from("/nonexistent/keepalived"));
+        assert_eq!(run(Command::Check { files: vec![good.clone()], keepalived_bin: no_bin }), ExitCode::from(2));
+        // A stand-in binary that rejects every file.
+        let reject = Some(PathBuf::from("/bin/false"));
+        assert_eq!(run(Command::Check { files: vec![good], keepalived_bin: reject }), ExitCode::from(1));
+    }
+
+    #[test]
+    fn json_has_the_tree_and_the_views() {
+        let doc = parse("vrrp_instance V {\n  interface eth0\n  virtual_router_id 9\n}\n").document;
+        let value = document_json(&doc, &[]);
+        assert_eq!(value["statements"][0]["keyword"], "vrrp_instance");
+        assert_eq!(value["statements"][0]["block"]["statements"][1]["args"][0], "9");
+        assert_eq!(value["statements"][0]["block"]["statements"][1]["line"], 3);
+        assert_eq!(value["vrrp_instances"][0]["virtual_router_id"], 9);
+        assert_eq!(run(Command::Parse { file: scratch("p.conf", MESSY), emit: Emit::Json }), ExitCode::SUCCESS);
+        assert_eq!(run(Command::Parse { file: scratch("q.conf", "}\n"), emit: Emit::Lossless }), ExitCode::from(1));
+    }
 }
