@@ -125,6 +125,11 @@ impl<'a> BindMut<'a> {
         self.set_address_text(&text.join(","))
     }
 
+    /// Replaces every parameter with `words` (keywords and values, as they would be written).
+    pub fn set_params<S: AsRef<str>>(&mut self, words: &[S]) {
+        super::directive::set_args(self.line, PARAMS.min(self.line.words().len()), words);
+    }
+
     /// Sets `keyword value`, or removes the parameter with `None`.
     pub fn set_param(&mut self, keyword: &str, value: Option<&str>) {
         params::set(self.line, PARAMS, arity, keyword, value);
@@ -163,5 +168,7 @@ mod tests {
         b.set_param("name", None);
         assert!(b.set_address_text("10.0.0.1").is_err());
         assert_eq!(l.text(), "  bind :8080 accept-proxy");
+        BindMut::new(&mut l, 0).unwrap().set_params(&["ssl", "crt", "/x.pem"]);
+        assert_eq!(l.text(), "  bind :8080 ssl crt /x.pem");
     }
 }

@@ -13,6 +13,14 @@ use crate::{Line, Section};
 /// Keywords a new server line goes after.
 const SERVER_KEYWORDS: &[&str] = &["server", "server-template", "default-server"];
 
+/// The words of `keyword args [condition]`.
+fn rule_words<S: AsRef<str>>(keyword: &str, args: &[S], condition: Option<&Condition>) -> Vec<String> {
+    let mut values = vec![keyword.to_string()];
+    values.extend(args.iter().map(|a| a.as_ref().to_string()));
+    values.extend(condition.map(Condition::to_words).unwrap_or_default());
+    values
+}
+
 /// An editor for a `defaults`, `frontend`, `backend` or `listen` section.
 #[derive(Debug)]
 pub struct ProxyMut<'a> {
@@ -219,20 +227,40 @@ impl<'a> ProxyMut<'a> {
 
     /// Adds `<keyword> <args> [if|unless ...]` after the last rule with the same keyword, else
     /// at the end. Returns its editor (its [`super::Rule::index`] is the line's index).
-    /// `keyword` should be one of [`RULE_KEYWORDS`]; other keywords are added as plain lines
-    /// and give `None`.
+    /// `None`, and no change, when `keyword` is not one of [`RULE_KEYWORDS`].
     pub fn add_rule<S: AsRef<str>>(&mut self, keyword: &str, args: &[S], condition: Option<&Condition>) -> Option<RuleMut<'_>> {
-        let mut values: Vec<String> = vec![keyword.to_string()];
-        values.extend(args.iter().map(|a| a.as_ref().to_string()));
-        values.extend(condition.map(Condition::to_words).unwrap_or_default());
+        if !RULE_KEYWORDS.contains(&keyword) {
+            return None;
+        }
+        let values = rule_words(keyword, args, condition);
         let index = directive::insert_near(self.section, &[keyword], &[], &values);
         self.rule_mut(index)
     }
 
+    /// Inserts a rule so that it becomes the `position`th (0-based) of its keyword, which is the
+    /// order HAProxy evaluates them in; a position past the end appends after the last one.
+    /// `None`, and no change, when `keyword` is not one of [`RULE_KEYWORDS`].
+    pub fn insert_rule<S: AsRef<str>>(
+        &mut self,
+        keyword: &str,
+        position: usize,
+        args: &[S],
+        condition: Option<&Condition>,
+    ) -> Option<RuleMut<'_>> {
+        let existing = directive::indexes(self.section, &[keyword]);
+        match existing.get(position) {
+            Some(&index) if RULE_KEYWORDS.contains(&keyword) => {
+                let values = rule_words(keyword, args, condition);
+                self.section.insert_line(index, Line::statement("", &values));
+                self.rule_mut(index)
+            }
+            _ => self.add_rule(keyword, args, condition),
+        }
+    }
+
     /// Adds `use_backend <backend> [condition]` after the last one.
     pub fn add_use_backend(&mut self, backend: &str, condition: Option<&Condition>) -> RuleMut<'_> {
-        let mut values = vec!["use_backend".to_string(), backend.to_string()];
-        values.extend(condition.map(Condition::to_words).unwrap_or_default());
+        let values = rule_words("use_backend", &[backend], condition);
         let index = directive::insert_near(self.section, &["use_backend"], &[], &values);
         self.line_editor(index, RuleMut::at)
     }
@@ -326,11 +354,16 @@ mod tests {
         p.default_server_mut().set_param("inter", Some("1s"));
         p.add_log(&["global"]);
         assert!(p.add_rule("frobnicate", &["x"], None).is_none());
+        assert!(p.insert_rule("frobnicate", 0, &["y"], None).is_none());
+        let first = p.insert_rule("http-request", 0, &["tarpit"], None).unwrap().view().index();
+        assert_eq!(p.view().rules_of("http-request")[0].index(), first);
+        assert_eq!(p.view().rules_of("http-request")[0].action().as_deref(), Some("tarpit"));
+        p.remove_rule(first);
         assert_eq!(
             text(p.view().section()),
             "listen l\n    bind :80\n    mode http\n    acl x src 10.0.0.0/8\n    http-request deny\n    \
              http-request allow\n    default-server inter 1s\n    server-template srv 3 app.local:80 check\n    \
-             server a 10.0.0.1:80\n    log global\n    frobnicate x\n"
+             server a 10.0.0.1:80\n    log global\n"
         );
     }
 }

@@ -280,6 +280,13 @@ impl<'a> ServerMut<'a> {
         params::set_flag(self.line, start, arity, keyword, on);
     }
 
+    /// Replaces every parameter with `words` (keywords and values, as they would be written);
+    /// words already holding the right value are left as written.
+    pub fn set_params<S: AsRef<str>>(&mut self, words: &[S]) {
+        let start = self.layout().params;
+        super::directive::set_args(self.line, start, words);
+    }
+
     /// Puts the server in maintenance at start-up (`disabled`).
     pub fn disable(&mut self) {
         self.set_flag("enabled", false);
@@ -360,5 +367,10 @@ mod tests {
         assert!(s.set_port(Some(PortSpec::Range(1, 2))).is_err());
         assert!(s.set_address("::1:").is_err(), "a host is not an address");
         assert_eq!(l.text(), "    server web1 ipv6@[2001:db8::7] backup");
+        let mut s = ServerMut::new(&mut l, 0).unwrap();
+        s.set_params(&["backup", "weight", "3"]);
+        assert_eq!(s.view().weight(), Some(3));
+        s.set_params(&[] as &[&str]);
+        assert_eq!(l.text(), "    server web1 ipv6@[2001:db8::7]");
     }
 }
