@@ -22,9 +22,12 @@ pub mod diff;
 mod error;
 mod model;
 pub mod ops;
+pub mod rbac;
+pub mod read;
 pub mod secret;
 #[cfg(feature = "store")]
 mod store;
+pub mod wire;
 
 pub use clock::{Clock, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
 pub use error::{Error, Result};
@@ -35,3 +38,5 @@ pub use model::{
 pub use ops::{EditOp, SectionRef};
 #[cfg(feature = "store")]
 pub use store::{Backend, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
+#[cfg(feature = "store")]
+pub use store::{AdminBootstrap, DesiredWatch, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};

@@ -13,13 +13,17 @@
 //! updates (`... WHERE state = 'open'`). Two stores on one PostgreSQL database (two server
 //! replicas) therefore never corrupt each other.
 
+mod access;
 mod agents;
 mod audit;
 mod auth;
 mod clusters;
+mod notify;
 mod transactions;
 
+pub use access::{AdminBootstrap, TextAt, ADMIN_USERNAME};
 pub use auth::MIN_PASSWORD_LEN;
+pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use transactions::Preview;
 mod versions;
 

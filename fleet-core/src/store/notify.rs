@@ -1,0 +1,179 @@
+//! Desired-state notifications: how a long-polling agent learns within milliseconds that an
+//! apply changed its cluster's desired version.
+//!
+//! ```text
+//! apply (this replica) --commit--> refresh(cluster) --watch channel--> every waiting agent
+//!          \--pg_notify('fleet_desired', id)--> other replicas' listeners --> refresh(cluster)
+//! ```
+//!
+//! Each cluster with waiters has a slot: a `watch` channel holding the cluster's current
+//! [`DesiredState`] and an async lock under which the state is loaded from the database and
+//! published, so publications happen in the order of the loads and the newest load wins. One
+//! apply costs one database read however many agents wait: they compare checksums in memory.
+//! On PostgreSQL a listener task turns other replicas' notifications into refreshes, and
+//! refreshes every slot after its connection drops (a notification may have been missed).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{Backend, Store};
+use crate::error::{Error, Result};
+use crate::model::VersionInfo;
+use crate::wire::DesiredState;
+
+/// The PostgreSQL channel carrying cluster ids whose desired version changed.
+pub const DESIRED_CHANNEL: &str = "fleet_desired";
+
+type Shared = Option<Arc<DesiredState>>;
+
+#[derive(Debug)]
+struct Slot {
+    /// Held while loading and publishing; `true` once the channel holds a loaded state.
+    loaded: tokio::sync::Mutex<bool>,
+    tx: watch::Sender<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Slots(Mutex<HashMap<i64, Arc<Slot>>>);
+
+impl Slots {
+    fn get(&self, cluster_id: i64) -> Arc<Slot> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(cluster_id)
+            .or_insert_with(|| Arc::new(Slot { loaded: tokio::sync::Mutex::new(false), tx: watch::Sender::new(None) }))
+            .clone()
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect()
+    }
+}
+
+/// Desired states of clusters, with in-process wake-up and (on PostgreSQL) LISTEN/NOTIFY across
+/// replicas. Create one per server process with [`DesiredWatch::start`].
+#[derive(Debug)]
+pub struct DesiredWatch {
+    store: Store,
+    slots: Arc<Slots>,
+    listener: Option<JoinHandle<()>>,
+}
+
+impl Drop for DesiredWatch {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+    }
+}
+
+async fn load(store: &Store, cluster_id: i64) -> Result<Shared> {
+    let cluster = store.cluster(cluster_id).await?;
+    match store.desired_version(cluster_id).await? {
+        Some(version) => Ok(Some(Arc::new(DesiredState::new(version, cluster.settings)))),
+        None => Ok(None),
+    }
+}
+
+async fn refresh(store: &Store, slot: &Slot, cluster_id: i64) -> Result<()> {
+    let mut loaded = slot.loaded.lock().await;
+    let state = load(store, cluster_id).await?;
+    slot.tx.send_replace(state);
+    *loaded = true;
+    Ok(())
+}
+
+impl DesiredWatch {
+    /// Starts watching. `database_url` is the store's URL: on PostgreSQL a listener connection
+    /// is opened on it (an error when that fails); on SQLite (one server process) it is unused.
+    pub async fn start(store: Store, database_url: &str) -> Result<DesiredWatch> {
+        let slots = Arc::new(Slots::default());
+        let listener = match store.backend() {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let mut listener = PgListener::connect(database_url).await?;
+                listener.listen(DESIRED_CHANNEL).await?;
+                Some(tokio::spawn(listen(listener, store.clone(), slots.clone())))
+            }
+        };
+        Ok(DesiredWatch { store, slots, listener })
+    }
+
+    /// Sets the cluster's desired version (see [`Store::apply`]) and wakes every agent waiting
+    /// on it, here and on the other replicas.
+    pub async fn apply(&self, actor: &str, cluster_id: i64, number: i64) -> Result<VersionInfo> {
+        let info = self.store.apply(actor, cluster_id, number).await?;
+        self.changed(cluster_id).await?;
+        Ok(info)
+    }
+
+    /// Publishes a change of the cluster's desired state (its version or its settings).
+    pub async fn changed(&self, cluster_id: i64) -> Result<()> {
+        refresh(&self.store, &self.slots.get(cluster_id), cluster_id).await?;
+        if self.store.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(DESIRED_CHANNEL)
+                .bind(cluster_id.to_string())
+                .execute(self.store.pool())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The cluster's desired state as soon as it is news to an agent that knows `known` (a
+    /// sha256): at once when it already differs, else when an apply changes it, or `None` when
+    /// `wait` ends first (also when no version was ever applied).
+    pub async fn wait(&self, cluster_id: i64, known: Option<&str>, wait: Duration) -> Result<Option<Arc<DesiredState>>> {
+        let slot = self.slots.get(cluster_id);
+        let mut rx = slot.tx.subscribe();
+        {
+            let mut loaded = slot.loaded.lock().await;
+            if !*loaded {
+                slot.tx.send_replace(load(&self.store, cluster_id).await?);
+                *loaded = true;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let current = rx.borrow_and_update().clone();
+            if let Some(state) = current.filter(|s| s.is_news_to(known)) {
+                return Ok(Some(state));
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) => return Err(Error::Corrupt("desired-state channel closed".into())),
+                Err(_elapsed) => return Ok(None),
+            }
+        }
+    }
+}
+
+/// The listener task: refreshes the clusters other replicas name, and every slot after the
+/// connection was lost.
+async fn listen(mut listener: PgListener, store: Store, slots: Arc<Slots>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                if let Ok(cluster_id) = notification.payload().parse::<i64>() {
+                    // A failed refresh leaves the old state; the next notification retries.
+                    let _ = refresh(&store, &slots.get(cluster_id), cluster_id).await;
+                }
+            }
+            Ok(None) => refresh_all(&store, &slots).await,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                refresh_all(&store, &slots).await;
+            }
+        }
+    }
+}
+
+async fn refresh_all(store: &Store, slots: &Slots) {
+    for cluster_id in slots.ids() {
+        let _ = refresh(store, &slots.get(cluster_id), cluster_id).await;
+    }
+}

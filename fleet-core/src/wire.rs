@@ -1,0 +1,168 @@
+//! The agent protocol's JSON bodies, shared by the server and the agent (no storage needed, so
+//! the agent links them without sqlx).
+//!
+//! ```text
+//! agent                                   server
+//!   POST /api/v1/agent/enroll  EnrolRequest  -> EnrolResponse (the agent's own token, once)
+//!   GET  /api/v1/agent/desired?known=<sha256>&wait=<s>
+//!                                          -> 200 DesiredState | 304 (nothing new in `wait` s)
+//!   POST /api/v1/agent/report  AgentReport   -> the agent as recorded
+//!   POST /api/v1/agent/heartbeat Heartbeat   -> 204
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ClusterSettings, ConfigVersion};
+
+/// Path of the enrolment route.
+pub const ENROLL_PATH: &str = "/api/v1/agent/enroll";
+/// Path of the desired-state long-poll.
+pub const DESIRED_PATH: &str = "/api/v1/agent/desired";
+/// Path of the apply report.
+pub const REPORT_PATH: &str = "/api/v1/agent/report";
+/// Path of the heartbeat.
+pub const HEARTBEAT_PATH: &str = "/api/v1/agent/heartbeat";
+
+/// How long a long-poll waits when the agent does not say.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+/// The longest wait the server grants (proxies and load balancers drop idle requests).
+pub const MAX_WAIT: Duration = Duration::from_secs(300);
+
+/// The wait a long-poll gets for a requested number of seconds: the default when none, at most
+/// [`MAX_WAIT`].
+pub fn long_poll_wait(seconds: Option<u64>) -> Duration {
+    seconds.map_or(DEFAULT_WAIT, |s| Duration::from_secs(s).min(MAX_WAIT))
+}
+
+/// What an agent sends once, with the one-time enrolment secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// The secret from `POST /api/v1/clusters/{id}/enrollments`.
+    pub secret: String,
+    /// The node's hostname.
+    #[serde(default)]
+    pub hostname: String,
+    /// Facts about the node (HAProxy version, OS ...).
+    #[serde(default)]
+    pub facts: serde_json::Value,
+}
+
+/// The agent's identity and its own token (shown once; the server keeps only its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// The agent's id.
+    pub agent_id: i64,
+    /// The cluster it serves.
+    pub cluster_id: i64,
+    /// Its name in the cluster.
+    pub name: String,
+    /// Bearer token for every later request.
+    pub token: String,
+}
+
+/// The configuration an agent should run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredState {
+    /// The cluster.
+    pub cluster_id: i64,
+    /// The desired version's number.
+    pub version: i64,
+    /// Hex SHA-256 of `text`: what the agent sends back as `known`.
+    pub sha256: String,
+    /// The whole configuration.
+    pub text: String,
+    /// Where to write it and how to reload.
+    pub settings: ClusterSettings,
+}
+
+impl DesiredState {
+    /// The desired state of a cluster running `version`.
+    pub fn new(version: ConfigVersion, settings: ClusterSettings) -> DesiredState {
+        DesiredState {
+            cluster_id: version.info.cluster_id,
+            version: version.info.number,
+            sha256: version.info.sha256,
+            text: version.text,
+            settings,
+        }
+    }
+
+    /// True when an agent that knows `known` (a sha256, or nothing) must be told about this state.
+    pub fn is_news_to(&self, known: Option<&str>) -> bool {
+        known != Some(self.sha256.as_str())
+    }
+}
+
+/// What an agent sends every few seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Current facts; none keeps the stored ones.
+    #[serde(default)]
+    pub facts: Option<serde_json::Value>,
+}
+
+/// The shell command that installs an agent on a node: `fleet-agent` enrols with the one-time
+/// secret, stores its token under the state directory and starts following the cluster.
+pub fn install_command(server_url: &str, secret: &str, settings: &ClusterSettings) -> String {
+    let mode = match settings.reload_mode {
+        crate::model::ReloadMode::Process => "process",
+        crate::model::ReloadMode::Systemd => "systemd",
+    };
+    format!(
+        "fleet-agent --server {} --enroll-secret {} --state-dir /var/lib/fleet-agent --config-path {} --haproxy-mode {mode}",
+        shell_quote(server_url.trim_end_matches('/')),
+        shell_quote(secret),
+        shell_quote(&settings.config_path),
+    )
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '@' | '=' | ',' | '+'));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_are_clamped() {
+        assert_eq!(long_poll_wait(None), DEFAULT_WAIT);
+        assert_eq!(long_poll_wait(Some(2)), Duration::from_secs(2));
+        assert_eq!(long_poll_wait(Some(100_000)), MAX_WAIT);
+    }
+
+    #[test]
+    fn install_command_quotes_what_needs_it() {
+        let settings = ClusterSettings { config_path: "/etc/my haproxy.cfg".into(), ..ClusterSettings::default() };
+        let command = install_command("http://10.0.0.1:8080/", "fe_abc", &settings);
+        assert_eq!(
+            command,
+            "fleet-agent --server http://10.0.0.1:8080 --enroll-secret fe_abc --state-dir /var/lib/fleet-agent \
+             --config-path '/etc/my haproxy.cfg' --haproxy-mode process"
+        );
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn news_is_a_different_checksum() {
+        let state = DesiredState {
+            cluster_id: 1,
+            version: 2,
+            sha256: "ab".into(),
+            text: String::new(),
+            settings: ClusterSettings::default(),
+        };
+        assert!(state.is_news_to(None));
+        assert!(state.is_news_to(Some("cd")));
+        assert!(!state.is_news_to(Some("ab")));
+    }
+}
