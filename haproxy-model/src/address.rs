@@ -391,4 +391,46 @@ mod tests {
         }
         assert_eq!(Address::parse("::1:80").unwrap().to_string(), "[::1]:80");
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn address() -> impl Strategy<Value = Address> {
+            let port = prop_oneof![
+                any::<u16>().prop_map(PortSpec::Single),
+                (any::<u16>(), any::<u16>()).prop_map(|(a, b)| PortSpec::Range(a.min(b), a.max(b))),
+                (-65535i32..=65535).prop_map(PortSpec::Offset),
+            ];
+            let inet = prop_oneof![
+                (prop::option::of(Just("ipv4".to_string())), any::<[u8; 4]>())
+                    .prop_map(|(p, ip)| (p, Host::Ipv4(ip.into()))),
+                (prop::option::of(Just("ipv6".to_string())), any::<[u16; 8]>())
+                    .prop_map(|(p, ip)| (p, Host::Ipv6(ip.into()))),
+                "[a-z][a-z0-9.-]{0,12}".prop_map(|n| (None, Host::Name(n))),
+                Just((None, Host::Any)),
+            ];
+            prop_oneof![
+                3 => (inet, prop::option::of(port)).prop_map(|((prefix, host), port)| Address { prefix, host, port }),
+                1 => "/[a-z0-9/._-]{0,12}".prop_map(|p| Address { prefix: None, host: Host::Path(p), port: None }),
+                1 => "[a-z0-9/._:-]{1,12}".prop_map(|p| Address { prefix: Some("unix".into()), host: Host::Path(p), port: None }),
+                1 => "[0-9]{1,3}".prop_map(|p| Address { prefix: Some("fd".into()), host: Host::Fd(p), port: None }),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn display_parses_back(address in address()) {
+                let text = address.to_string();
+                prop_assert_eq!(Address::parse(&text), Ok(address), "{}", text);
+            }
+
+            #[test]
+            fn parse_never_panics(text in "\\PC{0,24}") {
+                let _ = Address::parse(&text);
+                let _ = Address::parse_bind_list(&text);
+            }
+        }
+    }
 }

@@ -206,4 +206,17 @@ mod tests {
         assert_eq!(json, r#"{"raw":"500us","duration":0.5}"#);
         assert_eq!(serde_json::from_str::<TimeValue>(&json).unwrap().duration, Duration::from_micros(500));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn written_durations_parse_back(micros in 0u64..=MAX_MILLIS * 1_000) {
+            let value = TimeValue::from_duration(Duration::from_micros(micros));
+            proptest::prop_assert_eq!(TimeValue::parse(&value.raw), Ok(value));
+        }
+
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,12}") {
+            let _ = parse_duration(&text);
+        }
+    }
 }
