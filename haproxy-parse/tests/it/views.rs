@@ -313,3 +313,45 @@ fn bad_ports_of_the_invalid_corpus_are_reported() {
     assert!(errors.contains(&"invalid port range '65016-1024' (low bound above high bound)".to_string()), "{errors:#?}");
     assert!(errors.contains(&"port offset not permitted here in ':::+11011'".to_string()), "{errors:#?}");
 }
+
+/// Typed edits on every valid corpus file give text that parses back to the edited document,
+/// with one new line per added server and the same number of lines otherwise.
+#[test]
+fn typed_edits_on_corpus_files_parse_back() {
+    let Some(corpus) = corpus_dir() else { return };
+    let mut edited = 0;
+    let mut paths: Vec<_> = std::fs::read_dir(corpus.join("haproxy/valid")).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut doc = parse(&text).document;
+        let names: Vec<String> = doc.backends().filter_map(|b| b.name().map(|n| n.into_owned())).collect();
+        for name in &names {
+            let Some(mut backend) = doc.backend_mut(name) else { continue };
+            if let Some(first) = backend.view().servers().first().and_then(|s| s.name()).map(|n| n.into_owned()) {
+                if let Some(mut server) = backend.server_mut(&first) {
+                    server.set_weight(42);
+                    server.set_flag("check", true);
+                }
+            }
+            backend.add_server("fleet-added", "192.0.2.1:8080", &["check"]);
+            backend.set_option("redispatch", Some(true));
+            backend.set_timeout_duration("queue", Duration::from_secs(3));
+            edited += 1;
+        }
+        let rendered = lossless(&doc);
+        let reparsed = parse(&rendered).document;
+        assert_eq!(reparsed, doc, "{}", path.display());
+        let added = names.len();
+        let grown = rendered.lines().count() - text.lines().count();
+        // One server line each, and at most one line for the option and one for the timeout.
+        assert!(grown >= added && grown <= added * 3, "{}: {grown} new lines for {added} backends", path.display());
+        for name in &names {
+            let backend = reparsed.backend(name).unwrap();
+            assert!(backend.server("fleet-added").is_some(), "{}", path.display());
+            assert_eq!(backend.option("redispatch"), Some(true));
+            assert_eq!(backend.timeout("queue").unwrap().unwrap().as_millis(), 3000);
+        }
+    }
+    assert!(edited > 300, "only {edited} backends edited");
+}
