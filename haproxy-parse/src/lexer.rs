@@ -72,10 +72,24 @@ pub(crate) fn column_at(text: &str, at: usize) -> u32 {
 
 /// Lexes one line (without its ending) into a [`Line`], collecting diagnostics.
 pub(crate) fn lex_line(text: &str, ending: LineEnding, number: u32, diagnostics: &mut Vec<Diagnostic>) -> Line {
+    lex_line_with(text, ending, number, diagnostics, &mut Vec::new())
+}
+
+/// [`lex_line`] with a scratch buffer reused across lines: words are gathered there, then moved
+/// into a vector of exactly the right size. Growing each line's vector by doubling would leave
+/// up to 6 unused slots on a 10-word `server` line (about 40% of a large file's memory).
+pub(crate) fn lex_line_with(
+    text: &str,
+    ending: LineEnding,
+    number: u32,
+    diagnostics: &mut Vec<Diagnostic>,
+    scratch: &mut Vec<Word>,
+) -> Line {
     let position = Position::new(number, 1);
     // blanks* never fails.
     let (mut rest, indent) = blanks(text).unwrap_or(("", text));
-    let mut words = Vec::new();
+    scratch.clear();
+    let words = scratch;
     let mut comment = None;
     while !rest.is_empty() {
         if rest.starts_with('#') {
@@ -99,6 +113,8 @@ pub(crate) fn lex_line(text: &str, ending: LineEnding, number: u32, diagnostics:
         words.push(Word::from_raw(raw, after));
         rest = after_blanks;
     }
+    // `Drain` knows its length, so this allocates exactly once, at the exact size.
+    let words: Vec<Word> = words.drain(..).collect();
     if words.len() > MAX_WORDS {
         let line = Line::from_parts(indent, words, comment, ending, position);
         diagnostics.push(Diagnostic::error(

@@ -50,19 +50,23 @@ pub const MAX_WORDS_PER_LINE: usize = lexer::MAX_WORDS;
 /// Parses a whole configuration file.
 pub fn parse(text: &str) -> Parsed {
     let mut diagnostics = Vec::new();
-    let mut lines = Vec::with_capacity(text.len() / 24 + 1);
+    let mut scratch = Vec::new();
     let mut number: u32 = 0;
     let mut rest = text;
-    while !rest.is_empty() {
+    // Lines are grouped as they are lexed: no intermediate vector of every line of the file.
+    let lines = std::iter::from_fn(|| {
+        if rest.is_empty() {
+            return None;
+        }
         number = number.saturating_add(1);
         let (content, ending, next) = match rest.find('\n') {
             Some(at) if rest[..at].ends_with('\r') => (&rest[..at - 1], LineEnding::CrLf, &rest[at + 1..]),
             Some(at) => (&rest[..at], LineEnding::Lf, &rest[at + 1..]),
             None => (rest, LineEnding::None, ""),
         };
-        lines.push(lexer::lex_line(content, ending, number, &mut diagnostics));
         rest = next;
-    }
+        Some(lexer::lex_line_with(content, ending, number, &mut diagnostics, &mut scratch))
+    });
     let document = structure::group(lines);
     structure::check_conditionals(document.lines(), &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.position.line, d.position.column));

@@ -7,7 +7,7 @@
 use haproxy_model::{Conditional, Diagnostic, Document, Line, LineKind, Section, SectionKind};
 
 /// Groups lexed lines into a document.
-pub(crate) fn group(lines: Vec<Line>) -> Document {
+pub(crate) fn group(lines: impl IntoIterator<Item = Line>) -> Document {
     let mut preamble = Vec::new();
     let mut sections: Vec<Section> = Vec::new();
     for line in lines {
