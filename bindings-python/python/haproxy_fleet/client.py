@@ -1,0 +1,486 @@
+"""A client for the HAProxy Fleet server (``fleet serve``), standard library only.
+
+>>> client = Client("http://127.0.0.1:8080", username="admin", password="...")  # doctest: +SKIP
+>>> pool = client.create_pool("edge")                                           # doctest: +SKIP
+>>> cluster = client.create_cluster("lb", pool["id"])                           # doctest: +SKIP
+>>> client.import_config(cluster, open("haproxy.cfg").read())                   # doctest: +SKIP
+>>> with client.transaction(cluster) as tx:                                     # doctest: +SKIP
+...     tx.add_server("app", "web3", "10.0.0.3:80", weight=5, params=["check"])
+>>> client.apply(cluster, client.latest_version(cluster))                       # doctest: +SKIP
+
+Every HTTP error becomes a :class:`FleetError` subclass chosen by status: 401
+:class:`AuthenticationError`, 403 :class:`PermissionDeniedError`, 404 :class:`NotFoundError`,
+409 :class:`ConflictError` (a stale transaction or version), 400/422 :class:`ValidationError`
+(with ``line``/``column``/``diagnostics`` for configuration errors).
+
+The server decides everything (validation, ordering, conflicts); this module only maps calls to
+the routes in DESIGN.md and JSON errors to exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from types import TracebackType
+from typing import Any, Iterable, Mapping, Optional, Sequence, Type, Union
+
+__all__ = [
+    "AuthenticationError",
+    "Client",
+    "ConflictError",
+    "FleetError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Transaction",
+    "ValidationError",
+]
+
+ClusterRef = Union[int, Mapping[str, Any]]
+"""A cluster: its id, or the dict the server returned for it."""
+
+
+class FleetError(Exception):
+    """An error answer from the server: ``status``, ``code`` and ``message`` from its JSON body;
+    ``line``/``column``/``diagnostics`` for configuration errors."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        line: Optional[int] = None,
+        column: Optional[int] = None,
+        diagnostics: Optional[list[dict[str, Any]]] = None,
+    ) -> None:
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"{status} {code}: {message}{where}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+        self.diagnostics = diagnostics or []
+
+
+class AuthenticationError(FleetError):
+    """401: missing, unknown or expired credentials."""
+
+
+class PermissionDeniedError(FleetError):
+    """403: the caller's role does not allow this."""
+
+
+class NotFoundError(FleetError):
+    """404: no such pool, cluster, version, transaction, proxy or route."""
+
+
+class ConflictError(FleetError):
+    """409: the base version is not the latest any more, or another commit won."""
+
+
+class ValidationError(FleetError):
+    """400 or 422: a malformed request, or a configuration with errors."""
+
+
+_BY_STATUS: dict[int, Type[FleetError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: ValidationError,
+    415: ValidationError,
+    422: ValidationError,
+}
+
+
+def _error_from(status: int, body: bytes) -> FleetError:
+    try:
+        payload = json.loads(body.decode("utf-8"))
+        error = payload["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        error = {}
+        code, message = "http_error", body.decode("utf-8", "replace").strip() or f"http status {status}"
+    kind = _BY_STATUS.get(status, FleetError)
+    return kind(status, code, message, error.get("line"), error.get("column"), error.get("diagnostics"))
+
+
+def _cluster_id(cluster: ClusterRef) -> int:
+    if isinstance(cluster, Mapping):
+        return int(cluster["id"])
+    return int(cluster)
+
+
+def _quote(part: Union[str, int]) -> str:
+    return urllib.parse.quote(str(part), safe="")
+
+
+class Client:
+    """A session with ``fleet serve``.
+
+    Authenticate with an API token (``token=``) or with ``username=`` and ``password=`` (the
+    client logs in at once and keeps the session token).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: Optional[str] = None,
+        *,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if token is not None and (username is not None or password is not None):
+            raise ValueError("give token or username and password, not both")
+        if (username is None) != (password is None):
+            raise ValueError("username and password go together")
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.token = token
+        if username is not None and password is not None:
+            self.login(username, password)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Optional[Mapping[str, Any]] = None,
+        json_body: Any = None,
+        text: Optional[str] = None,
+        raw: bool = False,
+    ) -> Any:
+        """Sends one request to ``/api/v1`` + ``path``; returns the decoded JSON (``None`` for
+        204), or the text when ``raw``. Raises a :class:`FleetError` subclass on an error status."""
+        url = f"{self.url}/api/v1{path}"
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        headers = {"Accept": "application/json"}
+        data: Optional[bytes] = None
+        if text is not None:
+            data = text.encode("utf-8")
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+        elif json_body is not None:
+            data = json.dumps(json_body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as response:
+                body = response.read()
+                status = response.status
+        except urllib.error.HTTPError as e:
+            raise _error_from(e.code, e.read()) from None
+        if raw:
+            return body.decode("utf-8")
+        if status == 204 or not body:
+            return None
+        return json.loads(body.decode("utf-8"))
+
+    # -- auth --------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """``GET /health`` (no authentication)."""
+        return self.request("GET", "/health")
+
+    def login(self, username: str, password: str) -> str:
+        """Opens a session and uses its token from now on; returns the token."""
+        answer = self.request("POST", "/auth/login", json_body={"username": username, "password": password})
+        self.token = str(answer["token"])
+        return self.token
+
+    def logout(self) -> None:
+        """Ends the session."""
+        self.request("POST", "/auth/logout")
+        self.token = None
+
+    def create_token(self, name: str) -> str:
+        """Creates an API token for automation; returns it (it is shown only once)."""
+        return str(self.request("POST", "/tokens", json_body={"name": name})["token"])
+
+    # -- pools and clusters ------------------------------------------------------------------
+
+    def pools(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/pools")
+
+    def create_pool(self, name: str) -> dict[str, Any]:
+        return self.request("POST", "/pools", json_body={"name": name})
+
+    def pool(self, pool_id: int) -> dict[str, Any]:
+        return self.request("GET", f"/pools/{int(pool_id)}")
+
+    def delete_pool(self, pool_id: int) -> None:
+        self.request("DELETE", f"/pools/{int(pool_id)}")
+
+    def clusters(self, pool_id: Optional[int] = None) -> list[dict[str, Any]]:
+        return self.request("GET", "/clusters", query={"pool_id": pool_id})
+
+    def create_cluster(self, name: str, pool_id: int, settings: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "pool_id": int(pool_id)}
+        if settings is not None:
+            body["settings"] = dict(settings)
+        return self.request("POST", "/clusters", json_body=body)
+
+    def cluster(self, cluster: ClusterRef) -> dict[str, Any]:
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}")
+
+    # -- configuration and versions ----------------------------------------------------------
+
+    def import_config(self, cluster: ClusterRef, text: str, message: str = "") -> dict[str, Any]:
+        """Imports ``text`` byte for byte as the next version: ``{version, sha256, parent, warnings}``."""
+        return self.request("POST", f"/clusters/{_cluster_id(cluster)}/import", query={"message": message}, text=text)
+
+    def config(self, cluster: ClusterRef, version: Optional[int] = None) -> str:
+        """The text of the latest version, or of ``version``."""
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/config", query={"version": version}, raw=True)
+
+    def replace_config(self, cluster: ClusterRef, text: str, version: int, message: str = "") -> dict[str, Any]:
+        """Replaces the whole text; ``version`` must be the latest (else :class:`ConflictError`)."""
+        query = {"version": version, "message": message}
+        return self.request("PUT", f"/clusters/{_cluster_id(cluster)}/config", query=query, text=text)
+
+    def versions(self, cluster: ClusterRef) -> list[dict[str, Any]]:
+        """Every version, oldest first, without texts."""
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/versions")
+
+    def latest_version(self, cluster: ClusterRef) -> int:
+        """The latest version's number (0 for a cluster without versions)."""
+        return max((int(v["number"]) for v in self.versions(cluster)), default=0)
+
+    def version(self, cluster: ClusterRef, number: int) -> dict[str, Any]:
+        """One version, with its text."""
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/versions/{int(number)}")
+
+    def diff(self, cluster: ClusterRef, version: int, against: Optional[int] = None) -> dict[str, Any]:
+        """What changed from ``against`` (default ``version - 1``) to ``version``: ``{unified, summary}``."""
+        path = f"/clusters/{_cluster_id(cluster)}/versions/{int(version)}/diff"
+        return self.request("GET", path, query={"against": against})
+
+    def restore(self, cluster: ClusterRef, version: int, message: str = "") -> dict[str, Any]:
+        """A new version carrying ``version``'s text."""
+        path = f"/clusters/{_cluster_id(cluster)}/versions/{int(version)}/restore"
+        return self.request("POST", path, query={"message": message})
+
+    def apply(self, cluster: ClusterRef, version: int) -> dict[str, Any]:
+        """Sets the version the cluster's agents should run."""
+        return self.request("POST", f"/clusters/{_cluster_id(cluster)}/apply", json_body={"version": int(version)})
+
+    def status(self, cluster: ClusterRef) -> dict[str, Any]:
+        """The cluster's agents and what each applied."""
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/status")
+
+    def create_enrollment(self, cluster: ClusterRef, name: str) -> dict[str, Any]:
+        """A one-time enrolment secret for an agent: ``{secret, install_command, ...}``."""
+        return self.request("POST", f"/clusters/{_cluster_id(cluster)}/enrollments", json_body={"name": name})
+
+    # -- reads of the typed views ------------------------------------------------------------
+
+    def backends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/backends", query={"version": version})
+
+    def backend(self, cluster: ClusterRef, name: str, *, version: Optional[int] = None) -> dict[str, Any]:
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/backends/{_quote(name)}", query={"version": version})
+
+    def servers(self, cluster: ClusterRef, backend: str, *, version: Optional[int] = None) -> list[dict[str, Any]]:
+        path = f"/clusters/{_cluster_id(cluster)}/backends/{_quote(backend)}/servers"
+        return self.request("GET", path, query={"version": version})
+
+    def frontends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/frontends", query={"version": version})
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def begin(self, cluster: ClusterRef, version: Optional[int] = None) -> "Transaction":
+        """Begins a transaction at ``version`` (default: the latest now). A ``version`` that is
+        not the latest raises :class:`ConflictError`."""
+        cluster_id = _cluster_id(cluster)
+        base = self.latest_version(cluster_id) if version is None else int(version)
+        answer = self.request("POST", f"/clusters/{cluster_id}/transactions", query={"version": base})
+        return Transaction(self, cluster_id, int(answer["id"]), int(answer.get("base_version", base)))
+
+    def transaction(self, cluster: ClusterRef, version: Optional[int] = None, message: str = "") -> "Transaction":
+        """A transaction for ``with``: committed (with ``message``) when the block ends normally,
+        discarded when it raises.
+
+        >>> with client.transaction(cluster) as tx:          # doctest: +SKIP
+        ...     tx.update_server("app", "web1", weight=7)
+        >>> tx.result["version"]                             # doctest: +SKIP
+        """
+        tx = self.begin(cluster, version)
+        tx.message = message
+        return tx
+
+    def transactions(self, cluster: ClusterRef) -> list[dict[str, Any]]:
+        """The open transactions of a cluster."""
+        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/transactions")
+
+
+class Transaction:
+    """An open transaction: stage typed edits, then :meth:`commit` or :meth:`discard`.
+
+    As a context manager it commits when the block succeeds and discards when it raises (the
+    exception then propagates). A commit after another commit won raises :class:`ConflictError`.
+    """
+
+    def __init__(self, client: Client, cluster_id: int, transaction_id: int, base_version: int) -> None:
+        self.client = client
+        self.cluster_id = cluster_id
+        self.id = transaction_id
+        self.base_version = base_version
+        self.message = ""
+        self.result: Optional[dict[str, Any]] = None
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<Transaction {self.id} of cluster {self.cluster_id} at version {self.base_version}>"
+
+    def __enter__(self) -> "Transaction":
+        return self
+
+    def __exit__(
+        self,
+        kind: Optional[Type[BaseException]],
+        value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if self.closed:
+            return
+        if kind is None:
+            self.commit(self.message)
+            return
+        try:
+            self.discard()
+        except FleetError:
+            pass  # the block's own exception is the one worth seeing
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _base(self) -> str:
+        return f"/clusters/{self.cluster_id}"
+
+    def _stage(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None) -> Any:
+        if self.closed:
+            raise RuntimeError(f"transaction {self.id} is closed")
+        query = {"transaction_id": self.id}
+        return self.client.request(method, self._base() + path, query=query, json_body=dict(body or {}))
+
+    def info(self) -> dict[str, Any]:
+        """The transaction with its staged ops and state."""
+        return self.client.request("GET", f"{self._base()}/transactions/{self.id}")
+
+    def stage(self, ops: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+        """Stages raw edit ops (``{"op": "set_directive", ...}`` or a list of them)."""
+        if self.closed:
+            raise RuntimeError(f"transaction {self.id} is closed")
+        body: Any = dict(ops) if isinstance(ops, Mapping) else [dict(op) for op in ops]
+        return self.client.request("POST", f"{self._base()}/transactions/{self.id}/ops", json_body=body)
+
+    def commit(self, message: str = "") -> dict[str, Any]:
+        """Commits as the next version: ``{version, sha256, parent, warnings}``."""
+        path = f"{self._base()}/transactions/{self.id}"
+        self.result = self.client.request("PUT", path, query={"message": message or self.message})
+        self.closed = True
+        return self.result
+
+    def discard(self) -> None:
+        """Drops the transaction and everything staged in it."""
+        self.closed = True
+        self.client.request("DELETE", f"{self._base()}/transactions/{self.id}")
+
+    # -- typed edits -------------------------------------------------------------------------
+
+    def backends(self) -> list[dict[str, Any]]:
+        """The backends as this transaction would commit them."""
+        return self.client.request("GET", f"{self._base()}/backends", query={"transaction_id": self.id})
+
+    def servers(self, backend: str) -> list[dict[str, Any]]:
+        """The servers of ``backend`` as this transaction would commit them."""
+        path = f"{self._base()}/backends/{_quote(backend)}/servers"
+        return self.client.request("GET", path, query={"transaction_id": self.id})
+
+    def add_backend(self, name: str, lines: Iterable[str] = (), defaults: Optional[str] = None) -> Any:
+        body: dict[str, Any] = {"name": name, "lines": list(lines)}
+        if defaults is not None:
+            body["from"] = defaults
+        return self._stage("POST", "/backends", body)
+
+    def update_backend(self, name: str, rename: Optional[str] = None, defaults: Optional[str] = None) -> Any:
+        body = {k: v for k, v in {"rename": rename, "from": defaults}.items() if v is not None}
+        return self._stage("PUT", f"/backends/{_quote(name)}", body)
+
+    def delete_backend(self, name: str) -> Any:
+        return self._stage("DELETE", f"/backends/{_quote(name)}")
+
+    def add_server(
+        self,
+        backend: str,
+        name: str,
+        address: str,
+        *,
+        weight: Optional[int] = None,
+        backup: bool = False,
+        disabled: bool = False,
+        params: Iterable[str] = (),
+    ) -> Any:
+        body: dict[str, Any] = {"name": name, "address": address, "backup": backup, "disabled": disabled, "params": list(params)}
+        if weight is not None:
+            body["weight"] = weight
+        return self._stage("POST", f"/backends/{_quote(backend)}/servers", body)
+
+    def update_server(
+        self,
+        backend: str,
+        name: str,
+        *,
+        address: Optional[str] = None,
+        weight: Optional[int] = None,
+        backup: Optional[bool] = None,
+        disabled: Optional[bool] = None,
+        params: Optional[Iterable[str]] = None,
+    ) -> Any:
+        """Changes only the given settings of server ``name``; the rest of its line stays."""
+        fields = {"address": address, "weight": weight, "backup": backup, "disabled": disabled,
+                  "params": None if params is None else list(params)}
+        body = {k: v for k, v in fields.items() if v is not None}
+        return self._stage("PUT", f"/backends/{_quote(backend)}/servers/{_quote(name)}", body)
+
+    def delete_server(self, backend: str, name: str) -> Any:
+        return self._stage("DELETE", f"/backends/{_quote(backend)}/servers/{_quote(name)}")
+
+    def add_frontend(self, name: str, lines: Iterable[str] = (), defaults: Optional[str] = None) -> Any:
+        body: dict[str, Any] = {"name": name, "lines": list(lines)}
+        if defaults is not None:
+            body["from"] = defaults
+        return self._stage("POST", "/frontends", body)
+
+    def delete_frontend(self, name: str) -> Any:
+        return self._stage("DELETE", f"/frontends/{_quote(name)}")
+
+    def add_bind(self, frontend: str, address: str, params: Iterable[str] = ()) -> Any:
+        return self._stage("POST", f"/frontends/{_quote(frontend)}/binds", {"address": address, "params": list(params)})
+
+    def delete_bind(self, frontend: str, address: str) -> Any:
+        return self._stage("DELETE", f"/frontends/{_quote(frontend)}/binds/{_quote(address)}")
+
+    def add_acl(self, frontend: str, name: str, words: Iterable[str]) -> Any:
+        return self._stage("POST", f"/frontends/{_quote(frontend)}/acls", {"name": name, "words": list(words)})
+
+    def delete_acl(self, frontend: str, name: str) -> Any:
+        return self._stage("DELETE", f"/frontends/{_quote(frontend)}/acls/{_quote(name)}")
+
+    def add_rule(self, frontend: str, words: Iterable[str], position: Optional[int] = None) -> Any:
+        body: dict[str, Any] = {"words": list(words)}
+        if position is not None:
+            body["position"] = position
+        return self._stage("POST", f"/frontends/{_quote(frontend)}/rules", body)
+
+    def delete_rule(self, frontend: str, keyword: str, position: int) -> Any:
+        return self._stage("DELETE", f"/frontends/{_quote(frontend)}/rules/{_quote(keyword)}/{int(position)}")

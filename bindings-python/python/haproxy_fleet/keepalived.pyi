@@ -1,0 +1,18 @@
+from typing import Any
+
+from ._native import Diagnostic
+
+class Document:
+    """A lossless keepalived.conf: ``render()`` gives back the exact text it was parsed from."""
+
+    def render(self) -> str: ...
+    def format(self) -> str: ...
+    def vrrp_instances(self) -> list[dict[str, Any]]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def check(self) -> list[Diagnostic]: ...
+
+def parse(text: str) -> Document:
+    """Parses a keepalived.conf; raises ``ParseError`` on syntax errors."""
+
+def check(text: str) -> list[Diagnostic]:
+    """Every diagnostic of a keepalived.conf: syntax, then the offline checks."""

@@ -1,0 +1,220 @@
+//! `Document`, `parse`, `check` and `diff`: whole-file operations.
+//!
+//! Parsing, checking and rendering release the GIL (`allow_threads`): on a 20,000-backend file
+//! they take tens of milliseconds, during which other Python threads keep running. The mutex
+//! is only taken inside the GIL-free closures or for short edits, never while waiting for the
+//! GIL, so the two locks cannot deadlock.
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+
+use crate::convert::{self, lock, Diagnostic};
+use crate::proxy::{Proxy, Side};
+
+/// The document shared by a `Document` and every view made from it.
+pub(crate) type Shared = Arc<Mutex<haproxy_model::Document>>;
+
+/// A lossless HAProxy configuration. `render()` gives back the exact text it was parsed from,
+/// plus the edits made through its views.
+#[pyclass(module = "haproxy_fleet", frozen)]
+pub(crate) struct Document {
+    pub(crate) inner: Shared,
+}
+
+impl Document {
+    fn wrap(document: haproxy_model::Document) -> Self {
+        Document { inner: Arc::new(Mutex::new(document)) }
+    }
+
+    fn proxy(&self, side: Side, name: &str) -> PyResult<Proxy> {
+        let found = side.position(&lock(&self.inner), name).is_some();
+        if found {
+            Ok(Proxy::new(self.inner.clone(), side, name))
+        } else {
+            Err(PyKeyError::new_err(format!("no {} named {name:?}", side.noun())))
+        }
+    }
+
+    fn proxies(&self, side: Side) -> Vec<Proxy> {
+        let names: Vec<String> = {
+            let doc = lock(&self.inner);
+            side.names(&doc)
+        };
+        names.iter().map(|name| Proxy::new(self.inner.clone(), side, name)).collect()
+    }
+
+    fn add(&self, kind: haproxy_model::SectionKind, name: &str) -> PyResult<Proxy> {
+        let side = if kind == haproxy_model::SectionKind::Frontend { Side::Frontend } else { Side::Backend };
+        {
+            let mut doc = lock(&self.inner);
+            if name.is_empty() {
+                return Err(PyValueError::new_err("a proxy name cannot be empty"));
+            }
+            if doc.sections().iter().any(|s| s.kind().is_proxy() && s.name().as_deref() == Some(name)) {
+                return Err(PyValueError::new_err(format!("a proxy named {name:?} already exists")));
+            }
+            match kind {
+                haproxy_model::SectionKind::Frontend => drop(doc.add_frontend(name)),
+                haproxy_model::SectionKind::Listen => drop(doc.add_listen(name)),
+                _ => drop(doc.add_backend(name)),
+            }
+        }
+        Ok(Proxy::new(self.inner.clone(), side, name))
+    }
+}
+
+/// Parses text, releasing the GIL; `ParseError` when it has syntax errors.
+fn parse_text(py: Python<'_>, text: &str) -> PyResult<haproxy_model::Document> {
+    let parsed = py.allow_threads(|| haproxy_parse::parse(text));
+    if parsed.has_errors() {
+        return Err(convert::parse_error(py, &parsed.diagnostics));
+    }
+    Ok(parsed.document)
+}
+
+/// The text of a `str` or a `Document`.
+fn text_of(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(document) = value.downcast::<Document>() {
+        return Ok(document.get().render(py));
+    }
+    value.extract::<String>().map_err(|_| PyValueError::new_err("expected a str or a Document"))
+}
+
+#[pymethods]
+impl Document {
+    /// An empty document; add sections with `add_backend()` / `add_frontend()`.
+    #[new]
+    fn new() -> Self {
+        Document::wrap(haproxy_model::Document::new())
+    }
+
+    /// Parses `text`; same as `haproxy_fleet.parse(text)`.
+    #[staticmethod]
+    fn parse(py: Python<'_>, text: PyBackedStr) -> PyResult<Self> {
+        parse_text(py, &text).map(Document::wrap)
+    }
+
+    /// The text, byte for byte as parsed, with the edits made since.
+    fn render(&self, py: Python<'_>) -> String {
+        let inner = &self.inner;
+        py.allow_threads(|| haproxy_render::lossless(&lock(inner)))
+    }
+
+    /// The canonical layout (indentation, single blanks, one blank line between sections).
+    fn format(&self, py: Python<'_>) -> String {
+        let inner = &self.inner;
+        py.allow_threads(|| haproxy_render::format(&lock(inner)))
+    }
+
+    /// The typed reading of every statement (`haproxy_model::export`), as plain dicts and lists.
+    fn to_dict(&self, py: Python<'_>) -> PyResult<PyObject> {
+        let inner = &self.inner;
+        let model = py.allow_threads(|| haproxy_model::export::to_model(&lock(inner)));
+        convert::to_py(py, &model)
+    }
+
+    /// The offline semantic checks on the document as it is now.
+    fn check(&self, py: Python<'_>) -> Vec<Diagnostic> {
+        let inner = &self.inner;
+        let found = py.allow_threads(|| haproxy_parse::check::check_document(&lock(inner)));
+        convert::diagnostics(&found)
+    }
+
+    /// An independent copy: edits to one do not show in the other.
+    fn copy(&self) -> Self {
+        Document::wrap(lock(&self.inner).clone())
+    }
+
+    /// Every section as `(kind, name)`, in file order (`name` is `None` for `global`).
+    fn sections(&self) -> Vec<(String, Option<String>)> {
+        lock(&self.inner)
+            .sections()
+            .iter()
+            .map(|s| (s.kind().keyword().to_string(), s.name().map(|n| n.into_owned())))
+            .collect()
+    }
+
+    /// Backends and listens, in file order.
+    fn backends(&self) -> Vec<Proxy> {
+        self.proxies(Side::Backend)
+    }
+
+    /// Frontends and listens, in file order.
+    fn frontends(&self) -> Vec<Proxy> {
+        self.proxies(Side::Frontend)
+    }
+
+    /// The backend or listen named `name`; `KeyError` when there is none.
+    fn backend(&self, name: &str) -> PyResult<Proxy> {
+        self.proxy(Side::Backend, name)
+    }
+
+    /// The frontend or listen named `name`; `KeyError` when there is none.
+    fn frontend(&self, name: &str) -> PyResult<Proxy> {
+        self.proxy(Side::Frontend, name)
+    }
+
+    /// Appends `backend <name>`; `ValueError` when a proxy of that name exists.
+    fn add_backend(&self, name: &str) -> PyResult<Proxy> {
+        self.add(haproxy_model::SectionKind::Backend, name)
+    }
+
+    /// Appends `frontend <name>`; `ValueError` when a proxy of that name exists.
+    fn add_frontend(&self, name: &str) -> PyResult<Proxy> {
+        self.add(haproxy_model::SectionKind::Frontend, name)
+    }
+
+    /// Appends `listen <name>`; `ValueError` when a proxy of that name exists.
+    fn add_listen(&self, name: &str) -> PyResult<Proxy> {
+        self.add(haproxy_model::SectionKind::Listen, name)
+    }
+
+    /// Removes the `backend` section `name` (not a listen); `KeyError` when there is none.
+    fn remove_backend(&self, name: &str) -> PyResult<()> {
+        lock(&self.inner).remove_backend(name).map(drop).ok_or_else(|| PyKeyError::new_err(format!("no backend named {name:?}")))
+    }
+
+    /// Removes the `frontend` section `name` (not a listen); `KeyError` when there is none.
+    fn remove_frontend(&self, name: &str) -> PyResult<()> {
+        lock(&self.inner).remove_frontend(name).map(drop).ok_or_else(|| PyKeyError::new_err(format!("no frontend named {name:?}")))
+    }
+
+    /// Removes the `listen` section `name`; `KeyError` when there is none.
+    fn remove_listen(&self, name: &str) -> PyResult<()> {
+        lock(&self.inner).remove_listen(name).map(drop).ok_or_else(|| PyKeyError::new_err(format!("no listen named {name:?}")))
+    }
+
+    fn __str__(&self, py: Python<'_>) -> String {
+        self.render(py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<haproxy_fleet.Document with {} sections>", lock(&self.inner).sections().len())
+    }
+}
+
+/// Parses an HAProxy configuration; raises `ParseError` on syntax errors.
+#[pyfunction]
+pub(crate) fn parse(py: Python<'_>, text: PyBackedStr) -> PyResult<Document> {
+    parse_text(py, &text).map(Document::wrap)
+}
+
+/// Every diagnostic of `text`: syntax errors, then the offline semantic checks, by position.
+#[pyfunction]
+pub(crate) fn check(py: Python<'_>, text: PyBackedStr) -> Vec<Diagnostic> {
+    let text: &str = &text;
+    let parsed = py.allow_threads(|| haproxy_parse::check(text));
+    convert::diagnostics(&parsed.diagnostics)
+}
+
+/// The difference between two configurations (each a `str` or a `Document`):
+/// `{"unified": str, "summary": [{"change", "section", "directives": [...]}]}`.
+#[pyfunction]
+pub(crate) fn diff(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+    let (a, b) = (text_of(py, a)?, text_of(py, b)?);
+    let result = py.allow_threads(|| fleet_core::diff::diff(&a, &b));
+    convert::to_py(py, &result)
+}
