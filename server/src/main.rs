@@ -3,9 +3,12 @@
 //! ```text
 //! fleet config ...      -> cli::config      (HAProxy files: parse, fmt, check, diff)
 //! fleet keepalived ...  -> cli::keepalived  (keepalived.conf: parse, fmt, check)
+//! fleet serve ...       -> cli::serve -> http (axum API over fleet-core), errors (one JSON mapping)
 //! ```
 
 mod cli;
+mod errors;
+mod http;
 
 use std::process::ExitCode;
 

@@ -3,6 +3,7 @@
 
 mod config;
 mod keepalived;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -24,11 +25,14 @@ enum Command {
     /// Offline tools for Keepalived configuration files.
     #[command(subcommand)]
     Keepalived(keepalived::Command),
+    /// Serve the HTTP API (and the agents) until SIGTERM or SIGINT.
+    Serve(serve::Args),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Config(command) => config::run(command),
         Command::Keepalived(command) => keepalived::run(command),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -1,0 +1,194 @@
+//! `fleet serve`: opens the database, creates the first admin when there is none, then serves
+//! the HTTP API until SIGTERM or SIGINT, draining requests for at most the grace period.
+//!
+//! Everything that can be wrong with the arguments or the database is found before the port is
+//! bound; a second signal during the drain is not needed (the grace timer ends it).
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use fleet_core::{AdminBootstrap, DesiredWatch, Store, StoreOptions, ADMIN_USERNAME};
+use tokio::sync::watch;
+
+use crate::http::{app, metrics::Metrics, AppState};
+
+/// Arguments of `fleet serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen one is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Data directory: the SQLite database is `<data>/fleet.db`.
+    #[arg(long, default_value = "fleet-data")]
+    data: PathBuf,
+    /// Database URL instead of the SQLite file (`postgres://user@host/db` for several replicas).
+    #[arg(long)]
+    database: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// The URL agents reach this server at, for enrolment install commands (default: from the
+    /// request's Host header).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Seconds to let running requests finish after SIGTERM/SIGINT.
+    #[arg(long, default_value_t = 10)]
+    grace_seconds: u64,
+    /// Lifetime of a login session, in seconds.
+    #[arg(long, default_value_t = 12 * 3600)]
+    session_ttl_seconds: u64,
+    /// Default lifetime of an enrolment secret, in seconds.
+    #[arg(long, default_value_t = 24 * 3600)]
+    enrolment_ttl_seconds: u64,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Why `fleet serve` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Store(#[from] fleet_core::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Writes one line to stdout (ignoring a closed stdout rather than panicking like `println!`).
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    init_logs(args.log_format);
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)
+        .and_then(|runtime| runtime.block_on(serve(args)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "fleet serve stopped");
+            let _ = writeln!(std::io::stderr(), "fleet: error: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(args: Args) -> Result<(), ServeError> {
+    let url = match &args.database {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.data)
+                .map_err(|source| ServeError::DataDir { path: args.data.display().to_string(), source })?;
+            format!("sqlite://{}", args.data.join("fleet.db").display())
+        }
+    };
+    let store = Store::open(&url, StoreOptions::default()).await?;
+    let password = std::env::var("FLEET_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    match store.bootstrap_admin(password.as_deref()).await? {
+        AdminBootstrap::Existing => {}
+        AdminBootstrap::Created => {
+            say(&format!("created user {ADMIN_USERNAME} with the password in FLEET_ADMIN_PASSWORD"));
+        }
+        AdminBootstrap::Generated(password) => {
+            say(&format!("created user {ADMIN_USERNAME} with password {password} (shown once: change it or keep it safe)"));
+        }
+    }
+    let desired = Arc::new(DesiredWatch::start(store.clone(), &url).await?);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let state = AppState {
+        store: store.clone(),
+        desired,
+        metrics: Arc::new(Metrics::default()),
+        public_url: args.public_url.clone(),
+        shutdown: shutdown_rx.clone(),
+        session_ttl: Duration::from_secs(args.session_ttl_seconds),
+        enrolment_ttl: Duration::from_secs(args.enrolment_ttl_seconds),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
+    let local = listener.local_addr().map_err(|source| ServeError::Bind { addr: args.listen, source })?;
+    say(&format!("listening on http://{local}"));
+    tracing::info!(%local, backend = ?store.backend(), "serving");
+
+    let mut stopping = shutdown_rx;
+    let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        });
+    let grace = Duration::from_secs(args.grace_seconds);
+    let drained = tokio::select! {
+        result = server => Some(result),
+        () = async {
+            signal().await;
+            tracing::info!(grace_seconds = grace.as_secs(), "shutting down");
+            let _ = shutdown_tx.send(true);
+            tokio::time::sleep(grace).await;
+        } => None,
+    };
+    match drained {
+        Some(result) => result.map_err(ServeError::Serve)?,
+        None => tracing::warn!("grace period over: dropping the remaining connections"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

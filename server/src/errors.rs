@@ -1,0 +1,131 @@
+//! The one mapping from failures to HTTP responses:
+//! `{"error":{"code","message","line","column"}}` (line and column for configuration errors,
+//! plus every `diagnostics` entry when there are several).
+//!
+//! 401 means "who are you?" (no, unknown or expired token) and carries `WWW-Authenticate`;
+//! 403 means "you may not" (a role or a principal kind that does not allow the route). Storage,
+//! crypto and other internal failures are logged with the request's span and answered with a
+//! generic message: no SQL, paths or library errors leave the server.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use haproxy_model::Diagnostic;
+use serde::Serialize;
+
+/// An error answer.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    diagnostics: Vec<DiagnosticBody<'a>>,
+}
+
+#[derive(Serialize)]
+struct DiagnosticBody<'a> {
+    severity: String,
+    line: u32,
+    column: u32,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), diagnostics: Vec::new() }
+    }
+
+    /// 400: a malformed request (bad JSON, a missing query parameter).
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// An extractor's rejection, keeping its status (400, 413, 415, 422).
+    pub(crate) fn rejected(status: StatusCode, message: String) -> ApiError {
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            _ => "bad_request",
+        };
+        ApiError::new(status, code, message.to_lowercase())
+    }
+
+    /// 404 for a path no route serves.
+    pub(crate) fn no_route() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route")
+    }
+
+    fn internal(error: &fleet_core::Error) -> ApiError {
+        tracing::error!(%error, "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+    }
+}
+
+impl From<fleet_core::Error> for ApiError {
+    fn from(error: fleet_core::Error) -> ApiError {
+        use fleet_core::Error as E;
+        match error {
+            E::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", error.to_string()),
+            E::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string()),
+            E::Outdated { .. } => ApiError::new(StatusCode::CONFLICT, "outdated", error.to_string()),
+            E::Invalid { message, mut diagnostics } => {
+                diagnostics.sort_by_key(|d| (!d.is_error(), d.position.line, d.position.column));
+                ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid", message, diagnostics }
+            }
+            E::Unauthorized => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing, unknown or expired credentials")
+            }
+            E::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let first = self.diagnostics.first();
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                line: first.map(|d| d.position.line),
+                column: first.map(|d| d.position.column),
+                diagnostics: self
+                    .diagnostics
+                    .iter()
+                    .map(|d| DiagnosticBody {
+                        severity: d.severity.to_string(),
+                        line: d.position.line,
+                        column: d.position.column,
+                        message: &d.message,
+                    })
+                    .collect(),
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// What handlers return.
+pub(crate) type ApiResult<T> = Result<T, ApiError>;

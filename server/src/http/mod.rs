@@ -1,0 +1,105 @@
+//! The HTTP API: state, router, middleware.
+//!
+//! ```text
+//! request -> request id -> trace span -> metrics -> body limit -> route handler
+//!            handler: extract (path, query, body, Caller) -> fleet-core -> JSON / text / ApiError
+//! ```
+//!
+//! Every route is declared with `#[utoipa::path]` and registered through `utoipa_axum::routes!`,
+//! so the router and the OpenAPI document at `/api/v1/openapi.json` come from the same
+//! declarations.
+
+mod auth;
+mod extract;
+pub(crate) mod metrics;
+mod routes;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use fleet_core::{DesiredWatch, Store};
+use tokio::sync::watch;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::errors::ApiError;
+use metrics::Metrics;
+
+/// The largest request body accepted (configurations are text; 8 MiB is far above real ones).
+pub(crate) const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) desired: Arc<DesiredWatch>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// The URL agents reach this server at, for install commands (else taken from `Host`).
+    pub(crate) public_url: Option<String>,
+    /// Flips to true when the server shuts down: long-polls end at once.
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// How long a session lasts.
+    pub(crate) session_ttl: Duration,
+    /// How long an enrolment secret stays valid.
+    pub(crate) enrolment_ttl: Duration,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "HAProxy Fleet API", description = "Versioned, lossless HAProxy configuration for fleets of nodes."),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes and their OpenAPI document, before state and middleware.
+pub(crate) fn api() -> OpenApiRouter<AppState> {
+    routes::register(OpenApiRouter::with_openapi(ApiDoc::openapi()))
+}
+
+/// Request ids: `x-request-id` from the client when it sends one, else `r<n>` per process.
+#[derive(Clone, Default)]
+struct Counter(Arc<AtomicU64>);
+
+impl MakeRequestId for Counter {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("r{n}").parse().ok().map(RequestId::new)
+    }
+}
+
+/// The whole application: routes, the OpenAPI document, middleware, state.
+pub(crate) fn app(state: AppState) -> Router {
+    let (router, _openapi) = api().split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+    let metrics = state.metrics.clone();
+    router
+        .fallback(|| async { ApiError::no_route() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", id = %id, method = %request.method(), uri = %request.uri())
+        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, Counter::default()))
+        .with_state(state)
+}

@@ -1,0 +1,104 @@
+//! The agent protocol (see `fleet_core::wire`): enrol with a one-time secret, long-poll the
+//! desired state, report apply outcomes, heartbeat. Only agent tokens reach the last three, and
+//! an agent only ever sees its own cluster.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fleet_core::wire::{long_poll_wait, EnrolRequest, EnrolResponse, Heartbeat};
+use fleet_core::AgentReport;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::errors::{ApiError, ApiResult};
+use crate::http::auth::Caller;
+use crate::http::extract::{Json, Query};
+use crate::http::AppState;
+
+/// The peer's address, when the server knows it (it always does over TCP).
+pub(crate) struct Peer(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    }
+}
+
+/// Trades a one-time enrolment secret for the agent's own token (checked against the
+/// enrolment's allowed source networks with the connection's peer address).
+#[utoipa::path(post, path = "/api/v1/agent/enroll", tag = "agent", request_body(content = Object, description = "{secret, hostname, facts}"),
+    responses((status = 201, description = "{agent_id, cluster_id, name, token}"), (status = 401, description = "unknown, used or expired secret"),
+        (status = 403, description = "source address not allowed")))]
+pub(crate) async fn enroll(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    Json(body): Json<EnrolRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let (agent, token) = state.store.enrol(&body.secret, peer, &body.hostname, body.facts).await?;
+    let response = EnrolResponse { agent_id: agent.id, cluster_id: agent.cluster_id, name: agent.name, token };
+    Ok((StatusCode::CREATED, axum::Json(response)))
+}
+
+/// `?known=<sha256>&wait=<seconds>`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DesiredQuery {
+    /// The checksum of the configuration the agent runs.
+    known: Option<String>,
+    /// How long to wait for a change (default 30, at most 300).
+    wait: Option<u64>,
+}
+
+/// The desired configuration of the agent's cluster, as soon as it differs from `known`;
+/// 304 when `wait` seconds pass without a change.
+#[utoipa::path(get, path = "/api/v1/agent/desired", tag = "agent", params(DesiredQuery),
+    responses((status = 200, description = "{cluster_id, version, sha256, text, settings}"), (status = 304, description = "no change")))]
+pub(crate) async fn desired(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<DesiredQuery>,
+) -> ApiResult<Response> {
+    let agent = caller.agent()?;
+    let _connected = state.metrics.agent_connected();
+    let mut shutdown = state.shutdown.clone();
+    let wait = state.desired.wait(agent.cluster_id, query.known.as_deref(), long_poll_wait(query.wait));
+    let news = tokio::select! {
+        news = wait => news?,
+        // The server is stopping: answer "no change" so the agent polls again (elsewhere).
+        _ = shutdown.wait_for(|stopping| *stopping) => None,
+    };
+    Ok(match news {
+        Some(state) => axum::Json(state.as_ref()).into_response(),
+        None => StatusCode::NOT_MODIFIED.into_response(),
+    })
+}
+
+/// Records an apply outcome: `{version, outcome, error}`.
+#[utoipa::path(post, path = "/api/v1/agent/report", tag = "agent", request_body(content = Object, description = "{version, outcome, error?}"),
+    responses((status = 200, description = "the agent as recorded")))]
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Json(body): Json<AgentReport>,
+) -> ApiResult<impl IntoResponse> {
+    let agent = caller.agent()?;
+    Ok(axum::Json(state.store.report(agent.id, &body).await?))
+}
+
+/// Records that the agent is alive, with its current facts.
+#[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent", request_body(content = Object, description = "{facts?}"),
+    responses((status = 204, description = "recorded")))]
+pub(crate) async fn heartbeat(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Json(body): Json<Heartbeat>,
+) -> ApiResult<StatusCode> {
+    let agent = caller.agent()?;
+    state.store.heartbeat(agent.id, body.facts).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,214 @@
+//! Pools, clusters, status, apply and enrolments.
+
+use axum::extract::State;
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use fleet_core::rbac::Permission;
+use fleet_core::ClusterSettings;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::ClusterPath;
+use crate::errors::ApiResult;
+use crate::http::auth::Caller;
+use crate::http::extract::{Json, Path, Query};
+use crate::http::AppState;
+
+/// `POST /api/v1/pools`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct NewPool {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// Every pool.
+#[utoipa::path(get, path = "/api/v1/pools", tag = "pools", responses((status = 200, description = "pools")))]
+pub(crate) async fn list_pools(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.pools().await?))
+}
+
+/// Creates a pool.
+#[utoipa::path(post, path = "/api/v1/pools", tag = "pools", request_body = NewPool, responses((status = 201, description = "the pool")))]
+pub(crate) async fn create_pool(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Json(body): Json<NewPool>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.user(Permission::Write)?;
+    let pool = state.store.create_pool(&user.username, &body.name, &body.description).await?;
+    Ok((StatusCode::CREATED, axum::Json(pool)))
+}
+
+/// `/pools/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct PoolPath {
+    /// Pool id.
+    id: i64,
+}
+
+/// One pool.
+#[utoipa::path(get, path = "/api/v1/pools/{id}", tag = "pools", params(PoolPath), responses((status = 200, description = "the pool")))]
+pub(crate) async fn get_pool(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<PoolPath>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.pool_by_id(path.id).await?))
+}
+
+/// Deletes an empty pool.
+#[utoipa::path(delete, path = "/api/v1/pools/{id}", tag = "pools", params(PoolPath), responses((status = 204, description = "deleted")))]
+pub(crate) async fn delete_pool(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<PoolPath>,
+) -> ApiResult<StatusCode> {
+    let user = caller.user(Permission::Write)?;
+    state.store.delete_pool(&user.username, path.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/clusters`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct NewCluster {
+    name: String,
+    pool_id: i64,
+    /// `{config_path, reload_mode}`; defaults when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    settings: Option<ClusterSettings>,
+}
+
+/// `?pool_id=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ClustersQuery {
+    /// Only the clusters of this pool.
+    pool_id: Option<i64>,
+}
+
+/// Every cluster (of a pool).
+#[utoipa::path(get, path = "/api/v1/clusters", tag = "clusters", params(ClustersQuery), responses((status = 200, description = "clusters")))]
+pub(crate) async fn list_clusters(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<ClustersQuery>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.clusters(query.pool_id).await?))
+}
+
+/// Creates a cluster in a pool.
+#[utoipa::path(post, path = "/api/v1/clusters", tag = "clusters", request_body = NewCluster, responses((status = 201, description = "the cluster")))]
+pub(crate) async fn create_cluster(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Json(body): Json<NewCluster>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.user(Permission::Write)?;
+    let settings = body.settings.unwrap_or_default();
+    let cluster = state.store.create_cluster(&user.username, &body.name, body.pool_id, settings).await?;
+    Ok((StatusCode::CREATED, axum::Json(cluster)))
+}
+
+/// One cluster.
+#[utoipa::path(get, path = "/api/v1/clusters/{id}", tag = "clusters", params(ClusterPath), responses((status = 200, description = "the cluster")))]
+pub(crate) async fn get_cluster(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.cluster(path.id).await?))
+}
+
+/// The desired version and every agent's last report.
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/status", tag = "clusters", params(ClusterPath), responses((status = 200, description = "status")))]
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.status(path.id).await?))
+}
+
+/// `POST /clusters/{id}/apply`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ApplyRequest {
+    /// The version the agents should run.
+    version: i64,
+}
+
+/// Sets the desired version; long-polling agents are answered at once.
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/apply", tag = "clusters", params(ClusterPath), request_body = ApplyRequest,
+    responses((status = 200, description = "the desired version")))]
+pub(crate) async fn apply(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+    Json(body): Json<ApplyRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.user(Permission::Write)?;
+    let info = state.desired.apply(&user.username, path.id, body.version).await?;
+    Ok(axum::Json(json!({"desired_version": info.number, "sha256": info.sha256})))
+}
+
+/// `POST /clusters/{id}/enrollments`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct NewEnrolment {
+    /// The agent's name in the cluster.
+    name: String,
+    /// Source networks allowed to enrol (empty: any).
+    #[serde(default)]
+    allowed_cidrs: Vec<String>,
+    /// Lifetime of the secret (default: the server's `--enrolment-ttl`).
+    #[serde(default)]
+    ttl_seconds: Option<u64>,
+}
+
+/// Creates a one-time enrolment: `{id, secret, install_command, expires_at}` (admin).
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/enrollments", tag = "agents", params(ClusterPath), request_body = NewEnrolment,
+    responses((status = 201, description = "the secret (shown once) and the install command")))]
+pub(crate) async fn create_enrolment(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+    headers: HeaderMap,
+    Json(body): Json<NewEnrolment>,
+) -> ApiResult<impl IntoResponse> {
+    let admin = caller.user(Permission::Admin)?;
+    let ttl_ms = body
+        .ttl_seconds
+        .map_or(state.enrolment_ttl.as_millis(), |s| u128::from(s) * 1000);
+    let ttl_ms = i64::try_from(ttl_ms).unwrap_or(i64::MAX);
+    let cluster = state.store.cluster(path.id).await?;
+    let (enrolment, secret) =
+        state.store.create_enrolment(&admin.username, path.id, &body.name, body.allowed_cidrs, ttl_ms).await?;
+    let server_url = match &state.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    let install_command = fleet_core::wire::install_command(&server_url, &secret, &cluster.settings);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "id": enrolment.id,
+            "cluster_id": enrolment.cluster_id,
+            "name": enrolment.name,
+            "allowed_cidrs": enrolment.allowed_cidrs,
+            "expires_at": enrolment.expires_at,
+            "secret": secret,
+            "install_command": install_command,
+        })),
+    ))
+}

@@ -1,0 +1,146 @@
+//! Whole configuration texts and versions: import, read, replace, list, diff, restore.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fleet_core::rbac::Permission;
+use fleet_core::TextAt;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{committed, ClusterPath, MessageQuery};
+use crate::errors::ApiResult;
+use crate::http::auth::Caller;
+use crate::http::extract::{required, Path, Query, Text};
+use crate::http::AppState;
+
+/// Imports a configuration as the next version, byte for byte (text/plain body).
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/import", tag = "config", params(ClusterPath, MessageQuery),
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 201, description = "{version, sha256, parent, warnings}"), (status = 422, description = "errors, with line and column")))]
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+    Query(query): Query<MessageQuery>,
+    Text(text): Text,
+) -> ApiResult<Response> {
+    let user = caller.user(Permission::Write)?;
+    let done = state.store.import(&user.username, path.id, &text, &query.message).await?;
+    Ok(committed(&state, StatusCode::CREATED, done))
+}
+
+/// `?version=N`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct VersionQuery {
+    /// A version number (GET: which one to read, default the latest; PUT: the base, required).
+    version: Option<i64>,
+    /// Why (PUT).
+    #[serde(default)]
+    message: String,
+}
+
+/// The text of the latest version (or `?version=N`), exactly as stored.
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/config", tag = "config", params(ClusterPath, VersionQuery),
+    responses((status = 200, description = "the configuration", content_type = "text/plain")))]
+pub(crate) async fn get_config(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+    Query(query): Query<VersionQuery>,
+) -> ApiResult<Response> {
+    caller.user(Permission::Read)?;
+    let at = query.version.map_or(TextAt::Latest, TextAt::Version);
+    let text = state.store.text_at(path.id, at).await?;
+    Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+/// Replaces the whole text; `version` must be the latest (409 otherwise).
+#[utoipa::path(put, path = "/api/v1/clusters/{id}/config", tag = "config", params(ClusterPath, VersionQuery),
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, description = "{version, ...}"), (status = 409, description = "stale base version")))]
+pub(crate) async fn put_config(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+    Query(query): Query<VersionQuery>,
+    Text(text): Text,
+) -> ApiResult<Response> {
+    let user = caller.user(Permission::Write)?;
+    let base = required(query.version, "version")?;
+    let done = state.store.replace(&user.username, path.id, base, &text, &query.message).await?;
+    Ok(committed(&state, StatusCode::OK, done))
+}
+
+/// Every version, oldest first, without texts.
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/versions", tag = "config", params(ClusterPath), responses((status = 200, description = "versions")))]
+pub(crate) async fn list_versions(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.versions(path.id).await?))
+}
+
+/// `/clusters/{id}/versions/{n}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct VersionPath {
+    /// Cluster id.
+    id: i64,
+    /// Version number.
+    n: i64,
+}
+
+/// One version with its text.
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/versions/{n}", tag = "config", params(VersionPath), responses((status = 200, description = "the version")))]
+pub(crate) async fn get_version(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<VersionPath>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.version(path.id, path.n).await?))
+}
+
+/// `?against=m`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DiffQuery {
+    /// The version to compare with (default: n - 1; 0 is the empty text).
+    against: Option<i64>,
+}
+
+/// What changed from version `against` to version `n`: `{unified, summary}`.
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/versions/{n}/diff", tag = "config", params(VersionPath, DiffQuery),
+    responses((status = 200, description = "{unified, summary}")))]
+pub(crate) async fn diff(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<VersionPath>,
+    Query(query): Query<DiffQuery>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    let against = query.against.unwrap_or(path.n - 1).max(0);
+    let old = state.store.version_text(path.id, against).await?;
+    let new = state.store.version_text(path.id, path.n).await?;
+    let diff = fleet_core::diff::diff_labeled(&old, &new, &format!("version {against}"), &format!("version {}", path.n));
+    Ok(axum::Json(diff))
+}
+
+/// Makes a new version carrying version `n`'s text.
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/versions/{n}/restore", tag = "config", params(VersionPath, MessageQuery),
+    responses((status = 201, description = "{version, ...}")))]
+pub(crate) async fn restore(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<VersionPath>,
+    Query(query): Query<MessageQuery>,
+) -> ApiResult<Response> {
+    let user = caller.user(Permission::Write)?;
+    let done = state.store.restore(&user.username, path.id, path.n, &query.message).await?;
+    Ok(committed(&state, StatusCode::CREATED, done))
+}

@@ -1,0 +1,121 @@
+//! Route handlers, one file per resource family. Each handler extracts, asks the caller's
+//! principal for the permission it needs, calls fleet-core and maps the result.
+
+mod agent;
+mod clusters;
+mod config;
+mod proxies;
+mod system;
+mod transactions;
+mod users;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fleet_core::{Committed, EditOp};
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use crate::errors::ApiError;
+
+/// Every route of the API.
+pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(system::health))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::openapi))
+        .routes(routes!(users::login))
+        .routes(routes!(users::logout))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::create_token))
+        .routes(routes!(users::revoke_token))
+        .routes(routes!(users::audit))
+        .routes(routes!(clusters::list_pools, clusters::create_pool))
+        .routes(routes!(clusters::get_pool, clusters::delete_pool))
+        .routes(routes!(clusters::list_clusters, clusters::create_cluster))
+        .routes(routes!(clusters::get_cluster))
+        .routes(routes!(clusters::status))
+        .routes(routes!(clusters::apply))
+        .routes(routes!(clusters::create_enrolment))
+        .routes(routes!(config::import))
+        .routes(routes!(config::get_config, config::put_config))
+        .routes(routes!(config::list_versions))
+        .routes(routes!(config::get_version))
+        .routes(routes!(config::diff))
+        .routes(routes!(config::restore))
+        .routes(routes!(transactions::list, transactions::begin))
+        .routes(routes!(transactions::get, transactions::commit, transactions::discard))
+        .routes(routes!(transactions::stage))
+        .routes(routes!(proxies::list_backends, proxies::add_backend))
+        .routes(routes!(proxies::get_backend, proxies::update_backend, proxies::delete_backend))
+        .routes(routes!(proxies::list_servers, proxies::add_server))
+        .routes(routes!(proxies::get_server, proxies::update_server, proxies::delete_server))
+        .routes(routes!(proxies::list_frontends, proxies::add_frontend))
+        .routes(routes!(proxies::get_frontend, proxies::update_frontend, proxies::delete_frontend))
+        .routes(routes!(proxies::list_binds, proxies::add_bind))
+        .routes(routes!(proxies::delete_bind))
+        .routes(routes!(proxies::list_acls, proxies::add_acl))
+        .routes(routes!(proxies::delete_acl))
+        .routes(routes!(proxies::list_rules, proxies::add_rule))
+        .routes(routes!(proxies::delete_rule))
+        .routes(routes!(agent::enroll))
+        .routes(routes!(agent::desired))
+        .routes(routes!(agent::report))
+        .routes(routes!(agent::heartbeat))
+}
+
+/// `/clusters/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ClusterPath {
+    /// Cluster id.
+    id: i64,
+}
+
+/// An optional commit message (`?message=...`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct MessageQuery {
+    /// Why: stored with the version.
+    #[serde(default)]
+    message: String,
+}
+
+/// What import, replace, commit and restore answer.
+#[derive(Debug, Serialize)]
+struct CommittedBody {
+    version: i64,
+    sha256: String,
+    parent: Option<i64>,
+    warnings: Vec<haproxy_model::Diagnostic>,
+}
+
+/// `201 {version, sha256, parent, warnings}`, counted in the metrics.
+fn committed(state: &AppState, status: StatusCode, committed: Committed) -> Response {
+    state.metrics.version_committed();
+    let body = CommittedBody {
+        version: committed.version.number,
+        sha256: committed.version.sha256,
+        parent: committed.version.parent,
+        warnings: committed.warnings,
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// Builds the edit op tagged `tag` from a JSON object body plus fields taken from the path
+/// (fleet-core's `EditOp` names the fields, so bodies are exactly its documented shape).
+fn edit_op(tag: &str, body: serde_json::Value, path_fields: &[(&str, serde_json::Value)]) -> Result<EditOp, ApiError> {
+    let mut object = match body {
+        serde_json::Value::Object(object) => object,
+        serde_json::Value::Null => serde_json::Map::new(),
+        _ => return Err(ApiError::bad_request("the body must be a JSON object")),
+    };
+    object.insert("op".into(), tag.into());
+    for (key, value) in path_fields {
+        object.insert((*key).into(), value.clone());
+    }
+    serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("invalid {tag} body: {e}")))
+}
