@@ -355,3 +355,60 @@ fn typed_edits_on_corpus_files_parse_back() {
     }
     assert!(edited > 300, "only {edited} backends edited");
 }
+
+/// A configuration written only through the typed editors is accepted by the real HAProxy.
+#[test]
+fn haproxy_accepts_a_config_built_with_the_editors() {
+    let haproxy = std::env::var("HAPROXY_BIN").unwrap_or_else(|_| "/usr/sbin/haproxy".into());
+    if !std::path::Path::new(&haproxy).is_file() {
+        eprintln!("{haproxy} not found: skipping");
+        return;
+    }
+    let mut doc = parse("global\n  maxconn 100\n\ndefaults\n  mode http\n").document;
+    {
+        let mut defaults = doc.defaults().next().map(|d| d.section().clone()).unwrap();
+        let mut editor = haproxy_model::ProxyMut::new(&mut defaults).unwrap();
+        for name in ["connect", "client", "server"] {
+            editor.set_timeout_duration(name, Duration::from_secs(5));
+        }
+        editor.set_option("httplog", Some(true));
+        editor.set_option("redispatch", Some(false));
+        doc.sections_mut()[1] = defaults;
+    }
+    {
+        let mut app = doc.add_backend("app_pool");
+        app.set_balance(Some(&haproxy_model::views::Balance::new("leastconn")));
+        app.add_server("web1", "127.0.0.1:18080", &["check"]).set_weight(7);
+        let mut web2 = app.add_server("web2", "[::1]:18081", &[] as &[&str]);
+        web2.set_backup(true);
+        web2.disable();
+        web2.set_param("inter", Some("3s"));
+        app.default_server_mut().set_param("fall", Some("2"));
+        app.add_server_template("srv", "1-2", "localhost:18082", &["init-addr", "none"]);
+    }
+    {
+        let mut www = doc.add_frontend("www");
+        www.add_bind("127.0.0.1:18443,[::1]:18443", &["name", "main"]);
+        www.add_acl("is_api", "path_beg", &["-i", "/api"]);
+        www.add_acl("is_bot", "hdr(user-agent)", &["-m", "sub", "bot crawler"]);
+        let deny = Condition::parse(&["if", "is_bot", "!is_api", "||", "{", "src", "192.0.2.0/24", "}"]).unwrap();
+        www.add_rule("http-request", &["deny"], Some(&deny));
+        let api = Condition::parse(&["if", "is_api"]).unwrap();
+        www.add_use_backend("app_pool", Some(&api));
+        www.set_default_backend(Some("app_pool"));
+        www.set_maxconn(Some(50));
+    }
+    let text = lossless(&doc);
+    let dir = std::env::temp_dir().join(format!("views-haproxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("built.cfg");
+    std::fs::write(&file, &text).unwrap();
+    let output = std::process::Command::new(&haproxy).arg("-c").arg("-f").arg(&file).output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        output.status.success(),
+        "haproxy -c rejected:\n{text}\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
