@@ -7,6 +7,7 @@
 //! - a literal IPv4 address (digits and dots) must parse like `inet_aton`, a bracketed or
 //!   bare IPv6 address must parse; host names are left to resolution (`-dr`);
 //! - `udp@` and other datagram addresses are refused on `bind`.
+//!
 //! Unix sockets, abstract sockets and inherited file descriptors are not checked.
 
 use std::net::Ipv6Addr;

@@ -94,6 +94,13 @@ impl<'a> Context<'a> {
         section.lines().iter().filter(|l| l.kind() == LineKind::Statement)
     }
 
+    /// True when a proxy or defaults section inherits from section `index`. HAProxy resolves
+    /// the references of a defaults section's rules (stick tables, servers named in fetches)
+    /// only in the proxies that inherit them, so an unused defaults section is not checked.
+    pub(crate) fn is_inherited(&self, index: usize) -> bool {
+        self.sections.iter().any(|s| s.parent == Parent::Index(index))
+    }
+
     /// The defaults section `info` inherits from, if any.
     pub(crate) fn parent_of(&self, info: &SectionInfo<'a>) -> Option<&SectionInfo<'a>> {
         match info.parent {

@@ -138,11 +138,14 @@ fn not_here(key: &str, kind: &SectionKind, verdict: &str) -> String {
     }
 }
 
+/// A matrix row: the keyword (one to three words) and its rules.
+type Row = (&'static str, [Rule; 4]);
+
 /// The matrix row for a statement: the longest key whose words start the statement.
-fn matrix_rule<'v>(values: &[std::borrow::Cow<'v, str>]) -> Option<(&'static str, [Rule; 4])> {
-    static INDEX: OnceLock<HashMap<&'static str, Vec<(&'static str, [Rule; 4])>>> = OnceLock::new();
+fn matrix_rule(values: &[std::borrow::Cow<'_, str>]) -> Option<Row> {
+    static INDEX: OnceLock<HashMap<&'static str, Vec<Row>>> = OnceLock::new();
     let index = INDEX.get_or_init(|| {
-        let mut map: HashMap<&'static str, Vec<(&'static str, [Rule; 4])>> = HashMap::new();
+        let mut map: HashMap<&'static str, Vec<Row>> = HashMap::new();
         for (key, rules) in tables::PROXY_MATRIX {
             let first = key.split(' ').next().unwrap_or(key);
             map.entry(first).or_default().push((key, *rules));

@@ -12,6 +12,7 @@
 //!          -> balance    (load-balancing algorithms)
 //!          -> inherit    (rules in defaults sections and who may inherit them)
 //!          -> filters    (`filter spoe` without its configuration file)
+//!          -> sample     (sample expressions: missing fetch, unclosed arguments, unknown converters)
 //!          -> Vec<Diagnostic>
 //! ```
 //!
@@ -29,6 +30,7 @@ mod inherit;
 mod keywords;
 mod names;
 mod references;
+mod sample;
 mod sections;
 mod tables;
 
@@ -49,6 +51,7 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     balance::check(&context, &mut out);
     inherit::check(&context, &mut out);
     filters::check(&context, &mut out);
+    sample::check(&context, &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }

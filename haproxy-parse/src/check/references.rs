@@ -3,7 +3,8 @@
 //!
 //! Only static names are checked: a name holding `%[...]` or `${VAR}` is decided at run time.
 //! A `default_backend` written in a defaults section is only checked when a frontend or
-//! listen inherits it without setting its own (HAProxy resolves it per proxy).
+//! listen inherits it without setting its own (HAProxy resolves it per proxy); stick tables
+//! named by a defaults section's rules only when some section inherits them.
 
 use std::collections::HashSet;
 
@@ -16,9 +17,10 @@ use super::{error, is_dynamic, Context};
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let tables = stick_tables(context);
     let mut reported_defaults_lines = HashSet::new();
-    for info in &context.sections {
+    for (index, info) in context.sections.iter().enumerate() {
         let kind = info.section.kind();
         from_defaults(info, out);
+        let resolved = *kind != SectionKind::Defaults || context.is_inherited(index);
         if !(kind.is_proxy() || *kind == SectionKind::Defaults) {
             continue;
         }
@@ -39,7 +41,9 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 }
                 _ => {}
             }
-            table_references(info, line, has_table, &tables, out);
+            if resolved {
+                table_references(info, line, has_table, &tables, out);
+            }
         }
         // A frontend that takes its default_backend from its defaults section.
         if kind.has_frontend() && !own_default_backend {
@@ -124,7 +128,8 @@ fn table_references(
         _ => None,
     };
     let Some(tracker) = tracker else { return };
-    let condition = values.iter().position(|v| v == "if" || v == "unless").unwrap_or(values.len());
+    // The condition that follows the tracker (an `if` before `track-scN` is not its condition).
+    let condition = values[tracker..].iter().position(|v| v == "if" || v == "unless").map_or(values.len(), |i| tracker + i);
     let table = values[tracker..condition].iter().position(|v| v == "table").map(|i| tracker + i + 1);
     match table {
         Some(i) => {

@@ -26,3 +26,4 @@ print()
 emit("PROXY_OPTIONS","`option` names of proxies (sorted).", words('opts_all.txt'))
 for n,f in [("USERLIST","userlist"),("PEERS","peers"),("RESOLVERS","resolvers"),("MAILERS","mailers"),("PROGRAM","program"),("HTTP_ERRORS","http-errors"),("RING","ring"),("CACHE","cache"),("FCGI_APP","fcgi-app")]:
     emit(n+"_KEYWORDS", f"Keywords of `{f}` sections.", words(f'v_{f}.txt'))
+emit("CONVERTERS", "Sample converters (configuration.txt §7.3.1 headings, plus the `map_*` forms the binary registers; `probe_conv.py`).", words('conv_all.txt'))
