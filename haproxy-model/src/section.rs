@@ -135,7 +135,7 @@ impl Section {
     /// A section from a parsed header line and body. Returns `None` when the header's keyword
     /// does not open a section.
     pub fn from_parts(header: Line, lines: Vec<Line>) -> Option<Self> {
-        let kind = SectionKind::from_keyword(header.words().first()?.raw())?;
+        let kind = SectionKind::from_keyword(&header.words().first()?.value())?;
         Some(Section { kind, header, lines })
     }
 

@@ -2,9 +2,11 @@
 
 mod check;
 mod corpus;
+mod fuzz_regressions;
 mod keepalived;
 mod keepalived_corpus;
 mod keepalived_props;
 mod model_props;
+mod quoting_props;
 mod roundtrip;
 mod views;

@@ -1,0 +1,277 @@
+//! The `haproxy_edit` invariant: after any typed edit, the document renders to text that parses
+//! back to the same document (`parse(render(x)) == x`) and renders again to the same text
+//! (`render(parse(render(x))) == render(x)`).
+//!
+//! Input layout: the bytes before the first `0xFF` (a byte UTF-8 never uses) are the
+//! configuration text; the bytes after it drive [`arbitrary`] to pick a list of [`Edit`]s. A
+//! plain configuration file is therefore a valid input with no edit, which lets the corpus seed
+//! this target as it is, and the fuzzer grows edits by appending bytes.
+//!
+//! Edits go through the model's public API only, and respect its documented contracts: a body
+//! line never starts with a section keyword (that would be a new section), a header keeps its
+//! keyword (`Section::header_mut`), comments start with `#` and hold no line break. An edit that
+//! would break a contract is skipped, not applied.
+//!
+//! Shared by the fuzz target and by `haproxy-parse/tests/it/fuzz_regressions.rs` (which includes
+//! this file with `#[path]`).
+
+use arbitrary::{Arbitrary, Unstructured};
+use haproxy_model::{Document, Line, LineEnding, LineKind, Section, SectionKind, Word};
+use haproxy_parse::parse;
+use haproxy_render::lossless;
+
+/// Separates the configuration text from the bytes that choose the edits.
+pub const SEPARATOR: u8 = 0xFF;
+
+/// At most this many edits per input, so that one input stays fast.
+const MAX_EDITS: usize = 16;
+
+/// Section keywords an added section may take (`Unknown` ones included).
+const SECTION_KEYWORDS: &[&str] = &[
+    "global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers", "mailers",
+    "program", "http-errors", "ring", "cache", "fcgi-app", "crt-store", "log-forward", "traces",
+];
+
+/// One typed edit. Indices are reduced modulo the number of candidates.
+#[derive(Debug, Arbitrary)]
+pub enum Edit {
+    /// `Line::set_value` on any line of the file (header, body or preamble).
+    SetValue { line: u32, word: u8, value: String },
+    /// `Line::insert_word`.
+    InsertWord { line: u32, word: u8, value: String },
+    /// `Line::remove_word`.
+    RemoveWord { line: u32, word: u8 },
+    /// `Line::set_comment` (the text gets its `#`).
+    SetComment { line: u32, comment: Option<String> },
+    /// `Section::insert_line` of a new statement.
+    InsertStatement { section: u16, at: u16, words: Vec<String> },
+    /// `Section::push_statement`.
+    PushStatement { section: u16, words: Vec<String> },
+    /// `Section::insert_line` of a comment line.
+    InsertComment { section: u16, at: u16, text: String },
+    /// `Section::remove_line`.
+    RemoveLine { section: u16, at: u16 },
+    /// `Section::set_name`.
+    SetName { section: u16, name: String },
+    /// `Section::set_from`.
+    SetFrom { section: u16, from: Option<String> },
+    /// `Document::push_section` of `Section::new`.
+    AddSection { keyword: u8, name: Option<String> },
+    /// `Document::remove_section`.
+    RemoveSection { section: u16 },
+}
+
+/// Splits an input into its configuration text and its edit bytes; `None` when the text part
+/// is not UTF-8.
+pub fn split_input(data: &[u8]) -> Option<(&str, &[u8])> {
+    let at = data.iter().position(|&b| b == SEPARATOR).unwrap_or(data.len());
+    let text = std::str::from_utf8(&data[..at]).ok()?;
+    Some((text, data.get(at + 1..).unwrap_or(&[])))
+}
+
+/// Checks one input; panics when an invariant does not hold (the fuzzer's crash signal).
+pub fn check_edit(data: &[u8]) {
+    let Some((text, edit_bytes)) = split_input(data) else { return };
+    if has_lone_cr(text) {
+        return;
+    }
+    let mut document = parse(text).document;
+    assert_stable(&document, "the parsed input");
+    let mut u = Unstructured::new(edit_bytes);
+    for _ in 0..MAX_EDITS {
+        if u.is_empty() {
+            break;
+        }
+        let Ok(edit) = Edit::arbitrary(&mut u) else { break };
+        let description = format!("{edit:?}");
+        apply(&mut document, edit);
+        assert_stable(&document, &description);
+    }
+}
+
+/// True when `text` holds a carriage return not followed by a line feed. The lexer counts such a
+/// `\r` as a blank, so a line whose trailing blanks end with one turns into a CRLF line as soon as
+/// an edit gives it a `\n` (terminating the last line, removing the comment after it). Known model
+/// issue, reported; the roundtrip target still covers lone CRs.
+fn has_lone_cr(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+}
+
+/// `parse(render(x)) == x` and `render(parse(render(x))) == render(x)`; `after` names the last edit.
+pub fn assert_stable(document: &Document, after: &str) {
+    let rendered = lossless(document);
+    let reparsed = parse(&rendered).document;
+    let expected = without_phantom_last_line(document);
+    assert!(
+        reparsed == expected,
+        "parse(render(x)) != x after {after}\nrendered: {rendered:?}\n   model: {document:#?}\nreparsed: {reparsed:#?}"
+    );
+    let again = lossless(&reparsed);
+    assert!(again == rendered, "render(parse(render(x))) != render(x) after {after}\n{rendered:?}\n{again:?}");
+}
+
+/// `document` without a last line that renders to nothing (no indent, word or comment, and no
+/// line ending). Text cannot hold such a line, yet the model can reach it: removing the only word
+/// of an unterminated last line, or removing the last line when the one before it is an empty
+/// blank line. Known model issue, reported; tolerated here so that the fuzzer can find others.
+fn without_phantom_last_line(document: &Document) -> Document {
+    let mut document = document.clone();
+    let lines = match document.sections_mut().last_mut() {
+        Some(section) => section.lines_mut(),
+        None => document.preamble_mut(),
+    };
+    if lines.last().is_some_and(|l| l.ending() == LineEnding::None && l.text().is_empty()) {
+        lines.pop();
+    }
+    document
+}
+
+/// Where a line sits: its role decides which edits keep the document well-formed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Preamble,
+    Header,
+    Body,
+}
+
+/// The `n`-th line of the file (modulo the line count), with its place.
+fn line_mut(document: &mut Document, n: u32) -> Option<(Place, &mut Line)> {
+    let total = document.lines().count();
+    if total == 0 {
+        return None;
+    }
+    let mut n = n as usize % total;
+    if n < document.preamble().len() {
+        return Some((Place::Preamble, &mut document.preamble_mut()[n]));
+    }
+    n -= document.preamble().len();
+    for section in document.sections_mut() {
+        if n == 0 {
+            return Some((Place::Header, section.header_mut()));
+        }
+        n -= 1;
+        if n < section.lines().len() {
+            return Some((Place::Body, &mut section.lines_mut()[n]));
+        }
+        n -= section.lines().len();
+    }
+    None
+}
+
+/// True when `line` would open a section where it stands.
+fn opens_section(line: &Line) -> bool {
+    line.kind() == LineKind::Statement && line.keyword().is_some_and(|k| SectionKind::from_keyword(&k).is_some())
+}
+
+/// True when the words of `line` can be edited one by one. A word with an unterminated quote
+/// runs to the end of the line and a word ending in a lone backslash escapes whatever blank
+/// follows it, so the text after such a word is not independent of it: the model does not
+/// support word edits there. The lexer and the word decoder must both accept the line: they
+/// disagree on `"${T-"}"` (known issue, reported; see the fuzz README).
+fn editable(line: &Line) -> bool {
+    let words_ok = line.words().iter().all(|w| {
+        let trailing_backslashes = w.raw().bytes().rev().take_while(|&b| b == b'\\').count();
+        w.try_value().is_ok() && trailing_backslashes % 2 == 0
+    });
+    words_ok && haproxy_parse::parse_line(&line.text()).is_ok()
+}
+
+/// Applies a word-level edit to a copy of the line and keeps it only when the line keeps its role:
+/// a header keeps its keyword, other lines do not become headers.
+fn edit_line(document: &mut Document, n: u32, f: impl FnOnce(&mut Line)) {
+    let Some((place, line)) = line_mut(document, n) else { return };
+    if !editable(line) {
+        return;
+    }
+    let mut edited = line.clone();
+    f(&mut edited);
+    let keeps_role = match place {
+        Place::Header => edited.words().first().map(Word::raw) == line.words().first().map(Word::raw),
+        Place::Preamble | Place::Body => !opens_section(&edited),
+    };
+    if keeps_role {
+        *line = edited;
+    }
+}
+
+/// A comment as `set_comment` expects it: `#`, then text without line breaks.
+fn comment_text(text: &str) -> String {
+    let text: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    format!("#{text}")
+}
+
+fn section_index(document: &Document, n: u16) -> Option<usize> {
+    let len = document.sections().len();
+    (len > 0).then(|| n as usize % len)
+}
+
+/// Applies `edit` to `document`, skipping it when it would break a contract of the model.
+pub fn apply(document: &mut Document, edit: Edit) {
+    match edit {
+        Edit::SetValue { line, word, value } => edit_line(document, line, |l| {
+            if l.set_value(word as usize, &value) {
+                assert_eq!(l.value(word as usize).as_deref(), Some(value.as_str()), "set_value then value");
+            }
+        }),
+        Edit::InsertWord { line, word, value } => edit_line(document, line, |l| l.insert_word(word as usize, &value)),
+        Edit::RemoveWord { line, word } => edit_line(document, line, |l| {
+            l.remove_word(word as usize);
+        }),
+        Edit::SetComment { line, comment } => {
+            edit_line(document, line, |l| l.set_comment(comment.as_deref().map(comment_text).as_deref()))
+        }
+        Edit::InsertStatement { section, at, words } => {
+            let statement = Line::statement("", &words);
+            if opens_section(&statement) {
+                return;
+            }
+            if let Some(s) = section_index(document, section) {
+                document.sections_mut()[s].insert_line(at as usize, statement);
+            }
+        }
+        Edit::PushStatement { section, words } => {
+            if opens_section(&Line::statement("", &words)) {
+                return;
+            }
+            if let Some(s) = section_index(document, section) {
+                document.sections_mut()[s].push_statement(&words);
+            }
+        }
+        Edit::InsertComment { section, at, text } => {
+            if let Some(s) = section_index(document, section) {
+                document.sections_mut()[s].insert_line(at as usize, Line::comment_line("", &comment_text(&text)[1..]));
+            }
+        }
+        Edit::RemoveLine { section, at } => {
+            if let Some(s) = section_index(document, section) {
+                let section = &mut document.sections_mut()[s];
+                let len = section.lines().len();
+                if len > 0 {
+                    section.remove_line(at as usize % len);
+                }
+            }
+        }
+        Edit::SetName { section, name } => {
+            if let Some(s) = section_index(document, section).filter(|&s| editable(document.sections()[s].header())) {
+                document.sections_mut()[s].set_name(&name);
+            }
+        }
+        Edit::SetFrom { section, from } => {
+            if let Some(s) = section_index(document, section).filter(|&s| editable(document.sections()[s].header())) {
+                document.sections_mut()[s].set_from(from.as_deref());
+            }
+        }
+        Edit::AddSection { keyword, name } => {
+            let keyword = SECTION_KEYWORDS[keyword as usize % SECTION_KEYWORDS.len()];
+            if let Some(kind) = SectionKind::from_keyword(keyword) {
+                document.push_section(Section::new(kind, name.as_deref()));
+            }
+        }
+        Edit::RemoveSection { section } => {
+            if let Some(s) = section_index(document, section) {
+                document.remove_section(s);
+            }
+        }
+    }
+}
