@@ -66,10 +66,10 @@ impl Document {
     }
 }
 
-/// Parses text, releasing the GIL; `ParseError` when it has syntax errors.
-fn parse_text(py: Python<'_>, text: &str) -> PyResult<haproxy_model::Document> {
+/// Parses text, releasing the GIL; `ParseError` when it has syntax errors and `strict`.
+fn parse_text(py: Python<'_>, text: &str, strict: bool) -> PyResult<haproxy_model::Document> {
     let parsed = py.allow_threads(|| haproxy_parse::parse(text));
-    if parsed.has_errors() {
+    if strict && parsed.has_errors() {
         return Err(convert::parse_error(py, &parsed.diagnostics));
     }
     Ok(parsed.document)
@@ -91,10 +91,11 @@ impl Document {
         Document::wrap(haproxy_model::Document::new())
     }
 
-    /// Parses `text`; same as `haproxy_fleet.parse(text)`.
+    /// Parses `text`; same as `haproxy_fleet.parse(text, strict=...)`.
     #[staticmethod]
-    fn parse(py: Python<'_>, text: PyBackedStr) -> PyResult<Self> {
-        parse_text(py, &text).map(Document::wrap)
+    #[pyo3(signature = (text, *, strict = true))]
+    fn parse(py: Python<'_>, text: PyBackedStr, strict: bool) -> PyResult<Self> {
+        parse_text(py, &text, strict).map(Document::wrap)
     }
 
     /// The text, byte for byte as parsed, with the edits made since.
@@ -196,10 +197,12 @@ impl Document {
     }
 }
 
-/// Parses an HAProxy configuration; raises `ParseError` on syntax errors.
+/// Parses an HAProxy configuration; raises `ParseError` on syntax errors unless `strict` is
+/// false (the document then still holds every line, and renders back to `text`).
 #[pyfunction]
-pub(crate) fn parse(py: Python<'_>, text: PyBackedStr) -> PyResult<Document> {
-    parse_text(py, &text).map(Document::wrap)
+#[pyo3(signature = (text, *, strict = true))]
+pub(crate) fn parse(py: Python<'_>, text: PyBackedStr, strict: bool) -> PyResult<Document> {
+    parse_text(py, &text, strict).map(Document::wrap)
 }
 
 /// Every diagnostic of `text`: syntax errors, then the offline semantic checks, by position.

@@ -63,12 +63,14 @@ impl KeepalivedDocument {
     }
 }
 
-/// Parses a keepalived.conf; raises `ParseError` on syntax errors (unbalanced braces ...).
+/// Parses a keepalived.conf; raises `ParseError` on syntax errors (unbalanced braces ...)
+/// unless `strict` is false.
 #[pyfunction]
-pub(crate) fn keepalived_parse(py: Python<'_>, text: PyBackedStr) -> PyResult<KeepalivedDocument> {
+#[pyo3(signature = (text, *, strict = true))]
+pub(crate) fn keepalived_parse(py: Python<'_>, text: PyBackedStr, strict: bool) -> PyResult<KeepalivedDocument> {
     let text: &str = &text;
     let parsed = py.allow_threads(|| haproxy_parse::keepalived::parse(text));
-    if parsed.has_errors() {
+    if strict && parsed.has_errors() {
         return Err(convert::parse_error(py, &parsed.diagnostics));
     }
     Ok(KeepalivedDocument { inner: Arc::new(Mutex::new(parsed.document)) })

@@ -11,8 +11,8 @@ class Document:
     def to_dict(self) -> dict[str, Any]: ...
     def check(self) -> list[Diagnostic]: ...
 
-def parse(text: str) -> Document:
-    """Parses a keepalived.conf; raises ``ParseError`` on syntax errors."""
+def parse(text: str, *, strict: bool = True) -> Document:
+    """Parses a keepalived.conf; raises ``ParseError`` on syntax errors unless ``strict`` is false."""
 
 def check(text: str) -> list[Diagnostic]:
     """Every diagnostic of a keepalived.conf: syntax, then the offline checks."""
