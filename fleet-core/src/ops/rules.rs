@@ -4,16 +4,12 @@
 //! keyword (HAProxy evaluates `http-request` rules top to bottom), so an inserted rule lands
 //! exactly at its position.
 
-use haproxy_model::{Document, Line, Section};
+use haproxy_model::views::RULE_KEYWORDS;
+use haproxy_model::Document;
 
-use super::sections::{check_name, check_values, proxy_index, Side};
-use super::servers::{insert_after_siblings as insert_after, proxy_mut};
+use super::sections::{check_name, check_values, Side};
+use super::servers::proxy_mut;
 use super::{OpError, OpResult};
-
-fn proxy_section<'d>(doc: &'d mut Document, side: Side, name: &str) -> OpResult<&'d mut Section> {
-    let index = proxy_index(doc, side, name)?;
-    doc.sections_mut().get_mut(index).ok_or_else(|| OpError::new(format!("proxy {name:?} not found")))
-}
 
 /// `add_acl`.
 pub(super) fn add_acl(doc: &mut Document, proxy: &str, name: &str, words: &[String]) -> OpResult {
@@ -34,45 +30,47 @@ pub(super) fn delete_acl(doc: &mut Document, proxy: &str, name: &str) -> OpResul
     Ok(())
 }
 
-/// `add_rule`.
+/// `add_rule`: one of [`RULE_KEYWORDS`], placed so that it becomes the `position`th rule of
+/// its keyword (HAProxy evaluates them in that order), or after the last one.
 pub(super) fn add_rule(doc: &mut Document, proxy: &str, words: &[String], position: Option<usize>) -> OpResult {
-    let Some(keyword) = words.first() else {
+    let Some((keyword, args)) = words.split_first() else {
         return Err(OpError::new("a rule needs at least its keyword"));
     };
-    check_name("rule keyword", keyword)?;
+    if !RULE_KEYWORDS.contains(&keyword.as_str()) {
+        return Err(OpError::new(format!(
+            "{keyword:?} is not a rule keyword (one of {}); use set_directive",
+            RULE_KEYWORDS.join(", ")
+        )));
+    }
     check_values(words)?;
-    if haproxy_model::SectionKind::from_keyword(keyword).is_some() {
-        return Err(OpError::new(format!("{keyword:?} opens a section, it is not a rule")));
-    }
-    let section = proxy_section(doc, Side::Any, proxy)?;
-    let existing: Vec<usize> = section.statements(keyword).map(|(i, _)| i).collect();
-    match position {
-        Some(p) if p > existing.len() => Err(OpError::new(format!(
-            "position {p} is out of range: proxy {proxy:?} has {} {keyword:?} rules",
-            existing.len()
-        ))),
-        Some(p) if p < existing.len() => {
-            section.insert_line(existing[p], Line::statement("", words));
-            Ok(())
+    let mut editor = proxy_mut(doc, Side::Any, proxy)?;
+    let existing = editor.view().rules_of(keyword).len();
+    let added = match position {
+        Some(p) if p > existing => {
+            return Err(OpError::new(format!(
+                "position {p} is out of range: proxy {proxy:?} has {existing} {keyword:?} rules"
+            )))
         }
-        _ => {
-            insert_after(section, keyword, words);
-            Ok(())
-        }
+        Some(p) => editor.insert_rule(keyword, p, args, None).is_some(),
+        None => editor.add_rule(keyword, args, None).is_some(),
+    };
+    if !added {
+        return Err(OpError::new(format!("{keyword:?} rule could not be added")));
     }
+    Ok(())
 }
 
 /// `delete_rule`.
 pub(super) fn delete_rule(doc: &mut Document, proxy: &str, keyword: &str, position: usize) -> OpResult {
-    let section = proxy_section(doc, Side::Any, proxy)?;
-    let existing: Vec<usize> = section.statements(keyword).map(|(i, _)| i).collect();
-    let index = existing.get(position).copied().ok_or_else(|| {
+    let mut editor = proxy_mut(doc, Side::Any, proxy)?;
+    let rules = editor.view().rules_of(keyword);
+    let index = rules.get(position).map(|r| r.index()).ok_or_else(|| {
         OpError::new(format!(
             "position {position} is out of range: proxy {proxy:?} has {} {keyword:?} rules",
-            existing.len()
+            rules.len()
         ))
     })?;
-    section.remove_line(index);
+    editor.remove_rule(index);
     Ok(())
 }
 

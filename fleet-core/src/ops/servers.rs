@@ -2,9 +2,9 @@
 //! `ServerMut`): they change only the words they must and place new lines next to their kin.
 
 use haproxy_model::views::ProxyMut;
-use haproxy_model::{Document, Line, Section};
+use haproxy_model::Document;
 
-use super::sections::{check_name, check_values, proxy_index, set_words, Side};
+use super::sections::{check_name, check_values, proxy_index, Side};
 use super::{OpError, OpResult};
 
 /// The highest weight HAProxy accepts (configuration.txt §5.2 `weight`).
@@ -102,8 +102,7 @@ pub(super) fn update_server(doc: &mut Document, backend: &str, name: &str, chang
         .server_mut(name)
         .ok_or_else(|| OpError::new(format!("server {name:?} not found in backend {backend:?}")))?;
     if let Some(params) = change.params {
-        let start = server.view().params_start();
-        set_words(server.line(), start, params);
+        server.set_params(params);
     }
     if let Some(address) = change.address {
         if server.view().address_text().as_deref() != Some(address) && !server.set_address_text(address) {
@@ -160,14 +159,4 @@ pub(super) fn delete_bind(doc: &mut Document, frontend: &str, address: &str) -> 
         .ok_or_else(|| OpError::new(format!("bind {address:?} not found in frontend {frontend:?}")))?;
     proxy.remove_bind(n);
     Ok(())
-}
-
-/// Inserts `values` after the last `keyword` line, else after the last statement.
-pub(super) fn insert_after_siblings(section: &mut Section, keyword: &str, values: &[String]) {
-    match section.statements(keyword).last().map(|(i, _)| i + 1) {
-        Some(at) => section.insert_line(at, Line::statement("", values)),
-        None => {
-            section.push_statement(values);
-        }
-    }
 }

@@ -224,6 +224,16 @@ fn invalid_ops_say_which_and_why() {
             "op 0 (add_rule): position 5 is out of range: proxy \"web\" has 1 \"http-request\" rules",
         ),
         (
+            EditOp::AddRule { proxy: "web".into(), words: strings(&["balance", "source"]), position: None },
+            "op 0 (add_rule): \"balance\" is not a rule keyword (one of http-request, http-response, \
+             http-after-response, tcp-request, tcp-response, redirect, use_backend, default_backend, use-server, \
+             stick); use set_directive",
+        ),
+        (
+            EditOp::DeleteRule { proxy: "web".into(), keyword: "use_backend".into(), position: 1 },
+            "op 0 (delete_rule): position 1 is out of range: proxy \"web\" has 1 \"use_backend\" rules",
+        ),
+        (
             EditOp::AddAcl { proxy: "web".into(), name: "x".into(), words: strings(&["path", "a\nb"]) },
             "op 0 (add_acl): value \"a\\nb\" contains a line break or NUL",
         ),
