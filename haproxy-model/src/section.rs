@@ -204,7 +204,7 @@ impl Section {
     }
 
     /// Index of the word after `from` in the header.
-    fn from_index(&self) -> Option<usize> {
+    fn inherited_defaults_index(&self) -> Option<usize> {
         let words = self.header.words();
         let start = self.name_index().map_or(1, |i| i + 1);
         (start..words.len().saturating_sub(1)).find(|&i| words[i].value() == "from").map(|i| i + 1)
@@ -212,12 +212,12 @@ impl Section {
 
     /// The defaults section this one inherits from (`from NAME`).
     pub fn from(&self) -> Option<Cow<'_, str>> {
-        self.from_index().and_then(|i| self.header.value(i))
+        self.inherited_defaults_index().and_then(|i| self.header.value(i))
     }
 
     /// Sets or removes `from NAME`.
     pub fn set_from(&mut self, from: Option<&str>) {
-        match (self.from_index(), from) {
+        match (self.inherited_defaults_index(), from) {
             (Some(i), Some(name)) => {
                 self.header.set_value(i, name);
             }
