@@ -1,17 +1,18 @@
 //! ACLs named in `if` / `unless` conditions must be defined in the same section (ACLs are
 //! not inherited from defaults sections) or be pre-defined (configuration.txt §7.4).
 //!
-//! The condition is read the way HAProxy's `acl_cond_parse` does (§7.2): terms separated by
-//! blanks, `!` negates (alone or glued to the name), `||` / `or` separate alternatives, and
-//! `{ ... }` holds an anonymous ACL whose words are not names.
-//! Until the model's condition tree lands this module keeps its own small reader.
+//! The condition is parsed by the model ([`Condition::parse`], §7.2). Its errors map to what
+//! HAProxy 2.6 does (tried with `haproxy -c`): a `{` never closed, a `}` never opened and an
+//! empty `{ }` are refused; a dangling `||` or `!` is accepted silently, so it only gets a
+//! warning. [`referenced_acls`] locates each name's word for the column, and still finds the
+//! names when the condition does not parse.
 
 use std::collections::HashSet;
 
-use haproxy_model::{Diagnostic, Line, Section};
+use haproxy_model::{Condition, ConditionError, Diagnostic, Line, Section};
 
 use super::tables::PREDEFINED_ACLS;
-use super::{error, Context};
+use super::{error, warning, Context};
 
 /// Statement keywords that may end with a condition.
 const CONDITIONAL_KEYWORDS: &[&str] = &[
@@ -43,6 +44,19 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             if !CONDITIONAL_KEYWORDS.contains(&&*keyword) {
                 continue;
             }
+            if let Some(start) = condition_start(line) {
+                let words: Vec<_> = line.values().into_iter().skip(start).collect();
+                if let Err(e) = Condition::parse(&words) {
+                    let at = start + e.word();
+                    let diagnostic = match e {
+                        ConditionError::UnclosedBrace { .. }
+                        | ConditionError::UnopenedBrace { .. }
+                        | ConditionError::EmptyBraces { .. } => error(line, at, e.to_string()),
+                        _ => warning(line, at, e.to_string()),
+                    };
+                    out.push(diagnostic);
+                }
+            }
             for (index, name) in referenced_acls(line) {
                 if !defined.contains(name.as_str()) && !PREDEFINED_ACLS.contains(&name.as_str()) && !name.contains('$') {
                     out.push(error(line, index, format!("no ACL named '{name}' in this section")));
@@ -57,10 +71,15 @@ fn defined_acls(section: &Section) -> HashSet<String> {
     section.statements("acl").filter_map(|(_, line)| line.value(1).map(|n| n.into_owned())).collect()
 }
 
+/// Index of the `if` / `unless` word that starts a statement's condition.
+fn condition_start(line: &Line) -> Option<usize> {
+    line.words().iter().skip(1).position(|w| matches!(&*w.value(), "if" | "unless")).map(|i| i + 1)
+}
+
 /// The ACL names a statement's condition uses, with the index of their word.
 pub(super) fn referenced_acls(line: &Line) -> Vec<(usize, String)> {
     let values = line.values();
-    let Some(start) = values.iter().skip(1).position(|v| v == "if" || v == "unless").map(|i| i + 2) else {
+    let Some(start) = condition_start(line).map(|i| i + 1) else {
         return Vec::new();
     };
     let mut names = Vec::new();

@@ -13,6 +13,7 @@
 //!          -> inherit    (rules in defaults sections and who may inherit them)
 //!          -> filters    (`filter spoe` without its configuration file)
 //!          -> sample     (sample expressions: missing fetch, unclosed arguments, unknown converters)
+//!          -> timeouts   (timeout names and time values)
 //!          -> Vec<Diagnostic>
 //! ```
 //!
@@ -33,6 +34,7 @@ mod references;
 mod sample;
 mod sections;
 mod tables;
+mod timeouts;
 
 use haproxy_model::{Diagnostic, Document, Line, Position};
 
@@ -52,6 +54,7 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     inherit::check(&context, &mut out);
     filters::check(&context, &mut out);
     sample::check(&context, &mut out);
+    timeouts::check(&context, &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }

@@ -283,6 +283,31 @@ backend app
     server www 127.0.0.1:80
 ";
 
+const CONDITIONS_AND_TIMEOUTS: &str = "\
+frontend fe
+    bind :8080
+    acl api path_beg /api
+    timeout client 5x
+    timeout client-side 5s
+    timeout http-request 25d
+    timeout http-keep-alive \"${KEEPALIVE-2s}\"
+    http-request deny if { src 10.0.0.1
+    http-request deny if api }
+    http-request deny if { }
+    http-request deny if api ||
+    http-request deny if !api !
+    http-request deny unless api || LOCALHOST or !METH_GET
+    default_backend be
+backend be
+    timeout server 30s
+    server s 127.0.0.1:80
+";
+
+#[test]
+fn snapshot_conditions_and_timeouts() {
+    insta::assert_snapshot!(rendered("conditions.cfg", CONDITIONS_AND_TIMEOUTS));
+}
+
 #[test]
 fn snapshot_sample_expressions() {
     insta::assert_snapshot!(rendered("sample.cfg", SAMPLE_EXPRESSIONS));
