@@ -106,7 +106,9 @@ impl fmt::Debug for Word {
 /// and control characters.
 fn needs_quotes(value: &str) -> bool {
     value.is_empty()
-        || value.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '#' | '!' | '{' | '}' | '\\'))
+        || value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '#' | '!' | '{' | '}' | '\\'))
 }
 
 /// The raw text that reads back as `value`: as is when that is safe, else in double quotes

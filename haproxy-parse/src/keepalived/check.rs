@@ -67,10 +67,7 @@ fn check_range(block: &Block, keyword: &str, diagnostics: &mut Vec<Diagnostic>) 
     match value.parse::<u32>() {
         Ok(n) if (1..=255).contains(&n) => Some(n),
         _ => {
-            diagnostics.push(Diagnostic::error(
-                word.position(),
-                format!("{keyword} '{value}' is outside 1..255"),
-            ));
+            diagnostics.push(Diagnostic::error(word.position(), format!("{keyword} '{value}' is outside 1..255")));
             None
         }
     }
@@ -94,7 +91,8 @@ fn check_instances(document: &Document, diagnostics: &mut Vec<Diagnostic>) {
     let has_includes = document.find_all("include").next().is_some();
     let scripts: HashSet<String> =
         document.find_all("vrrp_script").filter_map(|s| s.arg(0).map(|n| n.into_owned())).collect();
-    let default_interface = document.find_all("global_defs").filter_map(Statement::block).any(|b| b.has("default_interface"));
+    let default_interface =
+        document.find_all("global_defs").filter_map(Statement::block).any(|b| b.has("default_interface"));
     let mut vrids: HashMap<(String, u32, &'static str), (String, Position)> = HashMap::new();
     for statement in document.find_all("vrrp_instance") {
         let name = statement.arg(0).map(|n| n.into_owned()).unwrap_or_default();

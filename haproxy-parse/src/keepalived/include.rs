@@ -129,7 +129,8 @@ fn resolve_into(
             if depth >= MAX_DEPTH {
                 return Err(IncludeError::TooDeep(path));
             }
-            let text = std::fs::read_to_string(&path).map_err(|source| IncludeError::Read { path: path.clone(), source })?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| IncludeError::Read { path: path.clone(), source })?;
             let parsed = parse(&text);
             let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let nested = parsed.document.clone();

@@ -188,7 +188,11 @@ pub(crate) fn tokenize(text: &str, diagnostics: &mut Vec<Diagnostic>) -> (String
             _ => {
                 cursor.bump();
                 statement_words = 0;
-                if c == '{' { "{" } else { "}" }
+                if c == '{' {
+                    "{"
+                } else {
+                    "}"
+                }
             }
         };
         let (after, ends_line) = trivia(&mut cursor);

@@ -1,5 +1,8 @@
 //! Hand-written keepalived cases: the grammar's corners, typed views, edits, the offline check.
 
+// Helpers outside `#[test]` functions are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use haproxy_model::keepalived::{Check, Statement};
 use haproxy_parse::keepalived::{check, parse};
 use haproxy_render::keepalived::{format, lossless};
@@ -33,7 +36,8 @@ fn keeps_layout_exactly() {
 
 #[test]
 fn builds_blocks_whichever_line_the_brace_is_on() {
-    let doc = parse("vrrp_instance VI_1\n{\n  state MASTER\n  virtual_ipaddress { 10.0.0.1/32 dev eth0 }\n}\n").document;
+    let doc =
+        parse("vrrp_instance VI_1\n{\n  state MASTER\n  virtual_ipaddress { 10.0.0.1/32 dev eth0 }\n}\n").document;
     let instance = &doc.statements()[0];
     assert_eq!(instance.keyword().as_deref(), Some("vrrp_instance"));
     assert_eq!(instance.arg(0).as_deref(), Some("VI_1"));
@@ -78,7 +82,8 @@ fn definitions_config_ids_and_continuations_stay_as_written() {
 #[test]
 fn reports_unbalanced_braces_and_quotes_with_positions() {
     let parsed = parse("a {\n  b\n}\n}\nc {\n  d \"x\n");
-    let found: Vec<_> = parsed.diagnostics.iter().map(|d| (d.position.line, d.position.column, d.message.as_str())).collect();
+    let found: Vec<_> =
+        parsed.diagnostics.iter().map(|d| (d.position.line, d.position.column, d.message.as_str())).collect();
     assert_eq!(
         found,
         [
@@ -175,7 +180,10 @@ fn typed_views_read_the_vrrp_side() {
     assert_eq!(global.vrrp_knobs, [("vrrp_garp_interval".to_string(), vec!["0.1".to_string()])]);
     let script = &doc.vrrp_scripts()[0];
     assert_eq!(script.script.as_deref(), Some("/usr/bin/killall -0 haproxy"));
-    assert_eq!((script.interval, script.weight, script.fall, script.rise, script.timeout), (Some(2.0), Some(-20), Some(3), Some(2), Some(5.0)));
+    assert_eq!(
+        (script.interval, script.weight, script.fall, script.rise, script.timeout),
+        (Some(2.0), Some(-20), Some(3), Some(2), Some(5.0))
+    );
     let vi = &doc.vrrp_instances()[0];
     assert_eq!(vi.name, "VI_1");
     assert_eq!(vi.interface.as_deref(), Some("eth0"));

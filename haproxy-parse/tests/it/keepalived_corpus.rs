@@ -1,6 +1,9 @@
 //! Keepalived files of the shared corpus (`../shared/corpus/keepalived`), read in place: every
 //! file re-renders byte for byte, `fmt` is idempotent, valid files parse and check clean.
 
+// Helpers outside `#[test]` functions are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use haproxy_parse::keepalived::{check, parse};

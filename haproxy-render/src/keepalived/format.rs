@@ -171,7 +171,8 @@ pub fn format(document: &Document) -> String {
     let crlf = document.lead().contains("\r\n") || first_ending_is_crlf(document);
     // The lead starts at the beginning of a line: every part of it is a full line.
     let lead = format!("\n{}", document.lead());
-    let mut emitter = Emitter { lines: Vec::new(), current: None, trailing: None, pending: Vec::new(), after_open: false };
+    let mut emitter =
+        Emitter { lines: Vec::new(), current: None, trailing: None, pending: Vec::new(), after_open: false };
     emitter.pending.extend(analyse(&lead).items);
     for statement in document.statements() {
         emitter.statement(statement, 0);

@@ -84,12 +84,7 @@ fn render_node(group: &VrrpGroup, node: &VrrpNode, master: Option<&str>) -> Stri
     if let Some(secret) = &group.auth_secret {
         block(&mut out, 1, "authentication", &["auth_type PASS".to_string(), format!("auth_pass {}", quote(secret))]);
     }
-    block(
-        &mut out,
-        1,
-        "virtual_ipaddress",
-        &[format!("{}/{} dev {}", group.vip, group.prefix, node.interface)],
-    );
+    block(&mut out, 1, "virtual_ipaddress", &[format!("{}/{} dev {}", group.vip, group.prefix, node.interface)]);
     if let Some(check) = &group.health_check {
         block(&mut out, 1, "track_script", &[format!("{} weight {}", check.name, check.weight)]);
     }
@@ -207,7 +202,11 @@ vrrp_instance VI_1 {
                 },
             ),
             (
-                VrrpGroup { vip: "2001:db8::100".parse().unwrap(), nodes: vec![node("a", "2001:db8::1", 1)], ..ok.clone() },
+                VrrpGroup {
+                    vip: "2001:db8::100".parse().unwrap(),
+                    nodes: vec![node("a", "2001:db8::1", 1)],
+                    ..ok.clone()
+                },
                 VrrpGroupError::AuthWithIpv6,
             ),
             (
@@ -220,7 +219,10 @@ vrrp_instance VI_1 {
         }
         let mut long_interface = ok.clone();
         long_interface.nodes[0].interface = "a-very-long-interface".into();
-        assert!(matches!(render_vrrp_group(&long_interface), Err(VrrpGroupError::InvalidName { what: "interface", .. })));
+        assert!(matches!(
+            render_vrrp_group(&long_interface),
+            Err(VrrpGroupError::InvalidName { what: "interface", .. })
+        ));
         let mut bad_weight = ok;
         if let Some(check) = bad_weight.health_check.as_mut() {
             check.weight = 300;

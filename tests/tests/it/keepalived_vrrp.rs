@@ -118,7 +118,15 @@ fn generated_group_configs_pass_keepalived_t() {
         lab.interface(&ns, name);
     }
     let cases = [
-        ("single", group("10.213.1.100", 24, vec![node("lb1", "vrrp0", "10.213.1.1", 100)], Some("/usr/bin/killall -0 haproxy"))),
+        (
+            "single",
+            group(
+                "10.213.1.100",
+                24,
+                vec![node("lb1", "vrrp0", "10.213.1.1", 100)],
+                Some("/usr/bin/killall -0 haproxy"),
+            ),
+        ),
         (
             "pair",
             group(
@@ -141,10 +149,13 @@ fn generated_group_configs_pass_keepalived_t() {
                 None,
             ),
         ),
-        ("ipv6", VrrpGroup {
-            auth_secret: None,
-            ..group("fd00:213::100", 64, vec![node("lb1", "vrrp0", "fd00:213::1", 100)], None)
-        }),
+        (
+            "ipv6",
+            VrrpGroup {
+                auth_secret: None,
+                ..group("fd00:213::100", 64, vec![node("lb1", "vrrp0", "fd00:213::1", 100)], None)
+            },
+        ),
     ];
     for (label, spec) in cases {
         let configs = render_vrrp_group(&spec).unwrap();
@@ -207,7 +218,8 @@ fn vip_moves_to_the_backup_when_the_master_check_fails_and_back_when_it_recovers
     // Node b gets its own flag so that only the master's check fails.
     let flag_b = lab.dir.join("haproxy-up-b");
     std::fs::write(&flag_b, "").unwrap();
-    let texts = [configs[0].text.clone(), configs[1].text.replace(&flag.display().to_string(), &flag_b.display().to_string())];
+    let texts =
+        [configs[0].text.clone(), configs[1].text.replace(&flag.display().to_string(), &flag_b.display().to_string())];
     for ((ns, text), tag) in [(&ns_a, &texts[0]), (&ns_b, &texts[1])].into_iter().zip(["a", "b"]) {
         assert_clean(text);
         let conf = lab.dir.join(format!("{tag}.conf"));

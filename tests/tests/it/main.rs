@@ -2,5 +2,8 @@
 //!
 //! Tests that need root or `ip netns` print why they skip and pass without checking.
 
+// Helpers outside `#[test]` functions are test code too: a failed setup step should stop the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod keepalived_vrrp;
 mod netns;
