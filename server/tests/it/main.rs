@@ -1,0 +1,11 @@
+//! Integration tests of the `fleet` binary: one test binary, one module per concern. They run
+//! the real executable (`CARGO_BIN_EXE_fleet`) and look at its output and exit status.
+
+// Test helpers outside `#[test]` functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod serve_agents;
+mod serve_api;
+mod serve_openapi;
+mod serve_rbac;
+mod serve_support;

@@ -1,0 +1,182 @@
+//! Agents over HTTP: enrolment (one-time secret, source networks), the desired-state long-poll
+//! (answered at once when stale, within 100 ms of an apply, 304 when the wait ends), reports and
+//! heartbeats in the cluster status, and graceful shutdown ending long-polls.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::serve_support::{start, start_on, Db, Server};
+
+const CONFIG: &str = "frontend web\n    bind :8080\n    default_backend app\n\nbackend app\n    server s1 10.0.0.1:80\n";
+
+crate::serve_tests!(enrolment, long_poll_answers_within_100ms_of_an_apply, reports_and_heartbeats);
+
+async fn enroll(s: &Server, secret: &Value) -> crate::serve_support::Reply {
+    let body = json!({"secret": secret, "hostname": "node1", "facts": {"haproxy": "2.6"}});
+    s.send(s.request(Method::POST, "/api/v1/agent/enroll", None).json(&body)).await
+}
+
+async fn enrolment(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    let path = format!("/api/v1/clusters/{id}/enrollments");
+
+    let elsewhere = s.post(&path, &admin, json!({"name": "n1", "allowed_cidrs": ["10.0.0.0/8"]})).await.expect(201);
+    let command = elsewhere["install_command"].as_str().unwrap();
+    let secret = elsewhere["secret"].as_str().unwrap();
+    assert!(command.starts_with("fleet-agent --server http://127.0.0.1:"), "{command}");
+    assert!(command.contains(&format!("--enroll-secret {secret}")), "{command}");
+    let refused = enroll(&s, &elsewhere["secret"]).await;
+    assert_eq!(refused.status, 403, "the peer 127.0.0.1 is outside 10.0.0.0/8");
+
+    let here = s.post(&path, &admin, json!({"name": "n1", "allowed_cidrs": ["127.0.0.0/8", "::1/128"]})).await.expect(201);
+    let enrolled = enroll(&s, &here["secret"]).await.expect(201);
+    assert_eq!(enrolled["cluster_id"], id);
+    assert!(enrolled["token"].as_str().unwrap().starts_with("fg_"));
+    let again = enroll(&s, &here["secret"]).await;
+    assert_eq!(again.status, 401, "a secret works once");
+    assert_eq!(enroll(&s, &json!("fe_nope")).await.status, 401);
+    let bad_cidr = s.post(&path, &admin, json!({"name": "n2", "allowed_cidrs": ["10.0.0.0/99"]})).await;
+    assert_eq!(bad_cidr.status, 422);
+}
+
+async fn long_poll_answers_within_100ms_of_an_apply(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    let agent = s.agent(&admin, id, "n1").await;
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, CONFIG).await.expect(201);
+
+    // Nothing applied yet: the wait ends with 304.
+    let started = Instant::now();
+    assert_eq!(s.get("/api/v1/agent/desired?wait=1", &agent).await.status, 304);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    s.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 1})).await.expect(200);
+    // An agent that knows nothing (or something else) is answered at once.
+    let started = Instant::now();
+    let v1 = s.get("/api/v1/agent/desired?wait=30", &agent).await.expect(200);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(v1["version"], 1);
+    assert_eq!(v1["text"], CONFIG);
+    let sha1 = v1["sha256"].as_str().unwrap().to_string();
+    assert_eq!(s.get(&format!("/api/v1/agent/desired?known={sha1}&wait=1"), &agent).await.status, 304);
+
+    // Several rounds: a waiting agent is answered within 100 ms of each apply.
+    let mut known = sha1;
+    let mut worst = Duration::ZERO;
+    for round in 2..=4 {
+        let text = CONFIG.replace("10.0.0.1", &format!("10.0.0.{round}"));
+        s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, &text).await.expect(201);
+        let poll = s.request(Method::GET, &format!("/api/v1/agent/desired?known={known}&wait=30"), Some(&agent)).send();
+        let poll = tokio::spawn(async move {
+            let response = poll.await.unwrap();
+            let at = Instant::now();
+            (response.status(), response.json::<Value>().await.unwrap(), at)
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!poll.is_finished(), "the long-poll must wait for the apply");
+        s.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": round})).await.expect(200);
+        let applied = Instant::now();
+        let (status, state, answered) = poll.await.unwrap();
+        eprintln!("round {round}: answered {:?} after the apply returned", answered.saturating_duration_since(applied));
+        assert_eq!(status, 200);
+        assert_eq!(state["version"], round);
+        let latency = answered.saturating_duration_since(applied);
+        worst = worst.max(latency);
+        known = state["sha256"].as_str().unwrap().to_string();
+    }
+    eprintln!("worst apply -> long-poll answer: {worst:?}");
+    assert!(worst < Duration::from_millis(100), "worst {worst:?}");
+}
+
+async fn reports_and_heartbeats(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    let agent = s.agent(&admin, id, "n1").await;
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, CONFIG).await.expect(201);
+    s.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 1})).await.expect(200);
+
+    s.post("/api/v1/agent/heartbeat", &agent, json!({"facts": {"haproxy": "2.6.12"}})).await.expect(204);
+    let report = json!({"version": 1, "outcome": "rejected", "error": "[ALERT] parsing [haproxy.cfg:3]"});
+    s.post("/api/v1/agent/report", &agent, report).await.expect(200);
+    let status = s.get(&format!("/api/v1/clusters/{id}/status"), &admin).await.expect(200);
+    assert_eq!(status["desired_version"], 1);
+    let me = &status["agents"][0];
+    assert_eq!(me["name"], "n1");
+    assert_eq!(me["last_outcome"], "rejected");
+    assert_eq!(me["last_error"], "[ALERT] parsing [haproxy.cfg:3]");
+    assert_eq!(me["facts"]["haproxy"], "2.6.12");
+    assert!(me["applied_version"].is_null());
+
+    s.post("/api/v1/agent/report", &agent, json!({"version": 1, "outcome": "applied"})).await.expect(200);
+    let status = s.get(&format!("/api/v1/clusters/{id}/status"), &admin).await.expect(200);
+    assert_eq!(status["agents"][0]["applied_version"], 1);
+    let unknown = s.post("/api/v1/agent/report", &agent, json!({"version": 9, "outcome": "applied"})).await;
+    assert_eq!(unknown.status, 404);
+    let bad = s.post("/api/v1/agent/report", &agent, json!({"version": 1, "outcome": "exploded"})).await;
+    assert_eq!(bad.status, 422);
+}
+
+/// SIGTERM ends waiting long-polls with 304 and the process exits 0 well within its grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_exits() {
+    let mut s = start_on(None, &[]);
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    let agent = s.agent(&admin, id, "n1").await;
+    let poll = s.request(Method::GET, "/api/v1/agent/desired?wait=60", Some(&agent)).send();
+    let poll = tokio::spawn(poll);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let killed = std::process::Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let response = poll.await.unwrap().unwrap();
+    assert_eq!(response.status(), 304);
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "fleet serve did not exit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "exited after {:?}", started.elapsed());
+}
+
+/// Two replicas on one PostgreSQL database: an apply on one answers a long-poll held by the other
+/// (LISTEN/NOTIFY), within 100 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_wake_each_others_agents() {
+    let Some(a) = start(Db::Postgres).await else { return };
+    let b = start_on(a.database.clone(), &[]);
+    let admin = a.admin().await;
+    let id = a.cluster(&admin, "edge").await;
+    let agent = a.agent(&admin, id, "n1").await;
+    a.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, CONFIG).await.expect(201);
+    a.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 1})).await.expect(200);
+    let v1 = b.get("/api/v1/agent/desired?wait=0", &agent).await.expect(200);
+    let known = v1["sha256"].as_str().unwrap().to_string();
+
+    a.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, &CONFIG.replace("10.0.0.1", "10.0.0.2")).await.expect(201);
+    let poll = b.request(Method::GET, &format!("/api/v1/agent/desired?known={known}&wait=30"), Some(&agent)).send();
+    let poll = tokio::spawn(async move {
+        let response = poll.await.unwrap();
+        let at = Instant::now();
+        (response.status(), response.json::<Value>().await.unwrap(), at)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!poll.is_finished());
+    a.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 2})).await.expect(200);
+    let applied = Instant::now();
+    let (status, state, answered) = poll.await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(state["version"], 2);
+    let latency = answered.saturating_duration_since(applied);
+    eprintln!("cross-replica apply -> long-poll answer: {latency:?}");
+    assert!(latency < Duration::from_millis(100), "{latency:?}");
+}

@@ -1,0 +1,230 @@
+//! A real `fleet serve` for the API tests: the binary on a free loopback port, on a SQLite file
+//! in a scratch folder or on a fresh database of the test PostgreSQL server, plus a small JSON
+//! client.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor};
+
+/// The first admin's password in every test server.
+pub(crate) const ADMIN_PASSWORD: &str = "admin-password";
+
+/// Which database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Db {
+    Sqlite,
+    Postgres,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}_{}_{}", std::process::id(), nanos % 1_000_000_000, COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A fresh PostgreSQL database URL, or `None` (after saying why) when none is configured.
+pub(crate) async fn fresh_postgres() -> Option<String> {
+    let Ok(base) = std::env::var("FLEET_TEST_POSTGRES_URL") else {
+        eprintln!("FLEET_TEST_POSTGRES_URL is not set: skipping the PostgreSQL variant (./scripts/test sets it)");
+        return None;
+    };
+    let name = format!("fleet_serve_{}", unique());
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    admin.close().await.unwrap();
+    Some(match base.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => format!("{}/{name}", &base[..slash]),
+        _ => format!("{base}/{name}"),
+    })
+}
+
+/// A running `fleet serve`, killed (and its scratch folder removed) on drop.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    /// The database URL when on PostgreSQL (a second replica can open it).
+    pub(crate) database: Option<String>,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts `fleet serve` on `db`; `None` when PostgreSQL is asked for but not configured.
+pub(crate) async fn start(db: Db) -> Option<Server> {
+    let database = match db {
+        Db::Sqlite => None,
+        Db::Postgres => Some(fresh_postgres().await?),
+    };
+    Some(start_on(database, &[]))
+}
+
+/// Starts `fleet serve` on `database` (a SQLite file in a scratch folder when none) with extra
+/// arguments, and waits for its `listening on` line.
+pub(crate) fn start_on(database: Option<String>, extra: &[&str]) -> Server {
+    let dir = std::env::temp_dir().join(format!("fleet-serve-test-{}", unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fleet"));
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(&dir).args(["--grace-seconds", "3"]);
+    if let Some(url) = &database {
+        command.args(["--database", url]);
+    }
+    command.args(extra);
+    let mut child = command
+        .env("FLEET_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(base) = line.strip_prefix("listening on ") {
+                let _ = tx.send(base.to_string());
+            }
+        }
+    });
+    let base = rx.recv_timeout(Duration::from_secs(60)).expect("fleet serve did not start listening");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    Server { child, base, client, database, dir }
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) text: String,
+}
+
+impl Reply {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// Asserts the status and returns the JSON body (Null when empty).
+    #[track_caller]
+    pub(crate) fn expect(&self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        if self.text.is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
+    }
+
+    /// The `error.code` of an error answer.
+    pub(crate) fn code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl Server {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub(crate) async fn send(&self, request: RequestBuilder) -> Reply {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        Reply { status, text: response.text().await.unwrap() }
+    }
+
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(self.request(Method::GET, path, Some(token))).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(self.request(Method::POST, path, Some(token)).json(&body)).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(self.request(Method::PUT, path, Some(token)).json(&body)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send(self.request(Method::DELETE, path, Some(token))).await
+    }
+
+    pub(crate) async fn post_text(&self, path: &str, token: &str, text: &str) -> Reply {
+        let request = self.request(Method::POST, path, Some(token)).header("content-type", "text/plain").body(text.to_string());
+        self.send(request).await
+    }
+
+    pub(crate) async fn put_text(&self, path: &str, token: &str, text: &str) -> Reply {
+        let request = self.request(Method::PUT, path, Some(token)).header("content-type", "text/plain").body(text.to_string());
+        self.send(request).await
+    }
+
+    pub(crate) async fn login(&self, username: &str, password: &str) -> String {
+        let reply = self.send(self.request(Method::POST, "/api/v1/auth/login", None).json(&json!({"username": username, "password": password}))).await;
+        reply.expect(200)["token"].as_str().unwrap().to_string()
+    }
+
+    pub(crate) async fn admin(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a pool and a cluster in it; returns the cluster id.
+    pub(crate) async fn cluster(&self, token: &str, name: &str) -> i64 {
+        let pool = self.post("/api/v1/pools", token, json!({"name": format!("pool-{name}")})).await.expect(201);
+        let body = json!({"name": name, "pool_id": pool["id"]});
+        self.post("/api/v1/clusters", token, body).await.expect(201)["id"].as_i64().unwrap()
+    }
+
+    /// Creates an enrolment for agent `name` and enrols it; returns the agent token.
+    pub(crate) async fn agent(&self, admin: &str, cluster: i64, name: &str) -> String {
+        let path = format!("/api/v1/clusters/{cluster}/enrollments");
+        let enrolment = self.post(&path, admin, json!({"name": name})).await.expect(201);
+        let body = json!({"secret": enrolment["secret"], "hostname": format!("{name}.test"), "facts": {}});
+        let enrolled = self.send(self.request(Method::POST, "/api/v1/agent/enroll", None).json(&body)).await.expect(201);
+        enrolled["token"].as_str().unwrap().to_string()
+    }
+}
+
+/// Declares each listed `async fn name(db: Db)` as two tests, `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! serve_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::serve_support::Db::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::serve_support::Db::Postgres).await;
+                }
+            )*
+        }
+    };
+}
