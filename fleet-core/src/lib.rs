@@ -16,6 +16,8 @@
 //!   writes in the same database transaction.
 //! - [`clock`]: time and randomness are injected so tests are deterministic.
 
+pub mod apply;
+pub mod backoff;
 pub mod candidate;
 pub mod clock;
 pub mod diff;
@@ -24,6 +26,7 @@ mod model;
 pub mod ops;
 pub mod rbac;
 pub mod read;
+pub mod runtime;
 pub mod secret;
 #[cfg(feature = "store")]
 mod store;

@@ -19,6 +19,7 @@ mod audit;
 mod auth;
 mod clusters;
 mod notify;
+mod runtime;
 mod transactions;
 
 pub use access::{AdminBootstrap, TextAt, ADMIN_USERNAME};

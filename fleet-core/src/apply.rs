@@ -1,0 +1,217 @@
+//! The node-side apply pipeline as pure decisions, so the agent only does the I/O:
+//!
+//! ```text
+//! desired state --verify_download--> write <config>.fleet-new --haproxy -c--> (rejected: report)
+//!   --> back up current (keep BACKUPS_KEPT) --> rename over <config> --> reload --> verify
+//!   --> (failed: restore backup, reload, report reload_failed) --> report applied
+//! ```
+//!
+//! Why here and not in the agent: which outcome a step maps to, what HAProxy's output means for
+//! the operator, how backups are named and pruned are domain rules the server shows to people;
+//! they are unit-tested without a node.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AgentReport, ApplyOutcome};
+use crate::secret::sha256_hex;
+use crate::wire::DesiredState;
+
+/// How many backups of the running configuration an agent keeps.
+pub const BACKUPS_KEPT: usize = 10;
+
+/// The suffix of the candidate file written next to the configuration.
+pub const CANDIDATE_SUFFIX: &str = ".fleet-new";
+
+/// Why a downloaded desired state must not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadError {
+    /// The body's checksum is not the one the state announces (truncated or altered download).
+    #[error("checksum mismatch for version {version}: announced {announced}, body has {actual}")]
+    Checksum {
+        /// The version announced.
+        version: i64,
+        /// The announced sha256.
+        announced: String,
+        /// The sha256 of the text received.
+        actual: String,
+    },
+}
+
+/// Refuses a desired state whose text does not hash to its announced sha256, so a partly
+/// downloaded or altered configuration is never written.
+pub fn verify_download(state: &DesiredState) -> Result<(), DownloadError> {
+    let actual = sha256_hex(state.text.as_bytes());
+    if actual.eq_ignore_ascii_case(&state.sha256) {
+        Ok(())
+    } else {
+        Err(DownloadError::Checksum { version: state.version, announced: state.sha256.clone(), actual })
+    }
+}
+
+/// The step of the pipeline that failed, which decides the reported outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailedStep {
+    /// `haproxy -c` refused the candidate: nothing changed on the node.
+    Check,
+    /// The reload (or its verification) failed after the swap: the backup was restored.
+    Reload,
+}
+
+/// The report for a finished apply attempt: `None` failure means applied.
+pub fn report(version: i64, failure: Option<(FailedStep, String)>) -> AgentReport {
+    match failure {
+        None => AgentReport { version, outcome: ApplyOutcome::Applied, error: None },
+        Some((FailedStep::Check, message)) => AgentReport { version, outcome: ApplyOutcome::Rejected, error: Some(message) },
+        Some((FailedStep::Reload, message)) => {
+            AgentReport { version, outcome: ApplyOutcome::ReloadFailed, error: Some(message) }
+        }
+    }
+}
+
+/// The part of `haproxy -c` (or master log) output an operator needs: the `[ALERT]` and
+/// `[WARNING]` lines without terminal colours and timestamps, at most `MAX_MESSAGE` bytes;
+/// everything when no such line exists (an unexpected crash message is still shown).
+pub fn haproxy_message(output: &str) -> String {
+    const MAX_MESSAGE: usize = 4000;
+    let clean = strip_ansi(output);
+    let lines: Vec<&str> = clean.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
+    let important: Vec<String> = lines
+        .iter()
+        .filter(|l| l.contains("[ALERT]") || l.contains("[WARNING]") || l.contains("[NOTICE]"))
+        .filter(|l| !l.contains("[NOTICE]") || l.contains("error"))
+        .map(|l| drop_timestamp(l))
+        .collect();
+    let mut message = if important.iter().any(|l| l.starts_with("[ALERT]")) {
+        important.into_iter().filter(|l| l.starts_with("[ALERT]")).collect::<Vec<_>>().join("\n")
+    } else if important.is_empty() {
+        lines.join("\n")
+    } else {
+        important.join("\n")
+    };
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str("\n[...]");
+    }
+    if message.is_empty() {
+        "haproxy gave no output".into()
+    } else {
+        message
+    }
+}
+
+/// `[ALERT]    (1234) : parsing ...` -> `[ALERT] parsing ...` (pids differ on every run).
+fn drop_timestamp(line: &str) -> String {
+    let line = line.trim();
+    let Some(level_end) = line.find(']') else { return line.to_string() };
+    let (level, rest) = line.split_at(level_end + 1);
+    let rest = rest.trim_start();
+    let rest = match rest.strip_prefix('(').and_then(|r| r.split_once(')')) {
+        Some((pid, after)) if pid.chars().all(|c| c.is_ascii_digit()) => after.trim_start(),
+        _ => rest,
+    };
+    let rest = rest.strip_prefix(':').map_or(rest, str::trim_start);
+    format!("{level} {rest}")
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The file name of a backup of the configuration running before `version` was applied:
+/// `<base>.<millis>.v<version>` sorts by time, and the version helps the operator.
+pub fn backup_name(config_file_name: &str, now_ms: i64, version: i64) -> String {
+    format!("{config_file_name}.{now_ms:013}.before-v{version}")
+}
+
+/// Which of the existing backups (file names in the backup directory) to delete so that the
+/// newest `keep` remain. Names not made by [`backup_name`] for this file are left alone.
+pub fn backups_to_prune(config_file_name: &str, names: &[String], keep: usize) -> Vec<String> {
+    let prefix = format!("{config_file_name}.");
+    let mut ours: Vec<(i64, &String)> = names
+        .iter()
+        .filter_map(|name| {
+            let rest = name.strip_prefix(&prefix)?;
+            let (millis, version) = rest.split_once(".before-v")?;
+            version.parse::<i64>().ok()?;
+            Some((millis.parse::<i64>().ok()?, name))
+        })
+        .collect();
+    ours.sort();
+    let excess = ours.len().saturating_sub(keep);
+    ours.into_iter().take(excess).map(|(_, name)| name.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ClusterSettings;
+
+    fn state(text: &str, sha: String) -> DesiredState {
+        DesiredState { cluster_id: 1, version: 3, sha256: sha, text: text.into(), settings: ClusterSettings::default() }
+    }
+
+    #[test]
+    fn a_truncated_body_is_refused() {
+        let full = "global\n    maxconn 100\n";
+        assert_eq!(verify_download(&state(full, sha256_hex(full.as_bytes()))), Ok(()));
+        let truncated = state("global\n    maxc", sha256_hex(full.as_bytes()));
+        let err = verify_download(&truncated).unwrap_err();
+        assert!(err.to_string().starts_with("checksum mismatch for version 3"), "{err}");
+    }
+
+    #[test]
+    fn reports_follow_the_failed_step() {
+        assert_eq!(report(4, None).outcome, ApplyOutcome::Applied);
+        let rejected = report(4, Some((FailedStep::Check, "bad".into())));
+        assert_eq!((rejected.outcome, rejected.error.as_deref()), (ApplyOutcome::Rejected, Some("bad")));
+        assert_eq!(report(4, Some((FailedStep::Reload, "x".into()))).outcome, ApplyOutcome::ReloadFailed);
+    }
+
+    #[test]
+    fn haproxy_alerts_are_extracted() {
+        let output = "\u{1b}[1;31m[NOTICE]\u{1b}[0m   (71) : haproxy version is 2.6.12\n\
+            [ALERT]    (71) : config : parsing [/tmp/x.cfg:9] : error detected in proxy 'fe' while parsing 'errorfile' : unable to stat '/nonexistent/file'.\n\
+            [ALERT]    (71) : config : Fatal errors found in configuration.\n";
+        assert_eq!(
+            haproxy_message(output),
+            "[ALERT] config : parsing [/tmp/x.cfg:9] : error detected in proxy 'fe' while parsing 'errorfile' : unable to stat '/nonexistent/file'.\n\
+             [ALERT] config : Fatal errors found in configuration."
+        );
+        assert_eq!(haproxy_message("segfault\n"), "segfault");
+        assert_eq!(haproxy_message(""), "haproxy gave no output");
+        assert!(haproxy_message(&"x".repeat(10_000)).ends_with("[...]"));
+    }
+
+    #[test]
+    fn backups_keep_the_newest() {
+        let names: Vec<String> = (1..=13).map(|i| backup_name("haproxy.cfg", i * 1000, i)).collect();
+        let mut all = names.clone();
+        all.push("other.cfg.0000000000001.before-v1".into());
+        all.push("haproxy.cfg.notes".into());
+        let prune = backups_to_prune("haproxy.cfg", &all, BACKUPS_KEPT);
+        assert_eq!(prune, names[..3].to_vec());
+        assert!(backups_to_prune("haproxy.cfg", &names[..5], BACKUPS_KEPT).is_empty());
+    }
+}

@@ -1,0 +1,317 @@
+//! Runtime actions: changes to a running HAProxy made through its runtime API, without a reload
+//! (drain / ready / maint a server, set its weight), and the runtime summary agents send with
+//! their heartbeats.
+//!
+//! ```text
+//! operator: POST /api/v1/clusters/{id}/runtime {backend, server, action, value}
+//!    -> queued (store) -> every agent of the cluster: GET /api/v1/agent/runtime
+//!    -> RuntimeRequest::command() on the master CLI (`@1 set server b/s state drain`)
+//!    -> POST /api/v1/agent/runtime/results -> per-agent results on the action
+//! ```
+//!
+//! Commands are built here, from validated names, so no caller can smuggle a second command
+//! (`;` or a newline) into the runtime API.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Path an agent polls for the runtime actions it has not run yet.
+pub const AGENT_RUNTIME_PATH: &str = "/api/v1/agent/runtime";
+/// Path an agent posts its results to.
+pub const AGENT_RUNTIME_RESULTS_PATH: &str = "/api/v1/agent/runtime/results";
+/// How long a queued action stays pending for agents that have not run it (runtime state is
+/// lost on a restart anyway; an agent that comes back an hour later must not replay it).
+pub const ACTION_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// What to do to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerAction {
+    /// Finish current sessions, take no new ones (`state drain`).
+    Drain,
+    /// Back to normal (`state ready`).
+    Ready,
+    /// Maintenance: no traffic at all (`state maint`).
+    Maint,
+    /// Set the weight (`value`, 0..=256).
+    Weight,
+}
+
+impl ServerAction {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerAction::Drain => "drain",
+            ServerAction::Ready => "ready",
+            ServerAction::Maint => "maint",
+            ServerAction::Weight => "weight",
+        }
+    }
+}
+
+impl std::str::FromStr for ServerAction {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "drain" => ServerAction::Drain,
+            "ready" => ServerAction::Ready,
+            "maint" => ServerAction::Maint,
+            "weight" => ServerAction::Weight,
+            other => return Err(Error::invalid(format!("unknown runtime action {other:?} (drain, ready, maint or weight)"))),
+        })
+    }
+}
+
+/// `{backend, server, action, value}` as an operator sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeRequest {
+    /// The backend's name.
+    pub backend: String,
+    /// The server's name in it.
+    pub server: String,
+    /// What to do.
+    pub action: ServerAction,
+    /// The weight, for `weight` only.
+    #[serde(default)]
+    pub value: Option<i64>,
+}
+
+/// Names HAProxy accepts for proxies and servers (configuration.txt §2.3 / §4: letters,
+/// digits, '-', '_', '.' and ':'), which also keeps `;`, blanks and newlines out of commands.
+fn check_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("invalid {what} name {name:?}: use letters, digits, '-', '_', '.' or ':'")))
+    }
+}
+
+impl RuntimeRequest {
+    /// Checks names and the value: a weight needs a value in 0..=256, other actions none.
+    pub fn validate(&self) -> Result<()> {
+        check_name("backend", &self.backend)?;
+        check_name("server", &self.server)?;
+        match (self.action, self.value) {
+            (ServerAction::Weight, Some(v)) if (0..=256).contains(&v) => Ok(()),
+            (ServerAction::Weight, Some(v)) => Err(Error::invalid(format!("weight {v} is out of range 0..256"))),
+            (ServerAction::Weight, None) => Err(Error::invalid("action weight needs a value")),
+            (_, None) => Ok(()),
+            (action, Some(_)) => Err(Error::invalid(format!("action {} takes no value", action.as_str()))),
+        }
+    }
+
+    /// The runtime API command (management.txt §9.3 `set server ... state`, `set weight`).
+    pub fn command(&self) -> Result<String> {
+        self.validate()?;
+        let target = format!("{}/{}", self.backend, self.server);
+        Ok(match (self.action, self.value) {
+            (ServerAction::Weight, Some(v)) => format!("set weight {target} {v}"),
+            (action, _) => format!("set server {target} state {}", action.as_str()),
+        })
+    }
+}
+
+/// A queued runtime action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeAction {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// The cluster whose agents run it.
+    pub cluster_id: i64,
+    /// What to do.
+    #[serde(flatten)]
+    pub request: RuntimeRequest,
+    /// Who asked.
+    pub author: String,
+    /// When.
+    pub created_at: i64,
+    /// Every agent's result so far.
+    #[serde(default)]
+    pub results: Vec<RuntimeResult>,
+}
+
+/// One agent's result for one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeResult {
+    /// The agent.
+    pub agent_id: i64,
+    /// Its name.
+    #[serde(default)]
+    pub agent: String,
+    /// True when HAProxy accepted the command.
+    pub ok: bool,
+    /// HAProxy's answer (empty on success for these commands).
+    pub output: String,
+    /// When it ran.
+    pub at: i64,
+}
+
+/// What an agent posts after running actions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    /// The action.
+    pub action_id: i64,
+    /// True when HAProxy accepted it.
+    pub ok: bool,
+    /// HAProxy's answer.
+    pub output: String,
+}
+
+/// True when the runtime API's answer to a `set` command means success: these commands print
+/// nothing on success and a message on failure (`No such server.`, `Backend is using a static
+/// LB algorithm ...`).
+pub fn command_succeeded(answer: &str) -> bool {
+    answer.trim().is_empty()
+}
+
+/// A compact summary of `show info` and `show stat` for heartbeats.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeSummary {
+    /// Version from `show info`.
+    pub version: Option<String>,
+    /// Seconds since the worker started.
+    pub uptime_sec: Option<i64>,
+    /// Current connections.
+    pub current_connections: Option<i64>,
+    /// Sessions per second.
+    pub session_rate: Option<i64>,
+    /// HTTP requests per second.
+    pub request_rate: Option<i64>,
+    /// Per proxy (`frontend`/`backend` rows): status and current sessions.
+    pub proxies: BTreeMap<String, ProxySummary>,
+    /// Per server, `backend/server`: status, weight, current sessions.
+    pub servers: BTreeMap<String, ServerSummary>,
+}
+
+/// A frontend's or backend's live figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxySummary {
+    /// `OPEN`, `UP`, `DOWN` ...
+    pub status: String,
+    /// Current sessions.
+    pub sessions: i64,
+    /// Total sessions.
+    pub total_sessions: i64,
+}
+
+/// A server's live figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSummary {
+    /// `UP`, `DOWN`, `DRAIN`, `MAINT`, `no check` ...
+    pub status: String,
+    /// Effective weight.
+    pub weight: i64,
+    /// Current sessions.
+    pub sessions: i64,
+}
+
+impl RuntimeSummary {
+    /// Builds the summary from the text answers of `show info` (`Name: value` lines) and
+    /// `show stat` (CSV with a `# pxname,svname,...` header). Unknown or missing fields stay
+    /// empty: the summary is informative, never a reason to fail a heartbeat.
+    pub fn from_show(info: &str, stat: &str) -> RuntimeSummary {
+        let mut summary = RuntimeSummary::default();
+        for line in info.lines() {
+            let Some((name, value)) = line.split_once(':') else { continue };
+            let value = value.trim();
+            let number = value.parse::<i64>().ok();
+            match name.trim() {
+                "Version" => summary.version = Some(value.to_string()),
+                "Uptime_sec" => summary.uptime_sec = number,
+                "CurrConns" => summary.current_connections = number,
+                "SessRate" => summary.session_rate = number,
+                "HttpReqRate" => summary.request_rate = number,
+                _ => {}
+            }
+        }
+        let mut lines = stat.lines();
+        let Some(header) = lines.next().and_then(|h| h.strip_prefix("# ")) else { return summary };
+        let columns: Vec<&str> = header.split(',').collect();
+        let index = |name: &str| columns.iter().position(|c| *c == name);
+        let (Some(px), Some(sv), Some(status), Some(scur), Some(stot), Some(weight)) =
+            (index("pxname"), index("svname"), index("status"), index("scur"), index("stot"), index("weight"))
+        else {
+            return summary;
+        };
+        for line in lines {
+            let fields: Vec<&str> = line.split(',').collect();
+            let field = |i: usize| fields.get(i).copied().unwrap_or("");
+            let int = |i: usize| field(i).parse::<i64>().unwrap_or(0);
+            match field(sv) {
+                "" => {}
+                "FRONTEND" | "BACKEND" => {
+                    let key = format!("{}/{}", field(px), field(sv).to_ascii_lowercase());
+                    summary.proxies.insert(
+                        key,
+                        ProxySummary { status: field(status).to_string(), sessions: int(scur), total_sessions: int(stot) },
+                    );
+                }
+                server => {
+                    summary.servers.insert(
+                        format!("{}/{server}", field(px)),
+                        ServerSummary { status: field(status).to_string(), weight: int(weight), sessions: int(scur) },
+                    );
+                }
+            }
+        }
+        summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(action: ServerAction, value: Option<i64>) -> RuntimeRequest {
+        RuntimeRequest { backend: "app".into(), server: "s1".into(), action, value }
+    }
+
+    #[test]
+    fn commands_follow_the_management_guide() {
+        assert_eq!(request(ServerAction::Drain, None).command().unwrap(), "set server app/s1 state drain");
+        assert_eq!(request(ServerAction::Ready, None).command().unwrap(), "set server app/s1 state ready");
+        assert_eq!(request(ServerAction::Maint, None).command().unwrap(), "set server app/s1 state maint");
+        assert_eq!(request(ServerAction::Weight, Some(20)).command().unwrap(), "set weight app/s1 20");
+    }
+
+    #[test]
+    fn bad_requests_are_refused() {
+        assert!(request(ServerAction::Weight, None).command().is_err());
+        assert!(request(ServerAction::Weight, Some(257)).command().is_err());
+        assert!(request(ServerAction::Drain, Some(1)).command().is_err());
+        let injected = RuntimeRequest { server: "s1; shutdown sessions".into(), ..request(ServerAction::Ready, None) };
+        let err = injected.command().unwrap_err().to_string();
+        assert!(err.contains("invalid server name"), "{err}");
+        assert!("pause".parse::<ServerAction>().is_err());
+        let json: RuntimeRequest =
+            serde_json::from_str(r#"{"backend":"b","server":"s","action":"weight","value":5}"#).unwrap();
+        assert_eq!(json.command().unwrap(), "set weight b/s 5");
+    }
+
+    #[test]
+    fn show_answers_are_summarised() {
+        let info = "Name: HAProxy\nVersion: 2.6.12\nUptime_sec: 42\nCurrConns: 3\nSessRate: 7\nHttpReqRate: 9\n";
+        let stat = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight\n\
+            fe,FRONTEND,,,2,5,100,40,0,0,0,0,0,,,,,OPEN,\n\
+            app,s1,0,0,1,2,,20,0,0,,0,,0,0,0,0,DRAIN,3\n\
+            app,BACKEND,0,0,1,2,10,20,0,0,0,0,,0,0,0,0,UP,3\n";
+        let summary = RuntimeSummary::from_show(info, stat);
+        assert_eq!(summary.version.as_deref(), Some("2.6.12"));
+        assert_eq!((summary.uptime_sec, summary.current_connections, summary.request_rate), (Some(42), Some(3), Some(9)));
+        assert_eq!(summary.proxies["fe/frontend"], ProxySummary { status: "OPEN".into(), sessions: 2, total_sessions: 40 });
+        assert_eq!(summary.servers["app/s1"], ServerSummary { status: "DRAIN".into(), weight: 3, sessions: 1 });
+        assert_eq!(RuntimeSummary::from_show("", "garbage"), RuntimeSummary::default());
+    }
+
+    #[test]
+    fn success_is_an_empty_answer() {
+        assert!(command_succeeded("\n"));
+        assert!(!command_succeeded("No such server.\n"));
+    }
+}
