@@ -125,8 +125,11 @@ impl Store {
         Ok(Store { pool, backend, clock: options.clock, random: options.random })
     }
 
-    /// Opens a SQLite database file, creating it when missing.
+    /// Opens a SQLite database file, creating it (and its folder) when missing.
     pub async fn open_sqlite(path: &std::path::Path, options: StoreOptions) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+        }
         Store::open(&format!("sqlite://{}", path.display()), options).await
     }
 

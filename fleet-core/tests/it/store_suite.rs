@@ -357,6 +357,22 @@ async fn every_change_is_audited(h: Harness) {
     assert!(all.iter().any(|e| e.action == "pool.create" && e.cluster_id.is_none()));
 }
 
+#[tokio::test]
+async fn open_sqlite_creates_the_data_folder() {
+    let dir = crate::support::TempDir::new();
+    let path = dir.path().join("nested/data/fleet.db");
+    let store = fleet_core::Store::open_sqlite(&path, fleet_core::StoreOptions::default()).await.unwrap();
+    assert_eq!(store.backend(), fleet_core::Backend::Sqlite);
+    assert!(path.exists());
+    store.close().await;
+    let reopened = fleet_core::Store::open_sqlite(&path, fleet_core::StoreOptions::default()).await.unwrap();
+    assert_eq!(reopened.user_count().await.unwrap(), 0);
+    assert!(matches!(
+        fleet_core::Store::open("mysql://x", fleet_core::StoreOptions::default()).await,
+        Err(Error::Invalid { .. })
+    ));
+}
+
 async fn sqlite_runs_in_wal_mode(h: Harness) {
     let id = cluster(&h).await;
     h.store.import("alice", id, SAMPLE, "v1").await.unwrap();
