@@ -2,6 +2,9 @@
 //! 2 usage or I/O error.
 
 mod config;
+mod error;
+mod haproxy;
+mod input;
 mod keepalived;
 mod serve;
 

@@ -4,6 +4,10 @@
 // Test helpers outside `#[test]` functions may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod config_cli;
+mod config_corpus;
+mod config_snapshots;
+mod support;
 mod serve_agents;
 mod serve_api;
 mod serve_openapi;

@@ -1,0 +1,95 @@
+//! Helpers shared by the CLI tests: run `fleet`, scratch folders, the corpus and haproxy.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// What one run of `fleet` gave.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `fleet ARGS` from `dir`, feeding `stdin`.
+pub(crate) fn fleet_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Runs `fleet ARGS` from the current folder with empty standard input.
+pub(crate) fn fleet(args: &[&str]) -> Run {
+    fleet_in(Path::new("."), args, b"")
+}
+
+/// A fresh, empty folder under the system's temporary folder, removed when dropped.
+pub(crate) struct Scratch(PathBuf);
+
+impl Scratch {
+    pub(crate) fn new() -> Scratch {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("fleet-server-it-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `name` with `contents` and returns its path as a string.
+    pub(crate) fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The corpus folder (`$FLEET_CORPUS`, else `../shared/corpus`), or `None` after saying so.
+pub(crate) fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("FLEET_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    if dir.join("manifest.tsv").is_file() {
+        Some(dir)
+    } else {
+        eprintln!("conformance corpus not found at {}: skipping", dir.display());
+        None
+    }
+}
+
+/// `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`, else `None` after saying so.
+pub(crate) fn haproxy_bin() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("FLEET_HAPROXY_BIN") {
+        return Some(PathBuf::from(bin));
+    }
+    let found = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("haproxy")).find(|p| p.is_file()));
+    if found.is_none() {
+        eprintln!("haproxy not found (set FLEET_HAPROXY_BIN or put it on PATH): skipping");
+    }
+    found
+}
