@@ -98,3 +98,37 @@ fn formatted_corpus_files_have_canonical_layout() {
         }
     }
 }
+
+fn jsonl(corpus: &Path, name: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(corpus.join("haproxy/lines").join(name)).unwrap();
+    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Idempotent and word-keeping on one text, or why not.
+fn format_failure(text: &str) -> Option<String> {
+    let document = parse(text).document;
+    let once = format(&document);
+    let reparsed = parse(&once).document;
+    if format(&reparsed) != once {
+        return Some(format!("not idempotent: {text:?} -> {once:?}"));
+    }
+    (content(&document) != content(&reparsed)).then(|| format!("words or comments changed: {text:?} -> {once:?}"))
+}
+
+#[test]
+fn format_is_idempotent_on_every_config_parser_line_and_snippet() {
+    let Some(corpus) = corpus_dir() else { return };
+    let mut texts = Vec::new();
+    for entry in jsonl(&corpus, "ok.jsonl") {
+        let section = entry["section"].as_str().unwrap();
+        let header = if matches!(section, "global" | "defaults") { section.to_string() } else { format!("{section} test") };
+        let body: String = entry["line"].as_str().unwrap().split('\n').map(|l| format!("  {l}\n")).collect();
+        texts.push(format!("{header}\n{body}"));
+    }
+    for entry in jsonl(&corpus, "snippets.jsonl") {
+        texts.push(entry["config"].as_str().unwrap().to_string());
+    }
+    assert!(texts.len() > 5000, "only {} lines and snippets", texts.len());
+    let failures: Vec<String> = texts.iter().filter_map(|t| format_failure(t)).collect();
+    assert!(failures.is_empty(), "{} failures: {:#?}", failures.len(), &failures[..failures.len().min(20)]);
+}

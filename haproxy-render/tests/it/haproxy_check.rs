@@ -1,6 +1,6 @@
 //! The acceptance test that matters most for `fmt`: every file of `corpus/haproxy/valid`,
 //! formatted, still passes the real `haproxy -c` with the manifest's `check_args` and exit
-//! status. Checks run as the corpus was made: from a folder that holds only the file, with an
+//! status, and the offline check (`haproxy_parse::check`) finds no error in it. Checks run as the corpus was made: from a folder that holds only the file, with an
 //! environment of `PATH` alone. Two checks run at a time.
 
 use std::path::{Path, PathBuf};
@@ -51,6 +51,16 @@ fn check_formatted(haproxy: &Path, corpus: &Path, expectation: &Expectation, scr
     let source = corpus.join(&expectation.path);
     let text = std::fs::read_to_string(&source).unwrap();
     let formatted = format(&parse(&text).document);
+    // The offline check must not raise a false alarm on the formatted file either.
+    let errors: Vec<String> = haproxy_parse::check(&formatted)
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.display_with_path(&expectation.path).to_string())
+        .collect();
+    if !errors.is_empty() {
+        return Some(format!("{}: offline check of the formatted file: {errors:#?}", expectation.path));
+    }
     let name = source.file_name().unwrap();
     std::fs::create_dir_all(scratch).unwrap();
     std::fs::write(scratch.join(name), &formatted).unwrap();
