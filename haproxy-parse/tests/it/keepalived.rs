@@ -322,3 +322,13 @@ fn fmt_lays_out_canonically() {
     );
     assert_eq!(format(&parse(&out).document), out);
 }
+
+#[test]
+fn fmt_keeps_definitions_as_written() {
+    let text = "$CMD=/bin/notify   a\tb\n$BLOCK=one \\\n  two \\\n\nglobal_defs {\n}\n";
+    let out = format(&parse(text).document);
+    assert_eq!(out, "$CMD=/bin/notify   a\tb\n$BLOCK=one \\\n    two \\\n\nglobal_defs {\n}\n");
+    assert_eq!(format(&parse(&out).document), out);
+    let doc = parse(&out).document;
+    assert_eq!(doc.statements().len(), 3, "the multi-line definition still ends at the blank line");
+}

@@ -111,9 +111,14 @@ impl<'a> Emitter<'a> {
     }
 
     fn push(&mut self, raw: &str) {
+        self.push_after(" ", raw);
+    }
+
+    /// Appends `raw`, after `separator` unless it starts the line.
+    fn push_after(&mut self, separator: &str, raw: &str) {
         let line = self.current.get_or_insert_with(String::new);
         if !line.trim_start().is_empty() {
-            line.push(' ');
+            line.push_str(separator);
         }
         line.push_str(raw);
     }
@@ -131,17 +136,33 @@ impl<'a> Emitter<'a> {
 
     fn statement(&mut self, statement: &'a Statement, depth: usize) {
         let words = statement.words();
+        // A `$NAME=value` definition is stored as text: its inner blanks are part of the value,
+        // and a `\` ending its last line (before a blank line) keeps it a multi-line definition.
+        let definition = statement.is_definition();
         if !words.is_empty() {
             self.start_line(depth, false);
+            let mut separator = " ";
             for (i, word) in words.iter().enumerate() {
-                self.push(word.raw());
+                self.push_after(separator, word.raw());
+                separator = match word.after() {
+                    blanks if definition && !blanks.is_empty() && blanks.chars().all(|c| c == ' ' || c == '\t') => {
+                        blanks
+                    }
+                    _ => " ",
+                };
                 let continues = self.absorb(word.after());
-                if continues && i + 1 < words.len() {
+                let last = i + 1 == words.len();
+                if continues && (!last || definition) {
                     if let Some(line) = self.current.as_mut() {
                         line.push_str(" \\");
                     }
                     self.finish_line();
-                    self.current = Some(indent(depth + 1));
+                    if last {
+                        // Nothing may join the definition: the blank line that ended it stays.
+                        self.lines.push(String::new());
+                    } else {
+                        self.current = Some(indent(depth + 1));
+                    }
                 }
             }
         }
