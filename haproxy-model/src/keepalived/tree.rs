@@ -313,8 +313,10 @@ impl Block {
     }
 
     /// Appends `statement` as the last statement, on its own line, indented like its siblings
-    /// (or one level deeper than the block's own line when it has none). The statement's last
-    /// token takes over the trivia that led to the `}`.
+    /// (or one level deeper than the `}` when it has none). The statement's last token takes
+    /// over the trivia that led to the `}`. A one-line block (`{ a }`) opens up: the new
+    /// statement and the `}` go on lines of their own; the block cannot see its header's
+    /// indentation, so that layout is a best guess that `format` makes canonical.
     pub fn push_statement(&mut self, mut statement: Statement) {
         let indent = match self.statements.len() {
             0 => None,

@@ -332,3 +332,25 @@ fn fmt_keeps_definitions_as_written() {
     let doc = parse(&out).document;
     assert_eq!(doc.statements().len(), 3, "the multi-line definition still ends at the blank line");
 }
+
+#[test]
+fn push_statement_into_one_line_and_empty_blocks() {
+    let mut doc = parse("vrrp_instance V {\n    virtual_ipaddress { 10.0.0.1/32 }\n    track_script {\n    }\n}\n").document;
+    let block = doc.statements_mut()[0].block_mut().unwrap();
+    let vips = block.find_mut("virtual_ipaddress").unwrap().block_mut().unwrap();
+    vips.push_statement(Statement::from_values(&["10.0.0.2/32"], ""));
+    let tracks = block.find_mut("track_script").unwrap().block_mut().unwrap();
+    tracks.push_statement(Statement::from_values(&["chk", "weight", "-10"], ""));
+    let text = lossless(&doc);
+    assert_eq!(
+        text,
+        // A one-line block opens up; its header's indentation is not known to the block, so the
+        // layout is a best guess (fmt gives the canonical one) but the meaning is exact.
+        "vrrp_instance V {\n    virtual_ipaddress { 10.0.0.1/32\n    10.0.0.2/32\n}\n    track_script {\n        chk weight -10\n    }\n}\n"
+    );
+    let reparsed = parse(&text);
+    assert!(reparsed.diagnostics.is_empty());
+    let instance = &reparsed.document.vrrp_instances()[0];
+    assert_eq!(instance.virtual_ipaddresses.len(), 2);
+    assert_eq!(instance.track_scripts[0].weight, Some(-10));
+}
