@@ -113,7 +113,9 @@ pub(crate) fn lex_line_with(
         words.push(Word::from_raw(raw, after));
         rest = after_blanks;
     }
-    // `Drain` knows its length, so this allocates exactly once, at the exact size.
+    // `Drain` knows its length, so this allocates exactly once, at the exact size; `mem::take`
+    // would hand over the scratch buffer with its spare capacity, which is what we avoid.
+    #[allow(clippy::drain_collect)]
     let words: Vec<Word> = words.drain(..).collect();
     if words.len() > MAX_WORDS {
         let line = Line::from_parts(indent, words, comment, ending, position);

@@ -2,6 +2,9 @@
 //! as the fuzz targets, on stable Rust, as part of `cargo test`. The invariant code is the fuzz
 //! crate's own (`fuzz/src/*.rs`), included here with `#[path]`, so the two cannot drift apart.
 
+// Test helpers outside #[test] functions: failing loudly is their job.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 #[allow(dead_code, unreachable_pub)]
