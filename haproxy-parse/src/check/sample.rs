@@ -207,7 +207,14 @@ fn arguments(text: &str, at: usize, bracketed: bool) -> Result<usize, String> {
 /// sections whose references HAProxy resolves (see [`Context::is_inherited`]).
 fn fetch_references(context: &Context<'_>, info: &SectionInfo<'_>, line: &Line, out: &mut Vec<Diagnostic>) {
     let defaults = *info.section.kind() == SectionKind::Defaults;
+    let keyword = line.keyword().unwrap_or_default();
+    if !(RULES.contains(&&*keyword) || keyword == "acl") {
+        return;
+    }
     for (index, value) in line.values().iter().enumerate().skip(1) {
+        if !value.contains('(') {
+            continue;
+        }
         for (fetch, argument) in fetch_calls(value) {
             if is_dynamic(argument) || argument.is_empty() {
                 continue;
@@ -253,14 +260,13 @@ fn missing_server(context: &Context<'_>, backend: &str, server: &str) -> Option<
 fn fetch_calls(value: &str) -> Vec<(&'static str, &str)> {
     let mut calls = Vec::new();
     for fetch in SERVER_FETCHES.iter().chain(BACKEND_FETCHES) {
-        let pattern = format!("{fetch}(");
         let mut from = 0;
-        while let Some(found) = value[from..].find(&pattern) {
+        while let Some(found) = value[from..].find(fetch) {
             let start = from + found;
             let before = value[..start].chars().next_back();
-            let args_start = start + pattern.len();
-            from = args_start;
-            if !matches!(before, None | Some('[' | ' ' | ',')) {
+            let args_start = start + fetch.len() + 1;
+            from = start + fetch.len();
+            if !matches!(before, None | Some('[' | ' ' | ',')) || value[from..].chars().next() != Some('(') {
                 continue;
             }
             if let Some(len) = value[args_start..].find(')') {

@@ -366,3 +366,34 @@ backend app from web
 ";
     assert_eq!(check(text).diagnostics, []);
 }
+
+/// The check on the benchmark's shape (20,000 backends x 10 servers, ~15 MB): it must stay
+/// linear. Run with `cargo test --release -p haproxy-parse --test it -- --ignored large`.
+#[test]
+#[ignore = "takes a few seconds; run explicitly to measure"]
+fn check_of_a_large_config_is_fast_and_clean() {
+    let mut text = String::from("global\n    maxconn 100000\ndefaults\n    mode http\n    timeout client 5s\n    timeout connect 5s\n    timeout server 5s\nfrontend fe\n    bind :8080\n");
+    for b in 0..20_000 {
+        text.push_str(&format!("    use_backend be{b} if {{ hdr(host) -i site{b}.example.com }}\n"));
+    }
+    for b in 0..20_000 {
+        text.push_str(&format!("backend be{b}\n    balance roundrobin\n    option httpchk GET /health\n"));
+        for s in 0..10 {
+            text.push_str(&format!("    server s{s} 10.{}.{}.{s}:8080 check inter 2s fall 3 rise 2 weight 10\n", b / 256, b % 256));
+        }
+    }
+    let started = std::time::Instant::now();
+    let parse_only = haproxy_parse::parse(&text);
+    let parse_time = started.elapsed();
+    drop(parse_only);
+    let started = std::time::Instant::now();
+    let parsed = check(&text);
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{} lines ({} bytes): parse {parse_time:?}, parse + check {elapsed:?}",
+        text.lines().count(),
+        text.len()
+    );
+    assert!(parsed.diagnostics.is_empty(), "{:?}", &parsed.diagnostics[..parsed.diagnostics.len().min(5)]);
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+}
