@@ -129,3 +129,56 @@ impl IntoResponse for ApiError {
 
 /// What handlers return.
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    async fn answer(error: fleet_core::Error) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = ApiError::from(error).into_response();
+        let status = response.status();
+        let challenge = response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_string());
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, challenge, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn statuses_and_codes() {
+        use fleet_core::Error as E;
+        let cases = [
+            (E::not_found("cluster 7"), 404, "not_found"),
+            (E::Conflict("pool in use".into()), 409, "conflict"),
+            (E::Outdated { base: 1, latest: 2 }, 409, "outdated"),
+            (E::invalid("bad role"), 422, "invalid"),
+            (E::Unauthorized, 401, "unauthorized"),
+            (E::Forbidden("role viewer may not write".into()), 403, "forbidden"),
+        ];
+        for (error, status, code) in cases {
+            let (got, challenge, body) = answer(error).await;
+            assert_eq!(got.as_u16(), status);
+            assert_eq!(body["error"]["code"], code);
+            assert_eq!(challenge.is_some(), status == 401);
+        }
+    }
+
+    #[tokio::test]
+    async fn internal_details_stay_inside() {
+        let secret = "corrupt column secret_hash at /var/lib/fleet/fleet.db";
+        let (status, _, body) = answer(fleet_core::Error::Corrupt(secret.into())).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, serde_json::json!({"error": {"code": "internal", "message": "internal server error"}}));
+    }
+
+    #[tokio::test]
+    async fn configuration_errors_carry_line_and_column() {
+        let parsed = haproxy_parse::check("backend app\n    balance nope\n");
+        let error = fleet_core::Error::Invalid { message: "configuration has 1 error".into(), diagnostics: parsed.diagnostics };
+        let (status, _, body) = answer(error).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["line"], 2);
+        assert!(body["error"]["column"].as_u64().unwrap() > 1);
+        assert_eq!(body["error"]["diagnostics"][0]["severity"], "error");
+    }
+}
