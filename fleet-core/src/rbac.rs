@@ -94,6 +94,17 @@ impl Principal {
         }
     }
 
+    /// Whom a new API token may act as: the caller itself (any role), or `requested` another
+    /// user when the caller is an admin.
+    pub fn api_token_owner(&self, requested: Option<i64>) -> Result<i64> {
+        let user = self.user(Permission::Read)?;
+        match requested {
+            None => Ok(user.id),
+            Some(id) if id == user.id => Ok(id),
+            Some(id) => self.user(Permission::Admin).map(|_| id),
+        }
+    }
+
     /// The agent: [`Error::Forbidden`] for user tokens.
     pub fn agent(&self) -> Result<&Agent> {
         match self {
@@ -161,5 +172,9 @@ mod tests {
         assert!(agent(1).agent_of(1).is_ok());
         assert!(matches!(agent(1).agent_of(2), Err(Error::Forbidden(_))));
         assert_eq!(agent(1).actor(), "agent:n1");
+        assert_eq!(user(Role::Viewer).api_token_owner(None).unwrap(), 1);
+        assert!(matches!(user(Role::Operator).api_token_owner(Some(7)), Err(Error::Forbidden(_))));
+        assert_eq!(user(Role::Admin).api_token_owner(Some(7)).unwrap(), 7);
+        assert!(agent(1).api_token_owner(None).is_err());
     }
 }
