@@ -14,6 +14,7 @@
 //!          -> filters    (`filter spoe` without its configuration file)
 //!          -> sample     (sample expressions: missing fetch, unclosed arguments, unknown converters)
 //!          -> timeouts   (timeout names and time values)
+//!          -> actions    (rule actions per rule set, track-sc numbers, experimental actions)
 //!          -> Vec<Diagnostic>
 //! ```
 //!
@@ -23,6 +24,7 @@
 //! cannot evaluate) is left alone. The tables in [`tables`] say how they were made.
 
 mod acls;
+mod actions;
 mod addresses;
 mod balance;
 mod context;
@@ -55,6 +57,7 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     filters::check(&context, &mut out);
     sample::check(&context, &mut out);
     timeouts::check(&context, &mut out);
+    actions::check(&context, &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }

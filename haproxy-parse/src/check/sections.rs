@@ -4,7 +4,8 @@
 //! HAProxy 2.6 refuses a keyword it meets before the first section ("unknown keyword 'X' out
 //! of section"), a named section without its name, a name holding characters other than
 //! letters, digits, `.`, `_`, `-` and `:`, and a file whose last line has no newline
-//! ("Missing LF on last line, file might have been truncated").
+//! ("Missing LF on last line, file might have been truncated"). Sections that only later
+//! releases have (`crt-store`, `traces`, `log-profile` ...) are unknown to 2.6 as well.
 
 use haproxy_model::{Diagnostic, Line, LineEnding, LineKind, Position, SectionKind};
 
@@ -22,6 +23,11 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let section = info.section;
         let header = section.header();
         let kind = section.kind();
+        if matches!(kind, SectionKind::CrtStore | SectionKind::Unknown(_)) && !context.is_conditional(header) {
+            // Sections of later releases: 2.6 reads their keyword as a statement out of section.
+            out.push(error(header, 0, format!("unknown keyword '{kind}' out of section (HAProxy 2.6 has no '{kind}' sections)")));
+            continue;
+        }
         if !needs_name(kind) {
             continue;
         }
