@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 
 use crate::convert::{self, lock, Diagnostic};
+use crate::input::with_text;
 use crate::proxy::{Proxy, Side};
 
 /// The document shared by a `Document` and every view made from it.
@@ -94,8 +94,8 @@ impl Document {
     /// Parses `text`; same as `haproxy_fleet.parse(text, strict=...)`.
     #[staticmethod]
     #[pyo3(signature = (text, *, strict = true))]
-    fn parse(py: Python<'_>, text: PyBackedStr, strict: bool) -> PyResult<Self> {
-        parse_text(py, &text, strict).map(Document::wrap)
+    fn parse(py: Python<'_>, text: &Bound<'_, PyAny>, strict: bool) -> PyResult<Self> {
+        with_text(text, |text| parse_text(py, text, strict)).map(Document::wrap)
     }
 
     /// The text, byte for byte as parsed, with the edits made since.
@@ -197,20 +197,20 @@ impl Document {
     }
 }
 
-/// Parses an HAProxy configuration; raises `ParseError` on syntax errors unless `strict` is
-/// false (the document then still holds every line, and renders back to `text`).
+/// Parses an HAProxy configuration (`str`, or UTF-8 `bytes` read in place); raises
+/// `ParseError` on syntax errors unless `strict` is false (the document then still holds every
+/// line, and renders back to `text`).
 #[pyfunction]
 #[pyo3(signature = (text, *, strict = true))]
-pub(crate) fn parse(py: Python<'_>, text: PyBackedStr, strict: bool) -> PyResult<Document> {
-    parse_text(py, &text, strict).map(Document::wrap)
+pub(crate) fn parse(py: Python<'_>, text: &Bound<'_, PyAny>, strict: bool) -> PyResult<Document> {
+    with_text(text, |text| parse_text(py, text, strict)).map(Document::wrap)
 }
 
 /// Every diagnostic of `text`: syntax errors, then the offline semantic checks, by position.
 #[pyfunction]
-pub(crate) fn check(py: Python<'_>, text: PyBackedStr) -> Vec<Diagnostic> {
-    let text: &str = &text;
-    let parsed = py.allow_threads(|| haproxy_parse::check(text));
-    convert::diagnostics(&parsed.diagnostics)
+pub(crate) fn check(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Vec<Diagnostic>> {
+    let parsed = with_text(text, |text| Ok(py.allow_threads(|| haproxy_parse::check(text))))?;
+    Ok(convert::diagnostics(&parsed.diagnostics))
 }
 
 /// The difference between two configurations (each a `str` or a `Document`):

@@ -4,10 +4,10 @@
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyDict;
 
 use crate::convert::{self, lock, Diagnostic};
+use crate::input::with_text;
 
 /// A lossless keepalived.conf: `render()` gives back the exact text it was parsed from.
 #[pyclass(module = "haproxy_fleet.keepalived", frozen)]
@@ -67,9 +67,8 @@ impl KeepalivedDocument {
 /// unless `strict` is false.
 #[pyfunction]
 #[pyo3(signature = (text, *, strict = true))]
-pub(crate) fn keepalived_parse(py: Python<'_>, text: PyBackedStr, strict: bool) -> PyResult<KeepalivedDocument> {
-    let text: &str = &text;
-    let parsed = py.allow_threads(|| haproxy_parse::keepalived::parse(text));
+pub(crate) fn keepalived_parse(py: Python<'_>, text: &Bound<'_, PyAny>, strict: bool) -> PyResult<KeepalivedDocument> {
+    let parsed = with_text(text, |text| Ok(py.allow_threads(|| haproxy_parse::keepalived::parse(text))))?;
     if strict && parsed.has_errors() {
         return Err(convert::parse_error(py, &parsed.diagnostics));
     }
@@ -78,8 +77,7 @@ pub(crate) fn keepalived_parse(py: Python<'_>, text: PyBackedStr, strict: bool) 
 
 /// Every diagnostic of a keepalived.conf: syntax, then the offline checks.
 #[pyfunction]
-pub(crate) fn keepalived_check(py: Python<'_>, text: PyBackedStr) -> Vec<Diagnostic> {
-    let text: &str = &text;
-    let parsed = py.allow_threads(|| haproxy_parse::keepalived::check(text));
-    convert::diagnostics(&parsed.diagnostics)
+pub(crate) fn keepalived_check(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Vec<Diagnostic>> {
+    let parsed = with_text(text, |text| Ok(py.allow_threads(|| haproxy_parse::keepalived::check(text))))?;
+    Ok(convert::diagnostics(&parsed.diagnostics))
 }

@@ -251,3 +251,13 @@ def test_parsing_releases_the_gil() -> None:
         done.set()
         ticker.join()
     assert progressed > 10, progressed
+
+
+def test_bytes_input_and_type_errors() -> None:
+    text = "backend b\n    server a 10.0.0.1:80 # é\n"
+    assert hf.parse(text.encode()).render() == text
+    assert [d.message for d in hf.check(text.encode())] == [d.message for d in hf.check(text)]
+    with pytest.raises(ValueError, match="not valid utf-8"):
+        hf.parse(b"backend b\n\xff\n")
+    with pytest.raises(TypeError, match="str or bytes, not int"):
+        hf.parse(3)  # type: ignore[arg-type]

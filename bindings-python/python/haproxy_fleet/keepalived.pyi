@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Union
 
 from ._native import Diagnostic
 
@@ -11,8 +11,8 @@ class Document:
     def to_dict(self) -> dict[str, Any]: ...
     def check(self) -> list[Diagnostic]: ...
 
-def parse(text: str, *, strict: bool = True) -> Document:
+def parse(text: Union[str, bytes], *, strict: bool = True) -> Document:
     """Parses a keepalived.conf; raises ``ParseError`` on syntax errors unless ``strict`` is false."""
 
-def check(text: str) -> list[Diagnostic]:
+def check(text: Union[str, bytes]) -> list[Diagnostic]:
     """Every diagnostic of a keepalived.conf: syntax, then the offline checks."""
