@@ -5,6 +5,7 @@ mod agent;
 mod clusters;
 mod config;
 mod proxies;
+mod runtime;
 mod system;
 mod transactions;
 mod users;
@@ -64,6 +65,10 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(agent::desired))
         .routes(routes!(agent::report))
         .routes(routes!(agent::heartbeat))
+        .routes(routes!(runtime::queue))
+        .routes(routes!(runtime::get))
+        .routes(routes!(runtime::pending))
+        .routes(routes!(runtime::results))
 }
 
 /// `/clusters/{id}`.

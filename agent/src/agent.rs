@@ -1,0 +1,291 @@
+//! The agent's life: enrol (once), start or adopt HAProxy, then two loops until SIGTERM/SIGINT:
+//! the desired-state long-poll that applies changes, and the side loop (heartbeat with facts and
+//! a runtime summary, supervision of HAProxy, runtime actions). Server outages are retried with
+//! exponential backoff and jitter; the node keeps serving its current configuration meanwhile.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleet_core::backoff::Backoff;
+use fleet_core::runtime::{command_succeeded, ActionOutcome, RuntimeSummary};
+use fleet_core::wire::{EnrolRequest, Heartbeat};
+use fleet_core::{AgentReport, ApplyOutcome, OsRandom};
+use tokio::sync::Mutex;
+
+use crate::cli::{Args, Mode};
+use crate::client::{Client, ClientError};
+use crate::driver::Driver;
+use crate::pipeline::Pipeline;
+use crate::process::ProcessDriver;
+use crate::systemd::SystemdDriver;
+use crate::{facts, token};
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("cannot create state directory {path}: {source}")]
+    StateDir { path: String, source: std::io::Error },
+    #[error("cannot read token file {path}: {source}")]
+    ReadToken { path: String, source: std::io::Error },
+    #[error("cannot write token file {path}: {source}")]
+    WriteToken { path: String, source: std::io::Error },
+    #[error("no token in {path} and no --enroll-secret to enrol with")]
+    NoCredentials { path: String },
+    #[error("enrolment refused: {0}")]
+    Enrol(ClientError),
+    #[error("{0}")]
+    Client(ClientError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl StartError {
+    /// 64 for usage errors (sysexits EX_USAGE), 1 otherwise.
+    fn exit_code(&self) -> u8 {
+        match self {
+            StartError::NoCredentials { .. } => 64,
+            _ => 1,
+        }
+    }
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    init_logs();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)
+        .and_then(|runtime| runtime.block_on(agent(args)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "fleet-agent stopped");
+            let _ = writeln!(std::io::stderr(), "fleet-agent: error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// The stored token, or a new one from the enrolment secret (retried while the server is
+/// unreachable, not when it refuses).
+async fn credentials(args: &Args, client: &Client, facts: &serde_json::Value) -> Result<String, StartError> {
+    let path = args.token_path();
+    let shown = path.display().to_string();
+    if let Some(token) = token::read(&path).map_err(|source| StartError::ReadToken { path: shown.clone(), source })? {
+        return Ok(token);
+    }
+    let secret = args.enroll_secret.clone().ok_or(StartError::NoCredentials { path: shown.clone() })?;
+    let request = EnrolRequest { secret, hostname: facts::hostname(), facts: facts.clone() };
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let response = loop {
+        match client.enrol(&request).await {
+            Ok(response) => break response,
+            Err(e @ ClientError::Status { .. }) => return Err(StartError::Enrol(e)),
+            Err(e) => {
+                let delay = backoff.next_delay(&OsRandom);
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "enrolment failed");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    };
+    token::write(&path, &response.token).map_err(|source| StartError::WriteToken { path: shown, source })?;
+    tracing::info!(agent = %response.name, cluster = response.cluster_id, "enrolled");
+    Ok(response.token)
+}
+
+async fn agent(args: Args) -> Result<(), StartError> {
+    std::fs::create_dir_all(&args.state_dir)
+        .map_err(|source| StartError::StateDir { path: args.state_dir.display().to_string(), source })?;
+    let mode = match args.haproxy_mode {
+        Mode::Process => "process",
+        Mode::Systemd => "systemd",
+    };
+    let facts = facts::collect(&args.haproxy_bin, mode).await;
+    let client = Client::new(&args.server, args.ca_file.as_deref()).map_err(StartError::Client)?;
+    let token = credentials(&args, &client, &facts).await?;
+    let client = client.with_token(token);
+
+    let pipeline = Pipeline {
+        config: args.config_path.clone(),
+        backups: args.state_dir.join("backups"),
+        haproxy_bin: args.haproxy_bin.clone(),
+    };
+    pipeline.clean_leftovers();
+    let mut driver = match args.haproxy_mode {
+        Mode::Process => Driver::Process(ProcessDriver::new(args.haproxy_bin.clone(), args.config_path.clone(), args.state_dir.clone())),
+        Mode::Systemd => Driver::Systemd(SystemdDriver::new(args.systemd_unit.clone(), args.runtime_socket.clone())),
+    };
+    if args.config_path.exists() {
+        if let Err(message) = driver.start().await {
+            tracing::error!(%message, "haproxy does not run its current configuration");
+        }
+    }
+    let driver = Arc::new(Mutex::new(driver));
+    let side = tokio::spawn(side_loop(client.clone(), driver.clone(), pipeline.clone(), facts, args.heartbeat_interval()));
+    let wait = Duration::from_secs(args.poll_seconds);
+    tokio::select! {
+        () = desired_loop(&client, &driver, &pipeline, wait) => {}
+        mut guard = async { signal().await; driver.lock().await } => {
+            tracing::info!("shutting down");
+            side.abort();
+            guard.stop().await;
+        }
+    }
+    Ok(())
+}
+
+/// Follows the desired state forever. The first poll sends no `known` checksum, so a restarted
+/// agent always learns the desired version and reports where it stands.
+async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeline, wait: Duration) {
+    let mut known: Option<String> = None;
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+    loop {
+        let state = match client.desired(known.as_deref(), wait).await {
+            Ok(None) => {
+                backoff.reset();
+                continue;
+            }
+            Ok(Some(state)) => state,
+            Err(error) => {
+                let delay = backoff.next_delay(&OsRandom);
+                tracing::warn!(%error, failures = backoff.failures(), retry_in_ms = delay.as_millis() as u64, "cannot poll the desired state");
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
+        backoff.reset();
+        let report = {
+            let mut driver = driver.lock().await;
+            if pipeline.current_sha256().as_deref() == Some(state.sha256.as_str()) {
+                // Already on disk (a restart, or an apply whose report was lost): make sure it runs.
+                match driver.supervise(true).await {
+                    Ok(_) => AgentReport { version: state.version, outcome: ApplyOutcome::Applied, error: None },
+                    Err(message) => AgentReport { version: state.version, outcome: ApplyOutcome::ReloadFailed, error: Some(message) },
+                }
+            } else {
+                match pipeline.apply(&mut driver, &state).await {
+                    Ok(report) => report,
+                    Err(error) => {
+                        let delay = backoff.next_delay(&OsRandom);
+                        tracing::warn!(%error, version = state.version, "refusing the download; fetching it again");
+                        drop(driver);
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        send_report(client, &report).await;
+        known = Some(state.sha256);
+    }
+}
+
+/// Sends a report, retrying with backoff until the server takes it.
+async fn send_report(client: &Client, report: &AgentReport) {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+    loop {
+        match client.report(report).await {
+            Ok(()) => return,
+            Err(error) if matches!(error, ClientError::Status { status, .. } if status.is_client_error() && !error.is_auth()) => {
+                tracing::error!(%error, version = report.version, "the server refused the report");
+                return;
+            }
+            Err(error) => {
+                let delay = backoff.next_delay(&OsRandom);
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "cannot send the report");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// Heartbeats, supervision and runtime actions, every `interval`.
+async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipeline, facts: serde_json::Value, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let summary = {
+            let mut driver = driver.lock().await;
+            match driver.supervise(pipeline.config.exists()).await {
+                Ok(true) => tracing::warn!("haproxy was not running: restarted it"),
+                Ok(false) => {}
+                Err(message) => tracing::error!(%message, "cannot restart haproxy"),
+            }
+            runtime_summary(&driver).await
+        };
+        let mut facts = facts.clone();
+        if let (Some(object), Some(summary)) = (facts.as_object_mut(), summary) {
+            object.insert("runtime".into(), serde_json::to_value(summary).unwrap_or_default());
+        }
+        if let Err(error) = client.heartbeat(&Heartbeat { facts: Some(facts) }).await {
+            tracing::warn!(%error, "heartbeat failed");
+            continue;
+        }
+        if let Err(error) = run_actions(&client, &driver).await {
+            tracing::warn!(%error, "runtime actions failed");
+        }
+    }
+}
+
+async fn runtime_summary(driver: &Driver) -> Option<RuntimeSummary> {
+    let info = driver.runtime("show info").await.ok()?;
+    let stat = driver.runtime("show stat").await.ok()?;
+    Some(RuntimeSummary::from_show(&info, &stat))
+}
+
+/// Runs the pending runtime actions in order and posts their results.
+async fn run_actions(client: &Client, driver: &Mutex<Driver>) -> Result<(), ClientError> {
+    let actions = client.runtime_actions().await?;
+    if actions.is_empty() {
+        return Ok(());
+    }
+    let mut outcomes = Vec::with_capacity(actions.len());
+    {
+        let driver = driver.lock().await;
+        for action in &actions {
+            let outcome = match action.request.command() {
+                Ok(command) => match driver.runtime(&command).await {
+                    Ok(answer) => ActionOutcome { action_id: action.id, ok: command_succeeded(&answer), output: answer.trim().to_string() },
+                    Err(e) => ActionOutcome { action_id: action.id, ok: false, output: format!("runtime api unavailable: {e}") },
+                },
+                Err(e) => ActionOutcome { action_id: action.id, ok: false, output: e.to_string() },
+            };
+            tracing::info!(action = action.id, ok = outcome.ok, output = %outcome.output, "runtime action");
+            outcomes.push(outcome);
+        }
+    }
+    client.runtime_results(&outcomes).await
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,67 @@
+//! The two ways of running HAProxy, behind one small enum (a trait object would need boxed
+//! futures for two implementations that are both real and both known).
+
+use std::time::Duration;
+
+use crate::process::ProcessDriver;
+use crate::systemd::SystemdDriver;
+
+#[derive(Debug)]
+pub(crate) enum Driver {
+    Process(ProcessDriver),
+    Systemd(SystemdDriver),
+}
+
+impl Driver {
+    /// Brings HAProxy up on the configuration on disk (adopting a running master).
+    pub(crate) async fn start(&mut self) -> Result<(), String> {
+        match self {
+            Driver::Process(d) => d.start_or_adopt().await,
+            Driver::Systemd(d) => d.start().await,
+        }
+    }
+
+    /// Restarts HAProxy when it is not running (supervision); true when it had to.
+    pub(crate) async fn supervise(&mut self, has_config: bool) -> Result<bool, String> {
+        if !has_config {
+            return Ok(false);
+        }
+        match self {
+            Driver::Process(d) => {
+                if d.is_running().await {
+                    return Ok(false);
+                }
+                d.start().await.map(|()| true)
+            }
+            Driver::Systemd(d) => {
+                if d.is_running().await {
+                    return Ok(false);
+                }
+                d.start().await.map(|()| true)
+            }
+        }
+    }
+
+    /// Loads the configuration on disk without dropping connections, verified.
+    pub(crate) async fn reload(&mut self) -> Result<(), String> {
+        match self {
+            Driver::Process(d) => d.reload().await,
+            Driver::Systemd(d) => d.reload().await,
+        }
+    }
+
+    /// A runtime API command; its answer.
+    pub(crate) async fn runtime(&self, command: &str) -> std::io::Result<String> {
+        match self {
+            Driver::Process(d) => d.runtime(command).await,
+            Driver::Systemd(d) => d.runtime(command).await,
+        }
+    }
+
+    /// Stops HAProxy when the agent owns it (process mode).
+    pub(crate) async fn stop(&mut self) {
+        if let Driver::Process(d) = self {
+            d.stop(Duration::from_secs(5)).await;
+        }
+    }
+}

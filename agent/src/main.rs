@@ -1,0 +1,37 @@
+//! `fleet-agent`: runs on every HAProxy node and keeps it on its cluster's desired configuration.
+//!
+//! ```text
+//! args (cli) -> token (enrol once with the secret, then <state>/token, mode 0600)
+//!   -> driver (process: HAProxy master-worker run by the agent | systemd)
+//!   -> agent loop: long-poll desired -> pipeline (write, haproxy -c, back up, rename, reload,
+//!      verify, roll back) -> report
+//!   -> side loop: heartbeat (facts + runtime summary), supervision, runtime actions
+//! ```
+//! The binary is thin: argument errors exit 64 before anything starts.
+
+mod agent;
+mod cli;
+mod client;
+mod driver;
+mod facts;
+mod mcli;
+mod pipeline;
+mod process;
+mod systemd;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = match cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(error) => {
+            let code = if error.use_stderr() { 64 } else { 0 };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    agent::run(args)
+}

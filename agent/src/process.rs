@@ -1,0 +1,197 @@
+//! `process` mode: the agent runs HAProxy itself in master-worker mode
+//! (`haproxy -W -S <state>/master.sock -p <state>/haproxy.pid -f <config>`), reloads it through
+//! the master CLI `reload` (the new worker takes the listening sockets over from the old one, so
+//! no connection is refused), verifies the reload with `show proc`, supervises it and stops it
+//! on shutdown.
+//!
+//! HAProxy runs in its own process group with its output appended to `<state>/haproxy.log`, so
+//! an agent killed with SIGKILL leaves it serving; the restarted agent adopts it through the
+//! master socket instead of starting a second one.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fleet_core::apply::haproxy_message;
+use rustix::process::{kill_process, Pid, Signal};
+use tokio::process::{Child, Command};
+
+use crate::mcli::{self, parse_show_proc, Procs};
+
+/// How long a start or a reload may take before it counts as failed.
+const SETTLE: Duration = Duration::from_secs(15);
+const POLL: Duration = Duration::from_millis(50);
+const CLI_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug)]
+pub(crate) struct ProcessDriver {
+    bin: PathBuf,
+    config: PathBuf,
+    state: PathBuf,
+    /// The master we started (none when adopted or not running).
+    child: Option<Child>,
+}
+
+impl ProcessDriver {
+    pub(crate) fn new(bin: PathBuf, config: PathBuf, state: PathBuf) -> ProcessDriver {
+        ProcessDriver { bin, config, state, child: None }
+    }
+
+    pub(crate) fn socket(&self) -> PathBuf {
+        self.state.join("master.sock")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.state.join("haproxy.log")
+    }
+
+    async fn procs(&self) -> Option<Procs> {
+        let answer = mcli::send(&self.socket(), "show proc", CLI_TIMEOUT).await.ok()?;
+        parse_show_proc(&answer)
+    }
+
+    /// HAProxy's log lines written since `offset`, reduced to what explains a failure.
+    fn log_since(&self, offset: u64) -> String {
+        let text = std::fs::read(self.log_path()).unwrap_or_default();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(text.len());
+        haproxy_message(&String::from_utf8_lossy(&text[start..]))
+    }
+
+    fn log_len(&self) -> u64 {
+        std::fs::metadata(self.log_path()).map_or(0, |m| m.len())
+    }
+
+    /// True when our child exited (it is then forgotten).
+    fn child_exited(&mut self) -> Option<String> {
+        let status = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())?;
+        self.child = None;
+        Some(format!("haproxy exited ({status})"))
+    }
+
+    /// True when a master answers on the socket with at least one worker.
+    pub(crate) async fn is_running(&mut self) -> bool {
+        self.child_exited();
+        self.procs().await.is_some_and(|p| !p.workers.is_empty())
+    }
+
+    /// Adopts a master left by a previous agent (reloading it so it runs the file on disk) or
+    /// starts one; does nothing while there is no configuration file yet.
+    pub(crate) async fn start_or_adopt(&mut self) -> Result<(), String> {
+        if self.procs().await.is_some() {
+            tracing::info!(socket = %self.socket().display(), "adopting the running haproxy master");
+            return self.reload().await;
+        }
+        self.start().await
+    }
+
+    /// Starts the master on the current configuration and waits for its first worker.
+    pub(crate) async fn start(&mut self) -> Result<(), String> {
+        if !self.config.exists() {
+            return Ok(());
+        }
+        let socket = self.socket();
+        let _ = std::fs::remove_file(&socket);
+        let offset = self.log_len();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| format!("cannot open {}: {e}", self.log_path().display()))?;
+        let log_err = log.try_clone().map_err(|e| format!("cannot open {}: {e}", self.log_path().display()))?;
+        let mut command = Command::new(&self.bin);
+        command
+            .arg("-W")
+            .arg("-S")
+            .arg(format!("{},mode,600", socket.display()))
+            .arg("-p")
+            .arg(self.state.join("haproxy.pid"))
+            .arg("-f")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err))
+            .process_group(0)
+            .kill_on_drop(false);
+        let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", self.bin.display()))?;
+        tracing::info!(pid = child.id(), config = %self.config.display(), "started haproxy master");
+        self.child = Some(child);
+        let deadline = Instant::now() + SETTLE;
+        while Instant::now() < deadline {
+            if let Some(exit) = self.child_exited() {
+                return Err(format!("{exit}: {}", self.log_since(offset)));
+            }
+            if self.procs().await.is_some_and(|p| !p.workers.is_empty()) {
+                return Ok(());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Err(format!("haproxy did not start within {} s: {}", SETTLE.as_secs(), self.log_since(offset)))
+    }
+
+    /// Reloads through the master CLI and waits until the master reports a successful reload
+    /// with a new worker; a failed reload returns HAProxy's alerts (the old worker keeps
+    /// serving). Starts the master when none runs.
+    pub(crate) async fn reload(&mut self) -> Result<(), String> {
+        self.child_exited();
+        let Some(before) = self.procs().await else {
+            return self.start().await;
+        };
+        let offset = self.log_len();
+        // The master closes the connection when it re-executes; its answer carries nothing.
+        let _ = mcli::send(&self.socket(), "reload", CLI_TIMEOUT).await;
+        let deadline = Instant::now() + SETTLE;
+        while Instant::now() < deadline {
+            if let Some(exit) = self.child_exited() {
+                return Err(format!("{exit}: {}", self.log_since(offset)));
+            }
+            if let Some(now) = self.procs().await {
+                if now.failed > before.failed {
+                    return Err(self.log_since(offset));
+                }
+                let fresh = now.workers.iter().any(|w| !before.workers.contains(w));
+                if now.reloads > before.reloads && fresh {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Err(format!("reload not confirmed within {} s: {}", SETTLE.as_secs(), self.log_since(offset)))
+    }
+
+    /// A runtime API command for the current worker (`@1` prefix on the master CLI).
+    pub(crate) async fn runtime(&self, command: &str) -> std::io::Result<String> {
+        mcli::send(&self.socket(), &format!("@1 {command}"), CLI_TIMEOUT).await
+    }
+
+    /// Soft-stops HAProxy (SIGUSR1: workers finish their sessions), SIGTERM after `grace`.
+    pub(crate) async fn stop(&mut self, grace: Duration) {
+        let Some(procs) = self.procs().await else { return };
+        let master = procs.master_pid;
+        signal(master, Signal::USR1);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if self.child_exited().is_some() || (self.child.is_none() && !pid_alive(master)) {
+                tracing::info!(pid = master, "haproxy stopped");
+                return;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        signal(master, Signal::TERM);
+        if let Some(child) = self.child.as_mut() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+        }
+        tracing::warn!(pid = master, "haproxy did not stop within the grace period: terminated");
+    }
+}
+
+fn signal(pid: u32, signal: Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        if let Err(error) = kill_process(pid, signal) {
+            tracing::warn!(%error, pid = pid.as_raw_nonzero().get(), "cannot signal haproxy");
+        }
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
