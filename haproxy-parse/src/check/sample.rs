@@ -266,7 +266,7 @@ fn fetch_calls(value: &str) -> Vec<(&'static str, &str)> {
             let before = value[..start].chars().next_back();
             let args_start = start + fetch.len() + 1;
             from = start + fetch.len();
-            if !matches!(before, None | Some('[' | ' ' | ',')) || value[from..].chars().next() != Some('(') {
+            if !matches!(before, None | Some('[' | ' ' | ',')) || !value[from..].starts_with('(') {
                 continue;
             }
             if let Some(len) = value[args_start..].find(')') {
