@@ -15,6 +15,7 @@
 //!          -> sample     (sample expressions: missing fetch, unclosed arguments, unknown converters)
 //!          -> timeouts   (timeout names and time values)
 //!          -> actions    (rule actions per rule set, track-sc numbers, experimental actions)
+//!          -> params     (bind / server parameters)
 //!          -> Vec<Diagnostic>
 //! ```
 //!
@@ -32,6 +33,7 @@ mod filters;
 mod inherit;
 mod keywords;
 mod names;
+mod params;
 mod references;
 mod sample;
 mod sections;
@@ -58,6 +60,7 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     sample::check(&context, &mut out);
     timeouts::check(&context, &mut out);
     actions::check(&context, &mut out);
+    params::check(&context, &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }

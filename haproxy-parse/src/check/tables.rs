@@ -15,7 +15,10 @@
 //!    where the bare keyword failed on its arguments first) to tell errors ("not allowed")
 //!    from warnings ("ignored because ... has no backend capability"); cells HAProxy accepts
 //!    silently became `A`. Raw results: `probe/sev.txt`.
-//! 5. converters: §7.3.1 headings, checked with `probe_conv.py` (every binary converter is there).
+//! 5. converters: §7.3.1 headings, checked with `probe_conv.py` (every binary converter is there);
+//! 6. bind and server parameters: `probe_params.py` tries every candidate after an address, then
+//!    with one and two dummy values to tell flags from valued ones; §5.1/§5.2 keywords this build
+//!    lacks (QUIC, `no-verifyhost`) are added.
 //!
 //! `gen_tables.py` printed the lists below; the hand-written tables at the end cite their source.
 
@@ -363,6 +366,46 @@ pub(super) const CONVERTERS: &[&str] = &[
     "table_kbytes_out", "table_server_id", "table_sess_cnt", "table_sess_rate", "table_trackers", "ub64dec",
     "ub64enc", "ungrpc", "unset-var", "upper", "url_dec", "url_enc", "utime", "word", "wt6", "xor", "xxh3",
     "xxh32", "xxh64",
+];
+
+/// `bind` parameters that stand alone.
+pub(super) const BIND_FLAGS: &[&str] = &[
+    "accept-proxy", "allow-0rtt", "defer-accept", "force-sslv3", "force-tlsv10", "force-tlsv11",
+    "force-tlsv12", "force-tlsv13", "generate-certificates", "no-ca-names", "no-sslv3", "no-tls-tickets",
+    "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "prefer-client-ciphers", "quic-force-retry", "ssl",
+    "strict-sni", "tfo", "transparent", "v4v6", "v6only",
+];
+
+/// `bind` parameters followed by one value.
+pub(super) const BIND_VALUES: &[&str] = &[
+    "accept-netscaler-cip", "alpn", "backlog", "ca-file", "ca-ignore-err", "ca-sign-file", "ca-sign-pass",
+    "ca-verify-file", "ciphers", "ciphersuites", "crl-file", "crt", "crt-ignore-err", "crt-list", "curves",
+    "ecdhe", "expose-fd", "gid", "group", "id", "interface", "level", "maxconn", "mode", "mss", "name",
+    "namespace", "nice", "npn", "process", "proto", "quic-cc-algo", "severity-output", "shards",
+    "ssl-max-ver", "ssl-min-ver", "tcp-ut", "thread", "tls-ticket-keys", "uid", "user", "verify",
+];
+
+/// `server` / `default-server` parameters that stand alone.
+pub(super) const SERVER_FLAGS: &[&str] = &[
+    "agent-check", "allow-0rtt", "backup", "check", "check-send-proxy", "check-ssl", "check-via-socks4",
+    "disabled", "enabled", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13",
+    "no-agent-check", "no-backup", "no-check", "no-check-send-proxy", "no-check-ssl", "no-send-proxy",
+    "no-send-proxy-v2", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn", "no-ssl", "no-ssl-reuse",
+    "no-sslv3", "no-tfo", "no-tls-tickets", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
+    "no-verifyhost", "non-stick", "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn",
+    "ssl", "ssl-reuse", "stick", "tfo", "tls-tickets",
+];
+
+/// `server` / `default-server` parameters followed by one value (`source` by more).
+pub(super) const SERVER_VALUES: &[&str] = &[
+    "addr", "agent-addr", "agent-inter", "agent-port", "agent-send", "alpn", "ca-file", "check-alpn",
+    "check-proto", "check-sni", "ciphers", "ciphersuites", "cookie", "crl-file", "crt", "downinter",
+    "error-limit", "fall", "fastinter", "id", "init-addr", "inter", "log-proto", "max-reuse", "maxconn",
+    "maxqueue", "minconn", "namespace", "npn", "observe", "on-error", "on-marked-down", "on-marked-up",
+    "pool-low-conn", "pool-max-conn", "pool-purge-delay", "port", "proto", "proxy-v2-options", "redir",
+    "resolve-net", "resolve-opts", "resolve-prefer", "resolvers", "rise", "slowstart", "sni", "socks4",
+    "source", "ssl-max-ver", "ssl-min-ver", "tcp-ut", "track", "usesrc", "verify", "verifyhost", "weight",
+    "ws",
 ];
 
 /// Keywords of sections other than global and proxies, for the sections whose table is

@@ -27,3 +27,7 @@ emit("PROXY_OPTIONS","`option` names of proxies (sorted).", words('opts_all.txt'
 for n,f in [("USERLIST","userlist"),("PEERS","peers"),("RESOLVERS","resolvers"),("MAILERS","mailers"),("PROGRAM","program"),("HTTP_ERRORS","http-errors"),("RING","ring"),("CACHE","cache"),("FCGI_APP","fcgi-app")]:
     emit(n+"_KEYWORDS", f"Keywords of `{f}` sections.", words(f'v_{f}.txt'))
 emit("CONVERTERS", "Sample converters (configuration.txt §7.3.1 headings, plus the `map_*` forms the binary registers; `probe_conv.py`).", words('conv_all.txt'))
+emit("BIND_FLAGS", "`bind` parameters that stand alone.", words('bind_flags.txt'))
+emit("BIND_VALUES", "`bind` parameters followed by one value.", words('bind_values.txt'))
+emit("SERVER_FLAGS", "`server` / `default-server` parameters that stand alone.", words('server_flags.txt'))
+emit("SERVER_VALUES", "`server` / `default-server` parameters followed by one value (`source` by more).", words('server_values.txt'))
