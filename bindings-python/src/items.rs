@@ -75,7 +75,9 @@ impl Server {
         if name.is_empty() {
             return Err(PyValueError::new_err("a server name cannot be empty"));
         }
-        self.edit(|mut s| Ok(s.set_name(name)))?;
+        if !self.edit(|mut s| Ok(s.set_name(name)))? {
+            return Err(value_error(format!("server {} cannot be renamed", self.name)));
+        }
         self.name = name.to_string();
         Ok(())
     }
@@ -380,7 +382,7 @@ impl Acl {
 
     #[setter]
     fn set_name(&self, name: &str) -> PyResult<()> {
-        self.edit(|mut a| Ok(a.set_name(name)).map(drop))
+        self.edit(|mut a| if a.set_name(name) { Ok(()) } else { Err(value_error("this acl line has no name word to set")) })
     }
 
     /// The criterion (`path_beg`, `src`, `hdr(host)`); settable.
@@ -391,7 +393,13 @@ impl Acl {
 
     #[setter]
     fn set_criterion(&self, criterion: &str) -> PyResult<()> {
-        self.edit(|mut a| Ok(a.set_criterion(criterion)).map(drop))
+        self.edit(|mut a| {
+            if a.set_criterion(criterion) {
+                Ok(())
+            } else {
+                Err(value_error("this acl line has no criterion word to set"))
+            }
+        })
     }
 
     /// The flags before the patterns: `[("-i", None), ("-m", "beg")]`.

@@ -121,7 +121,9 @@ impl Proxy {
         if name.is_empty() {
             return Err(PyValueError::new_err("a proxy name cannot be empty"));
         }
-        self.edit(|mut p| Ok(p.set_name(name)))?;
+        if !self.edit(|mut p| Ok(p.set_name(name)))? {
+            return Err(PyValueError::new_err(format!("{} {:?} cannot be renamed", self.path.side.noun(), self.path.name)));
+        }
         self.path.name = name.to_string();
         Ok(())
     }
