@@ -122,22 +122,32 @@ async fn agent(args: Args) -> Result<(), StartError> {
         config: args.config_path.clone(),
         backups: args.state_dir.join("backups"),
         haproxy_bin: args.haproxy_bin.clone(),
+        versions: args.state_dir.join("versions.json"),
     };
     pipeline.clean_leftovers();
     let mut driver = match args.haproxy_mode {
         Mode::Process => Driver::Process(ProcessDriver::new(args.haproxy_bin.clone(), args.config_path.clone(), args.state_dir.clone())),
         Mode::Systemd => Driver::Systemd(SystemdDriver::new(args.systemd_unit.clone(), args.runtime_socket.clone())),
     };
+    // What runs after a restart: the file on disk (adopted masters are reloaded onto it).
+    let mut running = None;
     if args.config_path.exists() {
-        if let Err(message) = driver.start().await {
-            tracing::error!(%message, "haproxy does not run its current configuration");
+        match driver.start().await {
+            Ok(()) => running = pipeline.version_on_disk(),
+            Err(message) => tracing::error!(%message, "haproxy does not run its current configuration"),
         }
     }
     let driver = Arc::new(Mutex::new(driver));
     let side = tokio::spawn(side_loop(client.clone(), driver.clone(), pipeline.clone(), facts, args.heartbeat_interval()));
     let wait = Duration::from_secs(args.poll_seconds);
     tokio::select! {
-        () = desired_loop(&client, &driver, &pipeline, wait) => {}
+        () = async {
+            // The previous process may have died between a reload and its report.
+            if let Some(version) = running {
+                send_report(&client, &AgentReport { version, outcome: ApplyOutcome::Applied, error: None }).await;
+            }
+            desired_loop(&client, &driver, &pipeline, wait).await;
+        } => {}
         mut guard = async { signal().await; driver.lock().await } => {
             tracing::info!("shutting down");
             side.abort();

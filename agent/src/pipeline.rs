@@ -24,7 +24,13 @@ pub(crate) struct Pipeline {
     pub(crate) config: PathBuf,
     pub(crate) backups: PathBuf,
     pub(crate) haproxy_bin: PathBuf,
+    /// `sha256 -> version` of the last configurations written, so a restarted agent knows which
+    /// version the file on disk is (its report may have been lost with the previous process).
+    pub(crate) versions: PathBuf,
 }
+
+/// How many checksum -> version entries are remembered.
+const VERSIONS_KEPT: usize = 20;
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -100,6 +106,9 @@ impl Pipeline {
                 return Ok(report(state.version, Some((FailedStep::Check, message))));
             }
         };
+        if let Err(e) = self.remember(&state.sha256, state.version) {
+            tracing::warn!(error = %e, "cannot record the version being applied");
+        }
         if let Err(e) = replace(&candidate, &self.config) {
             let _ = std::fs::remove_file(&candidate);
             let message = format!("cannot replace {}: {e}", self.config.display());
@@ -120,6 +129,25 @@ impl Pipeline {
                 Ok(report(state.version, Some((FailedStep::Reload, message))))
             }
         }
+    }
+
+    /// The version of the configuration on disk, when this agent wrote it.
+    pub(crate) fn version_on_disk(&self) -> Option<i64> {
+        let sha = self.current_sha256()?;
+        let known: Vec<(String, i64)> = serde_json::from_slice(&std::fs::read(&self.versions).ok()?).ok()?;
+        known.into_iter().find(|(s, _)| *s == sha).map(|(_, v)| v)
+    }
+
+    /// Records `sha256 -> version` before the file is swapped in (atomically, newest first).
+    fn remember(&self, sha256: &str, version: i64) -> std::io::Result<()> {
+        let mut known: Vec<(String, i64)> =
+            std::fs::read(&self.versions).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        known.retain(|(s, _)| s != sha256);
+        known.insert(0, (sha256.to_string(), version));
+        known.truncate(VERSIONS_KEPT);
+        let tmp = with_suffix(&self.versions, ".tmp");
+        write_synced(&tmp, &serde_json::to_vec(&known).map_err(std::io::Error::other)?)?;
+        replace(&tmp, &self.versions)
     }
 
     /// Copies the current configuration into the backup folder (fsynced), pruning to the last

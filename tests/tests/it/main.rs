@@ -5,5 +5,8 @@
 // Helpers outside `#[test]` functions are test code too: a failed setup step should stop the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod agent_apply;
+mod agent_harness;
+mod agent_runtime;
 mod keepalived_vrrp;
 mod netns;

@@ -1,0 +1,162 @@
+//! Agent acceptance (issue 6): hitless applies, rejected configurations, failed reloads rolled
+//! back, and SIGKILL at random moments, against the real `fleet serve`, `fleet-agent` and HAProxy.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use crate::agent_harness::{bring_up, config, prerequisites, probe, wait_served};
+
+#[test]
+fn five_applies_are_served_quickly_without_a_failed_connection() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (server, agent, cluster, port, _dir) = bring_up("hitless", &haproxy, &fleet, &agent_bin);
+    let mode = std::fs::metadata(agent.state.join("token")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the token file is private");
+
+    // A client opening a new connection for every request, throughout.
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let client = {
+        let (stop, ok, failures) = (stop.clone(), ok.clone(), failures.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match probe(port) {
+                    Ok(_) => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => failures.lock().unwrap().push(e),
+                }
+            }
+        })
+    };
+    let mut worst = Duration::ZERO;
+    for n in 2..=6 {
+        let body = format!("v{n}");
+        let version = server.commit(cluster, &config(port, &body, ""));
+        server.apply(cluster, version);
+        let took = wait_served(port, &body, Duration::from_secs(2));
+        eprintln!("apply {n}: served after {took:?}");
+        worst = worst.max(took);
+        server.wait_status(cluster, "the apply report", |a| a["applied_version"] == json!(version));
+    }
+    stop.store(true, Ordering::Relaxed);
+    client.join().unwrap();
+    let failures = failures.lock().unwrap();
+    let requests = ok.load(Ordering::Relaxed);
+    eprintln!("worst apply-to-served: {worst:?}; {requests} requests on new connections, {} failed", failures.len());
+    assert!(requests > 100, "the client kept running ({requests} requests)");
+    assert!(failures.is_empty(), "failed requests during reloads: {failures:?}");
+    assert!(worst <= Duration::from_secs(2));
+    let backups = std::fs::read_dir(agent.state.join("backups")).unwrap().count();
+    assert_eq!(backups, 5, "one backup per apply");
+    let status = server.agent_status(cluster);
+    assert_eq!(status["last_outcome"], json!("applied"));
+    assert!(status["facts"]["haproxy_version"].as_str().unwrap().contains("HAProxy"), "{status}");
+}
+
+#[test]
+fn rejected_and_failed_configurations_leave_the_node_serving() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (server, agent, cluster, port, _dir) = bring_up("reject", &haproxy, &fleet, &agent_bin);
+    let v1_text = std::fs::read_to_string(&agent.config).unwrap();
+
+    // HAProxy refuses it at `haproxy -c`.
+    let rejected = server.commit(cluster, &config(port, "v2", "    errorfile 503 /nonexistent/file\n"));
+    server.apply(cluster, rejected);
+    let status = server.wait_status(cluster, "the rejection", |a| a["last_outcome"] == json!("rejected"));
+    let error = status["last_error"].as_str().unwrap();
+    assert!(error.contains("/nonexistent/file") && error.contains("[ALERT]"), "haproxy's message: {error}");
+    assert_eq!(status["applied_version"], json!(1));
+    assert_eq!(probe(port).unwrap(), "v1");
+    assert_eq!(std::fs::read_to_string(&agent.config).unwrap(), v1_text);
+
+    // Passes `haproxy -c` but cannot bind: the reload fails after the swap and is rolled back.
+    let failing = server.commit(cluster, &config(port, "v3", "    bind 203.0.113.1:8\n"));
+    server.apply(cluster, failing);
+    let status = server.wait_status(cluster, "the failed reload", |a| a["last_outcome"] == json!("reload_failed"));
+    let error = status["last_error"].as_str().unwrap();
+    assert!(error.contains("cannot bind") && error.contains("rolled back"), "reload message: {error}");
+    assert_eq!(status["applied_version"], json!(1));
+    assert_eq!(probe(port).unwrap(), "v1");
+    assert_eq!(std::fs::read_to_string(&agent.config).unwrap(), v1_text, "the backup was restored");
+    let procs = agent.master_cli("show proc");
+    let reloads = procs.lines().nth(1).and_then(|l| l.split_whitespace().nth(2)).unwrap();
+    assert_eq!(reloads, "2", "the failed reload and the rollback's: {procs}");
+
+    // And the node still takes good versions.
+    let good = server.commit(cluster, &config(port, "v4", ""));
+    server.apply(cluster, good);
+    wait_served(port, "v4", Duration::from_secs(5));
+    server.wait_status(cluster, "v4 applied", |a| a["applied_version"] == json!(good) && a["last_outcome"] == json!("applied"));
+}
+
+/// A tiny deterministic generator (the seed is printed so a failure can be replayed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn passes_check(haproxy: &std::path::Path, path: &std::path::Path) -> bool {
+    Command::new(haproxy).arg("-c").arg("-q").arg("-f").arg(path).status().unwrap().success()
+}
+
+#[test]
+fn sigkill_during_applies_never_runs_an_unchecked_config_and_converges() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (server, mut agent, cluster, port, _dir) = bring_up("sigkill", &haproxy, &fleet, &agent_bin);
+    let seed = std::env::var("FLEET_SIGKILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64);
+    eprintln!("FLEET_SIGKILL_SEED={seed}");
+    let mut random = Lcg(seed);
+    // Every version a node may legitimately run (all passed `haproxy -c`).
+    let mut good_texts = vec![std::fs::read_to_string(&agent.config).unwrap()];
+    let mut last_good = "v1".to_string();
+    let mut last_good_version = 1;
+    let mut final_bad = false;
+    for n in 2..=21 {
+        // One in three versions is refused by `haproxy -c`: it must never run.
+        let bad = random.below(3) == 0;
+        let body = if bad { format!("bad{n}") } else { format!("v{n}") };
+        let extra = if bad { "    errorfile 503 /nonexistent/file\n" } else { "" };
+        let text = config(port, &body, extra);
+        let version = server.commit(cluster, &text);
+        if !bad {
+            good_texts.push(text.clone());
+            last_good = body.clone();
+            last_good_version = version;
+        }
+        final_bad = bad;
+        server.apply(cluster, version);
+        std::thread::sleep(Duration::from_millis(random.below(400)));
+        agent.kill();
+
+        let on_disk = std::fs::read_to_string(&agent.config).unwrap();
+        assert!(good_texts.contains(&on_disk), "apply {n}: the file is one whole checked version");
+        assert!(passes_check(&haproxy, &agent.config), "apply {n}: the file on disk passes haproxy -c");
+        let served = probe(port).unwrap_or_else(|e| panic!("apply {n}: haproxy stopped serving: {e}"));
+        assert!(served.starts_with('v'), "apply {n}: haproxy runs a checked config, got {served:?}");
+
+        agent.start(None);
+    }
+    let started = Instant::now();
+    let outcome = if final_bad { "rejected" } else { "applied" };
+    let status = server.wait_status(cluster, "convergence", |a| {
+        a["applied_version"] == json!(last_good_version) && a["last_outcome"] == json!(outcome)
+    });
+    wait_served(port, &last_good, Duration::from_secs(10));
+    eprintln!("converged {:?} after the last restart: {status}", started.elapsed());
+    let on_disk = std::fs::read_to_string(&agent.config).unwrap();
+    assert_eq!(on_disk, *good_texts.last().unwrap(), "the last checked version is on disk:\n{}", agent.log());
+}

@@ -1,0 +1,319 @@
+//! Shared setup of the agent acceptance tests: the real `fleet serve` and `fleet-agent`
+//! binaries (built by `cargo build --workspace`, found next to this test binary), a real
+//! HAProxy on loopback, and small HTTP helpers. Every process started here is stopped on drop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub(crate) const PASSWORD: &str = "agent-tests-password-1";
+
+/// The HAProxy binary, when installed.
+pub(crate) fn haproxy() -> Option<PathBuf> {
+    let path = std::env::var_os("FLEET_HAPROXY_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/sbin/haproxy"));
+    path.exists().then_some(path)
+}
+
+/// `target/<profile>/<name>`, next to `target/<profile>/deps/it-*`.
+fn binary(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join(name);
+    path.exists().then_some(path)
+}
+
+/// Everything the agent tests need, or why they skip.
+pub(crate) fn prerequisites() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let Some(haproxy) = haproxy() else {
+        eprintln!("skipped: haproxy is not installed (set FLEET_HAPROXY_BIN)");
+        return None;
+    };
+    let (Some(fleet), Some(agent)) = (binary("fleet"), binary("fleet-agent")) else {
+        eprintln!("skipped: build the binaries first: cargo build -p fleet-server -p fleet-agent");
+        return None;
+    };
+    Some((haproxy, fleet, agent))
+}
+
+/// A loopback port nobody listens on right now.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fleet-{name}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn signal(pid: u32, signal: &str) {
+    let _ = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
+}
+
+/// A running `fleet serve` with an admin session.
+pub(crate) struct Server {
+    child: Child,
+    pub(crate) url: String,
+    token: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub(crate) fn start(fleet: &Path, data: &Path) -> Server {
+        let mut child = Command::new(fleet)
+            .args(["serve", "--listen", "127.0.0.1:0", "--grace-seconds", "1", "--data"])
+            .arg(data)
+            .env("FLEET_ADMIN_PASSWORD", PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines.next().expect("fleet serve exited before listening").unwrap();
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let login: Value = http
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": PASSWORD}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let token = login["token"].as_str().expect("login token").to_string();
+        Server { child, url, token, http }
+    }
+
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Body<'_>>) -> Value {
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.url)).bearer_auth(&self.token);
+        request = match body {
+            Some(Body::Json(value)) => request.json(value),
+            Some(Body::Text(text)) => request.header("content-type", "text/plain").body(text.to_string()),
+            None => request,
+        };
+        let response = request.send().unwrap();
+        let status = response.status();
+        let text = response.text().unwrap();
+        assert!(status.is_success(), "{method} {path}: {status}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    pub(crate) fn post(&self, path: &str, body: &Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(Body::Json(body)))
+    }
+
+    pub(crate) fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None)
+    }
+
+    /// A pool and a cluster whose agents write `config_path`; returns the cluster id.
+    pub(crate) fn cluster(&self, name: &str, config_path: &Path) -> i64 {
+        let pool = self.post("/api/v1/pools", &json!({"name": format!("{name}-pool")}));
+        let cluster = self.post(
+            "/api/v1/clusters",
+            &json!({"name": name, "pool_id": pool["id"], "settings": {"config_path": config_path, "reload_mode": "process"}}),
+        );
+        cluster["id"].as_i64().unwrap()
+    }
+
+    /// Stores `text` as the cluster's next version (import for the first); returns its number.
+    pub(crate) fn commit(&self, cluster: i64, text: &str) -> i64 {
+        let versions = self.get(&format!("/api/v1/clusters/{cluster}/versions"));
+        let latest = versions.as_array().and_then(|v| v.iter().filter_map(|v| v["number"].as_i64()).max());
+        let answer = match latest {
+            None => self.call(reqwest::Method::POST, &format!("/api/v1/clusters/{cluster}/import"), Some(Body::Text(text))),
+            Some(n) => self.call(reqwest::Method::PUT, &format!("/api/v1/clusters/{cluster}/config?version={n}"), Some(Body::Text(text))),
+        };
+        answer["version"].as_i64().unwrap()
+    }
+
+    pub(crate) fn apply(&self, cluster: i64, version: i64) {
+        self.post(&format!("/api/v1/clusters/{cluster}/apply"), &json!({"version": version}));
+    }
+
+    pub(crate) fn enrolment_secret(&self, cluster: i64, name: &str) -> String {
+        let enrolment = self.post(&format!("/api/v1/clusters/{cluster}/enrollments"), &json!({"name": name}));
+        assert!(enrolment["install_command"].as_str().unwrap().starts_with("fleet-agent --server "));
+        enrolment["secret"].as_str().unwrap().to_string()
+    }
+
+    /// The first agent of the cluster's status.
+    pub(crate) fn agent_status(&self, cluster: i64) -> Value {
+        let status = self.get(&format!("/api/v1/clusters/{cluster}/status"));
+        status["agents"].get(0).cloned().unwrap_or(Value::Null)
+    }
+
+    /// Waits until the agent's status satisfies `done`.
+    pub(crate) fn wait_status(&self, cluster: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let agent = self.agent_status(cluster);
+            if done(&agent) {
+                return agent;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}: {agent}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+enum Body<'a> {
+    Json(&'a Value),
+    Text(&'a str),
+}
+
+/// A running `fleet-agent` in process mode; SIGTERM on drop (it stops its HAProxy).
+pub(crate) struct Agent {
+    child: Option<Child>,
+    pub(crate) state: PathBuf,
+    pub(crate) config: PathBuf,
+    binary: PathBuf,
+    haproxy: PathBuf,
+    server: String,
+}
+
+impl Agent {
+    pub(crate) fn new(binary: &Path, haproxy: &Path, server: &Server, dir: &Path) -> Agent {
+        Agent {
+            child: None,
+            state: dir.join("state"),
+            config: dir.join("haproxy.cfg"),
+            binary: binary.into(),
+            haproxy: haproxy.into(),
+            server: server.url.clone(),
+        }
+    }
+
+    /// Starts the agent (with the enrolment secret when given).
+    pub(crate) fn start(&mut self, secret: Option<&str>) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.state.with_extension("log")).unwrap();
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["--server", &self.server, "--heartbeat-seconds", "1", "--poll-seconds", "20", "--haproxy-mode", "process"])
+            .arg("--state-dir")
+            .arg(&self.state)
+            .arg("--config-path")
+            .arg(&self.config)
+            .arg("--haproxy-bin")
+            .arg(&self.haproxy)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log));
+        if let Some(secret) = secret {
+            command.args(["--enroll-secret", secret]);
+        }
+        self.child = Some(command.spawn().unwrap());
+    }
+
+    /// SIGKILL, as a crash would.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The agent's own log, for failure messages.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.state.with_extension("log")).unwrap_or_default()
+    }
+
+    /// A command on HAProxy's master CLI (`@1 ...` reaches the worker).
+    pub(crate) fn master_cli(&self, command: &str) -> String {
+        let mut stream = std::os::unix::net::UnixStream::connect(self.state.join("master.sock")).unwrap();
+        stream.write_all(format!("{command}\n").as_bytes()).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), "TERM");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // A master left behind by a killed agent: stop it too.
+        if let Ok(pid) = std::fs::read_to_string(self.state.join("haproxy.pid")) {
+            if let Ok(pid) = pid.trim().parse::<u32>() {
+                if Path::new(&format!("/proc/{pid}")).exists() {
+                    signal(pid, "TERM");
+                }
+            }
+        }
+    }
+}
+
+/// One HTTP/1.0 request on a new connection: the body, or the error.
+pub(crate) fn probe(port: u16) -> Result<String, String> {
+    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).map_err(|e| format!("connect: {e}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n").map_err(|e| format!("write: {e}"))?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(|e| format!("read: {e}"))?;
+    if !response.starts_with("HTTP/1.0 200") && !response.starts_with("HTTP/1.1 200") {
+        return Err(format!("unexpected answer: {response:?}"));
+    }
+    Ok(response.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+}
+
+/// Waits until the frontend answers `body`; how long it took.
+pub(crate) fn wait_served(port: u16, body: &str, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        if probe(port).as_deref() == Ok(body) {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "{body:?} not served within {within:?} (last: {:?})", probe(port));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A small valid configuration answering `body` on `port`, with a backend `app` of two servers
+/// for the runtime tests; `extra` lines go into the frontend.
+pub(crate) fn config(port: u16, body: &str, extra: &str) -> String {
+    format!(
+        "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n{extra}    http-request return status 200 content-type text/plain string \"{body}\"\n    default_backend app\n\n\
+         backend app\n    balance roundrobin\n    server s1 127.0.0.1:9 weight 10\n    server s2 127.0.0.1:9 weight 10\n"
+    )
+}
+
+/// Enrols an agent on a new cluster, applies version 1 and waits until it is served.
+pub(crate) fn bring_up(name: &str, haproxy: &Path, fleet: &Path, agent_bin: &Path) -> (Server, Agent, i64, u16, PathBuf) {
+    let dir = temp_dir(name);
+    let server = Server::start(fleet, &dir.join("server"));
+    let mut agent = Agent::new(agent_bin, haproxy, &server, &dir);
+    let cluster = server.cluster(name, &agent.config);
+    let port = free_port();
+    let v1 = server.commit(cluster, &config(port, "v1", ""));
+    server.apply(cluster, v1);
+    let secret = server.enrolment_secret(cluster, "node1");
+    agent.start(Some(&secret));
+    server.wait_status(cluster, "version 1 applied", |a| a["applied_version"] == json!(v1));
+    wait_served(port, "v1", Duration::from_secs(10));
+    (server, agent, cluster, port, dir)
+}
