@@ -16,6 +16,7 @@
 //!          -> timeouts   (timeout names and time values)
 //!          -> actions    (rule actions per rule set, track-sc numbers, experimental actions)
 //!          -> params     (bind / server parameters)
+//!          -> subkeywords (closed sets: mode, stats, hash-type, compression ...)
 //!          -> Vec<Diagnostic>
 //! ```
 //!
@@ -37,6 +38,7 @@ mod params;
 mod references;
 mod sample;
 mod sections;
+mod subkeywords;
 mod tables;
 mod timeouts;
 
@@ -61,6 +63,7 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     timeouts::check(&context, &mut out);
     actions::check(&context, &mut out);
     params::check(&context, &mut out);
+    subkeywords::check(&context, &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }
