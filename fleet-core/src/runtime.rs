@@ -181,7 +181,7 @@ pub struct RuntimeSummary {
     pub current_connections: Option<i64>,
     /// Sessions per second.
     pub session_rate: Option<i64>,
-    /// HTTP requests per second.
+    /// HTTP requests per second over every frontend (`req_rate` of `show stat`).
     pub request_rate: Option<i64>,
     /// Per proxy (`frontend`/`backend` rows): status and current sessions.
     pub proxies: BTreeMap<String, ProxySummary>,
@@ -226,7 +226,6 @@ impl RuntimeSummary {
                 "Uptime_sec" => summary.uptime_sec = number,
                 "CurrConns" => summary.current_connections = number,
                 "SessRate" => summary.session_rate = number,
-                "HttpReqRate" => summary.request_rate = number,
                 _ => {}
             }
         }
@@ -234,6 +233,7 @@ impl RuntimeSummary {
         let Some(header) = lines.next().and_then(|h| h.strip_prefix("# ")) else { return summary };
         let columns: Vec<&str> = header.split(',').collect();
         let index = |name: &str| columns.iter().position(|c| *c == name);
+        let req_rate = index("req_rate");
         let (Some(px), Some(sv), Some(status), Some(scur), Some(stot), Some(weight)) =
             (index("pxname"), index("svname"), index("status"), index("scur"), index("stot"), index("weight"))
         else {
@@ -246,6 +246,9 @@ impl RuntimeSummary {
             match field(sv) {
                 "" => {}
                 "FRONTEND" | "BACKEND" => {
+                    if let (true, Some(rate)) = (field(sv) == "FRONTEND", req_rate) {
+                        summary.request_rate = Some(summary.request_rate.unwrap_or(0) + int(rate));
+                    }
                     let key = format!("{}/{}", field(px), field(sv).to_ascii_lowercase());
                     summary.proxies.insert(
                         key,
@@ -296,11 +299,11 @@ mod tests {
 
     #[test]
     fn show_answers_are_summarised() {
-        let info = "Name: HAProxy\nVersion: 2.6.12\nUptime_sec: 42\nCurrConns: 3\nSessRate: 7\nHttpReqRate: 9\n";
-        let stat = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight\n\
-            fe,FRONTEND,,,2,5,100,40,0,0,0,0,0,,,,,OPEN,\n\
-            app,s1,0,0,1,2,,20,0,0,,0,,0,0,0,0,DRAIN,3\n\
-            app,BACKEND,0,0,1,2,10,20,0,0,0,0,,0,0,0,0,UP,3\n";
+        let info = "Name: HAProxy\nVersion: 2.6.12\nUptime_sec: 42\nCurrConns: 3\nSessRate: 7\n";
+        let stat = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,req_rate\n\
+            fe,FRONTEND,,,2,5,100,40,0,0,0,0,0,,,,,OPEN,,9\n\
+            app,s1,0,0,1,2,,20,0,0,,0,,0,0,0,0,DRAIN,3,\n\
+            app,BACKEND,0,0,1,2,10,20,0,0,0,0,,0,0,0,0,UP,3,\n";
         let summary = RuntimeSummary::from_show(info, stat);
         assert_eq!(summary.version.as_deref(), Some("2.6.12"));
         assert_eq!((summary.uptime_sec, summary.current_connections, summary.request_rate), (Some(42), Some(3), Some(9)));
