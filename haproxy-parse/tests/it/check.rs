@@ -442,3 +442,25 @@ fn check_of_a_large_config_is_fast_and_clean() {
     assert!(parsed.diagnostics.is_empty(), "{:?}", &parsed.diagnostics[..parsed.diagnostics.len().min(5)]);
     assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
 }
+
+proptest::proptest! {
+    /// The check never panics, whatever the lines: words drawn from the keywords and the
+    /// punctuation its readers split on.
+    #[test]
+    fn check_never_panics(lines in proptest::collection::vec(
+        proptest::collection::vec(proptest::sample::select(vec![
+            "global", "defaults", "frontend", "backend", "listen", "peers", "d", "from", "bind", "server",
+            "use_backend", "default_backend", "acl", "if", "unless", "!", "||", "{", "}", "http-request",
+            "tcp-request", "content", "track-sc0", "table", "set-var(txn.x)", "%[", "]", "(", ")", ",",
+            "%[src,lower]", "%[(x)]", "srv_conn(b/s)", "nbsrv(", ":80", "[::1]:", "1.2.3.4:0-", "udp@",
+            "balance", "hdr(", "timeout", "client", "5x", "no", "option", "stats", "mode", "\"", "'", "\\",
+            ".if", ".endif", "é", "track-sc9", "source", "usesrc", "filter", "spoe", "config",
+        ]), 0..8),
+        0..12,
+    ), crlf in proptest::bool::ANY) {
+        let ending = if crlf { "\r\n" } else { "\n" };
+        let text: String = lines.iter().map(|words| words.join(" ") + ending).collect();
+        let _ = check(&text);
+        let _ = check(text.trim_end());
+    }
+}
