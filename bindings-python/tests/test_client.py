@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import haproxy_fleet as hf
@@ -35,7 +37,7 @@ def client(fleet_server: Server) -> Client:
 
 
 @pytest.fixture
-def cluster(client: Client, unique: str) -> dict:
+def cluster(client: Client, unique: str) -> dict[str, Any]:
     pool = client.create_pool(f"pool-{unique}")
     return client.create_cluster(f"cluster-{unique}", pool["id"])
 
@@ -62,7 +64,7 @@ def test_token_authentication(client: Client, fleet_server: Server, unique: str)
         Client(fleet_server.url, token=token + "x").pools()
 
 
-def test_pools_clusters_and_import(client: Client, cluster: dict) -> None:
+def test_pools_clusters_and_import(client: Client, cluster: dict[str, Any]) -> None:
     assert any(c["id"] == cluster["id"] for c in client.clusters())
     assert client.cluster(cluster)["name"] == cluster["name"]
     imported = client.import_config(cluster, CONFIG, message="first import")
@@ -76,7 +78,7 @@ def test_pools_clusters_and_import(client: Client, cluster: dict) -> None:
     assert names == ["app"]
 
 
-def test_transaction_commits_on_success(client: Client, cluster: dict) -> None:
+def test_transaction_commits_on_success(client: Client, cluster: dict[str, Any]) -> None:
     client.import_config(cluster, CONFIG)
     with client.transaction(cluster, message="more weight") as tx:
         tx.update_server("app", "web1", weight=7)
@@ -93,7 +95,7 @@ def test_transaction_commits_on_success(client: Client, cluster: dict) -> None:
     assert doc.backend("app").server("web3").weight == 2
 
 
-def test_transaction_discards_on_exception(client: Client, cluster: dict) -> None:
+def test_transaction_discards_on_exception(client: Client, cluster: dict[str, Any]) -> None:
     client.import_config(cluster, CONFIG)
     with pytest.raises(RuntimeError, match="boom"):
         with client.transaction(cluster) as tx:
@@ -105,7 +107,7 @@ def test_transaction_discards_on_exception(client: Client, cluster: dict) -> Non
     assert all(t["id"] != tx.id for t in client.transactions(cluster))
 
 
-def test_stale_transaction_raises_conflict(client: Client, cluster: dict) -> None:
+def test_stale_transaction_raises_conflict(client: Client, cluster: dict[str, Any]) -> None:
     client.import_config(cluster, CONFIG)
     first = client.begin(cluster)
     second = client.begin(cluster)
@@ -122,7 +124,7 @@ def test_stale_transaction_raises_conflict(client: Client, cluster: dict) -> Non
         client.replace_config(cluster, CONFIG, version=1)
 
 
-def test_invalid_config_raises_validation_error_with_position(client: Client, cluster: dict) -> None:
+def test_invalid_config_raises_validation_error_with_position(client: Client, cluster: dict[str, Any]) -> None:
     broken = CONFIG.replace("    balance roundrobin\n", "    balance roundrobin\n    server bad 10.0.0.9:80 weight \"7\n")
     with pytest.raises(hf.ValidationError) as info:
         client.import_config(cluster, broken)
@@ -131,7 +133,7 @@ def test_invalid_config_raises_validation_error_with_position(client: Client, cl
     assert client.versions(cluster) == []
 
 
-def test_versions_diff_restore_apply_status(client: Client, cluster: dict) -> None:
+def test_versions_diff_restore_apply_status(client: Client, cluster: dict[str, Any]) -> None:
     client.import_config(cluster, CONFIG)
     with client.transaction(cluster) as tx:
         tx.update_server("app", "web2", weight=5)
@@ -162,7 +164,7 @@ def test_not_found_is_typed(client: Client) -> None:
     assert info.value.status == 404 and info.value.code
 
 
-def test_frontend_edits_in_a_transaction(client: Client, cluster: dict) -> None:
+def test_frontend_edits_in_a_transaction(client: Client, cluster: dict[str, Any]) -> None:
     client.import_config(cluster, CONFIG)
     with client.transaction(cluster) as tx:
         tx.add_bind("www", ":8443", ["name", "tls"])

@@ -1,6 +1,7 @@
 # Python bindings (issue 7): builds the haproxy_fleet wheel with maturin, installs it into a
 # FRESH venv, runs the pytest suite (which starts the real `fleet serve` built by the Rust step),
-# then the parse benchmark (20,000 backends vs Rust <= 1.5x, 2,000 backends vs pyhaproxy >= 100x).
+# checks the type stubs against the extension (mypy stubtest, mypy --strict), then the parse
+# benchmark (20,000 backends vs Rust <= 1.5x, 2,000 backends vs pyhaproxy >= 100x).
 # Sourced by scripts/test after the Rust tests; apt_install comes from there. Takes ~3 min once
 # the Rust crates are built (the release build of the extension, pyhaproxy's ~13 s parse).
 
@@ -36,6 +37,11 @@ python_suite() {
     return 1
   fi
   [ "$rc" -eq 0 ] || return "$rc"
+
+  # The .pyi stubs must match what the extension exports, and the pure-Python half must type-check.
+  "$env_dir/bin/pip" install -q --disable-pip-version-check "mypy>=1.10,<3"
+  (cd "$env_dir" && bin/python -m mypy.stubtest haproxy_fleet._native haproxy_fleet.keepalived)
+  "$env_dir/bin/python" -m mypy --strict --cache-dir target/python-mypy-cache bindings-python/python/haproxy_fleet
 
   cargo build --release --locked -p haproxy-fleet-parse-timing
   "$env_dir/bin/python" bindings-python/bench/parse_bench.py \

@@ -1,10 +1,27 @@
 """Type stubs for the Rust extension; see the docstrings of the real objects for details."""
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union, final
 
 __version__: str
+__all__ = [
+    "Acl",
+    "Bind",
+    "Diagnostic",
+    "Document",
+    "KeepalivedDocument",
+    "ParseError",
+    "Proxy",
+    "Rule",
+    "Server",
+    "__version__",
+    "check",
+    "diff",
+    "keepalived_check",
+    "keepalived_parse",
+    "parse",
+]
 
-Condition = Union[str, Sequence[str]]
+_Condition = Union[str, Sequence[str]]
 
 class ParseError(ValueError):
     """The text does not parse; ``line`` and ``column`` locate the first error (1-based)."""
@@ -13,6 +30,7 @@ class ParseError(ValueError):
     column: int
     diagnostics: list[Diagnostic]
 
+@final
 class Diagnostic:
     severity: str
     line: int
@@ -20,6 +38,7 @@ class Diagnostic:
     message: str
     def is_error(self) -> bool: ...
 
+@final
 class Document:
     def __init__(self) -> None: ...
     @staticmethod
@@ -41,6 +60,7 @@ class Document:
     def remove_frontend(self, name: str) -> None: ...
     def remove_listen(self, name: str) -> None: ...
 
+@final
 class Proxy:
     name: str
     @property
@@ -66,10 +86,11 @@ class Proxy:
     def add_acl(self, name: str, criterion: str, patterns: Sequence[str] = ...) -> Acl: ...
     def remove_acl(self, name: str) -> int: ...
     def rules(self) -> list[Rule]: ...
-    def add_rule(self, keyword: str, args: Sequence[str], condition: Optional[Condition] = None) -> Rule: ...
-    def add_use_backend(self, backend: str, condition: Optional[Condition] = None) -> Rule: ...
+    def add_rule(self, keyword: str, args: Sequence[str], condition: Optional[_Condition] = None) -> Rule: ...
+    def add_use_backend(self, backend: str, condition: Optional[_Condition] = None) -> Rule: ...
     def remove_rule(self, rule: Rule) -> None: ...
 
+@final
 class Server:
     name: str
     @property
@@ -94,6 +115,7 @@ class Server:
     def set_param(self, keyword: str, value: Optional[str]) -> None: ...
     def set_flag(self, keyword: str, on: bool) -> None: ...
 
+@final
 class Bind:
     @property
     def address(self) -> Optional[str]: ...
@@ -111,6 +133,7 @@ class Bind:
     def set_param(self, keyword: str, value: Optional[str]) -> None: ...
     def set_flag(self, keyword: str, on: bool) -> None: ...
 
+@final
 class Acl:
     @property
     def name(self) -> Optional[str]: ...
@@ -128,6 +151,7 @@ class Acl:
     @property
     def text(self) -> str: ...
 
+@final
 class Rule:
     @property
     def keyword(self) -> str: ...
@@ -142,12 +166,13 @@ class Rule:
     @property
     def condition(self) -> Optional[str]: ...
     @condition.setter
-    def condition(self, value: Optional[Condition]) -> None: ...
+    def condition(self, value: Optional[_Condition]) -> None: ...
     @property
     def index(self) -> int: ...
     @property
     def text(self) -> str: ...
 
+@final
 class KeepalivedDocument:
     def render(self) -> str: ...
     def format(self) -> str: ...

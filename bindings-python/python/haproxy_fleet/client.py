@@ -108,6 +108,20 @@ def _error_from(status: int, body: bytes) -> FleetError:
     return kind(status, code, message, error.get("line"), error.get("column"), error.get("diagnostics"))
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object answer, checked."""
+    if not isinstance(value, dict):
+        raise FleetError(200, "unexpected_answer", f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """A JSON list-of-objects answer, checked."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise FleetError(200, "unexpected_answer", "expected a JSON list of objects")
+    return value
+
+
 def _cluster_id(cluster: ClusterRef) -> int:
     if isinstance(cluster, Mapping):
         return int(cluster["id"])
@@ -189,7 +203,7 @@ class Client:
 
     def health(self) -> dict[str, Any]:
         """``GET /health`` (no authentication)."""
-        return self.request("GET", "/health")
+        return _object(self.request("GET", "/health"))
 
     def login(self, username: str, password: str) -> str:
         """Opens a session and uses its token from now on; returns the token."""
@@ -209,47 +223,47 @@ class Client:
     # -- pools and clusters ------------------------------------------------------------------
 
     def pools(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/pools")
+        return _objects(self.request("GET", "/pools"))
 
     def create_pool(self, name: str) -> dict[str, Any]:
-        return self.request("POST", "/pools", json_body={"name": name})
+        return _object(self.request("POST", "/pools", json_body={"name": name}))
 
     def pool(self, pool_id: int) -> dict[str, Any]:
-        return self.request("GET", f"/pools/{int(pool_id)}")
+        return _object(self.request("GET", f"/pools/{int(pool_id)}"))
 
     def delete_pool(self, pool_id: int) -> None:
         self.request("DELETE", f"/pools/{int(pool_id)}")
 
     def clusters(self, pool_id: Optional[int] = None) -> list[dict[str, Any]]:
-        return self.request("GET", "/clusters", query={"pool_id": pool_id})
+        return _objects(self.request("GET", "/clusters", query={"pool_id": pool_id}))
 
     def create_cluster(self, name: str, pool_id: int, settings: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
         body: dict[str, Any] = {"name": name, "pool_id": int(pool_id)}
         if settings is not None:
             body["settings"] = dict(settings)
-        return self.request("POST", "/clusters", json_body=body)
+        return _object(self.request("POST", "/clusters", json_body=body))
 
     def cluster(self, cluster: ClusterRef) -> dict[str, Any]:
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}")
+        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}"))
 
     # -- configuration and versions ----------------------------------------------------------
 
     def import_config(self, cluster: ClusterRef, text: str, message: str = "") -> dict[str, Any]:
         """Imports ``text`` byte for byte as the next version: ``{version, sha256, parent, warnings}``."""
-        return self.request("POST", f"/clusters/{_cluster_id(cluster)}/import", query={"message": message}, text=text)
+        return _object(self.request("POST", f"/clusters/{_cluster_id(cluster)}/import", query={"message": message}, text=text))
 
     def config(self, cluster: ClusterRef, version: Optional[int] = None) -> str:
         """The text of the latest version, or of ``version``."""
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/config", query={"version": version}, raw=True)
+        return str(self.request("GET", f"/clusters/{_cluster_id(cluster)}/config", query={"version": version}, raw=True))
 
     def replace_config(self, cluster: ClusterRef, text: str, version: int, message: str = "") -> dict[str, Any]:
         """Replaces the whole text; ``version`` must be the latest (else :class:`ConflictError`)."""
         query = {"version": version, "message": message}
-        return self.request("PUT", f"/clusters/{_cluster_id(cluster)}/config", query=query, text=text)
+        return _object(self.request("PUT", f"/clusters/{_cluster_id(cluster)}/config", query=query, text=text))
 
     def versions(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """Every version, oldest first, without texts."""
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/versions")
+        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/versions"))
 
     def latest_version(self, cluster: ClusterRef) -> int:
         """The latest version's number (0 for a cluster without versions)."""
@@ -257,44 +271,44 @@ class Client:
 
     def version(self, cluster: ClusterRef, number: int) -> dict[str, Any]:
         """One version, with its text."""
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/versions/{int(number)}")
+        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/versions/{int(number)}"))
 
     def diff(self, cluster: ClusterRef, version: int, against: Optional[int] = None) -> dict[str, Any]:
         """What changed from ``against`` (default ``version - 1``) to ``version``: ``{unified, summary}``."""
         path = f"/clusters/{_cluster_id(cluster)}/versions/{int(version)}/diff"
-        return self.request("GET", path, query={"against": against})
+        return _object(self.request("GET", path, query={"against": against}))
 
     def restore(self, cluster: ClusterRef, version: int, message: str = "") -> dict[str, Any]:
         """A new version carrying ``version``'s text."""
         path = f"/clusters/{_cluster_id(cluster)}/versions/{int(version)}/restore"
-        return self.request("POST", path, query={"message": message})
+        return _object(self.request("POST", path, query={"message": message}))
 
     def apply(self, cluster: ClusterRef, version: int) -> dict[str, Any]:
         """Sets the version the cluster's agents should run."""
-        return self.request("POST", f"/clusters/{_cluster_id(cluster)}/apply", json_body={"version": int(version)})
+        return _object(self.request("POST", f"/clusters/{_cluster_id(cluster)}/apply", json_body={"version": int(version)}))
 
     def status(self, cluster: ClusterRef) -> dict[str, Any]:
         """The cluster's agents and what each applied."""
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/status")
+        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/status"))
 
     def create_enrollment(self, cluster: ClusterRef, name: str) -> dict[str, Any]:
         """A one-time enrolment secret for an agent: ``{secret, install_command, ...}``."""
-        return self.request("POST", f"/clusters/{_cluster_id(cluster)}/enrollments", json_body={"name": name})
+        return _object(self.request("POST", f"/clusters/{_cluster_id(cluster)}/enrollments", json_body={"name": name}))
 
     # -- reads of the typed views ------------------------------------------------------------
 
     def backends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/backends", query={"version": version})
+        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/backends", query={"version": version}))
 
     def backend(self, cluster: ClusterRef, name: str, *, version: Optional[int] = None) -> dict[str, Any]:
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/backends/{_quote(name)}", query={"version": version})
+        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/backends/{_quote(name)}", query={"version": version}))
 
     def servers(self, cluster: ClusterRef, backend: str, *, version: Optional[int] = None) -> list[dict[str, Any]]:
         path = f"/clusters/{_cluster_id(cluster)}/backends/{_quote(backend)}/servers"
-        return self.request("GET", path, query={"version": version})
+        return _objects(self.request("GET", path, query={"version": version}))
 
     def frontends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/frontends", query={"version": version})
+        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/frontends", query={"version": version}))
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -320,7 +334,7 @@ class Client:
 
     def transactions(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """The open transactions of a cluster."""
-        return self.request("GET", f"/clusters/{_cluster_id(cluster)}/transactions")
+        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/transactions"))
 
 
 class Transaction:
@@ -374,14 +388,14 @@ class Transaction:
 
     def info(self) -> dict[str, Any]:
         """The transaction with its staged ops and state."""
-        return self.client.request("GET", f"{self._base()}/transactions/{self.id}")
+        return _object(self.client.request("GET", f"{self._base()}/transactions/{self.id}"))
 
     def stage(self, ops: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
         """Stages raw edit ops (``{"op": "set_directive", ...}`` or a list of them)."""
         if self.closed:
             raise RuntimeError(f"transaction {self.id} is closed")
         body: Any = dict(ops) if isinstance(ops, Mapping) else [dict(op) for op in ops]
-        return self.client.request("POST", f"{self._base()}/transactions/{self.id}/ops", json_body=body)
+        return _object(self.client.request("POST", f"{self._base()}/transactions/{self.id}/ops", json_body=body))
 
     def commit(self, message: str = "") -> dict[str, Any]:
         """Commits as the next version: ``{version, sha256, parent, warnings}``."""
@@ -399,12 +413,12 @@ class Transaction:
 
     def backends(self) -> list[dict[str, Any]]:
         """The backends as this transaction would commit them."""
-        return self.client.request("GET", f"{self._base()}/backends", query={"transaction_id": self.id})
+        return _objects(self.client.request("GET", f"{self._base()}/backends", query={"transaction_id": self.id}))
 
     def servers(self, backend: str) -> list[dict[str, Any]]:
         """The servers of ``backend`` as this transaction would commit them."""
         path = f"{self._base()}/backends/{_quote(backend)}/servers"
-        return self.client.request("GET", path, query={"transaction_id": self.id})
+        return _objects(self.client.request("GET", path, query={"transaction_id": self.id}))
 
     def add_backend(self, name: str, lines: Iterable[str] = (), defaults: Optional[str] = None) -> Any:
         body: dict[str, Any] = {"name": name, "lines": list(lines)}

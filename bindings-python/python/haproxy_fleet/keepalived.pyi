@@ -1,7 +1,10 @@
-from typing import Any, Union
+from typing import Any, Union, final
 
 from ._native import Diagnostic
 
+__all__ = ["Document", "check", "parse"]
+
+@final
 class Document:
     """A lossless keepalived.conf: ``render()`` gives back the exact text it was parsed from."""
 
