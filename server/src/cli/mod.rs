@@ -2,6 +2,7 @@
 //! 2 usage or I/O error.
 
 mod config;
+mod demo;
 mod error;
 mod haproxy;
 mod input;

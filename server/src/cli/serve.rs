@@ -45,6 +45,10 @@ pub(crate) struct Args {
     /// Default lifetime of an enrolment secret, in seconds.
     #[arg(long, default_value_t = 24 * 3600)]
     enrolment_ttl_seconds: u64,
+    /// Also run a local fleet-agent (process mode) on a `demo` cluster with a loopback config,
+    /// where haproxy is installed.
+    #[arg(long)]
+    demo: bool,
 }
 
 /// How logs are written.
@@ -69,6 +73,8 @@ enum ServeError {
     Serve(std::io::Error),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    Demo(String),
 }
 
 fn init_logs(format: LogFormat) {
@@ -86,7 +92,7 @@ fn init_logs(format: LogFormat) {
 }
 
 /// Writes one line to stdout (ignoring a closed stdout rather than panicking like `println!`).
-fn say(line: &str) {
+pub(super) fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
@@ -131,6 +137,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     }
     let desired = Arc::new(DesiredWatch::start(store.clone(), &url).await?);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let demo_desired = desired.clone();
     let state = AppState {
         store: store.clone(),
         desired,
@@ -146,6 +153,11 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let local = listener.local_addr().map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     say(&format!("listening on http://{local}"));
     tracing::info!(%local, backend = ?store.backend(), "serving");
+    let demo = if args.demo {
+        super::demo::start(&store, &demo_desired, &args.data, local).await.map_err(ServeError::Demo)?
+    } else {
+        None
+    };
 
     let mut stopping = shutdown_rx;
     let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
@@ -162,6 +174,9 @@ async fn serve(args: Args) -> Result<(), ServeError> {
             tokio::time::sleep(grace).await;
         } => None,
     };
+    if let Some(demo) = demo {
+        demo.stop().await;
+    }
     match drained {
         Some(result) => result.map_err(ServeError::Serve)?,
         None => tracing::warn!("grace period over: dropping the remaining connections"),
