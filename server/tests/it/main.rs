@@ -10,6 +10,7 @@ mod config_snapshots;
 mod support;
 mod serve_agents;
 mod serve_api;
+mod serve_cli;
 mod serve_openapi;
 mod serve_rbac;
 mod serve_support;

@@ -1,0 +1,114 @@
+//! `fleet serve` as a command: bad arguments and databases fail before the port is bound, the
+//! first admin's password (given or generated and printed once), JSON logs with request ids.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("fleet-serve-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn bad_database_fails_before_binding() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", "mysql://root:hunter2@db/fleet"])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(stderr.contains("fleet: error: invalid: unsupported database url"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+
+    let usage = Command::new(env!("CARGO_BIN_EXE_fleet")).args(["serve", "--listen", "not-an-address"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2), "clap usage error");
+}
+
+#[test]
+fn short_admin_password_is_refused() {
+    let dir = scratch("short");
+    let output = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&dir)
+        .env("FLEET_ADMIN_PASSWORD", "short")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("password must have at least 8 characters"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts `fleet serve` on `dir` without FLEET_ADMIN_PASSWORD; returns the child, its base URL and
+/// every stdout line before `listening on`.
+fn start_plain(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir)
+        .args(extra)
+        .env_remove("FLEET_ADMIN_PASSWORD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "fleet serve ended early: {lines:?}");
+        let line = line.trim_end().to_string();
+        if let Some(base) = line.strip_prefix("listening on ") {
+            return (child, base.to_string(), lines);
+        }
+        lines.push(line);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_admin_password_is_printed_once_and_logs_are_json() {
+    let dir = scratch("generated");
+    let (mut child, base, lines) = start_plain(&dir, &["--log-format", "json"]);
+    let line = lines.iter().find(|l| l.starts_with("created user admin with password ")).unwrap();
+    let password = line["created user admin with password ".len()..].split(' ').next().unwrap().to_string();
+    assert!(password.len() >= 16, "{password}");
+
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("x-request-id", "trace-me-42")
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    assert_eq!(login.headers()["x-request-id"], "trace-me-42");
+    let anonymous = client.get(format!("{base}/api/v1/health")).send().await.unwrap();
+    assert!(anonymous.headers()["x-request-id"].to_str().unwrap().starts_with('r'));
+
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let records: Vec<Value> = stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let traced = records.iter().find(|r| r["span"]["id"] == "trace-me-42").unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(traced["span"]["method"], "POST");
+    assert!(!stderr.contains(&password), "the password went to the logs");
+
+    // A second start on the same database creates nobody and prints no password.
+    let (mut again, _, lines) = start_plain(&dir, &[]);
+    assert!(lines.iter().all(|l| !l.contains("password")), "{lines:?}");
+    let _ = again.kill();
+    let _ = again.wait();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
