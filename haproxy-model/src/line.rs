@@ -98,6 +98,7 @@ impl Line {
     /// Replaces the indentation.
     pub fn set_indent(&mut self, indent: &str) {
         self.indent = indent.into();
+        self.drop_lone_cr_tail();
     }
 
     /// The words, in order.
@@ -120,9 +121,11 @@ impl Line {
         if let (Some(_), Some(last)) = (comment, self.words.last_mut()) {
             if last.after().is_empty() {
                 last.set_after(" ");
+                last.protect_before_blank();
             }
         }
         self.comment = comment.map(Into::into);
+        self.drop_lone_cr_tail();
     }
 
     /// How the line ends.
@@ -130,9 +133,27 @@ impl Line {
         self.ending
     }
 
-    /// Replaces the line ending.
+    /// Replaces the line ending. A lone `\r` closing the line's blanks or comment is dropped when
+    /// a bare `\n` follows it: `\r\n` would read back as a CRLF ending, not as the same line.
     pub fn set_ending(&mut self, ending: LineEnding) {
         self.ending = ending;
+        self.drop_lone_cr_tail();
+    }
+
+    /// Keeps the invariant every parsed line has: an LF line never ends its text with `\r`.
+    /// Edits that change the end of a line call it.
+    fn drop_lone_cr_tail(&mut self) {
+        if self.ending != LineEnding::Lf {
+            return;
+        }
+        let tail = match (&mut self.comment, self.words.last_mut()) {
+            (Some(comment), _) => comment,
+            (None, Some(last)) => last.after_mut(),
+            (None, None) => &mut self.indent,
+        };
+        while tail.ends_with('\r') {
+            tail.pop();
+        }
     }
 
     /// Where the line was in its source (line 0 for lines built in code).
@@ -145,7 +166,8 @@ impl Line {
         let Some(first) = self.words.first() else {
             return if self.comment.is_some() { LineKind::Comment } else { LineKind::Blank };
         };
-        match first.raw() {
+        // HAProxy unquotes before it compares, so `".if"` is a conditional too.
+        match first.value().as_ref() {
             ".if" => LineKind::Conditional(Conditional::If),
             ".elif" => LineKind::Conditional(Conditional::Elif),
             ".else" => LineKind::Conditional(Conditional::Else),
@@ -212,6 +234,7 @@ impl Line {
                 Some(last) => {
                     word.set_after(last.after().to_string());
                     last.set_after(" ");
+                    last.protect_before_blank();
                 }
                 None if self.comment.is_some() => word.set_after(" "),
                 None => {}
@@ -233,6 +256,7 @@ impl Line {
                 last.set_after(removed.after().to_string());
             }
         }
+        self.drop_lone_cr_tail();
         Some(removed)
     }
 

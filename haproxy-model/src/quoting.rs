@@ -183,6 +183,13 @@ pub fn decode(raw: &str) -> Result<Decoded, QuoteError> {
     Ok(Decoded { value, env_refs })
 }
 
+/// Where the environment reference starting at the `$` at byte `dollar` of `text` ends, when it
+/// is well formed. Lexers use it inside double quotes: HAProxy reads a `${NAME-default}` up to
+/// its `}` whatever the default holds, a `"` included, so the reference decides where the quote ends.
+pub fn env_ref_end(text: &str, dollar: usize) -> Option<usize> {
+    scan_env_ref(text, dollar).ok().map(|(_, end)| end)
+}
+
 /// Scans `$NAME`, `${NAME}` or `${NAME-default}` starting at the `$` at `start`.
 fn scan_env_ref(raw: &str, start: usize) -> Result<(EnvRef, usize), QuoteError> {
     let bytes = raw.as_bytes();

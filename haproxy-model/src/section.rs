@@ -300,9 +300,12 @@ impl Section {
         }
         let removed = self.lines.remove(index);
         if removed.ending() == LineEnding::None {
-            // The removed line ended the file: the new last line takes over that role.
+            // The removed line ended the file: the new last line takes over that role, unless it
+            // is an empty line, which text cannot hold without its newline.
             let previous = self.lines.last_mut().unwrap_or(&mut self.header);
-            previous.set_ending(LineEnding::None);
+            if !previous.text().is_empty() {
+                previous.set_ending(LineEnding::None);
+            }
         }
         Some(removed)
     }

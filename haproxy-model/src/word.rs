@@ -44,6 +44,22 @@ impl Word {
         self.after = after.into();
     }
 
+    /// The blanks after the word, for trimming in place.
+    pub(crate) fn after_mut(&mut self) -> &mut CompactString {
+        &mut self.after
+    }
+
+    /// Re-quotes a word ending in a lone backslash (`foo\`), which would escape a blank written
+    /// after it and swallow the next word. The value stays the same.
+    pub(crate) fn protect_before_blank(&mut self) {
+        let trailing = self.raw.bytes().rev().take_while(|&b| b == b'\\').count();
+        if trailing % 2 == 1 {
+            if let Ok(value) = quoting::unquote(&self.raw) {
+                self.raw = quoting::quote(&value).into();
+            }
+        }
+    }
+
     /// The word as HAProxy reads it: unquoted and unescaped, environment references kept as written.
     /// A word that cannot be decoded (an unterminated quote) gives its raw text.
     pub fn value(&self) -> Cow<'_, str> {

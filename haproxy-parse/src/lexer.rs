@@ -40,12 +40,23 @@ fn scan_word(input: &str) -> WordEnd {
     while i < bytes.len() {
         let b = bytes[i];
         match quote {
+            Some((b'"', _)) if b == b'$' && bytes.get(i + 1) == Some(&b'{') => {
+                // Same reading as the word decoder: a braced reference runs to its `}`.
+                if let Some(end) = haproxy_model::quoting::env_ref_end(input, i) {
+                    if !input[i..end].contains('\r') {
+                        i = end;
+                        continue;
+                    }
+                }
+            }
+            // HAProxy ends the line at any `\r`, quoted or escaped: the word cannot hold one.
+            _ if b == b'\r' => break,
             Some((q, _)) if b == q => quote = None,
-            Some((b'"', _)) if b == b'\\' => i += 1,
+            Some((b'"', _)) if b == b'\\' && bytes.get(i + 1) != Some(&b'\r') => i += 1,
             Some(_) => {}
             None => match b {
                 b'"' | b'\'' => quote = Some((b, i)),
-                b'\\' => i += 1,
+                b'\\' if bytes.get(i + 1) != Some(&b'\r') => i += 1,
                 b'#' => break,
                 _ if b < 0x80 && is_blank(b as char) => break,
                 _ => {}

@@ -63,3 +63,70 @@ fn never_panics_on_odd_input() {
         round_trip(text);
     }
 }
+
+/// Edits must leave a document that parses back to itself.
+fn assert_stable(doc: &haproxy_model::Document) {
+    let text = lossless(doc);
+    assert_eq!(&parse(&text).document, doc, "rendered {text:?}");
+}
+
+#[test]
+fn a_braced_env_default_may_hold_a_double_quote() {
+    // HAProxy reads `${T-"}` to its brace: the quote inside is the default, not the closing quote.
+    let doc = parse("global\n  setenv X \"${T-\"}\" after\n").document;
+    let line = &doc.sections()[0].lines()[0];
+    assert_eq!(line.words().len(), 4);
+    assert_eq!(line.value(2).as_deref(), Some("${T-\"}"));
+}
+
+#[test]
+fn a_word_ending_in_a_backslash_stays_apart_from_what_follows() {
+    let mut doc = parse("global\n  x foo\\").document;
+    let line = &mut doc.sections_mut()[0].lines_mut()[0];
+    line.push_word("bar");
+    assert_eq!(line.values(), ["x", "foo\\", "bar"]);
+    let mut doc2 = parse("global\n  x foo\\\n").document;
+    doc2.sections_mut()[0].lines_mut()[0].set_comment(Some("# c"));
+    assert_stable(&doc);
+    assert_stable(&doc2);
+    assert_eq!(doc2.sections()[0].lines()[0].values(), ["x", "foo\\"]);
+}
+
+#[test]
+fn terminating_a_line_that_ends_in_a_lone_cr_keeps_it_an_lf_line() {
+    let mut doc = parse("global\n  daemon \r").document;
+    doc.sections_mut()[0].lines_mut()[0].set_ending(LineEnding::Lf);
+    assert_stable(&doc);
+    assert_eq!(lossless(&doc), "global\n  daemon \n");
+}
+
+#[test]
+fn removing_the_last_line_after_an_empty_line_keeps_that_line() {
+    let mut doc = parse("global\n  daemon\n\n  maxconn 1").document;
+    doc.sections_mut()[0].remove_line(2);
+    assert_stable(&doc);
+    assert_eq!(lossless(&doc), "global\n  daemon\n\n");
+}
+
+#[test]
+fn a_quoted_conditional_keyword_is_still_a_conditional() {
+    let parsed = parse("global\n\".if\" defined(X)\n");
+    assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+    assert!(parsed.diagnostics[0].message.contains("never closed"));
+}
+
+#[test]
+fn a_lone_cr_ends_a_word_even_inside_quotes() {
+    // HAProxy stops reading a line at any `\r`; an open quote does not carry a word past it.
+    let mut doc = parse("global\n  x \"abc\r").document;
+    assert_eq!(doc.sections()[0].lines()[0].words()[1].raw(), "\"abc");
+    doc.push_section(haproxy_model::Section::new(SectionKind::Backend, Some("b")));
+    assert_stable(&doc);
+}
+
+#[test]
+fn removing_the_word_after_a_lone_cr_keeps_an_lf_line() {
+    let mut doc = parse("global\n\rdaemon\n").document;
+    doc.sections_mut()[0].lines_mut()[0].remove_word(0);
+    assert_stable(&doc);
+}
