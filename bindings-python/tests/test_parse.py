@@ -227,30 +227,38 @@ def test_check_diff_format_and_dict() -> None:
     assert hf.parse("backend b\n    server a 10.0.0.1:80\n").check() == []
 
 
-def test_parsing_releases_the_gil() -> None:
-    # While a big document parses in one thread, another Python thread keeps running.
+def test_parsing_and_rendering_release_the_gil() -> None:
+    # Another Python thread records timestamps; it can only run while the GIL is free, so
+    # timestamps strictly inside one native call prove that call released the GIL.
     text = "".join(f"backend b{i}\n    server s{i} 10.0.{i // 250}.{i % 250}:80 check\n" for i in range(60000))
-    ticks = 0
+    stamps: list[float] = []
     done = threading.Event()
 
     def tick() -> None:
-        nonlocal ticks
         while not done.is_set():
-            ticks += 1
-            time.sleep(0)
+            stamps.append(time.perf_counter())
+            time.sleep(0.0005)
 
     ticker = threading.Thread(target=tick)
     ticker.start()
     try:
-        start = ticks
-        for _ in range(3):
-            doc = hf.parse(text)
-            assert doc.render() == text
-        progressed = ticks - start
+        time.sleep(0.01)
+        start = time.perf_counter()
+        doc = hf.parse(text)
+        parsed = time.perf_counter()
+        out = doc.render()
+        rendered = time.perf_counter()
     finally:
         done.set()
         ticker.join()
-    assert progressed > 10, progressed
+    assert out == text
+    during_parse = [t for t in stamps if start < t < parsed]
+    during_render = [t for t in stamps if parsed < t < rendered]
+    # A call that holds the GIL lets at most a stamp or two in (a thread switch right before
+    # it starts); this parse takes tens of milliseconds, room for dozens of 0.5 ms ticks.
+    assert len(during_parse) >= 5, (len(during_parse), parsed - start)
+    if rendered - parsed > 0.02:
+        assert len(during_render) >= 5, (len(during_render), rendered - parsed)
 
 
 def test_bytes_input_and_type_errors() -> None:
