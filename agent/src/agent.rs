@@ -126,7 +126,11 @@ async fn agent(args: Args) -> Result<(), StartError> {
     };
     pipeline.clean_leftovers();
     let mut driver = match args.haproxy_mode {
-        Mode::Process => Driver::Process(ProcessDriver::new(args.haproxy_bin.clone(), args.config_path.clone(), args.state_dir.clone())),
+        Mode::Process => Driver::Process(Box::new(ProcessDriver::new(
+            args.haproxy_bin.clone(),
+            args.config_path.clone(),
+            args.state_dir.clone(),
+        ))),
         Mode::Systemd => Driver::Systemd(SystemdDriver::new(args.systemd_unit.clone(), args.runtime_socket.clone())),
     };
     // What runs after a restart: the file on disk (adopted masters are reloaded onto it).

@@ -8,7 +8,7 @@ use crate::systemd::SystemdDriver;
 
 #[derive(Debug)]
 pub(crate) enum Driver {
-    Process(ProcessDriver),
+    Process(Box<ProcessDriver>),
     Systemd(SystemdDriver),
 }
 
