@@ -2,7 +2,6 @@
 //! as many refusals as possible caught on the invalid one, and the diagnostics' text pinned
 //! with insta snapshots.
 // Test helpers outside `#[test]` functions fail loudly on a broken corpus, as the tests do.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,6 @@
 //! crate's own (`fuzz/src/*.rs`), included here with `#[path]`, so the two cannot drift apart.
 
 // Test helpers outside #[test] functions: failing loudly is their job.
-#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

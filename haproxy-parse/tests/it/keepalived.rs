@@ -1,7 +1,6 @@
 //! Hand-written keepalived cases: the grammar's corners, typed views, edits, the offline check.
 
 // Helpers outside `#[test]` functions are test code too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use haproxy_model::keepalived::{Check, Statement};
 use haproxy_parse::keepalived::{check, parse};

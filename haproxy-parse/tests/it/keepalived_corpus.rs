@@ -2,7 +2,6 @@
 //! file re-renders byte for byte, `fmt` is idempotent, valid files parse and check clean.
 
 // Helpers outside `#[test]` functions are test code too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,6 @@
 //! values survive quote -> unquote, and any text survives parse -> lossless byte for byte.
 
 // Helpers outside `#[test]` functions are test code too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use haproxy_model::keepalived::{quote, unquote, Block, Document, Statement, Word};
 use haproxy_parse::keepalived::parse;

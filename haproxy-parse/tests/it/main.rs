@@ -1,5 +1,8 @@
 //! Integration tests of the HAProxy parser: one binary, one module per concern.
 
+// Test helpers outside #[test] functions may fail loudly; clippy.toml covers only the tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod check;
 mod corpus;
 mod fuzz_regressions;
