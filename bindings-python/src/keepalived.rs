@@ -3,8 +3,11 @@
 
 use std::sync::{Arc, Mutex};
 
+use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+
+use haproxy_model::keepalived::{Block, Document, Statement};
 
 use crate::convert::{self, lock, Diagnostic};
 use crate::input::with_text;
@@ -12,7 +15,25 @@ use crate::input::with_text;
 /// A lossless keepalived.conf: `render()` gives back the exact text it was parsed from.
 #[pyclass(module = "haproxy_fleet.keepalived", frozen)]
 pub(crate) struct KeepalivedDocument {
-    inner: Arc<Mutex<haproxy_model::keepalived::Document>>,
+    inner: Arc<Mutex<Document>>,
+}
+
+/// True when `statement` is the block header `block` (`"vrrp_instance VI_1"`: keyword and
+/// arguments as values, compared word by word).
+fn is_header(statement: &Statement, block: &[&str]) -> bool {
+    statement.block().is_some()
+        && statement.keyword().as_deref() == block.first().copied()
+        && statement.arg_values().iter().map(String::as_str).eq(block.iter().skip(1).copied())
+}
+
+/// The top-level block named by `block`; `KeyError` when there is none.
+fn find_block<'a>(doc: &'a mut Document, block: &str) -> PyResult<&'a mut Block> {
+    let words: Vec<&str> = block.split_whitespace().collect();
+    doc.statements_mut()
+        .iter_mut()
+        .find(|s| is_header(s, &words))
+        .and_then(Statement::block_mut)
+        .ok_or_else(|| PyKeyError::new_err(format!("no block {block:?}")))
 }
 
 #[pymethods]
@@ -45,6 +66,28 @@ impl KeepalivedDocument {
         dict.set_item("vrrp_sync_groups", convert::to_py(py, &doc.vrrp_sync_groups())?)?;
         dict.set_item("virtual_servers", convert::to_py(py, &doc.virtual_servers())?)?;
         Ok(dict.into_any().unbind())
+    }
+
+    /// The first argument of `keyword` inside the top-level block `block`
+    /// (`value("vrrp_instance VI_1", "priority")` -> `"150"`), or `None`; `KeyError` when the
+    /// block does not exist.
+    fn value(&self, block: &str, keyword: &str) -> PyResult<Option<String>> {
+        let mut doc = lock(&self.inner);
+        Ok(find_block(&mut doc, block)?.value(keyword).map(|v| v.into_owned()))
+    }
+
+    /// Sets the first argument of the existing `keyword` statement inside `block`, rewriting
+    /// only that word (comments and layout stay); `KeyError` when the block or the statement is
+    /// missing, `ValueError` when the statement has no argument.
+    fn set_value(&self, block: &str, keyword: &str, value: &str) -> PyResult<()> {
+        let mut doc = lock(&self.inner);
+        let statement =
+            find_block(&mut doc, block)?.find_mut(keyword).ok_or_else(|| PyKeyError::new_err(format!("no {keyword:?} in {block:?}")))?;
+        if statement.set_arg(0, value) {
+            Ok(())
+        } else {
+            Err(PyValueError::new_err(format!("{keyword:?} in {block:?} has no argument to set")))
+        }
     }
 
     /// The offline checks on the document.

@@ -68,3 +68,17 @@ def test_check_reports_bad_values() -> None:
     bad = CONF.replace("virtual_router_id 51", "virtual_router_id 999")
     found = keepalived.check(bad)
     assert any(d.line == 9 and d.is_error() for d in found), found
+
+
+def test_value_edits_change_only_that_word() -> None:
+    doc = keepalived.parse(CONF)
+    assert doc.value("vrrp_instance VI_1", "priority") == "150"
+    assert doc.value("global_defs", "router_id") == "LB1"
+    doc.set_value("vrrp_instance VI_1", "priority", "100")
+    doc.set_value("global_defs", "router_id", "LB2")
+    assert doc.render() == CONF.replace("priority 150", "priority 100").replace("router_id LB1   #", "router_id LB2   #")
+    assert doc.vrrp_instances()[0]["priority"] == 100
+    with pytest.raises(KeyError, match="no block"):
+        doc.value("vrrp_instance VI_2", "priority")
+    with pytest.raises(KeyError):
+        doc.set_value("vrrp_instance VI_1", "nopreempt_delay", "1")
