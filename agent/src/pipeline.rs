@@ -183,3 +183,78 @@ impl Pipeline {
         driver.reload().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use fleet_core::{ApplyOutcome, ClusterSettings};
+
+    use super::*;
+    use crate::systemd::SystemdDriver;
+
+    fn setup(name: &str) -> (PathBuf, Pipeline, Driver) {
+        let dir = std::env::temp_dir().join(format!("fleet-agent-pipeline-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let haproxy = std::env::var_os("FLEET_HAPROXY_BIN").map_or_else(|| PathBuf::from("/usr/sbin/haproxy"), PathBuf::from);
+        let pipeline = Pipeline {
+            config: dir.join("haproxy.cfg"),
+            backups: dir.join("backups"),
+            haproxy_bin: haproxy,
+            versions: dir.join("versions.json"),
+        };
+        // Never reached by these tests: they stop before the reload.
+        let driver = Driver::Systemd(SystemdDriver::new("fleet-agent-test-none".into(), None));
+        (dir, pipeline, driver)
+    }
+
+    fn state(text: &str, sha256: String) -> DesiredState {
+        DesiredState { cluster_id: 1, version: 2, sha256, text: text.into(), settings: ClusterSettings::default() }
+    }
+
+    #[tokio::test]
+    async fn a_partial_download_is_never_written() {
+        let (dir, pipeline, mut driver) = setup("partial");
+        std::fs::write(&pipeline.config, "old\n").unwrap();
+        let full = "global\n    maxconn 10\n";
+        let cut = state("global\n    max", fleet_core::secret::sha256_hex(full.as_bytes()));
+        let error = pipeline.apply(&mut driver, &cut).await.unwrap_err();
+        assert!(error.starts_with("checksum mismatch"), "{error}");
+        assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), "old\n");
+        assert!(!pipeline.candidate().exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rejected_config_leaves_the_old_file_alone() {
+        let (dir, pipeline, mut driver) = setup("rejected");
+        if !pipeline.haproxy_bin.exists() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        std::fs::write(&pipeline.config, "old\n").unwrap();
+        let text = "defaults\n    mode http\n    errorfile 503 /nonexistent/file\n";
+        let report = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap();
+        assert_eq!(report.outcome, ApplyOutcome::Rejected);
+        assert!(report.error.unwrap().contains("/nonexistent/file"));
+        assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), "old\n");
+        assert!(!pipeline.candidate().exists(), "the candidate is removed");
+        assert!(!pipeline.backups.exists(), "nothing was backed up");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn versions_on_disk_are_remembered() {
+        let (dir, pipeline, _driver) = setup("versions");
+        assert_eq!(pipeline.version_on_disk(), None);
+        std::fs::write(&pipeline.config, "a\n").unwrap();
+        for (i, text) in ["x\n", "a\n", "y\n"].iter().enumerate() {
+            pipeline.remember(&fleet_core::secret::sha256_hex(text.as_bytes()), i as i64 + 1).unwrap();
+        }
+        assert_eq!(pipeline.version_on_disk(), Some(2));
+        for v in 10..40 {
+            pipeline.remember(&format!("{v:064}"), v).unwrap();
+        }
+        assert_eq!(pipeline.version_on_disk(), None, "only the last {VERSIONS_KEPT} are kept");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::agent_harness::{bring_up, config, prerequisites, probe, wait_served};
+use crate::agent_harness::{bring_up, config, prerequisites, probe, wait_served, Server};
 
 #[test]
 fn five_applies_are_served_quickly_without_a_failed_connection() {
@@ -159,4 +159,22 @@ fn sigkill_during_applies_never_runs_an_unchecked_config_and_converges() {
     eprintln!("converged {:?} after the last restart: {status}", started.elapsed());
     let on_disk = std::fs::read_to_string(&agent.config).unwrap();
     assert_eq!(on_disk, *good_texts.last().unwrap(), "the last checked version is on disk:\n{}", agent.log());
+}
+
+#[test]
+fn the_agent_rides_out_a_server_outage() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (server, agent, cluster, port, dir) = bring_up("outage", &haproxy, &fleet, &agent_bin);
+    let listen = server.url.trim_start_matches("http://").to_string();
+    drop(server);
+    // The agent retries with backoff meanwhile; HAProxy keeps serving.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(probe(port).unwrap(), "v1");
+    let server = Server::start_on(&fleet, &dir.join("data"), &listen);
+    let v2 = server.commit(cluster, &config(port, "v2", ""));
+    server.apply(cluster, v2);
+    let took = wait_served(port, "v2", Duration::from_secs(15));
+    eprintln!("after the outage, v2 served {took:?} after its apply");
+    server.wait_status(cluster, "v2 applied", |a| a["applied_version"] == json!(v2));
+    assert!(agent.log().contains("cannot poll the desired state"), "the outage was noticed and retried");
 }

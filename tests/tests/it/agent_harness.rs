@@ -70,8 +70,13 @@ impl Drop for Server {
 
 impl Server {
     pub(crate) fn start(fleet: &Path, data: &Path) -> Server {
+        Server::start_on(fleet, data, "127.0.0.1:0")
+    }
+
+    /// `fleet serve` on `listen` (a restart reuses the address agents know).
+    pub(crate) fn start_on(fleet: &Path, data: &Path, listen: &str) -> Server {
         let mut child = Command::new(fleet)
-            .args(["serve", "--listen", "127.0.0.1:0", "--grace-seconds", "1", "--data"])
+            .args(["serve", "--listen", listen, "--grace-seconds", "1", "--data"])
             .arg(data)
             .env("FLEET_ADMIN_PASSWORD", PASSWORD)
             .env("RUST_LOG", "warn")
@@ -305,7 +310,7 @@ pub(crate) fn config(port: u16, body: &str, extra: &str) -> String {
 /// Enrols an agent on a new cluster, applies version 1 and waits until it is served.
 pub(crate) fn bring_up(name: &str, haproxy: &Path, fleet: &Path, agent_bin: &Path) -> (Server, Agent, i64, u16, PathBuf) {
     let dir = temp_dir(name);
-    let server = Server::start(fleet, &dir.join("server"));
+    let server = Server::start(fleet, &dir.join("data"));
     let mut agent = Agent::new(agent_bin, haproxy, &server, &dir);
     let cluster = server.cluster(name, &agent.config);
     let port = free_port();
