@@ -13,4 +13,5 @@ mod concurrency;
 mod corpus;
 mod edits;
 mod op_props;
+mod runtime_store;
 mod store_suite;
