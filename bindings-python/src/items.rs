@@ -1,5 +1,5 @@
-//! Views of single lines inside a proxy: `Server` (found by name), `Bind` (by its rank among the
-//! binds), `Acl` and `Rule` (by line index in the section, as the Rust views index them).
+//! Views of single lines inside a proxy: `Server` (found by name), `Bind`, `Acl` and `Rule`
+//! (found again through an anchor: see `crate::anchor`).
 //!
 //! Each access re-resolves the path and edits through `ServerMut`, `BindMut`, `AclMut` or
 //! `RuleMut`, which touch only their words: `server.weight = 7` rewrites the weight value and
@@ -8,6 +8,7 @@
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::anchor::LineRef;
 use crate::document::Shared;
 use crate::proxy::ProxyPath;
 use haproxy_model::views::{AclMut, BindMut, Param, RuleMut, ServerMut};
@@ -249,29 +250,27 @@ impl Server {
     }
 }
 
-/// A `bind` line of a frontend or listen: the `n`th bind (0-based) on each access.
+/// A `bind` line of a frontend or listen (see `anchor` for how it is found again).
 #[pyclass(module = "haproxy_fleet")]
 pub(crate) struct Bind {
-    doc: Shared,
-    proxy: ProxyPath,
-    n: usize,
+    line: LineRef,
 }
 
 impl Bind {
-    pub(crate) fn new(doc: Shared, proxy: ProxyPath, n: usize) -> Self {
-        Bind { doc, proxy, n }
+    pub(crate) fn new(line: LineRef) -> Self {
+        Bind { line }
     }
 
-    fn missing(&self) -> PyErr {
-        PyKeyError::new_err(format!("no bind number {} in {} {:?}", self.n, self.proxy.side.noun(), self.proxy.name))
+    fn not_a(&self) -> PyErr {
+        PyKeyError::new_err("the line is no longer a bind")
     }
 
     fn read<R>(&self, f: impl FnOnce(&haproxy_model::views::Bind<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.proxy.read(&self.doc, |p| f(p.binds().get(self.n).ok_or_else(|| self.missing())?))
+        self.line.read(|line, index| f(&haproxy_model::views::Bind::new(line, index).ok_or_else(|| self.not_a())?))
     }
 
     fn edit<R>(&self, f: impl FnOnce(BindMut<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.proxy.edit(&self.doc, |mut p| f(p.bind_mut(self.n).ok_or_else(|| self.missing())?))
+        self.line.edit(|line, index| f(BindMut::new(line, index).ok_or_else(|| self.not_a())?))
     }
 }
 
@@ -328,47 +327,44 @@ impl Bind {
         })
     }
 
+    /// The line's index in its section now.
+    #[getter]
+    fn index(&self) -> PyResult<usize> {
+        self.line.index()
+    }
+
     /// The whole line as it renders now.
     #[getter]
     fn text(&self) -> PyResult<String> {
-        self.read(|b| Ok(b.line().text()))
+        self.line.text()
     }
 
     fn __repr__(&self) -> String {
-        format!("<haproxy_fleet.Bind #{} in {} {:?}>", self.n, self.proxy.side.noun(), self.proxy.name)
+        format!("<haproxy_fleet.Bind in {} {:?}>", self.line.proxy.side.noun(), self.line.proxy.name)
     }
 }
 
-/// An `acl` line, found by its line index in the section (stable until lines are added or
-/// removed before it).
+/// An `acl` line (see `anchor` for how it is found again).
 #[pyclass(module = "haproxy_fleet")]
 pub(crate) struct Acl {
-    doc: Shared,
-    proxy: ProxyPath,
-    line: usize,
+    line: LineRef,
 }
 
 impl Acl {
-    pub(crate) fn new(doc: Shared, proxy: ProxyPath, line: usize) -> Self {
-        Acl { doc, proxy, line }
+    pub(crate) fn new(line: LineRef) -> Self {
+        Acl { line }
     }
 
-    fn missing(&self) -> PyErr {
-        PyKeyError::new_err(format!("line {} of {} {:?} is no longer an acl", self.line, self.proxy.side.noun(), self.proxy.name))
+    fn not_a(&self) -> PyErr {
+        PyKeyError::new_err("the line is no longer an acl")
     }
 
     fn read<R>(&self, f: impl FnOnce(haproxy_model::views::Acl<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.proxy.read(&self.doc, |p| {
-            let line = p.section().lines().get(self.line).ok_or_else(|| self.missing())?;
-            f(haproxy_model::views::Acl::new(line, self.line).ok_or_else(|| self.missing())?)
-        })
+        self.line.read(|line, index| f(haproxy_model::views::Acl::new(line, index).ok_or_else(|| self.not_a())?))
     }
 
     fn edit<R>(&self, f: impl FnOnce(AclMut<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.proxy.edit(&self.doc, |mut p| {
-            let line = p.section_mut().lines_mut().get_mut(self.line).ok_or_else(|| self.missing())?;
-            f(AclMut::new(line, self.line).ok_or_else(|| self.missing())?)
-        })
+        self.line.edit(|line, index| f(AclMut::new(line, index).ok_or_else(|| self.not_a())?))
     }
 }
 
@@ -422,49 +418,50 @@ impl Acl {
         })
     }
 
-    /// The line's index in its section.
+    /// The line's index in its section now.
     #[getter]
-    fn index(&self) -> usize {
-        self.line
+    fn index(&self) -> PyResult<usize> {
+        self.line.index()
     }
 
     /// The whole line as it renders now.
     #[getter]
     fn text(&self) -> PyResult<String> {
-        self.read(|a| Ok(a.line().text()))
+        self.line.text()
     }
 
     fn __repr__(&self) -> String {
-        format!("<haproxy_fleet.Acl line {} in {} {:?}>", self.line, self.proxy.side.noun(), self.proxy.name)
+        format!("<haproxy_fleet.Acl in {} {:?}>", self.line.proxy.side.noun(), self.line.proxy.name)
     }
 }
 
-/// A rule line (`http-request`, `use_backend`, `tcp-request` ...), found by its line index.
+/// A rule line (`http-request`, `use_backend`, `tcp-request` ...; see `anchor` for how it is
+/// found again).
 #[pyclass(module = "haproxy_fleet")]
 pub(crate) struct Rule {
-    doc: Shared,
-    proxy: ProxyPath,
-    line: usize,
+    line: LineRef,
 }
 
 impl Rule {
-    pub(crate) fn new(doc: Shared, proxy: ProxyPath, line: usize) -> Self {
-        Rule { doc, proxy, line }
+    pub(crate) fn new(line: LineRef) -> Self {
+        Rule { line }
     }
 
-    fn missing(&self) -> PyErr {
-        PyKeyError::new_err(format!("line {} of {} {:?} is no longer a rule", self.line, self.proxy.side.noun(), self.proxy.name))
+    fn not_a(&self) -> PyErr {
+        PyKeyError::new_err("the line is no longer a rule")
     }
 
     fn read<R>(&self, f: impl FnOnce(haproxy_model::views::Rule<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.proxy.read(&self.doc, |p| {
-            let line = p.section().lines().get(self.line).ok_or_else(|| self.missing())?;
-            f(haproxy_model::views::Rule::new(line, self.line).ok_or_else(|| self.missing())?)
-        })
+        self.line.read(|line, index| f(haproxy_model::views::Rule::new(line, index).ok_or_else(|| self.not_a())?))
     }
 
     fn edit<R>(&self, f: impl FnOnce(RuleMut<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.proxy.edit(&self.doc, |mut p| f(p.rule_mut(self.line).ok_or_else(|| self.missing())?))
+        self.line.edit(|line, index| f(RuleMut::new(line, index).ok_or_else(|| self.not_a())?))
+    }
+
+    /// The rule's line index now (for removal).
+    pub(crate) fn current_index(&self) -> PyResult<usize> {
+        self.read(|r| Ok(r.index()))
     }
 }
 
@@ -524,19 +521,19 @@ impl Rule {
         })
     }
 
-    /// The line's index in its section.
+    /// The line's index in its section now.
     #[getter]
-    pub(crate) fn index(&self) -> usize {
-        self.line
+    fn index(&self) -> PyResult<usize> {
+        self.current_index()
     }
 
     /// The whole line as it renders now.
     #[getter]
     fn text(&self) -> PyResult<String> {
-        self.read(|r| Ok(r.line().text()))
+        self.line.text()
     }
 
     fn __repr__(&self) -> String {
-        format!("<haproxy_fleet.Rule line {} in {} {:?}>", self.line, self.proxy.side.noun(), self.proxy.name)
+        format!("<haproxy_fleet.Rule in {} {:?}>", self.line.proxy.side.noun(), self.line.proxy.name)
     }
 }

@@ -17,6 +17,7 @@
 //! The pure-Python half of the package (`python/haproxy_fleet/`) re-exports these classes and
 //! adds the HTTP client for `fleet serve`.
 
+mod anchor;
 mod convert;
 mod document;
 mod input;

@@ -6,6 +6,7 @@
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::anchor::LineRef;
 use crate::convert::lock;
 use crate::document::Shared;
 use crate::items::{condition_from_py, Acl, Bind, Rule, Server};
@@ -101,6 +102,12 @@ impl Proxy {
 
     fn server_view(&self, name: &str) -> Server {
         Server::new(self.doc.clone(), self.path.clone(), name)
+    }
+
+    /// A reference to line `index` of the section as it is now.
+    fn line_ref(&self, p: &haproxy_model::Proxy<'_>, index: usize, what: &'static str) -> PyResult<LineRef> {
+        let line = p.section().lines().get(index).ok_or_else(|| PyKeyError::new_err(format!("no line {index}")))?;
+        Ok(LineRef::new(self.doc.clone(), self.path.clone(), line, index, what))
     }
 }
 
@@ -297,19 +304,15 @@ impl Proxy {
 
     /// The `bind` lines, in order.
     fn binds(&self) -> PyResult<Vec<Bind>> {
-        let count = self.read(|p| Ok(p.binds().len()))?;
-        Ok((0..count).map(|n| Bind::new(self.doc.clone(), self.path.clone(), n)).collect())
+        self.read(|p| p.binds().iter().map(|b| Ok(Bind::new(self.line_ref(&p, b.index(), "bind")?))).collect())
     }
 
     /// Adds `bind <address> [params...]` after the last bind; `ValueError` for a bad address.
     #[pyo3(signature = (address, params = Vec::new()))]
     fn add_bind(&self, address: &str, params: Vec<String>) -> PyResult<Bind> {
         haproxy_model::Address::parse_bind_list(address).map_err(|e| PyValueError::new_err(format!("bind {address}: {e}")))?;
-        let n = self.edit(|mut p| {
-            let index = p.add_bind(address, &params).view().index();
-            Ok(p.view().binds().iter().position(|b| b.index() == index).unwrap_or(0))
-        })?;
-        Ok(Bind::new(self.doc.clone(), self.path.clone(), n))
+        let index = self.edit(|mut p| Ok(p.add_bind(address, &params).view().index()))?;
+        self.read(|p| Ok(Bind::new(self.line_ref(&p, index, "bind")?)))
     }
 
     /// Removes the `n`th bind line (0-based); `IndexError` when there is none.
@@ -321,8 +324,7 @@ impl Proxy {
 
     /// The `acl` lines, in order.
     fn acls(&self) -> PyResult<Vec<Acl>> {
-        let lines = self.read(|p| Ok(p.acls().iter().map(|a| a.index()).collect::<Vec<_>>()))?;
-        Ok(lines.into_iter().map(|i| Acl::new(self.doc.clone(), self.path.clone(), i)).collect())
+        self.read(|p| p.acls().iter().map(|a| Ok(Acl::new(self.line_ref(&p, a.index(), "acl")?))).collect())
     }
 
     /// Adds `acl <name> <criterion> [flags and patterns...]` after the last ACL (before the first
@@ -333,7 +335,7 @@ impl Proxy {
             return Err(PyValueError::new_err("an acl needs a name and a criterion"));
         }
         let index = self.edit(|mut p| Ok(p.add_acl(name, criterion, &patterns).view().index()))?;
-        Ok(Acl::new(self.doc.clone(), self.path.clone(), index))
+        self.read(|p| Ok(Acl::new(self.line_ref(&p, index, "acl")?)))
     }
 
     /// Removes every line declaring ACL `name`; returns how many; `KeyError` when none.
@@ -346,8 +348,7 @@ impl Proxy {
 
     /// Every rule (`http-request`, `use_backend`, `tcp-request` ...), in order.
     fn rules(&self) -> PyResult<Vec<Rule>> {
-        let lines = self.read(|p| Ok(p.rules().iter().map(|r| r.index()).collect::<Vec<_>>()))?;
-        Ok(lines.into_iter().map(|i| Rule::new(self.doc.clone(), self.path.clone(), i)).collect())
+        self.read(|p| p.rules().iter().map(|r| Ok(Rule::new(self.line_ref(&p, r.index(), "rule")?))).collect())
     }
 
     /// Adds `<keyword> <args...> [condition]` after the last rule with that keyword.
@@ -366,7 +367,7 @@ impl Proxy {
                 .map(|r| r.view().index())
                 .ok_or_else(|| PyValueError::new_err(format!("{keyword:?} is not a rule keyword")))
         })?;
-        Ok(Rule::new(self.doc.clone(), self.path.clone(), index))
+        self.read(|p| Ok(Rule::new(self.line_ref(&p, index, "rule")?)))
     }
 
     /// Adds `use_backend <backend> [condition]` after the last one.
@@ -374,12 +375,12 @@ impl Proxy {
     fn add_use_backend(&self, backend: &str, condition: Option<&Bound<'_, PyAny>>) -> PyResult<Rule> {
         let condition = condition.map(condition_from_py).transpose()?;
         let index = self.edit(|mut p| Ok(p.add_use_backend(backend, condition.as_ref()).view().index()))?;
-        Ok(Rule::new(self.doc.clone(), self.path.clone(), index))
+        self.read(|p| Ok(Rule::new(self.line_ref(&p, index, "rule")?)))
     }
 
     /// Removes a rule (a `Rule` from `rules()`); `KeyError` when its line is no longer a rule.
     fn remove_rule(&self, rule: PyRef<'_, Rule>) -> PyResult<()> {
-        let index = rule.index();
+        let index = rule.current_index()?;
         self.edit(|mut p| {
             p.remove_rule(index).map(drop).ok_or_else(|| PyKeyError::new_err(format!("line {index} of the section is not a rule")))
         })

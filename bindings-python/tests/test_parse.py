@@ -269,3 +269,37 @@ def test_bytes_input_and_type_errors() -> None:
         hf.parse(b"backend b\n\xff\n")
     with pytest.raises(TypeError, match="str or bytes, not int"):
         hf.parse(3)  # type: ignore[arg-type]
+
+
+def test_line_views_follow_their_line_across_edits() -> None:
+    text = (
+        "frontend www\n"
+        "    bind :80\n"
+        "    http-request deny if { path /a }\n"
+        "    http-request deny if { path /b }\n"
+    )
+    doc = hf.parse(text)
+    www = doc.frontend("www")
+    first_bind = www.binds()[0]
+    deny_a, deny_b = www.rules()
+    # Lines inserted before them (an ACL goes before the first rule, a bind after the last bind).
+    www.add_acl("x", "src", ["10.0.0.0/8"])
+    www.add_bind(":81")
+    www.add_bind(":79")
+    assert deny_b.condition == "if { path /b }" and deny_b.index == 5
+    deny_b.condition = "if x"
+    assert deny_a.condition == "if { path /a }"
+    assert first_bind.address == ":80"
+    first_bind.address = ":8080"
+    www.remove_rule(deny_a)
+    assert doc.render() == (
+        "frontend www\n    bind :8080\n    bind :81\n    bind :79\n    acl x src 10.0.0.0/8\n"
+        "    http-request deny if x\n"
+    )
+    with pytest.raises(KeyError, match="no longer"):
+        deny_a.condition  # noqa: B018 - the property access is the test
+    # A line changed through another view is not silently re-found elsewhere.
+    other = www.rules()[0]
+    other.condition = "unless x"
+    with pytest.raises(KeyError):
+        deny_b.text  # noqa: B018
