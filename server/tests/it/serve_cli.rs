@@ -64,7 +64,11 @@ fn start_plain(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, S
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     loop {
         let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "fleet serve ended early: {lines:?}");
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fleet serve ended early: {lines:?}");
+        }
         let line = line.trim_end().to_string();
         if let Some(base) = line.strip_prefix("listening on ") {
             return (child, base.to_string(), lines);
