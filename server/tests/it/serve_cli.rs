@@ -48,10 +48,20 @@ fn short_admin_password_is_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A child process killed and reaped on drop.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `fleet serve` on `dir` without FLEET_ADMIN_PASSWORD; returns the child, its base URL and
 /// every stdout line before `listening on`.
-fn start_plain(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fleet"))
+fn start_plain(dir: &std::path::Path, extra: &[&str]) -> (Running, String, Vec<String>) {
+    let spawned = Command::new(env!("CARGO_BIN_EXE_fleet"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir)
         .args(extra)
@@ -60,15 +70,12 @@ fn start_plain(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, S
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut child = Running(spawned);
     let mut lines = Vec::new();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
     loop {
         let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("fleet serve ended early: {lines:?}");
-        }
+        assert!(reader.read_line(&mut line).unwrap() > 0, "fleet serve ended early: {lines:?}");
         let line = line.trim_end().to_string();
         if let Some(base) = line.strip_prefix("listening on ") {
             return (child, base.to_string(), lines);
@@ -98,21 +105,20 @@ async fn generated_admin_password_is_printed_once_and_logs_are_json() {
     let anonymous = client.get(format!("{base}/api/v1/health")).send().await.unwrap();
     assert!(anonymous.headers()["x-request-id"].to_str().unwrap().starts_with('r'));
 
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let status = child.wait().unwrap();
+    Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success());
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     let records: Vec<Value> = stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
     let traced = records.iter().find(|r| r["span"]["id"] == "trace-me-42").unwrap_or_else(|| panic!("{stderr}"));
     assert_eq!(traced["span"]["method"], "POST");
     assert!(!stderr.contains(&password), "the password went to the logs");
 
     // A second start on the same database creates nobody and prints no password.
-    let (mut again, _, lines) = start_plain(&dir, &[]);
+    let (again, _, lines) = start_plain(&dir, &[]);
     assert!(lines.iter().all(|l| !l.contains("password")), "{lines:?}");
-    let _ = again.kill();
-    let _ = again.wait();
+    drop(again);
     tokio::time::sleep(Duration::from_millis(10)).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
