@@ -125,6 +125,8 @@ fn sigkill_during_applies_never_runs_an_unchecked_config_and_converges() {
     let mut last_good = "v1".to_string();
     let mut last_good_version = 1;
     let mut final_bad = false;
+    // Where the kills landed: mid-apply (a candidate on disk), after the swap, or before it.
+    let (mut mid_apply, mut after_swap, mut before_swap) = (0, 0, 0);
     for n in 2..=21 {
         // One in three versions is refused by `haproxy -c`: it must never run.
         let bad = random.below(3) == 0;
@@ -144,12 +146,21 @@ fn sigkill_during_applies_never_runs_an_unchecked_config_and_converges() {
 
         let on_disk = std::fs::read_to_string(&agent.config).unwrap();
         assert!(good_texts.contains(&on_disk), "apply {n}: the file is one whole checked version");
+        let candidate = agent.config.with_extension("cfg.fleet-new");
+        if candidate.exists() {
+            mid_apply += 1;
+        } else if on_disk == text {
+            after_swap += 1;
+        } else {
+            before_swap += 1;
+        }
         assert!(passes_check(&haproxy, &agent.config), "apply {n}: the file on disk passes haproxy -c");
         let served = probe(port).unwrap_or_else(|e| panic!("apply {n}: haproxy stopped serving: {e}"));
         assert!(served.starts_with('v'), "apply {n}: haproxy runs a checked config, got {served:?}");
 
         agent.start(None);
     }
+    eprintln!("kills: {mid_apply} with a candidate on disk, {after_swap} after the swap, {before_swap} before it or on a refused version");
     let started = Instant::now();
     let outcome = if final_bad { "rejected" } else { "applied" };
     let status = server.wait_status(cluster, "convergence", |a| {
