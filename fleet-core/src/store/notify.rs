@@ -177,3 +177,70 @@ async fn refresh_all(store: &Store, slots: &Slots) {
         let _ = refresh(store, &slots.get(cluster_id), cluster_id).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::DesiredWatch;
+    use crate::clock::{ManualClock, SeededRandom};
+    use crate::model::{ClusterSettings, Role};
+    use crate::store::{Store, StoreOptions};
+
+    async fn store() -> (Store, String, std::path::PathBuf) {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!("fleet-notify-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("fleet.db").display());
+        let options = StoreOptions {
+            clock: Arc::new(ManualClock::new(1_767_225_600_000)),
+            random: Arc::new(SeededRandom::new(7)),
+            ..StoreOptions::default()
+        };
+        (Store::open(&url, options).await.unwrap(), url, dir)
+    }
+
+    const TEXT: &str = "backend app\n    server s1 10.0.0.1:80\n";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waits_wake_on_apply_and_time_out_otherwise() {
+        let (store, url, dir) = store().await;
+        store.create_user("system", "admin", "password-1", Role::Admin).await.unwrap();
+        let pool = store.create_pool("admin", "p", "").await.unwrap();
+        let cluster = store.create_cluster("admin", "c", pool.id, ClusterSettings::default()).await.unwrap();
+        let watch = Arc::new(DesiredWatch::start(store.clone(), &url).await.unwrap());
+
+        // Nothing applied: nothing is news, the wait times out.
+        let started = Instant::now();
+        assert!(watch.wait(cluster.id, None, Duration::from_millis(100)).await.unwrap().is_none());
+        assert!(started.elapsed() >= Duration::from_millis(100));
+
+        store.import("admin", cluster.id, TEXT, "").await.unwrap();
+        let v1 = watch.apply("admin", cluster.id, 1).await.unwrap();
+        // Stale or unknown: answered at once.
+        let state = watch.wait(cluster.id, None, Duration::from_secs(10)).await.unwrap().unwrap();
+        assert_eq!((state.version, state.sha256.as_str(), state.text.as_str()), (1, v1.sha256.as_str(), TEXT));
+        assert!(watch.wait(cluster.id, Some("other"), Duration::from_secs(10)).await.unwrap().is_some());
+        // Current: waits until an apply changes it.
+        assert!(watch.wait(cluster.id, Some(&v1.sha256), Duration::from_millis(50)).await.unwrap().is_none());
+        let waiter = {
+            let (watch, known) = (watch.clone(), v1.sha256.clone());
+            tokio::spawn(async move { watch.wait(cluster.id, Some(&known), Duration::from_secs(10)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished());
+        store.import("admin", cluster.id, &TEXT.replace("10.0.0.1", "10.0.0.2"), "").await.unwrap();
+        assert!(!waiter.is_finished(), "a new version alone is not an apply");
+        watch.apply("admin", cluster.id, 2).await.unwrap();
+        let woke = tokio::time::timeout(Duration::from_secs(1), waiter).await.unwrap().unwrap().unwrap().unwrap();
+        assert_eq!(woke.version, 2);
+        // Rolling back to version 1 is news to an agent on version 2.
+        watch.apply("admin", cluster.id, 1).await.unwrap();
+        assert_eq!(watch.wait(cluster.id, Some(&woke.sha256), Duration::from_secs(1)).await.unwrap().unwrap().version, 1);
+        // Unknown clusters are errors, not endless waits.
+        assert!(watch.wait(cluster.id + 1, None, Duration::from_secs(1)).await.is_err());
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
