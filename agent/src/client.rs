@@ -14,8 +14,8 @@ use reqwest::StatusCode;
 pub(crate) enum ClientError {
     #[error("cannot read CA file {path}: {source}")]
     CaFile { path: String, source: std::io::Error },
-    #[error("invalid CA file {path}: {source}")]
-    Ca { path: String, source: reqwest::Error },
+    #[error("invalid CA file {path}: {reason}")]
+    Ca { path: String, reason: String },
     #[error("cannot build the HTTP client: {0}")]
     Build(reqwest::Error),
     #[error("server unreachable: {0}")]
@@ -39,6 +39,18 @@ pub(crate) struct Client {
     token: Option<String>,
 }
 
+/// An error with its causes (`builder error: invalid certificate: ...`).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
     let status = response.status();
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
@@ -57,9 +69,11 @@ impl Client {
         ));
         if let Some(path) = ca_file {
             let pem = std::fs::read(path).map_err(|source| ClientError::CaFile { path: path.display().to_string(), source })?;
-            let cert = reqwest::Certificate::from_pem(&pem)
-                .map_err(|source| ClientError::Ca { path: path.display().to_string(), source })?;
-            builder = builder.add_root_certificate(cert);
+            let invalid = |e: reqwest::Error| ClientError::Ca { path: path.display().to_string(), reason: chain(&e) };
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(invalid)?;
+            // The PEM is only decoded when the client is built.
+            let http = builder.add_root_certificate(cert).build().map_err(invalid)?;
+            return Ok(Client { http, base: server.trim_end_matches('/').to_string(), token: None });
         }
         Ok(Client { http: builder.build().map_err(ClientError::Build)?, base: server.trim_end_matches('/').to_string(), token: None })
     }
