@@ -54,6 +54,7 @@ pub(crate) struct AppState {
 #[openapi(
     info(title = "HAProxy Fleet API", description = "Versioned, lossless HAProxy configuration for fleets of nodes."),
     modifiers(&BearerAuth),
+    security(("bearer" = [])),
 )]
 struct ApiDoc;
 

@@ -58,6 +58,21 @@ async fn every_route_is_documented_and_every_documented_route_is_routed() {
         assert!(paths.get(*path).and_then(|p| p.get(*method)).is_some(), "{method} {path} is not documented");
     }
 
+    // Every operation needs the bearer token except the public ones.
+    assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    assert_eq!(document["security"], serde_json::json!([{"bearer": []}]));
+    let mut public: Vec<String> = paths
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().iter().map(move |(method, op)| (path, method, op)))
+        .filter(|(_, _, op)| op["security"] == serde_json::json!([{}]))
+        .map(|(path, method, _)| format!("{method} {path}"))
+        .collect();
+    public.sort();
+    assert_eq!(
+        public,
+        ["get /api/v1/health", "get /api/v1/openapi.json", "get /metrics", "post /api/v1/agent/enroll", "post /api/v1/auth/login"]
+    );
+
     let mut operations = 0;
     for (path, item) in paths {
         for method in ["get", "post", "put", "delete", "patch"] {

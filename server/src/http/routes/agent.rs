@@ -31,7 +31,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 
 /// Trades a one-time enrolment secret for the agent's own token (checked against the
 /// enrolment's allowed source networks with the connection's peer address).
-#[utoipa::path(post, path = "/api/v1/agent/enroll", tag = "agent", request_body(content = Object, description = "{secret, hostname, facts}"),
+#[utoipa::path(post, path = "/api/v1/agent/enroll", security(()), tag = "agent", request_body(content = Object, description = "{secret, hostname, facts}"),
     responses((status = 201, description = "{agent_id, cluster_id, name, token}"), (status = 401, description = "unknown, used or expired secret"),
         (status = 403, description = "source address not allowed")))]
 pub(crate) async fn enroll(

@@ -9,19 +9,19 @@ use axum::response::IntoResponse;
 use crate::http::AppState;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/api/v1/health", tag = "system", responses((status = 200, description = "{\"status\":\"ok\"}")))]
+#[utoipa::path(get, path = "/api/v1/health", security(()), tag = "system", responses((status = 200, description = "{\"status\":\"ok\"}")))]
 pub(crate) async fn health() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
 /// Prometheus metrics (text exposition format).
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "metrics text")))]
+#[utoipa::path(get, path = "/metrics", security(()), tag = "system", responses((status = 200, description = "metrics text")))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3 document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", security(()), tag = "system", responses((status = 200, description = "OpenAPI 3 document")))]
 pub(crate) async fn openapi() -> impl IntoResponse {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     let text = DOCUMENT.get_or_init(|| {

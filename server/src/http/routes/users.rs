@@ -22,7 +22,7 @@ pub(crate) struct LoginRequest {
 }
 
 /// Opens a session: `{token, user}`; send `Authorization: Bearer <token>` afterwards.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/auth/login", security(()), tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "session token"), (status = 401, description = "wrong credentials")))]
 pub(crate) async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>) -> ApiResult<impl IntoResponse> {
     let ttl = i64::try_from(state.session_ttl.as_millis()).unwrap_or(i64::MAX);
