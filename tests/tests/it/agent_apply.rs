@@ -189,3 +189,23 @@ fn the_agent_rides_out_a_server_outage() {
     server.wait_status(cluster, "v2 applied", |a| a["applied_version"] == json!(v2));
     assert!(agent.log().contains("cannot poll the desired state"), "the outage was noticed and retried");
 }
+
+#[test]
+fn a_dead_haproxy_is_restarted_by_the_agent() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (_server, agent, _cluster, port, _dir) = bring_up("supervise", &haproxy, &fleet, &agent_bin);
+    let pid = std::fs::read_to_string(agent.state.join("haproxy.pid")).unwrap().trim().to_string();
+    Command::new("kill").arg("-KILL").arg(&pid).status().unwrap();
+    let started = Instant::now();
+    // The worker notices its master is gone and leaves; the agent's next check starts a new one.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let new_pid = std::fs::read_to_string(agent.state.join("haproxy.pid")).unwrap_or_default();
+        if new_pid.trim() != pid && probe(port).as_deref() == Ok("v1") && agent.log().contains("haproxy was not running: restarted it") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "haproxy was not restarted:\n{}", agent.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("haproxy restarted and serving {:?} after its master was killed", started.elapsed());
+}
