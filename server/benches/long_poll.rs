@@ -3,8 +3,9 @@
 //! answer, and the server's peak resident memory (VmHWM).
 //!
 //! `cargo bench -p fleet-server --bench long_poll` (env: FLEET_BENCH_AGENTS, FLEET_BENCH_ROUNDS,
-//! FLEET_BENCH_MAX_P99_MS: the run fails when the p99 over all rounds is above it, default 1000).
-//! The server runs on SQLite in a scratch folder. Every agent is enrolled for real and holds its
+//! FLEET_BENCH_MAX_P99_MS: the run fails when the p99 over all rounds is above it, default 1000;
+//! FLEET_BENCH_DATABASE: an empty PostgreSQL database URL to run on instead of SQLite).
+//! The server runs on SQLite in a scratch folder by default. Every agent is enrolled for real and holds its
 //! own keep-alive connection (one shared client whose pool keeps up to N idle connections), so
 //! each round is N concurrent long-polls on N connections, not a connection per request.
 
@@ -34,9 +35,12 @@ impl Drop for Server {
 fn start() -> Server {
     let dir = std::env::temp_dir().join(format!("fleet-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fleet"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&dir)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fleet"));
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(&dir);
+    if let Ok(url) = std::env::var("FLEET_BENCH_DATABASE") {
+        command.args(["--database", &url]);
+    }
+    let mut child = command
         .env("FLEET_ADMIN_PASSWORD", "bench-password")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -225,7 +229,8 @@ fn main() {
     let max_p99 = std::env::var("FLEET_BENCH_MAX_P99_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
     assert!(limit as usize > agents + 200, "open-file limit {limit} is too low for {agents} agents");
-    println!("long_poll bench: {agents} agents, {rounds} rounds, fd limit {limit}");
+    let database = if std::env::var_os("FLEET_BENCH_DATABASE").is_some() { "PostgreSQL" } else { "SQLite" };
+    println!("long_poll bench: {agents} agents, {rounds} rounds, {database}, fd limit {limit}");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(run(agents, rounds, Duration::from_millis(max_p99)));
 }
