@@ -10,9 +10,10 @@
 //! The bindings are thin: every decision (parsing, quoting, where a new line goes, which word an
 //! edit touches) is made by the Rust crates (`haproxy-model` views and editors, `haproxy-parse`,
 //! `haproxy-render`, `fleet-core::diff`). A view object holds the shared document and a *path*
-//! (proxy name, server name, line index) rather than a borrow, so Python can keep it as long as
-//! it likes; each property access locks the document, finds the item and reads or edits only
-//! the words concerned. A path that no longer resolves raises `KeyError`.
+//! (proxy name, server name, or for binds, ACLs and rules a line anchor: see the `anchor` module) rather
+//! than a borrow, so Python can keep it as long as it likes; each property access locks the
+//! document, finds the item and reads or edits only the words concerned. A path that no longer
+//! resolves raises `KeyError`.
 //!
 //! The pure-Python half of the package (`python/haproxy_fleet/`) re-exports these classes and
 //! adds the HTTP client for `fleet serve`.
