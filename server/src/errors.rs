@@ -72,6 +72,11 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route")
     }
 
+    /// 405 for a routed path that does not serve this method.
+    pub(crate) fn method_not_allowed() -> ApiError {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+    }
+
     fn internal(error: &fleet_core::Error) -> ApiError {
         tracing::error!(%error, "internal error");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")

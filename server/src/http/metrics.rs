@@ -75,7 +75,12 @@ fn escape(value: &str) -> String {
 /// Middleware: counts every answered request under its route template (`/api/v1/clusters/{id}`),
 /// or `unmatched` for paths no route serves, so ids do not explode the label set.
 pub(crate) async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_string();
+    // Known methods only: a client inventing methods must not grow the label set.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_string();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
     let response = next.run(request).await;
     metrics.request(&method, &route, response.status().as_u16());

@@ -94,6 +94,7 @@ pub(crate) fn app(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     router
         .fallback(|| async { ApiError::no_route() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

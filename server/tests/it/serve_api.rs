@@ -39,6 +39,13 @@ async fn authentication(db: Db) {
     let unknown = s.get("/api/v1/nowhere", &s.admin().await).await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.code(), "no_route");
+
+    // Invented methods are answered and counted under one label.
+    let brew = s.send(s.request(Method::from_bytes(b"BREW").unwrap(), "/api/v1/health", None)).await;
+    assert_eq!((brew.status.as_u16(), brew.code().as_str()), (405, "method_not_allowed"));
+    let metrics = s.send(s.request(Method::GET, "/metrics", None)).await.text;
+    assert!(metrics.contains("method=\"OTHER\",route=\"/api/v1/health\",status=\"405\""), "{metrics}");
+    assert!(!metrics.contains("BREW"));
 }
 
 async fn config_lifecycle(db: Db) {
@@ -95,6 +102,10 @@ async fn config_lifecycle(db: Db) {
     assert_eq!(unified.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).count(), 1);
     assert_eq!(diff["summary"][0]["section"], "backend app");
     assert_eq!(diff["summary"][0]["directives"][0]["directive"], "server s3");
+
+    // Absurd version numbers are plain 404s.
+    let absurd = s.get(&format!("/api/v1/clusters/{id}/versions/{}/diff", i64::MIN), &admin).await;
+    assert_eq!(absurd.status, 404);
 
     // Restore makes version 3 with version 1's text.
     let restored = s.post(&format!("/api/v1/clusters/{id}/versions/1/restore"), &admin, json!(null)).await.expect(201);

@@ -124,7 +124,7 @@ pub(crate) async fn diff(
     Query(query): Query<DiffQuery>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
-    let against = query.against.unwrap_or(path.n - 1).max(0);
+    let against = query.against.unwrap_or(path.n.saturating_sub(1)).max(0);
     let old = state.store.version_text(path.id, against).await?;
     let new = state.store.version_text(path.id, path.n).await?;
     let diff = fleet_core::diff::diff_labeled(&old, &new, &format!("version {against}"), &format!("version {}", path.n));
