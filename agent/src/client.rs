@@ -63,7 +63,7 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientE
 
 impl Client {
     pub(crate) fn new(server: &str, ca_file: Option<&Path>) -> Result<Client, ClientError> {
-        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).user_agent(concat!(
+        let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).user_agent(concat!(
             "fleet-agent/",
             env!("CARGO_PKG_VERSION")
         ));

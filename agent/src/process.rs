@@ -68,24 +68,64 @@ impl ProcessDriver {
         Some(format!("haproxy exited ({status})"))
     }
 
-    /// True when a master answers on the socket with at least one worker.
+    /// True when a master of ours runs: it answers on the socket with a worker, or its process
+    /// exists (a master re-executing for a reload does not answer for a moment).
     pub(crate) async fn is_running(&mut self) -> bool {
         self.child_exited();
-        self.procs().await.is_some_and(|p| !p.workers.is_empty())
+        self.procs().await.is_some_and(|p| !p.workers.is_empty()) || !masters(&self.socket()).is_empty()
+    }
+
+    /// Waits until a master we know exists answers on its socket.
+    async fn wait_for_socket(&self) -> Option<Procs> {
+        let deadline = Instant::now() + SETTLE;
+        while Instant::now() < deadline {
+            if let Some(procs) = self.procs().await {
+                return Some(procs);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        None
     }
 
     /// Adopts a master left by a previous agent (reloading it so it runs the file on disk) or
     /// starts one; does nothing while there is no configuration file yet.
     pub(crate) async fn start_or_adopt(&mut self) -> Result<(), String> {
-        if self.procs().await.is_some() {
-            tracing::info!(socket = %self.socket().display(), "adopting the running haproxy master");
-            return self.reload().await;
+        if masters(&self.socket()).is_empty() {
+            return self.spawn().await;
         }
-        self.start().await
+        self.adopt().await?;
+        self.reload().await
     }
 
-    /// Starts the master on the current configuration and waits for its first worker.
+    /// Takes over the running master of this socket: waits until it answers (it may be
+    /// re-executing) and stops any second master.
+    async fn adopt(&self) -> Result<Procs, String> {
+        let existing = masters(&self.socket());
+        tracing::info!(socket = %self.socket().display(), pids = ?existing, "adopting the running haproxy master");
+        let Some(procs) = self.wait_for_socket().await else {
+            return Err(format!("haproxy master {existing:?} does not answer on {}", self.socket().display()));
+        };
+        // Never more than one master per socket: one that lost its socket file would keep
+        // serving an old configuration through SO_REUSEPORT.
+        for pid in existing.into_iter().filter(|pid| *pid != procs.master_pid) {
+            tracing::warn!(pid, "stopping a second haproxy master for the same socket");
+            signal(pid, Signal::TERM);
+        }
+        Ok(procs)
+    }
+
+    /// Makes sure a master runs: adopts the one of this socket (its socket may be busy
+    /// re-executing) rather than start a second one.
     pub(crate) async fn start(&mut self) -> Result<(), String> {
+        if masters(&self.socket()).is_empty() {
+            self.spawn().await
+        } else {
+            self.adopt().await.map(|_| ())
+        }
+    }
+
+    /// Starts a master on the current configuration and waits for its first worker.
+    async fn spawn(&mut self) -> Result<(), String> {
         if !self.config.exists() {
             return Ok(());
         }
@@ -133,8 +173,10 @@ impl ProcessDriver {
     /// serving). Starts the master when none runs.
     pub(crate) async fn reload(&mut self) -> Result<(), String> {
         self.child_exited();
-        let Some(before) = self.procs().await else {
-            return self.start().await;
+        let before = match self.procs().await {
+            Some(procs) => procs,
+            None if masters(&self.socket()).is_empty() => return self.spawn().await,
+            None => self.adopt().await?,
         };
         let offset = self.log_len();
         // The master closes the connection when it re-executes; its answer carries nothing.
@@ -192,6 +234,50 @@ fn signal(pid: u32, signal: Signal) {
     }
 }
 
+/// The pids of HAProxy masters started with `-S <socket>...` (any agent's, this one's or a
+/// killed predecessor's), found in /proc: a process whose command line names the socket and whose
+/// parent's does not (workers are forks of their master and share its command line).
+fn masters(socket: &Path) -> Vec<u32> {
+    let socket = socket.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let ours: Vec<(u32, u32)> = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| uses_socket(*pid, &socket))
+        .filter_map(|pid| Some((pid, parent(pid)?)))
+        .collect();
+    ours.iter().filter(|(_, ppid)| !ours.iter().any(|(pid, _)| pid == ppid)).map(|(pid, _)| *pid).collect()
+}
+
+fn uses_socket(pid: u32, socket: &str) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    args.windows(2).any(|pair| {
+        pair[0] == b"-S" && {
+            let value = String::from_utf8_lossy(pair[1]);
+            value == socket || value.starts_with(&format!("{socket},"))
+        }
+    })
+}
+
+/// The parent pid from `/proc/<pid>/stat` (the field after the parenthesised command name).
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_entries_are_read() {
+        assert_eq!(parent(std::process::id()), Some(std::os::unix::process::parent_id()));
+        assert!(!uses_socket(std::process::id(), "/nonexistent/master.sock"));
+        assert!(masters(Path::new("/nonexistent/master.sock")).is_empty());
+    }
 }

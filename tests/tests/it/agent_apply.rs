@@ -170,6 +170,18 @@ fn sigkill_during_applies_never_runs_an_unchecked_config_and_converges() {
     eprintln!("converged {:?} after the last restart: {status}", started.elapsed());
     let on_disk = std::fs::read_to_string(&agent.config).unwrap();
     assert_eq!(on_disk, *good_texts.last().unwrap(), "the last checked version is on disk:\n{}", agent.log());
+    // One master and its worker: no second master kept an old configuration alive.
+    let socket = agent.state.join("master.sock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pgrep = Command::new("pgrep").arg("-f").arg("--").arg(format!("-S {}", socket.display())).output().unwrap();
+        let count = String::from_utf8_lossy(&pgrep.stdout).lines().count();
+        if count == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{count} haproxy processes for {}", socket.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
