@@ -37,7 +37,7 @@ async fn actions_reach_each_agent_once(h: Harness) {
     assert!(s.pending_runtime_actions(a2).await.unwrap().is_empty());
 
     let ok = ActionOutcome { action_id: first.id, ok: true, output: String::new() };
-    s.record_runtime_results(a1, &[ok.clone()]).await.unwrap();
+    s.record_runtime_results(a1, std::slice::from_ref(&ok)).await.unwrap();
     // A repeated result is ignored: the first one counts.
     s.record_runtime_results(a1, &[ActionOutcome { ok: false, output: "late".into(), ..ok }]).await.unwrap();
     let pending: Vec<i64> = s.pending_runtime_actions(a1).await.unwrap().iter().map(|a| a.id).collect();
