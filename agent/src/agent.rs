@@ -131,7 +131,11 @@ async fn agent(args: Args) -> Result<(), StartError> {
             args.config_path.clone(),
             args.state_dir.clone(),
         ))),
-        Mode::Systemd => Driver::Systemd(SystemdDriver::new(args.systemd_unit.clone(), args.runtime_socket.clone())),
+        Mode::Systemd => {
+            let debian = std::path::PathBuf::from("/run/haproxy-master.sock");
+            let master = args.master_socket.clone().or_else(|| debian.exists().then_some(debian));
+            Driver::Systemd(SystemdDriver::new(args.systemd_unit.clone(), args.runtime_socket.clone(), master))
+        }
     };
     // What runs after a restart: the file on disk (adopted masters are reloaded onto it).
     let mut running = None;

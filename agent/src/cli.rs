@@ -46,6 +46,11 @@ pub(crate) struct Args {
     /// `systemd` mode; `process` mode uses the master CLI.
     #[arg(long)]
     pub(crate) runtime_socket: Option<PathBuf>,
+    /// The master CLI socket of the systemd unit (`-S` in its command line; Debian's unit uses
+    /// /run/haproxy-master.sock, the default when it exists): reloads are confirmed there and
+    /// the runtime API reached through it.
+    #[arg(long)]
+    pub(crate) master_socket: Option<PathBuf>,
     /// A PEM CA certificate to trust for the server (private CA).
     #[arg(long)]
     pub(crate) ca_file: Option<PathBuf>,

@@ -203,7 +203,7 @@ mod tests {
             versions: dir.join("versions.json"),
         };
         // Never reached by these tests: they stop before the reload.
-        let driver = Driver::Systemd(SystemdDriver::new("fleet-agent-test-none".into(), None));
+        let driver = Driver::Systemd(SystemdDriver::new("fleet-agent-test-none".into(), None, None));
         (dir, pipeline, driver)
     }
 

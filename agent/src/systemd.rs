@@ -1,19 +1,30 @@
 //! `systemd` mode: HAProxy is a systemd service (its unit uses master-worker mode and reloads
-//! through `ExecReload`); the agent runs `systemctl reload <unit>` and checks `is-active`. The
-//! runtime API goes through a stats socket given with `--runtime-socket`.
+//! through `ExecReload`); the agent runs `systemctl reload <unit>` and checks `is-active`.
+//!
+//! `systemctl reload` succeeds as soon as the signal is sent, and a master whose new
+//! configuration fails keeps its old worker, so the unit stays active either way: when the
+//! unit's master CLI socket answers (Debian's unit passes `-S /run/haproxy-master.sock`), the
+//! reload is confirmed there like in process mode (a new worker, no failed reload). The runtime
+//! API goes through that master socket (`@1 ...`), or a stats socket given with
+//! `--runtime-socket`.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fleet_core::apply::haproxy_message;
 use tokio::process::Command;
 
-use crate::mcli;
+use crate::mcli::{self, parse_show_proc, Procs};
+
+const CLI_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a reload may take to show a new worker.
+const SETTLE: Duration = Duration::from_secs(15);
 
 #[derive(Debug)]
 pub(crate) struct SystemdDriver {
     unit: String,
     runtime_socket: Option<PathBuf>,
+    master_socket: Option<PathBuf>,
 }
 
 async fn systemctl(args: &[&str]) -> Result<String, String> {
@@ -27,8 +38,13 @@ async fn systemctl(args: &[&str]) -> Result<String, String> {
 }
 
 impl SystemdDriver {
-    pub(crate) fn new(unit: String, runtime_socket: Option<PathBuf>) -> SystemdDriver {
-        SystemdDriver { unit, runtime_socket }
+    pub(crate) fn new(unit: String, runtime_socket: Option<PathBuf>, master_socket: Option<PathBuf>) -> SystemdDriver {
+        SystemdDriver { unit, runtime_socket, master_socket }
+    }
+
+    async fn procs(&self) -> Option<Procs> {
+        let answer = mcli::send(self.master_socket.as_deref()?, "show proc", CLI_TIMEOUT).await.ok()?;
+        parse_show_proc(&answer)
     }
 
     pub(crate) async fn is_running(&self) -> bool {
@@ -48,7 +64,11 @@ impl SystemdDriver {
         if !self.is_running().await {
             return self.start().await;
         }
+        let before = self.procs().await;
         systemctl(&["reload", &self.unit]).await?;
+        if let Some(before) = before {
+            return self.confirm(&before).await;
+        }
         if self.is_running().await {
             Ok(())
         } else {
@@ -57,12 +77,31 @@ impl SystemdDriver {
         }
     }
 
+    /// Waits for the master to report the reload: a new worker, or a failed reload.
+    async fn confirm(&self, before: &Procs) -> Result<(), String> {
+        let deadline = Instant::now() + SETTLE;
+        while Instant::now() < deadline {
+            if let Some(now) = self.procs().await {
+                if now.failed > before.failed {
+                    let status = systemctl(&["status", "--no-pager", "--lines", "20", &self.unit]).await.unwrap_or_else(|e| e);
+                    return Err(format!("haproxy refused the new configuration at reload (see journalctl -u {}): {status}", self.unit));
+                }
+                if now.reloads > before.reloads && now.workers.iter().any(|w| !before.workers.contains(w)) {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!("reload of {} not confirmed by the master within {} s", self.unit, SETTLE.as_secs()))
+    }
+
     pub(crate) async fn runtime(&self, command: &str) -> std::io::Result<String> {
-        match &self.runtime_socket {
-            Some(socket) => mcli::send(socket, command, Duration::from_secs(3)).await,
-            None => Err(std::io::Error::new(
+        match (&self.runtime_socket, &self.master_socket) {
+            (Some(socket), _) => mcli::send(socket, command, CLI_TIMEOUT).await,
+            (None, Some(master)) => mcli::send(master, &format!("@1 {command}"), CLI_TIMEOUT).await,
+            (None, None) => Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
-                "no runtime socket: start the agent with --runtime-socket <stats socket>",
+                "no runtime socket: start the agent with --master-socket or --runtime-socket",
             )),
         }
     }

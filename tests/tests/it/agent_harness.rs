@@ -191,6 +191,10 @@ pub(crate) struct Agent {
     binary: PathBuf,
     haproxy: PathBuf,
     server: String,
+    /// `--haproxy-mode ...` and mode-specific arguments.
+    pub(crate) mode_args: Vec<String>,
+    /// Extra environment (a `PATH` with a stand-in `systemctl`).
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Agent {
@@ -202,6 +206,8 @@ impl Agent {
             binary: binary.into(),
             haproxy: haproxy.into(),
             server: server.url.clone(),
+            mode_args: vec!["--haproxy-mode".into(), "process".into()],
+            env: Vec::new(),
         }
     }
 
@@ -210,7 +216,9 @@ impl Agent {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.state.with_extension("log")).unwrap();
         let mut command = Command::new(&self.binary);
         command
-            .args(["--server", &self.server, "--heartbeat-seconds", "1", "--poll-seconds", "20", "--haproxy-mode", "process"])
+            .args(["--server", &self.server, "--heartbeat-seconds", "1", "--poll-seconds", "20"])
+            .args(&self.mode_args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("--state-dir")
             .arg(&self.state)
             .arg("--config-path")
@@ -241,7 +249,12 @@ impl Agent {
 
     /// A command on HAProxy's master CLI (`@1 ...` reaches the worker).
     pub(crate) fn master_cli(&self, command: &str) -> String {
-        let mut stream = std::os::unix::net::UnixStream::connect(self.state.join("master.sock")).unwrap();
+        self.master_cli_at(&self.state.join("master.sock"), command)
+    }
+
+    /// A command on the master CLI at `socket`.
+    pub(crate) fn master_cli_at(&self, socket: &Path, command: &str) -> String {
+        let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
         stream.write_all(format!("{command}\n").as_bytes()).unwrap();
         stream.shutdown(std::net::Shutdown::Write).unwrap();
         let mut answer = String::new();

@@ -9,5 +9,6 @@ mod agent_apply;
 mod agent_demo;
 mod agent_harness;
 mod agent_runtime;
+mod agent_systemd;
 mod keepalived_vrrp;
 mod netns;
