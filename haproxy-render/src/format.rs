@@ -14,14 +14,16 @@
 //!   a header (no blank line between) belong to that header and move with it;
 //! - every line ends with LF, including the last one. HAProxy reads CRLF files too, but a
 //!   canonical form has one line ending, and LF is what HAProxy's own examples and packages use.
-//!   (One exception keeps a word intact: a line whose last word ends with a `\r`, escaped or
-//!   inside an unterminated quote, ends with CRLF so that the `\r` stays in the word.)
+//!
+//! One exception keeps broken lines broken the same way: a word the lexer ended at a lone `\r`
+//! while a quote was still open, or right after a lone backslash, keeps its separator as
+//! written, since a space there would join it with the next word.
 //!
 //! The raw text of every word is kept exactly as written (quoting and escapes included), so a
 //! valid configuration stays valid, and comments keep their text. Formatting is idempotent:
 //! `format(parse(format(d))) == format(d)`.
 
-use haproxy_model::{Conditional, Document, Line, LineKind, CANONICAL_INDENT};
+use haproxy_model::{Conditional, Document, Line, LineKind, Word, CANONICAL_INDENT};
 
 /// Renders `document` in the canonical layout described in the module docs.
 pub fn format(document: &Document) -> String {
@@ -55,6 +57,31 @@ fn attached_start(lines: &[&Line]) -> usize {
 /// HAProxy's blanks (configuration.txt §2.2), plus a lone `\r` that the lexer counts as one.
 fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\u{b}' | '\u{c}' | '\r')
+}
+
+/// True for a word a following space would join: one left inside an open quote, or ending in
+/// a lone backslash (which would escape the space). The lexer ended such a word at a `\r`, so
+/// its original separator is kept as written. Scans quotes and escapes as the lexer does
+/// (configuration.txt §2.2): a backslash escapes the next byte outside quotes and inside `"`.
+fn absorbs_a_blank(word: &Word) -> bool {
+    let bytes = word.raw().as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match (quote, bytes[i]) {
+            (Some(q), b) if b == q => quote = None,
+            (None | Some(b'"'), b'\\') => {
+                if i + 1 == bytes.len() {
+                    return true;
+                }
+                i += 1;
+            }
+            (None, b @ (b'"' | b'\'')) => quote = Some(b),
+            _ => {}
+        }
+        i += 1;
+    }
+    quote.is_some()
 }
 
 /// The text being built.
@@ -97,22 +124,20 @@ impl Output {
             LineKind::Blank | LineKind::Comment | LineKind::Statement => indent,
         };
         self.text.push_str(indent);
-        for (i, word) in line.words().iter().enumerate() {
-            if i > 0 {
-                self.text.push(' ');
-            }
+        let words = line.words();
+        for (i, word) in words.iter().enumerate() {
             self.text.push_str(word.raw());
+            let more = i + 1 < words.len() || line.comment().is_some();
+            if more {
+                if absorbs_a_blank(word) {
+                    self.text.push_str(word.after());
+                } else {
+                    self.text.push(' ');
+                }
+            }
         }
         if let Some(comment) = line.comment() {
-            if !line.words().is_empty() {
-                self.text.push(' ');
-            }
             self.text.push_str(comment.trim_end_matches(is_blank));
-        }
-        if self.text.ends_with('\r') {
-            // The last word itself ends with `\r` (an escaped one, or inside a quote left open):
-            // a bare LF would turn it into a CRLF ending and drop it from the word.
-            self.text.push('\r');
         }
         self.text.push('\n');
     }
@@ -178,11 +203,18 @@ mod tests {
     }
 
     #[test]
-    fn a_word_ending_with_a_carriage_return_keeps_it() {
-        let text = "global\n  log \"abc\r\r\n";
-        let once = fmt(text);
-        assert_eq!(once, "global\n    log \"abc\r\r\n");
-        assert_eq!(fmt(&once), once);
+    fn words_ended_by_a_lone_carriage_return_stay_apart() {
+        for (text, want) in [
+            ("global\n  log \"abc\r\r\n", "global\n    log \"abc\n"),
+            ("global\n  log 'a\r  b'  c\n", "global\n    log 'a\r  b'  c\n"),
+            ("global\n  log a\\\rb   c\n", "global\n    log a\\\rb c\n"),
+            ("global\n  log 'a\r#x\n", "global\n    log 'a\r#x\n"),
+            ("\"\\x\rglobal", "\"\\x\rglobal\n"),
+        ] {
+            let once = fmt(text);
+            assert_eq!(once, want, "{text:?}");
+            assert_eq!(fmt(&once), once, "{text:?}");
+        }
     }
 
     #[test]
