@@ -174,8 +174,7 @@ fn sigkill_during_applies_never_runs_an_unchecked_config_and_converges() {
     let socket = agent.state.join("master.sock");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let pgrep = Command::new("pgrep").arg("-f").arg("--").arg(format!("-S {}", socket.display())).output().unwrap();
-        let count = String::from_utf8_lossy(&pgrep.stdout).lines().count();
+        let count = processes_using(&socket);
         if count == 2 {
             break;
         }
@@ -220,4 +219,16 @@ fn a_dead_haproxy_is_restarted_by_the_agent() {
         std::thread::sleep(Duration::from_millis(50));
     }
     eprintln!("haproxy restarted and serving {:?} after its master was killed", started.elapsed());
+}
+
+/// How many processes have `socket` in their command line (a master and its workers).
+fn processes_using(socket: &std::path::Path) -> usize {
+    let needle = socket.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle.as_str()))
+        })
+        .count()
 }
