@@ -23,8 +23,15 @@ pub(crate) fn fleet_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // Feed standard input from another thread so a large output cannot dead-lock the pipes; a
+    // command that exits without reading it (a usage error) closes the pipe, which is fine.
+    let mut pipe = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = pipe.write_all(&stdin);
+    });
     let output = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8(output.stdout).unwrap(),
