@@ -3,13 +3,21 @@
 //! Reads take `?version=N` (that version), `?transaction_id=T` (what T would commit) or nothing
 //! (the latest version). Writes need `?transaction_id=T` and stage one typed edit op in T; the
 //! body is that op's fields (see fleet-core's `EditOp`), the path supplies the names.
+//!
+//! Every handler takes a [`Reading`] or a [`Staging`] (one extractor for the caller, the path
+//! and the query) and only says what to read or which op to stage: the order in which errors
+//! are reported (401, a bad path, a bad query, unparsable JSON, then 403, a missing
+//! transaction, a body that is not the op's shape) and the permission each kind of request
+//! needs are written once, not in each of the twenty-two handlers.
 
-use axum::extract::State;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use fleet_core::rbac::{Permission, Principal};
 use fleet_core::read::{self, Part, ProxyKind};
-use fleet_core::TextAt;
+use fleet_core::{EditOp, TextAt};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::IntoParams;
@@ -49,31 +57,83 @@ pub(crate) struct StageQuery {
     transaction_id: Option<i64>,
 }
 
-async fn read_text<T: Serialize>(
-    state: &AppState,
-    caller: &Principal,
-    cluster_id: i64,
-    at: &AtQuery,
-    read: impl FnOnce(&str) -> fleet_core::Result<T>,
-) -> ApiResult<axum::Json<T>> {
-    caller.user(Permission::Read)?;
-    let text = state.store.text_at(cluster_id, at.at()?).await?;
-    Ok(axum::Json(read(&text)?))
+/// A path under `/clusters/{id}`: which cluster a read or a staged op is about.
+pub(crate) trait InCluster {
+    fn cluster_id(&self) -> i64;
 }
 
-async fn stage(
-    state: &AppState,
-    caller: &Principal,
-    cluster_id: i64,
-    query: &StageQuery,
-    op: Result<fleet_core::EditOp, ApiError>,
-    status: StatusCode,
-) -> ApiResult<impl IntoResponse> {
-    let user = caller.user(Permission::Write)?;
-    let transaction_id = required(query.transaction_id, "transaction_id")?;
-    let transaction = state.store.stage_in(&user.username, cluster_id, transaction_id, vec![op?]).await?;
-    Ok((status, axum::Json(transaction)))
+/// What every handler here extracts, in this order: the caller (a missing or bad token is a 401
+/// before anything else), the path `P` (the names), then the query `Q` (which text to read,
+/// or which transaction to stage in). A write's JSON body, if any, is extracted after this.
+/// One extractor keeps that order and the permission checks below the same for every route.
+pub(crate) struct Scoped<P, Q> {
+    state: AppState,
+    caller: Principal,
+    path: P,
+    query: Q,
 }
+
+/// A read: `?version=N`, `?transaction_id=T` or neither.
+pub(crate) type Reading<P> = Scoped<P, AtQuery>;
+
+/// A write: `?transaction_id=T`, the transaction the op is staged in.
+pub(crate) type Staging<P> = Scoped<P, StageQuery>;
+
+impl<P: DeserializeOwned + Send, Q: DeserializeOwned> FromRequestParts<AppState> for Scoped<P, Q> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        let Path(path) = Path::from_request_parts(parts, state).await?;
+        let Query(query) = Query::from_request_parts(parts, state).await?;
+        Ok(Scoped { state: state.clone(), caller, path, query })
+    }
+}
+
+impl<P: InCluster> Reading<P> {
+    /// Checks the read permission, loads the addressed text and answers what `read` makes of
+    /// it (`read` also gets the path, for the names it holds).
+    async fn read<T: Serialize>(
+        self,
+        read: impl FnOnce(&str, &P) -> fleet_core::Result<T>,
+    ) -> ApiResult<axum::Json<T>> {
+        self.caller.user(Permission::Read)?;
+        let text = self.state.store.text_at(self.path.cluster_id(), self.query.at()?).await?;
+        Ok(axum::Json(read(&text, &self.path)?))
+    }
+}
+
+impl<P: InCluster> Staging<P> {
+    /// Checks the write permission and that a transaction is named, then stages the op that
+    /// `op` builds (from the body and the names in the path) and answers `status` with the
+    /// transaction. A bad body is reported only after those two checks.
+    async fn stage(
+        self,
+        status: StatusCode,
+        op: impl FnOnce(&P) -> Result<EditOp, ApiError>,
+    ) -> ApiResult<impl IntoResponse> {
+        let user = self.caller.user(Permission::Write)?;
+        let transaction_id = required(self.query.transaction_id, "transaction_id")?;
+        let op = op(&self.path)?;
+        let transaction =
+            self.state.store.stage_in(&user.username, self.path.cluster_id(), transaction_id, vec![op]).await?;
+        Ok((status, axum::Json(transaction)))
+    }
+}
+
+/// Every path type here carries the cluster id as `id`; their `InCluster` impls differ only in
+/// the type's name, so one macro writes them (a generic impl cannot reach a struct's field).
+macro_rules! in_cluster {
+    ($($path:ty),*) => {
+        $(impl InCluster for $path {
+            fn cluster_id(&self) -> i64 {
+                self.id
+            }
+        })*
+    };
+}
+
+in_cluster!(ClusterPath, ProxyPath, ServerPath, BindPath, AclPath, RulePath);
 
 /// `/clusters/{id}/backends/{name}` and `/clusters/{id}/frontends/{name}`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -100,104 +160,64 @@ pub(crate) struct ServerPath {
 /// Every backend and listen section.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends", tag = "backends", params(ClusterPath, AtQuery),
     responses((status = 200, description = "sections with typed directives")))]
-pub(crate) async fn list_backends(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ClusterPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| Ok(read::proxies(t, ProxyKind::Backend))).await
+pub(crate) async fn list_backends(reading: Reading<ClusterPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, _| Ok(read::proxies(text, ProxyKind::Backend))).await
 }
 
 /// Stages `add_backend` (`{name, from?, lines?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/backends", tag = "backends", params(ClusterPath, StageQuery),
     request_body(content = Object, description = "{name, from?, lines?}"), responses((status = 201, description = "the transaction")))]
 pub(crate) async fn add_backend(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ClusterPath>,
-    Query(query): Query<StageQuery>,
+    staging: Staging<ClusterPath>,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    stage(&state, &caller, path.id, &query, edit_op("add_backend", body, &[]), StatusCode::CREATED).await
+    staging.stage(StatusCode::CREATED, |_| edit_op("add_backend", body, &[])).await
 }
 
 /// One backend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}", tag = "backends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "the section")))]
-pub(crate) async fn get_backend(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| read::proxy(t, ProxyKind::Backend, &path.name)).await
+pub(crate) async fn get_backend(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, path| read::proxy(text, ProxyKind::Backend, &path.name)).await
 }
 
 /// Stages `update_backend` (`{rename?, from?}`).
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/backends/{name}", tag = "backends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{rename?, from?}"), responses((status = 200, description = "the transaction")))]
 pub(crate) async fn update_backend(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(query): Query<StageQuery>,
+    staging: Staging<ProxyPath>,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("update_backend", body, &[("name", json!(path.name))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+    staging.stage(StatusCode::OK, |path| edit_op("update_backend", body, &[("name", json!(path.name))])).await
 }
 
 /// Stages `delete_backend`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/backends/{name}", tag = "backends", params(ProxyPath, StageQuery),
     responses((status = 200, description = "the transaction")))]
-pub(crate) async fn delete_backend(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(query): Query<StageQuery>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("delete_backend", Value::Null, &[("name", json!(path.name))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+pub(crate) async fn delete_backend(staging: Staging<ProxyPath>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::OK, |path| edit_op("delete_backend", Value::Null, &[("name", json!(path.name))])).await
 }
 
 /// The servers of a backend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}/servers", tag = "backends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "server directives")))]
-pub(crate) async fn list_servers(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| read::parts(t, ProxyKind::Backend, &path.name, Part::Servers)).await
+pub(crate) async fn list_servers(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, path| read::parts(text, ProxyKind::Backend, &path.name, Part::Servers)).await
 }
 
 /// Stages `add_server` (`{name, address, weight?, backup?, disabled?, params?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/backends/{name}/servers", tag = "backends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{name, address, weight?, backup?, disabled?, params?}"),
     responses((status = 201, description = "the transaction")))]
-pub(crate) async fn add_server(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(query): Query<StageQuery>,
-    Json(body): Json<Value>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("add_server", body, &[("backend", json!(path.name))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::CREATED).await
+pub(crate) async fn add_server(staging: Staging<ProxyPath>, Json(body): Json<Value>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::CREATED, |path| edit_op("add_server", body, &[("backend", json!(path.name))])).await
 }
 
 /// One server.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}/servers/{server}", tag = "backends", params(ServerPath, AtQuery),
     responses((status = 200, description = "the server directive")))]
-pub(crate) async fn get_server(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ServerPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| read::server(t, &path.name, &path.server)).await
+pub(crate) async fn get_server(reading: Reading<ServerPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, path| read::server(text, &path.name, &path.server)).await
 }
 
 /// Stages `update_server` (`{address?, weight?, backup?, disabled?, params?}`).
@@ -205,117 +225,80 @@ pub(crate) async fn get_server(
     request_body(content = Object, description = "{address?, weight?, backup?, disabled?, params?}"),
     responses((status = 200, description = "the transaction")))]
 pub(crate) async fn update_server(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ServerPath>,
-    Query(query): Query<StageQuery>,
+    staging: Staging<ServerPath>,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("update_server", body, &[("backend", json!(path.name)), ("name", json!(path.server))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+    staging
+        .stage(StatusCode::OK, |path| {
+            edit_op("update_server", body, &[("backend", json!(path.name)), ("name", json!(path.server))])
+        })
+        .await
 }
 
 /// Stages `delete_server`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/backends/{name}/servers/{server}", tag = "backends", params(ServerPath, StageQuery),
     responses((status = 200, description = "the transaction")))]
-pub(crate) async fn delete_server(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ServerPath>,
-    Query(query): Query<StageQuery>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("delete_server", Value::Null, &[("backend", json!(path.name)), ("name", json!(path.server))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+pub(crate) async fn delete_server(staging: Staging<ServerPath>) -> ApiResult<impl IntoResponse> {
+    staging
+        .stage(StatusCode::OK, |path| {
+            edit_op("delete_server", Value::Null, &[("backend", json!(path.name)), ("name", json!(path.server))])
+        })
+        .await
 }
 
 /// Every frontend and listen section.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends", tag = "frontends", params(ClusterPath, AtQuery),
     responses((status = 200, description = "sections with typed directives")))]
-pub(crate) async fn list_frontends(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ClusterPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| Ok(read::proxies(t, ProxyKind::Frontend))).await
+pub(crate) async fn list_frontends(reading: Reading<ClusterPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, _| Ok(read::proxies(text, ProxyKind::Frontend))).await
 }
 
 /// Stages `add_frontend` (`{name, from?, lines?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends", tag = "frontends", params(ClusterPath, StageQuery),
     request_body(content = Object, description = "{name, from?, lines?}"), responses((status = 201, description = "the transaction")))]
 pub(crate) async fn add_frontend(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ClusterPath>,
-    Query(query): Query<StageQuery>,
+    staging: Staging<ClusterPath>,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    stage(&state, &caller, path.id, &query, edit_op("add_frontend", body, &[]), StatusCode::CREATED).await
+    staging.stage(StatusCode::CREATED, |_| edit_op("add_frontend", body, &[])).await
 }
 
 /// One frontend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}", tag = "frontends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "the section")))]
-pub(crate) async fn get_frontend(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| read::proxy(t, ProxyKind::Frontend, &path.name)).await
+pub(crate) async fn get_frontend(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, path| read::proxy(text, ProxyKind::Frontend, &path.name)).await
 }
 
 /// Stages `update_frontend` (`{rename?, from?}`).
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/frontends/{name}", tag = "frontends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{rename?, from?}"), responses((status = 200, description = "the transaction")))]
 pub(crate) async fn update_frontend(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(query): Query<StageQuery>,
+    staging: Staging<ProxyPath>,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("update_frontend", body, &[("name", json!(path.name))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+    staging.stage(StatusCode::OK, |path| edit_op("update_frontend", body, &[("name", json!(path.name))])).await
 }
 
 /// Stages `delete_frontend`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}", tag = "frontends", params(ProxyPath, StageQuery),
     responses((status = 200, description = "the transaction")))]
-pub(crate) async fn delete_frontend(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(query): Query<StageQuery>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("delete_frontend", Value::Null, &[("name", json!(path.name))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+pub(crate) async fn delete_frontend(staging: Staging<ProxyPath>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::OK, |path| edit_op("delete_frontend", Value::Null, &[("name", json!(path.name))])).await
 }
 
 /// The binds of a frontend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/binds", tag = "frontends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "bind directives")))]
-pub(crate) async fn list_binds(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| read::parts(t, ProxyKind::Frontend, &path.name, Part::Binds)).await
+pub(crate) async fn list_binds(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, path| read::parts(text, ProxyKind::Frontend, &path.name, Part::Binds)).await
 }
 
 /// Stages `add_bind` (`{address, params?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/binds", tag = "frontends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{address, params?}"), responses((status = 201, description = "the transaction")))]
-pub(crate) async fn add_bind(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(query): Query<StageQuery>,
-    Json(body): Json<Value>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("add_bind", body, &[("frontend", json!(path.name))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::CREATED).await
+pub(crate) async fn add_bind(staging: Staging<ProxyPath>, Json(body): Json<Value>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::CREATED, |path| edit_op("add_bind", body, &[("frontend", json!(path.name))])).await
 }
 
 /// `/clusters/{id}/frontends/{name}/binds/{address}`.
@@ -333,40 +316,26 @@ pub(crate) struct BindPath {
 /// Stages `delete_bind`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}/binds/{address}", tag = "frontends", params(BindPath, StageQuery),
     responses((status = 200, description = "the transaction")))]
-pub(crate) async fn delete_bind(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<BindPath>,
-    Query(query): Query<StageQuery>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("delete_bind", Value::Null, &[("frontend", json!(path.name)), ("address", json!(path.address))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+pub(crate) async fn delete_bind(staging: Staging<BindPath>) -> ApiResult<impl IntoResponse> {
+    staging
+        .stage(StatusCode::OK, |path| {
+            edit_op("delete_bind", Value::Null, &[("frontend", json!(path.name)), ("address", json!(path.address))])
+        })
+        .await
 }
 
 /// The ACLs of a frontend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/acls", tag = "frontends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "acl directives")))]
-pub(crate) async fn list_acls(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| read::parts(t, ProxyKind::Frontend, &path.name, Part::Acls)).await
+pub(crate) async fn list_acls(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, path| read::parts(text, ProxyKind::Frontend, &path.name, Part::Acls)).await
 }
 
 /// Stages `add_acl` (`{name, words}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/acls", tag = "frontends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{name, words}"), responses((status = 201, description = "the transaction")))]
-pub(crate) async fn add_acl(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(query): Query<StageQuery>,
-    Json(body): Json<Value>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("add_acl", body, &[("proxy", json!(path.name))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::CREATED).await
+pub(crate) async fn add_acl(staging: Staging<ProxyPath>, Json(body): Json<Value>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::CREATED, |path| edit_op("add_acl", body, &[("proxy", json!(path.name))])).await
 }
 
 /// `/clusters/{id}/frontends/{name}/acls/{acl}`.
@@ -384,40 +353,26 @@ pub(crate) struct AclPath {
 /// Stages `delete_acl` (every line of that ACL).
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}/acls/{acl}", tag = "frontends", params(AclPath, StageQuery),
     responses((status = 200, description = "the transaction")))]
-pub(crate) async fn delete_acl(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<AclPath>,
-    Query(query): Query<StageQuery>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("delete_acl", Value::Null, &[("proxy", json!(path.name)), ("name", json!(path.acl))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+pub(crate) async fn delete_acl(staging: Staging<AclPath>) -> ApiResult<impl IntoResponse> {
+    staging
+        .stage(StatusCode::OK, |path| {
+            edit_op("delete_acl", Value::Null, &[("proxy", json!(path.name)), ("name", json!(path.acl))])
+        })
+        .await
 }
 
 /// The rules of a frontend (`http-request`, `use_backend` ...).
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/rules", tag = "frontends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "rule directives")))]
-pub(crate) async fn list_rules(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(at): Query<AtQuery>,
-) -> ApiResult<impl IntoResponse> {
-    read_text(&state, &caller, path.id, &at, |t| read::parts(t, ProxyKind::Frontend, &path.name, Part::Rules)).await
+pub(crate) async fn list_rules(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
+    reading.read(|text, path| read::parts(text, ProxyKind::Frontend, &path.name, Part::Rules)).await
 }
 
 /// Stages `add_rule` (`{words, position?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/rules", tag = "frontends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{words, position?}"), responses((status = 201, description = "the transaction")))]
-pub(crate) async fn add_rule(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<ProxyPath>,
-    Query(query): Query<StageQuery>,
-    Json(body): Json<Value>,
-) -> ApiResult<impl IntoResponse> {
-    let op = edit_op("add_rule", body, &[("proxy", json!(path.name))]);
-    stage(&state, &caller, path.id, &query, op, StatusCode::CREATED).await
+pub(crate) async fn add_rule(staging: Staging<ProxyPath>, Json(body): Json<Value>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::CREATED, |path| edit_op("add_rule", body, &[("proxy", json!(path.name))])).await
 }
 
 /// `/clusters/{id}/frontends/{name}/rules/{keyword}/{position}`.
@@ -437,13 +392,12 @@ pub(crate) struct RulePath {
 /// Stages `delete_rule`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}/rules/{keyword}/{position}", tag = "frontends",
     params(RulePath, StageQuery), responses((status = 200, description = "the transaction")))]
-pub(crate) async fn delete_rule(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(path): Path<RulePath>,
-    Query(query): Query<StageQuery>,
-) -> ApiResult<impl IntoResponse> {
-    let fields = [("proxy", json!(path.name)), ("keyword", json!(path.keyword)), ("position", json!(path.position))];
-    let op = edit_op("delete_rule", Value::Null, &fields);
-    stage(&state, &caller, path.id, &query, op, StatusCode::OK).await
+pub(crate) async fn delete_rule(staging: Staging<RulePath>) -> ApiResult<impl IntoResponse> {
+    staging
+        .stage(StatusCode::OK, |path| {
+            let fields =
+                [("proxy", json!(path.name)), ("keyword", json!(path.keyword)), ("position", json!(path.position))];
+            edit_op("delete_rule", Value::Null, &fields)
+        })
+        .await
 }
