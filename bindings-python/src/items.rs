@@ -4,6 +4,10 @@
 //! Each access re-resolves the path and edits through `ServerMut`, `BindMut`, `AclMut` or
 //! `RuleMut`, which touch only their words: `server.weight = 7` rewrites the weight value and
 //! nothing else on the line.
+//!
+//! `Bind`, `Acl` and `Rule` differ only in the typed view they put on their anchored line, so
+//! finding the line, checking it is still that kind of line and the `KeyError` when it is not
+//! are written once ([`read_as`], [`edit_as`]); each class names its view and its methods.
 
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
@@ -12,7 +16,7 @@ use crate::anchor::LineRef;
 use crate::document::Shared;
 use crate::proxy::ProxyPath;
 use haproxy_model::views::{AclMut, BindMut, Param, RuleMut, ServerMut};
-use haproxy_model::{Address, Condition, Host, PortSpec};
+use haproxy_model::{Address, Condition, Host, Line, PortSpec};
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
@@ -35,6 +39,26 @@ pub(crate) fn condition_from_py(value: &Bound<'_, PyAny>) -> PyResult<Condition>
         Err(_) => value.extract::<Vec<String>>().map_err(|_| PyValueError::new_err("a condition is a str or a list of str"))?,
     };
     Condition::parse(&words).map_err(|e| PyValueError::new_err(format!("condition {:?}: {e}", words.join(" "))))
+}
+
+fn no_longer(kind: &str) -> PyErr {
+    PyKeyError::new_err(format!("the line is no longer {kind}"))
+}
+
+/// Reads the anchored line through the view `view` builds and applies to it; `view` answers
+/// `None` when the line is no longer `kind` (`"a bind"`), which raises `KeyError`.
+fn read_as<R>(line: &LineRef, kind: &str, view: impl FnOnce(&Line, usize) -> Option<PyResult<R>>) -> PyResult<R> {
+    line.read(|line, index| view(line, index).unwrap_or_else(|| Err(no_longer(kind))))
+}
+
+/// [`read_as`] for edits.
+fn edit_as<R>(line: &LineRef, kind: &str, view: impl FnOnce(&mut Line, usize) -> Option<PyResult<R>>) -> PyResult<R> {
+    line.edit(|line, index| view(line, index).unwrap_or_else(|| Err(no_longer(kind))))
+}
+
+/// `<haproxy_fleet.Bind in frontend "web">`.
+fn line_repr(class: &str, line: &LineRef) -> String {
+    format!("<haproxy_fleet.{class} in {} {:?}>", line.proxy.side.noun(), line.proxy.name)
 }
 
 /// A `server` line of a backend or listen, found by name on each access.
@@ -261,16 +285,12 @@ impl Bind {
         Bind { line }
     }
 
-    fn not_a(&self) -> PyErr {
-        PyKeyError::new_err("the line is no longer a bind")
-    }
-
     fn read<R>(&self, f: impl FnOnce(&haproxy_model::views::Bind<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.line.read(|line, index| f(&haproxy_model::views::Bind::new(line, index).ok_or_else(|| self.not_a())?))
+        read_as(&self.line, "a bind", |line, index| haproxy_model::views::Bind::new(line, index).map(|v| f(&v)))
     }
 
     fn edit<R>(&self, f: impl FnOnce(BindMut<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.line.edit(|line, index| f(BindMut::new(line, index).ok_or_else(|| self.not_a())?))
+        edit_as(&self.line, "a bind", |line, index| BindMut::new(line, index).map(f))
     }
 }
 
@@ -340,7 +360,7 @@ impl Bind {
     }
 
     fn __repr__(&self) -> String {
-        format!("<haproxy_fleet.Bind in {} {:?}>", self.line.proxy.side.noun(), self.line.proxy.name)
+        line_repr("Bind", &self.line)
     }
 }
 
@@ -355,16 +375,12 @@ impl Acl {
         Acl { line }
     }
 
-    fn not_a(&self) -> PyErr {
-        PyKeyError::new_err("the line is no longer an acl")
-    }
-
     fn read<R>(&self, f: impl FnOnce(haproxy_model::views::Acl<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.line.read(|line, index| f(haproxy_model::views::Acl::new(line, index).ok_or_else(|| self.not_a())?))
+        read_as(&self.line, "an acl", |line, index| haproxy_model::views::Acl::new(line, index).map(f))
     }
 
     fn edit<R>(&self, f: impl FnOnce(AclMut<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.line.edit(|line, index| f(AclMut::new(line, index).ok_or_else(|| self.not_a())?))
+        edit_as(&self.line, "an acl", |line, index| AclMut::new(line, index).map(f))
     }
 }
 
@@ -431,7 +447,7 @@ impl Acl {
     }
 
     fn __repr__(&self) -> String {
-        format!("<haproxy_fleet.Acl in {} {:?}>", self.line.proxy.side.noun(), self.line.proxy.name)
+        line_repr("Acl", &self.line)
     }
 }
 
@@ -447,16 +463,12 @@ impl Rule {
         Rule { line }
     }
 
-    fn not_a(&self) -> PyErr {
-        PyKeyError::new_err("the line is no longer a rule")
-    }
-
     fn read<R>(&self, f: impl FnOnce(haproxy_model::views::Rule<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.line.read(|line, index| f(haproxy_model::views::Rule::new(line, index).ok_or_else(|| self.not_a())?))
+        read_as(&self.line, "a rule", |line, index| haproxy_model::views::Rule::new(line, index).map(f))
     }
 
     fn edit<R>(&self, f: impl FnOnce(RuleMut<'_>) -> PyResult<R>) -> PyResult<R> {
-        self.line.edit(|line, index| f(RuleMut::new(line, index).ok_or_else(|| self.not_a())?))
+        edit_as(&self.line, "a rule", |line, index| RuleMut::new(line, index).map(f))
     }
 
     /// The rule's line index now (for removal).
@@ -534,6 +546,6 @@ impl Rule {
     }
 
     fn __repr__(&self) -> String {
-        format!("<haproxy_fleet.Rule in {} {:?}>", self.line.proxy.side.noun(), self.line.proxy.name)
+        line_repr("Rule", &self.line)
     }
 }
