@@ -239,50 +239,52 @@ impl Store {
     }
 
     async fn mark_outdated(&self, author: &str, transaction: &Transaction) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let updated = sqlx::query("UPDATE transactions SET state = 'outdated', updated_at = $1 WHERE id = $2 AND state = 'open'")
-            .bind(self.now())
-            .bind(transaction.id)
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() > 0 {
-            let details = json!({"transaction_id": transaction.id});
-            let audit = Audit {
-                actor: author,
-                action: "transaction.outdated",
-                cluster_id: Some(transaction.cluster_id),
-                version: Some(transaction.base_version),
-                details,
-            };
-            self.audit(&mut tx, audit).await?;
-        }
-        tx.commit().await?;
+        // Closed by someone else meanwhile: then it is not open either, which is all this needs.
+        self.close_open(author, transaction, TransactionState::Outdated, "transaction.outdated").await?;
         Ok(())
     }
 
     /// Discards an open transaction.
     pub async fn discard(&self, author: &str, id: i64) -> Result<()> {
         let transaction = self.transaction(id).await?;
-        let mut tx = self.write_tx().await?;
-        let updated = sqlx::query("UPDATE transactions SET state = 'discarded', updated_at = $1 WHERE id = $2 AND state = 'open'")
-            .bind(self.now())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
+        if !self.close_open(author, &transaction, TransactionState::Discarded, "transaction.discard").await? {
             let current = self.transaction(id).await?;
             return Err(self.closed(&current).await);
         }
-        let details = json!({"transaction_id": id});
+        Ok(())
+    }
+
+    /// Moves an open transaction to `state` and audits that as `action`, in one write. Answers
+    /// false, writing nothing, when it was no longer open: the conditional update is what makes
+    /// a race between replicas close it once (outdating and discarding differ only in what
+    /// they do about that).
+    async fn close_open(
+        &self,
+        author: &str,
+        transaction: &Transaction,
+        state: TransactionState,
+        action: &str,
+    ) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let updated = sqlx::query("UPDATE transactions SET state = $1, updated_at = $2 WHERE id = $3 AND state = 'open'")
+            .bind(state.as_str())
+            .bind(self.now())
+            .bind(transaction.id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let details = json!({"transaction_id": transaction.id});
         let audit = Audit {
             actor: author,
-            action: "transaction.discard",
+            action,
             cluster_id: Some(transaction.cluster_id),
             version: Some(transaction.base_version),
             details,
         };
         self.audit(&mut tx, audit).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 }
