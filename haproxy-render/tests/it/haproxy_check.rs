@@ -11,9 +11,10 @@ use haproxy_render::format;
 
 use crate::corpus::corpus_dir;
 
-/// `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`, else `None` (after saying so).
+/// `$FLEET_HAPROXY_CHECK_BIN`, else `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`, else `None` (after saying so).
 fn haproxy_bin() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("FLEET_HAPROXY_BIN") {
+    // Checks only: scripts/test may provide an offline `haproxy` (no DNS timeouts), see setup.d.
+    if let Some(bin) = std::env::var_os("FLEET_HAPROXY_CHECK_BIN").or_else(|| std::env::var_os("FLEET_HAPROXY_BIN")) {
         return Some(PathBuf::from(bin));
     }
     let path = std::env::var_os("PATH")?;
