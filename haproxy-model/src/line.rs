@@ -166,6 +166,11 @@ impl Line {
         let Some(first) = self.words.first() else {
             return if self.comment.is_some() { LineKind::Comment } else { LineKind::Blank };
         };
+        // Only a word whose text starts with `.`, a quote or an escape can read as `.if` & co;
+        // checking that first keeps this off the parser's hot path.
+        if !matches!(first.raw().as_bytes().first(), Some(b'.' | b'"' | b'\'' | b'\\')) {
+            return LineKind::Statement;
+        }
         // HAProxy unquotes before it compares, so `".if"` is a conditional too.
         match first.value().as_ref() {
             ".if" => LineKind::Conditional(Conditional::If),

@@ -3,7 +3,7 @@
 //! Generates a config of 20,000 backends × 10 servers (~330k lines, ~15 MB), writes it to a
 //! temporary folder, then measures side by side in one run:
 //!
-//! - parse + lossless render, best of 3, checking the output equals the input byte for byte;
+//! - parse + lossless render, best of 5, checking the output equals the input byte for byte;
 //! - the real `haproxy -c -f FILE` (`FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`), best of 2;
 //! - peak memory of one parse + render.
 //!
@@ -232,7 +232,7 @@ fn run(options: &Options) -> Result<bool, String> {
 
 fn measure(options: &Options, file: &Path, text: &str) -> Result<bool, String> {
     let lines = text.lines().count();
-    let (ours, rendered) = best_of(3, || parse_render(text));
+    let (ours, rendered) = best_of(5, || parse_render(text));
     if rendered != text {
         return Err("lossless render of the generated file differs from the input".to_string());
     }
@@ -248,7 +248,7 @@ fn measure(options: &Options, file: &Path, text: &str) -> Result<bool, String> {
     let ratio = haproxy.map(|h| ours.as_secs_f64() / h.as_secs_f64());
 
     println!(
-        "large_config: {} backends x {} servers, parse + lossless render best of 3, haproxy -c best of 2",
+        "large_config: {} backends x {} servers, parse + lossless render best of 5, haproxy -c best of 2",
         options.backends, options.servers
     );
     println!("{:<24} {:>12}", "file size (MB)", format!("{:.1}", text.len() as f64 / 1e6));

@@ -30,6 +30,8 @@ fn blanks(input: &str) -> IResult<&str, &str> {
 struct WordEnd {
     len: usize,
     open_quote: Option<usize>,
+    /// The word holds a quote or a backslash: only then can decoding it fail.
+    needs_decoding: bool,
 }
 
 /// word: scans quoted parts and escapes until an unprotected blank or `#`.
@@ -37,8 +39,10 @@ fn scan_word(input: &str) -> WordEnd {
     let bytes = input.as_bytes();
     let mut i = 0;
     let mut quote: Option<(u8, usize)> = None;
+    let mut needs_decoding = false;
     while i < bytes.len() {
         let b = bytes[i];
+        needs_decoding |= matches!(b, b'"' | b'\'' | b'\\');
         match quote {
             Some((b'"', _)) if b == b'$' && bytes.get(i + 1) == Some(&b'{') => {
                 // Same reading as the word decoder: a braced reference runs to its `}`.
@@ -65,15 +69,15 @@ fn scan_word(input: &str) -> WordEnd {
         i += 1;
     }
     // An escape at the very end must not push past the line (the backslash is kept as written).
-    WordEnd { len: i.min(bytes.len()), open_quote: quote.map(|(_, at)| at) }
+    WordEnd { len: i.min(bytes.len()), open_quote: quote.map(|(_, at)| at), needs_decoding }
 }
 
 /// word: nom-style wrapper returning the word's raw text.
-fn word(input: &str) -> IResult<&str, (&str, Option<usize>)> {
+fn word(input: &str) -> IResult<&str, (&str, WordEnd)> {
     let end = scan_word(input);
     // `#` and blanks never start a word, so a word is never empty here.
     let (raw, rest) = input.split_at(end.len);
-    Ok((rest, (raw, end.open_quote)))
+    Ok((rest, (raw, end)))
 }
 
 /// 1-based character column of byte offset `at` in `text`.
@@ -108,14 +112,14 @@ pub(crate) fn lex_line_with(
             break;
         }
         let offset = text.len() - rest.len();
-        let Ok((after_word, (raw, open_quote))) = word(rest) else { break };
+        let Ok((after_word, (raw, end))) = word(rest) else { break };
         let (after_blanks, after) = blanks(after_word).unwrap_or((after_word, ""));
-        if let Some(at) = open_quote {
+        if let Some(at) = end.open_quote {
             diagnostics.push(Diagnostic::error(
                 Position::new(number, column_at(text, offset + at)),
                 "unterminated quote",
             ));
-        } else if let Err(e) = haproxy_model::quoting::unquote(raw) {
+        } else if let Some(Err(e)) = end.needs_decoding.then(|| haproxy_model::quoting::unquote(raw)) {
             diagnostics.push(Diagnostic::error(
                 Position::new(number, column_at(text, offset + e.offset())),
                 e.to_string(),
