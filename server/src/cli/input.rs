@@ -90,10 +90,13 @@ fn keep_owner(temp: &Path, metadata: &fs::Metadata) {
 #[cfg(not(unix))]
 fn keep_owner(_temp: &Path, _metadata: &fs::Metadata) {}
 
-/// Writes `text` to standard output.
+/// Writes `text` to standard output; a reader that went away (`| head`) is not an error.
 pub(crate) fn print(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(CliError::Stdout)
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Stdout(e)),
+        _ => Ok(()),
+    }
 }
 
 /// Writes `text` to standard error; there is nowhere left to report a failure to.

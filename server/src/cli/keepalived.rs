@@ -19,11 +19,14 @@ use haproxy_parse::keepalived::{check, parse};
 use haproxy_render::keepalived::{format, lossless};
 use serde_json::{json, Value};
 
+use super::error::CliError;
+use super::input::{self, print, Source};
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Parse a keepalived.conf and print it back (lossless) or as JSON.
     Parse {
-        /// The file to read.
+        /// The file to read (`-`: standard input).
         file: PathBuf,
         /// What to print.
         #[arg(long, value_enum, default_value_t = Emit::Lossless)]
@@ -31,7 +34,7 @@ pub(crate) enum Command {
     },
     /// Print a keepalived.conf in the canonical layout.
     Fmt {
-        /// The file to format.
+        /// The file to format (`-`: standard input).
         file: PathBuf,
         /// Print nothing; exit 1 when the file is not in the canonical layout.
         #[arg(long, conflicts_with = "write")]
@@ -42,7 +45,7 @@ pub(crate) enum Command {
     },
     /// Check keepalived.conf files offline (and with `keepalived -t` when given its path).
     Check {
-        /// The files to check.
+        /// The files to check (`-`: standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Also run `PATH -t -f FILE` on each file.
@@ -68,31 +71,16 @@ pub(crate) fn run(command: Command) -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("fleet: {message}");
+        Err(error) => {
+            eprintln!("fleet: {error}");
             ExitCode::from(2)
         }
     }
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-fn report(path: &Path, source: &str, diagnostics: &[Diagnostic]) {
-    let name = path.display().to_string();
+fn report(source: &Source, diagnostics: &[Diagnostic]) {
     for diagnostic in diagnostics {
-        eprint!("{}", diagnostic.render(&name, source));
-    }
-}
-
-/// Writes to stdout; a reader that went away (`| head`) is not an error.
-fn write_stdout(text: &str) -> Result<(), String> {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("cannot write to stdout: {e}")),
-        _ => Ok(()),
+        input::eprint(&diagnostic.render(&source.label, &source.text));
     }
 }
 
@@ -104,16 +92,18 @@ fn problems(found: bool) -> ExitCode {
     }
 }
 
-fn run_parse(path: &Path, emit: Emit) -> Result<ExitCode, String> {
-    let text = read(path)?;
-    let parsed = parse(&text);
-    report(path, &text, &parsed.diagnostics);
+fn run_parse(path: &Path, emit: Emit) -> Result<ExitCode, CliError> {
+    let source = input::read(path)?;
+    let parsed = parse(&source.text);
+    report(&source, &parsed.diagnostics);
     match emit {
-        Emit::Lossless => write_stdout(&lossless(&parsed.document))?,
+        Emit::Lossless => print(&lossless(&parsed.document))?,
         Emit::Json => {
             let value = document_json(&parsed.document, &parsed.diagnostics);
-            let text = serde_json::to_string_pretty(&value).map_err(|e| format!("cannot encode JSON: {e}"))?;
-            write_stdout(&format!("{text}\n"))?;
+            // A `Value` always encodes; the error arm only keeps the types honest.
+            let text = serde_json::to_string_pretty(&value)
+                .map_err(|e| CliError::Io { path: source.label.clone(), source: e.into() })?;
+            print(&format!("{text}\n"))?;
         }
     }
     Ok(problems(parsed.has_errors()))
@@ -155,75 +145,78 @@ fn document_json(document: &Document, diagnostics: &[Diagnostic]) -> Value {
     })
 }
 
-fn run_fmt(path: &Path, check_only: bool, write: bool) -> Result<ExitCode, String> {
-    let text = read(path)?;
-    let parsed = parse(&text);
+fn run_fmt(path: &Path, check_only: bool, write: bool) -> Result<ExitCode, CliError> {
+    if write && input::is_stdin(path) {
+        return Err(CliError::Usage("--write needs a file, not standard input".into()));
+    }
+    let source = input::read(path)?;
+    let parsed = parse(&source.text);
     if parsed.has_errors() {
-        report(path, &text, &parsed.diagnostics);
-        eprintln!("fleet: {}: not formatted because of syntax errors", path.display());
+        report(&source, &parsed.diagnostics);
+        eprintln!("fleet: {}: not formatted because of syntax errors", source.label);
         return Ok(ExitCode::from(1));
     }
     let formatted = format(&parsed.document);
     if check_only {
-        if formatted != text {
-            eprintln!("{}: not in the canonical layout", path.display());
+        if formatted != source.text {
+            eprintln!("{}: not in the canonical layout", source.label);
             return Ok(ExitCode::from(1));
         }
         return Ok(ExitCode::SUCCESS);
     }
     if write {
-        if formatted != text {
-            write_atomically(path, &formatted)?;
+        if formatted != source.text {
+            input::write_atomic(path, &formatted)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    write_stdout(&formatted)?;
+    print(&formatted)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes beside the file, then renames over it, so a reader never sees half a file.
-fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".fleet-fmt");
-    let temporary = PathBuf::from(temporary);
-    let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
-    std::fs::write(&temporary, text).map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
-    if let Some(permissions) = permissions {
-        let _ = std::fs::set_permissions(&temporary, permissions);
-    }
-    std::fs::rename(&temporary, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        format!("cannot replace {}: {e}", path.display())
-    })
-}
-
-fn run_check(files: &[PathBuf], keepalived_bin: Option<&Path>) -> Result<ExitCode, String> {
+fn run_check(files: &[PathBuf], keepalived_bin: Option<&Path>) -> Result<ExitCode, CliError> {
     let mut found = false;
     for path in files {
-        let text = read(path)?;
-        let checked = check(&text);
-        report(path, &text, &checked.diagnostics);
+        let source = input::read(path)?;
+        let checked = check(&source.text);
+        report(&source, &checked.diagnostics);
         found |= checked.has_errors();
         if let Some(bin) = keepalived_bin {
-            found |= !run_keepalived_test(bin, path)?;
+            found |= !run_keepalived_test(bin, &source)?;
         }
     }
     Ok(problems(found))
 }
 
-/// Runs `bin -t -f path`; prints its messages when it fails. True when it accepts the file.
-fn run_keepalived_test(bin: &Path, path: &Path) -> Result<bool, String> {
-    let output = std::process::Command::new(bin)
-        .arg("-t")
-        .arg("-f")
-        .arg(path)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+/// Runs `bin -t -f FILE` on `source` (standard input goes through a temporary file); prints its
+/// messages when it fails. True when it accepts the file.
+fn run_keepalived_test(bin: &Path, source: &Source) -> Result<bool, CliError> {
+    let test = |path: &Path| {
+        std::process::Command::new(bin)
+            .arg("-t")
+            .arg("-f")
+            .arg(path)
+            .output()
+            .map_err(|e| CliError::Checker { bin: bin.to_path_buf(), reason: e.to_string() })
+    };
+    let output = match &source.path {
+        Some(path) => test(path)?,
+        None => {
+            let dir = std::env::temp_dir().join(format!("fleet-keepalived-check-{}", std::process::id()));
+            let io = |e| CliError::Io { path: dir.display().to_string(), source: e };
+            std::fs::create_dir_all(&dir).map_err(io)?;
+            let file = dir.join("keepalived.conf");
+            let result = std::fs::write(&file, &source.text).map_err(io).and_then(|()| test(&file));
+            let _ = std::fs::remove_dir_all(&dir);
+            result?
+        }
+    };
+    let path = &source.label;
     if output.status.success() {
         return Ok(true);
     }
     let code = output.status.code().map_or_else(|| "a signal".to_string(), |c| format!("exit status {c}"));
-    eprintln!("{}: keepalived -t failed ({code}):", path.display());
+    eprintln!("{path}: keepalived -t failed ({code}):");
     for stream in [&output.stdout, &output.stderr] {
         for line in String::from_utf8_lossy(stream).lines() {
             eprintln!("  {line}");
@@ -272,6 +265,16 @@ mod tests {
         // A stand-in binary that rejects every file.
         let reject = Some(PathBuf::from("/bin/false"));
         assert_eq!(run(Command::Check { files: vec![good], keepalived_bin: reject }), ExitCode::from(1));
+    }
+
+    #[test]
+    fn input_that_is_not_utf8_is_a_usage_error_not_a_finding() {
+        let dir = std::env::temp_dir().join(format!("fleet-cli-ka-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("latin1.conf");
+        std::fs::write(&path, b"global_defs {\n  router_id caf\xe9\n}\n").unwrap();
+        assert_eq!(run(Command::Check { files: vec![path.clone()], keepalived_bin: None }), ExitCode::from(2));
+        assert_eq!(run(Command::Fmt { file: path, check: false, write: true }), ExitCode::from(2));
     }
 
     #[test]
