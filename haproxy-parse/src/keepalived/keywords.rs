@@ -404,3 +404,19 @@ pub(crate) const URL: &[&str] = &[
     "status_code",
     "virtualhost",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_checker_the_model_reads_is_allowed_in_real_server() {
+        // REAL_SERVER repeats the model's CHECKERS (a const slice cannot be built from another);
+        // a checker added to one list and not the other would be a false alarm or a blind spot.
+        for checker in haproxy_model::keepalived::CHECKERS {
+            assert!(REAL_SERVER.contains(checker), "{checker} missing from REAL_SERVER");
+        }
+        let listed_checkers = REAL_SERVER.iter().filter(|k| k.ends_with("_CHECK") || k.ends_with("_GET")).count();
+        assert_eq!(listed_checkers, haproxy_model::keepalived::CHECKERS.len());
+    }
+}
