@@ -132,3 +132,15 @@ pub(crate) fn to_py<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// A refused typed edit as the Python exception that fits: `KeyError` for something missing,
+/// `IndexError` for a position out of range, `ValueError` for the rest. The model's
+/// [`haproxy_model::EditError`] decides what is refused, so Python and the HTTP API agree.
+pub(crate) fn edit_error(error: haproxy_model::EditError) -> PyErr {
+    use haproxy_model::EditError;
+    match error {
+        EditError::NotFound { .. } => pyo3::exceptions::PyKeyError::new_err(error.to_string()),
+        EditError::PositionOutOfRange { .. } => pyo3::exceptions::PyIndexError::new_err(error.to_string()),
+        _ => pyo3::exceptions::PyValueError::new_err(error.to_string()),
+    }
+}

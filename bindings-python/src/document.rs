@@ -12,7 +12,8 @@ use pyo3::prelude::*;
 
 use crate::convert::{self, lock, Diagnostic};
 use crate::input::with_text;
-use crate::proxy::{Proxy, Side};
+use crate::proxy::Proxy;
+use haproxy_model::Side;
 
 /// The document shared by a `Document` and every view made from it.
 pub(crate) type Shared = Arc<Mutex<haproxy_model::Document>>;
@@ -30,18 +31,18 @@ impl Document {
     }
 
     fn proxy(&self, side: Side, name: &str) -> PyResult<Proxy> {
-        let found = side.position(&lock(&self.inner), name).is_some();
+        let found = lock(&self.inner).proxy_index(side, name).is_some();
         if found {
             Ok(Proxy::new(self.inner.clone(), side, name))
         } else {
-            Err(PyKeyError::new_err(format!("no {} named {name:?}", side.noun())))
+            Err(crate::convert::edit_error(haproxy_model::EditError::NotFound { what: side.noun(), name: name.to_string(), proxy: None }))
         }
     }
 
     fn proxies(&self, side: Side) -> Vec<Proxy> {
         let names: Vec<String> = {
             let doc = lock(&self.inner);
-            side.names(&doc)
+            doc.proxy_names(side)
         };
         names.iter().map(|name| Proxy::new(self.inner.clone(), side, name)).collect()
     }
@@ -50,17 +51,12 @@ impl Document {
         let side = if kind == haproxy_model::SectionKind::Frontend { Side::Frontend } else { Side::Backend };
         {
             let mut doc = lock(&self.inner);
-            if name.is_empty() {
-                return Err(PyValueError::new_err("a proxy name cannot be empty"));
-            }
-            if doc.sections().iter().any(|s| s.kind().is_proxy() && s.name().as_deref() == Some(name)) {
-                return Err(PyValueError::new_err(format!("a proxy named {name:?} already exists")));
-            }
-            match kind {
-                haproxy_model::SectionKind::Frontend => drop(doc.add_frontend(name)),
-                haproxy_model::SectionKind::Listen => drop(doc.add_listen(name)),
-                _ => drop(doc.add_backend(name)),
-            }
+            let added = match kind {
+                haproxy_model::SectionKind::Frontend => doc.add_frontend(name).map(drop),
+                haproxy_model::SectionKind::Listen => doc.add_listen(name).map(drop),
+                _ => doc.add_backend(name).map(drop),
+            };
+            added.map_err(crate::convert::edit_error)?;
         }
         Ok(Proxy::new(self.inner.clone(), side, name))
     }
@@ -158,17 +154,20 @@ impl Document {
         self.proxy(Side::Frontend, name)
     }
 
-    /// Appends `backend <name>`; `ValueError` when a proxy of that name exists.
+    /// Appends `backend <name>`; `ValueError` for a name HAProxy would not read or one a backend
+    /// or listen already has.
     fn add_backend(&self, name: &str) -> PyResult<Proxy> {
         self.add(haproxy_model::SectionKind::Backend, name)
     }
 
-    /// Appends `frontend <name>`; `ValueError` when a proxy of that name exists.
+    /// Appends `frontend <name>`; `ValueError` for a name HAProxy would not read or one a
+    /// frontend or listen already has (a frontend may share a backend's name, as in HAProxy).
     fn add_frontend(&self, name: &str) -> PyResult<Proxy> {
         self.add(haproxy_model::SectionKind::Frontend, name)
     }
 
-    /// Appends `listen <name>`; `ValueError` when a proxy of that name exists.
+    /// Appends `listen <name>`; `ValueError` for a name HAProxy would not read or one any proxy
+    /// already has.
     fn add_listen(&self, name: &str) -> PyResult<Proxy> {
         self.add(haproxy_model::SectionKind::Listen, name)
     }

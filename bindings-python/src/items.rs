@@ -166,12 +166,12 @@ impl Server {
 
     #[setter]
     fn set_weight(&self, weight: Option<u32>) -> PyResult<()> {
-        if weight.is_some_and(|w| w > 256) {
-            return Err(PyValueError::new_err("a server weight is between 0 and 256"));
-        }
-        self.edit(|mut s| {
-            s.set_param("weight", weight.map(|w| w.to_string()).as_deref());
-            Ok(())
+        self.edit(|mut s| match weight {
+            Some(weight) => s.set_weight(weight).map_err(crate::convert::edit_error),
+            None => {
+                s.set_param("weight", None);
+                Ok(())
+            }
         })
     }
 

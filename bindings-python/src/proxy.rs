@@ -7,48 +7,12 @@ use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::anchor::LineRef;
-use crate::convert::lock;
+use crate::convert::{edit_error, lock};
 use crate::document::Shared;
 use crate::items::{condition_from_py, Acl, Bind, Rule, Server};
 use haproxy_model::duration::TimeValue;
-use haproxy_model::views::{Balance, ProxyMut};
-use haproxy_model::{Document, SectionKind};
-
-/// Which side of the configuration a proxy is looked up on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    /// Backends and listens.
-    Backend,
-    /// Frontends and listens.
-    Frontend,
-}
-
-impl Side {
-    fn matches(self, kind: &SectionKind) -> bool {
-        match self {
-            Side::Backend => kind.has_backend(),
-            Side::Frontend => kind.has_frontend(),
-        }
-    }
-
-    /// `backend` or `frontend`, for messages.
-    pub(crate) fn noun(self) -> &'static str {
-        match self {
-            Side::Backend => "backend",
-            Side::Frontend => "frontend",
-        }
-    }
-
-    /// Index of the section `name` on this side.
-    pub(crate) fn position(self, doc: &Document, name: &str) -> Option<usize> {
-        doc.sections().iter().position(|s| self.matches(s.kind()) && s.name().as_deref() == Some(name))
-    }
-
-    /// The names of this side's sections, in file order.
-    pub(crate) fn names(self, doc: &Document) -> Vec<String> {
-        doc.sections().iter().filter(|s| self.matches(s.kind())).filter_map(|s| s.name().map(|n| n.into_owned())).collect()
-    }
-}
+use haproxy_model::views::Balance;
+use haproxy_model::{ProxyMut, Side};
 
 /// Where a proxy is: its side and name. Items (servers, binds ...) keep one to find their line.
 #[derive(Debug, Clone)]
@@ -59,22 +23,20 @@ pub(crate) struct ProxyPath {
 
 impl ProxyPath {
     fn missing(&self) -> PyErr {
-        PyKeyError::new_err(format!("no {} named {:?}", self.side.noun(), self.name))
+        edit_error(haproxy_model::EditError::NotFound { what: self.side.noun(), name: self.name.clone(), proxy: None })
     }
 
     /// Runs `f` on a read-only view of the proxy.
     pub(crate) fn read<R>(&self, doc: &Shared, f: impl FnOnce(haproxy_model::Proxy<'_>) -> PyResult<R>) -> PyResult<R> {
         let doc = lock(doc);
-        let index = self.side.position(&doc, &self.name).ok_or_else(|| self.missing())?;
-        let proxy = doc.sections().get(index).and_then(haproxy_model::Proxy::new).ok_or_else(|| self.missing())?;
+        let proxy = doc.proxy(self.side, &self.name).ok_or_else(|| self.missing())?;
         f(proxy)
     }
 
     /// Runs `f` on an editor of the proxy.
     pub(crate) fn edit<R>(&self, doc: &Shared, f: impl FnOnce(ProxyMut<'_>) -> PyResult<R>) -> PyResult<R> {
         let mut doc = lock(doc);
-        let index = self.side.position(&doc, &self.name).ok_or_else(|| self.missing())?;
-        let proxy = doc.sections_mut().get_mut(index).and_then(ProxyMut::new).ok_or_else(|| self.missing())?;
+        let proxy = doc.proxy_mut(self.side, &self.name).ok_or_else(|| self.missing())?;
         f(proxy)
     }
 }
@@ -125,12 +87,7 @@ impl Proxy {
 
     #[setter]
     fn set_name(&mut self, name: &str) -> PyResult<()> {
-        if name.is_empty() {
-            return Err(PyValueError::new_err("a proxy name cannot be empty"));
-        }
-        if !self.edit(|mut p| Ok(p.set_name(name)))? {
-            return Err(PyValueError::new_err(format!("{} {:?} cannot be renamed", self.path.side.noun(), self.path.name)));
-        }
+        lock(&self.doc).rename_proxy(self.path.side, &self.path.name, name).map_err(edit_error)?;
         self.path.name = name.to_string();
         Ok(())
     }
@@ -278,28 +235,17 @@ impl Proxy {
         Ok(self.server_view(name))
     }
 
-    /// Adds `server <name> <address> [params...]` after the last server.
+    /// Adds `server <name> <address> [params...]` after the last server. `ValueError` for a name
+    /// or address HAProxy would not read, or a server of that name already there.
     #[pyo3(signature = (name, address, params = Vec::new()))]
     fn add_server(&self, name: &str, address: &str, params: Vec<String>) -> PyResult<Server> {
-        if name.is_empty() || address.is_empty() {
-            return Err(PyValueError::new_err("a server needs a name and an address"));
-        }
-        haproxy_model::Address::parse_server(address).map_err(|e| PyValueError::new_err(format!("server {name}: {e}")))?;
-        self.edit(|mut p| {
-            if p.view().server(name).is_some() {
-                return Err(PyValueError::new_err(format!("server {name:?} already exists")));
-            }
-            p.add_server(name, address, &params);
-            Ok(())
-        })?;
+        self.edit(|mut p| p.add_server(name, address, &params).map(drop).map_err(edit_error))?;
         Ok(self.server_view(name))
     }
 
     /// Removes the server `name`; `KeyError` when there is none.
     fn remove_server(&self, name: &str) -> PyResult<()> {
-        self.edit(|mut p| {
-            p.remove_server(name).map(drop).ok_or_else(|| PyKeyError::new_err(format!("no server named {name:?}")))
-        })
+        self.edit(|mut p| p.remove_server(name).map(drop).map_err(edit_error))
     }
 
     /// The `bind` lines, in order.
@@ -307,19 +253,17 @@ impl Proxy {
         self.read(|p| p.binds().iter().map(|b| Ok(Bind::new(self.line_ref(&p, b.index(), "bind")?))).collect())
     }
 
-    /// Adds `bind <address> [params...]` after the last bind; `ValueError` for a bad address.
+    /// Adds `bind <address> [params...]` after the last bind; `ValueError` for a bad address or
+    /// a bind on the same address already there.
     #[pyo3(signature = (address, params = Vec::new()))]
     fn add_bind(&self, address: &str, params: Vec<String>) -> PyResult<Bind> {
-        haproxy_model::Address::parse_bind_list(address).map_err(|e| PyValueError::new_err(format!("bind {address}: {e}")))?;
-        let index = self.edit(|mut p| Ok(p.add_bind(address, &params).view().index()))?;
+        let index = self.edit(|mut p| p.add_bind(address, &params).map(|b| b.view().index()).map_err(edit_error))?;
         self.read(|p| Ok(Bind::new(self.line_ref(&p, index, "bind")?)))
     }
 
-    /// Removes the `n`th bind line (0-based); `IndexError` when there is none.
+    /// Removes the `n`th bind line (0-based); `KeyError` when there is none.
     fn remove_bind(&self, n: usize) -> PyResult<()> {
-        self.edit(|mut p| {
-            p.remove_bind(n).map(drop).ok_or_else(|| pyo3::exceptions::PyIndexError::new_err(format!("no bind number {n}")))
-        })
+        self.edit(|mut p| p.remove_bind(n).map(drop).map_err(edit_error))
     }
 
     /// The `acl` lines, in order.
@@ -328,22 +272,16 @@ impl Proxy {
     }
 
     /// Adds `acl <name> <criterion> [flags and patterns...]` after the last ACL (before the first
-    /// rule when there is none).
+    /// rule when there is none). `ValueError` for a name HAProxy would not read or no criterion.
     #[pyo3(signature = (name, criterion, patterns = Vec::new()))]
     fn add_acl(&self, name: &str, criterion: &str, patterns: Vec<String>) -> PyResult<Acl> {
-        if name.is_empty() || criterion.is_empty() {
-            return Err(PyValueError::new_err("an acl needs a name and a criterion"));
-        }
-        let index = self.edit(|mut p| Ok(p.add_acl(name, criterion, &patterns).view().index()))?;
+        let index = self.edit(|mut p| p.add_acl(name, criterion, &patterns).map(|a| a.view().index()).map_err(edit_error))?;
         self.read(|p| Ok(Acl::new(self.line_ref(&p, index, "acl")?)))
     }
 
     /// Removes every line declaring ACL `name`; returns how many; `KeyError` when none.
     fn remove_acl(&self, name: &str) -> PyResult<usize> {
-        self.edit(|mut p| match p.remove_acl(name) {
-            0 => Err(PyKeyError::new_err(format!("no acl named {name:?}"))),
-            n => Ok(n),
-        })
+        self.edit(|mut p| p.remove_acl(name).map_err(edit_error))
     }
 
     /// Every rule (`http-request`, `use_backend`, `tcp-request` ...), in order.
@@ -353,20 +291,12 @@ impl Proxy {
 
     /// Adds `<keyword> <args...> [condition]` after the last rule with that keyword.
     /// `condition` is text (`"if is_api"`, `"unless { src 10.0.0.0/8 }"`) or a list of words.
+    /// `ValueError` when `keyword` is not a rule keyword.
     #[pyo3(signature = (keyword, args, condition = None))]
     fn add_rule(&self, keyword: &str, args: Vec<String>, condition: Option<&Bound<'_, PyAny>>) -> PyResult<Rule> {
-        if !haproxy_model::views::RULE_KEYWORDS.contains(&keyword) {
-            return Err(PyValueError::new_err(format!(
-                "{keyword:?} is not a rule keyword (one of {})",
-                haproxy_model::views::RULE_KEYWORDS.join(", ")
-            )));
-        }
         let condition = condition.map(condition_from_py).transpose()?;
-        let index = self.edit(|mut p| {
-            p.add_rule(keyword, &args, condition.as_ref())
-                .map(|r| r.view().index())
-                .ok_or_else(|| PyValueError::new_err(format!("{keyword:?} is not a rule keyword")))
-        })?;
+        let index =
+            self.edit(|mut p| p.add_rule(keyword, &args, condition.as_ref()).map(|r| r.view().index()).map_err(edit_error))?;
         self.read(|p| Ok(Rule::new(self.line_ref(&p, index, "rule")?)))
     }
 
@@ -374,7 +304,8 @@ impl Proxy {
     #[pyo3(signature = (backend, condition = None))]
     fn add_use_backend(&self, backend: &str, condition: Option<&Bound<'_, PyAny>>) -> PyResult<Rule> {
         let condition = condition.map(condition_from_py).transpose()?;
-        let index = self.edit(|mut p| Ok(p.add_use_backend(backend, condition.as_ref()).view().index()))?;
+        let index =
+            self.edit(|mut p| p.add_use_backend(backend, condition.as_ref()).map(|r| r.view().index()).map_err(edit_error))?;
         self.read(|p| Ok(Rule::new(self.line_ref(&p, index, "rule")?)))
     }
 

@@ -158,7 +158,7 @@ def test_views_read_and_edit() -> None:
 def test_bad_input_gives_clear_errors() -> None:
     doc = hf.parse("backend b\n    server a 10.0.0.1:80\n")
     b = doc.backend("b")
-    with pytest.raises(KeyError, match="no backend named 'nope'|no backend named \"nope\""):
+    with pytest.raises(KeyError, match='backend "nope" not found'):
         doc.backend("nope")
     with pytest.raises(KeyError, match="no server named"):
         b.server("zz")

@@ -331,14 +331,14 @@ fn apply_proxy(proxy: &mut ProxyMut<'_>, edit: ProxyEdit) {
             proxy.add_log(&args);
         }
         ProxyEdit::AddServer { name, address, params } => {
-            proxy.add_server(&name, &address, &params);
+            unchanged_when_refused(proxy, |p| p.add_server(&name, &address, &params).map(drop));
         }
         ProxyEdit::SetWeight { server, weight } => {
             let Some(name) = server_name(proxy, server) else { return };
             if let Some(mut server) = proxy.server_mut(&name) {
                 let dangling = ends_early(&server.view().params());
-                server.set_weight(weight);
-                if !dangling {
+                let accepted = server.set_weight(weight).is_ok();
+                if accepted && !dangling {
                     assert_eq!(server.view().weight(), Some(weight), "set_weight then weight");
                 }
             }
@@ -357,20 +357,31 @@ fn apply_proxy(proxy: &mut ProxyMut<'_>, edit: ProxyEdit) {
         }
         ProxyEdit::RemoveServer { server } => {
             if let Some(name) = server_name(proxy, server) {
-                proxy.remove_server(&name);
+                let _ = proxy.remove_server(&name);
             }
         }
         ProxyEdit::AddBind { address, params } => {
-            proxy.add_bind(&address, &params);
+            unchanged_when_refused(proxy, |p| p.add_bind(&address, &params).map(drop));
         }
         ProxyEdit::AddAcl { name, criterion, patterns } => {
-            proxy.add_acl(&name, &criterion, &patterns);
+            unchanged_when_refused(proxy, |p| p.add_acl(&name, &criterion, &patterns).map(drop));
         }
         ProxyEdit::RemoveAcl { name } => {
-            proxy.remove_acl(&name);
+            unchanged_when_refused(proxy, |p| p.remove_acl(&name).map(drop));
         }
         ProxyEdit::AddUseBackend { backend } => {
-            proxy.add_use_backend(&backend, None);
+            unchanged_when_refused(proxy, |p| p.add_use_backend(&backend, None).map(drop));
         }
+    }
+}
+
+/// Runs an editor that may refuse the edit, and checks that a refusal changed nothing.
+fn unchanged_when_refused(
+    proxy: &mut ProxyMut<'_>,
+    edit: impl FnOnce(&mut ProxyMut<'_>) -> Result<(), haproxy_model::EditError>,
+) {
+    let before = proxy.view().section().clone();
+    if let Err(error) = edit(proxy) {
+        assert_eq!(proxy.view().section(), &before, "a refused edit ({error}) changed the section");
     }
 }

@@ -342,13 +342,13 @@ mod tests {
     #[test]
     fn round_trips_through_json() {
         let mut doc = Document::new();
-        let mut backend = doc.add_backend("app");
+        let mut backend = doc.add_backend("app").unwrap();
         backend.set_mode(Some("http"));
         backend.set_timeout_duration("server", std::time::Duration::from_secs(30));
-        backend.add_server("web1", "[::1]:8080", &["check", "weight", "5"]);
-        backend.add_acl("is_api", "path_beg", &["-i", "/api"]);
+        backend.add_server("web1", "[::1]:8080", &["check", "weight", "5"]).unwrap();
+        backend.add_acl("is_api", "path_beg", &["-i", "/api"]).unwrap();
         let condition = Condition::parse(&["if", "is_api", "||", "{", "src", "10.0.0.0/8", "}"]).ok();
-        backend.add_rule("http-request", &["deny"], condition.as_ref());
+        backend.add_rule("http-request", &["deny"], condition.as_ref()).unwrap();
         backend.set_option("httplog", Some(false));
         let model = to_model(&doc);
         let json = serde_json::to_string(&model).unwrap();

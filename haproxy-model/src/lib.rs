@@ -49,4 +49,7 @@ pub use word::Word;
 pub use address::{Address, AddressError, Host, PortSpec};
 pub use condition::{Condition, ConditionError, Expr, Polarity};
 pub use duration::{DurationError, TimeValue};
-pub use views::{Proxy, ProxyMut};
+pub use views::{
+    check_bind_address, check_name, check_server_address, check_values, check_weight, invalid_char, EditError, Proxy,
+    ProxyMut, Side, MAX_WEIGHT, RULE_KEYWORDS,
+};

@@ -266,6 +266,13 @@ impl OpError {
     }
 }
 
+/// The model's editors decide what a valid edit is; an op reports their refusal as it is.
+impl From<haproxy_model::EditError> for OpError {
+    fn from(error: haproxy_model::EditError) -> Self {
+        OpError::new(error.to_string())
+    }
+}
+
 pub(crate) type OpResult<T = ()> = std::result::Result<T, OpError>;
 
 /// Applies `ops` in order to `doc`. On failure `doc` may be partly edited: callers work on a copy.

@@ -1,68 +1,12 @@
 //! Section-level ops: add, update and delete proxies, and generic directives.
 
-use haproxy_model::{Document, Line, LineEnding, Section, SectionKind};
+use haproxy_model::{check_values, Document, EditError, Line, LineEnding, SectionKind, Side};
 
 use super::{OpError, OpResult, SectionRef};
 
 /// Keywords whose first argument is part of what the directive is (`timeout connect`,
 /// `option httplog`): `set_directive` matches on both.
 const SUBKEYED: &[&str] = &["timeout", "option", "no", "stats", "errorfile", "email-alert"];
-
-/// Which proxies a name is looked up among.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Side {
-    /// frontend or listen
-    Frontend,
-    /// backend or listen
-    Backend,
-    /// frontend, backend or listen
-    Any,
-}
-
-impl Side {
-    fn matches(self, kind: &SectionKind) -> bool {
-        match self {
-            Side::Frontend => kind.has_frontend(),
-            Side::Backend => kind.has_backend(),
-            Side::Any => kind.is_proxy(),
-        }
-    }
-
-    pub(super) fn label(self) -> &'static str {
-        match self {
-            Side::Frontend => "frontend",
-            Side::Backend => "backend",
-            Side::Any => "proxy",
-        }
-    }
-}
-
-/// The index of proxy `name` on `side`, or an error naming what is missing.
-pub(super) fn proxy_index(doc: &Document, side: Side, name: &str) -> OpResult<usize> {
-    doc.sections()
-        .iter()
-        .position(|s| side.matches(s.kind()) && s.name().as_deref() == Some(name))
-        .ok_or_else(|| OpError::new(format!("{} {name:?} not found", side.label())))
-}
-
-/// Checks values that become words: no line breaks (one statement per line), no NUL.
-pub(super) fn check_values<S: AsRef<str>>(values: &[S]) -> OpResult {
-    for value in values {
-        let value = value.as_ref();
-        if value.contains(['\n', '\r', '\0']) {
-            return Err(OpError::new(format!("value {value:?} contains a line break or NUL")));
-        }
-    }
-    Ok(())
-}
-
-/// Checks a name (proxy, server, acl): non-empty, no blanks, no line breaks.
-pub(super) fn check_name(what: &str, name: &str) -> OpResult {
-    if name.is_empty() || name.contains(char::is_whitespace) || name.contains(['#', '\'', '"', '\\', '\0']) {
-        return Err(OpError::new(format!("invalid {what} name {name:?}")));
-    }
-    Ok(())
-}
 
 /// Sets the words of `line` from index `start` on to `values`, touching only words that change.
 pub(super) fn set_words<S: AsRef<str>>(line: &mut Line, start: usize, values: &[S]) {
@@ -107,22 +51,18 @@ fn parse_directive(text: &str) -> OpResult<Line> {
 
 /// `add_backend` / `add_frontend`.
 pub(super) fn add_proxy(doc: &mut Document, kind: SectionKind, name: &str, from: Option<&str>, lines: &[String]) -> OpResult {
-    check_name(kind.keyword(), name)?;
-    let side = if kind == SectionKind::Backend { Side::Backend } else { Side::Frontend };
-    if proxy_index(doc, side, name).is_ok() {
-        return Err(OpError::new(format!("{} {name:?} already exists", side.label())));
-    }
     if let Some(from) = from {
         defaults_exists(doc, from)?;
     }
     let parsed: Vec<Line> = lines.iter().map(|l| parse_directive(l)).collect::<OpResult<_>>()?;
     let indent = document_indent(doc);
-    let mut section = Section::new(kind, Some(name));
-    section.set_from(from);
-    let index = doc.push_section(section);
-    let Some(section) = doc.sections_mut().get_mut(index) else {
-        return Err(OpError::new("the new section vanished"));
+    let mut proxy = match kind {
+        SectionKind::Frontend => doc.add_frontend(name)?,
+        SectionKind::Listen => doc.add_listen(name)?,
+        _ => doc.add_backend(name)?,
     };
+    let section = proxy.section_mut();
+    section.set_from(from);
     for (i, line) in parsed.into_iter().enumerate() {
         section.insert_line(i, line);
         if i == 0 {
@@ -148,34 +88,33 @@ pub(super) fn update_proxy(
     rename: Option<&str>,
     from: Option<&str>,
 ) -> OpResult {
-    let side = if *kind == SectionKind::Backend { Side::Backend } else { Side::Frontend };
     let index = doc
-        .sections()
-        .iter()
-        .position(|s| s.kind() == kind && s.name().as_deref() == Some(name))
-        .ok_or_else(|| OpError::new(format!("{kind} {name:?} not found")))?;
-    if let Some(new_name) = rename.filter(|n| *n != name) {
-        check_name(kind.keyword(), new_name)?;
-        if proxy_index(doc, side, new_name).is_ok() {
-            return Err(OpError::new(format!("{} {new_name:?} already exists", side.label())));
-        }
-    }
+        .section_index(kind, name)
+        .ok_or_else(|| OpError::from(EditError::NotFound { what: noun(kind), name: name.to_string(), proxy: None }))?;
     match from {
         Some("") | None => {}
         Some(from) => defaults_exists(doc, from)?,
     }
+    if let Some(new_name) = rename {
+        doc.rename_proxy(Side::of(kind), name, new_name)?;
+    }
     let Some(section) = doc.sections_mut().get_mut(index) else {
         return Err(OpError::new(format!("{kind} {name:?} not found")));
     };
-    if let Some(new_name) = rename.filter(|n| *n != name) {
-        section.set_name(new_name);
-    }
     match from {
         Some("") => section.set_from(None),
         Some(from) if section.from().as_deref() != Some(from) => section.set_from(Some(from)),
         _ => {}
     }
     Ok(())
+}
+
+fn noun(kind: &SectionKind) -> &'static str {
+    match kind {
+        SectionKind::Frontend => "frontend",
+        SectionKind::Listen => "listen",
+        _ => "backend",
+    }
 }
 
 /// `delete_backend` / `delete_frontend`: the section goes with its body; comments that trail its
@@ -250,7 +189,9 @@ fn describe(keyword: &str, args: &[String]) -> String {
 /// `set_directive`.
 pub(super) fn set_directive(doc: &mut Document, target: &SectionRef, keyword: &str, args: &[String]) -> OpResult {
     check_values(args)?;
-    check_name("directive", keyword)?;
+    if keyword.is_empty() || keyword.contains(char::is_whitespace) || keyword.contains(['#', '\'', '"', '\\', '\0']) {
+        return Err(OpError::new(format!("invalid directive name {keyword:?}")));
+    }
     if SectionKind::from_keyword(keyword).is_some() {
         return Err(OpError::new(format!("{keyword:?} opens a section, it is not a directive")));
     }

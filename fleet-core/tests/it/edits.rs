@@ -221,7 +221,7 @@ fn invalid_ops_say_which_and_why() {
         ),
         (
             EditOp::AddRule { proxy: "web".into(), words: strings(&["http-request", "deny"]), position: Some(5) },
-            "op 0 (add_rule): position 5 is out of range: proxy \"web\" has 1 \"http-request\" rules",
+            "op 0 (add_rule): position 5 is out of range: frontend \"web\" has 1 \"http-request\" rules",
         ),
         (
             EditOp::AddRule { proxy: "web".into(), words: strings(&["balance", "source"]), position: None },
@@ -231,7 +231,7 @@ fn invalid_ops_say_which_and_why() {
         ),
         (
             EditOp::DeleteRule { proxy: "web".into(), keyword: "use_backend".into(), position: 1 },
-            "op 0 (delete_rule): position 1 is out of range: proxy \"web\" has 1 \"use_backend\" rules",
+            "op 0 (delete_rule): position 1 is out of range: frontend \"web\" has 1 \"use_backend\" rules",
         ),
         (
             EditOp::AddAcl { proxy: "web".into(), name: "x".into(), words: strings(&["path", "a\nb"]) },

@@ -11,6 +11,7 @@ mod support;
 
 mod concurrency;
 mod corpus;
+mod edit_table;
 mod edits;
 mod op_props;
 mod runtime_store;

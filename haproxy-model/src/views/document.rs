@@ -6,7 +6,8 @@
 //! [`Document::frontend`]); [`Document::listens`] returns listen sections only. The `remove_*`
 //! and `add_*` methods act on the exact kind they name.
 
-use super::{Global, Peers, Proxy, ProxyMut, Resolvers, Userlist};
+use super::edit_error::check_name;
+use super::{EditError, Global, Peers, Proxy, ProxyMut, Resolvers, Side, Userlist};
 use crate::{Document, Section, SectionKind};
 
 impl Document {
@@ -45,58 +46,103 @@ impl Document {
         self.sections().iter().find_map(Global::new)
     }
 
-    fn position_where(&self, name: &str, side: fn(&SectionKind) -> bool) -> Option<usize> {
-        self.sections().iter().position(|s| side(s.kind()) && s.name().as_deref() == Some(name))
+    /// The index among the sections of the proxy `name` on `side`.
+    pub fn proxy_index(&self, side: Side, name: &str) -> Option<usize> {
+        self.sections().iter().position(|s| side.matches(s.kind()) && s.name().as_deref() == Some(name))
+    }
+
+    /// The proxy `name` on `side` (a `listen` section is on every side).
+    pub fn proxy(&self, side: Side, name: &str) -> Option<Proxy<'_>> {
+        let index = self.proxy_index(side, name)?;
+        self.sections().get(index).map(Proxy::of)
+    }
+
+    /// The proxy `name` on `side`, for editing.
+    pub fn proxy_mut(&mut self, side: Side, name: &str) -> Option<ProxyMut<'_>> {
+        let index = self.proxy_index(side, name)?;
+        self.sections_mut().get_mut(index).map(ProxyMut::of)
+    }
+
+    /// The proxy `name` on `side`, for editing, or [`EditError::NotFound`].
+    pub fn try_proxy_mut(&mut self, side: Side, name: &str) -> Result<ProxyMut<'_>, EditError> {
+        self.proxy_mut(side, name).ok_or_else(|| EditError::NotFound { what: side.noun(), name: name.to_string(), proxy: None })
+    }
+
+    /// The names of the proxies on `side`, in file order.
+    pub fn proxy_names(&self, side: Side) -> Vec<String> {
+        self.sections().iter().filter(|s| side.matches(s.kind())).filter_map(|s| s.name().map(|n| n.into_owned())).collect()
     }
 
     /// The backend or listen section named `name`.
     pub fn backend(&self, name: &str) -> Option<Proxy<'_>> {
-        let index = self.position_where(name, SectionKind::has_backend)?;
-        Some(Proxy::of(&self.sections()[index]))
+        self.proxy(Side::Backend, name)
     }
 
     /// The backend or listen section named `name`, for editing.
     pub fn backend_mut(&mut self, name: &str) -> Option<ProxyMut<'_>> {
-        let index = self.position_where(name, SectionKind::has_backend)?;
-        self.sections_mut().get_mut(index).and_then(ProxyMut::new)
+        self.proxy_mut(Side::Backend, name)
     }
 
     /// The frontend or listen section named `name`.
     pub fn frontend(&self, name: &str) -> Option<Proxy<'_>> {
-        let index = self.position_where(name, SectionKind::has_frontend)?;
-        Some(Proxy::of(&self.sections()[index]))
+        self.proxy(Side::Frontend, name)
     }
 
     /// The frontend or listen section named `name`, for editing.
     pub fn frontend_mut(&mut self, name: &str) -> Option<ProxyMut<'_>> {
-        let index = self.position_where(name, SectionKind::has_frontend)?;
-        self.sections_mut().get_mut(index).and_then(ProxyMut::new)
+        self.proxy_mut(Side::Frontend, name)
     }
 
-    /// Any proxy or defaults section of `kind` named `name`, for editing.
-    pub fn proxy_mut(&mut self, kind: &SectionKind, name: &str) -> Option<ProxyMut<'_>> {
-        self.section_mut(kind, name).and_then(ProxyMut::new)
+    /// The `defaults` section named `name`, for editing.
+    pub fn defaults_mut(&mut self, name: &str) -> Option<ProxyMut<'_>> {
+        self.section_mut(&SectionKind::Defaults, name).and_then(ProxyMut::new)
     }
 
     /// Appends an empty section `kind name` at the end of the file and returns its editor.
-    fn add_proxy(&mut self, kind: SectionKind, name: &str) -> ProxyMut<'_> {
+    /// Refused when the name is not one HAProxy accepts ([`EditError::InvalidName`]) or is taken
+    /// on the new section's side ([`Side::of`]; [`EditError::Duplicate`]).
+    fn add_proxy(&mut self, kind: SectionKind, name: &str) -> Result<ProxyMut<'_>, EditError> {
+        check_name(Side::kind_noun(&kind), name)?;
+        if let Some(existing) = self.proxy(Side::of(&kind), name) {
+            let what = Side::kind_noun(existing.kind());
+            return Err(EditError::Duplicate { what, name: name.to_string(), proxy: None });
+        }
         let index = self.push_section(Section::new(kind, Some(name)));
         let section = &mut self.sections_mut()[index];
-        ProxyMut::of(section)
+        Ok(ProxyMut::of(section))
+    }
+
+    /// Renames the proxy `name` on `side`: refused when the new name is not one HAProxy accepts
+    /// or is taken on the section's side ([`Side::of`]).
+    pub fn rename_proxy(&mut self, side: Side, name: &str, new_name: &str) -> Result<(), EditError> {
+        let index = self
+            .proxy_index(side, name)
+            .ok_or_else(|| EditError::NotFound { what: side.noun(), name: name.to_string(), proxy: None })?;
+        if new_name == name {
+            return Ok(());
+        }
+        let kind = self.sections()[index].kind().clone();
+        check_name(Side::kind_noun(&kind), new_name)?;
+        if let Some(existing) = self.proxy(Side::of(&kind), new_name) {
+            let what = Side::kind_noun(existing.kind());
+            return Err(EditError::Duplicate { what, name: new_name.to_string(), proxy: None });
+        }
+        self.sections_mut()[index].set_name(new_name);
+        Ok(())
     }
 
     /// Appends `backend <name>` at the end of the file.
-    pub fn add_backend(&mut self, name: &str) -> ProxyMut<'_> {
+    pub fn add_backend(&mut self, name: &str) -> Result<ProxyMut<'_>, EditError> {
         self.add_proxy(SectionKind::Backend, name)
     }
 
     /// Appends `frontend <name>` at the end of the file.
-    pub fn add_frontend(&mut self, name: &str) -> ProxyMut<'_> {
+    pub fn add_frontend(&mut self, name: &str) -> Result<ProxyMut<'_>, EditError> {
         self.add_proxy(SectionKind::Frontend, name)
     }
 
     /// Appends `listen <name>` at the end of the file.
-    pub fn add_listen(&mut self, name: &str) -> ProxyMut<'_> {
+    pub fn add_listen(&mut self, name: &str) -> Result<ProxyMut<'_>, EditError> {
         self.add_proxy(SectionKind::Listen, name)
     }
 

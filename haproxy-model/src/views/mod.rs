@@ -16,14 +16,14 @@
 //! use haproxy_model::{Condition, Document, PortSpec};
 //!
 //! let mut doc = Document::new();
-//! let mut app = doc.add_backend("app");
+//! let mut app = doc.add_backend("app")?;
 //! app.set_timeout_duration("server", std::time::Duration::from_secs(30));
-//! app.add_server("web1", "10.0.0.1:8080", &["check"]).set_weight(5);
-//! let mut www = doc.add_frontend("www");
-//! www.add_bind(":80", &[] as &[&str]);
-//! www.add_acl("is_api", "path_beg", &["/api"]);
+//! app.add_server("web1", "10.0.0.1:8080", &["check"])?.set_weight(5)?;
+//! let mut www = doc.add_frontend("www")?;
+//! www.add_bind(":80", &[] as &[&str])?;
+//! www.add_acl("is_api", "path_beg", &["/api"])?;
 //! let condition = Condition::parse(&["if", "is_api"]).unwrap();
-//! www.add_use_backend("app", Some(&condition));
+//! www.add_use_backend("app", Some(&condition))?;
 //!
 //! let web1 = doc.backend("app").unwrap().server("web1").unwrap();
 //! assert_eq!((web1.port(), web1.weight()), (Some(PortSpec::Single(8080)), Some(5)));
@@ -31,6 +31,7 @@
 //! doc.lines().for_each(|line| line.render_into(&mut text));
 //! assert_eq!(text, "backend app\n    timeout server 30s\n    server web1 10.0.0.1:8080 check weight 5\n\n\
 //!                   frontend www\n    bind :80\n    acl is_api path_beg /api\n    use_backend app if is_api\n");
+//! # Ok::<(), haproxy_model::EditError>(())
 //! ```
 
 /// `PartialEq`, `Eq` and `Hash` over the listed fields only: positions (word or line indexes)
@@ -57,6 +58,7 @@ mod acl;
 mod bind;
 mod directive;
 mod document;
+mod edit_error;
 mod global;
 mod log;
 mod params;
@@ -66,11 +68,15 @@ mod proxy_edit;
 mod resolvers;
 mod rule;
 mod server;
+mod side;
 mod stick;
 mod userlist;
 
 pub use acl::{Acl, AclFlag, AclMut};
 pub use bind::{Bind, BindMut};
+pub use edit_error::{
+    check_bind_address, check_name, check_server_address, check_values, check_weight, invalid_char, EditError, MAX_WEIGHT,
+};
 pub use global::Global;
 pub use log::LogTarget;
 pub use params::Param;
@@ -80,5 +86,6 @@ pub use proxy_edit::ProxyMut;
 pub use resolvers::{Nameserver, Resolvers};
 pub use rule::{Rule, RuleMut, RULE_KEYWORDS};
 pub use server::{Server, ServerKind, ServerMut};
+pub use side::Side;
 pub use stick::StickTable;
 pub use userlist::{Group, Password, User, Userlist};

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use super::directive;
-use super::{AclMut, Balance, BindMut, HashType, Proxy, RuleMut, ServerMut, RULE_KEYWORDS};
+use super::edit_error::{check_bind_address, check_name, check_server_address, check_values};
+use super::{AclMut, Balance, BindMut, EditError, HashType, Proxy, RuleMut, ServerMut, RULE_KEYWORDS};
 use crate::condition::Condition;
 use crate::duration::TimeValue;
 use crate::{Line, Section};
@@ -134,14 +135,28 @@ impl<'a> ProxyMut<'a> {
         directive::insert_near(self.section, &["log"], &[], &values)
     }
 
+    /// `backend "app"`, for messages.
+    fn label(&self) -> Option<String> {
+        let view = self.view();
+        Some(format!("{} {:?}", super::Side::kind_noun(view.kind()), view.name()?))
+    }
+
     /// Adds `server <name> <address> [params]` after the last `server` line (else after the
-    /// last `server-template` / `default-server`, else at the end).
-    pub fn add_server<S: AsRef<str>>(&mut self, name: &str, address: &str, params: &[S]) -> ServerMut<'_> {
+    /// last `server-template` / `default-server`, else at the end). Refused, with nothing
+    /// changed, for a name or address HAProxy would not read, a parameter holding a line break,
+    /// or a server of that name already in the proxy.
+    pub fn add_server<S: AsRef<str>>(&mut self, name: &str, address: &str, params: &[S]) -> Result<ServerMut<'_>, EditError> {
+        check_name("server", name)?;
+        check_server_address(address)?;
+        check_values(params)?;
+        if self.view().server(name).is_some() {
+            return Err(EditError::Duplicate { what: "server", name: name.to_string(), proxy: self.label() });
+        }
         let mut values = vec!["server", name, address];
         values.extend(params.iter().map(AsRef::as_ref));
         let after: &[&str] = if self.view().servers().is_empty() { SERVER_KEYWORDS } else { &["server"] };
         let index = directive::insert_near(self.section, after, &[], &values);
-        self.line_editor(index, ServerMut::at)
+        Ok(self.line_editor(index, ServerMut::at))
     }
 
     /// The server named `name`, for editing.
@@ -161,9 +176,12 @@ impl<'a> ProxyMut<'a> {
     }
 
     /// Removes the server named `name`; returns its line.
-    pub fn remove_server(&mut self, name: &str) -> Option<Line> {
-        let index = self.view().server(name)?.index();
-        self.section.remove_line(index)
+    pub fn remove_server(&mut self, name: &str) -> Result<Line, EditError> {
+        let missing = EditError::NotFound { what: "server", name: name.to_string(), proxy: self.label() };
+        let Some(index) = self.view().server(name).map(|s| s.index()) else {
+            return Err(missing);
+        };
+        self.section.remove_line(index).ok_or(missing)
     }
 
     /// Adds `server-template <prefix> <range> <address> [params]` after the last server line.
@@ -175,7 +193,15 @@ impl<'a> ProxyMut<'a> {
     }
 
     /// Adds `bind <address> [params]` after the last bind line (else at the start of the body).
-    pub fn add_bind<S: AsRef<str>>(&mut self, address: &str, params: &[S]) -> BindMut<'_> {
+    /// Refused, with nothing changed, for an address HAProxy would not read, a parameter holding
+    /// a line break, or a bind on the same address already in the proxy (binds are named by
+    /// their address).
+    pub fn add_bind<S: AsRef<str>>(&mut self, address: &str, params: &[S]) -> Result<BindMut<'_>, EditError> {
+        check_bind_address(address)?;
+        check_values(params)?;
+        if self.bind_position(address).is_some() {
+            return Err(EditError::Duplicate { what: "bind", name: address.to_string(), proxy: self.label() });
+        }
         let mut values = vec!["bind", address];
         values.extend(params.iter().map(AsRef::as_ref));
         let first_statement = self.section.lines().iter().position(|l| !l.is_trivia());
@@ -190,7 +216,12 @@ impl<'a> ProxyMut<'a> {
         } else {
             directive::insert_near(self.section, &["bind"], &[], &values)
         };
-        self.line_editor(index, BindMut::at)
+        Ok(self.line_editor(index, BindMut::at))
+    }
+
+    /// The position among the binds (0-based) of the one listening on `address` as written.
+    pub fn bind_position(&self, address: &str) -> Option<usize> {
+        self.view().binds().iter().position(|b| b.address_text().as_deref() == Some(address))
     }
 
     /// The `n`th bind line (0-based), for editing.
@@ -200,18 +231,37 @@ impl<'a> ProxyMut<'a> {
     }
 
     /// Removes the `n`th bind line (0-based).
-    pub fn remove_bind(&mut self, n: usize) -> Option<Line> {
-        let index = self.view().binds().get(n)?.index();
-        self.section.remove_line(index)
+    pub fn remove_bind(&mut self, n: usize) -> Result<Line, EditError> {
+        let missing = EditError::NotFound { what: "bind", name: format!("number {n}"), proxy: self.label() };
+        let Some(index) = self.view().binds().get(n).map(|b| b.index()) else {
+            return Err(missing);
+        };
+        self.section.remove_line(index).ok_or(missing)
+    }
+
+    /// Removes the bind listening on `address` (as written).
+    pub fn remove_bind_at(&mut self, address: &str) -> Result<Line, EditError> {
+        let n = self
+            .bind_position(address)
+            .ok_or_else(|| EditError::NotFound { what: "bind", name: address.to_string(), proxy: self.label() })?;
+        self.remove_bind(n)
     }
 
     /// Adds `acl <name> <criterion> [flags and patterns]` after the last ACL, or before the
-    /// first rule so that rules can use it.
-    pub fn add_acl<S: AsRef<str>>(&mut self, name: &str, criterion: &str, rest: &[S]) -> AclMut<'_> {
+    /// first rule so that rules can use it. Several lines may declare one ACL (HAProxy ORs
+    /// them, §7.1), so an existing name is fine; refused, with nothing changed, for a name
+    /// HAProxy would not read, an empty criterion or a value holding a line break.
+    pub fn add_acl<S: AsRef<str>>(&mut self, name: &str, criterion: &str, rest: &[S]) -> Result<AclMut<'_>, EditError> {
+        check_name("acl", name)?;
+        if criterion.is_empty() {
+            return Err(EditError::Missing("the acl criterion"));
+        }
+        check_values(&[criterion])?;
+        check_values(rest)?;
         let mut values = vec!["acl", name, criterion];
         values.extend(rest.iter().map(AsRef::as_ref));
         let index = directive::insert_near(self.section, &["acl"], RULE_KEYWORDS, &values);
-        self.line_editor(index, AclMut::at)
+        Ok(self.line_editor(index, AclMut::at))
     }
 
     /// The first line declaring ACL `name`, for editing.
@@ -220,49 +270,67 @@ impl<'a> ProxyMut<'a> {
         self.section.lines_mut().get_mut(index).and_then(|l| AclMut::new(l, index))
     }
 
-    /// Removes every line declaring ACL `name`; returns how many.
-    pub fn remove_acl(&mut self, name: &str) -> usize {
-        directive::remove_all(self.section, &["acl", name])
+    /// Removes every line declaring ACL `name`; returns how many ([`EditError::NotFound`] for none).
+    pub fn remove_acl(&mut self, name: &str) -> Result<usize, EditError> {
+        match directive::remove_all(self.section, &["acl", name]) {
+            0 => Err(EditError::NotFound { what: "acl", name: name.to_string(), proxy: self.label() }),
+            n => Ok(n),
+        }
     }
 
     /// Adds `<keyword> <args> [if|unless ...]` after the last rule with the same keyword, else
     /// at the end. Returns its editor (its [`super::Rule::index`] is the line's index).
-    /// `None`, and no change, when `keyword` is not one of [`RULE_KEYWORDS`].
-    pub fn add_rule<S: AsRef<str>>(&mut self, keyword: &str, args: &[S], condition: Option<&Condition>) -> Option<RuleMut<'_>> {
-        if !RULE_KEYWORDS.contains(&keyword) {
-            return None;
-        }
-        let values = rule_words(keyword, args, condition);
-        let index = directive::insert_near(self.section, &[keyword], &[], &values);
-        self.rule_mut(index)
+    /// Refused, with nothing changed, when `keyword` is not one of [`RULE_KEYWORDS`] or a value
+    /// holds a line break.
+    pub fn add_rule<S: AsRef<str>>(&mut self, keyword: &str, args: &[S], condition: Option<&Condition>) -> Result<RuleMut<'_>, EditError> {
+        let count = directive::indexes(self.section, &[keyword]).len();
+        self.insert_rule(keyword, count, args, condition)
     }
 
     /// Inserts a rule so that it becomes the `position`th (0-based) of its keyword, which is the
-    /// order HAProxy evaluates them in; a position past the end appends after the last one.
-    /// `None`, and no change, when `keyword` is not one of [`RULE_KEYWORDS`].
+    /// order HAProxy evaluates them in; `position` equal to the number of such rules appends after
+    /// the last one. Refused, with nothing changed, when `keyword` is not one of
+    /// [`RULE_KEYWORDS`], a value holds a line break, or `position` is past the end.
     pub fn insert_rule<S: AsRef<str>>(
         &mut self,
         keyword: &str,
         position: usize,
         args: &[S],
         condition: Option<&Condition>,
-    ) -> Option<RuleMut<'_>> {
-        let existing = directive::indexes(self.section, &[keyword]);
-        match existing.get(position) {
-            Some(&index) if RULE_KEYWORDS.contains(&keyword) => {
-                let values = rule_words(keyword, args, condition);
-                self.section.insert_line(index, Line::statement("", &values));
-                self.rule_mut(index)
-            }
-            _ => self.add_rule(keyword, args, condition),
+    ) -> Result<RuleMut<'_>, EditError> {
+        if !RULE_KEYWORDS.contains(&keyword) {
+            return Err(EditError::NotARuleKeyword(keyword.to_string()));
         }
+        check_values(args)?;
+        let existing = directive::indexes(self.section, &[keyword]);
+        let values = rule_words(keyword, args, condition);
+        let index = match existing.get(position) {
+            Some(&index) => {
+                self.section.insert_line(index, Line::statement("", &values));
+                index
+            }
+            None if position == existing.len() => directive::insert_near(self.section, &[keyword], &[], &values),
+            None => {
+                return Err(EditError::PositionOutOfRange {
+                    proxy: self.label(),
+                    keyword: keyword.to_string(),
+                    position,
+                    count: existing.len(),
+                })
+            }
+        };
+        Ok(self.line_editor(index, RuleMut::at))
     }
 
-    /// Adds `use_backend <backend> [condition]` after the last one.
-    pub fn add_use_backend(&mut self, backend: &str, condition: Option<&Condition>) -> RuleMut<'_> {
-        let values = rule_words("use_backend", &[backend], condition);
-        let index = directive::insert_near(self.section, &["use_backend"], &[], &values);
-        self.line_editor(index, RuleMut::at)
+    /// Adds `use_backend <backend> [condition]` after the last one; refused for a backend name
+    /// HAProxy would not read (a name built at run time, `%[...]`, is taken as written).
+    pub fn add_use_backend(&mut self, backend: &str, condition: Option<&Condition>) -> Result<RuleMut<'_>, EditError> {
+        if backend.contains("%[") {
+            check_values(&[backend])?;
+        } else {
+            check_name("backend", backend)?;
+        }
+        self.add_rule("use_backend", &[backend], condition)
     }
 
     /// The rule on line `index`, for editing.
@@ -275,6 +343,17 @@ impl<'a> ProxyMut<'a> {
     pub fn remove_rule(&mut self, index: usize) -> Option<Line> {
         super::Rule::new(self.section.lines().get(index)?, index)?;
         self.section.remove_line(index)
+    }
+
+    /// Removes the `position`th (0-based) rule of `keyword`.
+    pub fn remove_rule_at(&mut self, keyword: &str, position: usize) -> Result<Line, EditError> {
+        let rules = self.view().rules_of(keyword);
+        let out_of_range =
+            EditError::PositionOutOfRange { proxy: self.label(), keyword: keyword.to_string(), position, count: rules.len() };
+        let Some(index) = rules.get(position).map(|r| r.index()) else {
+            return Err(out_of_range);
+        };
+        self.remove_rule(index).ok_or(out_of_range)
     }
 
     /// Removes line `index`, whatever it is.
@@ -303,7 +382,7 @@ mod tests {
     #[test]
     fn option_tri_state_flips_in_place() {
         let mut doc = Document::new();
-        let mut p = doc.add_backend("b");
+        let mut p = doc.add_backend("b").unwrap();
         p.set_option("redispatch", Some(true));
         p.set_option("httpchk", Some(false));
         assert_eq!((p.view().option("redispatch"), p.view().option("httpchk")), (Some(true), Some(false)));
@@ -343,18 +422,19 @@ mod tests {
     #[test]
     fn new_lines_go_next_to_their_kin() {
         let mut doc = Document::new();
-        let mut p = doc.add_listen("l");
+        let mut p = doc.add_listen("l").unwrap();
         p.set_mode(Some("http"));
-        p.add_rule("http-request", &["deny"], None);
+        p.add_rule("http-request", &["deny"], None).unwrap();
         p.add_server_template("srv", "3", "app.local:80", &["check"]);
-        p.add_server("a", "10.0.0.1:80", &[] as &[&str]);
-        p.add_bind(":80", &[] as &[&str]);
-        p.add_acl("x", "src", &["10.0.0.0/8"]);
-        p.add_rule("http-request", &["allow"], None);
+        p.add_server("a", "10.0.0.1:80", &[] as &[&str]).unwrap();
+        p.add_bind(":80", &[] as &[&str]).unwrap();
+        p.add_acl("x", "src", &["10.0.0.0/8"]).unwrap();
+        p.add_rule("http-request", &["allow"], None).unwrap();
         p.default_server_mut().set_param("inter", Some("1s"));
         p.add_log(&["global"]);
-        assert!(p.add_rule("frobnicate", &["x"], None).is_none());
-        assert!(p.insert_rule("frobnicate", 0, &["y"], None).is_none());
+        assert_eq!(p.add_rule("frobnicate", &["x"], None).unwrap_err(), EditError::NotARuleKeyword("frobnicate".into()));
+        assert!(p.insert_rule("frobnicate", 0, &["y"], None).is_err());
+        assert!(matches!(p.insert_rule("http-request", 3, &["y"], None), Err(EditError::PositionOutOfRange { count: 2, .. })));
         let first = p.insert_rule("http-request", 0, &["tarpit"], None).unwrap().view().index();
         assert_eq!(p.view().rules_of("http-request")[0].index(), first);
         assert_eq!(p.view().rules_of("http-request")[0].action().as_deref(), Some("tarpit"));
@@ -365,5 +445,28 @@ mod tests {
              http-request allow\n    default-server inter 1s\n    server-template srv 3 app.local:80 check\n    \
              server a 10.0.0.1:80\n    log global\n"
         );
+    }
+
+    #[test]
+    fn refused_edits_change_nothing() {
+        let mut doc = Document::new();
+        let mut p = doc.add_backend("b").unwrap();
+        p.add_server("a", "10.0.0.1:80", &[] as &[&str]).unwrap();
+        let before = text(p.view().section());
+        assert!(matches!(p.add_server("a", "10.0.0.2:80", &[] as &[&str]), Err(EditError::Duplicate { what: "server", .. })));
+        assert!(matches!(p.add_server("a/b", "10.0.0.2:80", &[] as &[&str]), Err(EditError::InvalidName { .. })));
+        assert!(matches!(p.add_server("c", "10.0.0.2:1-5", &[] as &[&str]), Err(EditError::InvalidAddress { .. })));
+        assert!(matches!(p.add_server("c", "10.0.0.2:80", &["check\ninter"]), Err(EditError::InvalidValue(_))));
+        assert!(matches!(p.add_bind(":80", &[] as &[&str]), Ok(_)));
+        assert!(matches!(p.add_bind(":80", &[] as &[&str]), Err(EditError::Duplicate { what: "bind", .. })));
+        assert!(matches!(p.add_bind("10.0.0.1", &[] as &[&str]), Err(EditError::InvalidAddress { .. })));
+        p.remove_bind_at(":80").unwrap();
+        assert!(matches!(p.add_acl("x", "", &[] as &[&str]), Err(EditError::Missing(_))));
+        assert!(matches!(p.remove_acl("nope"), Err(EditError::NotFound { what: "acl", .. })));
+        assert!(matches!(p.remove_server("nope"), Err(EditError::NotFound { what: "server", .. })));
+        assert_eq!(text(p.view().section()), before);
+        assert!(matches!(doc.add_backend("b"), Err(EditError::Duplicate { .. })));
+        assert!(doc.add_frontend("b").is_ok(), "a frontend may share a backend's name");
+        assert!(matches!(doc.add_listen("b"), Err(EditError::Duplicate { .. })));
     }
 }

@@ -263,9 +263,11 @@ impl<'a> ServerMut<'a> {
         self.view().address().unwrap_or(Err(AddressError::Empty))
     }
 
-    /// Sets `weight <n>`.
-    pub fn set_weight(&mut self, weight: u32) {
+    /// Sets `weight <n>`; refused above [`MAX_WEIGHT`](super::MAX_WEIGHT) (§5.2 `weight`).
+    pub fn set_weight(&mut self, weight: u32) -> Result<(), super::EditError> {
+        super::edit_error::check_weight(weight)?;
         self.set_param("weight", Some(&weight.to_string()));
+        Ok(())
     }
 
     /// Sets `keyword value`, or removes the parameter with `None`.

@@ -48,6 +48,11 @@ fn acl_name() -> impl Strategy<Value = String> {
     "[A-Za-z_][A-Za-z0-9_.é-]{0,8}".prop_filter("operators", |v| !v.eq_ignore_ascii_case("or"))
 }
 
+/// A proxy, server or ACL name the editors accept (HAProxy's `invalid_char()` set).
+fn name() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_.:-]{1,10}"
+}
+
 fn address() -> impl Strategy<Value = String> {
     prop_oneof![
         (any::<[u8; 4]>(), 1u16..).prop_map(|(ip, port)| format!("{}.{}.{}.{}:{port}", ip[0], ip[1], ip[2], ip[3])),
@@ -68,7 +73,7 @@ struct ServerSpec {
 
 fn server() -> impl Strategy<Value = ServerSpec> {
     (
-        value(),
+        name(),
         address(),
         prop::sample::subsequence(server_kw::FLAG_KEYWORDS, 0..4),
         prop::collection::btree_map(prop::sample::select(server_kw::VALUE_KEYWORDS), value(), 0..4),
@@ -113,7 +118,7 @@ fn acl() -> impl Strategy<Value = AclSpec> {
         value().prop_map(|v| vec!["-m".to_string(), v]),
         value().prop_map(|v| vec!["-f".to_string(), v]),
     ];
-    (acl_name(), "[a-z_.]{1,8}(\\([a-z]{1,5}\\))?", prop::collection::vec(flag, 0..3), prop::collection::vec(value(), 0..4))
+    ("[A-Za-z_][A-Za-z0-9_.-]{0,8}".prop_filter("operators", |v| !v.eq_ignore_ascii_case("or")), "[a-z_.]{1,8}(\\([a-z]{1,5}\\))?", prop::collection::vec(flag, 0..3), prop::collection::vec(value(), 0..4))
         .prop_map(|(name, criterion, flags, patterns)| AclSpec { name, criterion, flags: flags.concat(), patterns })
 }
 
@@ -172,7 +177,7 @@ struct ProxySpec {
 
 fn proxy() -> impl Strategy<Value = ProxySpec> {
     (
-        value(),
+        name(),
         prop::option::of(prop::sample::select(proxy_kw::MODES)),
         prop::collection::btree_map(prop::sample::select(proxy_kw::TIMEOUTS), 0u64..86_400_000 * 20, 0..4),
         prop::collection::btree_map("[a-z][a-z0-9-]{0,12}", any::<bool>(), 0..4),
@@ -193,10 +198,32 @@ fn proxy() -> impl Strategy<Value = ProxySpec> {
         })
 }
 
+/// Makes the names the editors would refuse as duplicates distinct: proxies on one side, servers
+/// and bind addresses in one proxy (the refusals themselves are tested beside the editors).
+fn distinct(mut specs: Vec<ProxySpec>) -> Vec<ProxySpec> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, spec) in specs.iter_mut().enumerate() {
+        if !seen.insert(spec.name.clone()) {
+            spec.name = format!("{}-{i}", spec.name);
+            seen.insert(spec.name.clone());
+        }
+        let mut servers = std::collections::HashSet::new();
+        for (n, server) in spec.servers.iter_mut().enumerate() {
+            if !servers.insert(server.name.clone()) {
+                server.name = format!("{}-{n}", server.name);
+                servers.insert(server.name.clone());
+            }
+        }
+        let mut binds = std::collections::HashSet::new();
+        spec.binds.retain(|b| binds.insert(b.address.clone()));
+    }
+    specs
+}
+
 fn build(backends: &[ProxySpec], frontends: &[ProxySpec]) -> Document {
     let mut doc = Document::new();
     for (spec, is_backend) in backends.iter().map(|s| (s, true)).chain(frontends.iter().map(|s| (s, false))) {
-        let mut proxy = if is_backend { doc.add_backend(&spec.name) } else { doc.add_frontend(&spec.name) };
+        let mut proxy = if is_backend { doc.add_backend(&spec.name) } else { doc.add_frontend(&spec.name) }.unwrap();
         proxy.set_mode(spec.mode);
         for (name, millis) in &spec.timeouts {
             proxy.set_timeout(name, Some(&TimeValue::from_millis(*millis)));
@@ -205,7 +232,7 @@ fn build(backends: &[ProxySpec], frontends: &[ProxySpec]) -> Document {
             proxy.set_option(name, Some(*enabled));
         }
         for b in &spec.binds {
-            let mut bind = proxy.add_bind(&b.address, &[] as &[&str]);
+            let mut bind = proxy.add_bind(&b.address, &[] as &[&str]).unwrap();
             for flag in &b.flags {
                 bind.set_flag(flag, true);
             }
@@ -214,7 +241,7 @@ fn build(backends: &[ProxySpec], frontends: &[ProxySpec]) -> Document {
             }
         }
         for s in &spec.servers {
-            let mut server = proxy.add_server(&s.name, &s.address, &[] as &[&str]);
+            let mut server = proxy.add_server(&s.name, &s.address, &[] as &[&str]).unwrap();
             for flag in &s.flags {
                 server.set_flag(flag, true);
             }
@@ -223,13 +250,13 @@ fn build(backends: &[ProxySpec], frontends: &[ProxySpec]) -> Document {
             }
         }
         for a in &spec.acls {
-            proxy.add_acl(&a.name, &a.criterion, &a.flags).set_patterns(&a.patterns);
+            proxy.add_acl(&a.name, &a.criterion, &a.flags).unwrap().set_patterns(&a.patterns);
         }
         for r in &spec.rules {
             let mut args: Vec<String> = r.ruleset.iter().cloned().collect();
             args.push(r.action.clone());
             args.extend(r.args.iter().cloned());
-            proxy.add_rule(r.keyword, &args, r.condition.as_ref());
+            proxy.add_rule(r.keyword, &args, r.condition.as_ref()).unwrap();
         }
     }
     doc
@@ -304,6 +331,7 @@ proptest! {
         backends in prop::collection::vec(proxy(), 0..3),
         frontends in prop::collection::vec(proxy(), 0..3),
     ) {
+        let (backends, frontends) = (distinct(backends), distinct(frontends));
         let doc = build(&backends, &frontends);
         let text = lossless(&doc);
         let parsed = parse(&text);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use haproxy_model::export::{to_model, DirectiveBody};
 use haproxy_model::views::ServerKind;
-use haproxy_model::{Condition, Expr, Host, PortSpec, Polarity, SectionKind};
+use haproxy_model::{Condition, Expr, Host, PortSpec, Polarity};
 use haproxy_parse::parse;
 use haproxy_render::lossless;
 
@@ -126,7 +126,7 @@ fn reads_typed_values_from_text() {
 #[test]
 fn set_weight_changes_only_that_word() {
     let mut doc = parse(CONFIG).document;
-    doc.backend_mut("app").unwrap().server_mut("web1").unwrap().set_weight(7);
+    doc.backend_mut("app").unwrap().server_mut("web1").unwrap().set_weight(7).unwrap();
     let expected = CONFIG.replace("check   weight 10    maxconn", "check   weight 7    maxconn");
     assert_eq!(lossless(&doc), expected);
 }
@@ -136,8 +136,8 @@ fn added_server_takes_the_siblings_indent_and_crlf() {
     let text = CONFIG.replace('\n', "\r\n");
     let mut doc = parse(&text).document;
     let mut app = doc.backend_mut("app").unwrap();
-    let mut server = app.add_server("web3", "10.0.0.3:8080", &["check"]);
-    server.set_weight(3);
+    let mut server = app.add_server("web3", "10.0.0.3:8080", &["check"]).unwrap();
+    server.set_weight(3).unwrap();
     let rendered = lossless(&doc);
     let expected = text.replace(
         "\tserver-template srv",
@@ -160,7 +160,7 @@ fn edits_keep_comments_quotes_and_spacing() {
         www.acl_mut("is_api").unwrap().set_patterns(&["/v2"]);
     }
     {
-        let mut defaults = doc.proxy_mut(&SectionKind::Defaults, "base").unwrap();
+        let mut defaults = doc.defaults_mut("base").unwrap();
         defaults.set_option("redispatch", Some(true));
         defaults.set_timeout_duration("connect", Duration::from_millis(1500));
     }
@@ -182,16 +182,16 @@ fn adds_and_removes_sections_and_lines() {
     let text = "frontend f\n  bind :80\n  default_backend old\n\nbackend old\n  server a 1.1.1.1:80";
     let mut doc = parse(text).document;
     {
-        let mut backend = doc.add_backend("new");
+        let mut backend = doc.add_backend("new").unwrap();
         backend.set_balance(Some(&haproxy_model::views::Balance::new("leastconn")));
-        backend.add_server("b", "2.2.2.2:80", &["check"]);
+        backend.add_server("b", "2.2.2.2:80", &["check"]).unwrap();
     }
     {
         let mut frontend = doc.frontend_mut("f").unwrap();
         frontend.set_default_backend(Some("new"));
         let condition = Condition::parse(&["if", "is_new"]).unwrap();
-        frontend.add_acl("is_new", "path_beg", &["/new"]);
-        frontend.add_use_backend("new", Some(&condition));
+        frontend.add_acl("is_new", "path_beg", &["/new"]).unwrap();
+        frontend.add_use_backend("new", Some(&condition)).unwrap();
     }
     assert!(doc.remove_backend("old").is_some());
     assert!(doc.remove_backend("old").is_none());
@@ -205,10 +205,10 @@ fn adds_and_removes_sections_and_lines() {
     let rule = frontend.view().use_backends()[0].index();
     assert!(frontend.remove_rule(rule).is_some());
     assert!(frontend.remove_rule(0).is_none(), "line 0 is a bind, not a rule");
-    assert_eq!(frontend.remove_acl("is_new"), 1);
-    assert!(frontend.remove_bind(0).is_some());
+    assert_eq!(frontend.remove_acl("is_new"), Ok(1));
+    assert!(frontend.remove_bind(0).is_ok());
     assert_eq!(lossless(&doc), "frontend f\n  default_backend new\n\nbackend new\n    balance leastconn\n    server b 2.2.2.2:80 check");
-    assert!(doc.backend_mut("new").unwrap().remove_server("b").is_some());
+    assert!(doc.backend_mut("new").unwrap().remove_server("b").is_ok());
     assert!(doc.backend("new").unwrap().servers().is_empty());
 }
 
@@ -330,11 +330,13 @@ fn typed_edits_on_corpus_files_parse_back() {
             let Some(mut backend) = doc.backend_mut(name) else { continue };
             if let Some(first) = backend.view().servers().first().and_then(|s| s.name()).map(|n| n.into_owned()) {
                 if let Some(mut server) = backend.server_mut(&first) {
-                    server.set_weight(42);
+                    server.set_weight(42).unwrap();
                     server.set_flag("check", true);
                 }
             }
-            backend.add_server("fleet-added", "192.0.2.1:8080", &["check"]);
+            if backend.add_server("fleet-added", "192.0.2.1:8080", &["check"]).is_err() {
+                continue;
+            }
             backend.set_option("redispatch", Some(true));
             backend.set_timeout_duration("queue", Duration::from_secs(3));
             edited += 1;
@@ -376,10 +378,10 @@ fn haproxy_accepts_a_config_built_with_the_editors() {
         doc.sections_mut()[1] = defaults;
     }
     {
-        let mut app = doc.add_backend("app_pool");
+        let mut app = doc.add_backend("app_pool").unwrap();
         app.set_balance(Some(&haproxy_model::views::Balance::new("leastconn")));
-        app.add_server("web1", "127.0.0.1:18080", &["check"]).set_weight(7);
-        let mut web2 = app.add_server("web2", "[::1]:18081", &[] as &[&str]);
+        app.add_server("web1", "127.0.0.1:18080", &["check"]).unwrap().set_weight(7).unwrap();
+        let mut web2 = app.add_server("web2", "[::1]:18081", &[] as &[&str]).unwrap();
         web2.set_backup(true);
         web2.disable();
         web2.set_param("inter", Some("3s"));
@@ -387,14 +389,14 @@ fn haproxy_accepts_a_config_built_with_the_editors() {
         app.add_server_template("srv", "1-2", "localhost:18082", &["init-addr", "none"]);
     }
     {
-        let mut www = doc.add_frontend("www");
-        www.add_bind("127.0.0.1:18443,[::1]:18443", &["name", "main"]);
-        www.add_acl("is_api", "path_beg", &["-i", "/api"]);
-        www.add_acl("is_bot", "hdr(user-agent)", &["-m", "sub", "bot crawler"]);
+        let mut www = doc.add_frontend("www").unwrap();
+        www.add_bind("127.0.0.1:18443,[::1]:18443", &["name", "main"]).unwrap();
+        www.add_acl("is_api", "path_beg", &["-i", "/api"]).unwrap();
+        www.add_acl("is_bot", "hdr(user-agent)", &["-m", "sub", "bot crawler"]).unwrap();
         let deny = Condition::parse(&["if", "is_bot", "!is_api", "||", "{", "src", "192.0.2.0/24", "}"]).unwrap();
-        www.add_rule("http-request", &["deny"], Some(&deny));
+        www.add_rule("http-request", &["deny"], Some(&deny)).unwrap();
         let api = Condition::parse(&["if", "is_api"]).unwrap();
-        www.add_use_backend("app_pool", Some(&api));
+        www.add_use_backend("app_pool", Some(&api)).unwrap();
         www.set_default_backend(Some("app_pool"));
         www.set_maxconn(Some(50));
     }
