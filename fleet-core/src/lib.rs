@@ -7,7 +7,10 @@
 //!
 //! - [`ops`]: typed edit ops ([`EditOp`]) applied in order to the lossless document; an edit
 //!   changes only the lines it must, so a version keeps every byte the operator wrote.
-//! - [`candidate`]: the text a change produces, and the offline check it must pass.
+//! - [`candidate`]: the text a change produces, and the gate it must pass: the offline check,
+//!   overruled by the real `haproxy -c` ([`haproxy_check`]) where one is configured.
+//! - [`haproxy_check`]: runs `haproxy -c` and reads its output back into located diagnostics
+//!   (used by the server's gate, `fleet config check` and the agent).
 //! - [`Store`] (feature `store`, sqlx on SQLite or PostgreSQL): pools, clusters, the chain of
 //!   immutable config versions, transactions with optimistic concurrency (begin at the latest
 //!   version, a commit after another commit won fails with [`Error::Outdated`], enforced by the
@@ -22,6 +25,7 @@ pub mod candidate;
 pub mod clock;
 pub mod diff;
 mod error;
+pub mod haproxy_check;
 mod model;
 pub mod ops;
 pub mod rbac;

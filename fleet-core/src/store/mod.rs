@@ -34,7 +34,9 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+use crate::candidate;
 use crate::clock::{random_id, Clock, OsRandom, Random, SystemClock};
+use crate::haproxy_check::{CheckError, HaproxyChecker};
 use crate::error::{Error, Result};
 
 /// The database behind a [`Store`].
@@ -58,6 +60,9 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long SQLite waits for a writer lock, and how long the pool waits for a connection.
     pub busy_timeout: Duration,
+    /// The real `haproxy -c` the gate consults when the offline check finds errors
+    /// (`fleet serve --haproxy-bin`): its verdict decides ([`crate::candidate`]).
+    pub haproxy: Option<HaproxyChecker>,
 }
 
 impl Default for StoreOptions {
@@ -67,6 +72,7 @@ impl Default for StoreOptions {
             random: Arc::new(OsRandom),
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
+            haproxy: None,
         }
     }
 }
@@ -78,6 +84,7 @@ pub struct Store {
     backend: Backend,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
+    haproxy: Option<Arc<HaproxyChecker>>,
 }
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -122,7 +129,8 @@ impl Store {
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool, backend, clock: options.clock, random: options.random })
+        let haproxy = options.haproxy.map(Arc::new);
+        Ok(Store { pool, backend, clock: options.clock, random: options.random, haproxy })
     }
 
     /// Opens a SQLite database file, creating it (and its folder) when missing.
@@ -168,6 +176,23 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The candidate gate on `text` ([`crate::candidate::decide`]): the offline check, then,
+    /// when it finds errors and a `haproxy -c` is configured, HAProxy's verdict (run on a
+    /// blocking thread: it is a process that may take a while).
+    pub(crate) async fn gate(&self, text: &str) -> Result<Vec<haproxy_model::Diagnostic>> {
+        let offline = haproxy_parse::check(text).diagnostics;
+        let checker = match &self.haproxy {
+            Some(checker) if offline.iter().any(haproxy_model::Diagnostic::is_error) => checker.clone(),
+            _ => return candidate::decide(offline, None),
+        };
+        let owned = text.to_string();
+        let bin = checker.bin().to_path_buf();
+        let verdict = tokio::task::spawn_blocking(move || checker.check_text(&owned))
+            .await
+            .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }));
+        candidate::decide(offline, Some(verdict))
     }
 }
 

@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::audit::Audit;
 use super::versions::NewVersion;
 use super::{json_column, to_json, Store};
-use crate::candidate::{apply_to_text, check_text};
+use crate::candidate::apply_to_text;
 use crate::error::{Error, Result};
 use crate::model::{Committed, Transaction, TransactionState};
 use crate::ops::EditOp;
@@ -194,7 +194,7 @@ impl Store {
         }
         let base = self.base_text(&transaction).await?;
         let text = apply_to_text(&base, &transaction.ops)?;
-        let warnings = check_text(&text)?;
+        let warnings = self.gate(&text).await?;
         let result = self.commit_candidate(author, &transaction, &text, message).await;
         if let Err(Error::Outdated { .. }) = &result {
             self.mark_outdated(author, &transaction).await?;

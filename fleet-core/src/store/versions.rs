@@ -11,7 +11,6 @@ use sqlx::Row;
 
 use super::audit::Audit;
 use super::{is_unique_violation, Store, Tx};
-use crate::candidate::check_text;
 use crate::diff::{diff_labeled, ConfigDiff};
 use crate::error::{Error, Result};
 use crate::model::{Committed, ConfigVersion, VersionInfo};
@@ -130,7 +129,7 @@ impl Store {
     /// Imports a configuration as the cluster's next version, byte for byte. The text must pass
     /// the offline check (errors are returned as [`Error::Invalid`] with every diagnostic).
     pub async fn import(&self, author: &str, cluster_id: i64, text: &str, message: &str) -> Result<Committed> {
-        let warnings = check_text(text)?;
+        let warnings = self.gate(text).await?;
         let mut tx = self.write_tx().await?;
         let new = NewVersion {
             cluster_id,
@@ -150,7 +149,7 @@ impl Store {
     /// Replaces the whole text; `base` must be the latest version (0 for a cluster without one),
     /// else [`Error::Outdated`].
     pub async fn replace(&self, author: &str, cluster_id: i64, base: i64, text: &str, message: &str) -> Result<Committed> {
-        let warnings = check_text(text)?;
+        let warnings = self.gate(text).await?;
         let mut tx = self.write_tx().await?;
         let new = NewVersion {
             cluster_id,
@@ -170,7 +169,7 @@ impl Store {
     /// Makes a new version carrying the text of version `number`.
     pub async fn restore(&self, author: &str, cluster_id: i64, number: i64, message: &str) -> Result<Committed> {
         let old = self.version(cluster_id, number).await?;
-        let warnings = check_text(&old.text)?;
+        let warnings = self.gate(&old.text).await?;
         let message = if message.is_empty() { format!("restore version {number}") } else { message.to_string() };
         let mut tx = self.write_tx().await?;
         let new = NewVersion {

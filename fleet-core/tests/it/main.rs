@@ -13,6 +13,7 @@ mod concurrency;
 mod corpus;
 mod edit_table;
 mod edits;
+mod gate;
 mod op_props;
 mod runtime_store;
 mod store_suite;
