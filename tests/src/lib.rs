@@ -1,3 +1,217 @@
-//! Workspace-level integration tests live in `tests/it/` (one binary, one module per concern);
-//! they run the real `haproxy` and `keepalived` binaries, inside network namespaces when they
-//! need interfaces or addresses. This library is empty: the package exists for its tests.
+//! Test support shared by every crate's tests, and the home of the workspace-level integration
+//! tests (`tests/it/`: one binary, one module per concern; they run the real `haproxy` and
+//! `keepalived` binaries, inside network namespaces when they need interfaces or addresses).
+//!
+//! What lives here is what several test binaries need the same way, so that it is written once:
+//! - where the shared material is: [`corpus_dir`] (`../shared/corpus`) and [`cases_dir`]
+//!   (`../shared/cases`), read in place, each overridable by an environment variable;
+//! - which real binaries to run: [`haproxy_check_bin`], [`haproxy_bin`], [`keepalived_bin`];
+//! - a real `fleet serve` child process: [`FleetServe`] (free loopback port, scratch data folder,
+//!   killed on drop); each suite puts its own HTTP client on top.
+//!
+//! Every lookup that finds nothing says so on stderr and returns `None`, so a test can skip with
+//! its reason visible instead of passing silently.
+//!
+//! Other crates take this package as a dev-dependency only; it depends on no workspace crate, so
+//! there is no cycle.
+
+// Test support fails loudly: a broken fixture is a failed test, not a value to handle.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The workspace root (the folder holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn shared_dir(variable: &str, name: &str, marker: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os(variable)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("..").join("shared").join(name));
+    if dir.join(marker).is_file() {
+        Some(dir)
+    } else {
+        eprintln!("{name} not found at {} (set {variable}): skipping", dir.display());
+        None
+    }
+}
+
+/// The conformance corpus: `$FLEET_CORPUS`, else `../shared/corpus` beside the workspace.
+pub fn corpus_dir() -> Option<PathBuf> {
+    shared_dir("FLEET_CORPUS", "corpus", "manifest.tsv")
+}
+
+/// The small real-world cases with their verdicts (`expected.tsv`): `$FLEET_CASES`, else
+/// `../shared/cases` beside the workspace.
+pub fn cases_dir() -> Option<PathBuf> {
+    shared_dir("FLEET_CASES", "cases", "expected.tsv")
+}
+
+/// One line of `cases/expected.tsv`: a file, the real tool's verdict and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// The file, relative to the cases folder.
+    pub file: String,
+    /// True when the real tool (`haproxy -c` 2.6 or `keepalived -t` 2.2) accepts it.
+    pub valid: bool,
+    /// The report it comes from and what the right behaviour is.
+    pub notes: String,
+}
+
+/// Every case of `expected.tsv`, or `None` (after saying so) when the folder is absent.
+pub fn cases() -> Option<(PathBuf, Vec<Case>)> {
+    let dir = cases_dir()?;
+    let table = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
+    let cases = table
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut fields = line.splitn(3, '\t');
+            let file = fields.next().unwrap_or_default().to_string();
+            let verdict = fields.next().unwrap_or_default();
+            assert!(verdict == "valid" || verdict == "invalid", "expected.tsv: bad verdict {verdict:?} for {file}");
+            Case { file, valid: verdict == "valid", notes: fields.next().unwrap_or_default().to_string() }
+        })
+        .collect();
+    Some((dir, cases))
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()))
+}
+
+fn binary(variables: &[&str], name: &str) -> Option<PathBuf> {
+    let found = variables.iter().find_map(|v| std::env::var_os(v)).map(PathBuf::from).or_else(|| on_path(name)).or_else(|| {
+        let sbin = PathBuf::from("/usr/sbin").join(name);
+        sbin.is_file().then_some(sbin)
+    });
+    if found.is_none() {
+        eprintln!("{name} not found (set {} or put it on PATH): skipping", variables.join(" or "));
+    }
+    found
+}
+
+/// The HAProxy that serves traffic in tests: `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`.
+pub fn haproxy_bin() -> Option<PathBuf> {
+    binary(&["FLEET_HAPROXY_BIN"], "haproxy")
+}
+
+/// The HAProxy for `haproxy -c` only: `$FLEET_HAPROXY_CHECK_BIN` (scripts/test makes it run in
+/// a network namespace of its own, so names that do not resolve fail at once instead of waiting
+/// out the resolver), else [`haproxy_bin`].
+pub fn haproxy_check_bin() -> Option<PathBuf> {
+    binary(&["FLEET_HAPROXY_CHECK_BIN", "FLEET_HAPROXY_BIN"], "haproxy")
+}
+
+/// `$FLEET_KEEPALIVED_BIN`, else `keepalived` on `PATH`.
+pub fn keepalived_bin() -> Option<PathBuf> {
+    binary(&["FLEET_KEEPALIVED_BIN"], "keepalived")
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A name no other test of this run uses (process id, time, counter).
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{prefix}{}_{}_{}", std::process::id(), nanos % 1_000_000_000, COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A running `fleet serve` child: started on a loopback address with its data in a scratch
+/// folder, known by the URL it printed (`listening on http://...`); killed, reaped and its scratch
+/// folder removed on drop.
+#[derive(Debug)]
+pub struct FleetServe {
+    /// The child process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`, as `fleet serve` printed it.
+    pub base: String,
+    /// The `--data` folder.
+    pub data: PathBuf,
+    owns_data: bool,
+}
+
+impl FleetServe {
+    /// Starts `fleet serve --listen LISTEN --data DATA ARGS...` with the first admin's password
+    /// `admin_password`, and waits (60 s at most) for its `listening on` line. `data` `None`
+    /// makes a scratch folder that goes with the value. `RUST_LOG` is `warn` unless set.
+    pub fn start<I, S>(fleet: &Path, listen: &str, data: Option<&Path>, admin_password: &str, args: I) -> FleetServe
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let (data, owns_data) = match data {
+            Some(dir) => (dir.to_path_buf(), false),
+            None => (std::env::temp_dir().join(unique_name("fleet-serve-test-")), true),
+        };
+        std::fs::create_dir_all(&data).unwrap();
+        let mut child = Command::new(fleet)
+            .args(["serve", "--listen", listen, "--data"])
+            .arg(&data)
+            .args(args)
+            .env("FLEET_ADMIN_PASSWORD", admin_password)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", fleet.display()));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The reader keeps draining stdout after the first line, so the child never blocks on a
+        // full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(base) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(base.trim().to_string());
+                }
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!("fleet serve did not start listening ({status:?})");
+            }
+        };
+        FleetServe { child, base, data, owns_data }
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for FleetServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if self.owns_data {
+            let _ = std::fs::remove_dir_all(&self.data);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_differ() {
+        assert_ne!(unique_name("x"), unique_name("x"));
+    }
+
+    #[test]
+    fn the_workspace_root_holds_the_workspace_manifest() {
+        assert!(workspace_root().join("Cargo.toml").is_file());
+        assert!(workspace_root().join("haproxy-model").is_dir());
+    }
+}

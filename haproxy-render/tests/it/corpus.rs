@@ -7,18 +7,7 @@ use haproxy_model::Document;
 use haproxy_parse::parse;
 use haproxy_render::format;
 
-/// The corpus folder, or `None` (after saying so) when it is absent.
-pub(crate) fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLEET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    if dir.join("manifest.tsv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("conformance corpus not found at {}: skipping", dir.display());
-        None
-    }
-}
+pub(crate) use fleet_tests::corpus_dir;
 
 /// Every HAProxy file of the corpus (valid, parse-only, invalid), sorted.
 fn haproxy_files(corpus: &Path) -> Vec<PathBuf> {

@@ -15,12 +15,7 @@ use crate::netns::{keepalived_bin, run, unavailable, Lab};
 /// The interfaces the corpus was checked with (corpus README).
 const CORPUS_INTERFACES: &[&str] = &["eth0", "eth1", "eth2", "eth3", "eth0.1"];
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLEET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    dir.join("manifest.tsv").is_file().then_some(dir)
-}
+use fleet_tests::corpus_dir;
 
 /// keepalived and root namespaces, or why the test skips.
 fn setup() -> Option<PathBuf> {
