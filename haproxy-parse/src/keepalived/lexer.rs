@@ -10,6 +10,10 @@
 //! ```
 //! A `\` at the very end of a line continues the statement on the next line. On a
 //! `$NAME=value` definition line braces are ordinary characters (keepalived stores the text).
+//!
+//! A `${NAME}` use (also `${NAME 1 2}` with parameters) is part of the word it sits in, braces
+//! included: keepalived substitutes parameters on the whole line (`replace_param`) before it
+//! looks for `{` and `}`, so `${ADDR}/32` is one word, never a block.
 
 use haproxy_model::keepalived::{is_definition_start, Word};
 use haproxy_model::{Diagnostic, Position};
@@ -39,6 +43,15 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// Steps over a `${NAME}` parameter use at the cursor; false when there is none.
+    fn skip_braced_variable(&mut self) -> bool {
+        let Some(len) = braced_variable_len(&self.text[self.at..]) else { return false };
+        // The variable is ASCII on one line: the column moves by its length.
+        self.at += len;
+        self.column = self.column.saturating_add(u32::try_from(len).unwrap_or(u32::MAX));
+        true
+    }
+
     fn peek(&self) -> Option<char> {
         self.text[self.at..].chars().next()
     }
@@ -72,6 +85,23 @@ impl<'a> Cursor<'a> {
                 Some(_) => false,
             }
     }
+}
+
+/// The length of the `${NAME}` or `${NAME 1 2}` at the start of `text`, in the shape lib/parser.c
+/// `find_definition` accepts: a name of letters, digits and `_` not starting with a digit, then
+/// optional parameters (blanks and digits, not ending with a blank), then `}`.
+fn braced_variable_len(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix("${")?;
+    if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        return None;
+    }
+    let name = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    let params = rest[name..].find(|c: char| !(c == ' ' || c.is_ascii_digit()))? + name;
+    let has_params = params > name;
+    if !rest[params..].starts_with('}') || (has_params && rest[..params].ends_with(' ')) {
+        return None;
+    }
+    Some(2 + params + 1)
 }
 
 fn is_blank(c: char) -> bool {
@@ -116,6 +146,7 @@ fn word<'a>(cursor: &mut Cursor<'a>, braces_are_text: bool, diagnostics: &mut Ve
                 cursor.bump();
                 quote = None;
             }
+            Some(('\'', _)) if c == '$' && cursor.skip_braced_variable() => {}
             Some((q, _)) => {
                 let ends_single = q == '\'' && matches!(c, '#' | '!' | '{' | '}');
                 if c == '\n' || (c == '\r' && cursor.peek_at(1) == Some('\n')) || ends_single {
@@ -129,6 +160,9 @@ fn word<'a>(cursor: &mut Cursor<'a>, braces_are_text: bool, diagnostics: &mut Ve
             None => {
                 if is_blank(c) || c == '\n' || c == '#' || c == '!' || cursor.at_continuation() {
                     break;
+                }
+                if c == '$' && cursor.skip_braced_variable() {
+                    continue;
                 }
                 if !braces_are_text && (c == '{' || c == '}') {
                     break;
