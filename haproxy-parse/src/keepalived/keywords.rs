@@ -1,55 +1,85 @@
-//! The keywords keepalived 2.2 accepts in the blocks the offline check knows, taken from
-//! keepalived.conf(5) (shipped with keepalived 2.2.7) plus the older synonyms it still reads
-//! (`lb_algo`, `lb_kind`, `nat_mask`, `lvs_sync_daemon_interface` ...). Blocks not listed here
-//! (bfd_instance, track_file, static_* ...) are not checked keyword by keyword.
+//! The keywords keepalived 2.2.7 accepts, block by block, as the real binary answers.
+//!
+//! Derived from keepalived v2.2.7 itself (the Debian/Ubuntu build, `keepalived --version`:
+//! "Keepalived v2.2.7 (01/16,2022)") with `tools/keepalived_keywords.py`: every identifier-like
+//! string in the binary (plus the tails the linker merges into longer strings, and the string
+//! literals of keepalived's v2.2.7 parser sources as a backstop) was written into each block
+//! below and kept only when `keepalived -t` did not answer "Unknown keyword". So a keyword an
+//! older release read and 2.2.7 removed (`lvs_id`, `nat_mask`, `vrrp_garp_interval` at top level,
+//! `notify_deleted` in a sync group ...) is unknown here too, and keywords a build option turns
+//! off are absent exactly when this build lacks them. Re-run the tool against a new keepalived
+//! and paste its output to move the table. `include` is not a keyword: keepalived reads it
+//! before matching keywords, in any block (check.rs). Blocks not listed (value blocks such as
+//! `virtual_ipaddress`, `static_routes`, sync-group `group`; `vrrp_track_file` ...) are not
+//! checked keyword by keyword.
 
-/// Where a block sits, by its keyword and its parent's.
+/// The keywords allowed in the block opened by `keyword` inside a block opened by `parent`
+/// (`None, None`: the top level); `None` when that block is not checked.
 pub(crate) fn allowed(parent: Option<&str>, keyword: Option<&str>) -> Option<&'static [&'static str]> {
     Some(match (parent, keyword) {
-        (_, None) if parent.is_none() => TOP,
+        (None, None) => TOP,
         (None, Some("global_defs")) => GLOBAL_DEFS,
         (None, Some("vrrp_script")) => VRRP_SCRIPT,
         (None, Some("vrrp_instance")) => VRRP_INSTANCE,
         (None, Some("vrrp_sync_group")) => VRRP_SYNC_GROUP,
         (None, Some("virtual_server")) => VIRTUAL_SERVER,
-        (Some("virtual_server"), Some("real_server")) => REAL_SERVER,
+        (None, Some("track_file")) => TRACK_FILE,
+        (None, Some("vrrp_track_process")) => VRRP_TRACK_PROCESS,
+        (None, Some("track_group")) => TRACK_GROUP,
+        (None, Some("garp_group")) => GARP_GROUP,
+        (None, Some("bfd_instance")) => BFD_INSTANCE,
         (Some("vrrp_instance"), Some("authentication")) => AUTHENTICATION,
-        (Some("real_server"), Some(checker)) if haproxy_model::keepalived::CHECKERS.contains(&checker) => CHECKER,
+        (Some("virtual_server"), Some("real_server")) => REAL_SERVER,
+        (Some("real_server"), Some(checker)) => checker_keywords(checker)?,
         (Some("HTTP_GET" | "SSL_GET"), Some("url")) => URL,
+        _ => return None,
+    })
+}
+
+/// The keywords of one health checker block inside `real_server`.
+pub(crate) fn checker_keywords(checker: &str) -> Option<&'static [&'static str]> {
+    Some(match checker {
+        "TCP_CHECK" => TCP_CHECK,
+        "HTTP_GET" => HTTP_GET,
+        "SSL_GET" => SSL_GET,
+        "MISC_CHECK" => MISC_CHECK,
+        "SMTP_CHECK" => SMTP_CHECK,
+        "DNS_CHECK" => DNS_CHECK,
+        "PING_CHECK" => PING_CHECK,
+        "UDP_CHECK" => UDP_CHECK,
+        "FILE_CHECK" => FILE_CHECK,
+        "BFD_CHECK" => BFD_CHECK,
         _ => return None,
     })
 }
 
 /// Top-level keywords.
 pub(crate) const TOP: &[&str] = &[
+    "SSL",
+    "bfd_instance",
+    "child_wait_time",
+    "garp_group",
     "global_defs",
-    "vrrp_script",
-    "vrrp_instance",
-    "vrrp_sync_group",
-    "virtual_server",
-    "virtual_server_group",
+    "instance",
+    "interface_up_down_delays",
+    "linkbeat_interfaces",
+    "linkbeat_use_polling",
+    "namespace_with_ipsets",
+    "net_namespace",
+    "net_namespace_ipvs",
     "static_ipaddress",
     "static_routes",
     "static_rules",
-    "linkbeat_interfaces",
-    "linkbeat_use_polling",
-    "track_group",
     "track_file",
-    "vrrp_track_file",
-    "track_process",
-    "vrrp_track_process",
-    "bfd_instance",
-    "garp_group",
-    "include",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
+    "track_group",
     "use_pid_dir",
-    "child_wait_time",
-    "SSL",
-    "vrrp_garp_interval",
-    "vrrp_gna_interval",
+    "virtual_server",
+    "virtual_server_group",
+    "vrrp_instance",
+    "vrrp_script",
+    "vrrp_sync_group",
+    "vrrp_track_file",
+    "vrrp_track_process",
 ];
 
 /// `global_defs { ... }`
@@ -58,6 +88,7 @@ pub(crate) const GLOBAL_DEFS: &[&str] = &[
     "bfd_no_swap",
     "bfd_priority",
     "bfd_process_name",
+    "bfd_rlimit_rtime",
     "bfd_rlimit_rttime",
     "bfd_rt_priority",
     "checker_cpu_affinity",
@@ -65,36 +96,39 @@ pub(crate) const GLOBAL_DEFS: &[&str] = &[
     "checker_no_swap",
     "checker_priority",
     "checker_process_name",
+    "checker_rlimit_rtime",
     "checker_rlimit_rttime",
     "checker_rt_priority",
     "config_save_dir",
     "data_use_instance",
     "dbus_service_name",
     "default_interface",
+    "disable_local_igmp",
     "dynamic_interfaces",
     "enable_dbus",
     "enable_script_security",
     "enable_snmp_checker",
+    "enable_snmp_keepalived",
     "enable_snmp_rfc",
     "enable_snmp_rfcv2",
     "enable_snmp_rfcv3",
     "enable_snmp_vrrp",
-    "enable_snmp_keepalived",
     "enable_traps",
     "fifo_write_vrrp_states_on_reload",
     "include_check",
     "log_unknown_vrids",
     "lvs_flush",
     "lvs_flush_on_stop",
+    "lvs_flush_onstop",
     "lvs_netlink_cmd_rcv_bufs",
     "lvs_netlink_cmd_rcv_bufs_force",
     "lvs_netlink_monitor_rcv_bufs",
     "lvs_netlink_monitor_rcv_bufs_force",
     "lvs_notify_fifo",
     "lvs_notify_fifo_script",
+    "lvs_process_name",
     "lvs_sync_daemon",
     "lvs_timeouts",
-    "lvs_id",
     "max_auto_priority",
     "min_auto_priority_delay",
     "nftables",
@@ -150,7 +184,6 @@ pub(crate) const GLOBAL_DEFS: &[&str] = &[
     "vrrp_garp_master_repeat",
     "vrrp_gna_interval",
     "vrrp_higher_prio_send_advert",
-    "vrrp_ipsets",
     "vrrp_iptables",
     "vrrp_lower_prio_no_advert",
     "vrrp_mcast_group4",
@@ -166,6 +199,7 @@ pub(crate) const GLOBAL_DEFS: &[&str] = &[
     "vrrp_notify_priority_changes",
     "vrrp_priority",
     "vrrp_process_name",
+    "vrrp_rlimit_rtime",
     "vrrp_rlimit_rttime",
     "vrrp_rt_priority",
     "vrrp_rx_bufs_multiplier",
@@ -174,16 +208,20 @@ pub(crate) const GLOBAL_DEFS: &[&str] = &[
     "vrrp_startup_delay",
     "vrrp_strict",
     "vrrp_version",
-    "linkbeat_use_polling",
-    "net_namespace",
-    "instance",
-    "use_pid_dir",
-    "child_wait_time",
+    "vrrp_vmac_garp_intvl",
 ];
 
 /// `vrrp_script NAME { ... }`
-pub(crate) const VRRP_SCRIPT: &[&str] =
-    &["script", "interval", "timeout", "weight", "rise", "fall", "user", "init_fail"];
+pub(crate) const VRRP_SCRIPT: &[&str] = &[
+    "fall",
+    "init_fail",
+    "interval",
+    "rise",
+    "script",
+    "timeout",
+    "user",
+    "weight",
+];
 
 /// `vrrp_instance NAME { ... }`
 pub(crate) const VRRP_INSTANCE: &[&str] = &[
@@ -214,12 +252,12 @@ pub(crate) const VRRP_INSTANCE: &[&str] = &[
     "nopreempt",
     "notify",
     "notify_backup",
+    "notify_deleted",
     "notify_fault",
     "notify_master",
     "notify_master_rx_lower_pri",
     "notify_priority_changes",
     "notify_stop",
-    "notify_deleted",
     "old_unicast_checksum",
     "preempt",
     "preempt_delay",
@@ -248,26 +286,29 @@ pub(crate) const VRRP_INSTANCE: &[&str] = &[
     "virtual_router_id",
     "virtual_routes",
     "virtual_rules",
+    "vmac_garp_intvl",
     "vmac_xmit_base",
     "vrf",
 ];
 
 /// `authentication { ... }` inside `vrrp_instance`.
-pub(crate) const AUTHENTICATION: &[&str] = &["auth_type", "auth_pass"];
+pub(crate) const AUTHENTICATION: &[&str] = &[
+    "auth_pass",
+    "auth_type",
+];
 
 /// `vrrp_sync_group NAME { ... }`
 pub(crate) const VRRP_SYNC_GROUP: &[&str] = &[
-    "group",
     "global_tracking",
-    "sync_group_tracking_weight",
+    "group",
     "notify",
     "notify_backup",
-    "notify_deleted",
     "notify_fault",
     "notify_master",
     "notify_priority_changes",
     "notify_stop",
     "smtp_alert",
+    "sync_group_tracking_weight",
     "track_bfd",
     "track_file",
     "track_interface",
@@ -281,7 +322,11 @@ pub(crate) const VIRTUAL_SERVER: &[&str] = &[
     "connect_timeout",
     "delay_before_retry",
     "delay_loop",
+    "flag-1",
+    "flag-2",
+    "flag-3",
     "ha_suspend",
+    "hashed",
     "hysteresis",
     "inhibit_on_failure",
     "ip_family",
@@ -289,7 +334,8 @@ pub(crate) const VIRTUAL_SERVER: &[&str] = &[
     "lb_kind",
     "lvs_method",
     "lvs_sched",
-    "nat_mask",
+    "mh-fallback",
+    "mh-port",
     "omega",
     "ops",
     "persistence_engine",
@@ -301,6 +347,8 @@ pub(crate) const VIRTUAL_SERVER: &[&str] = &[
     "quorum_up",
     "real_server",
     "retry",
+    "sh-fallback",
+    "sh-port",
     "smtp_alert",
     "snmp_name",
     "sorry_server",
@@ -308,17 +356,21 @@ pub(crate) const VIRTUAL_SERVER: &[&str] = &[
     "sorry_server_lvs_method",
     "virtualhost",
     "warmup",
-    "mh-fallback",
-    "mh-port",
-    "sh-fallback",
-    "sh-port",
-    "flag-1",
-    "flag-2",
-    "flag-3",
+    "weight",
 ];
 
 /// `real_server IP PORT { ... }`
 pub(crate) const REAL_SERVER: &[&str] = &[
+    "BFD_CHECK",
+    "DNS_CHECK",
+    "FILE_CHECK",
+    "HTTP_GET",
+    "MISC_CHECK",
+    "PING_CHECK",
+    "SMTP_CHECK",
+    "SSL_GET",
+    "TCP_CHECK",
+    "UDP_CHECK",
     "alpha",
     "connect_timeout",
     "delay_before_retry",
@@ -335,20 +387,61 @@ pub(crate) const REAL_SERVER: &[&str] = &[
     "virtualhost",
     "warmup",
     "weight",
-    "TCP_CHECK",
-    "HTTP_GET",
-    "SSL_GET",
-    "MISC_CHECK",
-    "SMTP_CHECK",
-    "DNS_CHECK",
-    "PING_CHECK",
-    "UDP_CHECK",
-    "FILE_CHECK",
-    "BFD_CHECK",
 ];
 
-/// Inside any health checker block.
-pub(crate) const CHECKER: &[&str] = &[
+/// `track_file NAME { ... }`
+pub(crate) const TRACK_FILE: &[&str] = &[
+    "file",
+    "init_file",
+    "weight",
+];
+
+/// `vrrp_track_process NAME { ... }`
+pub(crate) const VRRP_TRACK_PROCESS: &[&str] = &[
+    "delay",
+    "fork_delay",
+    "full_command",
+    "param_match",
+    "process",
+    "quorum",
+    "quorum_max",
+    "terminate_delay",
+    "weight",
+];
+
+/// `track_group NAME { ... }`
+pub(crate) const TRACK_GROUP: &[&str] = &[
+    "group",
+];
+
+/// `garp_group { ... }`
+pub(crate) const GARP_GROUP: &[&str] = &[
+    "garp_interval",
+    "gna_interval",
+    "interface",
+    "interfaces",
+];
+
+/// `bfd_instance NAME { ... }`
+pub(crate) const BFD_INSTANCE: &[&str] = &[
+    "checker",
+    "hoplimit",
+    "idle_tx",
+    "max_hops",
+    "min_rx",
+    "min_tx",
+    "multiplier",
+    "neighbor_ip",
+    "neighbour_ip",
+    "passive",
+    "source_ip",
+    "ttl",
+    "vrrp",
+    "weight",
+];
+
+/// `TCP_CHECK { ... }`
+pub(crate) const TCP_CHECK: &[&str] = &[
     "alpha",
     "bind_if",
     "bind_port",
@@ -358,40 +451,161 @@ pub(crate) const CHECKER: &[&str] = &[
     "connect_timeout",
     "delay_before_retry",
     "delay_loop",
-    "digest",
-    "dynamic",
+    "fwmark",
+    "log_all_failures",
+    "retry",
+    "warmup",
+];
+
+/// `HTTP_GET { ... }`
+pub(crate) const HTTP_GET: &[&str] = &[
+    "alpha",
+    "bind_if",
+    "bind_port",
+    "bindto",
+    "connect_ip",
+    "connect_port",
+    "connect_timeout",
+    "delay_before_retry",
+    "delay_loop",
     "enable_sni",
     "fast_recovery",
     "fwmark",
-    "helo_name",
-    "host",
     "http_protocol",
+    "log_all_failures",
+    "nb_get_retry",
+    "retry",
+    "url",
+    "virtualhost",
+    "warmup",
+];
+
+/// `SSL_GET { ... }`
+pub(crate) const SSL_GET: &[&str] = &[
+    "alpha",
+    "bind_if",
+    "bind_port",
+    "bindto",
+    "connect_ip",
+    "connect_port",
+    "connect_timeout",
+    "delay_before_retry",
+    "delay_loop",
+    "enable_sni",
+    "fast_recovery",
+    "fwmark",
+    "http_protocol",
+    "log_all_failures",
+    "nb_get_retry",
+    "retry",
+    "url",
+    "virtualhost",
+    "warmup",
+];
+
+/// `MISC_CHECK { ... }`
+pub(crate) const MISC_CHECK: &[&str] = &[
+    "alpha",
+    "delay_before_retry",
+    "delay_loop",
     "log_all_failures",
     "misc_dynamic",
     "misc_path",
     "misc_timeout",
-    "name",
-    "nb_get_retry",
-    "path",
-    "payload",
-    "regex",
-    "require_reply",
     "retry",
-    "status_code",
-    "track_file",
-    "type",
-    "url",
     "user",
-    "virtualhost",
     "warmup",
-    "weight",
-    "min_reply_length",
-    "max_reply_length",
-    "file",
-    "family",
 ];
 
-/// `url { ... }` inside HTTP_GET / SSL_GET.
+/// `SMTP_CHECK { ... }`
+pub(crate) const SMTP_CHECK: &[&str] = &[
+    "alpha",
+    "bind_if",
+    "bind_port",
+    "bindto",
+    "connect_ip",
+    "connect_port",
+    "connect_timeout",
+    "delay_before_retry",
+    "delay_loop",
+    "fwmark",
+    "helo_name",
+    "host",
+    "log_all_failures",
+    "retry",
+    "warmup",
+];
+
+/// `DNS_CHECK { ... }`
+pub(crate) const DNS_CHECK: &[&str] = &[
+    "alpha",
+    "bind_if",
+    "bind_port",
+    "bindto",
+    "connect_ip",
+    "connect_port",
+    "connect_timeout",
+    "delay_before_retry",
+    "delay_loop",
+    "fwmark",
+    "log_all_failures",
+    "name",
+    "retry",
+    "type",
+    "warmup",
+];
+
+/// `PING_CHECK { ... }`
+pub(crate) const PING_CHECK: &[&str] = &[
+    "alpha",
+    "bind_if",
+    "bind_port",
+    "bindto",
+    "connect_ip",
+    "connect_port",
+    "connect_timeout",
+    "delay_before_retry",
+    "delay_loop",
+    "fwmark",
+    "log_all_failures",
+    "retry",
+    "warmup",
+];
+
+/// `UDP_CHECK { ... }`
+pub(crate) const UDP_CHECK: &[&str] = &[
+    "alpha",
+    "bind_if",
+    "bind_port",
+    "bindto",
+    "connect_ip",
+    "connect_port",
+    "connect_timeout",
+    "delay_before_retry",
+    "delay_loop",
+    "fwmark",
+    "log_all_failures",
+    "max_reply_length",
+    "min_reply_length",
+    "payload",
+    "require_reply",
+    "retry",
+    "warmup",
+];
+
+/// `FILE_CHECK { ... }`
+pub(crate) const FILE_CHECK: &[&str] = &[
+    "track_file",
+    "weight",
+];
+
+/// `BFD_CHECK { ... }`
+pub(crate) const BFD_CHECK: &[&str] = &[
+    "alpha",
+    "name",
+];
+
+/// `url { ... }` inside `HTTP_GET` / `SSL_GET`.
 pub(crate) const URL: &[&str] = &[
     "digest",
     "path",
@@ -410,13 +624,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_checker_the_model_reads_is_allowed_in_real_server() {
-        // REAL_SERVER repeats the model's CHECKERS (a const slice cannot be built from another);
-        // a checker added to one list and not the other would be a false alarm or a blind spot.
+    fn every_checker_the_model_reads_has_a_table_and_is_allowed_in_real_server() {
+        // The model's CHECKERS and these tables are separate lists; a checker in one and not the
+        // other would be a false alarm or a blind spot.
         for checker in haproxy_model::keepalived::CHECKERS {
             assert!(REAL_SERVER.contains(checker), "{checker} missing from REAL_SERVER");
+            assert!(checker_keywords(checker).is_some(), "{checker} has no keyword table");
         }
-        let listed_checkers = REAL_SERVER.iter().filter(|k| k.ends_with("_CHECK") || k.ends_with("_GET")).count();
+        let listed_checkers = REAL_SERVER.iter().filter(|k| checker_keywords(k).is_some()).count();
         assert_eq!(listed_checkers, haproxy_model::keepalived::CHECKERS.len());
+    }
+
+    #[test]
+    fn tables_are_sorted_and_free_of_duplicates() {
+        // The tool prints sorted lists; a hand edit that breaks the order is easy to spot.
+        let tables = [
+            TOP, GLOBAL_DEFS, VRRP_SCRIPT, VRRP_INSTANCE, AUTHENTICATION, VRRP_SYNC_GROUP, VIRTUAL_SERVER,
+            REAL_SERVER, TRACK_FILE, VRRP_TRACK_PROCESS, TRACK_GROUP, GARP_GROUP, BFD_INSTANCE, TCP_CHECK, HTTP_GET,
+            SSL_GET, MISC_CHECK, SMTP_CHECK, DNS_CHECK, PING_CHECK, UDP_CHECK, FILE_CHECK, BFD_CHECK, URL,
+        ];
+        for table in tables {
+            assert!(table.windows(2).all(|w| w[0] < w[1]), "{table:?}");
+        }
     }
 }
