@@ -1,28 +1,73 @@
-//! Offline checks of a keepalived document (validation level 2): what `keepalived -t` would
-//! reject or silently change, found without running keepalived.
+//! Offline checks of a keepalived document (validation level 2): what `keepalived -t` rejects,
+//! found without running keepalived.
 //!
 //! ```text
-//! Document -> keywords per block (keywords.rs) -> VRRP instance rules -> references -> Vec<Diagnostic>
+//! Document -> keywords per block (keywords.rs) -> VRRP instance rules (vrrp_rules.rs)
+//!          -> references, parameters -> Vec<Diagnostic>
 //! ```
-//! Each diagnostic points at the word at fault. Statements that keepalived rewrites before
-//! reading them (`$VAR=` definitions, `$VAR` uses, `~SEQ`) are not judged, and references to
-//! `vrrp_script`s are not checked when the file has `include` lines (the script may live in
-//! an included file).
+//! The gate is never stricter than keepalived: an error only where `keepalived -t` surely
+//! fails (it exits non-zero on every configuration error it reports, warnings included), each
+//! rule quoting the message keepalived 2.2.7 prints. What the check cannot see makes it
+//! silent, never louder:
+//! - text keepalived rewrites or pulls in before reading keywords (`include` at any depth,
+//!   `$NAME=` definitions and `$NAME` / `${NAME}` uses, `~SEQ` / `~LST`): a block holding any
+//!   of it is not judged for what it lacks, and references are not checked;
+//! - `@configid` lines apply only on the node whose id matches: findings on them, or inside a
+//!   block they open, are warnings.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use haproxy_model::keepalived::{Block, Document, Statement, Word};
 use haproxy_model::{Diagnostic, Position};
 
 use super::keywords;
+use super::vrrp_rules;
+
+/// The `include` forms keepalived reads before matching keywords (lib/parser.c `is_include`).
+const INCLUDES: &[&str] = &["include", "includer", "includem", "includew", "includeb", "includea"];
+
+/// Parameters keepalived defines itself (lib/parser.c `set_std_definitions`).
+const STD_DEFINITIONS: &[&str] = &["_PWD", "_INSTANCE", "_RANDOM", "_HASH", "_BANG"];
 
 /// Semantic diagnostics for a parsed document, in position order.
 pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
-    check_keywords(document.statements(), None, None, &mut diagnostics);
-    check_instances(document, &mut diagnostics);
+    check_keywords(document.statements(), None, None, false, &mut diagnostics);
+    let context = Context::of(document);
+    vrrp_rules::check(document, &context, &mut diagnostics);
+    check_parameters(document, &context, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
     diagnostics
+}
+
+/// What the whole document holds that limits what can be known offline.
+pub(crate) struct Context {
+    /// Some text is hidden from the check (an include or a parameter use anywhere).
+    pub(crate) opaque: bool,
+    /// `global_defs` sets `default_interface`.
+    pub(crate) default_interface: bool,
+    /// `global_defs` has `vrrp_strict`.
+    pub(crate) vrrp_strict: bool,
+    /// `global_defs` sets `vrrp_version 3`.
+    pub(crate) vrrp_version_3: bool,
+}
+
+impl Context {
+    fn of(document: &Document) -> Context {
+        let globals: Vec<&Block> = document.find_all("global_defs").filter_map(Statement::block).collect();
+        Context {
+            opaque: document.statements().iter().any(hides_text),
+            default_interface: globals.iter().any(|b| b.has("default_interface")),
+            vrrp_strict: globals.iter().any(|b| b.has("vrrp_strict")),
+            vrrp_version_3: globals.iter().any(|b| b.value("vrrp_version").as_deref() == Some("3")),
+        }
+    }
+}
+
+/// True for `include PATTERN` in any of its forms, at any depth (keepalived reads includes in
+/// `read_line`, before it knows which block it is in).
+pub(crate) fn is_include(statement: &Statement) -> bool {
+    statement.keyword().is_some_and(|k| INCLUDES.contains(&k.as_ref())) && !statement.args().is_empty()
 }
 
 /// True for statements keepalived rewrites or skips before matching keywords.
@@ -31,129 +76,125 @@ fn is_preprocessed(statement: &Statement) -> bool {
         || statement.keyword_word().map_or(true, |w| w.raw().starts_with(['$', '~', '}']) || w.raw().contains('$'))
 }
 
+/// True when `statement` (or anything inside its block) is an include or uses parameters:
+/// keepalived would read text the check cannot see there.
+pub(crate) fn hides_text(statement: &Statement) -> bool {
+    is_include(statement)
+        || is_preprocessed(statement)
+        || statement.words().iter().any(|w| w.raw().contains('$'))
+        || statement.block().is_some_and(|b| b.statements().iter().any(hides_text))
+}
+
+/// An error, or a warning when the statement applies only on some nodes (`@configid`).
+pub(crate) fn finding(conditional: bool, position: Position, message: String) -> Diagnostic {
+    if conditional {
+        Diagnostic::warning(position, message)
+    } else {
+        Diagnostic::error(position, message)
+    }
+}
+
 fn check_keywords(
     statements: &[Statement],
     parent: Option<&str>,
     block: Option<&str>,
+    conditional: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let allowed = keywords::allowed(parent, block);
     for statement in statements {
         let keyword = statement.keyword();
+        let conditional = conditional || statement.config_id().is_some();
         if let (Some(allowed), Some(keyword), Some(word)) = (allowed, keyword.as_deref(), statement.keyword_word()) {
-            if !is_preprocessed(statement) && !allowed.contains(&keyword) {
+            if !is_preprocessed(statement) && !is_include(statement) && !allowed.contains(&keyword) {
                 let place = block.map_or_else(|| "at top level".to_string(), |b| format!("in {b}"));
-                diagnostics.push(Diagnostic::error(word.position(), format!("unknown keyword '{keyword}' {place}")));
+                diagnostics.push(finding(conditional, word.position(), format!("unknown keyword '{keyword}' {place}")));
             }
         }
         if let Some(inner) = statement.block() {
-            check_keywords(inner.statements(), block, keyword.as_deref(), diagnostics);
+            check_keywords(inner.statements(), block, keyword.as_deref(), conditional, diagnostics);
         }
     }
 }
 
-/// The word holding the first argument of `keyword` in `block`, with its value.
-fn argument<'a>(block: &'a Block, keyword: &str) -> Option<(&'a Word, String)> {
-    let word = block.find(keyword)?.args().first()?;
-    Some((word, word.value().into_owned()))
-}
-
-/// Checks `keyword N` is a whole number in 1..=255; returns it when it is.
-fn check_range(block: &Block, keyword: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<u32> {
-    let (word, value) = argument(block, keyword)?;
-    if value.contains('$') {
-        return None;
-    }
-    match value.parse::<u32>() {
-        Ok(n) if (1..=255).contains(&n) => Some(n),
-        _ => {
-            diagnostics.push(Diagnostic::error(word.position(), format!("{keyword} '{value}' is outside 1..255")));
-            None
+/// Every statement, depth first, with whether it or a block around it is `@configid`-conditional.
+pub(crate) fn walk<'a>(statements: &'a [Statement], conditional: bool, out: &mut Vec<(&'a Statement, bool)>) {
+    for statement in statements {
+        let conditional = conditional || statement.config_id().is_some();
+        out.push((statement, conditional));
+        if let Some(block) = statement.block() {
+            walk(block.statements(), conditional, out);
         }
     }
 }
 
-/// The instance's address family, from its first virtual address (`:` means IPv6).
-fn family(block: &Block) -> &'static str {
-    let v6 = block
-        .entries("virtual_ipaddress")
-        .first()
-        .and_then(|s| s.words().first())
-        .is_some_and(|w| w.value().contains(':'));
-    if v6 {
-        "ipv6"
-    } else {
-        "ipv4"
+/// The `${NAME}` uses in `word`, as the names. Words with double quotes are left alone:
+/// keepalived does not look for braces inside `"..."`, so an unknown parameter there is text.
+fn braced_uses(word: &Word) -> Vec<&str> {
+    let raw = word.raw();
+    let mut names = Vec::new();
+    if raw.contains('"') {
+        return names;
     }
+    let mut rest = raw;
+    while let Some(at) = rest.find("${") {
+        let tail = &rest[at + 2..];
+        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        if end > 0 {
+            names.push(&tail[..end]);
+        }
+        rest = &tail[end..];
+    }
+    names
 }
 
-fn check_instances(document: &Document, diagnostics: &mut Vec<Diagnostic>) {
-    let has_includes = document.find_all("include").next().is_some();
-    let scripts: HashSet<String> =
-        document.find_all("vrrp_script").filter_map(|s| s.arg(0).map(|n| n.into_owned())).collect();
-    let default_interface =
-        document.find_all("global_defs").filter_map(Statement::block).any(|b| b.has("default_interface"));
-    let mut vrids: HashMap<(String, u32, &'static str), (String, Position)> = HashMap::new();
-    for statement in document.find_all("vrrp_instance") {
-        let name = statement.arg(0).map(|n| n.into_owned()).unwrap_or_default();
-        let at = statement.keyword_word().map_or_else(|| statement.position(), Word::position);
-        let Some(block) = statement.block() else {
-            diagnostics.push(Diagnostic::error(at, format!("vrrp_instance '{name}' has no block")));
-            continue;
-        };
-        let interface = argument(block, "interface").map(|(_, v)| v);
-        if interface.is_none() && !default_interface {
-            diagnostics.push(Diagnostic::error(at, format!("vrrp_instance '{name}' has no interface")));
-        }
-        if block.find("virtual_router_id").is_none() {
-            diagnostics.push(Diagnostic::error(at, format!("vrrp_instance '{name}' has no virtual_router_id")));
-        }
-        let vrid = check_range(block, "virtual_router_id", diagnostics);
-        check_range(block, "priority", diagnostics);
-        if let (Some(interface), Some(vrid)) = (interface, vrid) {
-            let position = argument(block, "virtual_router_id").map_or(at, |(w, _)| w.position());
-            match vrids.entry((interface.clone(), vrid, family(block))) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    let (other, first_at) = first.get();
-                    diagnostics.push(Diagnostic::error(
-                        position,
-                        format!(
-                            "duplicate virtual_router_id {vrid} on interface {interface}: vrrp_instance '{other}' (line {}) uses it too",
-                            first_at.line
-                        ),
-                    ));
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert((name.clone(), position));
-                }
-            }
-        }
-        if let Some(auth) = block.find("authentication").and_then(Statement::block) {
-            if let Some((word, pass)) = argument(auth, "auth_pass") {
-                if pass.chars().count() > 8 {
-                    diagnostics.push(Diagnostic::warning(
-                        word.position(),
-                        format!("auth_pass is {} characters long: keepalived truncates it to 8", pass.chars().count()),
-                    ));
-                }
-            }
-        }
-    }
-    if has_includes {
+/// `${NAME}` with no `$NAME=` definition: keepalived leaves it as written and then reads its
+/// braces as a block ("Unknown keyword" and "invalid IP" errors follow). Only judged when the
+/// file has no includes and no `~SEQ` / `~LST` (both can define parameters).
+fn check_parameters(document: &Document, context: &Context, diagnostics: &mut Vec<Diagnostic>) {
+    let mut all = Vec::new();
+    walk(document.statements(), false, &mut all);
+    let hidden = all.iter().any(|(s, _)| is_include(s) || s.keyword_word().is_some_and(|w| w.raw().starts_with('~')));
+    if hidden || !context.opaque {
         return;
     }
-    let tracking = document.find_all("vrrp_instance").chain(document.find_all("vrrp_sync_group"));
-    for statement in tracking {
-        let Some(block) = statement.block() else { continue };
-        for entry in block.entries("track_script") {
-            let Some(word) = entry.words().first() else { continue };
-            let name = word.value();
-            if !name.contains('$') && !scripts.contains(name.as_ref()) {
-                diagnostics.push(Diagnostic::error(
-                    word.position(),
-                    format!("track_script names '{name}', which no vrrp_script defines"),
-                ));
+    let defined: HashSet<&str> = all
+        .iter()
+        .filter(|(s, _)| s.is_definition())
+        .filter_map(|(s, _)| s.keyword_word())
+        .filter_map(|w| {
+            let name = w.raw().strip_prefix('$')?;
+            let end = name.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(name.len());
+            Some(&name[..end])
+        })
+        .collect();
+    for (statement, conditional) in all {
+        if statement.is_definition() {
+            continue;
+        }
+        for word in statement.words() {
+            for name in braced_uses(word) {
+                if !defined.contains(name) && !STD_DEFINITIONS.contains(&name) {
+                    diagnostics.push(finding(
+                        conditional,
+                        word.position(),
+                        format!("parameter '{name}' is not defined: keepalived reads '${{{name}}}' as braces"),
+                    ));
+                }
             }
         }
+    }
+}
+
+/// Lets the real `keepalived -t` decide: when it accepted the file, every offline error becomes
+/// a warning saying so (the offline check may be wrong; keepalived is not). When it rejected
+/// the file the findings stay as they are.
+pub fn settle_with_keepalived(diagnostics: &mut [Diagnostic], keepalived_accepts: bool) {
+    if !keepalived_accepts {
+        return;
+    }
+    for diagnostic in diagnostics.iter_mut().filter(|d| d.is_error()) {
+        diagnostic.severity = haproxy_model::Severity::Warning;
+        diagnostic.message.push_str(" (not confirmed: keepalived -t accepts the file)");
     }
 }

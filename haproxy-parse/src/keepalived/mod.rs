@@ -16,10 +16,12 @@ mod include;
 mod keywords;
 mod lexer;
 mod tree;
+mod vrrp_rules;
 
 use haproxy_model::keepalived::Document;
 use haproxy_model::Diagnostic;
 
+pub use check::settle_with_keepalived;
 pub use include::{resolve_includes, IncludeError, IncludedFile};
 
 /// A parsed keepalived document and what is wrong with its syntax.
