@@ -130,7 +130,7 @@ vrrp_instance VI_1 {
         10.0.0.100/24 dev eth0 label eth0:vip brd 10.0.0.255 scope global
     }
     virtual_routes {
-        src 10.0.0.100 to 192.168.0.0/16 via 10.0.0.254
+        src 10.0.0.100 to 192.168.0.0/16 via 10.0.0.254 dev eth1
     }
     track_script {
         chk weight -30
@@ -262,6 +262,7 @@ vrrp_instance A {
     interface eth0
     virtual_router_id 256
     priority 0
+    virtual_ipaddress { 10.0.0.1 }
 }
 vrrp_instance B {
     interface eth0
@@ -273,36 +274,39 @@ vrrp_instance B {
         chk
         missing
     }
+    virtual_ipaddress { 10.0.0.2 }
 }
 vrrp_instance C {
     interface eth0
     virtual_router_id 7
+    virtual_ipaddress { 10.0.0.3 }
 }
 vrrp_instance D {
     priority 10
 }
 unknown_top x
 ";
+    let no = |what: &str, keepalived: &str| format!("vrrp_instance 'D' has no {what} (keepalived: \"{keepalived}\")");
     assert_eq!(
         messages(text),
         [
             (3, 5, "unknown keyword 'bogus' in vrrp_script".to_string()),
             (7, 23, "virtual_router_id '256' is outside 1..255".to_string()),
             (8, 14, "priority '0' is outside 1..255".to_string()),
-            (14, 19, "auth_pass is 9 characters long: keepalived truncates it to 8".to_string()),
-            (18, 9, "track_script names 'missing', which no vrrp_script defines".to_string()),
+            (15, 19, "auth_pass is 9 characters long: keepalived truncates it to 8 and reports it".to_string()),
+            (19, 9, "track_script names 'missing', which no vrrp_script defines with a script".to_string()),
             (
+                25,
                 23,
-                23,
-                "duplicate virtual_router_id 7 on interface eth0: vrrp_instance 'B' (line 12) uses it too".to_string()
+                "duplicate virtual_router_id 7 on interface eth0: vrrp_instance 'B' (line 13) uses it too".to_string()
             ),
-            (25, 1, "vrrp_instance 'D' has no interface".to_string()),
-            (25, 1, "vrrp_instance 'D' has no virtual_router_id".to_string()),
-            (28, 1, "unknown keyword 'unknown_top' at top level".to_string()),
+            (28, 1, no("interface", "Unknown interface!")),
+            (28, 1, no("virtual_router_id", "the virtual router id must be set")),
+            (28, 1, no("virtual_ipaddress", "No VIP specified; at least one is sensible")),
+            (31, 1, "unknown keyword 'unknown_top' at top level".to_string()),
         ]
     );
-    let warnings: Vec<_> = check(text).diagnostics.into_iter().filter(|d| !d.is_error()).collect();
-    assert_eq!(warnings.len(), 1);
+    assert!(check(text).diagnostics.iter().all(|d| d.is_error()), "keepalived -t fails on each of them");
 }
 
 #[test]
@@ -352,4 +356,244 @@ fn push_statement_into_one_line_and_empty_blocks() {
     let instance = &reparsed.document.vrrp_instances()[0];
     assert_eq!(instance.virtual_ipaddresses.len(), 2);
     assert_eq!(instance.track_scripts[0].weight, Some(-10));
+}
+
+// Fault kinds (issue 10): one test per kind, named after it.
+
+fn errors(text: &str) -> Vec<String> {
+    check(text).diagnostics.into_iter().filter(|d| d.is_error()).map(|d| d.message).collect()
+}
+
+/// A minimal instance keepalived -t accepts, with `extra` lines inside it.
+fn instance_with(extra: &str) -> String {
+    format!("vrrp_instance V {{\n    interface eth0\n    virtual_router_id 5\n{extra}    virtual_ipaddress {{\n        10.0.0.1/32\n    }}\n}}\n")
+}
+
+#[test]
+fn dollar_brace_variable_inside_word_is_a_word() {
+    let text = "$ADDR=192.0.2.100\nvrrp_instance V {\n    virtual_ipaddress {\n        ${ADDR}/32 dev eth0\n        x${ADDR} ${_RANDOM 1 10}\n    }\n}\n";
+    let parsed = parse(text);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let block = parsed.document.statements()[1].block().unwrap();
+    let vips = block.entries("virtual_ipaddress");
+    assert_eq!(vips.len(), 2);
+    assert_eq!(vips[0].words().iter().map(|w| w.raw()).collect::<Vec<_>>(), ["${ADDR}/32", "dev", "eth0"]);
+    assert_eq!(vips[1].words().iter().map(|w| w.raw()).collect::<Vec<_>>(), ["x${ADDR}", "${_RANDOM 1 10}"]);
+    // fmt keeps the word whole (it used to split `${ADDR}` into `$`, a block and `ADDR`).
+    let formatted = format(&parsed.document);
+    assert!(formatted.contains("        ${ADDR}/32 dev eth0\n"), "{formatted}");
+    assert_eq!(format(&parse(&formatted).document), formatted);
+}
+
+#[test]
+fn dollar_brace_variable_in_single_quotes_is_a_word() {
+    let doc = parse("notify_master '/bin/up ${NAME}'\n").document;
+    assert_eq!(doc.statements().len(), 1);
+    assert_eq!(doc.statements()[0].arg(0).as_deref(), Some("/bin/up ${NAME}"));
+}
+
+#[test]
+fn dollar_variable_inside_word_is_a_word() {
+    let doc = parse("$IF=eth0\nvrrp_instance V {\n    interface $IF\n    track_interface {\n        $IF weight 5\n    }\n}\n").document;
+    let block = doc.statements()[1].block().unwrap();
+    assert_eq!(block.value("interface").as_deref(), Some("$IF"));
+    assert_eq!(block.entries("track_interface")[0].words()[0].raw(), "$IF");
+}
+
+#[test]
+fn brace_that_is_not_a_parameter_still_opens_a_block() {
+    // `$` not followed by a parameter name in keepalived's shape: braces are braces.
+    for text in ["a ${ b }\n", "a ${1X}\n", "a ${X }\n"] {
+        let doc = parse(text).document;
+        assert!(doc.statements()[0].block().is_some(), "{text:?}");
+        assert_eq!(lossless(&doc), text);
+    }
+}
+
+#[test]
+fn undefined_dollar_brace_parameter_is_an_error() {
+    // keepalived leaves an unknown `${X}` as written and then reads its braces as a block.
+    let text = instance_with("").replace("10.0.0.1/32", "${X}/32");
+    assert_eq!(errors(&text).len(), 1, "{:?}", errors(&text));
+    assert!(errors(&format!("$X=10.0.0.1\n{text}")).is_empty());
+    // An include may define it; keepalived's own parameters are always defined.
+    assert!(errors(&format!("include defs.conf\n{text}")).is_empty());
+    assert!(errors(&instance_with("").replace("10.0.0.1/32", "10.0.0.${_RANDOM 1 9}/32")).is_empty());
+}
+
+#[test]
+fn include_inside_block_is_allowed() {
+    let text = "vrrp_instance V {\n    interface eth0\n    include role.conf\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.100/32\n    }\n}\n";
+    assert!(messages(text).is_empty(), "{:?}", messages(text));
+    for form in ["include", "includer", "includem", "includew", "includeb", "includea"] {
+        let text = instance_with(&format!("    {form} role.conf\n"));
+        assert!(messages(&text).is_empty(), "{form}: {:?}", messages(&text));
+        let text = format!("global_defs {{\n    {form} globals.conf\n}}\n");
+        assert!(messages(&text).is_empty(), "{form}: {:?}", messages(&text));
+    }
+    // keepalived reads `include` with no file name as a keyword, and knows no such keyword.
+    assert_eq!(errors(&instance_with("    include\n")), ["unknown keyword 'include' in vrrp_instance"]);
+}
+
+#[test]
+fn include_inside_block_may_supply_what_the_block_lacks() {
+    let text = "vrrp_instance V {\n    include instance_body.conf\n}\n";
+    assert!(errors(text).is_empty(), "{:?}", errors(text));
+    let text = "vrrp_sync_group G {\n    include groups.conf\n}\nvrrp_script S {\n    include script.conf\n}\n";
+    assert!(errors(text).is_empty(), "{:?}", errors(text));
+}
+
+#[test]
+fn keyword_removed_from_keepalived_is_unknown() {
+    // Read by older releases, refused by keepalived 2.2.7 (probed with the binary).
+    assert_eq!(errors("global_defs {\n    lvs_id LVS_1\n}\n"), ["unknown keyword 'lvs_id' in global_defs"]);
+    assert_eq!(errors("vrrp_garp_interval 1\n"), ["unknown keyword 'vrrp_garp_interval' at top level"]);
+    // ... and keywords 2.2.7 has that the old table lacked are known.
+    assert!(errors("global_defs {\n    lvs_flush_onstop\n    vrrp_rlimit_rtime 1000\n}\n").is_empty());
+    assert!(errors("interface_up_down_delays {\n}\n").is_empty());
+}
+
+#[test]
+fn keyword_of_another_checker_is_unknown() {
+    let rs = |checker: &str, line: &str| {
+        format!("virtual_server 10.0.0.1 80 {{\n    real_server 10.0.0.2 80 {{\n        {checker} {{\n            {line}\n        }}\n    }}\n}}\n")
+    };
+    assert!(errors(&rs("MISC_CHECK", "misc_path /bin/true")).is_empty());
+    assert_eq!(errors(&rs("TCP_CHECK", "misc_path /bin/true")), ["unknown keyword 'misc_path' in TCP_CHECK"]);
+}
+
+#[test]
+fn instance_without_virtual_address_is_an_error() {
+    let text = "vrrp_instance V {\n    interface eth0\n    virtual_router_id 5\n    virtual_ipaddress_excluded {\n        10.0.0.1\n    }\n}\n";
+    assert_eq!(
+        errors(text),
+        ["vrrp_instance 'V' has no virtual_ipaddress (keepalived: \"No VIP specified; at least one is sensible\")"]
+    );
+    assert!(errors(&instance_with("")).is_empty());
+}
+
+#[test]
+fn unicast_instance_needs_no_interface() {
+    let text = instance_with("").replace("    interface eth0\n", "    unicast_peer {\n        10.0.0.9\n    }\n");
+    assert!(errors(&text).is_empty(), "{:?}", errors(&text));
+}
+
+#[test]
+fn config_id_line_findings_are_warnings() {
+    // `@node` lines apply on one node only: keepalived -t may not see them at all.
+    let text = instance_with("    @lb_a priority 300\n    @lb_a bogus_knob 1\n");
+    assert!(errors(&text).is_empty(), "{:?}", errors(&text));
+    assert_eq!(check(&text).diagnostics.len(), 2);
+}
+
+#[test]
+fn vrrp_script_without_script_is_an_error() {
+    assert_eq!(errors("vrrp_script chk {\n    interval 2\n}\n"), ["vrrp_script 'chk' has no script (keepalived removes it)"]);
+    assert!(errors("vrrp_script chk {\n    script /bin/true\n}\n").is_empty());
+}
+
+#[test]
+fn sync_group_without_instances_is_an_error() {
+    let text = format!("vrrp_sync_group G {{\n    VI_1\n}}\n{}", instance_with(""));
+    assert_eq!(
+        errors(&text),
+        [
+            "vrrp_sync_group 'G' has no group of instances (keepalived removes it)",
+            "unknown keyword 'VI_1' in vrrp_sync_group"
+        ]
+    );
+    let text = format!("vrrp_sync_group G {{\n    group {{\n        V\n    }}\n}}\n{}", instance_with(""));
+    assert!(errors(&text).is_empty(), "{:?}", errors(&text));
+}
+
+#[test]
+fn fwmark_virtual_server_with_protocol_is_an_error() {
+    let text = "virtual_server fwmark 1 {\n    protocol TCP\n    real_server 10.0.0.2 80 {\n    }\n}\n";
+    assert_eq!(errors(text), ["protocol in a fwmark virtual_server is ignored (keepalived reports it)"]);
+    assert!(errors(&text.replace("fwmark 1", "10.0.0.1 80")).is_empty());
+}
+
+#[test]
+fn garp_interval_out_of_range_is_an_error() {
+    let text = "global_defs {\n    vrrp_garp_interval 0\n    vrrp_gna_interval 0.5\n}\n";
+    assert_eq!(errors(text), ["vrrp_garp_interval '0' is outside 0.000001..4294.967295 seconds"]);
+}
+
+#[test]
+fn authentication_keepalived_refuses_is_an_error() {
+    let auth = |kind: &str| format!("    authentication {{\n        auth_type {kind}\n        auth_pass secret\n    }}\n");
+    assert!(errors(&instance_with(&auth("PASS"))).is_empty());
+    let strict = format!("global_defs {{\n    vrrp_strict\n}}\n{}", instance_with(&auth("PASS")));
+    assert_eq!(errors(&strict), ["vrrp_instance 'V': strict mode does not support authentication"]);
+    let v3 = instance_with(&format!("    version 3\n{}", auth("PASS")));
+    assert_eq!(errors(&v3), ["vrrp_instance 'V': VRRP version 3 does not support authentication"]);
+    let ah_master = instance_with(&format!("    state MASTER\n    priority 100\n{}", auth("AH")));
+    assert_eq!(
+        errors(&ah_master),
+        ["vrrp_instance 'V': initial state MASTER is incompatible with AH authentication unless priority is 255"]
+    );
+    assert!(errors(&ah_master.replace("priority 100", "priority 255")).is_empty());
+}
+
+#[test]
+fn strict_mode_master_must_own_the_address() {
+    let text = instance_with("    strict_mode\n    state MASTER\n    priority 100\n");
+    assert_eq!(errors(&text).len(), 1, "{:?}", errors(&text));
+    assert!(errors(&text.replace("priority 100", "priority 255")).is_empty());
+    assert!(errors(&text.replace("    strict_mode\n", "")).is_empty());
+}
+
+#[test]
+fn deprecated_lvs_sync_daemon_interface_in_instance_is_an_error() {
+    let text = instance_with("    lvs_sync_daemon_interface eth1\n");
+    assert_eq!(errors(&text).len(), 1, "{:?}", errors(&text));
+}
+
+#[test]
+fn cases_check_clean_and_fmt_keeps_them_parsing_alike() {
+    let Some(cases) = crate::keepalived_corpus::cases_dir() else { return };
+    for name in ["ka_conditional_var.conf", "ka_include_in_block.conf"] {
+        let text = std::fs::read_to_string(cases.join(name)).unwrap();
+        let checked = check(&text);
+        assert!(!checked.has_errors(), "{name}: {:?}", checked.diagnostics);
+        let formatted = format(&checked.document);
+        let again = check(&formatted);
+        assert!(!again.has_errors(), "{name} after fmt: {:?}", again.diagnostics);
+        assert_eq!(
+            crate::keepalived_corpus::words(&checked.document),
+            crate::keepalived_corpus::words(&again.document),
+            "{name}: fmt changed the words"
+        );
+    }
+}
+
+#[test]
+fn tracked_route_without_interface_is_an_error() {
+    let routes = |entry: &str| instance_with(&format!("    virtual_routes {{\n        {entry}\n    }}\n"));
+    assert_eq!(errors(&routes("192.168.0.0/16 via 10.0.0.254")).len(), 1);
+    assert_eq!(errors(&routes("blackhole 192.168.113.1/32")).len(), 1);
+    for fine in ["192.168.0.0/16 via 10.0.0.254 dev eth0", "192.168.0.0/16 via 10.0.0.254 no_track"] {
+        assert!(errors(&routes(fine)).is_empty(), "{fine}: {:?}", errors(&routes(fine)));
+    }
+}
+
+#[test]
+fn ip_rule_without_preference_is_an_error() {
+    assert_eq!(errors("static_rules {\n    from 10.1.0.0/16 table 5\n}\n").len(), 1);
+    assert!(errors("static_rules {\n    from 10.1.0.0/16 table 5 preference 100\n}\n").is_empty());
+    let text = instance_with("    virtual_rules {\n        from 10.1.0.0/16 table 5\n    }\n");
+    assert_eq!(errors(&text).len(), 1);
+}
+
+#[test]
+fn invalid_virtual_address_is_an_error() {
+    // Each judged by keepalived -t 2.2.7 first.
+    for bad in ["192.168.100./24", "10.0.0.1/33", "01.2.3.4", "2001:db8::1/129", "10.0.0.1/32x", "1.2.3.4.5"] {
+        let text = instance_with("").replace("10.0.0.1/32", bad);
+        assert_eq!(errors(&text).len(), 1, "{bad}: {:?}", errors(&text));
+    }
+    for good in ["10.0.0.1", "10.0.0.1/0", "2001:db8::1/64", "::ffff:10.0.0.1", "10.0.0.1/", "10.0.0.1/+5", "10.0.0.1/05"] {
+        let text = instance_with("").replace("10.0.0.1/32", good);
+        assert!(errors(&text).is_empty(), "{good}: {:?}", errors(&text));
+    }
 }
