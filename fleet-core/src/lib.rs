@@ -20,6 +20,7 @@
 //! - [`clock`]: time and randomness are injected so tests are deterministic.
 
 pub mod apply;
+pub mod auth;
 pub mod backoff;
 pub mod candidate;
 pub mod clock;
