@@ -13,12 +13,14 @@
 //! count too: whether HAProxy reads them depends on the node's environment, which the server
 //! cannot see.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
 use haproxy_model::{Address, Document, Host, Line, Section, SectionKind};
 use serde::{Deserialize, Serialize};
+
+use crate::Role;
 
 /// A kind of privileged directive. Its name (`program`, `lua` ...) is what cluster settings and
 /// the agent's `--allow-privileged` list.
@@ -305,6 +307,31 @@ pub fn not_allowed<'a>(uses: &'a [PrivilegedUse], allowed: &HashSet<Privilege>) 
     uses.iter().filter(|u| !allowed.contains(&u.privilege)).collect()
 }
 
+/// Whether a change that introduces `uses` may be made by a caller with `role` in a cluster that
+/// allows `allowed`: it needs both the admin role and the cluster's allowance of each privilege
+/// (DESIGN.md "Trust boundaries"). The refusal names every directive and its line.
+pub fn authorize(role: Role, allowed: &BTreeSet<Privilege>, uses: &[PrivilegedUse]) -> crate::Result<()> {
+    if uses.is_empty() {
+        return Ok(());
+    }
+    let list = |uses: &[&PrivilegedUse]| uses.iter().map(|u| u.to_string()).collect::<Vec<_>>().join("; ");
+    if role != Role::Admin {
+        let all: Vec<&PrivilegedUse> = uses.iter().collect();
+        return Err(crate::Error::Forbidden(format!("privileged directives need the admin role: {}", list(&all))));
+    }
+    let refused: Vec<&PrivilegedUse> = uses.iter().filter(|u| !allowed.contains(&u.privilege)).collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = refused.iter().map(|u| u.privilege.name()).collect();
+    names.dedup();
+    Err(crate::Error::Forbidden(format!(
+        "the cluster does not allow these privileged directives (allowed_privileges lacks {}): {}",
+        names.join(", "),
+        list(&refused)
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,5 +444,25 @@ mod tests {
         let uses = find(&doc("global\n    lua-load /a.lua\n    insecure-fork-wanted\n"));
         let refused: Vec<_> = not_allowed(&uses, &allowed).into_iter().map(|u| u.privilege).collect();
         assert_eq!(refused, vec![Privilege::InsecureFork]);
+    }
+
+    #[test]
+    fn changes_with_privileged_directives_need_admin_and_the_clusters_allowance() {
+        let uses = find(&doc("global\n    lua-load /a.lua\n\nprogram m\n    command /bin/m\n"));
+        let none = BTreeSet::new();
+        assert!(authorize(Role::Operator, &none, &[]).is_ok());
+        let err = authorize(Role::Operator, &BTreeSet::from([Privilege::Lua, Privilege::Program]), &uses).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "forbidden: privileged directives need the admin role: line 2, column 5: lua-load /a.lua (lua); \
+             line 4, column 1: program m (program)"
+        );
+        let err = authorize(Role::Admin, &BTreeSet::from([Privilege::Lua]), &uses).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "forbidden: the cluster does not allow these privileged directives (allowed_privileges lacks program): \
+             line 4, column 1: program m (program)"
+        );
+        assert!(authorize(Role::Admin, &BTreeSet::from([Privilege::Lua, Privilege::Program]), &uses).is_ok());
     }
 }
