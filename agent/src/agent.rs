@@ -152,7 +152,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
         () = async {
             // The previous process may have died between a reload and its report.
             if let Some(version) = running {
-                send_report(&client, &AgentReport { version, outcome: ApplyOutcome::Applied, error: None }).await;
+                send_report(&client, &AgentReport::applied(version)).await;
             }
             desired_loop(&client, &driver, &pipeline, wait).await;
         } => {}
@@ -190,19 +190,22 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
             if pipeline.current_sha256().as_deref() == Some(state.sha256.as_str()) {
                 // Already on disk (a restart, or an apply whose report was lost): make sure it runs.
                 match driver.supervise(true).await {
-                    Ok(_) => AgentReport { version: state.version, outcome: ApplyOutcome::Applied, error: None },
-                    Err(message) => AgentReport { version: state.version, outcome: ApplyOutcome::ReloadFailed, error: Some(message) },
+                    Ok(_) => AgentReport::applied(state.version),
+                    Err(message) => AgentReport::failed(state.version, ApplyOutcome::ReloadFailed, message),
                 }
             } else {
                 match pipeline.apply(&mut driver, &state).await {
-                    Ok(report) => report,
-                    Err(error) => {
-                        let delay = backoff.next_delay(&OsRandom);
-                        tracing::warn!(%error, version = state.version, "refusing the download; fetching it again");
-                        drop(driver);
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
+                    Ok(()) => AgentReport::applied(state.version),
+                    Err(error) => match error.report(state.version, &pipeline.config) {
+                        Some(report) => report,
+                        None => {
+                            let delay = backoff.next_delay(&OsRandom);
+                            tracing::warn!(%error, version = state.version, "refusing the download; fetching it again");
+                            drop(driver);
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                    },
                 }
             }
         };

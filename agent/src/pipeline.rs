@@ -8,14 +8,22 @@
 //!
 //! The configuration file is only ever replaced by `rename(2)` of a complete, fsynced file that
 //! passed `haproxy -c`, so an agent killed at any moment leaves the old file or the new one.
+//!
+//! Every way an apply can stop is an [`ApplyError`]; which outcome it reports is decided by
+//! `fleet_core::apply`. A refusal by HAProxy (`rejected`) is about the configuration; a file
+//! that cannot be written, backed up or renamed, or a `haproxy` that cannot run, is about the
+//! node (`node_error`): the operator must fix the node, not the configuration.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use fleet_core::apply::{backup_name, backups_to_prune, haproxy_message, report, verify_download, FailedStep, BACKUPS_KEPT, CANDIDATE_SUFFIX};
+use fleet_core::apply::{
+    backup_name, backups_to_prune, outcome_of, rejected, verify_download, DownloadError, FailedStep, BACKUPS_KEPT,
+    CANDIDATE_SUFFIX,
+};
+use fleet_core::haproxy_check::{CheckError, HaproxyChecker, Verdict};
 use fleet_core::wire::DesiredState;
 use fleet_core::{AgentReport, Clock, SystemClock};
-use tokio::process::Command;
 
 use crate::driver::Driver;
 
@@ -27,6 +35,46 @@ pub(crate) struct Pipeline {
     /// `sha256 -> version` of the last configurations written, so a restarted agent knows which
     /// version the file on disk is (its report may have been lost with the previous process).
     pub(crate) versions: PathBuf,
+}
+
+/// Why an apply did not end with the new version running.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApplyError {
+    /// The download does not match its checksum: nothing was touched; fetch it again.
+    #[error(transparent)]
+    Download(#[from] DownloadError),
+    /// `haproxy -c` refused the version; the node keeps running the old one.
+    #[error("haproxy -c rejected version {version}")]
+    Rejected { version: i64, verdict: Box<Verdict> },
+    /// `haproxy -c` gave no verdict (missing binary, killed, timed out).
+    #[error("haproxy -c gave no verdict: {0}")]
+    Checker(#[from] CheckError),
+    /// A file operation on the node failed (disk full, permission, a path that is not a folder).
+    #[error("cannot {action} {}: {source}", path.display())]
+    Node { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// The reload failed after the swap; `rollback` says whether the previous configuration
+    /// runs again.
+    #[error("{message}\n({})", match rollback { Ok(()) => "rolled back to the previous configuration".to_string(), Err(e) => format!("rollback failed too: {e}") })]
+    Reload { message: String, rollback: Result<(), String> },
+}
+
+impl ApplyError {
+    fn node(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ApplyError {
+        let path = path.to_path_buf();
+        move |source| ApplyError::Node { action, path, source }
+    }
+
+    /// The report of this failure for `version` (`None` for a download to fetch again).
+    /// HAProxy's words name the configuration's own path, not the staged candidate.
+    pub(crate) fn report(&self, version: i64, config: &Path) -> Option<AgentReport> {
+        let step = match self {
+            ApplyError::Download(_) => return None,
+            ApplyError::Rejected { verdict, .. } => return Some(rejected(version, verdict, &config.display().to_string())),
+            ApplyError::Checker(_) | ApplyError::Node { .. } => FailedStep::Node,
+            ApplyError::Reload { .. } => FailedStep::Reload,
+        };
+        Some(AgentReport::failed(version, outcome_of(step), self.to_string()))
+    }
 }
 
 /// How many checksum -> version entries are remembered.
@@ -69,66 +117,50 @@ impl Pipeline {
         std::fs::read(&self.config).ok().map(|bytes| fleet_core::secret::sha256_hex(&bytes))
     }
 
-    /// `haproxy -c -f <path>`: `Err(message)` when HAProxy refuses it.
-    pub(crate) async fn check(&self, path: &Path) -> Result<(), String> {
-        let output = Command::new(&self.haproxy_bin)
-            .arg("-c")
-            .arg("-f")
-            .arg(path)
-            .output()
+    /// `haproxy -c` on the staged candidate holding `text`, from the agent's own folder like the
+    /// HAProxy it runs (relative paths resolve the same way), on a blocking thread.
+    async fn check(&self, candidate: &Path, text: &str) -> Result<Verdict, CheckError> {
+        let checker = HaproxyChecker::new(&self.haproxy_bin);
+        let (path, text) = (candidate.to_path_buf(), text.to_string());
+        let bin = self.haproxy_bin.clone();
+        tokio::task::spawn_blocking(move || checker.check_file(&path, &text))
             .await
-            .map_err(|e| format!("cannot run {}: {e}", self.haproxy_bin.display()))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-            Err(haproxy_message(&text))
-        }
+            .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }))
     }
 
-    /// Applies a desired state; `Err` only when the download itself is bad (retry it).
-    pub(crate) async fn apply(&self, driver: &mut Driver, state: &DesiredState) -> Result<AgentReport, String> {
-        verify_download(state).map_err(|e| e.to_string())?;
+    /// Applies a desired state: `Ok` when the version runs.
+    pub(crate) async fn apply(&self, driver: &mut Driver, state: &DesiredState) -> Result<(), ApplyError> {
+        verify_download(state)?;
         let candidate = self.candidate();
-        if let Err(e) = write_synced(&candidate, state.text.as_bytes()) {
-            return Ok(report(state.version, Some((FailedStep::Check, format!("cannot write {}: {e}", candidate.display())))));
-        }
-        if let Err(message) = self.check(&candidate).await {
+        let result = self.swap_in(driver, state, &candidate).await;
+        if result.is_err() {
+            // Never live; a failed reload has already been rolled back by then.
             let _ = std::fs::remove_file(&candidate);
-            tracing::warn!(version = state.version, %message, "haproxy -c rejected the configuration");
-            return Ok(report(state.version, Some((FailedStep::Check, message))));
         }
-        let backup = match self.back_up(state.version) {
-            Ok(backup) => backup,
-            Err(e) => {
-                let _ = std::fs::remove_file(&candidate);
-                let message = format!("cannot back up {}: {e}", self.config.display());
-                return Ok(report(state.version, Some((FailedStep::Check, message))));
-            }
-        };
+        match &result {
+            Ok(()) => tracing::info!(version = state.version, "applied"),
+            Err(error) => tracing::warn!(version = state.version, %error, "not applied"),
+        }
+        result
+    }
+
+    async fn swap_in(&self, driver: &mut Driver, state: &DesiredState, candidate: &Path) -> Result<(), ApplyError> {
+        write_synced(candidate, state.text.as_bytes()).map_err(ApplyError::node("write", candidate))?;
+        let verdict = self.check(candidate, &state.text).await?;
+        if !verdict.accepted {
+            return Err(ApplyError::Rejected { version: state.version, verdict: Box::new(verdict) });
+        }
+        let backup = self.back_up(state.version)?;
         if let Err(e) = self.remember(&state.sha256, state.version) {
             tracing::warn!(error = %e, "cannot record the version being applied");
         }
-        if let Err(e) = replace(&candidate, &self.config) {
-            let _ = std::fs::remove_file(&candidate);
-            let message = format!("cannot replace {}: {e}", self.config.display());
-            return Ok(report(state.version, Some((FailedStep::Check, message))));
+        replace(candidate, &self.config).map_err(ApplyError::node("replace", &self.config))?;
+        if let Err(message) = driver.reload().await {
+            tracing::warn!(version = state.version, %message, "reload failed: rolling back");
+            let rollback = self.roll_back(driver, backup.as_deref()).await;
+            return Err(ApplyError::Reload { message, rollback });
         }
-        match driver.reload().await {
-            Ok(()) => {
-                tracing::info!(version = state.version, "applied");
-                Ok(report(state.version, None))
-            }
-            Err(message) => {
-                tracing::warn!(version = state.version, %message, "reload failed: rolling back");
-                let rollback = self.roll_back(driver, backup.as_deref()).await;
-                let message = match rollback {
-                    Ok(()) => format!("{message}\n(rolled back to the previous configuration)"),
-                    Err(e) => format!("{message}\n(rollback failed too: {e})"),
-                };
-                Ok(report(state.version, Some((FailedStep::Reload, message))))
-            }
-        }
+        Ok(())
     }
 
     /// The version of the configuration on disk, when this agent wrote it.
@@ -152,17 +184,18 @@ impl Pipeline {
 
     /// Copies the current configuration into the backup folder (fsynced), pruning to the last
     /// [`BACKUPS_KEPT`]; `None` when there is no current configuration.
-    fn back_up(&self, version: i64) -> std::io::Result<Option<PathBuf>> {
+    fn back_up(&self, version: i64) -> Result<Option<PathBuf>, ApplyError> {
         let Ok(current) = std::fs::read(&self.config) else { return Ok(None) };
-        std::fs::create_dir_all(&self.backups)?;
+        std::fs::create_dir_all(&self.backups).map_err(ApplyError::node("create the backup folder", &self.backups))?;
         let file_name = self.config.file_name().map_or_else(|| "haproxy.cfg".into(), |n| n.to_string_lossy().into_owned());
         let path = self.backups.join(backup_name(&file_name, SystemClock.now_ms(), version));
         let tmp = with_suffix(&path, ".tmp");
-        write_synced(&tmp, &current)?;
-        replace(&tmp, &path)?;
-        let names: Vec<String> = std::fs::read_dir(&self.backups)?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect();
+        write_synced(&tmp, &current).map_err(ApplyError::node("back up the configuration to", &tmp))?;
+        replace(&tmp, &path).map_err(ApplyError::node("back up the configuration to", &path))?;
+        // Pruning is housekeeping: a failure leaves one backup too many, not a broken apply.
+        let names: Vec<String> = std::fs::read_dir(&self.backups)
+            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned())).collect())
+            .unwrap_or_default();
         for name in backups_to_prune(&file_name, &names, BACKUPS_KEPT) {
             let _ = std::fs::remove_file(self.backups.join(name));
         }
@@ -218,7 +251,8 @@ mod tests {
         let full = "global\n    maxconn 10\n";
         let cut = state("global\n    max", fleet_core::secret::sha256_hex(full.as_bytes()));
         let error = pipeline.apply(&mut driver, &cut).await.unwrap_err();
-        assert!(error.starts_with("checksum mismatch"), "{error}");
+        assert!(matches!(error, ApplyError::Download(_)) && error.to_string().starts_with("checksum mismatch"), "{error}");
+        assert!(error.report(2, &pipeline.config).is_none(), "fetched again, not reported");
         assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), "old\n");
         assert!(!pipeline.candidate().exists());
         std::fs::remove_dir_all(dir).unwrap();
@@ -233,12 +267,69 @@ mod tests {
         }
         std::fs::write(&pipeline.config, "old\n").unwrap();
         let text = "defaults\n    mode http\n    errorfile 503 /nonexistent/file\n";
-        let report = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap();
+        let error = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap_err();
+        let report = error.report(2, &pipeline.config).unwrap();
         assert_eq!(report.outcome, ApplyOutcome::Rejected);
-        assert!(report.error.unwrap().contains("/nonexistent/file"));
+        let message = report.error.unwrap();
+        assert!(message.contains("/nonexistent/file"), "{message}");
+        // HAProxy checked `haproxy.cfg.fleet-new`; the operator is told about the version's text.
+        let config = pipeline.config.display().to_string();
+        assert!(message.contains(&format!("[{config}:3]")) && !message.contains(CANDIDATE_SUFFIX), "{message}");
+        let alert = &report.diagnostics[0];
+        assert_eq!((alert.position.line, alert.position.column), (3, 19), "{alert:?}");
+        assert!(alert.is_error() && alert.message.contains("/nonexistent/file"));
         assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), "old\n");
         assert!(!pipeline.candidate().exists(), "the candidate is removed");
         assert!(!pipeline.backups.exists(), "nothing was backed up");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Node failures that happen even as root (where permissions do not stop anything): a path
+    /// through a regular file is never a folder.
+    #[tokio::test]
+    async fn a_config_that_cannot_be_written_is_a_node_error() {
+        let (dir, mut pipeline, mut driver) = setup("nodewrite");
+        std::fs::write(dir.join("not-a-folder"), "").unwrap();
+        pipeline.config = dir.join("not-a-folder").join("haproxy.cfg");
+        let text = "global\n    maxconn 10\n";
+        let error = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap_err();
+        assert!(matches!(error, ApplyError::Node { action: "write", .. }), "{error:?}");
+        let report = error.report(2, &pipeline.config).unwrap();
+        assert_eq!(report.outcome, ApplyOutcome::NodeError, "never `rejected`: {report:?}");
+        assert!(report.error.unwrap().starts_with("cannot write "));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_backup_that_cannot_be_made_is_a_node_error_and_changes_nothing() {
+        let (dir, mut pipeline, mut driver) = setup("nodebackup");
+        if !pipeline.haproxy_bin.exists() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        let old = "global\n    maxconn 5\n";
+        std::fs::write(&pipeline.config, old).unwrap();
+        std::fs::write(dir.join("state-file"), "").unwrap();
+        pipeline.backups = dir.join("state-file").join("backups");
+        let text = "global\n    maxconn 10\n";
+        let error = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap_err();
+        let report = error.report(2, &pipeline.config).unwrap();
+        assert_eq!(report.outcome, ApplyOutcome::NodeError, "{report:?}");
+        assert!(report.error.unwrap().starts_with("cannot create the backup folder "));
+        assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), old, "the running file is untouched");
+        assert!(!pipeline.candidate().exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_missing_haproxy_is_a_node_error_not_a_rejection() {
+        let (dir, mut pipeline, mut driver) = setup("nohaproxy");
+        pipeline.haproxy_bin = dir.join("no-haproxy-here");
+        let text = "global\n    maxconn 10\n";
+        let error = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap_err();
+        let report = error.report(2, &pipeline.config).unwrap();
+        assert_eq!(report.outcome, ApplyOutcome::NodeError, "{report:?}");
+        assert!(report.error.unwrap().starts_with("haproxy -c gave no verdict: cannot run "));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

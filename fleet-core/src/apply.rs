@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::haproxy_check::Verdict;
 use crate::model::{AgentReport, ApplyOutcome};
 use crate::secret::sha256_hex;
 use crate::wire::DesiredState;
@@ -57,16 +58,35 @@ pub enum FailedStep {
     Check,
     /// The reload (or its verification) failed after the swap: the backup was restored.
     Reload,
+    /// The node could not do its part (write, back up, rename, run `haproxy -c`): the
+    /// configuration was not judged.
+    Node,
 }
 
 /// The report for a finished apply attempt: `None` failure means applied.
 pub fn report(version: i64, failure: Option<(FailedStep, String)>) -> AgentReport {
     match failure {
-        None => AgentReport { version, outcome: ApplyOutcome::Applied, error: None },
-        Some((FailedStep::Check, message)) => AgentReport { version, outcome: ApplyOutcome::Rejected, error: Some(message) },
-        Some((FailedStep::Reload, message)) => {
-            AgentReport { version, outcome: ApplyOutcome::ReloadFailed, error: Some(message) }
-        }
+        None => AgentReport::applied(version),
+        Some((step, message)) => AgentReport::failed(version, outcome_of(step), message),
+    }
+}
+
+/// The outcome reported when `step` failed.
+pub fn outcome_of(step: FailedStep) -> ApplyOutcome {
+    match step {
+        FailedStep::Check => ApplyOutcome::Rejected,
+        FailedStep::Reload => ApplyOutcome::ReloadFailed,
+        FailedStep::Node => ApplyOutcome::NodeError,
+    }
+}
+
+/// The report of a version `haproxy -c` refused on the node: HAProxy's message with the
+/// staged file's name replaced by `config_label` (where the version would have lived), and its
+/// alerts located in the version's text.
+pub fn rejected(version: i64, verdict: &Verdict, config_label: &str) -> AgentReport {
+    AgentReport {
+        diagnostics: verdict.diagnostics.clone(),
+        ..AgentReport::failed(version, ApplyOutcome::Rejected, verdict.message(config_label))
     }
 }
 
@@ -187,6 +207,18 @@ mod tests {
         let rejected = report(4, Some((FailedStep::Check, "bad".into())));
         assert_eq!((rejected.outcome, rejected.error.as_deref()), (ApplyOutcome::Rejected, Some("bad")));
         assert_eq!(report(4, Some((FailedStep::Reload, "x".into()))).outcome, ApplyOutcome::ReloadFailed);
+        assert_eq!(report(4, Some((FailedStep::Node, "disk full".into()))).outcome, ApplyOutcome::NodeError);
+    }
+
+    #[test]
+    fn rejections_carry_haproxy_alerts_located_in_the_version() {
+        let text = "defaults\n    mode http\n    errorfile 503 /nonexistent/file\n";
+        let output = "[ALERT]    (9) : config : parsing [/etc/haproxy/haproxy.cfg.fleet-new:3] : errorfile : error opening file '/nonexistent/file'.\n";
+        let verdict = Verdict::read(text, "/etc/haproxy/haproxy.cfg.fleet-new", 1, output);
+        let report = rejected(5, &verdict, "/etc/haproxy/haproxy.cfg");
+        assert_eq!(report.outcome, ApplyOutcome::Rejected);
+        assert_eq!(report.error.as_deref(), Some("[ALERT] config : parsing [/etc/haproxy/haproxy.cfg:3] : errorfile : error opening file '/nonexistent/file'."));
+        assert_eq!((report.diagnostics[0].position.line, report.diagnostics[0].position.column), (3, 19));
     }
 
     #[test]

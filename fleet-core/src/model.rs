@@ -267,6 +267,9 @@ pub enum ApplyOutcome {
     Rejected,
     /// The reload failed; the backup was restored.
     ReloadFailed,
+    /// The node itself failed (a full disk, a permission refused, `haproxy` missing): the
+    /// configuration was not judged, so this is never reported as `rejected`.
+    NodeError,
 }
 
 impl ApplyOutcome {
@@ -276,6 +279,7 @@ impl ApplyOutcome {
             ApplyOutcome::Applied => "applied",
             ApplyOutcome::Rejected => "rejected",
             ApplyOutcome::ReloadFailed => "reload_failed",
+            ApplyOutcome::NodeError => "node_error",
         }
     }
 }
@@ -287,6 +291,7 @@ impl FromStr for ApplyOutcome {
             "applied" => ApplyOutcome::Applied,
             "rejected" => ApplyOutcome::Rejected,
             "reload_failed" => ApplyOutcome::ReloadFailed,
+            "node_error" => ApplyOutcome::NodeError,
             other => return Err(Error::invalid(format!("unknown apply outcome {other:?}"))),
         })
     }
@@ -313,6 +318,9 @@ pub struct Agent {
     pub last_outcome: Option<ApplyOutcome>,
     /// HAProxy's message when the last apply failed.
     pub last_error: Option<String>,
+    /// HAProxy's alerts of the last apply, located in the version's text.
+    #[serde(default)]
+    pub last_diagnostics: Vec<Diagnostic>,
     /// Enrolment time.
     pub created_at: i64,
 }
@@ -326,6 +334,22 @@ pub struct AgentReport {
     pub outcome: ApplyOutcome,
     /// HAProxy's message on failure.
     pub error: Option<String>,
+    /// HAProxy's alerts and warnings located in the version's text (line and column of the
+    /// version, not of the file the node staged); absent from older agents' reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl AgentReport {
+    /// The report of a version that runs.
+    pub fn applied(version: i64) -> AgentReport {
+        AgentReport { version, outcome: ApplyOutcome::Applied, error: None, diagnostics: Vec::new() }
+    }
+
+    /// The report of a failed apply, with the message for the operator.
+    pub fn failed(version: i64, outcome: ApplyOutcome, error: impl Into<String>) -> AgentReport {
+        AgentReport { version, outcome, error: Some(error.into()), diagnostics: Vec::new() }
+    }
 }
 
 /// A cluster's rollout state.

@@ -146,6 +146,7 @@ mod tests {
             applied_version: None,
             last_outcome: None,
             last_error: None,
+            last_diagnostics: Vec::new(),
             created_at: 0,
         })
     }

@@ -59,7 +59,7 @@ impl Cidr {
 }
 
 const AGENT_COLUMNS: &str =
-    "id, cluster_id, name, hostname, facts, last_seen_at, applied_version, last_outcome, last_error, created_at";
+    "id, cluster_id, name, hostname, facts, last_seen_at, applied_version, last_outcome, last_error, last_diagnostics, created_at";
 
 fn agent_from_row(row: &AnyRow) -> Result<Agent> {
     let outcome: Option<String> = row.try_get("last_outcome")?;
@@ -73,6 +73,7 @@ fn agent_from_row(row: &AnyRow) -> Result<Agent> {
         applied_version: row.try_get("applied_version")?,
         last_outcome: outcome.map(|o| o.parse::<ApplyOutcome>()).transpose().map_err(|e| Error::Corrupt(e.to_string()))?,
         last_error: row.try_get("last_error")?,
+        last_diagnostics: json_column(row, "last_diagnostics")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -286,14 +287,18 @@ impl Store {
             ApplyOutcome::Applied => Some(report.version),
             _ => agent.applied_version,
         };
-        sqlx::query("UPDATE agents SET last_seen_at = $1, applied_version = $2, last_outcome = $3, last_error = $4 WHERE id = $5")
-            .bind(self.now())
-            .bind(applied)
-            .bind(report.outcome.as_str())
-            .bind(report.error.as_deref())
-            .bind(agent_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE agents SET last_seen_at = $1, applied_version = $2, last_outcome = $3, last_error = $4, \
+             last_diagnostics = $5 WHERE id = $6",
+        )
+        .bind(self.now())
+        .bind(applied)
+        .bind(report.outcome.as_str())
+        .bind(report.error.as_deref())
+        .bind(to_json(&report.diagnostics)?)
+        .bind(agent_id)
+        .execute(&mut *tx)
+        .await?;
         let details = json!({"agent_id": agent_id, "outcome": report.outcome, "error": report.error});
         let actor = format!("agent:{}", agent.name);
         self.audit(&mut tx, Audit { actor: &actor, action: "agent.report", cluster_id: Some(agent.cluster_id), version: Some(report.version), details })

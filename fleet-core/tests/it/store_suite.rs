@@ -269,11 +269,11 @@ async fn apply_enrol_report_status(h: Harness) {
     assert!(matches!(s.agent_by_token("fg_wrong").await, Err(Error::Unauthorized)));
     h.clock.advance(5_000);
     s.heartbeat(agent.id, None).await.unwrap();
-    let report = AgentReport { version: 1, outcome: ApplyOutcome::Applied, error: None };
+    let report = AgentReport::applied(1);
     let after = s.report(agent.id, &report).await.unwrap();
     assert_eq!(after.applied_version, Some(1));
     assert_eq!(after.last_seen_at, Some(crate::support::T0 + 5_000));
-    let failed = AgentReport { version: 1, outcome: ApplyOutcome::ReloadFailed, error: Some("bind failed".into()) };
+    let failed = AgentReport::failed(1, ApplyOutcome::ReloadFailed, "bind failed");
     s.report(agent.id, &failed).await.unwrap();
     let status = s.status(id).await.unwrap();
     assert_eq!(status.desired_version, Some(1));
@@ -282,8 +282,20 @@ async fn apply_enrol_report_status(h: Harness) {
     assert_eq!(status.agents[0].last_outcome, Some(ApplyOutcome::ReloadFailed));
     assert_eq!(status.agents[0].last_error.as_deref(), Some("bind failed"));
     assert_eq!(status.agents[0].facts["haproxy"], "2.6");
-    let bad = AgentReport { version: 7, outcome: ApplyOutcome::Applied, error: None };
+    assert!(status.agents[0].last_diagnostics.is_empty());
+    let bad = AgentReport::applied(7);
     assert!(matches!(s.report(agent.id, &bad).await, Err(Error::NotFound(_))));
+    // HAProxy's alerts, located in the version's text, come back through the status.
+    let alert = haproxy_model::Diagnostic::error(haproxy_model::Position::new(3, 5), "haproxy: unknown keyword 'x'");
+    let rejected = AgentReport { diagnostics: vec![alert.clone()], ..AgentReport::failed(1, ApplyOutcome::Rejected, "[ALERT] ...") };
+    s.report(agent.id, &rejected).await.unwrap();
+    let node = AgentReport::failed(1, ApplyOutcome::NodeError, "cannot write /etc/haproxy/haproxy.cfg.fleet-new: No space left on device");
+    let status = s.status(id).await.unwrap();
+    assert_eq!(status.agents[0].last_diagnostics, vec![alert]);
+    s.report(agent.id, &node).await.unwrap();
+    let status = s.status(id).await.unwrap();
+    assert_eq!(status.agents[0].last_outcome, Some(ApplyOutcome::NodeError));
+    assert!(status.agents[0].last_diagnostics.is_empty(), "each report replaces the last one's alerts");
 }
 
 async fn enrolment_rules(h: Harness) {
