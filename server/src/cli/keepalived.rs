@@ -3,10 +3,12 @@
 //! ```text
 //! parse FILE --emit lossless|json   the document as read (byte for byte) or as JSON (tree + typed views)
 //! fmt FILE [--check|--write]        canonical layout to stdout, or check / rewrite the file
-//! check FILE... [--keepalived-bin]  offline checks, then `keepalived -t -f FILE` when asked
+//! check FILE... [--keepalived-bin]  offline checks, and `keepalived -t -f FILE` when asked
 //! ```
-//! Exit codes: 0 fine, 1 problems found (errors, a file fmt would change, keepalived -t
-//! failing), 2 usage or I/O error. Diagnostics go to stderr as `path:line:col: error: message`
+//! When `keepalived -t` runs, its verdict decides: offline errors it does not confirm (it
+//! accepts the file) are printed as warnings and the file passes; when it rejects the file, the
+//! file fails whatever the offline check found. Exit codes: 0 fine, 1 problems found (errors,
+//! a file fmt would change, keepalived -t failing), 2 usage or I/O error. Diagnostics go to stderr as `path:line:col: error: message`
 //! followed by the source line and a caret.
 
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 use clap::{Subcommand, ValueEnum};
 use haproxy_model::keepalived::{Document, Statement};
 use haproxy_model::Diagnostic;
-use haproxy_parse::keepalived::{check, parse};
+use haproxy_parse::keepalived::{check, parse, settle_with_keepalived};
 use haproxy_render::keepalived::{format, lossless};
 use serde_json::{json, Value};
 
@@ -178,11 +180,19 @@ fn run_check(files: &[PathBuf], keepalived_bin: Option<&Path>) -> Result<ExitCod
     let mut found = false;
     for path in files {
         let source = input::read(path)?;
-        let checked = check(&source.text);
-        report(&source, &checked.diagnostics);
-        found |= checked.has_errors();
-        if let Some(bin) = keepalived_bin {
-            found |= !run_keepalived_test(bin, &source)?;
+        let mut checked = check(&source.text);
+        match keepalived_bin {
+            Some(bin) => {
+                // keepalived's verdict decides; its messages come first, then ours.
+                let accepts = run_keepalived_test(bin, &source)?;
+                settle_with_keepalived(&mut checked.diagnostics, accepts);
+                report(&source, &checked.diagnostics);
+                found |= !accepts;
+            }
+            None => {
+                report(&source, &checked.diagnostics);
+                found |= checked.has_errors();
+            }
         }
     }
     Ok(problems(found))
@@ -265,6 +275,21 @@ mod tests {
         // A stand-in binary that rejects every file.
         let reject = Some(PathBuf::from("/bin/false"));
         assert_eq!(run(Command::Check { files: vec![good], keepalived_bin: reject }), ExitCode::from(1));
+    }
+
+    #[test]
+    fn keepalived_accepting_a_file_turns_offline_errors_into_warnings() {
+        // An offline error (VRID 0) that a stand-in keepalived accepting every file does not
+        // confirm: keepalived's verdict decides, the file passes.
+        let bad = scratch("unconfirmed.conf", "vrrp_instance A {\n  interface eth0\n  virtual_router_id 0\n}\n");
+        let accept = Some(PathBuf::from("/bin/true"));
+        assert_eq!(run(Command::Check { files: vec![bad.clone()], keepalived_bin: accept }), ExitCode::SUCCESS);
+        let reject = Some(PathBuf::from("/bin/false"));
+        assert_eq!(run(Command::Check { files: vec![bad.clone()], keepalived_bin: reject }), ExitCode::from(1));
+        let mut diagnostics = check(&std::fs::read_to_string(&bad).unwrap()).diagnostics;
+        assert!(diagnostics.iter().any(Diagnostic::is_error));
+        settle_with_keepalived(&mut diagnostics, true);
+        assert!(diagnostics.iter().all(|d| !d.is_error() && d.message.ends_with("keepalived -t accepts the file)")));
     }
 
     #[test]

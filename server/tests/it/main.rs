@@ -7,6 +7,7 @@
 mod config_cli;
 mod config_corpus;
 mod config_snapshots;
+mod keepalived_cli;
 mod support;
 mod serve_agents;
 mod serve_api;
