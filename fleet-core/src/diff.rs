@@ -15,15 +15,25 @@
 //! `no option X` the same directive as `option X`). When an identity occurs more than once in a
 //! section on either side (several `http-request` rules, an ACL spread over several lines), those
 //! lines are matched by their whole text instead, and what is not matched is reported as
-//! added or removed.
+//! added or removed. A line inside a `.if` block of the section carries that block's condition
+//! in its text (`[.if defined(X)] http-request deny`), so moving a line in or out of a block is
+//! a change.
+//!
+//! Order matters for the directives HAProxy keeps in lists and evaluates in declaration order,
+//! first match wins (`http-request`, `use_backend`, `tcp-request content` ... see
+//! [`ordered_list`]). Within each such list the lines both sides share are compared in order:
+//! when their order differs (a swap, a rule moved between two others) the section gets one
+//! [`ChangeKind::Reordered`] entry for the list, printed `~ frontend fe: http-request rules
+//! reordered`, besides whatever was added or removed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use haproxy_model::views::{Bind, Param, Server};
-use haproxy_model::{Document, Line, LineKind, Section};
+use haproxy_model::{Bind, Param, Server};
+use haproxy_model::{Conditional, Document, Line, LineKind, Section};
 use serde::Serialize;
-use similar::TextDiff;
+use similar::{capture_diff_slices, Algorithm, DiffOp, TextDiff};
 
 /// How an item differs between the two texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,6 +45,8 @@ pub enum ChangeKind {
     Removed,
     /// In both, with different contents.
     Changed,
+    /// Lines of an ordered list (`http-request` rules ...) are in both, in another order.
+    Reordered,
 }
 
 impl ChangeKind {
@@ -42,7 +54,7 @@ impl ChangeKind {
         match self {
             ChangeKind::Added => '+',
             ChangeKind::Removed => '-',
-            ChangeKind::Changed => '~',
+            ChangeKind::Changed | ChangeKind::Reordered => '~',
         }
     }
 }
@@ -64,11 +76,14 @@ pub struct DirectiveChange {
     /// Added, removed or changed.
     pub change: ChangeKind,
     /// The directive's identity: `server s1`, `timeout connect`, `option httplog`, `header`
-    /// (the section line itself) or, for repeated keywords, the whole statement.
+    /// (the section line itself) or, for repeated keywords, the whole statement. For a
+    /// reordered list, the list: `http-request rules`, `tcp-request content rules`,
+    /// `acl is_api lines`, `server lines`.
     pub directive: String,
-    /// The statement in the first text (words separated by single spaces).
+    /// The statement in the first text (words separated by single spaces); for a reordered
+    /// list, its lines in the first text's order, one per line.
     pub before: Option<String>,
-    /// The statement in the second text.
+    /// The statement in the second text (for a reordered list, its lines in that order).
     pub after: Option<String>,
     /// For a changed `server`, `default-server`, `server-template` or `bind`: the parameters
     /// that differ (`weight`, `check`, and `address` for the address itself).
@@ -158,17 +173,37 @@ struct Statement<'a> {
     line: &'a Line,
     index: usize,
     identity: String,
+    /// The values, prefixed with the `.if` blocks of the section it sits in.
     text: String,
+    /// The ordered list it belongs to, if any (see [`ordered_list`]).
+    list: Option<String>,
 }
 
 fn statements(section: &Section) -> Vec<Statement<'_>> {
-    section
-        .lines()
-        .iter()
-        .enumerate()
-        .filter(|(_, line)| !matches!(line.kind(), LineKind::Blank | LineKind::Comment))
-        .map(|(index, line)| Statement { line, index, identity: identity(line), text: value_text(line) })
-        .collect()
+    // The `.if` / `.elif` / `.else` lines opened in this section and not yet closed: a line under
+    // them is read only when they hold, so they are part of what it means.
+    let mut blocks: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (index, line) in section.lines().iter().enumerate() {
+        let guard = blocks.join(" ");
+        match line.kind() {
+            LineKind::Blank | LineKind::Comment => continue,
+            LineKind::Conditional(Conditional::If) => blocks.push(value_text(line)),
+            LineKind::Conditional(Conditional::Elif | Conditional::Else) => {
+                if let Some(top) = blocks.last_mut() {
+                    *top = value_text(line);
+                }
+            }
+            LineKind::Conditional(Conditional::Endif) => {
+                blocks.pop();
+            }
+            LineKind::Message | LineKind::Statement => {}
+        }
+        let values = line.values();
+        let text = if guard.is_empty() { values.join(" ") } else { format!("[{guard}] {}", values.join(" ")) };
+        out.push(Statement { line, index, identity: identity(line), text, list: ordered_list(&values) });
+    }
+    out
 }
 
 /// The words' values separated by single spaces: what HAProxy reads, whatever the layout.
@@ -206,6 +241,49 @@ fn identity(line: &Line) -> String {
         (keyword, Some(first), _) if NAMED_BY_FIRST_ARGUMENT.contains(&keyword) => format!("{keyword} {first}"),
         (keyword, _, _) => keyword.to_string(),
     }
+}
+
+/// The ordered list a directive belongs to, named as the summary prints it, or none when the
+/// position of the line among its siblings does not change what HAProxy does.
+///
+/// From configuration.txt (HAProxy 2.6): `http-request`, `http-response` and
+/// `http-after-response` (§4.2: "The rules are evaluated in their declaration order"),
+/// `tcp-request connection|session|content` and `tcp-response content` ("evaluated in their
+/// exact declaration order"; each ruleset is its own list, `inspect-delay` is a setting),
+/// `use_backend` and `use-server` ("evaluated in their declaration order, and the first one
+/// which matches will assign the backend/server"), `redirect` (first match), `stick`
+/// (`match`/`on`/`store-request` share one list, `store-response` another),
+/// `force-persist`/`ignore-persist` (one list, first match decides), `http-check` and `tcp-check`
+/// (the steps of a health check run in order; `disable-on-404` and `send-state` are flags),
+/// `filter` (filters see the stream in declaration order), `set-param` (fcgi-app, in order),
+/// the lines of one `acl` name (patterns tried in order), `capture request|response header`
+/// and `declare capture` (the slot number, `capture.req.hdr(N)`, is the position) and
+/// `server`/`server-template` (a server's id, which `balance first` and consistent hashing's
+/// keys follow, defaults to its position).
+fn ordered_list(values: &[Cow<'_, str>]) -> Option<String> {
+    let word = |i: usize| values.get(i).map(AsRef::as_ref);
+    let keyword = word(0)?;
+    let list = match (keyword, word(1)) {
+        ("tcp-request" | "tcp-response", Some("inspect-delay") | None) => return None,
+        ("tcp-request" | "tcp-response", Some(ruleset)) => format!("{keyword} {ruleset} rules"),
+        (
+            "http-request" | "http-response" | "http-after-response" | "use_backend" | "use-server" | "redirect",
+            _,
+        ) => format!("{keyword} rules"),
+        ("stick", Some("store-response")) => "stick store-response rules".into(),
+        ("stick", _) => "stick rules".into(),
+        ("force-persist" | "ignore-persist", _) => "persist rules".into(),
+        ("http-check", Some("disable-on-404" | "send-state")) => return None,
+        ("http-check" | "tcp-check", _) => format!("{keyword} rules"),
+        ("set-param", _) => "set-param rules".into(),
+        ("filter", _) => "filter lines".into(),
+        ("acl", Some(name)) => format!("acl {name} lines"),
+        ("capture", Some(direction)) => format!("capture {direction} lines"),
+        ("declare", Some("capture")) => format!("declare capture {} lines", word(2).unwrap_or_default()),
+        ("server" | "server-template", _) => "server lines".into(),
+        _ => return None,
+    };
+    Some(list)
 }
 
 /// The directives that differ between two versions of one section.
@@ -269,6 +347,65 @@ fn section_changes(a: &Section, b: &Section) -> Vec<DirectiveChange> {
         after: None,
         settings: Vec::new(),
     }));
+    changes.extend(reordered_lists(&list_a, &list_b, key));
+    changes
+}
+
+/// One [`ChangeKind::Reordered`] entry per ordered list whose shared lines (matched by `key`,
+/// as above) are not in the same order on both sides, in the order the lists first appear in `b`.
+///
+/// The lines both sides share, counted with repeats, are in the same order exactly when a
+/// longest common subsequence of the two lists holds all of them: what is only added or only
+/// removed never makes a list "reordered", while a swap, or a line moved between two others,
+/// shortens that subsequence.
+fn reordered_lists(
+    a: &[Statement<'_>],
+    b: &[Statement<'_>],
+    key: impl Fn(&Statement<'_>) -> String,
+) -> Vec<DirectiveChange> {
+    let mut names: Vec<&str> = Vec::new();
+    for s in b {
+        if let Some(list) = s.list.as_deref() {
+            if !names.contains(&list) {
+                names.push(list);
+            }
+        }
+    }
+    let mut changes = Vec::new();
+    for name in names {
+        let in_a: Vec<&Statement<'_>> = a.iter().filter(|s| s.list.as_deref() == Some(name)).collect();
+        let in_b: Vec<&Statement<'_>> = b.iter().filter(|s| s.list.as_deref() == Some(name)).collect();
+        let keys_a: Vec<String> = in_a.iter().map(|s| key(s)).collect();
+        let keys_b: Vec<String> = in_b.iter().map(|s| key(s)).collect();
+        let mut left: HashMap<&str, usize> = HashMap::new();
+        for k in &keys_a {
+            *left.entry(k.as_str()).or_default() += 1;
+        }
+        let mut shared = 0;
+        for k in &keys_b {
+            if let Some(n) = left.get_mut(k.as_str()).filter(|n| **n > 0) {
+                *n -= 1;
+                shared += 1;
+            }
+        }
+        let in_order: usize = capture_diff_slices(Algorithm::Myers, &keys_a, &keys_b)
+            .iter()
+            .map(|op| match op {
+                DiffOp::Equal { len, .. } => *len,
+                _ => 0,
+            })
+            .sum();
+        if in_order < shared {
+            let lines = |side: &[&Statement<'_>]| side.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n");
+            changes.push(DirectiveChange {
+                change: ChangeKind::Reordered,
+                directive: name.to_string(),
+                before: Some(lines(&in_a)),
+                after: Some(lines(&in_b)),
+                settings: Vec::new(),
+            });
+        }
+    }
     changes
 }
 
@@ -309,10 +446,17 @@ fn changed_settings(a: &Statement<'_>, b: &Statement<'_>) -> Vec<String> {
 }
 
 impl fmt::Display for Change {
-    /// `~ backend app` then one indented line per directive: `~ server s1 (weight)`.
+    /// `~ backend app` then one indented line per directive: `~ server s1 (weight)`. Reordered
+    /// lists are named on the section's line: `~ frontend fe: http-request rules reordered`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} {}", self.change.sign(), self.section)?;
-        for d in &self.directives {
+        write!(f, "{} {}", self.change.sign(), self.section)?;
+        let (reordered, others): (Vec<&DirectiveChange>, Vec<&DirectiveChange>) =
+            self.directives.iter().partition(|d| d.change == ChangeKind::Reordered);
+        for (i, d) in reordered.iter().enumerate() {
+            write!(f, "{} {} reordered", if i == 0 { ":" } else { "," }, d.directive)?;
+        }
+        writeln!(f)?;
+        for d in others {
             write!(f, "    {} {}", d.change.sign(), d.directive)?;
             if !d.settings.is_empty() {
                 write!(f, " ({})", d.settings.join(", "))?;
@@ -430,6 +574,107 @@ backend app
         assert_eq!(d.summary[0].section, "defaults #2");
         assert_eq!(d.summary[1].directives[0].directive, "header");
         assert_eq!(d.summary[1].directives[0].after.as_deref(), Some("backend b from y"));
+    }
+
+    const RULES: &str = "\
+frontend fe_main
+    bind :80
+    http-request deny if { path_beg /admin }
+    http-request allow if { path_beg /admin/health }
+    http-request set-header X-A 1
+    use_backend app if { path_beg /app }
+    default_backend app
+";
+
+    #[test]
+    fn rules_reordered() {
+        let b = RULES.replace(
+            "    http-request deny if { path_beg /admin }\n    http-request allow if { path_beg /admin/health }\n",
+            "    http-request allow if { path_beg /admin/health }\n    http-request deny if { path_beg /admin }\n",
+        );
+        let d = diff(RULES, &b);
+        assert_eq!(d.summary.len(), 1, "{:?}", d.summary);
+        let changes = &d.summary[0].directives;
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].change, ChangeKind::Reordered);
+        assert_eq!(changes[0].directive, "http-request rules");
+        assert_eq!(
+            changes[0].before.as_deref(),
+            Some("http-request deny if { path_beg /admin }\nhttp-request allow if { path_beg /admin/health }\nhttp-request set-header X-A 1")
+        );
+        assert_eq!(d.summary[0].to_string(), "~ frontend fe_main: http-request rules reordered\n");
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["summary"][0]["directives"][0]["change"], "reordered");
+    }
+
+    #[test]
+    fn rule_moved_between_two_others_is_reordered() {
+        // Last rule moved to the middle: the set of lines is the same, the order is not.
+        let b = RULES.replace(
+            "    http-request allow if { path_beg /admin/health }\n    http-request set-header X-A 1\n",
+            "    http-request set-header X-A 1\n    http-request allow if { path_beg /admin/health }\n",
+        );
+        let changes = diff(RULES, &b).summary;
+        assert_eq!(directive(&changes, "frontend fe_main")[0].change, ChangeKind::Reordered);
+    }
+
+    #[test]
+    fn duplicated_rule_is_added_and_not_reordered() {
+        let b = RULES.replace(
+            "    http-request set-header X-A 1\n",
+            "    http-request set-header X-A 1\n    http-request deny if { path_beg /admin }\n",
+        );
+        let changes = diff(RULES, &b).summary;
+        let changes = directive(&changes, "frontend fe_main");
+        let got: Vec<_> = changes.iter().map(|d| (d.change, d.directive.as_str())).collect();
+        assert_eq!(got, [(ChangeKind::Added, "http-request deny if { path_beg /admin }")]);
+        // Removing one copy of a duplicate is a removal, whichever copy goes.
+        let back = diff(&b, RULES).summary;
+        assert_eq!(directive(&back, "frontend fe_main").len(), 1);
+        assert_eq!(directive(&back, "frontend fe_main")[0].change, ChangeKind::Removed);
+    }
+
+    #[test]
+    fn unordered_directives_and_separate_lists_may_move() {
+        // `bind` and `default_backend` are not lists evaluated in order; `use_backend` and
+        // `http-request` are two lists, so moving one past the other changes nothing.
+        let b = "frontend fe_main\n    default_backend app\n    use_backend app if { path_beg /app }\n    \
+http-request deny if { path_beg /admin }\n    http-request allow if { path_beg /admin/health }\n    \
+http-request set-header X-A 1\n    bind :80\n";
+        assert!(diff(RULES, b).summary.is_empty(), "{:?}", diff(RULES, b).summary);
+    }
+
+    #[test]
+    fn rulesets_acl_lines_and_servers_are_ordered_lists() {
+        let a = "frontend f\n    tcp-request inspect-delay 5s\n    tcp-request content accept if x\n    \
+tcp-request connection reject if y\n    tcp-request content reject\n    acl x src 10.0.0.0/8\n    acl x src 192.168.0.0/16\n\
+backend b\n    server s1 10.0.0.1:80\n    server s2 10.0.0.2:80 weight 5\n";
+        // Connection and content rules are two lists: moving one past the other is no change.
+        let same = a.replace(
+            "    tcp-request content accept if x\n    tcp-request connection reject if y\n",
+            "    tcp-request connection reject if y\n    tcp-request content accept if x\n",
+        );
+        assert!(diff(a, &same).summary.is_empty());
+        let b = a
+            .replace("    tcp-request content reject\n", "")
+            .replace("    tcp-request inspect-delay 5s\n", "    tcp-request inspect-delay 5s\n    tcp-request content reject\n")
+            .replace("src 10.0.0.0/8\n    acl x src 192.168.0.0/16", "src 192.168.0.0/16\n    acl x src 10.0.0.0/8")
+            .replace("    server s1 10.0.0.1:80\n    server s2 10.0.0.2:80 weight 5\n", "    server s2 10.0.0.2:80 weight 6\n    server s1 10.0.0.1:80\n");
+        let d = diff(a, &b);
+        assert_eq!(d.summary[0].to_string(), "~ frontend f: tcp-request content rules reordered, acl x lines reordered\n");
+        assert_eq!(d.summary[1].to_string(), "~ backend b: server lines reordered\n    ~ server s2 (weight)\n");
+    }
+
+    #[test]
+    fn moving_a_rule_into_a_conditional_block_is_a_change() {
+        let a = "backend b\n    .if defined(X)\n    http-request deny\n    .endif\n    http-request allow\n";
+        let b = "backend b\n    .if defined(X)\n    http-request deny\n    http-request allow\n    .endif\n";
+        let changes = diff(a, b).summary;
+        let got: Vec<_> = directive(&changes, "backend b").iter().map(|d| (d.change, d.directive.as_str())).collect();
+        assert_eq!(
+            got,
+            [(ChangeKind::Added, "[.if defined(X)] http-request allow"), (ChangeKind::Removed, "http-request allow")]
+        );
     }
 
     #[test]

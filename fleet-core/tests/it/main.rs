@@ -11,6 +11,7 @@ mod support;
 
 mod concurrency;
 mod corpus;
+mod diff_order;
 mod edit_table;
 mod edits;
 mod gate;

@@ -132,6 +132,20 @@ pub(crate) fn corpus_dir() -> Option<PathBuf> {
     }
 }
 
+/// The small real-world cases (`directive_order.cfg` ...): `$FLEET_CASES`, else `../shared/cases`
+/// beside the workspace; none (with the reason printed) when that folder is absent.
+pub(crate) fn cases_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("FLEET_CASES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases"));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("cases folder not found at {} (set FLEET_CASES): skipping", dir.display());
+        None
+    }
+}
+
 /// A small configuration with comments, odd spacing, tabs and CRLF-free LF endings.
 pub(crate) const SAMPLE: &str = "\
 # managed by hand, keep comments
