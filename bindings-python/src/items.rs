@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use crate::anchor::LineRef;
 use crate::document::Shared;
 use crate::proxy::ProxyPath;
-use haproxy_model::views::{AclMut, BindMut, Param, RuleMut, ServerMut};
+use haproxy_model::{AclMut, BindMut, Param, RuleMut, ServerMut};
 use haproxy_model::{Address, Condition, Host, Line, PortSpec};
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -78,7 +78,7 @@ impl Server {
         PyKeyError::new_err(format!("no server named {:?} in {} {:?}", self.name, self.proxy.side.noun(), self.proxy.name))
     }
 
-    fn read<R>(&self, f: impl FnOnce(haproxy_model::views::Server<'_>) -> PyResult<R>) -> PyResult<R> {
+    fn read<R>(&self, f: impl FnOnce(haproxy_model::Server<'_>) -> PyResult<R>) -> PyResult<R> {
         self.proxy.read(&self.doc, |p| f(p.server(&self.name).ok_or_else(|| self.missing())?))
     }
 
@@ -285,8 +285,8 @@ impl Bind {
         Bind { line }
     }
 
-    fn read<R>(&self, f: impl FnOnce(&haproxy_model::views::Bind<'_>) -> PyResult<R>) -> PyResult<R> {
-        read_as(&self.line, "a bind", |line, index| haproxy_model::views::Bind::new(line, index).map(|v| f(&v)))
+    fn read<R>(&self, f: impl FnOnce(&haproxy_model::Bind<'_>) -> PyResult<R>) -> PyResult<R> {
+        read_as(&self.line, "a bind", |line, index| haproxy_model::Bind::new(line, index).map(|v| f(&v)))
     }
 
     fn edit<R>(&self, f: impl FnOnce(BindMut<'_>) -> PyResult<R>) -> PyResult<R> {
@@ -375,8 +375,8 @@ impl Acl {
         Acl { line }
     }
 
-    fn read<R>(&self, f: impl FnOnce(haproxy_model::views::Acl<'_>) -> PyResult<R>) -> PyResult<R> {
-        read_as(&self.line, "an acl", |line, index| haproxy_model::views::Acl::new(line, index).map(f))
+    fn read<R>(&self, f: impl FnOnce(haproxy_model::Acl<'_>) -> PyResult<R>) -> PyResult<R> {
+        read_as(&self.line, "an acl", |line, index| haproxy_model::Acl::new(line, index).map(f))
     }
 
     fn edit<R>(&self, f: impl FnOnce(AclMut<'_>) -> PyResult<R>) -> PyResult<R> {
@@ -463,8 +463,8 @@ impl Rule {
         Rule { line }
     }
 
-    fn read<R>(&self, f: impl FnOnce(haproxy_model::views::Rule<'_>) -> PyResult<R>) -> PyResult<R> {
-        read_as(&self.line, "a rule", |line, index| haproxy_model::views::Rule::new(line, index).map(f))
+    fn read<R>(&self, f: impl FnOnce(haproxy_model::Rule<'_>) -> PyResult<R>) -> PyResult<R> {
+        read_as(&self.line, "a rule", |line, index| haproxy_model::Rule::new(line, index).map(f))
     }
 
     fn edit<R>(&self, f: impl FnOnce(RuleMut<'_>) -> PyResult<R>) -> PyResult<R> {

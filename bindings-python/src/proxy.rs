@@ -10,8 +10,8 @@ use crate::anchor::LineRef;
 use crate::convert::{edit_error, lock};
 use crate::document::Shared;
 use crate::items::{condition_from_py, Acl, Bind, Rule, Server};
-use haproxy_model::duration::TimeValue;
-use haproxy_model::views::Balance;
+use haproxy_model::TimeValue;
+use haproxy_model::Balance;
 use haproxy_model::{ProxyMut, Side};
 
 /// Where a proxy is: its side and name. Items (servers, binds ...) keep one to find their line.

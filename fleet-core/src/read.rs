@@ -9,7 +9,7 @@
 //! model, with line numbers into the text, so a client can point at the line it came from.
 
 use haproxy_model::export::{to_model, Directive, DirectiveBody, SectionModel};
-use haproxy_model::views::ServerKind;
+use haproxy_model::ServerKind;
 
 use crate::error::{Error, Result};
 

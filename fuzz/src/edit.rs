@@ -21,7 +21,7 @@ use std::time::Duration;
 use arbitrary::{Arbitrary, Unstructured};
 use haproxy_model::keywords::server::arity as server_arity;
 use haproxy_model::keywords::Arity;
-use haproxy_model::views::Param;
+use haproxy_model::Param;
 use haproxy_model::{Document, Line, LineEnding, LineKind, ProxyMut, Section, SectionKind, Word};
 use haproxy_parse::parse;
 use haproxy_render::lossless;

@@ -46,7 +46,7 @@ fn scan_word(input: &str) -> WordEnd {
         match quote {
             Some((b'"', _)) if b == b'$' && bytes.get(i + 1) == Some(&b'{') => {
                 // Same reading as the word decoder: a braced reference runs to its `}`.
-                if let Some(end) = haproxy_model::quoting::env_ref_end(input, i) {
+                if let Some(end) = haproxy_model::env_ref_end(input, i) {
                     if !input[i..end].contains('\r') {
                         i = end;
                         continue;
@@ -119,7 +119,7 @@ pub(crate) fn lex_line_with(
                 Position::new(number, column_at(text, offset + at)),
                 "unterminated quote",
             ));
-        } else if let Some(Err(e)) = end.needs_decoding.then(|| haproxy_model::quoting::unquote(raw)) {
+        } else if let Some(Err(e)) = end.needs_decoding.then(|| haproxy_model::unquote(raw)) {
             diagnostics.push(Diagnostic::error(
                 Position::new(number, column_at(text, offset + e.offset())),
                 e.to_string(),

@@ -11,28 +11,6 @@
 //! `listen` sections have both sides: [`Document::backends`](crate::Document::backends) and
 //! [`Document::frontends`](crate::Document::frontends) both include them, while
 //! [`Document::listens`](crate::Document::listens) returns only them.
-//!
-//! ```
-//! use haproxy_model::{Condition, Document, PortSpec};
-//!
-//! let mut doc = Document::new();
-//! let mut app = doc.add_backend("app")?;
-//! app.set_timeout_duration("server", std::time::Duration::from_secs(30));
-//! app.add_server("web1", "10.0.0.1:8080", &["check"])?.set_weight(5)?;
-//! let mut www = doc.add_frontend("www")?;
-//! www.add_bind(":80", &[] as &[&str])?;
-//! www.add_acl("is_api", "path_beg", &["/api"])?;
-//! let condition = Condition::parse(&["if", "is_api"]).unwrap();
-//! www.add_use_backend("app", Some(&condition))?;
-//!
-//! let web1 = doc.backend("app").unwrap().server("web1").unwrap();
-//! assert_eq!((web1.port(), web1.weight()), (Some(PortSpec::Single(8080)), Some(5)));
-//! let mut text = String::new();
-//! doc.lines().for_each(|line| line.render_into(&mut text));
-//! assert_eq!(text, "backend app\n    timeout server 30s\n    server web1 10.0.0.1:8080 check weight 5\n\n\
-//!                   frontend www\n    bind :80\n    acl is_api path_beg /api\n    use_backend app if is_api\n");
-//! # Ok::<(), haproxy_model::EditError>(())
-//! ```
 
 /// `PartialEq`, `Eq` and `Hash` over the listed fields only: positions (word or line indexes)
 /// say where something is, not what it is, and stay out of equality.

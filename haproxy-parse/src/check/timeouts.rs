@@ -3,7 +3,7 @@
 //! [`parse_duration`] (digits, optional unit `us ms s m h d`, at most 2147483647 ms).
 //! Values holding `${VAR}` are only known at startup and are skipped.
 
-use haproxy_model::duration::{parse_duration, DurationError};
+use haproxy_model::{parse_duration, DurationError};
 use haproxy_model::{Diagnostic, SectionKind};
 
 use super::{error, Context};

@@ -9,7 +9,7 @@
 //! `#`, `$`, braces, backslashes, control characters, multi-byte text) and from fragments such as
 //! `${X}`, `$HOME` and `\x41`, so that the interesting cases are common rather than rare.
 
-use haproxy_model::quoting::{decode, quote};
+use haproxy_model::{decode, quote};
 use haproxy_model::{Document, Line, LineEnding, Position, Section, SectionKind, Word};
 use haproxy_parse::parse;
 use haproxy_render::lossless;

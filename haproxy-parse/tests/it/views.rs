@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use haproxy_model::export::{to_model, DirectiveBody};
-use haproxy_model::views::ServerKind;
+use haproxy_model::ServerKind;
 use haproxy_model::{Condition, Expr, Host, PortSpec, Polarity};
 use haproxy_parse::parse;
 use haproxy_render::lossless;
@@ -183,7 +183,7 @@ fn adds_and_removes_sections_and_lines() {
     let mut doc = parse(text).document;
     {
         let mut backend = doc.add_backend("new").unwrap();
-        backend.set_balance(Some(&haproxy_model::views::Balance::new("leastconn")));
+        backend.set_balance(Some(&haproxy_model::Balance::new("leastconn")));
         backend.add_server("b", "2.2.2.2:80", &["check"]).unwrap();
     }
     {
@@ -379,7 +379,7 @@ fn haproxy_accepts_a_config_built_with_the_editors() {
     }
     {
         let mut app = doc.add_backend("app_pool").unwrap();
-        app.set_balance(Some(&haproxy_model::views::Balance::new("leastconn")));
+        app.set_balance(Some(&haproxy_model::Balance::new("leastconn")));
         app.add_server("web1", "127.0.0.1:18080", &["check"]).unwrap().set_weight(7).unwrap();
         let mut web2 = app.add_server("web2", "[::1]:18081", &[] as &[&str]).unwrap();
         web2.set_backup(true);
