@@ -9,9 +9,14 @@
 //! it must. An op that cannot apply (its backend does not exist, a server is already there ...)
 //! fails the whole sequence with [`Error::Invalid`] naming the op's index and what is missing.
 
+mod bodies;
 mod rules;
 mod sections;
 mod servers;
+
+pub use bodies::{
+    NewAclBody, NewBindBody, NewProxyBody, NewRuleBody, NewServerBody, ProxyChangeBody, ServerChangeBody,
+};
 
 use haproxy_model::{Document, SectionKind};
 use serde::{Deserialize, Serialize};

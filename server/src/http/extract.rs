@@ -3,6 +3,7 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::errors::ApiError;
@@ -18,6 +19,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(ApiError::rejected(rejection.status(), rejection.body_text())),
         }
+    }
+}
+
+/// A JSON object body whose shape is checked later, by [`Body::parse`]: unparsable JSON or a
+/// body that is not an object (`null` reads as `{}`) is refused at extraction, while a body
+/// of the wrong shape is refused only after the permission and transaction checks that come
+/// before it in the handler (see `routes::proxies`).
+pub(crate) struct Body<T> {
+    value: serde_json::Value,
+    shape: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<S: Send + Sync, T> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<serde_json::Value>::from_request(req, state).await?;
+        let value = match value {
+            serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
+            object @ serde_json::Value::Object(_) => object,
+            _ => return Err(ApiError::bad_request("the body must be a JSON object")),
+        };
+        Ok(Body { value, shape: std::marker::PhantomData })
+    }
+}
+
+impl<T: DeserializeOwned> Body<T> {
+    /// The typed body, or a 422 saying what is wrong with its shape.
+    pub(crate) fn parse(self) -> Result<T, ApiError> {
+        serde_json::from_value(self.value).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("invalid body: {e}")))
     }
 }
 

@@ -12,14 +12,13 @@ mod users;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fleet_core::{Committed, EditOp};
+use fleet_core::Committed;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use crate::errors::ApiError;
 
 /// Every route of the API.
 pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -107,20 +106,4 @@ fn committed(state: &AppState, status: StatusCode, committed: Committed) -> Resp
         warnings: committed.warnings,
     };
     (status, axum::Json(body)).into_response()
-}
-
-/// Builds the edit op tagged `tag` from a JSON object body plus fields taken from the path
-/// (fleet-core's `EditOp` names the fields, so bodies are exactly its documented shape).
-fn edit_op(tag: &str, body: serde_json::Value, path_fields: &[(&str, serde_json::Value)]) -> Result<EditOp, ApiError> {
-    let mut object = match body {
-        serde_json::Value::Object(object) => object,
-        serde_json::Value::Null => serde_json::Map::new(),
-        _ => return Err(ApiError::bad_request("the body must be a JSON object")),
-    };
-    object.insert("op".into(), tag.into());
-    for (key, value) in path_fields {
-        object.insert((*key).into(), value.clone());
-    }
-    serde_json::from_value(serde_json::Value::Object(object))
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("invalid {tag} body: {e}")))
 }

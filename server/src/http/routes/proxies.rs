@@ -8,7 +8,8 @@
 //! and the query) and only says what to read or which op to stage: the order in which errors
 //! are reported (401, a bad path, a bad query, unparsable JSON, then 403, a missing
 //! transaction, a body that is not the op's shape) and the permission each kind of request
-//! needs are written once, not in each of the twenty-two handlers.
+//! needs are written once, not in each of the twenty-two handlers. Bodies are fleet-core's typed
+//! op bodies (`NewServerBody` ...), each turned into its `EditOp` with the names from the path.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -16,16 +17,18 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use fleet_core::rbac::{Permission, Principal};
 use fleet_core::read::{self, Part, ProxyKind};
+use fleet_core::ops::{
+    NewAclBody, NewBindBody, NewProxyBody, NewRuleBody, NewServerBody, ProxyChangeBody, ServerChangeBody,
+};
 use fleet_core::{EditOp, TextAt};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use utoipa::IntoParams;
 
-use super::{edit_op, ClusterPath};
+use super::ClusterPath;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::auth::Caller;
-use crate::http::extract::{required, Json, Path, Query};
+use crate::http::extract::{required, Body, Path, Query};
 use crate::http::AppState;
 
 /// Which text a read addresses.
@@ -169,9 +172,9 @@ pub(crate) async fn list_backends(reading: Reading<ClusterPath>) -> ApiResult<im
     request_body(content = Object, description = "{name, from?, lines?}"), responses((status = 201, description = "the transaction")))]
 pub(crate) async fn add_backend(
     staging: Staging<ClusterPath>,
-    Json(body): Json<Value>,
+    body: Body<NewProxyBody>,
 ) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::CREATED, |_| edit_op("add_backend", body, &[])).await
+    staging.stage(StatusCode::CREATED, |_| Ok(body.parse()?.into_backend())).await
 }
 
 /// One backend.
@@ -186,16 +189,16 @@ pub(crate) async fn get_backend(reading: Reading<ProxyPath>) -> ApiResult<impl I
     request_body(content = Object, description = "{rename?, from?}"), responses((status = 200, description = "the transaction")))]
 pub(crate) async fn update_backend(
     staging: Staging<ProxyPath>,
-    Json(body): Json<Value>,
+    body: Body<ProxyChangeBody>,
 ) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::OK, |path| edit_op("update_backend", body, &[("name", json!(path.name))])).await
+    staging.stage(StatusCode::OK, |path| Ok(body.parse()?.into_backend(&path.name))).await
 }
 
 /// Stages `delete_backend`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/backends/{name}", tag = "backends", params(ProxyPath, StageQuery),
     responses((status = 200, description = "the transaction")))]
 pub(crate) async fn delete_backend(staging: Staging<ProxyPath>) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::OK, |path| edit_op("delete_backend", Value::Null, &[("name", json!(path.name))])).await
+    staging.stage(StatusCode::OK, |path| Ok(EditOp::DeleteBackend { name: path.name.clone() })).await
 }
 
 /// The servers of a backend.
@@ -209,8 +212,8 @@ pub(crate) async fn list_servers(reading: Reading<ProxyPath>) -> ApiResult<impl 
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/backends/{name}/servers", tag = "backends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{name, address, weight?, backup?, disabled?, params?}"),
     responses((status = 201, description = "the transaction")))]
-pub(crate) async fn add_server(staging: Staging<ProxyPath>, Json(body): Json<Value>) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::CREATED, |path| edit_op("add_server", body, &[("backend", json!(path.name))])).await
+pub(crate) async fn add_server(staging: Staging<ProxyPath>, body: Body<NewServerBody>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::CREATED, |path| Ok(body.parse()?.into_op(&path.name))).await
 }
 
 /// One server.
@@ -226,13 +229,9 @@ pub(crate) async fn get_server(reading: Reading<ServerPath>) -> ApiResult<impl I
     responses((status = 200, description = "the transaction")))]
 pub(crate) async fn update_server(
     staging: Staging<ServerPath>,
-    Json(body): Json<Value>,
+    body: Body<ServerChangeBody>,
 ) -> ApiResult<impl IntoResponse> {
-    staging
-        .stage(StatusCode::OK, |path| {
-            edit_op("update_server", body, &[("backend", json!(path.name)), ("name", json!(path.server))])
-        })
-        .await
+    staging.stage(StatusCode::OK, |path| Ok(body.parse()?.into_op(&path.name, &path.server))).await
 }
 
 /// Stages `delete_server`.
@@ -240,9 +239,7 @@ pub(crate) async fn update_server(
     responses((status = 200, description = "the transaction")))]
 pub(crate) async fn delete_server(staging: Staging<ServerPath>) -> ApiResult<impl IntoResponse> {
     staging
-        .stage(StatusCode::OK, |path| {
-            edit_op("delete_server", Value::Null, &[("backend", json!(path.name)), ("name", json!(path.server))])
-        })
+        .stage(StatusCode::OK, |path| Ok(EditOp::DeleteServer { backend: path.name.clone(), name: path.server.clone() }))
         .await
 }
 
@@ -258,9 +255,9 @@ pub(crate) async fn list_frontends(reading: Reading<ClusterPath>) -> ApiResult<i
     request_body(content = Object, description = "{name, from?, lines?}"), responses((status = 201, description = "the transaction")))]
 pub(crate) async fn add_frontend(
     staging: Staging<ClusterPath>,
-    Json(body): Json<Value>,
+    body: Body<NewProxyBody>,
 ) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::CREATED, |_| edit_op("add_frontend", body, &[])).await
+    staging.stage(StatusCode::CREATED, |_| Ok(body.parse()?.into_frontend())).await
 }
 
 /// One frontend.
@@ -275,16 +272,16 @@ pub(crate) async fn get_frontend(reading: Reading<ProxyPath>) -> ApiResult<impl 
     request_body(content = Object, description = "{rename?, from?}"), responses((status = 200, description = "the transaction")))]
 pub(crate) async fn update_frontend(
     staging: Staging<ProxyPath>,
-    Json(body): Json<Value>,
+    body: Body<ProxyChangeBody>,
 ) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::OK, |path| edit_op("update_frontend", body, &[("name", json!(path.name))])).await
+    staging.stage(StatusCode::OK, |path| Ok(body.parse()?.into_frontend(&path.name))).await
 }
 
 /// Stages `delete_frontend`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}", tag = "frontends", params(ProxyPath, StageQuery),
     responses((status = 200, description = "the transaction")))]
 pub(crate) async fn delete_frontend(staging: Staging<ProxyPath>) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::OK, |path| edit_op("delete_frontend", Value::Null, &[("name", json!(path.name))])).await
+    staging.stage(StatusCode::OK, |path| Ok(EditOp::DeleteFrontend { name: path.name.clone() })).await
 }
 
 /// The binds of a frontend.
@@ -297,8 +294,8 @@ pub(crate) async fn list_binds(reading: Reading<ProxyPath>) -> ApiResult<impl In
 /// Stages `add_bind` (`{address, params?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/binds", tag = "frontends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{address, params?}"), responses((status = 201, description = "the transaction")))]
-pub(crate) async fn add_bind(staging: Staging<ProxyPath>, Json(body): Json<Value>) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::CREATED, |path| edit_op("add_bind", body, &[("frontend", json!(path.name))])).await
+pub(crate) async fn add_bind(staging: Staging<ProxyPath>, body: Body<NewBindBody>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::CREATED, |path| Ok(body.parse()?.into_op(&path.name))).await
 }
 
 /// `/clusters/{id}/frontends/{name}/binds/{address}`.
@@ -319,7 +316,7 @@ pub(crate) struct BindPath {
 pub(crate) async fn delete_bind(staging: Staging<BindPath>) -> ApiResult<impl IntoResponse> {
     staging
         .stage(StatusCode::OK, |path| {
-            edit_op("delete_bind", Value::Null, &[("frontend", json!(path.name)), ("address", json!(path.address))])
+            Ok(EditOp::DeleteBind { frontend: path.name.clone(), address: path.address.clone() })
         })
         .await
 }
@@ -334,8 +331,8 @@ pub(crate) async fn list_acls(reading: Reading<ProxyPath>) -> ApiResult<impl Int
 /// Stages `add_acl` (`{name, words}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/acls", tag = "frontends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{name, words}"), responses((status = 201, description = "the transaction")))]
-pub(crate) async fn add_acl(staging: Staging<ProxyPath>, Json(body): Json<Value>) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::CREATED, |path| edit_op("add_acl", body, &[("proxy", json!(path.name))])).await
+pub(crate) async fn add_acl(staging: Staging<ProxyPath>, body: Body<NewAclBody>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::CREATED, |path| Ok(body.parse()?.into_op(&path.name))).await
 }
 
 /// `/clusters/{id}/frontends/{name}/acls/{acl}`.
@@ -355,9 +352,7 @@ pub(crate) struct AclPath {
     responses((status = 200, description = "the transaction")))]
 pub(crate) async fn delete_acl(staging: Staging<AclPath>) -> ApiResult<impl IntoResponse> {
     staging
-        .stage(StatusCode::OK, |path| {
-            edit_op("delete_acl", Value::Null, &[("proxy", json!(path.name)), ("name", json!(path.acl))])
-        })
+        .stage(StatusCode::OK, |path| Ok(EditOp::DeleteAcl { proxy: path.name.clone(), name: path.acl.clone() }))
         .await
 }
 
@@ -371,8 +366,8 @@ pub(crate) async fn list_rules(reading: Reading<ProxyPath>) -> ApiResult<impl In
 /// Stages `add_rule` (`{words, position?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/rules", tag = "frontends", params(ProxyPath, StageQuery),
     request_body(content = Object, description = "{words, position?}"), responses((status = 201, description = "the transaction")))]
-pub(crate) async fn add_rule(staging: Staging<ProxyPath>, Json(body): Json<Value>) -> ApiResult<impl IntoResponse> {
-    staging.stage(StatusCode::CREATED, |path| edit_op("add_rule", body, &[("proxy", json!(path.name))])).await
+pub(crate) async fn add_rule(staging: Staging<ProxyPath>, body: Body<NewRuleBody>) -> ApiResult<impl IntoResponse> {
+    staging.stage(StatusCode::CREATED, |path| Ok(body.parse()?.into_op(&path.name))).await
 }
 
 /// `/clusters/{id}/frontends/{name}/rules/{keyword}/{position}`.
@@ -395,9 +390,7 @@ pub(crate) struct RulePath {
 pub(crate) async fn delete_rule(staging: Staging<RulePath>) -> ApiResult<impl IntoResponse> {
     staging
         .stage(StatusCode::OK, |path| {
-            let fields =
-                [("proxy", json!(path.name)), ("keyword", json!(path.keyword)), ("position", json!(path.position))];
-            edit_op("delete_rule", Value::Null, &fields)
+            Ok(EditOp::DeleteRule { proxy: path.name.clone(), keyword: path.keyword.clone(), position: path.position })
         })
         .await
 }
