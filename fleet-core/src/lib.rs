@@ -45,6 +45,6 @@ pub use model::{
 };
 pub use ops::{EditOp, SectionRef};
 #[cfg(feature = "store")]
-pub use store::{Backend, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
+pub use store::{Backend, EnrolmentRequest, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
 #[cfg(feature = "store")]
 pub use store::{AdminBootstrap, DesiredWatch, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};

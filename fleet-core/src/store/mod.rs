@@ -18,12 +18,14 @@ mod agents;
 mod audit;
 mod auth;
 mod clusters;
+mod enrol;
 mod notify;
 mod runtime;
 mod transactions;
 
 pub use access::{AdminBootstrap, TextAt, ADMIN_USERNAME};
 pub use auth::MIN_PASSWORD_LEN;
+pub use enrol::{EnrolmentRequest, IssuedEnrolment};
 pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use transactions::Preview;
 mod versions;

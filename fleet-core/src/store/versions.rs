@@ -229,14 +229,13 @@ impl Store {
         rows.iter().map(info_from_row).collect()
     }
 
-    /// The difference from version `against` to version `number` (unified text and structural
-    /// summary, from [`crate::diff`]); `against` 0 compares with the empty configuration.
-    pub async fn diff_versions(&self, cluster_id: i64, number: i64, against: i64) -> Result<ConfigDiff> {
+    /// The difference from version `against` (default: the one before `number`) to version
+    /// `number` (unified text and structural summary, from [`crate::diff`]); `against` 0, or
+    /// below, compares with the empty configuration.
+    pub async fn diff_versions(&self, cluster_id: i64, number: i64, against: Option<i64>) -> Result<ConfigDiff> {
+        let against = against.unwrap_or(number.saturating_sub(1)).max(0);
         let new = self.version(cluster_id, number).await?;
-        let old = match against {
-            0 => String::new(),
-            n => self.version(cluster_id, n).await?.text,
-        };
+        let old = self.version_text(cluster_id, against).await?;
         Ok(diff_labeled(&old, &new.text, &format!("version {against}"), &format!("version {number}")))
     }
 

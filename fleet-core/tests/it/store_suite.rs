@@ -244,11 +244,15 @@ async fn restore_makes_a_new_version(h: Harness) {
     assert_eq!(s.latest_version(id).await.unwrap().unwrap().text, SAMPLE);
     assert_eq!(s.version(id, 3).await.unwrap().info.sha256, s.version(id, 1).await.unwrap().info.sha256);
     assert!(matches!(s.restore("carol", id, 9, "").await, Err(Error::NotFound(_))));
-    let diff = s.diff_versions(id, 2, 1).await.unwrap();
+    let diff = s.diff_versions(id, 2, Some(1)).await.unwrap();
     assert!(diff.unified.contains("-    daemon\n") && diff.unified.contains("+    nbthread 4\n"), "{}", diff.unified);
     assert!(!diff.summary.is_empty());
-    assert!(s.diff_versions(id, 3, 1).await.unwrap().is_empty());
-    assert!(matches!(s.diff_versions(id, 2, 8).await, Err(Error::NotFound(_))));
+    assert_eq!(s.diff_versions(id, 2, None).await.unwrap(), diff, "the default is the version before");
+    assert!(s.diff_versions(id, 3, Some(1)).await.unwrap().is_empty());
+    let from_nothing = s.diff_versions(id, 1, None).await.unwrap();
+    assert!(from_nothing.unified.starts_with("--- version 0\n+++ version 1\n"), "{}", from_nothing.unified);
+    assert!(matches!(s.diff_versions(id, 2, Some(8)).await, Err(Error::NotFound(_))));
+    assert!(matches!(s.diff_versions(id, i64::MIN, None).await, Err(Error::NotFound(_))));
     let numbers: Vec<i64> = s.versions(id).await.unwrap().iter().map(|v| v.number).collect();
     assert_eq!(numbers, vec![1, 2, 3]);
 }
@@ -312,7 +316,21 @@ async fn enrolment_rules(h: Harness) {
     let (_, expiring) = s.create_enrolment("a", id, "n2", vec![], 1_000).await.unwrap();
     h.clock.advance(1_000);
     assert!(matches!(s.enrol(&expiring, None, "h", json.clone()).await, Err(Error::Unauthorized)));
-    assert!(matches!(s.enrol("fe_unknown", None, "h", json).await, Err(Error::Unauthorized)));
+    assert!(matches!(s.enrol("fe_unknown", None, "h", json.clone()).await, Err(Error::Unauthorized)));
+
+    // Issuing: the secret, its lifetime (the default unless asked) and the install command.
+    let ask = |name: &str, ttl| fleet_core::EnrolmentRequest { name: name.into(), allowed_cidrs: vec![], ttl };
+    let day = std::time::Duration::from_secs(86_400);
+    let issued = s.issue_enrolment("a", id, ask("n3", None), day, "https://fleet.example").await.unwrap();
+    assert_eq!((issued.cluster_id, issued.name.as_str()), (id, "n3"));
+    assert_eq!(issued.expires_at, fleet_core::Clock::now_ms(h.clock.as_ref()) + 86_400_000);
+    assert!(issued.install_command.contains("https://fleet.example") && issued.install_command.contains(&issued.secret));
+    let short = s.issue_enrolment("a", id, ask("n4", Some(std::time::Duration::from_secs(5))), day, "http://x").await.unwrap();
+    assert_eq!(short.expires_at, fleet_core::Clock::now_ms(h.clock.as_ref()) + 5_000);
+    s.enrol(&issued.secret, None, "h", json).await.unwrap();
+    let zero = ask("n5", Some(std::time::Duration::ZERO));
+    assert!(matches!(s.issue_enrolment("a", id, zero, day, "http://x").await, Err(Error::Invalid { .. })));
+    assert!(matches!(s.issue_enrolment("a", 999_999, ask("n6", None), day, "http://x").await, Err(Error::NotFound(_))));
 }
 
 async fn users_sessions_and_tokens(h: Harness) {

@@ -1,11 +1,13 @@
 //! Pools, clusters, status, apply and enrolments.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use fleet_core::rbac::Permission;
-use fleet_core::ClusterSettings;
+use fleet_core::{ClusterSettings, EnrolmentRequest};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -184,13 +186,6 @@ pub(crate) async fn create_enrolment(
     Json(body): Json<NewEnrolment>,
 ) -> ApiResult<impl IntoResponse> {
     let admin = caller.user(Permission::Admin)?;
-    let ttl_ms = body
-        .ttl_seconds
-        .map_or(state.enrolment_ttl.as_millis(), |s| u128::from(s) * 1000);
-    let ttl_ms = i64::try_from(ttl_ms).unwrap_or(i64::MAX);
-    let cluster = state.store.cluster(path.id).await?;
-    let (enrolment, secret) =
-        state.store.create_enrolment(&admin.username, path.id, &body.name, body.allowed_cidrs, ttl_ms).await?;
     let server_url = match &state.public_url {
         Some(url) => url.clone(),
         None => {
@@ -198,17 +193,12 @@ pub(crate) async fn create_enrolment(
             format!("http://{host}")
         }
     };
-    let install_command = fleet_core::wire::install_command(&server_url, &secret, &cluster.settings);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({
-            "id": enrolment.id,
-            "cluster_id": enrolment.cluster_id,
-            "name": enrolment.name,
-            "allowed_cidrs": enrolment.allowed_cidrs,
-            "expires_at": enrolment.expires_at,
-            "secret": secret,
-            "install_command": install_command,
-        })),
-    ))
+    let request = EnrolmentRequest {
+        name: body.name,
+        allowed_cidrs: body.allowed_cidrs,
+        ttl: body.ttl_seconds.map(Duration::from_secs),
+    };
+    let issued =
+        state.store.issue_enrolment(&admin.username, path.id, request, state.enrolment_ttl, &server_url).await?;
+    Ok((StatusCode::CREATED, axum::Json(issued)))
 }

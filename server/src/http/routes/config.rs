@@ -124,11 +124,7 @@ pub(crate) async fn diff(
     Query(query): Query<DiffQuery>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
-    let against = query.against.unwrap_or(path.n.saturating_sub(1)).max(0);
-    let old = state.store.version_text(path.id, against).await?;
-    let new = state.store.version_text(path.id, path.n).await?;
-    let diff = fleet_core::diff::diff_labeled(&old, &new, &format!("version {against}"), &format!("version {}", path.n));
-    Ok(axum::Json(diff))
+    Ok(axum::Json(state.store.diff_versions(path.id, path.n, query.against).await?))
 }
 
 /// Makes a new version carrying version `n`'s text.

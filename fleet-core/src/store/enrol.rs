@@ -1,0 +1,74 @@
+//! Issuing an enrolment to an admin: the one-time secret plus the command that installs an
+//! agent with it, in one answer shown once (the API's `POST /clusters/{id}/enrollments`).
+//!
+//! ```text
+//! EnrolmentRequest --Store::issue_enrolment--> enrolment row (secret stored hashed)
+//!                                              + wire::install_command(server URL, secret, cluster settings)
+//! ```
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::Store;
+use crate::error::Result;
+use crate::wire::install_command;
+
+/// What an admin asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentRequest {
+    /// The agent's name in the cluster.
+    pub name: String,
+    /// Source networks allowed to enrol (empty: any).
+    pub allowed_cidrs: Vec<String>,
+    /// Lifetime of the secret; none takes the server's default.
+    pub ttl: Option<Duration>,
+}
+
+/// A new enrolment as the admin sees it, once: the secret is stored hashed and never shown again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssuedEnrolment {
+    /// The enrolment's id.
+    pub id: i64,
+    /// The cluster the agent joins.
+    pub cluster_id: i64,
+    /// The agent name it is meant for.
+    pub name: String,
+    /// Source networks allowed to use it (empty: any).
+    pub allowed_cidrs: Vec<String>,
+    /// After this time (Unix ms) it cannot be used.
+    pub expires_at: i64,
+    /// The one-time secret.
+    pub secret: String,
+    /// The shell command that installs and enrols an agent with this secret.
+    pub install_command: String,
+}
+
+impl Store {
+    /// Creates a one-time enrolment for `request.name` in a cluster (valid for `request.ttl`, else
+    /// `default_ttl`) and the install command that points agents at `server_url` with the
+    /// cluster's settings.
+    pub async fn issue_enrolment(
+        &self,
+        actor: &str,
+        cluster_id: i64,
+        request: EnrolmentRequest,
+        default_ttl: Duration,
+        server_url: &str,
+    ) -> Result<IssuedEnrolment> {
+        let ttl_ms = i64::try_from(request.ttl.unwrap_or(default_ttl).as_millis()).unwrap_or(i64::MAX);
+        let cluster = self.cluster(cluster_id).await?;
+        let (enrolment, secret) =
+            self.create_enrolment(actor, cluster_id, &request.name, request.allowed_cidrs, ttl_ms).await?;
+        let install_command = install_command(server_url, &secret, &cluster.settings);
+        Ok(IssuedEnrolment {
+            id: enrolment.id,
+            cluster_id: enrolment.cluster_id,
+            name: enrolment.name,
+            allowed_cidrs: enrolment.allowed_cidrs,
+            expires_at: enrolment.expires_at,
+            secret,
+            install_command,
+        })
+    }
+}
