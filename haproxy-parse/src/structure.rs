@@ -38,7 +38,8 @@ pub(crate) fn check_conditionals<'a>(lines: impl Iterator<Item = &'a Line>, diag
         match which {
             Conditional::If => {
                 if line.words().len() < 2 {
-                    diagnostics.push(Diagnostic::error(at, "'.if' needs a condition"));
+                    // HAProxy 2.6 accepts `.if` alone (tried with `haproxy -c`): a warning only.
+                    diagnostics.push(Diagnostic::warning(at, "'.if' has no condition"));
                 }
                 open.push((line, false));
             }
@@ -46,7 +47,7 @@ pub(crate) fn check_conditionals<'a>(lines: impl Iterator<Item = &'a Line>, diag
                 None => diagnostics.push(Diagnostic::error(at, "'.elif' appears without a previous '.if'")),
                 Some((_, true)) => diagnostics.push(Diagnostic::error(at, "'.elif' appears after '.else'")),
                 Some(_) if line.words().len() < 2 => {
-                    diagnostics.push(Diagnostic::error(at, "'.elif' needs a condition"))
+                    diagnostics.push(Diagnostic::warning(at, "'.elif' has no condition"))
                 }
                 Some(_) => {}
             },

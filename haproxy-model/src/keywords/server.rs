@@ -19,7 +19,7 @@ pub const VALUE_KEYWORDS: &[&str] = &[
 pub const FLAG_KEYWORDS: &[&str] = &[
     "agent-check", "allow-0rtt", "backup", "check", "check-send-proxy", "check-ssl", "check-via-socks4",
     "disabled", "enabled", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13",
-    "no-agent-check", "no-backup", "no-check", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2",
+    "no-agent-check", "no-backup", "no-check", "no-check-send-proxy", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2",
     "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn", "no-ssl", "no-ssl-reuse", "no-sslv3", "no-tfo",
     "no-tls-tickets", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "no-verifyhost", "non-stick",
     "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "ssl", "ssl-reuse", "stick",

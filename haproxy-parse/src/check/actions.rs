@@ -3,61 +3,16 @@
 //! (`MAX_SESS_STKCTR` - 1), and experimental actions need `expose-experimental-directives`
 //! in `global` first.
 //!
-//! The action lists are HAProxy 2.6.12's own alert for an unknown action ("'http-request'
-//! expects 'wait-for-handshake', ..."), copied once. `name(*)` entries match any word starting
-//! with `name` (`set-var(txn.x)`, `track-sc0`), as HAProxy's `action_lookup()` does. Actions
-//! registered by Lua scripts (`lua.<name>`) cannot be known offline and are accepted.
+//! The action lists are the model's ([`haproxy_model::keywords::actions`]). Actions registered
+//! by Lua scripts (`lua.<name>`) cannot be known offline and are accepted.
 
+use haproxy_model::keywords::actions::{
+    is_known, EXPERIMENTAL, HTTP_AFTER_RESPONSE, HTTP_REQUEST, HTTP_RESPONSE, TCP_REQUEST_CONNECTION,
+    TCP_REQUEST_CONTENT, TCP_RESPONSE_CONTENT,
+};
 use haproxy_model::{Diagnostic, Line, SectionKind};
 
 use super::{error, Context};
-
-const HTTP_REQUEST: &[&str] = &[
-    "wait-for-handshake", "ot-group", "set-log-level", "set-nice", "use-service", "sc-inc-gpc(*)",
-    "sc-inc-gpc0(*)", "sc-inc-gpc1(*)", "sc-set-gpt(*)", "sc-set-gpt0(*)", "send-spoe-group", "do-resolve(*)",
-    "cache-use", "add-acl(*)", "add-header", "allow", "auth", "capture", "del-acl(*)", "del-header", "del-map(*)",
-    "deny", "disable-l7-retry", "early-hint", "normalize-uri", "redirect", "reject", "replace-header",
-    "replace-path", "replace-pathq", "replace-uri", "replace-value", "return", "set-header", "set-map(*)",
-    "set-method", "set-path", "set-pathq", "set-query", "set-uri", "strict-mode", "tarpit", "track-sc(*)",
-    "set-timeout", "wait-for-body", "set-var-fmt(*)", "set-var(*)", "unset-var(*)", "set-dst", "set-dst-port",
-    "set-mark", "set-src", "set-src-port", "set-tos", "silent-drop", "set-priority-class", "set-priority-offset",
-];
-
-const HTTP_RESPONSE: &[&str] = &[
-    "ot-group", "set-log-level", "set-nice", "sc-inc-gpc(*)", "sc-inc-gpc0(*)", "sc-inc-gpc1(*)", "sc-set-gpt(*)",
-    "sc-set-gpt0(*)", "send-spoe-group", "cache-store", "add-acl(*)", "add-header", "allow", "capture",
-    "del-acl(*)", "del-header", "del-map(*)", "deny", "redirect", "replace-header", "replace-value", "return",
-    "set-header", "set-map(*)", "set-status", "strict-mode", "track-sc(*)", "wait-for-body", "set-var-fmt(*)",
-    "set-var(*)", "unset-var(*)", "set-mark", "set-tos", "silent-drop",
-];
-
-const HTTP_AFTER_RESPONSE: &[&str] = &[
-    "ot-group", "add-header", "allow", "capture", "del-header", "replace-header", "replace-value", "set-header",
-    "set-status", "strict-mode", "set-var-fmt(*)", "set-var(*)", "unset-var(*)",
-];
-
-const TCP_REQUEST_CONNECTION: &[&str] = &[
-    "accept", "reject", "capture", "expect-proxy", "expect-netscaler-cip", "track-sc(*)", "sc-inc-gpc(*)",
-    "sc-inc-gpc0(*)", "sc-inc-gpc1(*)", "sc-set-gpt(*)", "sc-set-gpt0(*)", "set-var-fmt(*)", "set-var(*)",
-    "unset-var(*)", "set-dst", "set-dst-port", "set-mark", "set-src", "set-src-port", "set-tos", "silent-drop",
-];
-
-const TCP_REQUEST_CONTENT: &[&str] = &[
-    "accept", "reject", "capture", "expect-proxy", "expect-netscaler-cip", "track-sc(*)", "ot-group",
-    "set-log-level", "set-nice", "switch-mode", "use-service", "sc-inc-gpc(*)", "sc-inc-gpc0(*)",
-    "sc-inc-gpc1(*)", "sc-set-gpt(*)", "sc-set-gpt0(*)", "send-spoe-group", "do-resolve(*)", "set-var-fmt(*)",
-    "set-var(*)", "unset-var(*)", "set-src", "set-src-port", "set-dst", "set-dst-port", "set-mark", "set-tos",
-    "silent-drop", "set-priority-class", "set-priority-offset",
-];
-
-const TCP_RESPONSE_CONTENT: &[&str] = &[
-    "accept", "close", "reject", "ot-group", "set-log-level", "set-nice", "sc-inc-gpc(*)", "sc-inc-gpc0(*)",
-    "sc-inc-gpc1(*)", "sc-set-gpt(*)", "sc-set-gpt0(*)", "send-spoe-group", "set-var-fmt(*)", "set-var(*)",
-    "unset-var(*)", "set-mark", "set-tos", "silent-drop",
-];
-
-/// Actions HAProxy 2.6 tags as experimental, per rule keyword.
-const EXPERIMENTAL: &[(&str, &str)] = &[("http-request", "normalize-uri")];
 
 /// Runs the action checks on proxies and defaults sections.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -130,7 +85,7 @@ fn check_line(line: &Line, experimental_from: Option<u32>, out: &mut Vec<Diagnos
     if action.starts_with("lua.") || action.contains('$') {
         return;
     }
-    if !actions.iter().any(|known| matches(known, &action)) {
+    if !is_known(actions, &action) {
         out.push(error(line, index, format!("unknown action '{action}' for '{rule}'")));
         return;
     }
@@ -141,26 +96,5 @@ fn check_line(line: &Line, experimental_from: Option<u32>, out: &mut Vec<Diagnos
     }
     if EXPERIMENTAL.contains(&(&*keyword, &*action)) && !experimental_allowed(experimental_from, line) {
         out.push(experimental_error(line, index, &format!("{keyword} {action}")));
-    }
-}
-
-/// `name(*)` matches words starting with `name`; other entries match exactly.
-fn matches(known: &str, action: &str) -> bool {
-    match known.strip_suffix("(*)") {
-        Some(prefix) => action.starts_with(prefix),
-        None => known == action,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{matches, HTTP_REQUEST};
-
-    #[test]
-    fn prefix_entries_match_their_arguments() {
-        assert!(matches("set-var(*)", "set-var(txn.x)"));
-        assert!(matches("track-sc(*)", "track-sc1"));
-        assert!(!matches("deny", "deny2"));
-        assert!(HTTP_REQUEST.iter().any(|k| matches(k, "set-var-fmt(txn.x)")));
     }
 }

@@ -1,9 +1,9 @@
 //! Keywords against their section: unknown keywords, keywords a section cannot hold (the proxy
 //! keywords matrix of configuration.txt §4.1), keywords HAProxy removed, and the `no` /
-//! `default` prefixes.
+//! `default` prefixes, which HAProxy strips in every section before it looks the keyword up.
 //!
 //! An unknown keyword is only reported in sections whose keyword table is complete for
-//! HAProxy 2.6 (see [`super::tables`]); build-dependent keywords (51Degrees, DeviceAtlas,
+//! HAProxy 2.6 (the tables are the model's, [`haproxy_model::keywords`]); build-dependent keywords (51Degrees, DeviceAtlas,
 //! WURFL, QUIC tuning) are in the tables, so a config written for another build does not
 //! raise false alarms. Lines inside `.if` blocks are skipped: a block guarded by
 //! `version_atleast(3.0)` may use keywords HAProxy 2.6 never sees.
@@ -13,8 +13,10 @@ use std::sync::OnceLock;
 
 use haproxy_model::{Diagnostic, Line, SectionKind};
 
+use haproxy_model::keywords::proxy::{self, Rule};
+use haproxy_model::keywords::{global, sections};
+
 use super::context::SectionInfo;
-use super::tables::{self, Rule};
 use super::{error, warning, Context};
 
 /// Runs the keyword checks on every section.
@@ -26,17 +28,34 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let Some(keyword) = line.keyword() else { continue };
-            if keyword.contains('$') {
-                // `"${KEYWORD}"`: only known once the environment is.
+            if keyword.contains('$') || keyword.starts_with('.') || keyword.is_empty() {
+                // `"${KEYWORD}"` is only known once the environment is; dot-directives are
+                // the `directives` check's; a line starting with `""` is the `empty` check's.
                 continue;
             }
+            // HAProxy strips `no` / `default` in every section, then refuses the prefix before
+            // any keyword but a few.
+            let start = if matches!(&*keyword, "no" | "default") {
+                let target = line.value(1).unwrap_or_default();
+                if target.contains('$') {
+                    continue;
+                }
+                if !global::NEGATABLE.contains(&&*target) {
+                    out.push(bad_prefix(line, &keyword));
+                    continue;
+                }
+                1
+            } else {
+                0
+            };
+            let target = line.value(start).unwrap_or_default();
             match kind {
-                SectionKind::Global => check_global(line, &keyword, out),
-                kind if kind.is_proxy() || *kind == SectionKind::Defaults => check_proxy(info, line, out),
+                SectionKind::Global => check_global(line, start, &target, out),
+                kind if kind.is_proxy() || *kind == SectionKind::Defaults => check_proxy(info, line, start, out),
                 kind => {
-                    if let Some(known) = tables::section_keywords(kind) {
-                        if !known.contains(&&*keyword) {
-                            out.push(unknown(line, 0, &keyword, kind));
+                    if let Some(known) = sections::for_section(kind) {
+                        if !known.contains(&&*target) {
+                            out.push(unknown(line, start, &target, kind));
                         }
                     }
                 }
@@ -50,56 +69,42 @@ fn unknown(line: &Line, index: usize, keyword: &str, kind: &SectionKind) -> Diag
 }
 
 /// The diagnostic for `no` / `default` put before a keyword that cannot take it.
-fn bad_prefix(line: &Line, prefix: &str, allowed: &str) -> Diagnostic {
-    error(line, 0, format!("'{prefix}' prefix is only supported for {allowed}"))
+fn bad_prefix(line: &Line, prefix: &str) -> Diagnostic {
+    error(
+        line,
+        0,
+        format!(
+            "'{prefix}' prefix is only supported for option, log, busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping"
+        ),
+    )
 }
 
-/// `global`: unknown keywords, `no`/`default` prefixes, removed keywords.
-fn check_global(line: &Line, keyword: &str, out: &mut Vec<Diagnostic>) {
-    let (index, keyword) = match keyword {
-        "no" | "default" => {
-            let target = line.value(1).unwrap_or_default();
-            if !tables::GLOBAL_NEGATABLE.contains(&&*target) {
-                out.push(bad_prefix(line, keyword, "log and the global flags busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping"));
-                return;
-            }
-            (1, target.into_owned())
-        }
-        other => (0, other.to_string()),
-    };
-    if let Some((_, instead)) = tables::GLOBAL_REMOVED.iter().find(|(k, _)| *k == keyword) {
+/// `global`: removed and unknown keywords (word `index` is the keyword, after any prefix).
+fn check_global(line: &Line, index: usize, keyword: &str, out: &mut Vec<Diagnostic>) {
+    if let Some((_, instead)) = global::REMOVED.iter().find(|(k, _)| *k == keyword) {
         out.push(error(line, index, format!("'{keyword}' is not supported any more by HAProxy 2.6; {instead}")));
-    } else if tables::GLOBAL_KEYWORDS.binary_search(&keyword.as_str()).is_err() {
-        out.push(unknown(line, index, &keyword, &SectionKind::Global));
+    } else if global::KEYWORDS.binary_search(&keyword).is_err() {
+        out.push(unknown(line, index, keyword, &SectionKind::Global));
     }
 }
 
-/// defaults, frontend, listen, backend.
-fn check_proxy(info: &SectionInfo<'_>, line: &Line, out: &mut Vec<Diagnostic>) {
+/// defaults, frontend, listen, backend (word `start` is the keyword, after any prefix).
+fn check_proxy(info: &SectionInfo<'_>, line: &Line, start: usize, out: &mut Vec<Diagnostic>) {
     let kind = info.section.kind();
     let values = line.values();
-    let mut start = 0;
-    if matches!(&*values[0], "no" | "default") {
-        let target = values.get(1).map(|v| &**v).unwrap_or_default();
-        if !matches!(target, "option" | "log") {
-            out.push(bad_prefix(line, &values[0], "'option' and 'log'"));
-            return;
-        }
-        start = 1;
-    }
     let keyword = &*values[start];
-    if let Some((_, instead)) = tables::PROXY_REMOVED.iter().find(|(k, _)| *k == keyword) {
+    if let Some((_, instead)) = proxy::REMOVED.iter().find(|(k, _)| *k == keyword) {
         out.push(error(line, start, format!("'{keyword}' is not supported any more by HAProxy 2.6; {instead}")));
         return;
     }
-    if tables::PROXY_KEYWORDS.binary_search(&keyword).is_err() {
+    if proxy::KEYWORDS.binary_search(&keyword).is_err() {
         out.push(unknown(line, start, keyword, kind));
         return;
     }
     if keyword == "option" {
         match values.get(start + 1) {
             Some(option) if option.contains('$') => {}
-            Some(option) if tables::PROXY_OPTIONS.binary_search(&&**option).is_err() => {
+            Some(option) if proxy::OPTIONS.binary_search(&&**option).is_err() => {
                 out.push(error(line, start + 1, format!("unknown option '{option}'")));
                 return;
             }
@@ -146,7 +151,7 @@ fn matrix_rule(values: &[std::borrow::Cow<'_, str>]) -> Option<Row> {
     static INDEX: OnceLock<HashMap<&'static str, Vec<Row>>> = OnceLock::new();
     let index = INDEX.get_or_init(|| {
         let mut map: HashMap<&'static str, Vec<Row>> = HashMap::new();
-        for (key, rules) in tables::PROXY_MATRIX {
+        for (key, rules) in proxy::MATRIX {
             let first = key.split(' ').next().unwrap_or(key);
             map.entry(first).or_default().push((key, *rules));
         }

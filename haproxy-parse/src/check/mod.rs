@@ -4,6 +4,7 @@
 //! ```text
 //! Document -> Context (sections, defaults inheritance, proxy names)
 //!          -> sections   (statements outside sections, section names, missing LF at the end)
+//!          -> directives (unknown dot-directives, `.notice` & co. arguments, `.alert`)
 //!          -> keywords   (unknown keywords, keyword not allowed in its section, removed ones)
 //!          -> names      (duplicate proxy names)
 //!          -> references (use_backend / default_backend, `from`, stick tables)
@@ -17,19 +18,26 @@
 //!          -> actions    (rule actions per rule set, track-sc numbers, experimental actions)
 //!          -> params     (bind / server parameters)
 //!          -> subkeywords (closed sets: mode, stats, hash-type, compression ...)
+//!          -> empty      (the empty word `""` that ends HAProxy's argument list; errors of
+//!                         the other checks on such a line become warnings)
 //!          -> Vec<Diagnostic>
 //! ```
 //!
 //! Every check aims at zero false alarms: an error is only reported where HAProxy 2.6 refuses
 //! to start, a warning where it only warns, and anything we cannot decide offline (names built
 //! at run time with `%[...]`, `${VAR}` references, lines inside `.if` blocks whose condition we
-//! cannot evaluate) is left alone. The tables in [`tables`] say how they were made.
+//! cannot evaluate) is left alone. The keyword tables are the model's
+//! ([`haproxy_model::keywords`]), which say how they were made; `tools/` holds the probe
+//! scripts that made them. `tests/it/differential.rs` runs generated configurations through
+//! this check and the real `haproxy -c` to hold the zero-false-alarm line.
 
 mod acls;
 mod actions;
 mod addresses;
 mod balance;
 mod context;
+mod directives;
+mod empty;
 mod filters;
 mod inherit;
 mod keywords;
@@ -39,10 +47,9 @@ mod references;
 mod sample;
 mod sections;
 mod subkeywords;
-mod tables;
 mod timeouts;
 
-use haproxy_model::{Diagnostic, Document, Line, Position};
+use haproxy_model::{Diagnostic, Document, Line, Position, Severity};
 
 pub(crate) use context::Context;
 
@@ -51,10 +58,10 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     let context = Context::new(document);
     let mut out = Vec::new();
     sections::check(&context, &mut out);
+    directives::check(&context, &mut out);
     keywords::check(&context, &mut out);
     names::check(&context, &mut out);
     references::check(&context, &mut out);
-    acls::check(&context, &mut out);
     addresses::check(&context, &mut out);
     balance::check(&context, &mut out);
     inherit::check(&context, &mut out);
@@ -64,6 +71,18 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     actions::check(&context, &mut out);
     params::check(&context, &mut out);
     subkeywords::check(&context, &mut out);
+    // An error on a line holding an empty word is uncertain (HAProxy may never read the words
+    // it was about): only `empty`'s own findings keep their severity there.
+    let mut empty_words = Vec::new();
+    let uncertain = empty::check(&context, &mut empty_words);
+    for diagnostic in &mut out {
+        if diagnostic.is_error() && uncertain.contains(&diagnostic.position.line) {
+            diagnostic.severity = Severity::Warning;
+        }
+    }
+    out.append(&mut empty_words);
+    // The ACL check reads conditions up to the empty word, as HAProxy does: its errors stand.
+    acls::check(&context, &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }

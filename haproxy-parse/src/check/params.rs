@@ -3,9 +3,9 @@
 //! knows. Valued keywords skip their value; after `source` (which may take `usesrc` and
 //! `interface` with their own values) the rest of the line is not checked.
 
+use haproxy_model::keywords::{bind, server};
 use haproxy_model::{Diagnostic, Line, SectionKind};
 
-use super::tables::{BIND_FLAGS, BIND_VALUES, SERVER_FLAGS, SERVER_VALUES};
 use super::{error, Context};
 
 /// Runs the parameter checks on proxies and defaults sections.
@@ -21,10 +21,10 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             }
             let keyword = line.keyword().unwrap_or_default();
             let (first, flags, values) = match &*keyword {
-                "bind" => (2, BIND_FLAGS, BIND_VALUES),
-                "server" => (3, SERVER_FLAGS, SERVER_VALUES),
-                "server-template" => (4, SERVER_FLAGS, SERVER_VALUES),
-                "default-server" => (1, SERVER_FLAGS, SERVER_VALUES),
+                "bind" => (2, bind::FLAG_KEYWORDS, bind::VALUE_KEYWORDS),
+                "server" => (3, server::FLAG_KEYWORDS, server::VALUE_KEYWORDS),
+                "server-template" => (4, server::FLAG_KEYWORDS, server::VALUE_KEYWORDS),
+                "default-server" => (1, server::FLAG_KEYWORDS, server::VALUE_KEYWORDS),
                 _ => continue,
             };
             check_params(line, &keyword, first, flags, values, out);

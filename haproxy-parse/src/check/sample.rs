@@ -11,10 +11,10 @@
 //! converter that does not exist. Fetch names are not checked (ACL criteria add match
 //! suffixes, Lua adds fetches), nor are arguments.
 
+use haproxy_model::keywords::sample::CONVERTERS;
 use haproxy_model::{Diagnostic, Line, SectionKind};
 
 use super::context::SectionInfo;
-use super::tables::CONVERTERS;
 use super::{error, is_dynamic, Context};
 
 /// Fetches taking `[<backend>/]<server>` (configuration.txt §7.3.2).

@@ -16,6 +16,11 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for line in context.document.preamble() {
         if line.kind() == LineKind::Statement && !context.is_conditional(line) {
             let keyword = line.keyword().unwrap_or_default();
+            if keyword.starts_with('.') || keyword.is_empty() {
+                // Dot-directives are the `directives` check's; HAProxy skips a line whose
+                // first word is empty.
+                continue;
+            }
             out.push(error(line, 0, format!("unknown keyword '{keyword}' out of section")));
         }
     }

@@ -4,24 +4,10 @@
 //! Values holding `${VAR}` are only known at startup and are skipped.
 
 use haproxy_model::{parse_duration, DurationError};
+use haproxy_model::keywords::proxy::TIMEOUTS;
 use haproxy_model::{Diagnostic, SectionKind};
 
 use super::{error, Context};
-
-/// The timeouts of proxies (HAProxy 2.6's alert for an unknown one lists exactly these).
-const NAMES: &[&str] = &[
-    "client",
-    "server",
-    "connect",
-    "check",
-    "queue",
-    "http-keep-alive",
-    "http-request",
-    "tunnel",
-    "tarpit",
-    "client-fin",
-    "server-fin",
-];
 
 /// Runs the timeout checks.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -41,11 +27,11 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             if name.contains('$') {
                 continue;
             }
-            if !NAMES.contains(&&*name) {
+            if !TIMEOUTS.contains(&&*name) {
                 out.push(error(
                     line,
                     1,
-                    format!("unknown timeout '{name}' (expected one of {})", NAMES.join(", ")),
+                    format!("unknown timeout '{name}' (expected one of {})", TIMEOUTS.join(", ")),
                 ));
                 continue;
             }

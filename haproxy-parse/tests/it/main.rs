@@ -5,6 +5,8 @@
 
 mod check;
 mod corpus;
+mod differential;
+mod false_alarms;
 mod fuzz_regressions;
 mod keepalived;
 mod keepalived_corpus;
