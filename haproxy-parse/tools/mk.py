@@ -1,4 +1,11 @@
+"""Turns sev.py's output into the rows of `haproxy_model::keywords::proxy::MATRIX`; the cells
+in `over` were re-tried with a plausible argument where the bare keyword failed on its arguments."""
+import argparse
 import re
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument('sev', nargs='?', default='sev.txt', help="sev.py's output (default: sev.txt)")
+args = parser.parse_args()
 over = {  # probed again with a plausible argument (see sev2)
  ('timeout client','backend'):'W',('timeout client-fin','backend'):'W',('clitcpka-cnt','backend'):'W',('clitcpka-idle','backend'):'W',('clitcpka-intvl','backend'):'W',
  ('error-log-format','backend'):'W',('log-format','backend'):'W',('log-format-sd','backend'):'W',('rate-limit sessions','backend'):'W',
@@ -10,7 +17,7 @@ over = {  # probed again with a plausible argument (see sev2)
 }
 secs=['defaults','frontend','listen','backend']
 out=[]
-for l in open('sev.txt'):
+for l in open(args.sev):
     f=l.rstrip('\n').split('\t')
     kw=f[0].split('  ')[0].strip()
     cols=f[-1].split(' ')
