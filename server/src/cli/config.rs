@@ -9,16 +9,18 @@
 //! `-` as FILE reads standard input (parse, fmt, check). Exit codes: 0 fine, 1 problems found
 //! (errors in a file, a file `fmt --check` would change, differences for `diff`), 2 usage or
 //! I/O error. Diagnostics go to stderr as `path:line:col: error|warning: message`, followed by
-//! the source line and a caret; warnings alone do not fail a check.
+//! the source line and a caret; warnings alone do not fail a check. With `--haproxy-bin`,
+//! HAProxy's verdict decides (`fleet_core::haproxy_check` reads it): offline errors it does not
+//! confirm are printed as warnings.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
+use fleet_core::haproxy_check::{HaproxyChecker, Verdict};
 use haproxy_model::{Diagnostic, Severity};
 
 use super::error::CliError;
-use super::haproxy;
 use super::input::{self, eprint, print};
 
 #[derive(Debug, Subcommand)]
@@ -185,28 +187,44 @@ fn check(files: &[PathBuf], haproxy_bin: Option<&Path>, haproxy_args: &[String])
 
 fn check_one(file: &Path, haproxy_bin: Option<&Path>, haproxy_args: &[String]) -> Result<Outcome, CliError> {
     let source = input::read(file)?;
-    let parsed = haproxy_parse::check(&source.text);
-    let mut diagnostics = parsed.diagnostics;
-    let mut unlocated = Vec::new();
-    if let Some(bin) = haproxy_bin {
-        let found = haproxy::check(bin, haproxy_args, &source, &parsed.document)?;
-        diagnostics.extend(found.located);
-        diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
-        unlocated = found.unlocated;
-    }
+    let offline = haproxy_parse::check(&source.text).diagnostics;
+    let (diagnostics, general) = match haproxy_bin {
+        None => (offline, Vec::new()),
+        Some(bin) => {
+            // HAProxy's verdict decides: offline errors it does not confirm become warnings.
+            let verdict = haproxy_check(bin, haproxy_args, &source)?;
+            (verdict.merge(offline), verdict.general)
+        }
+    };
     report(&source.label, &source.text, &diagnostics);
     let mut out = String::new();
-    for (severity, message) in &unlocated {
-        out.push_str(&format!("{}: {severity}: {message}\n", source.label));
+    for message in &general {
+        out.push_str(&format!("{}: {}: {}\n", source.label, message.severity, message.message));
     }
     eprint(&out);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count()
-        + unlocated.iter().filter(|(s, _)| *s == Severity::Error).count();
-    let warnings = diagnostics.len() + unlocated.len() - errors;
+        + general.iter().filter(|m| m.severity == Severity::Error).count();
+    let warnings = diagnostics.len() + general.len() - errors;
     if errors + warnings > 0 {
         eprint(&format!("{}: {}, {}\n", source.label, plural(errors, "error"), plural(warnings, "warning")));
     }
     Ok(outcome(errors > 0))
+}
+
+/// `haproxy -c` on a file from the file's folder (HAProxy resolves relative paths such as
+/// error files and certificates from where it runs), or on standard input from a private
+/// temporary folder.
+fn haproxy_check(bin: &Path, args: &[String], source: &input::Source) -> Result<Verdict, CliError> {
+    let checker = HaproxyChecker::new(bin).with_args(args.iter().cloned());
+    let verdict = match &source.path {
+        Some(path) => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = path.file_name().map_or_else(|| path.to_path_buf(), PathBuf::from);
+            checker.in_dir(dir).check_file(&name, &source.text)?
+        }
+        None => checker.check_text(&source.text)?,
+    };
+    Ok(verdict)
 }
 
 fn plural(count: usize, noun: &str) -> String {

@@ -19,6 +19,9 @@ pub(crate) enum CliError {
     /// The external checker could not be started or was killed.
     #[error("cannot run {bin}: {reason}")]
     Checker { bin: PathBuf, reason: String },
+    /// `haproxy -c` gave no verdict (could not start, killed, timed out).
+    #[error(transparent)]
+    Haproxy(#[from] fleet_core::haproxy_check::CheckError),
     /// Writing to standard output failed (a closed pipe, a full disk).
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),

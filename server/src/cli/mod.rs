@@ -4,7 +4,6 @@
 mod config;
 mod demo;
 mod error;
-mod haproxy;
 mod input;
 mod keepalived;
 mod serve;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use fleet_core::haproxy_check::HaproxyChecker;
 use fleet_core::{AdminBootstrap, DesiredWatch, Store, StoreOptions, ADMIN_USERNAME};
 use tokio::sync::watch;
 
@@ -45,6 +46,11 @@ pub(crate) struct Args {
     /// Default lifetime of an enrolment secret, in seconds.
     #[arg(long, default_value_t = 24 * 3600)]
     enrolment_ttl_seconds: u64,
+    /// The `haproxy` binary the configuration gate consults when the offline check finds errors:
+    /// its `haproxy -c` verdict decides (accepted: the version is created and the offline errors
+    /// are returned as warnings; rejected: 422 with HAProxy's diagnostics).
+    #[arg(long, value_name = "PATH")]
+    haproxy_bin: Option<PathBuf>,
     /// Also run a local fleet-agent (process mode) on a `demo` cluster with a loopback config,
     /// where haproxy is installed.
     #[arg(long)]
@@ -124,7 +130,8 @@ async fn serve(args: Args) -> Result<(), ServeError> {
             format!("sqlite://{}", args.data.join("fleet.db").display())
         }
     };
-    let store = Store::open(&url, StoreOptions::default()).await?;
+    let haproxy = args.haproxy_bin.as_ref().map(HaproxyChecker::new);
+    let store = Store::open(&url, StoreOptions { haproxy, ..StoreOptions::default() }).await?;
     let password = std::env::var("FLEET_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match store.bootstrap_admin(password.as_deref()).await? {
         AdminBootstrap::Existing => {}

@@ -12,6 +12,7 @@ mod support;
 mod serve_agents;
 mod serve_api;
 mod serve_cli;
+mod serve_gate;
 mod serve_openapi;
 mod serve_rbac;
 mod serve_support;
