@@ -67,11 +67,22 @@ fn rejected_and_failed_configurations_leave_the_node_serving() {
     let v1_text = std::fs::read_to_string(&agent.config).unwrap();
 
     // HAProxy refuses it at `haproxy -c`.
-    let rejected = server.commit(cluster, &config(port, "v2", "    errorfile 503 /nonexistent/file\n"));
+    let v2_text = config(port, "v2", "    errorfile 503 /nonexistent/file\n");
+    let rejected = server.commit(cluster, &v2_text);
     server.apply(cluster, rejected);
     let status = server.wait_status(cluster, "the rejection", |a| a["last_outcome"] == json!("rejected"));
     let error = status["last_error"].as_str().unwrap();
     assert!(error.contains("/nonexistent/file") && error.contains("[ALERT]"), "haproxy's message: {error}");
+    // Located in the version's text, under the configuration's own name, not the staged file's.
+    let config_path = agent.config.display().to_string();
+    assert!(error.contains(&format!("[{config_path}:")) && !error.contains(".fleet-new"), "{error}");
+    let line = v2_text.lines().position(|l| l.contains("errorfile")).unwrap();
+    let column = v2_text.lines().nth(line).unwrap().find("/nonexistent").unwrap() + 1;
+    let alert = &status["last_diagnostics"][0];
+    assert_eq!(alert["severity"], json!("error"), "{status}");
+    assert_eq!(alert["position"]["line"], json!(line + 1), "{status}");
+    assert_eq!(alert["position"]["column"], json!(column), "at the path HAProxy quotes: {status}");
+    assert!(alert["message"].as_str().unwrap().contains("/nonexistent/file"), "{alert}");
     assert_eq!(status["applied_version"], json!(1));
     assert_eq!(probe(port).unwrap(), "v1");
     assert_eq!(std::fs::read_to_string(&agent.config).unwrap(), v1_text);
@@ -94,6 +105,32 @@ fn rejected_and_failed_configurations_leave_the_node_serving() {
     server.apply(cluster, good);
     wait_served(port, "v4", Duration::from_secs(5));
     server.wait_status(cluster, "v4 applied", |a| a["applied_version"] == json!(good) && a["last_outcome"] == json!("applied"));
+}
+
+#[test]
+fn a_node_that_cannot_back_up_reports_node_error_not_rejected() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (server, agent, cluster, port, _dir) = bring_up("node-error", &haproxy, &fleet, &agent_bin);
+    // A regular file where the backup folder goes: creating it fails even as root (where
+    // permissions would not stop anything).
+    let backups = agent.state.join("backups");
+    let _ = std::fs::remove_dir_all(&backups);
+    std::fs::write(&backups, "not a folder").unwrap();
+    let v2 = server.commit(cluster, &config(port, "v2", ""));
+    server.apply(cluster, v2);
+    let status = server.wait_status(cluster, "the node failure", |a| a["last_outcome"] == json!("node_error"));
+    let error = status["last_error"].as_str().unwrap();
+    assert!(error.starts_with("cannot create the backup folder "), "{error}");
+    assert_eq!(status["applied_version"], json!(1));
+    assert_eq!(status["last_diagnostics"], json!([]), "nothing HAProxy said: the config was fine");
+    assert_eq!(probe(port).unwrap(), "v1", "the node keeps serving");
+
+    // Fixed on the node, the next version goes through.
+    std::fs::remove_file(&backups).unwrap();
+    let v3 = server.commit(cluster, &config(port, "v3", ""));
+    server.apply(cluster, v3);
+    wait_served(port, "v3", Duration::from_secs(5));
+    server.wait_status(cluster, "v3 applied", |a| a["applied_version"] == json!(v3) && a["last_outcome"] == json!("applied"));
 }
 
 /// A tiny deterministic generator (the seed is printed so a failure can be replayed).
