@@ -1,12 +1,14 @@
 //! `balance` algorithms (configuration.txt §4.2 "balance"), as HAProxy 2.6 parses them:
 //! a bare `balance` means round robin; a bare `hdr`, or `url_param` / `hash` without their argument, are refused.
 
+use haproxy_model::keywords::proxy::BALANCE_ALGORITHMS;
 use haproxy_model::Diagnostic;
 
 use super::{error, is_dynamic, Context};
 
-/// Algorithms that take nothing or optional arguments.
-const PLAIN: &[&str] = &["roundrobin", "static-rr", "leastconn", "first", "source", "uri", "random", "rdp-cookie"];
+/// Algorithms of [`BALANCE_ALGORITHMS`] that cannot stand alone: `hdr(<name>)`, and
+/// `url_param` / `hash` followed by their argument word.
+const NEED_ARGUMENT: &[&str] = &["hash", "hdr", "url_param"];
 
 /// Runs the balance check on defaults, backend and listen sections.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -34,7 +36,7 @@ fn problem(algorithm: &str, has_argument: bool) -> Option<String> {
     match base {
         "hdr" if parenthesised && algorithm.ends_with(')') && algorithm.len() > "hdr()".len() => None,
         "random" | "rdp-cookie" if !parenthesised || algorithm.ends_with(')') => None,
-        _ if PLAIN.contains(&algorithm) => None,
+        _ if BALANCE_ALGORITHMS.contains(&algorithm) && !NEED_ARGUMENT.contains(&algorithm) => None,
         "url_param" if has_argument => None,
         "url_param" => Some("'balance url_param' needs a URL parameter name".to_string()),
         "hash" if has_argument => None,

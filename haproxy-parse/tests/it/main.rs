@@ -8,6 +8,7 @@ mod corpus;
 mod differential;
 mod false_alarms;
 mod fuzz_regressions;
+mod keyword_tables;
 mod keepalived;
 mod keepalived_corpus;
 mod keepalived_props;
