@@ -127,7 +127,8 @@ impl Store {
     }
 
     /// Imports a configuration as the cluster's next version, byte for byte. The text must pass
-    /// the offline check (errors are returned as [`Error::Invalid`] with every diagnostic).
+    /// the gate ([`crate::candidate`]: the offline check, overruled by `haproxy -c` when one is
+    /// configured); a refusal is [`Error::Invalid`] with every diagnostic.
     pub async fn import(&self, author: &str, cluster_id: i64, text: &str, message: &str) -> Result<Committed> {
         let warnings = self.gate(text).await?;
         let mut tx = self.write_tx().await?;
