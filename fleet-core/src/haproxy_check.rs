@@ -151,6 +151,24 @@ impl HaproxyChecker {
         &self.bin
     }
 
+    /// `haproxy -v`'s first line (`HAProxy version 2.6.12-1 ...`): proof that the binary runs,
+    /// for callers that must find a bad path before they start serving.
+    pub fn version(&self) -> Result<String, CheckError> {
+        let output = Command::new(&self.bin)
+            .arg("-v")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| CheckError::Spawn { bin: self.bin.clone(), source })?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        match text.lines().next().map(str::trim) {
+            Some(line) if output.status.success() && !line.is_empty() => Ok(line.to_string()),
+            _ => Err(CheckError::Spawn {
+                bin: self.bin.clone(),
+                source: std::io::Error::other(format!("`-v` failed ({})", output.status)),
+            }),
+        }
+    }
+
     /// Checks `text` written to a private temporary folder, running from that folder (so a
     /// relative path in the text finds nothing of ours).
     pub fn check_text(&self, text: &str) -> Result<Verdict, CheckError> {
@@ -560,5 +578,7 @@ mod tests {
         assert!(!verdict.message("cluster.cfg").contains("fleet-haproxy-check"), "{}", verdict.message("cluster.cfg"));
         let verdict = checker.check_text("global\n    maxconn 100\n").unwrap();
         assert!(verdict.accepted && verdict.status == 2, "{verdict:?}");
+        assert!(checker.version().unwrap().starts_with("HAProxy version "));
+        assert!(HaproxyChecker::new("/nonexistent/haproxy").version().is_err());
     }
 }

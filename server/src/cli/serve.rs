@@ -81,6 +81,8 @@ enum ServeError {
     Runtime(std::io::Error),
     #[error("{0}")]
     Demo(String),
+    #[error("--haproxy-bin: {0}")]
+    Haproxy(#[from] fleet_core::haproxy_check::CheckError),
 }
 
 fn init_logs(format: LogFormat) {
@@ -130,7 +132,16 @@ async fn serve(args: Args) -> Result<(), ServeError> {
             format!("sqlite://{}", args.data.join("fleet.db").display())
         }
     };
-    let haproxy = args.haproxy_bin.as_ref().map(HaproxyChecker::new);
+    let haproxy = match &args.haproxy_bin {
+        Some(bin) => {
+            // A wrong path is found now, not at the first import that needs HAProxy's verdict.
+            let checker = HaproxyChecker::new(bin);
+            let version = checker.version()?;
+            tracing::info!(%version, "the configuration gate defers to haproxy -c");
+            Some(checker)
+        }
+        None => None,
+    };
     let store = Store::open(&url, StoreOptions { haproxy, ..StoreOptions::default() }).await?;
     let password = std::env::var("FLEET_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match store.bootstrap_admin(password.as_deref()).await? {

@@ -83,3 +83,20 @@ async fn the_environment_haproxy_runs_in_decides() {
     assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(18), Some(5)), "{error}");
     assert!(error["message"].as_str().unwrap().contains("has no backend capability"), "{error}");
 }
+
+#[test]
+fn a_haproxy_bin_that_does_not_run_stops_serve_before_it_listens() {
+    let dir = Scratch::new();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .args(["--haproxy-bin", "/nonexistent/haproxy"])
+        .env("FLEET_ADMIN_PASSWORD", "admin-password")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fleet: error: --haproxy-bin: cannot run /nonexistent/haproxy: "), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("listening on"));
+}
