@@ -35,15 +35,22 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     check_keywords(document.statements(), None, None, false, &mut diagnostics);
     let context = Context::of(document);
     vrrp_rules::check(document, &context, &mut diagnostics);
-    check_parameters(document, &context, &mut diagnostics);
+    check_parameters(document, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
     diagnostics
 }
 
 /// What the whole document holds that limits what can be known offline.
 pub(crate) struct Context {
-    /// Some text is hidden from the check (an include or a parameter use anywhere).
+    /// The file has an include somewhere: an included file may carry any text, even the
+    /// missing part of a block.
+    pub(crate) includes: bool,
+    /// The file may hold more top-level blocks than it shows: an include anywhere, a `~SEQ`,
+    /// or a top-level statement built from parameters.
     pub(crate) opaque: bool,
+    /// Some `$NAME=` definition spans lines or holds braces: any `$` use may expand to
+    /// statements or blocks, not just to a word.
+    pub(crate) complex_definitions: bool,
     /// `global_defs` sets `default_interface`.
     pub(crate) default_interface: bool,
     /// `global_defs` has `vrrp_strict`.
@@ -55,12 +62,42 @@ pub(crate) struct Context {
 impl Context {
     fn of(document: &Document) -> Context {
         let globals: Vec<&Block> = document.find_all("global_defs").filter_map(Statement::block).collect();
+        let mut all = Vec::new();
+        walk(document.statements(), false, &mut all);
+        let complex_definitions = all.iter().any(|(s, _)| {
+            s.is_definition() && s.words().iter().any(|w| w.raw().contains(['{', '}']) || w.after().contains('\\'))
+        });
+        let includes = all.iter().any(|(s, _)| is_include(s));
+        let opaque = includes
+            || all.iter().any(|(s, _)| s.keyword_word().is_some_and(|w| w.raw().starts_with('~')))
+            || document.statements().iter().any(|s| !s.is_definition() && s.words().iter().any(|w| w.raw().contains('$')));
         Context {
-            opaque: document.statements().iter().any(hides_text),
+            includes,
+            opaque,
+            complex_definitions,
             default_interface: globals.iter().any(|b| b.has("default_interface")),
             vrrp_strict: globals.iter().any(|b| b.has("vrrp_strict")),
             vrrp_version_3: globals.iter().any(|b| b.value("vrrp_version").as_deref() == Some("3")),
         }
+    }
+
+    /// True when `statement` (or anything inside its block) makes keepalived read text the
+    /// check cannot see there: an include, a line built from a parameter (`$LINE`, `~SEQ`),
+    /// or any parameter use when some definition may expand to more than a word.
+    ///
+    /// Inside sub-blocks a line starting with `$` is not a keyword line (it is an address of
+    /// `virtual_ipaddress`, a member of `track_script` ...): there a simple parameter stays one
+    /// entry, so only includes, `~` lines and complex definitions hide text.
+    pub(crate) fn hides_text(&self, statement: &Statement) -> bool {
+        (!statement.is_definition() && statement.keyword_word().is_some_and(|w| w.raw().starts_with('$')))
+            || self.hides_text_inside(statement)
+    }
+
+    fn hides_text_inside(&self, statement: &Statement) -> bool {
+        is_include(statement)
+            || statement.keyword_word().is_some_and(|w| w.raw().starts_with('~'))
+            || (self.complex_definitions && statement.words().iter().any(|w| w.raw().contains('$')))
+            || statement.block().is_some_and(|b| b.statements().iter().any(|s| self.hides_text_inside(s)))
     }
 }
 
@@ -74,15 +111,6 @@ pub(crate) fn is_include(statement: &Statement) -> bool {
 fn is_preprocessed(statement: &Statement) -> bool {
     statement.is_definition()
         || statement.keyword_word().map_or(true, |w| w.raw().starts_with(['$', '~', '}']) || w.raw().contains('$'))
-}
-
-/// True when `statement` (or anything inside its block) is an include or uses parameters:
-/// keepalived would read text the check cannot see there.
-pub(crate) fn hides_text(statement: &Statement) -> bool {
-    is_include(statement)
-        || is_preprocessed(statement)
-        || statement.words().iter().any(|w| w.raw().contains('$'))
-        || statement.block().is_some_and(|b| b.statements().iter().any(hides_text))
 }
 
 /// An error, or a warning when the statement applies only on some nodes (`@configid`).
@@ -151,11 +179,11 @@ fn braced_uses(word: &Word) -> Vec<&str> {
 /// `${NAME}` with no `$NAME=` definition: keepalived leaves it as written and then reads its
 /// braces as a block ("Unknown keyword" and "invalid IP" errors follow). Only judged when the
 /// file has no includes and no `~SEQ` / `~LST` (both can define parameters).
-fn check_parameters(document: &Document, context: &Context, diagnostics: &mut Vec<Diagnostic>) {
+fn check_parameters(document: &Document, diagnostics: &mut Vec<Diagnostic>) {
     let mut all = Vec::new();
     walk(document.statements(), false, &mut all);
     let hidden = all.iter().any(|(s, _)| is_include(s) || s.keyword_word().is_some_and(|w| w.raw().starts_with('~')));
-    if hidden || !context.opaque {
+    if hidden {
         return;
     }
     let defined: HashSet<&str> = all

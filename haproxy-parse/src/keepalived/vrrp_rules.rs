@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use haproxy_model::keepalived::{Block, Document, Statement, Word};
 use haproxy_model::{Diagnostic, Position};
 
-use super::check::{finding, hides_text, Context};
+use super::check::{finding, Context};
 
 pub(crate) fn check(document: &Document, context: &Context, diagnostics: &mut Vec<Diagnostic>) {
     let mut vrids: HashMap<(String, u32, &'static str), (String, Position)> = HashMap::new();
@@ -20,20 +20,22 @@ pub(crate) fn check(document: &Document, context: &Context, diagnostics: &mut Ve
         instance(statement, context, &mut vrids, diagnostics);
     }
     for statement in document.find_all("vrrp_script") {
-        script(statement, diagnostics);
+        script(statement, context, diagnostics);
     }
+    let instances: HashSet<String> =
+        document.find_all("vrrp_instance").filter_map(|s| s.arg(0).map(|n| n.into_owned())).collect();
     for statement in document.find_all("vrrp_sync_group") {
-        sync_group(statement, diagnostics);
+        sync_group(statement, context, (!context.opaque).then_some(&instances), document, diagnostics);
     }
     for statement in document.find_all("virtual_server") {
-        virtual_server(statement, diagnostics);
+        virtual_server(statement, context, diagnostics);
     }
     for statement in document.find_all("global_defs") {
         global_defs(statement, diagnostics);
     }
     for statement in document.find_all("static_rules") {
         if let Some(block) = statement.block() {
-            rules(block, statement.config_id().is_some(), diagnostics);
+            rules(block, context, statement.config_id().is_some(), diagnostics);
         }
     }
     if !context.opaque {
@@ -101,7 +103,7 @@ fn instance(
         diagnostics.push(finding(conditional, at, format!("vrrp_instance '{name}' has no block")));
         return;
     };
-    let hidden = block.statements().iter().any(hides_text);
+    let hidden = context.includes || block.statements().iter().any(|s| context.hides_text(s));
     let mut missing = |what: &str, keepalived: &str| {
         if !hidden {
             let message = format!("vrrp_instance '{name}' has no {what} (keepalived: \"{keepalived}\")");
@@ -122,6 +124,12 @@ fn instance(
     }
     let vrid = check_range(block, "virtual_router_id", conditional, diagnostics);
     let priority = check_range(block, "priority", conditional, diagnostics);
+    // vrrp.c: unicast and multicast are separate VRID spaces, unicast instances conflict only
+    // with the same peers and source, and a VMAC or other group address is another space too.
+    let own_space = ["unicast_peer", "mcast_dst_ip", "use_vmac", "use_ipvlan"].iter().any(|k| block.has(k));
+    let unknown_family =
+        block.entries("virtual_ipaddress").first().and_then(|s| s.words().first()).is_some_and(|w| w.raw().contains('$'));
+    let interface = interface.filter(|i| !own_space && !unknown_family && !i.contains('$'));
     if let (Some(interface), Some(vrid)) = (interface, vrid) {
         let position = argument(block, "virtual_router_id").map_or(at, |(w, _, _)| w.position());
         match vrids.entry((interface.clone(), vrid, family(block))) {
@@ -150,15 +158,19 @@ fn instance(
         ));
     }
     for keyword in ["virtual_ipaddress", "virtual_ipaddress_excluded"] {
-        addresses(block.entries(keyword), conditional, diagnostics);
+        addresses(block.entries(keyword), context, conditional, diagnostics);
     }
     if let Some(routes) = block.find("virtual_routes").and_then(Statement::block) {
-        tracked_routes(routes, conditional, diagnostics);
+        tracked_routes(routes, context, conditional, diagnostics);
     }
     if let Some(block) = block.find("virtual_rules").and_then(Statement::block) {
-        rules(block, conditional, diagnostics);
+        rules(block, context, conditional, diagnostics);
     }
-    if hidden {
+    let parameters = ["state", "priority", "version", "strict_mode", "authentication"]
+        .iter()
+        .filter_map(|k| block.find(k))
+        .any(|s| uses_parameters(s) || s.config_id().is_some());
+    if hidden || parameters {
         return;
     }
     let state_master = block.value("state").as_deref() == Some("MASTER");
@@ -176,6 +188,12 @@ fn instance(
         ));
     }
     authentication(block, &name, at, conditional, strict, state_master, owner, context, diagnostics);
+}
+
+/// True when `statement` or anything inside its block uses a `$` parameter.
+fn uses_parameters(statement: &Statement) -> bool {
+    statement.words().iter().any(|w| w.raw().contains('$'))
+        || statement.block().is_some_and(|b| b.statements().iter().any(uses_parameters))
 }
 
 /// vrrp.c vrrp_complete_instance, the authentication cases, in keepalived's order.
@@ -229,9 +247,9 @@ fn authentication(
 /// vrrp_ipaddress.c `parse_ipaddress`: the first word of an address entry is an address
 /// `inet_pton` reads (IPv6 when it holds `:`), with an optional `/PREFIX` of at most 32 / 128
 /// ("VRRP parsed invalid IP %s. skipping IP...", "Invalid address prefix len").
-fn addresses(entries: &[Statement], conditional: bool, diagnostics: &mut Vec<Diagnostic>) {
+fn addresses(entries: &[Statement], context: &Context, conditional: bool, diagnostics: &mut Vec<Diagnostic>) {
     for entry in entries {
-        if hides_text(entry) {
+        if context.hides_text(entry) || entry.words().first().is_some_and(|w| w.raw().contains('$')) {
             continue;
         }
         let Some(word) = entry.words().first() else { continue };
@@ -263,9 +281,10 @@ fn addresses(entries: &[Statement], conditional: bool, diagnostics: &mut Vec<Dia
 /// vrrp_iproute.c `alloc_route`: a `virtual_routes` entry is tracked unless it says `no_track`,
 /// and tracking needs `dev` / `oif` ("Warning - cannot track route %s with no interface
 /// specified"). Entries with `nexthop` are left alone (their devices sit on the hops).
-fn tracked_routes(block: &Block, conditional: bool, diagnostics: &mut Vec<Diagnostic>) {
+fn tracked_routes(block: &Block, context: &Context, conditional: bool, diagnostics: &mut Vec<Diagnostic>) {
     for entry in block.statements() {
-        if hides_text(entry) || entry.block().is_some() {
+        let parameter = entry.words().iter().any(|w| w.raw().contains('$'));
+        if context.hides_text(entry) || parameter || entry.block().is_some() {
             continue;
         }
         let values: Vec<String> = entry.words().iter().map(|w| w.value().into_owned()).collect();
@@ -283,9 +302,10 @@ fn tracked_routes(block: &Block, conditional: bool, diagnostics: &mut Vec<Diagno
 
 /// vrrp_iprule.c `alloc_rule`: "Rule has no preference specified - setting to %u. This is
 /// probably not what you want." (`preference`, `order` and `priority` are synonyms).
-fn rules(block: &Block, conditional: bool, diagnostics: &mut Vec<Diagnostic>) {
+fn rules(block: &Block, context: &Context, conditional: bool, diagnostics: &mut Vec<Diagnostic>) {
     for entry in block.statements() {
-        if hides_text(entry) || entry.block().is_some() {
+        let parameter = entry.words().iter().any(|w| w.raw().contains('$'));
+        if context.hides_text(entry) || parameter || entry.block().is_some() {
             continue;
         }
         if entry.words().iter().any(|w| matches!(w.value().as_ref(), "preference" | "order" | "priority")) {
@@ -301,9 +321,9 @@ fn rules(block: &Block, conditional: bool, diagnostics: &mut Vec<Diagnostic>) {
 }
 
 /// vrrp_parser.c: "No script set for vrrp_script %s - removing".
-fn script(statement: &Statement, diagnostics: &mut Vec<Diagnostic>) {
+fn script(statement: &Statement, context: &Context, diagnostics: &mut Vec<Diagnostic>) {
     let Some(block) = statement.block() else { return };
-    if block.statements().iter().any(hides_text) || block.has("script") {
+    if block.statements().iter().any(|s| context.hides_text(s)) || block.has("script") {
         return;
     }
     let name = statement.arg(0).map(|n| n.into_owned()).unwrap_or_default();
@@ -315,28 +335,144 @@ fn script(statement: &Statement, diagnostics: &mut Vec<Diagnostic>) {
     ));
 }
 
-/// vrrp.c: "Sync group %s has no virtual router(s). removing".
-fn sync_group(statement: &Statement, diagnostics: &mut Vec<Diagnostic>) {
+/// vrrp.c: "Sync group %s has no virtual router(s). removing"; vrrp_sync.c: "Virtual router
+/// %s specified in sync group %s doesn't exist", "Sync group %s has only 1 virtual router(s)"
+/// (both configuration errors). `instances` is `None` when the file may define more
+/// instances than it shows (includes, parameters).
+fn sync_group(
+    statement: &Statement,
+    context: &Context,
+    instances: Option<&HashSet<String>>,
+    document: &Document,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let Some(block) = statement.block() else { return };
-    if block.statements().iter().any(hides_text) || !block.entries("group").is_empty() {
+    if block.statements().iter().any(|s| context.hides_text(s)) {
         return;
     }
     let name = statement.arg(0).map(|n| n.into_owned()).unwrap_or_default();
     let at = statement.keyword_word().map_or_else(|| statement.position(), Word::position);
-    diagnostics.push(finding(
-        statement.config_id().is_some(),
-        at,
-        format!("vrrp_sync_group '{name}' has no group of instances (keepalived removes it)"),
-    ));
-}
-
-/// check_data.c: "Virtual server %s: protocol specified for fwmark - protocol will be ignored".
-fn virtual_server(statement: &Statement, diagnostics: &mut Vec<Diagnostic>) {
-    let Some(block) = statement.block() else { return };
-    if statement.arg(0).as_deref() != Some("fwmark") {
+    let conditional = statement.config_id().is_some();
+    let entries = block.entries("group");
+    if entries.is_empty() {
+        let message = format!("vrrp_sync_group '{name}' has no group of instances (keepalived removes it)");
+        diagnostics.push(finding(conditional, at, message));
         return;
     }
-    if let Some(protocol) = block.find("protocol") {
+    let Some(instances) = instances else { return };
+    let uncertain = |s: &Statement| s.config_id().is_some() || s.words().iter().any(|w| w.raw().contains('$'));
+    if entries.iter().any(uncertain) {
+        return;
+    }
+    let mut members: Vec<&Statement> = Vec::new();
+    for word in entries.iter().flat_map(Statement::words) {
+        let member = word.value();
+        let found = document.find_all("vrrp_instance").find(|s| s.arg(0).as_deref() == Some(member.as_ref()));
+        match found {
+            Some(instance) if instances.contains(member.as_ref()) => {
+                if uncertain(instance) {
+                    // An instance that exists on some nodes only: the count is not known.
+                    return;
+                }
+                if !members.iter().any(|m| std::ptr::eq(*m, instance)) {
+                    members.push(instance);
+                }
+            }
+            _ => {
+                let message = format!("vrrp_sync_group '{name}' names '{member}', which no vrrp_instance defines");
+                diagnostics.push(finding(conditional, word.position(), message));
+            }
+        }
+    }
+    if members.len() == 1 {
+        let message = format!("vrrp_sync_group '{name}' has only one instance (keepalived reports it)");
+        diagnostics.push(finding(conditional, at, message));
+    }
+    // vrrp_sync.c: once the members read so far all own their addresses as MASTER, a member
+    // starting as BACKUP is "Sync group %s has some member(s) as address owner and some not".
+    let mut all_owners = true;
+    for (i, member) in members.iter().enumerate() {
+        let Some(start) = start_state(member, context) else { return };
+        if i > 0 && all_owners && start == Start::Backup {
+            let message = format!("vrrp_sync_group '{name}' mixes address owners (MASTER, priority 255) and BACKUP members (keepalived reports it)");
+            diagnostics.push(finding(conditional, at, message));
+            return;
+        }
+        all_owners = all_owners && start == Start::Owner;
+    }
+}
+
+/// How an instance starts, as vrrp.c `vrrp_complete_instance` settles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// MASTER with priority 255.
+    Owner,
+    /// MASTER below 255.
+    Master,
+    /// BACKUP.
+    Backup,
+}
+
+/// The start state of an instance; `None` when parameters or odd values leave it open.
+fn start_state(instance: &Statement, context: &Context) -> Option<Start> {
+    let block = instance.block()?;
+    if block.statements().iter().any(|s| context.hides_text(s)) {
+        return None;
+    }
+    let state = block.value("state");
+    let priority = match block.value("priority") {
+        Some(p) => Some(p.parse::<u32>().ok().filter(|p| (1..=255).contains(p))?),
+        None => None,
+    };
+    Some(match (state.as_deref(), priority) {
+        (Some("MASTER"), Some(255) | None) | (None, Some(255)) => Start::Owner,
+        (Some("MASTER"), Some(_)) => Start::Master,
+        (Some("BACKUP"), _) | (None, _) => Start::Backup,
+        _ => return None,
+    })
+}
+
+/// check_data.c `validate_check_config` and the checkers' close handlers, for one
+/// `virtual_server`: "protocol specified for fwmark", "no protocol set - defaulting to UDP",
+/// "no forwarding method set", "HTTP/SSL_GET checker has no urls specified", "No script path
+/// has been specified for MISC_CHECKER".
+fn virtual_server(statement: &Statement, context: &Context, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(block) = statement.block() else { return };
+    if context.hides_text(statement) || statement.words().iter().any(|w| w.raw().contains('$')) {
+        return;
+    }
+    let conditional = statement.config_id().is_some();
+    let at = statement.keyword_word().map_or_else(|| statement.position(), Word::position);
+    let by_address = !matches!(statement.arg(0).as_deref(), Some("fwmark" | "group"));
+    if by_address && !block.has("protocol") {
+        diagnostics.push(finding(conditional, at, "virtual_server has no protocol (keepalived reports it and uses UDP)".into()));
+    }
+    let method = block.has("lb_kind") || block.has("lvs_method");
+    for real in block.find_all("real_server") {
+        let Some(inner) = real.block() else { continue };
+        let real_at = real.keyword_word().map_or_else(|| real.position(), Word::position);
+        let conditional = conditional || real.config_id().is_some();
+        if !method && !inner.has("lvs_method") {
+            let message = "real_server has no forwarding method: set lb_kind on the virtual_server or lvs_method (keepalived reports it)";
+            diagnostics.push(finding(conditional, real_at, message.into()));
+        }
+        for checker in inner.statements() {
+            let Some(body) = checker.block() else { continue };
+            let lacks = match checker.keyword().as_deref() {
+                Some("HTTP_GET" | "SSL_GET") if !body.has("url") => "url",
+                Some("MISC_CHECK") if !body.has("misc_path") => "misc_path",
+                _ => continue,
+            };
+            let position = checker.keyword_word().map_or_else(|| checker.position(), Word::position);
+            let keyword = checker.keyword().unwrap_or_default().into_owned();
+            let message = format!("{keyword} has no {lacks} (keepalived ignores the checker and reports it)");
+            diagnostics.push(finding(conditional || checker.config_id().is_some(), position, message));
+        }
+    }
+    if by_address {
+        return;
+    }
+    if let Some(protocol) = block.find("protocol").filter(|_| statement.arg(0).as_deref() == Some("fwmark")) {
         let at = protocol.keyword_word().map_or_else(|| protocol.position(), Word::position);
         diagnostics.push(finding(
             statement.config_id().is_some() || protocol.config_id().is_some(),
@@ -350,12 +486,14 @@ fn virtual_server(statement: &Statement, diagnostics: &mut Vec<Diagnostic>) {
 /// [0.000001, 4294.967295] ("number '0' outside range").
 fn global_defs(statement: &Statement, diagnostics: &mut Vec<Diagnostic>) {
     let Some(block) = statement.block() else { return };
-    for keyword in ["vrrp_garp_interval", "vrrp_gna_interval"] {
-        let Some((word, value, on_some_nodes)) = argument(block, keyword) else { continue };
+    // Every occurrence counts: keepalived reads each one.
+    for entry in block.find_all("vrrp_garp_interval").chain(block.find_all("vrrp_gna_interval")) {
+        let (Some(keyword), Some(word)) = (entry.keyword(), entry.args().first()) else { continue };
+        let value = word.value();
         let Ok(seconds) = value.parse::<f64>() else { continue };
         if !(0.000_001..=4_294.967_295).contains(&seconds) {
             diagnostics.push(finding(
-                statement.config_id().is_some() || on_some_nodes,
+                statement.config_id().is_some() || entry.config_id().is_some(),
                 word.position(),
                 format!("{keyword} '{value}' is outside 0.000001..4294.967295 seconds"),
             ));
