@@ -227,9 +227,11 @@ fn typed_views_read_the_lvs_side() {
 }
 
 #[test]
-fn the_example_checks_clean() {
+fn the_example_has_only_the_finding_keepalived_also_reports() {
+    // keepalived -t: "Sync group G has only 1 virtual router(s) - this probably isn't what you want".
     let checked = check(INSTANCE);
-    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    let messages: Vec<_> = checked.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages, ["vrrp_sync_group 'G' has only one instance (keepalived reports it)"]);
 }
 
 #[test]
@@ -456,10 +458,24 @@ fn keyword_removed_from_keepalived_is_unknown() {
 #[test]
 fn keyword_of_another_checker_is_unknown() {
     let rs = |checker: &str, line: &str| {
-        format!("virtual_server 10.0.0.1 80 {{\n    real_server 10.0.0.2 80 {{\n        {checker} {{\n            {line}\n        }}\n    }}\n}}\n")
+        format!("virtual_server 10.0.0.1 80 {{\n    lb_kind NAT\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        {checker} {{\n            {line}\n        }}\n    }}\n}}\n")
     };
     assert!(errors(&rs("MISC_CHECK", "misc_path /bin/true")).is_empty());
     assert_eq!(errors(&rs("TCP_CHECK", "misc_path /bin/true")), ["unknown keyword 'misc_path' in TCP_CHECK"]);
+}
+
+#[test]
+fn virtual_server_keepalived_reports_is_an_error() {
+    let vs = |head: &str, checker: &str| {
+        format!("virtual_server 10.0.0.1 80 {{\n{head}    real_server 10.0.0.2 80 {{\n        {checker} {{\n            connect_timeout 3\n        }}\n    }}\n}}\n")
+    };
+    assert!(errors(&vs("    lb_kind NAT\n    protocol TCP\n", "TCP_CHECK")).is_empty());
+    let no_protocol = errors(&vs("    lb_kind NAT\n", "TCP_CHECK"));
+    assert_eq!(no_protocol, ["virtual_server has no protocol (keepalived reports it and uses UDP)"]);
+    assert_eq!(errors(&vs("    protocol TCP\n", "TCP_CHECK")).len(), 1, "no forwarding method");
+    assert_eq!(errors(&vs("    lb_kind NAT\n    protocol TCP\n", "HTTP_GET")).len(), 1, "HTTP_GET without url");
+    let misc = vs("    lb_kind NAT\n    protocol TCP\n", "MISC_CHECK").replace("connect_timeout 3", "misc_timeout 3");
+    assert_eq!(errors(&misc).len(), 1, "MISC_CHECK without misc_path");
 }
 
 #[test]
@@ -494,7 +510,8 @@ fn vrrp_script_without_script_is_an_error() {
 
 #[test]
 fn sync_group_without_instances_is_an_error() {
-    let text = format!("vrrp_sync_group G {{\n    VI_1\n}}\n{}", instance_with(""));
+    let two = format!("{}{}", instance_with(""), instance_with("").replace("V {", "W {").replace("_id 5", "_id 6"));
+    let text = format!("vrrp_sync_group G {{\n    VI_1\n}}\n{two}");
     assert_eq!(
         errors(&text),
         [
@@ -502,13 +519,16 @@ fn sync_group_without_instances_is_an_error() {
             "unknown keyword 'VI_1' in vrrp_sync_group"
         ]
     );
-    let text = format!("vrrp_sync_group G {{\n    group {{\n        V\n    }}\n}}\n{}", instance_with(""));
+    let text = format!("vrrp_sync_group G {{\n    group {{\n        V\n        W\n    }}\n}}\n{two}");
     assert!(errors(&text).is_empty(), "{:?}", errors(&text));
+    // keepalived: "Virtual router X specified in sync group G doesn't exist", "has only 1 virtual router(s)".
+    let text = format!("vrrp_sync_group G {{\n    group {{\n        V\n        X\n    }}\n}}\n{two}");
+    assert_eq!(errors(&text).len(), 2, "{:?}", errors(&text));
 }
 
 #[test]
 fn fwmark_virtual_server_with_protocol_is_an_error() {
-    let text = "virtual_server fwmark 1 {\n    protocol TCP\n    real_server 10.0.0.2 80 {\n    }\n}\n";
+    let text = "virtual_server fwmark 1 {\n    lb_kind NAT\n    protocol TCP\n    real_server 10.0.0.2 80 {\n    }\n}\n";
     assert_eq!(errors(text), ["protocol in a fwmark virtual_server is ignored (keepalived reports it)"]);
     assert!(errors(&text.replace("fwmark 1", "10.0.0.1 80")).is_empty());
 }
@@ -596,4 +616,26 @@ fn invalid_virtual_address_is_an_error() {
         let text = instance_with("").replace("10.0.0.1/32", good);
         assert!(errors(&text).is_empty(), "{good}: {:?}", errors(&text));
     }
+}
+
+#[test]
+fn duplicate_vrid_in_separate_vrid_spaces_is_not_an_error() {
+    // keepalived -t accepts one unicast and one multicast instance sharing a VRID (the old
+    // rule refused it), and refuses two multicast ones on one interface.
+    let second = instance_with("").replace("V {", "W {");
+    let both_multicast = format!("{}{second}", instance_with(""));
+    assert_eq!(errors(&both_multicast).len(), 1, "{:?}", errors(&both_multicast));
+    let unicast = format!("{}{second}", instance_with("    unicast_peer {\n        192.0.2.9\n    }\n"));
+    assert!(errors(&unicast).is_empty(), "{:?}", errors(&unicast));
+}
+
+#[test]
+fn sync_group_mixing_owner_and_backup_is_an_error() {
+    let owner = instance_with("    state MASTER\n    priority 255\n");
+    let backup = instance_with("    state BACKUP\n    priority 100\n").replace("V {", "W {").replace("_id 5", "_id 6");
+    let group = "vrrp_sync_group G {\n    group {\n        V\n        W\n    }\n}\n";
+    assert_eq!(errors(&format!("{owner}{backup}{group}")).len(), 1);
+    // The other order is fine for keepalived: the group starts as BACKUP and stays so.
+    let reversed = group.replace("        V\n        W\n", "        W\n        V\n");
+    assert!(errors(&format!("{owner}{backup}{reversed}")).is_empty());
 }
