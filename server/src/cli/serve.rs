@@ -51,6 +51,10 @@ pub(crate) struct Args {
     /// are returned as warnings; rejected: 422 with HAProxy's diagnostics).
     #[arg(long, value_name = "PATH")]
     haproxy_bin: Option<PathBuf>,
+    /// An extra argument for the gate's `haproxy -c` (repeat for several), e.g.
+    /// `--haproxy-arg=-dr` when the server cannot resolve the nodes' server names.
+    #[arg(long = "haproxy-arg", value_name = "ARG", allow_hyphen_values = true, requires = "haproxy_bin")]
+    haproxy_args: Vec<String>,
     /// Also run a local fleet-agent (process mode) on a `demo` cluster with a loopback config,
     /// where haproxy is installed.
     #[arg(long)]
@@ -135,7 +139,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let haproxy = match &args.haproxy_bin {
         Some(bin) => {
             // A wrong path is found now, not at the first import that needs HAProxy's verdict.
-            let checker = HaproxyChecker::new(bin);
+            let checker = HaproxyChecker::new(bin).with_args(args.haproxy_args.iter().cloned());
             let version = checker.version()?;
             tracing::info!(%version, "the configuration gate defers to haproxy -c");
             Some(checker)

@@ -31,7 +31,7 @@ async fn haproxy_decides_imports_replaces_and_commits() {
     }
     drop(plain);
 
-    let s = start_on(None, &["--haproxy-bin", haproxy.to_str().unwrap()]);
+    let s = start_on(None, &["--haproxy-bin", haproxy.to_str().unwrap(), "--haproxy-arg=-dr"]);
     let admin = s.admin().await;
     let id = s.cluster(&admin, "edge").await;
     let imported = s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, ENV_DEPENDENT).await.expect(201);
