@@ -2,8 +2,14 @@
 //!
 //! ```text
 //! &str --lexer--> words and braces with their trivia --tree--> Document + diagnostics
-//!      --check--> unknown keywords, ranges, references, duplicate VRIDs (path:line:col)
+//!      --check--> unknown keywords (tables probed from keepalived 2.2.7), the configuration
+//!                 errors keepalived -t reports (vrrp_rules.rs), references (path:line:col)
+//!      --settle_with_keepalived--> the real `keepalived -t` verdict decides when it ran
 //! ```
+//!
+//! The offline check gates imports, so it is never stricter than keepalived: an error only
+//! where `keepalived -t` surely fails, proven by the differential tests against the binary
+//! (tests/it/keepalived_corpus.rs); anything less certain is a warning or nothing.
 //!
 //! Parsing never fails and never panics: unbalanced braces and unterminated quotes become
 //! diagnostics and the document still renders back to the exact input
