@@ -10,8 +10,8 @@ pub const TIMEOUTS: &[&str] = &[
 pub const BALANCE_ALGORITHMS: &[&str] =
     &["first", "hash", "hdr", "leastconn", "random", "rdp-cookie", "roundrobin", "source", "static-rr", "uri", "url_param"];
 
-/// `mode` values.
-pub const MODES: &[&str] = &["http", "log", "tcp"];
+/// `mode` values of proxies (`mode log` is refused by 2.6: "unknown proxy mode 'log'").
+pub const MODES: &[&str] = &["http", "tcp"];
 
 /// True for a `balance` algorithm HAProxy 2.6 knows, `hdr(host)` style arguments included.
 pub fn is_balance_algorithm(algorithm: &str) -> bool {
@@ -285,6 +285,71 @@ pub const REMOVED: &[(&str, &str)] = &[
     ("rsprep", "use 'http-response replace-header'"),
     ("srvexp", "use 'http-response replace-header'"),
     ("srvtimeout", "use 'timeout server'"),
+];
+
+/// The word after a proxy keyword where HAProxy 2.6 accepts a closed set. Each list is
+/// HAProxy 2.6.12's own alert for a wrong word, completed with the §4.1 matrix rows and §4.2
+/// headings where the alert leaves some out (`stats http-request`, `stats show-modules`,
+/// `tcp-check send-lf` ...). `stats socket|timeout|maxconn|bind-process` belong to `global`.
+/// `(keyword, index of the checked word, allowed values)`; `name(*)` matches a prefix.
+pub const CLOSED_SETS: &[(&str, usize, &[&str])] = &[
+    ("mode", 1, MODES),
+    ("compression", 1, &["algo", "type", "offload"]),
+    (
+        "stats",
+        1,
+        &[
+            "admin", "auth", "enable", "hide-version", "http-request", "realm", "refresh", "scope", "show-desc",
+            "show-legends", "show-modules", "show-node", "uri",
+        ],
+    ),
+    ("hash-type", 1, &["map-based", "consistent"]),
+    ("hash-type", 2, &["sdbm", "djb2", "crc32", "wt6"]),
+    ("hash-type", 3, &["avalanche"]),
+    ("http-reuse", 1, &["never", "safe", "aggressive", "always"]),
+    ("load-server-state-from-file", 1, &["global", "local", "none"]),
+    (
+        "http-check",
+        1,
+        &[
+            "disable-on-404", "send-state", "comment", "connect", "send", "expect", "set-var-fmt(*)", "set-var(*)",
+            "unset-var(*)",
+        ],
+    ),
+    (
+        "tcp-check",
+        1,
+        &[
+            "comment", "connect", "send", "send-lf", "send-binary", "send-binary-lf", "expect", "set-var-fmt(*)",
+            "set-var(*)", "unset-var(*)",
+        ],
+    ),
+    ("stick", 1, &["on", "match", "store-request", "store-response"]),
+    ("capture", 1, &["cookie", "request", "response"]),
+    ("monitor", 1, &["fail"]),
+    ("persist", 1, &["rdp-cookie(*)"]),
+    ("rate-limit", 1, &["sessions"]),
+    ("external-check", 1, &["command", "path"]),
+    ("declare", 1, &["capture"]),
+    ("email-alert", 1, &["from", "level", "mailers", "myhostname", "to"]),
+];
+
+/// Proxy statement keywords that may end with an `if` / `unless` condition (configuration.txt
+/// §4.2, §7.2).
+pub const CONDITIONAL: &[&str] = &[
+    "http-request",
+    "http-response",
+    "http-after-response",
+    "tcp-request",
+    "tcp-response",
+    "use_backend",
+    "use-server",
+    "redirect",
+    "stick",
+    "monitor",
+    "force-persist",
+    "ignore-persist",
+    "stats",
 ];
 
 #[cfg(test)]

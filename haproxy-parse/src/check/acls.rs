@@ -20,26 +20,10 @@
 use std::collections::HashMap;
 
 use haproxy_model::keywords::acl::is_predefined;
+use haproxy_model::keywords::proxy::CONDITIONAL;
 use haproxy_model::{Condition, ConditionError, Diagnostic, Line, Section};
 
 use super::{error, warning, Context};
-
-/// Statement keywords that may end with a condition.
-const CONDITIONAL_KEYWORDS: &[&str] = &[
-    "http-request",
-    "http-response",
-    "http-after-response",
-    "tcp-request",
-    "tcp-response",
-    "use_backend",
-    "use-server",
-    "redirect",
-    "stick",
-    "monitor",
-    "force-persist",
-    "ignore-persist",
-    "stats",
-];
 
 /// Runs the ACL reference check on every proxy and defaults section.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -54,7 +38,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let keyword = line.keyword().unwrap_or_default();
-            if !CONDITIONAL_KEYWORDS.contains(&&*keyword) {
+            if !CONDITIONAL.contains(&&*keyword) {
                 continue;
             }
             let Some(start) = condition_start(line) else { continue };

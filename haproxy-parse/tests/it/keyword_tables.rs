@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use haproxy_model::keywords::{acl, actions, bind, global, proxy, sample, sections, server};
 
-/// Every table of the model, by name.
+/// Every table of the model, by name. `proxy::CONDITIONAL` is left out: lists of rule keywords
+/// (which rules carry conditions, sample expressions, ordering) are subsets of one small
+/// vocabulary by nature, not copies of each other.
 fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut out: Vec<(&str, Vec<&str>)> = vec![
         ("acl::PREDEFINED", acl::PREDEFINED.to_vec()),
@@ -46,6 +48,9 @@ fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
         ("sections::LOG_FORWARD", sections::LOG_FORWARD),
     ] {
         out.push((name, table.to_vec()));
+    }
+    for (keyword, _, set) in proxy::CLOSED_SETS {
+        out.push((keyword, set.to_vec()));
     }
     out
 }
