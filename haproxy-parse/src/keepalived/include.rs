@@ -105,7 +105,9 @@ fn expand(base: &Path, pattern: &str) -> Vec<PathBuf> {
 
 fn include_patterns(statements: &[Statement], out: &mut Vec<String>) {
     for statement in statements {
-        if statement.keyword().as_deref() == Some("include") {
+        // Every include form (`includer`, `includem` ... differ only in which failures
+        // keepalived reports), in any block.
+        if super::check::is_include(statement) {
             if let Some(pattern) = statement.arg(0) {
                 out.push(pattern.into_owned());
             }
@@ -176,10 +178,11 @@ mod tests {
         std::fs::write(dir.join("conf.d/b.conf"), "vrrp_script b {\n}\n").unwrap();
         std::fs::write(dir.join("conf.d/skip.txt"), "x\n").unwrap();
         std::fs::write(dir.join("inner.inc"), "global_defs {\n}\n").unwrap();
-        let doc = parse("include conf.d/*.conf\n").document;
+        std::fs::write(dir.join("role.inc"), "state MASTER\n").unwrap();
+        let doc = parse("include conf.d/*.conf\nvrrp_instance V {\n    includer role.inc\n}\n").document;
         let files = resolve_includes(&doc, &dir).unwrap();
         let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["a.conf", "inner.inc", "b.conf"]);
+        assert_eq!(names, ["a.conf", "inner.inc", "b.conf", "role.inc"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
