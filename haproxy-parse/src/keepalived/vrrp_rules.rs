@@ -187,7 +187,8 @@ fn instance(
             format!("vrrp_instance '{name}': in strict mode, state MASTER must match priority 255 (keepalived: \"State MASTER must match being address owner\")"),
         ));
     }
-    authentication(block, &name, at, conditional, strict, state_master, owner, context, diagnostics);
+    let instance = Instance { block, name: &name, at, conditional };
+    authentication(&instance, Starting { strict, master: state_master, owner }, context, diagnostics);
 }
 
 /// True when `statement` or anything inside its block uses a `$` parameter.
@@ -196,19 +197,29 @@ fn uses_parameters(statement: &Statement) -> bool {
         || statement.block().is_some_and(|b| b.statements().iter().any(uses_parameters))
 }
 
-/// vrrp.c vrrp_complete_instance, the authentication cases, in keepalived's order.
-#[allow(clippy::too_many_arguments)]
-fn authentication(
-    block: &Block,
-    name: &str,
+/// One `vrrp_instance` being judged.
+struct Instance<'a> {
+    block: &'a Block,
+    name: &'a str,
     at: Position,
     conditional: bool,
+}
+
+/// How an instance is set to start.
+#[derive(Clone, Copy)]
+struct Starting {
+    /// Strict mode, from the instance or `vrrp_strict`.
     strict: bool,
-    state_master: bool,
+    /// `state MASTER`.
+    master: bool,
+    /// Priority 255 (given, or implied by MASTER without a priority).
     owner: bool,
-    context: &Context,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+}
+
+/// vrrp.c vrrp_complete_instance, the authentication cases, in keepalived's order.
+fn authentication(instance: &Instance<'_>, start: Starting, context: &Context, diagnostics: &mut Vec<Diagnostic>) {
+    let Instance { block, name, at, conditional } = *instance;
+    let Starting { strict, master: state_master, owner } = start;
     let Some(auth) = block.find("authentication").and_then(Statement::block) else { return };
     if let Some((word, pass, _)) = argument(auth, "auth_pass") {
         if pass.chars().count() > 8 {
