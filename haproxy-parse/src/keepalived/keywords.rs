@@ -1,17 +1,17 @@
 //! The keywords keepalived 2.2.7 accepts, block by block, as the real binary answers.
 //!
 //! Derived from keepalived v2.2.7 itself (the Debian/Ubuntu build, `keepalived --version`:
-//! "Keepalived v2.2.7 (01/16,2022)") with `tools/keepalived_keywords.py`: every identifier-like
-//! string in the binary (plus the tails the linker merges into longer strings, and the string
-//! literals of keepalived's v2.2.7 parser sources as a backstop) was written into each block
-//! below and kept only when `keepalived -t` did not answer "Unknown keyword". So a keyword an
-//! older release read and 2.2.7 removed (`lvs_id`, `nat_mask`, `vrrp_garp_interval` at top level,
-//! `notify_deleted` in a sync group ...) is unknown here too, and keywords a build option turns
-//! off are absent exactly when this build lacks them. Re-run the tool against a new keepalived
-//! and paste its output to move the table. `include` is not a keyword: keepalived reads it
-//! before matching keywords, in any block (check.rs). Blocks not listed (value blocks such as
-//! `virtual_ipaddress`, `static_routes`, sync-group `group`; `vrrp_track_file` ...) are not
-//! checked keyword by keyword.
+//! "Keepalived v2.2.7 (01/16,2022)") with `haproxy-parse/tools/keepalived_keywords.py`: every
+//! identifier-like string in the binary (plus the tails the linker merges into longer strings,
+//! and the string literals of keepalived's v2.2.7 parser sources as a backstop) was written into
+//! each block below and kept only when `keepalived -t` did not answer "Unknown keyword". So a
+//! keyword an older release read and 2.2.7 removed (`lvs_id`, `nat_mask`, `vrrp_garp_interval`
+//! at top level, `notify_deleted` in a sync group ...) is unknown here too, and keywords a build
+//! option turns off are absent exactly when this build lacks them. Re-run the tool against a new
+//! keepalived and paste its output to move the table. `include` is not a keyword: keepalived
+//! reads it before matching keywords, in any block (check.rs). Blocks not listed (value blocks
+//! such as `virtual_ipaddress`, `static_routes`, sync-group `group`; `vrrp_track_file` ...) are
+//! not checked keyword by keyword.
 
 /// The keywords allowed in the block opened by `keyword` inside a block opened by `parent`
 /// (`None, None`: the top level); `None` when that block is not checked.
