@@ -10,7 +10,9 @@
 //!
 //! Because the other checks read every word, an error they raise on a line holding an empty
 //! word is not certain: [`check`] returns those lines and [`super::check_document`] turns such
-//! errors into warnings.
+//! errors into warnings. The same holds for a word that may expand to nothing, a double-quoted
+//! environment reference such as `"$HOME"` (`set-header X "\\" "$HOME" if ...` never reads its
+//! condition when `HOME` is unset): found by the differential test.
 
 use std::collections::HashSet;
 
@@ -19,15 +21,27 @@ use haproxy_model::{Diagnostic, Line, LineKind};
 
 use super::{error, warning, Context};
 
-/// Reports empty words; returns the line numbers that hold one.
-pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) -> HashSet<u32> {
-    let mut lines = HashSet::new();
+/// The lines where HAProxy's argument list may end early.
+#[derive(Debug, Default)]
+pub(super) struct EmptyWords {
+    /// Lines holding the empty word `""`.
+    pub(super) literal: HashSet<u32>,
+    /// Lines holding a word that may expand to nothing (`"$VAR"`, `"${VAR}"`).
+    pub(super) possible: HashSet<u32>,
+}
+
+/// Reports empty words; returns the lines that hold one.
+pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) -> EmptyWords {
+    let mut lines = EmptyWords::default();
     for line in context.document.lines() {
         if line.kind() != LineKind::Statement {
             continue;
         }
+        if line.words().iter().skip(1).any(|w| w.value().starts_with('$') && !w.env_refs().is_empty()) {
+            lines.possible.insert(line.position().line);
+        }
         let Some(at) = line.words().iter().position(|w| w.value().is_empty()) else { continue };
-        lines.insert(line.position().line);
+        lines.literal.insert(line.position().line);
         if at == 0 {
             out.push(warning(line, 0, "the line starts with an empty word: HAProxy ignores the whole line"));
             continue;

@@ -71,20 +71,28 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     actions::check(&context, &mut out);
     params::check(&context, &mut out);
     subkeywords::check(&context, &mut out);
-    // An error on a line holding an empty word is uncertain (HAProxy may never read the words
-    // it was about): only `empty`'s own findings keep their severity there.
+    // An error on a line holding an empty word, or a word that may expand to nothing, is
+    // uncertain (HAProxy may never read the words it was about): only `empty`'s own findings
+    // keep their severity there.
     let mut empty_words = Vec::new();
-    let uncertain = empty::check(&context, &mut empty_words);
-    for diagnostic in &mut out {
-        if diagnostic.is_error() && uncertain.contains(&diagnostic.position.line) {
-            diagnostic.severity = Severity::Warning;
-        }
-    }
+    let empty = empty::check(&context, &mut empty_words);
+    downgrade(&mut out, |line| empty.literal.contains(&line) || empty.possible.contains(&line));
     out.append(&mut empty_words);
-    // The ACL check reads conditions up to the empty word, as HAProxy does: its errors stand.
-    acls::check(&context, &mut out);
+    // The ACL check reads conditions up to a literal empty word, as HAProxy does: its errors
+    // stand there, but not where a word may expand to nothing.
+    let mut conditions = Vec::new();
+    acls::check(&context, &mut conditions);
+    downgrade(&mut conditions, |line| empty.possible.contains(&line));
+    out.append(&mut conditions);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
+}
+
+/// Turns the errors on lines `uncertain` accepts into warnings.
+fn downgrade(diagnostics: &mut [Diagnostic], uncertain: impl Fn(u32) -> bool) {
+    for diagnostic in diagnostics.iter_mut().filter(|d| d.is_error() && uncertain(d.position.line)) {
+        diagnostic.severity = Severity::Warning;
+    }
 }
 
 /// Where word `index` of `line` starts (the line's first column when there is no such word).

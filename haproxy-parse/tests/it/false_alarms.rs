@@ -111,6 +111,15 @@ fn empty_word_ends_the_arguments_of_an_action() {
 }
 
 #[test]
+fn word_that_may_expand_to_nothing_makes_the_rest_uncertain() {
+    // `"$FLEET_UNSET_VAR"` is the empty word when the variable is unset (haproxy -c runs with
+    // PATH alone here): set-header then has its 2 arguments and never reads the condition.
+    let text = frontend(&["http-request set-header X-A v \"$FLEET_UNSET_VAR\" if { src( }"]);
+    assert_valid(&text);
+    assert!(!warnings(&text).is_empty());
+}
+
+#[test]
 fn unknown_dot_directive_is_fatal_only_where_read() {
     let guarded = frontend(&[".if defined(FLEET_NEVER_SET)", ".elseif defined(X)", ".endif"]);
     assert_valid(&guarded);
