@@ -8,8 +8,13 @@
 //! has got wrong before: the condition grammar of configuration.txt §7.2 (`if`/`unless`, `!`
 //! glued or alone, `||`, `or`, implicit and, anonymous ACLs negated or not, named ACLs defined
 //! before or after use, defined twice, names with `-` and `.`), action arguments, quoting and
-//! escaping with the empty word `""`, conditional blocks and message directives with their
-//! argument rules, unknown dot-directives, and the keywords of every section type.
+//! escaping with the empty word `""` and environment references that may expand to nothing,
+//! conditional blocks and message directives with their argument rules, unknown
+//! dot-directives, `no` / `default` prefixes, named defaults holding rules, listen sections,
+//! whole sections inside `.if` blocks, and the keywords of every section type (`global`,
+//! `program`, `ring`, `log-forward`, `http-errors`, `cache`, `fcgi-app`, `mailers`, `peers`,
+//! `resolvers`, `userlist`). `FLEET_DIFF_SHOW_MISSED=1` (or `full`, with the files) lists the
+//! rejected files the offline check let through.
 //!
 //! Checks run `$FLEET_HAPROXY_CHECK_BIN` (HAProxy without network, no DNS waits), else
 //! `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`, with `-dr`, a few at a time; only loopback and
@@ -155,6 +160,10 @@ fn value(rng: &mut Rng) -> String {
         "\"$HOME\"",
         "'$HOME'",
         "\\#not-a-comment",
+        "\"${FLEET_DIFF_NEVER_SET}\"",
+        "\"${PATH}\"",
+        "\"${FLEET_DIFF_NEVER_SET-fallback}\"",
+        "x${FLEET_DIFF_NEVER_SET}y",
         "\"\\\\\"",
     ])
     .to_string()
@@ -278,6 +287,40 @@ fn required_lines(header: &str) -> &'static [&'static str] {
     }
 }
 
+/// ACL definitions, rules, conditional blocks and messages for one proxy section.
+fn proxy_body(rng: &mut Rng) -> Vec<String> {
+    let mut defined: Vec<&str> = Vec::new();
+    let mut body: Vec<String> = Vec::new();
+    for _ in 0..1 + rng.below(5) {
+        match rng.below(10) {
+            0..=2 => {
+                let name = rng.pick(ACL_NAMES);
+                let criterion = if rng.chance(2) { rng.pick(BAD_CRITERIA) } else { rng.pick(CRITERIA) };
+                body.push(format!("acl {name} {criterion}"));
+                defined.push(name);
+            }
+            3..=7 => body.push(rule(rng, &defined)),
+            8 => {
+                let inner = vec![format!("    {}", rule(rng, &defined))];
+                body.extend(directive_block(rng, inner));
+            }
+            _ if rng.chance(50) => body.push(message(rng)),
+            _ if rng.chance(80) => body.push(rng.pick(&["no option dontlognull", "option httplog", "no log", "log global"]).to_string()),
+            _ => body.push(rng.pick(&["default log", "no timeout client", "no acl x", "no option httplog"]).to_string()),
+        }
+    }
+    body
+}
+
+/// A body line: directives at the margin, statements indented.
+fn write_body_line(text: &mut String, line: &str) {
+    if line.starts_with('.') {
+        let _ = writeln!(text, "{line}");
+    } else {
+        let _ = writeln!(text, "    {}", line.trim_start());
+    }
+}
+
 /// One whole configuration.
 pub(crate) fn generate(seed: u64) -> String {
     let rng = &mut Rng::new(seed);
@@ -295,35 +338,61 @@ pub(crate) fn generate(seed: u64) -> String {
     if rng.chance(10) {
         let _ = writeln!(text, "{}", message(rng));
     }
-    text.push_str("defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n");
-    text.push_str("frontend fe\n    bind 127.0.0.1:18080\n");
-    let mut defined: Vec<&str> = Vec::new();
-    let mut body: Vec<String> = Vec::new();
-    for _ in 0..1 + rng.below(5) {
-        match rng.below(10) {
-            0..=2 => {
-                let name = rng.pick(ACL_NAMES);
-                let criterion = if rng.chance(2) { rng.pick(BAD_CRITERIA) } else { rng.pick(CRITERIA) };
-                body.push(format!("acl {name} {criterion}"));
-                defined.push(name);
-            }
-            3..=7 => body.push(rule(rng, &defined)),
-            8 => {
-                let inner = vec![format!("    {}", rule(rng, &defined))];
-                body.extend(directive_block(rng, inner));
-            }
-            _ if rng.chance(50) => body.push(message(rng)),
-            _ => body.push(rule(rng, &defined)),
+    if rng.chance(25) {
+        text.push_str("global\n");
+        if rng.chance(10) {
+            text.push_str(rng.pick(&["    default log\n", "    no maxconn 1\n", "    unknown-global x\n"]));
+        }
+        for _ in 0..1 + rng.below(3) {
+            let line = rng.pick(&[
+                "maxconn 100",
+                "no busy-polling",
+                "nbthread 2",
+                "log 127.0.0.1:514 local0",
+                "no log",
+                "stats timeout 5s",
+                ".notice \"global\"",
+                "setenv FLEET_DIFF_SET x",
+            ]);
+            let indent = if line.starts_with('.') { "" } else { "    " };
+            let _ = writeln!(text, "{indent}{line}");
         }
     }
-    for line in body {
-        if line.starts_with('.') {
-            let _ = writeln!(text, "{line}");
-        } else {
-            let _ = writeln!(text, "    {}", line.trim_start());
+    text.push_str("defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n");
+    let named_defaults = rng.chance(15);
+    if named_defaults {
+        // Rules and ACLs in defaults need a named section, and a proxy that uses it.
+        text.push_str("defaults d1\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n");
+        for line in proxy_body(rng) {
+            write_body_line(&mut text, &line);
         }
+    }
+    let conditional_backend = rng.chance(10);
+    text.push_str(if named_defaults { "frontend fe from d1\n" } else { "frontend fe\n" });
+    text.push_str("    bind 127.0.0.1:18080\n");
+    for line in proxy_body(rng) {
+        write_body_line(&mut text, &line);
+    }
+    if conditional_backend {
+        text.push_str("    use_backend be2 if { path /two }\n");
     }
     text.push_str("    default_backend be\nbackend be\n    server s1 192.0.2.10:80\n");
+    if rng.chance(20) {
+        for line in proxy_body(rng) {
+            write_body_line(&mut text, &line);
+        }
+    }
+    if conditional_backend {
+        let test = rng.pick(&["defined(PATH)", "defined(FLEET_DIFF_NEVER_SET)"]);
+        let _ = writeln!(text, ".if {test}\nbackend be2\n    server s2 192.0.2.11:80\n.endif");
+    }
+    if rng.chance(15) {
+        text.push_str("listen li\n    bind 127.0.0.1:18081\n");
+        for line in proxy_body(rng) {
+            write_body_line(&mut text, &line);
+        }
+        text.push_str("    server s3 192.0.2.12:80\n");
+    }
     for section in sections {
         for line in section {
             let _ = writeln!(text, "{line}");
