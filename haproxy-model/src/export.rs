@@ -203,7 +203,9 @@ pub fn to_model(document: &Document) -> ConfigModel {
     }
 }
 
-fn section_model(section: &Section) -> SectionModel {
+/// The typed model of one section (what [`to_model`] makes of it), for readers that need one
+/// proxy of a large document without exporting every other section.
+pub fn section_model(section: &Section) -> SectionModel {
     SectionModel {
         kind: section.kind().keyword().to_string(),
         name: section.name().map(|n| n.into_owned()),
@@ -213,21 +215,32 @@ fn section_model(section: &Section) -> SectionModel {
     }
 }
 
+/// The typed model of line `index` of `section`, as in [`section_model`]; none for a blank or
+/// comment line, or past the end.
+pub fn directive_model(section: &Section, index: usize) -> Option<Directive> {
+    let line = section.lines().get(index).filter(|line| !line.is_trivia())?;
+    Some(directive(line, index, section.kind(), true))
+}
+
 fn directives(lines: &[Line], kind: &SectionKind, typed: bool) -> Vec<Directive> {
     lines
         .iter()
         .enumerate()
         .filter(|(_, line)| !line.is_trivia())
-        .map(|(index, line)| Directive {
-            line: line.position().line,
-            keyword: line.keyword().map(|k| k.into_owned()).unwrap_or_default(),
-            body: if typed && line.kind() == LineKind::Statement {
-                typed_body(line, index, kind).unwrap_or_else(|| generic(line))
-            } else {
-                generic(line)
-            },
-        })
+        .map(|(index, line)| directive(line, index, kind, typed))
         .collect()
+}
+
+fn directive(line: &Line, index: usize, kind: &SectionKind, typed: bool) -> Directive {
+    Directive {
+        line: line.position().line,
+        keyword: line.keyword().map(|k| k.into_owned()).unwrap_or_default(),
+        body: if typed && line.kind() == LineKind::Statement {
+            typed_body(line, index, kind).unwrap_or_else(|| generic(line))
+        } else {
+            generic(line)
+        },
+    }
 }
 
 fn owned(values: Vec<std::borrow::Cow<'_, str>>) -> Vec<String> {
