@@ -18,7 +18,8 @@ use haproxy_model::Diagnostic;
 
 use crate::error::{Error, Result};
 use crate::haproxy_check::{CheckError, HaproxyChecker, Verdict};
-use crate::ops::{apply_ops, EditOp};
+use crate::documents::Parsed;
+use crate::ops::EditOp;
 
 /// Runs the offline check on `text`: errors become [`Error::Invalid`] (with every diagnostic),
 /// otherwise the warnings are returned.
@@ -95,16 +96,7 @@ fn refuse_offline(mut diagnostics: Vec<Diagnostic>, note: &str) -> Result<Vec<Di
 /// Applies `ops` to the configuration `base` and renders the result losslessly. Does not run
 /// the offline check (intermediate states of a transaction may reference things added later).
 pub fn apply_to_text(base: &str, ops: &[EditOp]) -> Result<String> {
-    let parsed = haproxy_parse::parse(base);
-    if parsed.has_errors() {
-        return Err(Error::Invalid {
-            message: "the base configuration does not parse".into(),
-            diagnostics: parsed.diagnostics,
-        });
-    }
-    let mut document = parsed.document;
-    apply_ops(&mut document, ops)?;
-    Ok(haproxy_render::lossless(&document))
+    Ok(haproxy_render::lossless(&Parsed::parse(base).edited(ops)?))
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //!   overruled by the real `haproxy -c` ([`haproxy_check`]) where one is configured.
 //! - [`haproxy_check`]: runs `haproxy -c` and reads its output back into located diagnostics
 //!   (used by the server's gate, `fleet config check` and the agent).
+//! - [`documents`]: parsed versions cached by sha256, so reads, stages and commits do not parse
+//!   an immutable version twice.
 //! - [`Store`] (feature `store`, sqlx on SQLite or PostgreSQL): pools, clusters, the chain of
 //!   immutable config versions, transactions with optimistic concurrency (begin at the latest
 //!   version, a commit after another commit won fails with [`Error::Outdated`], enforced by the
@@ -25,6 +27,7 @@ pub mod backoff;
 pub mod candidate;
 pub mod clock;
 pub mod diff;
+pub mod documents;
 mod error;
 pub mod haproxy_check;
 mod model;

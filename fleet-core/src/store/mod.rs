@@ -38,6 +38,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::candidate;
 use crate::clock::{random_id, Clock, OsRandom, Random, SystemClock};
+use crate::documents::DocumentCache;
 use crate::haproxy_check::{CheckError, HaproxyChecker};
 use crate::error::{Error, Result};
 
@@ -87,6 +88,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     haproxy: Option<Arc<HaproxyChecker>>,
+    /// Parsed versions by sha256, shared by every clone of this store (see [`crate::documents`]).
+    documents: Arc<DocumentCache>,
 }
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -132,7 +135,8 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let haproxy = options.haproxy.map(Arc::new);
-        Ok(Store { pool, backend, clock: options.clock, random: options.random, haproxy })
+        let documents = Arc::new(DocumentCache::default());
+        Ok(Store { pool, backend, clock: options.clock, random: options.random, haproxy, documents })
     }
 
     /// Opens a SQLite database file, creating it (and its folder) when missing.

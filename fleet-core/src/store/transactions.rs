@@ -11,7 +11,6 @@ use sqlx::Row;
 use super::audit::Audit;
 use super::versions::NewVersion;
 use super::{json_column, to_json, Store};
-use crate::candidate::apply_to_text;
 use crate::error::{Error, Result};
 use crate::model::{Committed, Transaction, TransactionState};
 use crate::ops::EditOp;
@@ -120,13 +119,6 @@ impl Store {
         rows.iter().map(transaction_from_row).collect()
     }
 
-    async fn base_text(&self, transaction: &Transaction) -> Result<String> {
-        if transaction.base_version == 0 {
-            return Ok(String::new());
-        }
-        Ok(self.version(transaction.cluster_id, transaction.base_version).await?.text)
-    }
-
     /// Appends `ops` to an open transaction. The whole sequence must apply to the base version
     /// (else [`Error::Invalid`] naming the first op that fails, counted from the transaction's
     /// first op); the offline check waits for the commit.
@@ -135,11 +127,12 @@ impl Store {
         if transaction.state != TransactionState::Open {
             return Err(self.closed(&transaction).await);
         }
-        let base = self.base_text(&transaction).await?;
+        let base = self.base_document(&transaction).await?;
         let mut all = transaction.ops.clone();
         let added = ops.len();
         all.extend(ops);
-        apply_to_text(&base, &all)?;
+        // Validation only: the edited copy is dropped, the cached base stays as it was.
+        base.edited(&all)?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
         // Conditional on the ops we validated against: a concurrent stage makes this a conflict.
@@ -178,8 +171,7 @@ impl Store {
     /// The text a commit would store now, and its offline check.
     pub async fn preview(&self, id: i64) -> Result<Preview> {
         let transaction = self.transaction(id).await?;
-        let base = self.base_text(&transaction).await?;
-        let text = apply_to_text(&base, &transaction.ops)?;
+        let text = self.candidate_text(&transaction).await?;
         let diagnostics = haproxy_parse::check(&text).diagnostics;
         Ok(Preview { text, diagnostics })
     }
@@ -192,14 +184,18 @@ impl Store {
         if transaction.state != TransactionState::Open {
             return Err(self.closed(&transaction).await);
         }
-        let base = self.base_text(&transaction).await?;
-        let text = apply_to_text(&base, &transaction.ops)?;
+        let text = self.candidate_text(&transaction).await?;
         let warnings = self.gate(&text).await?;
         let result = self.commit_candidate(author, &transaction, &text, message).await;
         if let Err(Error::Outdated { .. }) = &result {
             self.mark_outdated(author, &transaction).await?;
         }
         result.map(|version| Committed { version, warnings })
+    }
+
+    /// The text `transaction` would commit: its ops applied to a copy of the cached base.
+    async fn candidate_text(&self, transaction: &Transaction) -> Result<String> {
+        Ok(haproxy_render::lossless(&self.base_document(transaction).await?.edited(&transaction.ops)?))
     }
 
     async fn commit_candidate(

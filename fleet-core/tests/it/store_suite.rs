@@ -20,6 +20,7 @@ crate::store_tests!(
     users_sessions_and_tokens,
     every_change_is_audited,
     sqlite_runs_in_wal_mode,
+    documents_are_parsed_once_per_version,
 );
 
 async fn cluster(h: &Harness) -> i64 {
@@ -413,4 +414,60 @@ async fn sqlite_runs_in_wal_mode(h: Harness) {
         }
         _ => assert!(h.url.starts_with("postgres")),
     }
+}
+
+/// Versions are immutable, so reads, stages and commits share one parse per version (and one per
+/// transaction state), and what they read is what the text says.
+async fn documents_are_parsed_once_per_version(h: Harness) {
+    use fleet_core::read::{self, Part};
+    use fleet_core::TextAt;
+    use haproxy_model::Side;
+
+    let s = &h.store;
+    let id = cluster(&h).await;
+    assert!(matches!(s.document_at(id, TextAt::Latest).await, Err(Error::NotFound(_))));
+    s.import("alice", id, SAMPLE, "v1").await.unwrap();
+    let before = s.document_cache_stats();
+    let latest = s.document_at(id, TextAt::Latest).await.unwrap();
+    for _ in 0..5 {
+        let again = s.document_at(id, TextAt::Version(1)).await.unwrap();
+        assert!(std::sync::Arc::ptr_eq(&latest, &again), "a read parsed version 1 again");
+    }
+    let after = s.document_cache_stats();
+    assert_eq!(after.misses - before.misses, 1, "{after:?}");
+    assert_eq!(haproxy_render::lossless(latest.document()), SAMPLE);
+    assert!(matches!(s.document_at(id, TextAt::Version(7)).await, Err(Error::NotFound(_))));
+
+    // Inside a transaction: the staged state, with the line numbers of the text it would commit.
+    let tx = s.begin("alice", id, 1).await.unwrap();
+    let add = EditOp::AddServer {
+        backend: "app".into(),
+        name: "s9".into(),
+        address: "10.0.0.9:80".into(),
+        weight: None,
+        backup: false,
+        disabled: false,
+        params: vec![],
+    };
+    s.stage("alice", tx.id, vec![add]).await.unwrap();
+    let staged = s.document_at(id, TextAt::Transaction(tx.id)).await.unwrap();
+    let preview = s.preview(tx.id).await.unwrap().text;
+    assert_eq!(haproxy_render::lossless(staged.document()), preview);
+    let s9 = read::server(staged.document(), "app", "s9").unwrap();
+    let line = preview.lines().position(|l| l.contains("server s9")).unwrap() + 1;
+    assert_eq!(s9.line as usize, line);
+    assert!(read::server(latest.document(), "app", "s9").is_err(), "the cached version is not edited");
+    let again = s.document_at(id, TextAt::Transaction(tx.id)).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&staged, &again));
+    let committed = s.commit("alice", tx.id, "add s9").await.unwrap();
+    let v2 = s.document_at(id, TextAt::Version(committed.version.number)).await.unwrap();
+    let names: Vec<_> = read::parts(v2.document(), Side::Backend, "app", Part::Servers)
+        .unwrap()
+        .into_iter()
+        .filter_map(|d| match d.body {
+            haproxy_model::export::DirectiveBody::Server(server) => server.name,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["app1", "app2", "s9"]);
 }

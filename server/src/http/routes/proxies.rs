@@ -16,11 +16,12 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use fleet_core::rbac::{Permission, Principal};
-use fleet_core::read::{self, Part, ProxyKind};
+use fleet_core::read::{self, Part};
 use fleet_core::ops::{
     NewAclBody, NewBindBody, NewProxyBody, NewRuleBody, NewServerBody, ProxyChangeBody, ServerChangeBody,
 };
 use fleet_core::{EditOp, TextAt};
+use haproxy_model::{Document, Side};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -94,15 +95,16 @@ impl<P: DeserializeOwned + Send, Q: DeserializeOwned> FromRequestParts<AppState>
 }
 
 impl<P: InCluster> Reading<P> {
-    /// Checks the read permission, loads the addressed text and answers what `read` makes of
-    /// it (`read` also gets the path, for the names it holds).
+    /// Checks the read permission, loads the addressed document (parsed once per version, from
+    /// fleet-core's cache) and answers what `read` makes of it (`read` also gets the path, for
+    /// the names it holds).
     async fn read<T: Serialize>(
         self,
-        read: impl FnOnce(&str, &P) -> fleet_core::Result<T>,
+        read: impl FnOnce(&Document, &P) -> fleet_core::Result<T>,
     ) -> ApiResult<axum::Json<T>> {
         self.caller.user(Permission::Read)?;
-        let text = self.state.store.text_at(self.path.cluster_id(), self.query.at()?).await?;
-        Ok(axum::Json(read(&text, &self.path)?))
+        let parsed = self.state.store.document_at(self.path.cluster_id(), self.query.at()?).await?;
+        Ok(axum::Json(read(parsed.document(), &self.path)?))
     }
 }
 
@@ -164,7 +166,7 @@ pub(crate) struct ServerPath {
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends", tag = "backends", params(ClusterPath, AtQuery),
     responses((status = 200, description = "sections with typed directives")))]
 pub(crate) async fn list_backends(reading: Reading<ClusterPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, _| Ok(read::proxies(text, ProxyKind::Backend))).await
+    reading.read(|doc, _| Ok(read::proxies(doc, Side::Backend))).await
 }
 
 /// Stages `add_backend` (`{name, from?, lines?}`).
@@ -181,7 +183,7 @@ pub(crate) async fn add_backend(
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}", tag = "backends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "the section")))]
 pub(crate) async fn get_backend(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, path| read::proxy(text, ProxyKind::Backend, &path.name)).await
+    reading.read(|doc, path| read::proxy(doc, Side::Backend, &path.name)).await
 }
 
 /// Stages `update_backend` (`{rename?, from?}`).
@@ -205,7 +207,7 @@ pub(crate) async fn delete_backend(staging: Staging<ProxyPath>) -> ApiResult<imp
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}/servers", tag = "backends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "server directives")))]
 pub(crate) async fn list_servers(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, path| read::parts(text, ProxyKind::Backend, &path.name, Part::Servers)).await
+    reading.read(|doc, path| read::parts(doc, Side::Backend, &path.name, Part::Servers)).await
 }
 
 /// Stages `add_server` (`{name, address, weight?, backup?, disabled?, params?}`).
@@ -220,7 +222,7 @@ pub(crate) async fn add_server(staging: Staging<ProxyPath>, body: Body<NewServer
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}/servers/{server}", tag = "backends", params(ServerPath, AtQuery),
     responses((status = 200, description = "the server directive")))]
 pub(crate) async fn get_server(reading: Reading<ServerPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, path| read::server(text, &path.name, &path.server)).await
+    reading.read(|doc, path| read::server(doc, &path.name, &path.server)).await
 }
 
 /// Stages `update_server` (`{address?, weight?, backup?, disabled?, params?}`).
@@ -247,7 +249,7 @@ pub(crate) async fn delete_server(staging: Staging<ServerPath>) -> ApiResult<imp
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends", tag = "frontends", params(ClusterPath, AtQuery),
     responses((status = 200, description = "sections with typed directives")))]
 pub(crate) async fn list_frontends(reading: Reading<ClusterPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, _| Ok(read::proxies(text, ProxyKind::Frontend))).await
+    reading.read(|doc, _| Ok(read::proxies(doc, Side::Frontend))).await
 }
 
 /// Stages `add_frontend` (`{name, from?, lines?}`).
@@ -264,7 +266,7 @@ pub(crate) async fn add_frontend(
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}", tag = "frontends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "the section")))]
 pub(crate) async fn get_frontend(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, path| read::proxy(text, ProxyKind::Frontend, &path.name)).await
+    reading.read(|doc, path| read::proxy(doc, Side::Frontend, &path.name)).await
 }
 
 /// Stages `update_frontend` (`{rename?, from?}`).
@@ -288,7 +290,7 @@ pub(crate) async fn delete_frontend(staging: Staging<ProxyPath>) -> ApiResult<im
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/binds", tag = "frontends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "bind directives")))]
 pub(crate) async fn list_binds(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, path| read::parts(text, ProxyKind::Frontend, &path.name, Part::Binds)).await
+    reading.read(|doc, path| read::parts(doc, Side::Frontend, &path.name, Part::Binds)).await
 }
 
 /// Stages `add_bind` (`{address, params?}`).
@@ -325,7 +327,7 @@ pub(crate) async fn delete_bind(staging: Staging<BindPath>) -> ApiResult<impl In
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/acls", tag = "frontends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "acl directives")))]
 pub(crate) async fn list_acls(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, path| read::parts(text, ProxyKind::Frontend, &path.name, Part::Acls)).await
+    reading.read(|doc, path| read::parts(doc, Side::Frontend, &path.name, Part::Acls)).await
 }
 
 /// Stages `add_acl` (`{name, words}`).
@@ -360,7 +362,7 @@ pub(crate) async fn delete_acl(staging: Staging<AclPath>) -> ApiResult<impl Into
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/rules", tag = "frontends", params(ProxyPath, AtQuery),
     responses((status = 200, description = "rule directives")))]
 pub(crate) async fn list_rules(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
-    reading.read(|text, path| read::parts(text, ProxyKind::Frontend, &path.name, Part::Rules)).await
+    reading.read(|doc, path| read::parts(doc, Side::Frontend, &path.name, Part::Rules)).await
 }
 
 /// Stages `add_rule` (`{words, position?}`).
