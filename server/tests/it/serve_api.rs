@@ -12,7 +12,13 @@ defaults\r\n    mode http\r\n    timeout connect 5s\r\n    timeout client 30s\r\
 frontend web\r\n    bind :8080\r\n    acl is_api path_beg \"/api\"\r\n    use_backend app if is_api\r\n    default_backend app\r\n\r\n\
 backend app   # the app servers\r\n    balance roundrobin\r\n    server s1 10.0.0.1:80 check\r\n    server s2 10.0.0.2:80 check weight 5\r\n";
 
-crate::serve_tests!(authentication, config_lifecycle, bad_import_names_the_line, typed_reads_and_writes);
+crate::serve_tests!(
+    authentication,
+    config_lifecycle,
+    bad_import_names_the_line,
+    typed_reads_and_writes,
+    diff_reports_reordered_rules,
+);
 
 async fn authentication(db: Db) {
     let Some(s) = start(db).await else { return };
@@ -212,4 +218,37 @@ async fn typed_reads_and_writes(db: Db) {
     s.delete(&format!("{base}/transactions/{tid}"), &admin).await.expect(204);
     let closed = s.put(&format!("{base}/transactions/{tid}"), &admin, json!(null)).await;
     assert_eq!(closed.status, 409);
+}
+
+/// Swapping two `http-request` rules (first match wins) is a behavioural change: the diff route
+/// says so in the same `{unified, summary}` shape, with a `reordered` entry.
+async fn diff_reports_reordered_rules(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    let rules = "    http-request deny if { path_beg /admin }\r\n    http-request allow if { path_beg /admin/health }\r\n";
+    let swapped = "    http-request allow if { path_beg /admin/health }\r\n    http-request deny if { path_beg /admin }\r\n";
+    let v1 = CONFIG.replace("    bind :8080\r\n", &format!("    bind :8080\r\n{rules}"));
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, &v1).await.expect(201);
+    let v2 = v1.replace(rules, swapped);
+    s.put_text(&format!("/api/v1/clusters/{id}/config?version=1"), &admin, &v2).await.expect(200);
+    let diff = s.get(&format!("/api/v1/clusters/{id}/versions/2/diff"), &admin).await.expect(200);
+    assert!(diff["unified"].as_str().unwrap().starts_with("--- version 1\n+++ version 2\n"), "{diff}");
+    assert_eq!(diff["summary"][0]["change"], "changed");
+    assert_eq!(diff["summary"][0]["section"], "frontend web");
+    let entry = &diff["summary"][0]["directives"][0];
+    assert_eq!((entry["change"].as_str(), entry["directive"].as_str()), (Some("reordered"), Some("http-request rules")));
+    assert_eq!(diff["summary"][0]["directives"].as_array().unwrap().len(), 1, "{diff}");
+
+    // Typed bodies: extra fields are ignored as before, a body that is not an object is a 400.
+    let tid = s.post(&format!("/api/v1/clusters/{id}/transactions?version=2"), &admin, json!(null)).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let q = format!("transaction_id={tid}");
+    let body = json!({"name": "s3", "address": "10.0.0.3:80", "backend": "ignored", "note": 1});
+    s.post(&format!("/api/v1/clusters/{id}/backends/app/servers?{q}"), &admin, body).await.expect(201);
+    let s3 = s.get(&format!("/api/v1/clusters/{id}/backends/app/servers/s3?{q}"), &admin).await.expect(200);
+    assert_eq!(s3["address"], "10.0.0.3:80");
+    let not_object = s.post(&format!("/api/v1/clusters/{id}/backends/app/servers?{q}"), &admin, json!([1])).await;
+    assert_eq!((not_object.status.as_u16(), not_object.code().as_str()), (400, "bad_request"));
 }
