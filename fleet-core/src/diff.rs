@@ -363,18 +363,30 @@ fn reordered_lists(
     b: &[Statement<'_>],
     key: impl Fn(&Statement<'_>) -> String,
 ) -> Vec<DirectiveChange> {
+    // One pass per side: a frontend may hold thousands of lists (one per ACL name).
+    type Sides<'s, 'l> = (Vec<&'s Statement<'l>>, Vec<&'s Statement<'l>>);
     let mut names: Vec<&str> = Vec::new();
+    let mut lists: HashMap<&str, Sides<'_, '_>> = HashMap::new();
     for s in b {
         if let Some(list) = s.list.as_deref() {
-            if !names.contains(&list) {
+            let entry = lists.entry(list).or_insert_with(|| {
                 names.push(list);
-            }
+                (Vec::new(), Vec::new())
+            });
+            entry.1.push(s);
+        }
+    }
+    for s in a {
+        if let Some(entry) = s.list.as_deref().and_then(|list| lists.get_mut(list)) {
+            entry.0.push(s);
         }
     }
     let mut changes = Vec::new();
     for name in names {
-        let in_a: Vec<&Statement<'_>> = a.iter().filter(|s| s.list.as_deref() == Some(name)).collect();
-        let in_b: Vec<&Statement<'_>> = b.iter().filter(|s| s.list.as_deref() == Some(name)).collect();
+        let Some((in_a, in_b)) = lists.remove(name) else { continue };
+        if in_a.len() < 2 || in_b.len() < 2 {
+            continue;
+        }
         let keys_a: Vec<String> = in_a.iter().map(|s| key(s)).collect();
         let keys_b: Vec<String> = in_b.iter().map(|s| key(s)).collect();
         let mut left: HashMap<&str, usize> = HashMap::new();
