@@ -88,7 +88,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 fn binary(variables: &[&str], name: &str) -> Option<PathBuf> {
-    let found = variables.iter().find_map(|v| std::env::var_os(v)).map(PathBuf::from).or_else(|| on_path(name)).or_else(|| {
+    let found = variables.iter().find_map(std::env::var_os).map(PathBuf::from).or_else(|| on_path(name)).or_else(|| {
         let sbin = PathBuf::from("/usr/sbin").join(name);
         sbin.is_file().then_some(sbin)
     });

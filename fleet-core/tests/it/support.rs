@@ -119,32 +119,9 @@ macro_rules! store_tests {
     };
 }
 
-/// The conformance corpus folder: `$FLEET_CORPUS`, else `../shared/corpus` beside the workspace.
-pub(crate) fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLEET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    if dir.join("manifest.tsv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("conformance corpus not found at {}: skipping", dir.display());
-        None
-    }
-}
+pub(crate) use fleet_tests::corpus_dir;
 
-/// The small real-world cases (`directive_order.cfg` ...): `$FLEET_CASES`, else `../shared/cases`
-/// beside the workspace; none (with the reason printed) when that folder is absent.
-pub(crate) fn cases_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLEET_CASES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("cases folder not found at {} (set FLEET_CASES): skipping", dir.display());
-        None
-    }
-}
+pub(crate) use fleet_tests::cases_dir;
 
 /// A small configuration with comments, odd spacing, tabs and CRLF-free LF endings.
 pub(crate) const SAMPLE: &str = "\

@@ -6,18 +6,7 @@ use std::path::PathBuf;
 use haproxy_parse::parse;
 use haproxy_render::lossless;
 
-/// The corpus folder: `$FLEET_CORPUS`, else `../shared/corpus` beside the workspace.
-pub(crate) fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLEET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    if dir.join("manifest.tsv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("conformance corpus not found at {}: skipping", dir.display());
-        None
-    }
-}
+pub(crate) use fleet_tests::corpus_dir;
 
 fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -21,7 +21,7 @@
 //! TEST-NET addresses are written. Without HAProxy the test says so and passes.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -403,14 +403,7 @@ pub(crate) fn generate(seed: u64) -> String {
 
 // ----- running haproxy -----
 
-/// `$FLEET_HAPROXY_CHECK_BIN`, else `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`.
-pub(crate) fn haproxy_bin() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("FLEET_HAPROXY_CHECK_BIN").or_else(|| std::env::var_os("FLEET_HAPROXY_BIN")) {
-        return Some(PathBuf::from(bin));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("haproxy")).find(|p| p.is_file())
-}
+pub(crate) use fleet_tests::haproxy_check_bin as haproxy_bin;
 
 /// HAProxy's verdict on `text`: `Ok(())` when `haproxy -c` accepts it, else its alerts.
 pub(crate) fn haproxy_check(haproxy: &Path, text: &str, scratch: &Path) -> Result<(), String> {

@@ -4,7 +4,6 @@
 //! surely refuses that the check let through. The files of `../shared/cases` (read in place,
 //! `$FLEET_CASES` to point elsewhere) must get the verdict `expected.tsv` gives.
 
-use std::path::PathBuf;
 
 use haproxy_model::Diagnostic;
 use haproxy_parse::check;
@@ -179,18 +178,7 @@ fn section_keywords_of_every_section_type_are_known() {
 
 // ----- the files of ../shared/cases -----
 
-/// The cases folder: `$FLEET_CASES`, else `../shared/cases` beside the workspace.
-fn cases_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLEET_CASES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases"));
-    if dir.join("expected.tsv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("cases not found at {}: skipping", dir.display());
-        None
-    }
-}
+use fleet_tests::cases_dir;
 
 /// `(file, "valid" | "invalid")` for every HAProxy file of `expected.tsv`.
 fn expected_haproxy_cases(dir: &std::path::Path) -> Vec<(String, String)> {

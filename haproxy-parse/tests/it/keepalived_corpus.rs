@@ -97,18 +97,7 @@ fn the_lvs_syncd_sample_has_the_unknown_keyword_keepalived_reports() {
     );
 }
 
-/// The real-world cases folder: `$FLEET_CASES`, else `../shared/cases` beside the workspace.
-pub(crate) fn cases_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLEET_CASES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases"));
-    if dir.join("expected.tsv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("cases folder not found at {}: skipping", dir.display());
-        None
-    }
-}
+pub(crate) use fleet_tests::cases_dir;
 
 /// A network namespace holding the interfaces the corpus and the cases name, deleted on drop.
 /// keepalived -t refuses a file whose interfaces do not exist; this kernel has no dummy

@@ -3,7 +3,7 @@
 //! status, and the offline check (`haproxy_parse::check`) finds no error in it. Checks run as the corpus was made: from a folder that holds only the file, with an
 //! environment of `PATH` alone. Two checks run at a time.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use haproxy_parse::parse;
@@ -11,19 +11,7 @@ use haproxy_render::format;
 
 use crate::corpus::corpus_dir;
 
-/// `$FLEET_HAPROXY_CHECK_BIN`, else `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`, else `None` (after saying so).
-fn haproxy_bin() -> Option<PathBuf> {
-    // Checks only: scripts/test may provide an offline `haproxy` (no DNS timeouts), see setup.d.
-    if let Some(bin) = std::env::var_os("FLEET_HAPROXY_CHECK_BIN").or_else(|| std::env::var_os("FLEET_HAPROXY_BIN")) {
-        return Some(PathBuf::from(bin));
-    }
-    let path = std::env::var_os("PATH")?;
-    let found = std::env::split_paths(&path).map(|dir| dir.join("haproxy")).find(|p| p.is_file());
-    if found.is_none() {
-        eprintln!("haproxy not found (set FLEET_HAPROXY_BIN or put it on PATH): skipping");
-    }
-    found
-}
+use fleet_tests::haproxy_check_bin as haproxy_bin;
 
 /// One manifest row of a valid HAProxy file.
 struct Expectation {

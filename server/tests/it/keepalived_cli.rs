@@ -1,20 +1,9 @@
 //! `fleet keepalived check --keepalived-bin`: when keepalived runs, its verdict decides.
 
-use std::path::PathBuf;
 
 use crate::support::{fleet, Scratch};
 
-/// The real keepalived: `$FLEET_KEEPALIVED_BIN`, else `/usr/sbin/keepalived`, if present.
-fn keepalived_bin() -> Option<PathBuf> {
-    let bin =
-        std::env::var_os("FLEET_KEEPALIVED_BIN").map_or_else(|| PathBuf::from("/usr/sbin/keepalived"), PathBuf::from);
-    if bin.is_file() {
-        Some(bin)
-    } else {
-        eprintln!("skipping: keepalived not found at {} (set FLEET_KEEPALIVED_BIN)", bin.display());
-        None
-    }
-}
+use fleet_tests::keepalived_bin;
 
 /// An offline error (VRID 0 is outside 1..255) for a stand-in keepalived to judge.
 const OFFLINE_ERROR: &str =

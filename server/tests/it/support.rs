@@ -75,29 +75,6 @@ impl Drop for Scratch {
     }
 }
 
-/// The corpus folder (`$FLEET_CORPUS`, else `../shared/corpus`), or `None` after saying so.
-pub(crate) fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLEET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    if dir.join("manifest.tsv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("conformance corpus not found at {}: skipping", dir.display());
-        None
-    }
-}
+pub(crate) use fleet_tests::corpus_dir;
 
-/// `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`, else `None` after saying so.
-pub(crate) fn haproxy_bin() -> Option<PathBuf> {
-    // Checks only: scripts/test may provide an offline `haproxy` (no DNS timeouts), see setup.d.
-    if let Some(bin) = std::env::var_os("FLEET_HAPROXY_CHECK_BIN").or_else(|| std::env::var_os("FLEET_HAPROXY_BIN")) {
-        return Some(PathBuf::from(bin));
-    }
-    let found = std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("haproxy")).find(|p| p.is_file()));
-    if found.is_none() {
-        eprintln!("haproxy not found (set FLEET_HAPROXY_BIN or put it on PATH): skipping");
-    }
-    found
-}
+pub(crate) use fleet_tests::haproxy_check_bin as haproxy_bin;

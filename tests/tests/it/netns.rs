@@ -32,12 +32,7 @@ pub(crate) fn unavailable() -> Option<String> {
     }
 }
 
-/// The keepalived binary: `$FLEET_KEEPALIVED_BIN`, else `/usr/sbin/keepalived`, if it exists.
-pub(crate) fn keepalived_bin() -> Option<PathBuf> {
-    let bin =
-        std::env::var_os("FLEET_KEEPALIVED_BIN").map_or_else(|| PathBuf::from("/usr/sbin/keepalived"), PathBuf::from);
-    bin.is_file().then_some(bin)
-}
+pub(crate) use fleet_tests::keepalived_bin;
 
 /// A process started inside a namespace, with the pid files keepalived writes for its children.
 struct Process {
