@@ -35,6 +35,8 @@ use haproxy_model::{Conditional, Document, Line, LineKind, Section};
 use serde::Serialize;
 use similar::{capture_diff_slices, Algorithm, DiffOp, TextDiff};
 
+use crate::auth::privileged::{self, PrivilegedUse};
+
 /// How an item differs between the two texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -98,12 +100,24 @@ pub struct ConfigDiff {
     pub unified: String,
     /// What changed in HAProxy's reading of the configuration.
     pub summary: Vec<Change>,
+    /// The privileged directives ([`crate::auth::privileged`]) the second text adds or changes:
+    /// what needs the admin role, the cluster's allowance and the nodes' `--allow-privileged`.
+    pub privileged: Vec<PrivilegedUse>,
 }
 
 impl ConfigDiff {
     /// True when the texts are byte for byte equal.
     pub fn is_empty(&self) -> bool {
         self.unified.is_empty() && self.summary.is_empty()
+    }
+
+    /// One line per privileged directive the change adds:
+    /// `! privileged: external-check command /bin/true (external-check) at line 12`.
+    pub fn privileged_lines(&self) -> String {
+        self.privileged
+            .iter()
+            .map(|u| format!("! privileged: {} ({}) at line {}\n", u.directive, u.privilege, u.line))
+            .collect()
     }
 }
 
@@ -121,7 +135,8 @@ pub fn diff_labeled(a: &str, b: &str, label_a: &str, label_b: &str) -> ConfigDif
     };
     let before = haproxy_parse::parse(a).document;
     let after = haproxy_parse::parse(b).document;
-    ConfigDiff { unified, summary: summary(&before, &after) }
+    let privileged = privileged::introduced(&before, &after);
+    ConfigDiff { unified, summary: summary(&before, &after), privileged }
 }
 
 /// The structural summary between two documents.
@@ -482,6 +497,24 @@ impl fmt::Display for Change {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn privileged_changes_are_marked() {
+        let a = "backend app\n    server s1 10.0.0.1:80 check\n";
+        let b = "global\n    insecure-fork-wanted\n\nbackend app\n    option external-check\n    \
+                 external-check command /bin/true\n    server s1 10.0.0.1:80 check\n";
+        let d = diff(a, b);
+        assert_eq!(
+            d.privileged_lines(),
+            "! privileged: insecure-fork-wanted (insecure-fork) at line 2\n\
+             ! privileged: external-check command /bin/true (external-check) at line 6\n"
+        );
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["privileged"][1]["privilege"], "external-check");
+        assert_eq!(json["privileged"][1]["line"], 6);
+        assert!(json["summary"].is_array() && json["unified"].is_string());
+        assert!(diff(b, a).privileged.is_empty(), "removing one is not privileged");
+    }
 
     const BASE: &str = "\
 global

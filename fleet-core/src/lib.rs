@@ -43,7 +43,7 @@ pub mod wire;
 pub use clock::{Clock, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
 pub use error::{Error, Result};
 pub use model::{
-    Agent, AgentReport, ApiToken, ApplyOutcome, AuditEntry, Cluster, ClusterSettings, ClusterStatus, Committed,
+    Actor, Agent, AgentReport, ApiToken, ApplyOutcome, AuditEntry, Cluster, ClusterSettings, ClusterStatus, Committed,
     ConfigVersion, Enrolment, Pool, ReloadMode, Role, Transaction, TransactionState, User, VersionInfo,
 };
 pub use ops::{EditOp, SectionRef};

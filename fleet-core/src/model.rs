@@ -1,12 +1,14 @@
 //! The domain's entities as plain data. The store reads and writes them; the server serialises
 //! them as JSON. Times are Unix milliseconds from the injected clock.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
 use haproxy_model::Diagnostic;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::privileged::Privilege;
 use crate::error::Error;
 
 /// A group of clusters (a team, an environment).
@@ -41,11 +43,18 @@ pub struct ClusterSettings {
     pub config_path: String,
     /// How to reload.
     pub reload_mode: ReloadMode,
+    /// The privileged directives ([`crate::auth::privileged`]) an admin may add to this
+    /// cluster's configuration; none by default. Only an admin changes it.
+    pub allowed_privileges: BTreeSet<Privilege>,
 }
 
 impl Default for ClusterSettings {
     fn default() -> Self {
-        ClusterSettings { config_path: "/etc/haproxy/haproxy.cfg".into(), reload_mode: ReloadMode::Process }
+        ClusterSettings {
+            config_path: "/etc/haproxy/haproxy.cfg".into(),
+            reload_mode: ReloadMode::Process,
+            allowed_privileges: BTreeSet::new(),
+        }
     }
 }
 
@@ -212,6 +221,29 @@ impl FromStr for Role {
     }
 }
 
+/// Who makes a change: the name the audit log records and the role the policy of privileged
+/// directives checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor<'a> {
+    /// The username (or `system`, `agent:<name>`).
+    pub name: &'a str,
+    /// Its role.
+    pub role: Role,
+}
+
+impl<'a> Actor<'a> {
+    /// `name` acting with `role`.
+    pub fn new(name: &'a str, role: Role) -> Actor<'a> {
+        Actor { name, role }
+    }
+}
+
+impl<'a> From<&'a User> for Actor<'a> {
+    fn from(user: &'a User) -> Actor<'a> {
+        Actor { name: &user.username, role: user.role }
+    }
+}
+
 /// A person or automation that logs in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -270,6 +302,10 @@ pub enum ApplyOutcome {
     /// The node itself failed (a full disk, a permission refused, `haproxy` missing): the
     /// configuration was not judged, so this is never reported as `rejected`.
     NodeError,
+    /// The version uses a privileged directive the node's own policy (`fleet-agent
+    /// --allow-privileged`) does not allow: it was not staged, the old configuration keeps
+    /// running.
+    RefusedByNodePolicy,
 }
 
 impl ApplyOutcome {
@@ -280,6 +316,7 @@ impl ApplyOutcome {
             ApplyOutcome::Rejected => "rejected",
             ApplyOutcome::ReloadFailed => "reload_failed",
             ApplyOutcome::NodeError => "node_error",
+            ApplyOutcome::RefusedByNodePolicy => "refused_by_node_policy",
         }
     }
 }
@@ -292,6 +329,7 @@ impl FromStr for ApplyOutcome {
             "rejected" => ApplyOutcome::Rejected,
             "reload_failed" => ApplyOutcome::ReloadFailed,
             "node_error" => ApplyOutcome::NodeError,
+            "refused_by_node_policy" => ApplyOutcome::RefusedByNodePolicy,
             other => return Err(Error::invalid(format!("unknown apply outcome {other:?}"))),
         })
     }

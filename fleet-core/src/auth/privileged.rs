@@ -259,8 +259,12 @@ fn section_uses(section: &Section, out: &mut Vec<PrivilegedUse>) {
             out.push(found(Privilege::Program, section.header()));
             for line in section.lines().iter().filter(|l| !l.is_trivia()) {
                 let words = values(line);
-                if matches!(words.first().map(String::as_str), Some("user" | "group")) {
-                    out.push(found(Privilege::Identity, line));
+                match words.first().map(String::as_str) {
+                    // The command is what runs: editing it is a change of the privileged
+                    // directive, which `introduced` must see (the header alone stays the same).
+                    Some("command") => out.push(found(Privilege::Program, line)),
+                    Some("user" | "group") => out.push(found(Privilege::Identity, line)),
+                    _ => {}
                 }
             }
         }
@@ -332,6 +336,47 @@ pub fn authorize(role: Role, allowed: &BTreeSet<Privilege>, uses: &[PrivilegedUs
     )))
 }
 
+/// Whether a caller with `role` may change a cluster's `allowed_privileges` from `old` to `new`:
+/// only an admin changes it (raising it lets admins add commands to nodes; an operator's
+/// settings update that leaves it as it is stays allowed).
+pub fn authorize_allowance(role: Role, old: &BTreeSet<Privilege>, new: &BTreeSet<Privilege>) -> crate::Result<()> {
+    if old == new || role == Role::Admin {
+        return Ok(());
+    }
+    let names = |set: &BTreeSet<Privilege>| {
+        if set.is_empty() {
+            "none".to_string()
+        } else {
+            set.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    Err(crate::Error::Forbidden(format!(
+        "changing allowed_privileges (from {} to {}) needs the admin role",
+        names(old),
+        names(new)
+    )))
+}
+
+/// The uses of privileged directives in `document` the node's own policy (`fleet-agent
+/// --allow-privileged`) does not allow: the whole document counts, not only what a change
+/// added, since the node trusts the server for configuration, not for code.
+pub fn refused_by_node(document: &Document, allowed: &HashSet<Privilege>) -> Vec<PrivilegedUse> {
+    find(document).into_iter().filter(|u| !allowed.contains(&u.privilege)).collect()
+}
+
+/// The message of a version the node refused: every directive with its line, and what
+/// `--allow-privileged` would have to list.
+pub fn node_refusal_message(refused: &[PrivilegedUse]) -> String {
+    let mut names: Vec<&str> = refused.iter().map(|u| u.privilege.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    format!(
+        "refused by the node's policy (--allow-privileged lacks {}): {}",
+        names.join(","),
+        refused.iter().map(|u| u.to_string()).collect::<Vec<_>>().join("; ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,14 +422,16 @@ mod tests {
                 (Privilege::InsecureFork, 3),
                 (Privilege::ExternalCheck, 4),
                 (Privilege::Program, 6),
+                (Privilege::Program, 7),
                 (Privilege::Identity, 8),
                 (Privilege::ExternalCheck, 12),
             ]
         );
         let uses = find(&doc(text));
         assert_eq!(uses[2].directive, "program mirror");
-        assert_eq!((uses[4].line, uses[4].column), (12, 5));
-        assert_eq!(uses[4].directive, "external-check command /bin/true");
+        assert_eq!(uses[3].directive, "command /usr/bin/mirror --x");
+        assert_eq!((uses[5].line, uses[5].column), (12, 5));
+        assert_eq!(uses[5].directive, "external-check command /bin/true");
     }
 
     #[test]
@@ -455,14 +502,39 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "forbidden: privileged directives need the admin role: line 2, column 5: lua-load /a.lua (lua); \
-             line 4, column 1: program m (program)"
+             line 4, column 1: program m (program); line 5, column 5: command /bin/m (program)"
         );
         let err = authorize(Role::Admin, &BTreeSet::from([Privilege::Lua]), &uses).unwrap_err();
         assert_eq!(
             err.to_string(),
             "forbidden: the cluster does not allow these privileged directives (allowed_privileges lacks program): \
-             line 4, column 1: program m (program)"
+             line 4, column 1: program m (program); line 5, column 5: command /bin/m (program)"
         );
         assert!(authorize(Role::Admin, &BTreeSet::from([Privilege::Lua, Privilege::Program]), &uses).is_ok());
+    }
+
+    #[test]
+    fn only_admins_change_the_allowance() {
+        let none = BTreeSet::new();
+        let program = BTreeSet::from([Privilege::Program]);
+        assert!(authorize_allowance(Role::Operator, &program, &program).is_ok());
+        assert!(authorize_allowance(Role::Admin, &none, &program).is_ok());
+        let err = authorize_allowance(Role::Operator, &none, &program).unwrap_err();
+        assert_eq!(err.to_string(), "forbidden: changing allowed_privileges (from none to program) needs the admin role");
+        assert!(authorize_allowance(Role::Operator, &program, &none).is_err());
+    }
+
+    #[test]
+    fn the_node_refuses_every_use_it_does_not_allow() {
+        let d = doc("global\n    lua-load /a.lua\n\nprogram m\n    command /bin/m\n");
+        assert!(refused_by_node(&d, &parse_allowance("all").unwrap()).is_empty());
+        let refused = refused_by_node(&d, &parse_allowance("lua").unwrap());
+        assert_eq!(refused.iter().map(|u| u.line).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(
+            node_refusal_message(&refused_by_node(&d, &HashSet::new())),
+            "refused by the node's policy (--allow-privileged lacks lua,program): \
+             line 2, column 5: lua-load /a.lua (lua); line 4, column 1: program m (program); \
+             line 5, column 5: command /bin/m (program)"
+        );
     }
 }

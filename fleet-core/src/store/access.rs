@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::documents::Parsed;
 use crate::error::{Error, Result};
-use crate::model::{Role, Transaction};
+use crate::model::{Actor, Role, Transaction};
 use crate::ops::EditOp;
 use crate::rbac::{Credential, Principal};
 use crate::secret::{new_token, sha256_hex};
@@ -95,9 +95,9 @@ impl Store {
     }
 
     /// Commits transaction `id` of `cluster_id`.
-    pub async fn commit_in(&self, author: &str, cluster_id: i64, id: i64, message: &str) -> Result<crate::model::Committed> {
+    pub async fn commit_in(&self, actor: Actor<'_>, cluster_id: i64, id: i64, message: &str) -> Result<crate::model::Committed> {
         self.cluster_transaction(cluster_id, id).await?;
-        self.commit(author, id, message).await
+        self.commit(actor, id, message).await
     }
 
     /// Discards transaction `id` of `cluster_id`.
@@ -215,7 +215,7 @@ impl Store {
 
     /// The cached document under `key`, else `load`'s text parsed (on a blocking thread: a large
     /// configuration takes a while) and cached.
-    async fn cached_document(&self, key: String, load: impl Future<Output = Result<String>>) -> Result<Arc<Parsed>> {
+    pub(crate) async fn cached_document(&self, key: String, load: impl Future<Output = Result<String>>) -> Result<Arc<Parsed>> {
         if let Some(parsed) = self.documents.get(&key) {
             return Ok(parsed);
         }
@@ -228,6 +228,34 @@ impl Store {
         };
         self.documents.insert(&key, parsed.clone());
         Ok(parsed)
+    }
+
+    /// `text` parsed, cached under its sha256 like the version it is about to become.
+    pub(crate) async fn parsed_text(&self, text: &str) -> Result<Arc<Parsed>> {
+        self.cached_document(sha256_hex(text.as_bytes()), async { Ok(text.to_string()) }).await
+    }
+
+    /// The parsed text of version `number` (0: the empty text), read inside `tx` on a cache miss.
+    pub(crate) async fn document_in(&self, tx: &mut super::Tx, cluster_id: i64, number: i64) -> Result<Arc<Parsed>> {
+        if number == 0 {
+            return self.cached_document(sha256_hex(b""), async { Ok(String::new()) }).await;
+        }
+        let row = sqlx::query("SELECT sha256 FROM config_versions WHERE cluster_id = $1 AND number = $2")
+            .bind(cluster_id)
+            .bind(number)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("version {number} of cluster {cluster_id}")))?;
+        let sha256: String = row.try_get("sha256")?;
+        let load = async {
+            let row = sqlx::query("SELECT text FROM config_versions WHERE cluster_id = $1 AND number = $2")
+                .bind(cluster_id)
+                .bind(number)
+                .fetch_one(&mut **tx)
+                .await?;
+            Ok(row.try_get::<String, _>("text")?)
+        };
+        self.cached_document(sha256, load).await
     }
 
     /// How often reads were answered from the document cache.

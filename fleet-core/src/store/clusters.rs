@@ -7,7 +7,8 @@ use sqlx::Row;
 use super::audit::Audit;
 use super::{json_column, to_json, unique_to_conflict, Store};
 use crate::error::{Error, Result};
-use crate::model::{Cluster, ClusterSettings, Pool};
+use crate::auth::privileged;
+use crate::model::{Actor, Cluster, ClusterSettings, Pool};
 
 fn check_entity_name(what: &str, name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -109,6 +110,13 @@ impl Store {
         if settings.config_path.is_empty() || !settings.config_path.starts_with('/') {
             return Err(Error::invalid(format!("config_path {:?} must be an absolute path", settings.config_path)));
         }
+        if !settings.allowed_privileges.is_empty() {
+            // Creating a cluster needs only the write permission: the allowance is an admin's
+            // settings update, audited on its own.
+            return Err(Error::invalid(
+                "allowed_privileges cannot be set when creating a cluster: an admin sets it with a settings update",
+            ));
+        }
         let cluster = Cluster {
             id: self.new_id()?,
             name: name.into(),
@@ -179,12 +187,16 @@ impl Store {
         cluster_from_row(&row)
     }
 
-    /// Replaces a cluster's settings.
-    pub async fn update_cluster_settings(&self, actor: &str, id: i64, settings: ClusterSettings) -> Result<Cluster> {
+    /// Replaces a cluster's settings. Changing `allowed_privileges` needs the admin role
+    /// ([`privileged::authorize_allowance`]).
+    pub async fn update_cluster_settings(&self, actor: Actor<'_>, id: i64, settings: ClusterSettings) -> Result<Cluster> {
         if !settings.config_path.starts_with('/') {
             return Err(Error::invalid(format!("config_path {:?} must be an absolute path", settings.config_path)));
         }
         let mut tx = self.write_tx().await?;
+        let old = self.settings_in(&mut tx, id).await?;
+        privileged::authorize_allowance(actor.role, &old.allowed_privileges, &settings.allowed_privileges)?;
+        let actor = actor.name;
         let updated = sqlx::query("UPDATE clusters SET settings = $1 WHERE id = $2")
             .bind(to_json(&settings)?)
             .bind(id)
@@ -198,6 +210,16 @@ impl Store {
             .await?;
         tx.commit().await?;
         self.cluster(id).await
+    }
+
+    /// The settings of cluster `id`, inside `tx`.
+    pub(crate) async fn settings_in(&self, tx: &mut super::Tx, id: i64) -> Result<ClusterSettings> {
+        let row = sqlx::query("SELECT settings FROM clusters WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("cluster {id}")))?;
+        json_column(&row, "settings")
     }
 
     /// Checks that cluster `id` exists, inside `tx`.

@@ -185,7 +185,7 @@ mod tests {
 
     use super::DesiredWatch;
     use crate::clock::{ManualClock, SeededRandom};
-    use crate::model::{ClusterSettings, Role};
+    use crate::model::{Actor, ClusterSettings, Role};
     use crate::store::{Store, StoreOptions};
 
     async fn store() -> (Store, String, std::path::PathBuf) {
@@ -216,7 +216,7 @@ mod tests {
         assert!(watch.wait(cluster.id, None, Duration::from_millis(100)).await.unwrap().is_none());
         assert!(started.elapsed() >= Duration::from_millis(100));
 
-        store.import("admin", cluster.id, TEXT, "").await.unwrap();
+        store.import(Actor::new("admin", Role::Admin), cluster.id, TEXT, "").await.unwrap();
         let v1 = watch.apply("admin", cluster.id, 1).await.unwrap();
         // Stale or unknown: answered at once.
         let state = watch.wait(cluster.id, None, Duration::from_secs(10)).await.unwrap().unwrap();
@@ -230,7 +230,7 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiter.is_finished());
-        store.import("admin", cluster.id, &TEXT.replace("10.0.0.1", "10.0.0.2"), "").await.unwrap();
+        store.import(Actor::new("admin", Role::Admin), cluster.id, &TEXT.replace("10.0.0.1", "10.0.0.2"), "").await.unwrap();
         assert!(!waiter.is_finished(), "a new version alone is not an apply");
         watch.apply("admin", cluster.id, 2).await.unwrap();
         let woke = tokio::time::timeout(Duration::from_secs(1), waiter).await.unwrap().unwrap().unwrap().unwrap();

@@ -12,7 +12,7 @@ use super::audit::Audit;
 use super::versions::NewVersion;
 use super::{json_column, to_json, Store};
 use crate::error::{Error, Result};
-use crate::model::{Committed, Transaction, TransactionState};
+use crate::model::{Actor, Committed, Transaction, TransactionState};
 use crate::ops::EditOp;
 
 const COLUMNS: &str = "id, cluster_id, base_version, ops, state, author, committed_version, created_at, updated_at";
@@ -179,16 +179,16 @@ impl Store {
     /// Commits an open transaction as the next version. Fails with [`Error::Invalid`] when the
     /// candidate has errors (the transaction stays open), and with [`Error::Outdated`] when
     /// another commit won since it began (the transaction becomes outdated).
-    pub async fn commit(&self, author: &str, id: i64, message: &str) -> Result<Committed> {
+    pub async fn commit(&self, actor: Actor<'_>, id: i64, message: &str) -> Result<Committed> {
         let transaction = self.transaction(id).await?;
         if transaction.state != TransactionState::Open {
             return Err(self.closed(&transaction).await);
         }
         let text = self.candidate_text(&transaction).await?;
         let warnings = self.gate(&text).await?;
-        let result = self.commit_candidate(author, &transaction, &text, message).await;
+        let result = self.commit_candidate(actor, &transaction, &text, message).await;
         if let Err(Error::Outdated { .. }) = &result {
-            self.mark_outdated(author, &transaction).await?;
+            self.mark_outdated(actor.name, &transaction).await?;
         }
         result.map(|version| Committed { version, warnings })
     }
@@ -200,17 +200,20 @@ impl Store {
 
     async fn commit_candidate(
         &self,
-        author: &str,
+        actor: Actor<'_>,
         transaction: &Transaction,
         text: &str,
         message: &str,
     ) -> Result<crate::model::VersionInfo> {
+        let document = self.parsed_text(text).await?;
         let mut tx = self.write_tx().await?;
         let new = NewVersion {
             cluster_id: transaction.cluster_id,
             base: Some(transaction.base_version),
             text,
-            author,
+            document,
+            author: actor.name,
+            role: actor.role,
             message,
             action: "transaction.commit",
             details: json!({"transaction_id": transaction.id, "ops": transaction.ops.len()}),

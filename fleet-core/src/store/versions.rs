@@ -5,15 +5,19 @@
 //! that both read N both try to insert N+1; the primary key lets one win and the other gets a
 //! unique violation, reported as [`Error::Outdated`].
 
+use std::sync::Arc;
+
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::Audit;
 use super::{is_unique_violation, Store, Tx};
+use crate::auth::privileged;
 use crate::diff::{diff_labeled, ConfigDiff};
+use crate::documents::Parsed;
 use crate::error::{Error, Result};
-use crate::model::{Committed, ConfigVersion, VersionInfo};
+use crate::model::{Actor, Committed, ConfigVersion, Role, VersionInfo};
 use crate::secret::sha256_hex;
 
 const INFO_COLUMNS: &str = "cluster_id, number, sha256, parent, author, message, created_at";
@@ -40,7 +44,11 @@ pub(crate) struct NewVersion<'a> {
     /// The version the change was based on; `None` appends to whatever is latest.
     pub(crate) base: Option<i64>,
     pub(crate) text: &'a str,
+    /// `text` parsed (before the write transaction: a large text takes a while).
+    pub(crate) document: Arc<Parsed>,
     pub(crate) author: &'a str,
+    /// The author's role, which the policy of privileged directives checks.
+    pub(crate) role: Role,
     pub(crate) message: &'a str,
     /// The audit action (`version.import`, `version.replace` ...).
     pub(crate) action: &'a str,
@@ -60,15 +68,21 @@ impl Store {
     }
 
     /// Inserts the next version inside `tx` (see the module docs), marks open transactions on
-    /// older bases outdated, and writes the audit entry.
+    /// older bases outdated, and writes the audit entry. The privileged directives the text adds
+    /// to the latest version ([`privileged::introduced`]; all of them for a first version) need
+    /// the admin role and the cluster's `allowed_privileges` ([`privileged::authorize`]), else
+    /// [`Error::Forbidden`]; the audit entry names those it let in.
     pub(crate) async fn insert_version(&self, tx: &mut Tx, new: NewVersion<'_>) -> Result<VersionInfo> {
-        self.require_cluster(tx, new.cluster_id).await?;
+        let settings = self.settings_in(tx, new.cluster_id).await?;
         let latest = self.latest_number(tx, new.cluster_id).await?;
         if let Some(base) = new.base {
             if base != latest {
                 return Err(Error::Outdated { base, latest });
             }
         }
+        let previous = self.document_in(tx, new.cluster_id, latest).await?;
+        let introduced = privileged::introduced(previous.document(), new.document.document());
+        privileged::authorize(new.role, &settings.allowed_privileges, &introduced)?;
         let info = VersionInfo {
             cluster_id: new.cluster_id,
             number: latest + 1,
@@ -114,6 +128,9 @@ impl Store {
         if let Some(map) = details.as_object_mut() {
             map.insert("sha256".into(), json!(info.sha256));
             map.insert("message".into(), json!(info.message));
+            if !introduced.is_empty() {
+                map.insert("privileged".into(), json!(introduced));
+            }
         }
         let audit = Audit {
             actor: new.author,
@@ -129,14 +146,17 @@ impl Store {
     /// Imports a configuration as the cluster's next version, byte for byte. The text must pass
     /// the gate ([`crate::candidate`]: the offline check, overruled by `haproxy -c` when one is
     /// configured); a refusal is [`Error::Invalid`] with every diagnostic.
-    pub async fn import(&self, author: &str, cluster_id: i64, text: &str, message: &str) -> Result<Committed> {
+    pub async fn import(&self, actor: Actor<'_>, cluster_id: i64, text: &str, message: &str) -> Result<Committed> {
         let warnings = self.gate(text).await?;
+        let document = self.parsed_text(text).await?;
         let mut tx = self.write_tx().await?;
         let new = NewVersion {
             cluster_id,
             base: None,
             text,
-            author,
+            document,
+            author: actor.name,
+            role: actor.role,
             message,
             action: "version.import",
             details: json!({"bytes": text.len()}),
@@ -149,14 +169,17 @@ impl Store {
 
     /// Replaces the whole text; `base` must be the latest version (0 for a cluster without one),
     /// else [`Error::Outdated`].
-    pub async fn replace(&self, author: &str, cluster_id: i64, base: i64, text: &str, message: &str) -> Result<Committed> {
+    pub async fn replace(&self, actor: Actor<'_>, cluster_id: i64, base: i64, text: &str, message: &str) -> Result<Committed> {
         let warnings = self.gate(text).await?;
+        let document = self.parsed_text(text).await?;
         let mut tx = self.write_tx().await?;
         let new = NewVersion {
             cluster_id,
             base: Some(base),
             text,
-            author,
+            document,
+            author: actor.name,
+            role: actor.role,
             message,
             action: "version.replace",
             details: json!({"base": base, "bytes": text.len()}),
@@ -168,16 +191,19 @@ impl Store {
     }
 
     /// Makes a new version carrying the text of version `number`.
-    pub async fn restore(&self, author: &str, cluster_id: i64, number: i64, message: &str) -> Result<Committed> {
+    pub async fn restore(&self, actor: Actor<'_>, cluster_id: i64, number: i64, message: &str) -> Result<Committed> {
         let old = self.version(cluster_id, number).await?;
         let warnings = self.gate(&old.text).await?;
+        let document = self.parsed_text(&old.text).await?;
         let message = if message.is_empty() { format!("restore version {number}") } else { message.to_string() };
         let mut tx = self.write_tx().await?;
         let new = NewVersion {
             cluster_id,
             base: None,
             text: &old.text,
-            author,
+            document,
+            author: actor.name,
+            role: actor.role,
             message: &message,
             action: "version.restore",
             details: json!({"restored": number}),

@@ -8,6 +8,11 @@ use tokio::sync::Barrier;
 
 use crate::support::{Harness, SAMPLE};
 
+/// `name` acting as an operator (configurations without privileged directives need no more).
+fn op(name: &str) -> fleet_core::Actor<'_> {
+    fleet_core::Actor::new(name, fleet_core::Role::Operator)
+}
+
 crate::store_tests!(eight_concurrent_commits_one_wins, eight_concurrent_replaces_across_two_replicas);
 
 const TASKS: usize = 8;
@@ -15,7 +20,7 @@ const TASKS: usize = 8;
 async fn setup(h: &Harness) -> i64 {
     let pool = h.store.create_pool("admin", "p", "").await.unwrap();
     let id = h.store.create_cluster("admin", "c", pool.id, Default::default()).await.unwrap().id;
-    h.store.import("admin", id, SAMPLE, "v1").await.unwrap();
+    h.store.import(op("admin"), id, SAMPLE, "v1").await.unwrap();
     id
 }
 
@@ -55,7 +60,7 @@ async fn eight_concurrent_commits_one_wins(h: Harness) {
         let (store, barrier) = (h.store.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            store.commit(&format!("user{i}"), tx, "race").await.map(|c| c.version.number)
+            store.commit(op(&format!("user{i}")), tx, "race").await.map(|c| c.version.number)
         }));
     }
     let mut results = Vec::new();
@@ -83,7 +88,7 @@ async fn eight_concurrent_replaces_across_two_replicas(h: Harness) {
         let text = SAMPLE.replace("maxconn 4096", &format!("maxconn {}", 1000 + i));
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            store.replace(&format!("user{i}"), id, 1, &text, "race").await.map(|c| c.version.number)
+            store.replace(op(&format!("user{i}")), id, 1, &text, "race").await.map(|c| c.version.number)
         }));
     }
     let mut results = Vec::new();
@@ -96,6 +101,6 @@ async fn eight_concurrent_replaces_across_two_replicas(h: Harness) {
     assert_eq!(latest.info.number, 2);
     assert_eq!(h.store.versions(id).await.unwrap().len(), 2);
     // The chain goes on from either replica.
-    replica.replace("x", id, 2, SAMPLE, "next").await.unwrap();
+    replica.replace(op("x"), id, 2, SAMPLE, "next").await.unwrap();
     assert_eq!(h.store.latest_version(id).await.unwrap().unwrap().info.number, 3);
 }

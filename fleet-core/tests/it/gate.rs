@@ -9,6 +9,11 @@ use fleet_core::{ClusterSettings, EditOp, Error, ManualClock, Store, StoreOption
 
 use crate::support::{options, TempDir, T0};
 
+/// `name` acting as an operator (configurations without privileged directives need no more).
+fn op(name: &str) -> fleet_core::Actor<'_> {
+    fleet_core::Actor::new(name, fleet_core::Role::Operator)
+}
+
 /// What the offline check cannot know: which section line 18 belongs to depends on whether
 /// HAProxy's environment defines `FLEET_DEBUG_PORT`. Unset (HAProxy 2.6 accepts), `server`
 /// belongs to `backend app`; set, to `frontend debug`, which HAProxy refuses. The offline check
@@ -62,7 +67,7 @@ async fn haproxy_accepting_overrules_an_offline_error() {
 
     let dir = TempDir::new();
     let (plain, id) = store(&dir, None).await;
-    let without = plain.import("alice", id, ENV_DEPENDENT, "v1").await;
+    let without = plain.import(op("alice"), id, ENV_DEPENDENT, "v1").await;
     if flagged.is_some() {
         assert!(matches!(without, Err(Error::Invalid { .. })), "without haproxy the offline error refuses: {without:?}");
     }
@@ -70,7 +75,7 @@ async fn haproxy_accepting_overrules_an_offline_error() {
 
     let dir = TempDir::new();
     let (s, id) = store(&dir, Some(HaproxyChecker::new(&bin))).await;
-    let committed = s.import("alice", id, ENV_DEPENDENT, "v1").await.unwrap();
+    let committed = s.import(op("alice"), id, ENV_DEPENDENT, "v1").await.unwrap();
     assert_eq!(committed.version.number, 1);
     assert_eq!(s.version(id, 1).await.unwrap().text, ENV_DEPENDENT, "stored byte for byte");
     assert!(committed.warnings.iter().all(|d| !d.is_error()), "{:?}", committed.warnings);
@@ -79,11 +84,11 @@ async fn haproxy_accepting_overrules_an_offline_error() {
         assert_eq!(warning.message, format!("{} (haproxy -c accepts the configuration)", flagged.message));
     }
     // Whole-text replace and a transaction's commit pass the same gate.
-    let replaced = s.replace("alice", id, 1, &ENV_DEPENDENT.replace("roundrobin", "leastconn"), "v2").await.unwrap();
+    let replaced = s.replace(op("alice"), id, 1, &ENV_DEPENDENT.replace("roundrobin", "leastconn"), "v2").await.unwrap();
     assert_eq!(replaced.version.number, 2);
     let tx = s.begin("alice", id, 2).await.unwrap();
     s.stage("alice", tx.id, vec![EditOp::ReplaceText { text: ENV_DEPENDENT.into() }]).await.unwrap();
-    assert_eq!(s.commit("alice", tx.id, "v3").await.unwrap().version.number, 3);
+    assert_eq!(s.commit(op("alice"), tx.id, "v3").await.unwrap().version.number, 3);
     s.close().await;
 }
 
@@ -94,7 +99,7 @@ async fn haproxy_rejecting_refuses_with_its_diagnostics() {
     let (s, id) = store(&dir, Some(HaproxyChecker::new(&bin))).await;
     // Both refuse an unknown keyword (line 13).
     let bad = ENV_DEPENDENT.replace("    balance roundrobin\n", "    balance roundrobin\n    frobnicate on\n");
-    match s.import("alice", id, &bad, "bad").await {
+    match s.import(op("alice"), id, &bad, "bad").await {
         Err(Error::Invalid { message, diagnostics }) => {
             assert!(message.starts_with("haproxy -c rejected the configuration: first at line 13, column 5: "), "{message}");
             let first = &diagnostics[0];
@@ -113,7 +118,7 @@ async fn haproxy_rejecting_refuses_with_its_diagnostics() {
     std::fs::write(&wrapper, format!("#!/bin/sh\nFLEET_DEBUG_PORT=1 exec {} \"$@\"\n", bin.display())).unwrap();
     std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let (s, id) = store(&dir, Some(HaproxyChecker::new(&wrapper))).await;
-    match s.import("alice", id, ENV_DEPENDENT, "v1").await {
+    match s.import(op("alice"), id, ENV_DEPENDENT, "v1").await {
         Err(Error::Invalid { diagnostics, .. }) => {
             let first = &diagnostics[0];
             assert!(first.is_error() && first.message.contains("has no backend capability"), "{diagnostics:?}");

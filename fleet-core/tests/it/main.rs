@@ -16,5 +16,6 @@ mod edit_table;
 mod edits;
 mod gate;
 mod op_props;
+mod privileged_store;
 mod runtime_store;
 mod store_suite;

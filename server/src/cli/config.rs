@@ -253,6 +253,7 @@ fn diff(a: &Path, b: &Path, json: bool) -> Result<Outcome, CliError> {
         for change in &difference.summary {
             out.push_str(&change.to_string());
         }
+        out.push_str(&difference.privileged_lines());
         out.push('\n');
         out.push_str(&difference.unified);
         print(&out)?;

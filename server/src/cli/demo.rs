@@ -68,10 +68,14 @@ pub(crate) async fn start(store: &Store, desired: &DesiredWatch, data: &Path, lo
         Ok(cluster) => cluster,
         Err(fleet_core::Error::NotFound(_)) => {
             let pool = store.create_pool(ACTOR, CLUSTER, "the fleet serve --demo cluster").await.map_err(|e| e.to_string())?;
-            let settings = ClusterSettings { config_path: config_path.display().to_string(), reload_mode: ReloadMode::Process };
+            let settings = ClusterSettings {
+                config_path: config_path.display().to_string(),
+                reload_mode: ReloadMode::Process,
+                ..ClusterSettings::default()
+            };
             let cluster = store.create_cluster(ACTOR, CLUSTER, pool.id, settings).await.map_err(|e| e.to_string())?;
             let port = free_port().map_err(|e| format!("demo: no free port: {e}"))?;
-            let committed = store.import(ACTOR, cluster.id, &demo_config(port), "demo configuration").await.map_err(|e| e.to_string())?;
+            let committed = store.import(fleet_core::Actor::new(ACTOR, fleet_core::Role::Operator), cluster.id, &demo_config(port), "demo configuration").await.map_err(|e| e.to_string())?;
             desired.apply(ACTOR, cluster.id, committed.version.number).await.map_err(|e| e.to_string())?;
             super::serve::say(&format!("demo: HAProxy will answer on http://127.0.0.1:{port}/ (cluster {CLUSTER}, id {})", cluster.id));
             cluster

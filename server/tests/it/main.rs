@@ -14,5 +14,6 @@ mod serve_api;
 mod serve_cli;
 mod serve_gate;
 mod serve_openapi;
+mod serve_privileged;
 mod serve_rbac;
 mod serve_support;

@@ -81,7 +81,8 @@ pub(crate) async fn delete_pool(
 pub(crate) struct NewCluster {
     name: String,
     pool_id: i64,
-    /// `{config_path, reload_mode}`; defaults when absent.
+    /// `{config_path, reload_mode}`; defaults when absent (`allowed_privileges` is set
+    /// afterwards, by an admin, with `PUT /clusters/{id}/settings`).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     settings: Option<ClusterSettings>,
@@ -128,6 +129,21 @@ pub(crate) async fn get_cluster(
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.cluster(path.id).await?))
+}
+
+/// Replaces a cluster's settings (`{config_path, reload_mode, allowed_privileges}`; an absent
+/// field takes its default). Changing `allowed_privileges` needs the admin role.
+#[utoipa::path(put, path = "/api/v1/clusters/{id}/settings", tag = "clusters", params(ClusterPath),
+    request_body(content = Object, description = "the cluster's settings"),
+    responses((status = 200, description = "the cluster"), (status = 403, description = "allowed_privileges changed by a non-admin")))]
+pub(crate) async fn put_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+    Json(settings): Json<ClusterSettings>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.user(Permission::Write)?;
+    Ok(axum::Json(state.store.update_cluster_settings(user.into(), path.id, settings).await?))
 }
 
 /// The desired version and every agent's last report.

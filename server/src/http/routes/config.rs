@@ -27,7 +27,7 @@ pub(crate) async fn import(
     Text(text): Text,
 ) -> ApiResult<Response> {
     let user = caller.user(Permission::Write)?;
-    let done = state.store.import(&user.username, path.id, &text, &query.message).await?;
+    let done = state.store.import(user.into(), path.id, &text, &query.message).await?;
     Ok(committed(&state, StatusCode::CREATED, done))
 }
 
@@ -70,7 +70,7 @@ pub(crate) async fn put_config(
 ) -> ApiResult<Response> {
     let user = caller.user(Permission::Write)?;
     let base = required(query.version, "version")?;
-    let done = state.store.replace(&user.username, path.id, base, &text, &query.message).await?;
+    let done = state.store.replace(user.into(), path.id, base, &text, &query.message).await?;
     Ok(committed(&state, StatusCode::OK, done))
 }
 
@@ -137,6 +137,6 @@ pub(crate) async fn restore(
     Query(query): Query<MessageQuery>,
 ) -> ApiResult<Response> {
     let user = caller.user(Permission::Write)?;
-    let done = state.store.restore(&user.username, path.id, path.n, &query.message).await?;
+    let done = state.store.restore(user.into(), path.id, path.n, &query.message).await?;
     Ok(committed(&state, StatusCode::CREATED, done))
 }

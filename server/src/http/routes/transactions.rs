@@ -83,7 +83,7 @@ pub(crate) async fn commit(
     Query(query): Query<MessageQuery>,
 ) -> ApiResult<Response> {
     let user = caller.user(Permission::Write)?;
-    let done = state.store.commit_in(&user.username, path.id, path.tid, &query.message).await?;
+    let done = state.store.commit_in(user.into(), path.id, path.tid, &query.message).await?;
     Ok(committed(&state, StatusCode::OK, done))
 }
 
