@@ -133,12 +133,12 @@ async fn sigterm_drains_and_exits() {
     let poll = tokio::spawn(poll);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
-    let killed = std::process::Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
+    let killed = std::process::Command::new("kill").args(["-TERM", &s.process.child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let response = poll.await.unwrap().unwrap();
     assert_eq!(response.status(), 304);
     let status = loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
+        if let Some(status) = s.process.child.try_wait().unwrap() {
             break status;
         }
         assert!(started.elapsed() < Duration::from_secs(10), "fleet serve did not exit");

@@ -2,12 +2,9 @@
 //! in a scratch folder or on a fresh database of the test PostgreSQL server, plus a small JSON
 //! client.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::path::Path;
 
+use fleet_tests::{unique_name, FleetServe};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
@@ -22,20 +19,13 @@ pub(crate) enum Db {
     Postgres,
 }
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn unique() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{}_{}_{}", std::process::id(), nanos % 1_000_000_000, COUNTER.fetch_add(1, Ordering::SeqCst))
-}
-
 /// A fresh PostgreSQL database URL, or `None` (after saying why) when none is configured.
 pub(crate) async fn fresh_postgres() -> Option<String> {
     let Ok(base) = std::env::var("FLEET_TEST_POSTGRES_URL") else {
         eprintln!("FLEET_TEST_POSTGRES_URL is not set: skipping the PostgreSQL variant (./scripts/test sets it)");
         return None;
     };
-    let name = format!("fleet_serve_{}", unique());
+    let name = unique_name("fleet_serve_");
     let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
     admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
     admin.close().await.unwrap();
@@ -45,23 +35,15 @@ pub(crate) async fn fresh_postgres() -> Option<String> {
     })
 }
 
-/// A running `fleet serve`, killed (and its scratch folder removed) on drop.
+/// A running `fleet serve` (the shared [`FleetServe`] child: killed and its scratch folder
+/// removed on drop) with an async client.
 pub(crate) struct Server {
-    pub(crate) child: Child,
+    pub(crate) process: FleetServe,
     /// `http://127.0.0.1:PORT`.
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
     /// The database URL when on PostgreSQL (a second replica can open it).
     pub(crate) database: Option<String>,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// Starts `fleet serve` on `db`; `None` when PostgreSQL is asked for but not configured.
@@ -76,34 +58,15 @@ pub(crate) async fn start(db: Db) -> Option<Server> {
 /// Starts `fleet serve` on `database` (a SQLite file in a scratch folder when none) with extra
 /// arguments, and waits for its `listening on` line.
 pub(crate) fn start_on(database: Option<String>, extra: &[&str]) -> Server {
-    let dir = std::env::temp_dir().join(format!("fleet-serve-test-{}", unique()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fleet"));
-    command.args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(&dir).args(["--grace-seconds", "3"]);
+    let mut args = vec!["--grace-seconds", "3"];
     if let Some(url) = &database {
-        command.args(["--database", url]);
+        args.extend(["--database", url.as_str()]);
     }
-    command.args(extra);
-    let mut child = command
-        .env("FLEET_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(base) = line.strip_prefix("listening on ") {
-                let _ = tx.send(base.to_string());
-            }
-        }
-    });
-    let base = rx.recv_timeout(Duration::from_secs(60)).expect("fleet serve did not start listening");
+    args.extend(extra);
+    let process = FleetServe::start(Path::new(env!("CARGO_BIN_EXE_fleet")), "127.0.0.1:0", None, ADMIN_PASSWORD, args);
+    let base = process.base.clone();
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-    Server { child, base, client, database, dir }
+    Server { process, base, client, database }
 }
 
 /// A response read whole.

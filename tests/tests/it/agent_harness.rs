@@ -2,12 +2,13 @@
 //! binaries (built by `cargo build --workspace`, found next to this test binary), a real
 //! HAProxy on loopback, and small HTTP helpers. Every process started here is stopped on drop.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fleet_tests::FleetServe;
 use serde_json::{json, Value};
 
 pub(crate) const PASSWORD: &str = "agent-tests-password-1";
@@ -53,19 +54,13 @@ fn signal(pid: u32, signal: &str) {
     let _ = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
 }
 
-/// A running `fleet serve` with an admin session.
+/// A running `fleet serve` (the shared [`FleetServe`] child, killed on drop) with an admin
+/// session.
 pub(crate) struct Server {
-    child: Child,
+    _process: FleetServe,
     pub(crate) url: String,
     token: String,
     http: reqwest::blocking::Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
@@ -73,26 +68,11 @@ impl Server {
         Server::start_on(fleet, data, "127.0.0.1:0")
     }
 
-    /// `fleet serve` on `listen` (a restart reuses the address agents know).
+    /// `fleet serve` on `listen` (a restart reuses the address agents know) and on `data` (a
+    /// restart reuses the database too).
     pub(crate) fn start_on(fleet: &Path, data: &Path, listen: &str) -> Server {
-        let mut child = Command::new(fleet)
-            .args(["serve", "--listen", listen, "--grace-seconds", "1", "--data"])
-            .arg(data)
-            .env("FLEET_ADMIN_PASSWORD", PASSWORD)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines.next().expect("fleet serve exited before listening").unwrap();
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.trim().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let process = FleetServe::start(fleet, listen, Some(data), PASSWORD, ["--grace-seconds", "1"]);
+        let url = process.base.clone();
         let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         let login: Value = http
             .post(format!("{url}/api/v1/auth/login"))
@@ -102,7 +82,7 @@ impl Server {
             .json()
             .unwrap();
         let token = login["token"].as_str().expect("login token").to_string();
-        Server { child, url, token, http }
+        Server { _process: process, url, token, http }
     }
 
     fn call(&self, method: reqwest::Method, path: &str, body: Option<Body<'_>>) -> Value {
