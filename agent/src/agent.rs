@@ -123,6 +123,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
         backups: args.state_dir.join("backups"),
         haproxy_bin: args.haproxy_bin.clone(),
         versions: args.state_dir.join("versions.json"),
+        allowed: args.allowed_privileges(),
     };
     pipeline.clean_leftovers();
     let mut driver = match args.haproxy_mode {

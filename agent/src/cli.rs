@@ -1,9 +1,11 @@
 //! Command-line arguments of `fleet-agent`.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use fleet_core::auth::privileged::{self, Privilege};
 
 /// How the agent makes HAProxy load a configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,6 +62,16 @@ pub(crate) struct Args {
     /// Seconds a desired-state long-poll waits on the server.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub(crate) poll_seconds: u64,
+    /// Privileged directives this node accepts, comma-separated (`program,lua`, `all`); default
+    /// none. A version using any other is refused (`refused_by_node_policy`) and the node keeps
+    /// its configuration: the server, even with an admin account, cannot make it run commands.
+    #[arg(long, value_name = "LIST", value_parser = allowance)]
+    pub(crate) allow_privileged: Option<HashSet<Privilege>>,
+}
+
+/// `--allow-privileged`'s parser: fleet-core's, with its message (the names it knows).
+fn allowance(text: &str) -> Result<HashSet<Privilege>, String> {
+    privileged::parse_allowance(text).map_err(|e| e.to_string())
 }
 
 impl Args {
@@ -69,5 +81,40 @@ impl Args {
 
     pub(crate) fn heartbeat_interval(&self) -> Duration {
         Duration::from_secs(self.heartbeat_seconds)
+    }
+
+    /// The privileged directives this node accepts (none unless `--allow-privileged`).
+    pub(crate) fn allowed_privileges(&self) -> HashSet<Privilege> {
+        self.allow_privileged.clone().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<Args, clap::Error> {
+        let mut argv = vec!["fleet-agent", "--server", "http://127.0.0.1:1", "--state-dir", "/tmp/x"];
+        argv.extend_from_slice(extra);
+        Args::try_parse_from(argv)
+    }
+
+    #[test]
+    fn allow_privileged_defaults_to_none_and_reads_names_or_all() {
+        assert!(parse(&[]).unwrap().allowed_privileges().is_empty());
+        let some = parse(&["--allow-privileged", "program,lua"]).unwrap().allowed_privileges();
+        assert_eq!(some, HashSet::from([Privilege::Program, Privilege::Lua]));
+        let all = parse(&["--allow-privileged", "all"]).unwrap().allowed_privileges();
+        assert_eq!(all.len(), privileged::PRIVILEGES.len());
+    }
+
+    #[test]
+    fn an_unknown_privilege_is_a_usage_error_naming_the_known_ones() {
+        let error = parse(&["--allow-privileged", "program,shell"]).unwrap_err();
+        assert!(error.use_stderr(), "exits 64 in main");
+        let message = error.to_string();
+        assert!(message.contains("unknown privilege \"shell\" (one of program, external-check"), "{message}");
     }
 }

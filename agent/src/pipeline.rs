@@ -14,13 +14,15 @@
 //! that cannot be written, backed up or renamed, or a `haproxy` that cannot run, is about the
 //! node (`node_error`): the operator must fix the node, not the configuration.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use fleet_core::apply::{
-    backup_name, backups_to_prune, outcome_of, rejected, verify_download, DownloadError, FailedStep, BACKUPS_KEPT,
-    CANDIDATE_SUFFIX,
+    backup_name, backups_to_prune, outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download,
+    DownloadError, FailedStep, BACKUPS_KEPT, CANDIDATE_SUFFIX,
 };
+use fleet_core::auth::privileged::{Privilege, PrivilegedUse};
 use fleet_core::haproxy_check::{CheckError, HaproxyChecker, Verdict};
 use fleet_core::wire::DesiredState;
 use fleet_core::{AgentReport, Clock, SystemClock};
@@ -35,6 +37,8 @@ pub(crate) struct Pipeline {
     /// `sha256 -> version` of the last configurations written, so a restarted agent knows which
     /// version the file on disk is (its report may have been lost with the previous process).
     pub(crate) versions: PathBuf,
+    /// The privileged directives this node accepts (`--allow-privileged`).
+    pub(crate) allowed: HashSet<Privilege>,
 }
 
 /// Why an apply did not end with the new version running.
@@ -43,6 +47,9 @@ pub(crate) enum ApplyError {
     /// The download does not match its checksum: nothing was touched; fetch it again.
     #[error(transparent)]
     Download(#[from] DownloadError),
+    /// The version uses privileged directives this node does not allow: nothing was written.
+    #[error("version {version} uses privileged directives this node does not allow")]
+    RefusedByPolicy { version: i64, refused: Vec<PrivilegedUse> },
     /// `haproxy -c` refused the version; the node keeps running the old one.
     #[error("haproxy -c rejected version {version}")]
     Rejected { version: i64, verdict: Box<Verdict> },
@@ -69,6 +76,7 @@ impl ApplyError {
     pub(crate) fn report(&self, version: i64, config: &Path) -> Option<AgentReport> {
         let step = match self {
             ApplyError::Download(_) => return None,
+            ApplyError::RefusedByPolicy { version, refused } => return Some(refused_by_node_policy(*version, refused)),
             ApplyError::Rejected { verdict, .. } => return Some(rejected(version, verdict, &config.display().to_string())),
             ApplyError::Checker(_) | ApplyError::Node { .. } => FailedStep::Node,
             ApplyError::Reload { .. } => FailedStep::Reload,
@@ -131,6 +139,12 @@ impl Pipeline {
     /// Applies a desired state: `Ok` when the version runs.
     pub(crate) async fn apply(&self, driver: &mut Driver, state: &DesiredState) -> Result<(), ApplyError> {
         verify_download(state)?;
+        let refused = refused_by_node(state, &self.allowed);
+        if !refused.is_empty() {
+            let error = ApplyError::RefusedByPolicy { version: state.version, refused };
+            tracing::warn!(version = state.version, %error, "not applied");
+            return Err(error);
+        }
         let candidate = self.candidate();
         let result = self.swap_in(driver, state, &candidate).await;
         if result.is_err() {
@@ -234,6 +248,7 @@ mod tests {
             backups: dir.join("backups"),
             haproxy_bin: haproxy,
             versions: dir.join("versions.json"),
+            allowed: HashSet::new(),
         };
         // Never reached by these tests: they stop before the reload.
         let driver = Driver::Systemd(SystemdDriver::new("fleet-agent-test-none".into(), None, None));
@@ -330,6 +345,26 @@ mod tests {
         let report = error.report(2, &pipeline.config).unwrap();
         assert_eq!(report.outcome, ApplyOutcome::NodeError, "{report:?}");
         assert!(report.error.unwrap().starts_with("haproxy -c gave no verdict: cannot run "));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_privileged_directive_the_node_does_not_allow_is_refused_before_anything_is_written() {
+        let (dir, mut pipeline, mut driver) = setup("policy");
+        std::fs::write(&pipeline.config, "old\n").unwrap();
+        let text = "global\n    lua-load /etc/haproxy/x.lua\n";
+        let desired = state(text, fleet_core::secret::sha256_hex(text.as_bytes()));
+        let error = pipeline.apply(&mut driver, &desired).await.unwrap_err();
+        let report = error.report(2, &pipeline.config).unwrap();
+        assert_eq!(report.outcome, ApplyOutcome::RefusedByNodePolicy, "{report:?}");
+        assert!(report.error.unwrap().ends_with("line 2, column 5: lua-load /etc/haproxy/x.lua (lua)"));
+        assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), "old\n");
+        assert!(!pipeline.candidate().exists() && !pipeline.backups.exists());
+        // Allowed: it goes on to the next step (here a missing haproxy, a node error).
+        pipeline.allowed = HashSet::from([Privilege::Lua]);
+        pipeline.haproxy_bin = dir.join("no-haproxy-here");
+        let error = pipeline.apply(&mut driver, &desired).await.unwrap_err();
+        assert!(matches!(error, ApplyError::Checker(_)), "{error:?}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

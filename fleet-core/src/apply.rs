@@ -10,8 +10,12 @@
 //! the operator, how backups are named and pruned are domain rules the server shows to people;
 //! they are unit-tested without a node.
 
+use std::collections::HashSet;
+
+use haproxy_model::{Diagnostic, Position};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::privileged::{self, Privilege, PrivilegedUse};
 use crate::haproxy_check::Verdict;
 use crate::model::{AgentReport, ApplyOutcome};
 use crate::secret::sha256_hex;
@@ -87,6 +91,29 @@ pub fn rejected(version: i64, verdict: &Verdict, config_label: &str) -> AgentRep
     AgentReport {
         diagnostics: verdict.diagnostics.clone(),
         ..AgentReport::failed(version, ApplyOutcome::Rejected, verdict.message(config_label))
+    }
+}
+
+/// The privileged directives of a desired state the node's own policy (`fleet-agent
+/// --allow-privileged`, as [`privileged::parse_allowance`] reads it) does not allow; the agent
+/// refuses the state when this is not empty, before writing anything.
+pub fn refused_by_node(state: &DesiredState, allowed: &HashSet<Privilege>) -> Vec<PrivilegedUse> {
+    privileged::refused_by_node(crate::documents::Parsed::parse(&state.text).document(), allowed)
+}
+
+/// The report of a version the node refused by its policy: outcome `refused_by_node_policy`,
+/// a message naming each directive and line, and one located error per directive.
+pub fn refused_by_node_policy(version: i64, refused: &[PrivilegedUse]) -> AgentReport {
+    let diagnostics = refused
+        .iter()
+        .map(|u| {
+            let message = format!("{} ({}) is not allowed by this node's --allow-privileged", u.directive, u.privilege);
+            Diagnostic::error(Position::new(u.line, u.column), message)
+        })
+        .collect();
+    AgentReport {
+        diagnostics,
+        ..AgentReport::failed(version, ApplyOutcome::RefusedByNodePolicy, privileged::node_refusal_message(refused))
     }
 }
 
@@ -187,6 +214,27 @@ pub fn backups_to_prune(config_file_name: &str, names: &[String], keep: usize) -
 mod tests {
     use super::*;
     use crate::model::ClusterSettings;
+
+    #[test]
+    fn a_node_refuses_what_its_policy_does_not_allow() {
+        let text = "global\n    insecure-fork-wanted\n\nbackend app\n    external-check command /bin/true\n";
+        let desired = state(text, sha256_hex(text.as_bytes()));
+        let refused = refused_by_node(&desired, &privileged::parse_allowance("insecure-fork").unwrap());
+        assert_eq!(refused.len(), 1);
+        let report = refused_by_node_policy(3, &refused);
+        assert_eq!(report.outcome, ApplyOutcome::RefusedByNodePolicy);
+        assert_eq!(
+            report.error.as_deref(),
+            Some(
+                "refused by the node's policy (--allow-privileged lacks external-check): \
+                 line 5, column 5: external-check command /bin/true (external-check)"
+            )
+        );
+        assert_eq!((report.diagnostics[0].position.line, report.diagnostics[0].position.column), (5, 5));
+        assert!(refused_by_node(&desired, &privileged::parse_allowance("all").unwrap()).is_empty());
+        assert_eq!("refused_by_node_policy".parse::<ApplyOutcome>().unwrap(), ApplyOutcome::RefusedByNodePolicy);
+        assert_eq!(ApplyOutcome::RefusedByNodePolicy.as_str(), "refused_by_node_policy");
+    }
 
     fn state(text: &str, sha: String) -> DesiredState {
         DesiredState { cluster_id: 1, version: 3, sha256: sha, text: text.into(), settings: ClusterSettings::default() }

@@ -31,6 +31,14 @@ fn missing_arguments_are_a_usage_error() {
 }
 
 #[test]
+fn an_unknown_privilege_is_a_usage_error() {
+    let output = agent(&["--server", "http://127.0.0.1:9", "--state-dir", "/tmp/x", "--allow-privileged", "program,shell"]);
+    assert_eq!(output.status.code(), Some(64));
+    let message = stderr(&output);
+    assert!(message.contains("--allow-privileged") && message.contains("unknown privilege \"shell\" (one of program,"), "{message}");
+}
+
+#[test]
 fn no_token_and_no_secret_is_a_usage_error() {
     let dir = state_dir("nosecret");
     let output = agent(&["--server", "http://127.0.0.1:9", "--state-dir", dir.to_str().unwrap()]);
