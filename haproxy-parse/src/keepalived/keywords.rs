@@ -480,28 +480,9 @@ pub(crate) const HTTP_GET: &[&str] = &[
     "warmup",
 ];
 
-/// `SSL_GET { ... }`
-pub(crate) const SSL_GET: &[&str] = &[
-    "alpha",
-    "bind_if",
-    "bind_port",
-    "bindto",
-    "connect_ip",
-    "connect_port",
-    "connect_timeout",
-    "delay_before_retry",
-    "delay_loop",
-    "enable_sni",
-    "fast_recovery",
-    "fwmark",
-    "http_protocol",
-    "log_all_failures",
-    "nb_get_retry",
-    "retry",
-    "url",
-    "virtualhost",
-    "warmup",
-];
+/// `SSL_GET { ... }`: keepalived 2.2.7 accepts exactly the keywords of `HTTP_GET` (the probe
+/// found the same set; both checkers share one parser in keepalived's check_http.c).
+pub(crate) const SSL_GET: &[&str] = HTTP_GET;
 
 /// `MISC_CHECK { ... }`
 pub(crate) const MISC_CHECK: &[&str] = &[
