@@ -40,6 +40,8 @@ pub(crate) struct Context<'a> {
     pub(crate) sections: Vec<SectionInfo<'a>>,
     /// Source line numbers of lines inside `.if` blocks (and of the conditional lines themselves).
     conditional: HashSet<u32>,
+    /// Source line numbers of the lines of sections whose header sits inside a `.if` block.
+    uncertain_section: HashSet<u32>,
     /// Names of sections with a backend side (backend, listen).
     backends: HashSet<String>,
 }
@@ -74,13 +76,28 @@ impl<'a> Context<'a> {
             .filter(|s| s.section.kind().has_backend())
             .filter_map(|s| s.name.as_ref().map(|n| n.to_string()))
             .collect();
-        Context { document, sections, conditional: conditional_lines(document), backends }
+        let conditional = conditional_lines(document);
+        // When HAProxy skips a conditional section header, the lines after the block belong to
+        // the section before it: which section such a line is in depends on the node.
+        let uncertain_section = document
+            .sections()
+            .iter()
+            .filter(|s| conditional.contains(&s.header().position().line))
+            .flat_map(|s| s.lines().iter().map(|l| l.position().line))
+            .collect();
+        Context { document, sections, conditional, uncertain_section, backends }
     }
 
     /// True when `line` sits inside a `.if` block: whether HAProxy reads it depends on a
     /// condition evaluated at startup, so presence-dependent checks leave it alone.
     pub(crate) fn is_conditional(&self, line: &Line) -> bool {
         self.conditional.contains(&line.position().line)
+    }
+
+    /// True when the section line `line` is in depends on a `.if` block: its section's header is
+    /// inside one, so when HAProxy skips the header the line belongs to the section before.
+    pub(crate) fn in_uncertain_section(&self, line: u32) -> bool {
+        self.uncertain_section.contains(&line)
     }
 
     /// True when a backend or listen section is named `name`.

@@ -84,6 +84,9 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     acls::check(&context, &mut conditions);
     downgrade(&mut conditions, |line| empty.possible.contains(&line));
     out.append(&mut conditions);
+    // A line whose section depends on a `.if` block may be read in another section: what was
+    // an error in this one is uncertain.
+    downgrade(&mut out, |line| context.in_uncertain_section(line));
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }

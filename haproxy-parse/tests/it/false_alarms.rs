@@ -4,7 +4,6 @@
 //! surely refuses that the check let through. The files of `../shared/cases` (read in place,
 //! `$FLEET_CASES` to point elsewhere) must get the verdict `expected.tsv` gives.
 
-
 use haproxy_model::Diagnostic;
 use haproxy_parse::check;
 
@@ -125,6 +124,21 @@ fn unknown_dot_directive_is_fatal_only_where_read() {
     assert!(warnings(&guarded).iter().any(|d| d.message.contains("unknown directive '.elseif'")));
     assert_refused(&frontend(&[".elseif defined(X)"]));
     assert_refused(&format!(".elseif 1\n{}", frontend(&[])));
+}
+
+#[test]
+fn line_after_a_conditional_section_header_may_belong_to_the_section_before() {
+    // Unless the node's environment defines FLEET_NEVER_SET, HAProxy skips `frontend debug` and
+    // reads `server` in `backend be`; the check cannot know, so it may not refuse the line.
+    let text = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend fe\n    bind 127.0.0.1:8080\n    default_backend be\n\
+                backend be\n    balance roundrobin\n\
+                .if defined(FLEET_NEVER_SET)\nfrontend debug\n    bind 127.0.0.1:8081\n    default_backend be\n.endif\n\
+                    server s1 192.0.2.1:80\n";
+    assert_valid(text);
+    assert!(warnings(text).iter().any(|d| d.position.line == 16), "{:#?}", warnings(text));
+    // Without the `.if`, the same line is surely in the frontend, which HAProxy refuses.
+    assert_refused(&text.replace(".if defined(FLEET_NEVER_SET)\n", "").replace(".endif\n", ""));
 }
 
 #[test]
