@@ -105,10 +105,13 @@ mod tests {
 
     use super::*;
 
-    /// A config the offline check refuses and HAProxy 2.6 accepts: the section of the line after
-    /// `.endif` depends on whether HAProxy's environment defines `FLEET_DEBUG_PORT` (unset:
-    /// `server` belongs to `backend app`; set: to `frontend debug`, where HAProxy refuses it).
-    pub(crate) const ENV_DEPENDENT: &str = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nfrontend www\n    bind 127.0.0.1:18080\n    default_backend app\n\nbackend app\n    balance roundrobin\n.if defined(FLEET_DEBUG_PORT)\nfrontend debug\n    bind 127.0.0.1:18081\n    default_backend app\n.endif\n    server s1 127.0.0.1:8080\n";
+    /// A config the offline check refuses and HAProxy 2.6 accepts when it also loads
+    /// [`API_FILE`] (as a node loading `-f haproxy.cfg -f conf.d/` does): line 9 names a backend
+    /// the other file defines.
+    pub(crate) const SPLIT: &str = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nfrontend www\n    bind 127.0.0.1:18080\n    default_backend api\n\nbackend app\n    balance roundrobin\n    server s1 127.0.0.1:8080\n";
+
+    /// The other file, with its own defaults.
+    pub(crate) const API_FILE: &str = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nbackend api\n    server a1 127.0.0.1:8081\n";
 
     fn offline_error(line: u32) -> Vec<Diagnostic> {
         vec![Diagnostic::error(Position::new(line, 5), "offline says no"), Diagnostic::warning(Position::new(1, 1), "w")]
@@ -149,17 +152,21 @@ mod tests {
     }
 
     #[test]
-    fn real_haproxy_decides_on_an_environment_dependent_config() {
+    fn real_haproxy_decides_on_a_config_split_across_files() {
         let Some(bin) = crate::haproxy_check::test_haproxy() else { return };
-        let offline = haproxy_parse::check(ENV_DEPENDENT).diagnostics;
-        eprintln!("offline findings: {offline:?}");
-        let checker = HaproxyChecker::new(bin);
-        let warnings = gate(ENV_DEPENDENT, Some(&checker)).unwrap();
+        assert!(haproxy_parse::check(SPLIT).diagnostics.iter().any(Diagnostic::is_error), "the offline check flags line 9");
+        let api = std::env::temp_dir().join(format!("fleet-candidate-api-{}.cfg", std::process::id()));
+        std::fs::write(&api, API_FILE).unwrap();
+        let checker = HaproxyChecker::new(&bin).with_args(["-f".to_string(), api.display().to_string()]);
+        let warnings = gate(SPLIT, Some(&checker)).unwrap();
         assert!(warnings.iter().all(|d| !d.is_error()), "{warnings:?}");
         // Both refuse: an unknown keyword.
-        let bad = ENV_DEPENDENT.replace("    balance roundrobin\n", "    balance roundrobin\n    frobnicate on\n");
+        let bad = SPLIT.replace("    balance roundrobin\n", "    balance roundrobin\n    frobnicate on\n");
         let Err(Error::Invalid { message, diagnostics }) = gate(&bad, Some(&checker)) else { panic!() };
         assert!(message.starts_with("haproxy -c rejected the configuration: first at line 13, column 5"), "{message}");
         assert_eq!(diagnostics[0].position, Position::new(13, 5));
+        // Without the other file HAProxy refuses too: its verdict decides either way.
+        assert!(gate(SPLIT, Some(&HaproxyChecker::new(&bin))).is_err());
+        let _ = std::fs::remove_file(&api);
     }
 }

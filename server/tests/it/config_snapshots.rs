@@ -50,23 +50,22 @@ fn haproxy_alerts_mapped_to_lines() {
 fn haproxy_decides_over_an_offline_error() {
     let Some(haproxy) = haproxy_bin() else { return };
     let dir = Scratch::new();
-    // Which section line 18 is in depends on HAProxy's environment (`FLEET_DEBUG_PORT`); the
-    // offline check cannot know it, HAProxy 2.6 accepts the file: exit 0, the offline finding
-    // (if any) is a warning.
-    let text = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\n\
-        frontend www\n    bind 127.0.0.1:18080\n    default_backend app\n\nbackend app\n    balance roundrobin\n\
-        .if defined(FLEET_DEBUG_PORT)\nfrontend debug\n    bind 127.0.0.1:18081\n    default_backend app\n.endif\n\
-        \x20   server s1 127.0.0.1:8080\n";
+    // `default_backend api` (line 9) names a backend of another file HAProxy loads (`-f
+    // api.cfg`); the offline check cannot see it, HAProxy 2.6 with both files accepts: exit 0,
+    // the offline finding is a warning.
+    let text = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nfrontend www\n    bind 127.0.0.1:18080\n    default_backend api\n\nbackend app\n    balance roundrobin\n    server s1 127.0.0.1:8080\n";
+    let api = dir.file("api.cfg", "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nbackend api\n    server a1 127.0.0.1:8081\n");
     dir.file("env.cfg", text);
     let bin = haproxy.to_str().unwrap();
-    let run = fleet_in(dir.path(), &["config", "check", "env.cfg", "--haproxy-bin", bin], b"");
+    let api_arg = format!("--haproxy-arg={api}");
+    let with_api = ["--haproxy-bin", bin, "--haproxy-arg=-f", api_arg.as_str()];
+    let run = fleet_in(dir.path(), &[&["config", "check", "env.cfg"][..], &with_api[..]].concat(), b"");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains(": error:"), "{}", run.stderr);
     let offline = fleet_in(dir.path(), &["config", "check", "env.cfg"], b"");
-    if offline.code == 1 {
-        assert!(run.stderr.contains("env.cfg:18:5: warning: ") && run.stderr.contains("(haproxy -c accepts the configuration)"), "{}", run.stderr);
-    }
+    assert_eq!(offline.code, 1, "{}", offline.stderr);
+    assert!(run.stderr.contains("env.cfg:9:21: warning: ") && run.stderr.contains("(haproxy -c accepts the configuration)"), "{}", run.stderr);
     // Standard input is checked in a private folder, with the same verdict.
-    let run = fleet_in(dir.path(), &["config", "check", "-", "--haproxy-bin", bin], text.as_bytes());
+    let run = fleet_in(dir.path(), &[&["config", "check", "-"][..], &with_api[..]].concat(), text.as_bytes());
     assert_eq!(run.code, 0, "{}", run.stderr);
 }

@@ -8,44 +8,43 @@ use serde_json::json;
 use crate::serve_support::start_on;
 use crate::support::{haproxy_bin, Scratch};
 
-/// What the offline check cannot know: which section line 18 belongs to depends on whether
-/// HAProxy's environment defines `FLEET_DEBUG_PORT` (unset: `backend app`, and HAProxy 2.6
-/// accepts; set: `frontend debug`, which refuses `server`).
-const ENV_DEPENDENT: &str = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\n\
-    frontend www\n    bind 127.0.0.1:18080\n    default_backend app\n\nbackend app\n    balance roundrobin\n\
-    .if defined(FLEET_DEBUG_PORT)\nfrontend debug\n    bind 127.0.0.1:18081\n    default_backend app\n.endif\n\
-    \x20   server s1 127.0.0.1:8080\n";
+/// What the offline check cannot know: the other files the node's HAProxy loads. Line 9 names
+/// a backend defined in `API_FILE` (loaded with `-f`, as `-f haproxy.cfg -f conf.d/` would):
+/// the offline check, seeing this text alone, flags it; HAProxy 2.6 with both files accepts it.
+const SPLIT: &str = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nfrontend www\n    bind 127.0.0.1:18080\n    default_backend api\n\nbackend app\n    balance roundrobin\n    server s1 127.0.0.1:8080\n";
+
+/// The other file, with its own defaults.
+const API_FILE: &str = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\nbackend api\n    server a1 127.0.0.1:8081\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn haproxy_decides_imports_replaces_and_commits() {
     let Some(haproxy) = haproxy_bin() else { return };
-    let offline_flags = haproxy_parse::check(ENV_DEPENDENT).diagnostics.iter().any(|d| d.is_error());
+    assert!(haproxy_parse::check(SPLIT).diagnostics.iter().any(|d| d.is_error()), "the offline check flags line 9");
+    let dir = Scratch::new();
+    let api = dir.file("api.cfg", API_FILE);
 
     // Without --haproxy-bin the offline check alone decides.
     let plain = start_on(None, &[]);
     let admin = plain.admin().await;
     let id = plain.cluster(&admin, "edge").await;
-    let reply = plain.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, ENV_DEPENDENT).await;
-    if offline_flags {
-        assert_eq!(reply.expect(422)["error"]["line"], 18);
-    }
+    let reply = plain.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, SPLIT).await;
+    assert_eq!(reply.expect(422)["error"]["line"], 9);
     drop(plain);
 
-    let s = start_on(None, &["--haproxy-bin", haproxy.to_str().unwrap(), "--haproxy-arg=-dr"]);
+    let api_arg = format!("--haproxy-arg={api}");
+    let s = start_on(None, &["--haproxy-bin", haproxy.to_str().unwrap(), "--haproxy-arg=-f", &api_arg]);
     let admin = s.admin().await;
     let id = s.cluster(&admin, "edge").await;
-    let imported = s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, ENV_DEPENDENT).await.expect(201);
+    let imported = s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, SPLIT).await.expect(201);
     assert_eq!(imported["version"], 1);
     let warnings = imported["warnings"].as_array().unwrap();
     assert!(warnings.iter().all(|w| w["severity"] == "warning"), "{warnings:?}");
-    if offline_flags {
-        let at_18 = warnings.iter().find(|w| w["position"]["line"] == 18).unwrap();
-        assert!(at_18["message"].as_str().unwrap().ends_with("(haproxy -c accepts the configuration)"), "{at_18}");
-    }
-    assert_eq!(s.get(&format!("/api/v1/clusters/{id}/config"), &admin).await.text, ENV_DEPENDENT);
+    let at_9 = warnings.iter().find(|w| w["position"]["line"] == 9).unwrap();
+    assert!(at_9["message"].as_str().unwrap().ends_with("(haproxy -c accepts the configuration)"), "{at_9}");
+    assert_eq!(s.get(&format!("/api/v1/clusters/{id}/config"), &admin).await.text, SPLIT);
 
     // Whole-text replace, then a transaction commit: the same gate.
-    let replaced = ENV_DEPENDENT.replace("roundrobin", "leastconn");
+    let replaced = SPLIT.replace("roundrobin", "leastconn");
     let reply = s.put_text(&format!("/api/v1/clusters/{id}/config?version=1"), &admin, &replaced).await.expect(200);
     assert_eq!(reply["version"], 2);
     let tx = s.post(&format!("/api/v1/clusters/{id}/transactions?version=2"), &admin, json!(null)).await.expect(201);
@@ -56,7 +55,7 @@ async fn haproxy_decides_imports_replaces_and_commits() {
     assert_eq!(committed["version"], 3);
 
     // Both refuse an unknown keyword: 422 with HAProxy's diagnostic first, at line 13.
-    let bad = ENV_DEPENDENT.replace("    balance roundrobin\n", "    balance roundrobin\n    frobnicate on\n");
+    let bad = SPLIT.replace("    balance roundrobin\n", "    balance roundrobin\n    frobnicate on\n");
     let reply = s.put_text(&format!("/api/v1/clusters/{id}/config?version=3"), &admin, &bad).await;
     let error = &reply.expect(422)["error"];
     assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(13), Some(5)), "{error}");
@@ -68,20 +67,17 @@ async fn haproxy_decides_imports_replaces_and_commits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_environment_haproxy_runs_in_decides() {
+async fn the_files_haproxy_loads_decide() {
     let Some(haproxy) = haproxy_bin() else { return };
-    // The same file, judged by a HAProxy whose environment defines FLEET_DEBUG_PORT: line 18
-    // now sits in `frontend debug`, and HAProxy refuses it.
-    let dir = Scratch::new();
-    let wrapper = dir.file("haproxy-debug-port", format!("#!/bin/sh\nFLEET_DEBUG_PORT=1 exec {} \"$@\"\n", haproxy.display()));
-    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let s = start_on(None, &["--haproxy-bin", &wrapper]);
+    // The same file, judged by a HAProxy that does not load the other file: it refuses the
+    // frontend whose default_backend is missing, and its verdict decides.
+    let s = start_on(None, &["--haproxy-bin", haproxy.to_str().unwrap()]);
     let admin = s.admin().await;
     let id = s.cluster(&admin, "edge").await;
-    let reply = s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, ENV_DEPENDENT).await;
+    let reply = s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, SPLIT).await;
     let error = &reply.expect(422)["error"];
-    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(18), Some(5)), "{error}");
-    assert!(error["message"].as_str().unwrap().contains("has no backend capability"), "{error}");
+    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(7), Some(10)), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("unable to find required default_backend: 'api'"), "{error}");
 }
 
 #[test]
