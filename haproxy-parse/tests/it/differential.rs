@@ -386,6 +386,13 @@ pub(crate) fn generate(seed: u64) -> String {
         let test = rng.pick(&["defined(PATH)", "defined(FLEET_DIFF_NEVER_SET)"]);
         let _ = writeln!(text, ".if {test}\nbackend be2\n    server s2 192.0.2.11:80\n.endif");
     }
+    if rng.chance(12) {
+        // A conditional section header followed, after `.endif`, by a backend-only line: in
+        // `backend be` when HAProxy skips the block, in `frontend fe2` (refused) when it reads it.
+        let test = rng.pick(&["defined(PATH)", "defined(FLEET_DIFF_NEVER_SET)"]);
+        let after = rng.pick(&["    server s4 192.0.2.13:80", "    balance roundrobin", "    http-request deny"]);
+        let _ = writeln!(text, ".if {test}\nfrontend fe2\n    bind 127.0.0.1:18082\n    default_backend be\n.endif\n{after}");
+    }
     if rng.chance(15) {
         text.push_str("listen li\n    bind 127.0.0.1:18081\n");
         for line in proxy_body(rng) {
