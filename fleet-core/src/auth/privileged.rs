@@ -537,4 +537,16 @@ mod tests {
              line 5, column 5: command /bin/m (program)"
         );
     }
+
+    #[test]
+    fn the_readme_lists_every_privilege() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let start = readme.find("### Privileged directives").expect("README has the subsection");
+        let rest = &readme[start + 1..];
+        let section = &rest[..rest.find("\n#").unwrap_or(rest.len())];
+        let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+        let names: Vec<&str> = Privilege::all().map(Privilege::name).collect();
+        let listed: Vec<&str> = rows.iter().filter_map(|r| r.split('`').nth(1)).collect();
+        assert_eq!(listed, names, "README's table follows PRIVILEGES");
+    }
 }

@@ -8,6 +8,7 @@
 mod agent_apply;
 mod agent_demo;
 mod agent_harness;
+mod agent_privileged;
 mod agent_runtime;
 mod agent_systemd;
 mod keepalived_vrrp;
