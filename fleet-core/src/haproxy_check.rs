@@ -444,18 +444,9 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// The HAProxy of the test environment (`FLEET_HAPROXY_CHECK_BIN`, `FLEET_HAPROXY_BIN`, else
-/// `/usr/sbin/haproxy`), or `None` after saying the test is skipped.
+/// The HAProxy of the test environment (shared test support), or `None` after saying why.
 #[cfg(test)]
-pub(crate) fn test_haproxy() -> Option<PathBuf> {
-    let bin = std::env::var_os("FLEET_HAPROXY_CHECK_BIN")
-        .or_else(|| std::env::var_os("FLEET_HAPROXY_BIN"))
-        .map_or_else(|| PathBuf::from("/usr/sbin/haproxy"), PathBuf::from);
-    bin.exists().then_some(bin).or_else(|| {
-        eprintln!("skipped: haproxy is not installed (set FLEET_HAPROXY_BIN)");
-        None
-    })
-}
+pub(crate) use fleet_tests::haproxy_check_bin as test_haproxy;
 
 #[cfg(test)]
 mod tests {
