@@ -189,3 +189,16 @@ def test_frontend_edits_in_a_transaction(client: Client, cluster: dict[str, Any]
     # stays behind: removing a section keeps the trivia before it).
     assert client.diff(cluster, 3, against=1)["summary"] == []
     assert hf.diff(CONFIG, client.config(cluster))["summary"] == []
+
+
+def test_privileged_directives_need_the_clusters_allowance(client: Client, cluster: dict[str, Any]) -> None:
+    text = CONFIG + "\nprogram mirror\n    command /bin/true\n"
+    with pytest.raises(hf.PermissionDeniedError) as info:
+        client.import_config(cluster, text)
+    assert "allowed_privileges lacks program" in info.value.message
+    assert "line 20, column 1: program mirror (program)" in info.value.message
+    settings = {**cluster["settings"], "allowed_privileges": ["program"]}
+    assert client.update_cluster_settings(cluster, settings)["settings"]["allowed_privileges"] == ["program"]
+    version = client.import_config(cluster, text)["version"]
+    diff = client.diff(cluster, version, against=0)
+    assert [u["directive"] for u in diff["privileged"]] == ["program mirror", "command /bin/true"]

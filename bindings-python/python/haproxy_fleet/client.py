@@ -246,6 +246,13 @@ class Client:
     def cluster(self, cluster: ClusterRef) -> dict[str, Any]:
         return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}"))
 
+    def update_cluster_settings(self, cluster: ClusterRef, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Replaces the cluster's settings (``config_path``, ``reload_mode``, ``allowed_privileges``;
+        an absent key takes its default) and returns the cluster. Changing ``allowed_privileges``
+        (the privileged directives admins may add, e.g. ``["program", "lua"]``) needs the admin
+        role (else :class:`PermissionDeniedError`)."""
+        return _object(self.request("PUT", f"/clusters/{_cluster_id(cluster)}/settings", json_body=dict(settings)))
+
     # -- configuration and versions ----------------------------------------------------------
 
     def import_config(self, cluster: ClusterRef, text: str, message: str = "") -> dict[str, Any]:
