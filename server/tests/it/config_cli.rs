@@ -184,6 +184,34 @@ fn diff_prints_the_summary_then_the_unified_diff() {
 }
 
 #[test]
+fn diff_marks_privileged_directives() {
+    let dir = Scratch::new();
+    let a = dir.file("a.cfg", GOOD);
+    let checked = GOOD
+        .replace("global\n", "global\n  insecure-fork-wanted\n  external-check\n")
+        .replace("\nbackend app\n", "\nbackend app\n  option external-check\n  external-check command /bin/true\n");
+    let b = dir.file("b.cfg", checked);
+    let run = fleet(&["config", "diff", &a, &b]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "! privileged: insecure-fork-wanted (insecure-fork) at line 2\n\
+             ! privileged: external-check (external-check) at line 3\n\
+             ! privileged: external-check command /bin/true (external-check) at line 18\n\n--- "
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = fleet(&["config", "diff", "--json", &a, &b]);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["privileged"][2]["directive"], "external-check command /bin/true");
+    assert_eq!(json["privileged"][2]["line"], 18);
+    // Taking them out is not privileged.
+    let run = fleet(&["config", "diff", &b, &a]);
+    assert!(!run.stdout.contains("! privileged"), "{}", run.stdout);
+}
+
+#[test]
 fn check_reports_every_file_even_when_one_cannot_be_read() {
     let dir = Scratch::new();
     let bad = dir.file("bad.cfg", "frontend fe\n  default_backend nowhere\n");
