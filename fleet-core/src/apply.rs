@@ -122,7 +122,7 @@ pub fn refused_by_node_policy(version: i64, refused: &[PrivilegedUse]) -> AgentR
 /// everything when no such line exists (an unexpected crash message is still shown).
 pub fn haproxy_message(output: &str) -> String {
     const MAX_MESSAGE: usize = 4000;
-    let clean = strip_ansi(output);
+    let clean = crate::haproxy_check::strip_ansi(output);
     let lines: Vec<&str> = clean.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
     let important: Vec<String> = lines
         .iter()
@@ -166,25 +166,6 @@ fn drop_timestamp(line: &str) -> String {
     format!("{level} {rest}")
 }
 
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// The file name of a backup of the configuration running before `version` was applied:
 /// `<base>.<millis>.v<version>` sorts by time, and the version helps the operator.

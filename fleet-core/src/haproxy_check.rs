@@ -424,7 +424,7 @@ fn proxy_line(document: &Document, message: &str) -> Option<u32> {
 }
 
 /// Drops terminal colour sequences (HAProxy colours its levels on a terminal).
-fn strip_ansi(text: &str) -> String {
+pub(crate) fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
