@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use haproxy_model::{Address, Document, Host, Line, Section, SectionKind};
+use haproxy_model::{Address, Document, Host, Line, LineKind, Section, SectionKind};
 use serde::{Deserialize, Serialize};
 
 use crate::Role;
@@ -257,15 +257,15 @@ fn section_uses(section: &Section, out: &mut Vec<PrivilegedUse>) {
     match section.kind() {
         SectionKind::Program => {
             out.push(found(Privilege::Program, section.header()));
-            for line in section.lines().iter().filter(|l| !l.is_trivia()) {
-                let words = values(line);
-                match words.first().map(String::as_str) {
-                    // The command is what runs: editing it is a change of the privileged
-                    // directive, which `introduced` must see (the header alone stays the same).
-                    Some("command") => out.push(found(Privilege::Program, line)),
-                    Some("user" | "group") => out.push(found(Privilege::Identity, line)),
-                    _ => {}
-                }
+            for line in section.lines().iter().filter(|l| l.kind() == LineKind::Statement) {
+                // Every statement of a program section is part of what the master runs (the
+                // command above all: editing it must show in `introduced`, the header alone
+                // stays the same); `user` and `group` are the identity it runs as, as in global.
+                let privilege = match global_privilege(&values(line)) {
+                    Some(Privilege::Identity) => Privilege::Identity,
+                    _ => Privilege::Program,
+                };
+                out.push(found(privilege, line));
             }
         }
         SectionKind::Global => {
