@@ -1,7 +1,7 @@
 //! The HTTP API: state, router, middleware.
 //!
 //! ```text
-//! request -> request id -> trace span -> metrics -> body limit -> route handler
+//! request -> request id -> trace span -> metrics -> body limit -> writes in their own task -> route handler
 //!            handler: extract (path, query, body, Caller) -> fleet-core -> JSON / text / ApiError
 //! ```
 //!
@@ -10,6 +10,7 @@
 //! declarations.
 
 mod auth;
+mod complete;
 mod extract;
 pub(crate) mod metrics;
 mod routes;
@@ -95,6 +96,7 @@ pub(crate) fn app(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn(complete::complete_writes))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

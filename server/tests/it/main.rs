@@ -11,6 +11,7 @@ mod keepalived_cli;
 mod support;
 mod serve_agents;
 mod serve_api;
+mod serve_cancel;
 mod serve_cli;
 mod serve_gate;
 mod serve_openapi;
