@@ -38,7 +38,9 @@ pub enum Privilege {
     InsecureSetuid,
     /// `lua-load`, `lua-load-per-thread`, `lua-prepend-path`: code run inside HAProxy.
     Lua,
-    /// `setenv`, `presetenv`, `resetenv` of `PATH` or `LD_*`: changes what a started program runs.
+    /// `setenv`, `presetenv`, `resetenv` of `PATH` or `LD_*`: changes what a started program runs;
+    /// also any keyword or variable name HAProxy expands from the environment (`"${KW}"`), which
+    /// may turn into any privileged directive on the node.
     Environment,
     /// `user`, `uid`, `group`, `gid` in `global` (and `program`): the identity HAProxy runs as.
     Identity,
@@ -96,7 +98,7 @@ pub const PRIVILEGES: &[PrivilegeRule] = &[
     },
     PrivilegeRule {
         privilege: Privilege::Environment,
-        directives: "setenv, presetenv, resetenv of PATH or LD_*",
+        directives: "setenv, presetenv, resetenv of PATH or LD_*; keywords and variable names written with ${...}",
         reason: "changes which binaries and libraries started programs load",
         manual: "configuration.txt §3.1 setenv, presetenv, resetenv",
     },
@@ -204,10 +206,12 @@ fn values(line: &Line) -> Vec<String> {
     (0..line.words().len()).filter_map(|i| line.value(i).map(|v| v.into_owned())).collect()
 }
 
+/// The directive as written (each word's raw text, quoting included, joined by one blank): two
+/// commands that differ only in quoting are different programs, and the audit must show which.
 fn found(privilege: Privilege, line: &Line) -> PrivilegedUse {
     PrivilegedUse {
         privilege,
-        directive: values(line).join(" "),
+        directive: line.words().iter().map(|w| w.raw()).collect::<Vec<_>>().join(" "),
         line: line.position().line,
         column: line.column_of(0),
     }
@@ -218,18 +222,30 @@ fn is_loader_variable(name: &str) -> bool {
     name == "PATH" || name.starts_with("LD_")
 }
 
+/// True when HAProxy may expand the word from its environment (`${NAME}`, `$NAME`;
+/// configuration.txt §2.3): what it becomes is only known on the node, so a keyword or a variable
+/// name that expands may be any privileged directive (`setenv KW lua-load` then `"${KW}" x.lua`).
+fn expands(word: &str) -> bool {
+    word.contains('$')
+}
+
 /// The privilege of a `global` statement, if any.
 fn global_privilege(words: &[String]) -> Option<Privilege> {
     let keyword = words.first()?.as_str();
+    if expands(keyword) {
+        return Some(Privilege::Environment);
+    }
     match keyword {
         "external-check" => Some(Privilege::ExternalCheck),
         "insecure-fork-wanted" => Some(Privilege::InsecureFork),
         "insecure-setuid-wanted" => Some(Privilege::InsecureSetuid),
         "lua-load" | "lua-load-per-thread" | "lua-prepend-path" => Some(Privilege::Lua),
-        "setenv" | "presetenv" => words.get(1).filter(|n| is_loader_variable(n)).map(|_| Privilege::Environment),
+        "setenv" | "presetenv" => {
+            words.get(1).filter(|n| is_loader_variable(n) || expands(n)).map(|_| Privilege::Environment)
+        }
         // resetenv empties every variable but the ones it names: keeping PATH or LD_* from the
         // environment the node started HAProxy with is what lets a started program use them.
-        "resetenv" => words.iter().skip(1).any(|n| is_loader_variable(n)).then_some(Privilege::Environment),
+        "resetenv" => words.iter().skip(1).any(|n| is_loader_variable(n) || expands(n)).then_some(Privilege::Environment),
         "user" | "uid" | "group" | "gid" => Some(Privilege::Identity),
         "chroot" => Some(Privilege::Chroot),
         "stats" if words.get(1).map(String::as_str) == Some("socket") => remote_socket(words),
@@ -278,10 +294,12 @@ fn section_uses(section: &Section, out: &mut Vec<PrivilegedUse>) {
         kind if kind.is_proxy() || *kind == SectionKind::Defaults => {
             for line in section.lines().iter().filter(|l| !l.is_trivia()) {
                 let words = values(line);
-                if words.first().map(String::as_str) == Some("external-check")
-                    && matches!(words.get(1).map(String::as_str), Some("command" | "path"))
-                {
+                let Some(keyword) = words.first() else { continue };
+                let second = words.get(1).map(String::as_str).unwrap_or_default();
+                if keyword == "external-check" && (matches!(second, "command" | "path") || expands(second)) {
                     out.push(found(Privilege::ExternalCheck, line));
+                } else if expands(keyword) {
+                    out.push(found(Privilege::Environment, line));
                 }
             }
         }
@@ -327,8 +345,13 @@ pub fn authorize(role: Role, allowed: &BTreeSet<Privilege>, uses: &[PrivilegedUs
     if refused.is_empty() {
         return Ok(());
     }
-    let mut names: Vec<&str> = refused.iter().map(|u| u.privilege.name()).collect();
-    names.dedup();
+    // In the order they first appear, each once.
+    let mut names: Vec<&str> = Vec::new();
+    for name in refused.iter().map(|u| u.privilege.name()) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     Err(crate::Error::Forbidden(format!(
         "the cluster does not allow these privileged directives (allowed_privileges lacks {}): {}",
         names.join(", "),
@@ -548,5 +571,32 @@ mod tests {
         let names: Vec<&str> = Privilege::all().map(Privilege::name).collect();
         let listed: Vec<&str> = rows.iter().filter_map(|r| r.split('`').nth(1)).collect();
         assert_eq!(listed, names, "README's table follows PRIVILEGES");
+    }
+
+    #[test]
+    fn keywords_and_variable_names_from_the_environment_count() {
+        let text = "global\n    setenv KW lua-load\n    \"${KW}\" /tmp/x.lua\n    setenv S load\n    \"lua-${S}\" /y.lua\n    \
+                    setenv P PATH\n    setenv \"${P}\" /tmp/bin\n    resetenv \"$N\"\n\n\
+                    backend b\n    \"${EC}\" command /bin/true\n    external-check \"${WHAT}\" /bin/true\n";
+        assert_eq!(
+            kinds(text),
+            vec![
+                (Privilege::Environment, 3),
+                (Privilege::Environment, 5),
+                (Privilege::Environment, 7),
+                (Privilege::Environment, 8),
+                (Privilege::Environment, 11),
+                (Privilege::ExternalCheck, 12),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_command_that_differs_only_in_quoting_is_a_change() {
+        let old = doc("program p\n    command /bin/sh -c id > /tmp/x\n");
+        let new = doc("program p\n    command \"/bin/sh -c id > /tmp/x\"\n");
+        let added = introduced(&old, &new);
+        assert_eq!(added.len(), 1, "{added:?}");
+        assert_eq!(added[0].directive, "command \"/bin/sh -c id > /tmp/x\"");
     }
 }
