@@ -81,7 +81,8 @@ pub use quoting::{decode, env_ref_end, quote, unquote, Decoded, EnvRef, QuoteErr
 pub use section::{Section, SectionKind, CANONICAL_INDENT};
 pub use trivia::{LineEnding, Position};
 pub use views::{
-    check_bind_address, check_name, check_server_address, check_values, check_weight, invalid_char, Acl, AclFlag,
+    atol_weight, check_bind_address, check_name, check_server_address, check_server_params, check_values, check_weight,
+    invalid_char, Acl, AclFlag,
     AclMut, Balance, Bind, BindMut, EditError, Global, Group, HashType, LogTarget, Nameserver, OptionSetting, Param,
     Password, Peer, Peers, Proxy, ProxyMut, Resolvers, Rule, RuleMut, Server, ServerKind, ServerMut, Side, StickTable,
     Timeout, User, Userlist, MAX_WEIGHT, RULE_KEYWORDS,

@@ -3,7 +3,7 @@
 //! decide what a valid server or bind is ([`haproxy_model::EditError`]), so the HTTP API and the
 //! Python bindings accept and refuse the same edits.
 
-use haproxy_model::{check_server_address, check_values, check_weight, Document, ProxyMut, Side};
+use haproxy_model::{check_server_address, check_server_params, check_weight, Document, ProxyMut, Side};
 
 use super::{OpError, OpResult};
 
@@ -67,7 +67,7 @@ pub(super) fn update_server(doc: &mut Document, backend: &str, name: &str, chang
         check_weight(weight)?;
     }
     if let Some(params) = change.params {
-        check_values(params)?;
+        check_server_params(params)?;
     }
     let mut proxy = proxy_mut(doc, Side::Backend, backend)?;
     let mut server = proxy

@@ -64,6 +64,9 @@ pub enum EditError {
         /// The proxy looked in (`backend "app"`), when it is in one.
         proxy: Option<String>,
     },
+    /// A `weight` parameter HAProxy reads outside 0 to [`MAX_WEIGHT`] (as written).
+    #[error("weight {0} is not within 0 and {MAX_WEIGHT}")]
+    WeightNotWithinRange(String),
     /// `weight` above [`MAX_WEIGHT`].
     #[error("weight {0} is above {MAX_WEIGHT}")]
     WeightOutOfRange(u32),
@@ -138,6 +141,41 @@ pub fn check_weight(weight: u32) -> Result<(), EditError> {
     Ok(())
 }
 
+/// The number HAProxy reads from a `weight` value: like C's `atol`, an optional sign and the
+/// leading digits (`12x` is 12, `abc` is 0). `None` for a value written with `$` (expanded on
+/// the node). Digits beyond what fits count as out of range.
+pub fn atol_weight(value: &str) -> Option<i128> {
+    if value.contains('$') {
+        return None;
+    }
+    let trimmed = value.trim_start();
+    let (negative, rest) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let digits = digits.trim_start_matches('0');
+    let magnitude: i128 = if digits.len() > 30 { i128::MAX } else { digits.parse().unwrap_or(0) };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Checks the `weight` among server parameters (keywords and values as written): HAProxy 2.6
+/// refuses a weight outside 0..=256 ("weight of server s is not within 0 and 256").
+pub fn check_server_params<S: AsRef<str>>(params: &[S]) -> Result<(), EditError> {
+    check_values(params)?;
+    for pair in params.windows(2) {
+        if pair[0].as_ref() == "weight" {
+            if let Some(weight) = atol_weight(pair[1].as_ref()) {
+                if !(0..=i128::from(MAX_WEIGHT)).contains(&weight) {
+                    return Err(EditError::WeightNotWithinRange(pair[1].as_ref().to_string()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +199,17 @@ mod tests {
     fn weight_range_is_the_manuals() {
         assert!(check_weight(256).is_ok());
         assert_eq!(check_weight(257).unwrap_err().to_string(), "weight 257 is above 256");
+    }
+
+    #[test]
+    fn weights_in_params_are_read_as_haproxy_reads_them() {
+        assert_eq!(atol_weight("12x"), Some(12));
+        assert_eq!(atol_weight("abc"), Some(0));
+        assert_eq!(atol_weight("-1"), Some(-1));
+        assert_eq!(atol_weight("${W}"), None);
+        assert!(check_server_params(&["check", "weight", "256"]).is_ok());
+        assert!(check_server_params(&["weight", "abc"]).is_ok());
+        assert!(check_server_params(&["weight", "999"]).is_err());
+        assert!(check_server_params(&["weight", "-1"]).is_err());
     }
 }

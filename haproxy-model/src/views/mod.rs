@@ -53,7 +53,7 @@ mod userlist;
 pub use acl::{Acl, AclFlag, AclMut};
 pub use bind::{Bind, BindMut};
 pub use edit_error::{
-    check_bind_address, check_name, check_server_address, check_values, check_weight, invalid_char, EditError, MAX_WEIGHT,
+    atol_weight, check_bind_address, check_name, check_server_address, check_server_params, check_values, check_weight, invalid_char, EditError, MAX_WEIGHT,
 };
 pub use global::Global;
 pub use log::LogTarget;

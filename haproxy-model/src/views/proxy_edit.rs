@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::directive;
-use super::edit_error::{check_bind_address, check_name, check_server_address, check_values};
+use super::edit_error::{check_bind_address, check_name, check_server_address, check_server_params, check_values};
 use super::{AclMut, Balance, BindMut, EditError, HashType, Proxy, RuleMut, ServerMut, RULE_KEYWORDS};
 use crate::condition::Condition;
 use crate::duration::TimeValue;
@@ -148,7 +148,7 @@ impl<'a> ProxyMut<'a> {
     pub fn add_server<S: AsRef<str>>(&mut self, name: &str, address: &str, params: &[S]) -> Result<ServerMut<'_>, EditError> {
         check_name("server", name)?;
         check_server_address(address)?;
-        check_values(params)?;
+        check_server_params(params)?;
         if self.view().server(name).is_some() {
             return Err(EditError::Duplicate { what: "server", name: name.to_string(), proxy: self.label() });
         }

@@ -4,7 +4,7 @@
 //! `interface` with their own values) the rest of the line is not checked.
 
 use haproxy_model::keywords::{bind, server};
-use haproxy_model::{Diagnostic, Line, SectionKind};
+use haproxy_model::{atol_weight, Diagnostic, Line, SectionKind, MAX_WEIGHT};
 
 use super::{error, Context};
 
@@ -56,6 +56,12 @@ fn check_params(
             if index + 1 >= words.len() {
                 out.push(error(line, index, format!("'{word}' needs a value")));
                 return;
+            }
+            if keyword != "bind" && word == "weight" {
+                let value = &words[index + 1];
+                if atol_weight(value).is_some_and(|w| !(0..=i128::from(MAX_WEIGHT)).contains(&w)) {
+                    out.push(error(line, index + 1, format!("weight of server is not within 0 and {MAX_WEIGHT} ({value})")));
+                }
             }
             index += 2;
         } else {

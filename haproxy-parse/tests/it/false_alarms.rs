@@ -142,6 +142,17 @@ fn line_after_a_conditional_section_header_may_belong_to_the_section_before() {
 }
 
 #[test]
+fn server_weight_is_read_like_atol_and_refused_outside_0_to_256() {
+    let with = |weight: &str| frontend(&[]).replace("server s1 192.0.2.1:80", &format!("server s1 192.0.2.1:80 weight {weight}"));
+    for accepted in ["0", "256", "abc", "12x"] {
+        assert_valid(&with(accepted));
+    }
+    for refused in ["257", "999", "-1"] {
+        assert_refused(&with(refused));
+    }
+}
+
+#[test]
 fn message_directives_take_one_argument() {
     assert_valid(&frontend(&[".notice \"hello world\"", ".warning", ".diag x", ".notice \"a\" \"\" b"]));
     assert_refused(&frontend(&[".notice hello world"]));
