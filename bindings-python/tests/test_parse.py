@@ -213,7 +213,7 @@ def test_check_diff_format_and_dict() -> None:
     assert d["unified"].startswith("--- a\n+++ b\n")
     (change,) = d["summary"]
     assert change["section"] == "backend b" and change["directives"][0]["settings"] == ["weight"]
-    assert hf.diff(before, before) == {"unified": "", "summary": []}
+    assert hf.diff(before, before) == {"unified": "", "summary": [], "privileged": []}
 
     messy = "backend   b\n  server a   10.0.0.1:80\n"
     formatted = hf.parse(messy).format()
