@@ -9,9 +9,8 @@
 
 use std::collections::HashMap;
 
-use haproxy_model::{Diagnostic, SectionKind};
+use haproxy_model::{invalid_char, Diagnostic, SectionKind};
 
-use super::sections::is_name_char;
 use super::{error, warning, Context};
 
 /// Runs the name checks.
@@ -74,7 +73,7 @@ fn proxy_member_names(context: &Context<'_>, section: &haproxy_model::Section, o
         if name.contains('$') {
             continue;
         }
-        if let Some(bad) = name.chars().find(|c| !is_name_char(*c)) {
+        if let Some(bad) = invalid_char(&name) {
             out.push(error(line, 1, format!("character '{bad}' is not permitted in {what} name '{name}'")));
             continue;
         }

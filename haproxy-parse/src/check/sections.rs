@@ -7,7 +7,7 @@
 //! ("Missing LF on last line, file might have been truncated"). Sections that only later
 //! releases have (`crt-store`, `traces`, `log-profile` ...) are unknown to 2.6 as well.
 
-use haproxy_model::{Diagnostic, Line, LineEnding, LineKind, Position, SectionKind};
+use haproxy_model::{invalid_char, Diagnostic, Line, LineEnding, LineKind, Position, SectionKind};
 
 use super::{error, Context};
 
@@ -39,7 +39,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         match &info.name {
             None => out.push(error(header, 0, format!("'{kind}' section needs a name"))),
             Some(name) if checks_name_characters(kind) => {
-                if let Some(bad) = name.chars().find(|c| !is_name_char(*c)) {
+                if let Some(bad) = invalid_char(name) {
                     out.push(error(
                         header,
                         1,
@@ -72,7 +72,7 @@ fn needs_name(kind: &SectionKind) -> bool {
     !matches!(kind, SectionKind::Global | SectionKind::Defaults | SectionKind::CrtStore | SectionKind::Unknown(_))
 }
 
-/// Sections whose names HAProxy 2.6 restricts to [`is_name_char`] (verified with `haproxy -c`:
+/// Sections whose names HAProxy 2.6 restricts to HAProxy's name characters ([`invalid_char`]) (verified with `haproxy -c`:
 /// `program` and `cache` names are not checked).
 fn checks_name_characters(kind: &SectionKind) -> bool {
     kind.is_proxy()
@@ -87,9 +87,4 @@ fn checks_name_characters(kind: &SectionKind) -> bool {
                 | SectionKind::FcgiApp
                 | SectionKind::LogForward
         )
-}
-
-/// The characters HAProxy's `invalid_char()` lets through in names of proxies, ACLs, servers.
-pub(super) fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':')
 }
