@@ -138,15 +138,15 @@ impl Pipeline {
 
     /// Applies a desired state: `Ok` when the version runs.
     pub(crate) async fn apply(&self, driver: &mut Driver, state: &DesiredState) -> Result<(), ApplyError> {
-        verify_download(state)?;
-        let refused = refused_by_node(state, &self.allowed);
+        let bundle = verify_download(state)?;
+        let refused = refused_by_node(&bundle, &self.allowed);
         if !refused.is_empty() {
             let error = ApplyError::RefusedByPolicy { version: state.version, refused };
             tracing::warn!(version = state.version, %error, "not applied");
             return Err(error);
         }
         let candidate = self.candidate();
-        let result = self.swap_in(driver, state, &candidate).await;
+        let result = self.swap_in(driver, state, bundle.text(), &candidate).await;
         if result.is_err() {
             // Never live; a failed reload has already been rolled back by then.
             let _ = std::fs::remove_file(&candidate);
@@ -158,9 +158,9 @@ impl Pipeline {
         result
     }
 
-    async fn swap_in(&self, driver: &mut Driver, state: &DesiredState, candidate: &Path) -> Result<(), ApplyError> {
-        write_synced(candidate, state.text.as_bytes()).map_err(ApplyError::node("write", candidate))?;
-        let verdict = self.check(candidate, &state.text).await?;
+    async fn swap_in(&self, driver: &mut Driver, state: &DesiredState, text: &str, candidate: &Path) -> Result<(), ApplyError> {
+        write_synced(candidate, text.as_bytes()).map_err(ApplyError::node("write", candidate))?;
+        let verdict = self.check(candidate, text).await?;
         if !verdict.accepted {
             return Err(ApplyError::Rejected { version: state.version, verdict: Box::new(verdict) });
         }

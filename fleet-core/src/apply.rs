@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::privileged::{self, Privilege, PrivilegedUse};
 use crate::haproxy_check::Verdict;
 use crate::model::{AgentReport, ApplyOutcome};
-use crate::secret::sha256_hex;
+use crate::bundle::Bundle;
 use crate::wire::DesiredState;
 
 /// How many backups of the running configuration an agent keeps.
@@ -38,20 +38,33 @@ pub enum DownloadError {
         version: i64,
         /// The announced sha256.
         announced: String,
-        /// The sha256 of the text received.
+        /// The sha256 of what was received.
         actual: String,
+    },
+    /// A file's content is not valid base64.
+    #[error("version {version}: {path}: content is not base64: {message}")]
+    Encoding {
+        /// The version announced.
+        version: i64,
+        /// The file.
+        path: String,
+        /// The decoder's words.
+        message: String,
+    },
+    /// The files do not form a bundle (no config, a path twice ...).
+    #[error("version {version}: {message}")]
+    Bundle {
+        /// The version announced.
+        version: i64,
+        /// Why.
+        message: String,
     },
 }
 
-/// Refuses a desired state whose text does not hash to its announced sha256, so a partly
-/// downloaded or altered configuration is never written.
-pub fn verify_download(state: &DesiredState) -> Result<(), DownloadError> {
-    let actual = sha256_hex(state.text.as_bytes());
-    if actual.eq_ignore_ascii_case(&state.sha256) {
-        Ok(())
-    } else {
-        Err(DownloadError::Checksum { version: state.version, announced: state.sha256.clone(), actual })
-    }
+/// Refuses a desired state whose files do not hash to their announced sha256s and digest, so a
+/// partly downloaded or altered bundle is never written ([`DesiredState::bundle`]).
+pub fn verify_download(state: &DesiredState) -> Result<crate::bundle::Bundle, DownloadError> {
+    state.bundle()
 }
 
 /// The step of the pipeline that failed, which decides the reported outcome.
@@ -97,8 +110,11 @@ pub fn rejected(version: i64, verdict: &Verdict, config_label: &str) -> AgentRep
 /// The privileged directives of a desired state the node's own policy (`fleet-agent
 /// --allow-privileged`, as [`privileged::parse_allowance`] reads it) does not allow; the agent
 /// refuses the state when this is not empty, before writing anything.
-pub fn refused_by_node(state: &DesiredState, allowed: &HashSet<Privilege>) -> Vec<PrivilegedUse> {
-    privileged::refused_by_node(crate::documents::Parsed::parse(&state.text).document(), allowed)
+pub fn refused_by_node(bundle: &Bundle, allowed: &HashSet<Privilege>) -> Vec<PrivilegedUse> {
+    bundle
+        .configs()
+        .flat_map(|f| privileged::refused_by_node(crate::documents::Parsed::parse(f.text().unwrap_or_default()).document(), allowed))
+        .collect()
 }
 
 /// The report of a version the node refused by its policy: outcome `refused_by_node_policy`,
@@ -199,7 +215,7 @@ mod tests {
     #[test]
     fn a_node_refuses_what_its_policy_does_not_allow() {
         let text = "global\n    insecure-fork-wanted\n\nbackend app\n    external-check command /bin/true\n";
-        let desired = state(text, sha256_hex(text.as_bytes()));
+        let desired = state(text);
         let refused = refused_by_node(&desired, &privileged::parse_allowance("insecure-fork").unwrap());
         assert_eq!(refused.len(), 1);
         let report = refused_by_node_policy(3, &refused);
@@ -217,16 +233,18 @@ mod tests {
         assert_eq!(ApplyOutcome::RefusedByNodePolicy.as_str(), "refused_by_node_policy");
     }
 
-    fn state(text: &str, sha: String) -> DesiredState {
-        DesiredState { cluster_id: 1, version: 3, sha256: sha, text: text.into(), settings: ClusterSettings::default() }
+    fn state(text: &str) -> Bundle {
+        let path = crate::bundle::BundlePath::new("haproxy.cfg").unwrap_or_else(|e| unreachable!("{e}"));
+        Bundle::single(path, text)
     }
 
     #[test]
     fn a_truncated_body_is_refused() {
         let full = "global\n    maxconn 100\n";
-        assert_eq!(verify_download(&state(full, sha256_hex(full.as_bytes()))), Ok(()));
-        let truncated = state("global\n    maxc", sha256_hex(full.as_bytes()));
-        let err = verify_download(&truncated).unwrap_err();
+        let mut desired = crate::wire::DesiredState::new(1, 3, &state(full), ClusterSettings::default());
+        assert_eq!(verify_download(&desired), Ok(state(full)));
+        desired.files[0].content_base64 = "Z2xvYmFs".into();
+        let err = verify_download(&desired).unwrap_err();
         assert!(err.to_string().starts_with("checksum mismatch for version 3"), "{err}");
     }
 

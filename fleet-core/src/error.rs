@@ -51,6 +51,18 @@ pub enum Error {
     Crypto(String),
 }
 
+impl From<crate::bundle::BundleError> for Error {
+    fn from(error: crate::bundle::BundleError) -> Self {
+        Error::invalid(error.to_string())
+    }
+}
+
+impl From<crate::bundle::PathError> for Error {
+    fn from(error: crate::bundle::PathError) -> Self {
+        Error::invalid(error.to_string())
+    }
+}
+
 impl Error {
     /// An [`Error::Invalid`] without diagnostics.
     pub fn invalid(message: impl Into<String>) -> Self {

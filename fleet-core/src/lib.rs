@@ -24,6 +24,7 @@
 pub mod apply;
 pub mod auth;
 pub mod backoff;
+pub mod bundle;
 pub mod candidate;
 pub mod clock;
 pub mod diff;

@@ -9,6 +9,7 @@ use haproxy_model::Diagnostic;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::privileged::Privilege;
+use crate::bundle::BundlePath;
 use crate::error::Error;
 
 /// A group of clusters (a team, an environment).
@@ -46,6 +47,35 @@ pub struct ClusterSettings {
     /// The privileged directives ([`crate::auth::privileged`]) an admin may add to this
     /// cluster's configuration; none by default. Only an admin changes it.
     pub allowed_privileges: BTreeSet<Privilege>,
+    /// The directory a version's bundle lives in on every node; empty means the folder of
+    /// `config_path` (so `/etc/haproxy` by default). Bundle paths are relative to it.
+    pub managed_dir: String,
+    /// Files the configuration references that the nodes provide themselves (absolute paths, or
+    /// paths relative to the managed directory): the reference check accepts them though the
+    /// bundle does not hold them.
+    pub external: Vec<String>,
+}
+
+impl ClusterSettings {
+    /// The managed directory: `managed_dir`, else the folder of `config_path`.
+    pub fn managed_dir(&self) -> &str {
+        if !self.managed_dir.is_empty() {
+            return self.managed_dir.trim_end_matches('/');
+        }
+        match self.config_path.rsplit_once('/') {
+            Some(("", _)) => "/",
+            Some((dir, _)) => dir,
+            None => ".",
+        }
+    }
+
+    /// The bundle path of the first config file: `config_path` relative to the managed
+    /// directory (`haproxy.cfg` by default).
+    pub fn config_name(&self) -> BundlePath {
+        BundlePath::resolve(&self.config_path, self.managed_dir(), "")
+            .or_else(|| BundlePath::new(self.config_path.rsplit('/').next().unwrap_or_default()).ok())
+            .unwrap_or_else(|| BundlePath::new("haproxy.cfg").unwrap_or_else(|e| unreachable!("{e}")))
+    }
 }
 
 impl Default for ClusterSettings {
@@ -54,6 +84,8 @@ impl Default for ClusterSettings {
             config_path: "/etc/haproxy/haproxy.cfg".into(),
             reload_mode: ReloadMode::Process,
             allowed_privileges: BTreeSet::new(),
+            managed_dir: String::new(),
+            external: Vec::new(),
         }
     }
 }
@@ -82,8 +114,10 @@ pub struct VersionInfo {
     pub cluster_id: i64,
     /// 1, 2, 3 ... per cluster.
     pub number: i64,
-    /// Hex SHA-256 of the text.
+    /// Hex SHA-256 of the text of the first config file (the single-file API's view).
     pub sha256: String,
+    /// The bundle's digest ([`crate::bundle::digest_of`]): what agents compare.
+    pub digest: String,
     /// The version this one was made from (none for the first).
     pub parent: Option<i64>,
     /// Who made it.
@@ -94,7 +128,8 @@ pub struct VersionInfo {
     pub created_at: i64,
 }
 
-/// One immutable configuration version with its full lossless text.
+/// One immutable configuration version with the full lossless text of its first config file
+/// (the whole bundle is [`crate::bundle::Bundle`], read with `Store::bundle`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigVersion {
     /// Number, checksum, author ...

@@ -14,7 +14,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ClusterSettings, ConfigVersion};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
+use crate::apply::DownloadError;
+use crate::bundle::{Bundle, BundleFile, FileInfo};
+use crate::model::ClusterSettings;
 
 /// Path of the enrolment route.
 pub const ENROLL_PATH: &str = "/api/v1/agent/enroll";
@@ -62,31 +67,78 @@ pub struct EnrolResponse {
     pub token: String,
 }
 
-/// The configuration an agent should run.
+/// One file of the desired bundle: its listing and its bytes in standard base64 (RFC 4648 §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireFile {
+    /// Path, kind, mode, size, sha256.
+    #[serde(flatten)]
+    pub info: FileInfo,
+    /// The bytes, base64.
+    pub content_base64: String,
+}
+
+impl WireFile {
+    /// The wire form of a bundle file.
+    pub fn new(file: &BundleFile) -> WireFile {
+        WireFile { info: file.info(), content_base64: BASE64.encode(&file.content) }
+    }
+}
+
+/// The configuration an agent should run: the whole bundle of the desired version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredState {
     /// The cluster.
     pub cluster_id: i64,
     /// The desired version's number.
     pub version: i64,
-    /// Hex SHA-256 of `text`: what the agent sends back as `known`.
+    /// The bundle's digest ([`crate::bundle::digest_of`]): what the agent sends back as `known`.
     pub sha256: String,
-    /// The whole configuration.
-    pub text: String,
+    /// Every file, configs first in load order.
+    pub files: Vec<WireFile>,
     /// Where to write it and how to reload.
     pub settings: ClusterSettings,
 }
 
 impl DesiredState {
-    /// The desired state of a cluster running `version`.
-    pub fn new(version: ConfigVersion, settings: ClusterSettings) -> DesiredState {
+    /// The desired state of a cluster running `bundle` as version `version`.
+    pub fn new(cluster_id: i64, version: i64, bundle: &Bundle, settings: ClusterSettings) -> DesiredState {
         DesiredState {
-            cluster_id: version.info.cluster_id,
-            version: version.info.number,
-            sha256: version.info.sha256,
-            text: version.text,
+            cluster_id,
+            version,
+            sha256: bundle.digest(),
+            files: bundle.files().iter().map(WireFile::new).collect(),
             settings,
         }
+    }
+
+    /// The bundle, decoded and verified: every file's bytes must hash to its announced sha256
+    /// and the listing to the announced digest, so a truncated or altered download is never
+    /// written.
+    pub fn bundle(&self) -> Result<Bundle, DownloadError> {
+        let mut files = Vec::with_capacity(self.files.len());
+        for wire in &self.files {
+            let content = BASE64.decode(&wire.content_base64).map_err(|e| DownloadError::Encoding {
+                version: self.version,
+                path: wire.info.path.to_string(),
+                message: e.to_string(),
+            })?;
+            let file = BundleFile { path: wire.info.path.clone(), kind: wire.info.kind, mode: wire.info.mode, content };
+            let actual = file.sha256();
+            if !actual.eq_ignore_ascii_case(&wire.info.sha256) {
+                return Err(DownloadError::Checksum {
+                    version: self.version,
+                    announced: format!("{} {}", wire.info.path, wire.info.sha256),
+                    actual,
+                });
+            }
+            files.push(file);
+        }
+        let bundle = Bundle::new(files).map_err(|e| DownloadError::Bundle { version: self.version, message: e.to_string() })?;
+        let digest = bundle.digest();
+        if !digest.eq_ignore_ascii_case(&self.sha256) {
+            return Err(DownloadError::Checksum { version: self.version, announced: self.sha256.clone(), actual: digest });
+        }
+        Ok(bundle)
     }
 
     /// True when an agent that knows `known` (a sha256, or nothing) must be told about this state.
@@ -154,15 +206,41 @@ mod tests {
 
     #[test]
     fn news_is_a_different_checksum() {
-        let state = DesiredState {
-            cluster_id: 1,
-            version: 2,
-            sha256: "ab".into(),
-            text: String::new(),
-            settings: ClusterSettings::default(),
-        };
+        let state =
+            DesiredState { cluster_id: 1, version: 2, sha256: "ab".into(), files: vec![], settings: ClusterSettings::default() };
         assert!(state.is_news_to(None));
         assert!(state.is_news_to(Some("cd")));
         assert!(!state.is_news_to(Some("ab")));
+    }
+
+    fn bundle() -> Bundle {
+        let path = |p: &str| crate::bundle::BundlePath::new(p).unwrap_or_else(|e| unreachable!("{e}"));
+        Bundle::new(vec![
+            BundleFile::new(path("haproxy.cfg"), crate::bundle::FileKind::Config, b"global\n".to_vec()),
+            BundleFile::new(path("certs/a.pem"), crate::bundle::FileKind::Certificate, vec![0, 1, 2, 255]),
+        ])
+        .unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    #[test]
+    fn bundles_survive_the_wire_byte_for_byte() {
+        let bundle = bundle();
+        let state = DesiredState::new(1, 3, &bundle, ClusterSettings::default());
+        let json = serde_json::to_string(&state).unwrap_or_default();
+        let back: DesiredState = serde_json::from_str(&json).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(back.bundle(), Ok(bundle));
+    }
+
+    #[test]
+    fn altered_downloads_are_refused() {
+        let mut state = DesiredState::new(1, 3, &bundle(), ClusterSettings::default());
+        state.files[1].content_base64 = BASE64.encode([0, 1, 2]);
+        assert!(matches!(state.bundle(), Err(DownloadError::Checksum { .. })));
+        let mut state = DesiredState::new(1, 3, &bundle(), ClusterSettings::default());
+        state.files.pop();
+        assert!(matches!(state.bundle(), Err(DownloadError::Checksum { .. })));
+        let mut state = DesiredState::new(1, 3, &bundle(), ClusterSettings::default());
+        state.files[0].content_base64 = "%%".into();
+        assert!(matches!(state.bundle(), Err(DownloadError::Encoding { .. })));
     }
 }

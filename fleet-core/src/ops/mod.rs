@@ -10,6 +10,7 @@
 //! fails the whole sequence with [`Error::Invalid`] naming the op's index and what is missing.
 
 mod bodies;
+mod files;
 mod rules;
 mod sections;
 mod servers;
@@ -18,7 +19,12 @@ pub use bodies::{
     NewAclBody, NewBindBody, NewProxyBody, NewRuleBody, NewServerBody, ProxyChangeBody, ServerChangeBody,
 };
 
+pub use files::apply_to_bundle;
+pub(crate) use files::audit_view;
+
 use haproxy_model::{Document, SectionKind};
+
+use crate::bundle::{BundlePath, FileKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -229,6 +235,24 @@ pub enum EditOp {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         args: Vec<String>,
     },
+    /// Adds or replaces a file of the bundle (see [`crate::bundle`]); later ops see it.
+    PutFile {
+        /// Relative path in the managed directory.
+        path: BundlePath,
+        /// What it is; guessed from the name when absent ([`FileKind::guess`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<FileKind>,
+        /// Permission bits; the kind's default when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<u32>,
+        /// The bytes, standard base64 (RFC 4648 §4).
+        content_base64: String,
+    },
+    /// Removes a file of the bundle.
+    DeleteFile {
+        /// Relative path in the managed directory.
+        path: BundlePath,
+    },
 }
 
 impl EditOp {
@@ -254,6 +278,8 @@ impl EditOp {
             EditOp::SetDefaultBackend { .. } => "set_default_backend",
             EditOp::SetDirective { .. } => "set_directive",
             EditOp::DeleteDirective { .. } => "delete_directive",
+            EditOp::PutFile { .. } => "put_file",
+            EditOp::DeleteFile { .. } => "delete_file",
         }
     }
 }
@@ -342,5 +368,8 @@ fn apply_op(doc: &mut Document, op: &EditOp) -> OpResult {
         EditOp::SetDefaultBackend { frontend, backend } => rules::set_default_backend(doc, frontend, backend.as_deref()),
         EditOp::SetDirective { section, keyword, args } => sections::set_directive(doc, section, keyword, args),
         EditOp::DeleteDirective { section, keyword, args } => sections::delete_directive(doc, section, keyword, args),
+        EditOp::PutFile { .. } | EditOp::DeleteFile { .. } => {
+            Err(OpError::new("file ops change the bundle, not a config text (use apply_to_bundle)"))
+        }
     }
 }

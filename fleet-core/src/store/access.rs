@@ -235,29 +235,6 @@ impl Store {
         self.cached_document(sha256_hex(text.as_bytes()), async { Ok(text.to_string()) }).await
     }
 
-    /// The parsed text of version `number` (0: the empty text), read inside `tx` on a cache miss.
-    pub(crate) async fn document_in(&self, tx: &mut super::Tx, cluster_id: i64, number: i64) -> Result<Arc<Parsed>> {
-        if number == 0 {
-            return self.cached_document(sha256_hex(b""), async { Ok(String::new()) }).await;
-        }
-        let row = sqlx::query("SELECT sha256 FROM config_versions WHERE cluster_id = $1 AND number = $2")
-            .bind(cluster_id)
-            .bind(number)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("version {number} of cluster {cluster_id}")))?;
-        let sha256: String = row.try_get("sha256")?;
-        let load = async {
-            let row = sqlx::query("SELECT text FROM config_versions WHERE cluster_id = $1 AND number = $2")
-                .bind(cluster_id)
-                .bind(number)
-                .fetch_one(&mut **tx)
-                .await?;
-            Ok(row.try_get::<String, _>("text")?)
-        };
-        self.cached_document(sha256, load).await
-    }
-
     /// How often reads were answered from the document cache.
     pub fn document_cache_stats(&self) -> crate::documents::CacheStats {
         self.documents.stats()

@@ -17,6 +17,7 @@ mod access;
 mod agents;
 mod audit;
 mod auth;
+mod bundles;
 mod clusters;
 mod enrol;
 mod notify;
@@ -136,7 +137,9 @@ impl Store {
         sqlx::migrate!("./migrations").run(&pool).await?;
         let haproxy = options.haproxy.map(Arc::new);
         let documents = Arc::new(DocumentCache::default());
-        Ok(Store { pool, backend, clock: options.clock, random: options.random, haproxy, documents })
+        let store = Store { pool, backend, clock: options.clock, random: options.random, haproxy, documents };
+        store.backfill_bundles().await?;
+        Ok(store)
     }
 
     /// Opens a SQLite database file, creating it (and its folder) when missing.
@@ -182,6 +185,24 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The candidate gate on a whole bundle, with the cluster's settings (managed directory,
+    /// files the nodes provide). Until the multi-file check lands, the config files are
+    /// checked as one text, in load order.
+    pub(crate) async fn gate_bundle(
+        &self,
+        bundle: &crate::bundle::Bundle,
+        _settings: &crate::model::ClusterSettings,
+    ) -> Result<Vec<haproxy_model::Diagnostic>> {
+        let mut text = String::new();
+        for config in bundle.configs() {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(config.text().unwrap_or_default());
+        }
+        self.gate(&text).await
     }
 
     /// The candidate gate on `text` ([`crate::candidate::decide`]): the offline check, then,

@@ -74,7 +74,10 @@ impl Drop for DesiredWatch {
 async fn load(store: &Store, cluster_id: i64) -> Result<Shared> {
     let cluster = store.cluster(cluster_id).await?;
     match store.desired_version(cluster_id).await? {
-        Some(version) => Ok(Some(Arc::new(DesiredState::new(version, cluster.settings)))),
+        Some(version) => {
+            let bundle = store.bundle(cluster_id, version.info.number).await?;
+            Ok(Some(Arc::new(DesiredState::new(cluster_id, version.info.number, &bundle, cluster.settings))))
+        }
         None => Ok(None),
     }
 }
@@ -220,12 +223,13 @@ mod tests {
         let v1 = watch.apply("admin", cluster.id, 1).await.unwrap();
         // Stale or unknown: answered at once.
         let state = watch.wait(cluster.id, None, Duration::from_secs(10)).await.unwrap().unwrap();
-        assert_eq!((state.version, state.sha256.as_str(), state.text.as_str()), (1, v1.sha256.as_str(), TEXT));
+        let bundle = state.bundle().unwrap();
+        assert_eq!((state.version, state.sha256.as_str(), bundle.text()), (1, v1.digest.as_str(), TEXT));
         assert!(watch.wait(cluster.id, Some("other"), Duration::from_secs(10)).await.unwrap().is_some());
         // Current: waits until an apply changes it.
-        assert!(watch.wait(cluster.id, Some(&v1.sha256), Duration::from_millis(50)).await.unwrap().is_none());
+        assert!(watch.wait(cluster.id, Some(&v1.digest), Duration::from_millis(50)).await.unwrap().is_none());
         let waiter = {
-            let (watch, known) = (watch.clone(), v1.sha256.clone());
+            let (watch, known) = (watch.clone(), v1.digest.clone());
             tokio::spawn(async move { watch.wait(cluster.id, Some(&known), Duration::from_secs(10)).await })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -9,8 +9,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::Audit;
-use super::versions::NewVersion;
+use super::versions::Made;
 use super::{json_column, to_json, Store};
+use crate::bundle::Bundle;
 use crate::error::{Error, Result};
 use crate::model::{Actor, Committed, Transaction, TransactionState};
 use crate::ops::EditOp;
@@ -35,8 +36,10 @@ fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
 /// The candidate a transaction would commit, with its offline check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preview {
-    /// The text the commit would store.
+    /// The text of the first config file the commit would store.
     pub text: String,
+    /// Every file the commit would store.
+    pub files: Vec<crate::bundle::FileInfo>,
     /// Every diagnostic of the offline check (errors would block the commit).
     pub diagnostics: Vec<haproxy_model::Diagnostic>,
 }
@@ -132,7 +135,8 @@ impl Store {
         let added = ops.len();
         all.extend(ops);
         // Validation only: the edited copy is dropped, the cached base stays as it was.
-        base.edited(&all)?;
+        let base_bundle = self.bundle(transaction.cluster_id, transaction.base_version).await?;
+        crate::ops::apply_to_bundle(&base_bundle, base, &all)?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
         // Conditional on the ops we validated against: a concurrent stage makes this a conflict.
@@ -153,7 +157,7 @@ impl Store {
                 self.closed(&current).await
             });
         }
-        let details = json!({"transaction_id": id, "ops": &all[all.len() - added..]});
+        let details = json!({"transaction_id": id, "ops": crate::ops::audit_view(&all[all.len() - added..])});
         let audit = Audit {
             actor: author,
             action: "transaction.stage",
@@ -168,12 +172,13 @@ impl Store {
         Ok(transaction)
     }
 
-    /// The text a commit would store now, and its offline check.
+    /// The first config file's text a commit would store now, and the offline check of the
+    /// whole bundle.
     pub async fn preview(&self, id: i64) -> Result<Preview> {
         let transaction = self.transaction(id).await?;
-        let text = self.candidate_text(&transaction).await?;
-        let diagnostics = haproxy_parse::check(&text).diagnostics;
-        Ok(Preview { text, diagnostics })
+        let bundle = self.candidate_bundle(&transaction).await?;
+        let diagnostics = haproxy_parse::check(bundle.text()).diagnostics;
+        Ok(Preview { text: bundle.text().to_string(), files: bundle.infos(), diagnostics })
     }
 
     /// Commits an open transaction as the next version. Fails with [`Error::Invalid`] when the
@@ -184,57 +189,25 @@ impl Store {
         if transaction.state != TransactionState::Open {
             return Err(self.closed(&transaction).await);
         }
-        let text = self.candidate_text(&transaction).await?;
-        let warnings = self.gate(&text).await?;
-        let result = self.commit_candidate(actor, &transaction, &text, message).await;
-        if let Err(Error::Outdated { .. }) = &result {
-            self.mark_outdated(actor.name, &transaction).await?;
-        }
-        result.map(|version| Committed { version, warnings })
-    }
-
-    /// The text `transaction` would commit: its ops applied to a copy of the cached base.
-    async fn candidate_text(&self, transaction: &Transaction) -> Result<String> {
-        Ok(haproxy_render::lossless(&self.base_document(transaction).await?.edited(&transaction.ops)?))
-    }
-
-    async fn commit_candidate(
-        &self,
-        actor: Actor<'_>,
-        transaction: &Transaction,
-        text: &str,
-        message: &str,
-    ) -> Result<crate::model::VersionInfo> {
-        let document = self.parsed_text(text).await?;
-        let mut tx = self.write_tx().await?;
-        let new = NewVersion {
-            cluster_id: transaction.cluster_id,
+        let bundle = self.candidate_bundle(&transaction).await?;
+        let made = Made {
             base: Some(transaction.base_version),
-            text,
-            document,
-            author: actor.name,
-            role: actor.role,
             message,
             action: "transaction.commit",
             details: json!({"transaction_id": transaction.id, "ops": transaction.ops.len()}),
             transaction_id: Some(transaction.id),
         };
-        let version = self.insert_version(&mut tx, new).await?;
-        let updated = sqlx::query(
-            "UPDATE transactions SET state = 'committed', committed_version = $1, updated_at = $2 \
-             WHERE id = $3 AND state = 'open'",
-        )
-        .bind(version.number)
-        .bind(self.now())
-        .bind(transaction.id)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            // Discarded or committed by someone else meanwhile: roll the new version back.
-            return Err(Error::Conflict(format!("transaction {} is no longer open", transaction.id)));
+        let result = self.commit_bundle(actor, transaction.cluster_id, made, &bundle).await;
+        if let Err(Error::Outdated { .. }) = &result {
+            self.mark_outdated(actor.name, &transaction).await?;
         }
-        tx.commit().await?;
-        Ok(version)
+        result
+    }
+
+    /// The bundle `transaction` would commit: its ops applied to its base.
+    async fn candidate_bundle(&self, transaction: &Transaction) -> Result<Bundle> {
+        let base = self.bundle(transaction.cluster_id, transaction.base_version).await?;
+        crate::ops::apply_to_bundle(&base, self.base_document(transaction).await?, &transaction.ops)
     }
 
     async fn mark_outdated(&self, author: &str, transaction: &Transaction) -> Result<()> {

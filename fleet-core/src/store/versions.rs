@@ -17,16 +17,18 @@ use crate::auth::privileged;
 use crate::diff::{diff_labeled, ConfigDiff};
 use crate::documents::Parsed;
 use crate::error::{Error, Result};
+use crate::bundle::{Bundle, BundleFile, BundlePath, FileKind};
 use crate::model::{Actor, Committed, ConfigVersion, Role, VersionInfo};
 use crate::secret::sha256_hex;
 
-const INFO_COLUMNS: &str = "cluster_id, number, sha256, parent, author, message, created_at";
+const INFO_COLUMNS: &str = "cluster_id, number, sha256, digest, parent, author, message, created_at";
 
 fn info_from_row(row: &AnyRow) -> Result<VersionInfo> {
     Ok(VersionInfo {
         cluster_id: row.try_get("cluster_id")?,
         number: row.try_get("number")?,
         sha256: row.try_get("sha256")?,
+        digest: row.try_get::<Option<String>, _>("digest")?.unwrap_or_default(),
         parent: row.try_get("parent")?,
         author: row.try_get("author")?,
         message: row.try_get("message")?,
@@ -38,14 +40,35 @@ fn version_from_row(row: &AnyRow) -> Result<ConfigVersion> {
     Ok(ConfigVersion { info: info_from_row(row)?, text: row.try_get("text")? })
 }
 
+/// How a version is being made: its base, message and audit entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Made<'a> {
+    /// The version the change was based on; `None` appends to whatever is latest.
+    pub(crate) base: Option<i64>,
+    pub(crate) message: &'a str,
+    /// The audit action (`version.import`, `file.put` ...).
+    pub(crate) action: &'a str,
+    pub(crate) details: serde_json::Value,
+    /// The transaction being committed.
+    pub(crate) transaction_id: Option<i64>,
+}
+
+impl<'a> Made<'a> {
+    pub(crate) fn new(action: &'a str, message: &'a str, details: serde_json::Value) -> Made<'a> {
+        Made { base: None, message, action, details, transaction_id: None }
+    }
+}
+
 /// What a new version is made of.
 pub(crate) struct NewVersion<'a> {
     pub(crate) cluster_id: i64,
     /// The version the change was based on; `None` appends to whatever is latest.
     pub(crate) base: Option<i64>,
-    pub(crate) text: &'a str,
-    /// `text` parsed (before the write transaction: a large text takes a while).
-    pub(crate) document: Arc<Parsed>,
+    /// Every file; its first config file is the version's text.
+    pub(crate) bundle: &'a Bundle,
+    /// Each config file of `bundle` parsed, in bundle order (before the write transaction: a
+    /// large text takes a while).
+    pub(crate) documents: Vec<Arc<Parsed>>,
     pub(crate) author: &'a str,
     /// The author's role, which the policy of privileged directives checks.
     pub(crate) role: Role,
@@ -80,26 +103,28 @@ impl Store {
                 return Err(Error::Outdated { base, latest });
             }
         }
-        let previous = self.document_in(tx, new.cluster_id, latest).await?;
-        let introduced = privileged::introduced(previous.document(), new.document.document());
+        let introduced = self.introduced_privileges(tx, new.cluster_id, latest, new.bundle, &new.documents).await?;
         privileged::authorize(new.role, &settings.allowed_privileges, &introduced)?;
+        let text = new.bundle.text();
         let info = VersionInfo {
             cluster_id: new.cluster_id,
             number: latest + 1,
-            sha256: sha256_hex(new.text.as_bytes()),
+            sha256: sha256_hex(text.as_bytes()),
+            digest: new.bundle.digest(),
             parent: (latest > 0).then_some(latest),
             author: new.author.into(),
             message: new.message.into(),
             created_at: self.now(),
         };
         let inserted = sqlx::query(
-            "INSERT INTO config_versions (cluster_id, number, text, sha256, parent, author, message, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO config_versions (cluster_id, number, text, sha256, digest, parent, author, message, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(info.cluster_id)
         .bind(info.number)
-        .bind(new.text)
+        .bind(text)
         .bind(&info.sha256)
+        .bind(&info.digest)
         .bind(info.parent)
         .bind(&info.author)
         .bind(&info.message)
@@ -114,6 +139,7 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
+        self.insert_files(tx, info.cluster_id, info.number, new.bundle).await?;
         sqlx::query(
             "UPDATE transactions SET state = 'outdated', updated_at = $1 \
              WHERE cluster_id = $2 AND state = 'open' AND base_version < $3 AND id <> $4",
@@ -127,6 +153,7 @@ impl Store {
         let mut details = new.details;
         if let Some(map) = details.as_object_mut() {
             map.insert("sha256".into(), json!(info.sha256));
+            map.insert("digest".into(), json!(info.digest));
             map.insert("message".into(), json!(info.message));
             if !introduced.is_empty() {
                 map.insert("privileged".into(), json!(introduced));
@@ -143,75 +170,157 @@ impl Store {
         Ok(info)
     }
 
-    /// Imports a configuration as the cluster's next version, byte for byte. The text must pass
-    /// the gate ([`crate::candidate`]: the offline check, overruled by `haproxy -c` when one is
+    /// Makes `bundle` the cluster's next version: the gate on the whole bundle, then
+    /// [`Store::insert_version`]. The common end of every way a version is made.
+    pub(crate) async fn commit_bundle(&self, actor: Actor<'_>, cluster_id: i64, made: Made<'_>, bundle: &Bundle) -> Result<Committed> {
+        let settings = self.cluster(cluster_id).await?.settings;
+        let warnings = self.gate_bundle(bundle, &settings).await?;
+        let mut documents = Vec::new();
+        for config in bundle.configs() {
+            documents.push(self.parsed_text(config.text().unwrap_or_default()).await?);
+        }
+        let mut tx = self.write_tx().await?;
+        let new = NewVersion {
+            cluster_id,
+            base: made.base,
+            bundle,
+            documents,
+            author: actor.name,
+            role: actor.role,
+            message: made.message,
+            action: made.action,
+            details: made.details,
+            transaction_id: made.transaction_id,
+        };
+        let version = self.insert_version(&mut tx, new).await?;
+        if let Some(id) = made.transaction_id {
+            // In the same database transaction, so a version and its transaction's state never
+            // disagree.
+            let updated = sqlx::query(
+                "UPDATE transactions SET state = 'committed', committed_version = $1, updated_at = $2 \
+                 WHERE id = $3 AND state = 'open'",
+            )
+            .bind(version.number)
+            .bind(self.now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                // Discarded or committed by someone else meanwhile: roll the new version back.
+                return Err(Error::Conflict(format!("transaction {id} is no longer open")));
+            }
+        }
+        tx.commit().await?;
+        Ok(Committed { version, warnings })
+    }
+
+    /// Makes a version from the latest bundle changed by `change` (the single-file API and file
+    /// writes without a base): the change is made on the latest version and committed on it,
+    /// retried when another writer got in between, so no one's files are silently reverted.
+    async fn change_latest(
+        &self,
+        actor: Actor<'_>,
+        cluster_id: i64,
+        made: Made<'_>,
+        change: impl Fn(&Bundle) -> Result<Bundle>,
+    ) -> Result<Committed> {
+        let mut attempts = 0;
+        loop {
+            let latest = self.latest_version(cluster_id).await?.map_or(0, |v| v.info.number);
+            let bundle = change(&self.bundle(cluster_id, latest).await?)?;
+            let made = Made { base: Some(latest), details: made.details.clone(), ..made };
+            match self.commit_bundle(actor, cluster_id, made, &bundle).await {
+                Err(Error::Outdated { .. }) if attempts < 5 => attempts += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// Imports a configuration as the cluster's next version, byte for byte, as its first
+    /// config file (the other files of the latest version stay). The bundle must pass the gate
+    /// ([`crate::candidate`]: the offline check, overruled by `haproxy -c` when one is
     /// configured); a refusal is [`Error::Invalid`] with every diagnostic.
     pub async fn import(&self, actor: Actor<'_>, cluster_id: i64, text: &str, message: &str) -> Result<Committed> {
-        let warnings = self.gate(text).await?;
-        let document = self.parsed_text(text).await?;
-        let mut tx = self.write_tx().await?;
-        let new = NewVersion {
-            cluster_id,
-            base: None,
-            text,
-            document,
-            author: actor.name,
-            role: actor.role,
-            message,
-            action: "version.import",
-            details: json!({"bytes": text.len()}),
-            transaction_id: None,
-        };
-        let version = self.insert_version(&mut tx, new).await?;
-        tx.commit().await?;
-        Ok(Committed { version, warnings })
+        let made = Made::new("version.import", message, json!({"bytes": text.len()}));
+        self.change_latest(actor, cluster_id, made, |latest| Ok(latest.with_text(text))).await
     }
 
-    /// Replaces the whole text; `base` must be the latest version (0 for a cluster without one),
-    /// else [`Error::Outdated`].
+    /// Imports a whole bundle as the cluster's next version.
+    pub async fn import_bundle(&self, actor: Actor<'_>, cluster_id: i64, bundle: &Bundle, message: &str) -> Result<Committed> {
+        let details = json!({"bytes": bundle.size(), "files": bundle.files().len()});
+        self.commit_bundle(actor, cluster_id, Made::new("version.import", message, details), bundle).await
+    }
+
+    /// Replaces the text of the first config file; `base` must be the latest version (0 for a
+    /// cluster without one), else [`Error::Outdated`].
     pub async fn replace(&self, actor: Actor<'_>, cluster_id: i64, base: i64, text: &str, message: &str) -> Result<Committed> {
-        let warnings = self.gate(text).await?;
-        let document = self.parsed_text(text).await?;
-        let mut tx = self.write_tx().await?;
-        let new = NewVersion {
-            cluster_id,
-            base: Some(base),
-            text,
-            document,
-            author: actor.name,
-            role: actor.role,
-            message,
-            action: "version.replace",
-            details: json!({"base": base, "bytes": text.len()}),
-            transaction_id: None,
-        };
-        let version = self.insert_version(&mut tx, new).await?;
-        tx.commit().await?;
-        Ok(Committed { version, warnings })
+        let bundle = self.bundle(cluster_id, base).await?.with_text(text);
+        let made = Made { base: Some(base), ..Made::new("version.replace", message, json!({"base": base, "bytes": text.len()})) };
+        self.commit_bundle(actor, cluster_id, made, &bundle).await
     }
 
-    /// Makes a new version carrying the text of version `number`.
-    pub async fn restore(&self, actor: Actor<'_>, cluster_id: i64, number: i64, message: &str) -> Result<Committed> {
-        let old = self.version(cluster_id, number).await?;
-        let warnings = self.gate(&old.text).await?;
-        let document = self.parsed_text(&old.text).await?;
-        let message = if message.is_empty() { format!("restore version {number}") } else { message.to_string() };
-        let mut tx = self.write_tx().await?;
-        let new = NewVersion {
-            cluster_id,
-            base: None,
-            text: &old.text,
-            document,
-            author: actor.name,
-            role: actor.role,
-            message: &message,
-            action: "version.restore",
-            details: json!({"restored": number}),
-            transaction_id: None,
+    /// Adds or replaces one file. With `base`, it must be the latest version (else
+    /// [`Error::Outdated`]); without, the file is written on whatever is latest.
+    pub async fn put_file(&self, actor: Actor<'_>, cluster_id: i64, base: Option<i64>, file: BundleFile, message: &str) -> Result<Committed> {
+        let details = json!({"path": file.path, "kind": file.kind, "bytes": file.content.len(), "base": base});
+        let made = Made { base, ..Made::new("file.put", message, details) };
+        let change = |latest: &Bundle| latest.with_file(file.clone()).map_err(Error::from);
+        match base {
+            Some(base) => self.commit_bundle(actor, cluster_id, made, &change(&self.bundle(cluster_id, base).await?)?).await,
+            None => self.change_latest(actor, cluster_id, made, change).await,
+        }
+    }
+
+    /// Removes one file (not the last config file). `base` as for [`Store::put_file`].
+    pub async fn delete_file(&self, actor: Actor<'_>, cluster_id: i64, base: Option<i64>, path: &BundlePath, message: &str) -> Result<Committed> {
+        let made = Made { base, ..Made::new("file.delete", message, json!({"path": path, "base": base})) };
+        let change = |latest: &Bundle| match latest.without_file(path) {
+            Some(bundle) => bundle.map_err(Error::from),
+            None => Err(Error::not_found(format!("file {path}"))),
         };
-        let version = self.insert_version(&mut tx, new).await?;
-        tx.commit().await?;
-        Ok(Committed { version, warnings })
+        match base {
+            Some(base) => self.commit_bundle(actor, cluster_id, made, &change(&self.bundle(cluster_id, base).await?)?).await,
+            None => self.change_latest(actor, cluster_id, made, change).await,
+        }
+    }
+
+    /// Makes a new version carrying the whole bundle of version `number`.
+    pub async fn restore(&self, actor: Actor<'_>, cluster_id: i64, number: i64, message: &str) -> Result<Committed> {
+        let bundle = self.bundle(cluster_id, number).await?;
+        let message = if message.is_empty() { format!("restore version {number}") } else { message.to_string() };
+        self.commit_bundle(actor, cluster_id, Made::new("version.restore", &message, json!({"restored": number})), &bundle).await
+    }
+
+    /// The privileged directives a new bundle adds to version `latest` (inside `tx`): in every
+    /// config file, compared with the file at the same path ([`privileged::introduced`]), and
+    /// every added or changed Lua file, which is code (`lua`).
+    async fn introduced_privileges(
+        &self,
+        tx: &mut Tx,
+        cluster_id: i64,
+        latest: i64,
+        bundle: &Bundle,
+        documents: &[Arc<Parsed>],
+    ) -> Result<Vec<privileged::PrivilegedUse>> {
+        let previous = if latest == 0 { None } else { Some(self.bundle_in(tx, cluster_id, latest).await?) };
+        let mut introduced = Vec::new();
+        for (config, parsed) in bundle.configs().zip(documents) {
+            let old = previous.as_ref().and_then(|b| b.file(&config.path)).and_then(|f| f.text()).unwrap_or_default();
+            let old = self.parsed_text(old).await?;
+            introduced.extend(privileged::introduced(old.document(), parsed.document()));
+        }
+        for file in bundle.files().iter().filter(|f| f.kind == FileKind::Lua) {
+            let same = previous.as_ref().and_then(|b| b.file(&file.path)).is_some_and(|old| old.content == file.content);
+            if !same {
+                introduced.push(privileged::PrivilegedUse {
+                    privilege: privileged::Privilege::Lua,
+                    directive: format!("lua file {}", file.path),
+                    line: 1,
+                    column: 1,
+                });
+            }
+        }
+        Ok(introduced)
     }
 
     /// Version `number` of a cluster, with its text.
