@@ -241,8 +241,8 @@ impl Store {
     /// benchmark reports).
     pub async fn bundle_storage_bytes(&self) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT (SELECT COALESCE(SUM(size), 0) FROM chunks) AS chunked, \
-             (SELECT COALESCE(SUM(LENGTH(chunks)), 0) FROM blobs) AS lists",
+            "SELECT (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM chunks) AS chunked, \
+             (SELECT CAST(COALESCE(SUM(LENGTH(chunks)), 0) AS BIGINT) FROM blobs) AS lists",
         )
         .fetch_one(self.pool())
         .await?;

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod bundles;
 mod concurrency;
 mod corpus;
 mod diff_order;
