@@ -128,15 +128,21 @@ pub fn diff(a: &str, b: &str) -> ConfigDiff {
 
 /// Compares `a` with `b`; the unified diff's headers name them `label_a` and `label_b`.
 pub fn diff_labeled(a: &str, b: &str, label_a: &str, label_b: &str) -> ConfigDiff {
-    let unified = if a == b {
-        String::new()
-    } else {
-        TextDiff::from_lines(a, b).unified_diff().context_radius(3).header(label_a, label_b).to_string()
-    };
+    let unified = unified(a, b, label_a, label_b);
     let before = haproxy_parse::parse(a).document;
     let after = haproxy_parse::parse(b).document;
     let privileged = privileged::introduced(&before, &after);
     ConfigDiff { unified, summary: summary(&before, &after), privileged }
+}
+
+/// The unified diff (3 lines of context) of two texts, headers `label_a` and `label_b`; empty
+/// when they are equal. Also used for the bundle's other text files (maps, ACL files ...).
+pub fn unified(a: &str, b: &str, label_a: &str, label_b: &str) -> String {
+    if a == b {
+        String::new()
+    } else {
+        TextDiff::from_lines(a, b).unified_diff().context_radius(3).header(label_a, label_b).to_string()
+    }
 }
 
 /// The structural summary between two documents.
