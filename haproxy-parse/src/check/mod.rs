@@ -35,6 +35,7 @@ mod acls;
 mod actions;
 mod addresses;
 mod balance;
+mod bytes;
 mod context;
 mod directives;
 mod empty;
@@ -87,6 +88,7 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     // A line whose section depends on a `.if` block may be read in another section: what was
     // an error in this one is uncertain.
     downgrade(&mut out, |line| context.in_uncertain_section(line));
+    bytes::check(context.document, &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }
