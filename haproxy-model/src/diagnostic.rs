@@ -34,17 +34,21 @@ pub struct Diagnostic {
     pub position: Position,
     /// Lowercase, no final period.
     pub message: String,
+    /// The file the position is in, when several files are checked as one configuration
+    /// (`haproxy -f a.cfg -f b.cfg`); `None` for a single text. Left out of JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl Diagnostic {
     /// An error at `position`.
     pub fn error(position: Position, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, position, message: message.into() }
+        Diagnostic { severity: Severity::Error, position, message: message.into(), file: None }
     }
 
     /// A warning at `position`.
     pub fn warning(position: Position, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, position, message: message.into() }
+        Diagnostic { severity: Severity::Warning, position, message: message.into(), file: None }
     }
 
     /// True for errors.
@@ -52,12 +56,20 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
-    /// The one-line form compilers use: `path:line:col: error: message`.
+    /// This diagnostic located in `file`.
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// The one-line form compilers use: `path:line:col: error: message`; `path` is the
+    /// diagnostic's own file when it names one.
     pub fn display_with_path<'a>(&'a self, path: &'a str) -> impl fmt::Display + 'a {
-        DisplayWithPath { diagnostic: self, path }
+        DisplayWithPath { diagnostic: self, path: self.file.as_deref().unwrap_or(path) }
     }
 
     /// The one-line form followed by the offending source line and a caret under the column.
+    /// `source` is the text of the diagnostic's file (of [`Diagnostic::file`] when set).
     pub fn render(&self, path: &str, source: &str) -> String {
         let mut out = format!("{}\n", self.display_with_path(path));
         let line_index = self.position.line.saturating_sub(1) as usize;
@@ -91,6 +103,27 @@ impl fmt::Display for DisplayWithPath<'_> {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}:")?;
+        }
         write!(f, "{}:{}: {}: {}", self.position.line, self.position.column, self.severity, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_names_the_place_and_stays_out_of_json_when_absent() {
+        let d = Diagnostic::error(Position::new(3, 5), "bad");
+        let json = serde_json::to_string(&d).unwrap_or_default();
+        assert!(!json.contains("file"), "{json}");
+        assert_eq!(d.display_with_path("h.cfg").to_string(), "h.cfg:3:5: error: bad");
+        let d = d.in_file("conf.d/b.cfg");
+        assert_eq!(d.display_with_path("h.cfg").to_string(), "conf.d/b.cfg:3:5: error: bad");
+        assert_eq!(d.to_string(), "conf.d/b.cfg:3:5: error: bad");
+        let back: Diagnostic = serde_json::from_str(&serde_json::to_string(&d).unwrap_or_default()).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(back, d);
     }
 }

@@ -9,13 +9,22 @@
 //! column, the parser recovers at the end of the line, and the document still renders back to
 //! the exact input (`haproxy_render::lossless(&parse(s).document) == s`).
 //!
+//! Several files loaded together (`haproxy -f a.cfg -f conf.d/b.cfg`) are checked as one
+//! configuration by [`check_files`]; [`file_references`] lists the files a configuration
+//! names (certificates, maps, error pages ...) for callers that hold those files.
+//!
 //! Keepalived configuration is parsed by [`keepalived::parse`] (braces, `#`/`!` comments,
 //! `include`, `$VAR`, `@configid`) with its offline checks in [`keepalived::check`].
 
 pub mod check;
+mod files;
 pub mod keepalived;
 mod lexer;
+mod references;
 mod structure;
+
+pub use files::{check_files, SourceFile};
+pub use references::{file_references, FileReference, PathBase, ReferenceKind};
 
 use haproxy_model::{Diagnostic, Document, LineEnding};
 
@@ -51,10 +60,23 @@ pub const MAX_WORDS_PER_LINE: usize = lexer::MAX_WORDS;
 pub fn parse(text: &str) -> Parsed {
     let mut diagnostics = Vec::new();
     let mut scratch = Vec::new();
-    let mut number: u32 = 0;
+    let document = structure::group(lex_lines(text, 0, &mut diagnostics, &mut scratch));
+    structure::check_conditionals(document.lines(), &mut diagnostics);
+    diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
+    Parsed { document, diagnostics }
+}
+
+/// The lines of `text`, lexed as they are read (no intermediate vector of every line), numbered
+/// from `offset + 1`.
+pub(crate) fn lex_lines<'t>(
+    text: &'t str,
+    offset: u32,
+    diagnostics: &'t mut Vec<Diagnostic>,
+    scratch: &'t mut Vec<haproxy_model::Word>,
+) -> impl Iterator<Item = haproxy_model::Line> + 't {
+    let mut number = offset;
     let mut rest = text;
-    // Lines are grouped as they are lexed: no intermediate vector of every line of the file.
-    let lines = std::iter::from_fn(|| {
+    std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
@@ -65,12 +87,8 @@ pub fn parse(text: &str) -> Parsed {
             None => (rest, LineEnding::None, ""),
         };
         rest = next;
-        Some(lexer::lex_line_with(content, ending, number, &mut diagnostics, &mut scratch))
-    });
-    let document = structure::group(lines);
-    structure::check_conditionals(document.lines(), &mut diagnostics);
-    diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
-    Parsed { document, diagnostics }
+        Some(lexer::lex_line_with(content, ending, number, diagnostics, scratch))
+    })
 }
 
 /// Parses `text` and runs every offline check: syntax diagnostics first, then semantic ones,

@@ -11,9 +11,7 @@ pub(crate) fn group(lines: impl IntoIterator<Item = Line>) -> Document {
     let mut preamble = Vec::new();
     let mut sections: Vec<Section> = Vec::new();
     for line in lines {
-        let opens_section = line.kind() == LineKind::Statement
-            && line.words().first().is_some_and(|w| SectionKind::from_keyword(&w.value()).is_some());
-        if opens_section {
+        if opens_section(&line) {
             if let Some(section) = Section::from_parts(line, Vec::new()) {
                 sections.push(section);
             }
@@ -25,6 +23,12 @@ pub(crate) fn group(lines: impl IntoIterator<Item = Line>) -> Document {
         }
     }
     Document::from_parts(preamble, sections)
+}
+
+/// True when `line` is a section header (its keyword opens a section).
+pub(crate) fn opens_section(line: &Line) -> bool {
+    line.kind() == LineKind::Statement
+        && line.words().first().is_some_and(|w| SectionKind::from_keyword(&w.value()).is_some())
 }
 
 /// Checks that `.if` / `.elif` / `.else` / `.endif` nest properly.

@@ -14,10 +14,14 @@
 use haproxy_model::{Diagnostic, Document, Position};
 
 /// One error per line holding a NUL byte, at its first NUL: the column (1-based, in
-/// characters) and, in the message, the byte offset from the start of the text.
-pub(crate) fn check(document: &Document, out: &mut Vec<Diagnostic>) {
+/// characters) and, in the message, the byte offset from the start of the text (of its file,
+/// when several files are checked: `starts_file` says where each begins).
+pub(crate) fn check(document: &Document, starts_file: impl Fn(u32) -> bool, out: &mut Vec<Diagnostic>) {
     let mut offset = 0usize;
     for line in document.lines() {
+        if starts_file(line.position().line) {
+            offset = 0;
+        }
         let mut rendered = String::new();
         line.render_into(&mut rendered);
         if let Some(at) = rendered.find('\0') {
@@ -42,7 +46,7 @@ mod tests {
     fn found(text: &str) -> Vec<(u32, u32, String)> {
         let document = crate::parse(text).document;
         let mut out = Vec::new();
-        check(&document, &mut out);
+        check(&document, |_| false, &mut out);
         out.into_iter().map(|d| (d.position.line, d.position.column, d.message)).collect()
     }
 

@@ -8,6 +8,8 @@ use std::collections::HashSet;
 
 use haproxy_model::{Conditional, Document, Line, LineKind, Section, SectionKind};
 
+use super::layout::Layout;
+
 /// The defaults section a section inherits from (configuration.txt §4: a proxy takes the last
 /// `defaults` section before it, or the named one given with `from`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +46,13 @@ pub(crate) struct Context<'a> {
     uncertain_section: HashSet<u32>,
     /// Names of sections with a backend side (backend, listen).
     backends: HashSet<String>,
+    /// The files the lines come from, when several are checked as one.
+    layout: Option<&'a Layout>,
 }
 
 impl<'a> Context<'a> {
-    /// Derives the context of `document`.
-    pub(crate) fn new(document: &'a Document) -> Self {
+    /// Derives the context of `document`, made of the files `layout` lists when given.
+    pub(crate) fn with_layout(document: &'a Document, layout: Option<&'a Layout>) -> Self {
         let mut sections = Vec::with_capacity(document.sections().len());
         let mut last_defaults: Option<usize> = None;
         for (index, section) in document.sections().iter().enumerate() {
@@ -85,7 +89,43 @@ impl<'a> Context<'a> {
             .filter(|s| conditional.contains(&s.header().position().line))
             .flat_map(|s| s.lines().iter().map(|l| l.position().line))
             .collect();
-        Context { document, sections, conditional, uncertain_section, backends }
+        Context { document, sections, conditional, uncertain_section, backends, layout }
+    }
+
+    /// How a message names line `line`: `line 12`, or `b.cfg:12` when several files are checked.
+    pub(crate) fn place(&self, line: u32) -> String {
+        match self.layout.and_then(|l| l.locate(line)) {
+            Some((file, local)) => format!("{}:{local}", file.name),
+            None => format!("line {line}"),
+        }
+    }
+
+    /// True for a line HAProxy reads out of any section though the grouping put it in one:
+    /// the lines that open a later file before its first section header.
+    pub(crate) fn is_stray(&self, line: u32) -> bool {
+        self.layout.is_some_and(|l| l.stray.contains(&line))
+    }
+
+    /// True when `line` is the first line of a file other than the first.
+    pub(crate) fn starts_file(&self, line: u32) -> bool {
+        self.layout.is_some_and(|l| l.files.iter().skip(1).any(|f| f.offset + 1 == line))
+    }
+
+    /// The lines HAProxy reads out of any section: the preamble and the stray lines.
+    pub(crate) fn out_of_section(&self) -> impl Iterator<Item = &'a Line> + '_ {
+        let stray = self.document.sections().iter().flat_map(|s| s.lines()).filter(|l| self.is_stray(l.position().line));
+        self.document.preamble().iter().chain(stray)
+    }
+
+    /// The last line of every file.
+    pub(crate) fn last_lines(&self) -> Vec<&'a Line> {
+        match self.layout {
+            None => self.document.lines().last().into_iter().collect(),
+            Some(layout) => {
+                let last: HashSet<u32> = layout.last_lines().collect();
+                self.document.lines().filter(|l| last.contains(&l.position().line)).collect()
+            }
+        }
     }
 
     /// True when `line` sits inside a `.if` block: whether HAProxy reads it depends on a

@@ -56,7 +56,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
         let header = info.section.header();
         let kind = info.section.kind();
-        let at = defaults.section.header().position().line;
+        let at = context.place(defaults.section.header().position().line);
         let message = match kind {
             SectionKind::Defaults => Some("a defaults section cannot inherit from a defaults section defining TCP/HTTP rules".to_string()),
             SectionKind::Listen => Some("a listen section cannot inherit from a defaults section defining TCP/HTTP rules".to_string()),
@@ -73,7 +73,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             _ => None,
         };
         if let Some(message) = message {
-            out.push(error(header, 0, format!("{message} (defaults section at line {at})")));
+            out.push(error(header, 0, format!("{message} (defaults section at {at})")));
         }
     }
 }

@@ -42,6 +42,7 @@ mod empty;
 mod filters;
 mod inherit;
 mod keywords;
+pub(crate) mod layout;
 mod names;
 mod params;
 mod references;
@@ -56,10 +57,14 @@ pub(crate) use context::Context;
 
 /// Semantic diagnostics for a parsed document, in line order.
 pub fn check_document(document: &Document) -> Vec<Diagnostic> {
-    let context = Context::new(document);
+    check_with_layout(document, None)
+}
+
+/// Semantic diagnostics for a document made of the files `layout` lists (one file when `None`),
+/// in (global) line order.
+pub(crate) fn check_with_layout(document: &Document, layout: Option<&layout::Layout>) -> Vec<Diagnostic> {
+    let context = Context::with_layout(document, layout);
     let mut out = Vec::new();
-    sections::check(&context, &mut out);
-    directives::check(&context, &mut out);
     keywords::check(&context, &mut out);
     names::check(&context, &mut out);
     references::check(&context, &mut out);
@@ -72,6 +77,11 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     actions::check(&context, &mut out);
     params::check(&context, &mut out);
     subkeywords::check(&context, &mut out);
+    // A line opening a later file before its first section is out of section for HAProxy,
+    // whatever the checks above made of it in the previous file's last section.
+    out.retain(|d| !context.is_stray(d.position.line));
+    sections::check(&context, &mut out);
+    directives::check(&context, &mut out);
     // An error on a line holding an empty word, or a word that may expand to nothing, is
     // uncertain (HAProxy may never read the words it was about): only `empty`'s own findings
     // keep their severity there.
@@ -83,12 +93,13 @@ pub fn check_document(document: &Document) -> Vec<Diagnostic> {
     // stand there, but not where a word may expand to nothing.
     let mut conditions = Vec::new();
     acls::check(&context, &mut conditions);
+    conditions.retain(|d| !context.is_stray(d.position.line));
     downgrade(&mut conditions, |line| empty.possible.contains(&line));
     out.append(&mut conditions);
     // A line whose section depends on a `.if` block may be read in another section: what was
     // an error in this one is uncertain.
     downgrade(&mut out, |line| context.in_uncertain_section(line));
-    bytes::check(context.document, &mut out);
+    bytes::check(context.document, |line| context.starts_file(line), &mut out);
     out.sort_by_key(|d| (d.position.line, d.position.column));
     out
 }

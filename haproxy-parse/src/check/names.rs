@@ -42,15 +42,15 @@ fn duplicate_sections(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         if let Some(first) = first_clash {
             // Two alternatives of one `.if` block may well declare the same name.
             if !context.is_conditional(header) && !context.is_conditional(first.section.header()) {
-                let line = first.section.header().position().line;
+                let line = context.place(first.section.header().position().line);
                 let first_kind = first.section.kind();
                 if *kind == SectionKind::Userlist {
-                    out.push(warning(header, 1, format!("duplicate userlist '{name}' (first at line {line}) is ignored")));
+                    out.push(warning(header, 1, format!("duplicate userlist '{name}' (first at {line}) is ignored")));
                 } else {
                     out.push(error(
                         header,
                         1,
-                        format!("{kind} '{name}' has the same name as the {first_kind} declared at line {line}"),
+                        format!("{kind} '{name}' has the same name as the {first_kind} declared at {line}"),
                     ));
                 }
             }
@@ -79,10 +79,10 @@ fn proxy_member_names(context: &Context<'_>, section: &haproxy_model::Section, o
         }
         if keyword == "server" && !context.is_conditional(line) {
             match servers.get(&*name) {
-                Some(first) => out.push(error(
+                Some(&first) => out.push(error(
                     line,
                     1,
-                    format!("another server named '{name}' was already defined at line {first}"),
+                    format!("another server named '{name}' was already defined at {}", context.place(first)),
                 )),
                 None => {
                     servers.insert(name.into_owned(), line.position().line);

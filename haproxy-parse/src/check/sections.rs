@@ -13,7 +13,7 @@ use super::{error, Context};
 
 /// Runs the section-level checks.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    for line in context.document.preamble() {
+    for line in context.out_of_section() {
         if line.kind() == LineKind::Statement && !context.is_conditional(line) {
             let keyword = line.keyword().unwrap_or_default();
             if keyword.starts_with('.') || keyword.is_empty() {
@@ -50,7 +50,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             Some(_) => {}
         }
     }
-    if let Some(last) = context.document.lines().last() {
+    for last in context.last_lines() {
         missing_final_newline(last, out);
     }
 }

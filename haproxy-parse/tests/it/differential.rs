@@ -48,12 +48,12 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
     /// True with probability `percent` / 100.
-    fn chance(&mut self, percent: usize) -> bool {
+    pub(crate) fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
 
@@ -63,7 +63,7 @@ impl Rng {
 }
 
 /// The seed of case `index` of a run.
-fn case_seed(base: u64, index: usize) -> u64 {
+pub(crate) fn case_seed(base: u64, index: usize) -> u64 {
     Rng::new(base ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)).next()
 }
 

@@ -6,6 +6,7 @@
 mod check;
 mod corpus;
 mod differential;
+mod differential_files;
 mod false_alarms;
 mod fuzz_regressions;
 mod keyword_tables;
