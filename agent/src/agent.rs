@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use crate::cli::{Args, Mode};
 use crate::client::{Client, ClientError};
 use crate::driver::Driver;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{self, Pipeline};
 use crate::process::ProcessDriver;
 use crate::systemd::SystemdDriver;
 use crate::{facts, token};
@@ -120,17 +120,21 @@ async fn agent(args: Args) -> Result<(), StartError> {
 
     let pipeline = Pipeline {
         config: args.config_path.clone(),
-        backups: args.state_dir.join("backups"),
+        state: args.state_dir.clone(),
         haproxy_bin: args.haproxy_bin.clone(),
-        versions: args.state_dir.join("versions.json"),
         allowed: args.allowed_privileges(),
+        state_config: (args.haproxy_mode == Mode::Process).then(|| args.state_dir.join(pipeline::STATE_CONFIG_FILE)),
     };
     pipeline.clean_leftovers();
+    let managed = pipeline.managed(None);
+    if let Err(error) = pipeline.write_state_config(&managed) {
+        tracing::error!(%error, "cannot write the agent's config file");
+    }
     let mut driver = match args.haproxy_mode {
         Mode::Process => Driver::Process(Box::new(ProcessDriver::new(
             args.haproxy_bin.clone(),
-            args.config_path.clone(),
             args.state_dir.clone(),
+            pipeline.load_list(pipeline.running_manifest().as_ref()),
         ))),
         Mode::Systemd => {
             let debian = std::path::PathBuf::from("/run/haproxy-master.sock");
@@ -138,9 +142,9 @@ async fn agent(args: Args) -> Result<(), StartError> {
             Driver::Systemd(SystemdDriver::new(args.systemd_unit.clone(), args.runtime_socket.clone(), master))
         }
     };
-    // What runs after a restart: the file on disk (adopted masters are reloaded onto it).
+    // What runs after a restart: the release on disk (adopted masters are reloaded onto it).
     let mut running = None;
-    if args.config_path.exists() {
+    if pipeline.has_configuration() {
         match driver.start().await {
             Ok(()) => running = pipeline.version_on_disk(),
             Err(message) => tracing::error!(%message, "haproxy does not run its current configuration"),
@@ -188,7 +192,7 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
         backoff.reset();
         let report = {
             let mut driver = driver.lock().await;
-            if pipeline.current_sha256().as_deref() == Some(state.sha256.as_str()) {
+            if pipeline.holds(&state.sha256, &state.settings) {
                 // Already on disk (a restart, or an apply whose report was lost): make sure it runs.
                 match driver.supervise(true).await {
                     Ok(_) => AgentReport::applied(state.version),
@@ -196,8 +200,8 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
                 }
             } else {
                 match pipeline.apply(&mut driver, &state).await {
-                    Ok(()) => AgentReport::applied(state.version),
-                    Err(error) => match error.report(state.version, &pipeline.config) {
+                    Ok(applied) => applied.report(state.version),
+                    Err(error) => match error.report(state.version) {
                         Some(report) => report,
                         None => {
                             let delay = backoff.next_delay(&OsRandom);
@@ -242,7 +246,7 @@ async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipelin
         ticker.tick().await;
         let summary = {
             let mut driver = driver.lock().await;
-            match driver.supervise(pipeline.config.exists()).await {
+            match driver.supervise(pipeline.has_configuration()).await {
                 Ok(true) => tracing::warn!("haproxy was not running: restarted it"),
                 Ok(false) => {}
                 Err(message) => tracing::error!(%message, "cannot restart haproxy"),

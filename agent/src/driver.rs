@@ -50,6 +50,23 @@ impl Driver {
         }
     }
 
+    /// What the next start or reload loads: the config files in order (process mode; a
+    /// systemd unit has its own `-f` arguments).
+    pub(crate) fn load(&mut self, configs: Vec<std::path::PathBuf>) {
+        if let Driver::Process(d) = self {
+            d.set_load(configs);
+        }
+    }
+
+    /// True when a runtime change reaches the configuration that will run: a reload would not
+    /// have to restart HAProxy for a new list of config files.
+    pub(crate) fn runs_release(&self) -> bool {
+        match self {
+            Driver::Process(d) => d.loads_current_list(),
+            Driver::Systemd(_) => true,
+        }
+    }
+
     /// A runtime API command; its answer.
     pub(crate) async fn runtime(&self, command: &str) -> std::io::Result<String> {
         match self {

@@ -1,44 +1,82 @@
-//! The apply pipeline on the node (the decisions are in `fleet_core::apply`):
+//! The apply pipeline on the node (the decisions are in `fleet_core::apply` and its `release`
+//! and `runtime_plan` modules):
 //!
 //! ```text
-//! verify checksum -> write <config>.fleet-new (fsync) -> haproxy -c -> back up <config>
-//!   -> rename .fleet-new over <config> (atomic, fsync dir) -> reload + verify
-//!   -> failed: restore the backup the same way, reload -> report
+//! verify the bundle -> node policy -> stage <state>/releases/<version>-<digest12>/ (every file
+//!   with its mode, fsynced, under a temporary name renamed when complete)
+//!   -> haproxy -c on the release as the node will load it (from the release directory)
+//!   -> switch: the managed directory is a symlink, replaced by one rename(2)
+//!   -> only maps / ACL files / certificate contents / server weights or states changed:
+//!        runtime API, verified (applied_runtime); a failed runtime step falls back to a reload
+//!   -> else: save `show servers state`, reload, verify
+//!   -> failed reload: switch back to the previous release, reload -> report
 //! ```
 //!
-//! The configuration file is only ever replaced by `rename(2)` of a complete, fsynced file that
-//! passed `haproxy -c`, so an agent killed at any moment leaves the old file or the new one.
+//! Every file HAProxy reads goes through the managed directory, so the one rename switches the
+//! whole set: an agent killed at any moment leaves the old set or the new one, never a mix.
+//! The first apply on a node whose managed directory is a real directory exchanges it with the
+//! symlink atomically (`renameat2(RENAME_EXCHANGE)`) and moves it aside, never deleting it.
 //!
 //! Every way an apply can stop is an [`ApplyError`]; which outcome it reports is decided by
 //! `fleet_core::apply`. A refusal by HAProxy (`rejected`) is about the configuration; a file
-//! that cannot be written, backed up or renamed, or a `haproxy` that cannot run, is about the
-//! node (`node_error`): the operator must fix the node, not the configuration.
+//! that cannot be written or renamed, or a `haproxy` that cannot run, is about the node
+//! (`node_error`): the operator must fix the node, not the configuration.
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use fleet_core::apply::{
-    backup_name, backups_to_prune, outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download,
-    DownloadError, FailedStep, BACKUPS_KEPT, CANDIDATE_SUFFIX,
-};
+use fleet_core::apply::release::{self, ReleaseManifest, RELEASES_KEPT};
+use fleet_core::apply::runtime_plan::{self, RuntimeChange, RuntimePlan};
+use fleet_core::apply::{outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download, DownloadError, FailedStep};
 use fleet_core::auth::privileged::{Privilege, PrivilegedUse};
+use fleet_core::bundle::{Bundle, BundleFile};
 use fleet_core::haproxy_check::{CheckError, HaproxyChecker, Verdict};
+use fleet_core::runtime::command_succeeded;
 use fleet_core::wire::DesiredState;
-use fleet_core::{AgentReport, Clock, SystemClock};
+use fleet_core::{AgentReport, ClusterSettings, Clock, SystemClock};
 
 use crate::driver::Driver;
 
+/// The folder of releases in the state directory.
+const RELEASES: &str = "releases";
+/// The file remembering the managed directory the cluster named (`settings.managed_dir`).
+const MANAGED_DIR_FILE: &str = "managed-dir";
+/// The saved `show servers state`, loaded by HAProxy through `server-state-file`.
+pub(crate) const SERVER_STATE_FILE: &str = "server-state";
+/// The agent's own config file, loaded before the operator's (process mode).
+pub(crate) const STATE_CONFIG_FILE: &str = "fleet-state.cfg";
+
 #[derive(Debug, Clone)]
 pub(crate) struct Pipeline {
+    /// `--config-path`: its folder is the managed directory unless the cluster names one.
     pub(crate) config: PathBuf,
-    pub(crate) backups: PathBuf,
+    /// The agent's state directory: releases, saved server state, master socket.
+    pub(crate) state: PathBuf,
     pub(crate) haproxy_bin: PathBuf,
-    /// `sha256 -> version` of the last configurations written, so a restarted agent knows which
-    /// version the file on disk is (its report may have been lost with the previous process).
-    pub(crate) versions: PathBuf,
     /// The privileged directives this node accepts (`--allow-privileged`).
     pub(crate) allowed: HashSet<Privilege>,
+    /// The agent's config file loaded first (`server-state-file`), in process mode.
+    pub(crate) state_config: Option<PathBuf>,
+}
+
+/// How a version came to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// Through a reload (or the first start).
+    Reloaded,
+    /// Through the runtime API, without a reload.
+    Runtime,
+}
+
+impl Applied {
+    pub(crate) fn report(self, version: i64) -> AgentReport {
+        match self {
+            Applied::Reloaded => AgentReport::applied(version),
+            Applied::Runtime => AgentReport::applied_runtime(version),
+        }
+    }
 }
 
 /// Why an apply did not end with the new version running.
@@ -50,17 +88,18 @@ pub(crate) enum ApplyError {
     /// The version uses privileged directives this node does not allow: nothing was written.
     #[error("version {version} uses privileged directives this node does not allow")]
     RefusedByPolicy { version: i64, refused: Vec<PrivilegedUse> },
-    /// `haproxy -c` refused the version; the node keeps running the old one.
+    /// `haproxy -c` refused the version; the node keeps running the old one. HAProxy named the
+    /// files in `checked_in`; the operator is told their managed path.
     #[error("haproxy -c rejected version {version}")]
-    Rejected { version: i64, verdict: Box<Verdict> },
+    Rejected { version: i64, verdict: Box<Verdict>, label: String, renames: Vec<(String, String)> },
     /// `haproxy -c` gave no verdict (missing binary, killed, timed out).
     #[error("haproxy -c gave no verdict: {0}")]
     Checker(#[from] CheckError),
     /// A file operation on the node failed (disk full, permission, a path that is not a folder).
     #[error("cannot {action} {}: {source}", path.display())]
     Node { action: &'static str, path: PathBuf, source: std::io::Error },
-    /// The reload failed after the swap; `rollback` says whether the previous configuration
-    /// runs again.
+    /// The reload failed after the switch; `rollback` says whether the previous release runs
+    /// again.
     #[error("{message}\n({})", match rollback { Ok(()) => "rolled back to the previous configuration".to_string(), Err(e) => format!("rollback failed too: {e}") })]
     Reload { message: String, rollback: Result<(), String> },
 }
@@ -72,12 +111,17 @@ impl ApplyError {
     }
 
     /// The report of this failure for `version` (`None` for a download to fetch again).
-    /// HAProxy's words name the configuration's own path, not the staged candidate.
-    pub(crate) fn report(&self, version: i64, config: &Path) -> Option<AgentReport> {
+    pub(crate) fn report(&self, version: i64) -> Option<AgentReport> {
         let step = match self {
             ApplyError::Download(_) => return None,
             ApplyError::RefusedByPolicy { version, refused } => return Some(refused_by_node_policy(*version, refused)),
-            ApplyError::Rejected { verdict, .. } => return Some(rejected(version, verdict, &config.display().to_string())),
+            ApplyError::Rejected { verdict, label, renames, .. } => {
+                let mut report = rejected(version, verdict, label);
+                for (from, to) in renames {
+                    report.error = report.error.map(|e| e.replace(from.as_str(), to.as_str()));
+                }
+                return Some(report);
+            }
             ApplyError::Checker(_) | ApplyError::Node { .. } => FailedStep::Node,
             ApplyError::Reload { .. } => FailedStep::Reload,
         };
@@ -85,59 +129,148 @@ impl ApplyError {
     }
 }
 
-/// How many checksum -> version entries are remembered.
-const VERSIONS_KEPT: usize = 20;
-
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
 }
 
-/// Writes `text` to `path` and flushes it to disk.
-fn write_synced(path: &Path, text: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::File::create(path)?;
-    file.write_all(text)?;
+/// Writes `bytes` to a new file at `path` with permission bits `mode` and flushes it to disk.
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
+    // The umask may have narrowed the mode at creation.
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+    file.write_all(bytes)?;
     file.sync_all()
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// `rename(from, to)` then fsync of the directory, so the new name survives a power loss.
 fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::rename(from, to)?;
-    if let Some(dir) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
+    match to.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed over it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = with_suffix(path, ".tmp");
+    write_synced(&tmp, bytes, 0o600)?;
+    replace(&tmp, path)
 }
 
 impl Pipeline {
-    pub(crate) fn candidate(&self) -> PathBuf {
-        with_suffix(&self.config, CANDIDATE_SUFFIX)
+    fn releases(&self) -> PathBuf {
+        self.state.join(RELEASES)
     }
 
-    /// Removes a candidate left by an agent that was killed mid-apply (it was never live).
+    /// The managed directory: the cluster's `managed_dir` when it names one (remembered for
+    /// the next start), else the folder of `--config-path`.
+    pub(crate) fn managed(&self, settings: Option<&ClusterSettings>) -> PathBuf {
+        let named = match settings {
+            Some(settings) => settings.managed_dir.trim().to_string(),
+            None => std::fs::read_to_string(self.state.join(MANAGED_DIR_FILE)).unwrap_or_default().trim().to_string(),
+        };
+        if named.is_empty() {
+            self.config.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        } else {
+            PathBuf::from(named)
+        }
+    }
+
+    /// The release the managed directory points to, when it is one of ours.
+    fn current_release(&self, managed: &Path) -> Option<String> {
+        let target = std::fs::read_link(managed).ok()?;
+        (target.parent() == Some(self.releases().as_path())).then(|| target.file_name()?.to_str().map(str::to_string))?
+    }
+
+    fn manifest_path(&self, name: &str) -> PathBuf {
+        self.releases().join(format!("{name}.json"))
+    }
+
+    fn manifest(&self, name: &str) -> Option<ReleaseManifest> {
+        serde_json::from_slice(&std::fs::read(self.manifest_path(name)).ok()?).ok()
+    }
+
+    /// The manifest of the release the node runs (what the driver loads after a restart).
+    pub(crate) fn running_manifest(&self) -> Option<ReleaseManifest> {
+        self.manifest(&self.current_release(&self.managed(None))?)
+    }
+
+    /// True when the managed directory holds the bundle with digest `digest`.
+    pub(crate) fn holds(&self, digest: &str, settings: &ClusterSettings) -> bool {
+        self.current_release(&self.managed(Some(settings))).is_some_and(|name| release::release_holds(&name, digest))
+    }
+
+    /// The version of the release on disk, when this agent switched it in.
+    pub(crate) fn version_on_disk(&self) -> Option<i64> {
+        let name = self.current_release(&self.managed(None))?;
+        release::parse_release_name(&name).map(|(version, _)| version)
+    }
+
+    /// True when there is a configuration to run: a release, or the operator's `--config-path`.
+    pub(crate) fn has_configuration(&self) -> bool {
+        self.running_manifest().is_some() || self.config.exists()
+    }
+
+    /// The config files HAProxy loads, in order, as paths through the managed directory: the
+    /// agent's own first, then the release's (or `--config-path` before any release).
+    pub(crate) fn load_list(&self, manifest: Option<&ReleaseManifest>) -> Vec<PathBuf> {
+        let managed = self.managed(None);
+        let mut list: Vec<PathBuf> = self.state_config.iter().cloned().collect();
+        match manifest {
+            Some(manifest) => list.extend(manifest.configs().into_iter().map(|p| managed.join(p.as_str()))),
+            None => list.push(self.config.clone()),
+        }
+        list
+    }
+
+    /// The agent's own config file, loaded before the operator's: `default-path origin` makes
+    /// relative paths resolve in `origin` (the managed directory, looked up again at every
+    /// reload, so through the symlink into the current release: a process's working directory
+    /// would stay in the release it started in), and `server-state-file` names the state saved
+    /// before each reload (the operator's `defaults` need `load-server-state-from-file global`
+    /// to load it).
+    fn state_config_text(&self, origin: &Path) -> String {
+        format!(
+            "# Written by fleet-agent (see the README, \"Managed directory layout on nodes\").\nglobal\n    \
+             default-path origin {}\n    server-state-file {}\n",
+            origin.display(),
+            self.state.join(SERVER_STATE_FILE).display()
+        )
+    }
+
+    /// Writes the agent's own config file for the managed directory `managed` (process mode).
+    pub(crate) fn write_state_config(&self, managed: &Path) -> std::io::Result<()> {
+        let Some(path) = &self.state_config else { return Ok(()) };
+        let text = self.state_config_text(managed);
+        if std::fs::read_to_string(path).ok().as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
+        write_atomic(path, text.as_bytes())
+    }
+
+    /// Removes what a killed agent left half-done (staging directories and check copies: they
+    /// were never live).
     pub(crate) fn clean_leftovers(&self) {
-        let _ = std::fs::remove_file(self.candidate());
-    }
-
-    /// The checksum of the configuration on disk, if there is one.
-    pub(crate) fn current_sha256(&self) -> Option<String> {
-        std::fs::read(&self.config).ok().map(|bytes| fleet_core::secret::sha256_hex(&bytes))
-    }
-
-    /// `haproxy -c` on the staged candidate holding `text`, from the agent's own folder like the
-    /// HAProxy it runs (relative paths resolve the same way), on a blocking thread.
-    async fn check(&self, candidate: &Path, text: &str) -> Result<Verdict, CheckError> {
-        let checker = HaproxyChecker::new(&self.haproxy_bin);
-        let (path, text) = (candidate.to_path_buf(), text.to_string());
-        let bin = self.haproxy_bin.clone();
-        tokio::task::spawn_blocking(move || checker.check_file(&path, &text))
-            .await
-            .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }))
+        if let Ok(entries) = std::fs::read_dir(self.releases()) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(".staging-") {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(self.state.join("check"));
     }
 
     /// Applies a desired state: `Ok` when the version runs.
-    pub(crate) async fn apply(&self, driver: &mut Driver, state: &DesiredState) -> Result<(), ApplyError> {
+    pub(crate) async fn apply(&self, driver: &mut Driver, state: &DesiredState) -> Result<Applied, ApplyError> {
         let bundle = verify_download(state)?;
         let refused = refused_by_node(&bundle, &self.allowed);
         if !refused.is_empty() {
@@ -145,204 +278,592 @@ impl Pipeline {
             tracing::warn!(version = state.version, %error, "not applied");
             return Err(error);
         }
-        let candidate = self.candidate();
-        let result = self.swap_in(driver, state, bundle.text(), &candidate).await;
-        if result.is_err() {
-            // Never live; a failed reload has already been rolled back by then.
-            let _ = std::fs::remove_file(&candidate);
-        }
+        let result = self.switch_in(driver, state, &bundle).await;
         match &result {
-            Ok(()) => tracing::info!(version = state.version, "applied"),
+            Ok(how) => tracing::info!(version = state.version, runtime = (*how == Applied::Runtime), "applied"),
             Err(error) => tracing::warn!(version = state.version, %error, "not applied"),
         }
         result
     }
 
-    async fn swap_in(&self, driver: &mut Driver, state: &DesiredState, text: &str, candidate: &Path) -> Result<(), ApplyError> {
-        write_synced(candidate, text.as_bytes()).map_err(ApplyError::node("write", candidate))?;
-        let verdict = self.check(candidate, text).await?;
+    async fn switch_in(&self, driver: &mut Driver, state: &DesiredState, bundle: &Bundle) -> Result<Applied, ApplyError> {
+        let managed = self.managed(Some(&state.settings));
+        if self.state.starts_with(&managed) {
+            let reason = std::io::Error::other("the state directory is inside the managed directory, which becomes a symlink");
+            return Err(ApplyError::Node { action: "manage", path: managed, source: reason });
+        }
+        self.remember_managed(&state.settings)?;
+        let name = release::release_name(state.version, &state.sha256);
+        let manifest = ReleaseManifest { version: state.version, digest: state.sha256.clone(), files: bundle.infos() };
+        let release = self.stage(bundle, &manifest, &name)?;
+        let verdict = self.check(bundle, &release, &managed).await?;
         if !verdict.accepted {
-            return Err(ApplyError::Rejected { version: state.version, verdict: Box::new(verdict) });
+            self.forget(&name);
+            let first = bundle.configs().last().map(|f| f.path.to_string()).unwrap_or_default();
+            let label = managed.join(&first).display().to_string();
+            let renames = vec![
+                (format!("{}/", self.state.join("check").display()), format!("{}/", managed.display())),
+                (format!("{}/", release.display()), format!("{}/", managed.display())),
+            ];
+            return Err(ApplyError::Rejected { version: state.version, verdict: Box::new(verdict), label, renames });
         }
-        let backup = self.back_up(state.version)?;
-        if let Err(e) = self.remember(&state.sha256, state.version) {
-            tracing::warn!(error = %e, "cannot record the version being applied");
+        if !bundle.configs().any(|f| f.text().is_some_and(|t| t.contains("load-server-state-from-file"))) && self.state_config.is_some() {
+            tracing::warn!(
+                version = state.version,
+                "no `load-server-state-from-file global` in the configuration: servers drained or set to maint at runtime come back after a reload"
+            );
         }
-        replace(candidate, &self.config).map_err(ApplyError::node("replace", &self.config))?;
+        let previous = self.current_release(&managed);
+        let running = previous.as_deref().and_then(|name| self.release_bundle(name));
+        let plan = running.as_ref().and_then(|running| runtime_plan::plan(running, bundle));
+        self.write_state_config(&managed).map_err(ApplyError::node("write", self.state_config.as_deref().unwrap_or(&self.state)))?;
+        self.switch(&managed, &release)?;
+        driver.load(self.load_list(Some(&manifest)));
+        if let Some(plan) = plan.filter(|_| driver.runs_release()) {
+            match self.apply_runtime(driver, &plan, &managed).await {
+                Ok(()) => {
+                    self.prune(&name, previous.as_deref());
+                    return Ok(Applied::Runtime);
+                }
+                Err(message) => tracing::warn!(version = state.version, %message, "runtime apply failed: reloading instead"),
+            }
+        }
+        self.save_server_state(driver).await;
         if let Err(message) = driver.reload().await {
             tracing::warn!(version = state.version, %message, "reload failed: rolling back");
-            let rollback = self.roll_back(driver, backup.as_deref()).await;
+            let rollback = self.roll_back(driver, &managed, previous.as_deref()).await;
             return Err(ApplyError::Reload { message, rollback });
+        }
+        self.prune(&name, previous.as_deref());
+        Ok(Applied::Reloaded)
+    }
+
+    fn remember_managed(&self, settings: &ClusterSettings) -> Result<(), ApplyError> {
+        let path = self.state.join(MANAGED_DIR_FILE);
+        let named = settings.managed_dir.trim();
+        if std::fs::read_to_string(&path).unwrap_or_default().trim() == named {
+            return Ok(());
+        }
+        write_atomic(&path, named.as_bytes()).map_err(ApplyError::node("write", &path))
+    }
+
+    /// Stages the bundle as release `name` (reused when a complete one exists: same version,
+    /// same digest, same files). Complete means renamed from its staging name after every file,
+    /// folder and the manifest were fsynced.
+    fn stage(&self, bundle: &Bundle, manifest: &ReleaseManifest, name: &str) -> Result<PathBuf, ApplyError> {
+        let releases = self.releases();
+        let dir = releases.join(name);
+        if dir.is_dir() && self.manifest(name).as_ref() == Some(manifest) {
+            return Ok(dir);
+        }
+        std::fs::create_dir_all(&releases).map_err(ApplyError::node("create", &releases))?;
+        let staging = releases.join(format!(".staging-{name}"));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging).map_err(ApplyError::node("create", &staging))?;
+        let mut dirs = vec![staging.clone()];
+        for file in bundle.files() {
+            let path = staging.join(file.path.as_str());
+            if let Some(parent) = path.parent().filter(|p| !dirs.iter().any(|d| d == p)) {
+                std::fs::create_dir_all(parent).map_err(ApplyError::node("create", parent))?;
+                dirs.push(parent.to_path_buf());
+            }
+            write_synced(&path, &file.content, file.mode).map_err(ApplyError::node("write", &path))?;
+        }
+        for d in dirs.iter().rev() {
+            sync_dir(d).map_err(ApplyError::node("sync", d))?;
+        }
+        let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other).map_err(ApplyError::node("write", &dir))?;
+        write_atomic(&self.manifest_path(name), &json).map_err(ApplyError::node("write", &self.manifest_path(name)))?;
+        let _ = std::fs::remove_dir_all(&dir);
+        replace(&staging, &dir).map_err(ApplyError::node("rename", &dir))?;
+        Ok(dir)
+    }
+
+    /// Deletes a release that never went live (refused by `haproxy -c`).
+    fn forget(&self, name: &str) {
+        let _ = std::fs::remove_dir_all(self.releases().join(name));
+        let _ = std::fs::remove_file(self.manifest_path(name));
+    }
+
+    /// The bundle of release `name`, read back from its directory and manifest.
+    fn release_bundle(&self, name: &str) -> Option<Bundle> {
+        let manifest = self.manifest(name)?;
+        let dir = self.releases().join(name);
+        let files = manifest
+            .files
+            .iter()
+            .map(|info| {
+                let content = std::fs::read(dir.join(info.path.as_str())).ok()?;
+                Some(BundleFile { path: info.path.clone(), kind: info.kind, mode: info.mode, content })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Bundle::new(files).ok()
+    }
+
+    /// `haproxy -c` on the staged release as HAProxy will load it: the agent's config file and
+    /// every config file with `-f` in bundle order, run from the release directory so relative
+    /// paths resolve there; configs naming absolute paths in the managed directory are checked
+    /// through copies pointing into the release (`release::text_for_check`).
+    async fn check(&self, bundle: &Bundle, release: &Path, managed: &Path) -> Result<Verdict, ApplyError> {
+        let check_dir = self.state.join("check");
+        let _ = std::fs::remove_dir_all(&check_dir);
+        let (managed_text, release_text) = (managed.display().to_string(), release.display().to_string());
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        for config in bundle.configs() {
+            let text = config.text().unwrap_or_default();
+            match release::text_for_check(text, &managed_text, &release_text) {
+                Some(rewritten) => {
+                    let path = check_dir.join(config.path.as_str());
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).map_err(ApplyError::node("create", parent))?;
+                    }
+                    std::fs::write(&path, &rewritten).map_err(ApplyError::node("write", &path))?;
+                    files.push((path, rewritten));
+                }
+                None => files.push((release.join(config.path.as_str()), text.to_string())),
+            }
+        }
+        let Some((last, last_text)) = files.pop() else { return Err(CheckError::Interrupted { bin: self.haproxy_bin.clone(), reason: "no config file".into() }.into()) };
+        // The agent's own file as the node will load it, but resolving relative paths in the
+        // staged release rather than the live one.
+        let state_config = match &self.state_config {
+            Some(_) => {
+                let path = check_dir.join(STATE_CONFIG_FILE);
+                std::fs::create_dir_all(&check_dir).map_err(ApplyError::node("create", &check_dir))?;
+                std::fs::write(&path, self.state_config_text(release)).map_err(ApplyError::node("write", &path))?;
+                Some(path)
+            }
+            None => None,
+        };
+        let mut args = Vec::new();
+        for path in state_config.iter().chain(files.iter().map(|(p, _)| p)) {
+            args.push("-f".to_string());
+            args.push(path.display().to_string());
+        }
+        let checker = HaproxyChecker::new(&self.haproxy_bin).in_dir(release).with_args(args);
+        let bin = self.haproxy_bin.clone();
+        let verdict = tokio::task::spawn_blocking(move || checker.check_file(&last, &last_text))
+            .await
+            .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }));
+        let _ = std::fs::remove_dir_all(&check_dir);
+        Ok(verdict?)
+    }
+
+    /// Points the managed directory at `release` with one rename of a new symlink over it. A
+    /// real directory there (the operator's files before the first apply) is exchanged with the
+    /// symlink atomically, then moved aside into the state directory.
+    fn switch(&self, managed: &Path, release: &Path) -> Result<(), ApplyError> {
+        let link = with_suffix(managed, ".fleet-new");
+        let _ = std::fs::remove_file(&link);
+        if let Some(parent) = managed.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(ApplyError::node("create", parent))?;
+        }
+        std::os::unix::fs::symlink(release, &link).map_err(ApplyError::node("create the symlink", &link))?;
+        let meta = std::fs::symlink_metadata(managed);
+        if meta.as_ref().is_ok_and(|m| m.is_dir()) {
+            rustix::fs::renameat_with(rustix::fs::CWD, &link, rustix::fs::CWD, managed, rustix::fs::RenameFlags::EXCHANGE)
+                .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error()))
+                .map_err(ApplyError::node("exchange with a symlink", managed))?;
+            if let Some(parent) = managed.parent() {
+                let _ = sync_dir(parent);
+            }
+            // Into the state directory; next to the managed directory when that is another
+            // file system (rename(2) cannot cross it); left where it is if even that fails.
+            let now = SystemClock.now_ms();
+            let kept = [self.state.join(format!("original-{now}")), with_suffix(managed, &format!(".fleet-original-{now}"))]
+                .into_iter()
+                .find(|aside| std::fs::rename(&link, aside).is_ok())
+                .unwrap_or(link);
+            tracing::warn!(managed = %managed.display(), kept = %kept.display(), "the managed directory is now a symlink to the current release; its previous contents were moved aside");
+            return Ok(());
+        }
+        if meta.as_ref().is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&link);
+            let reason = std::io::Error::other("a file is where the managed directory should be");
+            return Err(ApplyError::Node { action: "manage", path: managed.to_path_buf(), source: reason });
+        }
+        replace(&link, managed).map_err(ApplyError::node("switch", managed))
+    }
+
+    /// Runs a runtime plan through the runtime API, verifying each change.
+    async fn apply_runtime(&self, driver: &Driver, plan: &RuntimePlan, managed: &Path) -> Result<(), String> {
+        let managed = managed.display().to_string();
+        let ask = |command: String| async move { driver.runtime(&command).await.map_err(|e| format!("runtime api unavailable: {e}")) };
+        let expect_empty = |command: &str, answer: String| {
+            if command_succeeded(&answer) {
+                Ok(())
+            } else {
+                Err(format!("`{}`: {}", command.lines().next().unwrap_or_default(), answer.trim()))
+            }
+        };
+        for change in &plan.changes {
+            match change {
+                RuntimeChange::Map { path, entries } | RuntimeChange::Acl { path, patterns: entries } => {
+                    let kind = if matches!(change, RuntimeChange::Map { .. }) { "map" } else { "acl" };
+                    let listing = ask(format!("show {kind}")).await?;
+                    let id = runtime_plan::loaded_id(&listing, path, &managed).ok_or_else(|| format!("{path} is not a loaded {kind}"))?;
+                    let answer = ask(format!("prepare {kind} {id}")).await?;
+                    let version = runtime_plan::prepared_version(&answer).ok_or_else(|| format!("prepare {kind} {id}: {}", answer.trim()))?;
+                    if kind == "map" {
+                        for chunk in entries.chunks(10_000) {
+                            let command = format!("add map @{version} {id} <<\n{}\n", chunk.join("\n"));
+                            expect_empty(&command, ask(command.clone()).await?)?;
+                        }
+                    } else {
+                        for pattern in entries {
+                            let command = format!("add acl @{version} {id} {pattern}");
+                            expect_empty(&command, ask(command.clone()).await?)?;
+                        }
+                    }
+                    let command = format!("commit {kind} @{version} {id}");
+                    expect_empty(&command, ask(command.clone()).await?)?;
+                    let listed = runtime_plan::listed_entries(&ask(format!("show {kind} {id}")).await?);
+                    if listed != entries.len() {
+                        return Err(format!("{path}: {listed} entries loaded, {} expected", entries.len()));
+                    }
+                }
+                RuntimeChange::Certificate { path, pem, fingerprint } => {
+                    let listing = ask("show ssl cert".into()).await?;
+                    let name = runtime_plan::loaded_certificate(&listing, path, &managed)
+                        .ok_or_else(|| format!("{path} is not a loaded certificate"))?
+                        .to_string();
+                    let answer = ask(format!("set ssl cert {name} <<\n{pem}")).await?;
+                    if !answer.contains("Transaction created") && !answer.contains("Transaction updated") {
+                        let _ = ask(format!("abort ssl cert {name}")).await;
+                        return Err(format!("set ssl cert {name}: {}", answer.trim()));
+                    }
+                    let answer = ask(format!("commit ssl cert {name}")).await?;
+                    if !answer.contains("Success!") {
+                        return Err(format!("commit ssl cert {name}: {}", answer.trim()));
+                    }
+                    let shown = runtime_plan::shown_fingerprint(&ask(format!("show ssl cert {name}")).await?);
+                    if fingerprint.is_some() && shown != *fingerprint {
+                        return Err(format!("{path}: HAProxy serves {shown:?}, expected {fingerprint:?}"));
+                    }
+                }
+                RuntimeChange::Server(request) => {
+                    let command = request.command().map_err(|e| e.to_string())?;
+                    expect_empty(&command, ask(command.clone()).await?)?;
+                }
+            }
         }
         Ok(())
     }
 
-    /// The version of the configuration on disk, when this agent wrote it.
-    pub(crate) fn version_on_disk(&self) -> Option<i64> {
-        let sha = self.current_sha256()?;
-        let known: Vec<(String, i64)> = serde_json::from_slice(&std::fs::read(&self.versions).ok()?).ok()?;
-        known.into_iter().find(|(s, _)| *s == sha).map(|(_, v)| v)
+    /// Saves `show servers state` where `server-state-file` points, so servers drained, in
+    /// maintenance or reweighted at runtime keep that state across the reload. A failure only
+    /// loses that state, so it is logged, not fatal.
+    async fn save_server_state(&self, driver: &Driver) {
+        if self.state_config.is_none() {
+            return;
+        }
+        let path = self.state.join(SERVER_STATE_FILE);
+        match driver.runtime("show servers state").await {
+            Ok(answer) if answer.starts_with('1') => {
+                if let Err(error) = write_atomic(&path, answer.as_bytes()) {
+                    tracing::warn!(%error, path = %path.display(), "cannot save the server state");
+                }
+            }
+            Ok(_) | Err(_) => {}
+        }
     }
 
-    /// Records `sha256 -> version` before the file is swapped in (atomically, newest first).
-    fn remember(&self, sha256: &str, version: i64) -> std::io::Result<()> {
-        let mut known: Vec<(String, i64)> =
-            std::fs::read(&self.versions).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        known.retain(|(s, _)| s != sha256);
-        known.insert(0, (sha256.to_string(), version));
-        known.truncate(VERSIONS_KEPT);
-        let tmp = with_suffix(&self.versions, ".tmp");
-        write_synced(&tmp, &serde_json::to_vec(&known).map_err(std::io::Error::other)?)?;
-        replace(&tmp, &self.versions)
+    /// Switches back to the previous release and reloads; without one (a first configuration
+    /// that failed) the managed directory's symlink is removed.
+    async fn roll_back(&self, driver: &mut Driver, managed: &Path, previous: Option<&str>) -> Result<(), String> {
+        let Some(previous) = previous else {
+            return std::fs::remove_file(managed).map_err(|e| format!("cannot remove {}: {e}", managed.display()));
+        };
+        self.switch(managed, &self.releases().join(previous)).map_err(|e| e.to_string())?;
+        driver.load(self.load_list(self.manifest(previous).as_ref()));
+        driver.reload().await
     }
 
-    /// Copies the current configuration into the backup folder (fsynced), pruning to the last
-    /// [`BACKUPS_KEPT`]; `None` when there is no current configuration.
-    fn back_up(&self, version: i64) -> Result<Option<PathBuf>, ApplyError> {
-        let Ok(current) = std::fs::read(&self.config) else { return Ok(None) };
-        std::fs::create_dir_all(&self.backups).map_err(ApplyError::node("create the backup folder", &self.backups))?;
-        let file_name = self.config.file_name().map_or_else(|| "haproxy.cfg".into(), |n| n.to_string_lossy().into_owned());
-        let path = self.backups.join(backup_name(&file_name, SystemClock.now_ms(), version));
-        let tmp = with_suffix(&path, ".tmp");
-        write_synced(&tmp, &current).map_err(ApplyError::node("back up the configuration to", &tmp))?;
-        replace(&tmp, &path).map_err(ApplyError::node("back up the configuration to", &path))?;
-        // Pruning is housekeeping: a failure leaves one backup too many, not a broken apply.
-        let names: Vec<String> = std::fs::read_dir(&self.backups)
+    /// Keeps the newest [`RELEASES_KEPT`] releases, the current one and the previous one.
+    fn prune(&self, current: &str, previous: Option<&str>) {
+        let names: Vec<String> = std::fs::read_dir(self.releases())
             .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned())).collect())
             .unwrap_or_default();
-        for name in backups_to_prune(&file_name, &names, BACKUPS_KEPT) {
-            let _ = std::fs::remove_file(self.backups.join(name));
+        let protect: Vec<&str> = [Some(current), previous].into_iter().flatten().collect();
+        for name in release::releases_to_prune(&names, RELEASES_KEPT, &protect) {
+            self.forget(&name);
         }
-        Ok(Some(path))
-    }
-
-    /// Puts the backup back (same write-then-rename path) and reloads; without a backup (a
-    /// first configuration that failed) the configuration is moved aside.
-    async fn roll_back(&self, driver: &mut Driver, backup: Option<&Path>) -> Result<(), String> {
-        let Some(backup) = backup else {
-            let aside = with_suffix(&self.config, ".fleet-failed");
-            return std::fs::rename(&self.config, &aside).map_err(|e| format!("cannot move {} aside: {e}", self.config.display()));
-        };
-        let candidate = self.candidate();
-        let text = std::fs::read(backup).map_err(|e| format!("cannot read backup {}: {e}", backup.display()))?;
-        write_synced(&candidate, &text).map_err(|e| format!("cannot write {}: {e}", candidate.display()))?;
-        replace(&candidate, &self.config).map_err(|e| format!("cannot restore {}: {e}", self.config.display()))?;
-        driver.reload().await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use fleet_core::{ApplyOutcome, ClusterSettings};
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    use fleet_core::bundle::{BundlePath, FileKind};
+    use fleet_core::ApplyOutcome;
 
     use super::*;
-    use crate::systemd::SystemdDriver;
+    use crate::process::ProcessDriver;
 
-    fn setup(name: &str) -> (PathBuf, Pipeline, Driver) {
+    fn haproxy() -> Option<PathBuf> {
+        let path = std::env::var_os("FLEET_HAPROXY_BIN").map_or_else(|| PathBuf::from("/usr/sbin/haproxy"), PathBuf::from);
+        path.exists().then_some(path)
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// A node: `<dir>/etc` managed (a real folder with an operator's file in it), `<dir>/state`.
+    fn node(name: &str) -> (PathBuf, Pipeline, Driver) {
         let dir = std::env::temp_dir().join(format!("fleet-agent-pipeline-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let haproxy = std::env::var_os("FLEET_HAPROXY_BIN").map_or_else(|| PathBuf::from("/usr/sbin/haproxy"), PathBuf::from);
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        std::fs::create_dir_all(dir.join("state")).unwrap();
+        std::fs::write(dir.join("etc/operator-notes.txt"), "mine\n").unwrap();
+        let state = dir.join("state");
         let pipeline = Pipeline {
-            config: dir.join("haproxy.cfg"),
-            backups: dir.join("backups"),
-            haproxy_bin: haproxy,
-            versions: dir.join("versions.json"),
+            config: dir.join("etc/haproxy.cfg"),
+            state: state.clone(),
+            haproxy_bin: haproxy().unwrap_or_else(|| PathBuf::from("/usr/sbin/haproxy")),
             allowed: HashSet::new(),
+            state_config: Some(state.join(STATE_CONFIG_FILE)),
         };
-        // Never reached by these tests: they stop before the reload.
-        let driver = Driver::Systemd(SystemdDriver::new("fleet-agent-test-none".into(), None, None));
+        pipeline.write_state_config(&dir.join("etc")).unwrap();
+        let driver = Driver::Process(Box::new(ProcessDriver::new(
+            pipeline.haproxy_bin.clone(),
+            state,
+            pipeline.load_list(None),
+        )));
         (dir, pipeline, driver)
     }
 
-    fn state(text: &str, sha256: String) -> DesiredState {
-        DesiredState { cluster_id: 1, version: 2, sha256, text: text.into(), settings: ClusterSettings::default() }
+    fn path(p: &str) -> BundlePath {
+        BundlePath::new(p).unwrap()
+    }
+
+    fn desired(pipeline: &Pipeline, version: i64, files: Vec<BundleFile>) -> DesiredState {
+        let settings = ClusterSettings { config_path: pipeline.config.display().to_string(), ..ClusterSettings::default() };
+        DesiredState::new(1, version, &Bundle::new(files).unwrap(), settings)
+    }
+
+    fn config_only(pipeline: &Pipeline, version: i64, text: &str) -> DesiredState {
+        desired(pipeline, version, vec![BundleFile::new(path("haproxy.cfg"), FileKind::Config, text.as_bytes().to_vec())])
+    }
+
+    /// A self-signed certificate and key for `cn`, as one PEM.
+    fn certificate(dir: &Path, cn: &str) -> Vec<u8> {
+        let (key, cert) = (dir.join(format!("{cn}.key")), dir.join(format!("{cn}.crt")));
+        let status = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj"])
+            .arg(format!("/CN={cn}"))
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        [std::fs::read(cert).unwrap(), std::fs::read(key).unwrap()].concat()
+    }
+
+    fn site(port: u16, tls: u16, body: &str, extra: &str) -> String {
+        format!(
+            "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    \
+             timeout server 5s\n    load-server-state-from-file global\n\n\
+             frontend fe\n    bind 127.0.0.1:{port}\n    bind 127.0.0.1:{tls} ssl crt certs/site.pem\n{extra}    \
+             http-request return status 200 content-type text/plain lf-string \"{body} %[req.hdr(host),map_str(maps/hosts.map,none)]\"\n    \
+             default_backend app\n\nbackend app\n    server s1 127.0.0.1:9 weight 10\n    server s2 127.0.0.1:9 weight 10\n"
+        )
+    }
+
+    fn bundle(pipeline: &Pipeline, version: i64, config: &str, map: &str, pem: &[u8]) -> DesiredState {
+        desired(
+            pipeline,
+            version,
+            vec![
+                BundleFile::new(path("haproxy.cfg"), FileKind::Config, config.as_bytes().to_vec()),
+                BundleFile::new(path("maps/hosts.map"), FileKind::Map, map.as_bytes().to_vec()),
+                BundleFile::new(path("certs/site.pem"), FileKind::Certificate, pem.to_vec()),
+            ],
+        )
+    }
+
+    fn get(port: u16, host: &str) -> String {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+        let _ = std::io::Write::write_all(&mut stream, format!("GET / HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes());
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()
+    }
+
+    /// The subject of the certificate served on `port`.
+    fn served_subject(port: u16) -> String {
+        let output = std::process::Command::new("openssl")
+            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.lines().find(|l| l.starts_with("subject=")).unwrap_or_default().replace(' ', "")
+    }
+
+    async fn reloads(driver: &Driver) -> u64 {
+        let Driver::Process(process) = driver else { unreachable!() };
+        crate::mcli::parse_show_proc(&crate::mcli::send(&process.socket(), "show proc", Duration::from_secs(3)).await.unwrap())
+            .unwrap()
+            .reloads
+    }
+
+    fn current(pipeline: &Pipeline) -> String {
+        std::fs::read_link(pipeline.config.parent().unwrap()).unwrap().file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    #[tokio::test]
+    async fn releases_switch_whole_bundles_runtime_first_and_roll_back() {
+        if haproxy().is_none() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        let (dir, pipeline, mut driver) = node("releases");
+        let (port, tls) = (free_port(), free_port());
+        let (one, two) = (certificate(&dir, "one.test"), certificate(&dir, "two.test"));
+
+        // First apply: the operator's folder is moved aside, never deleted; HAProxy starts.
+        let v1 = bundle(&pipeline, 1, &site(port, tls, "v1", ""), "a.test A\n", &one);
+        assert_eq!(pipeline.apply(&mut driver, &v1).await.unwrap(), Applied::Reloaded);
+        assert_eq!(current(&pipeline), release::release_name(1, &v1.sha256));
+        assert!(pipeline.holds(&v1.sha256, &v1.settings) && pipeline.version_on_disk() == Some(1));
+        let aside: Vec<_> = std::fs::read_dir(&pipeline.state).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("original-")).collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(std::fs::read_to_string(aside[0].path().join("operator-notes.txt")).unwrap(), "mine\n");
+        assert_eq!(get(port, "a.test"), "v1 A");
+        assert_eq!(served_subject(tls), "subject=CN=one.test");
+        let mode = std::fs::metadata(dir.join("etc/certs/site.pem")).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        let reloads_before = reloads(&driver).await;
+
+        // Map only: the runtime API, no reload, served at once.
+        let v2 = bundle(&pipeline, 2, &site(port, tls, "v1", ""), "a.test X\nb.test B\n", &one);
+        let started = Instant::now();
+        assert_eq!(pipeline.apply(&mut driver, &v2).await.unwrap(), Applied::Runtime);
+        assert_eq!((get(port, "a.test"), get(port, "b.test")), ("v1 X".to_string(), "v1 B".to_string()));
+        eprintln!("map change served {:?} after the apply began", started.elapsed());
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(reloads(&driver).await, reloads_before, "no reload for a map change");
+        assert_eq!(current(&pipeline), release::release_name(2, &v2.sha256), "the files match what runs");
+
+        // Certificate at the same path: set ssl cert + commit, no reload.
+        let v3 = bundle(&pipeline, 3, &site(port, tls, "v1", ""), "a.test X\nb.test B\n", &two);
+        assert_eq!(pipeline.apply(&mut driver, &v3).await.unwrap(), Applied::Runtime);
+        assert_eq!(served_subject(tls), "subject=CN=two.test");
+        assert_eq!(reloads(&driver).await, reloads_before, "no reload for a certificate swap");
+
+        // Drained at runtime, then an unrelated change that needs a reload: still drained.
+        let answer = driver.runtime("set server app/s1 state drain").await.unwrap();
+        assert!(answer.trim().is_empty(), "{answer}");
+        let v4 = bundle(&pipeline, 4, &site(port, tls, "v4", ""), "a.test X\nb.test B\n", &two);
+        assert_eq!(pipeline.apply(&mut driver, &v4).await.unwrap(), Applied::Reloaded);
+        assert_eq!(reloads(&driver).await, reloads_before + 1);
+        assert_eq!(get(port, "a.test"), "v4 X");
+        let state = driver.runtime("show servers state app").await.unwrap();
+        let s1 = state.lines().find(|l| l.split_whitespace().nth(3) == Some("s1")).unwrap_or_default().to_string();
+        assert_eq!(s1.split_whitespace().nth(6), Some("8"), "srv_admin_state is drain after the reload: {state}");
+
+        // A version haproxy -c accepts but whose reload fails (its port is taken): the
+        // previous release is switched back and keeps serving.
+        let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let extra = format!("    bind 127.0.0.1:{}\n", busy.local_addr().unwrap().port());
+        let v5 = bundle(&pipeline, 5, &site(port, tls, "v5", &extra), "a.test X\nb.test B\n", &two);
+        let error = pipeline.apply(&mut driver, &v5).await.unwrap_err();
+        assert!(matches!(&error, ApplyError::Reload { rollback: Ok(()), .. }), "{error}");
+        assert_eq!(error.report(5).unwrap().outcome, ApplyOutcome::ReloadFailed);
+        assert_eq!(current(&pipeline), release::release_name(4, &v4.sha256));
+        assert_eq!(get(port, "a.test"), "v4 X");
+
+        // Releases are pruned to the last ten.
+        for version in 6..=17 {
+            let text = site(port, tls, &format!("v{version}"), "");
+            pipeline.apply(&mut driver, &bundle(&pipeline, version, &text, "a.test X\n", &two)).await.unwrap();
+        }
+        let kept = std::fs::read_dir(pipeline.releases()).unwrap().flatten().filter(|e| e.path().is_dir()).count();
+        assert_eq!(kept, RELEASES_KEPT);
+        assert_eq!(get(port, "a.test"), "v17 X");
+        driver.stop().await;
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
     async fn a_partial_download_is_never_written() {
-        let (dir, pipeline, mut driver) = setup("partial");
-        std::fs::write(&pipeline.config, "old\n").unwrap();
-        let full = "global\n    maxconn 10\n";
-        let cut = state("global\n    max", fleet_core::secret::sha256_hex(full.as_bytes()));
+        let (dir, pipeline, mut driver) = node("partial");
+        let mut cut = config_only(&pipeline, 2, "global\n    maxconn 10\n");
+        cut.files[0].content_base64 = "Z2xvYmFs".into();
         let error = pipeline.apply(&mut driver, &cut).await.unwrap_err();
         assert!(matches!(error, ApplyError::Download(_)) && error.to_string().starts_with("checksum mismatch"), "{error}");
-        assert!(error.report(2, &pipeline.config).is_none(), "fetched again, not reported");
-        assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), "old\n");
-        assert!(!pipeline.candidate().exists());
+        assert!(error.report(2).is_none(), "fetched again, not reported");
+        assert!(!pipeline.releases().exists() && dir.join("etc").is_dir());
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
-    async fn a_rejected_config_leaves_the_old_file_alone() {
-        let (dir, pipeline, mut driver) = setup("rejected");
-        if !pipeline.haproxy_bin.exists() {
+    async fn a_rejected_bundle_is_never_switched_in() {
+        if haproxy().is_none() {
             eprintln!("skipped: haproxy is not installed");
             return;
         }
-        std::fs::write(&pipeline.config, "old\n").unwrap();
+        let (dir, pipeline, mut driver) = node("rejected");
         let text = "defaults\n    mode http\n    errorfile 503 /nonexistent/file\n";
-        let error = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap_err();
-        let report = error.report(2, &pipeline.config).unwrap();
+        let error = pipeline.apply(&mut driver, &config_only(&pipeline, 2, text)).await.unwrap_err();
+        let report = error.report(2).unwrap();
         assert_eq!(report.outcome, ApplyOutcome::Rejected);
         let message = report.error.unwrap();
-        assert!(message.contains("/nonexistent/file"), "{message}");
-        // HAProxy checked `haproxy.cfg.fleet-new`; the operator is told about the version's text.
+        // HAProxy checked the staged release; the operator is told about the managed path.
         let config = pipeline.config.display().to_string();
-        assert!(message.contains(&format!("[{config}:3]")) && !message.contains(CANDIDATE_SUFFIX), "{message}");
+        assert!(message.contains(&format!("[{config}:3]")) && !message.contains("releases"), "{message}");
         let alert = &report.diagnostics[0];
         assert_eq!((alert.position.line, alert.position.column), (3, 19), "{alert:?}");
-        assert!(alert.is_error() && alert.message.contains("/nonexistent/file"));
-        assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), "old\n");
-        assert!(!pipeline.candidate().exists(), "the candidate is removed");
-        assert!(!pipeline.backups.exists(), "nothing was backed up");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    /// Node failures that happen even as root (where permissions do not stop anything): a path
-    /// through a regular file is never a folder.
-    #[tokio::test]
-    async fn a_config_that_cannot_be_written_is_a_node_error() {
-        let (dir, mut pipeline, mut driver) = setup("nodewrite");
-        std::fs::write(dir.join("not-a-folder"), "").unwrap();
-        pipeline.config = dir.join("not-a-folder").join("haproxy.cfg");
-        let text = "global\n    maxconn 10\n";
-        let error = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap_err();
-        assert!(matches!(error, ApplyError::Node { action: "write", .. }), "{error:?}");
-        let report = error.report(2, &pipeline.config).unwrap();
-        assert_eq!(report.outcome, ApplyOutcome::NodeError, "never `rejected`: {report:?}");
-        assert!(report.error.unwrap().starts_with("cannot write "));
+        assert!(dir.join("etc").is_dir() && !dir.join("etc").is_symlink(), "nothing switched");
+        assert_eq!(std::fs::read_dir(pipeline.releases()).unwrap().count(), 0, "the refused release is removed");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
-    async fn a_backup_that_cannot_be_made_is_a_node_error_and_changes_nothing() {
-        let (dir, mut pipeline, mut driver) = setup("nodebackup");
-        if !pipeline.haproxy_bin.exists() {
+    async fn absolute_paths_into_the_managed_directory_are_checked_in_the_new_release() {
+        if haproxy().is_none() {
             eprintln!("skipped: haproxy is not installed");
             return;
         }
-        let old = "global\n    maxconn 5\n";
-        std::fs::write(&pipeline.config, old).unwrap();
-        std::fs::write(dir.join("state-file"), "").unwrap();
-        pipeline.backups = dir.join("state-file").join("backups");
-        let text = "global\n    maxconn 10\n";
-        let error = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap_err();
-        let report = error.report(2, &pipeline.config).unwrap();
-        assert_eq!(report.outcome, ApplyOutcome::NodeError, "{report:?}");
-        assert!(report.error.unwrap().starts_with("cannot create the backup folder "));
-        assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), old, "the running file is untouched");
-        assert!(!pipeline.candidate().exists());
+        let (dir, pipeline, mut driver) = node("absolute");
+        let managed = dir.join("etc").display().to_string();
+        let text = format!("defaults\n    mode http\n    errorfile 503 {managed}/errors/503.http\n");
+        let page = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nsorry\n".to_vec();
+        let files = vec![
+            BundleFile::new(path("haproxy.cfg"), FileKind::Config, text.into_bytes()),
+            BundleFile::new(path("errors/503.http"), FileKind::Errorfile, page),
+        ];
+        // Checked before the switch: the error page exists only in the staged release. The
+        // reload then starts HAProxy (no frontend: it exits at once, reported as a failure).
+        let error = pipeline.apply(&mut driver, &desired(&pipeline, 2, files)).await.err();
+        assert!(!matches!(error, Some(ApplyError::Rejected { .. })), "{error:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_state_directory_inside_the_managed_directory_is_a_node_error() {
+        let (dir, mut pipeline, mut driver) = node("inside");
+        pipeline.config = dir.join("haproxy.cfg");
+        let error = pipeline.apply(&mut driver, &config_only(&pipeline, 2, "global\n")).await.unwrap_err();
+        assert!(matches!(error, ApplyError::Node { action: "manage", .. }), "{error:?}");
+        assert_eq!(error.report(2).unwrap().outcome, ApplyOutcome::NodeError);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
     async fn a_missing_haproxy_is_a_node_error_not_a_rejection() {
-        let (dir, mut pipeline, mut driver) = setup("nohaproxy");
+        let (dir, mut pipeline, mut driver) = node("nohaproxy");
         pipeline.haproxy_bin = dir.join("no-haproxy-here");
-        let text = "global\n    maxconn 10\n";
-        let error = pipeline.apply(&mut driver, &state(text, fleet_core::secret::sha256_hex(text.as_bytes()))).await.unwrap_err();
-        let report = error.report(2, &pipeline.config).unwrap();
+        let error = pipeline.apply(&mut driver, &config_only(&pipeline, 2, "global\n    maxconn 10\n")).await.unwrap_err();
+        let report = error.report(2).unwrap();
         assert_eq!(report.outcome, ApplyOutcome::NodeError, "{report:?}");
         assert!(report.error.unwrap().starts_with("haproxy -c gave no verdict: cannot run "));
         std::fs::remove_dir_all(dir).unwrap();
@@ -350,37 +871,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_privileged_directive_the_node_does_not_allow_is_refused_before_anything_is_written() {
-        let (dir, mut pipeline, mut driver) = setup("policy");
-        std::fs::write(&pipeline.config, "old\n").unwrap();
-        let text = "global\n    lua-load /etc/haproxy/x.lua\n";
-        let desired = state(text, fleet_core::secret::sha256_hex(text.as_bytes()));
+        let (dir, mut pipeline, mut driver) = node("policy");
+        let desired = config_only(&pipeline, 2, "global\n    lua-load /etc/haproxy/x.lua\n");
         let error = pipeline.apply(&mut driver, &desired).await.unwrap_err();
-        let report = error.report(2, &pipeline.config).unwrap();
+        let report = error.report(2).unwrap();
         assert_eq!(report.outcome, ApplyOutcome::RefusedByNodePolicy, "{report:?}");
         assert!(report.error.unwrap().ends_with("line 2, column 5: lua-load /etc/haproxy/x.lua (lua)"));
-        assert_eq!(std::fs::read_to_string(&pipeline.config).unwrap(), "old\n");
-        assert!(!pipeline.candidate().exists() && !pipeline.backups.exists());
+        assert!(!pipeline.releases().exists());
         // Allowed: it goes on to the next step (here a missing haproxy, a node error).
         pipeline.allowed = HashSet::from([Privilege::Lua]);
         pipeline.haproxy_bin = dir.join("no-haproxy-here");
         let error = pipeline.apply(&mut driver, &desired).await.unwrap_err();
         assert!(matches!(error, ApplyError::Checker(_)), "{error:?}");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn versions_on_disk_are_remembered() {
-        let (dir, pipeline, _driver) = setup("versions");
-        assert_eq!(pipeline.version_on_disk(), None);
-        std::fs::write(&pipeline.config, "a\n").unwrap();
-        for (i, text) in ["x\n", "a\n", "y\n"].iter().enumerate() {
-            pipeline.remember(&fleet_core::secret::sha256_hex(text.as_bytes()), i as i64 + 1).unwrap();
-        }
-        assert_eq!(pipeline.version_on_disk(), Some(2));
-        for v in 10..40 {
-            pipeline.remember(&format!("{v:064}"), v).unwrap();
-        }
-        assert_eq!(pipeline.version_on_disk(), None, "only the last {VERSIONS_KEPT} are kept");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,5 +1,6 @@
 //! `process` mode: the agent runs HAProxy itself in master-worker mode
-//! (`haproxy -W -S <state>/master.sock -p <state>/haproxy.pid -f <config>`), reloads it through
+//! (`haproxy -W -S <state>/master.sock -p <state>/haproxy.pid -f <state>/fleet-state.cfg
+//! -f <managed>/<config> ...`), reloads it through
 //! the master CLI `reload` (the new worker takes the listening sockets over from the old one, so
 //! no connection is refused), verifies the reload with `show proc`, supervises it and stops it
 //! on shutdown.
@@ -7,6 +8,10 @@
 //! HAProxy runs in its own process group with its output appended to `<state>/haproxy.log`, so
 //! an agent killed with SIGKILL leaves it serving; the restarted agent adopts it through the
 //! master socket instead of starting a second one.
+//!
+//! A reload re-executes the master with the arguments it was started with, so a release whose
+//! list of config files differs (a file added, removed or reordered) restarts HAProxy instead:
+//! the old master soft-stops, then a new one starts with the new `-f` list.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -26,15 +31,33 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub(crate) struct ProcessDriver {
     bin: PathBuf,
-    config: PathBuf,
+    /// The config files to load, in order (through the managed directory).
+    load: Vec<PathBuf>,
+    /// The list the running master was started with, when we know it.
+    started_with: Option<Vec<PathBuf>>,
     state: PathBuf,
     /// The master we started (none when adopted or not running).
     child: Option<Child>,
 }
 
 impl ProcessDriver {
-    pub(crate) fn new(bin: PathBuf, config: PathBuf, state: PathBuf) -> ProcessDriver {
-        ProcessDriver { bin, config, state, child: None }
+    pub(crate) fn new(bin: PathBuf, state: PathBuf, load: Vec<PathBuf>) -> ProcessDriver {
+        ProcessDriver { bin, load, started_with: None, state, child: None }
+    }
+
+    /// What the next start or reload loads.
+    pub(crate) fn set_load(&mut self, load: Vec<PathBuf>) {
+        self.load = load;
+    }
+
+    /// True when a reload would load the current list of config files (an adopted master is
+    /// assumed to: it was reloaded onto the files on disk when adopted).
+    pub(crate) fn loads_current_list(&self) -> bool {
+        self.started_with.as_ref().map_or(true, |list| *list == self.load)
+    }
+
+    fn has_config(&self) -> bool {
+        !self.load.is_empty() && self.load.iter().all(|p| p.exists())
     }
 
     pub(crate) fn socket(&self) -> PathBuf {
@@ -99,7 +122,7 @@ impl ProcessDriver {
 
     /// Takes over the running master of this socket: waits until it answers (it may be
     /// re-executing) and stops any second master.
-    async fn adopt(&self) -> Result<Procs, String> {
+    async fn adopt(&mut self) -> Result<Procs, String> {
         let existing = masters(&self.socket());
         tracing::info!(socket = %self.socket().display(), pids = ?existing, "adopting the running haproxy master");
         let Some(procs) = self.wait_for_socket().await else {
@@ -111,6 +134,7 @@ impl ProcessDriver {
             tracing::warn!(pid, "stopping a second haproxy master for the same socket");
             signal(pid, Signal::TERM);
         }
+        self.started_with = config_args(procs.master_pid);
         Ok(procs)
     }
 
@@ -126,7 +150,7 @@ impl ProcessDriver {
 
     /// Starts a master on the current configuration and waits for its first worker.
     async fn spawn(&mut self) -> Result<(), String> {
-        if !self.config.exists() {
+        if !self.has_config() {
             return Ok(());
         }
         let socket = self.socket();
@@ -144,17 +168,24 @@ impl ProcessDriver {
             .arg("-S")
             .arg(format!("{},mode,600", socket.display()))
             .arg("-p")
-            .arg(self.state.join("haproxy.pid"))
-            .arg("-f")
-            .arg(&self.config)
+            .arg(self.state.join("haproxy.pid"));
+        for config in &self.load {
+            command.arg("-f").arg(config);
+        }
+        // Started in the state directory: a working directory inside a release would pin that
+        // release (and break reloads once it is pruned). Relative paths resolve in the managed
+        // directory through the agent's `default-path origin` (pipeline::STATE_CONFIG_FILE).
+        command
+            .current_dir(&self.state)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
             .process_group(0)
             .kill_on_drop(false);
         let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", self.bin.display()))?;
-        tracing::info!(pid = child.id(), config = %self.config.display(), "started haproxy master");
+        tracing::info!(pid = child.id(), configs = ?self.load, "started haproxy master");
         self.child = Some(child);
+        self.started_with = Some(self.load.clone());
         let deadline = Instant::now() + SETTLE;
         while Instant::now() < deadline {
             if let Some(exit) = self.child_exited() {
@@ -173,6 +204,11 @@ impl ProcessDriver {
     /// serving). Starts the master when none runs.
     pub(crate) async fn reload(&mut self) -> Result<(), String> {
         self.child_exited();
+        if !self.loads_current_list() {
+            tracing::warn!(configs = ?self.load, "the list of config files changed: restarting haproxy (a reload keeps the old -f list)");
+            self.stop(Duration::from_secs(5)).await;
+            return self.spawn().await;
+        }
         let before = match self.procs().await {
             Some(procs) => procs,
             None if masters(&self.socket()).is_empty() => return self.spawn().await,
@@ -246,6 +282,13 @@ fn masters(socket: &Path) -> Vec<u32> {
         .filter_map(|pid| Some((pid, parent(pid)?)))
         .collect();
     ours.iter().filter(|(_, ppid)| !ours.iter().any(|(pid, _)| pid == ppid)).map(|(pid, _)| *pid).collect()
+}
+
+/// The `-f` arguments of a process's command line (what its reloads keep loading).
+fn config_args(pid: u32) -> Option<Vec<PathBuf>> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    Some(args.windows(2).filter(|pair| pair[0] == b"-f").map(|pair| PathBuf::from(String::from_utf8_lossy(pair[1]).into_owned())).collect())
 }
 
 fn uses_socket(pid: u32, socket: &str) -> bool {

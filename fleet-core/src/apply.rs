@@ -1,14 +1,19 @@
 //! The node-side apply pipeline as pure decisions, so the agent only does the I/O:
 //!
 //! ```text
-//! desired state --verify_download--> write <config>.fleet-new --haproxy -c--> (rejected: report)
-//!   --> back up current (keep BACKUPS_KEPT) --> rename over <config> --> reload --> verify
-//!   --> (failed: restore backup, reload, report reload_failed) --> report applied
+//! desired state --verify_download--> stage a release (release) --haproxy -c--> (rejected: report)
+//!   --> runtime_plan: only maps/ACLs/certificates/server weights+states changed?
+//!   --> switch the managed directory's symlink --> runtime API (applied_runtime)
+//!                                               |  or reload --> verify (applied)
+//!   --> (failed: switch back, reload, report reload_failed)
 //! ```
 //!
 //! Why here and not in the agent: which outcome a step maps to, what HAProxy's output means for
-//! the operator, how backups are named and pruned are domain rules the server shows to people;
-//! they are unit-tested without a node.
+//! the operator, how releases are named and pruned, which changes HAProxy takes at runtime are
+//! domain rules the server shows to people; they are unit-tested without a node.
+
+pub mod release;
+pub mod runtime_plan;
 
 use std::collections::HashSet;
 
@@ -20,12 +25,6 @@ use crate::haproxy_check::Verdict;
 use crate::model::{AgentReport, ApplyOutcome};
 use crate::bundle::Bundle;
 use crate::wire::DesiredState;
-
-/// How many backups of the running configuration an agent keeps.
-pub const BACKUPS_KEPT: usize = 10;
-
-/// The suffix of the candidate file written next to the configuration.
-pub const CANDIDATE_SUFFIX: &str = ".fleet-new";
 
 /// Why a downloaded desired state must not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,9 +72,10 @@ pub fn verify_download(state: &DesiredState) -> Result<crate::bundle::Bundle, Do
 pub enum FailedStep {
     /// `haproxy -c` refused the candidate: nothing changed on the node.
     Check,
-    /// The reload (or its verification) failed after the swap: the backup was restored.
+    /// The reload (or its verification) failed after the switch: the previous release was
+    /// switched back.
     Reload,
-    /// The node could not do its part (write, back up, rename, run `haproxy -c`): the
+    /// The node could not do its part (write, rename, run `haproxy -c`): the
     /// configuration was not judged.
     Node,
 }
@@ -182,31 +182,6 @@ fn drop_timestamp(line: &str) -> String {
     format!("{level} {rest}")
 }
 
-
-/// The file name of a backup of the configuration running before `version` was applied:
-/// `<base>.<millis>.v<version>` sorts by time, and the version helps the operator.
-pub fn backup_name(config_file_name: &str, now_ms: i64, version: i64) -> String {
-    format!("{config_file_name}.{now_ms:013}.before-v{version}")
-}
-
-/// Which of the existing backups (file names in the backup directory) to delete so that the
-/// newest `keep` remain. Names not made by [`backup_name`] for this file are left alone.
-pub fn backups_to_prune(config_file_name: &str, names: &[String], keep: usize) -> Vec<String> {
-    let prefix = format!("{config_file_name}.");
-    let mut ours: Vec<(i64, &String)> = names
-        .iter()
-        .filter_map(|name| {
-            let rest = name.strip_prefix(&prefix)?;
-            let (millis, version) = rest.split_once(".before-v")?;
-            version.parse::<i64>().ok()?;
-            Some((millis.parse::<i64>().ok()?, name))
-        })
-        .collect();
-    ours.sort();
-    let excess = ours.len().saturating_sub(keep);
-    ours.into_iter().take(excess).map(|(_, name)| name.clone()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,16 +256,5 @@ mod tests {
         assert_eq!(haproxy_message("segfault\n"), "segfault");
         assert_eq!(haproxy_message(""), "haproxy gave no output");
         assert!(haproxy_message(&"x".repeat(10_000)).ends_with("[...]"));
-    }
-
-    #[test]
-    fn backups_keep_the_newest() {
-        let names: Vec<String> = (1..=13).map(|i| backup_name("haproxy.cfg", i * 1000, i)).collect();
-        let mut all = names.clone();
-        all.push("other.cfg.0000000000001.before-v1".into());
-        all.push("haproxy.cfg.notes".into());
-        let prune = backups_to_prune("haproxy.cfg", &all, BACKUPS_KEPT);
-        assert_eq!(prune, names[..3].to_vec());
-        assert!(backups_to_prune("haproxy.cfg", &names[..5], BACKUPS_KEPT).is_empty());
     }
 }

@@ -330,6 +330,10 @@ pub struct Enrolment {
 pub enum ApplyOutcome {
     /// The version runs.
     Applied,
+    /// The version runs, applied through HAProxy's runtime API without a reload (only maps, ACL
+    /// files, certificate contents or server weights/states changed; see
+    /// [`crate::apply::runtime_plan`]). Counts as applied everywhere.
+    AppliedRuntime,
     /// `haproxy -c` refused it; the old configuration keeps running.
     Rejected,
     /// The reload failed; the backup was restored.
@@ -348,6 +352,7 @@ impl ApplyOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
             ApplyOutcome::Applied => "applied",
+            ApplyOutcome::AppliedRuntime => "applied_runtime",
             ApplyOutcome::Rejected => "rejected",
             ApplyOutcome::ReloadFailed => "reload_failed",
             ApplyOutcome::NodeError => "node_error",
@@ -356,11 +361,20 @@ impl ApplyOutcome {
     }
 }
 
+impl ApplyOutcome {
+    /// True when the version runs (`applied` or `applied_runtime`): the agent's applied version
+    /// becomes the reported one.
+    pub fn runs_version(self) -> bool {
+        matches!(self, ApplyOutcome::Applied | ApplyOutcome::AppliedRuntime)
+    }
+}
+
 impl FromStr for ApplyOutcome {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         Ok(match s {
             "applied" => ApplyOutcome::Applied,
+            "applied_runtime" => ApplyOutcome::AppliedRuntime,
             "rejected" => ApplyOutcome::Rejected,
             "reload_failed" => ApplyOutcome::ReloadFailed,
             "node_error" => ApplyOutcome::NodeError,
@@ -417,6 +431,11 @@ impl AgentReport {
     /// The report of a version that runs.
     pub fn applied(version: i64) -> AgentReport {
         AgentReport { version, outcome: ApplyOutcome::Applied, error: None, diagnostics: Vec::new() }
+    }
+
+    /// The report of a version applied through the runtime API, without a reload.
+    pub fn applied_runtime(version: i64) -> AgentReport {
+        AgentReport { outcome: ApplyOutcome::AppliedRuntime, ..AgentReport::applied(version) }
     }
 
     /// The report of a failed apply, with the message for the operator.

@@ -1,0 +1,345 @@
+//! Runtime-first apply: which changes between the running bundle and the new one HAProxy can
+//! take through its runtime API, without a reload, and the commands that do it
+//! (management.txt §9.3 of HAProxy 2.6).
+//!
+//! ```text
+//! running bundle, new bundle --plan--> None (reload) | RuntimePlan [changes]
+//!   map file       -> prepare map #id / add map @ver #id <<payload / commit map @ver #id
+//!   ACL file       -> prepare acl #id / add acl @ver #id <pattern> ... / commit acl @ver #id
+//!   certificate    -> set ssl cert <name> <<PEM / commit ssl cert <name>  (verified by SHA-1)
+//!   server weight  -> set weight <backend>/<server> <n>
+//!   server state   -> set server <backend>/<server> state maint|ready   (`disabled` keyword)
+//! ```
+//!
+//! Why it matters: on HAProxy 2.6 a reload of a large configuration takes seconds before the new
+//! one serves and holds old and new workers in memory together, while runtime commands are
+//! visible on the next request. The plan is conservative: any other difference (a path added,
+//! a mode, any other config line, a pattern the CLI cannot carry) means a reload, and the agent
+//! falls back to a reload whenever a runtime step fails. The files are written either way, so a
+//! later reload loads what the runtime already serves.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use sha1::{Digest, Sha1};
+
+use crate::bundle::{Bundle, BundleFile, BundlePath, FileKind};
+use crate::runtime::{RuntimeRequest, ServerAction};
+
+/// One change HAProxy takes at runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeChange {
+    /// A map file's entries replaced (`prepare map` ... `commit map`).
+    Map {
+        /// The file.
+        path: BundlePath,
+        /// Its new entries, `key value` per line ([`pattern_lines`]).
+        entries: Vec<String>,
+    },
+    /// An ACL pattern file's patterns replaced (`prepare acl` ... `commit acl`).
+    Acl {
+        /// The file.
+        path: BundlePath,
+        /// Its new patterns.
+        patterns: Vec<String>,
+    },
+    /// A certificate's contents at an existing path (`set ssl cert` + `commit ssl cert`).
+    Certificate {
+        /// The file.
+        path: BundlePath,
+        /// The new PEM, blank lines removed (a blank line ends a CLI payload).
+        pem: String,
+        /// SHA-1 fingerprint of its first certificate, as `show ssl cert` prints it.
+        fingerprint: Option<String>,
+    },
+    /// A server's weight or administrative state (`set weight`, `set server ... state`).
+    Server(RuntimeRequest),
+}
+
+/// Everything a new bundle changes, when all of it can be done at runtime.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuntimePlan {
+    /// In order: files first, then servers.
+    pub changes: Vec<RuntimeChange>,
+}
+
+/// The runtime plan from `running` to `new`, or `None` when a reload is needed: the same paths,
+/// kinds and modes in the same order, and only map, ACL and certificate contents or server
+/// `weight` / `disabled` changed.
+pub fn plan(running: &Bundle, new: &Bundle) -> Option<RuntimePlan> {
+    let (old_files, new_files) = (running.files(), new.files());
+    if old_files.len() != new_files.len() {
+        return None;
+    }
+    let mut files = Vec::new();
+    let mut servers = Vec::new();
+    for (old, new) in old_files.iter().zip(new_files) {
+        if old.path != new.path || old.kind != new.kind || old.mode != new.mode {
+            return None;
+        }
+        if old.content == new.content {
+            continue;
+        }
+        match new.kind {
+            FileKind::Map => files.push(RuntimeChange::Map { path: new.path.clone(), entries: pattern_lines(new)? }),
+            FileKind::Acl => {
+                let patterns = pattern_lines(new)?;
+                // `add acl` takes one word: a pattern with a blank or `;` needs the file reloaded.
+                if patterns.iter().any(|p| p.contains(|c: char| c.is_whitespace() || c == ';')) {
+                    return None;
+                }
+                files.push(RuntimeChange::Acl { path: new.path.clone(), patterns });
+            }
+            FileKind::Certificate => {
+                let text = new.text()?;
+                let pem: String = text.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{l}\n")).collect();
+                files.push(RuntimeChange::Certificate { path: new.path.clone(), fingerprint: pem_sha1_fingerprint(&pem), pem });
+            }
+            FileKind::Config => servers.extend(server_changes(old.text()?, new.text()?)?),
+            _ => return None,
+        }
+    }
+    files.extend(servers.into_iter().map(RuntimeChange::Server));
+    Some(RuntimePlan { changes: files })
+}
+
+/// The entries of a map or ACL file as HAProxy loads them (pattern.c `pat_ref_read_from_file`):
+/// blank lines and `#` comments skipped, leading blanks dropped, the key and the rest of the
+/// line (the value) separated by one space. `None` for a file that is not text.
+pub fn pattern_lines(file: &BundleFile) -> Option<Vec<String>> {
+    let text = file.text()?;
+    Some(
+        text.lines()
+            .map(|l| l.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r'))
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| match l.split_once([' ', '\t']) {
+                Some((key, value)) => format!("{key} {}", value.trim_start_matches([' ', '\t'])),
+                None => l.to_string(),
+            })
+            .collect(),
+    )
+}
+
+/// The server weight and state changes between two texts of a config file, or `None` when any
+/// other line differs. Compared line by line: a changed line must be the same `server` line of
+/// a `backend` or `listen` section but for its `weight N` and `disabled` words.
+fn server_changes(old: &str, new: &str) -> Option<Vec<RuntimeRequest>> {
+    let (old_lines, new_lines): (Vec<&str>, Vec<&str>) = (old.split('\n').collect(), new.split('\n').collect());
+    if old_lines.len() != new_lines.len() {
+        return None;
+    }
+    let mut section: Option<(&str, &str)> = None;
+    let mut changes = Vec::new();
+    for (old_line, new_line) in old_lines.iter().zip(&new_lines) {
+        let words = words(new_line);
+        if let Some(first) = words.first() {
+            if SECTIONS.contains(first) {
+                section = Some((first, words.get(1).copied().unwrap_or("")));
+            }
+        }
+        if old_line == new_line {
+            continue;
+        }
+        let Some(("backend" | "listen", backend)) = section else { return None };
+        let (old_server, new_server) = (ServerLine::read(old_line)?, ServerLine::read(new_line)?);
+        if old_server.rest != new_server.rest {
+            return None;
+        }
+        let request = |action, value| RuntimeRequest { backend: backend.to_string(), server: new_server.name.to_string(), action, value };
+        if old_server.weight != new_server.weight {
+            changes.push(request(ServerAction::Weight, Some(new_server.weight)));
+        }
+        if old_server.disabled != new_server.disabled {
+            changes.push(request(if new_server.disabled { ServerAction::Maint } else { ServerAction::Ready }, None));
+        }
+    }
+    // The commands are built from checked names (`RuntimeRequest::command`): a name HAProxy
+    // takes but the runtime API must not see is a reload.
+    changes.iter().all(|r| r.validate().is_ok()).then_some(changes)
+}
+
+/// Section keywords (configuration.txt §3-§4 and the 2.6 additions).
+const SECTIONS: &[&str] = &[
+    "global", "defaults", "frontend", "backend", "listen", "peers", "resolvers", "userlist", "mailers", "program",
+    "http-errors", "ring", "cache", "log-forward", "fcgi-app",
+];
+
+/// The words of a line before its comment (blank-separated; lines using quotes or escapes are
+/// not taken apart, so they never look like a runtime change).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().take_while(|w| !w.starts_with('#')).collect()
+}
+
+/// A `server` line split into what runtime may change and the rest.
+#[derive(Debug, PartialEq, Eq)]
+struct ServerLine<'a> {
+    name: &'a str,
+    weight: i64,
+    disabled: bool,
+    rest: Vec<&'a str>,
+}
+
+impl<'a> ServerLine<'a> {
+    fn read(line: &'a str) -> Option<ServerLine<'a>> {
+        if line.contains(['"', '\'', '\\']) {
+            return None;
+        }
+        let words = words(line);
+        let (&"server", Some(name)) = (words.first()?, words.get(1).copied()) else { return None };
+        // HAProxy's default weight (configuration.txt §5.2 "weight").
+        let mut server = ServerLine { name, weight: 1, disabled: false, rest: Vec::new() };
+        let mut it = words.iter().copied();
+        while let Some(word) = it.next() {
+            match word {
+                "weight" => server.weight = it.next()?.parse().ok()?,
+                "disabled" => server.disabled = true,
+                "enabled" => server.disabled = false,
+                other => server.rest.push(other),
+            }
+        }
+        Some(server)
+    }
+}
+
+/// The map or ACL entry of `answer` to a `show map` / `show acl` listing whose file, resolved as
+/// HAProxy resolved it (relative to the managed directory it runs in), is `path`: its `#<id>`.
+/// Listing lines read `0 (maps/hosts.map) pattern loaded from file ...`.
+pub fn loaded_id(answer: &str, path: &BundlePath, managed_dir: &str) -> Option<String> {
+    answer.lines().find_map(|line| {
+        let (id, rest) = line.trim().split_once(' ')?;
+        id.parse::<u64>().ok()?;
+        let file = rest.strip_prefix('(')?.split_once(')')?.0;
+        (BundlePath::resolve(file, managed_dir, "").as_ref() == Some(path)).then(|| format!("#{id}"))
+    })
+}
+
+/// The name of the certificate at `path` in a `show ssl cert` listing (committed entries,
+/// not `*` transactions), as the `set ssl cert` command must spell it.
+pub fn loaded_certificate<'a>(answer: &'a str, path: &BundlePath, managed_dir: &str) -> Option<&'a str> {
+    answer
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('*'))
+        .find(|name| BundlePath::resolve(name, managed_dir, "").as_ref() == Some(path))
+}
+
+/// The version number in `prepare map` / `prepare acl`'s answer (`New version created: 3`).
+pub fn prepared_version(answer: &str) -> Option<u32> {
+    answer.split("New version created:").nth(1)?.split_whitespace().next()?.parse().ok()
+}
+
+/// How many entries `show map <id>` / `show acl <id>` lists (`0x55d... key value` lines).
+pub fn listed_entries(answer: &str) -> usize {
+    answer.lines().filter(|l| l.starts_with("0x")).count()
+}
+
+/// The `SHA1 FingerPrint` of `show ssl cert <name>`.
+pub fn shown_fingerprint(answer: &str) -> Option<String> {
+    answer.lines().find_map(|l| l.trim().strip_prefix("SHA1 FingerPrint:")).map(|f| f.trim().to_ascii_uppercase())
+}
+
+/// SHA-1 over the DER of the first `CERTIFICATE` block of a PEM, upper-case hex, as
+/// `show ssl cert` prints it (RFC 7468 textual encoding).
+pub fn pem_sha1_fingerprint(pem: &str) -> Option<String> {
+    let body = pem.split("-----BEGIN CERTIFICATE-----").nth(1)?.split("-----END CERTIFICATE-----").next()?;
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let der = BASE64.decode(b64).ok()?;
+    Some(Sha1::digest(der).iter().map(|b| format!("{b:02X}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> BundlePath {
+        BundlePath::new(s).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    const CONFIG: &str = "global\n    maxconn 100\n\nbackend app\n    server s1 127.0.0.1:80 weight 10 check\n    server s2 127.0.0.1:81\n";
+
+    fn bundle(config: &str, map: &str, pem: &str) -> Bundle {
+        Bundle::new(vec![
+            BundleFile::new(p("haproxy.cfg"), FileKind::Config, config.as_bytes().to_vec()),
+            BundleFile::new(p("maps/hosts.map"), FileKind::Map, map.as_bytes().to_vec()),
+            BundleFile::new(p("certs/site.pem"), FileKind::Certificate, pem.as_bytes().to_vec()),
+            BundleFile::new(p("errors/503.http"), FileKind::Errorfile, b"HTTP/1.0 503\r\n\r\n".to_vec()),
+        ])
+        .unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    #[test]
+    fn maps_certificates_and_server_weights_are_runtime() {
+        let old = bundle(CONFIG, "a.test A\n", "pem1\n");
+        let config = CONFIG.replace("weight 10 check", "weight 20 check # busier").replace("127.0.0.1:81", "127.0.0.1:81 disabled");
+        let new = bundle(&config, "# hosts\n  a.test   A  \n\nb.test B with spaces\n", "pem2\n\n");
+        let plan = plan(&old, &new).unwrap();
+        let server = |server: &str, action, value| {
+            RuntimeChange::Server(RuntimeRequest { backend: "app".into(), server: server.into(), action, value })
+        };
+        assert_eq!(
+            plan.changes,
+            vec![
+                RuntimeChange::Certificate { path: p("certs/site.pem"), pem: "pem2\n".into(), fingerprint: None },
+                RuntimeChange::Map { path: p("maps/hosts.map"), entries: vec!["a.test A".into(), "b.test B with spaces".into()] },
+                server("s1", ServerAction::Weight, Some(20)),
+                server("s2", ServerAction::Maint, None),
+            ]
+        );
+        assert_eq!(super::plan(&new, &old).map(|p| p.changes.len()), Some(4), "and back: weight, ready");
+        assert_eq!(super::plan(&old, &old), Some(RuntimePlan::default()));
+    }
+
+    #[test]
+    fn anything_else_is_a_reload() {
+        let old = bundle(CONFIG, "a A\n", "pem\n");
+        for config in [
+            CONFIG.replace("maxconn 100", "maxconn 200"),
+            CONFIG.replace("127.0.0.1:80", "127.0.0.1:90"),
+            CONFIG.replace("    server s2 127.0.0.1:81\n", "    server s2 127.0.0.1:81\n    server s3 127.0.0.1:82\n"),
+            CONFIG.replace("weight 10", "weight \"10\""),
+            CONFIG.replace("backend app", "frontend app"),
+        ] {
+            assert_eq!(plan(&old, &bundle(&config, "a A\n", "pem\n")), None, "{config}");
+        }
+        let files = old.clone().into_files();
+        let mut error_page = files.clone();
+        error_page[2].content = b"HTTP/1.0 503\r\n\r\nsorry".to_vec();
+        assert_eq!(plan(&old, &Bundle::new(error_page).unwrap_or_else(|e| unreachable!("{e}"))), None);
+        let mut mode = files.clone();
+        mode[3].mode = 0o600;
+        assert_eq!(plan(&old, &Bundle::new(mode).unwrap_or_else(|e| unreachable!("{e}"))), None);
+        let fewer = Bundle::new(files[..3].to_vec()).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(plan(&old, &fewer), None);
+        let acl = |text: &str| {
+            Bundle::new(vec![
+                BundleFile::new(p("a.cfg"), FileKind::Config, b"global\n".to_vec()),
+                BundleFile::new(p("bad.acl"), FileKind::Acl, text.as_bytes().to_vec()),
+            ])
+            .unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        assert!(plan(&acl("10.0.0.1\n"), &acl("10.0.0.2\n10.0.0.3\n")).is_some());
+        assert_eq!(plan(&acl("10.0.0.1\n"), &acl("two words\n")), None);
+    }
+
+    #[test]
+    fn runtime_answers_are_read() {
+        let listing = "# id (file) description\n0 (maps/hosts.map) pattern loaded from file 'maps/hosts.map' used by map at file 'haproxy.cfg' line 12. curr_ver=0 next_ver=0 entry_cnt=2\n\
+                       1 (/etc/haproxy/maps/other.map) pattern loaded ...\n";
+        assert_eq!(loaded_id(listing, &p("maps/hosts.map"), "/etc/haproxy").as_deref(), Some("#0"));
+        assert_eq!(loaded_id(listing, &p("maps/other.map"), "/etc/haproxy").as_deref(), Some("#1"));
+        assert_eq!(loaded_id(listing, &p("maps/none.map"), "/etc/haproxy"), None);
+        let certs = "# transaction\n*certs/site.pem\n# filename\ncerts/site.pem\n/etc/haproxy/certs/b.pem\n";
+        assert_eq!(loaded_certificate(certs, &p("certs/site.pem"), "/etc/haproxy"), Some("certs/site.pem"));
+        assert_eq!(loaded_certificate(certs, &p("certs/b.pem"), "/etc/haproxy"), Some("/etc/haproxy/certs/b.pem"));
+        assert_eq!(prepared_version("New version created: 3\n\n"), Some(3));
+        assert_eq!(listed_entries("0x7f63c404ad10 a.test X\n0x7f63c404ae30 c.test C\n\n"), 2);
+        assert_eq!(shown_fingerprint("Subject: /CN=x\nSHA1 FingerPrint: 1157efc0\n").as_deref(), Some("1157EFC0"));
+    }
+
+    #[test]
+    fn fingerprints_are_sha1_of_the_first_certificate() {
+        // "hello" as the DER bytes: sha1("hello") = aaf4c61d...
+        let pem = "-----BEGIN CERTIFICATE-----\naGVs\nbG8=\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nx\n";
+        assert_eq!(pem_sha1_fingerprint(pem).as_deref(), Some("AAF4C61DDCC5E8A2DABEDE0F3B482CD9AEA9434D"));
+        assert_eq!(pem_sha1_fingerprint("no pem"), None);
+    }
+}
