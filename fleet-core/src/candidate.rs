@@ -13,11 +13,25 @@
 //! where a real `haproxy -c` is at hand its verdict decides. It is only run when the offline
 //! check finds errors: a clean candidate needs no second opinion, and a server often lacks the
 //! certificates and maps the nodes have, which HAProxy would then miss.
+//!
+//! A version is a bundle ([`crate::bundle`]): [`check_bundle`] checks its config files as the one
+//! configuration HAProxy builds from them (`-f a.cfg -f b.cfg`) and the files they reference;
+//! [`haproxy_check_bundle`] runs `haproxy -c` on the bundle written to a private temporary
+//! folder, started there as a node starts it in the managed directory. Relative paths resolve
+//! in that folder; absolute paths into the managed directory (`/etc/haproxy/certs/a.pem`) are
+//! rewritten into it in the checked copies ([`crate::apply::release::text_for_check`], the
+//! agent's rule for its staged releases; line numbers kept), so
+//! both forms are checked against the bundle's own files. Absolute paths elsewhere
+//! (`/etc/ssl/...`) are HAProxy's to find on the server, as they are on the nodes.
+
+use std::path::Path;
 
 use haproxy_model::Diagnostic;
 
+use crate::bundle::{references, Bundle};
 use crate::error::{Error, Result};
-use crate::haproxy_check::{CheckError, HaproxyChecker, Verdict};
+use crate::haproxy_check::{CheckError, CheckedFile, HaproxyChecker, Scratch, Verdict};
+use crate::model::ClusterSettings;
 use crate::documents::Parsed;
 use crate::ops::EditOp;
 
@@ -34,6 +48,102 @@ pub fn gate(text: &str, checker: Option<&HaproxyChecker>) -> Result<Vec<Diagnost
     match checker {
         Some(checker) if offline.iter().any(Diagnostic::is_error) => decide(offline, Some(checker.check_text(text))),
         _ => decide(offline, None),
+    }
+}
+
+/// The offline check of a bundle: its config files checked as one configuration
+/// ([`haproxy_parse::check_files`]) and its file references ([`references::check`]). Every
+/// diagnostic names its bundle file.
+pub fn check_bundle(bundle: &Bundle, settings: &ClusterSettings) -> Vec<Diagnostic> {
+    let sources: Vec<haproxy_parse::SourceFile<'_>> = bundle
+        .configs()
+        .map(|c| haproxy_parse::SourceFile { name: c.path.as_str(), text: c.text().unwrap_or_default() })
+        .collect();
+    let mut found = haproxy_parse::check_files(&sources);
+    found.extend(references::check(bundle, settings));
+    let order = |d: &Diagnostic| sources.iter().position(|s| Some(s.name) == d.file.as_deref()).unwrap_or(0);
+    found.sort_by_key(|d| (order(d), d.position.line, d.position.column));
+    found
+}
+
+/// The whole gate on a bundle: [`check_bundle`], then [`haproxy_check_bundle`] through
+/// `checker` when the offline check finds errors. Blocks while HAProxy runs.
+pub fn gate_bundle(bundle: &Bundle, settings: &ClusterSettings, checker: Option<&HaproxyChecker>) -> Result<Vec<Diagnostic>> {
+    let offline = check_bundle(bundle, settings);
+    match checker {
+        Some(checker) if offline.iter().any(Diagnostic::is_error) => {
+            decide(offline, Some(haproxy_check_bundle(bundle, settings, checker)))
+        }
+        _ => decide(offline, None),
+    }
+}
+
+/// `haproxy -c` on `bundle` as a node loads it: every file written under a private temporary
+/// folder (mode 0700) at its bundle path with its mode (plus owner read, so the check can read
+/// a file a node's root would), config files with absolute paths into the managed directory
+/// rewritten into the folder, HAProxy run from the folder with one `-f` per config file in
+/// load order. Diagnostics name bundle paths, and messages the managed directory, never the
+/// temporary folder.
+pub fn haproxy_check_bundle(bundle: &Bundle, settings: &ClusterSettings, checker: &HaproxyChecker) -> Result<Verdict, CheckError> {
+    let scratch = Scratch::new()?;
+    let root = scratch.path.join("bundle");
+    let root_text = root.display().to_string();
+    let managed = settings.managed_dir();
+    let mut texts: Vec<(&str, String)> = Vec::new();
+    for file in bundle.files() {
+        let path = root.join(file.path.as_str());
+        let relocated = match file.text() {
+            Some(text) if file.kind == crate::bundle::FileKind::Config => {
+                let copy = crate::apply::release::text_for_check(text, managed, &root_text).unwrap_or_else(|| text.to_string());
+                texts.push((file.path.as_str(), copy.clone()));
+                Some(copy)
+            }
+            _ => None,
+        };
+        write_private(&path, relocated.as_ref().map_or(&file.content[..], |t| t.as_bytes()), file.mode | 0o400)?;
+    }
+    let checked: Vec<CheckedFile<'_>> = texts.iter().map(|(name, text)| CheckedFile { name, text }).collect();
+    let mut verdict = checker.check_files(&root, &checked)?;
+    let shown = managed.trim_end_matches('/');
+    for d in &mut verdict.diagnostics {
+        d.message = d.message.replace(&root_text, shown);
+    }
+    for m in &mut verdict.general {
+        m.message = m.message.replace(&root_text, shown);
+    }
+    verdict.output = verdict.output.replace(&root_text, shown);
+    Ok(verdict)
+}
+
+/// Writes `content` to `path` with permission bits `mode`, creating its folders (mode 0700).
+fn write_private(path: &Path, content: &[u8], mode: u32) -> Result<(), CheckError> {
+    use std::io::Write as _;
+    let io = |source| CheckError::Io { path: path.to_path_buf(), source };
+    if let Some(parent) = path.parent() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(parent).map_err(io)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(content).map_err(io)?;
+    // The process umask may have cleared bits of `mode`: set them as asked.
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).map_err(io)?;
+    Ok(())
+}
+
+/// Where a diagnostic is, for a message: `line 4, column 5`, or `conf.d/b.cfg:4:5` when it
+/// names its file.
+fn place(d: &Diagnostic) -> String {
+    match &d.file {
+        Some(file) => format!("{file}:{}:{}", d.position.line, d.position.column),
+        None => format!("line {}, column {}", d.position.line, d.position.column),
     }
 }
 
@@ -60,9 +170,8 @@ pub fn decide(offline: Vec<Diagnostic>, haproxy: Option<Result<Verdict, CheckErr
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let mut message = match verdict.diagnostics.iter().find(|d| d.is_error()) {
         Some(d) => format!(
-            "haproxy -c rejected the configuration: first at line {}, column {}: {}",
-            d.position.line,
-            d.position.column,
+            "haproxy -c rejected the configuration: first at {}: {}",
+            place(d),
             d.message.strip_prefix("haproxy: ").unwrap_or(&d.message)
         ),
         None => "haproxy -c rejected the configuration".to_string(),
@@ -74,7 +183,8 @@ pub fn decide(offline: Vec<Diagnostic>, haproxy: Option<Result<Verdict, CheckErr
     if errors == 0 && general.is_empty() {
         message.push_str(&format!(" (exit status {})", verdict.status));
     }
-    diagnostics.sort_by_key(|d| (!d.is_error(), d.position.line, d.position.column));
+    // Stable: errors first, each group in the (file, line) order the inputs come in.
+    diagnostics.sort_by_key(|d| !d.is_error());
     Err(Error::Invalid { message, diagnostics })
 }
 
@@ -83,13 +193,12 @@ fn refuse_offline(mut diagnostics: Vec<Diagnostic>, note: &str) -> Result<Vec<Di
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let Some(first) = diagnostics.iter().find(|d| d.is_error()) else { return Ok(diagnostics) };
     let message = format!(
-        "configuration has {errors} error{}; first at line {}, column {}: {}{note}",
+        "configuration has {errors} error{}; first at {}: {}{note}",
         if errors == 1 { "" } else { "s" },
-        first.position.line,
-        first.position.column,
+        place(first),
         first.message
     );
-    diagnostics.sort_by_key(|d| (!d.is_error(), d.position.line, d.position.column));
+    diagnostics.sort_by_key(|d| !d.is_error());
     Err(Error::Invalid { message, diagnostics })
 }
 
@@ -149,6 +258,49 @@ mod tests {
         let error = CheckError::Killed { bin: "haproxy".into() };
         let Err(Error::Invalid { message, .. }) = decide(offline_error(4), Some(Err(error))) else { panic!() };
         assert!(message.ends_with("; haproxy -c gave no verdict: haproxy was killed by a signal"), "{message}");
+    }
+
+    fn bundle_of(files: Vec<(&str, crate::bundle::FileKind, Vec<u8>)>) -> Bundle {
+        let files = files
+            .into_iter()
+            .map(|(path, kind, content)| {
+                crate::bundle::BundleFile::new(crate::bundle::BundlePath::new(path).unwrap(), kind, content)
+            })
+            .collect();
+        Bundle::new(files).unwrap()
+    }
+
+    #[test]
+    fn real_haproxy_checks_a_bundle_where_it_is_materialised() {
+        use crate::bundle::FileKind;
+        let Some(bin) = crate::haproxy_check::test_haproxy() else { return };
+        let Some(pem) = fleet_tests::self_signed_pem() else { return };
+        let checker = HaproxyChecker::new(&bin);
+        let settings = ClusterSettings::default();
+        let main = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\nfrontend fe\n    bind 127.0.0.1:18443 ssl crt certs/x.pem\n    bind 127.0.0.1:18444 ssl crt /etc/haproxy/certs/x.pem\n    default_backend be\n";
+        let be = "backend be\n    server s1 127.0.0.1:8080\n";
+        let with_cert = bundle_of(vec![
+            ("haproxy.cfg", FileKind::Config, main.as_bytes().to_vec()),
+            ("conf.d/be.cfg", FileKind::Config, be.as_bytes().to_vec()),
+            ("certs/x.pem", FileKind::Certificate, pem),
+        ]);
+        assert!(check_bundle(&with_cert, &settings).is_empty(), "{:?}", check_bundle(&with_cert, &settings));
+        // Relative and absolute managed-dir paths both find the bundle's certificate.
+        let verdict = haproxy_check_bundle(&with_cert, &settings, &checker).unwrap();
+        assert!(verdict.accepted, "{}", verdict.output);
+        // Without it, HAProxy and the offline check agree, at the bundle's own file and line.
+        let without = bundle_of(vec![
+            ("haproxy.cfg", FileKind::Config, main.as_bytes().to_vec()),
+            ("conf.d/be.cfg", FileKind::Config, be.as_bytes().to_vec()),
+        ]);
+        let verdict = haproxy_check_bundle(&without, &settings, &checker).unwrap();
+        assert!(!verdict.accepted);
+        let first = verdict.diagnostics.iter().find(|d| d.is_error()).unwrap();
+        assert_eq!((first.file.as_deref(), first.position.line), (Some("haproxy.cfg"), 8), "{verdict:?}");
+        assert!(!verdict.output.contains("fleet-haproxy-check"), "the temporary folder is not shown: {}", verdict.output);
+        let Err(Error::Invalid { message, diagnostics }) = gate_bundle(&without, &settings, Some(&checker)) else { panic!() };
+        assert!(message.starts_with("haproxy -c rejected the configuration: first at haproxy.cfg:8:"), "{message}");
+        assert!(diagnostics.iter().any(|d| d.is_error() && d.message.starts_with("crt: certs/x.pem is not in the bundle")), "{diagnostics:?}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! text ──(private temp dir)──┐
-//! file on disk (staged) ─────┴─> haproxy -c [args] -f FILE ─> exit status + [ALERT]/[WARNING]
-//!                                 ─> Verdict { accepted, diagnostics (line/col in the text), general }
+//! file on disk (staged) ─────┤
+//! config files in a dir ─────┴─> haproxy -c [args] -f FILE [-f FILE2 ...] ─> exit status + [ALERT]/[WARNING]
+//!                                 ─> Verdict { accepted, diagnostics (file/line/col in the texts), general }
 //! ```
 //!
 //! One reader for every caller: `fleet config check --haproxy-bin`, the agent before it swaps a
@@ -102,14 +103,26 @@ pub struct Verdict {
     pub accepted: bool,
     /// The exit status.
     pub status: i32,
-    /// Messages located in the checked text (errors only when it was rejected), in line order.
+    /// Messages located in the checked text (errors only when it was rejected), in line order;
+    /// in a multi-file check ([`HaproxyChecker::check_files`]) each names its file
+    /// ([`Diagnostic::file`]) and they are in file, then line order.
     pub diagnostics: Vec<Diagnostic>,
     /// Messages about the configuration as a whole.
     pub general: Vec<GeneralMessage>,
     /// HAProxy's output (stderr then stdout), as printed.
     pub output: String,
-    /// The file name HAProxy was given, as it appears in its output.
-    checked: String,
+    /// The file names HAProxy was given, as they appear in its output.
+    checked: Vec<String>,
+}
+
+/// One configuration file of a multi-file check: its path relative to the folder HAProxy runs
+/// in (what `-f` gets and what HAProxy prints), and its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedFile<'a> {
+    /// The path given to `-f`, relative to the folder the check runs in.
+    pub name: &'a str,
+    /// The file's text.
+    pub text: &'a str,
 }
 
 /// Runs `haproxy -c`. Cheap to clone; holds no open resources.
@@ -185,7 +198,24 @@ impl HaproxyChecker {
         self.run(&scratch, path, self.dir.as_deref(), text)
     }
 
+    /// Checks the config files `files`, in load order, as HAProxy loads them from folder `dir`:
+    /// run from `dir` with one `-f` per file (after [`with_args`](Self::with_args)'s), so
+    /// relative paths in them resolve in `dir`. Diagnostics name the file they are in.
+    pub fn check_files(&self, dir: &Path, files: &[CheckedFile<'_>]) -> Result<Verdict, CheckError> {
+        let scratch = Scratch::new()?;
+        let names: Vec<&Path> = files.iter().map(|f| Path::new(f.name)).collect();
+        let (code, output) = self.execute(&scratch, &names, Some(dir))?;
+        let read: Vec<(&str, &str)> = files.iter().map(|f| (f.name, f.text)).collect();
+        Ok(Verdict::read_files(&read, code, &output))
+    }
+
     fn run(&self, scratch: &Scratch, file: &Path, dir: Option<&Path>, text: &str) -> Result<Verdict, CheckError> {
+        let (code, output) = self.execute(scratch, &[file], dir)?;
+        Ok(Verdict::read(text, &file.display().to_string(), code, &output))
+    }
+
+    /// Runs the check on `files` from `dir`: the exit status and the output (stderr, stdout).
+    fn execute(&self, scratch: &Scratch, files: &[&Path], dir: Option<&Path>) -> Result<(i32, String), CheckError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CheckError::Io { path, source }
@@ -194,7 +224,10 @@ impl HaproxyChecker {
         let stdout = std::fs::File::create(&out_path).map_err(io(&out_path))?;
         let stderr = std::fs::File::create(&err_path).map_err(io(&err_path))?;
         let mut command = Command::new(&self.bin);
-        command.arg("-c").args(&self.args).arg("-f").arg(file);
+        command.arg("-c").args(&self.args);
+        for file in files {
+            command.arg("-f").arg(file);
+        }
         command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         if let Some(dir) = dir {
             command.current_dir(dir);
@@ -220,17 +253,17 @@ impl HaproxyChecker {
         let code = status.code().ok_or_else(|| CheckError::Killed { bin: self.bin.clone() })?;
         let read = |path: &Path| std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(io(path));
         let output = format!("{}{}", read(&err_path)?, read(&out_path)?);
-        Ok(Verdict::read(text, &file.display().to_string(), code, &output))
+        Ok((code, output))
     }
 }
 
 /// A private folder (mode 0700) removed on drop.
-struct Scratch {
-    path: PathBuf,
+pub(crate) struct Scratch {
+    pub(crate) path: PathBuf,
 }
 
 impl Scratch {
-    fn new() -> Result<Scratch, CheckError> {
+    pub(crate) fn new() -> Result<Scratch, CheckError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let name = format!(
@@ -256,8 +289,18 @@ impl Drop for Scratch {
 
 impl Verdict {
     /// Reads HAProxy's `output` for the check of `text` (given to HAProxy as `checked`) that
-    /// ended with exit status `status`.
+    /// ended with exit status `status`. Diagnostics name no file.
     pub fn read(text: &str, checked: &str, status: i32, output: &str) -> Verdict {
+        let mut verdict = Verdict::read_files(&[(checked, text)], status, output);
+        for d in &mut verdict.diagnostics {
+            d.file = None;
+        }
+        verdict
+    }
+
+    /// Reads HAProxy's `output` for the check of several files, `(name given to -f, text)` in
+    /// load order, that ended with exit status `status`. Diagnostics name their file.
+    pub fn read_files(files: &[(&str, &str)], status: i32, output: &str) -> Verdict {
         // 0: valid; 2: valid but will not start (no listener), which HAProxy only warns about.
         let accepted = matches!(status, 0 | 2);
         let mut verdict = Verdict {
@@ -266,10 +309,9 @@ impl Verdict {
             diagnostics: Vec::new(),
             general: Vec::new(),
             output: output.to_string(),
-            checked: checked.to_string(),
+            checked: files.iter().map(|(name, _)| name.to_string()).collect(),
         };
-        let mut document: Option<Document> = None;
-        let lines: Vec<&str> = text.split('\n').collect();
+        let mut documents: Vec<Option<Document>> = vec![None; files.len()];
         for raw in output.lines() {
             let Some(mut message) = Message::read(raw) else { continue };
             if accepted {
@@ -277,17 +319,27 @@ impl Verdict {
                 // section used both explicitly and implicitly): its exit status is the verdict.
                 message.severity = Severity::Warning;
             }
-            let text_line = message
+            let named = message
                 .at
-                .filter(|(file, _)| same_file(file, checked))
-                .map(|(_, line)| line)
-                .or_else(|| proxy_line(document.get_or_insert_with(|| haproxy_parse::parse(text).document), &message.text));
+                .as_ref()
+                .and_then(|(file, line)| {
+                    let exact = files.iter().position(|(name, _)| name == file);
+                    exact.or_else(|| files.iter().position(|(name, _)| same_file(file, name))).map(|i| (i, *line))
+                });
+            let located = named.or_else(|| {
+                files.iter().enumerate().find_map(|(i, (_, text))| {
+                    let document = documents[i].get_or_insert_with(|| haproxy_parse::parse(text).document);
+                    proxy_line(document, &message.text).map(|line| (i, line))
+                })
+            });
             let shown = format!("haproxy: {}", message.text);
-            match text_line.filter(|&n| n >= 1) {
-                Some(line) => {
-                    let source = lines.get(line as usize - 1).copied().unwrap_or("");
+            match located.filter(|&(_, n)| n >= 1) {
+                Some((index, line)) => {
+                    let (name, text) = files[index];
+                    let source = text.split('\n').nth(line as usize - 1).unwrap_or("");
                     let position = Position::new(line, column(source, &message.text));
-                    verdict.diagnostics.push(Diagnostic { severity: message.severity, position, message: shown });
+                    let diagnostic = Diagnostic { severity: message.severity, position, message: shown, file: None };
+                    verdict.diagnostics.push(diagnostic.in_file(name));
                 }
                 None => verdict.general.push(GeneralMessage { severity: message.severity, message: shown }),
             }
@@ -296,7 +348,8 @@ impl Verdict {
             let message = format!("haproxy: `-c` failed with exit status {status}");
             verdict.general.push(GeneralMessage { severity: Severity::Error, message });
         }
-        verdict.diagnostics.sort_by_key(|d| (d.position.line, d.position.column));
+        let order = |d: &Diagnostic| d.file.as_deref().and_then(|f| files.iter().position(|(n, _)| *n == f)).unwrap_or(0);
+        verdict.diagnostics.sort_by_key(|d| (order(d), d.position.line, d.position.column));
         verdict
     }
 
@@ -305,15 +358,19 @@ impl Verdict {
         self.diagnostics.iter().any(Diagnostic::is_error) || self.general.iter().any(|m| m.severity == Severity::Error)
     }
 
-    /// True when HAProxy reported an error at `line`: it confirms an offline error there.
-    pub fn confirms(&self, line: u32) -> bool {
-        self.diagnostics.iter().any(|d| d.is_error() && d.position.line == line)
+    /// True when HAProxy reported an error at `line` of `file` (`None` for a single text): it
+    /// confirms an offline error there.
+    pub fn confirms(&self, file: Option<&str>, line: u32) -> bool {
+        self.diagnostics.iter().any(|d| d.is_error() && d.position.line == line && d.file.as_deref() == file)
     }
 
     /// HAProxy's output for an operator ([`crate::apply::haproxy_message`]), with the name the
     /// file had during the check (a staged or temporary path) replaced by `label`.
     pub fn message(&self, label: &str) -> String {
-        let output = if self.checked.is_empty() { self.output.clone() } else { self.output.replace(&self.checked, label) };
+        let output = match &self.checked[..] {
+            [checked] if !checked.is_empty() => self.output.replace(checked, label),
+            _ => self.output.clone(),
+        };
         crate::apply::haproxy_message(&output)
     }
 
@@ -325,7 +382,7 @@ impl Verdict {
         // HAProxy's first, so that at one position its words lead (the sort is stable).
         let mut merged = self.diagnostics.clone();
         for mut d in offline {
-            if d.is_error() && !self.confirms(d.position.line) {
+            if d.is_error() && !self.confirms(d.file.as_deref(), d.position.line) {
                 d.severity = Severity::Warning;
                 d.message.push_str(if self.accepted {
                     " (haproxy -c accepts the configuration)"
@@ -335,7 +392,8 @@ impl Verdict {
             }
             merged.push(d);
         }
-        merged.sort_by_key(|d| (d.position.line, d.position.column));
+        let order = |d: &Diagnostic| d.file.as_deref().and_then(|f| self.checked.iter().position(|c| c == f)).unwrap_or(0);
+        merged.sort_by_key(|d| (order(d), d.position.line, d.position.column));
         merged
     }
 }
@@ -493,7 +551,30 @@ mod tests {
         let verdict = Verdict::read(TEXT, "haproxy.cfg", 1, output);
         assert_eq!(verdict.diagnostics[0].position, Position::new(5, 9), "at the proxy's name");
         assert_eq!(verdict.general[0].message, "haproxy: something about the whole file");
-        assert!(verdict.confirms(5) && !verdict.confirms(3));
+        assert!(verdict.confirms(None, 5) && !verdict.confirms(None, 3));
+    }
+
+    #[test]
+    fn several_files_locate_each_message_in_its_file() {
+        let a = "frontend fe\n    bind :80\n    default_backend be\n";
+        let b = "backend be\n    frobnicate on\n";
+        let output = "[ALERT]    (1) : config : parsing [conf.d/b.cfg:2] : unknown keyword 'frobnicate' in 'backend' section\n\
+            [ALERT]    (1) : config : Proxy 'fe': something about it.\n";
+        let verdict = Verdict::read_files(&[("haproxy.cfg", a), ("conf.d/b.cfg", b)], 1, output);
+        let places: Vec<_> = verdict.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            places,
+            [
+                "haproxy.cfg:1:10: error: haproxy: Proxy 'fe': something about it",
+                "conf.d/b.cfg:2:5: error: haproxy: unknown keyword 'frobnicate' in 'backend' section",
+            ]
+        );
+        assert!(verdict.confirms(Some("conf.d/b.cfg"), 2) && !verdict.confirms(None, 2));
+        let offline = vec![Diagnostic::error(Position::new(2, 5), "x").in_file("conf.d/b.cfg"), Diagnostic::error(Position::new(2, 5), "y").in_file("haproxy.cfg")];
+        let merged = verdict.merge(offline);
+        let severities: Vec<_> = merged.iter().map(|d| (d.file.clone().unwrap_or_default(), d.severity)).collect();
+        assert_eq!(severities.iter().filter(|(_, s)| *s == Severity::Error).count(), 3, "{merged:?}");
+        assert_eq!(severities[1], ("haproxy.cfg".to_string(), Severity::Warning), "not confirmed in its own file");
     }
 
     #[test]

@@ -16,8 +16,8 @@
 //!   looks for it where it starts), `ca-file`, `ca-verify-file`, `crl-file` (prefixed by
 //!   `ca-base`; `@system-ca` is no file), `ca-sign-file`;
 //! - `errorfile <code> <file>` (proxies and `http-errors`), and the `errorfile`, `file` and
-//!   `lf-file` arguments of `http-request` / `http-response` / `http-error` /
-//!   `http-after-response` rules (§4.2 "http-request return");
+//!   `lf-file` arguments of `http-request` / `http-response` `return`, `deny` and `tarpit`
+//!   rules and of `http-error` (§4.2 "http-request return");
 //! - ACL pattern files: `-f <file>` in `acl` lines and in anonymous ACLs `{ fetch -f file }`
 //!   of conditions (§7.1);
 //! - the first argument of the `map*` converters (§7.3.1), wherever a sample expression is;
@@ -186,8 +186,13 @@ impl Walker<'_, '_> {
                 }
                 self.maps(1);
             }
-            (_, "http-request" | "http-response" | "http-error" | "http-after-response") => {
-                self.payloads();
+            (_, "http-request" | "http-response" | "http-error") => {
+                // Only `return`, `deny` and `tarpit` (and `http-error`) carry payload files: an
+                // argument word `file` elsewhere is a header value or the like.
+                let action = self.line.value(1).unwrap_or_default();
+                if keyword == "http-error" || matches!(&*action, "return" | "deny" | "tarpit") {
+                    self.payloads();
+                }
                 self.conditions(1);
                 self.maps(1);
             }
@@ -308,14 +313,19 @@ impl Walker<'_, '_> {
         for index in from..self.line.words().len() {
             let word = &self.line.words()[index];
             let value = word.value();
-            if !value.contains("map") {
+            // A quoted word is a string unless it holds a log-format sample (`"%[...]"`).
+            let quoted = word.raw().contains(['"', '\'']);
+            if !value.contains("map") || (quoted && !value.contains("%[")) {
                 continue;
             }
-            for (converter, argument) in map_arguments(&value) {
+            let unquoted = word.raw() == value;
+            for (converter, argument, at) in map_arguments(&value) {
                 if argument.contains('$') || argument.is_empty() {
                     continue;
                 }
-                let position = Position::new(self.line.position().line, self.line.column_of(index));
+                // At the argument itself when the word is written as it reads, else at the word.
+                let shift = if unquoted { value[..at].chars().count() as u32 } else { 0 };
+                let position = Position::new(self.line.position().line, self.line.column_of(index) + shift);
                 self.record(position, converter, ReferenceKind::Map, argument, None, false, true);
             }
         }
@@ -359,9 +369,10 @@ impl Walker<'_, '_> {
     }
 }
 
-/// `(converter, file)` for every `map*(file, ...)` converter in a sample expression: a name
-/// `map` or `map_<match>[_<output>]` that follows `,` or starts an expression.
-fn map_arguments(expression: &str) -> Vec<(String, String)> {
+/// `(converter, file, byte offset of the file)` for every `map*(file, ...)` converter in a
+/// sample expression: a name `map` or `map_<match>[_<output>]` that follows `,` or starts an
+/// expression.
+fn map_arguments(expression: &str) -> Vec<(String, String, usize)> {
     let mut found = Vec::new();
     let bytes = expression.as_bytes();
     let mut from = 0;
@@ -378,8 +389,10 @@ fn map_arguments(expression: &str) -> Vec<(String, String)> {
         }
         let args = &expression[name_end + 1..];
         let end = args.find([',', ')']).unwrap_or(args.len());
-        let argument = args[..end].trim().trim_matches(|c| c == '"' || c == '\'');
-        found.push((name.to_string(), argument.to_string()));
+        let raw = &args[..end];
+        let argument = raw.trim().trim_matches(|c| c == '"' || c == '\'');
+        let offset = name_end + 1 + raw.find(argument).unwrap_or(0);
+        found.push((name.to_string(), argument.to_string(), offset));
     }
     found
 }
@@ -402,7 +415,7 @@ mod tests {
             frontend fe\n    bind :443 ssl crt site.pem ca-file ca.pem crl-file @system-ca crt-list list.txt\n\
             \x20   acl blocked src -i -f blocked.lst\n    http-request deny if { path_beg -m beg -f paths.acl } || blocked\n\
             \x20   use_backend %[req.hdr(host),lower,map_dom(maps/hosts.map,web)]\n    errorfile 503 errors/503.http\n\
-            \x20   http-request return status 200 file pages/ok.html if { path / }\n\
+            \x20   http-request return status 200 file pages/ok.html if { path / }\n    http-request set-header x-kind file if { path /f }\n\
             backend web\n    server s1 10.0.0.1:443 ssl crt client.pem ca-file /etc/ssl/ca.pem\n";
         let found = refs(&[("haproxy.cfg", text)]);
         let short: Vec<_> = found.iter().map(|r| (r.1, r.2, r.3.as_str(), r.5.as_str())).collect();
@@ -416,11 +429,11 @@ mod tests {
                 (7, 76, "crt-list", "list.txt"),
                 (8, 27, "-f", "blocked.lst"),
                 (9, 47, "-f", "paths.acl"),
-                (10, 17, "map_dom", "maps/hosts.map"),
+                (10, 47, "map_dom", "maps/hosts.map"),
                 (11, 19, "errorfile", "errors/503.http"),
                 (12, 41, "file", "pages/ok.html"),
-                (14, 36, "crt", "/etc/haproxy/certs/client.pem"),
-                (14, 55, "ca-file", "/etc/ssl/ca.pem"),
+                (15, 36, "crt", "/etc/haproxy/certs/client.pem"),
+                (15, 55, "ca-file", "/etc/ssl/ca.pem"),
             ]
         );
         assert_eq!(found[5].4, ReferenceKind::Acl);
@@ -442,8 +455,8 @@ mod tests {
 
     #[test]
     fn map_converters_are_read_from_sample_expressions() {
-        assert_eq!(map_arguments("req.hdr(host),map(/a.map)"), [("map".to_string(), "/a.map".to_string())]);
-        assert_eq!(map_arguments("src,map_ip_int(\"ips.map\",0),bitmap"), [("map_ip_int".to_string(), "ips.map".to_string())]);
+        assert_eq!(map_arguments("req.hdr(host),map(/a.map)"), [("map".to_string(), "/a.map".to_string(), 18)]);
+        assert_eq!(map_arguments("src,map_ip_int(\"ips.map\",0),bitmap"), [("map_ip_int".to_string(), "ips.map".to_string(), 16)]);
         assert!(map_arguments("set-map(x.map)").is_empty());
         assert!(map_arguments("path,mapx(a)").is_empty());
     }

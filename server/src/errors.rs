@@ -1,6 +1,7 @@
 //! The one mapping from failures to HTTP responses:
 //! `{"error":{"code","message","line","column"}}` (line and column for configuration errors,
-//! plus every `diagnostics` entry when there are several).
+//! with `file` when the configuration has several files, plus every `diagnostics` entry when
+//! there are several).
 //!
 //! 401 means "who are you?" (no, unknown or expired token) and carries `WWW-Authenticate`;
 //! 403 means "you may not" (a role or a principal kind that does not allow the route). Storage,
@@ -30,6 +31,9 @@ struct Body<'a> {
 struct Inner<'a> {
     code: &'a str,
     message: &'a str,
+    /// The bundle file of the first diagnostic, when it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,6 +45,9 @@ struct Inner<'a> {
 #[derive(Serialize)]
 struct DiagnosticBody<'a> {
     severity: String,
+    /// The bundle file it is in, when the configuration has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
     line: u32,
     column: u32,
     message: &'a str,
@@ -110,6 +117,7 @@ impl IntoResponse for ApiError {
             error: Inner {
                 code: self.code,
                 message: &self.message,
+                file: first.and_then(|d| d.file.as_deref()),
                 line: first.map(|d| d.position.line),
                 column: first.map(|d| d.position.column),
                 diagnostics: self
@@ -117,6 +125,7 @@ impl IntoResponse for ApiError {
                     .iter()
                     .map(|d| DiagnosticBody {
                         severity: d.severity.to_string(),
+                        file: d.file.as_deref(),
                         line: d.position.line,
                         column: d.position.column,
                         message: &d.message,

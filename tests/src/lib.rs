@@ -116,6 +116,29 @@ pub fn keepalived_bin() -> Option<PathBuf> {
     binary(&["FLEET_KEEPALIVED_BIN"], "keepalived")
 }
 
+/// A self-signed certificate for `CN=fleet.test` followed by its private key, in one PEM file
+/// (what `crt` loads), made by `openssl req -x509 -newkey rsa:2048 -nodes`; `None` (after
+/// saying why) when `openssl` cannot make one.
+pub fn self_signed_pem() -> Option<Vec<u8>> {
+    let dir = std::env::temp_dir().join(unique_name("fleet-tests-pem"));
+    std::fs::create_dir_all(&dir).ok()?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=fleet.test", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let pem = made.then(|| Some([std::fs::read(&cert).ok()?, std::fs::read(&key).ok()?].concat())).flatten();
+    let _ = std::fs::remove_dir_all(&dir);
+    if pem.is_none() {
+        eprintln!("openssl req -x509 failed: skipping");
+    }
+    pem
+}
+
 /// The large configuration the benchmarks share (haproxy-parse `large_config`, fleet-core
 /// `document_cache`): global, defaults, one frontend routing on the Host header to
 /// every backend, and `backends` backends of `servers` servers each.

@@ -19,6 +19,7 @@
 
 pub mod chunks;
 mod path;
+pub mod references;
 
 use std::fmt;
 use std::str::FromStr;

@@ -188,35 +188,23 @@ impl Store {
     }
 
     /// The candidate gate on a whole bundle, with the cluster's settings (managed directory,
-    /// files the nodes provide). Until the multi-file check lands, the config files are
-    /// checked as one text, in load order.
+    /// files the nodes provide): [`candidate::check_bundle`] (its config files as one
+    /// configuration, and the files they reference), then, when it finds errors and a
+    /// `haproxy -c` is configured, HAProxy's verdict on the bundle materialised in a private
+    /// folder ([`candidate::haproxy_check_bundle`], on a blocking thread).
     pub(crate) async fn gate_bundle(
         &self,
         bundle: &crate::bundle::Bundle,
-        _settings: &crate::model::ClusterSettings,
+        settings: &crate::model::ClusterSettings,
     ) -> Result<Vec<haproxy_model::Diagnostic>> {
-        let mut text = String::new();
-        for config in bundle.configs() {
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(config.text().unwrap_or_default());
-        }
-        self.gate(&text).await
-    }
-
-    /// The candidate gate on `text` ([`crate::candidate::decide`]): the offline check, then,
-    /// when it finds errors and a `haproxy -c` is configured, HAProxy's verdict (run on a
-    /// blocking thread: it is a process that may take a while).
-    pub(crate) async fn gate(&self, text: &str) -> Result<Vec<haproxy_model::Diagnostic>> {
-        let offline = haproxy_parse::check(text).diagnostics;
+        let offline = candidate::check_bundle(bundle, settings);
         let checker = match &self.haproxy {
             Some(checker) if offline.iter().any(haproxy_model::Diagnostic::is_error) => checker.clone(),
             _ => return candidate::decide(offline, None),
         };
-        let owned = text.to_string();
+        let (bundle, settings) = (bundle.clone(), settings.clone());
         let bin = checker.bin().to_path_buf();
-        let verdict = tokio::task::spawn_blocking(move || checker.check_text(&owned))
+        let verdict = tokio::task::spawn_blocking(move || candidate::haproxy_check_bundle(&bundle, &settings, &checker))
             .await
             .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }));
         candidate::decide(offline, Some(verdict))

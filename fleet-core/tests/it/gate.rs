@@ -80,7 +80,7 @@ async fn haproxy_rejecting_refuses_with_its_diagnostics() {
     let bad = SPLIT.replace("    balance roundrobin\n", "    balance roundrobin\n    frobnicate on\n");
     match s.import(op("alice"), id, &bad, "bad").await {
         Err(Error::Invalid { message, diagnostics }) => {
-            assert!(message.starts_with("haproxy -c rejected the configuration: first at line 13, column 5: "), "{message}");
+            assert!(message.starts_with("haproxy -c rejected the configuration: first at haproxy.cfg:13:5: "), "{message}");
             let first = &diagnostics[0];
             assert!(first.is_error() && first.message.starts_with("haproxy: unknown keyword 'frobnicate'"), "{diagnostics:?}");
             assert_eq!((first.position.line, first.position.column), (13, 5));

@@ -414,12 +414,20 @@ pub(crate) use fleet_tests::haproxy_check_bin as haproxy_bin;
 
 /// HAProxy's verdict on `text`: `Ok(())` when `haproxy -c` accepts it, else its alerts.
 pub(crate) fn haproxy_check(haproxy: &Path, text: &str, scratch: &Path) -> Result<(), String> {
+    haproxy_check_files(haproxy, &[text], scratch)
+}
+
+/// HAProxy's verdict on `files` loaded in order (`-f 1.cfg -f 2.cfg ...`, run from `scratch`).
+pub(crate) fn haproxy_check_files(haproxy: &Path, files: &[&str], scratch: &Path) -> Result<(), String> {
     std::fs::create_dir_all(scratch).unwrap();
-    let file = scratch.join("case.cfg");
-    std::fs::write(&file, text).unwrap();
-    let output = Command::new(haproxy)
-        .args(["-c", "-dr", "-f"])
-        .arg(&file)
+    let mut command = Command::new(haproxy);
+    command.args(["-c", "-dr"]);
+    for (index, text) in files.iter().enumerate() {
+        let name = format!("{}.cfg", index + 1);
+        std::fs::write(scratch.join(&name), text).unwrap();
+        command.arg("-f").arg(name);
+    }
+    let output = command
         .current_dir(scratch)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -481,7 +489,7 @@ fn no_file_haproxy_accepts_gets_an_offline_error() {
                     let text = generate(case);
                     let offline = haproxy_parse::check(&text).diagnostics;
                     let errors: Vec<String> =
-                        offline.iter().filter(|d| d.is_error()).map(|d| d.display_with_path("case.cfg").to_string()).collect();
+                        offline.iter().filter(|d| d.is_error()).map(|d| d.display_with_path("1.cfg").to_string()).collect();
                     let verdict = haproxy_check(haproxy, &text, &scratch);
                     let mut tally = tally.lock().unwrap();
                     match verdict {

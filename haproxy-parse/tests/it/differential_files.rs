@@ -4,12 +4,9 @@
 //! usual `conf.d/` layout); some fall inside a section, where HAProxy reads the next file's first
 //! lines out of any section. `FLEET_DIFF_FILES_CASES` sets how many (300 by default).
 
-use std::path::Path;
-use std::process::Command;
-
 use haproxy_parse::SourceFile;
 
-use super::differential::{case_seed, generate, haproxy_bin, Rng};
+use super::differential::{case_seed, generate, haproxy_bin, haproxy_check_files, Rng};
 
 const SEED: u64 = 0x0005_eed0_2026_0011;
 
@@ -42,29 +39,6 @@ fn split(text: &str, rng: &mut Rng) -> Vec<String> {
     files
 }
 
-/// HAProxy's verdict on the files, loaded in order.
-fn haproxy_check_files(haproxy: &Path, files: &[String], scratch: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(scratch).unwrap();
-    let mut command = Command::new(haproxy);
-    command.args(["-c", "-dr"]);
-    for (index, text) in files.iter().enumerate() {
-        let name = format!("{}.cfg", index + 1);
-        std::fs::write(scratch.join(&name), text).unwrap();
-        command.arg("-f").arg(name);
-    }
-    let output = command
-        .current_dir(scratch)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", haproxy.display()));
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).lines().filter(|l| l.contains("ALERT")).collect::<Vec<_>>().join("\n"))
-    }
-}
-
 #[test]
 fn no_set_of_files_haproxy_accepts_gets_an_offline_error() {
     let Some(haproxy) = haproxy_bin() else {
@@ -82,7 +56,8 @@ fn no_set_of_files_haproxy_accepts_gets_an_offline_error() {
             names.iter().zip(&files).map(|(name, text)| SourceFile { name, text }).collect();
         let errors: Vec<String> =
             haproxy_parse::check_files(&sources).iter().filter(|d| d.is_error()).map(ToString::to_string).collect();
-        match haproxy_check_files(&haproxy, &files, &scratch) {
+        let texts: Vec<&str> = files.iter().map(String::as_str).collect();
+        match haproxy_check_files(&haproxy, &texts, &scratch) {
             Ok(()) => {
                 accepted += 1;
                 if !errors.is_empty() {

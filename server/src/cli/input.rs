@@ -30,6 +30,33 @@ pub(crate) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// The configuration files `paths` name, in order, as `haproxy -f PATH` takes them: a file
+/// as itself, a directory as its non-hidden `*.cfg` files in byte order of their names
+/// (HAProxy's management guide, `-f <cfgdir>`). `-` stays standard input.
+pub(crate) fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if is_stdin(path) || !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let io = |source| CliError::Io { path: path.display().to_string(), source };
+        let mut found: Vec<PathBuf> = Vec::new();
+        for entry in fs::read_dir(path).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            // `is_file` follows links, as HAProxy's `stat` does.
+            if !name.starts_with('.') && name.ends_with(".cfg") && entry.path().is_file() {
+                found.push(entry.path());
+            }
+        }
+        found.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        files.extend(found);
+    }
+    Ok(files)
+}
+
 /// Reads `path` (`-`: standard input) as UTF-8.
 pub(crate) fn read(path: &Path) -> Result<Source, CliError> {
     let (label, file, bytes) = if is_stdin(path) {

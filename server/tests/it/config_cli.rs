@@ -112,10 +112,79 @@ fn check_accepts_a_good_file_and_rejects_a_bad_one() {
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
 
     let bad = dir.file("bad.cfg", GOOD.replace("default_backend app", "default_backend missing"));
-    let run = fleet(&["config", "check", &good, &bad]);
+    let run = fleet(&["config", "check", &bad]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.starts_with(&format!("{bad}:12:")), "{}", run.stderr);
     assert!(run.stderr.contains("missing"), "{}", run.stderr);
+}
+
+#[test]
+fn check_reads_several_files_and_directories_as_one_configuration() {
+    let dir = Scratch::new();
+    let main = dir.file("haproxy.cfg", "defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\nfrontend fe\n  bind :8080\n  default_backend api\n");
+    let conf_d = dir.path().join("conf.d");
+    std::fs::create_dir(&conf_d).unwrap();
+    std::fs::write(conf_d.join("20-api.cfg"), "backend api\n  server a1 127.0.0.1:8081\n").unwrap();
+    std::fs::write(conf_d.join("10-app.cfg"), "backend app\n  server s1 127.0.0.1:8082\n").unwrap();
+    std::fs::write(conf_d.join(".hidden.cfg"), "bogus\n").unwrap();
+    std::fs::write(conf_d.join("notes.txt"), "bogus\n").unwrap();
+    let conf_d = conf_d.display().to_string();
+    // Alone, the main file names a backend it does not define; with conf.d/ it is fine.
+    assert_eq!(fleet(&["config", "check", &main]).code, 1);
+    let run = fleet(&["config", "check", &main, &conf_d]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    // A name declared twice across files: an error in the later file naming the first place.
+    let dup = dir.file("dup.cfg", "\nbackend app\n  server s2 127.0.0.1:8083\n");
+    let run = fleet(&["config", "check", &main, &conf_d, &dup]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let first = format!("{conf_d}/10-app.cfg:1");
+    assert!(
+        run.stderr.starts_with(&format!("{dup}:2:9: error: backend 'app' has the same name as the backend declared at {first}\n")),
+        "{}",
+        run.stderr
+    );
+    // Every file starts out of any section, as in HAProxy.
+    let stray = dir.file("stray.cfg", "  server s3 127.0.0.1:8084\n");
+    let run = fleet(&["config", "check", &main, &conf_d, &stray]);
+    assert!(run.stderr.starts_with(&format!("{stray}:1:3: error: unknown keyword 'server' out of section\n")), "{}", run.stderr);
+    // fmt takes the same paths, each file on its own.
+    assert_eq!(fleet(&["config", "fmt", "--check", &main, &conf_d]).code, 1, "two-space indents are not canonical");
+}
+
+#[test]
+fn check_with_haproxy_names_the_file_of_each_finding() {
+    let Some(haproxy) = fleet_tests::haproxy_check_bin() else { return };
+    let dir = Scratch::new();
+    let main = dir.file("haproxy.cfg", "defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\nfrontend fe\n  bind 127.0.0.1:18090\n  default_backend api\n");
+    let api = dir.file("api.cfg", "backend api\n  server a1 127.0.0.1:8081\n  frobnicate on\n");
+    let bin = haproxy.display().to_string();
+    let run = fleet(&["config", "check", &main, &api, "--haproxy-bin", &bin]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("{api}:3:3: error: haproxy: unknown keyword 'frobnicate'")), "{}", run.stderr);
+    let fixed = dir.file("api.cfg", "backend api\n  server a1 127.0.0.1:8081\n");
+    let run = fleet(&["config", "check", &main, &fixed, "--haproxy-bin", &bin]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn diff_compares_directories_file_by_file() {
+    let dir = Scratch::new();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    for d in [&old, &new] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::write(d.join("a.cfg"), GOOD).unwrap();
+    }
+    std::fs::write(old.join("gone.cfg"), "backend x\n").unwrap();
+    std::fs::write(new.join("b.cfg"), GOOD.replace("maxconn 100", "maxconn 200")).unwrap();
+    std::fs::write(old.join("b.cfg"), GOOD).unwrap();
+    let (o, n) = (old.display().to_string(), new.display().to_string());
+    let run = fleet(&["config", "diff", &o, &n]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains(&format!("--- {o}/b.cfg\n+++ {n}/b.cfg\n")), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!("only in {o}: gone.cfg\n")), "{}", run.stdout);
+    assert!(!run.stdout.contains("a.cfg"), "{}", run.stdout);
+    assert_eq!(fleet(&["config", "diff", &o, &o]).code, 0);
+    assert_eq!(fleet(&["config", "diff", &o, &format!("{o}/a.cfg")]).code, 2);
 }
 
 #[test]

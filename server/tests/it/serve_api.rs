@@ -147,7 +147,8 @@ async fn bad_import_names_the_line(db: Db) {
     assert_eq!(error["code"], "invalid");
     assert_eq!(error["line"], 6, "{error}");
     assert!(error["column"].as_u64().unwrap() >= 1);
-    assert!(error["message"].as_str().unwrap().contains("line 6"), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("haproxy.cfg:6:"), "{error}");
+    assert_eq!(error["file"], "haproxy.cfg", "{error}");
     let versions = s.get(&format!("/api/v1/clusters/{id}/versions"), &admin).await.expect(200);
     assert_eq!(versions, json!([]), "a refused import creates no version");
     assert_eq!(s.get(&format!("/api/v1/clusters/{id}/config"), &admin).await.status, 404);

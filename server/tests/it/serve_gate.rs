@@ -60,7 +60,7 @@ async fn haproxy_decides_imports_replaces_and_commits() {
     let error = &reply.expect(422)["error"];
     assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(13), Some(5)), "{error}");
     let message = error["message"].as_str().unwrap();
-    assert!(message.starts_with("haproxy -c rejected the configuration: first at line 13, column 5: unknown keyword 'frobnicate'"), "{message}");
+    assert!(message.starts_with("haproxy -c rejected the configuration: first at haproxy.cfg:13:5: unknown keyword 'frobnicate'"), "{message}");
     assert!(error["diagnostics"][0]["message"].as_str().unwrap().starts_with("haproxy: "), "{error}");
     let versions = s.get(&format!("/api/v1/clusters/{id}/versions"), &admin).await.expect(200);
     assert_eq!(versions.as_array().unwrap().len(), 3, "a refused replace creates no version");
