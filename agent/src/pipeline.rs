@@ -317,7 +317,7 @@ impl Pipeline {
         let running = previous.as_deref().and_then(|name| self.release_bundle(name));
         let plan = running.as_ref().and_then(|running| runtime_plan::plan(running, bundle));
         self.write_state_config(&managed).map_err(ApplyError::node("write", self.state_config.as_deref().unwrap_or(&self.state)))?;
-        self.switch(&managed, &release)?;
+        let aside = self.switch(&managed, &release)?;
         driver.load(self.load_list(Some(&manifest)));
         if let Some(plan) = plan.filter(|_| driver.runs_release()) {
             match self.apply_runtime(driver, &plan, &managed).await {
@@ -331,7 +331,7 @@ impl Pipeline {
         self.save_server_state(driver).await;
         if let Err(message) = driver.reload().await {
             tracing::warn!(version = state.version, %message, "reload failed: rolling back");
-            let rollback = self.roll_back(driver, &managed, previous.as_deref()).await;
+            let rollback = self.roll_back(driver, &managed, previous.as_deref(), aside.as_deref()).await;
             return Err(ApplyError::Reload { message, rollback });
         }
         self.prune(&name, previous.as_deref());
@@ -451,8 +451,8 @@ impl Pipeline {
 
     /// Points the managed directory at `release` with one rename of a new symlink over it. A
     /// real directory there (the operator's files before the first apply) is exchanged with the
-    /// symlink atomically, then moved aside into the state directory.
-    fn switch(&self, managed: &Path, release: &Path) -> Result<(), ApplyError> {
+    /// symlink atomically, then moved aside into the state directory: where it went is returned.
+    fn switch(&self, managed: &Path, release: &Path) -> Result<Option<PathBuf>, ApplyError> {
         let link = with_suffix(managed, ".fleet-new");
         let _ = std::fs::remove_file(&link);
         if let Some(parent) = managed.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -475,14 +475,15 @@ impl Pipeline {
                 .find(|aside| std::fs::rename(&link, aside).is_ok())
                 .unwrap_or(link);
             tracing::warn!(managed = %managed.display(), kept = %kept.display(), "the managed directory is now a symlink to the current release; its previous contents were moved aside");
-            return Ok(());
+            return Ok(Some(kept));
         }
         if meta.as_ref().is_ok_and(|m| m.is_file()) {
             let _ = std::fs::remove_file(&link);
             let reason = std::io::Error::other("a file is where the managed directory should be");
             return Err(ApplyError::Node { action: "manage", path: managed.to_path_buf(), source: reason });
         }
-        replace(&link, managed).map_err(ApplyError::node("switch", managed))
+        replace(&link, managed).map_err(ApplyError::node("switch", managed))?;
+        Ok(None)
     }
 
     /// Runs a runtime plan through the runtime API, verifying each change.
@@ -569,10 +570,15 @@ impl Pipeline {
     }
 
     /// Switches back to the previous release and reloads; without one (a first configuration
-    /// that failed) the managed directory's symlink is removed.
-    async fn roll_back(&self, driver: &mut Driver, managed: &Path, previous: Option<&str>) -> Result<(), String> {
+    /// that failed) the operator's directory moved aside by this apply (`aside`) comes back, or
+    /// the managed directory's symlink is removed.
+    async fn roll_back(&self, driver: &mut Driver, managed: &Path, previous: Option<&str>, aside: Option<&Path>) -> Result<(), String> {
         let Some(previous) = previous else {
-            return std::fs::remove_file(managed).map_err(|e| format!("cannot remove {}: {e}", managed.display()));
+            std::fs::remove_file(managed).map_err(|e| format!("cannot remove {}: {e}", managed.display()))?;
+            let Some(aside) = aside else { return Ok(()) };
+            std::fs::rename(aside, managed).map_err(|e| format!("cannot move {} back: {e}", aside.display()))?;
+            driver.load(self.load_list(None));
+            return driver.reload().await;
         };
         self.switch(managed, &self.releases().join(previous)).map_err(|e| e.to_string())?;
         driver.load(self.load_list(self.manifest(previous).as_ref()));

@@ -62,7 +62,9 @@ pub(crate) async fn start(store: &Store, desired: &DesiredWatch, data: &Path, lo
     };
     let dir = std::path::absolute(data.join("demo")).map_err(|e| format!("demo: {e}"))?;
     std::fs::create_dir_all(&dir).map_err(|e| format!("demo: cannot create {}: {e}", dir.display()))?;
-    let config_path = dir.join("haproxy.cfg");
+    // The managed directory (the config's folder) becomes the agent's symlink to its current
+    // release, so it is a folder of its own, beside the agent's state directory.
+    let config_path = dir.join("etc").join("haproxy.cfg");
     let state_dir = dir.join("agent");
     let cluster = match store.cluster_by_name(CLUSTER).await {
         Ok(cluster) => cluster,

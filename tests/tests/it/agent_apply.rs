@@ -2,6 +2,7 @@
 //! back, and SIGKILL at random moments, against the real `fleet serve`, `fleet-agent` and HAProxy.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::agent_harness::{bring_up, config, prerequisites, probe, wait_served, Server};
+use crate::agent_harness::{bring_up, bundle_config, certificate, config, prerequisites, probe, served_subject, wait_served, Server};
 
 #[test]
 fn five_applies_are_served_quickly_without_a_failed_connection() {
@@ -53,8 +54,8 @@ fn five_applies_are_served_quickly_without_a_failed_connection() {
     assert!(requests > 100, "the client kept running ({requests} requests)");
     assert!(failures.is_empty(), "failed requests during reloads: {failures:?}");
     assert!(worst <= Duration::from_secs(2));
-    let backups = std::fs::read_dir(agent.state.join("backups")).unwrap().count();
-    assert_eq!(backups, 5, "one backup per apply");
+    let releases = std::fs::read_dir(agent.state.join("releases")).unwrap().flatten().filter(|e| e.path().is_dir()).count();
+    assert_eq!(releases, 6, "one release per apply");
     let status = server.agent_status(cluster);
     assert_eq!(status["last_outcome"], json!("applied"));
     assert!(status["facts"]["haproxy_version"].as_str().unwrap().contains("HAProxy"), "{status}");
@@ -75,7 +76,7 @@ fn rejected_and_failed_configurations_leave_the_node_serving() {
     assert!(error.contains("/nonexistent/file") && error.contains("[ALERT]"), "haproxy's message: {error}");
     // Located in the version's text, under the configuration's own name, not the staged file's.
     let config_path = agent.config.display().to_string();
-    assert!(error.contains(&format!("[{config_path}:")) && !error.contains(".fleet-new"), "{error}");
+    assert!(error.contains(&format!("[{config_path}:")) && !error.contains("releases"), "{error}");
     let line = v2_text.lines().position(|l| l.contains("errorfile")).unwrap();
     let column = v2_text.lines().nth(line).unwrap().find("/nonexistent").unwrap() + 1;
     let alert = &status["last_diagnostics"][0];
@@ -95,7 +96,7 @@ fn rejected_and_failed_configurations_leave_the_node_serving() {
     assert!(error.contains("cannot bind") && error.contains("rolled back"), "reload message: {error}");
     assert_eq!(status["applied_version"], json!(1));
     assert_eq!(probe(port).unwrap(), "v1");
-    assert_eq!(std::fs::read_to_string(&agent.config).unwrap(), v1_text, "the backup was restored");
+    assert_eq!(std::fs::read_to_string(&agent.config).unwrap(), v1_text, "the previous release was switched back");
     let procs = agent.master_cli("show proc");
     let reloads = procs.lines().nth(1).and_then(|l| l.split_whitespace().nth(2)).unwrap();
     assert_eq!(reloads, "2", "the failed reload and the rollback's: {procs}");
@@ -108,25 +109,25 @@ fn rejected_and_failed_configurations_leave_the_node_serving() {
 }
 
 #[test]
-fn a_node_that_cannot_back_up_reports_node_error_not_rejected() {
+fn a_node_that_cannot_stage_reports_node_error_not_rejected() {
     let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
     let (server, agent, cluster, port, _dir) = bring_up("node-error", &haproxy, &fleet, &agent_bin);
-    // A regular file where the backup folder goes: creating it fails even as root (where
+    // A regular file where the check folder goes: creating it fails even as root (where
     // permissions would not stop anything).
-    let backups = agent.state.join("backups");
-    let _ = std::fs::remove_dir_all(&backups);
-    std::fs::write(&backups, "not a folder").unwrap();
+    let check = agent.state.join("check");
+    let _ = std::fs::remove_dir_all(&check);
+    std::fs::write(&check, "not a folder").unwrap();
     let v2 = server.commit(cluster, &config(port, "v2", ""));
     server.apply(cluster, v2);
     let status = server.wait_status(cluster, "the node failure", |a| a["last_outcome"] == json!("node_error"));
     let error = status["last_error"].as_str().unwrap();
-    assert!(error.starts_with("cannot create the backup folder "), "{error}");
+    assert!(error.starts_with("cannot create ") && error.contains("check"), "{error}");
     assert_eq!(status["applied_version"], json!(1));
     assert_eq!(status["last_diagnostics"], json!([]), "nothing HAProxy said: the config was fine");
     assert_eq!(probe(port).unwrap(), "v1", "the node keeps serving");
 
     // Fixed on the node, the next version goes through.
-    std::fs::remove_file(&backups).unwrap();
+    std::fs::remove_file(&check).unwrap();
     let v3 = server.commit(cluster, &config(port, "v3", ""));
     server.apply(cluster, v3);
     wait_served(port, "v3", Duration::from_secs(5));
@@ -143,78 +144,118 @@ impl Lcg {
     }
 }
 
-fn passes_check(haproxy: &std::path::Path, path: &std::path::Path) -> bool {
-    Command::new(haproxy).arg("-c").arg("-q").arg("-f").arg(path).status().unwrap().success()
+/// `haproxy -c` on the set on disk as the node loads it (the agent's own file first: it makes
+/// relative paths resolve in the managed directory).
+fn passes_check(haproxy: &Path, state: &Path, config: &Path) -> bool {
+    let agent_file = state.join("fleet-state.cfg");
+    Command::new(haproxy).arg("-c").arg("-q").arg("-f").arg(agent_file).arg("-f").arg(config).status().unwrap().success()
+}
+
+/// One version of the bundle: its number, its marker `n` and its three files.
+#[derive(Clone)]
+struct Set {
+    version: i64,
+    marker: String,
+    config: String,
+    map: String,
+    pem: Vec<u8>,
 }
 
 #[test]
-fn sigkill_during_applies_never_runs_an_unchecked_config_and_converges() {
+fn sigkill_during_bundle_applies_never_leaves_a_mixed_set_and_converges() {
     let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
-    let (server, mut agent, cluster, port, _dir) = bring_up("sigkill", &haproxy, &fleet, &agent_bin);
+    let (server, mut agent, cluster, port, dir) = bring_up("sigkill", &haproxy, &fleet, &agent_bin);
+    let tls = crate::agent_harness::free_port();
     let seed = std::env::var("FLEET_SIGKILL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64);
     eprintln!("FLEET_SIGKILL_SEED={seed}");
     let mut random = Lcg(seed);
-    // Every version a node may legitimately run (all passed `haproxy -c`): number -> (body, text).
-    let mut good: Vec<(i64, String, String)> = vec![(1, "v1".to_string(), std::fs::read_to_string(&agent.config).unwrap())];
+    let (config_path, managed) = (agent.config.clone(), agent.config.parent().unwrap().to_path_buf());
+    let on_disk = || {
+        (
+            std::fs::read_to_string(&config_path).unwrap(),
+            std::fs::read_to_string(managed.join("maps/hosts.map")).unwrap_or_default(),
+            std::fs::read(managed.join("certs/site.pem")).unwrap_or_default(),
+        )
+    };
+    let make = |n: usize, extra: &str| {
+        let marker = format!("{n}");
+        let config = bundle_config(port, tls, &format!("v{n}"), extra);
+        let map = format!("# hosts\ntest m{n}\nother.test o{n}\n");
+        let pem = certificate(&dir, &format!("n{n}.test"));
+        (marker, config, map, pem)
+    };
+    let commit = |config: &str, map: &str, pem: &[u8]| {
+        server.commit_files(
+            cluster,
+            &[("haproxy.cfg", "config", config.as_bytes()), ("maps/hosts.map", "map", map.as_bytes()), ("certs/site.pem", "certificate", pem)],
+        )
+    };
+    // The first bundle: the config with its map and certificate.
+    let (marker, config, map, pem) = make(1, "");
+    let first = commit(&config, &map, &pem);
+    server.apply(cluster, first);
+    wait_served(port, "v1 m1", Duration::from_secs(10));
+    // Every set a node may legitimately run (all passed `haproxy -c`).
+    let mut good = vec![Set { version: first, marker, config, map, pem }];
     let mut final_bad = false;
-    // Where the kills landed: mid-apply (a candidate on disk), after the swap, or before it.
-    let (mut mid_apply, mut after_swap, mut before_swap) = (0, 0, 0);
+    let (mut mid_apply, mut after_switch, mut before_switch) = (0, 0, 0);
     for n in 2..=21 {
-    // One in three versions is refused by `haproxy -c`: it must never run.
+        // One in three versions is refused by `haproxy -c`: it must never run.
         let bad = random.below(3) == 0;
-        let body = if bad { format!("bad{n}") } else { format!("v{n}") };
         let extra = if bad { "    errorfile 503 /nonexistent/file\n" } else { "" };
-        let text = config(port, &body, extra);
-        let version = server.commit(cluster, &text);
+        let (marker, config, map, pem) = make(n, extra);
+        let version = commit(&config, &map, &pem);
         if !bad {
-            good.push((version, body.clone(), text.clone()));
+            good.push(Set { version, marker: marker.clone(), config: config.clone(), map: map.clone(), pem: pem.clone() });
         }
         final_bad = bad;
         server.apply(cluster, version);
-        std::thread::sleep(Duration::from_millis(random.below(400)));
+        std::thread::sleep(Duration::from_millis(random.below(500)));
         agent.kill();
 
-        let on_disk = std::fs::read_to_string(&agent.config).unwrap();
-        assert!(good.iter().any(|(_, _, t)| *t == on_disk), "apply {n}: the file is one whole checked version");
-        let candidate = agent.config.with_extension("cfg.fleet-new");
-        if candidate.exists() {
+        // The three files on disk are one whole checked version, never a mix.
+        let (config_now, map_now, pem_now) = on_disk();
+        let set = good.iter().find(|s| s.config == config_now && s.map == map_now && s.pem == pem_now);
+        let Some(set) = set else { panic!("apply {n}: the files on disk are not one checked version:\n{config_now}\n{map_now}") };
+        let staging = std::fs::read_dir(agent.state.join("releases")).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with(".staging-"));
+        if staging {
             mid_apply += 1;
-        } else if on_disk == text {
-            after_swap += 1;
+        } else if set.marker == marker {
+            after_switch += 1;
         } else {
-            before_swap += 1;
+            before_switch += 1;
         }
-        assert!(passes_check(&haproxy, &agent.config), "apply {n}: the file on disk passes haproxy -c");
+        assert!(passes_check(&haproxy, &agent.state, &agent.config), "apply {n}: the set on disk passes haproxy -c");
+        // HAProxy serves one checked version whole: its body and its map's value agree.
         let served = probe(port).unwrap_or_else(|e| panic!("apply {n}: haproxy stopped serving: {e}"));
-        assert!(served.starts_with('v'), "apply {n}: haproxy runs a checked config, got {served:?}");
+        let consistent = good.iter().any(|s| served == format!("v{0} m{0}", s.marker));
+        assert!(consistent, "apply {n}: haproxy serves a mixed or unchecked set: {served:?}");
 
         agent.start(None);
     }
-    eprintln!("kills: {mid_apply} with a candidate on disk, {after_swap} after the swap, {before_swap} before it or on a refused version");
+    eprintln!("kills: {mid_apply} while staging, {after_switch} after the switch, {before_switch} before it or on a refused version");
     let started = Instant::now();
     // The agent converges on the desired version, not on every version before it: when the last
-    // one is refused, the node keeps whichever checked version it had applied, maybe not the
-    // newest good one (a kill can land before that one was ever fetched).
-    let (applied, body, text) = if final_bad {
+    // one is refused, the node keeps whichever checked version it had applied.
+    let set = if final_bad {
         let status = server.wait_status(cluster, "the refused last version reported", |a| {
-            a["last_outcome"] == json!("rejected") && good.iter().any(|(v, _, _)| a["applied_version"] == json!(v))
+            a["last_outcome"] == json!("rejected") && good.iter().any(|s| a["applied_version"] == json!(s.version))
         });
         let applied = status["applied_version"].as_i64().unwrap();
-        good.iter().find(|(v, _, _)| *v == applied).cloned().unwrap()
+        good.iter().find(|s| s.version == applied).cloned().unwrap()
     } else {
-        let (version, body, text) = good.last().cloned().unwrap();
-        server.wait_status(cluster, "convergence", |a| {
-            a["applied_version"] == json!(version) && a["last_outcome"] == json!("applied")
-        });
-        (version, body, text)
+        let set = good.last().cloned().unwrap();
+        server.wait_status(cluster, "convergence", |a| a["applied_version"] == json!(set.version) && a["last_outcome"] == json!("applied"));
+        set
     };
-    wait_served(port, &body, Duration::from_secs(10));
-    eprintln!("converged on version {applied} {:?} after the last restart", started.elapsed());
-    let on_disk = std::fs::read_to_string(&agent.config).unwrap();
-    assert_eq!(on_disk, text, "the applied checked version is on disk:\n{}", agent.log());
+    wait_served(port, &format!("v{0} m{0}", set.marker), Duration::from_secs(10));
+    assert_eq!(served_subject(tls), format!("subject=CN=n{}.test", set.marker));
+    eprintln!("converged on version {} after the last restart in {:?}", set.version, started.elapsed());
+    let (config_now, map_now, pem_now) = on_disk();
+    assert!(config_now == set.config && map_now == set.map && pem_now == set.pem, "the applied version is on disk:\n{}", agent.log());
     // One master and its worker: no second master kept an old configuration alive.
     let socket = agent.state.join("master.sock");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -226,6 +267,8 @@ fn sigkill_during_applies_never_runs_an_unchecked_config_and_converges() {
         assert!(Instant::now() < deadline, "{count} haproxy processes for {}", socket.display());
         std::thread::sleep(Duration::from_millis(100));
     }
+    let releases = std::fs::read_dir(agent.state.join("releases")).unwrap().flatten().filter(|e| e.path().is_dir()).count();
+    assert!(releases <= 10, "{releases} releases kept");
 }
 
 #[test]

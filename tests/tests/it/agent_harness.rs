@@ -19,11 +19,12 @@ pub(crate) fn haproxy() -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-/// `target/<profile>/<name>`, next to `target/<profile>/deps/it-*`.
-fn binary(name: &str) -> Option<PathBuf> {
+/// `target/<profile>/<name>`, next to `target/<profile>/deps/it-*`; for a bench built in the
+/// release profile, the debug build when there is no release one.
+pub(crate) fn binary(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    let path = exe.parent()?.parent()?.join(name);
-    path.exists().then_some(path)
+    let profile = exe.parent()?.parent()?;
+    [profile.join(name), profile.parent()?.join("debug").join(name)].into_iter().find(|p| p.exists())
 }
 
 /// Everything the agent tests need, or why they skip.
@@ -112,16 +113,40 @@ impl Server {
         let pool = self.post("/api/v1/pools", &json!({"name": format!("{name}-pool")}));
         let cluster = self.post(
             "/api/v1/clusters",
-            &json!({"name": name, "pool_id": pool["id"], "settings": {"config_path": config_path, "reload_mode": "process"}}),
+            // `/nonexistent/file` is declared as provided by the nodes, so the server takes a version
+            // naming it and the node's `haproxy -c` is the one to refuse it.
+            &json!({"name": name, "pool_id": pool["id"], "settings": {"config_path": config_path, "reload_mode": "process", "external": ["/nonexistent/file"]}}),
         );
         cluster["id"].as_i64().unwrap()
     }
 
+    /// The cluster's latest version number.
+    pub(crate) fn latest(&self, cluster: i64) -> Option<i64> {
+        let versions = self.get(&format!("/api/v1/clusters/{cluster}/versions"));
+        versions.as_array().and_then(|v| v.iter().filter_map(|v| v["number"].as_i64()).max())
+    }
+
+    /// Stores the files `(path, kind, bytes)` over the latest version in one transaction
+    /// (`put_file` ops); returns the new version's number.
+    pub(crate) fn commit_files(&self, cluster: i64, files: &[(&str, &str, &[u8])]) -> i64 {
+        use base64::Engine as _;
+        let latest = self.latest(cluster).expect("a first version to build on");
+        let tx = self.post(&format!("/api/v1/clusters/{cluster}/transactions?version={latest}"), &json!({}));
+        let tid = tx["id"].as_i64().unwrap();
+        let ops: Vec<Value> = files
+            .iter()
+            .map(|(path, kind, bytes)| {
+                json!({"op": "put_file", "path": path, "kind": kind, "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes)})
+            })
+            .collect();
+        self.post(&format!("/api/v1/clusters/{cluster}/transactions/{tid}/ops"), &json!(ops));
+        let answer = self.call(reqwest::Method::PUT, &format!("/api/v1/clusters/{cluster}/transactions/{tid}"), None);
+        answer["version"].as_i64().unwrap()
+    }
+
     /// Stores `text` as the cluster's next version (import for the first); returns its number.
     pub(crate) fn commit(&self, cluster: i64, text: &str) -> i64 {
-        let versions = self.get(&format!("/api/v1/clusters/{cluster}/versions"));
-        let latest = versions.as_array().and_then(|v| v.iter().filter_map(|v| v["number"].as_i64()).max());
-        let answer = match latest {
+        let answer = match self.latest(cluster) {
             None => self.call(reqwest::Method::POST, &format!("/api/v1/clusters/{cluster}/import"), Some(Body::Text(text))),
             Some(n) => self.call(reqwest::Method::PUT, &format!("/api/v1/clusters/{cluster}/config?version={n}"), Some(Body::Text(text))),
         };
@@ -182,7 +207,9 @@ impl Agent {
         Agent {
             child: None,
             state: dir.join("state"),
-            config: dir.join("haproxy.cfg"),
+            // The managed directory (the config's folder) becomes a symlink to the current
+            // release, so it is not the test's own folder.
+            config: dir.join("etc").join("haproxy.cfg"),
             binary: binary.into(),
             haproxy: haproxy.into(),
             server: server.url.clone(),
@@ -294,7 +321,8 @@ pub(crate) fn wait_served(port: u16, body: &str, within: Duration) -> Duration {
 /// for the runtime tests; `extra` lines go into the frontend.
 pub(crate) fn config(port: u16, body: &str, extra: &str) -> String {
     format!(
-        "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+        "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    \
+         load-server-state-from-file global\n\n\
          frontend fe\n    bind 127.0.0.1:{port}\n{extra}    http-request return status 200 content-type text/plain string \"{body}\"\n    default_backend app\n\n\
          backend app\n    balance roundrobin\n    server s1 127.0.0.1:9 weight 10\n    server s2 127.0.0.1:9 weight 10\n"
     )
@@ -314,4 +342,45 @@ pub(crate) fn bring_up(name: &str, haproxy: &Path, fleet: &Path, agent_bin: &Pat
     server.wait_status(cluster, "version 1 applied", |a| a["applied_version"] == json!(v1));
     wait_served(port, "v1", Duration::from_secs(10));
     (server, agent, cluster, port, dir)
+}
+
+/// A self-signed certificate and key for `cn` (EC, quick to make), as one PEM.
+pub(crate) fn certificate(dir: &Path, cn: &str) -> Vec<u8> {
+    let (key, cert) = (dir.join(format!("{cn}.key")), dir.join(format!("{cn}.crt")));
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj"])
+        .arg(format!("/CN={cn}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "openssl req for {cn}");
+    [std::fs::read(cert).unwrap(), std::fs::read(key).unwrap()].concat()
+}
+
+/// A configuration answering `<body> <map value of host "test">` on `port`, and TLS on `tls`
+/// with `certs/site.pem`; `extra` lines go into the frontend.
+pub(crate) fn bundle_config(port: u16, tls: u16, body: &str, extra: &str) -> String {
+    format!(
+        "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    \
+         load-server-state-from-file global\n\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    bind 127.0.0.1:{tls} ssl crt certs/site.pem\n{extra}    \
+         http-request return status 200 content-type text/plain lf-string \"{body} %[req.hdr(host),map_str(maps/hosts.map,none)]\"\n    \
+         default_backend app\n\nbackend app\n    balance roundrobin\n    server s1 127.0.0.1:9 weight 10\n    server s2 127.0.0.1:9 weight 10\n"
+    )
+}
+
+/// The subject of the certificate served on `port` (`subject=CN=...`).
+pub(crate) fn served_subject(port: u16) -> String {
+    let output = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.lines().find(|l| l.starts_with("subject=")).unwrap_or_default().replace(' ', "")
 }

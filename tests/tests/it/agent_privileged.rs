@@ -39,7 +39,7 @@ fn an_agent_refuses_privileged_directives_it_does_not_allow_and_keeps_serving() 
     let allowed = json!({"config_path": agent.config, "reload_mode": "process", "allowed_privileges": ["external-check", "insecure-fork"]});
     put_settings(&server, cluster, &allowed);
     let v2_text = config(port, "v2", "")
-        .replace("global\n", "global\n    insecure-fork-wanted\n    external-check\n")
+        .replacen("global\n", "global\n    insecure-fork-wanted\n    external-check\n", 1)
         .replace("    balance roundrobin\n", "    balance roundrobin\n    option external-check\n    external-check command /bin/true\n");
     let v2 = server.commit(cluster, &v2_text);
     server.apply(cluster, v2);
@@ -61,7 +61,8 @@ fn an_agent_refuses_privileged_directives_it_does_not_allow_and_keeps_serving() 
     assert_eq!(status["applied_version"], json!(1));
     assert_eq!(probe(port).unwrap(), "v1", "the node keeps serving");
     assert_eq!(std::fs::read_to_string(&agent.config).unwrap(), v1_text, "nothing was written");
-    assert!(!agent.state.join("backups").exists() || std::fs::read_dir(agent.state.join("backups")).unwrap().count() == 0);
+    let releases = std::fs::read_dir(agent.state.join("releases")).unwrap().flatten().filter(|e| e.path().is_dir()).count();
+    assert_eq!(releases, 1, "no release staged for the refused version");
 
     // The node's operator opts in: the same version applies (HAProxy accepts it).
     agent.kill();

@@ -75,3 +75,25 @@ fn drain_ready_and_weight_apply_without_a_reload() {
     let status = server.wait_status(cluster, "a runtime summary", |a| a["facts"]["runtime"]["servers"]["app/s2"]["weight"] == json!(42));
     assert!(status["facts"]["runtime"]["proxies"]["fe/frontend"]["status"].as_str().is_some(), "{status}");
 }
+
+#[test]
+fn a_drained_server_stays_drained_across_an_apply_that_reloads() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (server, agent, cluster, port, _dir) = bring_up("drain-survives", &haproxy, &fleet, &agent_bin);
+    let result = run_action(&server, cluster, json!({"backend": "app", "server": "s1", "action": "drain"}));
+    assert_eq!(result["ok"], json!(true), "{result}");
+    let result = run_action(&server, cluster, json!({"backend": "app", "server": "s2", "action": "weight", "value": 3}));
+    assert_eq!(result["ok"], json!(true), "{result}");
+    let reloads = |procs: String| procs.lines().nth(1).and_then(|l| l.split_whitespace().nth(2).map(str::to_string)).unwrap();
+    let before = reloads(agent.master_cli("show proc"));
+
+    // An unrelated change: a reload, with the runtime state saved before and loaded after.
+    let v2 = server.commit(cluster, &crate::agent_harness::config(port, "v2", ""));
+    server.apply(cluster, v2);
+    crate::agent_harness::wait_served(port, "v2", Duration::from_secs(5));
+    server.wait_status(cluster, "v2 applied", |a| a["applied_version"] == json!(v2));
+    assert_ne!(reloads(agent.master_cli("show proc")), before, "the apply reloaded");
+    let state = servers_state(&agent);
+    assert_eq!(state[0].1 & FORCED_DRAIN, FORCED_DRAIN, "s1 is still drained: {state:?}");
+    assert_eq!(state[1].2, 3, "s2 keeps its runtime weight: {state:?}");
+}

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod agent_apply;
+mod agent_bundles;
 mod agent_demo;
 mod agent_harness;
 mod agent_privileged;
