@@ -49,6 +49,12 @@ pub enum Error {
     /// A password could not be hashed, or the system random source failed.
     #[error("crypto error: {0}")]
     Crypto(String),
+    /// Too many failed logins for this username or source: try again after `retry_after_ms`.
+    #[error("too many failed logins: retry in {} s", crate::auth::throttle::retry_after_secs(*retry_after_ms))]
+    Throttled {
+        /// How long to wait, in ms.
+        retry_after_ms: i64,
+    },
 }
 
 impl From<crate::bundle::BundleError> for Error {

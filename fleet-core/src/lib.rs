@@ -52,3 +52,6 @@ pub use ops::{EditOp, SectionRef};
 pub use store::{Backend, EnrolmentRequest, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
 #[cfg(feature = "store")]
 pub use store::{AdminBootstrap, DesiredWatch, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};
+pub use model::PoolRole;
+#[cfg(feature = "store")]
+pub use store::{Credentials, MfaEnrolment, SecuritySettings, SignIn, UserChange, MAX_API_TOKEN_TTL_MS, MAX_ENROLMENT_TTL_MS};

@@ -275,7 +275,9 @@ impl<'a> Actor<'a> {
 
 impl<'a> From<&'a User> for Actor<'a> {
     fn from(user: &'a User) -> Actor<'a> {
-        Actor { name: &user.username, role: user.role }
+        // A user without a role where it acts reaches no write (rbac refuses it first): the
+        // weakest role is the safe reading.
+        Actor { name: &user.username, role: user.role.unwrap_or(Role::Viewer) }
     }
 }
 
@@ -284,12 +286,31 @@ impl<'a> From<&'a User> for Actor<'a> {
 pub struct User {
     /// Random id below 2^53.
     pub id: i64,
-    /// Unique login name.
+    /// Unique login name (NFKC; unique by its skeleton, see `auth::usernames`).
     pub username: String,
-    /// What they may do.
-    pub role: Role,
+    /// What they may do everywhere; `None` for a user who acts only through `pool_roles`. In
+    /// a request's principal: the role in effect for the pool the request addresses.
+    pub role: Option<Role>,
+    /// Roles held in single pools (the higher of this and `role` applies there).
+    #[serde(default)]
+    pub pool_roles: Vec<PoolRole>,
+    /// A TOTP second factor is enrolled.
+    #[serde(default)]
+    pub mfa_enabled: bool,
+    /// This user must use a second factor (also true for admins when the server requires it).
+    #[serde(default)]
+    pub mfa_required: bool,
     /// Creation time.
     pub created_at: i64,
+}
+
+/// A role held in one pool (and so in every cluster of that pool).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRole {
+    /// The pool.
+    pub pool_id: i64,
+    /// The role there.
+    pub role: Role,
 }
 
 /// An API token's metadata (the secret is shown once, at creation).
@@ -301,8 +322,17 @@ pub struct ApiToken {
     pub user_id: i64,
     /// Label.
     pub name: String,
+    /// The secret's first characters (`fa_1a2b3c4d`), to recognise it; never enough to use it.
+    #[serde(default)]
+    pub prefix: String,
     /// Creation time.
     pub created_at: i64,
+    /// After this time (Unix ms) it no longer works; `None`: until revoked.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// When it was last used (to the minute).
+    #[serde(default)]
+    pub last_used_at: Option<i64>,
 }
 
 /// A one-time permission for an agent to join a cluster.

@@ -10,6 +10,17 @@
 //!
 //! Users and agents are different principals: a user token never acts as an agent and an agent
 //! token never reaches a user route, whatever the role.
+//!
+//! **Scoped access.** A user may hold a role globally, or only in some pools ([`PoolRole`]), or
+//! both. A request about a cluster or a pool is checked with the role in effect there: the
+//! higher of the global role and the role in that cluster's pool ([`Principal::in_pool`], applied
+//! by the server before the route runs). A request that addresses no pool (list users, create a
+//! pool, the whole audit log) sees only the global role; lists show what [`Principal::sees_pool`]
+//! allows. A user with no global role has none of the permissions above outside its pools.
+//!
+//! **Second factor.** A session opened by a user who must use a second factor and has none yet
+//! ([`Credential::EnrolmentSession`]) may only enrol one ([`Principal::account`]): every other
+//! route answers 403 until it is done.
 
 use crate::error::{Error, Result};
 use crate::model::{Agent, Role, User};
@@ -39,6 +50,30 @@ impl Permission {
     }
 }
 
+/// What a request addresses, for scoped access: a cluster (through its pool) or a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `/clusters/{id}/...`, `?cluster_id=`.
+    Cluster(i64),
+    /// `/pools/{id}`, `?pool_id=`.
+    Pool(i64),
+}
+
+/// How much a role grants: viewer < operator < admin.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Viewer => 1,
+        Role::Operator => 2,
+        Role::Admin => 3,
+    }
+}
+
+/// The role `user` has in pool `pool_id`: the higher of its global role and its role there.
+pub fn role_in_pool(user: &User, pool_id: i64) -> Option<Role> {
+    let pooled = user.pool_roles.iter().filter(|g| g.pool_id == pool_id).map(|g| g.role);
+    user.role.into_iter().chain(pooled).max_by_key(|r| rank(*r))
+}
+
 /// True when `role` grants `permission`.
 pub fn allows(role: Role, permission: Permission) -> bool {
     match permission {
@@ -55,6 +90,8 @@ pub enum Credential {
     Session,
     /// An API token for automation.
     ApiToken,
+    /// A session whose user must enrol a second factor before anything else.
+    EnrolmentSession,
 }
 
 /// Who is calling.
@@ -80,24 +117,73 @@ impl Principal {
         }
     }
 
-    /// The user, when it holds `permission`: [`Error::Forbidden`] for agents and for roles that
-    /// do not grant it.
+    /// The user, when it holds `permission` (in the scope the principal was narrowed to, see
+    /// [`Principal::in_pool`]): [`Error::Forbidden`] for agents, for roles that do not grant it
+    /// and for a session that must enrol a second factor first.
     pub fn user(&self, permission: Permission) -> Result<&User> {
+        let user = self.account()?;
+        if let Principal::User { credential: Credential::EnrolmentSession, .. } = self {
+            return Err(Error::Forbidden("enrol a second factor first (POST /api/v1/auth/mfa/enrol)".into()));
+        }
+        match user.role {
+            Some(role) if allows(role, permission) => Ok(user),
+            Some(role) => Err(Error::Forbidden(format!("role {} may not {}", role.as_str(), permission.describe()))),
+            None => Err(Error::Forbidden(format!("no role here allows to {}", permission.describe()))),
+        }
+    }
+
+    /// The user acting on its own account (password, tokens, second factor), whatever its role:
+    /// [`Error::Forbidden`] for agents.
+    pub fn account(&self) -> Result<&User> {
         match self {
-            Principal::User { user, .. } if allows(user.role, permission) => Ok(user),
-            Principal::User { user, .. } => Err(Error::Forbidden(format!(
-                "role {} may not {}",
-                user.role.as_str(),
-                permission.describe()
-            ))),
+            Principal::User { user, .. } => Ok(user),
             Principal::Agent(_) => Err(Error::Forbidden("agent tokens cannot call user routes".into())),
         }
+    }
+
+    /// The user when it may read something: a global role or a role in some pool (lists are
+    /// then filtered with [`Principal::sees_pool`]).
+    pub fn reader(&self) -> Result<&User> {
+        let user = self.account()?;
+        match self.user(Permission::Read) {
+            Err(_) if user.role.is_none() && !user.pool_roles.is_empty() && self.credential_is_full() => Ok(user),
+            other => other,
+        }
+    }
+
+    /// True when the user may see pool `pool_id` and its clusters.
+    pub fn sees_pool(&self, pool_id: i64) -> bool {
+        match self {
+            Principal::User { user, .. } => role_in_pool(user, pool_id).is_some(),
+            Principal::Agent(_) => false,
+        }
+    }
+
+    /// The principal as it acts in pool `pool_id`: its user's role becomes the higher of its
+    /// global role and its role in that pool. Agents are unchanged.
+    pub fn in_pool(self, pool_id: i64) -> Principal {
+        match self {
+            Principal::User { mut user, credential } => {
+                user.role = role_in_pool(&user, pool_id);
+                Principal::User { user, credential }
+            }
+            agent => agent,
+        }
+    }
+
+    fn credential_is_full(&self) -> bool {
+        !matches!(self, Principal::User { credential: Credential::EnrolmentSession, .. })
+    }
+
+    /// True when narrowing to a scope can change anything (the user holds pool roles).
+    pub fn has_pool_roles(&self) -> bool {
+        matches!(self, Principal::User { user, .. } if !user.pool_roles.is_empty())
     }
 
     /// Whom a new API token may act as: the caller itself (any role), or `requested` another
     /// user when the caller is an admin.
     pub fn api_token_owner(&self, requested: Option<i64>) -> Result<i64> {
-        let user = self.user(Permission::Read)?;
+        let user = self.reader()?;
         match requested {
             None => Ok(user.id),
             Some(id) if id == user.id => Ok(id),
@@ -127,12 +213,17 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PoolRole;
 
     fn user(role: Role) -> Principal {
         Principal::User {
-            user: User { id: 1, username: "u".into(), role, created_at: 0 },
+            user: User { id: 1, username: "u".into(), role: Some(role), ..scoped(vec![]) },
             credential: Credential::Session,
         }
+    }
+
+    fn scoped(pool_roles: Vec<PoolRole>) -> User {
+        User { id: 1, username: "s".into(), role: None, pool_roles, mfa_enabled: false, mfa_required: false, created_at: 0 }
     }
 
     fn agent(cluster_id: i64) -> Principal {
@@ -164,6 +255,39 @@ mod tests {
                 assert_eq!(user(role).user(permission).is_ok(), granted, "{role:?} {permission:?}");
             }
         }
+    }
+
+    #[test]
+    fn pool_roles_apply_in_their_pool_only() {
+        use Permission::*;
+        let user = scoped(vec![PoolRole { pool_id: 7, role: Role::Operator }, PoolRole { pool_id: 8, role: Role::Viewer }]);
+        let principal = Principal::User { user, credential: Credential::Session };
+        assert!(principal.user(Read).is_err(), "no global role");
+        assert!(principal.reader().is_ok());
+        assert!(principal.sees_pool(7) && principal.sees_pool(8) && !principal.sees_pool(9));
+        let in7 = principal.clone().in_pool(7);
+        assert!(in7.user(Write).is_ok() && in7.user(Admin).is_err());
+        let in8 = principal.clone().in_pool(8);
+        assert!(in8.user(Read).is_ok() && in8.user(Write).is_err());
+        assert!(principal.clone().in_pool(9).user(Read).is_err());
+        // A global viewer who operates one pool: the higher role applies there.
+        let mut both = scoped(vec![PoolRole { pool_id: 7, role: Role::Admin }]);
+        both.role = Some(Role::Viewer);
+        let both = Principal::User { user: both, credential: Credential::ApiToken };
+        assert_eq!(both.clone().in_pool(7).user(Admin).unwrap().role, Some(Role::Admin));
+        assert_eq!(both.clone().in_pool(9).user(Read).unwrap().role, Some(Role::Viewer));
+        assert!(both.user(Admin).is_err());
+        let nobody = Principal::User { user: scoped(vec![]), credential: Credential::Session };
+        assert!(nobody.reader().is_err());
+    }
+
+    #[test]
+    fn an_enrolment_session_only_reaches_its_account() {
+        let mut user = scoped(vec![]);
+        user.role = Some(Role::Admin);
+        let principal = Principal::User { user, credential: Credential::EnrolmentSession };
+        assert!(matches!(principal.user(Permission::Read), Err(Error::Forbidden(_))));
+        assert!(principal.account().is_ok());
     }
 
     #[test]

@@ -25,6 +25,19 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// An argon2id hash of no one's password, made once with the same parameters as every stored
+/// hash: a login for an unknown username is checked against it, so it costs the same argon2
+/// work as a wrong password for a real user (no enumeration by timing).
+pub fn dummy_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        SaltString::encode_b64(b"fleet-dummy-salt")
+            .ok()
+            .and_then(|salt| Argon2::default().hash_password(b"no one's password", &salt).map(|h| h.to_string()).ok())
+            .unwrap_or_default()
+    })
+}
+
 /// A new random token (`prefix` + 64 hex digits, 256 bits).
 pub fn new_token(prefix: &str, random: &dyn Random) -> Result<String> {
     let mut bytes = [0u8; 32];

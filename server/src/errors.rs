@@ -20,6 +20,8 @@ pub(crate) struct ApiError {
     code: &'static str,
     message: String,
     diagnostics: Vec<Diagnostic>,
+    /// Seconds for a `Retry-After` header (429).
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -55,7 +57,7 @@ struct DiagnosticBody<'a> {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), diagnostics: Vec::new() }
+        ApiError { status, code, message: message.into(), diagnostics: Vec::new(), retry_after: None }
     }
 
     /// 400: a malformed request (bad JSON, a missing query parameter).
@@ -99,12 +101,17 @@ impl From<fleet_core::Error> for ApiError {
             E::Outdated { .. } => ApiError::new(StatusCode::CONFLICT, "outdated", error.to_string()),
             E::Invalid { message, mut diagnostics } => {
                 diagnostics.sort_by_key(|d| (!d.is_error(), d.position.line, d.position.column));
-                ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid", message, diagnostics }
+                ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid", message, diagnostics, retry_after: None }
             }
             E::Unauthorized => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing, unknown or expired credentials")
             }
             E::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            E::Throttled { retry_after_ms } => {
+                let mut answer = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", error.to_string());
+                answer.retry_after = Some(fleet_core::auth::throttle::retry_after_secs(retry_after_ms));
+                answer
+            }
             other => ApiError::internal(&other),
         }
     }
@@ -136,6 +143,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -31,6 +31,7 @@ __all__ = [
     "Client",
     "ConflictError",
     "FleetError",
+    "MfaRequiredError",
     "NotFoundError",
     "PermissionDeniedError",
     "Transaction",
@@ -66,6 +67,15 @@ class FleetError(Exception):
 
 class AuthenticationError(FleetError):
     """401: missing, unknown or expired credentials."""
+
+
+class MfaRequiredError(AuthenticationError):
+    """The password was right and a second factor is due: ``challenge`` goes to
+    :meth:`Client.login_mfa` with the code."""
+
+    def __init__(self, status: int, code: str, message: str, *, challenge: str) -> None:
+        super().__init__(status, code, message)
+        self.challenge = challenge
 
 
 class PermissionDeniedError(FleetError):
@@ -205,9 +215,23 @@ class Client:
         """``GET /health`` (no authentication)."""
         return _object(self.request("GET", "/health"))
 
-    def login(self, username: str, password: str) -> str:
-        """Opens a session and uses its token from now on; returns the token."""
-        answer = self.request("POST", "/auth/login", json_body={"username": username, "password": password})
+    def login(self, username: str, password: str, code: Optional[str] = None) -> str:
+        """Opens a session and uses its token from now on; returns the token. A user with a
+        second factor gives ``code`` (the authenticator's current code or a recovery code): the
+        two login steps are made here; without it :class:`MfaRequiredError` carries the
+        challenge for :meth:`login_mfa`. Too many failed logins raise
+        :class:`LimitExceededError` (429; wait and retry)."""
+        answer = _object(self.request("POST", "/auth/login", json_body={"username": username, "password": password}))
+        if answer.get("status") == "mfa_required":
+            if code is None:
+                raise MfaRequiredError(401, "mfa_required", "a second factor is required: give code=", challenge=str(answer["challenge"]))
+            return self.login_mfa(str(answer["challenge"]), code)
+        self.token = str(answer["token"])
+        return self.token
+
+    def login_mfa(self, challenge: str, code: str) -> str:
+        """The second login step: the first step's ``challenge`` and a code; returns the token."""
+        answer = _object(self.request("POST", "/auth/login/mfa", json_body={"challenge": challenge, "code": code}))
         self.token = str(answer["token"])
         return self.token
 
@@ -216,9 +240,132 @@ class Client:
         self.request("POST", "/auth/logout")
         self.token = None
 
-    def create_token(self, name: str) -> str:
-        """Creates an API token for automation; returns it (it is shown only once)."""
-        return str(self.request("POST", "/tokens", json_body={"name": name})["token"])
+    def create_token(self, name: str, ttl_seconds: Optional[int] = None, user_id: Optional[int] = None) -> str:
+        """Creates an API token for automation, valid ``ttl_seconds`` (default: until revoked;
+        at most a year), acting as the caller or, for an admin, ``user_id``; returns it (it is
+        shown only once)."""
+        body: dict[str, Any] = {"name": name}
+        if ttl_seconds is not None:
+            body["ttl_seconds"] = int(ttl_seconds)
+        if user_id is not None:
+            body["user_id"] = int(user_id)
+        return str(self.request("POST", "/tokens", json_body=body)["token"])
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        """The caller: ``{id, username, role, pool_roles, mfa_enabled, mfa_required, ...}``."""
+        return _object(self.request("GET", "/auth/me"))
+
+    def change_password(self, current_password: str, new_password: str) -> None:
+        """Changes one's own password (at least 12 characters, not a common one). Every session
+        of the user ends, this one too: log in again."""
+        body = {"current_password": current_password, "new_password": new_password}
+        self.request("PUT", "/auth/password", json_body=body)
+        self.token = None
+
+    def tokens(self) -> list[dict[str, Any]]:
+        """One's own API tokens: ``{id, name, prefix, expires_at, last_used_at, ...}`` (never the secret)."""
+        return _objects(self.request("GET", "/tokens"))
+
+    def revoke_token(self, token_id: int) -> None:
+        """Revokes one's own API token (an admin: anyone's)."""
+        self.request("DELETE", f"/tokens/{int(token_id)}")
+
+    def enrol_mfa(self) -> dict[str, Any]:
+        """Starts enrolling a TOTP second factor: ``{secret, otpauth_uri, qr_svg}``."""
+        return _object(self.request("POST", "/auth/mfa/enrol"))
+
+    def confirm_mfa(self, code: str) -> list[str]:
+        """Confirms enrolment with a current code; returns the recovery codes (shown once)."""
+        return [str(c) for c in _object(self.request("POST", "/auth/mfa/confirm", json_body={"code": code}))["recovery_codes"]]
+
+    def regenerate_recovery_codes(self, password: str) -> list[str]:
+        """New recovery codes (the old ones stop working)."""
+        answer = _object(self.request("POST", "/auth/mfa/recovery-codes", json_body={"password": password}))
+        return [str(c) for c in answer["recovery_codes"]]
+
+    def disable_mfa(self, password: str) -> None:
+        """Turns off one's own second factor."""
+        self.request("POST", "/auth/mfa/disable", json_body={"password": password})
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user (admin)."""
+        return _objects(self.request("GET", "/users"))
+
+    def create_user(
+        self,
+        username: str,
+        password: str,
+        role: Optional[str] = None,
+        pool_roles: Optional[Mapping[int, str]] = None,
+    ) -> dict[str, Any]:
+        """Creates a user (admin) with a global ``role`` (``admin``, ``operator``, ``viewer``)
+        and/or roles in pools (``{pool_id: role}``)."""
+        grants = [{"pool_id": int(p), "role": r} for p, r in (pool_roles or {}).items()]
+        body = {"username": username, "password": password, "role": role, "pool_roles": grants}
+        return _object(self.request("POST", "/users", json_body=body))
+
+    def update_user(
+        self,
+        user_id: int,
+        *,
+        role: Any = ...,
+        pool_roles: Optional[Mapping[int, str]] = None,
+        mfa_required: Optional[bool] = None,
+    ) -> dict[str, Any]:
+        """Changes a user (admin): ``role`` (a role name; ``None`` removes the global role, so
+        the user acts only in its pools), ``pool_roles`` (replaces them all), ``mfa_required``.
+        Omitted arguments stay as they are."""
+        body: dict[str, Any] = {}
+        if role is not ...:
+            body["role"] = role
+        if pool_roles is not None:
+            body["pool_roles"] = [{"pool_id": int(p), "role": r} for p, r in pool_roles.items()]
+        if mfa_required is not None:
+            body["mfa_required"] = bool(mfa_required)
+        return _object(self.request("PATCH", f"/users/{int(user_id)}", json_body=body))
+
+    def delete_user(self, user_id: int) -> None:
+        """Deletes a user with its sessions and tokens (admin)."""
+        self.request("DELETE", f"/users/{int(user_id)}")
+
+    def reset_password(self, user_id: int, password: str) -> None:
+        """Sets a user's password (admin); the user's sessions end."""
+        self.request("PUT", f"/users/{int(user_id)}/password", json_body={"password": password})
+
+    def reset_mfa(self, user_id: int) -> None:
+        """Removes a user's second factor, e.g. after a lost device (admin)."""
+        self.request("DELETE", f"/users/{int(user_id)}/mfa")
+
+    def security_settings(self) -> dict[str, Any]:
+        """The server's security settings (admin): ``{mfa_required_for_admins}``."""
+        return _object(self.request("GET", "/settings/security"))
+
+    def set_security_settings(self, *, mfa_required_for_admins: bool) -> dict[str, Any]:
+        """Replaces the server's security settings (admin)."""
+        body = {"mfa_required_for_admins": bool(mfa_required_for_admins)}
+        return _object(self.request("PUT", "/settings/security", json_body=body))
+
+    def agents(self, cluster: ClusterRef) -> list[dict[str, Any]]:
+        """The agents of a cluster with their last report."""
+        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/agents"))
+
+    def revoke_agent(self, cluster: ClusterRef, agent_id: int) -> None:
+        """Revokes an agent (admin): its token stops working at once."""
+        self.request("DELETE", f"/clusters/{_cluster_id(cluster)}/agents/{int(agent_id)}")
+
+    def rotate_agent_token(self, cluster: ClusterRef, agent_id: int) -> str:
+        """Gives an agent a new token (admin) and returns it; the old one stops at once."""
+        return str(self.request("POST", f"/clusters/{_cluster_id(cluster)}/agents/{int(agent_id)}/token")["token"])
+
+    def enrollments(self, cluster: ClusterRef) -> list[dict[str, Any]]:
+        """The enrolments of a cluster that can still be used (admin)."""
+        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/enrollments"))
+
+    def revoke_enrollment(self, cluster: ClusterRef, enrollment_id: int) -> None:
+        """Revokes an unused enrolment (admin)."""
+        self.request("DELETE", f"/clusters/{_cluster_id(cluster)}/enrollments/{int(enrollment_id)}")
 
     # -- pools and clusters ------------------------------------------------------------------
 

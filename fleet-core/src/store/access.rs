@@ -11,7 +11,7 @@ use crate::documents::Parsed;
 use crate::error::{Error, Result};
 use crate::model::{Actor, Role, Transaction};
 use crate::ops::EditOp;
-use crate::rbac::{Credential, Principal};
+use crate::rbac::{Credential, Principal, Scope};
 use crate::secret::{new_token, sha256_hex};
 
 use super::{is_unique_violation, to_json, Store};
@@ -46,8 +46,9 @@ impl Store {
     /// token (`fg_`). Anything else, unknown or expired, is [`Error::Unauthorized`].
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         if token.starts_with("fs_") {
-            let user = self.session_user(token).await?;
-            Ok(Principal::User { user, credential: Credential::Session })
+            let (user, enrol_only) = self.session_user(token).await?;
+            let credential = if enrol_only { Credential::EnrolmentSession } else { Credential::Session };
+            Ok(Principal::User { user, credential })
         } else if token.starts_with("fa_") {
             let user = self.api_token_user(token).await?;
             Ok(Principal::User { user, credential: Credential::ApiToken })
@@ -76,6 +77,28 @@ impl Store {
             Err(Error::Storage(e)) if is_unique_violation(&e) => Ok(AdminBootstrap::Existing),
             Err(e) => Err(e),
         }
+    }
+
+    /// `principal` as it acts in `scope`: a user's role becomes the one in effect in the pool
+    /// of that cluster or that pool ([`Principal::in_pool`]). A cluster that does not exist
+    /// leaves the principal as it is (the route then answers 404 or 403 as usual).
+    pub async fn scoped(&self, principal: Principal, scope: Scope) -> Result<Principal> {
+        if !principal.has_pool_roles() {
+            return Ok(principal);
+        }
+        let pool_id = match scope {
+            Scope::Pool(id) => Some(id),
+            Scope::Cluster(id) => sqlx::query("SELECT pool_id FROM clusters WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|row| row.try_get::<i64, _>("pool_id"))
+                .transpose()?,
+        };
+        Ok(match pool_id {
+            Some(pool_id) => principal.in_pool(pool_id),
+            None => principal,
+        })
     }
 
     /// Transaction `id` of cluster `cluster_id` ([`Error::NotFound`] when it belongs to another).

@@ -58,10 +58,14 @@ impl Cidr {
     }
 }
 
-const AGENT_COLUMNS: &str =
+/// The longest an enrolment secret may stay valid, in ms (7 days): a leaked install command
+/// must not stay usable for long.
+pub const MAX_ENROLMENT_TTL_MS: i64 = 7 * 24 * 3_600_000;
+
+pub(super) const AGENT_COLUMNS: &str =
     "id, cluster_id, name, hostname, facts, last_seen_at, applied_version, last_outcome, last_error, last_diagnostics, created_at";
 
-fn agent_from_row(row: &AnyRow) -> Result<Agent> {
+pub(super) fn agent_from_row(row: &AnyRow) -> Result<Agent> {
     let outcome: Option<String> = row.try_get("last_outcome")?;
     Ok(Agent {
         id: row.try_get("id")?,
@@ -104,8 +108,11 @@ impl Store {
         for cidr in &allowed_cidrs {
             Cidr::parse(cidr)?;
         }
-        if ttl_ms <= 0 {
-            return Err(Error::invalid("an enrolment needs a positive lifetime"));
+        if ttl_ms <= 0 || ttl_ms > MAX_ENROLMENT_TTL_MS {
+            return Err(Error::invalid(format!(
+                "an enrolment lives between 1 ms and {} hours",
+                MAX_ENROLMENT_TTL_MS / 3_600_000
+            )));
         }
         let secret = new_token("fe_", self.random())?;
         let now = self.now();

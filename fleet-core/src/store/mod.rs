@@ -14,18 +14,26 @@
 //! replicas) therefore never corrupt each other.
 
 mod access;
+mod accounts;
+mod agent_admin;
 mod agents;
 mod audit;
 mod auth;
 mod bundles;
 mod clusters;
 mod enrol;
+mod login;
+mod mfa;
 mod notify;
 mod runtime;
 mod transactions;
 
 pub use access::{AdminBootstrap, TextAt, ADMIN_USERNAME};
-pub use auth::MIN_PASSWORD_LEN;
+pub use accounts::{SecuritySettings, UserChange};
+pub use agents::MAX_ENROLMENT_TTL_MS;
+pub use auth::{MAX_API_TOKEN_TTL_MS, MIN_PASSWORD_LEN};
+pub use login::{Credentials, SignIn};
+pub use mfa::MfaEnrolment;
 pub use enrol::{EnrolmentRequest, IssuedEnrolment};
 pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use transactions::Preview;
@@ -139,6 +147,7 @@ impl Store {
         let documents = Arc::new(DocumentCache::default());
         let store = Store { pool, backend, clock: options.clock, random: options.random, haproxy, documents };
         store.backfill_bundles().await?;
+        store.backfill_username_keys().await?;
         Ok(store)
     }
 

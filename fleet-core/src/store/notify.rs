@@ -209,7 +209,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waits_wake_on_apply_and_time_out_otherwise() {
         let (store, url, dir) = store().await;
-        store.create_user("system", "admin", "password-1", Role::Admin).await.unwrap();
+        store.create_user("system", "admin", "glacier-tuba-quarry", Role::Admin).await.unwrap();
         let pool = store.create_pool("admin", "p", "").await.unwrap();
         let cluster = store.create_cluster("admin", "c", pool.id, ClusterSettings::default()).await.unwrap();
         let watch = Arc::new(DesiredWatch::start(store.clone(), &url).await.unwrap());

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod accounts;
 mod bundle_references;
 mod bundles;
 mod concurrency;

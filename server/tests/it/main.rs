@@ -9,6 +9,7 @@ mod config_corpus;
 mod config_snapshots;
 mod keepalived_cli;
 mod support;
+mod serve_accounts;
 mod serve_agents;
 mod serve_api;
 mod serve_cancel;

@@ -44,7 +44,7 @@ fn short_admin_password_is_refused() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("password must have at least 8 characters"), "{stderr}");
+    assert!(stderr.contains("password must have at least 12 characters"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -14,10 +14,10 @@ async fn privileged_directives_need_admin_and_the_clusters_allowance(db: Db) {
     let Some(s) = start(db).await else { return };
     let admin = s.admin().await;
     let id = s.cluster(&admin, "edge").await;
-    s.post("/api/v1/users", &admin, json!({"username": "otto", "password": "password-1", "role": "operator"}))
+    s.post("/api/v1/users", &admin, json!({"username": "otto", "password": "glacier-tuba-quarry", "role": "operator"}))
         .await
         .expect(201);
-    let operator = s.login("otto", "password-1").await;
+    let operator = s.login("otto", "glacier-tuba-quarry").await;
     let import = format!("/api/v1/clusters/{id}/import");
     let settings = format!("/api/v1/clusters/{id}/settings");
     let with_program = format!("{CONFIG}\nprogram mirror\n    command /bin/true\n");

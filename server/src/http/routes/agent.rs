@@ -19,7 +19,7 @@ use crate::http::extract::{Json, Query};
 use crate::http::AppState;
 
 /// The peer's address, when the server knows it (it always does over TCP).
-pub(crate) struct Peer(Option<IpAddr>);
+pub(crate) struct Peer(pub(crate) Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = ApiError;

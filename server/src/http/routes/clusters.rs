@@ -29,8 +29,9 @@ pub(crate) struct NewPool {
 /// Every pool.
 #[utoipa::path(get, path = "/api/v1/pools", tag = "pools", responses((status = 200, description = "pools")))]
 pub(crate) async fn list_pools(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
-    caller.user(Permission::Read)?;
-    Ok(axum::Json(state.store.pools().await?))
+    caller.reader()?;
+    let pools = state.store.pools().await?.into_iter().filter(|p| caller.sees_pool(p.id));
+    Ok(axum::Json(pools.collect::<Vec<_>>()))
 }
 
 /// Creates a pool.
@@ -103,8 +104,9 @@ pub(crate) async fn list_clusters(
     Caller(caller): Caller,
     Query(query): Query<ClustersQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.user(Permission::Read)?;
-    Ok(axum::Json(state.store.clusters(query.pool_id).await?))
+    caller.reader()?;
+    let clusters = state.store.clusters(query.pool_id).await?.into_iter().filter(|c| caller.sees_pool(c.pool_id));
+    Ok(axum::Json(clusters.collect::<Vec<_>>()))
 }
 
 /// Creates a cluster in a pool.
@@ -114,6 +116,7 @@ pub(crate) async fn create_cluster(
     Caller(caller): Caller,
     Json(body): Json<NewCluster>,
 ) -> ApiResult<impl IntoResponse> {
+    let caller = caller.in_pool(body.pool_id);
     let user = caller.user(Permission::Write)?;
     let settings = body.settings.unwrap_or_default();
     let cluster = state.store.create_cluster(&user.username, &body.name, body.pool_id, settings).await?;

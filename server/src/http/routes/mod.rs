@@ -1,7 +1,9 @@
 //! Route handlers, one file per resource family. Each handler extracts, asks the caller's
 //! principal for the permission it needs, calls fleet-core and maps the result.
 
+mod accounts;
 mod agent;
+mod agents_admin;
 mod clusters;
 mod config;
 mod proxies;
@@ -32,6 +34,23 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(users::create_token))
         .routes(routes!(users::revoke_token))
         .routes(routes!(users::audit))
+        .routes(routes!(users::login_mfa))
+        .routes(routes!(users::update_user, users::delete_user))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(users::reset_mfa))
+        .routes(routes!(users::list_tokens))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::mfa_enrol))
+        .routes(routes!(accounts::mfa_confirm))
+        .routes(routes!(accounts::mfa_recovery_codes))
+        .routes(routes!(accounts::mfa_disable))
+        .routes(routes!(accounts::get_security, accounts::put_security))
+        .routes(routes!(agents_admin::list_agents))
+        .routes(routes!(agents_admin::revoke_agent))
+        .routes(routes!(agents_admin::rotate_agent_token))
+        .routes(routes!(agents_admin::list_enrolments))
+        .routes(routes!(agents_admin::revoke_enrolment))
         .routes(routes!(clusters::list_pools, clusters::create_pool))
         .routes(routes!(clusters::get_pool, clusters::delete_pool))
         .routes(routes!(clusters::list_clusters, clusters::create_cluster))

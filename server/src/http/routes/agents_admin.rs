@@ -1,0 +1,98 @@
+//! A cluster's agents and pending enrolments: list them, revoke an agent (its token stops at
+//! once and it leaves the status), rotate an agent's token, revoke an unused enrolment.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use fleet_core::rbac::Permission;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+
+use super::ClusterPath;
+use crate::errors::ApiResult;
+use crate::http::auth::Caller;
+use crate::http::extract::Path;
+use crate::http::AppState;
+
+/// The agents of a cluster with their last report.
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/agents", tag = "agents", params(ClusterPath), responses((status = 200, description = "agents")))]
+pub(crate) async fn list_agents(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.agents(path.id).await?))
+}
+
+/// `/clusters/{id}/agents/{agent_id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct AgentPath {
+    /// Cluster id.
+    id: i64,
+    /// Agent id.
+    agent_id: i64,
+}
+
+/// Revokes an agent (admin): its token stops working at once; the node must enrol again.
+#[utoipa::path(delete, path = "/api/v1/clusters/{id}/agents/{agent_id}", tag = "agents", params(AgentPath),
+    responses((status = 204, description = "revoked"), (status = 404, description = "no such agent in this cluster")))]
+pub(crate) async fn revoke_agent(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<AgentPath>,
+) -> ApiResult<StatusCode> {
+    let admin = caller.user(Permission::Admin)?;
+    state.store.revoke_agent(&admin.username, path.id, path.agent_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives an agent a new token (admin): `{agent, token}`, shown once; the old token stops at once.
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/agents/{agent_id}/token", tag = "agents", params(AgentPath),
+    responses((status = 201, description = "{agent, token}")))]
+pub(crate) async fn rotate_agent_token(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<AgentPath>,
+) -> ApiResult<impl IntoResponse> {
+    let admin = caller.user(Permission::Admin)?;
+    let (agent, token) = state.store.rotate_agent_token(&admin.username, path.id, path.agent_id).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"agent": agent, "token": token}))))
+}
+
+/// The enrolments of a cluster that can still be used (admin; secrets are never shown again).
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/enrollments", tag = "agents", params(ClusterPath),
+    responses((status = 200, description = "pending enrolments")))]
+pub(crate) async fn list_enrolments(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Admin)?;
+    Ok(axum::Json(state.store.pending_enrolments(path.id).await?))
+}
+
+/// `/clusters/{id}/enrollments/{enrolment_id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct EnrolmentPath {
+    /// Cluster id.
+    id: i64,
+    /// Enrolment id.
+    enrolment_id: i64,
+}
+
+/// Revokes an unused enrolment (admin): its secret stops working.
+#[utoipa::path(delete, path = "/api/v1/clusters/{id}/enrollments/{enrolment_id}", tag = "agents", params(EnrolmentPath),
+    responses((status = 204, description = "revoked"), (status = 404, description = "no such pending enrolment")))]
+pub(crate) async fn revoke_enrolment(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<EnrolmentPath>,
+) -> ApiResult<StatusCode> {
+    let admin = caller.user(Permission::Admin)?;
+    state.store.revoke_enrolment(&admin.username, path.id, path.enrolment_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
