@@ -205,7 +205,7 @@ impl Store {
     }
 
     /// [`Error::Throttled`] when any key is blocked now.
-    async fn check_throttle(&self, keys: &[(String, ThrottlePolicy)]) -> Result<()> {
+    pub(super) async fn check_throttle(&self, keys: &[(String, ThrottlePolicy)]) -> Result<()> {
         let now = self.now();
         let mut wait = None::<i64>;
         for (key, _) in keys {
@@ -228,7 +228,7 @@ impl Store {
 
     /// Counts a failure under every key, audits it within the bounds, and returns the error
     /// the caller answers with.
-    async fn login_failed(&self, keys: &[(String, ThrottlePolicy)], username: &str, source: Option<IpAddr>) -> Result<Error> {
+    pub(super) async fn login_failed(&self, keys: &[(String, ThrottlePolicy)], username: &str, source: Option<IpAddr>) -> Result<Error> {
         let now = self.now();
         let mut tx = self.write_tx().await?;
         let mut user_failures = Failures::default();
@@ -313,7 +313,7 @@ fn failures_from_row(row: &sqlx::any::AnyRow) -> Result<Failures> {
 }
 
 /// The keys a login counts under: the username first, then the source network.
-fn throttle_keys(username: &str, source: Option<IpAddr>) -> Vec<(String, ThrottlePolicy)> {
+pub(super) fn throttle_keys(username: &str, source: Option<IpAddr>) -> Vec<(String, ThrottlePolicy)> {
     let mut keys = vec![(throttle::user_key(username), throttle::PER_USER)];
     if let Some(source) = source {
         keys.push((throttle::network_key(source), throttle::PER_NETWORK));

@@ -165,18 +165,24 @@ impl Store {
     }
 
     /// [`Error::Forbidden`] unless `password` is `user_id`'s (checked off the async threads).
+    /// Throttled like a login under the user's name, so a stolen session cannot guess the
+    /// password through this check ([`Error::Throttled`]).
     pub(super) async fn check_own_password(&self, user_id: i64, password: &str) -> Result<()> {
-        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        let row = sqlx::query("SELECT username, password_hash FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| Error::not_found(format!("user {user_id}")))?;
+        let username: String = row.try_get("username")?;
+        let keys = super::login::throttle_keys(&username, None);
+        self.check_throttle(&keys).await?;
         let hash: String = row.try_get("password_hash")?;
         let password = password.to_string();
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
         if ok {
             Ok(())
         } else {
+            self.login_failed(&keys, &username, None).await?;
             Err(Error::Forbidden("the current password is wrong".into()))
         }
     }

@@ -146,6 +146,18 @@ async fn passwords_are_checked_and_changes_end_sessions(h: Harness) {
     }
     s.api_token_user(&secret).await.unwrap();
     assert!(matches!(s.login("eve", PASSWORD, 1000).await, Err(Error::Unauthorized)));
+    // Guessing the current password through a session is throttled like a login.
+    let mut refusals = Vec::new();
+    for _ in 0..7 {
+        refusals.push(match s.change_password(&eve, "a wrong guess!", "another-glacier").await {
+            Err(Error::Forbidden(_)) => "forbidden",
+            Err(Error::Throttled { .. }) => "throttled",
+            other => panic!("{other:?}"),
+        });
+    }
+    let first_throttled = refusals.iter().position(|r| *r == "throttled").unwrap();
+    assert!(first_throttled > 0 && refusals[first_throttled..].iter().all(|r| *r == "throttled"), "{refusals:?}");
+    h.clock.advance(1_000);
     let (_, three) = s.login("eve", "new-glacier-tuba", 60_000).await.unwrap();
     s.reset_password("admin", eve.id, "reset-by-the-admin").await.unwrap();
     assert!(matches!(s.session_user(&three).await, Err(Error::Unauthorized)));
