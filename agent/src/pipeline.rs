@@ -4,11 +4,11 @@
 //! ```text
 //! verify the bundle -> node policy -> stage <state>/releases/<version>-<digest12>/ (every file
 //!   with its mode, fsynced, under a temporary name renamed when complete)
+//!   -> only maps / ACL files / certificate contents / server weights or states changed:
+//!        switch, runtime API, verified (applied_runtime); a refused step falls through
 //!   -> haproxy -c on the release as the node will load it (from the release directory)
 //!   -> switch: the managed directory is a symlink, replaced by one rename(2)
-//!   -> only maps / ACL files / certificate contents / server weights or states changed:
-//!        runtime API, verified (applied_runtime); a failed runtime step falls back to a reload
-//!   -> else: save `show servers state`, reload, verify
+//!   -> save `show servers state`, reload, verify
 //!   -> failed reload: switch back to the previous release, reload -> report
 //! ```
 //!
@@ -257,8 +257,12 @@ impl Pipeline {
     }
 
     /// Removes what a killed agent left half-done (staging directories and check copies: they
-    /// were never live).
+    /// were never live) and releases over the [`RELEASES_KEPT`] (one staged but never switched
+    /// in by an agent killed before its pruning).
     pub(crate) fn clean_leftovers(&self) {
+        if let Some(current) = self.current_release(&self.managed(None)) {
+            self.prune(&current, None);
+        }
         if let Ok(entries) = std::fs::read_dir(self.releases()) {
             for entry in entries.flatten() {
                 if entry.file_name().to_string_lossy().starts_with(".staging-") {
@@ -296,16 +300,44 @@ impl Pipeline {
         let name = release::release_name(state.version, &state.sha256);
         let manifest = ReleaseManifest { version: state.version, digest: state.sha256.clone(), files: bundle.infos() };
         let release = self.stage(bundle, &manifest, &name)?;
-        let verdict = self.check(bundle, &release, &managed).await?;
-        if !verdict.accepted {
-            self.forget(&name);
-            let first = bundle.configs().last().map(|f| f.path.to_string()).unwrap_or_default();
-            let label = managed.join(&first).display().to_string();
-            let renames = vec![
-                (format!("{}/", self.state.join("check").display()), format!("{}/", managed.display())),
-                (format!("{}/", release.display()), format!("{}/", managed.display())),
-            ];
-            return Err(ApplyError::Rejected { version: state.version, verdict: Box::new(verdict), label, renames });
+        let previous = self.current_release(&managed);
+        let running = previous.as_deref().and_then(|name| self.release_bundle(name));
+        let plan = running.as_ref().and_then(|running| runtime_plan::plan(running, bundle)).filter(|_| driver.runs_release());
+        // Runtime first, without `haproxy -c` (seconds on a large configuration): the runtime
+        // API parses every map entry, pattern and certificate with the parsers a reload uses,
+        // and a refused step falls back to the checked reload path below, which switches back
+        // (undoing what the runtime took) when the check refuses the set.
+        let mut aside = None;
+        if let Some(plan) = &plan {
+            self.write_state_config(&managed).map_err(ApplyError::node("write", self.state_config.as_deref().unwrap_or(&self.state)))?;
+            aside = self.switch(&managed, &release)?;
+            driver.load(self.load_list(Some(&manifest)));
+            match self.apply_runtime(driver, plan, &managed).await {
+                Ok(()) => {
+                    self.prune(&name, previous.as_deref());
+                    return Ok(Applied::Runtime);
+                }
+                Err(message) => tracing::warn!(version = state.version, %message, "runtime apply failed: checking and reloading instead"),
+            }
+        }
+        match self.check(bundle, &release, &managed).await {
+            Ok(verdict) if verdict.accepted => {}
+            refused => {
+                if plan.is_some() {
+                    if let Err(message) = self.roll_back(driver, &managed, previous.as_deref(), aside.as_deref()).await {
+                        tracing::error!(version = state.version, %message, "cannot switch back after a failed runtime apply");
+                    }
+                }
+                self.forget(&name);
+                let verdict = refused?;
+                let first = bundle.configs().last().map(|f| f.path.to_string()).unwrap_or_default();
+                let label = managed.join(&first).display().to_string();
+                let renames = vec![
+                    (format!("{}/", self.state.join("check").display()), format!("{}/", managed.display())),
+                    (format!("{}/", release.display()), format!("{}/", managed.display())),
+                ];
+                return Err(ApplyError::Rejected { version: state.version, verdict: Box::new(verdict), label, renames });
+            }
         }
         if !bundle.configs().any(|f| f.text().is_some_and(|t| t.contains("load-server-state-from-file"))) && self.state_config.is_some() {
             tracing::warn!(
@@ -313,20 +345,10 @@ impl Pipeline {
                 "no `load-server-state-from-file global` in the configuration: servers drained or set to maint at runtime come back after a reload"
             );
         }
-        let previous = self.current_release(&managed);
-        let running = previous.as_deref().and_then(|name| self.release_bundle(name));
-        let plan = running.as_ref().and_then(|running| runtime_plan::plan(running, bundle));
-        self.write_state_config(&managed).map_err(ApplyError::node("write", self.state_config.as_deref().unwrap_or(&self.state)))?;
-        let aside = self.switch(&managed, &release)?;
-        driver.load(self.load_list(Some(&manifest)));
-        if let Some(plan) = plan.filter(|_| driver.runs_release()) {
-            match self.apply_runtime(driver, &plan, &managed).await {
-                Ok(()) => {
-                    self.prune(&name, previous.as_deref());
-                    return Ok(Applied::Runtime);
-                }
-                Err(message) => tracing::warn!(version = state.version, %message, "runtime apply failed: reloading instead"),
-            }
+        if plan.is_none() {
+            self.write_state_config(&managed).map_err(ApplyError::node("write", self.state_config.as_deref().unwrap_or(&self.state)))?;
+            aside = self.switch(&managed, &release)?;
+            driver.load(self.load_list(Some(&manifest)));
         }
         self.save_server_state(driver).await;
         if let Err(message) = driver.reload().await {
@@ -764,6 +786,15 @@ mod tests {
         assert_eq!(pipeline.apply(&mut driver, &v3).await.unwrap(), Applied::Runtime);
         assert_eq!(served_subject(tls), "subject=CN=two.test");
         assert_eq!(reloads(&driver).await, reloads_before, "no reload for a certificate swap");
+
+        // A certificate HAProxy refuses: the runtime step fails, `haproxy -c` refuses the set,
+        // and the node switches back to the running release.
+        let broken = bundle(&pipeline, 30, &site(port, tls, "v1", ""), "a.test X\nb.test B\n", b"not a certificate\n");
+        let error = pipeline.apply(&mut driver, &broken).await.unwrap_err();
+        assert_eq!(error.report(30).unwrap().outcome, ApplyOutcome::Rejected, "{error}");
+        assert_eq!(current(&pipeline), release::release_name(3, &v3.sha256));
+        assert_eq!((served_subject(tls), get(port, "a.test")), ("subject=CN=two.test".to_string(), "v1 X".to_string()));
+        let reloads_before = reloads(&driver).await;
 
         // Drained at runtime, then an unrelated change that needs a reload: still drained.
         let answer = driver.runtime("set server app/s1 state drain").await.unwrap();

@@ -46,15 +46,19 @@ pub fn release_holds(name: &str, digest: &str) -> bool {
     parse_release_name(name).is_some_and(|(_, short)| digest.to_ascii_lowercase().starts_with(short))
 }
 
-/// Which release directories (names in the releases folder) to delete so that the `keep`
-/// newest remain, by version number; releases named in `protect` (the current one and the
-/// rollback target) are never pruned. Names that are not releases are left alone.
+/// Which release directories (names in the releases folder) to delete so that `keep` remain:
+/// the ones named in `protect` (the current one and the rollback target), then the newest others
+/// by version number. Names that are not releases are left alone.
 pub fn releases_to_prune(names: &[String], keep: usize, protect: &[&str]) -> Vec<String> {
-    let mut ours: Vec<(i64, &String)> =
-        names.iter().filter_map(|name| parse_release_name(name).map(|(version, _)| (version, name))).collect();
-    ours.sort();
-    let excess = ours.len().saturating_sub(keep);
-    ours.into_iter().take(excess).filter(|(_, name)| !protect.contains(&name.as_str())).map(|(_, name)| name.clone()).collect()
+    let mut others: Vec<(i64, &String)> = names
+        .iter()
+        .filter(|name| !protect.contains(&name.as_str()))
+        .filter_map(|name| parse_release_name(name).map(|(version, _)| (version, name)))
+        .collect();
+    others.sort();
+    let kept_protected = names.iter().filter(|name| protect.contains(&name.as_str())).count();
+    let excess = others.len().saturating_sub(keep.saturating_sub(kept_protected));
+    others.into_iter().take(excess).map(|(_, name)| name.clone()).collect()
 }
 
 /// What a node records next to a release: enough to rebuild the bundle from the directory
@@ -134,7 +138,9 @@ mod tests {
         all.push("12-abcdef012345.json".into());
         all.push(".staging-14-000000000000".into());
         assert_eq!(releases_to_prune(&all, RELEASES_KEPT, &[]), names[..3].to_vec());
-        assert_eq!(releases_to_prune(&all, RELEASES_KEPT, &[&names[1]]), vec![names[0].clone(), names[2].clone()]);
+        // The rollback target counts in the ten: the newest nine others stay with it.
+        let pruned = releases_to_prune(&all, RELEASES_KEPT, &[&names[1], &names[12]]);
+        assert_eq!(pruned, vec![names[0].clone(), names[2].clone(), names[3].clone()]);
         assert!(releases_to_prune(&names[..4], RELEASES_KEPT, &[]).is_empty());
     }
 
