@@ -627,6 +627,7 @@ mod tests {
 
     use fleet_core::bundle::{BundlePath, FileKind};
     use fleet_core::ApplyOutcome;
+    use fleet_tests::served_subject;
 
     use super::*;
     use crate::process::ProcessDriver;
@@ -677,23 +678,6 @@ mod tests {
         desired(pipeline, version, vec![BundleFile::new(path("haproxy.cfg"), FileKind::Config, text.as_bytes().to_vec())])
     }
 
-    /// A self-signed certificate and key for `cn`, as one PEM.
-    fn certificate(dir: &Path, cn: &str) -> Vec<u8> {
-        let (key, cert) = (dir.join(format!("{cn}.key")), dir.join(format!("{cn}.crt")));
-        let status = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj"])
-            .arg(format!("/CN={cn}"))
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        [std::fs::read(cert).unwrap(), std::fs::read(key).unwrap()].concat()
-    }
-
     fn site(port: u16, tls: u16, body: &str, extra: &str) -> String {
         format!(
             "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    \
@@ -724,18 +708,6 @@ mod tests {
         answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()
     }
 
-    /// The subject of the certificate served on `port`.
-    fn served_subject(port: u16) -> String {
-        let output = std::process::Command::new("openssl")
-            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        text.lines().find(|l| l.starts_with("subject=")).unwrap_or_default().replace(' ', "")
-    }
-
     async fn reloads(driver: &Driver) -> u64 {
         let Driver::Process(process) = driver else { unreachable!() };
         crate::mcli::parse_show_proc(&crate::mcli::send(&process.socket(), "show proc", Duration::from_secs(3)).await.unwrap())
@@ -755,7 +727,7 @@ mod tests {
         }
         let (dir, pipeline, mut driver) = node("releases");
         let (port, tls) = (free_port(), free_port());
-        let (one, two) = (certificate(&dir, "one.test"), certificate(&dir, "two.test"));
+        let (one, two) = (fleet_tests::self_signed_pem_for("one.test").unwrap(), fleet_tests::self_signed_pem_for("two.test").unwrap());
 
         // First apply: the operator's folder is moved aside, never deleted; HAProxy starts.
         let v1 = bundle(&pipeline, 1, &site(port, tls, "v1", ""), "a.test A\n", &one);

@@ -17,7 +17,7 @@ mod agent_harness;
 
 use std::time::{Duration, Instant};
 
-use agent_harness::{bring_up, bundle_config, certificate, free_port, prerequisites, probe, Server};
+use agent_harness::{bring_up, bundle_config, free_port, prerequisites, probe, Server};
 use serde_json::json;
 
 fn env(name: &str, default: usize) -> usize {
@@ -53,9 +53,9 @@ fn figures(name: &str, mut times: Vec<Duration>) {
 fn main() {
     let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
     let (runs, backends) = (env("FLEET_BUNDLE_BENCH_RUNS", 30).max(1), env("FLEET_BUNDLE_BENCH_BACKENDS", 1_000));
-    let (server, _agent, cluster, port, dir) = bring_up("bundle-bench", &haproxy, &fleet, &agent_bin);
+    let (server, _agent, cluster, port, _dir) = bring_up("bundle-bench", &haproxy, &fleet, &agent_bin);
     let tls = free_port();
-    let pem = certificate(&dir, "bench.test");
+    let pem = fleet_tests::self_signed_pem_for("bench.test").unwrap();
     // Backends only: the generated frontend would bind fixed ports.
     let large = fleet_tests::large_config(backends, 2);
     let extra_backends = large.split_once("    default_backend be_app00000\n").map_or("", |(_, b)| b).to_string();

@@ -117,14 +117,20 @@ pub fn keepalived_bin() -> Option<PathBuf> {
 }
 
 /// A self-signed certificate for `CN=fleet.test` followed by its private key, in one PEM file
-/// (what `crt` loads), made by `openssl req -x509 -newkey rsa:2048 -nodes`; `None` (after
-/// saying why) when `openssl` cannot make one.
+/// ([`self_signed_pem_for`]).
 pub fn self_signed_pem() -> Option<Vec<u8>> {
+    self_signed_pem_for("fleet.test")
+}
+
+/// A self-signed certificate for `CN=<cn>` followed by its private key, in one PEM file (what
+/// `crt` loads), made by `openssl req -x509 -newkey rsa:2048 -nodes`; `None` (after saying why)
+/// when `openssl` cannot make one.
+pub fn self_signed_pem_for(cn: &str) -> Option<Vec<u8>> {
     let dir = std::env::temp_dir().join(unique_name("fleet-tests-pem"));
     std::fs::create_dir_all(&dir).ok()?;
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=fleet.test", "-keyout"])
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &format!("/CN={cn}"), "-keyout"])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
@@ -137,6 +143,18 @@ pub fn self_signed_pem() -> Option<Vec<u8>> {
         eprintln!("openssl req -x509 failed: skipping");
     }
     pem
+}
+
+/// The subject of the certificate a TLS listener on loopback `port` serves, as
+/// `openssl s_client` prints it without blanks (`subject=CN=fleet.test`); empty when none is.
+pub fn served_subject(port: u16) -> String {
+    let output = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let text = output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    text.lines().find(|l| l.starts_with("subject=")).unwrap_or_default().replace(' ', "")
 }
 
 /// The large configuration the benchmarks share (haproxy-parse `large_config`, fleet-core

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use fleet_tests::served_subject;
 use serde_json::json;
 
-use crate::agent_harness::{bring_up, bundle_config, certificate, config, prerequisites, probe, served_subject, wait_served, Server};
+use crate::agent_harness::{bring_up, bundle_config, config, prerequisites, probe, wait_served, Server};
 
 #[test]
 fn five_applies_are_served_quickly_without_a_failed_connection() {
@@ -171,7 +172,7 @@ impl Set {
 #[test]
 fn sigkill_during_bundle_applies_never_leaves_a_mixed_set_and_converges() {
     let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
-    let (server, mut agent, cluster, port, dir) = bring_up("sigkill", &haproxy, &fleet, &agent_bin);
+    let (server, mut agent, cluster, port, _dir) = bring_up("sigkill", &haproxy, &fleet, &agent_bin);
     let tls = crate::agent_harness::free_port();
     let seed = std::env::var("FLEET_SIGKILL_SEED")
         .ok()
@@ -191,7 +192,7 @@ fn sigkill_during_bundle_applies_never_leaves_a_mixed_set_and_converges() {
         let marker = format!("{n}");
         let config = bundle_config(port, tls, &format!("v{n}"), extra);
         let map = format!("# hosts\ntest m{n}\nother.test o{n}\n");
-        let pem = certificate(&dir, &format!("n{n}.test"));
+        let pem = fleet_tests::self_signed_pem_for(&format!("n{n}.test")).unwrap();
         (marker, config, map, pem)
     };
     let commit = |config: &str, map: &str, pem: &[u8]| {

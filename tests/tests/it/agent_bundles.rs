@@ -5,9 +5,10 @@
 
 use std::time::{Duration, Instant};
 
+use fleet_tests::served_subject;
 use serde_json::json;
 
-use crate::agent_harness::{bring_up, bundle_config, certificate, free_port, prerequisites, served_subject, wait_served, Agent, Server};
+use crate::agent_harness::{bring_up, bundle_config, free_port, prerequisites, wait_served, Agent, Server};
 
 /// The master's reload counter (`show proc`).
 fn reloads(agent: &Agent) -> u64 {
@@ -25,10 +26,10 @@ fn commit(server: &Server, cluster: i64, config: &str, map: &str, pem: &[u8]) ->
 #[test]
 fn map_and_certificate_changes_are_applied_at_runtime_without_a_reload() {
     let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
-    let (server, agent, cluster, port, dir) = bring_up("bundle-runtime", &haproxy, &fleet, &agent_bin);
+    let (server, agent, cluster, port, _dir) = bring_up("bundle-runtime", &haproxy, &fleet, &agent_bin);
     let tls = free_port();
     let config = bundle_config(port, tls, "v", "");
-    let (one, two) = (certificate(&dir, "one.test"), certificate(&dir, "two.test"));
+    let (one, two) = (fleet_tests::self_signed_pem_for("one.test").unwrap(), fleet_tests::self_signed_pem_for("two.test").unwrap());
     let first = commit(&server, cluster, &config, "test A\n", &one);
     server.apply(cluster, first);
     wait_served(port, "v A", Duration::from_secs(10));

@@ -344,23 +344,6 @@ pub(crate) fn bring_up(name: &str, haproxy: &Path, fleet: &Path, agent_bin: &Pat
     (server, agent, cluster, port, dir)
 }
 
-/// A self-signed certificate and key for `cn` (EC, quick to make), as one PEM.
-pub(crate) fn certificate(dir: &Path, cn: &str) -> Vec<u8> {
-    let (key, cert) = (dir.join(format!("{cn}.key")), dir.join(format!("{cn}.crt")));
-    let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj"])
-        .arg(format!("/CN={cn}"))
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "openssl req for {cn}");
-    [std::fs::read(cert).unwrap(), std::fs::read(key).unwrap()].concat()
-}
-
 /// A configuration answering `<body> <map value of host "test">` on `port`, and TLS on `tls`
 /// with `certs/site.pem`; `extra` lines go into the frontend.
 pub(crate) fn bundle_config(port: u16, tls: u16, body: &str, extra: &str) -> String {
@@ -371,16 +354,4 @@ pub(crate) fn bundle_config(port: u16, tls: u16, body: &str, extra: &str) -> Str
          http-request return status 200 content-type text/plain lf-string \"{body} %[req.hdr(host),map_str(maps/hosts.map,none)]\"\n    \
          default_backend app\n\nbackend app\n    balance roundrobin\n    server s1 127.0.0.1:9 weight 10\n    server s2 127.0.0.1:9 weight 10\n"
     )
-}
-
-/// The subject of the certificate served on `port` (`subject=CN=...`).
-pub(crate) fn served_subject(port: u16) -> String {
-    let output = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.lines().find(|l| l.starts_with("subject=")).unwrap_or_default().replace(' ', "")
 }
