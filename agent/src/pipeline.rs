@@ -803,6 +803,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn two_config_files_an_acl_file_and_an_error_page_apply_as_one_set() {
+        if haproxy().is_none() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        let (dir, pipeline, mut driver) = node("acl");
+        let port = free_port();
+        let main = "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    \
+                    timeout server 5s\n    load-server-state-from-file global\n";
+        let web = format!(
+            "frontend fe\n    bind 127.0.0.1:{port}\n    errorfile 403 errors/403.http\n    acl blocked src -f acl/blocked.acl\n    \
+             http-request deny deny_status 403 if blocked\n    http-request return status 200 content-type text/plain string ok\n"
+        );
+        let page = b"HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nblocked by fleet\n".to_vec();
+        let set = |version: i64, acl: &str| {
+            desired(
+                &pipeline,
+                version,
+                vec![
+                    BundleFile::new(path("haproxy.cfg"), FileKind::Config, main.as_bytes().to_vec()),
+                    BundleFile::new(path("conf.d/web.cfg"), FileKind::Config, web.as_bytes().to_vec()),
+                    BundleFile::new(path("acl/blocked.acl"), FileKind::Acl, acl.as_bytes().to_vec()),
+                    BundleFile::new(path("errors/403.http"), FileKind::Errorfile, page.clone()),
+                ],
+            )
+        };
+        assert_eq!(pipeline.apply(&mut driver, &set(1, "10.0.0.1\n")).await.unwrap(), Applied::Reloaded);
+        assert_eq!(get(port, "x"), "ok");
+        let reloads_before = reloads(&driver).await;
+        // Only the ACL file: `prepare acl` / `add acl` / `commit acl`, and the error page answers.
+        assert_eq!(pipeline.apply(&mut driver, &set(2, "# blocked\n10.0.0.1\n127.0.0.1\n")).await.unwrap(), Applied::Runtime);
+        assert_eq!(get(port, "x"), "blocked by fleet\n");
+        assert_eq!(reloads(&driver).await, reloads_before);
+        driver.stop().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn a_partial_download_is_never_written() {
         let (dir, pipeline, mut driver) = node("partial");
         let mut cut = config_only(&pipeline, 2, "global\n    maxconn 10\n");
