@@ -32,7 +32,7 @@ use fleet_core::apply::runtime_plan::{self, RuntimeChange, RuntimePlan};
 use fleet_core::apply::{outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download, DownloadError, FailedStep};
 use fleet_core::auth::privileged::{Privilege, PrivilegedUse};
 use fleet_core::bundle::{Bundle, BundleFile};
-use fleet_core::haproxy_check::{CheckError, HaproxyChecker, Verdict};
+use fleet_core::haproxy_check::{CheckError, CheckedFile, HaproxyChecker, Verdict};
 use fleet_core::runtime::command_succeeded;
 use fleet_core::wire::DesiredState;
 use fleet_core::{AgentReport, ClusterSettings, Clock, SystemClock};
@@ -89,7 +89,8 @@ pub(crate) enum ApplyError {
     #[error("version {version} uses privileged directives this node does not allow")]
     RefusedByPolicy { version: i64, refused: Vec<PrivilegedUse> },
     /// `haproxy -c` refused the version; the node keeps running the old one. HAProxy named the
-    /// files in `checked_in`; the operator is told their managed path.
+    /// files by their bundle paths; `label` (one config file) or `renames` (several) give the
+    /// operator their managed paths.
     #[error("haproxy -c rejected version {version}")]
     Rejected { version: i64, verdict: Box<Verdict>, label: String, renames: Vec<(String, String)> },
     /// `haproxy -c` gave no verdict (missing binary, killed, timed out).
@@ -330,12 +331,12 @@ impl Pipeline {
                 }
                 self.forget(&name);
                 let verdict = refused?;
-                let first = bundle.configs().last().map(|f| f.path.to_string()).unwrap_or_default();
-                let label = managed.join(&first).display().to_string();
-                let renames = vec![
-                    (format!("{}/", self.state.join("check").display()), format!("{}/", managed.display())),
-                    (format!("{}/", release.display()), format!("{}/", managed.display())),
-                ];
+                // HAProxy named the files by their bundle paths: the operator reads managed paths.
+                let label = managed.join(bundle.first_config().path.as_str()).display().to_string();
+                let renames = bundle
+                    .configs()
+                    .map(|f| (format!("[{}:", f.path), format!("[{}:", managed.join(f.path.as_str()).display())))
+                    .collect();
                 return Err(ApplyError::Rejected { version: state.version, verdict: Box::new(verdict), label, renames });
             }
         }
@@ -422,52 +423,39 @@ impl Pipeline {
         Bundle::new(files).ok()
     }
 
-    /// `haproxy -c` on the staged release as HAProxy will load it: the agent's config file and
-    /// every config file with `-f` in bundle order, run from the release directory so relative
-    /// paths resolve there; configs naming absolute paths in the managed directory are checked
-    /// through copies pointing into the release (`release::text_for_check`).
+    /// `haproxy -c` on the staged release as HAProxy will load it: the agent's config file
+    /// (resolving relative paths in the staged release rather than the live one) and every
+    /// config file with `-f` in bundle order, under their bundle paths, so that each diagnostic
+    /// names its file. The config files are checked through copies in which absolute paths into
+    /// the managed directory point into the release (`release::text_for_check`).
     async fn check(&self, bundle: &Bundle, release: &Path, managed: &Path) -> Result<Verdict, ApplyError> {
         let check_dir = self.state.join("check");
+        let state_config = self.state.join("check-state.cfg");
         let _ = std::fs::remove_dir_all(&check_dir);
+        std::fs::create_dir_all(&check_dir).map_err(ApplyError::node("create", &check_dir))?;
+        std::fs::write(&state_config, self.state_config_text(release)).map_err(ApplyError::node("write", &state_config))?;
         let (managed_text, release_text) = (managed.display().to_string(), release.display().to_string());
-        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        let mut texts: Vec<(String, String)> = Vec::new();
         for config in bundle.configs() {
             let text = config.text().unwrap_or_default();
-            match release::text_for_check(text, &managed_text, &release_text) {
-                Some(rewritten) => {
-                    let path = check_dir.join(config.path.as_str());
-                    if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent).map_err(ApplyError::node("create", parent))?;
-                    }
-                    std::fs::write(&path, &rewritten).map_err(ApplyError::node("write", &path))?;
-                    files.push((path, rewritten));
-                }
-                None => files.push((release.join(config.path.as_str()), text.to_string())),
+            let text = release::text_for_check(text, &managed_text, &release_text).unwrap_or_else(|| text.to_string());
+            let path = check_dir.join(config.path.as_str());
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(ApplyError::node("create", parent))?;
             }
+            std::fs::write(&path, &text).map_err(ApplyError::node("write", &path))?;
+            texts.push((config.path.to_string(), text));
         }
-        let Some((last, last_text)) = files.pop() else { return Err(CheckError::Interrupted { bin: self.haproxy_bin.clone(), reason: "no config file".into() }.into()) };
-        // The agent's own file as the node will load it, but resolving relative paths in the
-        // staged release rather than the live one.
-        let state_config = match &self.state_config {
-            Some(_) => {
-                let path = check_dir.join(STATE_CONFIG_FILE);
-                std::fs::create_dir_all(&check_dir).map_err(ApplyError::node("create", &check_dir))?;
-                std::fs::write(&path, self.state_config_text(release)).map_err(ApplyError::node("write", &path))?;
-                Some(path)
-            }
-            None => None,
-        };
-        let mut args = Vec::new();
-        for path in state_config.iter().chain(files.iter().map(|(p, _)| p)) {
-            args.push("-f".to_string());
-            args.push(path.display().to_string());
-        }
-        let checker = HaproxyChecker::new(&self.haproxy_bin).in_dir(release).with_args(args);
-        let bin = self.haproxy_bin.clone();
-        let verdict = tokio::task::spawn_blocking(move || checker.check_file(&last, &last_text))
-            .await
-            .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }));
+        let checker = HaproxyChecker::new(&self.haproxy_bin).with_args(["-f".to_string(), state_config.display().to_string()]);
+        let (bin, dir) = (self.haproxy_bin.clone(), check_dir.clone());
+        let verdict = tokio::task::spawn_blocking(move || {
+            let files: Vec<CheckedFile<'_>> = texts.iter().map(|(name, text)| CheckedFile { name, text }).collect();
+            checker.check_files(&dir, &files)
+        })
+        .await
+        .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }));
         let _ = std::fs::remove_dir_all(&check_dir);
+        let _ = std::fs::remove_file(&state_config);
         Ok(verdict?)
     }
 
@@ -871,6 +859,16 @@ mod tests {
         assert_eq!((alert.position.line, alert.position.column), (3, 19), "{alert:?}");
         assert!(dir.join("etc").is_dir() && !dir.join("etc").is_symlink(), "nothing switched");
         assert_eq!(std::fs::read_dir(pipeline.releases()).unwrap().count(), 0, "the refused release is removed");
+
+        // Several config files: each alert names its file, by its managed path in the message.
+        let files = vec![
+            BundleFile::new(path("haproxy.cfg"), FileKind::Config, text.as_bytes().to_vec()),
+            BundleFile::new(path("conf.d/web.cfg"), FileKind::Config, b"backend app\n    server s 127.0.0.1:80\n".to_vec()),
+        ];
+        let report = pipeline.apply(&mut driver, &desired(&pipeline, 3, files)).await.unwrap_err().report(3).unwrap();
+        let message = report.error.unwrap();
+        assert!(message.contains(&format!("[{config}:3]")), "{message}");
+        assert_eq!(report.diagnostics[0].file.as_deref(), Some("haproxy.cfg"), "{:?}", report.diagnostics);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
