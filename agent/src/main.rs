@@ -3,8 +3,8 @@
 //! ```text
 //! args (cli) -> token (enrol once with the secret, then <state>/token, mode 0600)
 //!   -> driver (process: HAProxy master-worker run by the agent | systemd)
-//!   -> agent loop: long-poll desired -> pipeline (write, haproxy -c, back up, rename, reload,
-//!      verify, roll back) -> report
+//!   -> agent loop: long-poll desired -> pipeline (stage a release, runtime API or haproxy -c,
+//!      switch the managed directory's symlink, reload, verify, switch back) -> report
 //!   -> side loop: heartbeat (facts + runtime summary), supervision, runtime actions
 //! ```
 //! The binary is thin: argument errors exit 64 before anything starts.
