@@ -114,7 +114,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
         Mode::Systemd => "systemd",
     };
     let facts = facts::collect(&args.haproxy_bin, mode).await;
-    let client = Client::new(&args.server, args.ca_file.as_deref()).map_err(StartError::Client)?;
+    let client = Client::new(&args.server, args.trust()).map_err(StartError::Client)?;
     let token = credentials(&args, &client, &facts).await?;
     let client = client.with_token(token);
 

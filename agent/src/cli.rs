@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use fleet_core::fingerprint::CaFingerprint;
 use fleet_core::auth::privileged::{self, Privilege};
+
+use crate::client::Trust;
 
 /// How the agent makes HAProxy load a configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,6 +59,11 @@ pub(crate) struct Args {
     /// A PEM CA certificate to trust for the server (private CA).
     #[arg(long)]
     pub(crate) ca_file: Option<PathBuf>,
+    /// Accept the server only when its certificate chain holds the certificate with this
+    /// SHA-256 (`sha256:<64 hex>`, as in the install command of `fleet serve --tls-self-signed`):
+    /// no other CA, public ones included, is trusted.
+    #[arg(long, value_name = "sha256:HEX", conflicts_with = "ca_file", value_parser = fingerprint)]
+    pub(crate) ca_fingerprint: Option<CaFingerprint>,
     /// Seconds between heartbeats (and runtime-action polls).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) heartbeat_seconds: u64,
@@ -69,6 +77,11 @@ pub(crate) struct Args {
     pub(crate) allow_privileged: Option<HashSet<Privilege>>,
 }
 
+/// `--ca-fingerprint`'s parser: fleet-core's, with its message.
+fn fingerprint(text: &str) -> Result<CaFingerprint, String> {
+    text.parse().map_err(|e: fleet_core::fingerprint::FingerprintError| e.to_string())
+}
+
 /// `--allow-privileged`'s parser: fleet-core's, with its message (the names it knows).
 fn allowance(text: &str) -> Result<HashSet<Privilege>, String> {
     privileged::parse_allowance(text).map_err(|e| e.to_string())
@@ -77,6 +90,16 @@ fn allowance(text: &str) -> Result<HashSet<Privilege>, String> {
 impl Args {
     pub(crate) fn token_path(&self) -> PathBuf {
         self.token_file.clone().unwrap_or_else(|| self.state_dir.join("token"))
+    }
+
+    /// Which certificates the server may present (`--ca-fingerprint`, `--ca-file`, or the
+    /// system's roots).
+    pub(crate) fn trust(&self) -> Trust<'_> {
+        match (&self.ca_fingerprint, &self.ca_file) {
+            (Some(pin), _) => Trust::Pinned(*pin),
+            (None, Some(path)) => Trust::CaFile(path),
+            (None, None) => Trust::System,
+        }
     }
 
     pub(crate) fn heartbeat_interval(&self) -> Duration {
@@ -108,6 +131,17 @@ mod tests {
         assert_eq!(some, HashSet::from([Privilege::Program, Privilege::Lua]));
         let all = parse(&["--allow-privileged", "all"]).unwrap().allowed_privileges();
         assert_eq!(all.len(), privileged::PRIVILEGES.len());
+    }
+
+    #[test]
+    fn ca_fingerprint_is_parsed_and_excludes_ca_file() {
+        let pin = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let args = parse(&["--ca-fingerprint", pin]).unwrap();
+        assert!(matches!(args.trust(), Trust::Pinned(p) if p.to_string() == pin));
+        assert!(matches!(parse(&[]).unwrap().trust(), Trust::System));
+        let error = parse(&["--ca-fingerprint", "sha256:abc"]).unwrap_err().to_string();
+        assert!(error.contains("expected sha256: and 64 hex digits"), "{error}");
+        assert!(parse(&["--ca-fingerprint", pin, "--ca-file", "/tmp/ca.pem"]).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use fleet_core::fingerprint::CaFingerprint;
 use fleet_core::runtime::{ActionOutcome, RuntimeAction, AGENT_RUNTIME_PATH, AGENT_RUNTIME_RESULTS_PATH};
 use fleet_core::wire::{DesiredState, EnrolRequest, EnrolResponse, Heartbeat, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, REPORT_PATH};
 use fleet_core::AgentReport;
@@ -18,7 +19,10 @@ pub(crate) enum ClientError {
     Ca { path: String, reason: String },
     #[error("cannot build the HTTP client: {0}")]
     Build(reqwest::Error),
-    #[error("server unreachable: {0}")]
+    #[error("--ca-fingerprint: {0}")]
+    Pin(rustls::Error),
+    /// With its causes: a refused certificate says why (`invalid peer certificate: ...`).
+    #[error("server unreachable: {}", chain(.0))]
     Transport(#[from] reqwest::Error),
     #[error("server answered {status}: {body}")]
     Status { status: StatusCode, body: String },
@@ -29,6 +33,17 @@ impl ClientError {
     pub(crate) fn is_auth(&self) -> bool {
         matches!(self, ClientError::Status { status, .. } if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN)
     }
+}
+
+/// Which certificates the agent accepts from the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Trust<'a> {
+    /// The system's roots (a certificate from a public CA).
+    System,
+    /// The CA certificate in this PEM file (`--ca-file`), besides the system's roots.
+    CaFile(&'a Path),
+    /// Only a chain holding the certificate with this fingerprint (`--ca-fingerprint`).
+    Pinned(CaFingerprint),
 }
 
 /// An HTTP client bound to one server.
@@ -62,20 +77,26 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientE
 }
 
 impl Client {
-    pub(crate) fn new(server: &str, ca_file: Option<&Path>) -> Result<Client, ClientError> {
+    pub(crate) fn new(server: &str, trust: Trust<'_>) -> Result<Client, ClientError> {
         let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).user_agent(concat!(
             "fleet-agent/",
             env!("CARGO_PKG_VERSION")
         ));
-        if let Some(path) = ca_file {
-            let pem = std::fs::read(path).map_err(|source| ClientError::CaFile { path: path.display().to_string(), source })?;
-            let invalid = |e: reqwest::Error| ClientError::Ca { path: path.display().to_string(), reason: chain(&e) };
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(invalid)?;
-            // The PEM is only decoded when the client is built.
-            let http = builder.add_root_certificate(cert).build().map_err(invalid)?;
-            return Ok(Client { http, base: server.trim_end_matches('/').to_string(), token: None });
-        }
-        Ok(Client { http: builder.build().map_err(ClientError::Build)?, base: server.trim_end_matches('/').to_string(), token: None })
+        let http = match trust {
+            Trust::System => builder.build().map_err(ClientError::Build)?,
+            Trust::CaFile(path) => {
+                let pem = std::fs::read(path).map_err(|source| ClientError::CaFile { path: path.display().to_string(), source })?;
+                let invalid = |e: reqwest::Error| ClientError::Ca { path: path.display().to_string(), reason: chain(&e) };
+                let cert = reqwest::Certificate::from_pem(&pem).map_err(invalid)?;
+                // The PEM is only decoded when the client is built.
+                builder.add_root_certificate(cert).build().map_err(invalid)?
+            }
+            Trust::Pinned(pin) => {
+                let config = crate::pin::client_config(pin).map_err(ClientError::Pin)?;
+                builder.use_preconfigured_tls(config).build().map_err(ClientError::Build)?
+            }
+        };
+        Ok(Client { http, base: server.trim_end_matches('/').to_string(), token: None })
     }
 
     pub(crate) fn with_token(mut self, token: String) -> Client {

@@ -15,6 +15,7 @@ mod client;
 mod driver;
 mod facts;
 mod mcli;
+mod pin;
 mod pipeline;
 mod process;
 mod systemd;

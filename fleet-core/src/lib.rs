@@ -26,10 +26,13 @@ pub mod auth;
 pub mod backoff;
 pub mod bundle;
 pub mod candidate;
+#[cfg(feature = "store")]
+pub mod certs;
 pub mod clock;
 pub mod diff;
 pub mod documents;
 mod error;
+pub mod fingerprint;
 pub mod haproxy_check;
 mod model;
 pub mod ops;
@@ -37,6 +40,7 @@ pub mod rbac;
 pub mod read;
 pub mod runtime;
 pub mod secret;
+pub mod secrets;
 #[cfg(feature = "store")]
 mod store;
 pub mod wire;
@@ -51,7 +55,7 @@ pub use ops::{EditOp, SectionRef};
 #[cfg(feature = "store")]
 pub use store::{Backend, EnrolmentRequest, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
 #[cfg(feature = "store")]
-pub use store::{AdminBootstrap, DesiredWatch, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};
+pub use store::{AdminBootstrap, DesiredWatch, StoredSecret, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};
 pub use model::PoolRole;
 #[cfg(feature = "store")]
 pub use store::{Credentials, MfaEnrolment, SecuritySettings, SignIn, UserChange, MAX_API_TOKEN_TTL_MS, MAX_ENROLMENT_TTL_MS};

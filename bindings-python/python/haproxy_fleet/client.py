@@ -20,6 +20,7 @@ the routes in DESIGN.md and JSON errors to exceptions.
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -147,6 +148,11 @@ class Client:
 
     Authenticate with an API token (``token=``) or with ``username=`` and ``password=`` (the
     client logs in at once and keeps the session token).
+
+    Over HTTPS the server's certificate is verified against the system's CAs, or against
+    ``ca_file`` (a PEM file: for ``fleet serve --tls-self-signed``, ``<data>/tls/ca.pem``).
+    ``verify=False`` turns verification off (tests only: anyone on the path can then read the
+    password and the tokens).
     """
 
     def __init__(
@@ -157,6 +163,8 @@ class Client:
         username: Optional[str] = None,
         password: Optional[str] = None,
         timeout: float = 30.0,
+        ca_file: Optional[str] = None,
+        verify: bool = True,
     ) -> None:
         if token is not None and (username is not None or password is not None):
             raise ValueError("give token or username and password, not both")
@@ -164,6 +172,10 @@ class Client:
             raise ValueError("username and password go together")
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self._tls = ssl.create_default_context(cafile=ca_file)
+        if not verify:
+            self._tls.check_hostname = False
+            self._tls.verify_mode = ssl.CERT_NONE
         self.token = token
         if username is not None and password is not None:
             self.login(username, password)
@@ -198,7 +210,7 @@ class Client:
             headers["Authorization"] = f"Bearer {self.token}"
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as response:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self._tls) as response:
                 body = response.read()
                 status = response.status
         except urllib.error.HTTPError as e:

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::Store;
 use crate::error::Result;
+use crate::fingerprint::CaFingerprint;
 use crate::wire::install_command;
 
 /// What an admin asks for.
@@ -47,7 +48,7 @@ pub struct IssuedEnrolment {
 impl Store {
     /// Creates a one-time enrolment for `request.name` in a cluster (valid for `request.ttl`, else
     /// `default_ttl`) and the install command that points agents at `server_url` with the
-    /// cluster's settings.
+    /// cluster's settings, pinning the server's CA `ca` when there is one.
     pub async fn issue_enrolment(
         &self,
         actor: &str,
@@ -55,12 +56,13 @@ impl Store {
         request: EnrolmentRequest,
         default_ttl: Duration,
         server_url: &str,
+        ca: Option<&CaFingerprint>,
     ) -> Result<IssuedEnrolment> {
         let ttl_ms = i64::try_from(request.ttl.unwrap_or(default_ttl).as_millis()).unwrap_or(i64::MAX);
         let cluster = self.cluster(cluster_id).await?;
         let (enrolment, secret) =
             self.create_enrolment(actor, cluster_id, &request.name, request.allowed_cidrs, ttl_ms).await?;
-        let install_command = install_command(server_url, &secret, &cluster.settings);
+        let install_command = install_command(server_url, &secret, &cluster.settings, ca);
         Ok(IssuedEnrolment {
             id: enrolment.id,
             cluster_id: enrolment.cluster_id,

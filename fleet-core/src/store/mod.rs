@@ -26,6 +26,7 @@ mod login;
 mod mfa;
 mod notify;
 mod runtime;
+mod secrets;
 mod transactions;
 
 pub use access::{AdminBootstrap, TextAt, ADMIN_USERNAME};
@@ -36,6 +37,7 @@ pub use login::{Credentials, SignIn};
 pub use mfa::MfaEnrolment;
 pub use enrol::{EnrolmentRequest, IssuedEnrolment};
 pub use notify::{DesiredWatch, DESIRED_CHANNEL};
+pub use secrets::StoredSecret;
 pub use transactions::Preview;
 mod versions;
 

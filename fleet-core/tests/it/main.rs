@@ -21,4 +21,5 @@ mod gate;
 mod op_props;
 mod privileged_store;
 mod runtime_store;
+mod sealed_store;
 mod store_suite;

@@ -330,16 +330,16 @@ async fn enrolment_rules(h: Harness) {
     // Issuing: the secret, its lifetime (the default unless asked) and the install command.
     let ask = |name: &str, ttl| fleet_core::EnrolmentRequest { name: name.into(), allowed_cidrs: vec![], ttl };
     let day = std::time::Duration::from_secs(86_400);
-    let issued = s.issue_enrolment("a", id, ask("n3", None), day, "https://fleet.example").await.unwrap();
+    let issued = s.issue_enrolment("a", id, ask("n3", None), day, "https://fleet.example", None).await.unwrap();
     assert_eq!((issued.cluster_id, issued.name.as_str()), (id, "n3"));
     assert_eq!(issued.expires_at, fleet_core::Clock::now_ms(h.clock.as_ref()) + 86_400_000);
     assert!(issued.install_command.contains("https://fleet.example") && issued.install_command.contains(&issued.secret));
-    let short = s.issue_enrolment("a", id, ask("n4", Some(std::time::Duration::from_secs(5))), day, "http://x").await.unwrap();
+    let short = s.issue_enrolment("a", id, ask("n4", Some(std::time::Duration::from_secs(5))), day, "http://x", None).await.unwrap();
     assert_eq!(short.expires_at, fleet_core::Clock::now_ms(h.clock.as_ref()) + 5_000);
     s.enrol(&issued.secret, None, "h", json).await.unwrap();
     let zero = ask("n5", Some(std::time::Duration::ZERO));
-    assert!(matches!(s.issue_enrolment("a", id, zero, day, "http://x").await, Err(Error::Invalid { .. })));
-    assert!(matches!(s.issue_enrolment("a", 999_999, ask("n6", None), day, "http://x").await, Err(Error::NotFound(_))));
+    assert!(matches!(s.issue_enrolment("a", id, zero, day, "http://x", None).await, Err(Error::Invalid { .. })));
+    assert!(matches!(s.issue_enrolment("a", 999_999, ask("n6", None), day, "http://x", None).await, Err(Error::NotFound(_))));
 }
 
 async fn users_sessions_and_tokens(h: Harness) {

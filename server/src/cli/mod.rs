@@ -6,7 +6,9 @@ mod demo;
 mod error;
 mod input;
 mod keepalived;
+mod secrets;
 mod serve;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,9 @@ enum Command {
     Keepalived(keepalived::Command),
     /// Serve the HTTP API (and the agents) until SIGTERM or SIGINT.
     Serve(serve::Args),
+    /// The server's master key and the secrets it seals.
+    #[command(subcommand)]
+    Secrets(secrets::Command),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -37,5 +42,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Config(command) => config::run(command),
         Command::Keepalived(command) => keepalived::run(command),
         Command::Serve(args) => serve::run(args),
+        Command::Secrets(command) => secrets::run(command),
     }
 }

@@ -1,21 +1,27 @@
 //! `fleet serve`: opens the database, creates the first admin when there is none, then serves
 //! the HTTP API until SIGTERM or SIGINT, draining requests for at most the grace period.
 //!
-//! Everything that can be wrong with the arguments or the database is found before the port is
-//! bound; a second signal during the drain is not needed (the grace timer ends it).
+//! Everything that can be wrong with the arguments, the database or the master key is found
+//! before the port is bound; a second signal during the drain is not needed (the grace timer
+//! ends it). With `--tls-*` the same application is served over rustls (HTTP/2 and HTTP/1.1);
+//! plain HTTP on an address other than loopback is served with a warning.
 
+use std::future::{Future, IntoFuture};
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ValueEnum;
 use fleet_core::haproxy_check::HaproxyChecker;
+use fleet_core::secrets::{KeyFile, KEY_FILE_NAME};
 use fleet_core::{AdminBootstrap, DesiredWatch, Store, StoreOptions, ADMIN_USERNAME};
 use tokio::sync::watch;
 
+use super::tls::{self, TlsArgs};
 use crate::http::{app, metrics::Metrics, AppState};
 
 /// Arguments of `fleet serve`.
@@ -57,8 +63,15 @@ pub(crate) struct Args {
     haproxy_args: Vec<String>,
     /// Also run a local fleet-agent (process mode) on a `demo` cluster with a loopback config,
     /// where haproxy is installed.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_self_signed"])]
     demo: bool,
+    /// The master key that seals the secrets the server reads back (default
+    /// `<data>/secret.key`): created mode 0600 at first start; a wrong or missing key while
+    /// sealed secrets exist stops the server instead of making a new one.
+    #[arg(long, value_name = "FILE")]
+    secret_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 /// How logs are written.
@@ -87,6 +100,8 @@ enum ServeError {
     Demo(String),
     #[error("--haproxy-bin: {0}")]
     Haproxy(#[from] fleet_core::haproxy_check::CheckError),
+    #[error("{0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 fn init_logs(format: LogFormat) {
@@ -157,6 +172,9 @@ async fn serve(args: Args) -> Result<(), ServeError> {
             say(&format!("created user {ADMIN_USERNAME} with password {password} (shown once: change it or keep it safe)"));
         }
     }
+    let key_file = KeyFile::new(args.secret_key_file.clone().unwrap_or_else(|| args.data.join(KEY_FILE_NAME)));
+    let ring = store.keyring(&key_file).await?;
+    let tls = tls::setup(&args.tls, &store, &ring, &args.data, args.listen, args.public_url.as_deref()).await?;
     let desired = Arc::new(DesiredWatch::start(store.clone(), &url).await?);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let demo_desired = desired.clone();
@@ -165,6 +183,8 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         desired,
         metrics: Arc::new(Metrics::default()),
         public_url: args.public_url.clone(),
+        https: tls.is_some(),
+        ca_fingerprint: tls.as_ref().and_then(|tls| tls.ca),
         shutdown: shutdown_rx.clone(),
         session_ttl: Duration::from_secs(args.session_ttl_seconds),
         enrolment_ttl: Duration::from_secs(args.enrolment_ttl_seconds),
@@ -173,7 +193,16 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let local = listener.local_addr().map_err(|source| ServeError::Bind { addr: args.listen, source })?;
-    say(&format!("listening on http://{local}"));
+    if tls.is_none() && !local.ip().is_loopback() {
+        let warning = format!(
+            "serving plain HTTP on {local}: passwords, tokens and enrolment secrets cross the network \
+             unencrypted; use --tls-cert/--tls-key or --tls-self-signed"
+        );
+        tracing::warn!("{warning}");
+        let _ = writeln!(std::io::stderr(), "fleet: warning: {warning}");
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    say(&format!("listening on {scheme}://{local}"));
     tracing::info!(%local, backend = ?store.backend(), "serving");
     let demo = if args.demo {
         super::demo::start(&store, &demo_desired, &args.data, local).await.map_err(ServeError::Demo)?
@@ -182,10 +211,28 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     };
 
     let mut stopping = shutdown_rx;
-    let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = stopping.wait_for(|s| *s).await;
-        });
+    let stopped = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server: Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls {
+        None => Box::pin(IntoFuture::into_future(axum::serve(listener, service).with_graceful_shutdown(stopped))),
+        Some(tls) => {
+            // axum-server takes a std listener; the handle starts its drain on shutdown.
+            let listener = listener.into_std().map_err(|source| ServeError::Bind { addr: local, source })?;
+            let handle = axum_server::Handle::new();
+            let draining = handle.clone();
+            tokio::spawn(async move {
+                stopped.await;
+                draining.graceful_shutdown(None);
+            });
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.config);
+            let server = axum_server::from_tcp_rustls(listener, config)
+                .map_err(|source| ServeError::Bind { addr: local, source })?
+                .handle(handle);
+            Box::pin(server.serve(service))
+        }
+    };
     let grace = Duration::from_secs(args.grace_seconds);
     let drained = tokio::select! {
         result = server => Some(result),

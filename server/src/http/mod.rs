@@ -43,6 +43,10 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// The URL agents reach this server at, for install commands (else taken from `Host`).
     pub(crate) public_url: Option<String>,
+    /// True when served over TLS (install commands built from `Host` say `https://`).
+    pub(crate) https: bool,
+    /// The self-signed CA agents pin (`fleet serve --tls-self-signed`), for install commands.
+    pub(crate) ca_fingerprint: Option<fleet_core::fingerprint::CaFingerprint>,
     /// Flips to true when the server shuts down: long-polls end at once.
     pub(crate) shutdown: watch::Receiver<bool>,
     /// How long a session lasts.

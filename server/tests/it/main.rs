@@ -19,3 +19,4 @@ mod serve_openapi;
 mod serve_privileged;
 mod serve_rbac;
 mod serve_support;
+mod serve_tls;

@@ -11,6 +11,7 @@ mod agent_demo;
 mod agent_harness;
 mod agent_privileged;
 mod agent_runtime;
+mod agent_tls;
 mod agent_systemd;
 mod keepalived_vrrp;
 mod netns;

@@ -202,14 +202,21 @@ pub(crate) async fn create_enrolment(
     Caller(caller): Caller,
     Path(path): Path<ClusterPath>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     Json(body): Json<NewEnrolment>,
 ) -> ApiResult<impl IntoResponse> {
     let admin = caller.user(Permission::Admin)?;
     let server_url = match &state.public_url {
         Some(url) => url.clone(),
         None => {
-            let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            format!("http://{host}")
+            // HTTP/2 requests carry the host in `:authority` (the URI), not in `Host`.
+            let host = headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| uri.authority().map(|a| a.as_str()))
+                .unwrap_or("localhost");
+            let scheme = if state.https { "https" } else { "http" };
+            format!("{scheme}://{host}")
         }
     };
     let request = EnrolmentRequest {
@@ -218,6 +225,6 @@ pub(crate) async fn create_enrolment(
         ttl: body.ttl_seconds.map(Duration::from_secs),
     };
     let issued =
-        state.store.issue_enrolment(&admin.username, path.id, request, state.enrolment_ttl, &server_url).await?;
+        state.store.issue_enrolment(&admin.username, path.id, request, state.enrolment_ttl, &server_url, state.ca_fingerprint.as_ref()).await?;
     Ok((StatusCode::CREATED, axum::Json(issued)))
 }
