@@ -15,7 +15,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pytest
 
@@ -57,11 +57,9 @@ class Server:
         self.password = ADMIN_PASSWORD
 
 
-@pytest.fixture(scope="session")
-def fleet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`fleet serve` with a fresh SQLite data dir and FLEET_ADMIN_PASSWORD, on 127.0.0.1."""
+def start_fleet(data: Path, extra: Sequence[str] = ()) -> Iterator[Server]:
+    """Runs `fleet serve` on `data` with `extra` arguments until the generator is closed."""
     binary = fleet_binary()
-    data = tmp_path_factory.mktemp("fleet-data")
     log = data / "serve.log"
     env = dict(os.environ, FLEET_ADMIN_PASSWORD=ADMIN_PASSWORD)
     last_error = "not started"
@@ -70,7 +68,7 @@ def fleet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         url = f"http://127.0.0.1:{port}"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data / f"db-{port}")],
+                [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data / f"db-{port}"), *extra],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -100,6 +98,12 @@ def fleet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 process.wait()
         return
     raise RuntimeError(f"fleet serve did not become healthy: {last_error}")
+
+
+@pytest.fixture(scope="session")
+def fleet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`fleet serve` with a fresh SQLite data dir and FLEET_ADMIN_PASSWORD, on 127.0.0.1."""
+    yield from start_fleet(tmp_path_factory.mktemp("fleet-data"))
 
 
 @pytest.fixture

@@ -25,15 +25,26 @@
 //! when their order differs (a swap, a rule moved between two others) the section gets one
 //! [`ChangeKind::Reordered`] entry for the list, printed `~ frontend fe: http-request rules
 //! reordered`, besides whatever was added or removed.
+//!
+//! Cost (issue 12 §5): both parts are linear-ish, bounded by [`DEADLINE`]. The unified diff is a
+//! patience diff ([`crate::line_diff`]: lines unique on both sides anchor the match, Myers runs
+//! only in the gaps between anchors, and past the deadline a gap is shown as one removed and one
+//! added block: still a correct diff, just not a minimal one). Sections equal as written are
+//! skipped by the summary without a look at their lines. The order check of the
+//! summary compares the shared lines directly (linear) and needs a longest common subsequence
+//! only when a line is repeated a different number of times on each side (see
+//! [`reordered_lists`]). `fleet-core/benches/large_diff.rs` holds a 100,000-line diff under
+//! 500 ms.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use haproxy_model::{Bind, Param, Server};
 use haproxy_model::{Conditional, Document, Line, LineKind, Section};
 use serde::Serialize;
-use similar::{capture_diff_slices, Algorithm, DiffOp, TextDiff};
+use similar::{capture_diff_slices_deadline, Algorithm, DiffOp};
 
 use crate::auth::privileged::{self, PrivilegedUse};
 
@@ -121,6 +132,10 @@ impl ConfigDiff {
     }
 }
 
+/// How long the unified diff, and separately the order check of the summary, may search for a
+/// minimal answer before settling for a correct coarser one (see the module docs).
+pub const DEADLINE: Duration = Duration::from_millis(150);
+
 /// Compares `a` with `b`; the unified diff names them `a` and `b`.
 pub fn diff(a: &str, b: &str) -> ConfigDiff {
     diff_labeled(a, b, "a", "b")
@@ -128,12 +143,26 @@ pub fn diff(a: &str, b: &str) -> ConfigDiff {
 
 /// Compares `a` with `b`; the unified diff's headers name them `label_a` and `label_b`.
 pub fn diff_labeled(a: &str, b: &str, label_a: &str, label_b: &str) -> ConfigDiff {
-    let unified = unified(a, b, label_a, label_b);
-    let before = haproxy_parse::parse(a).document;
-    let after = haproxy_parse::parse(b).document;
-    let privileged = privileged::introduced(&before, &after);
-    ConfigDiff { unified, summary: summary(&before, &after), privileged }
+    let structure = |before: &Document, after: &Document| (summary(before, after), privileged::introduced(before, after));
+    if a.len() + b.len() < PARALLEL_FROM {
+        let (before, after) = (haproxy_parse::parse(a).document, haproxy_parse::parse(b).document);
+        let (summary, privileged) = structure(&before, &after);
+        return ConfigDiff { unified: unified(a, b, label_a, label_b), summary, privileged };
+    }
+    // Large texts: the text diff and the two parses are independent, so they run side by side.
+    std::thread::scope(|scope| {
+        let text = scope.spawn(|| unified(a, b, label_a, label_b));
+        let before = scope.spawn(|| haproxy_parse::parse(a).document);
+        let after = haproxy_parse::parse(b).document;
+        let before = before.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let (summary, privileged) = structure(&before, &after);
+        let unified = text.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        ConfigDiff { unified, summary, privileged }
+    })
 }
+
+/// From this many bytes (both texts together) [`diff_labeled`] uses a second thread.
+const PARALLEL_FROM: usize = 1 << 20;
 
 /// The unified diff (3 lines of context) of two texts, headers `label_a` and `label_b`; empty
 /// when they are equal. Also used for the bundle's other text files (maps, ACL files ...).
@@ -141,20 +170,23 @@ pub fn unified(a: &str, b: &str, label_a: &str, label_b: &str) -> String {
     if a == b {
         String::new()
     } else {
-        TextDiff::from_lines(a, b).unified_diff().context_radius(3).header(label_a, label_b).to_string()
+        crate::line_diff::unified(a, b, label_a, label_b, Instant::now() + DEADLINE)
     }
 }
 
 /// The structural summary between two documents.
 pub fn summary(a: &Document, b: &Document) -> Vec<Change> {
+    let deadline = Instant::now() + DEADLINE;
     let sections_a = labeled_sections(a);
     let sections_b = labeled_sections(b);
     let mut in_a: HashMap<&str, &Section> = sections_a.iter().map(|(label, s)| (label.as_str(), *s)).collect();
     let mut changes = Vec::new();
     for (label, section_b) in &sections_b {
         match in_a.remove(label.as_str()) {
+            // Equal as written, equal as read: most sections of a large change are untouched.
+            Some(section_a) if section_a == *section_b => {}
             Some(section_a) => {
-                let directives = section_changes(section_a, section_b);
+                let directives = section_changes(section_a, section_b, deadline);
                 if !directives.is_empty() {
                     changes.push(Change { change: ChangeKind::Changed, section: label.clone(), directives });
                 }
@@ -197,7 +229,19 @@ struct Statement<'a> {
     /// The values, prefixed with the `.if` blocks of the section it sits in.
     text: String,
     /// The ordered list it belongs to, if any (see [`ordered_list`]).
-    list: Option<String>,
+    list: Option<Cow<'static, str>>,
+}
+
+impl Statement<'_> {
+    /// How it is matched with the other side: its identity, or, when that `repeated` on either
+    /// side, its whole text.
+    fn key(&self, repeated: bool) -> Cow<'_, str> {
+        if repeated {
+            Cow::Owned(format!("\0{}", self.text))
+        } else {
+            Cow::Borrowed(&self.identity)
+        }
+    }
 }
 
 fn statements(section: &Section) -> Vec<Statement<'_>> {
@@ -222,7 +266,7 @@ fn statements(section: &Section) -> Vec<Statement<'_>> {
         }
         let values = line.values();
         let text = if guard.is_empty() { values.join(" ") } else { format!("[{guard}] {}", values.join(" ")) };
-        out.push(Statement { line, index, identity: identity(line), text, list: ordered_list(&values) });
+        out.push(Statement { line, index, identity: identity(&values), text, list: ordered_list(&values) });
     }
     out
 }
@@ -254,8 +298,7 @@ const NAMED_BY_FIRST_ARGUMENT: &[&str] = &[
 ];
 
 /// A directive's identity (see the module docs).
-fn identity(line: &Line) -> String {
-    let values = line.values();
+fn identity(values: &[Cow<'_, str>]) -> String {
     let keyword = values.first().map(|v| v.as_ref()).unwrap_or_default();
     match (keyword, values.get(1), values.get(2)) {
         ("no", Some(option), Some(name)) if option == "option" => format!("option {name}"),
@@ -281,26 +324,30 @@ fn identity(line: &Line) -> String {
 /// and `declare capture` (the slot number, `capture.req.hdr(N)`, is the position) and
 /// `server`/`server-template` (a server's id, which `balance first` and consistent hashing's
 /// keys follow, defaults to its position).
-fn ordered_list(values: &[Cow<'_, str>]) -> Option<String> {
+fn ordered_list(values: &[Cow<'_, str>]) -> Option<Cow<'static, str>> {
     let word = |i: usize| values.get(i).map(AsRef::as_ref);
     let keyword = word(0)?;
-    let list = match (keyword, word(1)) {
+    // Fixed names are not allocated: a large file has one such line per rule or server.
+    let list: Cow<'static, str> = match (keyword, word(1)) {
         ("tcp-request" | "tcp-response", Some("inspect-delay") | None) => return None,
-        ("tcp-request" | "tcp-response", Some(ruleset)) => format!("{keyword} {ruleset} rules"),
-        (
-            "http-request" | "http-response" | "http-after-response" | "use_backend" | "use-server" | "redirect",
-            _,
-        ) => format!("{keyword} rules"),
+        ("tcp-request" | "tcp-response", Some(ruleset)) => format!("{keyword} {ruleset} rules").into(),
+        ("http-request", _) => "http-request rules".into(),
+        ("http-response", _) => "http-response rules".into(),
+        ("http-after-response", _) => "http-after-response rules".into(),
+        ("use_backend", _) => "use_backend rules".into(),
+        ("use-server", _) => "use-server rules".into(),
+        ("redirect", _) => "redirect rules".into(),
         ("stick", Some("store-response")) => "stick store-response rules".into(),
         ("stick", _) => "stick rules".into(),
         ("force-persist" | "ignore-persist", _) => "persist rules".into(),
         ("http-check", Some("disable-on-404" | "send-state")) => return None,
-        ("http-check" | "tcp-check", _) => format!("{keyword} rules"),
+        ("http-check", _) => "http-check rules".into(),
+        ("tcp-check", _) => "tcp-check rules".into(),
         ("set-param", _) => "set-param rules".into(),
         ("filter", _) => "filter lines".into(),
-        ("acl", Some(name)) => format!("acl {name} lines"),
-        ("capture", Some(direction)) => format!("capture {direction} lines"),
-        ("declare", Some("capture")) => format!("declare capture {} lines", word(2).unwrap_or_default()),
+        ("acl", Some(name)) => format!("acl {name} lines").into(),
+        ("capture", Some(direction)) => format!("capture {direction} lines").into(),
+        ("declare", Some("capture")) => format!("declare capture {} lines", word(2).unwrap_or_default()).into(),
         ("server" | "server-template", _) => "server lines".into(),
         _ => return None,
     };
@@ -308,7 +355,7 @@ fn ordered_list(values: &[Cow<'_, str>]) -> Option<String> {
 }
 
 /// The directives that differ between two versions of one section.
-fn section_changes(a: &Section, b: &Section) -> Vec<DirectiveChange> {
+fn section_changes(a: &Section, b: &Section, deadline: Instant) -> Vec<DirectiveChange> {
     let mut changes = Vec::new();
     let (header_a, header_b) = (value_text(a.header()), value_text(b.header()));
     if header_a != header_b {
@@ -331,17 +378,20 @@ fn section_changes(a: &Section, b: &Section) -> Vec<DirectiveChange> {
     }
     let unique = |identity: &str| counts.get(identity).is_some_and(|&(x, y)| x <= 1 && y <= 1);
 
-    // Unique identities: matched by identity. Repeated ones: matched by their whole text.
-    let key = |s: &Statement<'_>| if unique(&s.identity) { s.identity.clone() } else { format!("\0{}", s.text) };
-    let mut pool_a: HashMap<String, Vec<&Statement<'_>>> = HashMap::new();
-    for s in &list_a {
-        pool_a.entry(key(s)).or_default().push(s);
+    // Unique identities: matched by identity. Repeated ones: matched by their whole text. Each
+    // key is made once (a large section has thousands of lines).
+    let key = |s: &Statement<'_>| !unique(&s.identity);
+    let keys_a: Vec<Cow<'_, str>> = list_a.iter().map(|s| s.key(key(s))).collect();
+    let keys_b: Vec<Cow<'_, str>> = list_b.iter().map(|s| s.key(key(s))).collect();
+    let mut pool_a: HashMap<&str, Vec<&Statement<'_>>> = HashMap::new();
+    for (s, k) in list_a.iter().zip(&keys_a) {
+        pool_a.entry(k).or_default().push(s);
     }
     for s in pool_a.values_mut() {
         s.reverse();
     }
-    for s in &list_b {
-        match pool_a.get_mut(&key(s)).and_then(Vec::pop) {
+    for (s, k) in list_b.iter().zip(&keys_b) {
+        match pool_a.get_mut(k.as_ref()).and_then(Vec::pop) {
             Some(old) if old.text == s.text => {}
             Some(old) => changes.push(DirectiveChange {
                 change: ChangeKind::Changed,
@@ -368,38 +418,38 @@ fn section_changes(a: &Section, b: &Section) -> Vec<DirectiveChange> {
         after: None,
         settings: Vec::new(),
     }));
-    changes.extend(reordered_lists(&list_a, &list_b, key));
+    changes.extend(reordered_lists((&list_a, &keys_a), (&list_b, &keys_b), deadline));
     changes
 }
 
-/// One [`ChangeKind::Reordered`] entry per ordered list whose shared lines (matched by `key`,
-/// as above) are not in the same order on both sides, in the order the lists first appear in `b`.
+/// One [`ChangeKind::Reordered`] entry per ordered list whose shared lines (matched by their
+/// keys, as above) are not in the same order on both sides, in the order the lists first appear in `b`.
 ///
 /// The lines both sides share, counted with repeats, are in the same order exactly when a
 /// longest common subsequence of the two lists holds all of them: what is only added or only
 /// removed never makes a list "reordered", while a swap, or a line moved between two others,
 /// shortens that subsequence.
-fn reordered_lists(
-    a: &[Statement<'_>],
-    b: &[Statement<'_>],
-    key: impl Fn(&Statement<'_>) -> String,
+fn reordered_lists<'s, 'l>(
+    (a, keys_a): (&'s [Statement<'l>], &'s [Cow<'s, str>]),
+    (b, keys_b): (&'s [Statement<'l>], &'s [Cow<'s, str>]),
+    deadline: Instant,
 ) -> Vec<DirectiveChange> {
     // One pass per side: a frontend may hold thousands of lists (one per ACL name).
-    type Sides<'s, 'l> = (Vec<&'s Statement<'l>>, Vec<&'s Statement<'l>>);
+    type Side<'s, 'l> = Vec<(&'s Statement<'l>, &'s str)>;
     let mut names: Vec<&str> = Vec::new();
-    let mut lists: HashMap<&str, Sides<'_, '_>> = HashMap::new();
-    for s in b {
+    let mut lists: HashMap<&str, (Side<'s, 'l>, Side<'s, 'l>)> = HashMap::new();
+    for (s, k) in b.iter().zip(keys_b) {
         if let Some(list) = s.list.as_deref() {
             let entry = lists.entry(list).or_insert_with(|| {
                 names.push(list);
                 (Vec::new(), Vec::new())
             });
-            entry.1.push(s);
+            entry.1.push((s, k));
         }
     }
-    for s in a {
+    for (s, k) in a.iter().zip(keys_a) {
         if let Some(entry) = s.list.as_deref().and_then(|list| lists.get_mut(list)) {
-            entry.0.push(s);
+            entry.0.push((s, k));
         }
     }
     let mut changes = Vec::new();
@@ -408,28 +458,9 @@ fn reordered_lists(
         if in_a.len() < 2 || in_b.len() < 2 {
             continue;
         }
-        let keys_a: Vec<String> = in_a.iter().map(|s| key(s)).collect();
-        let keys_b: Vec<String> = in_b.iter().map(|s| key(s)).collect();
-        let mut left: HashMap<&str, usize> = HashMap::new();
-        for k in &keys_a {
-            *left.entry(k.as_str()).or_default() += 1;
-        }
-        let mut shared = 0;
-        for k in &keys_b {
-            if let Some(n) = left.get_mut(k.as_str()).filter(|n| **n > 0) {
-                *n -= 1;
-                shared += 1;
-            }
-        }
-        let in_order: usize = capture_diff_slices(Algorithm::Myers, &keys_a, &keys_b)
-            .iter()
-            .map(|op| match op {
-                DiffOp::Equal { len, .. } => *len,
-                _ => 0,
-            })
-            .sum();
-        if in_order < shared {
-            let lines = |side: &[&Statement<'_>]| side.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n");
+        let keys = |side: &Side<'s, 'l>| side.iter().map(|(_, k)| *k).collect::<Vec<&str>>();
+        if !in_same_order(&keys(&in_a), &keys(&in_b), deadline) {
+            let lines = |side: &Side<'s, 'l>| side.iter().map(|(s, _)| s.text.as_str()).collect::<Vec<_>>().join("\n");
             changes.push(DirectiveChange {
                 change: ChangeKind::Reordered,
                 directive: name.to_string(),
@@ -440,6 +471,40 @@ fn reordered_lists(
         }
     }
     changes
+}
+
+/// Whether the lines `a` and `b` share (counted with repeats) come in the same order on both
+/// sides, i.e. whether a longest common subsequence holds all of them.
+///
+/// Lines only one side has never matter, so both sides are first cut down to the keys they
+/// share. When each shared key occurs as often on both sides, the subsequence holds them all
+/// exactly when the cut-down sides are equal: one linear comparison (the usual case, whatever
+/// the size). Otherwise the subsequence is measured with Myers until `deadline`; past it the
+/// measure can only be short, so the list is reported reordered: a reviewer is told to look
+/// rather than told nothing moved.
+fn in_same_order(a: &[&str], b: &[&str], deadline: Instant) -> bool {
+    let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
+    for k in a {
+        counts.entry(k).or_default().0 += 1;
+    }
+    for k in b {
+        counts.entry(k).or_default().1 += 1;
+    }
+    let shared_key = |k: &&&str| counts.get(**k).is_some_and(|&(x, y)| x > 0 && y > 0);
+    let a: Vec<&str> = a.iter().filter(shared_key).copied().collect();
+    let b: Vec<&str> = b.iter().filter(shared_key).copied().collect();
+    if counts.values().all(|&(x, y)| x == y || x == 0 || y == 0) {
+        return a == b;
+    }
+    let shared: usize = counts.values().map(|&(x, y)| x.min(y)).sum();
+    let in_order: usize = capture_diff_slices_deadline(Algorithm::Myers, &a, &b, Some(deadline))
+        .iter()
+        .map(|op| match op {
+            DiffOp::Equal { len, .. } => *len,
+            _ => 0,
+        })
+        .sum();
+    in_order >= shared
 }
 
 /// For server and bind lines, the parameters whose presence or value differ.
@@ -458,21 +523,22 @@ fn changed_settings(a: &Statement<'_>, b: &Statement<'_>) -> Vec<String> {
         settings.push("address".to_string());
     }
     // The last occurrence wins in HAProxy, so compare each keyword's last value.
-    let last = |params: &[Param]| -> Vec<(String, Option<String>)> {
-        let mut out: Vec<(String, Option<String>)> = Vec::new();
+    // Borrowed, not cloned: a large change compares tens of thousands of server lines.
+    fn last(params: &[Param]) -> Vec<(&str, Option<&str>)> {
+        let mut out: Vec<(&str, Option<&str>)> = Vec::with_capacity(params.len());
         for p in params {
             out.retain(|(k, _)| *k != p.keyword);
-            out.push((p.keyword.clone(), p.value.clone()));
+            out.push((&p.keyword, p.value.as_deref()));
         }
         out
-    };
+    }
+    fn value_in<'p>(list: &[(&str, Option<&'p str>)], keyword: &str) -> Option<Option<&'p str>> {
+        list.iter().find(|(k, _)| *k == keyword).map(|(_, v)| *v)
+    }
     let (last_a, last_b) = (last(&params_a), last(&params_b));
-    let value_in = |list: &[(String, Option<String>)], keyword: &str| {
-        list.iter().find(|(k, _)| k == keyword).map(|(_, v)| v.clone())
-    };
     for (keyword, _) in last_b.iter().chain(last_a.iter()) {
-        if !settings.contains(keyword) && value_in(&last_a, keyword) != value_in(&last_b, keyword) {
-            settings.push(keyword.clone());
+        if !settings.iter().any(|s| s == keyword) && value_in(&last_a, keyword) != value_in(&last_b, keyword) {
+            settings.push(keyword.to_string());
         }
     }
     settings

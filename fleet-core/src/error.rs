@@ -38,7 +38,29 @@ pub enum Error {
     /// The database failed.
     #[cfg(feature = "store")]
     #[error("storage error: {0}")]
-    Storage(#[from] sqlx::Error),
+    Storage(sqlx::Error),
+    /// The database's disk is full (SQLite `SQLITE_FULL`, PostgreSQL class 53 `disk_full`,
+    /// `ENOSPC`): nothing was written, and writes succeed again once space is freed, without a
+    /// restart. Holds the database's own words.
+    #[error("storage full: {0}")]
+    StorageFull(String),
+    /// The database file or its folder cannot be used (missing folder, read-only file system,
+    /// permissions): found when the store opens, with the operating system's reason.
+    #[error("database file {path}: {reason}")]
+    DatabaseFile {
+        /// The file or folder at fault.
+        path: String,
+        /// Why, as the operating system said it.
+        reason: String,
+    },
+    /// The caller holds as many of something as a limit allows (open transactions, waiting
+    /// long-polls: [`crate::limits`]); the message names the limit and its flag.
+    #[error("{0}")]
+    TooMany(String),
+    /// The request is larger than a limit allows (ops in one transaction: [`crate::limits`]);
+    /// the message names the limit and its flag.
+    #[error("{0}")]
+    TooLarge(String),
     /// Embedded migrations failed.
     #[cfg(feature = "store")]
     #[error("database migration failed: {0}")]
@@ -55,6 +77,17 @@ pub enum Error {
         /// How long to wait, in ms.
         retry_after_ms: i64,
     },
+}
+
+#[cfg(feature = "store")]
+impl From<sqlx::Error> for Error {
+    /// Every database error enters here, so a full disk is recognised wherever it happens.
+    fn from(error: sqlx::Error) -> Self {
+        match crate::store::disk_full(&error) {
+            Some(words) => Error::StorageFull(words),
+            None => Error::Storage(error),
+        }
+    }
 }
 
 impl From<crate::bundle::BundleError> for Error {

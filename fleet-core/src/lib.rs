@@ -34,6 +34,8 @@ pub mod documents;
 mod error;
 pub mod fingerprint;
 pub mod haproxy_check;
+pub mod limits;
+mod line_diff;
 mod model;
 pub mod ops;
 pub mod rbac;

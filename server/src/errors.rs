@@ -4,7 +4,9 @@
 //! there are several).
 //!
 //! 401 means "who are you?" (no, unknown or expired token) and carries `WWW-Authenticate`;
-//! 403 means "you may not" (a role or a principal kind that does not allow the route). Storage,
+//! 403 means "you may not" (a role or a principal kind that does not allow the route). 413 and
+//! 429 name the limit that refused the request and its `fleet serve` flag; 507 says the
+//! database's disk is full (writes resume by themselves once space is freed). Storage,
 //! crypto and other internal failures are logged with the request's span and answered with a
 //! generic message: no SQL, paths or library errors leave the server.
 
@@ -112,6 +114,16 @@ impl From<fleet_core::Error> for ApiError {
                 answer.retry_after = Some(fleet_core::auth::throttle::retry_after_secs(retry_after_ms));
                 answer
             }
+            E::TooMany(message) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many", message),
+            E::TooLarge(message) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
+            E::StorageFull(words) => {
+                tracing::error!(%words, "the database's disk is full");
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage_full",
+                    "the server's database has no space left: nothing was written; retry once space is freed",
+                )
+            }
             other => ApiError::internal(&other),
         }
     }
@@ -178,6 +190,9 @@ mod tests {
             (E::invalid("bad role"), 422, "invalid"),
             (E::Unauthorized, 401, "unauthorized"),
             (E::Forbidden("role viewer may not write".into()), 403, "forbidden"),
+            (E::TooMany("user a has 32 open transactions".into()), 429, "too_many"),
+            (E::TooLarge("a transaction holds at most 10 ops".into()), 413, "too_large"),
+            (E::StorageFull("database or disk is full".into()), 507, "storage_full"),
         ];
         for (error, status, code) in cases {
             let (got, challenge, body) = answer(error).await;

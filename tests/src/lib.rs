@@ -7,7 +7,8 @@
 //!   (`../shared/cases`), read in place, each overridable by an environment variable;
 //! - which real binaries to run: [`haproxy_check_bin`], [`haproxy_bin`], [`keepalived_bin`];
 //! - a real `fleet serve` child process: [`FleetServe`] (free loopback port, scratch data folder,
-//!   killed on drop); each suite puts its own HTTP client on top.
+//!   killed on drop); each suite puts its own HTTP client on top;
+//! - small file systems to fill or make read-only: [`Tmpfs`] (needs root, else skips).
 //!
 //! Every lookup that finds nothing says so on stderr and returns `None`, so a test can skip with
 //! its reason visible instead of passing silently.
@@ -25,6 +26,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+mod tmpfs;
+pub use tmpfs::Tmpfs;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {

@@ -11,7 +11,9 @@
 Every HTTP error becomes a :class:`FleetError` subclass chosen by status: 401
 :class:`AuthenticationError`, 403 :class:`PermissionDeniedError`, 404 :class:`NotFoundError`,
 409 :class:`ConflictError` (a stale transaction or version), 400/422 :class:`ValidationError`
-(with ``line``/``column``/``diagnostics`` for configuration errors).
+(with ``line``/``column``/``diagnostics`` for configuration errors), 413/429
+:class:`LimitExceededError` (a server limit: the message names it and its ``fleet serve`` flag),
+507 :class:`StorageFullError` (the server's disk is full: nothing was written, retry later).
 
 The server decides everything (validation, ordering, conflicts); this module only maps calls to
 the routes in DESIGN.md and JSON errors to exceptions.
@@ -32,9 +34,11 @@ __all__ = [
     "Client",
     "ConflictError",
     "FleetError",
+    "LimitExceededError",
     "MfaRequiredError",
     "NotFoundError",
     "PermissionDeniedError",
+    "StorageFullError",
     "Transaction",
     "ValidationError",
 ]
@@ -70,15 +74,6 @@ class AuthenticationError(FleetError):
     """401: missing, unknown or expired credentials."""
 
 
-class MfaRequiredError(AuthenticationError):
-    """The password was right and a second factor is due: ``challenge`` goes to
-    :meth:`Client.login_mfa` with the code."""
-
-    def __init__(self, status: int, code: str, message: str, *, challenge: str) -> None:
-        super().__init__(status, code, message)
-        self.challenge = challenge
-
-
 class PermissionDeniedError(FleetError):
     """403: the caller's role does not allow this."""
 
@@ -95,15 +90,37 @@ class ValidationError(FleetError):
     """400 or 422: a malformed request, or a configuration with errors."""
 
 
+class LimitExceededError(ValidationError):
+    """413 or 429: a request over one of the server's limits (body size, ops per transaction,
+    open transactions per user, long-polls per agent); ``message`` names the limit and the
+    ``fleet serve`` flag that sets it. A :class:`ValidationError` too, as 413 was before."""
+
+
+class MfaRequiredError(AuthenticationError):
+    """The password was right and a second factor is due: ``challenge`` goes to
+    :meth:`Client.login_mfa` with the code."""
+
+    def __init__(self, status: int, code: str, message: str, *, challenge: str) -> None:
+        super().__init__(status, code, message)
+        self.challenge = challenge
+
+
+class StorageFullError(FleetError):
+    """507: the server's database has no space left. Nothing was written; the same request
+    succeeds once space is freed (the server recovers without a restart)."""
+
+
 _BY_STATUS: dict[int, Type[FleetError]] = {
     400: ValidationError,
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
-    413: ValidationError,
+    413: LimitExceededError,
     415: ValidationError,
     422: ValidationError,
+    429: LimitExceededError,
+    507: StorageFullError,
 }
 
 

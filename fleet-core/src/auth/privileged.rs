@@ -293,12 +293,12 @@ fn section_uses(section: &Section, out: &mut Vec<PrivilegedUse>) {
         }
         kind if kind.is_proxy() || *kind == SectionKind::Defaults => {
             for line in section.lines().iter().filter(|l| !l.is_trivia()) {
-                let words = values(line);
-                let Some(keyword) = words.first() else { continue };
-                let second = words.get(1).map(String::as_str).unwrap_or_default();
-                if keyword == "external-check" && (matches!(second, "command" | "path") || expands(second)) {
+                // Only the first two words decide, on every line of every proxy: read just those.
+                let Some(keyword) = line.value(0) else { continue };
+                let second = line.value(1).unwrap_or_default();
+                if keyword == "external-check" && (matches!(&*second, "command" | "path") || expands(&second)) {
                     out.push(found(Privilege::ExternalCheck, line));
-                } else if expands(keyword) {
+                } else if expands(&keyword) {
                     out.push(found(Privilege::Environment, line));
                 }
             }

@@ -21,7 +21,9 @@ mod audit;
 mod auth;
 mod bundles;
 mod clusters;
+mod durability;
 mod enrol;
+mod limits;
 mod login;
 mod mfa;
 mod notify;
@@ -40,6 +42,8 @@ pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use secrets::StoredSecret;
 pub use transactions::Preview;
 mod versions;
+
+pub(crate) use durability::disk_full;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +81,8 @@ pub struct StoreOptions {
     /// The real `haproxy -c` the gate consults when the offline check finds errors
     /// (`fleet serve --haproxy-bin`): its verdict decides ([`crate::candidate`]).
     pub haproxy: Option<HaproxyChecker>,
+    /// Open transactions per user, ops per transaction ([`crate::limits`]).
+    pub limits: crate::limits::Limits,
 }
 
 impl Default for StoreOptions {
@@ -87,6 +93,7 @@ impl Default for StoreOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
             haproxy: None,
+            limits: crate::limits::Limits::default(),
         }
     }
 }
@@ -101,6 +108,7 @@ pub struct Store {
     haproxy: Option<Arc<HaproxyChecker>>,
     /// Parsed versions by sha256, shared by every clone of this store (see [`crate::documents`]).
     documents: Arc<DocumentCache>,
+    limits: crate::limits::Limits,
 }
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -111,6 +119,7 @@ impl Store {
     pub async fn open(url: &str, options: StoreOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if url.starts_with("sqlite:") {
+            durability::prepare_sqlite(url)?;
             let url = if url.contains("mode=") {
                 url.to_string()
             } else if url.contains('?') {
@@ -137,17 +146,21 @@ impl Store {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str()).await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // FULL: a commit is on disk, WAL included, before it is acknowledged,
+                        // so an acknowledged version survives power loss (NORMAL may lose the
+                        // last commits of the WAL).
+                        conn.execute("PRAGMA synchronous = FULL").await?;
                     }
                     Ok(())
                 })
             })
+            .after_release(|conn, _meta| Box::pin(durability::fit_for_reuse(conn)))
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let haproxy = options.haproxy.map(Arc::new);
         let documents = Arc::new(DocumentCache::default());
-        let store = Store { pool, backend, clock: options.clock, random: options.random, haproxy, documents };
+        let store = Store { pool, backend, clock: options.clock, random: options.random, haproxy, documents, limits: options.limits };
         store.backfill_bundles().await?;
         store.backfill_username_keys().await?;
         Ok(store)
@@ -240,7 +253,7 @@ fn redact(url: &str) -> String {
 pub(crate) fn unique_to_conflict(error: sqlx::Error, message: impl FnOnce() -> String) -> Error {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message()),
-        _ => Error::Storage(error),
+        _ => Error::from(error),
     }
 }
 

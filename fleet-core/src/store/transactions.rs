@@ -63,8 +63,10 @@ impl Store {
     }
 
     /// Begins a transaction at `base`, which must be the cluster's latest version (0 when it
-    /// has none), else [`Error::Outdated`].
+    /// has none), else [`Error::Outdated`]; [`Error::TooMany`] when `author` holds as many open
+    /// transactions as [`crate::limits::Limits`] allows.
     pub async fn begin(&self, author: &str, cluster_id: i64, base: i64) -> Result<Transaction> {
+        self.admit_transaction(author).await?;
         let mut tx = self.write_tx().await?;
         self.require_cluster(&mut tx, cluster_id).await?;
         let latest = self.latest_number(&mut tx, cluster_id).await?;
@@ -124,12 +126,14 @@ impl Store {
 
     /// Appends `ops` to an open transaction. The whole sequence must apply to the base version
     /// (else [`Error::Invalid`] naming the first op that fails, counted from the transaction's
-    /// first op); the offline check waits for the commit.
+    /// first op); the offline check waits for the commit. [`Error::TooLarge`] when the
+    /// transaction would hold more ops than [`crate::limits::Limits`] allows.
     pub async fn stage(&self, author: &str, id: i64, ops: Vec<EditOp>) -> Result<Transaction> {
         let mut transaction = self.transaction(id).await?;
         if transaction.state != TransactionState::Open {
             return Err(self.closed(&transaction).await);
         }
+        self.limits.admit_ops(transaction.ops.len(), ops.len())?;
         let base = self.base_document(&transaction).await?;
         let mut all = transaction.ops.clone();
         let added = ops.len();

@@ -15,6 +15,7 @@ mod bundles;
 mod concurrency;
 mod corpus;
 mod diff_order;
+mod disk_full;
 mod edit_table;
 mod edits;
 mod gate;

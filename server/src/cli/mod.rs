@@ -6,6 +6,7 @@ mod demo;
 mod error;
 mod input;
 mod keepalived;
+mod limits;
 mod secrets;
 mod serve;
 mod tls;

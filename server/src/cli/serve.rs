@@ -72,6 +72,8 @@ pub(crate) struct Args {
     secret_key_file: Option<PathBuf>,
     #[command(flatten)]
     tls: TlsArgs,
+    #[command(flatten)]
+    limits: super::limits::LimitArgs,
 }
 
 /// How logs are written.
@@ -161,7 +163,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         }
         None => None,
     };
-    let store = Store::open(&url, StoreOptions { haproxy, ..StoreOptions::default() }).await?;
+    let store = Store::open(&url, StoreOptions { haproxy, limits: args.limits.store(), ..StoreOptions::default() }).await?;
     let password = std::env::var("FLEET_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match store.bootstrap_admin(password.as_deref()).await? {
         AdminBootstrap::Existing => {}
@@ -188,6 +190,8 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         shutdown: shutdown_rx.clone(),
         session_ttl: Duration::from_secs(args.session_ttl_seconds),
         enrolment_ttl: Duration::from_secs(args.enrolment_ttl_seconds),
+        body_limits: args.limits.bodies(),
+        poll_slots: fleet_core::limits::PollSlots::new(args.limits.long_polls_per_agent()),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -12,6 +12,7 @@
 mod auth;
 mod complete;
 mod extract;
+pub(crate) mod limits;
 pub(crate) mod metrics;
 mod routes;
 
@@ -32,9 +33,6 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::errors::ApiError;
 use metrics::Metrics;
 
-/// The largest request body accepted (configurations are text; 8 MiB is far above real ones).
-pub(crate) const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-
 /// What every handler can reach.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -53,6 +51,10 @@ pub(crate) struct AppState {
     pub(crate) session_ttl: Duration,
     /// How long an enrolment secret stays valid.
     pub(crate) enrolment_ttl: Duration,
+    /// Request body limits ([`limits`]).
+    pub(crate) body_limits: limits::BodyLimits,
+    /// Long-polls waiting per agent ([`fleet_core::limits::PollSlots`]).
+    pub(crate) poll_slots: Arc<fleet_core::limits::PollSlots>,
 }
 
 #[derive(OpenApi)]
@@ -97,11 +99,13 @@ pub(crate) fn app(state: AppState) -> Router {
     let (router, _openapi) = api().split_for_parts();
     let request_id = HeaderName::from_static("x-request-id");
     let metrics = state.metrics.clone();
+    let body_limits = state.body_limits;
     router
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn(complete::complete_writes))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(body_limits.upload_bytes))
+        .layer(axum::middleware::from_fn_with_state(body_limits, limits::limit_bodies))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

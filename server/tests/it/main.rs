@@ -15,6 +15,7 @@ mod serve_api;
 mod serve_cancel;
 mod serve_cli;
 mod serve_gate;
+mod serve_limits;
 mod serve_openapi;
 mod serve_privileged;
 mod serve_rbac;

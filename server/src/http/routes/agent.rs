@@ -57,13 +57,16 @@ pub(crate) struct DesiredQuery {
 /// The desired configuration of the agent's cluster, as soon as it differs from `known`;
 /// 304 when `wait` seconds pass without a change.
 #[utoipa::path(get, path = "/api/v1/agent/desired", tag = "agent", params(DesiredQuery),
-    responses((status = 200, description = "{cluster_id, version, sha256, text, settings}"), (status = 304, description = "no change")))]
+    responses((status = 200, description = "{cluster_id, version, sha256, text, settings}"), (status = 304, description = "no change"),
+        (status = 429, description = "the agent already has as many long-polls waiting as --max-long-polls-per-agent allows")))]
 pub(crate) async fn desired(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<DesiredQuery>,
 ) -> ApiResult<Response> {
     let agent = caller.agent()?;
+    // Held while waiting: an agent (or a leaked token) cannot pile up long-polls.
+    let _slot = state.poll_slots.acquire(agent.id, &agent.name)?;
     let _connected = state.metrics.agent_connected();
     let mut shutdown = state.shutdown.clone();
     let wait = state.desired.wait(agent.cluster_id, query.known.as_deref(), long_poll_wait(query.wait));

@@ -37,7 +37,8 @@ pub(crate) async fn list(
 
 /// Begins a transaction at `version`, which must be the latest (409 otherwise).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/transactions", tag = "transactions", params(ClusterPath, BeginQuery),
-    responses((status = 201, description = "the transaction ({id, ...})"), (status = 409, description = "stale version")))]
+    responses((status = 201, description = "the transaction ({id, ...})"), (status = 409, description = "stale version"),
+        (status = 429, description = "the user holds as many open transactions as --max-open-transactions allows")))]
 pub(crate) async fn begin(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -111,7 +112,8 @@ pub(crate) enum Ops {
 /// Stages typed edit ops (`{"op": "add_server", ...}` or a list of them).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/transactions/{tid}/ops", tag = "transactions", params(TransactionPath),
     request_body(content = Object, description = "an edit op or a list of edit ops"),
-    responses((status = 200, description = "the transaction"), (status = 422, description = "an op does not apply")))]
+    responses((status = 200, description = "the transaction"), (status = 422, description = "an op does not apply"),
+        (status = 413, description = "the transaction would hold more ops than --max-ops-per-transaction allows")))]
 pub(crate) async fn stage(
     State(state): State<AppState>,
     Caller(caller): Caller,
