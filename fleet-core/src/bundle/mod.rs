@@ -18,6 +18,8 @@
 //! agent's `known` checksum is the digest.
 
 pub mod chunks;
+mod diff;
+pub mod tar;
 mod path;
 pub mod references;
 
@@ -28,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::sha256_hex;
 
+pub use diff::{diff_bundles, fingerprints, BundleDiff, FileChange};
 pub use path::{BundlePath, PathError, MAX_PATH_BYTES};
 
 /// The most files a bundle may hold.
@@ -194,6 +197,12 @@ impl BundleFile {
     /// The content as text, for config files and text diffs.
     pub fn text(&self) -> Option<&str> {
         std::str::from_utf8(&self.content).ok()
+    }
+
+    /// True when the content holds a PEM private key block (`-----BEGIN ... PRIVATE KEY-----`):
+    /// such a file is never returned by a user route, only to the agents of its cluster.
+    pub fn holds_private_key(&self) -> bool {
+        self.content.windows(11).any(|w| w == b"PRIVATE KEY") && self.content.windows(11).any(|w| w == b"-----BEGIN ")
     }
 
     /// What lists and diffs show of the file (no content).

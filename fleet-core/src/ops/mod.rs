@@ -256,6 +256,12 @@ pub enum EditOp {
 }
 
 impl EditOp {
+    /// A [`EditOp::PutFile`] of `content` (encoded as the op carries it).
+    pub fn put_file(path: BundlePath, kind: Option<FileKind>, mode: Option<u32>, content: &[u8]) -> EditOp {
+        use base64::Engine as _;
+        EditOp::PutFile { path, kind, mode, content_base64: base64::engine::general_purpose::STANDARD.encode(content) }
+    }
+
     /// The op's tag as in JSON (`add_server`), for messages.
     pub fn name(&self) -> &'static str {
         match self {

@@ -146,6 +146,21 @@ impl Store {
         }
     }
 
+    /// The whole bundle of a cluster at `at` (errors as [`Store::text_at`]).
+    pub async fn bundle_at(&self, cluster_id: i64, at: TextAt) -> Result<(Option<i64>, crate::bundle::Bundle)> {
+        match at {
+            TextAt::Latest => match self.latest_version(cluster_id).await? {
+                Some(v) => Ok((Some(v.info.number), self.bundle(cluster_id, v.info.number).await?)),
+                None => Err(Error::not_found(format!("a version of cluster {cluster_id}"))),
+            },
+            TextAt::Version(n) => Ok((Some(n), self.bundle(cluster_id, n).await?)),
+            TextAt::Transaction(id) => {
+                let transaction = self.cluster_transaction(cluster_id, id).await?;
+                Ok((None, self.candidate_bundle(&transaction).await?))
+            }
+        }
+    }
+
     /// The text of version `number`, where 0 is the empty text before the first version.
     pub async fn version_text(&self, cluster_id: i64, number: i64) -> Result<String> {
         if number == 0 {

@@ -134,11 +134,6 @@ impl Store {
         self.bundle_on(&mut conn, cluster_id, number).await
     }
 
-    /// [`Store::bundle`] inside a write transaction.
-    pub(crate) async fn bundle_in(&self, tx: &mut Tx, cluster_id: i64, number: i64) -> Result<Bundle> {
-        self.bundle_on(&mut **tx, cluster_id, number).await
-    }
-
     async fn bundle_on(&self, conn: &mut AnyConnection, cluster_id: i64, number: i64) -> Result<Bundle> {
         if number == 0 {
             let row = sqlx::query("SELECT settings FROM clusters WHERE id = $1")
@@ -177,6 +172,56 @@ impl Store {
             files.push(BundleFile { path: info.path, kind: info.kind, mode: info.mode, content });
         }
         Bundle::new(files).map_err(|e| Error::Corrupt(format!("version {number} of cluster {cluster_id}: {e}")))
+    }
+
+    /// The listing of version `number` inside `tx`.
+    pub(crate) async fn listing_in(&self, tx: &mut Tx, cluster_id: i64, number: i64) -> Result<Vec<FileInfo>> {
+        let rows = sqlx::query(
+            "SELECT path, kind, mode, sha256, size FROM version_files WHERE cluster_id = $1 AND number = $2 ORDER BY position",
+        )
+        .bind(cluster_id)
+        .bind(number)
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter().map(info_from_row).collect()
+    }
+
+    /// True when versions `a` and `b` hold the same files besides their first config file.
+    pub(crate) async fn same_other_files(&self, tx: &mut Tx, cluster_id: i64, a: i64, b: i64) -> Result<bool> {
+        let a = self.listing_in(tx, cluster_id, a).await?;
+        let b = self.listing_in(tx, cluster_id, b).await?;
+        Ok(a.get(1..) == b.get(1..) && a.first().map(|f| (&f.path, f.mode)) == b.first().map(|f| (&f.path, f.mode)))
+    }
+
+    /// A config file of version `number` parsed, from the document cache by its sha256, read
+    /// inside `tx` only on a miss.
+    pub(crate) async fn file_document_in(
+        &self,
+        tx: &mut Tx,
+        cluster_id: i64,
+        number: i64,
+        info: &FileInfo,
+    ) -> Result<std::sync::Arc<crate::documents::Parsed>> {
+        let load = async {
+            let first: String = sqlx::query("SELECT path FROM version_files WHERE cluster_id = $1 AND number = $2 AND position = 0")
+                .bind(cluster_id)
+                .bind(number)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("path")?;
+            let bytes = if first == info.path.as_str() {
+                let row = sqlx::query("SELECT text FROM config_versions WHERE cluster_id = $1 AND number = $2")
+                    .bind(cluster_id)
+                    .bind(number)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                row.try_get::<String, _>("text")?.into_bytes()
+            } else {
+                Self::blob_on(&mut **tx, &info.sha256).await?
+            };
+            String::from_utf8(bytes).map_err(|_| Error::Corrupt(format!("config file {} is not UTF-8", info.path)))
+        };
+        self.cached_document(info.sha256.clone(), load).await
     }
 
     /// One file of version `number`.

@@ -200,6 +200,7 @@ impl Store {
             action: "transaction.commit",
             details: json!({"transaction_id": transaction.id, "ops": transaction.ops.len()}),
             transaction_id: Some(transaction.id),
+            same_files_as: None,
         };
         let result = self.commit_bundle(actor, transaction.cluster_id, made, &bundle).await;
         if let Err(Error::Outdated { .. }) = &result {
@@ -209,7 +210,7 @@ impl Store {
     }
 
     /// The bundle `transaction` would commit: its ops applied to its base.
-    async fn candidate_bundle(&self, transaction: &Transaction) -> Result<Bundle> {
+    pub(crate) async fn candidate_bundle(&self, transaction: &Transaction) -> Result<Bundle> {
         let base = self.bundle(transaction.cluster_id, transaction.base_version).await?;
         crate::ops::apply_to_bundle(&base, self.base_document(transaction).await?, &transaction.ops)
     }

@@ -14,10 +14,9 @@ use sqlx::Row;
 use super::audit::Audit;
 use super::{is_unique_violation, Store, Tx};
 use crate::auth::privileged;
-use crate::diff::{diff_labeled, ConfigDiff};
 use crate::documents::Parsed;
 use crate::error::{Error, Result};
-use crate::bundle::{Bundle, BundleFile, BundlePath, FileKind};
+use crate::bundle::{diff_bundles, Bundle, BundleDiff, BundleFile, BundlePath, FileKind};
 use crate::model::{Actor, Committed, ConfigVersion, Role, VersionInfo};
 use crate::secret::sha256_hex;
 
@@ -51,11 +50,13 @@ pub(crate) struct Made<'a> {
     pub(crate) details: serde_json::Value,
     /// The transaction being committed.
     pub(crate) transaction_id: Option<i64>,
+    /// See [`NewVersion::same_files_as`].
+    pub(crate) same_files_as: Option<i64>,
 }
 
 impl<'a> Made<'a> {
     pub(crate) fn new(action: &'a str, message: &'a str, details: serde_json::Value) -> Made<'a> {
-        Made { base: None, message, action, details, transaction_id: None }
+        Made { base: None, message, action, details, transaction_id: None, same_files_as: None }
     }
 }
 
@@ -64,6 +65,10 @@ pub(crate) struct NewVersion<'a> {
     pub(crate) cluster_id: i64,
     /// The version the change was based on; `None` appends to whatever is latest.
     pub(crate) base: Option<i64>,
+    /// With no `base`: the version whose other files (all but the first config file) the
+    /// bundle carries; a later latest version with different other files is
+    /// [`Error::Outdated`], so a text import never reverts someone's file change.
+    pub(crate) same_files_as: Option<i64>,
     /// Every file; its first config file is the version's text.
     pub(crate) bundle: &'a Bundle,
     /// Each config file of `bundle` parsed, in bundle order (before the write transaction: a
@@ -101,6 +106,11 @@ impl Store {
         if let Some(base) = new.base {
             if base != latest {
                 return Err(Error::Outdated { base, latest });
+            }
+        }
+        if let Some(built_on) = new.same_files_as {
+            if built_on != latest && !self.same_other_files(tx, new.cluster_id, built_on, latest).await? {
+                return Err(Error::Outdated { base: built_on, latest });
             }
         }
         let introduced = self.introduced_privileges(tx, new.cluster_id, latest, new.bundle, &new.documents).await?;
@@ -183,6 +193,7 @@ impl Store {
         let new = NewVersion {
             cluster_id,
             base: made.base,
+            same_files_as: made.same_files_as,
             bundle,
             documents,
             author: actor.name,
@@ -241,8 +252,17 @@ impl Store {
     /// ([`crate::candidate`]: the offline check, overruled by `haproxy -c` when one is
     /// configured); a refusal is [`Error::Invalid`] with every diagnostic.
     pub async fn import(&self, actor: Actor<'_>, cluster_id: i64, text: &str, message: &str) -> Result<Committed> {
-        let made = Made::new("version.import", message, json!({"bytes": text.len()}));
-        self.change_latest(actor, cluster_id, made, |latest| Ok(latest.with_text(text))).await
+        let mut attempts = 0;
+        loop {
+            let latest = self.latest_version(cluster_id).await?.map_or(0, |v| v.info.number);
+            let bundle = self.bundle(cluster_id, latest).await?.with_text(text);
+            let made = Made { same_files_as: Some(latest), ..Made::new("version.import", message, json!({"bytes": text.len()})) };
+            match self.commit_bundle(actor, cluster_id, made, &bundle).await {
+                // Someone changed the other files meanwhile: carry theirs.
+                Err(Error::Outdated { .. }) if attempts < 5 => attempts += 1,
+                other => return other,
+            }
+        }
     }
 
     /// Imports a whole bundle as the cluster's next version.
@@ -293,7 +313,9 @@ impl Store {
 
     /// The privileged directives a new bundle adds to version `latest` (inside `tx`): in every
     /// config file, compared with the file at the same path ([`privileged::introduced`]), and
-    /// every added or changed Lua file, which is code (`lua`).
+    /// every added or changed Lua file, which is code (`lua`). Old config files come from the
+    /// document cache by sha256 (every version was parsed before it was committed), so the
+    /// write lock is not held while a large text is read and parsed again.
     async fn introduced_privileges(
         &self,
         tx: &mut Tx,
@@ -302,15 +324,18 @@ impl Store {
         bundle: &Bundle,
         documents: &[Arc<Parsed>],
     ) -> Result<Vec<privileged::PrivilegedUse>> {
-        let previous = if latest == 0 { None } else { Some(self.bundle_in(tx, cluster_id, latest).await?) };
+        let previous = if latest == 0 { Vec::new() } else { self.listing_in(tx, cluster_id, latest).await? };
         let mut introduced = Vec::new();
         for (config, parsed) in bundle.configs().zip(documents) {
-            let old = previous.as_ref().and_then(|b| b.file(&config.path)).and_then(|f| f.text()).unwrap_or_default();
-            let old = self.parsed_text(old).await?;
+            let old = match previous.iter().find(|f| f.path == config.path && f.kind == FileKind::Config) {
+                Some(old) => self.file_document_in(tx, cluster_id, latest, old).await?,
+                None => self.parsed_text("").await?,
+            };
             introduced.extend(privileged::introduced(old.document(), parsed.document()));
         }
         for file in bundle.files().iter().filter(|f| f.kind == FileKind::Lua) {
-            let same = previous.as_ref().and_then(|b| b.file(&file.path)).is_some_and(|old| old.content == file.content);
+            let sha256 = file.sha256();
+            let same = previous.iter().any(|old| old.path == file.path && old.sha256 == sha256);
             if !same {
                 introduced.push(privileged::PrivilegedUse {
                     privilege: privileged::Privilege::Lua,
@@ -366,13 +391,14 @@ impl Store {
     }
 
     /// The difference from version `against` (default: the one before `number`) to version
-    /// `number` (unified text and structural summary, from [`crate::diff`]); `against` 0, or
-    /// below, compares with the empty configuration.
-    pub async fn diff_versions(&self, cluster_id: i64, number: i64, against: Option<i64>) -> Result<ConfigDiff> {
+    /// `number`: the first config file as [`crate::diff`] shows it and every file that differs
+    /// ([`crate::bundle::diff_bundles`]); `against` 0, or below, compares with the empty
+    /// configuration.
+    pub async fn diff_versions(&self, cluster_id: i64, number: i64, against: Option<i64>) -> Result<BundleDiff> {
         let against = against.unwrap_or(number.saturating_sub(1)).max(0);
-        let new = self.version(cluster_id, number).await?;
-        let old = self.version_text(cluster_id, against).await?;
-        Ok(diff_labeled(&old, &new.text, &format!("version {against}"), &format!("version {number}")))
+        let new = self.bundle(cluster_id, number).await?;
+        let old = self.bundle(cluster_id, against).await?;
+        Ok(diff_bundles(&old, &new, &format!("version {against}"), &format!("version {number}")))
     }
 
     /// Sets the version the cluster's agents should run.

@@ -120,8 +120,8 @@ async fn admins_need_the_clusters_allowance_which_only_admins_change(h: Harness)
     assert_eq!(import(committed.version.number).details["privileged"][2]["privilege"], "external-check");
     // The diff of that version names them too.
     let diff = s.diff_versions(id, 1, None).await.unwrap();
-    assert_eq!(diff.privileged.len(), 3);
-    assert!(diff.privileged_lines().contains("! privileged: external-check command /bin/true (external-check) at line 30\n"));
+    assert_eq!(diff.config.privileged.len(), 3);
+    assert!(diff.config.privileged_lines().contains("! privileged: external-check command /bin/true (external-check) at line 30\n"));
     // A version adding nothing privileged has no such audit field.
     let plain = s.import(OPERATOR, id, &text.replace("maxconn 4096", "maxconn 10"), "").await.unwrap();
     let audit = s.audit_log(Some(id), 100).await.unwrap();

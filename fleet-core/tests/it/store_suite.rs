@@ -254,12 +254,12 @@ async fn restore_makes_a_new_version(h: Harness) {
     assert_eq!(s.version(id, 3).await.unwrap().info.sha256, s.version(id, 1).await.unwrap().info.sha256);
     assert!(matches!(s.restore(op("carol"), id, 9, "").await, Err(Error::NotFound(_))));
     let diff = s.diff_versions(id, 2, Some(1)).await.unwrap();
-    assert!(diff.unified.contains("-    daemon\n") && diff.unified.contains("+    nbthread 4\n"), "{}", diff.unified);
-    assert!(!diff.summary.is_empty());
+    assert!(diff.config.unified.contains("-    daemon\n") && diff.config.unified.contains("+    nbthread 4\n"), "{}", diff.config.unified);
+    assert!(!diff.config.summary.is_empty());
     assert_eq!(s.diff_versions(id, 2, None).await.unwrap(), diff, "the default is the version before");
     assert!(s.diff_versions(id, 3, Some(1)).await.unwrap().is_empty());
     let from_nothing = s.diff_versions(id, 1, None).await.unwrap();
-    assert!(from_nothing.unified.starts_with("--- version 0\n+++ version 1\n"), "{}", from_nothing.unified);
+    assert!(from_nothing.config.unified.starts_with("--- version 0\n+++ version 1\n"), "{}", from_nothing.config.unified);
     assert!(matches!(s.diff_versions(id, 2, Some(8)).await, Err(Error::NotFound(_))));
     assert!(matches!(s.diff_versions(id, i64::MIN, None).await, Err(Error::NotFound(_))));
     let numbers: Vec<i64> = s.versions(id).await.unwrap().iter().map(|v| v.number).collect();

@@ -66,6 +66,20 @@ impl<S: Send + Sync> FromRequest<S> for Text {
     }
 }
 
+/// A body of any bytes (a file, a tar archive), within the body limit.
+pub(crate) struct Raw(pub(crate) axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Raw {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Raw(bytes)),
+            Err(rejection) => Err(ApiError::rejected(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
 /// Query parameters.
 pub(crate) struct Query<T>(pub(crate) T);
 

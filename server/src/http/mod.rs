@@ -80,7 +80,9 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI document, before state and middleware.
 pub(crate) fn api() -> OpenApiRouter<AppState> {
-    routes::register(OpenApiRouter::with_openapi(ApiDoc::openapi()))
+    let mut api = routes::register(OpenApiRouter::with_openapi(ApiDoc::openapi()));
+    routes::openapi_paths(api.get_openapi_mut());
+    api
 }
 
 /// Request ids: `x-request-id` from the client when it sends one, else `r<n>` per process.

@@ -14,6 +14,7 @@ mod serve_agents;
 mod serve_api;
 mod serve_cancel;
 mod serve_cli;
+mod serve_files;
 mod serve_gate;
 mod serve_limits;
 mod serve_openapi;

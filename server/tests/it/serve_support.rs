@@ -191,3 +191,9 @@ macro_rules! serve_tests {
         }
     };
 }
+
+/// The first config file's text of a desired state as the agent route answers it.
+pub(crate) fn desired_text(state: &Value) -> String {
+    let state: fleet_core::wire::DesiredState = serde_json::from_value(state.clone()).unwrap();
+    state.bundle().unwrap().text().to_string()
+}

@@ -9,25 +9,37 @@ use fleet_core::TextAt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use axum::http::HeaderMap;
+
+use super::files::{import_tar, TarImportQuery};
 use super::{committed, ClusterPath, MessageQuery};
 use crate::errors::ApiResult;
 use crate::http::auth::Caller;
-use crate::http::extract::{required, Path, Query, Text};
+use crate::http::extract::{required, Path, Query, Raw, Text};
 use crate::http::AppState;
 
-/// Imports a configuration as the next version, byte for byte (text/plain body).
-#[utoipa::path(post, path = "/api/v1/clusters/{id}/import", tag = "config", params(ClusterPath, MessageQuery),
+/// Imports the next version: a configuration as the first config file, byte for byte
+/// (`text/plain`; the other files of the latest version stay), or a whole managed directory as
+/// a tar archive (`application/x-tar`, `?configs=` names the config files in load order).
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/import", tag = "config", params(ClusterPath, TarImportQuery),
     request_body(content = String, content_type = "text/plain"),
-    responses((status = 201, description = "{version, sha256, parent, warnings}"), (status = 422, description = "errors, with line and column")))]
+    responses((status = 201, description = "{version, sha256, digest, parent, warnings}"), (status = 422, description = "errors, with line and column")))]
 pub(crate) async fn import(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(path): Path<ClusterPath>,
-    Query(query): Query<MessageQuery>,
-    Text(text): Text,
+    Query(query): Query<TarImportQuery>,
+    headers: HeaderMap,
+    Raw(body): Raw,
 ) -> ApiResult<Response> {
+    let tar = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-tar"));
+    if tar {
+        return import_tar(&state, &caller, path.id, &query, &body).await;
+    }
     let user = caller.user(Permission::Write)?;
-    let done = state.store.import(user.into(), path.id, &text, &query.message).await?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| crate::errors::ApiError::bad_request(format!("the body is not UTF-8 text (invalid byte at offset {})", e.valid_up_to())))?;
+    let done = state.store.import(user.into(), path.id, text, &query.message).await?;
     Ok(committed(&state, StatusCode::CREATED, done))
 }
 

@@ -6,6 +6,7 @@ mod agent;
 mod agents_admin;
 mod clusters;
 mod config;
+mod files;
 mod proxies;
 mod runtime;
 mod system;
@@ -65,6 +66,9 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(config::get_version))
         .routes(routes!(config::diff))
         .routes(routes!(config::restore))
+        .routes(routes!(files::list_files))
+        .routes(routes!(files::get_file, files::put_file, files::delete_file))
+        .routes(routes!(files::get_bundle))
         .routes(routes!(transactions::list, transactions::begin))
         .routes(routes!(transactions::get, transactions::commit, transactions::discard))
         .routes(routes!(transactions::stage))
@@ -90,6 +94,13 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(runtime::results))
 }
 
+/// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a
+/// parameter that may hold slashes), so generators and validators read it.
+pub(super) fn openapi_paths(openapi: &mut utoipa::openapi::OpenApi) {
+    let paths = std::mem::take(&mut openapi.paths.paths);
+    openapi.paths.paths = paths.into_iter().map(|(path, item)| (path.replace("{*", "{"), item)).collect();
+}
+
 /// `/clusters/{id}`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -112,6 +123,7 @@ pub(crate) struct MessageQuery {
 struct CommittedBody {
     version: i64,
     sha256: String,
+    digest: String,
     parent: Option<i64>,
     warnings: Vec<haproxy_model::Diagnostic>,
 }
@@ -122,6 +134,7 @@ fn committed(state: &AppState, status: StatusCode, committed: Committed) -> Resp
     let body = CommittedBody {
         version: committed.version.number,
         sha256: committed.version.sha256,
+        digest: committed.version.digest,
         parent: committed.version.parent,
         warnings: committed.warnings,
     };
