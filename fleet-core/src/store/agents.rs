@@ -277,7 +277,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records an agent's apply outcome: on `applied` its applied version moves; the last
+    /// Records an agent's apply outcome: on `applied` or `applied_runtime` its applied version moves; the last
     /// outcome and error are kept either way.
     pub async fn report(&self, agent_id: i64, report: &AgentReport) -> Result<Agent> {
         let agent = self.agent(agent_id).await?;
@@ -291,7 +291,7 @@ impl Store {
             return Err(Error::not_found(format!("version {} of cluster {}", report.version, agent.cluster_id)));
         }
         let applied = match report.outcome {
-            ApplyOutcome::Applied => Some(report.version),
+            o if o.runs_version() => Some(report.version),
             _ => agent.applied_version,
         };
         sqlx::query(
