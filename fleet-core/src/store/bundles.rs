@@ -95,13 +95,13 @@ impl Store {
         let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         let mut cache: HashMap<[u8; 32], Vec<u8>> = HashMap::new();
         for hash in hashes {
-            if !cache.contains_key(&hash) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(hash) {
                 let row = sqlx::query("SELECT content FROM chunks WHERE sha256 = $1")
                     .bind(hex::encode(hash))
                     .fetch_optional(&mut *conn)
                     .await?
                     .ok_or_else(|| Error::Corrupt(format!("blob {sha256}: chunk {} is missing", hex::encode(hash))))?;
-                cache.insert(hash, row.try_get("content")?);
+                slot.insert(row.try_get("content")?);
             }
             content.extend_from_slice(&cache[&hash]);
         }
@@ -217,7 +217,7 @@ impl Store {
                     .await?;
                 row.try_get::<String, _>("text")?.into_bytes()
             } else {
-                Self::blob_on(&mut **tx, &info.sha256).await?
+                Self::blob_on(tx, &info.sha256).await?
             };
             String::from_utf8(bytes).map_err(|_| Error::Corrupt(format!("config file {} is not UTF-8", info.path)))
         };
