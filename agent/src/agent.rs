@@ -153,11 +153,19 @@ async fn agent(args: Args) -> Result<(), StartError> {
     let driver = Arc::new(Mutex::new(driver));
     let side = tokio::spawn(side_loop(client.clone(), driver.clone(), pipeline.clone(), facts, args.heartbeat_interval()));
     let wait = Duration::from_secs(args.poll_seconds);
+    let adopt = args.adopt;
     tokio::select! {
         () = async {
             // The previous process may have died between a reload and its report.
             if let Some(version) = running {
                 send_report(&client, &AgentReport::applied(version)).await;
+            }
+            if adopt {
+                match crate::adopt::adopt(&client, &managed, &pipeline.config).await {
+                    Ok(Some(version)) => tracing::info!(version, managed = %managed.display(), "adopted the managed directory as the cluster's first version"),
+                    Ok(None) => tracing::info!("not adopted: the cluster already has a version"),
+                    Err(error) => tracing::error!(%error, "not adopted"),
+                }
             }
             desired_loop(&client, &driver, &pipeline, wait).await;
         } => {}

@@ -75,6 +75,11 @@ pub(crate) struct Args {
     /// its configuration: the server, even with an admin account, cannot make it run commands.
     #[arg(long, value_name = "LIST", value_parser = allowance)]
     pub(crate) allow_privileged: Option<HashSet<Privilege>>,
+    /// At start, upload the node's managed tree (the folder of `--config-path`, with its
+    /// certificates, maps and other files) as the cluster's first version, when the cluster
+    /// has none yet; a cluster with a version is left alone (the server answers 409).
+    #[arg(long)]
+    pub(crate) adopt: bool,
 }
 
 /// `--ca-fingerprint`'s parser: fleet-core's, with its message.

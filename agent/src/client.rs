@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fleet_core::fingerprint::CaFingerprint;
 use fleet_core::runtime::{ActionOutcome, RuntimeAction, AGENT_RUNTIME_PATH, AGENT_RUNTIME_RESULTS_PATH};
-use fleet_core::wire::{DesiredState, EnrolRequest, EnrolResponse, Heartbeat, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, REPORT_PATH};
+use fleet_core::wire::{DesiredState, EnrolRequest, EnrolResponse, Heartbeat, ADOPT_PATH, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, REPORT_PATH};
 use fleet_core::AgentReport;
 use reqwest::StatusCode;
 
@@ -145,6 +145,19 @@ impl Client {
         let request = self.http.post(self.url(HEARTBEAT_PATH)).timeout(Duration::from_secs(15)).json(heartbeat);
         check(self.authed(request).send().await?).await?;
         Ok(())
+    }
+
+    /// Uploads `archive` (a tar of the managed tree, config files `configs` in load order) as the
+    /// cluster's first version; the server's answer (`{version, ...}`).
+    pub(crate) async fn adopt(&self, archive: Vec<u8>, configs: &str) -> Result<serde_json::Value, ClientError> {
+        let request = self
+            .http
+            .post(self.url(ADOPT_PATH))
+            .query(&[("configs", configs)])
+            .header(reqwest::header::CONTENT_TYPE, "application/x-tar")
+            .timeout(Duration::from_secs(300))
+            .body(archive);
+        Ok(check(self.authed(request).send().await?).await?.json().await?)
     }
 
     pub(crate) async fn runtime_actions(&self) -> Result<Vec<RuntimeAction>, ClientError> {

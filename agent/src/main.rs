@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! args (cli) -> token (enrol once with the secret, then <state>/token, mode 0600)
+//!   -> --adopt: the managed tree uploaded as the cluster's first version when it has none
 //!   -> driver (process: HAProxy master-worker run by the agent | systemd)
 //!   -> agent loop: long-poll desired -> pipeline (stage a release, runtime API or haproxy -c,
 //!      switch the managed directory's symlink, reload, verify, switch back) -> report
@@ -9,6 +10,7 @@
 //! ```
 //! The binary is thin: argument errors exit 64 before anything starts.
 
+mod adopt;
 mod agent;
 mod cli;
 mod client;

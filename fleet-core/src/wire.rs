@@ -8,6 +8,8 @@
 //!                                          -> 200 DesiredState | 304 (nothing new in `wait` s)
 //!   POST /api/v1/agent/report  AgentReport   -> the agent as recorded
 //!   POST /api/v1/agent/heartbeat Heartbeat   -> 204
+//!   POST /api/v1/agent/adopt?configs=<paths>  (tar of the managed tree)
+//!                                          -> 201 the cluster's first version | 409 it has one
 //! ```
 
 use std::time::Duration;
@@ -30,6 +32,8 @@ pub const DESIRED_PATH: &str = "/api/v1/agent/desired";
 pub const REPORT_PATH: &str = "/api/v1/agent/report";
 /// Path of the heartbeat.
 pub const HEARTBEAT_PATH: &str = "/api/v1/agent/heartbeat";
+/// Path of the adoption upload (`fleet-agent --adopt`): a tar of the node's managed tree.
+pub const ADOPT_PATH: &str = "/api/v1/agent/adopt";
 
 /// How long a long-poll waits when the agent does not say.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);

@@ -152,8 +152,13 @@ pub fn self_signed_pem_for(cn: &str) -> Option<Vec<u8>> {
 /// The subject of the certificate a TLS listener on loopback `port` serves, as
 /// `openssl s_client` prints it without blanks (`subject=CN=fleet.test`); empty when none is.
 pub fn served_subject(port: u16) -> String {
+    served_subject_at(&format!("127.0.0.1:{port}"))
+}
+
+/// [`served_subject`] of the TLS listener at `address` (`127.0.0.2:8443`).
+pub fn served_subject_at(address: &str) -> String {
     let output = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["s_client", "-connect", address])
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output();

@@ -22,6 +22,7 @@ mod diff;
 pub mod tar;
 mod path;
 pub mod references;
+pub mod tree;
 
 use std::fmt;
 use std::str::FromStr;

@@ -17,7 +17,7 @@ use crate::auth::privileged;
 use crate::documents::Parsed;
 use crate::error::{Error, Result};
 use crate::bundle::{diff_bundles, Bundle, BundleDiff, BundleFile, BundlePath, FileKind};
-use crate::model::{Actor, Committed, ConfigVersion, Role, VersionInfo};
+use crate::model::{Actor, Agent, Committed, ConfigVersion, Role, VersionInfo};
 use crate::secret::sha256_hex;
 
 const INFO_COLUMNS: &str = "cluster_id, number, sha256, digest, parent, author, message, created_at";
@@ -83,6 +83,14 @@ pub(crate) struct NewVersion<'a> {
     pub(crate) details: serde_json::Value,
     /// The transaction being committed, which must not be marked outdated by its own version.
     pub(crate) transaction_id: Option<i64>,
+}
+
+/// Why an adoption is refused: the cluster has versions, which only users change.
+fn adoption_refused(cluster_id: i64, latest: i64) -> Error {
+    Error::Conflict(format!(
+        "cluster {cluster_id} already has version {latest}: an agent adopts its node's files only as a cluster's first version \
+         (import them as a user to make a new version)"
+    ))
 }
 
 impl Store {
@@ -269,6 +277,25 @@ impl Store {
     pub async fn import_bundle(&self, actor: Actor<'_>, cluster_id: i64, bundle: &Bundle, message: &str) -> Result<Committed> {
         let details = json!({"bytes": bundle.size(), "files": bundle.files().len()});
         self.commit_bundle(actor, cluster_id, Made::new("version.import", message, details), bundle).await
+    }
+
+    /// Adopts a node's managed tree as the cluster's **first** version (`fleet-agent --adopt`),
+    /// authored `agent:<name>` with the operator role: the same gate, reference check and
+    /// policy of privileged directives as a user's import (a tree using one needs an admin's
+    /// import). A cluster that has a version already is [`Error::Conflict`], checked again in
+    /// the write transaction, so two agents adopting at once make one version.
+    pub async fn adopt(&self, agent: &Agent, bundle: &Bundle, message: &str) -> Result<Committed> {
+        if let Some(latest) = self.latest_version(agent.cluster_id).await? {
+            return Err(adoption_refused(agent.cluster_id, latest.info.number));
+        }
+        let author = format!("agent:{}", agent.name);
+        let message = if message.is_empty() { format!("adopted from {}", agent.hostname) } else { message.to_string() };
+        let details = json!({"bytes": bundle.size(), "files": bundle.files().len(), "hostname": agent.hostname});
+        let made = Made { base: Some(0), ..Made::new("version.adopt", &message, details) };
+        match self.commit_bundle(Actor::new(&author, Role::Operator), agent.cluster_id, made, bundle).await {
+            Err(Error::Outdated { latest, .. }) => Err(adoption_refused(agent.cluster_id, latest)),
+            other => other,
+        }
     }
 
     /// Replaces the text of the first config file; `base` must be the latest version (0 for a

@@ -48,7 +48,11 @@ fn places(error: &Error) -> Vec<String> {
     diagnostics.iter().filter(|d| d.is_error()).map(|d| d.display_with_path("?").to_string()).collect()
 }
 
-crate::store_tests!(missing_references_are_refused_where_they_are_written, a_backend_of_another_file_is_found);
+crate::store_tests!(
+    missing_references_are_refused_where_they_are_written,
+    a_backend_of_another_file_is_found,
+    an_agent_adopts_only_a_first_version_through_the_same_gate
+);
 
 async fn missing_references_are_refused_where_they_are_written(h: Harness) {
     let id = cluster(&h).await;
@@ -99,6 +103,37 @@ async fn a_backend_of_another_file_is_found(h: Harness) {
         places(&error),
         ["conf.d/again.cfg:2:9: error: backend 'api' has the same name as the backend declared at conf.d/api.cfg:1"]
     );
+}
+
+/// `fleet-agent --adopt`: the node's tree becomes version 1, authored by the agent, through the
+/// gate a user's import passes (references, privileged directives); then never again.
+async fn an_agent_adopts_only_a_first_version_through_the_same_gate(h: Harness) {
+    let id = cluster(&h).await;
+    let (_, secret) = h.store.create_enrolment("admin", id, "edge1", vec![], 60_000).await.unwrap();
+    let (agent, _) = h.store.enrol(&secret, None, "edge1.example", serde_json::json!({})).await.unwrap();
+
+    // A missing reference is refused at its place, nothing written.
+    let error = h.store.adopt(&agent, &Bundle::new(configs()).unwrap(), "").await.unwrap_err();
+    assert_eq!(places(&error)[0].split(": error: ").next(), Some("haproxy.cfg:11:34"), "{error}");
+    // A privileged directive needs an admin's import: the agent acts as an operator.
+    let mut files = complete().into_files();
+    files[0] = file("haproxy.cfg", FileKind::Config, format!("{MAIN}
+program p
+    command /bin/true
+").as_bytes());
+    let error = h.store.adopt(&agent, &Bundle::new(files).unwrap(), "").await.unwrap_err();
+    assert!(matches!(error, Error::Forbidden(_)), "{error}");
+    assert!(h.store.latest_version(id).await.unwrap().is_none(), "nothing written");
+
+    let adopted = h.store.adopt(&agent, &complete(), "").await.unwrap().version;
+    assert_eq!((adopted.number, adopted.author.as_str(), adopted.message.as_str()), (1, "agent:edge1", "adopted from edge1.example"));
+    let entry = h.store.audit_log(Some(id), 10).await.unwrap().into_iter().find(|e| e.action == "version.adopt").unwrap();
+    assert_eq!((entry.actor.as_str(), entry.version), ("agent:edge1", Some(1)));
+
+    // Once the cluster has a version, adoption is a conflict that names it.
+    let error = h.store.adopt(&agent, &complete(), "again").await.unwrap_err();
+    assert!(matches!(&error, Error::Conflict(m) if m.starts_with(&format!("cluster {id} already has version 1: "))), "{error}");
+    assert_eq!(h.store.latest_version(id).await.unwrap().unwrap().info.number, 1);
 }
 
 /// With `haproxy -c` configured its verdict on the materialised bundle decides: a certificate

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! POST .../import, PUT .../config, PUT|POST .../files[/...]  -> upload limit (--max-upload-bytes,
-//!                                                              default: a bundle's limit)
+//! POST /api/v1/agent/adopt                                     default: a bundle's limit)
 //! every other route                                           -> body limit   (--max-body-bytes)
 //! ```
 //!
@@ -41,6 +41,9 @@ impl Default for BodyLimits {
 
 /// True for the routes that take whole configurations or bundle files.
 fn is_upload(method: &Method, path: &str) -> bool {
+    if *method == Method::POST && path == fleet_core::wire::ADOPT_PATH {
+        return true;
+    }
     let Some(rest) = path.strip_prefix("/api/v1/clusters/") else { return false };
     // `{id}/` then the resource.
     let Some((_, resource)) = rest.split_once('/') else { return false };
@@ -106,6 +109,7 @@ mod tests {
         assert!(is_upload(&Method::POST, "/api/v1/clusters/7/import"));
         assert!(is_upload(&Method::PUT, "/api/v1/clusters/7/config"));
         assert!(is_upload(&Method::PUT, "/api/v1/clusters/7/files/certs/site.pem"));
+        assert!(is_upload(&Method::POST, "/api/v1/agent/adopt"));
         assert!(!is_upload(&Method::GET, "/api/v1/clusters/7/config"));
         assert!(!is_upload(&Method::POST, "/api/v1/clusters/7/transactions/3/ops"));
         assert!(!is_upload(&Method::POST, "/api/v1/pools"));

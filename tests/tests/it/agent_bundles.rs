@@ -8,13 +8,7 @@ use std::time::{Duration, Instant};
 use fleet_tests::served_subject;
 use serde_json::json;
 
-use crate::agent_harness::{bring_up, bundle_config, free_port, prerequisites, wait_served, Agent, Server};
-
-/// The master's reload counter (`show proc`).
-fn reloads(agent: &Agent) -> u64 {
-    let procs = agent.master_cli("show proc");
-    procs.lines().nth(1).and_then(|l| l.split_whitespace().nth(2)).and_then(|r| r.parse().ok()).unwrap()
-}
+use crate::agent_harness::{bring_up, bundle_config, free_port, prerequisites, wait_served, Server};
 
 fn commit(server: &Server, cluster: i64, config: &str, map: &str, pem: &[u8]) -> i64 {
     server.commit_files(
@@ -35,7 +29,7 @@ fn map_and_certificate_changes_are_applied_at_runtime_without_a_reload() {
     wait_served(port, "v A", Duration::from_secs(10));
     server.wait_status(cluster, "the bundle applied", |a| a["applied_version"] == json!(first) && a["last_outcome"] == json!("applied"));
     assert_eq!(served_subject(tls), "subject=CN=one.test");
-    let before = reloads(&agent);
+    let before = agent.reloads();
 
     // Only the map: served within 1 s of the apply, no reload.
     let map_only = commit(&server, cluster, &config, "test B\nother.test C\n", &one);
@@ -44,7 +38,7 @@ fn map_and_certificate_changes_are_applied_at_runtime_without_a_reload() {
     let took = wait_served(port, "v B", Duration::from_secs(1));
     eprintln!("map-only change served {took:?} after its apply ({:?} with the apply call)", started.elapsed());
     server.wait_status(cluster, "applied at runtime", |a| a["last_outcome"] == json!("applied_runtime"));
-    assert_eq!(reloads(&agent), before, "no reload for a map change");
+    assert_eq!(agent.reloads(), before, "no reload for a map change");
     assert_eq!(std::fs::read_to_string(agent.config.parent().unwrap().join("maps/hosts.map")).unwrap(), "test B\nother.test C\n", "the file matches what runs");
 
     // Only the certificate, at the same path: the new one is served, no reload.
@@ -55,13 +49,13 @@ fn map_and_certificate_changes_are_applied_at_runtime_without_a_reload() {
         assert!(Instant::now() < deadline, "the new certificate is not served:\n{}", agent.log());
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(reloads(&agent), before, "no reload for a certificate swap");
+    assert_eq!(agent.reloads(), before, "no reload for a certificate swap");
 
     // A config change reloads, and the runtime changes are in the files it loads.
     let reload = commit(&server, cluster, &bundle_config(port, tls, "w", ""), "test B\nother.test C\n", &two);
     server.apply(cluster, reload);
     wait_served(port, "w B", Duration::from_secs(5));
     server.wait_status(cluster, "applied with a reload", |a| a["applied_version"] == json!(reload) && a["last_outcome"] == json!("applied"));
-    assert_eq!(reloads(&agent), before + 1);
+    assert_eq!(agent.reloads(), before + 1);
     assert_eq!(served_subject(tls), "subject=CN=two.test");
 }

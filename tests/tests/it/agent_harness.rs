@@ -100,6 +100,11 @@ impl Server {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// A request with the admin session, for answers the test inspects itself (refusals).
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token)
+    }
+
     pub(crate) fn post(&self, path: &str, body: &Value) -> Value {
         self.call(reqwest::Method::POST, path, Some(Body::Json(body)))
     }
@@ -257,6 +262,12 @@ impl Agent {
     /// A command on HAProxy's master CLI (`@1 ...` reaches the worker).
     pub(crate) fn master_cli(&self, command: &str) -> String {
         self.master_cli_at(&self.state.join("master.sock"), command)
+    }
+
+    /// The master's reload counter (`show proc`).
+    pub(crate) fn reloads(&self) -> u64 {
+        let procs = self.master_cli("show proc");
+        procs.lines().nth(1).and_then(|l| l.split_whitespace().nth(2)).and_then(|r| r.parse().ok()).unwrap()
     }
 
     /// A command on the master CLI at `socket`.

@@ -13,9 +13,11 @@ use fleet_core::AgentReport;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::committed;
+use super::files::TarImportQuery;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::auth::Caller;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{Json, Query, Raw};
 use crate::http::AppState;
 
 /// The peer's address, when the server knows it (it always does over TCP).
@@ -104,4 +106,23 @@ pub(crate) async fn heartbeat(
     let agent = caller.agent()?;
     state.store.heartbeat(agent.id, body.facts).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Uploads the node's managed tree (a tar archive, as `tar -C /etc/haproxy -cf - .` writes it)
+/// as its cluster's **first** version (`fleet-agent --adopt`), through the gate a user's import
+/// passes; 409 when the cluster has a version already.
+#[utoipa::path(post, path = "/api/v1/agent/adopt", tag = "agent", params(TarImportQuery),
+    request_body(content = Vec<u8>, content_type = "application/x-tar"),
+    responses((status = 201, description = "{version, sha256, digest, parent, warnings}"), (status = 403, description = "a privileged directive (needs an admin's import)"),
+        (status = 409, description = "the cluster already has a version"), (status = 422, description = "not a valid tree, or the configuration is refused")))]
+pub(crate) async fn adopt(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<TarImportQuery>,
+    Raw(body): Raw,
+) -> ApiResult<Response> {
+    let agent = caller.agent()?;
+    let bundle = query.read(&state, agent.cluster_id, &body).await?;
+    let done = state.store.adopt(agent, &bundle, &query.message).await?;
+    Ok(committed(&state, StatusCode::CREATED, done))
 }

@@ -285,14 +285,21 @@ pub(crate) struct TarImportQuery {
 /// `Content-Type: application/x-tar`).
 pub(crate) async fn import_tar(state: &AppState, caller: &fleet_core::rbac::Principal, cluster_id: i64, query: &TarImportQuery, body: &[u8]) -> ApiResult<Response> {
     let user = caller.user(Permission::Write)?;
-    let configs = match query.configs.as_deref().filter(|c| !c.trim().is_empty()) {
-        Some(list) => list
-            .split(',')
-            .map(|c| BundlePath::new(c.trim()).map_err(|e| invalid(format!("configs: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?,
-        None => vec![state.store.cluster(cluster_id).await?.settings.config_name()],
-    };
-    let bundle = tar::read_tar(body, &configs).map_err(|e| invalid(e.to_string()))?;
+    let bundle = query.read(state, cluster_id, body).await?;
     let done = state.store.import_bundle(user.into(), cluster_id, &bundle, &query.message).await?;
     Ok(committed(state, StatusCode::CREATED, done))
+}
+
+impl TarImportQuery {
+    /// The archive `body` as a bundle of `cluster_id`, its config files in the listed order.
+    pub(crate) async fn read(&self, state: &AppState, cluster_id: i64, body: &[u8]) -> ApiResult<fleet_core::bundle::Bundle> {
+        let configs = match self.configs.as_deref().filter(|c| !c.trim().is_empty()) {
+            Some(list) => list
+                .split(',')
+                .map(|c| BundlePath::new(c.trim()).map_err(|e| invalid(format!("configs: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![state.store.cluster(cluster_id).await?.settings.config_name()],
+        };
+        tar::read_tar(body, &configs).map_err(|e| invalid(e.to_string()))
+    }
 }

@@ -88,6 +88,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(agent::desired))
         .routes(routes!(agent::report))
         .routes(routes!(agent::heartbeat))
+        .routes(routes!(agent::adopt))
         .routes(routes!(runtime::queue))
         .routes(routes!(runtime::get))
         .routes(routes!(runtime::pending))
