@@ -13,6 +13,7 @@ mod agent_harness;
 mod agent_privileged;
 mod agent_runtime;
 mod agent_tls;
+mod bundle_acceptance;
 mod agent_systemd;
 mod keepalived_vrrp;
 mod netns;
