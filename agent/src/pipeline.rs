@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 use fleet_core::apply::release::{self, ReleaseManifest, RELEASES_KEPT};
 use fleet_core::apply::runtime_plan::{self, RuntimeChange, RuntimePlan};
+use fleet_core::apply::server_state;
 use fleet_core::apply::{outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download, DownloadError, FailedStep};
 use fleet_core::auth::privileged::{Privilege, PrivilegedUse};
 use fleet_core::bundle::{Bundle, BundleFile};
@@ -340,10 +341,16 @@ impl Pipeline {
                 return Err(ApplyError::Rejected { version: state.version, verdict: Box::new(verdict), label, renames });
             }
         }
-        if !bundle.configs().any(|f| f.text().is_some_and(|t| t.contains("load-server-state-from-file"))) && self.state_config.is_some() {
+        let saved_state = self.server_state_path(bundle, &state.settings);
+        if !bundle.configs().any(|f| f.text().is_some_and(|t| t.contains("load-server-state-from-file"))) {
             tracing::warn!(
                 version = state.version,
                 "no `load-server-state-from-file global` in the configuration: servers drained or set to maint at runtime come back after a reload"
+            );
+        } else if saved_state.is_none() {
+            tracing::warn!(
+                version = state.version,
+                "no `server-state-file` in the configuration (systemd mode: the agent cannot add its own): servers drained or set to maint at runtime come back after a reload"
             );
         }
         if plan.is_none() {
@@ -351,7 +358,9 @@ impl Pipeline {
             aside = self.switch(&managed, &release)?;
             driver.load(self.load_list(Some(&manifest)));
         }
-        self.save_server_state(driver).await;
+        if let Some(path) = &saved_state {
+            self.save_server_state(driver, path).await;
+        }
         if let Err(message) = driver.reload().await {
             tracing::warn!(version = state.version, %message, "reload failed: rolling back");
             let rollback = self.roll_back(driver, &managed, previous.as_deref(), aside.as_deref()).await;
@@ -561,17 +570,23 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Saves `show servers state` where `server-state-file` points, so servers drained, in
-    /// maintenance or reweighted at runtime keep that state across the reload. A failure only
-    /// loses that state, so it is logged, not fatal.
-    async fn save_server_state(&self, driver: &Driver) {
-        if self.state_config.is_none() {
-            return;
+    /// Where the server state is saved before a reload of `bundle`
+    /// (`fleet_core::apply::server_state`): the file the agent's own config names (process
+    /// mode), else the operator's `server-state-file` (systemd mode), else nowhere.
+    fn server_state_path(&self, bundle: &Bundle, settings: &ClusterSettings) -> Option<PathBuf> {
+        match self.state_config {
+            Some(_) => Some(self.state.join(SERVER_STATE_FILE)),
+            None => server_state::configured_path(bundle, settings).map(PathBuf::from),
         }
-        let path = self.state.join(SERVER_STATE_FILE);
+    }
+
+    /// Saves `show servers state` at `path`, where `server-state-file` points, so servers
+    /// drained, in maintenance or reweighted at runtime keep that state across the reload. A
+    /// failure only loses that state, so it is logged, not fatal.
+    async fn save_server_state(&self, driver: &Driver, path: &Path) {
         match driver.runtime("show servers state").await {
             Ok(answer) if answer.starts_with('1') => {
-                if let Err(error) = write_atomic(&path, answer.as_bytes()) {
+                if let Err(error) = write_atomic(path, answer.as_bytes()) {
                     tracing::warn!(%error, path = %path.display(), "cannot save the server state");
                 }
             }

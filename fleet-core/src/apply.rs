@@ -14,6 +14,7 @@
 
 pub mod release;
 pub mod runtime_plan;
+pub mod server_state;
 
 use std::collections::HashSet;
 

@@ -1,7 +1,8 @@
 //! `--haproxy-mode systemd` against a stand-in `systemctl` that does what Debian's
 //! haproxy.service does (`haproxy -Ws ... -S /run/haproxy-master.sock`; reload = `haproxy -c`
 //! then SIGUSR2 to the master) with the real HAProxy: applies, a failed reload confirmed through
-//! the master socket and rolled back, and runtime actions through that socket.
+//! the master socket and rolled back, and runtime actions through that socket that survive a
+//! reload (saved where the operator's `server-state-file` points).
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -60,6 +61,11 @@ fn systemd_mode_reloads_the_unit_and_confirms_through_the_master_socket() {
         .as_i64()
         .unwrap();
     let port = free_port();
+    // The unit's command line is the operator's: the state file is named in their `global`.
+    let saved_state = dir.join("server-state");
+    let config = |port: u16, body: &str, extra: &str| {
+        config(port, body, extra).replacen("global\n", &format!("global\n    server-state-file {}\n", saved_state.display()), 1)
+    };
     let v1 = server.commit(cluster, &config(port, "v1", ""));
     server.apply(cluster, v1);
     let secret = server.enrolment_secret(cluster, "node1");
@@ -96,8 +102,17 @@ fn systemd_mode_reloads_the_unit_and_confirms_through_the_master_socket() {
     let state = agent.master_cli_at(&socket, "@1 show servers state app");
     assert!(state.lines().any(|l| l.contains(" s1 ") && l.split(' ').nth(7) == Some("7")), "{state}");
 
+    // A version that reloads: the weight set at runtime is saved before and loaded after.
+    let v4 = server.commit(cluster, &config(port, "v4", ""));
+    server.apply(cluster, v4);
+    wait_served(port, "v4", Duration::from_secs(5));
+    server.wait_status(cluster, "v4 applied", |a| a["applied_version"] == json!(v4));
+    assert!(std::fs::read_to_string(&saved_state).unwrap().lines().any(|l| l.contains(" s1 ")), "the state was saved");
+    let state = agent.master_cli_at(&socket, "@1 show servers state app");
+    assert!(state.lines().any(|l| l.contains(" s1 ") && l.split(' ').nth(7) == Some("7")), "s1 keeps weight 7 across the reload: {state}");
+
     let calls = std::fs::read_to_string(&calls).unwrap();
     assert!(calls.lines().any(|l| l == "start haproxy"), "{calls}");
-    assert_eq!(calls.lines().filter(|l| *l == "reload haproxy").count(), 3, "v2, v3 and the rollback: {calls}");
+    assert_eq!(calls.lines().filter(|l| *l == "reload haproxy").count(), 4, "v2, v3, the rollback and v4: {calls}");
     assert!(calls.lines().any(|l| l == "is-active --quiet haproxy"), "{calls}");
 }
