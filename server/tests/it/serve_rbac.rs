@@ -81,7 +81,7 @@ async fn agent_and_user_tokens_do_not_mix(db: Db) {
     assert!(crate::serve_support::desired_text(&desired).contains("10.0.0.1"));
 
     // User tokens, even an admin's, cannot act as an agent.
-    for (method, path) in [(Method::GET, "/api/v1/agent/desired?wait=0"), (Method::POST, "/api/v1/agent/heartbeat")] {
+    for (method, path) in [(Method::GET, "/api/v1/agent/desired?wait=0"), (Method::POST, "/api/v1/agent/heartbeat"), (Method::POST, "/api/v1/agent/adopt")] {
         let reply = s.send(s.request(method, path, Some(&admin)).json(&json!({}))).await;
         assert_eq!(reply.status, 403, "{path}");
     }
