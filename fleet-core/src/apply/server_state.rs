@@ -21,8 +21,7 @@ pub fn configured_path(bundle: &Bundle, settings: &ClusterSettings) -> Option<St
     let managed = settings.managed_dir();
     references::resolve(bundle, settings)
         .into_iter()
-        .filter(|r| r.reference.keyword == "server-state-file" && !r.reference.conditional)
-        .next_back()
+        .rfind(|r| r.reference.keyword == "server-state-file" && !r.reference.conditional)
         .map(|r| match r.target {
             Target::Bundle(path) => format!("{}/{path}", managed.trim_end_matches('/')),
             Target::Outside(path) => path,
