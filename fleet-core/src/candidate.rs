@@ -61,8 +61,12 @@ pub fn check_bundle(bundle: &Bundle, settings: &ClusterSettings) -> Vec<Diagnost
         .collect();
     let mut found = haproxy_parse::check_files(&sources);
     found.extend(references::check(bundle, settings));
-    let order = |d: &Diagnostic| sources.iter().position(|s| Some(s.name) == d.file.as_deref()).unwrap_or(0);
-    found.sort_by_key(|d| (order(d), d.position.line, d.position.column));
+    // Config files in load order, then the files they load (crt-lists) by name.
+    let order = |d: &Diagnostic| match d.file.as_deref() {
+        Some(file) => sources.iter().position(|s| s.name == file).unwrap_or(sources.len()),
+        None => 0,
+    };
+    found.sort_by(|a, b| (order(a), &a.file, a.position.line, a.position.column).cmp(&(order(b), &b.file, b.position.line, b.position.column)));
     found
 }
 

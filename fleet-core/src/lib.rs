@@ -55,7 +55,7 @@ pub use model::{
 };
 pub use ops::{EditOp, SectionRef};
 #[cfg(feature = "store")]
-pub use store::{Backend, EnrolmentRequest, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
+pub use store::{Backend, BundleStorage, EnrolmentRequest, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
 #[cfg(feature = "store")]
 pub use store::{AdminBootstrap, DesiredWatch, StoredSecret, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};
 pub use model::PoolRole;

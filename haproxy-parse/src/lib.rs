@@ -24,7 +24,7 @@ mod references;
 mod structure;
 
 pub use files::{check_files, SourceFile};
-pub use references::{file_references, FileReference, PathBase, ReferenceKind};
+pub use references::{crt_list_references, file_references, FileReference, PathBase, ReferenceKind};
 
 use haproxy_model::{Diagnostic, Document, LineEnding};
 

@@ -21,7 +21,8 @@
 //! - ACL pattern files: `-f <file>` in `acl` lines and in anonymous ACLs `{ fetch -f file }`
 //!   of conditions (§7.1);
 //! - the first argument of the `map*` converters (§7.3.1), wherever a sample expression is;
-//! - `filter spoe ... config <file>` (§9.3).
+//! - `filter spoe ... config <file>` (§9.3);
+//! - inside a crt-list file, the certificate each line names ([`crt_list_references`]).
 //!
 //! Relative paths: `default-path` (§3.1) decides where they start (where HAProxy was started,
 //! the config file's directory, its parent, or a given origin); it is global state, kept from
@@ -96,6 +97,12 @@ pub struct FileReference {
     /// True when the line sits inside a `.if` block: whether HAProxy reads it depends on the
     /// node.
     pub conditional: bool,
+    /// The `crt-base` in force on the line, which HAProxy puts before the relative certificate
+    /// paths a crt-list names (read by [`crt_list_references`]).
+    pub crt_base: Option<String>,
+    /// The `default-path` in force on the line, even when `path` is absolute: where relative
+    /// paths read from inside the file start.
+    pub default_path: PathBase,
 }
 
 /// Global state HAProxy carries from one line, and one file, to the next.
@@ -365,8 +372,57 @@ impl Walker<'_, '_> {
             directory,
             required,
             conditional: self.conditional,
+            crt_base: self.state.crt_base.clone(),
+            default_path: self.state.default_path.clone(),
         });
     }
+}
+
+/// The certificates a crt-list file names, as HAProxy 2.6 reads it when it parses the `bind`
+/// line of `list` (configuration.txt §5.1 "crt-list", `crtlist_parse_file`): one entry a line,
+/// `<crtfile> [\[<sslbindconf> ...\]] [[!]<snifilter> ...]`; lines that start with `#` and
+/// blank lines are skipped; words end at blanks (no quoting), the path also at `[`. A relative
+/// path gets the `crt-base` in force on the `bind` line, and starts where the `default-path`
+/// in force puts it. `file` names the crt-list in the result (its bundle path).
+///
+/// Never stricter than HAProxy: lines HAProxy refuses for their shape (starting with `[`, a
+/// stray `]`) and indented `#` lines are left out rather than judged.
+pub fn crt_list_references(list: &FileReference, file: &str, text: &str) -> Vec<FileReference> {
+    let mut out = Vec::new();
+    for (index, line) in text.split('\n').enumerate() {
+        if line.starts_with('#') || line.starts_with('\r') {
+            continue;
+        }
+        // C's isspace: HAProxy splits words on these, the path ends at `[` too.
+        let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r');
+        let Some(start) = line.find(|c: char| !blank(c)) else { continue };
+        let rest = &line[start..];
+        let end = rest.find(|c: char| blank(c) || c == '[').unwrap_or(rest.len());
+        let path = &rest[..end];
+        if path.is_empty() || path.starts_with('#') || path.contains(']') {
+            continue;
+        }
+        let path = match list.crt_base.as_deref().filter(|_| !path.starts_with('/')) {
+            Some(prefix) if prefix.contains('$') => continue,
+            Some(prefix) => format!("{}/{path}", prefix.trim_end_matches('/')),
+            None => path.to_string(),
+        };
+        let column = line[..start].chars().count() as u32 + 1;
+        out.push(FileReference {
+            file: file.to_string(),
+            position: Position::new(index as u32 + 1, column),
+            keyword: "crt-list entry".to_string(),
+            kind: ReferenceKind::Certificate,
+            base: if path.starts_with('/') { PathBase::Absolute } else { list.default_path.clone() },
+            path,
+            directory: false,
+            required: list.required,
+            conditional: list.conditional,
+            crt_base: list.crt_base.clone(),
+            default_path: list.default_path.clone(),
+        });
+    }
+    out
 }
 
 /// `(converter, file, byte offset of the file)` for every `map*(file, ...)` converter in a
@@ -451,6 +507,27 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!((found[0].0.as_str(), found[0].5.as_str(), &found[0].6), ("conf.d/web.cfg", "certs/site.pem", &PathBase::Config));
         assert_eq!(found[1].4, ReferenceKind::Map);
+    }
+
+    #[test]
+    fn crt_list_entries_get_the_bind_lines_bases() {
+        let config = "global\n    default-path config\n    crt-base certs\nfrontend fe\n    bind :443 ssl crt-list lists/sites.txt\n";
+        let files = [SourceFile { name: "conf/haproxy.cfg", text: config }];
+        let list = file_references(&files).remove(0);
+        assert_eq!((list.kind, list.crt_base.as_deref(), &list.default_path), (ReferenceKind::CrtList, Some("certs"), &PathBase::Config));
+        let text = "site.pem !*\n# comment\n\n  \t\n   other.pem[alpn h2] a.example.com\r\n/abs/c.pem\n  # indented\n[alpn h2] bad.pem\r\n\ttab.pem";
+        let entries = crt_list_references(&list, "lists/sites.txt", text);
+        let short: Vec<_> = entries.iter().map(|r| (r.file.as_str(), r.position.line, r.position.column, r.path.as_str(), &r.base)).collect();
+        assert_eq!(
+            short,
+            [
+                ("lists/sites.txt", 1, 1, "certs/site.pem", &PathBase::Config),
+                ("lists/sites.txt", 5, 4, "certs/other.pem", &PathBase::Config),
+                ("lists/sites.txt", 6, 1, "/abs/c.pem", &PathBase::Absolute),
+                ("lists/sites.txt", 9, 2, "certs/tab.pem", &PathBase::Config),
+            ]
+        );
+        assert!(entries.iter().all(|r| r.kind == ReferenceKind::Certificate && r.keyword == "crt-list entry" && r.required));
     }
 
     #[test]

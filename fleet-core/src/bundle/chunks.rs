@@ -42,6 +42,15 @@ pub fn list(chunks: &[Chunk<'_>]) -> Vec<u8> {
     chunks.iter().flat_map(|c| c.sha256).collect()
 }
 
+/// What storing `content` adds to a store already holding the chunks in `known`, in bytes: the
+/// chunks not in `known` (added to it) and the content's chunk list. The least any version
+/// carrying `content` can add: the storage benchmark's and tests' measure of "the changed blobs".
+pub fn added_bytes(content: &[u8], known: &mut std::collections::HashSet<[u8; 32]>) -> u64 {
+    let pieces = split(content);
+    let fresh: u64 = pieces.iter().filter(|c| known.insert(c.sha256)).map(|c| c.bytes.len() as u64).sum();
+    fresh + 32 * pieces.len() as u64
+}
+
 /// The hashes of a stored chunk list; `None` when its length is not a multiple of 32.
 pub fn hashes(list: &[u8]) -> Option<Vec<[u8; 32]>> {
     if list.len() % 32 != 0 {

@@ -7,6 +7,8 @@
 //!      config|parent|origin` move that; `crt-base`/`ca-base` already applied)
 //!   -> inside the managed directory: a bundle path (must be in the bundle)
 //!      outside: must be listed in `settings.external`
+//!   + a crt-list in the bundle: the certificates its lines name
+//!     (haproxy_parse::crt_list_references), resolved from the config file naming the list
 //! ```
 //!
 //! Why here and not in the parser: which files exist is a fact of the bundle and the cluster
@@ -15,7 +17,9 @@
 //!
 //! Zero false alarms (DESIGN.md): references HAProxy starts without (`server-state-file`,
 //! `h1-case-adjust-file`), lines inside `.if` blocks and words only known at run time (`$VAR`)
-//! are never judged; a `crt` naming a directory is satisfied by any bundle file under it.
+//! are never judged; a `crt` naming a directory is satisfied by any bundle file under it, and a
+//! certificate `x.pem` by `x.pem.rsa`, `x.pem.ecdsa` or `x.pem.dsa` (HAProxy 2.6 loads such a
+//! multi-cert bundle when `x.pem` itself is missing, `ssl-load-extra-files` allowing).
 
 use std::collections::BTreeMap;
 
@@ -34,10 +38,11 @@ pub enum Target {
     Outside(String),
 }
 
-/// One reference of a config file, resolved.
+/// One reference of a config file (or of a crt-list it loads), resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
-    /// The config file that names it.
+    /// The config file that names it, or that loads the crt-list naming it: relative paths
+    /// resolve from there. Where it is written is `reference.file`.
     pub config: BundlePath,
     /// What the parser found (keyword, position, path as HAProxy opens it ...).
     pub reference: FileReference,
@@ -46,7 +51,8 @@ pub struct Resolved {
 }
 
 /// Every file reference of `bundle`'s config files, resolved against `settings`' managed
-/// directory, in load order.
+/// directory, in load order; each crt-list the bundle holds is followed by the certificates
+/// it names.
 pub fn resolve(bundle: &Bundle, settings: &ClusterSettings) -> Vec<Resolved> {
     let managed = settings.managed_dir();
     let configs: Vec<_> = bundle.configs().collect();
@@ -54,19 +60,35 @@ pub fn resolve(bundle: &Bundle, settings: &ClusterSettings) -> Vec<Resolved> {
         .iter()
         .map(|c| SourceFile { name: c.path.as_str(), text: c.text().unwrap_or_default() })
         .collect();
-    haproxy_parse::file_references(&sources)
-        .into_iter()
-        .filter_map(|reference| {
-            let config = configs.iter().find(|c| c.path.as_str() == reference.file)?.path.clone();
-            let absolute = absolute(&reference, &config, managed);
-            let target = match BundlePath::resolve(&absolute, managed, "") {
-                Some(path) => Target::Bundle(path),
-                None if inside(&absolute, managed) => return None, // the managed directory itself
-                None => Target::Outside(absolute),
-            };
-            Some(Resolved { config, reference, target })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for reference in haproxy_parse::file_references(&sources) {
+        let Some(config) = configs.iter().find(|c| c.path.as_str() == reference.file).map(|c| c.path.clone()) else {
+            continue;
+        };
+        let Some(resolved) = resolved(reference, config, managed) else { continue };
+        let list = match &resolved.target {
+            Target::Bundle(path) if resolved.reference.kind == ReferenceKind::CrtList => bundle.file(path).and_then(|f| f.text().map(|t| (path, t))),
+            _ => None,
+        };
+        let entries = list
+            .map(|(path, text)| haproxy_parse::crt_list_references(&resolved.reference, path.as_str(), text))
+            .unwrap_or_default();
+        let config = resolved.config.clone();
+        out.push(resolved);
+        out.extend(entries.into_iter().filter_map(|entry| self::resolved(entry, config.clone(), managed)));
+    }
+    out
+}
+
+/// `reference` of (or loaded by) `config`, resolved; `None` for the managed directory itself.
+fn resolved(reference: FileReference, config: BundlePath, managed: &str) -> Option<Resolved> {
+    let absolute = absolute(&reference, &config, managed);
+    let target = match BundlePath::resolve(&absolute, managed, "") {
+        Some(path) => Target::Bundle(path),
+        None if inside(&absolute, managed) => return None,
+        None => Target::Outside(absolute),
+    };
+    Some(Resolved { config, reference, target })
 }
 
 /// Errors for the references of `bundle` that name a file neither in the bundle nor listed in
@@ -88,7 +110,7 @@ pub fn check(bundle: &Bundle, settings: &ClusterSettings) -> Vec<Diagnostic> {
             continue;
         }
         let message = match &resolved.target {
-            Target::Bundle(path) if held(bundle, path, r.directory) => continue,
+            Target::Bundle(path) if held(bundle, path, r.directory, r.kind == ReferenceKind::Certificate) => continue,
             Target::Bundle(path) => format!(
                 "{}: {path} is not in the bundle (add the file, or list it in the cluster's external files if the nodes provide it)",
                 r.keyword
@@ -99,7 +121,7 @@ pub fn check(bundle: &Bundle, settings: &ClusterSettings) -> Vec<Diagnostic> {
             ),
         };
         let position = Position::new(r.position.line, r.position.column);
-        out.push(Diagnostic { severity: Severity::Error, position, message, file: None }.in_file(resolved.config.as_str()));
+        out.push(Diagnostic { severity: Severity::Error, position, message, file: None }.in_file(&r.file));
     }
     out
 }
@@ -142,9 +164,15 @@ pub fn with_implied_kinds(bundle: Bundle, settings: &ClusterSettings) -> Bundle 
     Bundle::new(files).unwrap_or(bundle)
 }
 
-/// True when `path` names a bundle file, or (for a directory reference) a folder holding one.
-fn held(bundle: &Bundle, path: &BundlePath, directory: bool) -> bool {
+/// True when `path` names a bundle file, or (for a directory reference) a folder holding one,
+/// or (for a certificate) one of the multi-cert bundle files HAProxy tries in its place.
+fn held(bundle: &Bundle, path: &BundlePath, directory: bool, certificate: bool) -> bool {
     if bundle.file(path).is_some() {
+        return true;
+    }
+    // `SSL_SOCK_KEYTYPE_NAMES` in HAProxy 2.6's ssl_sock.c.
+    let suffixed = |suffix: &str| bundle.files().iter().any(|f| f.path.as_str().strip_prefix(path.as_str()) == Some(suffix));
+    if certificate && [".dsa", ".ecdsa", ".rsa"].into_iter().any(suffixed) {
         return true;
     }
     let prefix = format!("{path}/");
@@ -256,6 +284,34 @@ mod tests {
         assert_eq!(kinds.get(&p("maps/hosts.map")), Some(&FileKind::Map));
         let refined = with_implied_kinds(b, &settings);
         assert_eq!(refined.file(&p("errors/503.http")).map(|f| f.kind), Some(FileKind::Errorfile));
+    }
+
+    #[test]
+    fn certificates_listed_in_a_crt_list_are_checked_where_listed() {
+        let config = "global\n    crt-base /etc/haproxy/certs\nfrontend fe\n    bind :443 ssl crt-list lists/sites.txt\n";
+        let list = "a.pem !*\n# b.pem\n  b.pem [alpn h2] b.example.com\n/etc/ssl/c.pem\nmulti.pem\n";
+        let b = bundle(&[
+            ("haproxy.cfg", FileKind::Config, config),
+            ("lists/sites.txt", FileKind::Other, list),
+            ("certs/a.pem", FileKind::Other, "pem"),
+            ("certs/multi.pem.ecdsa", FileKind::Other, "pem"),
+        ]);
+        assert_eq!(
+            shown(&check(&b, &ClusterSettings::default())),
+            [
+                "lists/sites.txt:3:3: error: crt-list entry: certs/b.pem is not in the bundle (add the file, or list it in the cluster's external files if the nodes provide it)",
+                "lists/sites.txt:4:1: error: crt-list entry: /etc/ssl/c.pem is outside the managed directory /etc/haproxy and not listed in the cluster's external files",
+            ]
+        );
+        let settings = ClusterSettings { external: vec!["certs/b.pem".into(), "/etc/ssl".into()], ..ClusterSettings::default() };
+        assert_eq!(shown(&check(&b, &settings)), Vec::<String>::new());
+        let refined = with_implied_kinds(b, &settings);
+        let kind = |s: &str| refined.file(&BundlePath::new(s).unwrap_or_else(|e| unreachable!("{e}"))).map(|f| f.kind);
+        assert_eq!((kind("lists/sites.txt"), kind("certs/a.pem")), (Some(FileKind::CrtList), Some(FileKind::Certificate)));
+        // A crt-list the nodes provide is not read: nothing to judge inside it.
+        let without = bundle(&[("haproxy.cfg", FileKind::Config, config)]);
+        let external = ClusterSettings { external: vec!["lists".into()], ..ClusterSettings::default() };
+        assert_eq!(shown(&check(&without, &external)), Vec::<String>::new());
     }
 
     #[test]

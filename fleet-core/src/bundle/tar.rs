@@ -5,6 +5,7 @@
 //! read:  entries -> regular files (paths checked by BundlePath: no `..`, no absolute paths)
 //!        + symlinks/hard links resolved inside the archive (refused when they leave it)
 //!        + directories skipped -> kinds (configs listed by the caller, in their order) -> Bundle
+//!        -> import_tar: kinds from how the configs use each file (references::with_implied_kinds)
 //! write: every file with its mode, configs first (a `tar -x` gives back the tree)
 //! ```
 //!
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use super::{Bundle, BundleError, BundleFile, BundlePath, FileKind, MAX_BUNDLE_BYTES, MAX_FILES, MAX_FILE_BYTES};
+use crate::model::ClusterSettings;
 
 /// Why an archive is not a bundle.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +111,16 @@ pub fn read_tar(archive: &[u8], configs: &[BundlePath]) -> Result<Bundle, TarErr
         files.push(BundleFile { path, kind, mode, content });
     }
     Ok(Bundle::new(files)?)
+}
+
+/// Reads a tar archive of a managed directory as an import does: [`read_tar`], then each file
+/// the configs reference gets the kind that use implies (`crt` -> certificate, `map_str()` ->
+/// map, `-f` -> ACL, `errorfile` -> errorfile, `lua-load` -> Lua, `crt-list` -> crt-list, and
+/// the certificates a crt-list names), since an archive carries no kinds and a name is only a
+/// guess ([`FileKind::guess`] stays for files nothing references). `settings` gives the
+/// managed directory that absolute paths in the configs are resolved against.
+pub fn import_tar(archive: &[u8], configs: &[BundlePath], settings: &ClusterSettings) -> Result<Bundle, TarError> {
+    Ok(super::references::with_implied_kinds(read_tar(archive, configs)?, settings))
 }
 
 /// The config files in load order: each listed path, or each listed directory's `*.cfg` files
@@ -229,6 +241,42 @@ mod tests {
         );
         let back = read_tar(&write_tar(bundle.files(), 0).unwrap_or_default(), &[p("haproxy.cfg"), p("conf.d")]);
         assert_eq!(back.ok(), Some(bundle));
+    }
+
+    #[test]
+    fn an_import_takes_kinds_from_how_the_configs_use_files() {
+        let config = "global\n    lua-load /etc/haproxy/scripts/auth\nfrontend fe\n    bind :443 ssl crt site crt-list lists/sni\n\
+            \x20   http-request set-var(txn.b) req.hdr(host),map_str(hosts.txt)\n    acl bad src -f bad-sources\n\
+            \x20   errorfile 503 pages/503.txt\n";
+        let tar = archive(&[
+            ("haproxy.cfg", FILE, config, 0o644),
+            ("site", FILE, "pem", 0o600),
+            ("lists/sni", FILE, "other.bin a.example.com\n", 0o644),
+            ("other.bin", FILE, "pem", 0o600),
+            ("hosts.txt", FILE, "a b\n", 0o644),
+            ("bad-sources", FILE, "192.0.2.1\n", 0o644),
+            ("pages/503.txt", FILE, "HTTP/1.0 503\r\n\r\n", 0o644),
+            ("scripts/auth", FILE, "core.log(0, 'x')\n", 0o644),
+            ("notes.txt", FILE, "unreferenced\n", 0o644),
+        ]);
+        let guessed = read_tar(&tar, &[p("haproxy.cfg")]).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(guessed.files()[1..].iter().all(|f| f.kind == FileKind::Other), "names alone tell nothing here");
+        let bundle = import_tar(&tar, &[p("haproxy.cfg")], &ClusterSettings::default()).unwrap_or_else(|e| unreachable!("{e}"));
+        let kinds: Vec<_> = bundle.files().iter().map(|f| (f.path.as_str(), f.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("haproxy.cfg", FileKind::Config),
+                ("bad-sources", FileKind::Acl),
+                ("hosts.txt", FileKind::Map),
+                ("lists/sni", FileKind::CrtList),
+                ("notes.txt", FileKind::Other),
+                ("other.bin", FileKind::Certificate),
+                ("pages/503.txt", FileKind::Errorfile),
+                ("scripts/auth", FileKind::Lua),
+                ("site", FileKind::Certificate),
+            ]
+        );
     }
 
     #[test]

@@ -18,6 +18,19 @@ use crate::bundle::{chunks, Bundle, BundleFile, BundlePath, FileInfo};
 use crate::error::{Error, Result};
 use crate::secret::sha256_hex;
 
+/// The store's bundle storage ([`Store::bundle_storage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundleStorage {
+    /// Distinct chunks.
+    pub chunks: i64,
+    /// Their contents, in bytes.
+    pub chunk_bytes: i64,
+    /// Distinct file contents (blobs).
+    pub blobs: i64,
+    /// Their chunk lists (32 bytes per chunk), in bytes.
+    pub list_bytes: i64,
+}
+
 fn info_from_row(row: &AnyRow) -> Result<FileInfo> {
     let path: String = row.try_get("path")?;
     let kind: String = row.try_get("kind")?;
@@ -285,12 +298,27 @@ impl Store {
     /// Bytes the bundle storage holds: chunk contents plus chunk lists (what the storage
     /// benchmark reports).
     pub async fn bundle_storage_bytes(&self) -> Result<i64> {
+        let usage = self.bundle_storage().await?;
+        Ok(usage.chunk_bytes + usage.list_bytes)
+    }
+
+    /// What the bundle storage holds, shared by every cluster: chunks and their bytes, blobs
+    /// (one per distinct file content) and the bytes of their chunk lists. The first config
+    /// file of each version is stored as the version's text, outside these figures.
+    pub async fn bundle_storage(&self) -> Result<BundleStorage> {
         let row = sqlx::query(
-            "SELECT (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM chunks) AS chunked, \
+            "SELECT (SELECT COUNT(*) FROM chunks) AS chunks, \
+             (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM chunks) AS chunked, \
+             (SELECT COUNT(*) FROM blobs) AS blobs, \
              (SELECT CAST(COALESCE(SUM(LENGTH(chunks)), 0) AS BIGINT) FROM blobs) AS lists",
         )
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get::<i64, _>("chunked")? + row.try_get::<i64, _>("lists")?)
+        Ok(BundleStorage {
+            chunks: row.try_get("chunks")?,
+            chunk_bytes: row.try_get("chunked")?,
+            blobs: row.try_get("blobs")?,
+            list_bytes: row.try_get("lists")?,
+        })
     }
 }

@@ -31,6 +31,7 @@ mod runtime;
 mod secrets;
 mod transactions;
 
+pub use bundles::BundleStorage;
 pub use access::{AdminBootstrap, TextAt, ADMIN_USERNAME};
 pub use accounts::{SecuritySettings, UserChange};
 pub use agents::MAX_ENROLMENT_TTL_MS;

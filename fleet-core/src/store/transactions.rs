@@ -177,11 +177,13 @@ impl Store {
     }
 
     /// The first config file's text a commit would store now, and the offline check of the
-    /// whole bundle.
+    /// whole bundle as a commit runs it ([`crate::candidate::check_bundle`]: every config file
+    /// as one configuration, and the files they reference, with the cluster's settings).
     pub async fn preview(&self, id: i64) -> Result<Preview> {
         let transaction = self.transaction(id).await?;
         let bundle = self.candidate_bundle(&transaction).await?;
-        let diagnostics = haproxy_parse::check(bundle.text()).diagnostics;
+        let settings = self.cluster(transaction.cluster_id).await?.settings;
+        let diagnostics = crate::candidate::check_bundle(&bundle, &settings);
         Ok(Preview { text: bundle.text().to_string(), files: bundle.infos(), diagnostics })
     }
 

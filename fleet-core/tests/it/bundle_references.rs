@@ -175,3 +175,40 @@ async fn haproxy_checks_the_bundle_where_it_is_materialised() {
     assert!(!message.contains("fleet-haproxy-check"), "the temporary folder is not shown: {message}");
     store.close().await;
 }
+
+/// The certificates a crt-list names, judged as `haproxy -c` 2.6 judges them: relative to the
+/// `crt-base` of the `bind` line, a missing one refused at the crt-list's line and column, a
+/// multi-cert bundle (`b.pem.rsa` for `b.pem`) accepted. Offline check and HAProxy agree.
+#[test]
+fn crt_list_entries_agree_with_haproxy() {
+    use fleet_core::candidate::{check_bundle, haproxy_check_bundle};
+    let Some(bin) = fleet_tests::haproxy_check_bin() else { return };
+    let Some(pem) = fleet_tests::self_signed_pem() else { return };
+    let checker = HaproxyChecker::new(&bin);
+    let main = "global\n    crt-base certs\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\nfrontend fe\n    bind 127.0.0.1:18446 ssl crt-list lists/sites.txt\n    default_backend api\n";
+    let bundle = |second: &str| {
+        Bundle::new(vec![
+            file("haproxy.cfg", FileKind::Config, main.as_bytes()),
+            file("conf.d/api.cfg", FileKind::Config, API.as_bytes()),
+            file("lists/sites.txt", FileKind::CrtList, b"# sites\na.pem !*\n    b.pem [alpn h2] b.example.com\n"),
+            file("certs/a.pem", FileKind::Certificate, &pem),
+            file(second, FileKind::Certificate, &pem),
+        ])
+        .unwrap()
+    };
+    let settings = ClusterSettings::default();
+    for (second, accepted) in [("certs/b.pem", true), ("certs/b.pem.rsa", true), ("certs/other.pem", false)] {
+        let offline: Vec<String> =
+            check_bundle(&bundle(second), &settings).iter().filter(|d| d.is_error()).map(|d| d.display_with_path("?").to_string()).collect();
+        let verdict = haproxy_check_bundle(&bundle(second), &settings, &checker).unwrap();
+        assert_eq!(verdict.accepted, accepted, "haproxy -c with {second}: {}", verdict.output);
+        assert_eq!(offline.is_empty(), accepted, "offline check with {second}: {offline:?}");
+        if !accepted {
+            assert!(verdict.output.contains("unable to stat SSL certificate from file 'certs/b.pem'"), "{}", verdict.output);
+            assert_eq!(
+                offline,
+                ["lists/sites.txt:3:5: error: crt-list entry: certs/b.pem is not in the bundle (add the file, or list it in the cluster's external files if the nodes provide it)"]
+            );
+        }
+    }
+}

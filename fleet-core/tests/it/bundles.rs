@@ -115,6 +115,61 @@ async fn a_changed_line_stores_a_chunk_not_a_file(h: Harness) {
     assert_eq!(h.store.bundle(id, 6).await.unwrap(), bundle);
 }
 
+/// Issue 11's storage bound on a short history (the full one is `benches/bundle_storage.rs`):
+/// after versions each changing one line of a 1 MB map, the store holds at most twice the
+/// bundle plus what the changed blobs must add (their new chunks and chunk lists). A store
+/// keeping each version's map whole holds the map once per version and fails this.
+async fn a_history_of_one_line_changes_stays_within_the_storage_bound(h: Harness) {
+    use std::collections::HashSet;
+    use fleet_core::bundle::chunks;
+    let id = cluster(&h).await;
+    let mut lines: Vec<String> = (0..30_000).map(|i| format!("host{i:06}.example.com backend_{}\n", i % 97)).collect();
+    let first = lines.concat().into_bytes();
+    let bundle = sample_bundle().with_file(file("maps/big.map", FileKind::Map, &first)).unwrap();
+    let before = h.store.bundle_storage_bytes().await.unwrap();
+    let mut latest = h.store.import_bundle(ADMIN, id, &bundle, "").await.unwrap().version.number;
+    let mut known: HashSet<[u8; 32]> = chunks::split(&first).iter().map(|c| c.sha256).collect();
+    let mut changed = 0;
+    for step in 1..20 {
+        lines[step * 1_500] = format!("changed{step}.example.com backend_new\n");
+        let content = lines.concat().into_bytes();
+        changed += chunks::added_bytes(&content, &mut known);
+        let map = file("maps/big.map", FileKind::Map, &content);
+        latest = h.store.put_file(OPERATOR, id, Some(latest), map, "one line").await.unwrap().version.number;
+    }
+    let stored = (h.store.bundle_storage_bytes().await.unwrap() - before) as u64;
+    let bound = 2 * bundle.size() + changed;
+    assert!(stored <= bound, "{stored} bytes stored for 20 versions of a {} byte bundle; bound {bound}", bundle.size());
+    assert_eq!(h.store.file(id, latest, &p("maps/big.map")).await.unwrap().content, lines.concat().into_bytes());
+}
+
+/// A transaction's preview runs the check a commit runs: every config file as one
+/// configuration and the files they reference, not the first config file alone.
+async fn the_preview_checks_the_whole_bundle(h: Harness) {
+    let id = cluster(&h).await;
+    let main = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\nfrontend fe\n    bind 127.0.0.1:18080\n    http-request set-var(txn.app) req.hdr(host),map_str(maps/hosts.map,app)\n    default_backend api\n";
+    let bundle = Bundle::new(vec![
+        file("haproxy.cfg", FileKind::Config, main.as_bytes()),
+        file("conf.d/api.cfg", FileKind::Config, b"backend api\n    server a1 127.0.0.1:8081\n"),
+        file("maps/hosts.map", FileKind::Map, b"a.example.com api\n"),
+    ])
+    .unwrap();
+    h.store.import_bundle(ADMIN, id, &bundle, "").await.unwrap();
+    let tx = h.store.begin("op", id, 1).await.unwrap();
+    // The backend lives in the second file: no error, as the commit would find none.
+    let preview = h.store.preview(tx.id).await.unwrap();
+    assert!(preview.diagnostics.iter().all(|d| !d.is_error()), "{:?}", preview.diagnostics);
+    // Without the map it references, the preview shows the error the commit would refuse with.
+    h.store.stage("op", tx.id, vec![EditOp::DeleteFile { path: p("maps/hosts.map") }]).await.unwrap();
+    let preview = h.store.preview(tx.id).await.unwrap();
+    let errors: Vec<String> = preview.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.display_with_path("?").to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("haproxy.cfg:9:"), "{errors:?}");
+    assert!(errors[0].contains("map_str: maps/hosts.map is not in the bundle"), "{errors:?}");
+    let refused = h.store.commit(OPERATOR, tx.id, "").await.unwrap_err();
+    assert!(matches!(&refused, Error::Invalid { diagnostics, .. } if diagnostics.iter().filter(|d| d.is_error()).count() == 1), "{refused}");
+}
+
 async fn versions_from_before_bundles_get_their_one_file_listing(h: Harness) {
     use sqlx::{Connection, Executor};
     let id = cluster(&h).await;
@@ -139,4 +194,6 @@ crate::store_tests!(
     transactions_stage_file_ops,
     lua_files_are_code,
     a_changed_line_stores_a_chunk_not_a_file,
+    a_history_of_one_line_changes_stays_within_the_storage_bound,
+    the_preview_checks_the_whole_bundle,
 );

@@ -291,15 +291,17 @@ pub(crate) async fn import_tar(state: &AppState, caller: &fleet_core::rbac::Prin
 }
 
 impl TarImportQuery {
-    /// The archive `body` as a bundle of `cluster_id`, its config files in the listed order.
+    /// The archive `body` as a bundle of `cluster_id`, its config files in the listed order,
+    /// each file of the kind its use implies ([`tar::import_tar`]).
     pub(crate) async fn read(&self, state: &AppState, cluster_id: i64, body: &[u8]) -> ApiResult<fleet_core::bundle::Bundle> {
+        let settings = state.store.cluster(cluster_id).await?.settings;
         let configs = match self.configs.as_deref().filter(|c| !c.trim().is_empty()) {
             Some(list) => list
                 .split(',')
                 .map(|c| BundlePath::new(c.trim()).map_err(|e| invalid(format!("configs: {e}"))))
                 .collect::<Result<Vec<_>, _>>()?,
-            None => vec![state.store.cluster(cluster_id).await?.settings.config_name()],
+            None => vec![settings.config_name()],
         };
-        tar::read_tar(body, &configs).map_err(|e| invalid(e.to_string()))
+        tar::import_tar(body, &configs, &settings).map_err(|e| invalid(e.to_string()))
     }
 }
