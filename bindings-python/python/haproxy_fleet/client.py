@@ -160,6 +160,10 @@ def _quote(part: Union[str, int]) -> str:
     return urllib.parse.quote(str(part), safe="")
 
 
+def _file_path(cluster: ClusterRef, path: str) -> str:
+    return f"/clusters/{_cluster_id(cluster)}/files/" + urllib.parse.quote(path.lstrip("/"), safe="/")
+
+
 class Client:
     """A session with ``fleet serve``.
 
@@ -208,16 +212,23 @@ class Client:
         json_body: Any = None,
         text: Optional[str] = None,
         raw: bool = False,
+        body: Optional[bytes] = None,
+        content_type: str = "application/octet-stream",
+        binary: bool = False,
     ) -> Any:
         """Sends one request to ``/api/v1`` + ``path``; returns the decoded JSON (``None`` for
-        204), or the text when ``raw``. Raises a :class:`FleetError` subclass on an error status."""
+        204), or the text when ``raw``, or the bytes when ``binary``. ``body`` sends bytes as
+        ``content_type``. Raises a :class:`FleetError` subclass on an error status."""
         url = f"{self.url}/api/v1{path}"
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
             url += "?" + urllib.parse.urlencode(params)
         headers = {"Accept": "application/json"}
         data: Optional[bytes] = None
-        if text is not None:
+        if body is not None:
+            data = body
+            headers["Content-Type"] = content_type
+        elif text is not None:
             data = text.encode("utf-8")
             headers["Content-Type"] = "text/plain; charset=utf-8"
         elif json_body is not None:
@@ -228,15 +239,17 @@ class Client:
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=self._tls) as response:
-                body = response.read()
+                answer: bytes = response.read()
                 status = response.status
         except urllib.error.HTTPError as e:
             raise _error_from(e.code, e.read()) from None
+        if binary:
+            return answer
         if raw:
-            return body.decode("utf-8")
-        if status == 204 or not body:
+            return answer.decode("utf-8")
+        if status == 204 or not answer:
             return None
-        return json.loads(body.decode("utf-8"))
+        return json.loads(answer.decode("utf-8"))
 
     # -- auth --------------------------------------------------------------------------------
 
@@ -478,6 +491,86 @@ class Client:
         """A one-time enrolment secret for an agent: ``{secret, install_command, ...}``."""
         return _object(self.request("POST", f"/clusters/{_cluster_id(cluster)}/enrollments", json_body={"name": name}))
 
+    # -- bundle files ------------------------------------------------------------------------
+
+    def files(
+        self, cluster: ClusterRef, *, version: Optional[int] = None, transaction_id: Optional[int] = None
+    ) -> dict[str, Any]:
+        """The files of the latest version (or ``version``, or what open transaction
+        ``transaction_id`` would commit), configs first: ``{version, digest, files: [{path,
+        kind, mode, size, sha256, private_key}]}``."""
+        query = {"version": version, "transaction_id": transaction_id}
+        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/files", query=query))
+
+    def file(
+        self, cluster: ClusterRef, path: str, *, version: Optional[int] = None, transaction_id: Optional[int] = None
+    ) -> bytes:
+        """One file's bytes (``path`` relative to the managed directory, e.g. ``maps/hosts.map``).
+        A file holding a private key raises :class:`PermissionDeniedError`: only agents get it."""
+        query = {"version": version, "transaction_id": transaction_id}
+        return bytes(self.request("GET", _file_path(cluster, path), query=query, binary=True))
+
+    def put_file(
+        self,
+        cluster: ClusterRef,
+        path: str,
+        content: Union[bytes, str],
+        *,
+        version: Optional[int] = None,
+        transaction_id: Optional[int] = None,
+        kind: Optional[str] = None,
+        mode: Optional[int] = None,
+        message: str = "",
+    ) -> dict[str, Any]:
+        """Adds or replaces one file: a new version on base ``version`` (must be the latest, else
+        :class:`ConflictError`; the answer is ``{version, digest, warnings ...}``), or staged in
+        open transaction ``transaction_id`` (the answer is the transaction). ``kind`` is one of
+        ``config``, ``certificate``, ``crt-list``, ``map``, ``acl``, ``errorfile``, ``lua``,
+        ``other`` (guessed from the name when absent); ``mode`` is permission bits (``0o600``).
+        A bundle the gate refuses (e.g. a config naming a missing file) raises
+        :class:`ValidationError`."""
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        query = {
+            "version": version,
+            "transaction_id": transaction_id,
+            "kind": kind,
+            "mode": None if mode is None else format(mode, "o"),
+            "message": message if transaction_id is None else None,
+        }
+        return _object(self.request("PUT", _file_path(cluster, path), query=query, body=data))
+
+    def delete_file(
+        self,
+        cluster: ClusterRef,
+        path: str,
+        *,
+        version: Optional[int] = None,
+        transaction_id: Optional[int] = None,
+        message: str = "",
+    ) -> dict[str, Any]:
+        """Removes one file: a new version on base ``version``, or staged in ``transaction_id``
+        (as :meth:`put_file`). A missing file raises :class:`NotFoundError`."""
+        query = {"version": version, "transaction_id": transaction_id, "message": message if transaction_id is None else None}
+        return _object(self.request("DELETE", _file_path(cluster, path), query=query))
+
+    def bundle(self, cluster: ClusterRef, version: Optional[int] = None) -> bytes:
+        """The files of the latest version (or ``version``) as a tar archive (``tar -x`` gives the
+        managed tree back). Files holding a private key are left out."""
+        return bytes(self.request("GET", f"/clusters/{_cluster_id(cluster)}/bundle", query={"version": version}, binary=True))
+
+    def import_bundle(
+        self, cluster: ClusterRef, archive: bytes, configs: Optional[Sequence[str]] = None, message: str = ""
+    ) -> dict[str, Any]:
+        """Imports a tar archive of a managed directory (``tar -C /etc/haproxy -cf - .``) as the
+        next version. ``configs`` are the config files in load order (a folder such as ``conf.d``
+        means its ``*.cfg`` files by name; default: the cluster's config file). Files get their
+        kind from how the configs use them (``crt``, ``map_str()``, ``-f``, ``errorfile``,
+        ``lua-load``, ``crt-list``), else from their names. Paths leaving the tree raise
+        :class:`ValidationError`, as does a config naming a file that is not there."""
+        query = {"configs": None if configs is None else ",".join(configs), "message": message}
+        path = f"/clusters/{_cluster_id(cluster)}/import"
+        return _object(self.request("POST", path, query=query, body=bytes(archive), content_type="application/x-tar"))
+
     # -- reads of the typed views ------------------------------------------------------------
 
     def backends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:
@@ -586,6 +679,22 @@ class Transaction:
         self.result = self.client.request("PUT", path, query={"message": message or self.message})
         self.closed = True
         return self.result
+
+    def files(self) -> dict[str, Any]:
+        """The files this transaction would commit (as :meth:`Client.files`)."""
+        return self.client.files(self.cluster_id, transaction_id=self.id)
+
+    def put_file(self, path: str, content: Union[bytes, str], kind: Optional[str] = None, mode: Optional[int] = None) -> dict[str, Any]:
+        """Stages adding or replacing one file (as :meth:`Client.put_file`)."""
+        if self.closed:
+            raise RuntimeError(f"transaction {self.id} is closed")
+        return self.client.put_file(self.cluster_id, path, content, transaction_id=self.id, kind=kind, mode=mode)
+
+    def delete_file(self, path: str) -> dict[str, Any]:
+        """Stages removing one file."""
+        if self.closed:
+            raise RuntimeError(f"transaction {self.id} is closed")
+        return self.client.delete_file(self.cluster_id, path, transaction_id=self.id)
 
     def discard(self) -> None:
         """Drops the transaction and everything staged in it."""
