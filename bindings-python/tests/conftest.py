@@ -15,9 +15,11 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import pytest
+
+from haproxy_fleet import Client
 
 WORKSPACE = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("FLEET_CORPUS", WORKSPACE.parent / "shared" / "corpus"))
@@ -112,3 +114,16 @@ def unique() -> Iterator[str]:
     counter = getattr(unique, "counter", 0) + 1
     setattr(unique, "counter", counter)
     yield re.sub(r"[^a-z0-9]", "-", f"t{counter}-{time.monotonic_ns()}")
+
+
+@pytest.fixture
+def client(fleet_server: Server) -> Client:
+    """A client logged in as admin."""
+    return Client(fleet_server.url, username="admin", password=fleet_server.password)
+
+
+@pytest.fixture
+def cluster(client: Client, unique: str) -> dict[str, Any]:
+    """A new cluster in a new pool."""
+    pool = client.create_pool(f"pool-{unique}")
+    return client.create_cluster(f"cluster-{unique}", pool["id"])

@@ -31,17 +31,6 @@ backend app
 """
 
 
-@pytest.fixture
-def client(fleet_server: Server) -> Client:
-    return Client(fleet_server.url, username="admin", password=fleet_server.password)
-
-
-@pytest.fixture
-def cluster(client: Client, unique: str) -> dict[str, Any]:
-    pool = client.create_pool(f"pool-{unique}")
-    return client.create_cluster(f"cluster-{unique}", pool["id"])
-
-
 def test_login_and_auth_errors(fleet_server: Server) -> None:
     with pytest.raises(hf.AuthenticationError) as info:
         Client(fleet_server.url, username="admin", password="wrong password")

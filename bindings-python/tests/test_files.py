@@ -12,7 +12,6 @@ import pytest
 
 import haproxy_fleet as hf
 from haproxy_fleet import Client
-from conftest import Server
 
 MAIN = """global
     crt-base /etc/haproxy/certs
@@ -52,17 +51,6 @@ TREE = {
     "./pages/503.txt": "HTTP/1.0 503 Service Unavailable\r\n\r\n",
     "./certs/site.pem": KEY_PEM,
 }
-
-
-@pytest.fixture
-def client(fleet_server: Server) -> Client:
-    return Client(fleet_server.url, username="admin", password=fleet_server.password)
-
-
-@pytest.fixture
-def cluster(client: Client, unique: str) -> dict[str, Any]:
-    pool = client.create_pool(f"pool-{unique}")
-    return client.create_cluster(f"cluster-{unique}", pool["id"])
 
 
 def test_tar_import_list_read_and_download(client: Client, cluster: dict[str, Any]) -> None:
