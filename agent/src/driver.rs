@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::process::ProcessDriver;
+use crate::process::{Load, ProcessDriver};
 use crate::systemd::SystemdDriver;
 
 #[derive(Debug)]
@@ -52,9 +52,9 @@ impl Driver {
 
     /// What the next start or reload loads: the config files in order (process mode; a
     /// systemd unit has its own `-f` arguments).
-    pub(crate) fn load(&mut self, configs: Vec<std::path::PathBuf>) {
+    pub(crate) fn load(&mut self, load: Load) {
         if let Driver::Process(d) = self {
-            d.set_load(configs);
+            d.set_load(load);
         }
     }
 

@@ -32,13 +32,14 @@ use fleet_core::apply::runtime_plan::{self, RuntimeChange, RuntimePlan};
 use fleet_core::apply::server_state;
 use fleet_core::apply::{outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download, DownloadError, FailedStep};
 use fleet_core::auth::privileged::{Privilege, PrivilegedUse};
-use fleet_core::bundle::{Bundle, BundleFile};
+use fleet_core::bundle::{Bundle, BundleFile, FileKind};
 use fleet_core::haproxy_check::{CheckError, CheckedFile, HaproxyChecker, Verdict};
 use fleet_core::runtime::command_succeeded;
 use fleet_core::wire::DesiredState;
 use fleet_core::{AgentReport, ClusterSettings, Clock, SystemClock};
 
 use crate::driver::Driver;
+use crate::process::Load;
 
 /// The folder of releases in the state directory.
 const RELEASES: &str = "releases";
@@ -221,16 +222,18 @@ impl Pipeline {
         self.running_manifest().is_some() || self.config.exists()
     }
 
-    /// The config files HAProxy loads, in order, as paths through the managed directory: the
-    /// agent's own first, then the release's (or `--config-path` before any release).
-    pub(crate) fn load_list(&self, manifest: Option<&ReleaseManifest>) -> Vec<PathBuf> {
+    /// What HAProxy loads: the config files in order, as paths through the managed directory
+    /// (the agent's own first, then the release's, or `--config-path` before any release), in
+    /// the managed directory. Absolute, as HAProxy starts elsewhere (see [`crate::process`]).
+    pub(crate) fn load_list(&self, manifest: Option<&ReleaseManifest>) -> Load {
         let managed = self.managed(None);
-        let mut list: Vec<PathBuf> = self.state_config.iter().cloned().collect();
+        let mut configs: Vec<PathBuf> = self.state_config.iter().cloned().collect();
         match manifest {
-            Some(manifest) => list.extend(manifest.configs().into_iter().map(|p| managed.join(p.as_str()))),
-            None => list.push(self.config.clone()),
+            Some(manifest) => configs.extend(manifest.configs().into_iter().map(|p| managed.join(p.as_str()))),
+            None => configs.push(self.config.clone()),
         }
-        list
+        let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
+        Load { dir: Some(absolute(managed)), configs: configs.into_iter().map(absolute).collect() }
     }
 
     /// The agent's own config file, loaded before the operator's: `default-path origin` makes
@@ -455,6 +458,16 @@ impl Pipeline {
             std::fs::write(&path, &text).map_err(ApplyError::node("write", &path))?;
             texts.push((config.path.to_string(), text));
         }
+        // The other files as links into the release: HAProxy resolves some relative paths in
+        // its working directory (a map in a dynamic `use_backend`), which on the node is the
+        // release (`-C`, see crate::process) and here the check folder.
+        for file in bundle.files().iter().filter(|f| f.kind != FileKind::Config) {
+            let path = check_dir.join(file.path.as_str());
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(ApplyError::node("create", parent))?;
+            }
+            std::os::unix::fs::symlink(release.join(file.path.as_str()), &path).map_err(ApplyError::node("link", &path))?;
+        }
         let checker = HaproxyChecker::new(&self.haproxy_bin).with_args(["-f".to_string(), state_config.display().to_string()]);
         let (bin, dir) = (self.haproxy_bin.clone(), check_dir.clone());
         let verdict = tokio::task::spawn_blocking(move || {
@@ -628,7 +641,7 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::time::{Duration, Instant};
 
-    use fleet_core::bundle::{BundlePath, FileKind};
+    use fleet_core::bundle::BundlePath;
     use fleet_core::ApplyOutcome;
     use fleet_tests::served_subject;
 
@@ -839,6 +852,46 @@ mod tests {
         assert_eq!(pipeline.apply(&mut driver, &set(2, "# blocked\n10.0.0.1\n127.0.0.1\n")).await.unwrap(), Applied::Runtime);
         assert_eq!(get(port, "x"), "blocked by fleet\n");
         assert_eq!(reloads(&driver).await, reloads_before);
+        driver.stop().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_relative_map_in_a_dynamic_use_backend_is_read_from_the_current_release() {
+        if haproxy().is_none() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        // HAProxy parses a dynamic `use_backend` after the whole configuration, where
+        // `default-path` no longer applies: the map is found through the working directory.
+        let (dir, pipeline, mut driver) = node("dynamic");
+        let port = free_port();
+        let config = |tag: &str| {
+            format!(
+                "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+                 frontend fe\n    bind 127.0.0.1:{port}\n    use_backend %[req.hdr(host),map_str(maps/backends.map,b1)]\n\n\
+                 backend b1\n    http-request return status 200 content-type text/plain string \"one {tag}\"\n\n\
+                 backend b2\n    http-request return status 200 content-type text/plain string \"two {tag}\"\n"
+            )
+        };
+        let set = |version: i64, tag: &str, map: &str| {
+            desired(
+                &pipeline,
+                version,
+                vec![
+                    BundleFile::new(path("haproxy.cfg"), FileKind::Config, config(tag).into_bytes()),
+                    BundleFile::new(path("maps/backends.map"), FileKind::Map, map.as_bytes().to_vec()),
+                ],
+            )
+        };
+        assert_eq!(pipeline.apply(&mut driver, &set(1, "v1", "a.test b1\n")).await.unwrap(), Applied::Reloaded);
+        assert_eq!(get(port, "a.test"), "one v1");
+        // A reload onto the next release reads the next release's map, not the first one's.
+        assert_eq!(pipeline.apply(&mut driver, &set(2, "v2", "a.test b2\n")).await.unwrap(), Applied::Reloaded);
+        assert_eq!(get(port, "a.test"), "two v2");
+        // The map alone: through the runtime API under the name HAProxy knows it by.
+        assert_eq!(pipeline.apply(&mut driver, &set(3, "v2", "a.test b1\n")).await.unwrap(), Applied::Runtime);
+        assert_eq!(get(port, "a.test"), "one v2");
         driver.stop().await;
         std::fs::remove_dir_all(dir).unwrap();
     }

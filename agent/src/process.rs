@@ -1,6 +1,6 @@
 //! `process` mode: the agent runs HAProxy itself in master-worker mode
-//! (`haproxy -W -S <state>/master.sock -p <state>/haproxy.pid -f <state>/fleet-state.cfg
-//! -f <managed>/<config> ...`), reloads it through
+//! (`haproxy -W -S <state>/master.sock -p <state>/haproxy.pid -C <managed>
+//! -f <state>/fleet-state.cfg -f <managed>/<config> ...`), reloads it through
 //! the master CLI `reload` (the new worker takes the listening sockets over from the old one, so
 //! no connection is refused), verifies the reload with `show proc`, supervises it and stops it
 //! on shutdown.
@@ -12,6 +12,13 @@
 //! A reload re-executes the master with the arguments it was started with, so a release whose
 //! list of config files differs (a file added, removed or reordered) restarts HAProxy instead:
 //! the old master soft-stops, then a new one starts with the new `-f` list.
+//!
+//! `-C <managed>` is HAProxy's working directory, entered again by every re-executed master:
+//! through the managed directory's symlink, so into the release being loaded. Relative paths
+//! HAProxy resolves after parsing, where `default-path` no longer applies (a map inside a
+//! dynamic `use_backend %[...]`), resolve in the current release, and no process keeps an old
+//! release as its working directory. (A plain working directory would be entered once, and
+//! stay in the release HAProxy started in.)
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -28,36 +35,46 @@ const SETTLE: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(50);
 const CLI_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// What a master is started with and keeps across its reloads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Load {
+    /// The working directory, `-C` (the managed directory).
+    pub(crate) dir: Option<PathBuf>,
+    /// The config files, `-f`, in order (through the managed directory).
+    pub(crate) configs: Vec<PathBuf>,
+}
+
 #[derive(Debug)]
 pub(crate) struct ProcessDriver {
     bin: PathBuf,
-    /// The config files to load, in order (through the managed directory).
-    load: Vec<PathBuf>,
-    /// The list the running master was started with, when we know it.
-    started_with: Option<Vec<PathBuf>>,
+    /// What the next start loads.
+    load: Load,
+    /// What the running master was started with, when we know it.
+    started_with: Option<Load>,
     state: PathBuf,
     /// The master we started (none when adopted or not running).
     child: Option<Child>,
 }
 
 impl ProcessDriver {
-    pub(crate) fn new(bin: PathBuf, state: PathBuf, load: Vec<PathBuf>) -> ProcessDriver {
+    pub(crate) fn new(bin: PathBuf, state: PathBuf, load: Load) -> ProcessDriver {
         ProcessDriver { bin, load, started_with: None, state, child: None }
     }
 
     /// What the next start or reload loads.
-    pub(crate) fn set_load(&mut self, load: Vec<PathBuf>) {
+    pub(crate) fn set_load(&mut self, load: Load) {
         self.load = load;
     }
 
-    /// True when a reload would load the current list of config files (an adopted master is
-    /// assumed to: it was reloaded onto the files on disk when adopted).
+    /// True when a reload would load the current list of config files in the current
+    /// directory (an adopted master is assumed to: it was reloaded onto the files on disk when
+    /// adopted).
     pub(crate) fn loads_current_list(&self) -> bool {
-        self.started_with.as_ref().map_or(true, |list| *list == self.load)
+        self.started_with.as_ref().map_or(true, |load| *load == self.load)
     }
 
     fn has_config(&self) -> bool {
-        !self.load.is_empty() && self.load.iter().all(|p| p.exists())
+        !self.load.configs.is_empty() && self.load.configs.iter().all(|p| p.exists())
     }
 
     pub(crate) fn socket(&self) -> PathBuf {
@@ -169,12 +186,14 @@ impl ProcessDriver {
             .arg(format!("{},mode,600", socket.display()))
             .arg("-p")
             .arg(self.state.join("haproxy.pid"));
-        for config in &self.load {
+        if let Some(dir) = &self.load.dir {
+            command.arg("-C").arg(dir);
+        }
+        for config in &self.load.configs {
             command.arg("-f").arg(config);
         }
-        // Started in the state directory: a working directory inside a release would pin that
-        // release (and break reloads once it is pruned). Relative paths resolve in the managed
-        // directory through the agent's `default-path origin` (pipeline::STATE_CONFIG_FILE).
+        // The state directory until `-C` is read: a working directory inside a release would
+        // pin that release (see the module's docs).
         command
             .current_dir(&self.state)
             .stdin(Stdio::null())
@@ -284,11 +303,17 @@ fn masters(socket: &Path) -> Vec<u32> {
     ours.iter().filter(|(_, ppid)| !ours.iter().any(|(pid, _)| pid == ppid)).map(|(pid, _)| *pid).collect()
 }
 
-/// The `-f` arguments of a process's command line (what its reloads keep loading).
-fn config_args(pid: u32) -> Option<Vec<PathBuf>> {
+/// The `-C` and `-f` arguments of a process's command line (what its reloads keep loading).
+fn config_args(pid: u32) -> Option<Load> {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    Some(args.windows(2).filter(|pair| pair[0] == b"-f").map(|pair| PathBuf::from(String::from_utf8_lossy(pair[1]).into_owned())).collect())
+    let values = |flag: &[u8]| {
+        args.windows(2)
+            .filter(|pair| pair[0] == flag)
+            .map(|pair| PathBuf::from(String::from_utf8_lossy(pair[1]).into_owned()))
+            .collect::<Vec<_>>()
+    };
+    Some(Load { dir: values(b"-C").pop(), configs: values(b"-f") })
 }
 
 fn uses_socket(pid: u32, socket: &str) -> bool {
