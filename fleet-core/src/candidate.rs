@@ -19,8 +19,9 @@
 //! [`haproxy_check_bundle`] runs `haproxy -c` on the bundle written to a private temporary
 //! folder, started there as a node starts it in the managed directory. Relative paths resolve
 //! in that folder; absolute paths into the managed directory (`/etc/haproxy/certs/a.pem`) are
-//! rewritten into it in the checked copies ([`crate::apply::release::text_for_check`], the
-//! agent's rule for its staged releases; line numbers kept), so
+//! rewritten into it in the checked copies of config files and crt-lists
+//! ([`crate::apply::release::text_for_check`], the agent's rule for its staged releases; line
+//! numbers kept), so
 //! both forms are checked against the bundle's own files. Absolute paths elsewhere
 //! (`/etc/ssl/...`) are HAProxy's to find on the server, as they are on the nodes.
 
@@ -28,7 +29,7 @@ use std::path::Path;
 
 use haproxy_model::Diagnostic;
 
-use crate::bundle::{references, Bundle};
+use crate::bundle::{references, Bundle, FileKind};
 use crate::error::{Error, Result};
 use crate::haproxy_check::{CheckError, CheckedFile, HaproxyChecker, Scratch, Verdict};
 use crate::model::ClusterSettings;
@@ -93,14 +94,24 @@ pub fn haproxy_check_bundle(bundle: &Bundle, settings: &ClusterSettings, checker
     let root = scratch.path.join("bundle");
     let root_text = root.display().to_string();
     let managed = settings.managed_dir();
+    // HAProxy reads a crt-list while it parses the `bind` line naming it: absolute certificate
+    // paths in it must lead into the folder too. A crt-list is known by its kind or its use.
+    let lists: std::collections::BTreeSet<_> = references::implied_kinds(bundle, settings)
+        .into_iter()
+        .filter(|(_, kind)| *kind == FileKind::CrtList)
+        .map(|(path, _)| path)
+        .collect();
     let mut texts: Vec<(&str, String)> = Vec::new();
     for file in bundle.files() {
         let path = root.join(file.path.as_str());
         let relocated = match file.text() {
-            Some(text) if file.kind == crate::bundle::FileKind::Config => {
+            Some(text) if file.kind == FileKind::Config => {
                 let copy = crate::apply::release::text_for_check(text, managed, &root_text).unwrap_or_else(|| text.to_string());
                 texts.push((file.path.as_str(), copy.clone()));
                 Some(copy)
+            }
+            Some(text) if file.kind == FileKind::CrtList || lists.contains(&file.path) => {
+                crate::apply::release::text_for_check(text, managed, &root_text)
             }
             _ => None,
         };

@@ -178,7 +178,9 @@ async fn haproxy_checks_the_bundle_where_it_is_materialised() {
 
 /// The certificates a crt-list names, judged as `haproxy -c` 2.6 judges them: relative to the
 /// `crt-base` of the `bind` line, a missing one refused at the crt-list's line and column, a
-/// multi-cert bundle (`b.pem.rsa` for `b.pem`) accepted. Offline check and HAProxy agree.
+/// multi-cert bundle (`b.pem.rsa` for `b.pem`) accepted, an absolute path into the managed
+/// directory found in the bundle (HAProxy's check runs on the bundle's copy of the crt-list).
+/// Offline check and HAProxy agree.
 #[test]
 fn crt_list_entries_agree_with_haproxy() {
     use fleet_core::candidate::{check_bundle, haproxy_check_bundle};
@@ -190,7 +192,7 @@ fn crt_list_entries_agree_with_haproxy() {
         Bundle::new(vec![
             file("haproxy.cfg", FileKind::Config, main.as_bytes()),
             file("conf.d/api.cfg", FileKind::Config, API.as_bytes()),
-            file("lists/sites.txt", FileKind::CrtList, b"# sites\na.pem !*\n    b.pem [alpn h2] b.example.com\n"),
+            file("lists/sites.txt", FileKind::CrtList, b"# sites\na.pem !*\n    b.pem [alpn h2] b.example.com\n/etc/haproxy/certs/a.pem a2.example.com\n"),
             file("certs/a.pem", FileKind::Certificate, &pem),
             file(second, FileKind::Certificate, &pem),
         ])
