@@ -58,6 +58,8 @@ pub use ops::{EditOp, SectionRef};
 pub use store::{Backend, BundleStorage, EnrolmentRequest, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
 #[cfg(feature = "store")]
 pub use store::{AdminBootstrap, DesiredWatch, StoredSecret, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};
+#[cfg(feature = "store")]
+pub use store::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
 pub use model::PoolRole;
 #[cfg(feature = "store")]
 pub use store::{Credentials, MfaEnrolment, SecuritySettings, SignIn, UserChange, MAX_API_TOKEN_TTL_MS, MAX_ENROLMENT_TTL_MS};

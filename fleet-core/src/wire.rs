@@ -158,6 +158,23 @@ pub struct Heartbeat {
     /// Current facts; none keeps the stored ones.
     #[serde(default)]
     pub facts: Option<serde_json::Value>,
+    /// The certificates HAProxy serves (`show ssl cert`); none keeps the stored ones (older
+    /// agents, or HAProxy's CLI not reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates: Option<Vec<ServedCertificate>>,
+}
+
+/// One certificate file HAProxy has loaded, as `show ssl cert <file>` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedCertificate {
+    /// HAProxy's name for the file: the path as the configuration wrote it.
+    pub filename: String,
+    /// `SHA1 FingerPrint` of the leaf, uppercase hex (HAProxy 2.6 prints no SHA-256; the store
+    /// keeps both fingerprints of every certificate to match it).
+    pub sha1: String,
+    /// `Serial` of the leaf, uppercase hex.
+    #[serde(default)]
+    pub serial: String,
 }
 
 /// The shell command that installs an agent on a node: `fleet-agent` enrols with the one-time

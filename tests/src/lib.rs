@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 mod tmpfs;
+pub mod pki;
 pub use tmpfs::Tmpfs;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).

@@ -1,7 +1,28 @@
-//! Certificates the server makes itself. Today: the `fleet serve --tls-self-signed` CA and the
-//! server certificate it signs (see [`self_signed`]).
+//! Certificates: the store of the certificates HAProxy serves, and those the server makes itself.
+//!
+//! ```text
+//! upload (PEM: certificate [chain] [key]) --inspect::inspect--> facts + chain + key, or a 422
+//!   --Store::put_certificate--> certificates row + key sealed (sealed_secrets certificate/<id>)
+//!   --Store::deploy_certificate--> certs/<name>.pem (chain + key, HAProxy's combined file) in
+//!                                  a new bundle version, optionally a crt-list line
+//!   --Store::replace_certificate--> a new bundle version in every cluster that uses it
+//! agents report `show ssl cert` -> served_certificates -> Store::certificate_status
+//! ```
+//!
+//! - [`pem`]: PEM texts split into certificates and one key.
+//! - [`inspect`]: facts and refusals (key mismatch, chain order and links, expiry, garbage).
+//! - [`record`]: the records and pure decisions (names, scope, expiry thresholds, crt-list lines).
+//! - [`self_signed`]: the `fleet serve --tls-self-signed` CA and the server certificate it signs.
 
+pub mod inspect;
+pub mod pem;
+pub mod record;
 pub mod self_signed;
+
+pub use inspect::{combined_pem, inspect, CertificateError, CertificateFacts, ChainLink, Inspected, Upload};
+pub use record::{
+    Certificate, CertificateStatus, CrtListEntry, Deployment, DeploymentStatus, NodeServes,
+};
 
 /// Why a certificate could not be made or read back.
 #[derive(Debug, thiserror::Error)]

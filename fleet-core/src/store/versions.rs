@@ -236,7 +236,7 @@ impl Store {
     /// Makes a version from the latest bundle changed by `change` (the single-file API and file
     /// writes without a base): the change is made on the latest version and committed on it,
     /// retried when another writer got in between, so no one's files are silently reverted.
-    async fn change_latest(
+    pub(crate) async fn change_latest(
         &self,
         actor: Actor<'_>,
         cluster_id: i64,

@@ -12,6 +12,7 @@ mod support;
 mod accounts;
 mod bundle_references;
 mod bundles;
+mod certificates;
 mod concurrency;
 mod corpus;
 mod diff_order;

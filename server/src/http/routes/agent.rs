@@ -95,8 +95,9 @@ pub(crate) async fn report(
     Ok(axum::Json(state.store.report(agent.id, &body).await?))
 }
 
-/// Records that the agent is alive, with its current facts.
-#[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent", request_body(content = Object, description = "{facts?}"),
+/// Records that the agent is alive, with its current facts and the certificates its HAProxy
+/// serves (`show ssl cert`), which the certificate status compares with the store.
+#[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent", request_body(content = Object, description = "{facts?, certificates?: [{filename, sha1, serial}]}"),
     responses((status = 204, description = "recorded")))]
 pub(crate) async fn heartbeat(
     State(state): State<AppState>,
@@ -105,6 +106,9 @@ pub(crate) async fn heartbeat(
 ) -> ApiResult<StatusCode> {
     let agent = caller.agent()?;
     state.store.heartbeat(agent.id, body.facts).await?;
+    if let Some(served) = &body.certificates {
+        state.store.record_served(agent.id, served).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
