@@ -20,6 +20,13 @@ impl Backoff {
         Backoff { base, max: max.max(base), failures: 0 }
     }
 
+    /// The same backoff after `failures` consecutive failures already (a state kept elsewhere,
+    /// e.g. a certificate's failed renewals stored in the database).
+    pub fn with_failures(mut self, failures: u32) -> Backoff {
+        self.failures = failures;
+        self
+    }
+
     /// The delay before the next attempt after one more failure.
     pub fn next_delay(&mut self, random: &dyn Random) -> Duration {
         let step = self.base.saturating_mul(1u32 << self.failures.min(20)).min(self.max);

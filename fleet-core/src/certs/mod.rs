@@ -12,11 +12,13 @@
 //! - [`pem`]: PEM texts split into certificates and one key.
 //! - [`inspect`]: facts and refusals (key mismatch, chain order and links, expiry, garbage).
 //! - [`record`]: the records and pure decisions (names, scope, expiry thresholds, crt-list lines).
+//! - [`renewal`]: when and by whom ACME certificates are renewed (ARI, lease, runaway guard).
 //! - [`self_signed`]: the `fleet serve --tls-self-signed` CA and the server certificate it signs.
 
 pub mod inspect;
 pub mod pem;
 pub mod record;
+pub mod renewal;
 pub mod self_signed;
 
 pub use inspect::{combined_pem, inspect, CertificateError, CertificateFacts, ChainLink, Inspected, Upload};

@@ -28,6 +28,7 @@ mod limits;
 mod login;
 mod mfa;
 mod notify;
+mod renewals;
 mod runtime;
 mod secrets;
 mod transactions;

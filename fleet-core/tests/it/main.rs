@@ -22,6 +22,7 @@ mod edits;
 mod gate;
 mod op_props;
 mod privileged_store;
+mod renewals;
 mod runtime_store;
 mod sealed_store;
 mod store_suite;
