@@ -40,13 +40,15 @@ CREATE TABLE renewal_leases (
 );
 
 -- Every renewal order started, one row per name: the runaway guard counts a name's rows of the
--- last 24 hours. outcome: NULL while in flight, then 'issued' or 'failed'.
+-- last 24 hours. order_id: the ACME order (acme_orders.id) placed for the attempt, once placed;
+-- its `replaces` is this row's. outcome: NULL while in flight, then 'issued' or 'failed'.
 CREATE TABLE renewal_orders (
     attempt_id BIGINT NOT NULL,
     name TEXT NOT NULL,
     certificate_id BIGINT NOT NULL,
     holder TEXT NOT NULL,
     replaces TEXT,
+    order_id BIGINT,
     started_at BIGINT NOT NULL,
     outcome TEXT CHECK (outcome IN ('issued', 'failed')),
     error TEXT,
@@ -54,3 +56,4 @@ CREATE TABLE renewal_orders (
     PRIMARY KEY (attempt_id, name)
 );
 CREATE INDEX renewal_orders_name_started ON renewal_orders (name, started_at);
+CREATE INDEX renewal_orders_order ON renewal_orders (order_id);

@@ -369,6 +369,27 @@ impl Store {
         Ok(Some(renewal))
     }
 
+    /// Links an attempt to the ACME order placed for it, so the order's driver finds the
+    /// `replaces` to send ([`Store::renewal_replaces`]).
+    pub async fn link_renewal_order(&self, attempt: &RenewalAttempt, order_id: i64) -> Result<()> {
+        sqlx::query("UPDATE renewal_orders SET order_id = $1 WHERE attempt_id = $2")
+            .bind(order_id)
+            .bind(attempt.id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The ARI CertID an ACME order replaces (its `replaces`, RFC 9773 §5), `None` when the
+    /// order is not a renewal or the old certificate had no CertID.
+    pub async fn renewal_replaces(&self, order_id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT replaces FROM renewal_orders WHERE order_id = $1 AND replaces IS NOT NULL LIMIT 1")
+            .bind(order_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|row| row.try_get("replaces")).transpose()?)
+    }
+
     /// Orders started for `name` since `since_ms` (the runaway guard's count).
     pub async fn renewal_orders_since(&self, name: &str, since_ms: i64) -> Result<u32> {
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM renewal_orders WHERE name = $1 AND started_at >= $2")

@@ -198,6 +198,11 @@ async fn concurrent_lease_takers_get_one_lease(h: Harness) {
     }
     assert_eq!(started.len(), 1, "exactly one lease holder");
     assert_eq!(h.store.renewal_orders_since("b.example", 0).await.unwrap(), 1);
+    // The ACME order placed for the attempt finds the CertID it replaces.
+    replica.link_renewal_order(&started[0], 4242).await.unwrap();
+    assert_eq!(h.store.renewal_replaces(4242).await.unwrap(), started[0].replaces);
+    assert!(started[0].replaces.is_some());
+    assert_eq!(h.store.renewal_replaces(4243).await.unwrap(), None);
     // Released at the end: the next taker gets it.
     let der = ca.leaf(&["a.example", "b.example"], T0 + 5 * DAY, 1, &[1]);
     h.store.finish_renewal(&started[0], Ok(&der), &policy).await.unwrap();
