@@ -100,6 +100,9 @@ pub struct FileReference {
     /// The `crt-base` in force on the line, which HAProxy puts before the relative certificate
     /// paths a crt-list names (read by [`crt_list_references`]).
     pub crt_base: Option<String>,
+    /// The `ca-base` in force on the line, which HAProxy puts before the relative `ca-file`,
+    /// `ca-verify-file` and `crl-file` paths of a crt-list's options.
+    pub ca_base: Option<String>,
     /// The `default-path` in force on the line, even when `path` is absolute: where relative
     /// paths read from inside the file start.
     pub default_path: PathBase,
@@ -373,56 +376,131 @@ impl Walker<'_, '_> {
             required,
             conditional: self.conditional,
             crt_base: self.state.crt_base.clone(),
+            ca_base: self.state.ca_base.clone(),
             default_path: self.state.default_path.clone(),
         });
     }
 }
 
-/// The certificates a crt-list file names, as HAProxy 2.6 reads it when it parses the `bind`
-/// line of `list` (configuration.txt §5.1 "crt-list", `crtlist_parse_file`): one entry a line,
+/// The files a crt-list names, as HAProxy 2.6 reads it when it parses the `bind` line of
+/// `list` (configuration.txt §5.1 "crt-list", `crtlist_parse_file`): one entry a line,
 /// `<crtfile> [\[<sslbindconf> ...\]] [[!]<snifilter> ...]`; lines that start with `#` and
-/// blank lines are skipped; words end at blanks (no quoting), the path also at `[`. A relative
-/// path gets the `crt-base` in force on the `bind` line, and starts where the `default-path`
-/// in force puts it. `file` names the crt-list in the result (its bundle path).
+/// blank lines are skipped; words end at blanks, `[` and `]` (no quoting). The certificate gets
+/// the `crt-base` in force on the `bind` line; `ca-file`, `ca-verify-file` and `crl-file` among
+/// the bracketed options (tried with `haproxy -c`: a missing one is fatal) get the `ca-base`.
+/// Relative paths start where the `default-path` in force puts them. `file` names the crt-list
+/// in the result (its bundle path), each reference at its line and column there.
 ///
-/// Never stricter than HAProxy: lines HAProxy refuses for their shape (starting with `[`, a
-/// stray `]`) and indented `#` lines are left out rather than judged.
+/// Never stricter than HAProxy: lines HAProxy refuses for their shape (starting with `[`,
+/// brackets that do not pair, an unknown option) and indented `#` lines are not judged, or
+/// only up to where they go wrong.
 pub fn crt_list_references(list: &FileReference, file: &str, text: &str) -> Vec<FileReference> {
     let mut out = Vec::new();
     for (index, line) in text.split('\n').enumerate() {
         if line.starts_with('#') || line.starts_with('\r') {
             continue;
         }
-        // C's isspace: HAProxy splits words on these, the path ends at `[` too.
-        let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r');
-        let Some(start) = line.find(|c: char| !blank(c)) else { continue };
-        let rest = &line[start..];
-        let end = rest.find(|c: char| blank(c) || c == '[').unwrap_or(rest.len());
-        let path = &rest[..end];
-        if path.is_empty() || path.starts_with('#') || path.contains(']') {
+        let tokens = crt_list_tokens(line);
+        let Some(&(column, CrtListToken::Word(path))) = tokens.first() else { continue };
+        if path.starts_with('#') {
             continue;
         }
-        let path = match list.crt_base.as_deref().filter(|_| !path.starts_with('/')) {
-            Some(prefix) if prefix.contains('$') => continue,
-            Some(prefix) => format!("{}/{path}", prefix.trim_end_matches('/')),
-            None => path.to_string(),
-        };
-        let column = line[..start].chars().count() as u32 + 1;
-        out.push(FileReference {
-            file: file.to_string(),
-            position: Position::new(index as u32 + 1, column),
-            keyword: "crt-list entry".to_string(),
-            kind: ReferenceKind::Certificate,
-            base: if path.starts_with('/') { PathBase::Absolute } else { list.default_path.clone() },
-            path,
-            directory: false,
-            required: list.required,
-            conditional: list.conditional,
-            crt_base: list.crt_base.clone(),
-            default_path: list.default_path.clone(),
-        });
+        let mut found = vec![(column, "crt-list entry", path, list.crt_base.as_deref())];
+        let open = tokens.iter().position(|(_, t)| *t == CrtListToken::Open);
+        let close = tokens.iter().position(|(_, t)| *t == CrtListToken::Close);
+        if let (Some(open), Some(close)) = (open, close) {
+            let options = tokens.get(open + 1..close).unwrap_or_default();
+            found.extend(ssl_bind_files(options, list.ca_base.as_deref()));
+        }
+        for (column, keyword, path, prefix) in found {
+            let path = match prefix.filter(|_| !path.starts_with('/')) {
+                Some(prefix) if prefix.contains('$') => continue,
+                Some(prefix) => format!("{}/{path}", prefix.trim_end_matches('/')),
+                None => path.to_string(),
+            };
+            out.push(FileReference {
+                file: file.to_string(),
+                position: Position::new(index as u32 + 1, column),
+                keyword: keyword.to_string(),
+                kind: ReferenceKind::Certificate,
+                base: if path.starts_with('/') { PathBase::Absolute } else { list.default_path.clone() },
+                path,
+                directory: false,
+                required: list.required,
+                conditional: list.conditional,
+                crt_base: list.crt_base.clone(),
+                ca_base: list.ca_base.clone(),
+                default_path: list.default_path.clone(),
+            });
+        }
     }
     out
+}
+
+/// A word of a crt-list line, or one of its brackets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CrtListToken<'a> {
+    Word(&'a str),
+    Open,
+    Close,
+}
+
+/// The tokens of a crt-list line with their 1-based columns, split as `crtlist_parse_line`
+/// splits it: on C's `isspace` characters, `[` and `]`.
+fn crt_list_tokens(line: &str) -> Vec<(u32, CrtListToken<'_>)> {
+    let mut out = Vec::new();
+    let mut word: Option<(usize, u32)> = None;
+    for (column, (at, c)) in (1u32..).zip(line.char_indices()) {
+        let separator = matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '[' | ']');
+        if separator {
+            if let Some((from, col)) = word.take() {
+                out.push((col, CrtListToken::Word(&line[from..at])));
+            }
+            match c {
+                '[' => out.push((column, CrtListToken::Open)),
+                ']' => out.push((column, CrtListToken::Close)),
+                _ => {}
+            }
+        } else if word.is_none() {
+            word = Some((at, column));
+        }
+    }
+    if let Some((from, col)) = word {
+        out.push((col, CrtListToken::Word(&line[from..])));
+    }
+    out
+}
+
+/// The files named by the `ssl_bind_kws` options between a crt-list line's brackets, as
+/// `(column, keyword, path, prefix)`. Each option takes one argument but `allow-0rtt` and
+/// `no-ca-names` (HAProxy 2.6's `ssl_bind_kws`); an unknown one ends the reading (HAProxy
+/// refuses the line). `@system-ca` and the like are no files.
+fn ssl_bind_files<'a>(options: &[(u32, CrtListToken<'a>)], ca_base: Option<&'a str>) -> Vec<(u32, &'static str, &'a str, Option<&'a str>)> {
+    let mut found = Vec::new();
+    let mut index = 0;
+    while let Some(&(_, CrtListToken::Word(name))) = options.get(index) {
+        let keyword = match name {
+            "allow-0rtt" | "no-ca-names" => {
+                index += 1;
+                continue;
+            }
+            "ca-file" => "ca-file",
+            "ca-verify-file" => "ca-verify-file",
+            "crl-file" => "crl-file",
+            "alpn" | "ciphers" | "ciphersuites" | "curves" | "ecdhe" | "npn" | "ssl-min-ver" | "ssl-max-ver" | "verify" => {
+                index += 2;
+                continue;
+            }
+            _ => break,
+        };
+        if let Some(&(column, CrtListToken::Word(path))) = options.get(index + 1) {
+            if !path.starts_with('@') {
+                found.push((column, keyword, path, ca_base));
+            }
+        }
+        index += 2;
+    }
+    found
 }
 
 /// `(converter, file, byte offset of the file)` for every `map*(file, ...)` converter in a
@@ -511,11 +589,11 @@ mod tests {
 
     #[test]
     fn crt_list_entries_get_the_bind_lines_bases() {
-        let config = "global\n    default-path config\n    crt-base certs\nfrontend fe\n    bind :443 ssl crt-list lists/sites.txt\n";
+        let config = "global\n    default-path config\n    crt-base certs\n    ca-base /etc/ssl\nfrontend fe\n    bind :443 ssl crt-list lists/sites.txt\n";
         let files = [SourceFile { name: "conf/haproxy.cfg", text: config }];
         let list = file_references(&files).remove(0);
         assert_eq!((list.kind, list.crt_base.as_deref(), &list.default_path), (ReferenceKind::CrtList, Some("certs"), &PathBase::Config));
-        let text = "site.pem !*\n# comment\n\n  \t\n   other.pem[alpn h2] a.example.com\r\n/abs/c.pem\n  # indented\n[alpn h2] bad.pem\r\n\ttab.pem";
+        let text = "site.pem !*\n# comment\n\n  \t\n   other.pem[alpn h2 ca-file ca.pem verify optional crl-file /crl.pem] a.example.com\r\n/abs/c.pem [no-ca-names ca-verify-file v.pem ca-file @system-ca]\n  # indented\n[alpn h2] bad.pem\r\n\ttab.pem [bogus 1 ca-file x.pem]\nd.pem [ca-file y.pem\n";
         let entries = crt_list_references(&list, "lists/sites.txt", text);
         let short: Vec<_> = entries.iter().map(|r| (r.file.as_str(), r.position.line, r.position.column, r.path.as_str(), &r.base)).collect();
         assert_eq!(
@@ -523,11 +601,17 @@ mod tests {
             [
                 ("lists/sites.txt", 1, 1, "certs/site.pem", &PathBase::Config),
                 ("lists/sites.txt", 5, 4, "certs/other.pem", &PathBase::Config),
+                ("lists/sites.txt", 5, 30, "/etc/ssl/ca.pem", &PathBase::Absolute),
+                ("lists/sites.txt", 5, 62, "/crl.pem", &PathBase::Absolute),
                 ("lists/sites.txt", 6, 1, "/abs/c.pem", &PathBase::Absolute),
+                ("lists/sites.txt", 6, 40, "/etc/ssl/v.pem", &PathBase::Absolute),
                 ("lists/sites.txt", 9, 2, "certs/tab.pem", &PathBase::Config),
+                ("lists/sites.txt", 10, 1, "certs/d.pem", &PathBase::Config),
             ]
         );
-        assert!(entries.iter().all(|r| r.kind == ReferenceKind::Certificate && r.keyword == "crt-list entry" && r.required));
+        let keywords: Vec<_> = entries.iter().map(|r| r.keyword.as_str()).collect();
+        assert_eq!(keywords[..4], ["crt-list entry", "crt-list entry", "ca-file", "crl-file"]);
+        assert!(entries.iter().all(|r| r.kind == ReferenceKind::Certificate && r.required));
     }
 
     #[test]

@@ -176,41 +176,52 @@ async fn haproxy_checks_the_bundle_where_it_is_materialised() {
     store.close().await;
 }
 
-/// The certificates a crt-list names, judged as `haproxy -c` 2.6 judges them: relative to the
-/// `crt-base` of the `bind` line, a missing one refused at the crt-list's line and column, a
-/// multi-cert bundle (`b.pem.rsa` for `b.pem`) accepted, an absolute path into the managed
-/// directory found in the bundle (HAProxy's check runs on the bundle's copy of the crt-list).
-/// Offline check and HAProxy agree.
+/// The files a crt-list names, judged as `haproxy -c` 2.6 judges them: certificates relative
+/// to the `crt-base` of the `bind` line and `ca-file`/`crl-file` options relative to its
+/// `ca-base`, a missing one refused at the crt-list's line and column, a multi-cert bundle
+/// (`b.pem.rsa` for `b.pem`) accepted, an absolute path into the managed directory found in the
+/// bundle (HAProxy's check runs on the bundle's copy of the crt-list). Offline check and HAProxy
+/// agree.
 #[test]
 fn crt_list_entries_agree_with_haproxy() {
     use fleet_core::candidate::{check_bundle, haproxy_check_bundle};
     let Some(bin) = fleet_tests::haproxy_check_bin() else { return };
     let Some(pem) = fleet_tests::self_signed_pem() else { return };
     let checker = HaproxyChecker::new(&bin);
-    let main = "global\n    crt-base certs\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\nfrontend fe\n    bind 127.0.0.1:18446 ssl crt-list lists/sites.txt\n    default_backend api\n";
-    let bundle = |second: &str| {
-        Bundle::new(vec![
+    let main = "global\n    crt-base certs\n    ca-base cas\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\nfrontend fe\n    bind 127.0.0.1:18446 ssl crt-list lists/sites.txt\n    default_backend api\n";
+    let plain = "# sites\na.pem !*\n    b.pem [alpn h2] b.example.com\n/etc/haproxy/certs/a.pem a2.example.com\n";
+    let with_ca = "# sites\na.pem !*\n    b.pem [alpn h2 ca-file ca.pem verify optional] b.example.com\n";
+    let bundle = |list: &str, others: &[&str]| {
+        let mut files = vec![
             file("haproxy.cfg", FileKind::Config, main.as_bytes()),
             file("conf.d/api.cfg", FileKind::Config, API.as_bytes()),
-            file("lists/sites.txt", FileKind::CrtList, b"# sites\na.pem !*\n    b.pem [alpn h2] b.example.com\n/etc/haproxy/certs/a.pem a2.example.com\n"),
+            file("lists/sites.txt", FileKind::CrtList, list.as_bytes()),
             file("certs/a.pem", FileKind::Certificate, &pem),
-            file(second, FileKind::Certificate, &pem),
-        ])
-        .unwrap()
+        ];
+        files.extend(others.iter().map(|path| file(path, FileKind::Certificate, &pem)));
+        Bundle::new(files).unwrap()
     };
+    let cases = [
+        (plain, &["certs/b.pem"][..], None),
+        (plain, &["certs/b.pem.rsa"][..], None),
+        (plain, &["certs/other.pem"][..], Some(("lists/sites.txt:3:5: error: crt-list entry: certs/b.pem", "unable to stat SSL certificate from file 'certs/b.pem'"))),
+        (with_ca, &["certs/b.pem", "cas/ca.pem"][..], None),
+        (with_ca, &["certs/b.pem"][..], Some(("lists/sites.txt:3:28: error: ca-file: cas/ca.pem", "unable to load cas/ca.pem"))),
+    ];
     let settings = ClusterSettings::default();
-    for (second, accepted) in [("certs/b.pem", true), ("certs/b.pem.rsa", true), ("certs/other.pem", false)] {
-        let offline: Vec<String> =
-            check_bundle(&bundle(second), &settings).iter().filter(|d| d.is_error()).map(|d| d.display_with_path("?").to_string()).collect();
-        let verdict = haproxy_check_bundle(&bundle(second), &settings, &checker).unwrap();
-        assert_eq!(verdict.accepted, accepted, "haproxy -c with {second}: {}", verdict.output);
-        assert_eq!(offline.is_empty(), accepted, "offline check with {second}: {offline:?}");
-        if !accepted {
-            assert!(verdict.output.contains("unable to stat SSL certificate from file 'certs/b.pem'"), "{}", verdict.output);
-            assert_eq!(
-                offline,
-                ["lists/sites.txt:3:5: error: crt-list entry: certs/b.pem is not in the bundle (add the file, or list it in the cluster's external files if the nodes provide it)"]
-            );
+    for (list, others, refused) in cases {
+        let b = bundle(list, others);
+        let offline: Vec<String> = check_bundle(&b, &settings).iter().filter(|d| d.is_error()).map(|d| d.display_with_path("?").to_string()).collect();
+        let verdict = haproxy_check_bundle(&b, &settings, &checker).unwrap();
+        let case = format!("list {list:?} with {others:?}");
+        assert_eq!(verdict.accepted, refused.is_none(), "haproxy -c, {case}: {}", verdict.output);
+        match refused {
+            None => assert!(offline.is_empty(), "offline check, {case}: {offline:?}"),
+            Some((at, haproxy)) => {
+                assert!(verdict.output.contains(haproxy), "{}", verdict.output);
+                assert_eq!(offline.len(), 1, "{offline:?}");
+                assert!(offline[0].starts_with(at) && offline[0].ends_with(" is not in the bundle (add the file, or list it in the cluster's external files if the nodes provide it)"), "{offline:?}");
+            }
         }
     }
 }
