@@ -192,7 +192,9 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         enrolment_ttl: Duration::from_secs(args.enrolment_ttl_seconds),
         body_limits: args.limits.bodies(),
         poll_slots: fleet_core::limits::PollSlots::new(args.limits.long_polls_per_agent()),
+        keyring: Arc::new(ring.clone()),
     };
+    tokio::spawn(watch_certificate_expiry(store.clone(), shutdown_rx.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
@@ -278,5 +280,25 @@ async fn signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+/// Every hour (and at start): certificates that reached an expiry threshold (30, 14, 7 days,
+/// expired) get their audit entry, once per threshold and revision across replicas
+/// (`Store::expiry_warnings`), and a warning in the log.
+async fn watch_certificate_expiry(store: Store, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match store.expiry_warnings().await {
+            Ok(warnings) => {
+                for warning in warnings {
+                    tracing::warn!(certificate = %warning.name, days_left = warning.days_left, "{}", warning.message);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "certificate expiry check failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => return,
+        }
     }
 }

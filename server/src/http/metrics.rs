@@ -68,6 +68,25 @@ impl Metrics {
     }
 }
 
+/// `fleet_certificate_expiry_timestamp_seconds{certificate,cluster}`: the notAfter of each stored
+/// certificate in each cluster it is deployed to (`cluster=""` when it is deployed nowhere), from
+/// `(certificate, cluster, notAfter ms)` rows (`Store::certificate_expiries`).
+pub(crate) fn render_certificate_expiries(rows: &[(String, String, i64)]) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP fleet_certificate_expiry_timestamp_seconds The notAfter of each stored certificate, per cluster it is deployed to.\n");
+    out.push_str("# TYPE fleet_certificate_expiry_timestamp_seconds gauge\n");
+    for (certificate, cluster, not_after) in rows {
+        let _ = writeln!(
+            out,
+            "fleet_certificate_expiry_timestamp_seconds{{certificate=\"{}\",cluster=\"{}\"}} {}",
+            escape(certificate),
+            escape(cluster),
+            not_after.div_euclid(1000)
+        );
+    }
+    out
+}
+
 fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
@@ -104,5 +123,11 @@ mod tests {
         assert!(text.contains("fleet_versions_committed_total 1\n"));
         drop(guard);
         assert!(metrics.render().contains("fleet_agents_connected 0\n"));
+    }
+
+    #[test]
+    fn renders_certificate_expiries() {
+        let text = render_certificate_expiries(&[("www".into(), "edge".into(), 1_767_225_600_999)]);
+        assert!(text.contains("fleet_certificate_expiry_timestamp_seconds{certificate=\"www\",cluster=\"edge\"} 1767225600\n"), "{text}");
     }
 }

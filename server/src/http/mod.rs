@@ -55,6 +55,8 @@ pub(crate) struct AppState {
     pub(crate) body_limits: limits::BodyLimits,
     /// Long-polls waiting per agent ([`fleet_core::limits::PollSlots`]).
     pub(crate) poll_slots: Arc<fleet_core::limits::PollSlots>,
+    /// The master key ring: seals and opens stored private keys (certificates).
+    pub(crate) keyring: Arc<fleet_core::secrets::Keyring>,
 }
 
 #[derive(OpenApi)]

@@ -13,6 +13,7 @@ mod serve_accounts;
 mod serve_agents;
 mod serve_api;
 mod serve_cancel;
+mod serve_certificates;
 mod serve_cli;
 mod serve_files;
 mod serve_gate;

@@ -4,6 +4,7 @@
 mod accounts;
 mod agent;
 mod agents_admin;
+mod certificates;
 mod clusters;
 mod config;
 mod files;
@@ -84,6 +85,11 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(proxies::delete_acl))
         .routes(routes!(proxies::list_rules, proxies::add_rule))
         .routes(routes!(proxies::delete_rule))
+        .routes(routes!(certificates::list_certificates, certificates::create_certificate))
+        .routes(routes!(certificates::get_certificate, certificates::replace_certificate, certificates::delete_certificate))
+        .routes(routes!(certificates::deploy_certificate))
+        .routes(routes!(certificates::undeploy_certificate))
+        .routes(routes!(certificates::certificate_status))
         .routes(routes!(agent::enroll))
         .routes(routes!(agent::desired))
         .routes(routes!(agent::report))

@@ -14,10 +14,16 @@ pub(crate) async fn health() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Prometheus metrics (text exposition format).
+/// Prometheus metrics (text exposition format), with the certificate store's expiry gauge.
 #[utoipa::path(get, path = "/metrics", security(()), tag = "system", responses((status = 200, description = "metrics text")))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    let mut text = state.metrics.render();
+    match state.store.certificate_expiries().await {
+        Ok(rows) => text.push_str(&crate::http::metrics::render_certificate_expiries(&rows)),
+        // The other families still answer when the database does not.
+        Err(error) => tracing::warn!(%error, "certificate expiries left out of /metrics"),
+    }
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// This document.
