@@ -33,7 +33,8 @@ use fleet_core::apply::server_state;
 use fleet_core::apply::{outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download, DownloadError, FailedStep};
 use fleet_core::auth::privileged::{Privilege, PrivilegedUse};
 use fleet_core::bundle::{Bundle, BundleFile, FileKind};
-use fleet_core::haproxy_check::{CheckError, CheckedFile, HaproxyChecker, Verdict};
+use fleet_core::candidate::haproxy_check_bundle;
+use fleet_core::haproxy_check::{CheckError, HaproxyChecker, Verdict};
 use fleet_core::runtime::command_succeeded;
 use fleet_core::wire::DesiredState;
 use fleet_core::{AgentReport, ClusterSettings, Clock, SystemClock};
@@ -242,11 +243,13 @@ impl Pipeline {
     /// would stay in the release it started in), and `server-state-file` names the state saved
     /// before each reload (the operator's `defaults` need `load-server-state-from-file global`
     /// to load it).
-    fn state_config_text(&self, origin: &Path) -> String {
+    /// Without `origin` (the check, which runs HAProxy from the checked folder), no
+    /// `default-path`: relative paths resolve in the working directory.
+    fn state_config_text(&self, origin: Option<&Path>) -> String {
+        let default_path = origin.map(|origin| format!("    default-path origin {}\n", origin.display())).unwrap_or_default();
         format!(
-            "# Written by fleet-agent (see the README, \"Managed directory layout on nodes\").\nglobal\n    \
-             default-path origin {}\n    server-state-file {}\n",
-            origin.display(),
+            "# Written by fleet-agent (see the README, \"Managed directory layout on nodes\").\nglobal\n{default_path}    \
+             server-state-file {}\n",
             self.state.join(SERVER_STATE_FILE).display()
         )
     }
@@ -254,7 +257,7 @@ impl Pipeline {
     /// Writes the agent's own config file for the managed directory `managed` (process mode).
     pub(crate) fn write_state_config(&self, managed: &Path) -> std::io::Result<()> {
         let Some(path) = &self.state_config else { return Ok(()) };
-        let text = self.state_config_text(managed);
+        let text = self.state_config_text(Some(managed));
         if std::fs::read_to_string(path).ok().as_deref() == Some(text.as_str()) {
             return Ok(());
         }
@@ -325,7 +328,7 @@ impl Pipeline {
                 Err(message) => tracing::warn!(version = state.version, %message, "runtime apply failed: checking and reloading instead"),
             }
         }
-        match self.check(bundle, &release, &managed).await {
+        match self.check(bundle, &state.settings, &managed).await {
             Ok(verdict) if verdict.accepted => {}
             refused => {
                 if plan.is_some() {
@@ -435,48 +438,20 @@ impl Pipeline {
         Bundle::new(files).ok()
     }
 
-    /// `haproxy -c` on the staged release as HAProxy will load it: the agent's config file
-    /// (resolving relative paths in the staged release rather than the live one) and every
-    /// config file with `-f` in bundle order, under their bundle paths, so that each diagnostic
-    /// names its file. The config files are checked through copies in which absolute paths into
-    /// the managed directory point into the release (`release::text_for_check`).
-    async fn check(&self, bundle: &Bundle, release: &Path, managed: &Path) -> Result<Verdict, ApplyError> {
-        let check_dir = self.state.join("check");
+    /// `haproxy -c` on the bundle as this node will load it: the agent's own config file
+    /// first, then fleet-core's [`haproxy_check_bundle`] (the server's check too): the bundle
+    /// written to a private folder, absolute paths into the managed directory (in config files
+    /// and crt-lists) pointing into it, HAProxy run from it as it runs from the release.
+    /// Diagnostics name bundle paths.
+    async fn check(&self, bundle: &Bundle, settings: &ClusterSettings, managed: &Path) -> Result<Verdict, ApplyError> {
         let state_config = self.state.join("check-state.cfg");
-        let _ = std::fs::remove_dir_all(&check_dir);
-        std::fs::create_dir_all(&check_dir).map_err(ApplyError::node("create", &check_dir))?;
-        std::fs::write(&state_config, self.state_config_text(release)).map_err(ApplyError::node("write", &state_config))?;
-        let (managed_text, release_text) = (managed.display().to_string(), release.display().to_string());
-        let mut texts: Vec<(String, String)> = Vec::new();
-        for config in bundle.configs() {
-            let text = config.text().unwrap_or_default();
-            let text = release::text_for_check(text, &managed_text, &release_text).unwrap_or_else(|| text.to_string());
-            let path = check_dir.join(config.path.as_str());
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(ApplyError::node("create", parent))?;
-            }
-            std::fs::write(&path, &text).map_err(ApplyError::node("write", &path))?;
-            texts.push((config.path.to_string(), text));
-        }
-        // The other files as links into the release: HAProxy resolves some relative paths in
-        // its working directory (a map in a dynamic `use_backend`), which on the node is the
-        // release (`-C`, see crate::process) and here the check folder.
-        for file in bundle.files().iter().filter(|f| f.kind != FileKind::Config) {
-            let path = check_dir.join(file.path.as_str());
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(ApplyError::node("create", parent))?;
-            }
-            std::os::unix::fs::symlink(release.join(file.path.as_str()), &path).map_err(ApplyError::node("link", &path))?;
-        }
+        std::fs::write(&state_config, self.state_config_text(None)).map_err(ApplyError::node("write", &state_config))?;
         let checker = HaproxyChecker::new(&self.haproxy_bin).with_args(["-f".to_string(), state_config.display().to_string()]);
-        let (bin, dir) = (self.haproxy_bin.clone(), check_dir.clone());
-        let verdict = tokio::task::spawn_blocking(move || {
-            let files: Vec<CheckedFile<'_>> = texts.iter().map(|(name, text)| CheckedFile { name, text }).collect();
-            checker.check_files(&dir, &files)
-        })
-        .await
-        .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }));
-        let _ = std::fs::remove_dir_all(&check_dir);
+        let settings = ClusterSettings { managed_dir: managed.display().to_string(), ..settings.clone() };
+        let (bin, bundle) = (self.haproxy_bin.clone(), bundle.clone());
+        let verdict = tokio::task::spawn_blocking(move || haproxy_check_bundle(&bundle, &settings, &checker))
+            .await
+            .unwrap_or_else(|e| Err(CheckError::Interrupted { bin, reason: e.to_string() }));
         let _ = std::fs::remove_file(&state_config);
         Ok(verdict?)
     }
@@ -949,19 +924,27 @@ mod tests {
         let (dir, pipeline, mut driver) = node("absolute");
         let port = free_port();
         let managed = dir.join("etc").display().to_string();
+        let tls = free_port();
         let text = format!(
             "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    \
              errorfile 503 {managed}/errors/503.http\n\nfrontend fe\n    bind 127.0.0.1:{port}\n    \
+             bind 127.0.0.1:{tls} ssl crt-list {managed}/lists/sites.txt\n    \
              http-request return status 200 content-type text/plain string ok\n"
         );
         let page = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nsorry\n".to_vec();
         let files = vec![
             BundleFile::new(path("haproxy.cfg"), FileKind::Config, text.into_bytes()),
             BundleFile::new(path("errors/503.http"), FileKind::Errorfile, page),
+            // HAProxy reads a crt-list while parsing: its absolute paths must lead into the
+            // checked copy as well, where the certificate is new.
+            BundleFile::new(path("lists/sites.txt"), FileKind::CrtList, format!("{managed}/certs/new.pem\n").into_bytes()),
+            BundleFile::new(path("certs/new.pem"), FileKind::Certificate, fleet_tests::self_signed_pem_for("new.test").unwrap()),
         ];
-        // Checked before the switch, while the error page exists only in the staged release.
+        // Checked before the switch, while the error page and the certificate exist only in
+        // the staged release.
         assert_eq!(pipeline.apply(&mut driver, &desired(&pipeline, 2, files)).await.unwrap(), Applied::Reloaded);
         assert_eq!(get(port, "x"), "ok");
+        assert_eq!(served_subject(tls), "subject=CN=new.test");
         driver.stop().await;
         std::fs::remove_dir_all(dir).unwrap();
     }
