@@ -32,7 +32,7 @@ use fleet_core::apply::runtime_plan::{self, RuntimeChange, RuntimePlan};
 use fleet_core::apply::server_state;
 use fleet_core::apply::{outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download, DownloadError, FailedStep};
 use fleet_core::auth::privileged::{Privilege, PrivilegedUse};
-use fleet_core::bundle::{Bundle, BundleFile, FileKind};
+use fleet_core::bundle::{Bundle, BundleFile};
 use fleet_core::candidate::haproxy_check_bundle;
 use fleet_core::haproxy_check::{CheckError, HaproxyChecker, Verdict};
 use fleet_core::runtime::command_succeeded;
@@ -616,7 +616,7 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::time::{Duration, Instant};
 
-    use fleet_core::bundle::BundlePath;
+    use fleet_core::bundle::{BundlePath, FileKind};
     use fleet_core::ApplyOutcome;
     use fleet_tests::served_subject;
 

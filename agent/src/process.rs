@@ -70,7 +70,7 @@ impl ProcessDriver {
     /// directory (an adopted master is assumed to: it was reloaded onto the files on disk when
     /// adopted).
     pub(crate) fn loads_current_list(&self) -> bool {
-        self.started_with.as_ref().map_or(true, |load| *load == self.load)
+        self.started_with.as_ref().is_none_or(|load| *load == self.load)
     }
 
     fn has_config(&self) -> bool {
