@@ -4,12 +4,13 @@
 //! ```text
 //! TestPki::new(name, not_before, not_after) -> root -> intermediate
 //! pki.leaf(names, not_before, not_after)    -> Leaf { cert_pem, key_pem }  (ECDSA P-256)
+//! pki.acme_leaf(names, nb, na, serial)     -> the same with an AKI and a chosen serial
 //! pki.chain_pem()                           -> intermediate then root, PEM
 //! ```
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber};
 use time::OffsetDateTime;
 
 /// A leaf certificate and its private key.
@@ -60,12 +61,26 @@ impl TestPki {
 
     /// A leaf for `names` (the first is the CN) signed by the intermediate, with a new key.
     pub fn leaf(&self, names: &[&str], not_before: i64, not_after: i64) -> Leaf {
+        self.make_leaf(names, not_before, not_after, None)
+    }
+
+    /// A leaf as an ACME CA issues it: with an Authority Key Identifier (half of its ARI CertID,
+    /// RFC 9773) and the serial `serial` (big-endian; DER adds a `00` when the high bit is set).
+    pub fn acme_leaf(&self, names: &[&str], not_before: i64, not_after: i64, serial: &[u8]) -> Leaf {
+        self.make_leaf(names, not_before, not_after, Some(serial))
+    }
+
+    fn make_leaf(&self, names: &[&str], not_before: i64, not_after: i64, acme_serial: Option<&[u8]>) -> Leaf {
         let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, names[0]);
         params.distinguished_name = name;
         params.not_before = at(not_before);
         params.not_after = at(not_after);
+        if let Some(serial) = acme_serial {
+            params.serial_number = Some(SerialNumber::from_slice(serial));
+            params.use_authority_key_identifier_extension = true;
+        }
         let key = KeyPair::generate().unwrap();
         let issuer = Issuer::from_params(&self.intermediate_params, &self.intermediate_key);
         let cert = params.signed_by(&key, &issuer).unwrap();

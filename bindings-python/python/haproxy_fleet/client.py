@@ -571,6 +571,18 @@ class Client:
         path = f"/clusters/{_cluster_id(cluster)}/import"
         return _object(self.request("POST", path, query=query, body=bytes(archive), content_type="application/x-tar"))
 
+    # -- certificate renewal -----------------------------------------------------------------
+
+    def renewals(self) -> list[dict[str, Any]]:
+        """Every ACME certificate the server keeps renewed, soonest first: ``certificate_id``,
+        ``names``, ``plan`` (``renew_at_ms``, ``window``, ``source``: ``ari`` or ``lifetime``),
+        ``next_attempt_ms``, ``due``, ``failures``, ``retry_at_ms``, ``last_error`` (times Unix ms)."""
+        return _objects(self.request("GET", "/acme/renewals"))
+
+    def certificate_renewal(self, certificate_id: int) -> dict[str, Any]:
+        """The renewal of one certificate (same shape); FleetError 404 when it is not kept renewed."""
+        return _object(self.request("GET", f"/certificates/{int(certificate_id)}/renewal"))
+
     # -- reads of the typed views ------------------------------------------------------------
 
     def backends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:

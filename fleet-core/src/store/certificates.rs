@@ -515,6 +515,8 @@ impl Store {
             )));
         }
         sqlx::query("DELETE FROM certificates WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        // A deleted certificate is no longer renewed (certs::renewal).
+        sqlx::query("DELETE FROM renewals WHERE certificate_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM sealed_secrets WHERE name = $1").bind(secret_name(id)).execute(&mut *tx).await?;
         let details = json!({"certificate_id": id, "name": certificate.name, "fingerprint_sha256": certificate.facts.fingerprint_sha256});
         self.audit(&mut tx, Audit { actor: actor.name, action: "certificate.delete", cluster_id: certificate.cluster_id, version: None, details })

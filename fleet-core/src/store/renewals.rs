@@ -20,7 +20,7 @@ use sqlx::Row;
 use super::audit::Audit;
 use super::{json_column, to_json, Store, Tx};
 use crate::certs::renewal::guard::{self, RenewalPolicy, GUARD_WINDOW_MS};
-use crate::certs::renewal::record::{lease_names, Renewal, RenewalAttempt, RenewalStart, TrackRenewal};
+use crate::certs::renewal::record::{lease_names, Renewal, RenewalAttempt, RenewalStart, RenewalStatus, TrackRenewal};
 use crate::certs::renewal::schedule::{self, Lifetime, RenewalPlan, Window, WindowSource};
 use crate::certs::renewal::{renewal_facts, RenewalInfo};
 use crate::error::{Error, Result};
@@ -138,6 +138,20 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(renewal_from_row).transpose()
+    }
+
+    /// The renewal of a certificate as the API shows it. Errors: [`Error::NotFound`] when the
+    /// certificate is not kept renewed.
+    pub async fn renewal_status(&self, certificate_id: i64) -> Result<RenewalStatus> {
+        let renewal = self.renewal(certificate_id).await?;
+        let renewal = renewal.ok_or_else(|| Error::not_found(format!("renewal of certificate {certificate_id}")))?;
+        Ok(renewal.status(self.now()))
+    }
+
+    /// Every renewal as the API shows it, soonest first.
+    pub async fn renewal_statuses(&self) -> Result<Vec<RenewalStatus>> {
+        let now = self.now();
+        Ok(self.renewals().await?.into_iter().map(|r| r.status(now)).collect())
     }
 
     /// Every renewal, soonest first.

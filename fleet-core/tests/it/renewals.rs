@@ -15,7 +15,10 @@ use fleet_core::certs::renewal::{
     TrackRenewal, WindowSource,
 };
 use fleet_core::Store;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SerialNumber};
+use fleet_core::certs::{pem_certificate_der, Upload};
+use fleet_core::secrets::{Keyring, MasterKey};
+use fleet_core::{Actor, NewCertificate, OsRandom, Role};
+use fleet_tests::pki::TestPki;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::store_tests;
@@ -23,43 +26,21 @@ use crate::support::{Harness, T0};
 
 const DAY: i64 = 86_400_000;
 
-/// A test CA that signs leaves with an Authority Key Identifier, like every public CA.
-struct TestCa {
-    key: KeyPair,
-}
-
-fn at(ms: i64) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap()
-}
+/// A test CA that signs leaves with an Authority Key Identifier, like every ACME CA.
+struct TestCa(TestPki);
 
 impl TestCa {
     fn new() -> TestCa {
-        TestCa { key: KeyPair::generate().unwrap() }
+        TestCa(TestPki::new("renewal test", T0 - 365 * DAY, T0 + 3650 * DAY))
     }
 
-    fn params(&self) -> CertificateParams {
-        let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, "renewal test CA");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.not_before = at(T0 - 365 * DAY);
-        params.not_after = at(T0 + 3650 * DAY);
-        params
+    fn root_der(&self) -> Vec<u8> {
+        pem_certificate_der(self.0.root_pem()).unwrap()
     }
 
-    fn ca_der(&self) -> Vec<u8> {
-        self.params().self_signed(&self.key).unwrap().der().to_vec()
-    }
-
-    /// A leaf for `names` valid `days` from `not_before_ms`.
+    /// A leaf for `names` valid `days` from `not_before_ms`, DER.
     fn leaf(&self, names: &[&str], not_before_ms: i64, days: i64, serial: &[u8]) -> Vec<u8> {
-        let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-        params.not_before = at(not_before_ms);
-        params.not_after = at(not_before_ms + days * DAY);
-        params.serial_number = Some(SerialNumber::from_slice(serial));
-        params.use_authority_key_identifier_extension = true;
-        let key = KeyPair::generate().unwrap();
-        let issuer = Issuer::new(self.params(), &self.key);
-        params.signed_by(&key, &issuer).unwrap().der().to_vec()
+        pem_certificate_der(&self.0.acme_leaf(names, not_before_ms, not_before_ms + days * DAY, serial).cert_pem).unwrap()
     }
 }
 
@@ -124,6 +105,7 @@ store_tests!(
     runaway_guard_refuses_after_the_limit,
     a_crashed_holders_lease_expires,
     ari_window_from_a_stand_in_ca,
+    a_deleted_certificate_is_no_longer_renewed,
 );
 
 async fn six_day_certificate_renews_with_two_days_left(h: Harness) {
@@ -338,6 +320,23 @@ async fn ari_window_from_a_stand_in_ca(h: Harness) {
     assert_eq!(plain.requests(), vec!["GET /directory".to_string()]);
 }
 
+async fn a_deleted_certificate_is_no_longer_renewed(h: Harness) {
+    let ca = TestCa::new();
+    let leaf = ca.0.acme_leaf(&["gone.example"], T0, T0 + 6 * DAY, &[5]);
+    let ring = Keyring::new(MasterKey::generate(&OsRandom).unwrap());
+    let chain = format!("{}{}", leaf.cert_pem, ca.0.chain_pem());
+    let upload = Upload { certificate: &chain, private_key: Some(&leaf.key_pem), ..Upload::default() };
+    let admin = Actor { name: "admin", role: Role::Admin };
+    let cert = h.store.put_certificate(admin, &ring, NewCertificate { name: "gone", cluster_id: None, upload }).await.unwrap();
+    let der = pem_certificate_der(&leaf.cert_pem).unwrap();
+    let names = vec!["gone.example".to_string()];
+    let track = TrackRenewal { certificate_id: cert.id, names: &names, account_id: None, directory_url: None, der: &der };
+    h.store.track_renewal(&track).await.unwrap();
+    assert!(h.store.renewal(cert.id).await.unwrap().is_some());
+    h.store.delete_certificate(admin, cert.id).await.unwrap();
+    assert!(h.store.renewal(cert.id).await.unwrap().is_none());
+}
+
 /// A minimal HTTP/1.1 server on loopback: one request per connection.
 struct StandIn {
     addr: std::net::SocketAddr,
@@ -433,6 +432,6 @@ fn cert_id_matches_openssl() {
     let aki = hex_bytes(aki_line.trim().trim_start_matches("keyid:"));
     assert_eq!(renewal_facts(&der).unwrap().cert_id.unwrap(), cert_id_from_parts(&aki, &serial));
     assert!(cert_id_from_parts(&aki, &serial).ends_with(".AIdlQyE"), "the RFC example's serial");
-    // The CA certificate itself (self-signed, no AKI from rcgen) has no CertID.
-    assert_eq!(renewal_facts(&ca.ca_der()).unwrap().cert_id, None);
+    // The root (self-signed, no AKI from rcgen) has no CertID.
+    assert_eq!(renewal_facts(&ca.root_der()).unwrap().cert_id, None);
 }

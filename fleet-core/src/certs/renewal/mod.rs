@@ -25,6 +25,6 @@ pub mod scheduler;
 pub use ari::{AriClient, AriError, RenewalInfo};
 pub use cert_id::{cert_id_from_parts, renewal_facts, CertIdError, RenewalFacts};
 pub use guard::{RenewalPolicy, RunawayGuard};
-pub use record::{Renewal, RenewalAttempt, RenewalStart, TrackRenewal};
+pub use record::{Renewal, RenewalAttempt, RenewalStart, RenewalStatus, TrackRenewal};
 pub use schedule::{Lifetime, RenewalPlan, Window, WindowSource};
 pub use scheduler::{OrderStarter, RenewalScheduler, TickReport};

@@ -50,6 +50,25 @@ impl Renewal {
     }
 }
 
+/// A renewal as the API shows it: the stored state plus when the next order may start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RenewalStatus {
+    /// The stored state.
+    #[serde(flatten)]
+    pub renewal: Renewal,
+    /// The next instant an order may start (plan or backoff, whichever is later), Unix ms.
+    pub next_attempt_ms: i64,
+    /// Whether an order would start now.
+    pub due: bool,
+}
+
+impl Renewal {
+    /// The API's view at `now_ms`.
+    pub fn status(self, now_ms: i64) -> RenewalStatus {
+        RenewalStatus { next_attempt_ms: self.next_attempt_ms(), due: self.is_due(now_ms), renewal: self }
+    }
+}
+
 /// A certificate to keep renewed (written when ACME issues or renews it).
 #[derive(Debug, Clone)]
 pub struct TrackRenewal<'a> {

@@ -9,6 +9,7 @@ mod clusters;
 mod config;
 mod files;
 mod proxies;
+mod renewals;
 mod runtime;
 mod system;
 mod transactions;
@@ -99,6 +100,8 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(runtime::get))
         .routes(routes!(runtime::pending))
         .routes(routes!(runtime::results))
+        .routes(routes!(renewals::list_renewals))
+        .routes(routes!(renewals::get_renewal))
 }
 
 /// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a
