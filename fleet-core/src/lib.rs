@@ -60,6 +60,8 @@ pub use store::{Backend, BundleStorage, EnrolmentRequest, IssuedEnrolment, Previ
 pub use store::{AdminBootstrap, DesiredWatch, StoredSecret, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};
 #[cfg(feature = "store")]
 pub use store::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
+#[cfg(feature = "store")]
+pub use store::{OrderUpdate, MAX_ORDER_NAMES};
 pub use model::PoolRole;
 #[cfg(feature = "store")]
 pub use store::{Credentials, MfaEnrolment, SecuritySettings, SignIn, UserChange, MAX_API_TOKEN_TTL_MS, MAX_ENROLMENT_TTL_MS};

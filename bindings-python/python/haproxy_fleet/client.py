@@ -624,6 +624,65 @@ class Client:
         """The open transactions of a cluster."""
         return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/transactions"))
 
+    # -- ACME ----------------------------------------------------------------------------------
+
+    def acme_accounts(self) -> list[dict[str, Any]]:
+        """Every ACME account (never its key)."""
+        return _objects(self.request("GET", "/acme/accounts"))
+
+    def create_acme_account(
+        self,
+        directory_url: str,
+        contact: Union[str, Sequence[str]] = (),
+        *,
+        ca_pem: Optional[str] = None,
+        eab_kid: Optional[str] = None,
+        eab_hmac: Optional[str] = None,
+    ) -> dict[str, Any]:
+        """Registers an account at the CA's directory (admin): ``{id, directory_url, contact,
+        account_url, ...}``. ``ca_pem`` trusts a private CA's root for the directory; ``eab_kid``
+        and ``eab_hmac`` (base64url) bind it to an external account. The CA's refusal raises
+        :class:`ValidationError` with its problem detail."""
+        body: dict[str, Any] = {"directory_url": directory_url, "contact": contact if isinstance(contact, str) else list(contact)}
+        for key, value in (("ca_pem", ca_pem), ("eab_kid", eab_kid), ("eab_hmac", eab_hmac)):
+            if value is not None:
+                body[key] = value
+        return _object(self.request("POST", "/acme/accounts", json_body=body))
+
+    def order_certificate(
+        self,
+        names: Sequence[str],
+        account_id: int,
+        clusters: Sequence[ClusterRef],
+        *,
+        challenge: str = "http-01",
+        frontends: Sequence[str] = (),
+        certificate_id: Optional[int] = None,
+        path: Optional[str] = None,
+        key_type: Optional[str] = None,
+        auto_apply: bool = True,
+    ) -> dict[str, Any]:
+        """Orders a certificate for ``names``; the server drives it. Returns ``{id, status}``;
+        follow it with :meth:`acme_order`. ``frontends`` get the managed HTTP-01 rule (once);
+        ``path`` defaults to ``certs/<first name>.pem``. Bad input raises :class:`ValidationError`
+        and stores nothing."""
+        body: dict[str, Any] = {
+            "names": list(names),
+            "account_id": int(account_id),
+            "challenge": challenge,
+            "clusters": [_cluster_id(c) for c in clusters],
+            "frontends": list(frontends),
+            "auto_apply": auto_apply,
+        }
+        for key, value in (("certificate_id", certificate_id), ("path", path), ("key_type", key_type)):
+            if value is not None:
+                body[key] = value
+        return _object(self.request("POST", "/acme/certificates", json_body=body))
+
+    def acme_order(self, order_id: int) -> dict[str, Any]:
+        """An order: ``{id, status: pending|ready|processing|valid|invalid, error, events, ...}``."""
+        return _object(self.request("GET", f"/acme/orders/{int(order_id)}"))
+
 
 class Transaction:
     """An open transaction: stage typed edits, then :meth:`commit` or :meth:`discard`.

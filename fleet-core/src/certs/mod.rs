@@ -14,7 +14,10 @@
 //! - [`record`]: the records and pure decisions (names, scope, expiry thresholds, crt-list lines).
 //! - [`renewal`]: when and by whom ACME certificates are renewed (ARI, lease, runaway guard).
 //! - [`self_signed`]: the `fleet serve --tls-self-signed` CA and the server certificate it signs.
+//! - [`acme`]: accounts at an RFC 8555 CA and orders issued through the fleet's nodes (HTTP-01),
+//!   stored here once valid.
 
+pub mod acme;
 pub mod inspect;
 pub mod pem;
 pub mod record;

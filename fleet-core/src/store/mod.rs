@@ -15,6 +15,7 @@
 
 mod access;
 mod accounts;
+mod acme;
 mod agent_admin;
 mod agents;
 mod audit;
@@ -37,6 +38,7 @@ pub use bundles::BundleStorage;
 pub use access::{AdminBootstrap, TextAt, ADMIN_USERNAME};
 pub use accounts::{SecuritySettings, UserChange};
 pub use certificates::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
+pub use acme::{OrderUpdate, MAX_ORDER_NAMES};
 pub use agents::MAX_ENROLMENT_TTL_MS;
 pub use auth::{MAX_API_TOKEN_TTL_MS, MIN_PASSWORD_LEN};
 pub use login::{Credentials, SignIn};

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use fleet_core::certs::acme::driver::{AcmeDriver, DriverOptions};
 use fleet_core::haproxy_check::HaproxyChecker;
 use fleet_core::secrets::{KeyFile, KEY_FILE_NAME};
 use fleet_core::{AdminBootstrap, DesiredWatch, Store, StoreOptions, ADMIN_USERNAME};
@@ -46,6 +47,9 @@ pub(crate) struct Args {
     /// Seconds to let running requests finish after SIGTERM/SIGINT.
     #[arg(long, default_value_t = 10)]
     grace_seconds: u64,
+    /// Seconds every agent of a cluster has to run an ACME challenge before the order fails.
+    #[arg(long, default_value_t = 120)]
+    acme_agents_timeout_seconds: u64,
     /// Lifetime of a login session, in seconds.
     #[arg(long, default_value_t = 12 * 3600)]
     session_ttl_seconds: u64,
@@ -180,6 +184,9 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let desired = Arc::new(DesiredWatch::start(store.clone(), &url).await?);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let demo_desired = desired.clone();
+    let keyring = Arc::new(ring.clone());
+    let acme_options = DriverOptions { agents_timeout: Duration::from_secs(args.acme_agents_timeout_seconds), ..DriverOptions::default() };
+    let acme = AcmeDriver::new(store.clone(), desired.clone(), keyring.clone(), acme_options);
     let state = AppState {
         store: store.clone(),
         desired,
@@ -192,9 +199,11 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         enrolment_ttl: Duration::from_secs(args.enrolment_ttl_seconds),
         body_limits: args.limits.bodies(),
         poll_slots: fleet_core::limits::PollSlots::new(args.limits.long_polls_per_agent()),
-        keyring: Arc::new(ring.clone()),
+        keyring,
+        acme: acme.clone(),
     };
     tokio::spawn(watch_certificate_expiry(store.clone(), shutdown_rx.clone()));
+    tokio::spawn(acme.run(shutdown_rx.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: args.listen, source })?;

@@ -57,6 +57,8 @@ pub(crate) struct AppState {
     pub(crate) poll_slots: Arc<fleet_core::limits::PollSlots>,
     /// The master key ring: seals and opens stored private keys (certificates).
     pub(crate) keyring: Arc<fleet_core::secrets::Keyring>,
+    /// The task driving ACME orders (woken when one is created; shares the key ring).
+    pub(crate) acme: fleet_core::certs::acme::driver::AcmeDriver,
 }
 
 #[derive(OpenApi)]

@@ -109,6 +109,25 @@ impl Server {
         self.call(reqwest::Method::POST, path, Some(Body::Json(body)))
     }
 
+    /// A POST whose refusal the test checks: the status and the JSON answer.
+    pub(crate) fn try_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self.http.post(format!("{}{path}", self.url)).bearer_auth(&self.token).json(body).send().unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
+    /// A GET answering text (a bundle file).
+    pub(crate) fn get_text(&self, path: &str) -> String {
+        let response = self.http.get(format!("{}{path}", self.url)).bearer_auth(&self.token).send().unwrap();
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.text().unwrap()
+    }
+
+    /// The status of a GET the test expects to fail.
+    pub(crate) fn get_status(&self, path: &str) -> u16 {
+        self.http.get(format!("{}{path}", self.url)).bearer_auth(&self.token).send().unwrap().status().as_u16()
+    }
+
     pub(crate) fn get(&self, path: &str) -> Value {
         self.call(reqwest::Method::GET, path, None)
     }

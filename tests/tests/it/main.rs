@@ -5,6 +5,7 @@
 // Helpers outside `#[test]` functions are test code too: a failed setup step should stop the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod acme_pebble;
 mod agent_adopt;
 mod agent_apply;
 mod agent_bundles;

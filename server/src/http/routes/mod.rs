@@ -2,6 +2,7 @@
 //! principal for the permission it needs, calls fleet-core and maps the result.
 
 mod accounts;
+mod acme;
 mod agent;
 mod agents_admin;
 mod certificates;
@@ -102,6 +103,9 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(runtime::results))
         .routes(routes!(renewals::list_renewals))
         .routes(routes!(renewals::get_renewal))
+        .routes(routes!(acme::list_accounts, acme::create_account))
+        .routes(routes!(acme::create_order))
+        .routes(routes!(acme::get_order))
 }
 
 /// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a

@@ -1,0 +1,237 @@
+//! The ACME conversation, through instant-acme: registering an account (with an external
+//! account binding and a private CA's root when given), restoring it from its sealed
+//! credentials, reading an order's HTTP-01 challenges, and the CSR an order is finalised with.
+//!
+//! instant-acme retries a request the CA refuses with `badNonce` (RFC 8555 §6.5) with the fresh
+//! nonce of the refusal, so rejected nonces never reach the order's state. Every other refusal
+//! comes back as the CA's problem document (RFC 7807), whose detail our errors carry.
+
+use base64::Engine as _;
+use instant_acme::{Account, AccountBuilder, AuthorizationStatus, ChallengeType, ExternalAccountKey, Identifier, Order};
+
+use super::{http01, KeyType, NewAccount};
+use crate::error::{Error, Result};
+
+/// A CA's refusal or an unreachable CA, as [`Error::Invalid`] with `what` in front.
+pub fn ca_error(what: &str, error: instant_acme::Error) -> Error {
+    Error::invalid(format!("{what}: {}", describe(&error)))
+}
+
+/// instant-acme's error in words: the CA's problem detail and type when it sent one.
+pub fn describe(error: &instant_acme::Error) -> String {
+    match error {
+        instant_acme::Error::Api(problem) => problem_text(problem),
+        other => other.to_string(),
+    }
+}
+
+/// `detail (type)` of a problem document, with its subproblems.
+pub fn problem_text(problem: &instant_acme::Problem) -> String {
+    let mut text = problem.detail.clone().unwrap_or_else(|| "no detail".into());
+    if let Some(kind) = &problem.r#type {
+        text.push_str(&format!(" ({kind})"));
+    }
+    for sub in &problem.subproblems {
+        text.push_str(&format!("; {sub}"));
+    }
+    text
+}
+
+/// An account builder whose HTTP client trusts `ca_pem` (the first certificate in it) instead
+/// of the system's roots when given. instant-acme reads the root from a file, so it is written
+/// to a private temporary file for the moment of the call.
+fn builder(ca_pem: Option<&str>) -> Result<AccountBuilder> {
+    let Some(pem) = ca_pem else {
+        return Account::builder().map_err(|e| ca_error("acme http client", e));
+    };
+    if crate::certs::pem_certificate_der(pem).is_none() {
+        return Err(Error::invalid("ca_pem: no PEM certificate in it"));
+    }
+    let mut name = [0u8; 12];
+    getrandom::getrandom(&mut name).map_err(|e| Error::Crypto(e.to_string()))?;
+    let path = std::env::temp_dir().join(format!("fleet-acme-root-{}.pem", hex::encode(name)));
+    std::fs::write(&path, pem).map_err(|e| Error::invalid(format!("ca_pem: cannot stage it: {e}")))?;
+    let built = Account::builder_with_root(&path);
+    let _ = std::fs::remove_file(&path);
+    built.map_err(|e| ca_error("ca_pem", e))
+}
+
+/// What registration gives back: the account URL and the credentials to seal.
+#[derive(Debug)]
+pub struct Registered {
+    /// The account URL (`kid`).
+    pub account_url: String,
+    /// instant-acme's credentials as JSON (holds the private key: seal it).
+    pub credentials_json: String,
+}
+
+/// Checks `request` and registers a new account at its directory (RFC 8555 §7.3), binding it
+/// to the external account when `eab_kid`/`eab_hmac` are given. Bad input and the CA's refusal
+/// (e.g. `externalAccountRequired`) are [`Error::Invalid`].
+pub async fn register(request: &NewAccount) -> Result<Registered> {
+    let url = request.directory_url.trim();
+    if !url.starts_with("https://") || url.len() <= "https://".len() {
+        return Err(Error::invalid("directory_url: an https:// URL of the CA's ACME directory (RFC 8555 §7.1.1)"));
+    }
+    let eab = match (&request.eab_kid, &request.eab_hmac) {
+        (None, None) => None,
+        (Some(kid), Some(hmac)) if !kid.trim().is_empty() => {
+            let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(hmac.trim().trim_end_matches('='))
+                .map_err(|e| Error::invalid(format!("eab_hmac: not base64url: {e}")))?;
+            if key.is_empty() {
+                return Err(Error::invalid("eab_hmac: empty"));
+            }
+            Some(ExternalAccountKey::new(kid.trim().to_string(), &key))
+        }
+        _ => return Err(Error::invalid("eab_kid and eab_hmac go together")),
+    };
+    let contact = request.contact.urls();
+    let contact_refs: Vec<&str> = contact.iter().map(String::as_str).collect();
+    let new = instant_acme::NewAccount { contact: &contact_refs, terms_of_service_agreed: true, only_return_existing: false };
+    let (account, credentials) = builder(request.ca_pem.as_deref())?
+        .create(&new, url.to_string(), eab.as_ref())
+        .await
+        .map_err(|e| ca_error("the CA refused the account", e))?;
+    let credentials_json = serde_json::to_string(&credentials).map_err(|e| Error::Corrupt(format!("acme credentials: {e}")))?;
+    Ok(Registered { account_url: account.id().to_string(), credentials_json })
+}
+
+/// The account behind sealed `credentials_json`.
+pub async fn restore(credentials_json: &str, ca_pem: Option<&str>) -> Result<Account> {
+    let credentials = serde_json::from_str(credentials_json).map_err(|e| Error::Corrupt(format!("acme credentials: {e}")))?;
+    builder(ca_pem)?.from_credentials(credentials).await.map_err(|e| ca_error("the CA's directory", e))
+}
+
+/// One name's HTTP-01 challenge: what the map must answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Http01 {
+    /// The name it proves.
+    pub name: String,
+    /// The path's last segment.
+    pub token: String,
+    /// `token.thumbprint`, the response body.
+    pub key_authorization: String,
+}
+
+/// The HTTP-01 challenges of the order's pending authorisations (valid ones need none).
+pub async fn http01_challenges(order: &mut Order) -> Result<Vec<Http01>> {
+    let mut found = Vec::new();
+    let mut authorizations = order.authorizations();
+    while let Some(authz) = authorizations.next().await {
+        let mut authz = authz.map_err(|e| ca_error("authorisation", e))?;
+        match authz.status {
+            AuthorizationStatus::Valid => continue,
+            AuthorizationStatus::Pending => {}
+            other => return Err(Error::invalid(format!("authorisation for {} is {other:?}", authz.identifier()))),
+        }
+        let name = authz.identifier().to_string();
+        let challenge = authz
+            .challenge(ChallengeType::Http01)
+            .ok_or_else(|| Error::invalid(format!("the CA offers no http-01 challenge for {name}")))?;
+        if !http01::valid_token(&challenge.token) {
+            return Err(Error::invalid(format!("the CA's http-01 token for {name} is not base64url")));
+        }
+        found.push(Http01 { name, token: challenge.token.clone(), key_authorization: challenge.key_authorization().as_str().to_string() });
+    }
+    Ok(found)
+}
+
+/// Tells the CA every pending HTTP-01 challenge is ready to be validated (RFC 8555 §7.5.1).
+pub async fn set_ready(order: &mut Order) -> Result<()> {
+    let mut authorizations = order.authorizations();
+    while let Some(authz) = authorizations.next().await {
+        let mut authz = authz.map_err(|e| ca_error("authorisation", e))?;
+        if authz.status != AuthorizationStatus::Pending {
+            continue;
+        }
+        let name = authz.identifier().to_string();
+        let mut challenge = authz
+            .challenge(ChallengeType::Http01)
+            .ok_or_else(|| Error::invalid(format!("the CA offers no http-01 challenge for {name}")))?;
+        challenge.set_ready().await.map_err(|e| ca_error(&format!("challenge for {name}"), e))?;
+    }
+    Ok(())
+}
+
+/// Why an order failed, in the CA's words: the order's problem, else every failed challenge's.
+pub async fn failure(order: &mut Order) -> String {
+    let mut reasons = Vec::new();
+    if let Some(problem) = &order.state().error {
+        reasons.push(problem_text(problem));
+    }
+    let mut authorizations = order.authorizations();
+    while let Some(authz) = authorizations.next().await {
+        let Ok(authz) = authz else { continue };
+        let name = authz.identifier().to_string();
+        for challenge in &authz.challenges {
+            if let Some(problem) = &challenge.error {
+                reasons.push(format!("{name}: {}", problem_text(problem)));
+            }
+        }
+    }
+    if reasons.is_empty() {
+        "the CA marked the order invalid without a reason".into()
+    } else {
+        reasons.join("; ")
+    }
+}
+
+/// The DNS identifiers of `names`.
+pub fn identifiers(names: &[String]) -> Vec<Identifier> {
+    names.iter().map(|n| Identifier::Dns(n.clone())).collect()
+}
+
+/// A new certificate private key of `key_type`, PKCS#8 PEM.
+pub fn new_key(key_type: KeyType) -> Result<String> {
+    let alg = match key_type {
+        KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+        KeyType::Rsa2048 => return Err(Error::invalid("key_type rsa2048 is not supported here (no RSA key generation): use ecdsa-p256")),
+    };
+    let key = rcgen::KeyPair::generate_for(alg).map_err(|e| Error::Crypto(format!("certificate key: {e}")))?;
+    Ok(key.serialize_pem())
+}
+
+/// A CSR (DER, RFC 2986) for `names` signed with `key_pem`, with an empty subject: the names
+/// are in the subjectAltName extension, where CAs read them.
+pub fn csr(names: &[String], key_pem: &str) -> Result<Vec<u8>> {
+    let fail = |e: rcgen::Error| Error::Crypto(format!("csr: {e}"));
+    let key = rcgen::KeyPair::from_pem(key_pem).map_err(fail)?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(fail)?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    let csr = params.serialize_request(&key).map_err(fail)?;
+    Ok(csr.der().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csr_names_every_name() {
+        let key = new_key(KeyType::EcdsaP256).unwrap();
+        assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let der = csr(&["a.example.com".into(), "b.example.com".into()], &key).unwrap();
+        let text = String::from_utf8_lossy(&der);
+        assert!(text.contains("a.example.com") && text.contains("b.example.com"));
+        assert!(new_key(KeyType::Rsa2048).is_err());
+    }
+
+    #[tokio::test]
+    async fn registration_input_is_checked_before_any_request() {
+        let base = NewAccount {
+            directory_url: "http://ca.invalid/dir".into(),
+            contact: super::super::Contacts::Many(vec![]),
+            ca_pem: None,
+            eab_kid: None,
+            eab_hmac: None,
+        };
+        let message = |r: Result<Registered>| r.unwrap_err().to_string();
+        assert!(message(register(&base).await).contains("https://"));
+        let eab = NewAccount { directory_url: "https://ca.invalid/dir".into(), eab_kid: Some("k".into()), ..base.clone() };
+        assert!(message(register(&eab).await).contains("go together"));
+        let pem = NewAccount { directory_url: "https://ca.invalid/dir".into(), ca_pem: Some("junk".into()), ..base };
+        assert!(message(register(&pem).await).contains("ca_pem"));
+    }
+}

@@ -1,0 +1,299 @@
+//! The server task that drives ACME orders, outside any HTTP request (see the module docs of
+//! [`crate::certs::acme`] for the path an order takes).
+//!
+//! ```text
+//! loop: claim an unfinished order whose lease ran out (conditional update: one replica wins)
+//!         -> advance it as far as it goes, recording each step as an event
+//!         -> error anywhere: tokens taken back, order invalid with the reason (nothing deployed)
+//!       sleep until woken (a new order) or `idle` passes
+//! ```
+//!
+//! An order is resumable: its URL at the CA is stored when it is made there and its
+//! certificate key is sealed before the CSR is sent, so a server that stopped mid-way (its
+//! lease runs out) is followed by any replica reading the order back from the CA.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use instant_acme::{OrderStatus as CaStatus, RetryPolicy};
+use tokio::sync::{watch, Notify};
+
+use super::client::{self, ca_error, Http01};
+use super::{http01, AcmeOrder, OrderStatus};
+use crate::bundle::{BundleFile, BundlePath, FileKind};
+use crate::error::{Error, Result};
+use crate::secrets::Keyring;
+use crate::store::OrderUpdate;
+use crate::{DesiredWatch, Store};
+
+/// How long the driver waits for what.
+#[derive(Debug, Clone)]
+pub struct DriverOptions {
+    /// How long a claimed order stays with this server without a step.
+    pub lease: Duration,
+    /// How long every agent of a cluster has to run the challenge version.
+    pub agents_timeout: Duration,
+    /// How long the CA has to validate, and to issue.
+    pub ca_timeout: Duration,
+    /// How often to look for orders when not woken.
+    pub idle: Duration,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        DriverOptions {
+            lease: Duration::from_secs(600),
+            agents_timeout: Duration::from_secs(120),
+            ca_timeout: Duration::from_secs(120),
+            idle: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Drives ACME orders; one per server, cheap to share.
+#[derive(Clone)]
+pub struct AcmeDriver {
+    store: Store,
+    desired: Arc<DesiredWatch>,
+    ring: Arc<Keyring>,
+    options: DriverOptions,
+    wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for AcmeDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcmeDriver").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+/// One order being driven: what it published, so it can be taken back.
+struct Run<'a> {
+    order: &'a AcmeOrder,
+    published: Vec<String>,
+}
+
+impl AcmeDriver {
+    /// A driver on `store`, applying through `desired` (so agents wake at once), opening
+    /// account credentials and certificate keys with `ring`.
+    pub fn new(store: Store, desired: Arc<DesiredWatch>, ring: Arc<Keyring>, options: DriverOptions) -> AcmeDriver {
+        AcmeDriver { store, desired, ring, options, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Makes the loop look for orders now (after one was created).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            loop {
+                match self.store.claim_acme_order(self.lease_ms()).await {
+                    Ok(Some(id)) => self.drive(id).await,
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, "acme: cannot claim orders");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.options.idle) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.options.lease.as_millis()).unwrap_or(i64::MAX / 2)
+    }
+
+    /// Advances order `id` as far as it goes; a failure makes it invalid with the reason,
+    /// after taking its tokens back.
+    pub async fn drive(&self, id: i64) {
+        let order = match self.store.acme_order(id).await {
+            Ok(order) => order,
+            Err(error) => {
+                tracing::warn!(%error, id, "acme: cannot read order");
+                return;
+            }
+        };
+        let mut run = Run { order: &order, published: Vec::new() };
+        let outcome = self.advance(&mut run).await;
+        let failed = match outcome {
+            Ok(None) => return,
+            Ok(Some(reason)) => reason,
+            Err(error) => error.to_string(),
+        };
+        tracing::warn!(id, reason = %failed, "acme: order invalid");
+        let cleanup = self.take_back(&mut run).await;
+        let message = match cleanup {
+            Ok(()) => format!("order invalid: {failed}"),
+            Err(e) => format!("order invalid: {failed} (and its tokens could not be taken back: {e})"),
+        };
+        let update = OrderUpdate { error: Some(failed), ..OrderUpdate::default() };
+        if let Err(error) = self.store.acme_order_step(id, OrderStatus::Invalid, &message, update, 0).await {
+            tracing::warn!(%error, id, "acme: cannot record the failure");
+        }
+    }
+
+    async fn step(&self, id: i64, status: OrderStatus, message: &str, update: OrderUpdate) -> Result<()> {
+        tracing::info!(id, status = status.as_str(), "acme: {message}");
+        self.store.acme_order_step(id, status, message, update, self.lease_ms()).await
+    }
+
+    /// The order's path; `Ok(Some(reason))` when the CA made it invalid.
+    async fn advance(&self, run: &mut Run<'_>) -> Result<Option<String>> {
+        let order = run.order;
+        let (credentials, ca_pem) = self.store.acme_account_secret(&self.ring, order.account_id).await?;
+        let account = client::restore(&credentials, ca_pem.as_deref()).await?;
+        let mut ca_order = match &order.order_url {
+            Some(url) => account.order(url.clone()).await.map_err(|e| ca_error("the order at the CA", e))?,
+            None => {
+                let identifiers = client::identifiers(&order.names);
+                let created = account
+                    .new_order(&instant_acme::NewOrder::new(&identifiers))
+                    .await
+                    .map_err(|e| ca_error("the CA refused the order", e))?;
+                let update = OrderUpdate { order_url: Some(created.url().to_string()), ..OrderUpdate::default() };
+                self.step(order.id, OrderStatus::Pending, &format!("order created at the CA: {}", created.url()), update).await?;
+                created
+            }
+        };
+        let mut status = ca_order.state().status;
+        if status == CaStatus::Pending {
+            let challenges = client::http01_challenges(&mut ca_order).await?;
+            if !challenges.is_empty() {
+                self.publish(run, &challenges).await?;
+                client::set_ready(&mut ca_order).await?;
+                let names: Vec<&str> = challenges.iter().map(|c| c.name.as_str()).collect();
+                self.step(order.id, OrderStatus::Pending, &format!("asked the CA to validate {}", names.join(", ")), OrderUpdate::default())
+                    .await?;
+            }
+            let policy = RetryPolicy::new().initial_delay(Duration::from_millis(250)).backoff(1.5).timeout(self.options.ca_timeout);
+            status = ca_order.poll_ready(&policy).await.map_err(|e| ca_error("waiting for validation", e))?;
+            if status == CaStatus::Invalid {
+                return Ok(Some(client::failure(&mut ca_order).await));
+            }
+            self.step(order.id, OrderStatus::Ready, "the CA validated every name", OrderUpdate::default()).await?;
+        }
+        let key = self.store.acme_order_key(&self.ring, order.id, || client::new_key(order.key_type)).await?;
+        if status == CaStatus::Ready {
+            let csr = client::csr(&order.names, &key)?;
+            ca_order.finalize_csr(&csr).await.map_err(|e| ca_error("the CA refused the CSR", e))?;
+            self.step(order.id, OrderStatus::Processing, "finalised: the CA is issuing", OrderUpdate::default()).await?;
+        } else if status == CaStatus::Invalid {
+            return Ok(Some(client::failure(&mut ca_order).await));
+        }
+        let policy = RetryPolicy::new().initial_delay(Duration::from_millis(250)).backoff(1.5).timeout(self.options.ca_timeout);
+        let chain = ca_order.poll_certificate(&policy).await.map_err(|e| ca_error("waiting for the certificate", e))?;
+        self.take_back(run).await?;
+        let versions = self.deploy(order, &chain, &key).await?;
+        let applied = if order.auto_apply { "applied" } else { "committed, not applied (auto_apply false)" };
+        let message = format!("certificate issued and deployed at {}: {} {applied}", order.path, versions.join(", "));
+        let update = OrderUpdate { certificate_pem: Some(chain), ..OrderUpdate::default() };
+        self.step(order.id, OrderStatus::Valid, &message, update).await?;
+        Ok(None)
+    }
+
+    /// Puts the key authorisations into every cluster's challenge map (and the managed rule
+    /// into the marked frontends), applies that version, and waits until every agent runs it.
+    async fn publish(&self, run: &mut Run<'_>, challenges: &[Http01]) -> Result<()> {
+        let order = run.order;
+        let entries: Vec<(String, String)> = challenges.iter().map(|c| (c.token.clone(), c.key_authorization.clone())).collect();
+        run.published = challenges.iter().map(|c| c.token.clone()).collect();
+        let mut versions = Vec::new();
+        for &cluster in &order.clusters {
+            let change = |bundle: &crate::bundle::Bundle| {
+                let parsed = crate::documents::Parsed::parse(bundle.text());
+                let ops = http01::rule_ops(parsed.document(), &order.frontends)?;
+                let with_rule = crate::ops::apply_to_bundle(bundle, Arc::new(parsed), &ops)?;
+                http01::bundle_with_tokens(&with_rule, &entries, &[])
+            };
+            let message = format!("acme order {}: http-01 challenge for {}", order.id, order.names.join(", "));
+            let committed = self.store.acme_version(order.id, cluster, &message, change).await?;
+            let number = committed.version.number;
+            self.desired.apply(&format!("acme:order:{}", order.id), cluster, number).await?;
+            versions.push((cluster, number));
+        }
+        let listed: Vec<String> = versions.iter().map(|(c, n)| format!("cluster {c} version {n}")).collect();
+        self.step(order.id, OrderStatus::Pending, &format!("challenge published: {}", listed.join(", ")), OrderUpdate::default()).await?;
+        for (cluster, number) in versions {
+            self.wait_agents(cluster, number).await?;
+        }
+        self.step(order.id, OrderStatus::Pending, "every node of every cluster answers the challenge", OrderUpdate::default()).await
+    }
+
+    /// Waits until every agent of `cluster` runs version `number` or later.
+    async fn wait_agents(&self, cluster: i64, number: i64) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + self.options.agents_timeout;
+        loop {
+            let status = self.store.status(cluster).await?;
+            if status.agents.is_empty() {
+                return Err(Error::invalid(format!("cluster {cluster} has no agent to answer the challenge")));
+            }
+            let behind: Vec<String> = status
+                .agents
+                .iter()
+                .filter(|a| a.applied_version.is_none_or(|v| v < number))
+                .map(|a| match &a.last_error {
+                    Some(error) => format!("{} (at {:?}: {error})", a.name, a.applied_version),
+                    None => format!("{} (at {:?})", a.name, a.applied_version),
+                })
+                .collect();
+            if behind.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::invalid(format!(
+                    "cluster {cluster}: agents did not run the challenge version {number} within {} s: {}",
+                    self.options.agents_timeout.as_secs(),
+                    behind.join(", ")
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Removes the tokens this run published from every cluster's map (a version, applied).
+    async fn take_back(&self, run: &mut Run<'_>) -> Result<()> {
+        if run.published.is_empty() {
+            return Ok(());
+        }
+        let order = run.order;
+        let tokens = std::mem::take(&mut run.published);
+        for &cluster in &order.clusters {
+            let message = format!("acme order {}: challenge tokens removed", order.id);
+            let change = |bundle: &crate::bundle::Bundle| http01::bundle_with_tokens(bundle, &[], &tokens);
+            let committed = self.store.acme_version(order.id, cluster, &message, change).await?;
+            self.desired.apply(&format!("acme:order:{}", order.id), cluster, committed.version.number).await?;
+        }
+        Ok(())
+    }
+
+    /// The chain and key, as HAProxy's combined PEM, at the order's path in every cluster;
+    /// each version applied when the order says so. Returns `cluster N version M` for each.
+    async fn deploy(&self, order: &AcmeOrder, chain: &str, key: &str) -> Result<Vec<String>> {
+        let path = BundlePath::new(&order.path).map_err(|e| Error::Corrupt(format!("acme order {}: path: {e}", order.id)))?;
+        let mut pem = chain.trim_end().to_string();
+        pem.push('\n');
+        pem.push_str(key.trim_end());
+        pem.push('\n');
+        let mut done = Vec::new();
+        for &cluster in &order.clusters {
+            let message = format!("acme order {}: certificate for {}", order.id, order.names.join(", "));
+            let file = BundleFile::new(path.clone(), FileKind::Certificate, pem.clone().into_bytes());
+            let change = |bundle: &crate::bundle::Bundle| Ok(bundle.with_file(file.clone())?);
+            let committed = self.store.acme_version(order.id, cluster, &message, change).await?;
+            if order.auto_apply {
+                self.desired.apply(&format!("acme:order:{}", order.id), cluster, committed.version.number).await?;
+            }
+            done.push(format!("cluster {cluster} version {}", committed.version.number));
+        }
+        Ok(done)
+    }
+}

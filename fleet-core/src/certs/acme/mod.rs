@@ -1,0 +1,334 @@
+//! ACME (RFC 8555): accounts at any CA, and orders driven by a server task through HTTP-01
+//! answered by the fleet's own nodes.
+//!
+//! ```text
+//! POST accounts -> client::register (EAB, private CA root) -> credentials sealed (acme/account/<id>)
+//! POST orders   -> row `pending`, lease 0 -> driver::AcmeDriver claims it (lease, any replica)
+//!   new order at the CA -> per authorisation the http-01 token + key authorisation
+//!   -> every cluster: a version whose map acme/http-01.map holds them (+ the managed rule in
+//!      the marked frontends, once) -> applied -> wait until every agent runs it (runtime `add
+//!      map`, no reload) -> tell the CA to validate -> ready | invalid (the CA's problem detail)
+//!   -> key made and sealed (acme/order/<id>/key) -> CSR -> finalize -> processing -> chain
+//!   -> tokens removed (a version, applied) -> the chain + key at `path` in every cluster
+//!      (a version; applied when `auto_apply`: agents swap the certificate at runtime) -> valid
+//! ```
+//!
+//! Why a map and not a per-token rule: adding a token then changes only a map file, which
+//! agents apply through the runtime API without a reload (`apply::runtime_plan`), and whichever
+//! node of an active-active pair the CA reaches answers, because every agent must report the
+//! version before the CA is asked to validate.
+
+pub mod client;
+pub mod driver;
+pub mod http01;
+
+use serde::{Deserialize, Serialize};
+
+/// Where an order stands (RFC 8555 §7.1.6, the order object's `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    /// Waiting for its authorisations (the challenge is being published or validated).
+    Pending,
+    /// Authorised: the CSR can be sent.
+    Ready,
+    /// Finalised; the CA is issuing.
+    Processing,
+    /// Issued and deployed.
+    Valid,
+    /// Failed; `error` says why. Nothing was deployed.
+    Invalid,
+}
+
+impl OrderStatus {
+    /// The stored and JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Ready => "ready",
+            OrderStatus::Processing => "processing",
+            OrderStatus::Valid => "valid",
+            OrderStatus::Invalid => "invalid",
+        }
+    }
+
+    /// The stored form read back.
+    pub fn parse(text: &str) -> Option<OrderStatus> {
+        Some(match text {
+            "pending" => OrderStatus::Pending,
+            "ready" => OrderStatus::Ready,
+            "processing" => OrderStatus::Processing,
+            "valid" => OrderStatus::Valid,
+            "invalid" => OrderStatus::Invalid,
+            _ => return None,
+        })
+    }
+
+    /// True once the order will not change any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, OrderStatus::Valid | OrderStatus::Invalid)
+    }
+}
+
+/// How the CA checks control of the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChallengeKind {
+    /// RFC 8555 §8.3: `http://<name>/.well-known/acme-challenge/<token>`, answered by the nodes.
+    #[serde(rename = "http-01")]
+    Http01,
+    /// RFC 8555 §8.4: a TXT record (the DNS provider room; not driven here yet).
+    #[serde(rename = "dns-01")]
+    Dns01,
+}
+
+impl ChallengeKind {
+    /// The stored and JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeKind::Http01 => "http-01",
+            ChallengeKind::Dns01 => "dns-01",
+        }
+    }
+}
+
+/// The certificate key an order makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum KeyType {
+    /// ECDSA on P-256 with SHA-256 (the default: small, fast handshakes, accepted everywhere).
+    #[default]
+    #[serde(rename = "ecdsa-p256")]
+    EcdsaP256,
+    /// ECDSA on P-384 with SHA-384.
+    #[serde(rename = "ecdsa-p384")]
+    EcdsaP384,
+    /// RSA 2048: named so the request is understood, refused because the key generator here
+    /// (rcgen on ring) cannot make RSA keys.
+    #[serde(rename = "rsa2048")]
+    Rsa2048,
+}
+
+impl KeyType {
+    /// The stored and JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Rsa2048 => "rsa2048",
+        }
+    }
+
+    /// The stored form read back.
+    pub fn parse(text: &str) -> Option<KeyType> {
+        serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
+    }
+}
+
+/// `contact`: one address or several; `mailto:` is added to a bare address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Contacts {
+    /// One address.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl Contacts {
+    /// The contact URLs (RFC 8555 §7.3), empty ones left out.
+    pub fn urls(&self) -> Vec<String> {
+        let list = match self {
+            Contacts::One(one) => vec![one.clone()],
+            Contacts::Many(many) => many.clone(),
+        };
+        list.into_iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .map(|c| if c.contains(':') { c } else { format!("mailto:{c}") })
+            .collect()
+    }
+}
+
+/// `POST /api/v1/acme/accounts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// The CA's directory (`https://...`), any RFC 8555 CA.
+    pub directory_url: String,
+    /// Contact addresses.
+    #[serde(default = "no_contact")]
+    pub contact: Contacts,
+    /// PEM of the root that signs the directory's TLS certificate, for a private CA.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    /// External account binding key id (RFC 8555 §7.3.4), when the CA requires one.
+    #[serde(default)]
+    pub eab_kid: Option<String>,
+    /// Its HMAC key, base64url as CAs hand it out.
+    #[serde(default)]
+    pub eab_hmac: Option<String>,
+}
+
+fn no_contact() -> Contacts {
+    Contacts::Many(Vec::new())
+}
+
+/// A stored account; its credentials stay sealed and are never returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeAccount {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// The CA's directory.
+    pub directory_url: String,
+    /// Contact URLs.
+    pub contact: Vec<String>,
+    /// True when a private root is trusted for the directory.
+    pub private_ca: bool,
+    /// The external account binding key id, if one was used.
+    pub eab_kid: Option<String>,
+    /// The account URL at the CA.
+    pub account_url: String,
+    /// Who registered it.
+    pub created_by: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/acme/certificates`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    /// DNS names, the first one names the default path.
+    pub names: Vec<String>,
+    /// The account that orders.
+    pub account_id: i64,
+    /// How control is proven.
+    pub challenge: ChallengeKind,
+    /// The clusters that answer the challenge and receive the certificate.
+    pub clusters: Vec<i64>,
+    /// HTTP frontends that get the managed challenge rule; without, those that have it.
+    #[serde(default)]
+    pub frontends: Vec<String>,
+    /// The certificate store's entry to fill.
+    #[serde(default)]
+    pub certificate_id: Option<i64>,
+    /// Where the combined PEM goes in each bundle (default `certs/<first name>.pem`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Default `ecdsa-p256`.
+    #[serde(default)]
+    pub key_type: KeyType,
+    /// Apply the version carrying the certificate (default true).
+    #[serde(default = "yes")]
+    pub auto_apply: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One thing that happened to an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    /// Unix ms.
+    pub at: i64,
+    /// The order's status after it.
+    pub status: OrderStatus,
+    /// What happened, lowercase.
+    pub message: String,
+}
+
+/// A stored order with its events (`GET /api/v1/acme/orders/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeOrder {
+    /// Random id below 2^53.
+    pub id: i64,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// The account that orders.
+    pub account_id: i64,
+    /// DNS names.
+    pub names: Vec<String>,
+    /// How control is proven.
+    pub challenge: ChallengeKind,
+    /// Clusters that answer and receive.
+    pub clusters: Vec<i64>,
+    /// Frontends that carry the challenge rule.
+    pub frontends: Vec<String>,
+    /// The certificate store's entry.
+    pub certificate_id: Option<i64>,
+    /// Path of the combined PEM in each bundle.
+    pub path: String,
+    /// The key made.
+    pub key_type: KeyType,
+    /// Whether the certificate's version is applied.
+    pub auto_apply: bool,
+    /// The order at the CA.
+    pub order_url: Option<String>,
+    /// Why it is invalid (the CA's problem detail when the CA said so).
+    pub error: Option<String>,
+    /// The issued chain (PEM), once valid.
+    pub certificate_pem: Option<String>,
+    /// Who ordered.
+    pub created_by: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+    /// What happened, oldest first.
+    pub events: Vec<OrderEvent>,
+}
+
+/// The name of an account's sealed credentials.
+pub(crate) fn account_secret_name(id: i64) -> String {
+    format!("acme/account/{id}")
+}
+
+/// The name of an order's sealed certificate key.
+pub(crate) fn order_key_secret_name(id: i64) -> String {
+    format!("acme/order/{id}/key")
+}
+
+/// True for a DNS name a public CA could issue for (RFC 1035 labels, `*.` allowed first):
+/// letters, digits, hyphens, 1..=63 per label, 253 in all, at least two labels.
+pub fn valid_dns_name(name: &str) -> bool {
+    let bare = name.strip_prefix("*.").unwrap_or(name);
+    let labels: Vec<&str> = bare.split('.').collect();
+    name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_get_mailto() {
+        assert_eq!(Contacts::One("ops@example.com".into()).urls(), vec!["mailto:ops@example.com"]);
+        assert_eq!(Contacts::Many(vec!["mailto:a@b.c".into(), " ".into()]).urls(), vec!["mailto:a@b.c"]);
+    }
+
+    #[test]
+    fn dns_names() {
+        assert!(valid_dns_name("a.example.com"));
+        assert!(valid_dns_name("*.example.com"));
+        assert!(!valid_dns_name("localhost"));
+        assert!(!valid_dns_name("a..b"));
+        assert!(!valid_dns_name("-a.b"));
+        assert!(!valid_dns_name("a b.c"));
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [OrderStatus::Pending, OrderStatus::Ready, OrderStatus::Processing, OrderStatus::Valid, OrderStatus::Invalid] {
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(KeyType::parse("ecdsa-p384"), Some(KeyType::EcdsaP384));
+    }
+}

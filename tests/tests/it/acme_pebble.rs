@@ -1,0 +1,314 @@
+//! ACME against a real CA on loopback (issue 13): pebble, its DNS answered by
+//! pebble-challtestsrv (every name is 127.0.0.1), its HTTP-01 validation sent to the frontend
+//! port of a real HAProxy that a real fleet-agent runs. The server drives the order: challenge
+//! map version applied at runtime by the agent, validation, finalisation, the certificate
+//! deployed and swapped at runtime. Pebble ships no certificate or configuration: both are made
+//! here with openssl.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::agent_harness::{bring_up, bundle_config, free_port, prerequisites, Agent, Server};
+
+/// `pebble` and `pebble-challtestsrv` (Debian package `pebble`, scripts/setup.d/40-pebble.sh).
+fn pebble_bins() -> Option<(PathBuf, PathBuf)> {
+    let pebble = std::env::var_os("FLEET_PEBBLE_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/pebble"));
+    let challtestsrv = pebble.with_file_name("pebble-challtestsrv");
+    if pebble.exists() && challtestsrv.exists() {
+        Some((pebble, challtestsrv))
+    } else {
+        eprintln!("skipped: pebble is not installed (scripts/setup.d/40-pebble.sh installs it)");
+        None
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Command::new("openssl").args(args).current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    assert!(status.success(), "openssl {args:?} failed");
+}
+
+/// A running pebble and challtestsrv; both killed on drop.
+struct Pebble {
+    children: Vec<Child>,
+    /// `https://127.0.0.1:<port>/dir`.
+    directory: String,
+    /// The root that signs pebble's TLS certificate.
+    ca_pem: String,
+    /// challtestsrv's management API.
+    management: u16,
+}
+
+impl Pebble {
+    /// Pebble validating HTTP-01 on `http_port`; with `eab`, accounts need that binding.
+    fn start(dir: &Path, http_port: u16, eab: Option<(&str, &str)>) -> Pebble {
+        let (pebble, challtestsrv) = pebble_bins().unwrap();
+        // A root and a leaf for 127.0.0.1 (webpki refuses a CA certificate used as a leaf).
+        openssl(dir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=pebble test root", "-keyout", "root.key", "-out", "root.pem"]);
+        openssl(dir, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "leaf.csr"]);
+        std::fs::write(dir.join("leaf.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
+        openssl(dir, &["x509", "-req", "-in", "leaf.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-days", "2", "-extfile", "leaf.ext", "-out", "cert.pem"]);
+        let (listen, management, dns, challtest_management) = (free_port(), free_port(), free_port(), free_port());
+        let mut macs = serde_json::Map::new();
+        if let Some((kid, hmac)) = eab {
+            macs.insert(kid.into(), json!(hmac));
+        }
+        let config = json!({"pebble": {
+            "listenAddress": format!("127.0.0.1:{listen}"),
+            "managementListenAddress": format!("127.0.0.1:{management}"),
+            "certificate": dir.join("cert.pem"),
+            "privateKey": dir.join("key.pem"),
+            "httpPort": http_port,
+            "tlsPort": free_port(),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": eab.is_some(),
+            "externalAccountMACKeys": macs,
+        }});
+        std::fs::write(dir.join("pebble.json"), config.to_string()).unwrap();
+        let log = |name: &str| Stdio::from(std::fs::File::create(dir.join(name)).unwrap());
+        let dns_server = Command::new(challtestsrv)
+            .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-http01", "", "-https01", "", "-tlsalpn01", ""])
+            .args(["-dns01", &format!("127.0.0.1:{dns}"), "-management", &format!("127.0.0.1:{challtest_management}")])
+            .stdout(log("challtestsrv.log"))
+            .stderr(log("challtestsrv.err"))
+            .spawn()
+            .unwrap();
+        let ca = Command::new(pebble)
+            .arg("-config")
+            .arg(dir.join("pebble.json"))
+            .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
+            // No random sleep before validating; every order gets fresh authorisations. Pebble's
+            // default 5 % of rejected nonces stays on: the client must retry them.
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_AUTHZREUSE", "0")
+            .stdout(log("pebble.log"))
+            .stderr(log("pebble.err"))
+            .spawn()
+            .unwrap();
+        let me = Pebble {
+            children: vec![dns_server, ca],
+            directory: format!("https://127.0.0.1:{listen}/dir"),
+            ca_pem: std::fs::read_to_string(dir.join("root.pem")).unwrap(),
+            management: challtest_management,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", listen)).is_err() || TcpStream::connect(("127.0.0.1", challtest_management)).is_err() {
+            assert!(Instant::now() < deadline, "pebble did not start: {}", std::fs::read_to_string(dir.join("pebble.log")).unwrap_or_default());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        me
+    }
+
+    /// Makes challtestsrv answer `host` with `address` (a node that does not listen there).
+    fn add_a(&self, host: &str, address: &str) {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("http://127.0.0.1:{}/add-a", self.management))
+            .json(&json!({"host": host, "addresses": [address]}))
+            .send()
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The master's reload counter (`show proc`).
+fn reloads(agent: &Agent) -> u64 {
+    let procs = agent.master_cli("show proc");
+    procs.lines().nth(1).and_then(|l| l.split_whitespace().nth(2)).and_then(|r| r.parse().ok()).unwrap()
+}
+
+/// What the TLS listener on `port` serves for `name`: `openssl x509` of the handshake's leaf
+/// (serial, issuer, subjectAltName).
+fn served(port: u16, name: &str) -> String {
+    let script = format!(
+        "openssl s_client -connect 127.0.0.1:{port} -servername {name} </dev/null 2>/dev/null | openssl x509 -noout -serial -issuer -ext subjectAltName"
+    );
+    let output = Command::new("sh").args(["-c", &script]).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Polls the order until it is final.
+fn wait_order(server: &Server, id: i64, agent: &Agent) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let order = server.get(&format!("/api/v1/acme/orders/{id}"));
+        if order["status"] == json!("valid") || order["status"] == json!("invalid") {
+            return order;
+        }
+        assert!(Instant::now() < deadline, "order not final: {order:#}\nagent log:\n{}", agent.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A cluster running a bundle with an HTTP frontend on `port` and TLS on `tls` serving a
+/// placeholder certificate at `certs/site.pem`, where the order will put the issued one.
+fn prepared(name: &str) -> Option<(Server, Agent, i64, u16, u16, PathBuf)> {
+    let (haproxy, fleet, agent_bin) = prerequisites()?;
+    pebble_bins()?;
+    let (server, agent, cluster, port, dir) = bring_up(name, &haproxy, &fleet, &agent_bin);
+    let tls = free_port();
+    let placeholder = fleet_tests::self_signed_pem_for("placeholder.test")?;
+    let version = server.commit_files(
+        cluster,
+        &[
+            ("haproxy.cfg", "config", bundle_config(port, tls, "v", "").as_bytes()),
+            ("maps/hosts.map", "map", b"test A\n"),
+            ("certs/site.pem", "certificate", &placeholder),
+        ],
+    );
+    server.apply(cluster, version);
+    server.wait_status(cluster, "the bundle applied", |a| a["applied_version"] == json!(version));
+    Some((server, agent, cluster, port, tls, dir))
+}
+
+#[test]
+fn http01_through_the_node_issues_and_swaps_the_certificate_without_a_reload() {
+    let Some((server, agent, cluster, port, tls, dir)) = prepared("acme-http01") else { return };
+    let pebble_dir = dir.join("pebble");
+    std::fs::create_dir_all(&pebble_dir).unwrap();
+    let pebble = Pebble::start(&pebble_dir, port, None);
+    let account = server.post(
+        "/api/v1/acme/accounts",
+        &json!({"directory_url": pebble.directory, "contact": "ops@acme.test", "ca_pem": pebble.ca_pem}),
+    );
+    assert!(account["account_url"].as_str().unwrap().starts_with("https://127.0.0.1:"), "{account}");
+    assert!(!account.to_string().contains("PRIVATE"), "no key in the answer: {account}");
+    let listed = server.get("/api/v1/acme/accounts");
+    assert!(listed.as_array().unwrap().iter().any(|a| a["id"] == account["id"]));
+    let names = json!(["one.acme.test", "two.acme.test"]);
+    let before = reloads(&agent);
+
+    // First order: the managed rule goes into frontend `fe` (one reload, the only one).
+    let started = Instant::now();
+    let accepted = server.post(
+        "/api/v1/acme/certificates",
+        &json!({"names": names, "account_id": account["id"], "challenge": "http-01", "clusters": [cluster], "frontends": ["fe"], "path": "certs/site.pem"}),
+    );
+    assert_eq!(accepted["status"], json!("pending"));
+    let order = wait_order(&server, accepted["id"].as_i64().unwrap(), &agent);
+    eprintln!("first order valid in {:?} (rule inserted)", started.elapsed());
+    assert_eq!(order["status"], json!("valid"), "{order:#}\n{}", agent.log());
+    let statuses: Vec<&str> = order["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert!(statuses.contains(&"ready") && statuses.contains(&"processing"), "{statuses:?}");
+    server.wait_status(cluster, "the certificate applied", |a| a["applied_version"] == json!(server.latest(cluster)));
+    let first = served(tls, "one.acme.test");
+    assert!(first.contains("DNS:one.acme.test") && first.contains("DNS:two.acme.test"), "{first}");
+    assert!(first.contains("Pebble"), "issued by pebble: {first}");
+    assert_eq!(reloads(&agent), before + 1, "only the rule insertion reloads");
+    let text = server.get_text(&format!("/api/v1/clusters/{cluster}/files/haproxy.cfg"));
+    assert!(text.contains("acme-challenge"), "the managed rule is visible in the config: {text}");
+
+    // Second order (a renewal): the rule is there; challenge map and certificate both go in
+    // through the runtime API, no reload at all.
+    let before = reloads(&agent);
+    let started = Instant::now();
+    let accepted = server.post(
+        "/api/v1/acme/certificates",
+        &json!({"names": names, "account_id": account["id"], "challenge": "http-01", "clusters": [cluster], "path": "certs/site.pem"}),
+    );
+    let order = wait_order(&server, accepted["id"].as_i64().unwrap(), &agent);
+    eprintln!("second order valid in {:?} (runtime only)", started.elapsed());
+    assert_eq!(order["status"], json!("valid"), "{order:#}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut second = served(tls, "one.acme.test");
+    while second.lines().next() == first.lines().next() {
+        assert!(Instant::now() < deadline, "the renewed certificate is not served: {second}");
+        std::thread::sleep(Duration::from_millis(50));
+        second = served(tls, "two.acme.test");
+    }
+    assert!(second.contains("DNS:two.acme.test"), "{second}");
+    assert_eq!(reloads(&agent), before, "no reload for a challenge and a certificate swap");
+    let map = server.get_text(&format!("/api/v1/clusters/{cluster}/files/acme/http-01.map"));
+    assert!(map.trim().is_empty(), "the tokens were taken back: {map}");
+}
+
+#[test]
+fn an_invalid_challenge_makes_the_order_invalid_and_deploys_nothing() {
+    let Some((server, agent, cluster, port, _tls, dir)) = prepared("acme-invalid") else { return };
+    let pebble_dir = dir.join("pebble");
+    std::fs::create_dir_all(&pebble_dir).unwrap();
+    let pebble = Pebble::start(&pebble_dir, port, None);
+    // The CA resolves this name to an address no node listens on.
+    pebble.add_a("unreachable.acme.test", "127.0.0.2");
+    let account = server.post("/api/v1/acme/accounts", &json!({"directory_url": pebble.directory, "contact": [], "ca_pem": pebble.ca_pem}));
+    let latest = server.latest(cluster).unwrap();
+    let accepted = server.post(
+        "/api/v1/acme/certificates",
+        &json!({"names": ["unreachable.acme.test"], "account_id": account["id"], "challenge": "http-01", "clusters": [cluster], "frontends": ["fe"], "path": "certs/new.pem"}),
+    );
+    let order = wait_order(&server, accepted["id"].as_i64().unwrap(), &agent);
+    assert_eq!(order["status"], json!("invalid"), "{order:#}");
+    let error = order["error"].as_str().unwrap();
+    assert!(error.contains("urn:ietf:params:acme:error:"), "the CA's problem detail: {error}");
+    let files = server.get(&format!("/api/v1/clusters/{cluster}/files"));
+    assert!(!files.to_string().contains("certs/new.pem"), "nothing deployed: {files}");
+    let map = server.get_text(&format!("/api/v1/clusters/{cluster}/files/acme/http-01.map"));
+    assert!(map.trim().is_empty(), "the token was taken back: {map}");
+    assert!(server.latest(cluster).unwrap() > latest);
+}
+
+#[test]
+fn bad_orders_are_refused_and_eab_is_required_when_the_ca_says_so() {
+    let Some((server, _agent, cluster, port, _tls, dir)) = prepared("acme-eab") else { return };
+    let pebble_dir = dir.join("pebble");
+    std::fs::create_dir_all(&pebble_dir).unwrap();
+    // A 32-byte HMAC key, base64url as CAs hand it out.
+    let hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+    let pebble = Pebble::start(&pebble_dir, port, Some(("kid-1", hmac)));
+    let (status, refused) = server.try_post("/api/v1/acme/accounts", &json!({"directory_url": pebble.directory, "contact": [], "ca_pem": pebble.ca_pem}));
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused.to_string().contains("externalAccountRequired"), "{refused}");
+    let (status, wrong) = server.try_post(
+        "/api/v1/acme/accounts",
+        &json!({"directory_url": pebble.directory, "contact": [], "ca_pem": pebble.ca_pem, "eab_kid": "kid-1", "eab_hmac": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}),
+    );
+    assert_eq!(status, 422, "a wrong HMAC is refused by the CA: {wrong}");
+    let account = server.post(
+        "/api/v1/acme/accounts",
+        &json!({"directory_url": pebble.directory, "contact": [], "ca_pem": pebble.ca_pem, "eab_kid": "kid-1", "eab_hmac": hmac}),
+    );
+    assert_eq!(account["eab_kid"], json!("kid-1"));
+    let (status, _) = server.try_post("/api/v1/acme/accounts", &json!({"directory_url": pebble.directory}));
+    assert_eq!(status, 422, "the directory's TLS certificate is not trusted without ca_pem");
+
+    let versions = || server.get(&format!("/api/v1/clusters/{cluster}/versions")).as_array().unwrap().len();
+    let versions_before = versions();
+    let order = |body: Value| server.try_post("/api/v1/acme/certificates", &body);
+    let base = json!({"names": ["a.acme.test"], "account_id": account["id"], "challenge": "http-01", "clusters": [cluster], "frontends": ["fe"]});
+    let with = |key: &str, value: Value| {
+        let mut body = base.clone();
+        body[key] = value;
+        body
+    };
+    for (body, words) in [
+        (with("names", json!([])), "names"),
+        (with("names", json!(["not a name"])), "not a DNS name"),
+        (with("names", json!(["*.acme.test"])), "dns-01"),
+        (with("challenge", json!("dns-01")), "dns-01"),
+        (with("frontends", json!(["nope"])), "nope"),
+        (with("frontends", json!([])), "frontends"),
+        (with("account_id", json!(1)), "acme account 1"),
+        (with("clusters", json!([])), "clusters"),
+        (with("key_type", json!("rsa2048")), "rsa2048"),
+        (with("path", json!("../escape.pem")), "path"),
+        (with("colour", json!("red")), "colour"),
+    ] {
+        let (status, answer) = order(body.clone());
+        assert!(status == 422 || status == 404, "{body}: {status} {answer}");
+        assert!(answer.to_string().contains(words), "{body}: {answer}");
+    }
+    assert_eq!(versions(), versions_before, "refusals make no version");
+    let missing = server.get_status("/api/v1/acme/orders/1");
+    assert_eq!(missing, 404);
+}
