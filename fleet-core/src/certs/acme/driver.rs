@@ -127,6 +127,8 @@ impl AcmeDriver {
         let failed = match outcome {
             Ok(None) => return,
             Ok(Some(reason)) => reason,
+            // The words without the variant's `invalid: ` prefix: the order's status says it.
+            Err(Error::Invalid { message, .. }) => message,
             Err(error) => error.to_string(),
         };
         tracing::warn!(id, reason = %failed, "acme: order invalid");
