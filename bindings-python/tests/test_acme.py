@@ -12,20 +12,13 @@ import pytest
 
 import haproxy_fleet as hf
 from haproxy_fleet import Client
-from conftest import Server
 
 CONFIG = "defaults\n    mode http\n\nfrontend web\n    bind :80\n    http-request redirect scheme https\n"
 
 
 @pytest.fixture
-def client(fleet_server: Server) -> Client:
-    return Client(fleet_server.url, username="admin", password=fleet_server.password)
-
-
-@pytest.fixture
-def cluster(client: Client, unique: str) -> dict[str, Any]:
-    pool = client.create_pool(f"pool-{unique}")
-    cluster = client.create_cluster(f"cluster-{unique}", pool["id"])
+def web(client: Client, cluster: dict[str, Any]) -> dict[str, Any]:
+    """The conftest cluster with an HTTP frontend `web` as version 1."""
     client.import_config(cluster, CONFIG)
     return cluster
 
@@ -50,7 +43,8 @@ def test_an_unreachable_directory_is_a_clear_error_and_stores_nothing(client: Cl
     assert client.acme_accounts() == before
 
 
-def test_orders_need_an_account_and_good_names(client: Client, cluster: dict[str, Any]) -> None:
+def test_orders_need_an_account_and_good_names(client: Client, web: dict[str, Any]) -> None:
+    cluster = web
     with pytest.raises(hf.NotFoundError) as info:
         client.order_certificate(["a.example.com"], 1, [cluster], frontends=["web"])
     assert "acme account 1" in info.value.message
