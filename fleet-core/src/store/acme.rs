@@ -75,6 +75,8 @@ pub struct OrderUpdate {
     pub error: Option<String>,
     /// The issued chain.
     pub certificate_pem: Option<String>,
+    /// The certificate store's entry it went into.
+    pub certificate_id: Option<i64>,
 }
 
 /// A checked order request: its names deduplicated, its path and frontends settled.
@@ -183,6 +185,12 @@ impl Store {
             return Err(Error::invalid("key_type: rsa2048 is not supported here (no RSA key generation); use ecdsa-p256 or ecdsa-p384"));
         }
         self.acme_account(request.account_id).await?;
+        if let Some(id) = request.certificate_id {
+            let certificate = self.certificate(id).await?;
+            for &cluster in &request.clusters {
+                certificate.usable_in(cluster)?;
+            }
+        }
         if request.clusters.is_empty() {
             return Err(Error::invalid("clusters: at least one cluster"));
         }
@@ -305,7 +313,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE acme_orders SET status = $1, order_url = COALESCE($2, order_url), error = COALESCE($3, error), \
-             certificate_pem = COALESCE($4, certificate_pem), lease_until = $5, updated_at = $6 WHERE id = $7",
+             certificate_pem = COALESCE($4, certificate_pem), lease_until = $5, updated_at = $6, \
+             certificate_id = COALESCE($8, certificate_id) WHERE id = $7",
         )
         .bind(status.as_str())
         .bind(update.order_url)
@@ -314,6 +323,7 @@ impl Store {
         .bind(lease)
         .bind(now)
         .bind(id)
+        .bind(update.certificate_id)
         .execute(&mut *tx)
         .await?;
         let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM acme_order_events WHERE order_id = $1")

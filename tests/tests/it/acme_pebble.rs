@@ -199,6 +199,7 @@ fn http01_through_the_node_issues_and_swaps_the_certificate_without_a_reload() {
     let order = wait_order(&server, accepted["id"].as_i64().unwrap(), &agent);
     eprintln!("first order valid in {:?} (rule inserted)", started.elapsed());
     assert_eq!(order["status"], json!("valid"), "{order:#}\n{}", agent.log());
+    let certificate_id = order["certificate_id"].as_i64().expect("stored in the certificate store");
     let statuses: Vec<&str> = order["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
     assert!(statuses.contains(&"ready") && statuses.contains(&"processing"), "{statuses:?}");
     server.wait_status(cluster, "the certificate applied", |a| a["applied_version"] == json!(server.latest(cluster)));
@@ -220,6 +221,7 @@ fn http01_through_the_node_issues_and_swaps_the_certificate_without_a_reload() {
     let order = wait_order(&server, accepted["id"].as_i64().unwrap(), &agent);
     eprintln!("second order valid in {:?} (runtime only)", started.elapsed());
     assert_eq!(order["status"], json!("valid"), "{order:#}");
+    assert_eq!(order["certificate_id"], json!(certificate_id), "a renewal is a new revision of the same stored certificate");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut second = served(tls, "one.acme.test");
     while second.lines().next() == first.lines().next() {

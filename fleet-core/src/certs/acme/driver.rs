@@ -20,11 +20,13 @@ use tokio::sync::{watch, Notify};
 
 use super::client::{self, ca_error, Http01};
 use super::{http01, AcmeOrder, OrderStatus};
-use crate::bundle::{BundleFile, BundlePath, FileKind};
+use crate::bundle::BundlePath;
+use crate::certs::Upload;
+use crate::model::{Actor, Role};
 use crate::error::{Error, Result};
 use crate::secrets::Keyring;
 use crate::store::OrderUpdate;
-use crate::{DesiredWatch, Store};
+use crate::{DesiredWatch, NewCertificate, Store};
 
 /// How long the driver waits for what.
 #[derive(Debug, Clone)]
@@ -194,10 +196,10 @@ impl AcmeDriver {
         let policy = RetryPolicy::new().initial_delay(Duration::from_millis(250)).backoff(1.5).timeout(self.options.ca_timeout);
         let chain = ca_order.poll_certificate(&policy).await.map_err(|e| ca_error("waiting for the certificate", e))?;
         self.take_back(run).await?;
-        let versions = self.deploy(order, &chain, &key).await?;
-        let applied = if order.auto_apply { "applied" } else { "committed, not applied (auto_apply false)" };
-        let message = format!("certificate issued and deployed at {}: {} {applied}", order.path, versions.join(", "));
-        let update = OrderUpdate { certificate_pem: Some(chain), ..OrderUpdate::default() };
+        let (certificate_id, made) = self.store_and_deploy(order, &chain, &key).await?;
+        let rolled = self.roll_out(order, &made).await?;
+        let message = format!("certificate issued, stored as certificate {certificate_id} and deployed at {}: {}", order.path, rolled.join("; "));
+        let update = OrderUpdate { certificate_pem: Some(chain), certificate_id: Some(certificate_id), ..OrderUpdate::default() };
         self.step(order.id, OrderStatus::Valid, &message, update).await?;
         Ok(None)
     }
@@ -277,25 +279,77 @@ impl AcmeDriver {
         Ok(())
     }
 
-    /// The chain and key, as HAProxy's combined PEM, at the order's path in every cluster;
-    /// each version applied when the order says so. Returns `cluster N version M` for each.
-    async fn deploy(&self, order: &AcmeOrder, chain: &str, key: &str) -> Result<Vec<String>> {
-        let path = BundlePath::new(&order.path).map_err(|e| Error::Corrupt(format!("acme order {}: path: {e}", order.id)))?;
-        let mut pem = chain.trim_end().to_string();
-        pem.push('\n');
-        pem.push_str(key.trim_end());
-        pem.push('\n');
-        let mut done = Vec::new();
-        for &cluster in &order.clusters {
-            let message = format!("acme order {}: certificate for {}", order.id, order.names.join(", "));
-            let file = BundleFile::new(path.clone(), FileKind::Certificate, pem.clone().into_bytes());
-            let change = |bundle: &crate::bundle::Bundle| Ok(bundle.with_file(file.clone())?);
-            let committed = self.store.acme_version(order.id, cluster, &message, change).await?;
-            if order.auto_apply {
-                self.desired.apply(&format!("acme:order:{}", order.id), cluster, committed.version.number).await?;
+    /// Stores the issued chain and key in the certificate store: as a new revision of the
+    /// order's `certificate_id`, else of the certificate named after the first name (a renewal),
+    /// else as a new global certificate of that name; the store writes a new revision into every
+    /// cluster that already uses it. Then places it at the order's path in each of the order's
+    /// clusters where it is not yet. Returns its id and, per cluster, the versions made.
+    async fn store_and_deploy(&self, order: &AcmeOrder, chain: &str, key: &str) -> Result<(i64, Vec<Made>)> {
+        let actor_name = format!("acme:order:{}", order.id);
+        let actor = Actor::new(&actor_name, Role::Operator);
+        let upload = Upload { certificate: chain, chain: None, private_key: Some(key), allow_expired: false };
+        let name = order.names.first().ok_or_else(|| Error::Corrupt(format!("acme order {} has no name", order.id)))?;
+        let existing = match order.certificate_id {
+            Some(id) => Some(self.store.certificate(id).await?),
+            None => self.store.certificate_by_name(name).await?,
+        };
+        let mut made = Vec::new();
+        let id = match existing {
+            Some(certificate) => {
+                let replaced = self.store.replace_certificate(actor, &self.ring, certificate.id, upload).await?;
+                for rollout in replaced.rollouts {
+                    made.push(Made { cluster_id: rollout.cluster_id, version: rollout.version, error: rollout.error });
+                }
+                certificate.id
             }
-            done.push(format!("cluster {cluster} version {}", committed.version.number));
+            None => self.store.put_certificate(actor, &self.ring, NewCertificate { name, cluster_id: None, upload }).await?.id,
+        };
+        let path = BundlePath::new(&order.path).map_err(|e| Error::Corrupt(format!("acme order {}: path: {e}", order.id)))?;
+        let deployments = self.store.deployments(id).await?;
+        for &cluster in &order.clusters {
+            if deployments.iter().any(|d| d.cluster_id == cluster && d.path == path) {
+                continue;
+            }
+            let deployed = self.store.deploy_certificate(actor, &self.ring, id, cluster, Some(path.clone()), None).await?;
+            made.push(Made { cluster_id: cluster, version: Some(deployed.committed.version.number), error: None });
         }
-        Ok(done)
+        Ok((id, made))
     }
+
+    /// Applies the versions `made` when the order says so, each cluster's newest one, where
+    /// nothing unapplied lies between the version its agents run and the first one made here.
+    /// Returns what happened in each cluster, in words.
+    async fn roll_out(&self, order: &AcmeOrder, made: &[Made]) -> Result<Vec<String>> {
+        let mut clusters: Vec<i64> = made.iter().map(|m| m.cluster_id).collect();
+        clusters.sort_unstable();
+        clusters.dedup();
+        let mut said = Vec::new();
+        for cluster in clusters {
+            let versions: Vec<i64> = made.iter().filter(|m| m.cluster_id == cluster).filter_map(|m| m.version).collect();
+            for error in made.iter().filter(|m| m.cluster_id == cluster).filter_map(|m| m.error.as_deref()) {
+                said.push(format!("cluster {cluster} kept the old certificate: {error}"));
+            }
+            let (Some(&first), Some(&last)) = (versions.iter().min(), versions.iter().max()) else { continue };
+            if !order.auto_apply {
+                said.push(format!("cluster {cluster} version {last} committed, not applied (auto_apply false)"));
+                continue;
+            }
+            let runs = self.store.cluster(cluster).await?.desired_version;
+            if runs.is_some_and(|runs| runs + 1 != first) {
+                said.push(format!("cluster {cluster} version {last} committed, not applied: its agents run an older version with unapplied changes after it"));
+                continue;
+            }
+            self.desired.apply(&format!("acme:order:{}", order.id), cluster, last).await?;
+            said.push(format!("cluster {cluster} version {last} applied"));
+        }
+        Ok(said)
+    }
+}
+
+/// A version the certificate store made, or why it made none.
+#[derive(Debug)]
+struct Made {
+    cluster_id: i64,
+    version: Option<i64>,
+    error: Option<String>,
 }

@@ -9,8 +9,9 @@
 //!      the marked frontends, once) -> applied -> wait until every agent runs it (runtime `add
 //!      map`, no reload) -> tell the CA to validate -> ready | invalid (the CA's problem detail)
 //!   -> key made and sealed (acme/order/<id>/key) -> CSR -> finalize -> processing -> chain
-//!   -> tokens removed (a version, applied) -> the chain + key at `path` in every cluster
-//!      (a version; applied when `auto_apply`: agents swap the certificate at runtime) -> valid
+//!   -> tokens removed (a version, applied) -> chain + key stored in the certificate store
+//!      (`Store::put_certificate`, or `replace_certificate` for a renewal) -> deployed at `path`
+//!      in every cluster (a version; applied when `auto_apply`: agents swap it at runtime) -> valid
 //! ```
 //!
 //! Why a map and not a per-token rule: adding a token then changes only a map file, which
