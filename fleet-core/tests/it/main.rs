@@ -10,6 +10,7 @@
 mod support;
 
 mod accounts;
+mod acme_store;
 mod bundle_references;
 mod bundles;
 mod certificates;
