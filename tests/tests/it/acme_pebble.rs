@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{bring_up, bundle_config, free_port, prerequisites, Agent, Server};
+use crate::agent_harness::{bring_up, bundle_config, free_port, prerequisites, temp_dir, Agent, Server};
 
 /// `pebble` and `pebble-challtestsrv` (Debian package `pebble`, scripts/setup.d/40-pebble.sh).
 fn pebble_bins() -> Option<(PathBuf, PathBuf)> {
@@ -122,17 +122,16 @@ impl Drop for Pebble {
     }
 }
 
-/// The master's reload counter (`show proc`).
-fn reloads(agent: &Agent) -> u64 {
-    let procs = agent.master_cli("show proc");
-    procs.lines().nth(1).and_then(|l| l.split_whitespace().nth(2)).and_then(|r| r.parse().ok()).unwrap()
-}
-
 /// What the TLS listener on `port` serves for `name`: `openssl x509` of the handshake's leaf
 /// (serial, issuer, subjectAltName).
 fn served(port: u16, name: &str) -> String {
+    served_at("127.0.0.1", port, name)
+}
+
+/// [`served`] on `address`.
+fn served_at(address: &str, port: u16, name: &str) -> String {
     let script = format!(
-        "openssl s_client -connect 127.0.0.1:{port} -servername {name} </dev/null 2>/dev/null | openssl x509 -noout -serial -issuer -ext subjectAltName"
+        "openssl s_client -connect {address}:{port} -servername {name} </dev/null 2>/dev/null | openssl x509 -noout -serial -issuer -ext subjectAltName"
     );
     let output = Command::new("sh").args(["-c", &script]).output().unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -187,7 +186,7 @@ fn http01_through_the_node_issues_and_swaps_the_certificate_without_a_reload() {
     let listed = server.get("/api/v1/acme/accounts");
     assert!(listed.as_array().unwrap().iter().any(|a| a["id"] == account["id"]));
     let names = json!(["one.acme.test", "two.acme.test"]);
-    let before = reloads(&agent);
+    let before = agent.reloads();
 
     // First order: the managed rule goes into frontend `fe` (one reload, the only one).
     let started = Instant::now();
@@ -206,13 +205,13 @@ fn http01_through_the_node_issues_and_swaps_the_certificate_without_a_reload() {
     let first = served(tls, "one.acme.test");
     assert!(first.contains("DNS:one.acme.test") && first.contains("DNS:two.acme.test"), "{first}");
     assert!(first.contains("Pebble"), "issued by pebble: {first}");
-    assert_eq!(reloads(&agent), before + 1, "only the rule insertion reloads");
+    assert_eq!(agent.reloads(), before + 1, "only the rule insertion reloads");
     let text = server.get_text(&format!("/api/v1/clusters/{cluster}/files/haproxy.cfg"));
     assert!(text.contains("acme-challenge"), "the managed rule is visible in the config: {text}");
 
     // Second order (a renewal): the rule is there; challenge map and certificate both go in
     // through the runtime API, no reload at all.
-    let before = reloads(&agent);
+    let before = agent.reloads();
     let started = Instant::now();
     let accepted = server.post(
         "/api/v1/acme/certificates",
@@ -230,7 +229,7 @@ fn http01_through_the_node_issues_and_swaps_the_certificate_without_a_reload() {
         second = served(tls, "two.acme.test");
     }
     assert!(second.contains("DNS:two.acme.test"), "{second}");
-    assert_eq!(reloads(&agent), before, "no reload for a challenge and a certificate swap");
+    assert_eq!(agent.reloads(), before, "no reload for a challenge and a certificate swap");
     let map = server.get_text(&format!("/api/v1/clusters/{cluster}/files/acme/http-01.map"));
     assert!(map.trim().is_empty(), "the tokens were taken back: {map}");
 }
@@ -313,4 +312,77 @@ fn bad_orders_are_refused_and_eab_is_required_when_the_ca_says_so() {
     assert_eq!(versions(), versions_before, "refusals make no version");
     let missing = server.get_status("/api/v1/acme/orders/1");
     assert_eq!(missing, 404);
+}
+
+/// Two nodes of one cluster, each on its own loopback address (`FLEET_NODE_ADDR` in the shared
+/// configuration), and the CA resolving each name to a different node: both names validate
+/// only if the key authorisations reached both nodes before the CA was asked.
+#[test]
+fn an_active_active_pair_answers_whichever_node_the_ca_reaches() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    if pebble_bins().is_none() {
+        return;
+    }
+    let Some(placeholder) = fleet_tests::self_signed_pem_for("placeholder.test") else { return };
+    let nodes = [("node-a", "127.0.0.1"), ("node-b", "127.0.0.2")];
+    let dir = temp_dir("acme-pair");
+    let server = Server::start(&fleet, &dir.join("data"));
+    let mut agents: Vec<Agent> = nodes
+        .iter()
+        .map(|(name, address)| {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            let mut agent = Agent::new(&agent_bin, &haproxy, &server, &dir.join(name));
+            agent.env = vec![("FLEET_NODE_ADDR".into(), address.to_string())];
+            agent
+        })
+        .collect();
+    let cluster = server.cluster("acme-pair", &agents[0].config);
+    let (port, tls) = (free_port(), free_port());
+    let config = format!(
+        "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+         frontend fe\n    bind \"${{FLEET_NODE_ADDR}}:{port}\"\n    bind \"${{FLEET_NODE_ADDR}}:{tls}\" ssl crt certs/site.pem\n    \
+         http-request return status 200 content-type text/plain string app\n"
+    );
+    let first = server.commit(cluster, "defaults\n    mode http\n");
+    let version = server.commit_files(cluster, &[("haproxy.cfg", "config", config.as_bytes()), ("certs/site.pem", "certificate", &placeholder)]);
+    assert!(version > first);
+    server.apply(cluster, version);
+    for ((name, _), agent) in nodes.iter().zip(agents.iter_mut()) {
+        agent.start(Some(&server.enrolment_secret(cluster, name)));
+    }
+    let both_run = |number: i64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let status = server.get(&format!("/api/v1/clusters/{cluster}/status"));
+            let agents = status["agents"].as_array().cloned().unwrap_or_default();
+            if agents.len() == 2 && agents.iter().all(|a| a["applied_version"].as_i64() >= Some(number)) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "both nodes do not run version {number}: {status}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    both_run(version);
+
+    let pebble_dir = dir.join("pebble");
+    std::fs::create_dir_all(&pebble_dir).unwrap();
+    let pebble = Pebble::start(&pebble_dir, port, None);
+    pebble.add_a("b.pair.test", "127.0.0.2");
+    let account = server.post("/api/v1/acme/accounts", &json!({"directory_url": pebble.directory, "contact": [], "ca_pem": pebble.ca_pem}));
+    let accepted = server.post(
+        "/api/v1/acme/certificates",
+        &json!({"names": ["a.pair.test", "b.pair.test"], "account_id": account["id"], "challenge": "http-01", "clusters": [cluster], "frontends": ["fe"], "path": "certs/site.pem"}),
+    );
+    let order = wait_order(&server, accepted["id"].as_i64().unwrap(), &agents[0]);
+    assert_eq!(order["status"], json!("valid"), "{order:#}\n{}\n{}", agents[0].log(), agents[1].log());
+    both_run(server.latest(cluster).unwrap());
+    for (_, address) in nodes {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut leaf = served_at(address, tls, "a.pair.test");
+        while !leaf.contains("DNS:b.pair.test") {
+            assert!(Instant::now() < deadline, "{address} does not serve the issued certificate: {leaf}");
+            std::thread::sleep(Duration::from_millis(50));
+            leaf = served_at(address, tls, "a.pair.test");
+        }
+    }
 }
