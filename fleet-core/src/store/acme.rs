@@ -141,14 +141,19 @@ impl Store {
         account_from_row(&row)
     }
 
-    /// The account's unsealed credentials and the private root it trusts.
-    pub(crate) async fn acme_account_secret(&self, ring: &Keyring, id: i64) -> Result<(String, Option<String>)> {
+    /// The private root account `id` trusts for its directory, if any.
+    pub async fn acme_account_ca_pem(&self, id: i64) -> Result<Option<String>> {
         let row = sqlx::query("SELECT ca_pem FROM acme_accounts WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| Error::not_found(format!("acme account {id}")))?;
-        let ca_pem: Option<String> = row.try_get("ca_pem")?;
+        Ok(row.try_get("ca_pem")?)
+    }
+
+    /// The account's unsealed credentials and the private root it trusts.
+    pub(crate) async fn acme_account_secret(&self, ring: &Keyring, id: i64) -> Result<(String, Option<String>)> {
+        let ca_pem = self.acme_account_ca_pem(id).await?;
         let stored = self
             .sealed_secret(&account_secret_name(id))
             .await?

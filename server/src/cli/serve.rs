@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use fleet_core::certs::acme::driver::{AcmeDriver, DriverOptions};
+use fleet_core::certs::renewal::{RenewalPolicy, RenewalScheduler};
 use fleet_core::haproxy_check::HaproxyChecker;
 use fleet_core::secrets::{KeyFile, KEY_FILE_NAME};
 use fleet_core::{AdminBootstrap, DesiredWatch, Store, StoreOptions, ADMIN_USERNAME};
@@ -50,6 +51,10 @@ pub(crate) struct Args {
     /// Seconds every agent of a cluster has to run an ACME challenge before the order fails.
     #[arg(long, default_value_t = 120)]
     acme_agents_timeout_seconds: u64,
+    /// Seconds between two passes of the certificate renewal scheduler (ARI windows, due
+    /// certificates, ACME orders for them).
+    #[arg(long, default_value_t = 60)]
+    renewal_interval_seconds: u64,
     /// Lifetime of a login session, in seconds.
     #[arg(long, default_value_t = 12 * 3600)]
     session_ttl_seconds: u64,
@@ -203,11 +208,14 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         acme: acme.clone(),
     };
     tokio::spawn(watch_certificate_expiry(store.clone(), shutdown_rx.clone()));
+    let renewal_starter = acme.clone();
     tokio::spawn(acme.run(shutdown_rx.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let local = listener.local_addr().map_err(|source| ServeError::Bind { addr: args.listen, source })?;
+    let renewal = RenewalScheduler::new(store.clone(), Arc::new(renewal_starter), RenewalPolicy::default(), replica_name(local));
+    tokio::spawn(renewal.run_until(Duration::from_secs(args.renewal_interval_seconds.max(1)), shutdown_rx.clone()));
     if tls.is_none() && !local.ip().is_loopback() {
         let warning = format!(
             "serving plain HTTP on {local}: passwords, tokens and enrolment secrets cross the network \
@@ -268,6 +276,13 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How this replica names itself in renewal leases: host, listen address and process id, so
+/// two replicas never take each other's leases for their own.
+fn replica_name(listen: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}@{listen}#{}", host.trim(), std::process::id())
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{bring_up, bundle_config, free_port, prerequisites, temp_dir, Agent, Server};
+use crate::agent_harness::{bring_up_with, bundle_config, free_port, prerequisites, temp_dir, Agent, Server};
 
 /// `pebble` and `pebble-challtestsrv` (Debian package `pebble`, scripts/setup.d/40-pebble.sh).
 fn pebble_bins() -> Option<(PathBuf, PathBuf)> {
@@ -45,6 +45,11 @@ struct Pebble {
 impl Pebble {
     /// Pebble validating HTTP-01 on `http_port`; with `eab`, accounts need that binding.
     fn start(dir: &Path, http_port: u16, eab: Option<(&str, &str)>) -> Pebble {
+        Pebble::start_with(dir, http_port, eab, None)
+    }
+
+    /// [`Pebble::start`] issuing certificates valid for `validity_seconds` when given.
+    fn start_with(dir: &Path, http_port: u16, eab: Option<(&str, &str)>, validity_seconds: Option<u64>) -> Pebble {
         let (pebble, challtestsrv) = pebble_bins().unwrap();
         // A root and a leaf for 127.0.0.1 (webpki refuses a CA certificate used as a leaf).
         openssl(dir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=pebble test root", "-keyout", "root.key", "-out", "root.pem"]);
@@ -67,6 +72,10 @@ impl Pebble {
             "externalAccountBindingRequired": eab.is_some(),
             "externalAccountMACKeys": macs,
         }});
+        let mut config = config;
+        if let Some(seconds) = validity_seconds {
+            config["pebble"]["certificateValidityPeriod"] = json!(seconds);
+        }
         std::fs::write(dir.join("pebble.json"), config.to_string()).unwrap();
         let log = |name: &str| Stdio::from(std::fs::File::create(dir.join(name)).unwrap());
         let dns_server = Command::new(challtestsrv)
@@ -153,9 +162,14 @@ fn wait_order(server: &Server, id: i64, agent: &Agent) -> Value {
 /// A cluster running a bundle with an HTTP frontend on `port` and TLS on `tls` serving a
 /// placeholder certificate at `certs/site.pem`, where the order will put the issued one.
 fn prepared(name: &str) -> Option<(Server, Agent, i64, u16, u16, PathBuf)> {
+    prepared_with(name, &[])
+}
+
+/// [`prepared`] with more `fleet serve` arguments.
+fn prepared_with(name: &str, args: &[&str]) -> Option<(Server, Agent, i64, u16, u16, PathBuf)> {
     let (haproxy, fleet, agent_bin) = prerequisites()?;
     pebble_bins()?;
-    let (server, agent, cluster, port, dir) = bring_up(name, &haproxy, &fleet, &agent_bin);
+    let (server, agent, cluster, port, dir) = bring_up_with(name, &haproxy, &fleet, &agent_bin, args);
     let tls = free_port();
     let placeholder = fleet_tests::self_signed_pem_for("placeholder.test")?;
     let version = server.commit_files(
@@ -385,4 +399,38 @@ fn an_active_active_pair_answers_whichever_node_the_ca_reaches() {
             leaf = served_at(address, tls, "a.pair.test");
         }
     }
+}
+
+/// Renewal end to end: an issued certificate is tracked, and when a third of its lifetime is
+/// left (pebble issues 30-second certificates here) the server's renewal scheduler orders the
+/// next one through the same path, and the node swaps it in without a reload.
+#[test]
+fn the_scheduler_renews_an_issued_certificate_through_the_nodes() {
+    let Some((server, agent, cluster, port, tls, dir)) = prepared_with("acme-renew", &["--renewal-interval-seconds", "1"]) else { return };
+    let pebble_dir = dir.join("pebble");
+    std::fs::create_dir_all(&pebble_dir).unwrap();
+    let pebble = Pebble::start_with(&pebble_dir, port, None, Some(30));
+    let account = server.post("/api/v1/acme/accounts", &json!({"directory_url": pebble.directory, "contact": [], "ca_pem": pebble.ca_pem}));
+    let accepted = server.post(
+        "/api/v1/acme/certificates",
+        &json!({"names": ["renew.acme.test"], "account_id": account["id"], "challenge": "http-01", "clusters": [cluster], "frontends": ["fe"], "path": "certs/site.pem"}),
+    );
+    let order = wait_order(&server, accepted["id"].as_i64().unwrap(), &agent);
+    assert_eq!(order["status"], json!("valid"), "{order:#}");
+    let certificate_id = order["certificate_id"].as_i64().unwrap();
+    let renewal = server.get(&format!("/api/v1/certificates/{certificate_id}/renewal"));
+    assert_eq!(renewal["plan"]["source"], json!("lifetime"), "tracked for renewal: {renewal}");
+    server.wait_status(cluster, "the certificate applied", |a| a["applied_version"] == json!(server.latest(cluster)));
+    let first = served(tls, "renew.acme.test");
+    assert!(first.contains("DNS:renew.acme.test"), "{first}");
+    let reloads = agent.reloads();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut now = served(tls, "renew.acme.test");
+    while now.lines().next() == first.lines().next() {
+        assert!(Instant::now() < deadline, "not renewed: {}", server.get(&format!("/api/v1/certificates/{certificate_id}/renewal")));
+        std::thread::sleep(Duration::from_millis(200));
+        now = served(tls, "renew.acme.test");
+    }
+    assert!(now.contains("DNS:renew.acme.test"), "{now}");
+    assert_eq!(agent.reloads(), reloads, "the renewal went in at runtime");
 }

@@ -72,7 +72,13 @@ impl Server {
     /// `fleet serve` on `listen` (a restart reuses the address agents know) and on `data` (a
     /// restart reuses the database too).
     pub(crate) fn start_on(fleet: &Path, data: &Path, listen: &str) -> Server {
-        let process = FleetServe::start(fleet, listen, Some(data), PASSWORD, ["--grace-seconds", "1"]);
+        Server::start_with(fleet, data, listen, &[])
+    }
+
+    /// [`Server::start_on`] with more `fleet serve` arguments.
+    pub(crate) fn start_with(fleet: &Path, data: &Path, listen: &str, args: &[&str]) -> Server {
+        let args: Vec<&str> = ["--grace-seconds", "1"].iter().chain(args).copied().collect();
+        let process = FleetServe::start(fleet, listen, Some(data), PASSWORD, args);
         let url = process.base.clone();
         let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         let login: Value = http
@@ -360,8 +366,13 @@ pub(crate) fn config(port: u16, body: &str, extra: &str) -> String {
 
 /// Enrols an agent on a new cluster, applies version 1 and waits until it is served.
 pub(crate) fn bring_up(name: &str, haproxy: &Path, fleet: &Path, agent_bin: &Path) -> (Server, Agent, i64, u16, PathBuf) {
+    bring_up_with(name, haproxy, fleet, agent_bin, &[])
+}
+
+/// [`bring_up`] with more `fleet serve` arguments.
+pub(crate) fn bring_up_with(name: &str, haproxy: &Path, fleet: &Path, agent_bin: &Path, args: &[&str]) -> (Server, Agent, i64, u16, PathBuf) {
     let dir = temp_dir(name);
-    let server = Server::start(fleet, &dir.join("data"));
+    let server = Server::start_with(fleet, &dir.join("data"), "127.0.0.1:0", args);
     let mut agent = Agent::new(agent_bin, haproxy, &server, &dir);
     let cluster = server.cluster(name, &agent.config);
     let port = free_port();

@@ -177,6 +177,17 @@ pub async fn failure(order: &mut Order) -> String {
     }
 }
 
+/// An ARI CertID (`base64url(AKI keyIdentifier).base64url(serial)`, RFC 9773 §4.1) as the
+/// `replaces` of a new order; `None` when it is not in that form.
+pub fn certificate_identifier(cert_id: &str) -> Option<instant_acme::CertificateIdentifier<'static>> {
+    let (aki, serial) = cert_id.split_once('.')?;
+    let part = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    (part(aki) && part(serial)).then(|| instant_acme::CertificateIdentifier {
+        authority_key_identifier: aki.to_string().into(),
+        serial: serial.to_string().into(),
+    })
+}
+
 /// The DNS identifiers of `names`.
 pub fn identifiers(names: &[String]) -> Vec<Identifier> {
     names.iter().map(|n| Identifier::Dns(n.clone())).collect()

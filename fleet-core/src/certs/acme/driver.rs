@@ -12,7 +12,8 @@
 //! certificate key is sealed before the CSR is sent, so a server that stopped mid-way (its
 //! lease runs out) is followed by any replica reading the order back from the CA.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use instant_acme::{OrderStatus as CaStatus, RetryPolicy};
@@ -21,6 +22,7 @@ use tokio::sync::{watch, Notify};
 use super::client::{self, ca_error, Http01};
 use super::{http01, AcmeOrder, OrderStatus};
 use crate::bundle::BundlePath;
+use crate::certs::renewal::TrackRenewal;
 use crate::certs::Upload;
 use crate::model::{Actor, Role};
 use crate::error::{Error, Result};
@@ -60,6 +62,10 @@ pub struct AcmeDriver {
     ring: Arc<Keyring>,
     options: DriverOptions,
     wake: Arc<Notify>,
+    /// Orders the renewal scheduler started in this process, with the ARI CertID they replace
+    /// (RFC 9773 §5), if any. Not stored: a replica that takes such an order over sends no
+    /// `replaces`, which is only a hint to the CA.
+    renewals: Arc<Mutex<HashMap<i64, Option<String>>>>,
 }
 
 impl std::fmt::Debug for AcmeDriver {
@@ -78,7 +84,29 @@ impl AcmeDriver {
     /// A driver on `store`, applying through `desired` (so agents wake at once), opening
     /// account credentials and certificate keys with `ring`.
     pub fn new(store: Store, desired: Arc<DesiredWatch>, ring: Arc<Keyring>, options: DriverOptions) -> AcmeDriver {
-        AcmeDriver { store, desired, ring, options, wake: Arc::new(Notify::new()) }
+        AcmeDriver { store, desired, ring, options, wake: Arc::new(Notify::new()), renewals: Arc::default() }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Marks order `id` as a renewal replacing `replaces`.
+    pub(crate) fn note_renewal(&self, id: i64, replaces: Option<String>) {
+        if let Ok(mut renewals) = self.renewals.lock() {
+            renewals.insert(id, replaces);
+        }
+    }
+
+    pub(crate) fn forget_renewal(&self, id: i64) {
+        if let Ok(mut renewals) = self.renewals.lock() {
+            renewals.remove(&id);
+        }
+    }
+
+    /// `Some(replaces)` for an order the renewal scheduler started here.
+    fn renewal_of(&self, id: i64) -> Option<Option<String>> {
+        self.renewals.lock().ok().and_then(|renewals| renewals.get(&id).cloned())
     }
 
     /// Makes the loop look for orders now (after one was created).
@@ -159,10 +187,17 @@ impl AcmeDriver {
             Some(url) => account.order(url.clone()).await.map_err(|e| ca_error("the order at the CA", e))?,
             None => {
                 let identifiers = client::identifiers(&order.names);
-                let created = account
-                    .new_order(&instant_acme::NewOrder::new(&identifiers))
-                    .await
-                    .map_err(|e| ca_error("the CA refused the order", e))?;
+                let plain = instant_acme::NewOrder::new(&identifiers);
+                let replaces = self.renewal_of(order.id).flatten();
+                let created = match replaces.as_deref().and_then(client::certificate_identifier) {
+                    Some(replaces) => match account.new_order(&plain.replaces(replaces)).await {
+                        // A CA without renewalInfo takes the renewal as a plain order.
+                        Err(instant_acme::Error::Unsupported(_)) => account.new_order(&instant_acme::NewOrder::new(&identifiers)).await,
+                        other => other,
+                    },
+                    None => account.new_order(&plain).await,
+                }
+                .map_err(|e| ca_error("the CA refused the order", e))?;
                 let update = OrderUpdate { order_url: Some(created.url().to_string()), ..OrderUpdate::default() };
                 self.step(order.id, OrderStatus::Pending, &format!("order created at the CA: {}", created.url()), update).await?;
                 created
@@ -197,11 +232,36 @@ impl AcmeDriver {
         let chain = ca_order.poll_certificate(&policy).await.map_err(|e| ca_error("waiting for the certificate", e))?;
         self.take_back(run).await?;
         let (certificate_id, made) = self.store_and_deploy(order, &chain, &key).await?;
-        let rolled = self.roll_out(order, &made).await?;
+        let mut rolled = self.roll_out(order, &made).await?;
+        if self.renewal_of(order.id).is_none() {
+            rolled.push(self.track(order, certificate_id, &chain).await);
+        }
         let message = format!("certificate issued, stored as certificate {certificate_id} and deployed at {}: {}", order.path, rolled.join("; "));
         let update = OrderUpdate { certificate_pem: Some(chain), certificate_id: Some(certificate_id), ..OrderUpdate::default() };
         self.step(order.id, OrderStatus::Valid, &message, update).await?;
         Ok(None)
+    }
+
+    /// Keeps the issued certificate renewed ([`Store::track_renewal`]); says how that went.
+    async fn track(&self, order: &AcmeOrder, certificate_id: i64, chain: &str) -> String {
+        let Some(der) = crate::certs::pem_certificate_der(chain) else {
+            return "not tracked for renewal: the chain has no certificate".into();
+        };
+        let directory = match self.store.acme_account(order.account_id).await {
+            Ok(account) => account.directory_url,
+            Err(e) => return format!("not tracked for renewal: {e}"),
+        };
+        let request = TrackRenewal {
+            certificate_id,
+            names: &order.names,
+            account_id: Some(order.account_id),
+            directory_url: Some(&directory),
+            der: &der,
+        };
+        match self.store.track_renewal(&request).await {
+            Ok(_) => "tracked for renewal".into(),
+            Err(e) => format!("not tracked for renewal: {e}"),
+        }
     }
 
     /// Puts the key authorisations into every cluster's challenge map (and the managed rule

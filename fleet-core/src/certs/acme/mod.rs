@@ -22,6 +22,7 @@
 pub mod client;
 pub mod driver;
 pub mod http01;
+mod renew;
 
 use serde::{Deserialize, Serialize};
 

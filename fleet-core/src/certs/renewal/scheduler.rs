@@ -141,7 +141,9 @@ impl RenewalScheduler {
                         tracing::warn!(%error, "renewal scheduler tick failed");
                     }
                 }
-                _ = shutdown.wait_for(|stop| *stop) => return,
+                // The guard `wait_for` answers with is dropped inside the block: held by
+                // `select!` it would make this future !Send, and `tokio::spawn` refuses it.
+                () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => return,
             }
         }
     }
