@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{bring_up_with, bundle_config, free_port, prerequisites, temp_dir, Agent, Server};
+use crate::agent_harness::{bring_up_with, bundle_config, free_port, node_agents, prerequisites, temp_dir, Agent, Server};
 
 /// `pebble` and `pebble-challtestsrv` (Debian package `pebble`, scripts/setup.d/40-pebble.sh).
 fn pebble_bins() -> Option<(PathBuf, PathBuf)> {
@@ -341,15 +341,7 @@ fn an_active_active_pair_answers_whichever_node_the_ca_reaches() {
     let nodes = [("node-a", "127.0.0.1"), ("node-b", "127.0.0.2")];
     let dir = temp_dir("acme-pair");
     let server = Server::start(&fleet, &dir.join("data"));
-    let mut agents: Vec<Agent> = nodes
-        .iter()
-        .map(|(name, address)| {
-            std::fs::create_dir_all(dir.join(name)).unwrap();
-            let mut agent = Agent::new(&agent_bin, &haproxy, &server, &dir.join(name));
-            agent.env = vec![("FLEET_NODE_ADDR".into(), address.to_string())];
-            agent
-        })
-        .collect();
+    let mut agents = node_agents(&agent_bin, &haproxy, &server, &dir, &nodes);
     let cluster = server.cluster("acme-pair", &agents[0].config);
     let (port, tls) = (free_port(), free_port());
     let config = format!(

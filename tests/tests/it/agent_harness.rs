@@ -328,6 +328,21 @@ impl Drop for Agent {
     }
 }
 
+/// One agent (not started) per `(name, loopback address)` of `nodes`, each in `dir/<name>`
+/// with `FLEET_NODE_ADDR` set to its address, for a configuration shared by the nodes that
+/// binds `"${FLEET_NODE_ADDR}:port"`.
+pub(crate) fn node_agents(binary: &Path, haproxy: &Path, server: &Server, dir: &Path, nodes: &[(&str, &str)]) -> Vec<Agent> {
+    nodes
+        .iter()
+        .map(|(name, address)| {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            let mut agent = Agent::new(binary, haproxy, server, &dir.join(name));
+            agent.env = vec![("FLEET_NODE_ADDR".into(), address.to_string())];
+            agent
+        })
+        .collect()
+}
+
 /// One HTTP/1.0 request on a new connection: the body, or the error.
 pub(crate) fn probe(port: u16) -> Result<String, String> {
     let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).map_err(|e| format!("connect: {e}"))?;

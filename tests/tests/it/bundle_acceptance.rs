@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{free_port, prerequisites, temp_dir, Agent, Server};
+use crate::agent_harness::{free_port, node_agents, prerequisites, temp_dir, Agent, Server};
 
 /// The two nodes: each binds its own loopback address (`FLEET_NODE_ADDR`, expanded by HAProxy
 /// in the shared configuration), so each node's answers are its own.
@@ -151,15 +151,7 @@ fn a_tar_imported_bundle_is_served_by_two_nodes_and_changed_at_runtime() {
     let (Some(one), Some(two)) = (fleet_tests::self_signed_pem_for("one.test"), fleet_tests::self_signed_pem_for("two.test")) else { return };
     let dir = temp_dir("acceptance");
     let server = Server::start(&fleet, &dir.join("data"));
-    let mut agents: Vec<Agent> = NODES
-        .iter()
-        .map(|(name, address)| {
-            std::fs::create_dir_all(dir.join(name)).unwrap();
-            let mut agent = Agent::new(&agent_bin, &haproxy, &server, &dir.join(name));
-            agent.env = vec![("FLEET_NODE_ADDR".into(), address.to_string())];
-            agent
-        })
-        .collect();
+    let mut agents = node_agents(&agent_bin, &haproxy, &server, &dir, &NODES);
     let cluster = server.cluster("acceptance", &agents[0].config);
     let (port, tls) = (free_port(), free_port());
     let tree = dir.join("tree");
