@@ -16,5 +16,5 @@ def test_renewals_list_and_unknown_certificate(client: Client) -> None:
     assert all({"certificate_id", "plan", "next_attempt_ms", "due"} <= set(r) for r in renewals)
     with pytest.raises(FleetError) as error:
         client.certificate_renewal(987654321)
-    assert error.value.status == 404
-    assert "renewal of certificate 987654321" in str(error.value)
+    assert (error.value.status, error.value.code) == (404, "not_found")
+    assert "certificate 987654321" in str(error.value)

@@ -201,6 +201,8 @@ pub struct CertificateStatus {
     pub warning: Option<String>,
     /// Where it is deployed.
     pub deployments: Vec<DeploymentStatus>,
+    /// When ACME renews it next and why (`None`: not kept renewed, e.g. uploaded by hand).
+    pub renewal: Option<super::renewal::RenewalStatus>,
 }
 
 /// The warning sentence for `threshold` days.

@@ -582,12 +582,14 @@ impl Store {
             let current = deployment.revision == certificate.revision;
             deployments.push(DeploymentStatus { deployment, current, nodes });
         }
+        let renewal = self.renewal(id).await?.map(|r| r.status(now));
         Ok(CertificateStatus {
             warning: warning_days.map(|t| warning_text(&certificate.name, days_left, t)),
             certificate,
             days_left,
             warning_days,
             deployments,
+            renewal,
         })
     }
 

@@ -21,5 +21,6 @@ mod serve_limits;
 mod serve_openapi;
 mod serve_privileged;
 mod serve_rbac;
+mod serve_renewals;
 mod serve_support;
 mod serve_tls;

@@ -1,13 +1,13 @@
 //! The renewal state of one certificate as stored (table `renewals`), what the API shows, and
 //! the requests that write it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::guard::RunawayGuard;
 use super::schedule::{Lifetime, RenewalPlan};
 
 /// A certificate the scheduler keeps renewed. Times are Unix ms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Renewal {
     /// The certificate store's id.
     pub certificate_id: i64,
@@ -51,7 +51,7 @@ impl Renewal {
 }
 
 /// A renewal as the API shows it: the stored state plus when the next order may start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenewalStatus {
     /// The stored state.
     #[serde(flatten)]

@@ -26,7 +26,7 @@ use crate::http::AppState;
 #[into_params(parameter_in = Path)]
 pub(crate) struct CertificatePath {
     /// Certificate id.
-    id: i64,
+    pub(super) id: i64,
 }
 
 /// `POST /api/v1/certificates`: PEM texts. `certificate` holds the server's certificate first,
@@ -171,7 +171,7 @@ pub(crate) async fn create_certificate(
 }
 
 /// The certificate `id` after the caller's permission on it.
-async fn readable(state: &AppState, caller: Principal, id: i64, permission: Permission) -> ApiResult<(Principal, Certificate)> {
+pub(super) async fn readable(state: &AppState, caller: Principal, id: i64, permission: Permission) -> ApiResult<(Principal, Certificate)> {
     caller.reader()?;
     let certificate = state.store.certificate(id).await?;
     let caller = acting(state, caller, certificate.cluster_id).await?;
@@ -282,7 +282,8 @@ pub(crate) async fn undeploy_certificate(
 
 /// Expiry and rollout: `{certificate, days_left, warning_days, warning, deployments: [{cluster_id,
 /// path, crt_list, version, revision, current, nodes: [{agent_id, agent, filename, sha1, serial,
-/// current, reported_at}]}]}`; a node whose `current` is false serves another certificate.
+/// current, reported_at}]}], renewal}`; a node whose `current` is false serves another
+/// certificate; `renewal` is the ACME renewal (as `GET .../renewal`), null when not kept renewed.
 #[utoipa::path(get, path = "/api/v1/certificates/{id}/status", tag = "certificates", params(CertificatePath),
     responses((status = 200, description = "the status"), (status = 404, description = "no such certificate")))]
 pub(crate) async fn certificate_status(
