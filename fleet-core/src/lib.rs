@@ -30,6 +30,8 @@ pub mod candidate;
 pub mod certs;
 pub mod clock;
 pub mod diff;
+#[cfg(feature = "store")]
+pub mod dns;
 pub mod documents;
 mod error;
 pub mod fingerprint;

@@ -8,7 +8,8 @@
 //! - which real binaries to run: [`haproxy_check_bin`], [`haproxy_bin`], [`keepalived_bin`];
 //! - a real `fleet serve` child process: [`FleetServe`] (free loopback port, scratch data folder,
 //!   killed on drop); each suite puts its own HTTP client on top;
-//! - small file systems to fill or make read-only: [`Tmpfs`] (needs root, else skips).
+//! - small file systems to fill or make read-only: [`Tmpfs`] (needs root, else skips);
+//! - a real BIND 9 primary with a TSIG key for dynamic updates: [`Named`].
 //!
 //! Every lookup that finds nothing says so on stderr and returns `None`, so a test can skip with
 //! its reason visible instead of passing silently.
@@ -27,8 +28,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+mod named;
 mod tmpfs;
 pub mod pki;
+pub use named::{named_bin, Named, NAMED_KEY_NAME};
 pub use tmpfs::Tmpfs;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).

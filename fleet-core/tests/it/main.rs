@@ -17,6 +17,7 @@ mod certificates;
 mod concurrency;
 mod corpus;
 mod diff_order;
+mod dns_rfc2136;
 mod disk_full;
 mod edit_table;
 mod edits;
