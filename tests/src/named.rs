@@ -34,7 +34,7 @@ pub struct Named {
 }
 
 impl Named {
-    /// Starts `named` serving `zone`, and waits (20 s at most) until it answers on TCP. `None`,
+    /// Starts `named` serving `zone`, and waits (20 s at most) until it says `running` and answers on TCP. `None`,
     /// after saying why, when `named` or `tsig-keygen` is missing.
     pub fn start(zone: &str) -> Option<Named> {
         let named = named_bin()?;
@@ -70,7 +70,10 @@ impl Named {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut named = Named { child, dir, addr, zone: zone.to_string(), secret };
         let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        // `-g` logs `running` once every zone is loaded; before that an update may SERVFAIL.
+        while !named.log().contains("\nrunning") && !named.log().contains(" running\n")
+            || TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+        {
             if started.elapsed() > Duration::from_secs(20) || named.child.try_wait().unwrap().is_some() {
                 panic!("named did not start listening on {addr}:\n{}", named.log());
             }
@@ -109,3 +112,4 @@ impl Drop for Named {
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+

@@ -25,6 +25,7 @@
 mod propagation;
 mod record;
 mod rfc2136;
+mod settings;
 mod tsig;
 mod wire;
 
@@ -35,6 +36,7 @@ use std::pin::Pin;
 pub use propagation::{authorities, Propagation};
 pub use record::{RecordSet, RecordType};
 pub use rfc2136::Rfc2136;
+pub use settings::{open, DnsProviderInfo, DnsProviderSettings, NewDnsProvider};
 pub use tsig::{TsigAlgorithm, TsigKey};
 
 /// What a provider call returns: a boxed future, so providers chosen at run time by their kind

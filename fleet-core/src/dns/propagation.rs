@@ -33,7 +33,8 @@ const DNS_PORT: u16 = 53;
 /// How long to wait for a change to reach every authoritative server, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Propagation {
-    /// Give up after this long.
+    /// Give up after the first round of questions that ends this long after the start (a
+    /// round's questions are not cut short, so the last answers are real ones).
     pub timeout: Duration,
     /// Pause between two rounds of questions.
     pub interval: Duration,
@@ -62,10 +63,8 @@ impl Propagation {
         let deadline = started + self.timeout;
         let mut behind: BTreeMap<SocketAddr, String> = servers.iter().map(|s| (*s, "not asked yet".to_string())).collect();
         loop {
-            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let limit = self.query_timeout.min(remaining).max(Duration::from_millis(1));
             for (server, last) in behind.iter_mut() {
-                *last = match query(*server, &name, expected.record_type, message_id(), limit).await {
+                *last = match query(*server, &name, expected.record_type, message_id(), self.query_timeout).await {
                     Ok(Some(found)) if found.value_set() == want => String::new(),
                     Ok(Some(found)) => format!("{:?}", found.value_set()),
                     Ok(None) => "nothing".into(),

@@ -23,6 +23,7 @@ mod auth;
 mod bundles;
 mod certificates;
 mod clusters;
+mod dns_providers;
 mod durability;
 mod enrol;
 mod limits;

@@ -75,7 +75,7 @@ async fn a_wrong_key_is_refused_with_the_servers_reason_and_changes_nothing() {
     let good = provider(&named, NAMED_KEY_NAME, &named.secret);
     let host = "keep.fleet-test.example";
     let a = RecordSet { name: host.into(), record_type: RecordType::A, ttl: 60, values: vec!["192.0.2.1".into()] };
-    good.replace(&a).await.unwrap();
+    good.replace(&a).await.unwrap_or_else(|e| panic!("{e}\n{}", named.log()));
 
     // The right name with another secret: BADSIG.
     let wrong_secret = provider(&named, NAMED_KEY_NAME, "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE=");

@@ -18,6 +18,7 @@ mod concurrency;
 mod corpus;
 mod diff_order;
 mod dns_rfc2136;
+mod dns_store;
 mod disk_full;
 mod edit_table;
 mod edits;
