@@ -113,22 +113,22 @@ fn rejected_and_failed_configurations_leave_the_node_serving() {
 fn a_node_that_cannot_stage_reports_node_error_not_rejected() {
     let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
     let (server, agent, cluster, port, _dir) = bring_up("node-error", &haproxy, &fleet, &agent_bin);
-    // A regular file where the check folder goes: creating it fails even as root (where
-    // permissions would not stop anything).
-    let check = agent.state.join("check");
-    let _ = std::fs::remove_dir_all(&check);
-    std::fs::write(&check, "not a folder").unwrap();
+    // A folder where the agent writes its own file for the check: writing it fails even as
+    // root (where permissions would not stop anything).
+    let check = agent.state.join("check-state.cfg");
+    let _ = std::fs::remove_file(&check);
+    std::fs::create_dir(&check).unwrap();
     let v2 = server.commit(cluster, &config(port, "v2", ""));
     server.apply(cluster, v2);
     let status = server.wait_status(cluster, "the node failure", |a| a["last_outcome"] == json!("node_error"));
     let error = status["last_error"].as_str().unwrap();
-    assert!(error.starts_with("cannot create ") && error.contains("check"), "{error}");
+    assert!(error.starts_with("cannot write ") && error.contains("check-state.cfg"), "{error}");
     assert_eq!(status["applied_version"], json!(1));
     assert_eq!(status["last_diagnostics"], json!([]), "nothing HAProxy said: the config was fine");
     assert_eq!(probe(port).unwrap(), "v1", "the node keeps serving");
 
     // Fixed on the node, the next version goes through.
-    std::fs::remove_file(&check).unwrap();
+    std::fs::remove_dir(&check).unwrap();
     let v3 = server.commit(cluster, &config(port, "v3", ""));
     server.apply(cluster, v3);
     wait_served(port, "v3", Duration::from_secs(5));
