@@ -25,12 +25,14 @@ use sqlx::Row;
 
 use super::audit::Audit;
 use super::auth::{user_from_row, USER_COLUMNS};
+use super::mfa::open_totp;
 use super::{Store, Tx};
 use crate::auth::throttle::{self, Failures, ThrottlePolicy};
 use crate::auth::{totp, usernames};
 use crate::error::{Error, Result};
 use crate::model::User;
 use crate::secret::{dummy_password_hash, new_token, sha256_hex, verify_password};
+use crate::secrets::Keyring;
 
 /// At most this many failed-login audit rows are written per hour, whatever the traffic.
 pub(crate) const MAX_FAILED_LOGIN_ROWS_PER_HOUR: i64 = 1_000;
@@ -125,7 +127,8 @@ impl Store {
     /// The second login step: `code` is the current TOTP code or an unused recovery code.
     /// A wrong code counts as a failed login for the username; a challenge takes a few wrong
     /// codes, then is spent ([`Error::Unauthorized`]).
-    pub async fn complete_mfa(&self, challenge: &str, code: &str, source: Option<IpAddr>, ttl_ms: i64) -> Result<SignIn> {
+    /// The TOTP secret is opened with `ring`.
+    pub async fn complete_mfa(&self, ring: &Keyring, challenge: &str, code: &str, source: Option<IpAddr>, ttl_ms: i64) -> Result<SignIn> {
         let now = self.now();
         let challenge_hash = sha256_hex(challenge.as_bytes());
         let row = sqlx::query(&format!(
@@ -144,7 +147,7 @@ impl Store {
         let last_step: Option<i64> = row.try_get("totp_last_step")?;
         let mut tx = self.write_tx().await?;
         let accepted = match &secret {
-            Some(secret) => match totp::verify(secret, code, now, last_step)? {
+            Some(secret) => match totp::verify(&open_totp(ring, user.id, secret)?, code, now, last_step)? {
                 Some(step) => {
                     // Conditional: two requests with one code cannot both pass.
                     let done = sqlx::query(

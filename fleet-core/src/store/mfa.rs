@@ -2,6 +2,11 @@
 //! code), confirm with a first code (the secret becomes active and ten recovery codes are
 //! issued, stored as SHA-256), turn off (own, with the password; or an admin's reset for a lost
 //! device). Logging in with it is in `login.rs`.
+//!
+//! The shared secret is sealed with the master key (purpose `totp:<user id>`) in
+//! `users.totp_pending` / `users.totp_secret`: a copy of the database alone cannot mint codes.
+//! Rows written before sealing are sealed when the key ring is opened at start
+//! ([`Store::seal_plain_totp`]), and `fleet secrets rotate` reseals them with the rest.
 
 use serde::Serialize;
 use serde_json::json;
@@ -13,6 +18,7 @@ use crate::auth::totp;
 use crate::error::{Error, Result};
 use crate::model::User;
 use crate::secret::{sha256_hex, verify_password};
+use crate::secrets::{Keyring, Purpose, Sealed};
 
 /// The issuer authenticator apps show beside the account.
 pub(crate) const TOTP_ISSUER: &str = "HAProxy Fleet";
@@ -28,15 +34,28 @@ pub struct MfaEnrolment {
     pub qr_svg: String,
 }
 
+/// What a user's TOTP secret is sealed for.
+pub(super) fn totp_purpose(user_id: i64) -> Purpose {
+    Purpose::new("totp", &user_id.to_string())
+}
+
+/// A stored TOTP secret (sealed) opened: the base32 secret.
+pub(super) fn open_totp(ring: &Keyring, user_id: i64, stored: &str) -> Result<String> {
+    let plain = ring.open(&totp_purpose(user_id), &Sealed::parse(stored)?)?;
+    String::from_utf8(plain).map_err(|_| Error::Corrupt(format!("user {user_id}: the TOTP secret is not text")))
+}
+
 impl Store {
-    /// Starts enrolling a second factor for `user` (replacing an unconfirmed one). The factor
-    /// is active only after [`Store::confirm_mfa`]. [`Error::Conflict`] when one is active.
-    pub async fn begin_mfa(&self, user: &User) -> Result<MfaEnrolment> {
+    /// Starts enrolling a second factor for `user` (replacing an unconfirmed one); the secret
+    /// is stored sealed with `ring`. The factor is active only after [`Store::confirm_mfa`].
+    /// [`Error::Conflict`] when one is active.
+    pub async fn begin_mfa(&self, ring: &Keyring, user: &User) -> Result<MfaEnrolment> {
         if user.mfa_enabled {
             return Err(Error::Conflict("a second factor is already enrolled: turn it off first".into()));
         }
         let secret = totp::new_secret(self.random())?;
-        sqlx::query("UPDATE users SET totp_pending = $1 WHERE id = $2").bind(&secret).bind(user.id).execute(self.pool()).await?;
+        let sealed = ring.seal(&totp_purpose(user.id), secret.as_bytes(), self.random())?;
+        sqlx::query("UPDATE users SET totp_pending = $1 WHERE id = $2").bind(sealed.as_str()).bind(user.id).execute(self.pool()).await?;
         let otpauth_uri = totp::otpauth_uri(TOTP_ISSUER, &user.username, &secret);
         let qr_svg = totp::qr_svg(&otpauth_uri)?;
         Ok(MfaEnrolment { secret, otpauth_uri, qr_svg })
@@ -45,7 +64,7 @@ impl Store {
     /// Confirms enrolment with a current `code`: the factor becomes active, the session limits
     /// of an enrolment-only session end (its sessions become full ones), and the recovery codes
     /// are returned (shown once). [`Error::Invalid`] for a wrong code.
-    pub async fn confirm_mfa(&self, user: &User, code: &str) -> Result<Vec<String>> {
+    pub async fn confirm_mfa(&self, ring: &Keyring, user: &User, code: &str) -> Result<Vec<String>> {
         let row = sqlx::query("SELECT totp_pending FROM users WHERE id = $1")
             .bind(user.id)
             .fetch_optional(self.pool())
@@ -53,7 +72,7 @@ impl Store {
             .ok_or_else(|| Error::not_found(format!("user {}", user.id)))?;
         let pending: Option<String> = row.try_get("totp_pending")?;
         let pending = pending.ok_or_else(|| Error::Conflict("no enrolment in progress: start one first".into()))?;
-        let step = totp::verify(&pending, code, self.now(), None)?
+        let step = totp::verify(&open_totp(ring, user.id, &pending)?, code, self.now(), None)?
             .ok_or_else(|| Error::invalid("wrong code: check the authenticator's clock and try the current code"))?;
         let codes = totp::new_recovery_codes(self.random())?;
         let mut tx = self.write_tx().await?;

@@ -6,10 +6,14 @@
 //!         every row opened with the ring (a wrong key fails here, never re-created)
 //! rotate: file [new, old] -> one transaction: every row resealed under new -> file [new]
 //! ```
+//!
+//! Besides the `sealed_secrets` rows, users' TOTP secrets are sealed in place (`users.totp_*`,
+//! see `mfa.rs`): opened with the others, resealed with them.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::mfa::{open_totp, totp_purpose};
 use super::Store;
 use crate::certs::self_signed::{SelfSignedCa, CA_SECRET_NAME};
 use crate::error::Result;
@@ -103,7 +107,37 @@ impl Store {
         for secret in &stored {
             ring.open(&secret.purpose, &secret.sealed)?;
         }
+        self.seal_plain_totp(&ring).await?;
         Ok(ring)
+    }
+
+    /// Seals TOTP secrets stored before they were sealed (plain base32 in `users.totp_*`).
+    /// Sealed ones are opened, so a wrong key stops the start here too.
+    pub(super) async fn seal_plain_totp(&self, ring: &Keyring) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query("SELECT id, totp_secret, totp_pending FROM users WHERE totp_secret IS NOT NULL OR totp_pending IS NOT NULL")
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            for column in ["totp_secret", "totp_pending"] {
+                let Some(value) = row.try_get::<Option<String>, _>(column)? else { continue };
+                match Sealed::parse(&value) {
+                    Ok(_) => drop(open_totp(ring, id, &value)?),
+                    Err(_) => {
+                        let sealed = ring.seal(&totp_purpose(id), value.as_bytes(), self.random())?;
+                        sqlx::query(&format!("UPDATE users SET {column} = $1 WHERE id = $2 AND {column} = $3"))
+                            .bind(sealed.as_str())
+                            .bind(id)
+                            .bind(&value)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// `fleet secrets rotate`: a new master key replaces the one in `file`, and every stored
@@ -131,6 +165,22 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             count += 1;
+        }
+        let users = sqlx::query("SELECT id, totp_secret, totp_pending FROM users WHERE totp_secret IS NOT NULL OR totp_pending IS NOT NULL")
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &users {
+            let id: i64 = row.try_get("id")?;
+            for column in ["totp_secret", "totp_pending"] {
+                let Some(value) = row.try_get::<Option<String>, _>(column)? else { continue };
+                let resealed = during.reseal(&new, &totp_purpose(id), &Sealed::parse(&value)?, self.random())?;
+                sqlx::query(&format!("UPDATE users SET {column} = $1 WHERE id = $2"))
+                    .bind(resealed.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                count += 1;
+            }
         }
         tx.commit().await?;
         file.write(&new)?;

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use fleet_core::auth::{throttle, totp};
 use fleet_core::rbac::{Permission, Scope};
-use fleet_core::{Clock, ClusterSettings, Credentials, Error, PoolRole, Role, SecuritySettings, SignIn, UserChange};
+use fleet_core::secrets::{KeyFile, Keyring, MasterKey};
+use fleet_core::{Clock, ClusterSettings, Credentials, Error, OsRandom, PoolRole, Role, SecuritySettings, SignIn, UserChange};
 
 use crate::support::Harness;
 
@@ -22,6 +23,7 @@ crate::store_tests!(
     passwords_are_checked_and_changes_end_sessions,
     users_change_role_and_go,
     totp_login_is_two_steps_with_recovery_codes,
+    totp_secrets_are_sealed_and_rotate_with_the_master_key,
     admins_must_enrol_when_the_setting_says_so,
     pool_roles_scope_a_principal,
     api_tokens_expire_list_and_revoke,
@@ -185,16 +187,21 @@ async fn users_change_role_and_go(h: Harness) {
     assert!(actions.contains(&"user.delete".to_string()) && actions.contains(&"user.update".to_string()));
 }
 
+fn ring() -> Keyring {
+    Keyring::new(MasterKey::generate(&OsRandom).unwrap())
+}
+
 async fn totp_login_is_two_steps_with_recovery_codes(h: Harness) {
     let s = &h.store;
+    let ring = &ring();
     let ada = s.create_user("system", "ada", PASSWORD, Role::Admin).await.unwrap();
-    let enrolment = s.begin_mfa(&ada).await.unwrap();
+    let enrolment = s.begin_mfa(ring, &ada).await.unwrap();
     assert!(enrolment.qr_svg.contains("<svg") && enrolment.otpauth_uri.starts_with("otpauth://totp/HAProxy%20Fleet:ada?"));
     // Not active until confirmed.
     assert!(matches!(sign_in(&h, "ada", PASSWORD, None).await, Ok(SignIn::Session { .. })));
-    assert!(matches!(s.confirm_mfa(&ada, "000000").await, Err(Error::Invalid { .. })));
+    assert!(matches!(s.confirm_mfa(ring, &ada, "000000").await, Err(Error::Invalid { .. })));
     let now = h.clock.now_ms();
-    let codes = s.confirm_mfa(&ada, &totp::code_at(&enrolment.secret, now).unwrap()).await.unwrap();
+    let codes = s.confirm_mfa(ring, &ada, &totp::code_at(&enrolment.secret, now).unwrap()).await.unwrap();
     assert_eq!(codes.len(), 10);
 
     // Step one gives a challenge, not a session; the plain login refuses.
@@ -206,32 +213,76 @@ async fn totp_login_is_two_steps_with_recovery_codes(h: Harness) {
     let first = challenge(sign_in(&h, "ada", PASSWORD, None).await.unwrap());
     // The code used to confirm cannot be replayed; the next step's code works once.
     let replay = totp::code_at(&enrolment.secret, now).unwrap();
-    assert!(matches!(s.complete_mfa(&first, &replay, None, 60_000).await, Err(Error::Unauthorized)));
+    assert!(matches!(s.complete_mfa(ring, &first, &replay, None, 60_000).await, Err(Error::Unauthorized)));
     h.clock.advance(30_000);
     let code = totp::code_at(&enrolment.secret, h.clock.now_ms()).unwrap();
-    let SignIn::Session { token, user, .. } = s.complete_mfa(&first, &code, None, 60_000).await.unwrap() else { panic!() };
+    let SignIn::Session { token, user, .. } = s.complete_mfa(ring, &first, &code, None, 60_000).await.unwrap() else { panic!() };
     assert!(user.mfa_enabled);
     s.session_user(&token).await.unwrap();
-    assert!(matches!(s.complete_mfa(&first, &code, None, 60_000).await, Err(Error::Unauthorized)), "a challenge is spent");
+    assert!(matches!(s.complete_mfa(ring, &first, &code, None, 60_000).await, Err(Error::Unauthorized)), "a challenge is spent");
 
     // A recovery code works once, in any case and with blanks.
     let second = challenge(sign_in(&h, "ada", PASSWORD, None).await.unwrap());
     let typed = format!(" {} ", codes[3].to_uppercase());
-    assert!(matches!(s.complete_mfa(&second, &typed, None, 60_000).await, Ok(SignIn::Session { .. })));
+    assert!(matches!(s.complete_mfa(ring, &second, &typed, None, 60_000).await, Ok(SignIn::Session { .. })));
     let third = challenge(sign_in(&h, "ada", PASSWORD, None).await.unwrap());
-    assert!(matches!(s.complete_mfa(&third, &codes[3], None, 60_000).await, Err(Error::Unauthorized)));
+    assert!(matches!(s.complete_mfa(ring, &third, &codes[3], None, 60_000).await, Err(Error::Unauthorized)));
     assert_eq!(s.recovery_codes_left(ada.id).await.unwrap(), 9);
     // Wrong codes spend the challenge after a few tries.
     for _ in 0..4 {
-        assert!(matches!(s.complete_mfa(&third, "123456", None, 60_000).await, Err(Error::Unauthorized)));
+        assert!(matches!(s.complete_mfa(ring, &third, "123456", None, 60_000).await, Err(Error::Unauthorized)));
     }
     let code = totp::code_at(&enrolment.secret, h.clock.now_ms() + 30_000).unwrap();
-    assert!(matches!(s.complete_mfa(&third, &code, None, 60_000).await, Err(Error::Unauthorized)));
+    assert!(matches!(s.complete_mfa(ring, &third, &code, None, 60_000).await, Err(Error::Unauthorized)));
 
     // An admin's reset removes it; the plain login works again.
     s.reset_mfa("root", ada.id).await.unwrap();
     h.clock.advance(throttle::PER_USER.window_ms);
     s.login("ada", PASSWORD, 1000).await.unwrap();
+}
+
+/// The TOTP secret is stored sealed (a copy of the database cannot mint codes), a secret
+/// stored before sealing existed is sealed when the key ring opens, and `fleet secrets rotate`
+/// reseals it: the old key opens it no more, logins go on with the new one.
+async fn totp_secrets_are_sealed_and_rotate_with_the_master_key(h: Harness) {
+    let s = &h.store;
+    let dir = std::env::temp_dir().join(format!("fleet-totp-{}", fleet_tests::unique_name("")));
+    let file = KeyFile::new(dir.join("secret.key"));
+    let old = s.keyring(&file).await.unwrap();
+    let ada = s.create_user("system", "ada", PASSWORD, Role::Admin).await.unwrap();
+    let enrolment = s.begin_mfa(&old, &ada).await.unwrap();
+    s.confirm_mfa(&old, &ada, &totp::code_at(&enrolment.secret, h.clock.now_ms()).unwrap()).await.unwrap();
+    let raw = sqlx::AnyPool::connect(&h.url).await.unwrap();
+    let stored = |raw: sqlx::AnyPool| async move {
+        let row = sqlx::query("SELECT totp_secret FROM users WHERE username = 'ada'").fetch_one(&raw).await.unwrap();
+        sqlx::Row::try_get::<String, _>(&row, "totp_secret").unwrap()
+    };
+    let sealed = stored(raw.clone()).await;
+    assert!(sealed.starts_with("fleet-sealed:v1:") && !sealed.contains(&enrolment.secret), "{sealed}");
+
+    // Rotation: the old ring no longer opens it; the new one does.
+    let (new, _) = s.rotate_master_key(&file).await.unwrap();
+    h.clock.advance(30_000);
+    let code = totp::code_at(&enrolment.secret, h.clock.now_ms()).unwrap();
+    let challenge = |sign_in: SignIn| match sign_in {
+        SignIn::MfaRequired { challenge, .. } => challenge,
+        other => panic!("{other:?}"),
+    };
+    let first = challenge(sign_in(&h, "ada", PASSWORD, None).await.unwrap());
+    assert!(matches!(s.complete_mfa(&old, &first, &code, None, 60_000).await, Err(Error::Crypto(_))));
+    assert!(matches!(s.complete_mfa(&new, &first, &code, None, 60_000).await, Ok(SignIn::Session { .. })));
+
+    // A secret stored in the clear (before sealing) is sealed at the next start.
+    sqlx::query("UPDATE users SET totp_secret = $1 WHERE username = 'ada'").bind(&enrolment.secret).execute(&raw).await.unwrap();
+    assert_eq!(s.keyring(&file).await.unwrap(), new);
+    let resealed = stored(raw.clone()).await;
+    assert!(resealed.starts_with("fleet-sealed:v1:") && !resealed.contains(&enrolment.secret), "{resealed}");
+    h.clock.advance(30_000);
+    let code = totp::code_at(&enrolment.secret, h.clock.now_ms()).unwrap();
+    let second = challenge(sign_in(&h, "ada", PASSWORD, None).await.unwrap());
+    assert!(matches!(s.complete_mfa(&new, &second, &code, None, 60_000).await, Ok(SignIn::Session { .. })));
+    raw.close().await;
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 async fn admins_must_enrol_when_the_setting_says_so(h: Harness) {
@@ -244,8 +295,9 @@ async fn admins_must_enrol_when_the_setting_says_so(h: Harness) {
     let principal = s.authenticate(&token).await.unwrap();
     assert!(matches!(principal.user(Permission::Read), Err(Error::Forbidden(_))), "an enrolment session does nothing else");
     let user = principal.account().unwrap().clone();
-    let enrolment = s.begin_mfa(&user).await.unwrap();
-    s.confirm_mfa(&user, &totp::code_at(&enrolment.secret, h.clock.now_ms()).unwrap()).await.unwrap();
+    let ring = &ring();
+    let enrolment = s.begin_mfa(ring, &user).await.unwrap();
+    s.confirm_mfa(ring, &user, &totp::code_at(&enrolment.secret, h.clock.now_ms()).unwrap()).await.unwrap();
     s.authenticate(&token).await.unwrap().user(Permission::Admin).unwrap();
     // Viewers are not asked; one user can be required by name.
     let SignIn::Session { mfa_enrolment_required, .. } = sign_in(&h, "vic", PASSWORD, None).await.unwrap() else { panic!() };

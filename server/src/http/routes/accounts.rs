@@ -50,7 +50,7 @@ pub(crate) async fn change_password(
     responses((status = 200, description = "{secret, otpauth_uri, qr_svg}"), (status = 409, description = "already enrolled")))]
 pub(crate) async fn mfa_enrol(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     let user = caller.account()?;
-    Ok(axum::Json(state.store.begin_mfa(user).await?))
+    Ok(axum::Json(state.store.begin_mfa(&state.keyring, user).await?))
 }
 
 /// `POST /api/v1/auth/mfa/confirm`.
@@ -69,7 +69,7 @@ pub(crate) async fn mfa_confirm(
     Json(body): Json<MfaCode>,
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.account()?;
-    let codes = state.store.confirm_mfa(user, &body.code).await?;
+    let codes = state.store.confirm_mfa(&state.keyring, user, &body.code).await?;
     Ok(axum::Json(json!({"recovery_codes": codes})))
 }
 

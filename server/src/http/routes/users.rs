@@ -51,7 +51,7 @@ pub(crate) struct MfaLoginRequest {
     responses((status = 200, description = "{status: session, token, user}"), (status = 401, description = "wrong code or spent challenge"),
         (status = 429, description = "too many failed logins")))]
 pub(crate) async fn login_mfa(State(state): State<AppState>, Peer(peer): Peer, Json(body): Json<MfaLoginRequest>) -> ApiResult<impl IntoResponse> {
-    Ok(axum::Json(state.store.complete_mfa(&body.challenge, &body.code, peer, session_ttl(&state)).await?))
+    Ok(axum::Json(state.store.complete_mfa(&state.keyring, &body.challenge, &body.code, peer, session_ttl(&state)).await?))
 }
 
 /// Ends the session whose token is sent.
