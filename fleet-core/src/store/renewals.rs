@@ -404,6 +404,15 @@ impl Store {
         Ok(row.map(|row| row.try_get("replaces")).transpose()?)
     }
 
+    /// Whether ACME order `order_id` was placed by the renewal scheduler.
+    pub async fn is_renewal_order(&self, order_id: i64) -> Result<bool> {
+        let row = sqlx::query("SELECT attempt_id FROM renewal_orders WHERE order_id = $1 LIMIT 1")
+            .bind(order_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Orders started for `name` since `since_ms` (the runaway guard's count).
     pub async fn renewal_orders_since(&self, name: &str, since_ms: i64) -> Result<u32> {
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM renewal_orders WHERE name = $1 AND started_at >= $2")

@@ -185,6 +185,8 @@ async fn concurrent_lease_takers_get_one_lease(h: Harness) {
     assert_eq!(h.store.renewal_replaces(4242).await.unwrap(), started[0].replaces);
     assert!(started[0].replaces.is_some());
     assert_eq!(h.store.renewal_replaces(4243).await.unwrap(), None);
+    assert!(h.store.is_renewal_order(4242).await.unwrap());
+    assert!(!h.store.is_renewal_order(4243).await.unwrap());
     // Released at the end: the next taker gets it.
     let der = ca.leaf(&["a.example", "b.example"], T0 + 5 * DAY, 1, &[1]);
     h.store.finish_renewal(&started[0], Ok(&der), &policy).await.unwrap();

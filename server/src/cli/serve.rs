@@ -55,6 +55,10 @@ pub(crate) struct Args {
     /// certificates, ACME orders for them).
     #[arg(long, default_value_t = 60)]
     renewal_interval_seconds: u64,
+    /// ACME orders allowed per name in any 24 hours before the renewal scheduler refuses the
+    /// next one (a runaway guard: a loop would otherwise burn the CA's rate limits).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    acme_max_orders_per_day: u32,
     /// Lifetime of a login session, in seconds.
     #[arg(long, default_value_t = 12 * 3600)]
     session_ttl_seconds: u64,
@@ -214,7 +218,8 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let local = listener.local_addr().map_err(|source| ServeError::Bind { addr: args.listen, source })?;
-    let renewal = RenewalScheduler::new(store.clone(), Arc::new(renewal_starter), RenewalPolicy::default(), replica_name(local));
+    let policy = RenewalPolicy { max_orders_per_day: args.acme_max_orders_per_day, ..RenewalPolicy::default() };
+    let renewal = RenewalScheduler::new(store.clone(), Arc::new(renewal_starter), policy, replica_name(local));
     tokio::spawn(renewal.run_until(Duration::from_secs(args.renewal_interval_seconds.max(1)), shutdown_rx.clone()));
     if tls.is_none() && !local.ip().is_loopback() {
         let warning = format!(

@@ -12,8 +12,7 @@
 //! certificate key is sealed before the CSR is sent, so a server that stopped mid-way (its
 //! lease runs out) is followed by any replica reading the order back from the CA.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use instant_acme::{OrderStatus as CaStatus, RetryPolicy};
@@ -62,10 +61,6 @@ pub struct AcmeDriver {
     ring: Arc<Keyring>,
     options: DriverOptions,
     wake: Arc<Notify>,
-    /// Orders the renewal scheduler started in this process, with the ARI CertID they replace
-    /// (RFC 9773 §5), if any. Not stored: a replica that takes such an order over sends no
-    /// `replaces`, which is only a hint to the CA.
-    renewals: Arc<Mutex<HashMap<i64, Option<String>>>>,
 }
 
 impl std::fmt::Debug for AcmeDriver {
@@ -84,29 +79,11 @@ impl AcmeDriver {
     /// A driver on `store`, applying through `desired` (so agents wake at once), opening
     /// account credentials and certificate keys with `ring`.
     pub fn new(store: Store, desired: Arc<DesiredWatch>, ring: Arc<Keyring>, options: DriverOptions) -> AcmeDriver {
-        AcmeDriver { store, desired, ring, options, wake: Arc::new(Notify::new()), renewals: Arc::default() }
+        AcmeDriver { store, desired, ring, options, wake: Arc::new(Notify::new()) }
     }
 
     pub(crate) fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// Marks order `id` as a renewal replacing `replaces`.
-    pub(crate) fn note_renewal(&self, id: i64, replaces: Option<String>) {
-        if let Ok(mut renewals) = self.renewals.lock() {
-            renewals.insert(id, replaces);
-        }
-    }
-
-    pub(crate) fn forget_renewal(&self, id: i64) {
-        if let Ok(mut renewals) = self.renewals.lock() {
-            renewals.remove(&id);
-        }
-    }
-
-    /// `Some(replaces)` for an order the renewal scheduler started here.
-    fn renewal_of(&self, id: i64) -> Option<Option<String>> {
-        self.renewals.lock().ok().and_then(|renewals| renewals.get(&id).cloned())
     }
 
     /// Makes the loop look for orders now (after one was created).
@@ -188,7 +165,9 @@ impl AcmeDriver {
             None => {
                 let identifiers = client::identifiers(&order.names);
                 let plain = instant_acme::NewOrder::new(&identifiers);
-                let replaces = self.renewal_of(order.id).flatten();
+                // A renewal's `replaces` (RFC 9773 §5) is stored with its attempt, so whichever
+                // replica drives the order sends it.
+                let replaces = self.store.renewal_replaces(order.id).await?;
                 let created = match replaces.as_deref().and_then(client::certificate_identifier) {
                     Some(replaces) => match account.new_order(&plain.replaces(replaces)).await {
                         // A CA without renewalInfo takes the renewal as a plain order.
@@ -233,7 +212,8 @@ impl AcmeDriver {
         self.take_back(run).await?;
         let (certificate_id, made) = self.store_and_deploy(order, &chain, &key).await?;
         let mut rolled = self.roll_out(order, &made).await?;
-        if self.renewal_of(order.id).is_none() {
+        // A renewal's certificate is already tracked: the scheduler records the new one itself.
+        if !self.store.is_renewal_order(order.id).await? {
             rolled.push(self.track(order, certificate_id, &chain).await);
         }
         let message = format!("certificate issued, stored as certificate {certificate_id} and deployed at {}: {}", order.path, rolled.join("; "));

@@ -67,7 +67,7 @@ impl AcmeDriver {
             auto_apply: true,
         };
         let order = store.create_acme_order(&format!("renewal:{}", attempt.holder), &request).await?;
-        self.note_renewal(order.id, attempt.replaces.clone());
+        store.link_renewal_order(attempt, order.id).await?;
         self.wake();
         let deadline = tokio::time::Instant::now() + ORDER_TIMEOUT;
         let finished = loop {
@@ -80,7 +80,6 @@ impl AcmeDriver {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
-        self.forget_renewal(order.id);
         match finished.status {
             OrderStatus::Valid => finished
                 .certificate_pem
