@@ -50,6 +50,7 @@ use crate::auth::privileged::{self, PrivilegedUse};
 
 /// How an item differs between the two texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// Only in the second text.
@@ -74,6 +75,7 @@ impl ChangeKind {
 
 /// A section added, removed or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     /// Added, removed or changed.
     pub change: ChangeKind,
@@ -85,6 +87,7 @@ pub struct Change {
 
 /// A directive added, removed or changed inside a changed section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectiveChange {
     /// Added, removed or changed.
     pub change: ChangeKind,
@@ -106,6 +109,7 @@ pub struct DirectiveChange {
 
 /// The difference between two configuration texts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigDiff {
     /// A unified diff (3 lines of context) of the texts as written; empty when they are equal.
     pub unified: String,

@@ -14,6 +14,7 @@ use crate::error::Error;
 
 /// A group of clusters (a team, an environment).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pool {
     /// Random id below 2^53.
     pub id: i64,
@@ -27,6 +28,7 @@ pub struct Pool {
 
 /// How agents make HAProxy load a new configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReloadMode {
     /// The agent runs HAProxy in master-worker mode and reloads it through the master CLI.
@@ -38,14 +40,18 @@ pub enum ReloadMode {
 
 /// Per-cluster settings the agents follow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ClusterSettings {
-    /// Where the configuration lives on every node.
+    /// Where the configuration lives on every node (an absolute path).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^/"))]
     pub config_path: String,
     /// How to reload.
     pub reload_mode: ReloadMode,
     /// The privileged directives ([`crate::auth::privileged`]) an admin may add to this
-    /// cluster's configuration; none by default. Only an admin changes it.
+    /// cluster's configuration; none by default. Only an admin changes it. A set: a name given
+    /// twice counts once (so the schema does not ask for unique items).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Privilege>))]
     pub allowed_privileges: BTreeSet<Privilege>,
     /// The directory a version's bundle lives in on every node; empty means the folder of
     /// `config_path` (so `/etc/haproxy` by default). Bundle paths are relative to it.
@@ -92,6 +98,7 @@ impl Default for ClusterSettings {
 
 /// A set of HAProxy nodes sharing one configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cluster {
     /// Random id below 2^53.
     pub id: i64,
@@ -109,6 +116,7 @@ pub struct Cluster {
 
 /// One immutable configuration version, without its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
     /// The cluster.
     pub cluster_id: i64,
@@ -131,6 +139,7 @@ pub struct VersionInfo {
 /// One immutable configuration version with the full lossless text of its first config file
 /// (the whole bundle is [`crate::bundle::Bundle`], read with `Store::bundle`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigVersion {
     /// Number, checksum, author ...
     #[serde(flatten)]
@@ -150,6 +159,7 @@ pub struct Committed {
 
 /// The life of a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TransactionState {
     /// Accepting staged ops.
@@ -195,6 +205,7 @@ impl fmt::Display for TransactionState {
 
 /// A transaction: typed edit ops staged on a base version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transaction {
     /// Random id below 2^53.
     pub id: i64,
@@ -218,6 +229,7 @@ pub struct Transaction {
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, users included.
@@ -283,6 +295,7 @@ impl<'a> From<&'a User> for Actor<'a> {
 
 /// A person or automation that logs in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Random id below 2^53.
     pub id: i64,
@@ -306,6 +319,7 @@ pub struct User {
 
 /// A role held in one pool (and so in every cluster of that pool).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PoolRole {
     /// The pool.
     pub pool_id: i64,
@@ -315,6 +329,7 @@ pub struct PoolRole {
 
 /// An API token's metadata (the secret is shown once, at creation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     /// Random id below 2^53.
     pub id: i64,
@@ -337,6 +352,7 @@ pub struct ApiToken {
 
 /// A one-time permission for an agent to join a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enrolment {
     /// Random id below 2^53.
     pub id: i64,
@@ -356,6 +372,7 @@ pub struct Enrolment {
 
 /// How an agent's last apply went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApplyOutcome {
     /// The version runs.
@@ -416,6 +433,7 @@ impl FromStr for ApplyOutcome {
 
 /// An enrolled agent and what it last reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     /// Random id below 2^53.
     pub id: i64,
@@ -444,6 +462,7 @@ pub struct Agent {
 
 /// What an agent reports after an apply attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentReport {
     /// The version it tried.
     pub version: i64,
@@ -476,6 +495,7 @@ impl AgentReport {
 
 /// A cluster's rollout state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterStatus {
     /// The cluster.
     pub cluster_id: i64,
@@ -487,6 +507,7 @@ pub struct ClusterStatus {
 
 /// One audit log entry: every state change writes one in the same database transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Random id below 2^53.
     pub id: i64,

@@ -28,6 +28,7 @@ pub const ACTION_TTL_MS: i64 = 10 * 60 * 1000;
 
 /// What to do to a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ServerAction {
     /// Finish current sessions, take no new ones (`state drain`).
@@ -67,15 +68,19 @@ impl std::str::FromStr for ServerAction {
 
 /// `{backend, server, action, value}` as an operator sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeRequest {
     /// The backend's name.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._:-]{1,200}$"))]
     pub backend: String,
     /// The server's name in it.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._:-]{1,200}$"))]
     pub server: String,
     /// What to do.
     pub action: ServerAction,
     /// The weight, for `weight` only.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 256))]
     pub value: Option<i64>,
 }
 
@@ -119,6 +124,7 @@ impl RuntimeRequest {
 
 /// A queued runtime action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeAction {
     /// Random id below 2^53.
     pub id: i64,
@@ -138,6 +144,7 @@ pub struct RuntimeAction {
 
 /// One agent's result for one action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeResult {
     /// The agent.
     pub agent_id: i64,
@@ -154,6 +161,7 @@ pub struct RuntimeResult {
 
 /// What an agent posts after running actions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionOutcome {
     /// The action.
     pub action_id: i64,

@@ -48,6 +48,7 @@ pub fn long_poll_wait(seconds: Option<u64>) -> Duration {
 
 /// What an agent sends once, with the one-time enrolment secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolRequest {
     /// The secret from `POST /api/v1/clusters/{id}/enrollments`.
     pub secret: String,
@@ -61,6 +62,7 @@ pub struct EnrolRequest {
 
 /// The agent's identity and its own token (shown once; the server keeps only its hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolResponse {
     /// The agent's id.
     pub agent_id: i64,
@@ -74,6 +76,7 @@ pub struct EnrolResponse {
 
 /// One file of the desired bundle: its listing and its bytes in standard base64 (RFC 4648 §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WireFile {
     /// Path, kind, mode, size, sha256.
     #[serde(flatten)]
@@ -91,6 +94,7 @@ impl WireFile {
 
 /// The configuration an agent should run: the whole bundle of the desired version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DesiredState {
     /// The cluster.
     pub cluster_id: i64,
@@ -154,6 +158,7 @@ impl DesiredState {
 
 /// What an agent sends every few seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Heartbeat {
     /// Current facts; none keeps the stored ones.
     #[serde(default)]
@@ -166,6 +171,7 @@ pub struct Heartbeat {
 
 /// One certificate file HAProxy has loaded, as `show ssl cert <file>` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServedCertificate {
     /// HAProxy's name for the file: the path as the configuration wrote it.
     pub filename: String,

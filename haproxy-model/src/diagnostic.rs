@@ -8,6 +8,7 @@ use crate::Position;
 
 /// How serious a diagnostic is. HAProxy's own split: alerts stop it, warnings don't.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The configuration would be rejected.
@@ -27,6 +28,7 @@ impl fmt::Display for Severity {
 
 /// One finding about a configuration, located by line and column.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,

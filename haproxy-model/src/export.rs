@@ -35,6 +35,7 @@ pub struct ConfigModel {
 
 /// One section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SectionModel {
     /// `global`, `backend` ...
     pub kind: String,
@@ -59,6 +60,30 @@ pub struct Directive {
     #[serde(flatten)]
     pub body: DirectiveBody,
 }
+
+/// A statement's schema for the server's OpenAPI document: the fields every directive has
+/// (`line`, `keyword`, and `type` naming the typed reading), open to the typed fields of each
+/// kind. Written by hand because the typed reading is flattened into the directive, a shape
+/// schema derivation does not express.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Directive {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .description(Some("one statement: `line`, `keyword`, `type` (server, bind, acl, rule, timeout, option, mode, balance, hash-type, maxconn, log, stick-table, user, group, peer, nameserver, generic) and that type's fields"))
+            .property("line", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+            .property("keyword", ObjectBuilder::new().schema_type(Type::String))
+            .property("type", ObjectBuilder::new().schema_type(Type::String))
+            .required("line")
+            .required("keyword")
+            .required("type")
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(true)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Directive {}
 
 /// The typed reading of a statement, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

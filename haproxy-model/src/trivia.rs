@@ -31,6 +31,7 @@ impl LineEnding {
 /// Spans sit beside the data and never take part in equality, so that a document
 /// built in code equals the same document parsed from text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     /// 1-based line number; 0 when the item was not parsed from text.
     pub line: u32,

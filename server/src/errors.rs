@@ -26,14 +26,20 @@ pub(crate) struct ApiError {
     retry_after: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer (the OpenAPI document's `Error` schema).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Body<'a> {
     error: Inner<'a>,
 }
 
-#[derive(Serialize)]
+/// What went wrong.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
 struct Inner<'a> {
+    /// Machine-readable: `not_found`, `conflict`, `invalid`, `forbidden`, `throttled` ...
     code: &'a str,
+    /// For people: lowercase, no final period.
     message: &'a str,
     /// The bundle file of the first diagnostic, when it names one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,7 +52,9 @@ struct Inner<'a> {
     diagnostics: Vec<DiagnosticBody<'a>>,
 }
 
-#[derive(Serialize)]
+/// One finding about a configuration.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDiagnostic)]
 struct DiagnosticBody<'a> {
     severity: String,
     /// The bundle file it is in, when the configuration has several.

@@ -25,6 +25,7 @@ use crate::Role;
 /// A kind of privileged directive. Its name (`program`, `lua` ...) is what cluster settings and
 /// the agent's `--allow-privileged` list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Privilege {
@@ -184,6 +185,7 @@ pub fn parse_allowance(text: &str) -> Result<HashSet<Privilege>, UnknownPrivileg
 
 /// One privileged directive in a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrivilegedUse {
     /// What it is.
     pub privilege: Privilege,

@@ -23,6 +23,7 @@ use crate::secret::sha256_hex;
 /// How a bundle differs from another: the first config file as [`ConfigDiff`] (what the
 /// single-file API always showed, flattened into the same JSON) and every file that differs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleDiff {
     /// The first config file of each side.
     #[serde(flatten)]
@@ -40,6 +41,7 @@ impl BundleDiff {
 
 /// One file that differs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileChange {
     /// Relative path.
     pub path: BundlePath,
@@ -51,10 +53,13 @@ pub struct FileChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind_was: Option<FileKind>,
     /// Mode on each side (absent on the side without the file).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Option<u32>>))]
     pub mode: (Option<u32>, Option<u32>),
     /// Size in bytes on each side.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Option<u64>>))]
     pub size: (Option<u64>, Option<u64>),
     /// Content sha256 on each side.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Option<String>>))]
     pub sha256: (Option<String>, Option<String>),
     /// Unified diff for text files that are not certificates; empty otherwise.
     pub unified: String,
@@ -63,6 +68,7 @@ pub struct FileChange {
     pub config: Option<ConfigDiff>,
     /// For certificates: the certificates' fingerprints on each side.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Vec<String>>>))]
     pub certificates: Option<(Vec<String>, Vec<String>)>,
 }
 

@@ -47,6 +47,7 @@ pub const SECRET_MODE: u32 = 0o600;
 
 /// What a file is to HAProxy, which decides how it is checked, diffed and applied at runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum FileKind {
     /// A configuration file, loaded with `-f` in bundle order.
@@ -220,6 +221,7 @@ impl BundleFile {
 
 /// A file as listed: everything but its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileInfo {
     /// Relative path in the managed directory.
     pub path: BundlePath,

@@ -34,6 +34,29 @@ pub enum PathError {
 #[serde(transparent)]
 pub struct BundlePath(String);
 
+/// A bundle path is a string in JSON (`conf.d/10-app.cfg`). The pattern is [`BundlePath::new`]'s
+/// rule as a regular expression: not absolute, no control character or backslash, no `..`
+/// segment, at least one segment that is neither empty nor `.` (the limit is in bytes; the
+/// schema can only count characters).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for BundlePath {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("a relative path inside the managed directory, at most 1024 bytes"))
+            .pattern(Some(PATTERN))
+            .max_length(Some(MAX_PATH_BYTES))
+            .into()
+    }
+}
+
+/// [`BundlePath::new`]'s rule as a regular expression (ECMA 262), for the OpenAPI schema.
+#[cfg(feature = "openapi")]
+const PATTERN: &str = r"^(?:\.(?:/+\.)*/+)?(?:[^./\\\u0000-\u001f\u007f-\u009f]|\.[^./\\\u0000-\u001f\u007f-\u009f]|\.\.[^/\\\u0000-\u001f\u007f-\u009f])[^/\\\u0000-\u001f\u007f-\u009f]*(?:/(?:\.|(?:[^./\\\u0000-\u001f\u007f-\u009f]|\.[^./\\\u0000-\u001f\u007f-\u009f]|\.\.[^/\\\u0000-\u001f\u007f-\u009f])[^/\\\u0000-\u001f\u007f-\u009f]*)?)*$";
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for BundlePath {}
+
 impl BundlePath {
     /// Checks and normalises `raw` (`./conf.d//a.cfg` becomes `conf.d/a.cfg`).
     pub fn new(raw: &str) -> Result<BundlePath, PathError> {

@@ -16,6 +16,7 @@ use super::EditOp;
 
 /// `{name, from?, lines?}`: a new backend or frontend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewProxyBody {
     /// The proxy's name (new among proxies).
     pub name: String,
@@ -43,6 +44,7 @@ impl NewProxyBody {
 
 /// `{rename?, from?}`: renames a backend or frontend and/or changes its `from`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProxyChangeBody {
     /// New name.
     #[serde(default)]
@@ -68,6 +70,7 @@ impl ProxyChangeBody {
 
 /// `{name, address, weight?, backup?, disabled?, params?}`: a new server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewServerBody {
     /// Server name (new in that backend).
     pub name: String,
@@ -97,6 +100,7 @@ impl NewServerBody {
 
 /// `{address?, weight?, backup?, disabled?, params?}`: only the fields given change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerChangeBody {
     /// New address.
     #[serde(default)]
@@ -125,6 +129,7 @@ impl ServerChangeBody {
 
 /// `{address, params?}`: a new bind line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewBindBody {
     /// `[addr]:port[,...]`, `unix@...` ...
     pub address: String,
@@ -143,6 +148,7 @@ impl NewBindBody {
 
 /// `{name, words}`: a new ACL line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAclBody {
     /// ACL name.
     pub name: String,
@@ -160,6 +166,7 @@ impl NewAclBody {
 
 /// `{words, position?}`: a new rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewRuleBody {
     /// The whole rule as words, keyword first (`["http-request", "deny", "if", "bad"]`).
     pub words: Vec<String>,

@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 
 /// Which section a generic op addresses: `{"kind": "global"}`, `{"kind": "backend", "name": "app"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SectionRef {
     /// The section keyword (`global`, `defaults`, `frontend`, `backend`, `listen`, `peers` ...).
     pub kind: String,
@@ -41,6 +42,7 @@ pub struct SectionRef {
 
 /// One typed change to a configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EditOp {

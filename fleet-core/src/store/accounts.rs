@@ -17,6 +17,7 @@ use crate::secret::hash_password;
 
 /// A change to a user; absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserChange {
     /// The global role; `Some(None)` removes it (the user then acts only in its pools).
     #[serde(default, with = "double_option")]
@@ -40,6 +41,7 @@ mod double_option {
 
 /// Server-wide security settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecuritySettings {
     /// Every user holding the admin role (globally or in a pool) must use a second factor.
     #[serde(default)]

@@ -28,6 +28,7 @@ pub struct EnrolmentRequest {
 
 /// A new enrolment as the admin sees it, once: the secret is stored hashed and never shown again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedEnrolment {
     /// The enrolment's id.
     pub id: i64,

@@ -59,6 +59,7 @@ pub struct Credentials<'a> {
 
 /// How a login step ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SignIn {
     /// A session: send `Authorization: Bearer <token>`.

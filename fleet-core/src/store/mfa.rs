@@ -25,6 +25,7 @@ pub(crate) const TOTP_ISSUER: &str = "HAProxy Fleet";
 
 /// What enrolment shows once: the secret to type or scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaEnrolment {
     /// Base32 secret (for manual entry).
     pub secret: String,

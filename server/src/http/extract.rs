@@ -15,10 +15,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(ApiError::rejected(rejection.status(), rejection.body_text())),
+        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(ApiError::rejected(rejection.status(), rejection.body_text())),
+        };
+        integers(&mut value);
+        serde_json::from_value(value).map(Json).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("failed to deserialize the json body into the target type: {e}"))
+        })
+    }
+}
+
+/// Rewrites numbers with a zero fraction (`3.0`) as integers, in place. JSON Schema, and so the
+/// OpenAPI document and the clients generated from it, count `3.0` as an integer; serde does
+/// not, and would refuse it for an `i64` field. Numbers with a fraction, or out of the 64-bit
+/// range, are left alone (and refused by an integer field).
+fn integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                // 2^63 and 2^64 as floats: the ranges an i64 and a u64 hold.
+                if f >= -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0 {
+                    *value = serde_json::Value::from(f as i64);
+                } else if f >= 0.0 && f < 18_446_744_073_709_551_616.0 {
+                    *value = serde_json::Value::from(f as u64);
+                }
+            }
         }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integers),
+        _ => {}
     }
 }
 
@@ -111,4 +137,24 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
 /// A required query value, or a 400 naming it.
 pub(crate) fn required<T>(value: Option<T>, name: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| ApiError::bad_request(format!("query parameter {name} is required")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_floats_become_integers() {
+        let mut value = serde_json::json!({"version": 3.0, "ids": [1.0, -2.0, 1.5], "big": 1e300, "nested": {"weight": 10.0}});
+        integers(&mut value);
+        assert_eq!(value, serde_json::json!({"version": 3, "ids": [1, -2, 1.5], "big": 1e300, "nested": {"weight": 10}}));
+        #[derive(serde::Deserialize)]
+        struct Apply {
+            version: i64,
+        }
+        let mut body = serde_json::json!({"version": 1728213897.0});
+        assert!(serde_json::from_value::<Apply>(body.clone()).is_err(), "serde alone refuses 1728213897.0");
+        integers(&mut body);
+        assert_eq!(serde_json::from_value::<Apply>(body).unwrap().version, 1728213897);
+    }
 }

@@ -7,10 +7,11 @@
 //!
 //! Every route is declared with `#[utoipa::path]` and registered through `utoipa_axum::routes!`,
 //! so the router and the OpenAPI document at `/api/v1/openapi.json` come from the same
-//! declarations.
+//! declarations. `/api/docs` shows that document in Swagger UI ([`docs`]).
 
 mod auth;
 mod complete;
+mod docs;
 mod extract;
 pub(crate) mod limits;
 pub(crate) mod metrics;
@@ -65,6 +66,7 @@ pub(crate) struct AppState {
 #[openapi(
     info(title = "HAProxy Fleet API", description = "Versioned, lossless HAProxy configuration for fleets of nodes."),
     modifiers(&BearerAuth),
+    components(schemas(crate::errors::Body)),
     security(("bearer" = [])),
 )]
 struct ApiDoc;
@@ -86,6 +88,7 @@ impl utoipa::Modify for BearerAuth {
 pub(crate) fn api() -> OpenApiRouter<AppState> {
     let mut api = routes::register(OpenApiRouter::with_openapi(ApiDoc::openapi()));
     routes::openapi_paths(api.get_openapi_mut());
+    routes::document_errors(api.get_openapi_mut());
     api
 }
 
@@ -107,6 +110,7 @@ pub(crate) fn app(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let body_limits = state.body_limits;
     router
+        .merge(docs::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn(complete::complete_writes))

@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use fleet_core::rbac::Permission;
 use fleet_core::SecuritySettings;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::errors::ApiResult;
@@ -15,7 +14,7 @@ use crate::http::extract::Json;
 use crate::http::AppState;
 
 /// The caller: its user, global role, pool roles and second-factor state.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, description = "the user")))]
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, description = "the user", body = fleet_core::User)))]
 pub(crate) async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     let user = caller.account()?;
     Ok(axum::Json(state.store.user(user.id).await?))
@@ -26,13 +25,15 @@ pub(crate) async fn me(State(state): State<AppState>, Caller(caller): Caller) ->
 pub(crate) struct PasswordChange {
     /// The password in use.
     current_password: String,
-    /// The new one (at least 12 characters, not a common one).
+    /// The new one (at least 12 characters, not all blanks, not a common one).
+    #[schema(min_length = 12, pattern = "\\S")]
     new_password: String,
 }
 
 /// Changes one's own password; every session of the user ends (log in again).
 #[utoipa::path(put, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
     responses((status = 204, description = "changed; sessions ended"), (status = 403, description = "wrong current password"),
+        (status = 429, description = "too many wrong passwords: see Retry-After"),
         (status = 422, description = "weak new password")))]
 pub(crate) async fn change_password(
     State(state): State<AppState>,
@@ -47,7 +48,7 @@ pub(crate) async fn change_password(
 /// Starts enrolling a TOTP second factor: `{secret, otpauth_uri, qr_svg}` (scan the QR code,
 /// then confirm with a code).
 #[utoipa::path(post, path = "/api/v1/auth/mfa/enrol", tag = "auth",
-    responses((status = 200, description = "{secret, otpauth_uri, qr_svg}"), (status = 409, description = "already enrolled")))]
+    responses((status = 200, description = "the secret, its otpauth URI and QR code", body = fleet_core::MfaEnrolment), (status = 409, description = "already enrolled")))]
 pub(crate) async fn mfa_enrol(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     let user = caller.account()?;
     Ok(axum::Json(state.store.begin_mfa(&state.keyring, user).await?))
@@ -62,7 +63,8 @@ pub(crate) struct MfaCode {
 
 /// Confirms enrolment with a current code: the factor is active; `{recovery_codes}` (shown once).
 #[utoipa::path(post, path = "/api/v1/auth/mfa/confirm", tag = "auth", request_body = MfaCode,
-    responses((status = 200, description = "{recovery_codes}"), (status = 422, description = "wrong code")))]
+    responses((status = 200, description = "the recovery codes (shown once)", body = RecoveryCodes), (status = 409, description = "no enrolment in progress"),
+        (status = 422, description = "wrong code")))]
 pub(crate) async fn mfa_confirm(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -70,7 +72,14 @@ pub(crate) async fn mfa_confirm(
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.account()?;
     let codes = state.store.confirm_mfa(&state.keyring, user, &body.code).await?;
-    Ok(axum::Json(json!({"recovery_codes": codes})))
+    Ok(axum::Json(RecoveryCodes { recovery_codes: codes }))
+}
+
+/// `{recovery_codes}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RecoveryCodes {
+    /// One-time codes that stand in for the second factor.
+    recovery_codes: Vec<String>,
 }
 
 /// A body holding the caller's password.
@@ -82,7 +91,8 @@ pub(crate) struct PasswordProof {
 
 /// New recovery codes (the old ones stop working): `{recovery_codes}`.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/recovery-codes", tag = "auth", request_body = PasswordProof,
-    responses((status = 200, description = "{recovery_codes}"), (status = 403, description = "wrong password")))]
+    responses((status = 200, description = "the new recovery codes (shown once)", body = RecoveryCodes), (status = 403, description = "wrong password"),
+        (status = 429, description = "too many wrong passwords: see Retry-After")))]
 pub(crate) async fn mfa_recovery_codes(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -90,12 +100,13 @@ pub(crate) async fn mfa_recovery_codes(
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.account()?;
     let codes = state.store.regenerate_recovery_codes(user, &body.password).await?;
-    Ok(axum::Json(json!({"recovery_codes": codes})))
+    Ok(axum::Json(RecoveryCodes { recovery_codes: codes }))
 }
 
 /// Turns off one's own second factor (with the password).
 #[utoipa::path(post, path = "/api/v1/auth/mfa/disable", tag = "auth", request_body = PasswordProof,
-    responses((status = 204, description = "off"), (status = 403, description = "wrong password")))]
+    responses((status = 204, description = "off"), (status = 403, description = "wrong password"),
+        (status = 429, description = "too many wrong passwords: see Retry-After")))]
 pub(crate) async fn mfa_disable(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -107,15 +118,15 @@ pub(crate) async fn mfa_disable(
 }
 
 /// The server's security settings (admin).
-#[utoipa::path(get, path = "/api/v1/settings/security", tag = "users", responses((status = 200, description = "{mfa_required_for_admins}")))]
+#[utoipa::path(get, path = "/api/v1/settings/security", tag = "users", responses((status = 200, description = "the settings", body = SecuritySettings)))]
 pub(crate) async fn get_security(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Admin)?;
     Ok(axum::Json(state.store.security_settings().await?))
 }
 
 /// Replaces the server's security settings (admin): `{mfa_required_for_admins}`.
-#[utoipa::path(put, path = "/api/v1/settings/security", tag = "users", request_body(content = Object, description = "{mfa_required_for_admins}"),
-    responses((status = 200, description = "the settings")))]
+#[utoipa::path(put, path = "/api/v1/settings/security", tag = "users", request_body(content = SecuritySettings, description = "{mfa_required_for_admins}"),
+    responses((status = 200, description = "the settings", body = SecuritySettings)))]
 pub(crate) async fn put_security(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -33,8 +33,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 
 /// Trades a one-time enrolment secret for the agent's own token (checked against the
 /// enrolment's allowed source networks with the connection's peer address).
-#[utoipa::path(post, path = "/api/v1/agent/enroll", security(()), tag = "agent", request_body(content = Object, description = "{secret, hostname, facts}"),
-    responses((status = 201, description = "{agent_id, cluster_id, name, token}"), (status = 401, description = "unknown, used or expired secret"),
+#[utoipa::path(post, path = "/api/v1/agent/enroll", security(()), tag = "agent", request_body = EnrolRequest,
+    responses((status = 201, description = "the agent's identity and token (shown once)", body = EnrolResponse), (status = 401, description = "unknown, used or expired secret"),
         (status = 403, description = "source address not allowed")))]
 pub(crate) async fn enroll(
     State(state): State<AppState>,
@@ -59,7 +59,7 @@ pub(crate) struct DesiredQuery {
 /// The desired configuration of the agent's cluster, as soon as it differs from `known`;
 /// 304 when `wait` seconds pass without a change.
 #[utoipa::path(get, path = "/api/v1/agent/desired", tag = "agent", params(DesiredQuery),
-    responses((status = 200, description = "{cluster_id, version, sha256, text, settings}"), (status = 304, description = "no change"),
+    responses((status = 200, description = "the desired bundle and settings", body = fleet_core::wire::DesiredState), (status = 304, description = "no change"),
         (status = 429, description = "the agent already has as many long-polls waiting as --max-long-polls-per-agent allows")))]
 pub(crate) async fn desired(
     State(state): State<AppState>,
@@ -84,8 +84,8 @@ pub(crate) async fn desired(
 }
 
 /// Records an apply outcome: `{version, outcome, error}`.
-#[utoipa::path(post, path = "/api/v1/agent/report", tag = "agent", request_body(content = Object, description = "{version, outcome, error?}"),
-    responses((status = 200, description = "the agent as recorded")))]
+#[utoipa::path(post, path = "/api/v1/agent/report", tag = "agent", request_body = AgentReport,
+    responses((status = 200, description = "the agent as recorded", body = fleet_core::Agent)))]
 pub(crate) async fn report(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -97,7 +97,7 @@ pub(crate) async fn report(
 
 /// Records that the agent is alive, with its current facts and the certificates its HAProxy
 /// serves (`show ssl cert`), which the certificate status compares with the store.
-#[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent", request_body(content = Object, description = "{facts?, certificates?: [{filename, sha1, serial}]}"),
+#[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent", request_body = Heartbeat,
     responses((status = 204, description = "recorded")))]
 pub(crate) async fn heartbeat(
     State(state): State<AppState>,
@@ -117,7 +117,7 @@ pub(crate) async fn heartbeat(
 /// passes; 409 when the cluster has a version already.
 #[utoipa::path(post, path = "/api/v1/agent/adopt", tag = "agent", params(TarImportQuery),
     request_body(content = Vec<u8>, content_type = "application/x-tar"),
-    responses((status = 201, description = "{version, sha256, digest, parent, warnings}"), (status = 403, description = "a privileged directive (needs an admin's import)"),
+    responses((status = 201, description = "the new version", body = super::CommittedBody), (status = 403, description = "a privileged directive (needs an admin's import)"),
         (status = 409, description = "the cluster already has a version"), (status = 422, description = "not a valid tree, or the configuration is refused")))]
 pub(crate) async fn adopt(
     State(state): State<AppState>,

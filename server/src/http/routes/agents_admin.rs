@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use fleet_core::rbac::Permission;
-use serde::Deserialize;
-use serde_json::json;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::ClusterPath;
 use crate::errors::ApiResult;
@@ -16,7 +15,7 @@ use crate::http::extract::Path;
 use crate::http::AppState;
 
 /// The agents of a cluster with their last report.
-#[utoipa::path(get, path = "/api/v1/clusters/{id}/agents", tag = "agents", params(ClusterPath), responses((status = 200, description = "agents")))]
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/agents", tag = "agents", params(ClusterPath), responses((status = 200, description = "agents", body = Vec<fleet_core::Agent>)))]
 pub(crate) async fn list_agents(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -51,7 +50,7 @@ pub(crate) async fn revoke_agent(
 
 /// Gives an agent a new token (admin): `{agent, token}`, shown once; the old token stops at once.
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/agents/{agent_id}/token", tag = "agents", params(AgentPath),
-    responses((status = 201, description = "{agent, token}")))]
+    responses((status = 201, description = "the agent and its new token (shown once)", body = RotatedToken)))]
 pub(crate) async fn rotate_agent_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -59,12 +58,21 @@ pub(crate) async fn rotate_agent_token(
 ) -> ApiResult<impl IntoResponse> {
     let admin = caller.user(Permission::Admin)?;
     let (agent, token) = state.store.rotate_agent_token(&admin.username, path.id, path.agent_id).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"agent": agent, "token": token}))))
+    Ok((StatusCode::CREATED, axum::Json(RotatedToken { agent, token })))
+}
+
+/// An agent's new token.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RotatedToken {
+    /// The agent.
+    agent: fleet_core::Agent,
+    /// Its new bearer token (the old one stops working).
+    token: String,
 }
 
 /// The enrolments of a cluster that can still be used (admin; secrets are never shown again).
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/enrollments", tag = "agents", params(ClusterPath),
-    responses((status = 200, description = "pending enrolments")))]
+    responses((status = 200, description = "pending enrolments", body = Vec<fleet_core::Enrolment>)))]
 pub(crate) async fn list_enrolments(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -8,8 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use fleet_core::rbac::Permission;
 use fleet_core::{ClusterSettings, EnrolmentRequest};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ClusterPath;
@@ -21,13 +20,15 @@ use crate::http::AppState;
 /// `POST /api/v1/pools`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewPool {
+    /// Unique: 1-100 letters, digits, `-`, `_` or `.`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,100}$")]
     name: String,
     #[serde(default)]
     description: String,
 }
 
 /// Every pool.
-#[utoipa::path(get, path = "/api/v1/pools", tag = "pools", responses((status = 200, description = "pools")))]
+#[utoipa::path(get, path = "/api/v1/pools", tag = "pools", responses((status = 200, description = "pools", body = Vec<fleet_core::Pool>)))]
 pub(crate) async fn list_pools(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     caller.reader()?;
     let pools = state.store.pools().await?.into_iter().filter(|p| caller.sees_pool(p.id));
@@ -35,7 +36,7 @@ pub(crate) async fn list_pools(State(state): State<AppState>, Caller(caller): Ca
 }
 
 /// Creates a pool.
-#[utoipa::path(post, path = "/api/v1/pools", tag = "pools", request_body = NewPool, responses((status = 201, description = "the pool")))]
+#[utoipa::path(post, path = "/api/v1/pools", tag = "pools", request_body = NewPool, responses((status = 201, description = "the pool", body = fleet_core::Pool)))]
 pub(crate) async fn create_pool(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -55,7 +56,7 @@ pub(crate) struct PoolPath {
 }
 
 /// One pool.
-#[utoipa::path(get, path = "/api/v1/pools/{id}", tag = "pools", params(PoolPath), responses((status = 200, description = "the pool")))]
+#[utoipa::path(get, path = "/api/v1/pools/{id}", tag = "pools", params(PoolPath), responses((status = 200, description = "the pool", body = fleet_core::Pool)))]
 pub(crate) async fn get_pool(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -80,13 +81,24 @@ pub(crate) async fn delete_pool(
 /// `POST /api/v1/clusters`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewCluster {
+    /// Unique: 1-100 letters, digits, `-`, `_` or `.`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,100}$")]
     name: String,
     pool_id: i64,
     /// `{config_path, reload_mode}`; defaults when absent (`allowed_privileges` is set
     /// afterwards, by an admin, with `PUT /clusters/{id}/settings`).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = new_cluster_settings)]
     settings: Option<ClusterSettings>,
+}
+
+/// A new cluster's settings: `ClusterSettings` without `allowed_privileges` (null or absent:
+/// the defaults).
+fn new_cluster_settings() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    let no_privileges = ObjectBuilder::new().property("allowed_privileges", ArrayBuilder::new().max_items(Some(0)));
+    let settings = AllOfBuilder::new().item(utoipa::openapi::Ref::from_schema_name("ClusterSettings")).item(no_privileges);
+    Schema::OneOf(OneOfBuilder::new().item(ObjectBuilder::new().schema_type(Type::Null)).item(settings).build())
 }
 
 /// `?pool_id=`.
@@ -98,7 +110,7 @@ pub(crate) struct ClustersQuery {
 }
 
 /// Every cluster (of a pool).
-#[utoipa::path(get, path = "/api/v1/clusters", tag = "clusters", params(ClustersQuery), responses((status = 200, description = "clusters")))]
+#[utoipa::path(get, path = "/api/v1/clusters", tag = "clusters", params(ClustersQuery), responses((status = 200, description = "clusters", body = Vec<fleet_core::Cluster>)))]
 pub(crate) async fn list_clusters(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -110,7 +122,8 @@ pub(crate) async fn list_clusters(
 }
 
 /// Creates a cluster in a pool.
-#[utoipa::path(post, path = "/api/v1/clusters", tag = "clusters", request_body = NewCluster, responses((status = 201, description = "the cluster")))]
+#[utoipa::path(post, path = "/api/v1/clusters", tag = "clusters", request_body = NewCluster, responses((status = 201, description = "the cluster", body = fleet_core::Cluster),
+    (status = 404, description = "no such pool")))]
 pub(crate) async fn create_cluster(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -124,7 +137,7 @@ pub(crate) async fn create_cluster(
 }
 
 /// One cluster.
-#[utoipa::path(get, path = "/api/v1/clusters/{id}", tag = "clusters", params(ClusterPath), responses((status = 200, description = "the cluster")))]
+#[utoipa::path(get, path = "/api/v1/clusters/{id}", tag = "clusters", params(ClusterPath), responses((status = 200, description = "the cluster", body = fleet_core::Cluster)))]
 pub(crate) async fn get_cluster(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -137,8 +150,8 @@ pub(crate) async fn get_cluster(
 /// Replaces a cluster's settings (`{config_path, reload_mode, allowed_privileges}`; an absent
 /// field takes its default). Changing `allowed_privileges` needs the admin role.
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/settings", tag = "clusters", params(ClusterPath),
-    request_body(content = Object, description = "the cluster's settings"),
-    responses((status = 200, description = "the cluster"), (status = 403, description = "allowed_privileges changed by a non-admin")))]
+    request_body(content = ClusterSettings, description = "the cluster's settings"),
+    responses((status = 200, description = "the cluster", body = fleet_core::Cluster), (status = 403, description = "allowed_privileges changed by a non-admin")))]
 pub(crate) async fn put_settings(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -150,7 +163,7 @@ pub(crate) async fn put_settings(
 }
 
 /// The desired version and every agent's last report.
-#[utoipa::path(get, path = "/api/v1/clusters/{id}/status", tag = "clusters", params(ClusterPath), responses((status = 200, description = "status")))]
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/status", tag = "clusters", params(ClusterPath), responses((status = 200, description = "status", body = fleet_core::ClusterStatus)))]
 pub(crate) async fn status(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -169,7 +182,7 @@ pub(crate) struct ApplyRequest {
 
 /// Sets the desired version; long-polling agents are answered at once.
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/apply", tag = "clusters", params(ClusterPath), request_body = ApplyRequest,
-    responses((status = 200, description = "the desired version")))]
+    responses((status = 200, description = "the desired version", body = Applied)))]
 pub(crate) async fn apply(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -178,25 +191,36 @@ pub(crate) async fn apply(
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.user(Permission::Write)?;
     let info = state.desired.apply(&user.username, path.id, body.version).await?;
-    Ok(axum::Json(json!({"desired_version": info.number, "sha256": info.sha256})))
+    Ok(axum::Json(Applied { desired_version: info.number, sha256: info.sha256 }))
+}
+
+/// What `apply` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Applied {
+    /// The version the agents now follow.
+    desired_version: i64,
+    /// Hex SHA-256 of its first config file.
+    sha256: String,
 }
 
 /// `POST /clusters/{id}/enrollments`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewEnrolment {
-    /// The agent's name in the cluster.
+    /// The agent's name in the cluster: 1-100 letters, digits, `-`, `_` or `.`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,100}$")]
     name: String,
     /// Source networks allowed to enrol (empty: any).
     #[serde(default)]
     allowed_cidrs: Vec<String>,
-    /// Lifetime of the secret (default: the server's `--enrolment-ttl`).
+    /// Lifetime of the secret, 1 s to 7 days (default: the server's `--enrolment-ttl`).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 604_800)]
     ttl_seconds: Option<u64>,
 }
 
 /// Creates a one-time enrolment: `{id, secret, install_command, expires_at}` (admin).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/enrollments", tag = "agents", params(ClusterPath), request_body = NewEnrolment,
-    responses((status = 201, description = "the secret (shown once) and the install command")))]
+    responses((status = 201, description = "the secret (shown once) and the install command", body = fleet_core::IssuedEnrolment)))]
 pub(crate) async fn create_enrolment(
     State(state): State<AppState>,
     Caller(caller): Caller,

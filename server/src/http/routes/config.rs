@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use axum::http::HeaderMap;
 
 use super::files::{import_tar, TarImportQuery};
-use super::{committed, ClusterPath, MessageQuery};
+use super::{committed, ClusterPath, CommittedBody, MessageQuery};
 use crate::errors::ApiResult;
 use crate::http::auth::Caller;
 use crate::http::extract::{required, Path, Query, Raw, Text};
@@ -22,8 +22,8 @@ use crate::http::AppState;
 /// (`text/plain`; the other files of the latest version stay), or a whole managed directory as
 /// a tar archive (`application/x-tar`, `?configs=` names the config files in load order).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/import", tag = "config", params(ClusterPath, TarImportQuery),
-    request_body(content = String, content_type = "text/plain"),
-    responses((status = 201, description = "{version, sha256, digest, parent, warnings}"), (status = 422, description = "errors, with line and column")))]
+    request_body(content((Option<String> = "text/plain"), (Option<Vec<u8>> = "application/x-tar")), description = "an empty body is an empty configuration"),
+    responses((status = 201, description = "the new version", body = CommittedBody), (status = 422, description = "errors, with line and column")))]
 pub(crate) async fn import(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -43,20 +43,30 @@ pub(crate) async fn import(
     Ok(committed(&state, StatusCode::CREATED, done))
 }
 
-/// `?version=N`.
+/// `?version=N`: which version to read (default: the latest).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct VersionQuery {
-    /// A version number (GET: which one to read, default the latest; PUT: the base, required).
+    /// A version number.
     version: Option<i64>,
-    /// Why (PUT).
+}
+
+/// `?version=N&message=...`: the base of a whole-text replace.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct BaseQuery {
+    /// The version the text was edited from: it must be the latest (409 otherwise). Read as
+    /// optional so a missing one is reported after the permission check, as a 400.
+    #[param(required = true)]
+    version: Option<i64>,
+    /// Why.
     #[serde(default)]
     message: String,
 }
 
 /// The text of the latest version (or `?version=N`), exactly as stored.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/config", tag = "config", params(ClusterPath, VersionQuery),
-    responses((status = 200, description = "the configuration", content_type = "text/plain")))]
+    responses((status = 200, description = "the configuration", body = String, content_type = "text/plain")))]
 pub(crate) async fn get_config(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -70,14 +80,14 @@ pub(crate) async fn get_config(
 }
 
 /// Replaces the whole text; `version` must be the latest (409 otherwise).
-#[utoipa::path(put, path = "/api/v1/clusters/{id}/config", tag = "config", params(ClusterPath, VersionQuery),
-    request_body(content = String, content_type = "text/plain"),
-    responses((status = 200, description = "{version, ...}"), (status = 409, description = "stale base version")))]
+#[utoipa::path(put, path = "/api/v1/clusters/{id}/config", tag = "config", params(ClusterPath, BaseQuery),
+    request_body(content = Option<String>, content_type = "text/plain", description = "an empty body is an empty configuration"),
+    responses((status = 200, description = "the new version", body = CommittedBody), (status = 409, description = "stale base version")))]
 pub(crate) async fn put_config(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(path): Path<ClusterPath>,
-    Query(query): Query<VersionQuery>,
+    Query(query): Query<BaseQuery>,
     Text(text): Text,
 ) -> ApiResult<Response> {
     let user = caller.user(Permission::Write)?;
@@ -87,7 +97,7 @@ pub(crate) async fn put_config(
 }
 
 /// Every version, oldest first, without texts.
-#[utoipa::path(get, path = "/api/v1/clusters/{id}/versions", tag = "config", params(ClusterPath), responses((status = 200, description = "versions")))]
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/versions", tag = "config", params(ClusterPath), responses((status = 200, description = "versions", body = Vec<fleet_core::VersionInfo>)))]
 pub(crate) async fn list_versions(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -108,7 +118,7 @@ pub(crate) struct VersionPath {
 }
 
 /// One version with its text.
-#[utoipa::path(get, path = "/api/v1/clusters/{id}/versions/{n}", tag = "config", params(VersionPath), responses((status = 200, description = "the version")))]
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/versions/{n}", tag = "config", params(VersionPath), responses((status = 200, description = "the version", body = fleet_core::ConfigVersion)))]
 pub(crate) async fn get_version(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -128,7 +138,7 @@ pub(crate) struct DiffQuery {
 
 /// What changed from version `against` to version `n`: `{unified, summary}`.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/versions/{n}/diff", tag = "config", params(VersionPath, DiffQuery),
-    responses((status = 200, description = "{unified, summary}")))]
+    responses((status = 200, description = "the first config file's unified diff and summary, and every file that differs", body = fleet_core::bundle::BundleDiff)))]
 pub(crate) async fn diff(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -141,7 +151,7 @@ pub(crate) async fn diff(
 
 /// Makes a new version carrying version `n`'s text.
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/versions/{n}/restore", tag = "config", params(VersionPath, MessageQuery),
-    responses((status = 201, description = "{version, ...}")))]
+    responses((status = 201, description = "the new version", body = CommittedBody)))]
 pub(crate) async fn restore(
     State(state): State<AppState>,
     Caller(caller): Caller,

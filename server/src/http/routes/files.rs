@@ -31,6 +31,7 @@ pub(crate) struct FilePath {
     /// Cluster id.
     id: i64,
     /// The file's path in the managed directory (slashes allowed, or encoded as `%2F`).
+    #[param(value_type = BundlePath)]
     path: String,
 }
 
@@ -70,13 +71,28 @@ pub(crate) struct WriteQuery {
     /// Or stage the change in this open transaction.
     transaction_id: Option<i64>,
     /// The file's kind (`config`, `certificate`, `crt-list`, `map`, `acl`, `errorfile`, `lua`,
-    /// `other`); guessed from the name when absent.
+    /// `other`); guessed from the name when absent. Read as text so a bad one is a 422 after
+    /// the permission check.
+    #[param(value_type = Option<FileKind>)]
     kind: Option<String>,
     /// Permission bits in octal (`600`); the kind's default when absent.
+    #[param(pattern = "^[0-7]{1,4}$")]
     mode: Option<String>,
     /// Why (direct writes).
     #[serde(default)]
     message: String,
+}
+
+/// What a file write answers: a new version on `?version=N` (`CommittedBody`), the
+/// transaction on `?transaction_id=T`. Only the OpenAPI document uses it.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum FileWrite {
+    /// `?version=N`.
+    Version(super::CommittedBody),
+    /// `?transaction_id=T`.
+    Transaction(fleet_core::Transaction),
 }
 
 enum Target {
@@ -114,7 +130,6 @@ fn invalid(message: String) -> ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ListedFile {
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     info: FileInfo,
     /// True when the file holds a private key: never returned by user routes.
     private_key: bool,
@@ -148,7 +163,9 @@ pub(crate) async fn list_files(
 /// One file's bytes (`text/plain` for UTF-8 text, else `application/octet-stream`), with its
 /// kind in `X-Fleet-Kind` and its sha256 as `ETag`. 403 for a file holding a private key.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/files/{*path}", tag = "files", params(FilePath, ReadQuery),
-    responses((status = 200, description = "the file's bytes"), (status = 403, description = "the file holds a private key"),
+    responses((status = 200, description = "the file's bytes", content((String = "text/plain"), (Vec<u8> = "application/octet-stream")),
+            headers(("x-fleet-kind" = String, description = "the file's kind"), ("etag" = String, description = "the file's sha256, quoted"))),
+        (status = 403, description = "the file holds a private key"), (status = 422, description = "not a valid bundle path"),
         (status = 404, description = "no such file")))]
 pub(crate) async fn get_file(
     State(state): State<AppState>,
@@ -176,8 +193,8 @@ pub(crate) async fn get_file(
 /// Adds or replaces one file with the body's bytes: a new version on `?version=N`, or a
 /// `put_file` op staged in `?transaction_id=T`.
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/files/{*path}", tag = "files", params(FilePath, WriteQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, description = "the new version, or the transaction"), (status = 409, description = "stale base version"),
+    request_body(content = Option<Vec<u8>>, content_type = "application/octet-stream", description = "the file's bytes (an empty body is an empty file)"),
+    responses((status = 200, description = "the new version, or the transaction", body = FileWrite), (status = 409, description = "stale base version"),
         (status = 422, description = "bad path, kind or mode, or the bundle is refused")))]
 pub(crate) async fn put_file(
     State(state): State<AppState>,
@@ -209,7 +226,8 @@ pub(crate) async fn put_file(
 /// Removes one file: a new version on `?version=N`, or a `delete_file` op staged in
 /// `?transaction_id=T`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/files/{*path}", tag = "files", params(FilePath, WriteQuery),
-    responses((status = 200, description = "the new version, or the transaction"), (status = 404, description = "no such file"),
+    responses((status = 200, description = "the new version, or the transaction", body = FileWrite), (status = 404, description = "no such file"),
+        (status = 422, description = "not a valid bundle path, or the bundle is refused"),
         (status = 409, description = "stale base version")))]
 pub(crate) async fn delete_file(
     State(state): State<AppState>,
@@ -243,7 +261,9 @@ pub(crate) struct BundleQuery {
 /// The files of a version as a tar archive (`tar -x -C DIR` gives the managed tree back).
 /// Files holding a private key are left out and named in `X-Fleet-Withheld` (comma-separated).
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/bundle", tag = "files", params(ClusterPath, BundleQuery),
-    responses((status = 200, description = "application/x-tar"), (status = 404, description = "no such cluster or version")))]
+    responses((status = 200, description = "the version's files as a tar archive", body = Vec<u8>, content_type = "application/x-tar",
+            headers(("x-fleet-withheld" = String, description = "files left out because they hold a private key, comma-separated"))),
+        (status = 404, description = "no such cluster or version")))]
 pub(crate) async fn get_bundle(
     State(state): State<AppState>,
     Caller(caller): Caller,

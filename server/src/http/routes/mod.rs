@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use fleet_core::Committed;
 use serde::{Deserialize, Serialize};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -115,6 +115,79 @@ pub(super) fn openapi_paths(openapi: &mut utoipa::openapi::OpenApi) {
     openapi.paths.paths = paths.into_iter().map(|(path, item)| (path.replace("{*", "{"), item)).collect();
 }
 
+/// Documents the error answers of every operation, with the shared `Error` schema
+/// (`crate::errors`). The statuses a route can answer follow from what it extracts, in the
+/// order the extractors run, so they are derived here once from the operation's shape instead
+/// of being repeated (and forgotten) on each route:
+///
+/// ```text
+/// parameters or a body -> 400 (a path, query or JSON body that does not parse)
+/// bearer token         -> 401 (none, unknown or expired), 403 (role, pool scope, kind of token)
+/// path parameters      -> 404 (no such cluster, version, name ...)
+/// a body               -> 413 (over the route's body limit), 422 (not the body's shape or rules)
+/// `?transaction_id=` write -> 422 (the staged op does not apply to the transaction's text)
+/// a JSON body          -> 415 (not sent as application/json)
+/// a write              -> 409 (a name taken, a stale base, a transaction not open ...), 507 (disk full)
+/// ```
+///
+/// A route adds what only it can answer (429 of login throttling, of the open-transaction and
+/// long-poll limits ...) in its own `responses(...)`; a status a route declares keeps its
+/// description, and gets the `Error` schema when it has no content.
+pub(super) fn document_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{HttpMethod, ParameterIn};
+    use utoipa::openapi::security::SecurityRequirement;
+
+    let public = [SecurityRequirement::default()];
+    for item in openapi.paths.paths.values_mut() {
+        for (method, operation) in [
+            (HttpMethod::Get, &mut item.get),
+            (HttpMethod::Post, &mut item.post),
+            (HttpMethod::Put, &mut item.put),
+            (HttpMethod::Patch, &mut item.patch),
+            (HttpMethod::Delete, &mut item.delete),
+        ] {
+            let Some(operation) = operation else { continue };
+            let parameters = operation.parameters.as_deref().unwrap_or_default();
+            let in_path = parameters.iter().any(|p| p.parameter_in == ParameterIn::Path);
+            let body = operation.request_body.as_ref();
+            let json_body = body.is_some_and(|b| b.content.contains_key("application/json"));
+            let secured = operation.security.as_deref() != Some(&public[..]);
+            let write = method != HttpMethod::Get;
+            let stages = write && parameters.iter().any(|p| p.parameter_in == ParameterIn::Query && p.name == "transaction_id");
+            let auth_route = operation.tags.as_deref().is_some_and(|tags| tags.iter().any(|t| t == "auth"));
+            let statuses = [
+                (!parameters.is_empty() || body.is_some(), "400", "malformed request: a path, query or body that does not parse"),
+                (secured, "401", "missing, unknown or expired credentials (`WWW-Authenticate: Bearer`)"),
+                (secured, "403", "the caller's role, pool scope or kind of token does not allow this"),
+                (in_path, "404", "no such resource"),
+                (write && !auth_route, "409", "conflicts with the current state: a name taken, a stale base version, a transaction no longer open"),
+                (body.is_some(), "413", "the body is over this route's limit (names the limit and its flag)"),
+                (json_body, "415", "the body was not sent as application/json"),
+                (body.is_some() || stages, "422", "the body is not the route's shape or breaks its rules, or the op does not apply to the transaction (with line and column for configurations)"),
+                (write, "507", "the database's disk is full: nothing was written; retry once space is freed"),
+            ];
+            let responses = &mut operation.responses.responses;
+            for (_, status, description) in statuses.into_iter().filter(|(applies, _, _)| *applies) {
+                responses.entry(status.to_string()).or_insert_with(|| error_response(description).into());
+            }
+            for (status, response) in responses.iter_mut() {
+                if let (true, utoipa::openapi::RefOr::T(response)) = (status.as_str() >= "400", response) {
+                    if response.content.is_empty() {
+                        *response = error_response(&response.description);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An error answer: `description`, with the `Error` schema as JSON.
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
+    ResponseBuilder::new().description(description).content("application/json", content).build()
+}
+
 /// `/clusters/{id}`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -133,12 +206,17 @@ pub(crate) struct MessageQuery {
 }
 
 /// What import, replace, commit and restore answer.
-#[derive(Debug, Serialize)]
-struct CommittedBody {
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CommittedBody {
+    /// The new version's number.
     version: i64,
+    /// Hex SHA-256 of the first config file's text.
     sha256: String,
+    /// The bundle's digest (what agents compare).
     digest: String,
+    /// The version it was made from.
     parent: Option<i64>,
+    /// Warnings of the offline check (errors would have refused the version).
     warnings: Vec<haproxy_model::Diagnostic>,
 }
 

@@ -57,7 +57,9 @@ impl AtQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct StageQuery {
-    /// An open transaction of this cluster (required).
+    /// An open transaction of this cluster. Read as optional so a missing one is reported
+    /// after the permission check, as a 400.
+    #[param(required = true)]
     transaction_id: Option<i64>,
 }
 
@@ -164,14 +166,14 @@ pub(crate) struct ServerPath {
 
 /// Every backend and listen section.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends", tag = "backends", params(ClusterPath, AtQuery),
-    responses((status = 200, description = "sections with typed directives")))]
+    responses((status = 200, description = "sections with typed directives", body = Vec<haproxy_model::export::SectionModel>)))]
 pub(crate) async fn list_backends(reading: Reading<ClusterPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, _| Ok(read::proxies(doc, Side::Backend))).await
 }
 
 /// Stages `add_backend` (`{name, from?, lines?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/backends", tag = "backends", params(ClusterPath, StageQuery),
-    request_body(content = Object, description = "{name, from?, lines?}"), responses((status = 201, description = "the transaction")))]
+    request_body(content = NewProxyBody, description = "{name, from?, lines?}"), responses((status = 201, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn add_backend(
     staging: Staging<ClusterPath>,
     body: Body<NewProxyBody>,
@@ -181,14 +183,14 @@ pub(crate) async fn add_backend(
 
 /// One backend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}", tag = "backends", params(ProxyPath, AtQuery),
-    responses((status = 200, description = "the section")))]
+    responses((status = 200, description = "the section", body = haproxy_model::export::SectionModel)))]
 pub(crate) async fn get_backend(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, path| read::proxy(doc, Side::Backend, &path.name)).await
 }
 
 /// Stages `update_backend` (`{rename?, from?}`).
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/backends/{name}", tag = "backends", params(ProxyPath, StageQuery),
-    request_body(content = Object, description = "{rename?, from?}"), responses((status = 200, description = "the transaction")))]
+    request_body(content = ProxyChangeBody, description = "{rename?, from?}"), responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn update_backend(
     staging: Staging<ProxyPath>,
     body: Body<ProxyChangeBody>,
@@ -198,37 +200,37 @@ pub(crate) async fn update_backend(
 
 /// Stages `delete_backend`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/backends/{name}", tag = "backends", params(ProxyPath, StageQuery),
-    responses((status = 200, description = "the transaction")))]
+    responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn delete_backend(staging: Staging<ProxyPath>) -> ApiResult<impl IntoResponse> {
     staging.stage(StatusCode::OK, |path| Ok(EditOp::DeleteBackend { name: path.name.clone() })).await
 }
 
 /// The servers of a backend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}/servers", tag = "backends", params(ProxyPath, AtQuery),
-    responses((status = 200, description = "server directives")))]
+    responses((status = 200, description = "server directives", body = Vec<haproxy_model::export::Directive>)))]
 pub(crate) async fn list_servers(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, path| read::parts(doc, Side::Backend, &path.name, Part::Servers)).await
 }
 
 /// Stages `add_server` (`{name, address, weight?, backup?, disabled?, params?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/backends/{name}/servers", tag = "backends", params(ProxyPath, StageQuery),
-    request_body(content = Object, description = "{name, address, weight?, backup?, disabled?, params?}"),
-    responses((status = 201, description = "the transaction")))]
+    request_body(content = NewServerBody, description = "{name, address, weight?, backup?, disabled?, params?}"),
+    responses((status = 201, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn add_server(staging: Staging<ProxyPath>, body: Body<NewServerBody>) -> ApiResult<impl IntoResponse> {
     staging.stage(StatusCode::CREATED, |path| Ok(body.parse()?.into_op(&path.name))).await
 }
 
 /// One server.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/backends/{name}/servers/{server}", tag = "backends", params(ServerPath, AtQuery),
-    responses((status = 200, description = "the server directive")))]
+    responses((status = 200, description = "the server directive", body = haproxy_model::export::Directive)))]
 pub(crate) async fn get_server(reading: Reading<ServerPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, path| read::server(doc, &path.name, &path.server)).await
 }
 
 /// Stages `update_server` (`{address?, weight?, backup?, disabled?, params?}`).
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/backends/{name}/servers/{server}", tag = "backends", params(ServerPath, StageQuery),
-    request_body(content = Object, description = "{address?, weight?, backup?, disabled?, params?}"),
-    responses((status = 200, description = "the transaction")))]
+    request_body(content = ServerChangeBody, description = "{address?, weight?, backup?, disabled?, params?}"),
+    responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn update_server(
     staging: Staging<ServerPath>,
     body: Body<ServerChangeBody>,
@@ -238,7 +240,7 @@ pub(crate) async fn update_server(
 
 /// Stages `delete_server`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/backends/{name}/servers/{server}", tag = "backends", params(ServerPath, StageQuery),
-    responses((status = 200, description = "the transaction")))]
+    responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn delete_server(staging: Staging<ServerPath>) -> ApiResult<impl IntoResponse> {
     staging
         .stage(StatusCode::OK, |path| Ok(EditOp::DeleteServer { backend: path.name.clone(), name: path.server.clone() }))
@@ -247,14 +249,14 @@ pub(crate) async fn delete_server(staging: Staging<ServerPath>) -> ApiResult<imp
 
 /// Every frontend and listen section.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends", tag = "frontends", params(ClusterPath, AtQuery),
-    responses((status = 200, description = "sections with typed directives")))]
+    responses((status = 200, description = "sections with typed directives", body = Vec<haproxy_model::export::SectionModel>)))]
 pub(crate) async fn list_frontends(reading: Reading<ClusterPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, _| Ok(read::proxies(doc, Side::Frontend))).await
 }
 
 /// Stages `add_frontend` (`{name, from?, lines?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends", tag = "frontends", params(ClusterPath, StageQuery),
-    request_body(content = Object, description = "{name, from?, lines?}"), responses((status = 201, description = "the transaction")))]
+    request_body(content = NewProxyBody, description = "{name, from?, lines?}"), responses((status = 201, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn add_frontend(
     staging: Staging<ClusterPath>,
     body: Body<NewProxyBody>,
@@ -264,14 +266,14 @@ pub(crate) async fn add_frontend(
 
 /// One frontend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}", tag = "frontends", params(ProxyPath, AtQuery),
-    responses((status = 200, description = "the section")))]
+    responses((status = 200, description = "the section", body = haproxy_model::export::SectionModel)))]
 pub(crate) async fn get_frontend(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, path| read::proxy(doc, Side::Frontend, &path.name)).await
 }
 
 /// Stages `update_frontend` (`{rename?, from?}`).
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/frontends/{name}", tag = "frontends", params(ProxyPath, StageQuery),
-    request_body(content = Object, description = "{rename?, from?}"), responses((status = 200, description = "the transaction")))]
+    request_body(content = ProxyChangeBody, description = "{rename?, from?}"), responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn update_frontend(
     staging: Staging<ProxyPath>,
     body: Body<ProxyChangeBody>,
@@ -281,21 +283,21 @@ pub(crate) async fn update_frontend(
 
 /// Stages `delete_frontend`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}", tag = "frontends", params(ProxyPath, StageQuery),
-    responses((status = 200, description = "the transaction")))]
+    responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn delete_frontend(staging: Staging<ProxyPath>) -> ApiResult<impl IntoResponse> {
     staging.stage(StatusCode::OK, |path| Ok(EditOp::DeleteFrontend { name: path.name.clone() })).await
 }
 
 /// The binds of a frontend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/binds", tag = "frontends", params(ProxyPath, AtQuery),
-    responses((status = 200, description = "bind directives")))]
+    responses((status = 200, description = "bind directives", body = Vec<haproxy_model::export::Directive>)))]
 pub(crate) async fn list_binds(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, path| read::parts(doc, Side::Frontend, &path.name, Part::Binds)).await
 }
 
 /// Stages `add_bind` (`{address, params?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/binds", tag = "frontends", params(ProxyPath, StageQuery),
-    request_body(content = Object, description = "{address, params?}"), responses((status = 201, description = "the transaction")))]
+    request_body(content = NewBindBody, description = "{address, params?}"), responses((status = 201, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn add_bind(staging: Staging<ProxyPath>, body: Body<NewBindBody>) -> ApiResult<impl IntoResponse> {
     staging.stage(StatusCode::CREATED, |path| Ok(body.parse()?.into_op(&path.name))).await
 }
@@ -314,7 +316,7 @@ pub(crate) struct BindPath {
 
 /// Stages `delete_bind`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}/binds/{address}", tag = "frontends", params(BindPath, StageQuery),
-    responses((status = 200, description = "the transaction")))]
+    responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn delete_bind(staging: Staging<BindPath>) -> ApiResult<impl IntoResponse> {
     staging
         .stage(StatusCode::OK, |path| {
@@ -325,14 +327,14 @@ pub(crate) async fn delete_bind(staging: Staging<BindPath>) -> ApiResult<impl In
 
 /// The ACLs of a frontend.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/acls", tag = "frontends", params(ProxyPath, AtQuery),
-    responses((status = 200, description = "acl directives")))]
+    responses((status = 200, description = "acl directives", body = Vec<haproxy_model::export::Directive>)))]
 pub(crate) async fn list_acls(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, path| read::parts(doc, Side::Frontend, &path.name, Part::Acls)).await
 }
 
 /// Stages `add_acl` (`{name, words}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/acls", tag = "frontends", params(ProxyPath, StageQuery),
-    request_body(content = Object, description = "{name, words}"), responses((status = 201, description = "the transaction")))]
+    request_body(content = NewAclBody, description = "{name, words}"), responses((status = 201, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn add_acl(staging: Staging<ProxyPath>, body: Body<NewAclBody>) -> ApiResult<impl IntoResponse> {
     staging.stage(StatusCode::CREATED, |path| Ok(body.parse()?.into_op(&path.name))).await
 }
@@ -351,7 +353,7 @@ pub(crate) struct AclPath {
 
 /// Stages `delete_acl` (every line of that ACL).
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}/acls/{acl}", tag = "frontends", params(AclPath, StageQuery),
-    responses((status = 200, description = "the transaction")))]
+    responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn delete_acl(staging: Staging<AclPath>) -> ApiResult<impl IntoResponse> {
     staging
         .stage(StatusCode::OK, |path| Ok(EditOp::DeleteAcl { proxy: path.name.clone(), name: path.acl.clone() }))
@@ -360,14 +362,14 @@ pub(crate) async fn delete_acl(staging: Staging<AclPath>) -> ApiResult<impl Into
 
 /// The rules of a frontend (`http-request`, `use_backend` ...).
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/frontends/{name}/rules", tag = "frontends", params(ProxyPath, AtQuery),
-    responses((status = 200, description = "rule directives")))]
+    responses((status = 200, description = "rule directives", body = Vec<haproxy_model::export::Directive>)))]
 pub(crate) async fn list_rules(reading: Reading<ProxyPath>) -> ApiResult<impl IntoResponse> {
     reading.read(|doc, path| read::parts(doc, Side::Frontend, &path.name, Part::Rules)).await
 }
 
 /// Stages `add_rule` (`{words, position?}`).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/frontends/{name}/rules", tag = "frontends", params(ProxyPath, StageQuery),
-    request_body(content = Object, description = "{words, position?}"), responses((status = 201, description = "the transaction")))]
+    request_body(content = NewRuleBody, description = "{words, position?}"), responses((status = 201, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn add_rule(staging: Staging<ProxyPath>, body: Body<NewRuleBody>) -> ApiResult<impl IntoResponse> {
     staging.stage(StatusCode::CREATED, |path| Ok(body.parse()?.into_op(&path.name))).await
 }
@@ -383,12 +385,13 @@ pub(crate) struct RulePath {
     /// Rule keyword (`http-request` ...).
     keyword: String,
     /// Position among the rules with that keyword (0 = first).
+    #[param(maximum = 4_294_967_295_u64)]
     position: usize,
 }
 
 /// Stages `delete_rule`.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/frontends/{name}/rules/{keyword}/{position}", tag = "frontends",
-    params(RulePath, StageQuery), responses((status = 200, description = "the transaction")))]
+    params(RulePath, StageQuery), responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn delete_rule(staging: Staging<RulePath>) -> ApiResult<impl IntoResponse> {
     staging
         .stage(StatusCode::OK, |path| {

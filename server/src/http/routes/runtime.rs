@@ -19,8 +19,8 @@ use crate::http::AppState;
 /// Queues a runtime action for every agent of the cluster: `{backend, server, action, value?}`
 /// with action `drain`, `ready`, `maint` or `weight` (value 0..256).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/runtime", tag = "runtime", params(ClusterPath),
-    request_body(content = Object, description = "{backend, server, action, value?}"),
-    responses((status = 201, description = "the queued action"), (status = 422, description = "invalid action")))]
+    operation_id = "queue_runtime_action", request_body = RuntimeRequest,
+    responses((status = 201, description = "the queued action", body = fleet_core::runtime::RuntimeAction), (status = 422, description = "invalid action")))]
 pub(crate) async fn queue(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -44,7 +44,7 @@ pub(crate) struct ActionPath {
 
 /// One runtime action with every agent's result so far.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/runtime/{action_id}", tag = "runtime", params(ActionPath),
-    responses((status = 200, description = "the action and its per-agent results")))]
+    operation_id = "get_runtime_action", responses((status = 200, description = "the action and its per-agent results", body = fleet_core::runtime::RuntimeAction)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -55,7 +55,7 @@ pub(crate) async fn get(
 }
 
 /// The runtime actions this agent has not run yet, oldest first.
-#[utoipa::path(get, path = "/api/v1/agent/runtime", tag = "agent", responses((status = 200, description = "pending actions")))]
+#[utoipa::path(get, path = "/api/v1/agent/runtime", tag = "agent", operation_id = "pending_runtime_actions", responses((status = 200, description = "pending actions", body = Vec<fleet_core::runtime::RuntimeAction>)))]
 pub(crate) async fn pending(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     let agent = caller.agent()?;
     Ok(axum::Json(state.store.pending_runtime_actions(agent.id).await?))
@@ -63,7 +63,7 @@ pub(crate) async fn pending(State(state): State<AppState>, Caller(caller): Calle
 
 /// Records this agent's results: `[{action_id, ok, output}]`.
 #[utoipa::path(post, path = "/api/v1/agent/runtime/results", tag = "agent",
-    request_body(content = Object, description = "[{action_id, ok, output}]"), responses((status = 204, description = "recorded")))]
+    operation_id = "record_runtime_results", request_body = Vec<ActionOutcome>, responses((status = 204, description = "recorded")))]
 pub(crate) async fn results(
     State(state): State<AppState>,
     Caller(caller): Caller,

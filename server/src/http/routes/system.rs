@@ -9,13 +9,20 @@ use axum::response::IntoResponse;
 use crate::http::AppState;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/api/v1/health", security(()), tag = "system", responses((status = 200, description = "{\"status\":\"ok\"}")))]
+#[utoipa::path(get, path = "/api/v1/health", security(()), tag = "system", responses((status = 200, description = "the process answers", body = Health)))]
 pub(crate) async fn health() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok"}))
+    axum::Json(Health { status: "ok" })
+}
+
+/// `{"status": "ok"}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    status: &'static str,
 }
 
 /// Prometheus metrics (text exposition format), with the certificate store's expiry gauge.
-#[utoipa::path(get, path = "/metrics", security(()), tag = "system", responses((status = 200, description = "metrics text")))]
+#[utoipa::path(get, path = "/metrics", security(()), tag = "system", responses((status = 200, description = "metrics text", body = String, content_type = "text/plain")))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
     match state.store.certificate_expiries().await {
@@ -27,7 +34,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
 }
 
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", security(()), tag = "system", responses((status = 200, description = "OpenAPI 3 document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", security(()), tag = "system", responses((status = 200, description = "OpenAPI 3 document", body = Object)))]
 pub(crate) async fn openapi() -> impl IntoResponse {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     let text = DOCUMENT.get_or_init(|| {

@@ -19,13 +19,15 @@ use crate::http::AppState;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct BeginQuery {
-    /// The base: the latest version (0 for a cluster without versions).
+    /// The base: the latest version (0 for a cluster without versions). Read as optional so
+    /// a missing one is reported after the permission check, as a 400.
+    #[param(required = true)]
     version: Option<i64>,
 }
 
 /// The open transactions of a cluster.
-#[utoipa::path(get, path = "/api/v1/clusters/{id}/transactions", tag = "transactions", params(ClusterPath),
-    responses((status = 200, description = "open transactions")))]
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/transactions", tag = "transactions", params(ClusterPath), operation_id = "list_transactions",
+    responses((status = 200, description = "open transactions", body = Vec<fleet_core::Transaction>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -37,7 +39,8 @@ pub(crate) async fn list(
 
 /// Begins a transaction at `version`, which must be the latest (409 otherwise).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/transactions", tag = "transactions", params(ClusterPath, BeginQuery),
-    responses((status = 201, description = "the transaction ({id, ...})"), (status = 409, description = "stale version"),
+    operation_id = "begin_transaction",
+    responses((status = 201, description = "the transaction", body = fleet_core::Transaction), (status = 409, description = "stale version"),
         (status = 429, description = "the user holds as many open transactions as --max-open-transactions allows")))]
 pub(crate) async fn begin(
     State(state): State<AppState>,
@@ -63,7 +66,7 @@ pub(crate) struct TransactionPath {
 
 /// One transaction with its staged ops.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/transactions/{tid}", tag = "transactions", params(TransactionPath),
-    responses((status = 200, description = "the transaction")))]
+    operation_id = "get_transaction", responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -75,7 +78,7 @@ pub(crate) async fn get(
 
 /// Commits the transaction as the next version.
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/transactions/{tid}", tag = "transactions", params(TransactionPath, MessageQuery),
-    responses((status = 200, description = "{version, ...}"), (status = 409, description = "another commit won"),
+    operation_id = "commit_transaction", responses((status = 200, description = "the new version", body = super::CommittedBody), (status = 409, description = "another commit won"),
         (status = 422, description = "the result has errors")))]
 pub(crate) async fn commit(
     State(state): State<AppState>,
@@ -90,7 +93,7 @@ pub(crate) async fn commit(
 
 /// Discards the transaction.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/transactions/{tid}", tag = "transactions", params(TransactionPath),
-    responses((status = 204, description = "discarded")))]
+    operation_id = "discard_transaction", responses((status = 204, description = "discarded")))]
 pub(crate) async fn discard(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -102,7 +105,7 @@ pub(crate) async fn discard(
 }
 
 /// One op or a list of ops.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub(crate) enum Ops {
     One(EditOp),
@@ -111,8 +114,8 @@ pub(crate) enum Ops {
 
 /// Stages typed edit ops (`{"op": "add_server", ...}` or a list of them).
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/transactions/{tid}/ops", tag = "transactions", params(TransactionPath),
-    request_body(content = Object, description = "an edit op or a list of edit ops"),
-    responses((status = 200, description = "the transaction"), (status = 422, description = "an op does not apply"),
+    operation_id = "stage_ops", request_body(content = Ops, description = "an edit op or a list of edit ops"),
+    responses((status = 200, description = "the transaction", body = fleet_core::Transaction), (status = 422, description = "an op does not apply"),
         (status = 413, description = "the transaction would hold more ops than --max-ops-per-transaction allows")))]
 pub(crate) async fn stage(
     State(state): State<AppState>,

@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use fleet_core::rbac::Permission;
 use fleet_core::{Credentials, PoolRole, Role, UserChange};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::errors::ApiResult;
@@ -30,7 +29,7 @@ fn session_ttl(state: &AppState) -> i64 {
 /// `{status: "mfa_required", challenge, expires_at}` when the user has a second factor (send
 /// the code to `/auth/login/mfa`). Throttled per username and per source address.
 #[utoipa::path(post, path = "/api/v1/auth/login", security(()), tag = "auth", request_body = LoginRequest,
-    responses((status = 200, description = "a session, or the second factor's challenge"), (status = 401, description = "wrong credentials"),
+    responses((status = 200, description = "a session, or the second factor's challenge", body = fleet_core::SignIn), (status = 401, description = "wrong credentials"),
         (status = 429, description = "too many failed logins: see Retry-After")))]
 pub(crate) async fn login(State(state): State<AppState>, Peer(peer): Peer, Json(body): Json<LoginRequest>) -> ApiResult<impl IntoResponse> {
     let credentials = Credentials { username: &body.username, password: &body.password, source: peer };
@@ -48,7 +47,7 @@ pub(crate) struct MfaLoginRequest {
 
 /// The second login step: the session, like `/auth/login` without a second factor.
 #[utoipa::path(post, path = "/api/v1/auth/login/mfa", security(()), tag = "auth", request_body = MfaLoginRequest,
-    responses((status = 200, description = "{status: session, token, user}"), (status = 401, description = "wrong code or spent challenge"),
+    responses((status = 200, description = "the session", body = fleet_core::SignIn), (status = 401, description = "wrong code or spent challenge"),
         (status = 429, description = "too many failed logins")))]
 pub(crate) async fn login_mfa(State(state): State<AppState>, Peer(peer): Peer, Json(body): Json<MfaLoginRequest>) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(state.store.complete_mfa(&state.keyring, &body.challenge, &body.code, peer, session_ttl(&state)).await?))
@@ -62,7 +61,7 @@ pub(crate) async fn logout(State(state): State<AppState>, Token(token): Token) -
 }
 
 /// Every user (admin).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, description = "users")))]
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, description = "users", body = Vec<fleet_core::User>)))]
 pub(crate) async fn list_users(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Admin)?;
     Ok(axum::Json(state.store.users().await?))
@@ -73,21 +72,25 @@ pub(crate) async fn list_users(State(state): State<AppState>, Caller(caller): Ca
 pub(crate) struct NewUser {
     /// 1 to 64 characters after NFKC: letters, digits, `.`, `-`, `_`, `@`; unique ignoring case
     /// and look-alike letters.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._@-]+$")]
     username: String,
-    /// At least 12 characters, not a common password.
+    /// At least 12 characters, not all blanks, not a common password.
+    #[schema(min_length = 12, pattern = "\\S")]
     password: String,
-    /// `admin`, `operator` or `viewer` everywhere; absent or null: only `pool_roles`.
+    /// `admin`, `operator` or `viewer` everywhere; absent or null: only `pool_roles`. Read as
+    /// text so an unknown role is a 422 after the permission check.
     #[serde(default)]
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
     /// Roles in single pools: `[{pool_id, role}]`.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pool_roles: Vec<PoolRole>,
 }
 
 /// Creates a user with a global role and/or roles in pools (admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
-    responses((status = 201, description = "the user"), (status = 409, description = "the name is taken (ignoring case and look-alikes)"),
+    responses((status = 201, description = "the user", body = fleet_core::User), (status = 404, description = "a pool in pool_roles does not exist"),
+        (status = 409, description = "the name is taken (ignoring case and look-alikes)"),
         (status = 422, description = "bad username, weak password or unknown role")))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
@@ -111,8 +114,8 @@ pub(crate) struct UserPath {
 /// Changes a user's global role (`null` removes it), pool roles or second-factor requirement
 /// (admin). The last global admin keeps its role.
 #[utoipa::path(patch, path = "/api/v1/users/{user_id}", tag = "users", params(UserPath),
-    request_body(content = Object, description = "{role?, pool_roles?, mfa_required?}"),
-    responses((status = 200, description = "the user"), (status = 409, description = "the last global admin")))]
+    request_body(content = UserChange, description = "{role?, pool_roles?, mfa_required?}"),
+    responses((status = 200, description = "the user", body = fleet_core::User), (status = 409, description = "the last global admin")))]
 pub(crate) async fn update_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -139,7 +142,8 @@ pub(crate) async fn delete_user(
 /// `PUT /api/v1/users/{user_id}/password`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PasswordReset {
-    /// The new password (at least 12 characters, not a common one).
+    /// The new password (at least 12 characters, not all blanks, not a common one).
+    #[schema(min_length = 12, pattern = "\\S")]
     password: String,
 }
 
@@ -172,18 +176,21 @@ pub(crate) async fn reset_mfa(
 /// `POST /api/v1/tokens`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewToken {
-    /// A label.
+    /// A label: 1 to 100 characters, not all blanks, no control characters.
+    #[schema(max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     name: String,
     /// The user the token acts as (admins only; default: the caller).
     #[serde(default)]
     user_id: Option<i64>,
-    /// Lifetime in seconds (at most a year); absent: until revoked.
+    /// Lifetime in seconds (1 s to 366 days); absent: until revoked.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 31_622_400)]
     ttl_seconds: Option<u64>,
 }
 
 /// Creates an API token for automation: `{token, api_token}` (the token is shown once).
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "users", request_body = NewToken, responses((status = 201, description = "the token")))]
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "users", request_body = NewToken, responses((status = 201, description = "the token", body = NewApiToken),
+    (status = 404, description = "no such user")))]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -192,11 +199,20 @@ pub(crate) async fn create_token(
     let owner = caller.api_token_owner(body.user_id)?;
     let ttl_ms = body.ttl_seconds.map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX));
     let (api_token, token) = state.store.create_api_token_for(&caller.actor(), owner, &body.name, ttl_ms).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"token": token, "api_token": api_token}))))
+    Ok((StatusCode::CREATED, axum::Json(NewApiToken { token, api_token })))
+}
+
+/// A new API token.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NewApiToken {
+    /// The secret to send as `Authorization: Bearer ...` (shown once).
+    token: String,
+    /// Its metadata.
+    api_token: fleet_core::ApiToken,
 }
 
 /// The caller's own API tokens (prefix, expiry, last use; never the secret).
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "users", responses((status = 200, description = "tokens")))]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "users", responses((status = 200, description = "tokens", body = Vec<fleet_core::ApiToken>)))]
 pub(crate) async fn list_tokens(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     let user = caller.account()?;
     Ok(axum::Json(state.store.api_tokens(user.id).await?))
@@ -236,7 +252,7 @@ pub(crate) struct AuditQuery {
 }
 
 /// The newest audit entries, newest first (admin, operator).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "users", params(AuditQuery), responses((status = 200, description = "entries")))]
+#[utoipa::path(get, path = "/api/v1/audit", tag = "users", params(AuditQuery), responses((status = 200, description = "entries", body = Vec<fleet_core::AuditEntry>)))]
 pub(crate) async fn audit(
     State(state): State<AppState>,
     Caller(caller): Caller,
