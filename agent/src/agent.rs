@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use fleet_core::apply::runtime_plan;
 use fleet_core::backoff::Backoff;
 use fleet_core::runtime::{command_succeeded, ActionOutcome, RuntimeSummary};
 use fleet_core::wire::{EnrolRequest, Heartbeat};
@@ -259,13 +260,14 @@ async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipelin
                 Ok(false) => {}
                 Err(message) => tracing::error!(%message, "cannot restart haproxy"),
             }
-            runtime_summary(&driver).await
+            (runtime_summary(&driver).await, served_certificates(&driver).await)
         };
+        let (summary, certificates) = summary;
         let mut facts = facts.clone();
         if let (Some(object), Some(summary)) = (facts.as_object_mut(), summary) {
             object.insert("runtime".into(), serde_json::to_value(summary).unwrap_or_default());
         }
-        if let Err(error) = client.heartbeat(&Heartbeat { facts: Some(facts), certificates: None }).await {
+        if let Err(error) = client.heartbeat(&Heartbeat { facts: Some(facts), certificates }).await {
             tracing::warn!(%error, "heartbeat failed");
             continue;
         }
@@ -279,6 +281,18 @@ async fn runtime_summary(driver: &Driver) -> Option<RuntimeSummary> {
     let info = driver.runtime("show info").await.ok()?;
     let stat = driver.runtime("show stat").await.ok()?;
     Some(RuntimeSummary::from_show(&info, &stat))
+}
+
+/// What HAProxy serves (`show ssl cert`, then `show ssl cert <file>` for each), for the
+/// certificate store's status; `None` when the runtime API does not answer.
+async fn served_certificates(driver: &Driver) -> Option<Vec<fleet_core::wire::ServedCertificate>> {
+    let listing = driver.runtime("show ssl cert").await.ok()?;
+    let mut served = Vec::new();
+    for filename in runtime_plan::listed_certificates(&listing) {
+        let answer = driver.runtime(&format!("show ssl cert {filename}")).await.ok()?;
+        served.extend(runtime_plan::served_certificate(filename, &answer));
+    }
+    Some(served)
 }
 
 /// Runs the pending runtime actions in order and posts their results.

@@ -583,6 +583,97 @@ class Client:
         """The renewal of one certificate (same shape); FleetError 404 when it is not kept renewed."""
         return _object(self.request("GET", f"/certificates/{int(certificate_id)}/renewal"))
 
+    # -- certificate store -------------------------------------------------------------------
+
+    def certificates(self) -> list[dict[str, Any]]:
+        """Every stored certificate the caller may read, by name: ``[{id, name, cluster_id,
+        revision, subject, issuer, serial, sans, not_before, not_after, key_type, key_bits,
+        fingerprint_sha256, fingerprint_sha1, chain, ...}]`` (times in Unix ms). Never a key."""
+        return _objects(self.request("GET", "/certificates"))
+
+    def certificate(self, certificate_id: int) -> dict[str, Any]:
+        """One stored certificate (as listed by :meth:`certificates`)."""
+        return _object(self.request("GET", f"/certificates/{int(certificate_id)}"))
+
+    def create_certificate(
+        self,
+        name: str,
+        certificate: str,
+        private_key: Optional[str] = None,
+        *,
+        chain: Optional[str] = None,
+        cluster: Optional[ClusterRef] = None,
+        allow_expired: bool = False,
+    ) -> dict[str, Any]:
+        """Uploads a certificate (PEM; ``certificate`` may hold the chain and even the key, as
+        HAProxy's combined file). Bound to ``cluster`` when given, else global. A key that does
+        not match, a chain in the wrong order or not linking, an expired certificate (without
+        ``allow_expired``) or garbage raises :class:`ValidationError` and stores nothing; a
+        taken name raises :class:`ConflictError`."""
+        body: dict[str, Any] = {"name": name, "certificate": certificate, "allow_expired": allow_expired}
+        if private_key is not None:
+            body["private_key"] = private_key
+        if chain is not None:
+            body["chain"] = chain
+        if cluster is not None:
+            body["cluster_id"] = _cluster_id(cluster)
+        return _object(self.request("POST", "/certificates", json_body=body))
+
+    def replace_certificate(
+        self,
+        certificate_id: int,
+        certificate: str,
+        private_key: Optional[str] = None,
+        *,
+        chain: Optional[str] = None,
+        allow_expired: bool = False,
+    ) -> dict[str, Any]:
+        """Replaces a certificate with a new revision (checked like an upload; without a key the
+        stored key is kept) and writes it into every cluster using it: the answer is the new
+        record plus ``rollouts: [{cluster_id, path, version, error}]``, one new version each."""
+        body: dict[str, Any] = {"certificate": certificate, "allow_expired": allow_expired}
+        if private_key is not None:
+            body["private_key"] = private_key
+        if chain is not None:
+            body["chain"] = chain
+        return _object(self.request("PUT", f"/certificates/{int(certificate_id)}", json_body=body))
+
+    def delete_certificate(self, certificate_id: int) -> None:
+        """Deletes a certificate and its key; :class:`ConflictError` while it is deployed."""
+        self.request("DELETE", f"/certificates/{int(certificate_id)}")
+
+    def deploy_certificate(
+        self,
+        certificate_id: int,
+        cluster: ClusterRef,
+        path: Optional[str] = None,
+        *,
+        crt_list: Optional[str] = None,
+        crt_list_options: str = "",
+    ) -> dict[str, Any]:
+        """Places the certificate into the cluster's bundle as HAProxy's combined file
+        (certificate, chain, key) at ``path`` (default ``certs/<name>.pem``), and with
+        ``crt_list`` sets its line (``<file> <crt_list_options>``) in that crt-list file: one
+        new version, ``{cluster_id, path, crt_list, version, revision}``."""
+        body: dict[str, Any] = {"cluster_id": _cluster_id(cluster)}
+        if path is not None:
+            body["path"] = path
+        if crt_list is not None:
+            body["crt_list"] = {"path": crt_list, "options": crt_list_options}
+        return _object(self.request("POST", f"/certificates/{int(certificate_id)}/deploy", json_body=body))
+
+    def undeploy_certificate(self, certificate_id: int, cluster: ClusterRef, path: str) -> dict[str, Any]:
+        """Removes the certificate (and its crt-list line) from the cluster's bundle: one new
+        version."""
+        body = {"cluster_id": _cluster_id(cluster), "path": path}
+        return _object(self.request("POST", f"/certificates/{int(certificate_id)}/undeploy", json_body=body))
+
+    def certificate_status(self, certificate_id: int) -> dict[str, Any]:
+        """Expiry and rollout: ``{certificate, days_left, warning_days, warning, deployments:
+        [{cluster_id, path, version, revision, current, nodes: [{agent, filename, sha1, current,
+        ...}]}]}``; a node whose ``current`` is false serves another certificate."""
+        return _object(self.request("GET", f"/certificates/{int(certificate_id)}/status"))
+
     # -- reads of the typed views ------------------------------------------------------------
 
     def backends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:

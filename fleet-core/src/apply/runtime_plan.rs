@@ -237,6 +237,23 @@ pub fn shown_fingerprint(answer: &str) -> Option<String> {
     answer.lines().find_map(|l| l.trim().strip_prefix("SHA1 FingerPrint:")).map(|f| f.trim().to_ascii_uppercase())
 }
 
+/// The certificate files `show ssl cert` lists as loaded (uncommitted transactions, marked `*`,
+/// and comment lines left out).
+pub fn listed_certificates(answer: &str) -> Vec<&str> {
+    answer.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('*')).collect()
+}
+
+/// What `show ssl cert <filename>` says HAProxy serves for `filename`: the leaf's SHA-1 and
+/// serial (the certificate store compares them with its own, `Heartbeat::certificates`).
+pub fn served_certificate(filename: &str, answer: &str) -> Option<crate::wire::ServedCertificate> {
+    let serial = answer.lines().find_map(|l| l.trim().strip_prefix("Serial:")).map(|s| s.trim().to_ascii_uppercase());
+    Some(crate::wire::ServedCertificate {
+        filename: filename.to_string(),
+        sha1: shown_fingerprint(answer)?,
+        serial: serial.unwrap_or_default(),
+    })
+}
+
 /// SHA-1 over the DER of the first `CERTIFICATE` block of a PEM, upper-case hex, as
 /// `show ssl cert` prints it (RFC 7468 textual encoding).
 pub fn pem_sha1_fingerprint(pem: &str) -> Option<String> {
@@ -249,6 +266,16 @@ pub fn pem_sha1_fingerprint(pem: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn served_certificates_from_show_ssl_cert() {
+        let listing = "# transaction\n*certs/new.pem\n# filename\ncerts/site.pem\n/etc/haproxy/other.pem\n\n";
+        assert_eq!(listed_certificates(listing), ["certs/site.pem", "/etc/haproxy/other.pem"]);
+        let shown = "Filename: certs/site.pem\nStatus: Used\nSerial: 55E59E49\nSHA1 FingerPrint: 5134935c0b1c\nSubject: /CN=a.test\n";
+        let served = served_certificate("certs/site.pem", shown).unwrap_or_else(|| unreachable!());
+        assert_eq!((served.sha1.as_str(), served.serial.as_str()), ("5134935C0B1C", "55E59E49"));
+        assert_eq!(served_certificate("x", "Unknown certificate"), None);
+    }
 
     fn p(s: &str) -> BundlePath {
         BundlePath::new(s).unwrap_or_else(|e| unreachable!("{e}"))

@@ -138,6 +138,10 @@ impl Server {
         self.call(reqwest::Method::GET, path, None)
     }
 
+    pub(crate) fn call_put(&self, path: &str, body: &Value) -> Value {
+        self.call(reqwest::Method::PUT, path, Some(Body::Json(body)))
+    }
+
     /// A pool and a cluster whose agents write `config_path`; returns the cluster id.
     pub(crate) fn cluster(&self, name: &str, config_path: &Path) -> i64 {
         let pool = self.post("/api/v1/pools", &json!({"name": format!("{name}-pool")}));

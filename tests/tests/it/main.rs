@@ -9,6 +9,7 @@ mod acme_pebble;
 mod agent_adopt;
 mod agent_apply;
 mod agent_bundles;
+mod agent_certificates;
 mod agent_demo;
 mod agent_harness;
 mod agent_privileged;
