@@ -1,0 +1,6 @@
+# The certificate benchmark (issue 13, "Benchmark"): 1,000 ECDSA P-256 certificates in one
+# cluster on one agent with real HAProxy: `haproxy -c` on them, apply -> served (reload), and
+# replace -> served for a renewal of one of them through the runtime API (the reload counter
+# must not move). Needs the `fleet` and `fleet-agent` binaries (the debug build of the earlier
+# steps serves); FLEET_BENCH_CERTS changes the count; ~15 seconds.
+cargo bench -p fleet-tests --bench cert_apply --locked
