@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 /// Where an order stands (RFC 8555 §7.1.6, the order object's `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OrderStatus {
     /// Waiting for its authorisations (the challenge is being published or validated).
     Pending,
@@ -74,6 +75,7 @@ impl OrderStatus {
 
 /// How the CA checks control of the names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChallengeKind {
     /// RFC 8555 §8.3: `http://<name>/.well-known/acme-challenge/<token>`, answered by the nodes.
     #[serde(rename = "http-01")]
@@ -95,6 +97,7 @@ impl ChallengeKind {
 
 /// The certificate key an order makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KeyType {
     /// ECDSA on P-256 with SHA-256 (the default: small, fast handshakes, accepted everywhere).
     #[default]
@@ -128,6 +131,7 @@ impl KeyType {
 /// `contact`: one address or several; `mailto:` is added to a bare address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Contacts {
     /// One address.
     One(String),
@@ -153,6 +157,7 @@ impl Contacts {
 /// `POST /api/v1/acme/accounts`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAccount {
     /// The CA's directory (`https://...`), any RFC 8555 CA.
     pub directory_url: String,
@@ -176,6 +181,7 @@ fn no_contact() -> Contacts {
 
 /// A stored account; its credentials stay sealed and are never returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcmeAccount {
     /// Random id below 2^53.
     pub id: i64,
@@ -198,6 +204,7 @@ pub struct AcmeAccount {
 /// `POST /api/v1/acme/certificates`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewOrder {
     /// DNS names, the first one names the default path.
     pub names: Vec<String>,
@@ -230,6 +237,7 @@ fn yes() -> bool {
 
 /// One thing that happened to an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderEvent {
     /// Unix ms.
     pub at: i64,
@@ -241,6 +249,7 @@ pub struct OrderEvent {
 
 /// A stored order with its events (`GET /api/v1/acme/orders/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcmeOrder {
     /// Random id below 2^53.
     pub id: i64,

@@ -8,6 +8,7 @@ use super::schedule::{Lifetime, RenewalPlan};
 
 /// A certificate the scheduler keeps renewed. Times are Unix ms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Renewal {
     /// The certificate store's id.
     pub certificate_id: i64,
@@ -52,6 +53,7 @@ impl Renewal {
 
 /// A renewal as the API shows it: the stored state plus when the next order may start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenewalStatus {
     /// The stored state.
     #[serde(flatten)]

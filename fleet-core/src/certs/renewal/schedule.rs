@@ -15,6 +15,7 @@ use crate::clock::Random;
 
 /// A certificate's validity period, Unix ms (`notBefore`, `notAfter`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lifetime {
     /// `notBefore`, Unix ms.
     pub not_before_ms: i64,
@@ -24,6 +25,7 @@ pub struct Lifetime {
 
 /// A renewal window `[start_ms, end_ms]`, Unix ms (RFC 9773 `suggestedWindow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Window {
     /// The earliest instant to renew, Unix ms.
     pub start_ms: i64,
@@ -34,6 +36,7 @@ pub struct Window {
 /// Where the window of a [`RenewalPlan`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WindowSource {
     /// The CA's ARI `suggestedWindow`.
     Ari,
@@ -62,6 +65,7 @@ impl WindowSource {
 
 /// The decided renewal instant and the window it was drawn from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenewalPlan {
     /// Renew at or after this instant, Unix ms.
     pub renew_at_ms: i64,

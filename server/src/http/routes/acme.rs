@@ -4,11 +4,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use fleet_core::certs::acme::{NewAccount, NewOrder};
+use fleet_core::certs::acme::{AcmeAccount, AcmeOrder, NewAccount, NewOrder, OrderStatus};
 use fleet_core::rbac::Permission;
-use serde::Deserialize;
-use serde_json::json;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::errors::ApiResult;
 use crate::http::auth::Caller;
@@ -19,8 +18,8 @@ use crate::http::AppState;
 /// The account key is sealed at rest and never returned. 422 with the CA's problem detail when
 /// the CA refuses (e.g. it requires an external account binding).
 #[utoipa::path(post, path = "/api/v1/acme/accounts", tag = "acme",
-    request_body(content = Object, description = "{directory_url, contact, ca_pem?, eab_kid?, eab_hmac?}"),
-    responses((status = 201, description = "{id, directory_url, contact, account_url, ...}"), (status = 422, description = "bad input or refused by the CA")))]
+    request_body = NewAccount,
+    responses((status = 201, description = "the account (never its key)", body = AcmeAccount), (status = 422, description = "bad input or refused by the CA")))]
 pub(crate) async fn create_account(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -33,7 +32,7 @@ pub(crate) async fn create_account(
 }
 
 /// Every ACME account (never a key).
-#[utoipa::path(get, path = "/api/v1/acme/accounts", tag = "acme", responses((status = 200, description = "accounts")))]
+#[utoipa::path(get, path = "/api/v1/acme/accounts", tag = "acme", responses((status = 200, description = "accounts", body = Vec<AcmeAccount>)))]
 pub(crate) async fn list_accounts(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.acme_accounts().await?))
@@ -43,8 +42,8 @@ pub(crate) async fn list_accounts(State(state): State<AppState>, Caller(caller):
 /// path?, key_type?, auto_apply?}` → 202 `{id, status}`; follow it at `/acme/orders/{id}`.
 /// Needs write access to every cluster named.
 #[utoipa::path(post, path = "/api/v1/acme/certificates", tag = "acme",
-    request_body(content = Object, description = "{names, account_id, challenge, clusters, frontends?, certificate_id?, path?, key_type?, auto_apply?}"),
-    responses((status = 202, description = "{id, status}"), (status = 422, description = "bad input; nothing stored")))]
+    request_body = NewOrder,
+    responses((status = 202, description = "the order, accepted", body = OrderAccepted), (status = 422, description = "bad input; nothing stored")))]
 pub(crate) async fn create_order(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -58,7 +57,16 @@ pub(crate) async fn create_order(
     }
     let order = state.store.create_acme_order(&actor, &request).await?;
     state.acme.wake();
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": order.id, "status": order.status}))))
+    Ok((StatusCode::ACCEPTED, axum::Json(OrderAccepted { id: order.id, status: order.status })))
+}
+
+/// The answer to an order: follow it at `/acme/orders/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OrderAccepted {
+    /// Order id.
+    id: i64,
+    /// `pending` at first.
+    status: OrderStatus,
 }
 
 /// `/acme/orders/{id}`.
@@ -72,7 +80,7 @@ pub(crate) struct OrderPath {
 /// An order: `{id, status: pending|ready|processing|valid|invalid, error, events: [{at, status,
 /// message}], ...}`.
 #[utoipa::path(get, path = "/api/v1/acme/orders/{id}", tag = "acme", params(OrderPath),
-    responses((status = 200, description = "the order with its events"), (status = 404, description = "no such order")))]
+    responses((status = 200, description = "the order with its events", body = AcmeOrder), (status = 404, description = "no such order")))]
 pub(crate) async fn get_order(State(state): State<AppState>, Caller(caller): Caller, Path(path): Path<OrderPath>) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.acme_order(path.id).await?))

@@ -6,6 +6,7 @@
 
 use axum::extract::State;
 use axum::response::IntoResponse;
+use fleet_core::certs::renewal::RenewalStatus;
 use fleet_core::rbac::Permission;
 
 use super::certificates::{readable, CertificatePath};
@@ -17,7 +18,7 @@ use crate::http::AppState;
 /// Every certificate kept renewed that the caller may read, soonest first: `[{certificate_id,
 /// names, lifetime, cert_id, plan: {renew_at_ms, window: {start_ms, end_ms}, source:
 /// "ari"|"lifetime"}, next_attempt_ms, due, failures, retry_at_ms, last_error, ...}]` (Unix ms).
-#[utoipa::path(get, path = "/api/v1/acme/renewals", tag = "certificates", responses((status = 200, description = "renewals")))]
+#[utoipa::path(get, path = "/api/v1/acme/renewals", tag = "certificates", responses((status = 200, description = "renewals", body = Vec<RenewalStatus>)))]
 pub(crate) async fn list_renewals(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     caller.reader()?;
     let mut shown = Vec::new();
@@ -32,7 +33,7 @@ pub(crate) async fn list_renewals(State(state): State<AppState>, Caller(caller):
 /// The renewal of one certificate (same shape as a list entry); 404 when it is not kept
 /// renewed (not issued by ACME).
 #[utoipa::path(get, path = "/api/v1/certificates/{id}/renewal", tag = "certificates", params(CertificatePath),
-    responses((status = 200, description = "renewal"), (status = 404, description = "no such certificate, or not kept renewed")))]
+    responses((status = 200, description = "renewal", body = RenewalStatus), (status = 404, description = "no such certificate, or not kept renewed")))]
 pub(crate) async fn get_renewal(
     State(state): State<AppState>,
     Caller(caller): Caller,
