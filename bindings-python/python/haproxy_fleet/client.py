@@ -674,6 +674,36 @@ class Client:
         ...}]}]}``; a node whose ``current`` is false serves another certificate."""
         return _object(self.request("GET", f"/certificates/{int(certificate_id)}/status"))
 
+    # -- DNS providers (ACME DNS-01, DNS failover) ---------------------------------------------
+
+    def dns_providers(self) -> list[dict[str, Any]]:
+        """Every DNS provider, by name: ``id``, ``name``, ``kind``, ``zone`` and the kind's
+        settings (rfc2136: ``server``, ``tsig_key_name``, ``tsig_algorithm``); never a secret."""
+        return _objects(self.request("GET", "/dns-providers"))
+
+    def create_dns_provider(
+        self,
+        name: str,
+        zone: str,
+        server: str,
+        tsig_key_name: str,
+        tsig_secret: str,
+        tsig_algorithm: str = "hmac-sha256",
+    ) -> dict[str, Any]:
+        """An RFC 2136 provider (admin): ``server`` is ``ADDRESS[:PORT]`` of the zone's primary,
+        ``tsig_secret`` the base64 secret ``tsig-keygen`` prints (sealed at rest, never returned).
+        FleetError 422 for bad input (nothing stored), 409 for a taken name."""
+        body = {"name": name, "kind": "rfc2136", "zone": zone, "server": server,
+                "tsig_key_name": tsig_key_name, "tsig_algorithm": tsig_algorithm, "tsig_secret": tsig_secret}
+        return _object(self.request("POST", "/dns-providers", json_body=body))
+
+    def dns_provider(self, provider_id: int) -> dict[str, Any]:
+        return _object(self.request("GET", f"/dns-providers/{int(provider_id)}"))
+
+    def delete_dns_provider(self, provider_id: int) -> None:
+        """Deletes the provider and its sealed secret (admin)."""
+        self.request("DELETE", f"/dns-providers/{int(provider_id)}")
+
     # -- reads of the typed views ------------------------------------------------------------
 
     def backends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:

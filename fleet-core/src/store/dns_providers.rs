@@ -94,12 +94,15 @@ impl Store {
 
     /// One provider (no secret); 404 when unknown.
     pub async fn dns_provider(&self, id: i64) -> Result<DnsProviderInfo> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM dns_providers WHERE id = $1"))
+        info_from_row(&self.dns_provider_row(id).await?)
+    }
+
+    async fn dns_provider_row(&self, id: i64) -> Result<AnyRow> {
+        sqlx::query(&format!("SELECT {COLUMNS} FROM dns_providers WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
             .await?
-            .ok_or_else(|| Error::not_found(format!("dns provider {id}")))?;
-        info_from_row(&row)
+            .ok_or_else(|| Error::not_found(format!("dns provider {id}")))
     }
 
     /// Deletes a provider and its sealed secret; 404 when unknown.
@@ -120,11 +123,7 @@ impl Store {
     /// The provider `id`, ready to change DNS: its secret opened with `ring`. 404 when unknown;
     /// a crypto error when the ring cannot open the secret.
     pub async fn open_dns_provider(&self, id: i64, ring: &Keyring) -> Result<Box<dyn DnsProvider>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM dns_providers WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| Error::not_found(format!("dns provider {id}")))?;
+        let row = self.dns_provider_row(id).await?;
         let info = info_from_row(&row)?;
         let secret_name: String = row.try_get("secret_name")?;
         let stored = self.sealed_secret(&secret_name).await?.ok_or_else(|| Error::Corrupt(format!("dns provider {id}: secret missing")))?;

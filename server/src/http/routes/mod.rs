@@ -8,6 +8,7 @@ mod agents_admin;
 mod certificates;
 mod clusters;
 mod config;
+mod dns_providers;
 mod files;
 mod proxies;
 mod renewals;
@@ -90,6 +91,8 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(certificates::list_certificates, certificates::create_certificate))
         .routes(routes!(certificates::get_certificate, certificates::replace_certificate, certificates::delete_certificate))
         .routes(routes!(certificates::deploy_certificate))
+        .routes(routes!(dns_providers::list_providers, dns_providers::create_provider))
+        .routes(routes!(dns_providers::get_provider, dns_providers::delete_provider))
         .routes(routes!(certificates::undeploy_certificate))
         .routes(routes!(certificates::certificate_status))
         .routes(routes!(agent::enroll))
