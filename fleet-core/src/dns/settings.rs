@@ -23,6 +23,7 @@ const DNS_PORT: u16 = 53;
 /// What kind of provider, and its settings that are not secret. Serialised with a `kind` tag
 /// beside the other fields (`{"kind":"rfc2136","server":"192.0.2.53:53",...}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum DnsProviderSettings {
@@ -45,6 +46,7 @@ fn default_algorithm() -> TsigAlgorithm {
 
 /// A stored provider as users see it: everything but the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DnsProviderInfo {
     /// Random id below 2^53.
     pub id: i64,
@@ -63,6 +65,7 @@ pub struct DnsProviderInfo {
 
 /// `POST /api/v1/dns-providers`: a provider to create.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewDnsProvider {
     /// Unique name: letters, digits, `-`, `_`, `.`; 100 at most.
     pub name: String,

@@ -18,6 +18,7 @@ const FUDGE_SECONDS: u16 = 300;
 /// The MAC algorithms accepted: the HMAC-SHA2 family RFC 8945 §6 lists as mandatory or
 /// recommended. HMAC-MD5 and HMAC-SHA1 are left out on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub enum TsigAlgorithm {
     /// `hmac-sha256` (RFC 8945's mandatory algorithm; `tsig-keygen`'s default).

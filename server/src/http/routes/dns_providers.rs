@@ -23,7 +23,7 @@ pub(crate) struct ProviderPath {
 }
 
 /// Every DNS provider, by name, without secrets.
-#[utoipa::path(get, path = "/api/v1/dns-providers", tag = "dns", responses((status = 200, description = "[{id,name,kind,zone,server,tsig_key_name,tsig_algorithm,created_by,created_at}]")))]
+#[utoipa::path(get, path = "/api/v1/dns-providers", tag = "dns", responses((status = 200, description = "every provider, without secrets", body = Vec<fleet_core::dns::DnsProviderInfo>)))]
 pub(crate) async fn list_providers(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.dns_providers().await?))
@@ -31,8 +31,8 @@ pub(crate) async fn list_providers(State(state): State<AppState>, Caller(caller)
 
 /// Creates a DNS provider (admin); the TSIG secret is sealed at rest and never returned.
 #[utoipa::path(post, path = "/api/v1/dns-providers", tag = "dns",
-    request_body(content = Object, description = "{name, kind: \"rfc2136\", server: \"ADDRESS[:PORT]\", zone, tsig_key_name, tsig_algorithm?: \"hmac-sha256|hmac-sha384|hmac-sha512\", tsig_secret (base64)}"),
-    responses((status = 201, description = "the provider, without its secret"), (status = 409, description = "the name is taken"),
+    request_body = NewDnsProvider,
+    responses((status = 201, description = "the provider, without its secret", body = fleet_core::dns::DnsProviderInfo), (status = 409, description = "the name is taken"),
         (status = 422, description = "bad zone, server, key name, algorithm or secret; nothing stored")))]
 pub(crate) async fn create_provider(
     State(state): State<AppState>,
@@ -46,7 +46,7 @@ pub(crate) async fn create_provider(
 
 /// One DNS provider, without its secret.
 #[utoipa::path(get, path = "/api/v1/dns-providers/{id}", tag = "dns", params(ProviderPath),
-    responses((status = 200, description = "the provider"), (status = 404, description = "no such provider")))]
+    responses((status = 200, description = "the provider", body = fleet_core::dns::DnsProviderInfo), (status = 404, description = "no such provider")))]
 pub(crate) async fn get_provider(State(state): State<AppState>, Caller(caller): Caller, Path(path): Path<ProviderPath>) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.dns_provider(path.id).await?))
