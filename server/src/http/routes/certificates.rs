@@ -29,12 +29,11 @@ pub(crate) struct CertificatePath {
     pub(super) id: i64,
 }
 
-/// `POST /api/v1/certificates`: PEM texts. `certificate` holds the server's certificate first,
-/// optionally followed by its chain and even its key (HAProxy's combined file).
+/// The PEM texts of an upload or a replacement. `certificate` holds the server's certificate
+/// first, optionally followed by its chain and even its key (HAProxy's combined file). For a
+/// replacement without a key anywhere, the stored key is kept (a renewal on the same key).
 #[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct NewCertificateBody {
-    /// Unique name: letters, digits, `.`, `_`, `-`; deploys default to `certs/<name>.pem`.
-    name: String,
+pub(crate) struct ReplaceBody {
     /// PEM: certificate, then optionally the chain (and the key).
     certificate: String,
     /// PEM: the chain, when not in `certificate`.
@@ -43,29 +42,32 @@ pub(crate) struct NewCertificateBody {
     /// PEM: the unencrypted private key, when not in `certificate`.
     #[serde(default)]
     private_key: Option<String>,
-    /// Bind the certificate to one cluster (default: global, any cluster may use it).
-    #[serde(default)]
-    cluster_id: Option<i64>,
     /// Accept a certificate past its notAfter.
     #[serde(default)]
     allow_expired: bool,
 }
 
-/// `PUT /api/v1/certificates/{id}`: the new revision. Without a key anywhere, the stored key is
-/// kept (a renewal on the same key).
+impl ReplaceBody {
+    fn upload(&self) -> Upload<'_> {
+        Upload {
+            certificate: &self.certificate,
+            chain: self.chain.as_deref(),
+            private_key: self.private_key.as_deref(),
+            allow_expired: self.allow_expired,
+        }
+    }
+}
+
+/// `POST /api/v1/certificates`: a name, an optional cluster, and the PEM texts.
 #[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct ReplaceBody {
-    /// PEM: certificate, then optionally the chain (and the key).
-    certificate: String,
-    /// PEM: the chain, when not in `certificate`.
+pub(crate) struct NewCertificateBody {
+    /// Unique name: letters, digits, `.`, `_`, `-`; deploys default to `certs/<name>.pem`.
+    name: String,
+    /// Bind the certificate to one cluster (default: global, any cluster may use it).
     #[serde(default)]
-    chain: Option<String>,
-    /// PEM: the unencrypted private key.
-    #[serde(default)]
-    private_key: Option<String>,
-    /// Accept a certificate past its notAfter.
-    #[serde(default)]
-    allow_expired: bool,
+    cluster_id: Option<i64>,
+    #[serde(flatten)]
+    pem: ReplaceBody,
 }
 
 /// `POST /api/v1/certificates/{id}/deploy`.
@@ -159,13 +161,7 @@ pub(crate) async fn create_certificate(
 ) -> ApiResult<impl IntoResponse> {
     let caller = acting(&state, caller, body.cluster_id).await?;
     let user = caller.user(Permission::Write)?;
-    let upload = Upload {
-        certificate: &body.certificate,
-        chain: body.chain.as_deref(),
-        private_key: body.private_key.as_deref(),
-        allow_expired: body.allow_expired,
-    };
-    let new = NewCertificate { name: &body.name, cluster_id: body.cluster_id, upload };
+    let new = NewCertificate { name: &body.name, cluster_id: body.cluster_id, upload: body.pem.upload() };
     let certificate = state.store.put_certificate(user.into(), &state.keyring, new).await?;
     Ok((StatusCode::CREATED, axum::Json(CertificateBody(certificate))))
 }
@@ -204,13 +200,7 @@ pub(crate) async fn replace_certificate(
 ) -> ApiResult<impl IntoResponse> {
     let (caller, _) = readable(&state, caller, path.id, Permission::Write).await?;
     let user = caller.user(Permission::Write)?;
-    let upload = Upload {
-        certificate: &body.certificate,
-        chain: body.chain.as_deref(),
-        private_key: body.private_key.as_deref(),
-        allow_expired: body.allow_expired,
-    };
-    let replaced = state.store.replace_certificate(user.into(), &state.keyring, path.id, upload).await?;
+    let replaced = state.store.replace_certificate(user.into(), &state.keyring, path.id, body.upload()).await?;
     for rollout in &replaced.rollouts {
         if rollout.version.is_some() {
             state.metrics.version_committed();
