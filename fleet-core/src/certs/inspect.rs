@@ -72,6 +72,7 @@ impl From<CertificateError> for crate::Error {
 
 /// One certificate of the chain above the leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainLink {
     /// Subject DN (RFC 4514).
     pub subject: String,
@@ -85,6 +86,7 @@ pub struct ChainLink {
 
 /// What the store shows of a certificate: everything but the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateFacts {
     /// Subject DN of the leaf (RFC 4514, `CN=example.com`).
     pub subject: String,

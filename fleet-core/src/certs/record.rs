@@ -20,6 +20,7 @@ pub const MAX_NAME_LEN: usize = 100;
 
 /// A stored certificate: its facts, never its key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certificate {
     /// Random id below 2^53.
     pub id: i64,
@@ -74,6 +75,7 @@ pub fn check_name(name: &str) -> Result<()> {
 
 /// Where a certificate is placed in a cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deployment {
     /// The certificate.
     pub certificate_id: i64,
@@ -94,6 +96,7 @@ pub struct Deployment {
 /// A crt-list line to write with a deploy (HAProxy configuration.txt §5.1 `crt-list`):
 /// `<certificate file> [ssl options] [sni filters]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CrtListEntry {
     /// The crt-list file in the bundle (made when missing).
     pub path: String,
@@ -159,6 +162,7 @@ pub fn serves_path(filename: &str, path: &BundlePath) -> bool {
 
 /// What one node's HAProxy serves at a deployment's path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeServes {
     /// The agent.
     pub agent_id: i64,
@@ -178,6 +182,7 @@ pub struct NodeServes {
 
 /// A deployment and what the cluster's nodes serve there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentStatus {
     /// Where and which version.
     #[serde(flatten)]
@@ -190,6 +195,7 @@ pub struct DeploymentStatus {
 
 /// A certificate's expiry and rollout status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateStatus {
     /// The certificate.
     pub certificate: Certificate,

@@ -43,7 +43,7 @@ pub(crate) async fn list_accounts(State(state): State<AppState>, Caller(caller):
 /// Needs write access to every cluster named.
 #[utoipa::path(post, path = "/api/v1/acme/certificates", tag = "acme",
     request_body = NewOrder,
-    responses((status = 202, description = "the order, accepted", body = OrderAccepted), (status = 422, description = "bad input; nothing stored")))]
+    responses((status = 202, description = "the order, accepted", body = OrderAccepted), (status = 404, description = "no such account or cluster"), (status = 422, description = "bad input; nothing stored")))]
 pub(crate) async fn create_order(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -97,7 +97,6 @@ pub(crate) struct UndeployBody {
 /// not_before, not_after, key_type, key_bits, fingerprint_sha256, fingerprint_sha1, chain,
 /// created_at, updated_at}` (times in Unix ms). Never a key.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(value_type = Object)]
 pub(crate) struct CertificateBody(Certificate);
 
 /// What a replacement answers: the new revision and one rollout per deployment.
@@ -255,7 +254,7 @@ pub(crate) async fn deploy_certificate(
 
 /// Removes the certificate from a cluster's bundle (and its crt-list line): one new version.
 #[utoipa::path(post, path = "/api/v1/certificates/{id}/undeploy", tag = "certificates", params(CertificatePath), request_body = UndeployBody,
-    responses((status = 200, description = "the new version"), (status = 404, description = "not deployed there")))]
+    responses((status = 200, description = "the new version", body = super::CommittedBody), (status = 404, description = "not deployed there")))]
 pub(crate) async fn undeploy_certificate(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -275,7 +274,7 @@ pub(crate) async fn undeploy_certificate(
 /// current, reported_at}]}], renewal}`; a node whose `current` is false serves another
 /// certificate; `renewal` is the ACME renewal (as `GET .../renewal`), null when not kept renewed.
 #[utoipa::path(get, path = "/api/v1/certificates/{id}/status", tag = "certificates", params(CertificatePath),
-    responses((status = 200, description = "the status"), (status = 404, description = "no such certificate")))]
+    responses((status = 200, description = "the status", body = fleet_core::certs::CertificateStatus), (status = 404, description = "no such certificate")))]
 pub(crate) async fn certificate_status(
     State(state): State<AppState>,
     Caller(caller): Caller,
