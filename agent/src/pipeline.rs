@@ -553,6 +553,31 @@ impl Pipeline {
                     let command = request.command().map_err(|e| e.to_string())?;
                     expect_empty(&command, ask(command.clone()).await?)?;
                 }
+                RuntimeChange::AddServer(server) => {
+                    for (i, command) in server.commands().into_iter().enumerate() {
+                        let answer = ask(command.clone()).await?;
+                        if i == 0 && !answer.contains("New server registered") {
+                            return Err(format!("{command}: {}", answer.trim()));
+                        } else if i > 0 {
+                            expect_empty(&command, answer)?;
+                        }
+                    }
+                    let listed = ask(format!("show servers state {}", server.backend)).await?;
+                    if !listed.lines().any(|l| l.split_whitespace().nth(3) == Some(server.server.as_str())) {
+                        return Err(format!("add server {}/{}: not listed afterwards", server.backend, server.server));
+                    }
+                }
+                RuntimeChange::DelServer { backend, server } => {
+                    // Maintenance first, as `del server` requires; it refuses while connections
+                    // remain, and the apply then falls back to a reload.
+                    let command = format!("set server {backend}/{server} state maint");
+                    expect_empty(&command, ask(command.clone()).await?)?;
+                    let command = format!("del server {backend}/{server}");
+                    let answer = ask(command.clone()).await?;
+                    if !answer.contains("Server deleted") {
+                        return Err(format!("{command}: {}", answer.trim()));
+                    }
+                }
             }
         }
         Ok(())
@@ -867,6 +892,42 @@ mod tests {
         // The map alone: through the runtime API under the name HAProxy knows it by.
         assert_eq!(pipeline.apply(&mut driver, &set(3, "v2", "a.test b1\n")).await.unwrap(), Applied::Runtime);
         assert_eq!(get(port, "a.test"), "one v2");
+        driver.stop().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn servers_added_and_removed_without_a_reload() {
+        if haproxy().is_none() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        let (dir, pipeline, mut driver) = node("dynamic-servers");
+        let (port, one, two) = (free_port(), TcpListener::bind("127.0.0.1:0").unwrap(), TcpListener::bind("127.0.0.1:0").unwrap());
+        let (one, two) = (one.local_addr().unwrap().port(), two.local_addr().unwrap().port());
+        let config = |servers: &str| {
+            format!(
+                "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+                 frontend fe\n    bind 127.0.0.1:{port}\n    default_backend app\n\nbackend app\n    balance roundrobin\n{servers}"
+            )
+        };
+        let v = |version: i64, servers: &str| config_only(&pipeline, version, &config(servers));
+        let s1 = format!("    server s1 127.0.0.1:{one} weight 10\n");
+        assert_eq!(pipeline.apply(&mut driver, &v(1, &s1)).await.unwrap(), Applied::Reloaded);
+        let reloads_before = reloads(&driver).await;
+        let listed = |state: String| -> Vec<String> { state.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_whitespace().nth(3).map(str::to_string)).collect() };
+
+        // A server added: `add server`, ready; no reload.
+        let both = format!("{s1}    server s2 127.0.0.1:{two} weight 5 check inter 1s\n");
+        assert_eq!(pipeline.apply(&mut driver, &v(2, &both)).await.unwrap(), Applied::Runtime);
+        assert_eq!(listed(driver.runtime("show servers state app").await.unwrap()), ["s1", "s2"]);
+        let s2 = driver.runtime("show servers state app").await.unwrap();
+        let s2 = s2.lines().find(|l| l.split_whitespace().nth(3) == Some("s2")).unwrap_or_default().to_string();
+        assert_eq!(s2.split_whitespace().nth(6), Some("0"), "srv_admin_state: not in maintenance: {s2}");
+        // And removed again: maintenance, `del server`; no reload.
+        assert_eq!(pipeline.apply(&mut driver, &v(3, &s1)).await.unwrap(), Applied::Runtime);
+        assert_eq!(listed(driver.runtime("show servers state app").await.unwrap()), ["s1"]);
+        assert_eq!(reloads(&driver).await, reloads_before, "no reload for servers added or removed");
         driver.stop().await;
         std::fs::remove_dir_all(dir).unwrap();
     }

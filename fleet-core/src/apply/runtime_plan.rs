@@ -9,6 +9,8 @@
 //!   certificate    -> set ssl cert <name> <<PEM / commit ssl cert <name>  (verified by SHA-1)
 //!   server weight  -> set weight <backend>/<server> <n>
 //!   server state   -> set server <backend>/<server> state maint|ready   (`disabled` keyword)
+//!   server added   -> add server <backend>/<server> <args> / enable health / state ready
+//!   server removed -> set server <backend>/<server> state maint / del server <backend>/<server>
 //! ```
 //!
 //! Why it matters: on HAProxy 2.6 a reload of a large configuration takes seconds before the new
@@ -53,6 +55,84 @@ pub enum RuntimeChange {
     },
     /// A server's weight or administrative state (`set weight`, `set server ... state`).
     Server(RuntimeRequest),
+    /// A `server` line added to a backend: a dynamic server (management.txt `add server`).
+    AddServer(DynamicServer),
+    /// A `server` line removed from a backend (management.txt `del server`: put in maintenance
+    /// first; HAProxy refuses while it has connections, and the agent then reloads).
+    DelServer {
+        /// The backend.
+        backend: String,
+        /// The server.
+        server: String,
+    },
+}
+
+/// A server HAProxy 2.6 can create at runtime as the configuration declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamicServer {
+    /// The backend (or `listen` section).
+    pub backend: String,
+    /// The server's name.
+    pub server: String,
+    /// The words after the name: address, then keywords from `add server`'s list.
+    pub args: Vec<String>,
+}
+
+impl DynamicServer {
+    /// The commands that create it and bring it to the state a reload would give it: created
+    /// in maintenance (as `add server` makes every server), health checks enabled when it has
+    /// `check` (they start disabled), then ready unless the line says `disabled`.
+    pub fn commands(&self) -> Vec<String> {
+        let name = format!("{}/{}", self.backend, self.server);
+        let mut commands = vec![format!("add server {name} {}", self.args.join(" "))];
+        if self.args.iter().any(|a| a == "check") {
+            commands.push(format!("enable health {name}"));
+        }
+        if !self.args.iter().any(|a| a == "disabled") {
+            commands.push(format!("set server {name} state ready"));
+        }
+        commands
+    }
+}
+
+/// The keywords `add server` takes in HAProxy 2.6 (management.txt "add server") that need no
+/// more care here, with whether each takes a value. Left out, so a reload: `track` (the tracked
+/// server must not be dynamic), `agent-*` (an agent may bring the server up on its own), and
+/// `source`/`usesrc` (variable argument shapes).
+const DYNAMIC_KEYWORDS: &[(&str, bool)] = &[
+    ("allow-0rtt", false), ("alpn", true), ("addr", true), ("backup", false), ("ca-file", true), ("check", false),
+    ("check-alpn", true), ("check-proto", true), ("check-send-proxy", false), ("check-sni", true), ("check-ssl", false),
+    ("check-via-socks4", false), ("ciphers", true), ("ciphersuites", true), ("crl-file", true), ("crt", true),
+    ("disabled", false), ("downinter", true), ("enabled", false), ("error-limit", true), ("fall", true),
+    ("fastinter", true), ("force-sslv3", false), ("force-tlsv10", false), ("force-tlsv11", false), ("force-tlsv12", false),
+    ("force-tlsv13", false), ("id", true), ("inter", true), ("maxconn", true), ("maxqueue", true), ("minconn", true),
+    ("no-ssl-reuse", false), ("no-sslv3", false), ("no-tlsv10", false), ("no-tlsv11", false), ("no-tlsv12", false),
+    ("no-tlsv13", false), ("no-tls-tickets", false), ("npn", true), ("observe", true), ("on-error", true),
+    ("on-marked-down", true), ("on-marked-up", true), ("pool-low-conn", true), ("pool-max-conn", true),
+    ("pool-purge-delay", true), ("port", true), ("proto", true), ("proxy-v2-options", true), ("rise", true),
+    ("send-proxy", false), ("send-proxy-v2", false), ("send-proxy-v2-ssl", false), ("send-proxy-v2-ssl-cn", false),
+    ("slowstart", true), ("sni", true), ("ssl", false), ("ssl-max-ver", true), ("ssl-min-ver", true), ("tfo", false),
+    ("tls-tickets", false), ("verify", true), ("verifyhost", true), ("weight", true), ("ws", true),
+];
+
+/// `line` as a server HAProxy can add at runtime in `backend`, or `None`.
+fn dynamic_server(backend: &str, line: &str) -> Option<DynamicServer> {
+    if line.contains(['"', '\'', '\\']) {
+        return None;
+    }
+    let words = words(line);
+    let (&"server", Some(&name), Some(_address)) = (words.first()?, words.get(1), words.get(2)) else { return None };
+    let mut rest = words[3..].iter();
+    while let Some(word) = rest.next() {
+        let &(_, takes_value) = DYNAMIC_KEYWORDS.iter().find(|(k, _)| k == word)?;
+        if takes_value {
+            rest.next()?;
+        }
+    }
+    let server = DynamicServer { backend: backend.to_string(), server: name.to_string(), args: words[2..].iter().map(|w| w.to_string()).collect() };
+    // The names go into CLI commands: the runtime API's own rules for them.
+    let check = RuntimeRequest { backend: server.backend.clone(), server: server.server.clone(), action: ServerAction::Ready, value: None };
+    check.validate().is_ok().then_some(server)
 }
 
 /// Everything a new bundle changes, when all of it can be done at runtime.
@@ -63,8 +143,8 @@ pub struct RuntimePlan {
 }
 
 /// The runtime plan from `running` to `new`, or `None` when a reload is needed: the same paths,
-/// kinds and modes in the same order, and only map, ACL and certificate contents or server
-/// `weight` / `disabled` changed.
+/// kinds and modes in the same order, and only map, ACL and certificate contents, server
+/// `weight` / `disabled`, or whole `server` lines of backends changed (see [`server_changes`]).
 pub fn plan(running: &Bundle, new: &Bundle) -> Option<RuntimePlan> {
     let (old_files, new_files) = (running.files(), new.files());
     if old_files.len() != new_files.len() {
@@ -98,7 +178,7 @@ pub fn plan(running: &Bundle, new: &Bundle) -> Option<RuntimePlan> {
             _ => return None,
         }
     }
-    files.extend(servers.into_iter().map(RuntimeChange::Server));
+    files.extend(servers);
     Some(RuntimePlan { changes: files })
 }
 
@@ -119,42 +199,93 @@ pub fn pattern_lines(file: &BundleFile) -> Option<Vec<String>> {
     )
 }
 
-/// The server weight and state changes between two texts of a config file, or `None` when any
-/// other line differs. Compared line by line: a changed line must be the same `server` line of
-/// a `backend` or `listen` section but for its `weight N` and `disabled` words.
-fn server_changes(old: &str, new: &str) -> Option<Vec<RuntimeRequest>> {
+/// The server changes between two texts of a config file, or `None` when any other line
+/// differs. Compared as a line diff: a changed line must be the same `server` line of a
+/// `backend` or `listen` section but for its `weight N` and `disabled` words; an added or a
+/// removed line a `server` line there (added: one `add server` can make as written, and no
+/// `default-server` anywhere, whose settings a dynamic server would not get); blank and comment
+/// lines may come and go. Removals come first, so a server written anew is removed, then added.
+fn server_changes(old: &str, new: &str) -> Option<Vec<RuntimeChange>> {
+    use similar::DiffOp;
     let (old_lines, new_lines): (Vec<&str>, Vec<&str>) = (old.split('\n').collect(), new.split('\n').collect());
-    if old_lines.len() != new_lines.len() {
-        return None;
-    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    let ops = similar::capture_diff_slices_deadline(similar::Algorithm::Myers, &old_lines, &new_lines, Some(deadline));
     let mut section: Option<(&str, &str)> = None;
-    let mut changes = Vec::new();
-    for (old_line, new_line) in old_lines.iter().zip(&new_lines) {
-        let words = words(new_line);
-        if let Some(first) = words.first() {
-            if SECTIONS.contains(first) {
-                section = Some((first, words.get(1).copied().unwrap_or("")));
+    let (mut removed, mut added, mut changes) = (Vec::new(), Vec::new(), Vec::new());
+    for op in ops {
+        let (old_range, new_range) = (op.old_range(), op.new_range());
+        if let DiffOp::Equal { .. } = op {
+            for line in &new_lines[new_range] {
+                enter_section(&mut section, line);
             }
+            continue;
         }
-        if old_line == new_line {
+        // A changed block lies inside one section (headers are never part of one): its server
+        // lines paired by name; the rest must be blank or comments.
+        let (old_block, new_block) = (&old_lines[old_range], &new_lines[new_range]);
+        let (before, after) = (server_lines(old_block)?, server_lines(new_block)?);
+        if before.is_empty() && after.is_empty() {
             continue;
         }
         let Some(("backend" | "listen", backend)) = section else { return None };
-        let (old_server, new_server) = (ServerLine::read(old_line)?, ServerLine::read(new_line)?);
-        if old_server.rest != new_server.rest {
-            return None;
+        for (_, old_server) in &before {
+            match after.iter().find(|(_, s)| s.name == old_server.name) {
+                None => removed.push(RuntimeChange::DelServer { backend: backend.to_string(), server: old_server.name.to_string() }),
+                Some((_, new_server)) => {
+                    if old_server.rest != new_server.rest {
+                        return None;
+                    }
+                    let request = |action, value| RuntimeRequest { backend: backend.to_string(), server: new_server.name.to_string(), action, value };
+                    if old_server.weight != new_server.weight {
+                        changes.push(request(ServerAction::Weight, Some(new_server.weight)));
+                    }
+                    if old_server.disabled != new_server.disabled {
+                        changes.push(request(if new_server.disabled { ServerAction::Maint } else { ServerAction::Ready }, None));
+                    }
+                }
+            }
         }
-        let request = |action, value| RuntimeRequest { backend: backend.to_string(), server: new_server.name.to_string(), action, value };
-        if old_server.weight != new_server.weight {
-            changes.push(request(ServerAction::Weight, Some(new_server.weight)));
+        for (i, new_server) in &after {
+            if !before.iter().any(|(_, s)| s.name == new_server.name) {
+                added.push(RuntimeChange::AddServer(dynamic_server(backend, new_block[*i])?));
+            }
         }
-        if old_server.disabled != new_server.disabled {
-            changes.push(request(if new_server.disabled { ServerAction::Maint } else { ServerAction::Ready }, None));
-        }
+    }
+    if !added.is_empty() && new_lines.iter().any(|l| words(l).first() == Some(&"default-server")) {
+        return None;
     }
     // The commands are built from checked names (`RuntimeRequest::command`): a name HAProxy
     // takes but the runtime API must not see is a reload.
-    changes.iter().all(|r| r.validate().is_ok()).then_some(changes)
+    if !changes.iter().all(|r| r.validate().is_ok()) {
+        return None;
+    }
+    let removed_ok = removed.iter().all(|c| match c {
+        RuntimeChange::DelServer { backend, server } => {
+            RuntimeRequest { backend: backend.clone(), server: server.clone(), action: ServerAction::Maint, value: None }.validate().is_ok()
+        }
+        _ => false,
+    });
+    removed_ok.then(|| removed.into_iter().chain(changes.into_iter().map(RuntimeChange::Server)).chain(added).collect())
+}
+
+/// Follows section headers: `section` becomes `(keyword, name)` at a header line.
+fn enter_section<'a>(section: &mut Option<(&'a str, &'a str)>, line: &'a str) {
+    let words = words(line);
+    if let Some(first) = words.first().filter(|w| SECTIONS.contains(w)) {
+        *section = Some((first, words.get(1).copied().unwrap_or("")));
+    }
+}
+
+/// The `server` lines of a changed block with their index in it, or `None` when another line
+/// than a blank or a comment is among them.
+fn server_lines<'a>(lines: &[&'a str]) -> Option<Vec<(usize, ServerLine<'a>)>> {
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !words(line).is_empty() {
+            found.push((i, ServerLine::read(line)?));
+        }
+    }
+    Some(found)
 }
 
 /// Section keywords (configuration.txt §3-§4 and the 2.6 additions).
@@ -316,12 +447,48 @@ mod tests {
     }
 
     #[test]
+    fn servers_added_and_removed_are_dynamic_servers() {
+        let old = bundle(CONFIG, "a A\n", "pem\n");
+        let config = CONFIG
+            .replace("    server s2 127.0.0.1:81\n", "    # new\n    server s3 127.0.0.1:82 check inter 2s weight 5\n\n    server s4 [::1]:83 disabled\n")
+            .replace("weight 10", "weight 30");
+        let plan = plan(&old, &bundle(&config, "a A\n", "pem\n")).unwrap();
+        let added = |server: &str, args: &[&str]| {
+            RuntimeChange::AddServer(DynamicServer {
+                backend: "app".into(),
+                server: server.into(),
+                args: args.iter().map(|a| a.to_string()).collect(),
+            })
+        };
+        assert_eq!(
+            plan.changes,
+            vec![
+                RuntimeChange::DelServer { backend: "app".into(), server: "s2".into() },
+                RuntimeChange::Server(RuntimeRequest { backend: "app".into(), server: "s1".into(), action: ServerAction::Weight, value: Some(30) }),
+                added("s3", &["127.0.0.1:82", "check", "inter", "2s", "weight", "5"]),
+                added("s4", &["[::1]:83", "disabled"]),
+            ]
+        );
+        let RuntimeChange::AddServer(s3) = &plan.changes[2] else { unreachable!() };
+        assert_eq!(
+            s3.commands(),
+            ["add server app/s3 127.0.0.1:82 check inter 2s weight 5", "enable health app/s3", "set server app/s3 state ready"]
+        );
+        let RuntimeChange::AddServer(s4) = &plan.changes[3] else { unreachable!() };
+        assert_eq!(s4.commands(), ["add server app/s4 [::1]:83 disabled"], "a disabled server stays in maintenance");
+    }
+
+    #[test]
     fn anything_else_is_a_reload() {
         let old = bundle(CONFIG, "a A\n", "pem\n");
         for config in [
             CONFIG.replace("maxconn 100", "maxconn 200"),
             CONFIG.replace("127.0.0.1:80", "127.0.0.1:90"),
-            CONFIG.replace("    server s2 127.0.0.1:81\n", "    server s2 127.0.0.1:81\n    server s3 127.0.0.1:82\n"),
+            CONFIG.replace("    server s2 127.0.0.1:81\n", "    server s2 127.0.0.1:81\n    server s3 127.0.0.1:82 track app/s1\n"),
+            CONFIG.replace("    server s2 127.0.0.1:81\n", "    server s2 127.0.0.1:81\n    server s3 127.0.0.1:82 source 10.0.0.1\n"),
+            CONFIG.replace("backend app\n", "backend app\n    default-server inter 3s\n") + "",
+            CONFIG.replace("backend app\n", "backend app\n    default-server inter 3s\n").replace("    server s2 127.0.0.1:81\n", "    server s2 127.0.0.1:81\n    server s3 127.0.0.1:82\n"),
+            CONFIG.replace("    maxconn 100\n", "    maxconn 100\n    server s3 127.0.0.1:82\n"),
             CONFIG.replace("weight 10", "weight \"10\""),
             CONFIG.replace("backend app", "frontend app"),
         ] {
