@@ -33,10 +33,18 @@ impl Tmpfs {
         &self.dir
     }
 
-    /// Remounts it read-only.
+    /// Remounts it read-only. The kernel refuses (EBUSY) while a file is open for writing: a
+    /// closed SQLite pool's connections are closed by their worker threads a moment later, so
+    /// this tries again for up to 5 s.
     pub fn read_only(&self) {
-        let status = Command::new("mount").args(["-o", "remount,ro"]).arg(&self.dir).status().unwrap();
-        assert!(status.success(), "remount read-only failed");
+        for _ in 0..50 {
+            let output = Command::new("mount").args(["-o", "remount,ro"]).arg(&self.dir).output().unwrap();
+            if output.status.success() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("remount read-only failed for 5 s");
     }
 
     /// Writes zeros to `name` until the file system is full (what a runaway log does); remove
