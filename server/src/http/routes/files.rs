@@ -18,6 +18,7 @@ use fleet_core::{EditOp, TextAt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::proxies::AtQuery;
 use super::{committed, ClusterPath};
 use crate::errors::{ApiError, ApiResult};
 use crate::http::auth::Caller;
@@ -38,27 +39,6 @@ pub(crate) struct FilePath {
 impl FilePath {
     fn bundle_path(&self) -> Result<BundlePath, ApiError> {
         BundlePath::new(&self.path).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))
-    }
-}
-
-/// Which bundle a read addresses.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ReadQuery {
-    /// Read this version.
-    version: Option<i64>,
-    /// Read what this open transaction would commit.
-    transaction_id: Option<i64>,
-}
-
-impl ReadQuery {
-    fn at(&self) -> Result<TextAt, ApiError> {
-        match (self.version, self.transaction_id) {
-            (Some(_), Some(_)) => Err(ApiError::bad_request("give version or transaction_id, not both")),
-            (Some(n), None) => Ok(TextAt::Version(n)),
-            (None, Some(t)) => Ok(TextAt::Transaction(t)),
-            (None, None) => Ok(TextAt::Latest),
-        }
     }
 }
 
@@ -146,13 +126,13 @@ pub(crate) struct Listing {
 }
 
 /// Every file of the latest version (or `?version=N`, `?transaction_id=T`), configs first.
-#[utoipa::path(get, path = "/api/v1/clusters/{id}/files", tag = "files", params(ClusterPath, ReadQuery),
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/files", tag = "files", params(ClusterPath, AtQuery),
     responses((status = 200, description = "the files", body = Listing), (status = 404, description = "no such cluster or version")))]
 pub(crate) async fn list_files(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(path): Path<ClusterPath>,
-    Query(query): Query<ReadQuery>,
+    Query(query): Query<AtQuery>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     let (version, bundle) = state.store.bundle_at(path.id, query.at()?).await?;
@@ -162,7 +142,7 @@ pub(crate) async fn list_files(
 
 /// One file's bytes (`text/plain` for UTF-8 text, else `application/octet-stream`), with its
 /// kind in `X-Fleet-Kind` and its sha256 as `ETag`. 403 for a file holding a private key.
-#[utoipa::path(get, path = "/api/v1/clusters/{id}/files/{*path}", tag = "files", params(FilePath, ReadQuery),
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/files/{*path}", tag = "files", params(FilePath, AtQuery),
     responses((status = 200, description = "the file's bytes", content((String = "text/plain"), (Vec<u8> = "application/octet-stream")),
             headers(("x-fleet-kind" = String, description = "the file's kind"), ("etag" = String, description = "the file's sha256, quoted"))),
         (status = 403, description = "the file holds a private key"), (status = 422, description = "not a valid bundle path"),
@@ -171,7 +151,7 @@ pub(crate) async fn get_file(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(path): Path<FilePath>,
-    Query(query): Query<ReadQuery>,
+    Query(query): Query<AtQuery>,
 ) -> ApiResult<Response> {
     caller.user(Permission::Read)?;
     let wanted = path.bundle_path()?;

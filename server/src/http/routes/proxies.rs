@@ -32,7 +32,7 @@ use crate::http::auth::Caller;
 use crate::http::extract::{required, Body, Path, Query};
 use crate::http::AppState;
 
-/// Which text a read addresses.
+/// Which text a read addresses (of the config, or of a bundle's files).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct AtQuery {
@@ -43,7 +43,7 @@ pub(crate) struct AtQuery {
 }
 
 impl AtQuery {
-    fn at(&self) -> Result<TextAt, ApiError> {
+    pub(super) fn at(&self) -> Result<TextAt, ApiError> {
         match (self.version, self.transaction_id) {
             (Some(_), Some(_)) => Err(ApiError::bad_request("give version or transaction_id, not both")),
             (Some(n), None) => Ok(TextAt::Version(n)),
