@@ -25,8 +25,7 @@ pub fn apply_to_bundle(bundle: &Bundle, first: Arc<Parsed>, ops: &[EditOp]) -> R
     let mut first = first;
     let mut start = 0;
     for (index, op) in ops.iter().enumerate() {
-        let file_op = matches!(op, EditOp::PutFile { .. } | EditOp::DeleteFile { .. });
-        if !file_op {
+        if !op.is_file_op() {
             continue;
         }
         if start < index {

@@ -264,6 +264,12 @@ impl EditOp {
         EditOp::PutFile { path, kind, mode, content_base64: base64::engine::general_purpose::STANDARD.encode(content) }
     }
 
+    /// Whether the op changes the bundle's set of files (`put_file`, `delete_file`) rather
+    /// than editing the first config file.
+    pub fn is_file_op(&self) -> bool {
+        matches!(self, EditOp::PutFile { .. } | EditOp::DeleteFile { .. })
+    }
+
     /// The op's tag as in JSON (`add_server`), for messages.
     pub fn name(&self) -> &'static str {
         match self {

@@ -235,7 +235,16 @@ impl Store {
     pub(crate) async fn candidate_document(&self, transaction: &Transaction) -> Result<Arc<Parsed>> {
         let base_sha = self.base_sha256(transaction).await?;
         let key = sha256_hex(format!("candidate\0{base_sha}\0{}", to_json(&transaction.ops)?).as_bytes());
-        let text = async { Ok(haproxy_render::lossless(&self.base_document(transaction).await?.edited(&transaction.ops)?)) };
+        // File ops change the bundle (and may replace the first config file): then the text is
+        // the candidate bundle's; config ops alone edit the parsed base directly.
+        let file_ops = transaction.ops.iter().any(EditOp::is_file_op);
+        let text = async {
+            if file_ops {
+                Ok(self.candidate_bundle(transaction).await?.text().to_string())
+            } else {
+                Ok(haproxy_render::lossless(&self.base_document(transaction).await?.edited(&transaction.ops)?))
+            }
+        };
         self.cached_document(key, text).await
     }
 

@@ -127,7 +127,20 @@ async fn file_writes_follow_the_config_rules(db: Db) {
     let tx = s.post(&format!("/api/v1/clusters/{id}/transactions?version=2"), &admin, Value::Null).await.expect(201);
     let tid = tx["id"].as_i64().unwrap();
     s.send(put("acl/blocked.acl", &format!("transaction_id={tid}&mode=640"), "192.0.2.0/24\n")).await.expect(200);
+    // Reads at a transaction holding file ops see the candidate bundle's first config file.
+    let frontends = s.get(&format!("/api/v1/clusters/{id}/frontends?transaction_id={tid}"), &admin).await.expect(200);
+    assert_eq!(frontends, s.get(&format!("/api/v1/clusters/{id}/frontends?version=2"), &admin).await.expect(200));
     s.put(&format!("/api/v1/clusters/{id}/transactions/{tid}"), &admin, Value::Null).await.expect(200);
+    // A put over the first config file in a transaction is what its proxies read.
+    let tx = s.post(&format!("/api/v1/clusters/{id}/transactions?version=3"), &admin, Value::Null).await.expect(201);
+    let tid = tx["id"].as_i64().unwrap();
+    let replaced = format!("{CONFIG}\nbackend extra\n    server x 127.0.0.1:1\n");
+    s.send(s.request(Method::PUT, &format!("/api/v1/clusters/{id}/files/haproxy.cfg?transaction_id={tid}"), Some(&admin)).body(replaced))
+        .await
+        .expect(200);
+    let extra = s.get(&format!("/api/v1/clusters/{id}/backends/extra?transaction_id={tid}"), &admin).await;
+    assert_eq!(extra.status, 200, "{}", extra.text);
+    s.delete(&format!("/api/v1/clusters/{id}/transactions/{tid}"), &admin).await.expect(204);
 
     let diff = s.get(&format!("/api/v1/clusters/{id}/versions/3/diff"), &admin).await.expect(200);
     let changed: Vec<_> = diff["files"].as_array().unwrap().iter().map(|f| (f["path"].clone(), f["change"].clone(), f["mode"].clone())).collect();
