@@ -267,7 +267,7 @@ async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipelin
         if let (Some(object), Some(summary)) = (facts.as_object_mut(), summary) {
             object.insert("runtime".into(), serde_json::to_value(summary).unwrap_or_default());
         }
-        if let Err(error) = client.heartbeat(&Heartbeat { facts: Some(facts), certificates }).await {
+        if let Err(error) = client.heartbeat(&Heartbeat { facts: Some(facts), certificates, keepalived: None, interfaces: None }).await {
             tracing::warn!(%error, "heartbeat failed");
             continue;
         }

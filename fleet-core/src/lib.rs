@@ -47,6 +47,7 @@ pub mod secret;
 pub mod secrets;
 #[cfg(feature = "store")]
 mod store;
+pub mod vip;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, OsRandom, Random, SeededRandom, SystemClock};

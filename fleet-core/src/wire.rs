@@ -167,6 +167,12 @@ pub struct Heartbeat {
     /// agents, or HAProxy's CLI not reachable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificates: Option<Vec<ServedCertificate>>,
+    /// keepalived on the node (`fleet-agent --keepalived`); none keeps the stored report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalived: Option<crate::vip::KeepalivedReport>,
+    /// The node's interfaces and addresses (`ip addr`); none keeps the stored ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interfaces: Option<Vec<crate::vip::NodeInterface>>,
 }
 
 /// One certificate file HAProxy has loaded, as `show ssl cert <file>` describes it.

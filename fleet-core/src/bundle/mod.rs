@@ -64,13 +64,16 @@ pub enum FileKind {
     Errorfile,
     /// A Lua script (`lua-load`).
     Lua,
+    /// A node's keepalived.conf (`keepalived/<agent>.conf`, see [`crate::vip`]): installed by
+    /// that node's agent for keepalived, never read by HAProxy.
+    Keepalived,
     /// Anything else under the managed directory.
     Other,
 }
 
 impl FileKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FileKind; 8] = [
+    pub const ALL: [FileKind; 9] = [
         FileKind::Config,
         FileKind::Certificate,
         FileKind::CrtList,
@@ -78,6 +81,7 @@ impl FileKind {
         FileKind::Acl,
         FileKind::Errorfile,
         FileKind::Lua,
+        FileKind::Keepalived,
         FileKind::Other,
     ];
 
@@ -91,14 +95,18 @@ impl FileKind {
             FileKind::Acl => "acl",
             FileKind::Errorfile => "errorfile",
             FileKind::Lua => "lua",
+            FileKind::Keepalived => "keepalived",
             FileKind::Other => "other",
         }
     }
 
     /// The kind a file most likely is from its name alone (an import without kinds): `.cfg` is
     /// config, `.pem`/`.crt`/`.key` certificate, `.map` map, `.acl`/`.lst` ACL, `.http` errorfile,
-    /// `.lua` Lua.
+    /// `.lua` Lua; anything under `keepalived/` is keepalived's.
     pub fn guess(path: &BundlePath) -> FileKind {
+        if path.as_str().starts_with("keepalived/") {
+            return FileKind::Keepalived;
+        }
         let name = path.file_name();
         let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
         match ext.as_str() {

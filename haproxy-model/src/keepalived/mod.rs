@@ -17,11 +17,13 @@
 
 mod group;
 mod lvs;
+mod node;
 mod tree;
 mod vrrp;
 mod word;
 
 pub use group::{HealthCheck, VrrpGroup, VrrpGroupError, VrrpNode};
+pub use node::{InstanceSpec, NodeSpec, NodeSpecError, TrackFileSpec, Unicast, VirtualAddress, VrrpVersion};
 pub use lvs::{Check, RealServer, Url, VirtualServer, CHECKERS};
 pub use tree::{is_definition_start, Block, Document, Statement};
 pub use vrrp::{Authentication, GlobalDefs, ScriptUser, Tracked, VirtualIp, VrrpInstance, VrrpScript, VrrpSyncGroup};

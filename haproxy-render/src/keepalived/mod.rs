@@ -9,11 +9,13 @@
 
 mod format;
 mod group;
+mod node;
 
 use haproxy_model::keepalived::Document;
 
 pub use format::{format, INDENT};
 pub use group::{render_vrrp_group, NodeConfig};
+pub use node::render_node;
 
 /// Renders `document` exactly as held: for a parsed document, the input byte for byte.
 pub fn lossless(document: &Document) -> String {
