@@ -179,6 +179,14 @@ pub enum BundleError {
     TooLarge(String),
 }
 
+/// True when `content` holds a PEM private key block (`-----BEGIN ... PRIVATE KEY-----`, any
+/// key type: `PRIVATE KEY`, `RSA PRIVATE KEY`, `EC PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`).
+/// Deliberately loose (both markers anywhere): a false positive only seals a file that did not
+/// need it.
+pub fn holds_private_key(content: &[u8]) -> bool {
+    content.windows(11).any(|w| w == b"PRIVATE KEY") && content.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
 /// One file of a bundle with its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleFile {
@@ -210,9 +218,10 @@ impl BundleFile {
     }
 
     /// True when the content holds a PEM private key block (`-----BEGIN ... PRIVATE KEY-----`):
-    /// such a file is never returned by a user route, only to the agents of its cluster.
+    /// such a file is never returned by a user route, only to the agents of its cluster, and
+    /// the store seals it at rest ([`holds_private_key`]).
     pub fn holds_private_key(&self) -> bool {
-        self.content.windows(11).any(|w| w == b"PRIVATE KEY") && self.content.windows(11).any(|w| w == b"-----BEGIN ")
+        holds_private_key(&self.content)
     }
 
     /// What lists and diffs show of the file (no content).

@@ -3,11 +3,22 @@
 //!
 //! ```text
 //! write: Bundle -> each file but the first config -> blob (chunk list) -> chunks (once each)
+//!                                   holds a private key: blob (sealed, no chunks) -> sealed_secrets
 //!        -> version_files rows (position, path, kind, mode, sha256, size)
-//! read:  version_files + config_versions.text -> Bundle (each blob re-hashed on read)
+//! read:  version_files + config_versions.text -> Bundle (each blob opened or re-assembled,
+//!        then re-hashed)
 //! ```
+//!
+//! Why files holding a private key are sealed rather than chunked: a certificate's key is sealed
+//! in the certificate store, and deploying it into a bundle (`certs/site.pem`, certificate and
+//! key) must not leave a plain copy beside it. The sealed bytes are a `sealed_secrets` row named
+//! `blob/<sha256>` for the purpose `blob:<sha256>`, so the start-time check opens them, `fleet
+//! secrets rotate` reseals them with every other secret, and one blob's sealed value cannot be
+//! swapped in for another's. Such files are small and rarely shared between versions, so they
+//! lose little by not being chunked. The ring is the store's ([`Store::use_keyring`]); without
+//! one, writing such a file or reading a sealed one is an error, never a plain fallback.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -17,6 +28,68 @@ use super::{Store, Tx};
 use crate::bundle::{chunks, Bundle, BundleFile, BundlePath, FileInfo};
 use crate::error::{Error, Result};
 use crate::secret::sha256_hex;
+use crate::secrets::{Keyring, Purpose, Sealed};
+
+/// The `sealed_secrets` name of a sealed blob's bytes.
+fn blob_secret_name(sha256: &str) -> String {
+    format!("blob/{sha256}")
+}
+
+/// What a blob's bytes are sealed for: its own sha256, so a sealed value cannot stand in for
+/// another blob's.
+fn blob_purpose(sha256: &str) -> Purpose {
+    Purpose::new("blob", sha256)
+}
+
+/// Stores the sealed bytes of blob `sha256` as the secret `blob/<sha256>` and its `blobs` row
+/// marked sealed, with no chunks.
+async fn insert_sealed_blob(tx: &mut Tx, sha256: &str, size: usize, sealed: &Sealed, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sealed_secrets (name, purpose, public, sealed, created_at, updated_at) VALUES ($1, $2, NULL, $3, $4, $4) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(blob_secret_name(sha256))
+    .bind(blob_purpose(sha256).as_str())
+    .bind(sealed.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO blobs (sha256, size, chunks, sealed) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (sha256) DO UPDATE SET chunks = EXCLUDED.chunks, sealed = 1",
+    )
+    .bind(sha256)
+    .bind(size as i64)
+    .bind(Vec::<u8>::new())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The content of a plain blob (its `blobs` row read as `row`), re-assembled from its chunks
+/// and checked against its sha256.
+async fn chunked_blob_on(conn: &mut AnyConnection, sha256: &str, row: &AnyRow) -> Result<Vec<u8>> {
+    let list: Vec<u8> = row.try_get("chunks")?;
+    let size: i64 = row.try_get("size")?;
+    let hashes = chunks::hashes(&list).ok_or_else(|| Error::Corrupt(format!("blob {sha256}: bad chunk list")))?;
+    let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let mut cache: HashMap<[u8; 32], Vec<u8>> = HashMap::new();
+    for hash in hashes {
+        if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(hash) {
+            let row = sqlx::query("SELECT content FROM chunks WHERE sha256 = $1")
+                .bind(hex::encode(hash))
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| Error::Corrupt(format!("blob {sha256}: chunk {} is missing", hex::encode(hash))))?;
+            slot.insert(row.try_get("content")?);
+        }
+        content.extend_from_slice(&cache[&hash]);
+    }
+    if sha256_hex(&content) != sha256 {
+        return Err(Error::Corrupt(format!("blob {sha256}: content does not match its sha256")));
+    }
+    Ok(content)
+}
 
 /// The store's bundle storage ([`Store::bundle_storage`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +102,9 @@ pub struct BundleStorage {
     pub blobs: i64,
     /// Their chunk lists (32 bytes per chunk), in bytes.
     pub list_bytes: i64,
+    /// Blobs sealed because they hold a private key (counted in `blobs`, their bytes in no
+    /// chunk: they are `sealed_secrets` rows).
+    pub sealed_blobs: i64,
 }
 
 fn info_from_row(row: &AnyRow) -> Result<FileInfo> {
@@ -47,12 +123,14 @@ fn info_from_row(row: &AnyRow) -> Result<FileInfo> {
 
 impl Store {
     /// Writes the files of version `number` inside `tx`: every file's content but the first
-    /// config's (which is the version's text) as a blob of chunks, each chunk and blob once.
+    /// config's (which is the version's text) as a blob, each blob once: a file holding a
+    /// private key sealed with the store's ring (an [`Error::Crypto`] when it has none), any
+    /// other as chunks, each chunk once.
     pub(crate) async fn insert_files(&self, tx: &mut Tx, cluster_id: i64, number: i64, bundle: &Bundle) -> Result<()> {
         for (position, file) in bundle.files().iter().enumerate() {
             let info = file.info();
             if position > 0 {
-                self.insert_blob(tx, &info.sha256, &file.content).await?;
+                self.insert_blob(tx, file, &info.sha256).await?;
             }
             sqlx::query(
                 "INSERT INTO version_files (cluster_id, number, position, path, kind, mode, sha256, size) \
@@ -72,9 +150,21 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_blob(&self, tx: &mut Tx, sha256: &str, content: &[u8]) -> Result<()> {
+    async fn insert_blob(&self, tx: &mut Tx, file: &BundleFile, sha256: &str) -> Result<()> {
+        let ring = match file.holds_private_key() {
+            true => Some(self.ring().ok_or_else(|| {
+                Error::Crypto(format!("{} holds a private key and this store has no key ring to seal it", file.path))
+            })?),
+            false => None,
+        };
         let known = sqlx::query("SELECT 1 AS known FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(&mut **tx).await?;
         if known.is_some() {
+            return Ok(());
+        }
+        let content = &file.content;
+        if let Some(ring) = ring {
+            let sealed = ring.seal(&blob_purpose(sha256), content, self.random())?;
+            insert_sealed_blob(tx, sha256, content.len(), &sealed, self.now()).await?;
             return Ok(());
         }
         let pieces = chunks::split(content);
@@ -86,7 +176,7 @@ impl Store {
                 .execute(&mut **tx)
                 .await?;
         }
-        sqlx::query("INSERT INTO blobs (sha256, size, chunks) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
+        sqlx::query("INSERT INTO blobs (sha256, size, chunks, sealed) VALUES ($1, $2, $3, 0) ON CONFLICT (sha256) DO NOTHING")
             .bind(sha256)
             .bind(content.len() as i64)
             .bind(chunks::list(&pieces))
@@ -95,29 +185,28 @@ impl Store {
         Ok(())
     }
 
-    /// The content of a blob, re-assembled from its chunks and checked against its sha256.
-    async fn blob_on(conn: &mut AnyConnection, sha256: &str) -> Result<Vec<u8>> {
-        let row = sqlx::query("SELECT size, chunks FROM blobs WHERE sha256 = $1")
+    /// The content of the blob of file `info`: opened with the store's ring when sealed,
+    /// else re-assembled from its chunks; either way checked against its sha256.
+    async fn blob_on(&self, conn: &mut AnyConnection, info: &FileInfo) -> Result<Vec<u8>> {
+        let sha256 = info.sha256.as_str();
+        let row = sqlx::query("SELECT size, chunks, sealed FROM blobs WHERE sha256 = $1")
             .bind(sha256)
             .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| Error::Corrupt(format!("blob {sha256} is missing")))?;
-        let list: Vec<u8> = row.try_get("chunks")?;
-        let size: i64 = row.try_get("size")?;
-        let hashes = chunks::hashes(&list).ok_or_else(|| Error::Corrupt(format!("blob {sha256}: bad chunk list")))?;
-        let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        let mut cache: HashMap<[u8; 32], Vec<u8>> = HashMap::new();
-        for hash in hashes {
-            if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(hash) {
-                let row = sqlx::query("SELECT content FROM chunks WHERE sha256 = $1")
-                    .bind(hex::encode(hash))
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or_else(|| Error::Corrupt(format!("blob {sha256}: chunk {} is missing", hex::encode(hash))))?;
-                slot.insert(row.try_get("content")?);
-            }
-            content.extend_from_slice(&cache[&hash]);
+        if row.try_get::<Option<i64>, _>("sealed")? != Some(1) {
+            return chunked_blob_on(conn, sha256, &row).await;
         }
+        let ring = self
+            .ring()
+            .ok_or_else(|| Error::Crypto(format!("{} is sealed and this store has no key ring to open it", info.path)))?;
+        let sealed: String = sqlx::query("SELECT sealed FROM sealed_secrets WHERE name = $1")
+            .bind(blob_secret_name(sha256))
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("blob {sha256} is sealed but its secret is missing")))?
+            .try_get("sealed")?;
+        let content = ring.open(&blob_purpose(sha256), &Sealed::parse(&sealed)?)?;
         if sha256_hex(&content) != sha256 {
             return Err(Error::Corrupt(format!("blob {sha256}: content does not match its sha256")));
         }
@@ -180,7 +269,7 @@ impl Store {
             let info = info_from_row(row)?;
             let content = match text.take() {
                 Some(text) => text.into_bytes(),
-                None => Self::blob_on(conn, &info.sha256).await?,
+                None => self.blob_on(conn, &info).await?,
             };
             files.push(BundleFile { path: info.path, kind: info.kind, mode: info.mode, content });
         }
@@ -230,7 +319,7 @@ impl Store {
                     .await?;
                 row.try_get::<String, _>("text")?.into_bytes()
             } else {
-                Self::blob_on(tx, &info.sha256).await?
+                self.blob_on(tx, info).await?
             };
             String::from_utf8(bytes).map_err(|_| Error::Corrupt(format!("config file {} is not UTF-8", info.path)))
         };
@@ -295,6 +384,53 @@ impl Store {
         Ok(())
     }
 
+    /// Seals the blobs written before sealing existed (`blobs.sealed` NULL) whose content holds
+    /// a private key, and deletes the chunks no blob uses any more, in one transaction; marks the
+    /// other such blobs plain. Runs when the ring is loaded ([`Store::keyring`]); a no-op once
+    /// every blob is marked. Returns how many blobs it sealed.
+    ///
+    /// On PostgreSQL the transaction first locks `chunks` and `blobs` against writers: a version
+    /// written meanwhile by another replica could otherwise reference a chunk deleted here.
+    pub(super) async fn seal_plain_blobs(&self, ring: &Keyring) -> Result<usize> {
+        let unmarked = sqlx::query("SELECT 1 AS unmarked FROM blobs WHERE sealed IS NULL LIMIT 1").fetch_optional(self.pool()).await?;
+        if unmarked.is_none() {
+            return Ok(0);
+        }
+        let mut tx = self.write_tx().await?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("LOCK TABLE chunks, blobs IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+        }
+        let rows = sqlx::query("SELECT sha256, size, chunks FROM blobs WHERE sealed IS NULL").fetch_all(&mut *tx).await?;
+        let mut released: HashSet<[u8; 32]> = HashSet::new();
+        let mut count = 0;
+        for row in &rows {
+            let sha256: String = row.try_get("sha256")?;
+            let content = chunked_blob_on(&mut tx, &sha256, row).await?;
+            if !crate::bundle::holds_private_key(&content) {
+                sqlx::query("UPDATE blobs SET sealed = 0 WHERE sha256 = $1").bind(&sha256).execute(&mut *tx).await?;
+                continue;
+            }
+            let sealed = ring.seal(&blob_purpose(&sha256), &content, self.random())?;
+            insert_sealed_blob(&mut tx, &sha256, content.len(), &sealed, self.now()).await?;
+            let list: Vec<u8> = row.try_get("chunks")?;
+            released.extend(chunks::hashes(&list).into_iter().flatten());
+            count += 1;
+        }
+        if !released.is_empty() {
+            for row in sqlx::query("SELECT chunks FROM blobs").fetch_all(&mut *tx).await? {
+                let list: Vec<u8> = row.try_get("chunks")?;
+                for hash in chunks::hashes(&list).into_iter().flatten() {
+                    released.remove(&hash);
+                }
+            }
+            for hash in &released {
+                sqlx::query("DELETE FROM chunks WHERE sha256 = $1").bind(hex::encode(hash)).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+
     /// Bytes the bundle storage holds: chunk contents plus chunk lists (what the storage
     /// benchmark reports).
     pub async fn bundle_storage_bytes(&self) -> Result<i64> {
@@ -310,7 +446,8 @@ impl Store {
             "SELECT (SELECT COUNT(*) FROM chunks) AS chunks, \
              (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM chunks) AS chunked, \
              (SELECT COUNT(*) FROM blobs) AS blobs, \
-             (SELECT CAST(COALESCE(SUM(LENGTH(chunks)), 0) AS BIGINT) FROM blobs) AS lists",
+             (SELECT CAST(COALESCE(SUM(LENGTH(chunks)), 0) AS BIGINT) FROM blobs) AS lists, \
+             (SELECT COUNT(*) FROM blobs WHERE sealed = 1) AS sealed",
         )
         .fetch_one(self.pool())
         .await?;
@@ -319,6 +456,7 @@ impl Store {
             chunk_bytes: row.try_get("chunked")?,
             blobs: row.try_get("blobs")?,
             list_bytes: row.try_get("lists")?,
+            sealed_blobs: row.try_get("sealed")?,
         })
     }
 }

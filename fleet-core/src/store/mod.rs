@@ -62,6 +62,7 @@ use crate::candidate;
 use crate::clock::{random_id, Clock, OsRandom, Random, SystemClock};
 use crate::documents::DocumentCache;
 use crate::haproxy_check::{CheckError, HaproxyChecker};
+use crate::secrets::Keyring;
 use crate::error::{Error, Result};
 
 /// The database behind a [`Store`].
@@ -116,6 +117,9 @@ pub struct Store {
     /// Parsed versions by sha256, shared by every clone of this store (see [`crate::documents`]).
     documents: Arc<DocumentCache>,
     limits: crate::limits::Limits,
+    /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]),
+    /// shared by every clone; replaced, not only set once, because a rotation changes it.
+    keyring: Arc<std::sync::RwLock<Option<Arc<Keyring>>>>,
 }
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -167,7 +171,16 @@ impl Store {
         sqlx::migrate!("./migrations").run(&pool).await?;
         let haproxy = options.haproxy.map(Arc::new);
         let documents = Arc::new(DocumentCache::default());
-        let store = Store { pool, backend, clock: options.clock, random: options.random, haproxy, documents, limits: options.limits };
+        let store = Store {
+            pool,
+            backend,
+            clock: options.clock,
+            random: options.random,
+            haproxy,
+            documents,
+            limits: options.limits,
+            keyring: Arc::default(),
+        };
         store.backfill_bundles().await?;
         store.backfill_username_keys().await?;
         Ok(store)
@@ -201,6 +214,19 @@ impl Store {
 
     pub(crate) fn random(&self) -> &dyn Random {
         self.random.as_ref()
+    }
+
+    /// Gives this store (and every clone of it) the key ring that seals bundle files holding a
+    /// private key and opens them again. [`Store::keyring`] calls it with the ring it loads (how
+    /// the server gets one); library users and tests that write such files call it themselves.
+    /// Without a ring, writing such a file or reading a sealed one is an [`Error::Crypto`].
+    pub fn use_keyring(&self, ring: Keyring) {
+        *self.keyring.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(ring));
+    }
+
+    /// The ring given with [`Store::use_keyring`], if any.
+    pub(crate) fn ring(&self) -> Option<Arc<Keyring>> {
+        self.keyring.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once

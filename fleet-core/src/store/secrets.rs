@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Besides the `sealed_secrets` rows, users' TOTP secrets are sealed in place (`users.totp_*`,
-//! see `mfa.rs`): opened with the others, resealed with them.
+//! see `mfa.rs`): opened with the others, resealed with them. Bundle files holding a private
+//! key are `sealed_secrets` rows `blob/<sha256>` (see `bundles.rs`), so they are opened at
+//! start and resealed like any other.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -87,7 +89,9 @@ impl Store {
     /// The key ring of `file` for this database: loaded, or created (0600) when the file is
     /// missing and no secret is stored; then every stored secret is opened with it, so a wrong
     /// or missing key file stops the server at start, naming the key ids, and is never
-    /// replaced by a new key.
+    /// replaced by a new key. Secrets stored before they were sealed are sealed now (TOTP
+    /// secrets, bundle files holding a private key), and the store keeps the ring
+    /// ([`Store::use_keyring`]) to seal and open bundle files.
     pub async fn keyring(&self, file: &KeyFile) -> Result<Keyring> {
         let stored = self.sealed_secrets().await?;
         let ring = match file.load()? {
@@ -108,6 +112,8 @@ impl Store {
             ring.open(&secret.purpose, &secret.sealed)?;
         }
         self.seal_plain_totp(&ring).await?;
+        self.seal_plain_blobs(&ring).await?;
+        self.use_keyring(ring.clone());
         Ok(ring)
     }
 
@@ -149,6 +155,9 @@ impl Store {
         let new = Keyring::new(MasterKey::generate(self.random())?);
         let during = Keyring::with_older(new.primary().clone(), old.keys().iter().cloned());
         file.write(&during)?;
+        // What this store seals from now on is sealed under the new key (and resealed below
+        // if it lands before the transaction reads the rows).
+        self.use_keyring(during.clone());
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query("SELECT name, purpose, public, sealed FROM sealed_secrets ORDER BY name")
             .fetch_all(&mut *tx)
@@ -184,6 +193,7 @@ impl Store {
         }
         tx.commit().await?;
         file.write(&new)?;
+        self.use_keyring(new.clone());
         Ok((new, count))
     }
 

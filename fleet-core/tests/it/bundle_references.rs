@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use fleet_core::bundle::{Bundle, BundleFile, BundlePath, FileKind};
 use fleet_core::haproxy_check::HaproxyChecker;
-use fleet_core::{Actor, ClusterSettings, EditOp, Error, ManualClock, Role, Store, StoreOptions};
+use fleet_core::secrets::{Keyring, MasterKey};
+use fleet_core::{Actor, ClusterSettings, EditOp, Error, ManualClock, OsRandom, Role, Store, StoreOptions};
 
 use crate::support::{options, Harness, TempDir, T0};
 
@@ -150,6 +151,8 @@ async fn haproxy_checks_the_bundle_where_it_is_materialised() {
     let url = format!("sqlite://{}", dir.path().join("fleet.db").display());
     let store_options = StoreOptions { haproxy: Some(HaproxyChecker::new(&bin)), ..options(Arc::new(ManualClock::new(T0)), 1) };
     let store = Store::open(&url, store_options).await.unwrap();
+    // certs/x.pem holds its private key: the store seals it with its ring.
+    store.use_keyring(Keyring::new(MasterKey::generate(&OsRandom).unwrap()));
     let pool = store.create_pool("admin", "p", "").await.unwrap();
     let id = store.create_cluster("admin", "c", pool.id, ClusterSettings::default()).await.unwrap().id;
     let main = format!(

@@ -2,7 +2,8 @@
 //! config file, file ops in transactions, content-defined chunks shared between versions.
 
 use fleet_core::bundle::{Bundle, BundleFile, BundlePath, FileKind};
-use fleet_core::{Actor, ClusterSettings, EditOp, Error, Role};
+use fleet_core::secrets::{Keyring, MasterKey};
+use fleet_core::{Actor, ClusterSettings, EditOp, Error, OsRandom, Role};
 
 use crate::support::{Harness, SAMPLE};
 
@@ -73,6 +74,8 @@ async fn file_writes_make_versions_and_respect_bases(h: Harness) {
 async fn transactions_stage_file_ops(h: Harness) {
     use base64::Engine as _;
     let id = cluster(&h).await;
+    // The staged file holds a private key: the store seals it with its ring.
+    h.store.use_keyring(Keyring::new(MasterKey::generate(&OsRandom).unwrap()));
     h.store.import_bundle(ADMIN, id, &sample_bundle(), "").await.unwrap();
     let tx = h.store.begin("op", id, 1).await.unwrap();
     let content = base64::engine::general_purpose::STANDARD.encode("-----BEGIN PRIVATE KEY-----\nsecret\n");

@@ -22,8 +22,11 @@ crate::store_tests!(
 const ADMIN: Actor<'static> = Actor { name: "admin", role: Role::Admin };
 const DAY: i64 = 86_400_000;
 
-fn ring() -> Keyring {
-    Keyring::new(MasterKey::generate(&OsRandom).unwrap())
+/// A new key ring, also given to the store (which seals deployed files holding a key with it).
+fn ring(h: &Harness) -> Keyring {
+    let ring = Keyring::new(MasterKey::generate(&OsRandom).unwrap());
+    h.store.use_keyring(ring.clone());
+    ring
 }
 
 fn pki() -> TestPki {
@@ -47,7 +50,7 @@ fn upload<'a>(certificate: &'a str, private_key: &'a str) -> Upload<'a> {
 async fn uploads_are_read_and_keys_sealed(h: Harness) {
     let pki = pki();
     let leaf = pki.leaf(&["www.example.test", "example.test"], T0 - DAY, T0 + 90 * DAY);
-    let ring = ring();
+    let ring = ring(&h);
     let combined = format!("{}{}", leaf.cert_pem, pki.chain_pem());
     let new = NewCertificate { name: "www", cluster_id: None, upload: upload(&combined, &leaf.key_pem) };
     let cert = h.store.put_certificate(ADMIN, &ring, new).await.unwrap();
@@ -83,7 +86,7 @@ async fn bad_uploads_are_refused_and_nothing_is_stored(h: Harness) {
     let leaf = pki.leaf(&["a.test"], T0 - DAY, T0 + 90 * DAY);
     let stranger = pki.leaf(&["b.test"], T0 - DAY, T0 + 90 * DAY);
     let expired = pki.leaf(&["old.test"], T0 - 100 * DAY, T0 - DAY);
-    let ring = ring();
+    let ring = ring(&h);
     let good_chain = format!("{}{}", leaf.cert_pem, pki.chain_pem());
     let broken_chain = format!("{}{}", leaf.cert_pem, other_pki.chain_pem());
     let wrong_order = format!("{}{}", pki.chain_pem(), leaf.cert_pem);
@@ -118,7 +121,7 @@ async fn bad_uploads_are_refused_and_nothing_is_stored(h: Harness) {
 
 async fn deploy_replace_and_delete(h: Harness) {
     let pki = pki();
-    let ring = ring();
+    let ring = ring(&h);
     let (a, b) = (cluster(&h, "a").await, cluster(&h, "b").await);
     let first = pki.leaf(&["site.test"], T0 - DAY, T0 + 90 * DAY);
     let chain = format!("{}{}", first.cert_pem, pki.chain_pem());
@@ -188,7 +191,7 @@ async fn deploy_replace_and_delete(h: Harness) {
 
 async fn expiry_warnings_once_per_threshold_and_served_fingerprints(h: Harness) {
     let pki = pki();
-    let ring = ring();
+    let ring = ring(&h);
     let a = cluster(&h, "a").await;
     let leaf = pki.leaf(&["soon.test"], T0 - DAY, T0 + 40 * DAY);
     let cert = h.store.put_certificate(ADMIN, &ring, NewCertificate { name: "soon", cluster_id: None, upload: upload(&leaf.cert_pem, &leaf.key_pem) }).await.unwrap();

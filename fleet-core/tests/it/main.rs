@@ -27,5 +27,6 @@ mod op_props;
 mod privileged_store;
 mod renewals;
 mod runtime_store;
+mod sealed_bundles;
 mod sealed_store;
 mod store_suite;
