@@ -782,9 +782,12 @@ class Client:
         path: Optional[str] = None,
         key_type: Optional[str] = None,
         auto_apply: bool = True,
+        dns_provider_id: Optional[int] = None,
     ) -> dict[str, Any]:
         """Orders a certificate for ``names``; the server drives it. Returns ``{id, status}``;
-        follow it with :meth:`acme_order`. ``frontends`` get the managed HTTP-01 rule (once);
+        follow it with :meth:`acme_order`. ``challenge`` is ``http-01`` (``frontends`` get the
+        managed rule, once) or ``dns-01`` (the ``_acme-challenge`` TXT records go through
+        ``dns_provider_id``, else the DNS provider whose zone holds each name; wildcards need it).
         ``path`` defaults to ``certs/<first name>.pem``. Bad input raises :class:`ValidationError`
         and stores nothing."""
         body: dict[str, Any] = {
@@ -795,7 +798,8 @@ class Client:
             "frontends": list(frontends),
             "auto_apply": auto_apply,
         }
-        for key, value in (("certificate_id", certificate_id), ("path", path), ("key_type", key_type)):
+        optional = (("certificate_id", certificate_id), ("path", path), ("key_type", key_type), ("dns_provider_id", dns_provider_id))
+        for key, value in optional:
             if value is not None:
                 body[key] = value
         return _object(self.request("POST", "/acme/certificates", json_body=body))

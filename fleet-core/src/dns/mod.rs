@@ -65,6 +65,16 @@ pub trait DnsProvider: Send + Sync + std::fmt::Debug {
     fn authorities(&self) -> DnsFuture<'_, Vec<SocketAddr>>;
 }
 
+/// True when `name` lies inside `zone` (both absolute or relative to the root, a final dot
+/// optional, case-insensitive): `_acme-challenge.www.example.com` is in `example.com`.
+/// False for a name that is not a DNS name.
+pub fn in_zone(name: &str, zone: &str) -> bool {
+    match (rfc2136::absolute(name, "name"), rfc2136::absolute(zone, "zone")) {
+        (Ok(name), Ok(zone)) => zone.zone_of(&name),
+        _ => false,
+    }
+}
+
 /// Why a DNS change, query or check failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -126,5 +136,16 @@ impl From<DnsError> for crate::Error {
             DnsError::Invalid(message) => crate::Error::invalid(message),
             other => crate::Error::Conflict(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_in_zones() {
+        assert!(super::in_zone("_acme-challenge.www.example.com", "example.com."));
+        assert!(super::in_zone("Example.COM.", "example.com"));
+        assert!(!super::in_zone("example.org", "example.com"));
+        assert!(!super::in_zone("badexample.com", "example.com"));
     }
 }

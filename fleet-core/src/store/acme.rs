@@ -13,7 +13,7 @@ use super::versions::Made;
 use super::{json_column, to_json, Store};
 use crate::bundle::{Bundle, BundlePath};
 use crate::certs::acme::{
-    account_secret_name, client, http01, order_key_secret_name, AcmeAccount, AcmeOrder, ChallengeKind, KeyType, NewAccount,
+    account_secret_name, client, dns01_record_name, http01, order_key_secret_name, AcmeAccount, AcmeOrder, ChallengeKind, KeyType, NewAccount,
     NewOrder, OrderEvent, OrderStatus,
 };
 use crate::error::{Error, Result};
@@ -25,7 +25,7 @@ pub const MAX_ORDER_NAMES: usize = 100;
 
 const ACCOUNT_COLUMNS: &str = "id, directory_url, contact, ca_pem, eab_kid, account_url, created_by, created_at";
 const ORDER_COLUMNS: &str = "id, account_id, names, challenge, clusters, frontends, certificate_id, path, key_type, auto_apply, \
-                             status, order_url, error, certificate_pem, created_by, created_at, updated_at";
+                             dns_provider_id, status, order_url, error, certificate_pem, created_by, created_at, updated_at";
 
 fn account_from_row(row: &AnyRow) -> Result<AcmeAccount> {
     Ok(AcmeAccount {
@@ -56,6 +56,7 @@ fn order_from_row(row: &AnyRow) -> Result<AcmeOrder> {
         path: row.try_get("path")?,
         key_type: KeyType::parse(&key_type).ok_or_else(|| Error::Corrupt(format!("acme key type {key_type:?}")))?,
         auto_apply: row.try_get::<i64, _>("auto_apply")? != 0,
+        dns_provider_id: row.try_get("dns_provider_id")?,
         order_url: row.try_get("order_url")?,
         error: row.try_get("error")?,
         certificate_pem: row.try_get("certificate_pem")?,
@@ -164,8 +165,9 @@ impl Store {
     }
 
     /// Checks an order request against the stored account and clusters: names (DNS, at most
-    /// [`MAX_ORDER_NAMES`], duplicates dropped), `http-01`, the key type, the path, and the
-    /// frontends in each cluster's latest configuration.
+    /// [`MAX_ORDER_NAMES`], duplicates dropped), the challenge (`http-01`: no wildcard, the
+    /// frontends in each cluster's latest configuration; `dns-01`: a DNS provider whose zone
+    /// holds each name's `_acme-challenge` record), the key type and the path.
     async fn check_order(&self, request: &NewOrder) -> Result<Checked> {
         let mut seen = BTreeSet::new();
         let names: Vec<String> =
@@ -179,12 +181,23 @@ impl Store {
         if let Some(bad) = names.iter().find(|n| !crate::certs::acme::valid_dns_name(n)) {
             return Err(Error::invalid(format!("names: {bad:?} is not a DNS name")));
         }
-        if request.challenge == ChallengeKind::Http01 {
-            if let Some(wildcard) = names.iter().find(|n| n.starts_with("*.")) {
-                return Err(Error::invalid(format!("names: {wildcard} needs dns-01 (http-01 cannot prove a wildcard)")));
+        match request.challenge {
+            ChallengeKind::Http01 => {
+                if let Some(wildcard) = names.iter().find(|n| n.starts_with("*.")) {
+                    return Err(Error::invalid(format!("names: {wildcard} needs dns-01 (http-01 cannot prove a wildcard)")));
+                }
+                if request.dns_provider_id.is_some() {
+                    return Err(Error::invalid("dns_provider_id: only for challenge dns-01"));
+                }
             }
-        } else {
-            return Err(Error::invalid("challenge: dns-01 is not available yet; use http-01"));
+            ChallengeKind::Dns01 => {
+                if !request.frontends.is_empty() {
+                    return Err(Error::invalid("frontends: only for challenge http-01 (dns-01 needs no frontend)"));
+                }
+                for name in &names {
+                    self.dns_provider_for(&dns01_record_name(name), request.dns_provider_id).await?;
+                }
+            }
         }
         if request.key_type == KeyType::Rsa2048 {
             return Err(Error::invalid("key_type: rsa2048 is not supported here (no RSA key generation); use ecdsa-p256 or ecdsa-p384"));
@@ -205,6 +218,9 @@ impl Store {
         let frontends: Vec<String> = request.frontends.iter().map(|f| f.trim().to_string()).collect();
         for &cluster in &request.clusters {
             let latest = self.latest_version(cluster).await?.ok_or_else(|| Error::invalid(format!("clusters: cluster {cluster} has no version yet")))?;
+            if request.challenge == ChallengeKind::Dns01 {
+                continue;
+            }
             let parsed = self.parsed_text(&latest.text).await?;
             let doc = parsed.document();
             if frontends.is_empty() {
@@ -232,7 +248,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO acme_orders (id, account_id, names, challenge, clusters, frontends, certificate_id, path, key_type, auto_apply, \
-             status, lease_until, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $12, $12)",
+             dns_provider_id, status, lease_until, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $13, $13)",
         )
         .bind(id)
         .bind(request.account_id)
@@ -244,6 +261,7 @@ impl Store {
         .bind(checked.path.as_str())
         .bind(request.key_type.as_str())
         .bind(i64::from(request.auto_apply))
+        .bind(request.dns_provider_id)
         .bind(actor)
         .bind(now)
         .execute(&mut *tx)
@@ -258,6 +276,18 @@ impl Store {
         self.audit(&mut tx, Audit { actor, action: "acme.order.create", cluster_id: None, version: None, details }).await?;
         tx.commit().await?;
         self.acme_order(id).await
+    }
+
+    /// The newest valid order that filled certificate `certificate_id` (its renewal proves
+    /// control the same way), without events; `None` when no order did.
+    pub async fn last_valid_order_of(&self, certificate_id: i64) -> Result<Option<AcmeOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE certificate_id = $1 AND status = 'valid' ORDER BY updated_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(certificate_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(order_from_row).transpose()
     }
 
     /// One order with its events.

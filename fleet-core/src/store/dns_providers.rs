@@ -120,6 +120,25 @@ impl Store {
         Ok(())
     }
 
+    /// The provider that changes `name`: `explicit` when given (it must hold the name), else
+    /// the one whose zone is the longest suffix of `name`. Errors: [`Error::Invalid`] naming
+    /// the name when no provider holds it; [`Error::NotFound`] for an unknown `explicit`.
+    pub async fn dns_provider_for(&self, name: &str, explicit: Option<i64>) -> Result<DnsProviderInfo> {
+        if let Some(id) = explicit {
+            let info = self.dns_provider(id).await?;
+            if !crate::dns::in_zone(name, &info.zone) {
+                return Err(Error::invalid(format!("dns_provider_id: {name} is not in zone {} of dns provider {}", info.zone, info.name)));
+            }
+            return Ok(info);
+        }
+        self.dns_providers()
+            .await?
+            .into_iter()
+            .filter(|p| crate::dns::in_zone(name, &p.zone))
+            .max_by_key(|p| p.zone.trim_end_matches('.').len())
+            .ok_or_else(|| Error::invalid(format!("no dns provider holds {name}: add one for its zone (POST /api/v1/dns-providers) or give dns_provider_id")))
+    }
+
     /// The provider `id`, ready to change DNS: its secret opened with `ring`. 404 when unknown;
     /// a crypto error when the ring cannot open the secret.
     pub async fn open_dns_provider(&self, id: i64, ring: &Keyring) -> Result<Box<dyn DnsProvider>> {

@@ -24,6 +24,7 @@ async fn bad_orders_store_nothing(h: Harness) {
         path: None,
         key_type: KeyType::EcdsaP256,
         auto_apply: true,
+        dns_provider_id: None,
     };
     let refused = |r: Result<_, Error>| match r {
         Err(e) => e.to_string(),
@@ -32,6 +33,13 @@ async fn bad_orders_store_nothing(h: Harness) {
     assert!(refused(h.store.create_acme_order("admin", &order(&[], 1)).await).contains("at least one DNS name"));
     assert!(refused(h.store.create_acme_order("admin", &order(&["bad name"], 1)).await).contains("not a DNS name"));
     assert!(refused(h.store.create_acme_order("admin", &order(&["*.example.com"], 1)).await).contains("dns-01"));
+    // DNS-01 needs a provider whose zone holds every name; frontends are http-01's.
+    let dns = NewOrder { challenge: ChallengeKind::Dns01, ..order(&["*.example.com"], 1) };
+    assert!(refused(h.store.create_acme_order("admin", &dns).await).contains("no dns provider holds _acme-challenge.example.com"));
+    let dns_frontends = NewOrder { frontends: vec!["web".into()], ..dns.clone() };
+    assert!(refused(h.store.create_acme_order("admin", &dns_frontends).await).contains("only for challenge http-01"));
+    let http_provider = NewOrder { dns_provider_id: Some(7), ..order(&["www.example.com"], 1) };
+    assert!(refused(h.store.create_acme_order("admin", &http_provider).await).contains("only for challenge dns-01"));
     let missing = h.store.create_acme_order("admin", &order(&["www.example.com"], 1)).await;
     assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
     let rsa = NewOrder { key_type: KeyType::Rsa2048, ..order(&["www.example.com"], 1) };

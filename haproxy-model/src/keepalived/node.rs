@@ -172,7 +172,7 @@ impl InstanceSpec {
             return Err(self.fail(format!("priority {} must be between 1 and 254", self.priority)));
         }
         match self.version {
-            VrrpVersion::V2 if self.advert_centis % 100 != 0 || !(100..=25500).contains(&self.advert_centis) => {
+            VrrpVersion::V2 if !self.advert_centis.is_multiple_of(100) || !(100..=25500).contains(&self.advert_centis) => {
                 return Err(self.fail("VRRP version 2 adverts are whole seconds from 1 to 255 (use version 3 for fractions)"))
             }
             VrrpVersion::V3 if !(1..=4095).contains(&self.advert_centis) => {

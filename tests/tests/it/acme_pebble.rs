@@ -50,6 +50,16 @@ impl Pebble {
 
     /// [`Pebble::start`] issuing certificates valid for `validity_seconds` when given.
     fn start_with(dir: &Path, http_port: u16, eab: Option<(&str, &str)>, validity_seconds: Option<u64>) -> Pebble {
+        Pebble::start_full(dir, http_port, eab, validity_seconds, None)
+    }
+
+    /// [`Pebble::start`] resolving through `dns` (a real BIND holding the zone, for DNS-01)
+    /// instead of challtestsrv.
+    fn start_dns(dir: &Path, http_port: u16, dns: std::net::SocketAddr) -> Pebble {
+        Pebble::start_full(dir, http_port, None, None, Some(dns))
+    }
+
+    fn start_full(dir: &Path, http_port: u16, eab: Option<(&str, &str)>, validity_seconds: Option<u64>, resolver: Option<std::net::SocketAddr>) -> Pebble {
         let (pebble, challtestsrv) = pebble_bins().unwrap();
         // A root and a leaf for 127.0.0.1 (webpki refuses a CA certificate used as a leaf).
         openssl(dir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=pebble test root", "-keyout", "root.key", "-out", "root.pem"]);
@@ -88,7 +98,7 @@ impl Pebble {
         let ca = Command::new(pebble)
             .arg("-config")
             .arg(dir.join("pebble.json"))
-            .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
+            .args(["-dnsserver", &resolver.map(|r| r.to_string()).unwrap_or_else(|| format!("127.0.0.1:{dns}"))])
             // No random sleep before validating; every order gets fresh authorisations. Pebble's
             // default 5 % of rejected nonces stays on: the client must retry them.
             .env("PEBBLE_VA_NOSLEEP", "1")
@@ -425,4 +435,49 @@ fn the_scheduler_renews_an_issued_certificate_through_the_nodes() {
     }
     assert!(now.contains("DNS:renew.acme.test"), "{now}");
     assert_eq!(agent.reloads(), reloads, "the renewal went in at runtime");
+}
+
+/// DNS-01 against a real BIND 9 with TSIG: pebble resolves through that BIND, the server puts
+/// `_acme-challenge` TXT records into the zone by RFC 2136 (provider picked by zone), waits
+/// until the zone's authoritative server serves them, and removes them afterwards. A wildcard
+/// and its base name share one RRset; the node then serves the wildcard certificate.
+#[test]
+fn dns01_through_bind_issues_a_wildcard_and_removes_the_records() {
+    let Some((server, agent, cluster, port, tls, dir)) = prepared("acme-dns01") else { return };
+    let Some(named) = fleet_tests::Named::start("fleet-test.example") else { return };
+    let pebble_dir = dir.join("pebble");
+    std::fs::create_dir_all(&pebble_dir).unwrap();
+    let pebble = Pebble::start_dns(&pebble_dir, port, named.addr);
+    let account = server.post("/api/v1/acme/accounts", &json!({"directory_url": pebble.directory, "contact": [], "ca_pem": pebble.ca_pem}));
+    let names = json!(["fleet-test.example", "*.fleet-test.example"]);
+    let order = json!({"names": names, "account_id": account["id"], "challenge": "dns-01", "clusters": [cluster], "path": "certs/site.pem"});
+    let (status, refused) = server.try_post("/api/v1/acme/certificates", &order);
+    assert_eq!(status, 422, "no provider holds the zone yet: {refused}");
+    assert!(refused.to_string().contains("no dns provider holds _acme-challenge.fleet-test.example"), "{refused}");
+    let provider = server.post(
+        "/api/v1/dns-providers",
+        &json!({"name": "bind", "kind": "rfc2136", "server": named.addr.to_string(), "zone": "fleet-test.example",
+                "tsig_key_name": fleet_tests::NAMED_KEY_NAME, "tsig_algorithm": "hmac-sha256", "tsig_secret": named.secret}),
+    );
+    assert!(provider["id"].as_i64().is_some(), "{provider}");
+    let before = agent.reloads();
+    let accepted = server.post("/api/v1/acme/certificates", &order);
+    let done = wait_order(&server, accepted["id"].as_i64().unwrap(), &agent);
+    assert_eq!(done["status"], json!("valid"), "{done:#}\nnamed:\n{}", named.log());
+    let events: Vec<&str> = done["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert!(events.iter().any(|e| e.contains("TXT _acme-challenge.fleet-test.example published through dns provider bind")), "{events:#?}");
+    assert!(events.iter().any(|e| e.contains("every authoritative server serves")), "{events:#?}");
+    server.wait_status(cluster, "the certificate applied", |a| a["applied_version"] == json!(server.latest(cluster)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut leaf = served(tls, "www.fleet-test.example");
+    while !leaf.contains("Pebble") {
+        assert!(Instant::now() < deadline, "the wildcard certificate is not served: {leaf}");
+        std::thread::sleep(Duration::from_millis(50));
+        leaf = served(tls, "www.fleet-test.example");
+    }
+    assert!(leaf.contains("DNS:*.fleet-test.example") && leaf.contains("DNS:fleet-test.example"), "{leaf}");
+    assert_eq!(agent.reloads(), before, "a certificate swap needs no reload");
+    if let Some(left) = named.dig("_acme-challenge.fleet-test.example", "TXT") {
+        assert!(left.is_empty(), "the TXT records were taken back: {left:?}");
+    }
 }

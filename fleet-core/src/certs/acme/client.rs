@@ -1,6 +1,6 @@
 //! The ACME conversation, through instant-acme: registering an account (with an external
 //! account binding and a private CA's root when given), restoring it from its sealed
-//! credentials, reading an order's HTTP-01 challenges, and the CSR an order is finalised with.
+//! credentials, reading an order's HTTP-01 or DNS-01 challenges, and the CSR an order is finalised with.
 //!
 //! instant-acme retries a request the CA refuses with `badNonce` (RFC 8555 §6.5) with the fresh
 //! nonce of the refusal, so rejected nonces never reach the order's state. Every other refusal
@@ -137,8 +137,44 @@ pub async fn http01_challenges(order: &mut Order) -> Result<Vec<Http01>> {
     Ok(found)
 }
 
-/// Tells the CA every pending HTTP-01 challenge is ready to be validated (RFC 8555 §7.5.1).
-pub async fn set_ready(order: &mut Order) -> Result<()> {
+/// One name's DNS-01 challenge: the TXT value its `_acme-challenge` record must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dns01 {
+    /// The name it proves (`*.example.com` for a wildcard).
+    pub name: String,
+    /// The record's owner ([`super::dns01_record_name`]).
+    pub record: String,
+    /// base64url(SHA-256(key authorisation)) (RFC 8555 §8.4).
+    pub value: String,
+}
+
+/// The DNS-01 challenges of the order's pending authorisations (valid ones need none).
+pub async fn dns01_challenges(order: &mut Order) -> Result<Vec<Dns01>> {
+    let mut found = Vec::new();
+    let mut authorizations = order.authorizations();
+    while let Some(authz) = authorizations.next().await {
+        let mut authz = authz.map_err(|e| ca_error("authorisation", e))?;
+        match authz.status {
+            AuthorizationStatus::Valid => continue,
+            AuthorizationStatus::Pending => {}
+            other => return Err(Error::invalid(format!("authorisation for {} is {other:?}", authz.identifier()))),
+        }
+        let name = authz.identifier().to_string();
+        let challenge = authz
+            .challenge(ChallengeType::Dns01)
+            .ok_or_else(|| Error::invalid(format!("the CA offers no dns-01 challenge for {name}")))?;
+        let value = challenge.key_authorization().dns_value();
+        found.push(Dns01 { record: super::dns01_record_name(&name), name, value });
+    }
+    Ok(found)
+}
+
+/// Tells the CA every pending challenge of `kind` is ready to be validated (RFC 8555 §7.5.1).
+pub async fn set_ready(order: &mut Order, kind: super::ChallengeKind) -> Result<()> {
+    let (wanted, label) = match kind {
+        super::ChallengeKind::Http01 => (ChallengeType::Http01, "http-01"),
+        super::ChallengeKind::Dns01 => (ChallengeType::Dns01, "dns-01"),
+    };
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
         let mut authz = authz.map_err(|e| ca_error("authorisation", e))?;
@@ -146,9 +182,8 @@ pub async fn set_ready(order: &mut Order) -> Result<()> {
             continue;
         }
         let name = authz.identifier().to_string();
-        let mut challenge = authz
-            .challenge(ChallengeType::Http01)
-            .ok_or_else(|| Error::invalid(format!("the CA offers no http-01 challenge for {name}")))?;
+        let mut challenge =
+            authz.challenge(wanted.clone()).ok_or_else(|| Error::invalid(format!("the CA offers no {label} challenge for {name}")))?;
         challenge.set_ready().await.map_err(|e| ca_error(&format!("challenge for {name}"), e))?;
     }
     Ok(())

@@ -4,7 +4,8 @@
 //! ```text
 //! loop: claim an unfinished order whose lease ran out (conditional update: one replica wins)
 //!         -> advance it as far as it goes, recording each step as an event
-//!         -> error anywhere: tokens taken back, order invalid with the reason (nothing deployed)
+//!         -> error anywhere: challenge taken back (tokens, TXT records), order invalid with the
+//!            reason (nothing deployed)
 //!       sleep until woken (a new order) or `idle` passes
 //! ```
 //!
@@ -12,22 +13,28 @@
 //! certificate key is sealed before the CSR is sent, so a server that stopped mid-way (its
 //! lease runs out) is followed by any replica reading the order back from the CA.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use instant_acme::{OrderStatus as CaStatus, RetryPolicy};
 use tokio::sync::{watch, Notify};
 
-use super::client::{self, ca_error, Http01};
-use super::{http01, AcmeOrder, OrderStatus};
+use super::client::{self, ca_error, Dns01, Http01};
+use super::{http01, AcmeOrder, ChallengeKind, OrderStatus};
 use crate::bundle::BundlePath;
 use crate::certs::renewal::TrackRenewal;
 use crate::certs::Upload;
 use crate::model::{Actor, Role};
 use crate::error::{Error, Result};
+use crate::dns::{Propagation, RecordSet, RecordType};
 use crate::secrets::Keyring;
 use crate::store::OrderUpdate;
 use crate::{DesiredWatch, NewCertificate, Store};
+
+/// The TTL of DNS-01 TXT records, seconds: short, so a retried order is not held up by a
+/// resolver's cache of the previous value.
+const DNS01_TTL: u32 = 60;
 
 /// How long the driver waits for what.
 #[derive(Debug, Clone)]
@@ -40,6 +47,8 @@ pub struct DriverOptions {
     pub ca_timeout: Duration,
     /// How often to look for orders when not woken.
     pub idle: Duration,
+    /// DNS-01: how long every authoritative server has to serve the TXT records.
+    pub propagation: Propagation,
 }
 
 impl Default for DriverOptions {
@@ -49,6 +58,7 @@ impl Default for DriverOptions {
             agents_timeout: Duration::from_secs(120),
             ca_timeout: Duration::from_secs(120),
             idle: Duration::from_secs(5),
+            propagation: Propagation::default(),
         }
     }
 }
@@ -72,7 +82,10 @@ impl std::fmt::Debug for AcmeDriver {
 /// One order being driven: what it published, so it can be taken back.
 struct Run<'a> {
     order: &'a AcmeOrder,
+    /// HTTP-01 tokens in the clusters' challenge maps.
     published: Vec<String>,
+    /// DNS-01 TXT RRsets: (provider id, owner name).
+    records: Vec<(i64, String)>,
 }
 
 impl AcmeDriver {
@@ -129,7 +142,7 @@ impl AcmeDriver {
                 return;
             }
         };
-        let mut run = Run { order: &order, published: Vec::new() };
+        let mut run = Run { order: &order, published: Vec::new(), records: Vec::new() };
         let outcome = self.advance(&mut run).await;
         let failed = match outcome {
             Ok(None) => return,
@@ -142,7 +155,7 @@ impl AcmeDriver {
         let cleanup = self.take_back(&mut run).await;
         let message = match cleanup {
             Ok(()) => format!("order invalid: {failed}"),
-            Err(e) => format!("order invalid: {failed} (and its tokens could not be taken back: {e})"),
+            Err(e) => format!("order invalid: {failed} (and its challenge could not be taken back: {e})"),
         };
         let update = OrderUpdate { error: Some(failed), ..OrderUpdate::default() };
         if let Err(error) = self.store.acme_order_step(id, OrderStatus::Invalid, &message, update, 0).await {
@@ -184,11 +197,24 @@ impl AcmeDriver {
         };
         let mut status = ca_order.state().status;
         if status == CaStatus::Pending {
-            let challenges = client::http01_challenges(&mut ca_order).await?;
-            if !challenges.is_empty() {
-                self.publish(run, &challenges).await?;
-                client::set_ready(&mut ca_order).await?;
-                let names: Vec<&str> = challenges.iter().map(|c| c.name.as_str()).collect();
+            let names: Vec<String> = match order.challenge {
+                ChallengeKind::Http01 => {
+                    let challenges = client::http01_challenges(&mut ca_order).await?;
+                    if !challenges.is_empty() {
+                        self.publish(run, &challenges).await?;
+                    }
+                    challenges.into_iter().map(|c| c.name).collect()
+                }
+                ChallengeKind::Dns01 => {
+                    let challenges = client::dns01_challenges(&mut ca_order).await?;
+                    if !challenges.is_empty() {
+                        self.publish_txt(run, &challenges).await?;
+                    }
+                    challenges.into_iter().map(|c| c.name).collect()
+                }
+            };
+            if !names.is_empty() {
+                client::set_ready(&mut ca_order, order.challenge).await?;
                 self.step(order.id, OrderStatus::Pending, &format!("asked the CA to validate {}", names.join(", ")), OrderUpdate::default())
                     .await?;
             }
@@ -303,8 +329,52 @@ impl AcmeDriver {
         }
     }
 
-    /// Removes the tokens this run published from every cluster's map (a version, applied).
+    /// Makes each `_acme-challenge` RRset hold its names' values through the provider whose
+    /// zone holds it, then waits until every authoritative server of each zone serves them.
+    async fn publish_txt(&self, run: &mut Run<'_>, challenges: &[Dns01]) -> Result<()> {
+        let order = run.order;
+        // `*.example.com` and `example.com` share one owner: one RRset with both values.
+        let mut records: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for challenge in challenges {
+            records.entry(challenge.record.as_str()).or_default().push(challenge.value.clone());
+        }
+        let mut published = Vec::new();
+        for (record, values) in records {
+            let info = self.store.dns_provider_for(record, order.dns_provider_id).await?;
+            let provider = self.store.open_dns_provider(info.id, &self.ring).await?;
+            let rrset = RecordSet::txt(record, DNS01_TTL, values);
+            // Listed before the update: a lost answer may still have changed the zone.
+            run.records.push((info.id, record.to_string()));
+            provider.replace(&rrset).await?;
+            self.step(order.id, OrderStatus::Pending, &format!("TXT {record} published through dns provider {}", info.name), OrderUpdate::default())
+                .await?;
+            published.push((provider, rrset));
+        }
+        for (provider, rrset) in &published {
+            let servers = provider.authorities().await?;
+            self.options.propagation.wait(&servers, rrset).await?;
+        }
+        self.step(order.id, OrderStatus::Pending, "every authoritative server serves the dns-01 records", OrderUpdate::default()).await
+    }
+
+    /// Takes back what this run published: HTTP-01 tokens from every cluster's map (a version,
+    /// applied), DNS-01 TXT RRsets from their zones. Every record is tried; the first error
+    /// is returned.
     async fn take_back(&self, run: &mut Run<'_>) -> Result<()> {
+        let mut first_error = None;
+        for (provider_id, record) in std::mem::take(&mut run.records) {
+            let deleted = async {
+                let provider = self.store.open_dns_provider(provider_id, &self.ring).await?;
+                provider.delete(&record, RecordType::Txt).await.map_err(Error::from)
+            };
+            if let Err(e) = deleted.await {
+                tracing::warn!(%e, record, "acme: cannot delete the dns-01 record");
+                first_error.get_or_insert(Error::Conflict(format!("TXT {record}: {e}")));
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
+        }
         if run.published.is_empty() {
             return Ok(());
         }

@@ -1,5 +1,5 @@
 //! ACME (RFC 8555): accounts at any CA, and orders driven by a server task through HTTP-01
-//! answered by the fleet's own nodes.
+//! answered by the fleet's own nodes, or DNS-01 through a DNS provider.
 //!
 //! ```text
 //! POST accounts -> client::register (EAB, private CA root) -> credentials sealed (acme/account/<id>)
@@ -13,6 +13,13 @@
 //!      (`Store::put_certificate`, or `replace_certificate` for a renewal) -> deployed at `path`
 //!      in every cluster (a version; applied when `auto_apply`: agents swap it at runtime) -> valid
 //! ```
+//!
+//! DNS-01 (RFC 8555 §8.4) takes the other branch at the challenge: per name, the TXT RRset
+//! `_acme-challenge.<name>` (a wildcard's base name: `*.example.com` and `example.com` share
+//! one RRset with two values) is replaced through the provider whose zone holds it (the
+//! order's `dns_provider_id`, else the longest zone match), then every authoritative server of
+//! the zone is asked until it serves the values ([`crate::dns::Propagation`]) before the CA is
+//! told to validate; the RRsets are deleted once the CA has decided, valid or not.
 //!
 //! Why a map and not a per-token rule: adding a token then changes only a map file, which
 //! agents apply through the runtime API without a reload (`apply::runtime_plan`), and whichever
@@ -229,6 +236,10 @@ pub struct NewOrder {
     /// Apply the version carrying the certificate (default true).
     #[serde(default = "yes")]
     pub auto_apply: bool,
+    /// DNS-01: the provider that changes the `_acme-challenge` records; without, the provider
+    /// whose zone holds each name.
+    #[serde(default)]
+    pub dns_provider_id: Option<i64>,
 }
 
 fn yes() -> bool {
@@ -273,6 +284,8 @@ pub struct AcmeOrder {
     pub key_type: KeyType,
     /// Whether the certificate's version is applied.
     pub auto_apply: bool,
+    /// DNS-01: the provider named in the request, if one was.
+    pub dns_provider_id: Option<i64>,
     /// The order at the CA.
     pub order_url: Option<String>,
     /// Why it is invalid (the CA's problem detail when the CA said so).
@@ -299,6 +312,12 @@ pub(crate) fn order_key_secret_name(id: i64) -> String {
     format!("acme/order/{id}/key")
 }
 
+/// The owner of a name's DNS-01 TXT record (RFC 8555 §8.4): `_acme-challenge.` before the
+/// name, a wildcard's `*.` dropped (RFC 8555 §7.1.3: the CA validates the base domain).
+pub fn dns01_record_name(name: &str) -> String {
+    format!("_acme-challenge.{}", name.strip_prefix("*.").unwrap_or(name))
+}
+
 /// True for a DNS name a public CA could issue for (RFC 1035 labels, `*.` allowed first):
 /// letters, digits, hyphens, 1..=63 per label, 253 in all, at least two labels.
 pub fn valid_dns_name(name: &str) -> bool {
@@ -323,6 +342,12 @@ mod tests {
     fn contacts_get_mailto() {
         assert_eq!(Contacts::One("ops@example.com".into()).urls(), vec!["mailto:ops@example.com"]);
         assert_eq!(Contacts::Many(vec!["mailto:a@b.c".into(), " ".into()]).urls(), vec!["mailto:a@b.c"]);
+    }
+
+    #[test]
+    fn dns01_records_drop_the_wildcard() {
+        assert_eq!(dns01_record_name("*.example.com"), "_acme-challenge.example.com");
+        assert_eq!(dns01_record_name("www.example.com"), "_acme-challenge.www.example.com");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! RenewalScheduler (lease on the names) --renew(attempt)--> an order like the first one:
-//!   the certificate's names, its account, the clusters it is deployed in that carry the
-//!   challenge rule, its first path, certificate_id = it (a new revision, rolled out where it
+//!   the certificate's names, its account, the challenge (and key type) of the order that last
+//!   issued it, the clusters it is deployed in (with http-01: those that carry the challenge rule), its first path, certificate_id = it (a new revision, rolled out where it
 //!   is used), `replaces` = its ARI CertID (dropped when the CA has no renewalInfo)
 //!   -> the driver's loop runs it like any order -> the new leaf's DER, or the order's error
 //! ```
@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::driver::AcmeDriver;
-use super::{http01, ChallengeKind, KeyType, NewOrder, OrderStatus};
+use super::{http01, ChallengeKind, NewOrder, OrderStatus};
 use crate::certs::renewal::scheduler::BoxFuture;
 use crate::certs::renewal::{OrderStarter, RenewalAttempt};
 use crate::error::{Error, Result};
@@ -45,10 +45,19 @@ impl AcmeDriver {
             .first()
             .map(|d| d.path.to_string())
             .ok_or_else(|| Error::invalid(format!("certificate {} is deployed nowhere: nothing answers the challenge", attempt.certificate_id)))?;
+        // Proven as the last issuance was: a DNS-01 certificate (a wildcard, or names no node
+        // answers for) renews through its DNS provider, every other one through the nodes.
+        let previous = store.last_valid_order_of(attempt.certificate_id).await?;
+        let (challenge, dns_provider_id) = match &previous {
+            Some(order) if order.challenge == ChallengeKind::Dns01 => (ChallengeKind::Dns01, order.dns_provider_id),
+            _ => (ChallengeKind::Http01, None),
+        };
         let mut clusters = BTreeSet::new();
         for deployment in &deployments {
             let Some(latest) = store.latest_version(deployment.cluster_id).await? else { continue };
-            if !http01::frontends_with_rule(store.parsed_text(&latest.text).await?.document()).is_empty() {
+            if challenge == ChallengeKind::Dns01
+                || !http01::frontends_with_rule(store.parsed_text(&latest.text).await?.document()).is_empty()
+            {
                 clusters.insert(deployment.cluster_id);
             }
         }
@@ -58,13 +67,14 @@ impl AcmeDriver {
         let request = NewOrder {
             names: attempt.names.clone(),
             account_id,
-            challenge: ChallengeKind::Http01,
+            challenge,
             clusters: clusters.into_iter().collect(),
             frontends: Vec::new(),
             certificate_id: Some(attempt.certificate_id),
             path: Some(path),
-            key_type: KeyType::default(),
+            key_type: previous.map(|o| o.key_type).unwrap_or_default(),
             auto_apply: true,
+            dns_provider_id,
         };
         let order = store.create_acme_order(&format!("renewal:{}", attempt.holder), &request).await?;
         store.link_renewal_order(attempt, order.id).await?;
