@@ -456,6 +456,12 @@ pub struct Agent {
     /// HAProxy's alerts of the last apply, located in the version's text.
     #[serde(default)]
     pub last_diagnostics: Vec<Diagnostic>,
+    /// What its keepalived driver last reported (`fleet-agent --keepalived`).
+    #[serde(default)]
+    pub keepalived: Option<crate::vip::KeepalivedReport>,
+    /// The node's interfaces and addresses as last reported.
+    #[serde(default)]
+    pub interfaces: Vec<crate::vip::NodeInterface>,
     /// Enrolment time.
     pub created_at: i64,
 }
@@ -503,6 +509,8 @@ pub struct ClusterStatus {
     pub desired_version: Option<i64>,
     /// Every agent's last report.
     pub agents: Vec<Agent>,
+    /// Each VRRP group and who holds it, measured ([`crate::vip::status`]).
+    pub vips: Vec<crate::vip::VipStatus>,
 }
 
 /// One audit log entry: every state change writes one in the same database transaction.

@@ -238,6 +238,8 @@ mod tests {
             last_outcome: None,
             last_error: None,
             last_diagnostics: Vec::new(),
+            keepalived: None,
+            interfaces: Vec::new(),
             created_at: 0,
         })
     }

@@ -676,6 +676,64 @@ class Client:
 
     # -- DNS providers (ACME DNS-01, DNS failover) ---------------------------------------------
 
+    def vips(self, cluster: ClusterRef) -> list[dict[str, Any]]:
+        """The cluster's VRRP groups (virtual IPs), by name; secrets are never returned."""
+        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/vips"))
+
+    def create_vip(
+        self,
+        cluster: ClusterRef,
+        name: str,
+        addresses: Sequence[str],
+        vrid: int,
+        interface: str,
+        nodes: Sequence[Mapping[str, Any]],
+        *,
+        advert_interval: float = 1.0,
+        version: Optional[int] = None,
+        preempt: bool = True,
+        track_haproxy: bool = True,
+        unicast: bool = False,
+        auth_secret: Optional[str] = None,
+        apply: bool = True,
+    ) -> dict[str, Any]:
+        """A VRRP group: ``addresses`` like ``"198.18.0.50/24"``, ``nodes`` like
+        ``[{"agent": "lb1", "priority": 150}]``. Commits one version with every node's
+        keepalived.conf and applies it (``apply``) when nothing unapplied lies before it.
+        Returns the group with ``version``, ``applied`` (and ``not_applied``: why not).
+        ValidationError (422) for a bad group or an agent that has not reported what its file
+        needs, ConflictError (409) for a taken name or a node file managed as text."""
+        body: dict[str, Any] = {
+            "name": name, "addresses": list(addresses), "vrid": int(vrid), "interface": interface,
+            "nodes": [dict(n) for n in nodes], "advert_interval": advert_interval, "preempt": preempt,
+            "track_haproxy": track_haproxy, "unicast": unicast,
+        }
+        if version is not None:
+            body["version"] = int(version)
+        if auth_secret is not None:
+            body["auth_secret"] = auth_secret
+        path = f"/clusters/{_cluster_id(cluster)}/vips"
+        return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body=body))
+
+    def vip(self, cluster: ClusterRef, vip_id: int) -> dict[str, Any]:
+        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}"))
+
+    def update_vip(self, cluster: ClusterRef, vip_id: int, spec: Mapping[str, Any], *, apply: bool = True) -> dict[str, Any]:
+        """Replaces a group with ``spec`` (the fields of :meth:`create_vip`; an absent
+        ``auth_secret`` keeps the stored one, ``""`` removes it)."""
+        path = f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}"
+        return _object(self.request("PUT", path, query={"apply": str(apply).lower()}, json_body=dict(spec)))
+
+    def delete_vip(self, cluster: ClusterRef, vip_id: int, *, apply: bool = True) -> dict[str, Any]:
+        """Deletes a group: a version without it in any node's keepalived.conf."""
+        path = f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}"
+        return _object(self.request("DELETE", path, query={"apply": str(apply).lower()}))
+
+    def fail_over_vip(self, cluster: ClusterRef, vip_id: int, to: str, *, apply: bool = True) -> dict[str, Any]:
+        """Moves the group to agent ``to`` by giving it the highest priority (needs preempt)."""
+        path = f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}/failover"
+        return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body={"to": to}))
+
     def dns_providers(self) -> list[dict[str, Any]]:
         """Every DNS provider, by name: ``id``, ``name``, ``kind``, ``zone`` and the kind's
         settings (rfc2136: ``server``, ``tsig_key_name``, ``tsig_algorithm``); never a secret."""

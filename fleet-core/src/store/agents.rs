@@ -63,7 +63,8 @@ impl Cidr {
 pub const MAX_ENROLMENT_TTL_MS: i64 = 7 * 24 * 3_600_000;
 
 pub(super) const AGENT_COLUMNS: &str =
-    "id, cluster_id, name, hostname, facts, last_seen_at, applied_version, last_outcome, last_error, last_diagnostics, created_at";
+    "id, cluster_id, name, hostname, facts, last_seen_at, applied_version, last_outcome, last_error, last_diagnostics, keepalived, interfaces, \
+     created_at";
 
 pub(super) fn agent_from_row(row: &AnyRow) -> Result<Agent> {
     let outcome: Option<String> = row.try_get("last_outcome")?;
@@ -78,6 +79,13 @@ pub(super) fn agent_from_row(row: &AnyRow) -> Result<Agent> {
         last_outcome: outcome.map(|o| o.parse::<ApplyOutcome>()).transpose().map_err(|e| Error::Corrupt(e.to_string()))?,
         last_error: row.try_get("last_error")?,
         last_diagnostics: json_column(row, "last_diagnostics")?,
+        keepalived: row.try_get::<Option<String>, _>("keepalived")?.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| Error::Corrupt(format!("agent keepalived: {e}")))?,
+        interfaces: row
+            .try_get::<Option<String>, _>("interfaces")?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| Error::Corrupt(format!("agent interfaces: {e}")))?
+            .unwrap_or_default(),
         created_at: row.try_get("created_at")?,
     })
 }
@@ -317,12 +325,18 @@ impl Store {
     /// A cluster's desired version and every agent's last report.
     pub async fn status(&self, cluster_id: i64) -> Result<ClusterStatus> {
         let cluster = self.cluster(cluster_id).await?;
+        let agents = self.status_agents(cluster_id).await?;
+        let vips = self.vip_statuses(cluster_id, &agents).await?;
+        Ok(ClusterStatus { cluster_id, desired_version: cluster.desired_version, agents, vips })
+    }
+
+    /// Every agent of a cluster, by name.
+    pub(crate) async fn status_agents(&self, cluster_id: i64) -> Result<Vec<Agent>> {
         let rows = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE cluster_id = $1 ORDER BY name"))
             .bind(cluster_id)
             .fetch_all(self.pool())
             .await?;
-        let agents = rows.iter().map(agent_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(ClusterStatus { cluster_id, desired_version: cluster.desired_version, agents })
+        rows.iter().map(agent_from_row).collect()
     }
 }
 

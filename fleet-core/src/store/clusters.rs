@@ -177,6 +177,19 @@ impl Store {
         cluster_from_row(&row)
     }
 
+    /// Why version `number` of the cluster should not be applied on its own, `None` when it
+    /// may: the agents run the version just before it, so applying it rolls out this change
+    /// and nothing else (a change made by a feature, such as a VIP or a certificate, never
+    /// carries someone's unapplied edits out with it).
+    pub async fn apply_blocker(&self, cluster_id: i64, number: i64) -> Result<Option<String>> {
+        let cluster = self.cluster(cluster_id).await?;
+        Ok(match cluster.desired_version {
+            None => Some(format!("cluster {} has no applied version yet: apply version {number} when ready", cluster.name)),
+            Some(runs) if runs + 1 == number => None,
+            Some(runs) => Some(format!("cluster {} runs version {runs}; versions after it are not applied yet: apply version {number} to roll them all out", cluster.name)),
+        })
+    }
+
     /// One cluster, by name.
     pub async fn cluster_by_name(&self, name: &str) -> Result<Cluster> {
         let row = sqlx::query(&format!("SELECT {CLUSTER_COLUMNS} FROM clusters WHERE name = $1"))

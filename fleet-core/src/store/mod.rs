@@ -34,6 +34,7 @@ mod renewals;
 mod runtime;
 mod secrets;
 mod transactions;
+mod vips;
 
 pub use bundles::BundleStorage;
 pub use access::{AdminBootstrap, TextAt, ADMIN_USERNAME};
@@ -48,6 +49,7 @@ pub use enrol::{EnrolmentRequest, IssuedEnrolment};
 pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use secrets::StoredSecret;
 pub use transactions::Preview;
+pub use vips::VipChange;
 mod versions;
 
 pub(crate) use durability::disk_full;

@@ -15,8 +15,12 @@
 //! keepalived document), e.g. after adopting a node's file byte for byte.
 
 pub mod report;
+pub mod spec;
+pub mod status;
 
 pub use report::{KeepalivedReport, NodeInterface, VrrpInstanceReport, VrrpState};
+pub use spec::{node_files, NewVip, Vip, VipNode};
+pub use status::{VipNodeStatus, VipStatus, VipTransition};
 
 use crate::bundle::{BundlePath, PathError};
 

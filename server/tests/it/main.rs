@@ -24,3 +24,4 @@ mod serve_rbac;
 mod serve_renewals;
 mod serve_support;
 mod serve_tls;
+mod serve_vips;

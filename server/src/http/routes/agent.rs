@@ -106,6 +106,7 @@ pub(crate) async fn heartbeat(
 ) -> ApiResult<StatusCode> {
     let agent = caller.agent()?;
     state.store.heartbeat(agent.id, body.facts).await?;
+    state.store.record_node_report(agent.id, body.keepalived.as_ref(), body.interfaces.as_deref()).await?;
     if let Some(served) = &body.certificates {
         state.store.record_served(agent.id, served).await?;
     }

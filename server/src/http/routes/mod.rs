@@ -16,6 +16,7 @@ mod runtime;
 mod system;
 mod transactions;
 mod users;
+mod vips;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -109,6 +110,9 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(acme::list_accounts, acme::create_account))
         .routes(routes!(acme::create_order))
         .routes(routes!(acme::get_order))
+        .routes(routes!(vips::list_vips, vips::create_vip))
+        .routes(routes!(vips::get_vip, vips::update_vip, vips::delete_vip))
+        .routes(routes!(vips::failover_vip))
 }
 
 /// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a
