@@ -53,8 +53,9 @@ pub fn gate(text: &str, checker: Option<&HaproxyChecker>) -> Result<Vec<Diagnost
 }
 
 /// The offline check of a bundle: its config files checked as one configuration
-/// ([`haproxy_parse::check_files`]) and its file references ([`references::check`]). Every
-/// diagnostic names its bundle file.
+/// ([`haproxy_parse::check_files`]), its file references ([`references::check`]) and, as
+/// warnings, its keepalived files ([`haproxy_parse::keepalived::check`]). Every diagnostic
+/// names its bundle file.
 pub fn check_bundle(bundle: &Bundle, settings: &ClusterSettings) -> Vec<Diagnostic> {
     let sources: Vec<haproxy_parse::SourceFile<'_>> = bundle
         .configs()
@@ -62,6 +63,17 @@ pub fn check_bundle(bundle: &Bundle, settings: &ClusterSettings) -> Vec<Diagnost
         .collect();
     let mut found = haproxy_parse::check_files(&sources);
     found.extend(references::check(bundle, settings));
+    // A node's keepalived.conf gets keepalived's offline check as warnings: the node's own
+    // `keepalived -t` decides (the agent runs it before installing a file, and rejects the
+    // version), and a file adopted from a node is taken whatever it holds. The warnings name
+    // the line before any node is asked. Includes are the node's to resolve.
+    for file in bundle.files().iter().filter(|f| f.kind == FileKind::Keepalived) {
+        let text = String::from_utf8_lossy(&file.content);
+        found.extend(haproxy_parse::keepalived::check(&text).diagnostics.into_iter().map(|mut d| {
+            d.severity = haproxy_model::Severity::Warning;
+            d.in_file(file.path.as_str())
+        }));
+    }
     // Config files in load order, then the files they load (crt-lists) by name.
     let order = |d: &Diagnostic| match d.file.as_deref() {
         Some(file) => sources.iter().position(|s| s.name == file).unwrap_or(sources.len()),
@@ -335,5 +347,20 @@ mod tests {
         // Without the other file HAProxy refuses too: its verdict decides either way.
         assert!(gate(SPLIT, Some(&HaproxyChecker::new(&bin))).is_err());
         let _ = std::fs::remove_file(&api);
+    }
+
+    #[test]
+    fn keepalived_files_get_keepalived_s_offline_check_as_warnings_at_their_lines() {
+        use crate::bundle::FileKind;
+        let config = b"defaults\n    mode http\n".to_vec();
+        let good = b"vrrp_instance web {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        198.18.0.50/24\n    }\n}\n".to_vec();
+        let clean = bundle_of(vec![("haproxy.cfg", FileKind::Config, config.clone()), ("keepalived/lb1.conf", FileKind::Keepalived, good)]);
+        assert!(!check_bundle(&clean, &ClusterSettings::default()).iter().any(Diagnostic::is_error));
+        let broken = b"vrrp_instance web {\n    interface eth0\n".to_vec();
+        let bad = bundle_of(vec![("haproxy.cfg", FileKind::Config, config), ("keepalived/lb1.conf", FileKind::Keepalived, broken)]);
+        let found = check_bundle(&bad, &ClusterSettings::default());
+        assert!(!found.iter().any(Diagnostic::is_error), "the node's keepalived -t decides: {found:?}");
+        let warning = found.iter().find(|d| d.message.contains("never closed")).expect("an unclosed block is named");
+        assert_eq!((warning.file.as_deref(), warning.position.line), (Some("keepalived/lb1.conf"), 1), "{found:?}");
     }
 }
