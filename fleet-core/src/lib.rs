@@ -32,6 +32,7 @@ pub mod clock;
 pub mod diff;
 #[cfg(feature = "store")]
 pub mod dns;
+pub mod failover;
 pub mod documents;
 mod error;
 pub mod fingerprint;
