@@ -199,9 +199,6 @@ impl Store {
                 }
             }
         }
-        if request.key_type == KeyType::Rsa2048 {
-            return Err(Error::invalid("key_type: rsa2048 is not supported here (no RSA key generation); use ecdsa-p256 or ecdsa-p384"));
-        }
         self.acme_account(request.account_id).await?;
         if let Some(id) = request.certificate_id {
             let certificate = self.certificate(id).await?;

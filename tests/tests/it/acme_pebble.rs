@@ -258,6 +258,33 @@ fn http01_through_the_node_issues_and_swaps_the_certificate_without_a_reload() {
     assert!(map.trim().is_empty(), "the tokens were taken back: {map}");
 }
 
+/// `key_type: rsa2048`: the server makes an RSA-2048 key (RustCrypto `rsa`), rcgen on ring signs
+/// the CSR with it, the CA accepts it at finalize, and the node serves the RSA certificate.
+#[test]
+fn an_rsa2048_order_is_issued_and_served() {
+    let Some((server, agent, cluster, port, tls, dir)) = prepared("acme-rsa") else { return };
+    let pebble_dir = dir.join("pebble");
+    std::fs::create_dir_all(&pebble_dir).unwrap();
+    let pebble = Pebble::start(&pebble_dir, port, None);
+    let account = server.post("/api/v1/acme/accounts", &json!({"directory_url": pebble.directory, "ca_pem": pebble.ca_pem}));
+    let accepted = server.post(
+        "/api/v1/acme/certificates",
+        &json!({"names": ["rsa.acme.test"], "account_id": account["id"], "challenge": "http-01", "clusters": [cluster],
+                "frontends": ["fe"], "path": "certs/site.pem", "key_type": "rsa2048"}),
+    );
+    let order = wait_order(&server, accepted["id"].as_i64().unwrap(), &agent);
+    assert_eq!(order["status"], json!("valid"), "{order:#}\n{}", agent.log());
+    let certificate = server.get(&format!("/api/v1/certificates/{}", order["certificate_id"]));
+    assert_eq!((&certificate["key_type"], &certificate["key_bits"]), (&json!("rsa"), &json!(2048)), "{certificate:#}");
+    server.wait_status(cluster, "the certificate applied", |a| a["applied_version"] == json!(server.latest(cluster)));
+    let script = format!(
+        "openssl s_client -connect 127.0.0.1:{tls} -servername rsa.acme.test </dev/null 2>/dev/null | openssl x509 -noout -text"
+    );
+    let output = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("rsaEncryption") && text.contains("(2048 bit)") && text.contains("DNS:rsa.acme.test"), "{text}");
+}
+
 #[test]
 fn an_invalid_challenge_makes_the_order_invalid_and_deploys_nothing() {
     let Some((server, agent, cluster, port, _tls, dir)) = prepared("acme-invalid") else { return };
@@ -325,7 +352,7 @@ fn bad_orders_are_refused_and_eab_is_required_when_the_ca_says_so() {
         (with("frontends", json!([])), "frontends"),
         (with("account_id", json!(1)), "acme account 1"),
         (with("clusters", json!([])), "clusters"),
-        (with("key_type", json!("rsa2048")), "rsa2048"),
+        (with("key_type", json!("rsa4096")), "rsa4096"),
         (with("path", json!("../escape.pem")), "path"),
         (with("colour", json!("red")), "colour"),
     ] {

@@ -228,15 +228,26 @@ pub fn identifiers(names: &[String]) -> Vec<Identifier> {
     names.iter().map(|n| Identifier::Dns(n.clone())).collect()
 }
 
-/// A new certificate private key of `key_type`, PKCS#8 PEM.
+/// A new certificate private key of `key_type`, PKCS#8 PEM: ECDSA from rcgen (on ring), RSA
+/// from RustCrypto's `rsa` (ring signs with RSA keys but cannot generate them; [`csr`] signs with
+/// either through rcgen).
 pub fn new_key(key_type: KeyType) -> Result<String> {
     let alg = match key_type {
         KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
         KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
-        KeyType::Rsa2048 => return Err(Error::invalid("key_type rsa2048 is not supported here (no RSA key generation): use ecdsa-p256")),
+        KeyType::Rsa2048 => return new_rsa_key(2048),
     };
     let key = rcgen::KeyPair::generate_for(alg).map_err(|e| Error::Crypto(format!("certificate key: {e}")))?;
     Ok(key.serialize_pem())
+}
+
+/// A new RSA key of `bits` bits (public exponent 65537) from the OS random source, PKCS#8 PEM.
+fn new_rsa_key(bits: usize) -> Result<String> {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let fail = |e: &dyn std::fmt::Display| Error::Crypto(format!("certificate key: {e}"));
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).map_err(|e| fail(&e))?;
+    let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))?;
+    Ok(pem.as_str().to_owned())
 }
 
 /// A CSR (DER, RFC 2986) for `names` signed with `key_pem`, with an empty subject: the names
@@ -261,7 +272,46 @@ mod tests {
         let der = csr(&["a.example.com".into(), "b.example.com".into()], &key).unwrap();
         let text = String::from_utf8_lossy(&der);
         assert!(text.contains("a.example.com") && text.contains("b.example.com"));
-        assert!(new_key(KeyType::Rsa2048).is_err());
+    }
+
+    /// Every key type makes a PKCS#8 key of its kind and size, and a CSR signed with it that
+    /// verifies against the public key it carries (what the CA checks at finalize).
+    #[test]
+    fn every_key_type_signs_a_csr_that_verifies() {
+        use x509_parser::prelude::FromDer;
+        use x509_parser::public_key::PublicKey;
+        for (key_type, algorithm, bits) in [
+            (KeyType::EcdsaP256, &rcgen::PKCS_ECDSA_P256_SHA256, 256),
+            (KeyType::EcdsaP384, &rcgen::PKCS_ECDSA_P384_SHA384, 384),
+            (KeyType::Rsa2048, &rcgen::PKCS_RSA_SHA256, 2048),
+        ] {
+            let key = new_key(key_type).unwrap();
+            assert!(key.starts_with("-----BEGIN PRIVATE KEY-----\n") && key.ends_with("-----END PRIVATE KEY-----\n"), "{key}");
+            assert_eq!(rcgen::KeyPair::from_pem(&key).unwrap().algorithm(), algorithm, "{key_type:?}");
+            let der = csr(&["a.example.com".into()], &key).unwrap();
+            let (rest, request) = x509_parser::certification_request::X509CertificationRequest::from_der(&der).unwrap();
+            assert!(rest.is_empty());
+            request.verify_signature().unwrap();
+            let spki = &request.certification_request_info.subject_pki;
+            let parsed = spki.parsed().unwrap();
+            assert_eq!(parsed.key_size(), bits, "{key_type:?}");
+            if let PublicKey::RSA(rsa) = parsed {
+                assert_eq!(rsa.try_exponent().unwrap(), 65537);
+            }
+            let names: Vec<String> = request
+                .requested_extensions()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| match e {
+                    x509_parser::extensions::ParsedExtension::SubjectAlternativeName(san) => Some(san.general_names.iter().map(|n| n.to_string()).collect::<Vec<_>>()),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            assert_eq!(names, ["DNSName(a.example.com)"], "{key_type:?}");
+        }
+        // Two RSA keys differ (fresh randomness each time).
+        assert_ne!(new_key(KeyType::Rsa2048).unwrap(), new_key(KeyType::Rsa2048).unwrap());
     }
 
     #[tokio::test]

@@ -113,8 +113,8 @@ pub enum KeyType {
     /// ECDSA on P-384 with SHA-384.
     #[serde(rename = "ecdsa-p384")]
     EcdsaP384,
-    /// RSA 2048: named so the request is understood, refused because the key generator here
-    /// (rcgen on ring) cannot make RSA keys.
+    /// RSA 2048 with SHA-256 (for clients that cannot use ECDSA); the key is generated with
+    /// RustCrypto's `rsa`, the CSR signed by rcgen on ring.
     #[serde(rename = "rsa2048")]
     Rsa2048,
 }
