@@ -81,7 +81,14 @@ async fn writes_resume_after_the_disk_was_full() {
 #[tokio::test]
 async fn read_only_data_dir_fails_with_its_cause() {
     let Some(fs) = Tmpfs::mount("4m") else { return };
-    store_on(fs.path()).await.unwrap().close().await;
+    // The database is made elsewhere and copied in: a file SQLite's worker threads still hold
+    // open for writing would make the remount fail with EBUSY (seen under load).
+    let made = TempDir::new();
+    store_on(made.path()).await.unwrap().close().await;
+    for entry in std::fs::read_dir(made.path()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), fs.path().join(entry.file_name())).unwrap();
+    }
     fs.read_only();
     let error = store_on(fs.path()).await.unwrap_err();
     let message = error.to_string();
