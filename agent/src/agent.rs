@@ -13,11 +13,12 @@ use fleet_core::backoff::Backoff;
 use fleet_core::runtime::{command_succeeded, ActionOutcome, RuntimeSummary};
 use fleet_core::wire::{EnrolRequest, Heartbeat};
 use fleet_core::{AgentReport, ApplyOutcome, OsRandom};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 use crate::cli::{Args, Mode};
 use crate::client::{Client, ClientError};
 use crate::driver::Driver;
+use crate::keepalived::{self, Keepalived};
 use crate::pipeline::{self, Pipeline};
 use crate::process::ProcessDriver;
 use crate::systemd::SystemdDriver;
@@ -40,6 +41,8 @@ enum StartError {
     Client(ClientError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot prepare {path} for keepalived: {source}")]
+    KeepalivedDir { path: String, source: std::io::Error },
 }
 
 impl StartError {
@@ -118,6 +121,10 @@ async fn agent(args: Args) -> Result<(), StartError> {
     let client = Client::new(&args.server, args.trust()).map_err(StartError::Client)?;
     let token = credentials(&args, &client, &facts).await?;
     let client = client.with_token(token);
+    let keepalived = match args.keepalived {
+        true => Some(Arc::new(keepalived_driver(&args, &client).await?)),
+        false => None,
+    };
 
     let pipeline = Pipeline {
         config: args.config_path.clone(),
@@ -125,6 +132,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
         haproxy_bin: args.haproxy_bin.clone(),
         allowed: args.allowed_privileges(),
         state_config: (args.haproxy_mode == Mode::Process).then(|| args.state_dir.join(pipeline::STATE_CONFIG_FILE)),
+        keepalived: keepalived.clone(),
     };
     pipeline.clean_leftovers();
     let managed = pipeline.managed(None);
@@ -151,8 +159,30 @@ async fn agent(args: Args) -> Result<(), StartError> {
             Err(message) => tracing::error!(%message, "haproxy does not run its current configuration"),
         }
     }
+    // Woken to supervise and send a heartbeat at once (HAProxy died, a VRRP state changed).
+    let wake = Arc::new(Notify::new());
+    let mut tasks = Vec::new();
+    if let Some(keepalived) = &keepalived {
+        // HAProxy's health is in the track file before keepalived starts and reads it.
+        keepalived.write_track(driver.is_running().await);
+        if let Some(masters) = driver.watch_master() {
+            tasks.push(tokio::spawn(crate::track::follow_haproxy(masters, keepalived.clone(), wake.clone())));
+        }
+        tasks.push(tokio::spawn(keepalived.clone().read_notify_fifo(wake.clone())));
+        if let Err(message) = keepalived.supervise().await {
+            tracing::error!(%message, "keepalived does not run");
+        }
+    }
     let driver = Arc::new(Mutex::new(driver));
-    let side = tokio::spawn(side_loop(client.clone(), driver.clone(), pipeline.clone(), facts, args.heartbeat_interval()));
+    let side = tokio::spawn(side_loop(
+        client.clone(),
+        driver.clone(),
+        pipeline.clone(),
+        facts,
+        args.heartbeat_interval(),
+        wake,
+    ));
+    tasks.push(side);
     let wait = Duration::from_secs(args.poll_seconds);
     let adopt = args.adopt;
     tokio::select! {
@@ -167,13 +197,21 @@ async fn agent(args: Args) -> Result<(), StartError> {
                     Ok(None) => tracing::info!("not adopted: the cluster already has a version"),
                     Err(error) => tracing::error!(%error, "not adopted"),
                 }
+                if let Some(keepalived) = &keepalived {
+                    adopt_keepalived(&client, keepalived).await;
+                }
             }
             desired_loop(&client, &driver, &pipeline, wait).await;
         } => {}
         mut guard = async { signal().await; driver.lock().await } => {
             tracing::info!("shutting down");
-            side.abort();
+            for task in &tasks {
+                task.abort();
+            }
             guard.stop().await;
+            if let Some(keepalived) = &keepalived {
+                keepalived.stop().await;
+            }
         }
     }
     Ok(())
@@ -204,7 +242,10 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
             if pipeline.holds(&state.sha256, &state.settings) {
                 // Already on disk (a restart, or an apply whose report was lost): make sure it runs.
                 match driver.supervise(true).await {
-                    Ok(_) => AgentReport::applied(state.version),
+                    Ok(_) => match pipeline.keepalived_on_disk(state.version).await {
+                        Ok(()) => AgentReport::applied(state.version),
+                        Err(error) => error.report(state.version).unwrap_or_else(|| AgentReport::failed(state.version, ApplyOutcome::NodeError, error.to_string())),
+                    },
                     Err(message) => AgentReport::failed(state.version, ApplyOutcome::ReloadFailed, message),
                 }
             } else {
@@ -247,12 +288,16 @@ async fn send_report(client: &Client, report: &AgentReport) {
     }
 }
 
-/// Heartbeats, supervision and runtime actions, every `interval`.
-async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipeline, facts: serde_json::Value, interval: Duration) {
+/// Heartbeats, supervision and runtime actions, every `interval`, and at once when `wake` is
+/// notified.
+async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipeline, facts: serde_json::Value, interval: Duration, wake: Arc<Notify>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = wake.notified() => {}
+        }
         let summary = {
             let mut driver = driver.lock().await;
             match driver.supervise(pipeline.has_configuration()).await {
@@ -260,14 +305,36 @@ async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipelin
                 Ok(false) => {}
                 Err(message) => tracing::error!(%message, "cannot restart haproxy"),
             }
+            if let (Some(keepalived), None) = (&pipeline.keepalived, driver.watch_master()) {
+                // systemd mode: no child to follow; health as of this round.
+                keepalived.write_track(driver.is_running().await);
+            }
             (runtime_summary(&driver).await, served_certificates(&driver).await)
+        };
+        let keepalived_report = match &pipeline.keepalived {
+            Some(keepalived) => {
+                match keepalived.supervise().await {
+                    Ok(true) => tracing::warn!("keepalived was not running: restarted it"),
+                    Ok(false) => {}
+                    Err(message) => tracing::error!(%message, "cannot restart keepalived"),
+                }
+                Some(keepalived.report().await)
+            }
+            None => None,
+        };
+        let interfaces = match keepalived::interfaces().await {
+            Ok(interfaces) => Some(interfaces),
+            Err(error) => {
+                tracing::debug!(%error, "no interfaces in the heartbeat");
+                None
+            }
         };
         let (summary, certificates) = summary;
         let mut facts = facts.clone();
         if let (Some(object), Some(summary)) = (facts.as_object_mut(), summary) {
             object.insert("runtime".into(), serde_json::to_value(summary).unwrap_or_default());
         }
-        if let Err(error) = client.heartbeat(&Heartbeat { facts: Some(facts), certificates, keepalived: None, interfaces: None }).await {
+        if let Err(error) = client.heartbeat(&Heartbeat { facts: Some(facts), certificates, keepalived: keepalived_report, interfaces }).await {
             tracing::warn!(%error, "heartbeat failed");
             continue;
         }
@@ -293,6 +360,73 @@ async fn served_certificates(driver: &Driver) -> Option<Vec<fleet_core::wire::Se
         served.extend(runtime_plan::served_certificate(filename, &answer));
     }
     Some(served)
+}
+
+/// The keepalived driver of `--keepalived`: the agent's name from the server (retried while it
+/// is unreachable), its folder and notify FIFO prepared.
+async fn keepalived_driver(args: &Args, client: &Client) -> Result<Keepalived, StartError> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let identity = loop {
+        match client.me().await {
+            Ok(identity) => break identity,
+            Err(e @ ClientError::Status { .. }) if e.is_auth() => return Err(StartError::Client(e)),
+            Err(e) => {
+                let delay = backoff.next_delay(&OsRandom);
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "cannot learn the agent's name");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    };
+    let settings = keepalived::Settings {
+        name: identity.name,
+        bin: args.keepalived_bin.clone(),
+        config: args.keepalived_config.clone(),
+        pid_file: args.keepalived_pid_file.clone(),
+        mode: args.keepalived_mode,
+        unit: args.keepalived_unit.clone(),
+        dir: keepalived::state_dir(&args.state_dir),
+    };
+    let driver = Keepalived::new(settings);
+    driver
+        .prepare()
+        .map_err(|source| StartError::KeepalivedDir { path: driver.settings.dir.display().to_string(), source })?;
+    tracing::info!(agent = %driver.settings.name, config = %driver.settings.config.display(), "keepalived driver on");
+    Ok(driver)
+}
+
+/// `--keepalived --adopt`: the node's keepalived.conf becomes this node's file of a new version
+/// (once: the server answers 409 when the cluster has one, or no version yet).
+async fn adopt_keepalived(client: &Client, keepalived: &Keepalived) {
+    let config = &keepalived.settings.config;
+    let content = match std::fs::read(config) {
+        Ok(content) => content,
+        Err(error) => {
+            tracing::info!(%error, config = %config.display(), "no keepalived.conf to adopt");
+            return;
+        }
+    };
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    loop {
+        match client.adopt_keepalived(content.clone()).await {
+            Ok(answer) => {
+                tracing::info!(version = answer["version"].as_i64(), config = %config.display(), "adopted the node's keepalived.conf");
+                return;
+            }
+            Err(ClientError::Status { status, body }) if status == reqwest::StatusCode::CONFLICT => {
+                tracing::info!(reason = %body, "keepalived.conf not adopted");
+                return;
+            }
+            Err(e @ ClientError::Status { .. }) => {
+                tracing::error!(error = %e, "the server refused the keepalived.conf");
+                return;
+            }
+            Err(e) => {
+                let delay = backoff.next_delay(&OsRandom);
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "cannot upload keepalived.conf");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
 }
 
 /// Runs the pending runtime actions in order and posts their results.

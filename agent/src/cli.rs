@@ -78,8 +78,34 @@ pub(crate) struct Args {
     /// At start, upload the node's managed tree (the folder of `--config-path`, with its
     /// certificates, maps and other files) as the cluster's first version, when the cluster
     /// has none yet; a cluster with a version is left alone (the server answers 409).
+    /// With `--keepalived`, also upload the node's keepalived.conf (`--keepalived-config`), byte
+    /// for byte, as this node's `keepalived/<agent name>.conf` of a new version, when the cluster
+    /// has a version and no file for this node yet.
     #[arg(long)]
     pub(crate) adopt: bool,
+    /// Manage keepalived on this node: install this node's keepalived.conf from the bundle
+    /// (`keepalived/<agent name>.conf`) after `keepalived -t`, reload and supervise keepalived,
+    /// write HAProxy's health to `<state-dir>/keepalived/haproxy.track` for its
+    /// `vrrp_track_file`, read instance states from `<state-dir>/keepalived/notify.fifo`.
+    #[arg(long)]
+    pub(crate) keepalived: bool,
+    /// The keepalived configuration file the agent installs.
+    #[arg(long, default_value = "/etc/keepalived/keepalived.conf")]
+    pub(crate) keepalived_config: PathBuf,
+    /// keepalived's pid file (its main process): SIGHUP goes there; in process mode the agent
+    /// starts keepalived with `-p` on it.
+    #[arg(long, default_value = "/run/keepalived.pid")]
+    pub(crate) keepalived_pid_file: PathBuf,
+    /// The keepalived binary (`keepalived -t` and, in process mode, the daemon).
+    #[arg(long, default_value = "keepalived")]
+    pub(crate) keepalived_bin: PathBuf,
+    /// `process` (the agent runs keepalived, restarts it if it dies) or `systemd`
+    /// (`systemctl reload <--keepalived-unit>`).
+    #[arg(long, value_enum, default_value_t = Mode::Process)]
+    pub(crate) keepalived_mode: Mode,
+    /// The systemd unit of keepalived in `systemd` mode.
+    #[arg(long, default_value = "keepalived")]
+    pub(crate) keepalived_unit: String,
 }
 
 /// `--ca-fingerprint`'s parser: fleet-core's, with its message.
@@ -136,6 +162,18 @@ mod tests {
         assert_eq!(some, HashSet::from([Privilege::Program, Privilege::Lua]));
         let all = parse(&["--allow-privileged", "all"]).unwrap().allowed_privileges();
         assert_eq!(all.len(), privileged::PRIVILEGES.len());
+    }
+
+    #[test]
+    fn keepalived_flags_and_their_defaults() {
+        let args = parse(&[]).unwrap();
+        assert!(!args.keepalived);
+        assert_eq!(args.keepalived_config, PathBuf::from("/etc/keepalived/keepalived.conf"));
+        assert_eq!(args.keepalived_pid_file, PathBuf::from("/run/keepalived.pid"));
+        assert_eq!((args.keepalived_bin, args.keepalived_mode), (PathBuf::from("keepalived"), Mode::Process));
+        let args = parse(&["--keepalived", "--keepalived-config", "/k.conf", "--keepalived-pid-file", "/k.pid", "--keepalived-mode", "systemd"]).unwrap();
+        assert!(args.keepalived && args.keepalived_mode == Mode::Systemd);
+        assert_eq!((args.keepalived_config, args.keepalived_pid_file), (PathBuf::from("/k.conf"), PathBuf::from("/k.pid")));
     }
 
     #[test]

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use fleet_core::fingerprint::CaFingerprint;
 use fleet_core::runtime::{ActionOutcome, RuntimeAction, AGENT_RUNTIME_PATH, AGENT_RUNTIME_RESULTS_PATH};
-use fleet_core::wire::{DesiredState, EnrolRequest, EnrolResponse, Heartbeat, ADOPT_PATH, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, REPORT_PATH};
+use fleet_core::wire::{
+    AgentIdentity, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, ADOPT_PATH, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, KEEPALIVED_ADOPT_PATH,
+    ME_PATH, REPORT_PATH,
+};
 use fleet_core::AgentReport;
 use reqwest::StatusCode;
 
@@ -157,6 +160,24 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "application/x-tar")
             .timeout(Duration::from_secs(300))
             .body(archive);
+        Ok(check(self.authed(request).send().await?).await?.json().await?)
+    }
+
+    /// Who this agent is (its name names its per-node files).
+    pub(crate) async fn me(&self) -> Result<AgentIdentity, ClientError> {
+        let request = self.http.get(self.url(ME_PATH)).timeout(Duration::from_secs(15));
+        Ok(check(self.authed(request).send().await?).await?.json().await?)
+    }
+
+    /// Uploads the node's keepalived.conf (its bytes) as this node's file of a new version; the
+    /// server's answer (`{version, ...}`).
+    pub(crate) async fn adopt_keepalived(&self, content: Vec<u8>) -> Result<serde_json::Value, ClientError> {
+        let request = self
+            .http
+            .post(self.url(KEEPALIVED_ADOPT_PATH))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .timeout(Duration::from_secs(60))
+            .body(content);
         Ok(check(self.authed(request).send().await?).await?.json().await?)
     }
 

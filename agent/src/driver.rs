@@ -75,6 +75,23 @@ impl Driver {
         }
     }
 
+    /// The running master's pid as the agent starts, adopts and stops it (process mode, where
+    /// the agent learns of HAProxy's death at once); `None` in systemd mode.
+    pub(crate) fn watch_master(&self) -> Option<tokio::sync::watch::Receiver<Option<u32>>> {
+        match self {
+            Driver::Process(d) => Some(d.watch_master()),
+            Driver::Systemd(_) => None,
+        }
+    }
+
+    /// True when HAProxy runs.
+    pub(crate) async fn is_running(&mut self) -> bool {
+        match self {
+            Driver::Process(d) => d.is_running().await,
+            Driver::Systemd(d) => d.is_running().await,
+        }
+    }
+
     /// Stops HAProxy when the agent owns it (process mode).
     pub(crate) async fn stop(&mut self) {
         if let Driver::Process(d) = self {

@@ -16,12 +16,14 @@ mod cli;
 mod client;
 mod driver;
 mod facts;
+mod keepalived;
 mod mcli;
 mod pin;
 mod pipeline;
 mod process;
 mod systemd;
 mod token;
+mod track;
 
 use std::process::ExitCode;
 

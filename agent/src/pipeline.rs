@@ -26,7 +26,9 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use fleet_core::apply::keepalived::node_file;
 use fleet_core::apply::release::{self, ReleaseManifest, RELEASES_KEPT};
 use fleet_core::apply::runtime_plan::{self, RuntimeChange, RuntimePlan};
 use fleet_core::apply::server_state;
@@ -40,6 +42,7 @@ use fleet_core::wire::DesiredState;
 use fleet_core::{AgentReport, ClusterSettings, Clock, SystemClock};
 
 use crate::driver::Driver;
+use crate::keepalived::Keepalived;
 use crate::process::Load;
 
 /// The folder of releases in the state directory.
@@ -62,6 +65,9 @@ pub(crate) struct Pipeline {
     pub(crate) allowed: HashSet<Privilege>,
     /// The agent's config file loaded first (`server-state-file`), in process mode.
     pub(crate) state_config: Option<PathBuf>,
+    /// The keepalived driver (`--keepalived`): the node's file of a bundle is checked before
+    /// anything switches and installed after HAProxy took the version.
+    pub(crate) keepalived: Option<Arc<Keepalived>>,
 }
 
 /// How a version came to run.
@@ -102,6 +108,13 @@ pub(crate) enum ApplyError {
     /// A file operation on the node failed (disk full, permission, a path that is not a folder).
     #[error("cannot {action} {}: {source}", path.display())]
     Node { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// `keepalived -t` refused this node's keepalived.conf: nothing was switched, the running
+    /// keepalived keeps its file and its addresses.
+    #[error("keepalived -t rejected version {version}: {message}")]
+    KeepalivedRejected { version: i64, message: String },
+    /// `keepalived -t` gave no verdict (missing binary, timed out).
+    #[error("keepalived -t gave no verdict: {0}")]
+    KeepalivedChecker(String),
     /// The reload failed after the switch; `rollback` says whether the previous release runs
     /// again.
     #[error("{message}\n({})", match rollback { Ok(()) => "rolled back to the previous configuration".to_string(), Err(e) => format!("rollback failed too: {e}") })]
@@ -126,7 +139,10 @@ impl ApplyError {
                 }
                 return Some(report);
             }
-            ApplyError::Checker(_) | ApplyError::Node { .. } => FailedStep::Node,
+            ApplyError::KeepalivedRejected { version, message } => {
+                return Some(AgentReport::failed(*version, fleet_core::ApplyOutcome::Rejected, message.clone()));
+            }
+            ApplyError::Checker(_) | ApplyError::KeepalivedChecker(_) | ApplyError::Node { .. } => FailedStep::Node,
             ApplyError::Reload { .. } => FailedStep::Reload,
         };
         Some(AgentReport::failed(version, outcome_of(step), self.to_string()))
@@ -308,6 +324,22 @@ impl Pipeline {
         let name = release::release_name(state.version, &state.sha256);
         let manifest = ReleaseManifest { version: state.version, digest: state.sha256.clone(), files: bundle.infos() };
         let release = self.stage(bundle, &manifest, &name)?;
+        // keepalived's check, like HAProxy's, before anything switches.
+        let keepalived = self.keepalived_change(bundle);
+        if let Some((keepalived, file)) = &keepalived {
+            let refusal = match keepalived.check(&release.join(file.path.as_str())).await {
+                Ok(Ok(())) => None,
+                Ok(Err(message)) => {
+                    keepalived.refused(&message).await;
+                    Some(ApplyError::KeepalivedRejected { version: state.version, message })
+                }
+                Err(message) => Some(ApplyError::KeepalivedChecker(message)),
+            };
+            if let Some(refusal) = refusal {
+                self.forget(&name);
+                return Err(refusal);
+            }
+        }
         let previous = self.current_release(&managed);
         let running = previous.as_deref().and_then(|name| self.release_bundle(name));
         let plan = running.as_ref().and_then(|running| runtime_plan::plan(running, bundle)).filter(|_| driver.runs_release());
@@ -322,6 +354,10 @@ impl Pipeline {
             driver.load(self.load_list(Some(&manifest)));
             match self.apply_runtime(driver, plan, &managed).await {
                 Ok(()) => {
+                    if let Err(message) = self.install_keepalived(keepalived.as_ref(), state.version).await {
+                        let rollback = self.roll_back(driver, &managed, previous.as_deref(), aside.as_deref()).await;
+                        return Err(ApplyError::Reload { message, rollback });
+                    }
                     self.prune(&name, previous.as_deref());
                     return Ok(Applied::Runtime);
                 }
@@ -372,8 +408,54 @@ impl Pipeline {
             let rollback = self.roll_back(driver, &managed, previous.as_deref(), aside.as_deref()).await;
             return Err(ApplyError::Reload { message, rollback });
         }
+        if let Err(message) = self.install_keepalived(keepalived.as_ref(), state.version).await {
+            let rollback = self.roll_back(driver, &managed, previous.as_deref(), aside.as_deref()).await;
+            return Err(ApplyError::Reload { message, rollback });
+        }
         self.prune(&name, previous.as_deref());
         Ok(Applied::Reloaded)
+    }
+
+    /// This node's keepalived.conf in `bundle` when it differs from the installed one (a
+    /// version without one changes nothing for keepalived).
+    fn keepalived_change(&self, bundle: &Bundle) -> Option<(Arc<Keepalived>, BundleFile)> {
+        let keepalived = self.keepalived.as_ref()?;
+        let file = node_file(bundle, &keepalived.settings.name)?;
+        (!keepalived.installed_is(&file.content)).then(|| (keepalived.clone(), file.clone()))
+    }
+
+    /// Installs and reloads the checked keepalived.conf, after HAProxy took the version (a
+    /// failure restored the previous file; the caller switches HAProxy back too).
+    async fn install_keepalived(&self, change: Option<&(Arc<Keepalived>, BundleFile)>, version: i64) -> Result<(), String> {
+        let Some((keepalived, file)) = change else { return Ok(()) };
+        keepalived.install(&file.content, version).await
+    }
+
+    /// After a restart, on a version already on disk: makes keepalived run the release's file
+    /// for this node (an agent killed between HAProxy's switch and keepalived's install left the
+    /// old one), checked first.
+    pub(crate) async fn keepalived_on_disk(&self, version: i64) -> Result<(), ApplyError> {
+        let Some(keepalived) = &self.keepalived else { return Ok(()) };
+        let Some(name) = self.current_release(&self.managed(None)) else { return Ok(()) };
+        let Some(bundle) = self.release_bundle(&name) else { return Ok(()) };
+        let Some((keepalived, file)) = self.keepalived_change(&bundle) else {
+            if node_file(&bundle, &keepalived.settings.name).is_some() {
+                keepalived.runs(version).await;
+            }
+            return Ok(());
+        };
+        match keepalived.check(&self.releases().join(&name).join(file.path.as_str())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => {
+                keepalived.refused(&message).await;
+                return Err(ApplyError::KeepalivedRejected { version, message });
+            }
+            Err(message) => return Err(ApplyError::KeepalivedChecker(message)),
+        }
+        keepalived
+            .install(&file.content, version)
+            .await
+            .map_err(|message| ApplyError::Reload { message, rollback: Err("the release on disk is kept".into()) })
     }
 
     fn remember_managed(&self, settings: &ClusterSettings) -> Result<(), ApplyError> {
@@ -671,6 +753,7 @@ mod tests {
             haproxy_bin: haproxy().unwrap_or_else(|| PathBuf::from("/usr/sbin/haproxy")),
             allowed: HashSet::new(),
             state_config: Some(state.join(STATE_CONFIG_FILE)),
+            keepalived: None,
         };
         pipeline.write_state_config(&dir.join("etc")).unwrap();
         let driver = Driver::Process(Box::new(ProcessDriver::new(
@@ -941,6 +1024,42 @@ mod tests {
         assert!(matches!(error, ApplyError::Download(_)) && error.to_string().starts_with("checksum mismatch"), "{error}");
         assert!(error.report(2).is_none(), "fetched again, not reported");
         assert!(!pipeline.releases().exists() && dir.join("etc").is_dir());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_keepalived_conf_keepalived_t_refuses_rejects_the_whole_version_before_anything_switches() {
+        if !Path::new("/usr/sbin/keepalived").exists() {
+            eprintln!("skipped: keepalived is not installed");
+            return;
+        }
+        let (dir, mut pipeline, mut driver) = node("ka-rejected");
+        let settings = crate::keepalived::Settings {
+            name: "lb1".into(),
+            bin: PathBuf::from("/usr/sbin/keepalived"),
+            config: dir.join("keepalived/keepalived.conf"),
+            pid_file: dir.join("keepalived.pid"),
+            mode: crate::cli::Mode::Process,
+            unit: "keepalived".into(),
+            dir: crate::keepalived::state_dir(&pipeline.state),
+        };
+        pipeline.keepalived = Some(Arc::new(Keepalived::new(settings)));
+        let bad = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 300\n    priority 100\n}\n";
+        let files = vec![
+            BundleFile::new(path("haproxy.cfg"), FileKind::Config, b"global\n    maxconn 10\n".to_vec()),
+            BundleFile::new(path("keepalived/lb1.conf"), FileKind::Keepalived, bad.as_bytes().to_vec()),
+            // Another node's file is not this node's business.
+            BundleFile::new(path("keepalived/lb2.conf"), FileKind::Keepalived, b"garbage {{{\n".to_vec()),
+        ];
+        let error = pipeline.apply(&mut driver, &desired(&pipeline, 2, files)).await.unwrap_err();
+        let report = error.report(2).unwrap();
+        assert_eq!(report.outcome, ApplyOutcome::Rejected, "{report:?}");
+        assert!(report.error.as_deref().unwrap_or_default().contains("VRID '300' not valid"), "{report:?}");
+        assert!(dir.join("etc").is_dir() && !dir.join("etc").is_symlink(), "nothing switched");
+        assert_eq!(std::fs::read_dir(pipeline.releases()).unwrap().count(), 0, "the refused release is removed");
+        assert!(!dir.join("keepalived/keepalived.conf").exists(), "nothing installed for keepalived");
+        let keepalived = pipeline.keepalived.as_ref().unwrap();
+        assert!(keepalived.report().await.error.unwrap_or_default().contains("VRID '300'"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -54,11 +54,19 @@ pub(crate) struct ProcessDriver {
     state: PathBuf,
     /// The master we started (none when adopted or not running).
     child: Option<Child>,
+    /// The pid of the running master as soon as the agent starts or adopts one, `None` when it
+    /// stops it: what [`crate::track`] watches to learn of HAProxy's death at once.
+    master: tokio::sync::watch::Sender<Option<u32>>,
 }
 
 impl ProcessDriver {
     pub(crate) fn new(bin: PathBuf, state: PathBuf, load: Load) -> ProcessDriver {
-        ProcessDriver { bin, load, started_with: None, state, child: None }
+        ProcessDriver { bin, load, started_with: None, state, child: None, master: tokio::sync::watch::Sender::new(None) }
+    }
+
+    /// Follows the running master's pid (see the field's docs).
+    pub(crate) fn watch_master(&self) -> tokio::sync::watch::Receiver<Option<u32>> {
+        self.master.subscribe()
     }
 
     /// What the next start or reload loads.
@@ -152,6 +160,7 @@ impl ProcessDriver {
             signal(pid, Signal::TERM);
         }
         self.started_with = config_args(procs.master_pid);
+        self.master.send_replace(Some(procs.master_pid));
         Ok(procs)
     }
 
@@ -210,7 +219,8 @@ impl ProcessDriver {
             if let Some(exit) = self.child_exited() {
                 return Err(format!("{exit}: {}", self.log_since(offset)));
             }
-            if self.procs().await.is_some_and(|p| !p.workers.is_empty()) {
+            if let Some(procs) = self.procs().await.filter(|p| !p.workers.is_empty()) {
+                self.master.send_replace(Some(procs.master_pid));
                 return Ok(());
             }
             tokio::time::sleep(POLL).await;
@@ -264,6 +274,7 @@ impl ProcessDriver {
     pub(crate) async fn stop(&mut self, grace: Duration) {
         let Some(procs) = self.procs().await else { return };
         let master = procs.master_pid;
+        self.master.send_replace(None);
         signal(master, Signal::USR1);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {

@@ -12,6 +12,7 @@
 //! the operator, how releases are named and pruned, which changes HAProxy takes at runtime are
 //! domain rules the server shows to people; they are unit-tested without a node.
 
+pub mod keepalived;
 pub mod release;
 pub mod runtime_plan;
 pub mod server_state;

@@ -10,6 +10,9 @@
 //!   POST /api/v1/agent/heartbeat Heartbeat   -> 204
 //!   POST /api/v1/agent/adopt?configs=<paths>  (tar of the managed tree)
 //!                                          -> 201 the cluster's first version | 409 it has one
+//!   GET  /api/v1/agent/me                  -> AgentIdentity (its name: keepalived/<name>.conf)
+//!   POST /api/v1/agent/keepalived  (the node's keepalived.conf bytes)
+//!                                          -> 201 a version with keepalived/<name>.conf | 409
 //! ```
 
 use std::time::Duration;
@@ -34,6 +37,11 @@ pub const REPORT_PATH: &str = "/api/v1/agent/report";
 pub const HEARTBEAT_PATH: &str = "/api/v1/agent/heartbeat";
 /// Path of the adoption upload (`fleet-agent --adopt`): a tar of the node's managed tree.
 pub const ADOPT_PATH: &str = "/api/v1/agent/adopt";
+/// Path of the agent's own identity ([`AgentIdentity`]): the name its per-node files carry.
+pub const ME_PATH: &str = "/api/v1/agent/me";
+/// Path of the keepalived adoption upload (`fleet-agent --keepalived --adopt`): the node's
+/// keepalived.conf, byte for byte, becomes `keepalived/<agent>.conf` of a new version.
+pub const KEEPALIVED_ADOPT_PATH: &str = "/api/v1/agent/keepalived";
 
 /// How long a long-poll waits when the agent does not say.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
@@ -72,6 +80,18 @@ pub struct EnrolResponse {
     pub name: String,
     /// Bearer token for every later request.
     pub token: String,
+}
+
+/// Who an agent token belongs to (`GET /api/v1/agent/me`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentIdentity {
+    /// The agent's id.
+    pub agent_id: i64,
+    /// The cluster it serves.
+    pub cluster_id: i64,
+    /// Its name in the cluster (the name of its per-node files, `keepalived/<name>.conf`).
+    pub name: String,
 }
 
 /// One file of the desired bundle: its listing and its bytes in standard base64 (RFC 4648 §4).

@@ -146,13 +146,16 @@ pub struct RuntimePlan {
 /// kinds and modes in the same order, and only map, ACL and certificate contents, server
 /// `weight` / `disabled`, or whole `server` lines of backends changed (see [`server_changes`]).
 pub fn plan(running: &Bundle, new: &Bundle) -> Option<RuntimePlan> {
-    let (old_files, new_files) = (running.files(), new.files());
+    // keepalived files are the agent's keepalived driver's business, never HAProxy's: a version
+    // that adds, removes or changes only those asks nothing of HAProxy.
+    let haproxy_files = |bundle: &'_ Bundle| bundle.files().iter().filter(|f| f.kind != FileKind::Keepalived).cloned().collect::<Vec<_>>();
+    let (old_files, new_files) = (haproxy_files(running), haproxy_files(new));
     if old_files.len() != new_files.len() {
         return None;
     }
     let mut files = Vec::new();
     let mut servers = Vec::new();
-    for (old, new) in old_files.iter().zip(new_files) {
+    for (old, new) in old_files.iter().zip(&new_files) {
         if old.path != new.path || old.kind != new.kind || old.mode != new.mode {
             return None;
         }
@@ -444,6 +447,22 @@ mod tests {
         );
         assert_eq!(super::plan(&new, &old).map(|p| p.changes.len()), Some(4), "and back: weight, ready");
         assert_eq!(super::plan(&old, &old), Some(RuntimePlan::default()));
+    }
+
+    #[test]
+    fn keepalived_files_added_changed_or_removed_ask_nothing_of_haproxy() {
+        let old = bundle(CONFIG, "a A\n", "pem\n");
+        let with = |text: &str| {
+            old.with_file(BundleFile::new(p("keepalived/lb1.conf"), FileKind::Keepalived, text.as_bytes().to_vec()))
+                .unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        let (one, two) = (with("# v1\n"), with("# v2\n"));
+        assert_eq!(plan(&old, &one), Some(RuntimePlan::default()));
+        assert_eq!(plan(&one, &two), Some(RuntimePlan::default()));
+        assert_eq!(plan(&two, &old), Some(RuntimePlan::default()));
+        let config = CONFIG.replace("weight 10", "weight 30");
+        let changed = bundle(&config, "a A\n", "pem\n");
+        assert_eq!(plan(&two, &changed).map(|p| p.changes.len()), Some(1), "the config's change still planned");
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod clusters;
 mod dns_providers;
 mod durability;
 mod enrol;
+mod keepalived_adopt;
 mod limits;
 mod login;
 mod mfa;
