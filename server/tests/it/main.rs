@@ -16,6 +16,7 @@ mod serve_cancel;
 mod serve_certificates;
 mod serve_cli;
 mod serve_files;
+mod serve_keepalived_adopt;
 mod serve_gate;
 mod serve_limits;
 mod serve_openapi;

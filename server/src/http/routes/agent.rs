@@ -8,12 +8,12 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fleet_core::wire::{long_poll_wait, EnrolRequest, EnrolResponse, Heartbeat};
+use fleet_core::wire::{long_poll_wait, AgentIdentity, EnrolRequest, EnrolResponse, Heartbeat};
 use fleet_core::AgentReport;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::committed;
+use super::{committed, MessageQuery};
 use super::files::TarImportQuery;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::auth::Caller;
@@ -129,5 +129,34 @@ pub(crate) async fn adopt(
     let agent = caller.agent()?;
     let bundle = query.read(&state, agent.cluster_id, &body).await?;
     let done = state.store.adopt(agent, &bundle, &query.message).await?;
+    Ok(committed(&state, StatusCode::CREATED, done))
+}
+
+/// Who the calling agent is: its id, cluster and name (the name its per-node files carry,
+/// `keepalived/<name>.conf`); `fleet-agent` asks once at start.
+#[utoipa::path(get, path = "/api/v1/agent/me", tag = "agent",
+    responses((status = 200, description = "the agent's identity", body = AgentIdentity), (status = 401, description = "not an agent token")))]
+pub(crate) async fn agent_me(Caller(caller): Caller) -> ApiResult<axum::Json<AgentIdentity>> {
+    let agent = caller.agent()?;
+    Ok(axum::Json(AgentIdentity { agent_id: agent.id, cluster_id: agent.cluster_id, name: agent.name.clone() }))
+}
+
+/// Uploads the node's keepalived.conf, byte for byte whatever it contains, as
+/// `keepalived/<agent name>.conf` (kind `keepalived`) of the cluster's next version
+/// (`fleet-agent --keepalived --adopt`); 409 when the cluster has no version yet or already
+/// has a file for this agent (the cluster then manages it).
+#[utoipa::path(post, path = "/api/v1/agent/keepalived", tag = "agent", params(MessageQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, description = "the new version", body = super::CommittedBody),
+        (status = 409, description = "the cluster has no version, or already has this node's keepalived file"),
+        (status = 413, description = "larger than a bundle file may be")))]
+pub(crate) async fn adopt_keepalived(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<MessageQuery>,
+    Raw(body): Raw,
+) -> ApiResult<Response> {
+    let agent = caller.agent()?;
+    let done = state.store.adopt_keepalived(agent, &body, &query.message).await?;
     Ok(committed(&state, StatusCode::CREATED, done))
 }

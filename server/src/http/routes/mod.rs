@@ -101,6 +101,8 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(agent::report))
         .routes(routes!(agent::heartbeat))
         .routes(routes!(agent::adopt))
+        .routes(routes!(agent::agent_me))
+        .routes(routes!(agent::adopt_keepalived))
         .routes(routes!(runtime::queue))
         .routes(routes!(runtime::get))
         .routes(routes!(runtime::pending))
