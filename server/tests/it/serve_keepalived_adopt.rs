@@ -4,7 +4,6 @@
 //! for byte from `GET /api/v1/clusters/{id}/files/keepalived/<agent>.conf`.
 
 use reqwest::Method;
-use serde_json::json;
 
 use crate::serve_support::{start, Db};
 use crate::support::corpus_dir;

@@ -234,6 +234,8 @@ pub(crate) struct Agent {
     pub(crate) mode_args: Vec<String>,
     /// Extra environment (a `PATH` with a stand-in `systemctl`).
     pub(crate) env: Vec<(String, String)>,
+    /// The network namespace to run in (`ip netns exec`, which execs the agent: same pid).
+    pub(crate) netns: Option<String>,
 }
 
 impl Agent {
@@ -249,13 +251,21 @@ impl Agent {
             server: server.url.clone(),
             mode_args: vec!["--haproxy-mode".into(), "process".into()],
             env: Vec::new(),
+            netns: None,
         }
     }
 
     /// Starts the agent (with the enrolment secret when given).
     pub(crate) fn start(&mut self, secret: Option<&str>) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.state.with_extension("log")).unwrap();
-        let mut command = Command::new(&self.binary);
+        let mut command = match &self.netns {
+            Some(ns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", ns]).arg(&self.binary);
+                command
+            }
+            None => Command::new(&self.binary),
+        };
         command
             .args(["--server", &self.server, "--heartbeat-seconds", "1", "--poll-seconds", "20"])
             .args(&self.mode_args)

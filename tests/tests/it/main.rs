@@ -19,3 +19,4 @@ mod bundle_acceptance;
 mod agent_systemd;
 mod keepalived_vrrp;
 mod netns;
+mod vip_lab;
