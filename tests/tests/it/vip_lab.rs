@@ -9,9 +9,10 @@
 //!   |-- veth -- client ns:   eth0 10.215.0.200/24 (a thread joins it to probe the VIP)
 //! ```
 //!
-//! Each node's keepalived.conf is committed through the files API as `keepalived/<agent>.conf`
-//! with the agent's track file (`vrrp_track_file`, weight 0: HAProxy dead puts the instance in
-//! FAULT) and notify FIFO. HAProxy is "killed" by SIGKILL to its master and workers while the
+//! The VRRP group is defined through the API (`POST /api/v1/clusters/{id}/vips`): the server
+//! renders each node's `keepalived/<agent>.conf` with the track file and notify FIFO its agent
+//! reported (`vrrp_track_file`, weight 0: HAProxy dead puts the instance in FAULT). HAProxy is
+//! "killed" by SIGKILL to its master and workers while the
 //! node's `--haproxy-bin` wrapper refuses to start it again (a crash that does not heal), so the
 //! measured failover is VRRP's, not the agent's restart; removing the hold lets the agent
 //! restart it, and the failback follows the preemption setting. Figures (kill -> first answer
@@ -37,14 +38,6 @@ const PORT: u16 = 8080;
 const HAPROXY: &str = "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    \
                        timeout server 5s\n\nfrontend web\n    bind :8080\n    \
                        http-request return status 200 content-type text/plain lf-string \"%[env(FLEET_NODE)]\"\n";
-
-/// How VRRP is configured in a run.
-#[derive(Clone, Copy)]
-struct Vrrp {
-    version: u8,
-    advert: &'static str,
-    preempt: bool,
-}
 
 /// Moves the calling thread into network namespace `ns` (threads and children it starts
 /// afterwards are in it too).
@@ -76,21 +69,6 @@ struct Node {
 }
 
 impl Node {
-    fn keepalived_conf(&self, priority: u8, vrrp: Vrrp, vrid: u32) -> String {
-        let state = self.agent.state.display();
-        let preempt = if vrrp.preempt { "" } else { "    nopreempt\n" };
-        format!(
-            "! {name}: hand-written by the VIP lab\nglobal_defs {{\n    router_id {name}\n    notify_fifo \"{state}/keepalived/notify.fifo\"\n}}\n\n\
-             track_file fleet_haproxy {{\n    file \"{state}/keepalived/haproxy.track\"\n    weight 0\n}}\n\n\
-             vrrp_instance VI_web {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority {priority}\n    \
-             advert_int {advert}\n    version {version}\n{preempt}    virtual_ipaddress {{\n        {VIP}/24 dev eth0\n    }}\n    \
-             track_file {{\n        fleet_haproxy\n    }}\n}}\n",
-            name = self.name,
-            advert = vrrp.advert,
-            version = vrrp.version,
-        )
-    }
-
     fn holds_vip(&self) -> bool {
         Lab::addresses(&self.ns, "eth0").contains(&format!(" {VIP}/"))
     }
@@ -145,6 +123,8 @@ struct VipLab {
     server: Server,
     client: String,
     cluster: i64,
+    /// The group's id once defined.
+    vip: std::cell::Cell<Option<i64>>,
     dir: PathBuf,
     _lab: Lab,
 }
@@ -188,6 +168,12 @@ impl VipLab {
     /// Builds the namespaces, starts `fleet serve` in the bridge namespace, a cluster serving
     /// [`HAPROXY`], and one agent per name (started, version 1 applied).
     fn start(tag: &str, names: &[&str]) -> Option<VipLab> {
+        VipLab::start_adopting(tag, names, None)
+    }
+
+    /// [`VipLab::start`]; with `adopt`, each node's keepalived.conf holds those bytes before its
+    /// agent starts with `--adopt`.
+    fn start_adopting(tag: &str, names: &[&str], adopt: Option<&[u8]>) -> Option<VipLab> {
         let (keepalived, haproxy, fleet, agent_bin) = setup()?;
         let mut lab = Lab::new(tag);
         let bridge = lab.namespace();
@@ -241,12 +227,17 @@ impl VipLab {
                 ]
                 .map(String::from),
             );
+            if let Some(bytes) = adopt {
+                std::fs::create_dir_all(keepalived_config.parent().unwrap()).unwrap();
+                std::fs::write(&keepalived_config, bytes).unwrap();
+                agent.mode_args.push("--adopt".into());
+            }
             nodes.push(Node { name: name.to_string(), ns, agent, hold, keepalived_config, keepalived_pid });
         }
         let cluster = server.cluster(tag, &nodes[0].agent.config);
         let v1 = server.commit(cluster, HAPROXY);
         server.apply(cluster, v1);
-        let mut lab = VipLab { nodes, server, client, cluster, dir, _lab: lab };
+        let mut lab = VipLab { nodes, server, client, cluster, vip: std::cell::Cell::new(None), dir, _lab: lab };
         for node in &mut lab.nodes {
             let secret = lab.server.enrolment_secret(cluster, &node.name);
             node.agent.start(Some(&secret));
@@ -288,19 +279,46 @@ impl VipLab {
         }
     }
 
-    /// Commits each node's keepalived.conf (`(priority, vrrp)` per node, in order) and applies it.
-    fn configure(&self, settings: &[(u8, Vrrp)], vrid: u32) -> i64 {
-        let texts: Vec<(String, String)> = self
-            .nodes
-            .iter()
-            .zip(settings)
-            .map(|(node, (priority, vrrp))| (format!("keepalived/{}.conf", node.name), node.keepalived_conf(*priority, *vrrp, vrid)))
-            .collect();
-        let files: Vec<(&str, &str, &[u8])> = texts.iter().map(|(path, text)| (path.as_str(), "keepalived", text.as_bytes())).collect();
-        let version = self.server.commit_files(self.cluster, &files);
-        self.server.apply(self.cluster, version);
+    /// Defines (then redefines) the group `VI_web` through the API, one node per priority in
+    /// order, and waits until every node applied the version it made.
+    fn define(&self, vrid: u8, advert_interval: f64, preempt: bool, priorities: &[u8]) -> i64 {
+        let nodes: Vec<Value> = self.nodes.iter().zip(priorities).map(|(n, p)| json!({"agent": n.name, "priority": p})).collect();
+        let body = json!({"name": "VI_web", "addresses": [format!("{VIP}/24")], "vrid": vrid, "interface": "eth0",
+            "advert_interval": advert_interval, "preempt": preempt, "track_haproxy": true, "nodes": nodes});
+        let base = format!("/api/v1/clusters/{}/vips", self.cluster);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let answer = loop {
+            let (status, answer) = match self.vip.get() {
+                None => self.server.try_post(&base, &body),
+                Some(id) => (200, self.server.call_put(&format!("{base}/{id}"), &body)),
+            };
+            // 422 until every agent's heartbeat reported its track file.
+            if status != 422 || Instant::now() > deadline {
+                assert!(status == 200 || status == 201, "{status}: {answer}");
+                break answer;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(answer["applied"], json!(true), "{answer}");
+        if let Some(id) = answer["id"].as_i64().or_else(|| answer["vip"]["id"].as_i64()) {
+            self.vip.set(Some(id));
+        }
+        let version = answer["version"].as_i64().unwrap();
         self.wait_applied(version);
         version
+    }
+
+    /// Waits until the cluster's status says `name` holds the group; the time since `start`.
+    fn status_holder(&self, name: &str, start: Instant, within: Duration) -> Duration {
+        loop {
+            let status = self.server.get(&format!("/api/v1/clusters/{}/status", self.cluster));
+            let holder = status["vips"].get(0).map(|v| v["holder"].clone()).unwrap_or(Value::Null);
+            if holder == json!(name) {
+                return start.elapsed();
+            }
+            assert!(start.elapsed() < within, "status does not show {name} holding the VIP: {status:#}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Probes the VIP from the client namespace until node `name` answers; the time since
@@ -346,16 +364,21 @@ impl VipLab {
 
     /// Kills HAProxy on `from` (held down), measures until `to` answers through the VIP, then
     /// lets HAProxy restart and measures until `back` answers (the failback, or the new holder
-    /// keeping it). Returns (failover, failback).
-    fn haproxy_failover(&self, from: &str, to: &str, back: &str) -> (Duration, Duration) {
+    /// keeping it). Returns (failover, status showing the new holder, failback), each since the
+    /// kill or the release.
+    fn haproxy_failover(&self, from: &str, to: &str, back: &str) -> (Duration, Duration, Duration) {
         let start = Instant::now();
         self.node(from).kill_haproxy();
         let failover = self.served_by(to, start, Duration::from_secs(15));
+        // The new holder's agent sends a heartbeat when keepalived announces MASTER: the status
+        // shows it within one heartbeat (1 s here) of the move.
+        let shown = self.status_holder(to, start, Duration::from_secs(15));
+        assert!(shown <= failover + Duration::from_millis(1500), "status showed {to} {shown:?} after the kill, the move took {failover:?}");
         std::thread::sleep(Duration::from_millis(200));
         let start = Instant::now();
         self.node(from).release_haproxy();
         let failback = self.served_by(back, start, Duration::from_secs(20));
-        (failover, failback)
+        (failover, shown, failback)
     }
 }
 
@@ -379,8 +402,7 @@ fn median(times: &[Duration]) -> Duration {
 #[test]
 fn vip_two_nodes_vrrp2_advert_1s_failover_failback_and_a_refused_config() {
     let Some(lab) = VipLab::start("vip2", &["lb1", "lb2"]) else { return };
-    let vrrp = Vrrp { version: 2, advert: "1", preempt: true };
-    let configured = lab.configure(&[(150, vrrp), (100, vrrp)], 51);
+    let configured = lab.define(51, 1.0, true, &[150, 100]);
     lab.served_by("lb1", Instant::now(), Duration::from_secs(20));
     lab.wait_sole_holder("lb1", Duration::from_secs(10));
     // keepalived's own words, read by the agent from the notify FIFO.
@@ -391,16 +413,17 @@ fn vip_two_nodes_vrrp2_advert_1s_failover_failback_and_a_refused_config() {
 
     // HAProxy dies on the holder: its agent writes the track file at once, keepalived puts the
     // instance in FAULT (priority 0 advert), the backup takes the address.
-    let mut failovers = Vec::new();
-    let mut failbacks = Vec::new();
+    let (mut failovers, mut shown, mut failbacks) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs() {
-        let (failover, failback) = lab.haproxy_failover("lb1", "lb2", "lb1");
+        let (failover, status, failback) = lab.haproxy_failover("lb1", "lb2", "lb1");
         assert!(failover <= Duration::from_millis(3500), "failover took {failover:?} (target 3.5 s)");
         failovers.push(failover);
+        shown.push(status);
         failbacks.push(failback);
         lab.wait_sole_holder("lb1", Duration::from_secs(10));
     }
     eprintln!("VRRPv2 advert 1 s, HAProxy killed on the holder -> backup answers through the VIP: {}", figures(&failovers));
+    eprintln!("VRRPv2 advert 1 s, HAProxy killed -> the status shows the new holder: {}", figures(&shown));
     eprintln!("VRRPv2 advert 1 s, preempt: HAProxy allowed back -> old holder answers again: {}", figures(&failbacks));
 
     // keepalived killed on the holder (SIGKILL: it leaves its address behind): the backup takes
@@ -421,7 +444,10 @@ fn vip_two_nodes_vrrp2_advert_1s_failover_failback_and_a_refused_config() {
 
     // A file keepalived -t refuses: that node reports the version rejected with keepalived's
     // words, and its keepalived keeps running the old file, with the address.
-    let bad = lab.node("lb1").keepalived_conf(150, vrrp, 51).replace("virtual_router_id 51", "virtual_router_id 300");
+    // (lb1's file is then managed as text.)
+    let installed = std::fs::read_to_string(&lab.node("lb1").keepalived_config).unwrap();
+    assert!(installed.contains("virtual_router_id 51"), "{installed}");
+    let bad = installed.replace("virtual_router_id 51", "virtual_router_id 300");
     let version = lab.server.commit_files(lab.cluster, &[("keepalived/lb1.conf", "keepalived", bad.as_bytes())]);
     lab.server.apply(lab.cluster, version);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -445,18 +471,19 @@ fn vip_two_nodes_vrrp2_advert_1s_failover_failback_and_a_refused_config() {
 #[test]
 fn vip_three_nodes_vrrp3_fast_adverts_event_driven_failover_and_nopreempt() {
     let Some(lab) = VipLab::start("vip3", &["lb1", "lb2", "lb3"]) else { return };
-    let vrrp = Vrrp { version: 3, advert: "0.05", preempt: true };
-    lab.configure(&[(150, vrrp), (100, vrrp), (50, vrrp)], 52);
+    lab.define(52, 0.05, true, &[150, 100, 50]);
     lab.served_by("lb1", Instant::now(), Duration::from_secs(20));
     lab.wait_sole_holder("lb1", Duration::from_secs(10));
 
-    let mut failovers = Vec::new();
+    let (mut failovers, mut shown) = (Vec::new(), Vec::new());
     for _ in 0..runs() {
-        let (failover, _) = lab.haproxy_failover("lb1", "lb2", "lb1");
+        let (failover, status, _) = lab.haproxy_failover("lb1", "lb2", "lb1");
         failovers.push(failover);
+        shown.push(status);
         lab.wait_sole_holder("lb1", Duration::from_secs(10));
     }
     eprintln!("VRRPv3 advert 0.05 s, HAProxy killed on the holder -> next node answers through the VIP: {}", figures(&failovers));
+    eprintln!("VRRPv3 advert 0.05 s, HAProxy killed -> the status shows the new holder: {}", figures(&shown));
     // The target is 300 ms; the median is asserted, a loaded CI machine may stretch one run.
     assert!(median(&failovers) <= Duration::from_millis(300), "median failover {:?} (target 300 ms)", median(&failovers));
 
@@ -471,10 +498,9 @@ fn vip_three_nodes_vrrp3_fast_adverts_event_driven_failover_and_nopreempt() {
     eprintln!("VRRPv3 advert 0.05 s, keepalived killed on the holder -> next node answers: {}", figures(&killed));
 
     // Without preemption the address stays where it went.
-    let calm = Vrrp { preempt: false, ..vrrp };
-    lab.configure(&[(150, calm), (100, calm), (50, calm)], 52);
+    lab.define(52, 0.05, false, &[150, 100, 50]);
     lab.served_by("lb1", Instant::now(), Duration::from_secs(10));
-    let (failover, _) = lab.haproxy_failover("lb1", "lb2", "lb2");
+    let (failover, _, _) = lab.haproxy_failover("lb1", "lb2", "lb2");
     eprintln!("VRRPv3 advert 0.05 s, nopreempt: failover {} ms", failover.as_millis());
     std::thread::sleep(Duration::from_secs(2));
     lab.wait_sole_holder("lb2", Duration::from_secs(5));
@@ -488,4 +514,28 @@ fn vip_three_nodes_vrrp3_fast_adverts_event_driven_failover_and_nopreempt() {
     lab.wait_sole_holder("lb1", Duration::from_secs(10));
     let log = lab.node("lb2").agent.log();
     assert!(log.contains("removed a virtual address left on the interface by a stopped keepalived"), "{log}");
+}
+
+#[test]
+fn a_node_s_keepalived_conf_is_adopted_byte_for_byte_by_its_agent() {
+    let Some(corpus) = fleet_tests::corpus_dir() else {
+        eprintln!("skipping: no conformance corpus (FLEET_CORPUS)");
+        return;
+    };
+    // Whatever it holds (a sync group, notify scripts, several instances), and with CRLF line
+    // endings and no final newline; every corpus file goes through the same route in the
+    // server's tests (serve_keepalived_adopt.rs).
+    let mut bytes = std::fs::read_to_string(corpus.join("keepalived/valid/sample-vrrp.sync.conf")).unwrap().replace('\n', "\r\n").into_bytes();
+    bytes.truncate(bytes.len() - 2);
+    let Some(lab) = VipLab::start_adopting("vipadopt", &["lb1"], Some(&bytes)) else { return };
+    let path = format!("/api/v1/clusters/{}/files/keepalived/lb1.conf", lab.cluster);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while lab.server.get_status(&path) != 200 {
+        assert!(Instant::now() < deadline, "not adopted:\n{}", lab.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let response = lab.server.request(reqwest::Method::GET, &path).send().unwrap();
+    assert!(response.bytes().unwrap().as_ref() == bytes.as_slice(), "changed on its way through the agent and the server");
+    let versions = lab.server.get(&format!("/api/v1/clusters/{}/versions", lab.cluster));
+    assert!(versions.to_string().contains("agent:lb1"), "{versions}");
 }
