@@ -168,7 +168,11 @@ async fn agent(args: Args) -> Result<(), StartError> {
         if let Some(masters) = driver.watch_master() {
             tasks.push(tokio::spawn(crate::track::follow_haproxy(masters, keepalived.clone(), wake.clone())));
         }
-        tasks.push(tokio::spawn(keepalived.clone().read_notify_fifo(wake.clone())));
+        // Open before keepalived starts writing to it.
+        match keepalived.open_notify_fifo() {
+            Ok(fifo) => tasks.push(tokio::spawn(keepalived.clone().read_notify_fifo(fifo, wake.clone()))),
+            Err(error) => tracing::error!(%error, fifo = %keepalived.notify_fifo().display(), "cannot open the notify FIFO: no instance states"),
+        }
         if let Err(message) = keepalived.supervise().await {
             tracing::error!(%message, "keepalived does not run");
         }

@@ -182,18 +182,16 @@ impl Keepalived {
         }
     }
 
+    /// Opens keepalived's notify FIFO for [`Keepalived::read_notify_fifo`], before keepalived
+    /// starts and writes to it. Read-write, so it never sees the end of file when keepalived
+    /// closes it across a restart. Needs the tokio runtime.
+    pub(crate) fn open_notify_fifo(&self) -> std::io::Result<tokio::net::unix::pipe::Receiver> {
+        tokio::net::unix::pipe::OpenOptions::new().read_write(true).open_receiver(self.notify_fifo())
+    }
+
     /// Reads keepalived's notify FIFO forever, keeping each instance's last state; a change
-    /// wakes `changed` (the heartbeat goes at once). Opened read-write, so it never sees the
-    /// end of file when keepalived closes it across a restart.
-    pub(crate) async fn read_notify_fifo(self: Arc<Self>, changed: Arc<Notify>) {
-        let fifo = self.notify_fifo();
-        let receiver = match tokio::net::unix::pipe::OpenOptions::new().read_write(true).open_receiver(&fifo) {
-            Ok(receiver) => receiver,
-            Err(error) => {
-                tracing::error!(%error, fifo = %fifo.display(), "cannot open the notify FIFO: no instance states");
-                return;
-            }
-        };
+    /// wakes `changed` (the heartbeat goes at once).
+    pub(crate) async fn read_notify_fifo(self: Arc<Self>, receiver: tokio::net::unix::pipe::Receiver, changed: Arc<Notify>) {
         let mut lines = tokio::io::BufReader::new(receiver).lines();
         loop {
             let line = match lines.next_line().await {
@@ -499,7 +497,7 @@ mod tests {
         assert!(std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()));
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         let wake = Arc::new(Notify::new());
-        let reader = tokio::spawn(keepalived.clone().read_notify_fifo(wake.clone()));
+        let reader = tokio::spawn(keepalived.clone().read_notify_fifo(keepalived.open_notify_fifo().unwrap(), wake.clone()));
         // keepalived opens the FIFO for writing and writes whole lines; twice, as across a restart.
         for lines in ["INSTANCE \"VI_1\" BACKUP 100\nGROUP \"G\" MASTER\n", "INSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_2\" FAULT 0\n"] {
             let mut writer = std::fs::OpenOptions::new().write(true).open(keepalived.notify_fifo()).unwrap();
