@@ -15,6 +15,10 @@ use crate::bundle::Bundle;
 use crate::error::{Error, Result};
 use crate::model::{Actor, Committed, Transaction, TransactionState};
 use crate::ops::EditOp;
+use crate::secrets::{Purpose, Sealed};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 
 const COLUMNS: &str = "id, cluster_id, base_version, ops, state, author, committed_version, created_at, updated_at";
 
@@ -135,12 +139,17 @@ impl Store {
         }
         self.limits.admit_ops(transaction.ops.len(), ops.len())?;
         let base = self.base_document(&transaction).await?;
-        let mut all = transaction.ops.clone();
-        let added = ops.len();
-        all.extend(ops);
+        let mut all = self.open_staged(&transaction)?;
+        all.extend(ops.iter().cloned());
         // Validation only: the edited copy is dropped, the cached base stays as it was.
         let base_bundle = self.bundle(transaction.cluster_id, transaction.base_version).await?;
         crate::ops::apply_to_bundle(&base_bundle, base, &all)?;
+        // Stored with key-holding file contents sealed, as bundle files are.
+        let audited = crate::ops::audit_view(&ops);
+        let mut all = transaction.ops.clone();
+        for op in ops {
+            all.push(self.seal_staged(id, op)?);
+        }
         let now = self.now();
         let mut tx = self.write_tx().await?;
         // Conditional on the ops we validated against: a concurrent stage makes this a conflict.
@@ -161,7 +170,7 @@ impl Store {
                 self.closed(&current).await
             });
         }
-        let details = json!({"transaction_id": id, "ops": crate::ops::audit_view(&all[all.len() - added..])});
+        let details = json!({"transaction_id": id, "ops": audited});
         let audit = Audit {
             actor: author,
             action: "transaction.stage",
@@ -214,7 +223,39 @@ impl Store {
     /// The bundle `transaction` would commit: its ops applied to its base.
     pub(crate) async fn candidate_bundle(&self, transaction: &Transaction) -> Result<Bundle> {
         let base = self.bundle(transaction.cluster_id, transaction.base_version).await?;
-        crate::ops::apply_to_bundle(&base, self.base_document(transaction).await?, &transaction.ops)
+        crate::ops::apply_to_bundle(&base, self.base_document(transaction).await?, &self.open_staged(transaction)?)
+    }
+
+    /// `op` as a transaction stores it: a `put_file` whose content holds a private key gets
+    /// its content sealed with the key ring (bound to the transaction), so staged keys are
+    /// encrypted at rest like committed ones and never shown back by transaction routes.
+    fn seal_staged(&self, transaction_id: i64, op: EditOp) -> Result<EditOp> {
+        let EditOp::PutFile { path, kind, mode, content_base64 } = op else { return Ok(op) };
+        let holds_key = BASE64.decode(&content_base64).is_ok_and(|bytes| crate::bundle::holds_private_key(&bytes));
+        if !holds_key {
+            return Ok(EditOp::PutFile { path, kind, mode, content_base64 });
+        }
+        let ring = self.ring().ok_or_else(|| Error::Crypto(format!("{path} holds a private key and this store has no key ring to seal it")))?;
+        let sealed = ring.seal(&staged_purpose(transaction_id), content_base64.as_bytes(), self.random())?;
+        Ok(EditOp::PutFile { path, kind, mode, content_base64: format!("{SEALED_STAGED}{}", sealed.as_str()) })
+    }
+
+    /// The transaction's ops with sealed file contents opened ([`Store::seal_staged`]).
+    fn open_staged(&self, transaction: &Transaction) -> Result<Vec<EditOp>> {
+        transaction
+            .ops
+            .iter()
+            .map(|op| match op {
+                EditOp::PutFile { path, kind, mode, content_base64 } if content_base64.starts_with(SEALED_STAGED) => {
+                    let ring = self.ring().ok_or_else(|| Error::Crypto(format!("{path} is sealed and this store has no key ring to open it")))?;
+                    let sealed = Sealed::parse(&content_base64[SEALED_STAGED.len()..])?;
+                    let plain = ring.open(&staged_purpose(transaction.id), &sealed)?;
+                    let content_base64 = String::from_utf8(plain).map_err(|_| Error::Corrupt(format!("transaction {}: sealed {path} is not base64", transaction.id)))?;
+                    Ok(EditOp::PutFile { path: path.clone(), kind: *kind, mode: *mode, content_base64 })
+                }
+                other => Ok(other.clone()),
+            })
+            .collect()
     }
 
     async fn mark_outdated(&self, author: &str, transaction: &Transaction) -> Result<()> {
@@ -266,4 +307,13 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// How a staged `put_file` content sealed by [`Store::seal_staged`] starts (base64 never holds
+/// a `:`, so it cannot be mistaken for content).
+const SEALED_STAGED: &str = "sealed:";
+
+/// What a staged file's content is sealed as: bound to its transaction.
+fn staged_purpose(transaction_id: i64) -> Purpose {
+    Purpose::new("transaction-file", &transaction_id.to_string())
 }

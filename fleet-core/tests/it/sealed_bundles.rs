@@ -17,6 +17,7 @@ crate::store_tests!(
     a_store_without_a_ring_refuses_and_writes_nothing,
     rotation_reseals_sealed_files,
     plain_key_files_from_before_are_sealed_when_the_ring_loads,
+    staged_key_files_are_sealed_in_the_transaction,
 );
 
 const ADMIN: Actor<'static> = Actor { name: "admin", role: Role::Admin };
@@ -263,4 +264,45 @@ async fn plain_key_files_from_before_are_sealed_when_the_ring_loads(h: Harness) 
     for dir in [dir, wrong_dir] {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+async fn staged_key_files_are_sealed_in_the_transaction(h: Harness) {
+    use base64::Engine as _;
+    let ring = Keyring::new(MasterKey::generate(&OsRandom).unwrap());
+    h.store.use_keyring(ring);
+    let pki = pki();
+    let id = cluster(&h, "a").await;
+    h.store.import(ADMIN, id, SAMPLE, "first").await.unwrap();
+    let leaf = pki.leaf(&["staged.test"], T0 - DAY, T0 + 90 * DAY);
+    let content = format!("{}{}", leaf.cert_pem, leaf.key_pem);
+    let tx = h.store.begin("admin", id, 1).await.unwrap();
+    let op = fleet_core::ops::EditOp::PutFile {
+        path: p("certs/staged.pem"),
+        kind: Some(FileKind::Certificate),
+        mode: None,
+        content_base64: base64::engine::general_purpose::STANDARD.encode(&content),
+    };
+    let staged = h.store.stage("admin", tx.id, vec![op]).await.unwrap();
+    let shown = serde_json::to_string(&staged.ops).unwrap();
+    assert!(shown.contains("sealed:fleet-sealed:v1:"), "{shown}");
+    // Neither the key's text nor its base64 is stored with the transaction or in the audit log.
+    let mut conn = connect(&h).await;
+    let mut stored = String::new();
+    for row in sqlx::query("SELECT ops FROM transactions").fetch_all(&mut conn).await.unwrap() {
+        stored.push_str(&row.get::<String, _>("ops"));
+    }
+    for row in sqlx::query("SELECT details FROM audit_log").fetch_all(&mut conn).await.unwrap() {
+        stored.push_str(&row.get::<String, _>("details"));
+    }
+    conn.close().await.unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(leaf.key_pem.as_bytes());
+    assert!(!stored.contains("PRIVATE KEY") && !stored.contains(&encoded[..40]), "{stored}");
+    let line = leaf.key_pem.lines().nth(1).unwrap();
+    assert!(!stored.contains(line));
+    // The commit opens it: the version holds the file byte for byte.
+    let preview = h.store.preview(tx.id).await.unwrap();
+    assert!(preview.files.iter().any(|f| f.path.as_str() == "certs/staged.pem"));
+    let committed = h.store.commit(ADMIN, tx.id, "staged").await.unwrap();
+    let file = h.store.file(id, committed.version.number, &p("certs/staged.pem")).await.unwrap();
+    assert_eq!(file.content, content.as_bytes());
 }
