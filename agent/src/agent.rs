@@ -388,6 +388,7 @@ async fn keepalived_driver(args: &Args, client: &Client) -> Result<Keepalived, S
         pid_file: args.keepalived_pid_file.clone(),
         mode: args.keepalived_mode,
         unit: args.keepalived_unit.clone(),
+        systemctl: std::path::PathBuf::from("systemctl"),
         dir: keepalived::state_dir(&args.state_dir),
     };
     let driver = Keepalived::new(settings);

@@ -53,6 +53,8 @@ pub(crate) struct Settings {
     /// `process`: the agent runs keepalived; `systemd`: `systemctl reload <unit>`.
     pub(crate) mode: Mode,
     pub(crate) unit: String,
+    /// The `systemctl` to run in systemd mode (`systemctl` on `PATH`).
+    pub(crate) systemctl: PathBuf,
     /// `<state>/keepalived`: track file, notify FIFO, log, child pid files, previous config.
     pub(crate) dir: PathBuf,
 }
@@ -283,7 +285,7 @@ impl Keepalived {
     }
 
     async fn systemctl(&self, verb: &str) -> Result<(), String> {
-        let (ok, status, text) = output(Path::new("systemctl"), &[verb.as_ref(), self.settings.unit.as_ref()]).await?;
+        let (ok, status, text) = output(&self.settings.systemctl, &[verb.as_ref(), self.settings.unit.as_ref()]).await?;
         if ok {
             Ok(())
         } else {
@@ -483,6 +485,7 @@ mod tests {
             pid_file: dir.join("keepalived.pid"),
             mode: Mode::Process,
             unit: "keepalived".into(),
+            systemctl: PathBuf::from("systemctl"),
             dir: state_dir(&dir.join("state")),
         };
         (dir, Arc::new(Keepalived::new(settings)))
@@ -543,6 +546,93 @@ mod tests {
         assert_eq!(keepalived.check(&file).await.unwrap(), Ok(()));
         let missing = Keepalived::new(Settings { bin: dir.join("no-keepalived"), ..keepalived.settings.clone() });
         assert!(missing.check(&file).await.unwrap_err().starts_with("cannot run "));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A stand-in keepalived (`--dont-fork --log-console -D -f CONFIG -p PIDFILE ...`): refuses
+    /// a configuration holding `BAD` at start and on SIGHUP, else writes its pid and runs.
+    const FAKE_KEEPALIVED: &str = "#!/bin/sh\nconf=\"$5\"; pidfile=\"$7\"\n\
+        check() { if grep -q BAD \"$conf\"; then echo \"bad configuration in $conf\"; exit 1; fi; }\n\
+        check\necho $$ > \"$pidfile\"\ntrap check HUP\nwhile :; do sleep 0.05; done\n";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reload_that_kills_keepalived_puts_the_previous_file_back_and_runs_it() {
+        let (dir, keepalived) = driver("rollback");
+        keepalived.prepare().unwrap();
+        let bin = dir.join("fake-keepalived");
+        std::fs::write(&bin, FAKE_KEEPALIVED).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let keepalived = Keepalived::new(Settings { bin, ..keepalived.settings.clone() });
+        let good = b"! good\n".to_vec();
+
+        // Not running: installing starts it (process mode).
+        keepalived.install(&good, 2).await.unwrap();
+        let report = keepalived.report().await;
+        assert!(report.running && report.version == Some(2) && report.error.is_none(), "{report:?}");
+        assert_eq!(report.config_sha256.as_deref(), Some(sha256_hex(&good).as_str()));
+        let pid = read_pid(&keepalived.settings.pid_file).unwrap();
+
+        // The reload (SIGHUP) kills it: the previous file comes back and runs again.
+        let error = keepalived.install(b"! BAD\n", 3).await.unwrap_err();
+        assert!(error.contains("keepalived stopped after the reload") && error.ends_with("(the previous keepalived.conf is back)"), "{error}");
+        assert!(error.contains("bad configuration"), "keepalived's words from its log: {error}");
+        assert_eq!(std::fs::read(&keepalived.settings.config).unwrap(), good);
+        assert_eq!(std::fs::read(keepalived.previous_copy()).unwrap(), good);
+        let report = keepalived.report().await;
+        assert!(report.running && report.version == Some(2), "{report:?}");
+        assert_ne!(read_pid(&keepalived.settings.pid_file), Some(pid), "started again on the previous file");
+
+        // A good file reloads in place (same process), and supervision leaves it alone.
+        let pid = read_pid(&keepalived.settings.pid_file).unwrap();
+        keepalived.install(b"! good too\n", 4).await.unwrap();
+        assert_eq!(read_pid(&keepalived.settings.pid_file), Some(pid));
+        assert!(!keepalived.supervise().await.unwrap());
+        // Killed: supervision starts it again.
+        send(pid, Signal::KILL).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(keepalived.supervise().await.unwrap());
+        assert!(keepalived.report().await.running);
+        keepalived.stop().await;
+        assert!(!keepalived.report().await.running);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn systemd_mode_reloads_the_unit_and_rolls_back_when_it_fails() {
+        let (dir, keepalived) = driver("systemd");
+        keepalived.prepare().unwrap();
+        // A stand-in systemctl: logs its arguments; `reload` fails while the installed file
+        // holds BAD; `is-active` answers from a flag file.
+        let systemctl = dir.join("systemctl");
+        let calls = dir.join("calls");
+        let config = keepalived.settings.config.display().to_string();
+        std::fs::write(
+            &systemctl,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> '{calls}'\ncase \"$1\" in\n  reload) if grep -q BAD '{config}'; then echo 'Job for keepalived.service failed'; exit 1; fi ;;\n  \
+                 is-active) [ -e '{active}' ] || {{ echo inactive; exit 3; }} ;;\nesac\nexit 0\n",
+                calls = calls.display(),
+                active = dir.join("active").display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.join("active"), "").unwrap();
+        let settings = Settings { mode: Mode::Systemd, unit: "keepalived-test".into(), systemctl, ..keepalived.settings.clone() };
+        let keepalived = Keepalived::new(settings);
+        keepalived.install(b"! one\n", 2).await.unwrap();
+        let error = keepalived.install(b"! BAD\n", 3).await.unwrap_err();
+        assert!(error.contains("systemctl reload keepalived-test: exit status 1: Job for keepalived.service failed"), "{error}");
+        assert!(error.ends_with("(the previous keepalived.conf is back)"), "{error}");
+        assert_eq!(std::fs::read(&keepalived.settings.config).unwrap(), b"! one\n");
+        let report = keepalived.report().await;
+        assert!(report.running && report.version == Some(2), "{report:?}");
+        let calls = std::fs::read_to_string(&calls).unwrap();
+        assert_eq!(calls, "reload keepalived-test\nis-active keepalived-test\nreload keepalived-test\nreload keepalived-test\nis-active keepalived-test\nis-active keepalived-test\n");
+        // Supervision and stop leave a unit to systemd.
+        assert!(!keepalived.supervise().await.unwrap());
+        std::fs::remove_file(dir.join("active")).unwrap();
+        assert!(!keepalived.report().await.running);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

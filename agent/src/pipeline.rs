@@ -1041,6 +1041,7 @@ mod tests {
             pid_file: dir.join("keepalived.pid"),
             mode: crate::cli::Mode::Process,
             unit: "keepalived".into(),
+            systemctl: PathBuf::from("systemctl"),
             dir: crate::keepalived::state_dir(&pipeline.state),
         };
         pipeline.keepalived = Some(Arc::new(Keepalived::new(settings)));
