@@ -176,6 +176,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
         if let Err(message) = keepalived.supervise().await {
             tracing::error!(%message, "keepalived does not run");
         }
+        tasks.push(tokio::spawn(keepalived.clone().follow()));
     }
     let driver = Arc::new(Mutex::new(driver));
     let side = tokio::spawn(side_loop(

@@ -323,9 +323,31 @@ impl Keepalived {
         lines[lines.len().saturating_sub(5)..].join("\n")
     }
 
+    /// Follows keepalived's main process (process mode) forever: the moment it exits, the
+    /// addresses it left on the interfaces are removed (a keepalived killed with SIGKILL would
+    /// leave its VIP answering ARP next to the new holder until it is started again).
+    pub(crate) async fn follow(self: Arc<Self>) {
+        if self.settings.mode != Mode::Process {
+            return;
+        }
+        loop {
+            let pid = {
+                let mut process = self.process.lock().await;
+                self.running_pid(&mut process)
+            };
+            let Some(pid) = pid else {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            };
+            crate::track::exited(pid).await;
+            tracing::warn!(pid, "keepalived exited: removing the addresses it left");
+            self.remove_stale_addresses().await;
+        }
+    }
+
     /// Removes the addresses the installed file declares that an interface still holds (left by
-    /// a keepalived killed with SIGKILL): before keepalived starts, nobody on this node holds
-    /// them rightly.
+    /// a keepalived killed with SIGKILL): before keepalived starts, or once it died, nobody on
+    /// this node holds them rightly.
     async fn remove_stale_addresses(&self) {
         let Ok(text) = std::fs::read_to_string(&self.settings.config) else { return };
         let declared = rules::declared_addresses(&text);

@@ -25,7 +25,7 @@ use crate::keepalived::Keepalived;
 /// which is treated as gone: the supervision then looks again). A pidfd polls readable when its
 /// process exits (pidfd_open(2)); the wait runs on a blocking thread (registering the fd with
 /// tokio's reactor needs `unsafe`), which ends with that process.
-async fn exited(pid: u32) {
+pub(crate) async fn exited(pid: u32) {
     let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else { return };
     let Ok(fd) = pidfd_open(pid, PidfdFlags::empty()) else { return };
     let _ = tokio::task::spawn_blocking(move || loop {
