@@ -117,7 +117,11 @@ async fn agent(args: Args) -> Result<(), StartError> {
         Mode::Process => "process",
         Mode::Systemd => "systemd",
     };
-    let facts = facts::collect(&args.haproxy_bin, mode).await;
+    let mut facts = facts::collect(&args.haproxy_bin, mode).await;
+    if let Some(object) = facts.as_object_mut() {
+        let declared: Vec<String> = args.public_ips.iter().map(ToString::to_string).collect();
+        object.insert("public_ips".into(), serde_json::json!(declared));
+    }
     let client = Client::new(&args.server, args.trust()).map_err(StartError::Client)?;
     let token = credentials(&args, &client, &facts).await?;
     let client = client.with_token(token);

@@ -99,6 +99,10 @@ pub(crate) struct Args {
     /// The keepalived binary (`keepalived -t` and, in process mode, the daemon).
     #[arg(long, default_value = "keepalived")]
     pub(crate) keepalived_bin: PathBuf,
+    /// The node's public address (repeatable: one IPv4 and one IPv6): what a pool's DNS
+    /// failover record points at when this node is active. Reported in the facts.
+    #[arg(long = "public-ip", value_name = "ADDR")]
+    pub(crate) public_ips: Vec<std::net::IpAddr>,
     /// `process` (the agent runs keepalived, restarts it if it dies) or `systemd`
     /// (`systemctl reload <--keepalived-unit>`).
     #[arg(long, value_enum, default_value_t = Mode::Process)]

@@ -734,6 +734,29 @@ class Client:
         path = f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}/failover"
         return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body={"to": to}))
 
+    def failover(self, pool_id: int) -> dict[str, Any]:
+        """A pool's DNS failover: settings, ``active``, members' health and addresses, and
+        ``published`` (what the provider's server answers for the hostname now)."""
+        return _object(self.request("GET", f"/pools/{int(pool_id)}/failover"))
+
+    def set_failover(self, pool_id: int, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Sets a pool's failover (admin): ``{"hostname", "record_types": ["A"], "ttl",
+        "provider_id", "automatic", "detection_window_seconds", "hold_seconds", "failback",
+        "active"?}``; with ``active`` that member is made active at once."""
+        return _object(self.request("PUT", f"/pools/{int(pool_id)}/failover", json_body=dict(settings)))
+
+    def activate(self, pool_id: int, agent: str) -> dict[str, Any]:
+        """Points the pool's failover record at ``agent`` now (audited)."""
+        return _object(self.request("POST", f"/pools/{int(pool_id)}/failover/activate", json_body={"agent": agent}))
+
+    def cutover(self, pool_id: int) -> dict[str, Any]:
+        """Points the record at the next ready standby (audited); ConflictError when none."""
+        return _object(self.request("POST", f"/pools/{int(pool_id)}/failover/cutover"))
+
+    def failover_events(self, pool_id: int, limit: int = 100) -> list[dict[str, Any]]:
+        """The timeline, newest first: ``{at, kind, message}``."""
+        return _objects(self.request("GET", f"/pools/{int(pool_id)}/failover/events", query={"limit": int(limit)}))
+
     def dns_providers(self) -> list[dict[str, Any]]:
         """Every DNS provider, by name: ``id``, ``name``, ``kind``, ``zone`` and the kind's
         settings (rfc2136: ``server``, ``tsig_key_name``, ``tsig_algorithm``); never a secret."""

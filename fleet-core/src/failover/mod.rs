@@ -8,13 +8,17 @@
 //! Move -> the record through a DNS provider (crate::dns) -> event log, notification
 //! ```
 //!
-//! This module holds the pure parts: the health rule and the decision. Both take the time as
-//! an argument, so every rule (detection window, hold time, fail-back) is tested without
-//! waiting. Not yet built on them: the stored pool settings, the single decider across server
-//! replicas, the routes and the agent's `--public-ip`.
+//! The health rule and the decision are pure: both take the time as an argument, so every rule
+//! (detection window, hold time, fail-back) is tested without waiting. The settings, the moves
+//! and the timeline are the store's (`store/failover.rs`); [`decider::Decider`] is the server
+//! task that runs them for the pools whose lease it holds.
 
 pub mod decide;
+#[cfg(feature = "store")]
+pub mod decider;
 pub mod health;
+#[cfg(feature = "store")]
+pub mod settings;
 
 pub use decide::{decide, Decision, Failback, Member, Policy, State};
 pub use health::{healthy, Observation};

@@ -25,6 +25,7 @@ mod certificates;
 mod clusters;
 mod dns_providers;
 mod durability;
+mod failover;
 mod enrol;
 mod keepalived_adopt;
 mod limits;
@@ -51,6 +52,7 @@ pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use secrets::StoredSecret;
 pub use transactions::Preview;
 pub use vips::VipChange;
+pub use failover::MoveCause;
 mod versions;
 
 pub(crate) use durability::disk_full;

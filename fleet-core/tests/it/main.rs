@@ -22,6 +22,7 @@ mod dns_store;
 mod disk_full;
 mod edit_table;
 mod edits;
+mod failover_store;
 mod gate;
 mod op_props;
 mod privileged_store;

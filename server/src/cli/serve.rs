@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use fleet_core::certs::acme::driver::{AcmeDriver, DriverOptions};
+use fleet_core::failover::decider::Decider;
 use fleet_core::certs::renewal::{RenewalPolicy, RenewalScheduler};
 use fleet_core::haproxy_check::HaproxyChecker;
 use fleet_core::secrets::{KeyFile, KEY_FILE_NAME};
@@ -221,6 +222,8 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let policy = RenewalPolicy { max_orders_per_day: args.acme_max_orders_per_day, ..RenewalPolicy::default() };
     let renewal = RenewalScheduler::new(store.clone(), Arc::new(renewal_starter), policy, replica_name(local));
     tokio::spawn(renewal.run_until(Duration::from_secs(args.renewal_interval_seconds.max(1)), shutdown_rx.clone()));
+    let decider = Decider::new(store.clone(), state.keyring.clone(), replica_name(local), Duration::from_secs(1), Duration::from_secs(10));
+    tokio::spawn(decider.run(shutdown_rx.clone()));
     if tls.is_none() && !local.ip().is_loopback() {
         let warning = format!(
             "serving plain HTTP on {local}: passwords, tokens and enrolment secrets cross the network \

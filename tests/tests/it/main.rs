@@ -16,6 +16,7 @@ mod agent_privileged;
 mod agent_runtime;
 mod agent_tls;
 mod bundle_acceptance;
+mod dns_failover;
 mod agent_systemd;
 mod keepalived_vrrp;
 mod netns;

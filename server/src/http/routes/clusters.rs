@@ -52,7 +52,7 @@ pub(crate) async fn create_pool(
 #[into_params(parameter_in = Path)]
 pub(crate) struct PoolPath {
     /// Pool id.
-    id: i64,
+    pub(super) id: i64,
 }
 
 /// One pool.

@@ -9,6 +9,7 @@ mod certificates;
 mod clusters;
 mod config;
 mod dns_providers;
+mod failover;
 mod files;
 mod proxies;
 mod renewals;
@@ -115,6 +116,10 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(vips::list_vips, vips::create_vip))
         .routes(routes!(vips::get_vip, vips::update_vip, vips::delete_vip))
         .routes(routes!(vips::failover_vip))
+        .routes(routes!(failover::get_failover, failover::put_failover))
+        .routes(routes!(failover::activate))
+        .routes(routes!(failover::cutover))
+        .routes(routes!(failover::events))
 }
 
 /// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a

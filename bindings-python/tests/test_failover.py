@@ -1,0 +1,36 @@
+"""DNS failover through the client against a real `fleet serve`: settings checked and stored
+(admin), the timeline, a manual move refused with the reason. Moves against a real BIND 9 run in
+the Rust workspace suite (tests/tests/it/dns_failover.rs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from haproxy_fleet import Client, FleetError
+
+SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ=="
+
+
+def test_failover_settings_events_and_refusals(client: Client, unique: str) -> None:
+    provider = client.create_dns_provider(f"fo-{unique}", "example.com", "127.0.0.1:1", "fleet-update", SECRET)
+    pool = client.create_pool(f"fo-pool-{unique}")
+    with pytest.raises(FleetError) as error:
+        client.set_failover(pool["id"], {"hostname": "www.example.org", "provider_id": provider["id"]})
+    assert error.value.status == 422 and "not in zone" in str(error.value)
+    with pytest.raises(FleetError) as error:
+        client.failover(pool["id"])
+    assert error.value.status == 404
+
+    shown = client.set_failover(pool["id"], {"hostname": "www.example.com", "provider_id": provider["id"],
+                                             "detection_window_seconds": 20, "hold_seconds": 60})
+    assert shown["settings"]["record_types"] == ["A"] and shown["settings"]["ttl"] == 60
+    assert shown["active"] is None and shown["members"] == []
+    assert shown["published"][0].startswith("A: cannot ask")
+    with pytest.raises(FleetError) as error:
+        client.activate(pool["id"], "nobody")
+    assert error.value.status == 422 and "not a member" in str(error.value)
+    kinds = [e["kind"] for e in client.failover_events(pool["id"])]
+    assert kinds[:2] == ["error", "settings"]
+    with pytest.raises(FleetError) as error:
+        client.cutover(pool["id"])
+    assert error.value.status == 409

@@ -1,0 +1,161 @@
+//! A pool's failover settings as `PUT /api/v1/pools/{id}/failover` takes them, and what the
+//! API shows of a pool's failover.
+
+use serde::{Deserialize, Serialize};
+
+use super::decide::{Failback, Policy};
+use crate::dns::RecordType;
+use crate::error::{Error, Result};
+
+/// `PUT /api/v1/pools/{id}/failover`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FailoverSettings {
+    /// The failover hostname (FQDN), inside the provider's zone.
+    pub hostname: String,
+    /// `A` and/or `AAAA` (default `["A"]`).
+    #[serde(default = "default_types")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub record_types: Vec<RecordType>,
+    /// The records' TTL, seconds (default 60): clients follow a move within it.
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    /// The DNS provider that changes the records.
+    pub provider_id: i64,
+    /// Move the record by itself when the active member fails (default true).
+    #[serde(default = "yes")]
+    pub automatic: bool,
+    /// A member without a heartbeat for this long is down, 10..=120 (default 30).
+    #[serde(default = "default_window")]
+    pub detection_window_seconds: u64,
+    /// At least this long between two moves (anti-flap), 0..=86400 (default 300).
+    #[serde(default = "default_hold")]
+    pub hold_seconds: u64,
+    /// Go back to the member made active by hand once it has been healthy this many seconds;
+    /// `null` (default): never by itself.
+    #[serde(default)]
+    pub failback: Option<u64>,
+    /// The member to make active now (an agent name); absent keeps the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+}
+
+fn default_types() -> Vec<RecordType> {
+    vec![RecordType::A]
+}
+
+fn default_ttl() -> u32 {
+    60
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_window() -> u64 {
+    30
+}
+
+fn default_hold() -> u64 {
+    300
+}
+
+impl FailoverSettings {
+    /// Checks the fields that stand alone: a DNS hostname, A/AAAA only and once each, a TTL of
+    /// 1..=86400, the window 10..=120 s (a heartbeat every 5 s: two missed at least), the hold
+    /// 0..=86400 s. [`Error::Invalid`] naming the field.
+    pub fn check(&self) -> Result<()> {
+        let host = self.hostname.trim_end_matches('.');
+        if !crate::certs::acme::valid_dns_name(host) || host.starts_with("*.") {
+            return Err(Error::invalid(format!("hostname: {:?} is not a DNS name", self.hostname)));
+        }
+        if self.record_types.is_empty() {
+            return Err(Error::invalid("record_types: A, AAAA or both"));
+        }
+        for (i, t) in self.record_types.iter().enumerate() {
+            if !matches!(t, RecordType::A | RecordType::Aaaa) {
+                return Err(Error::invalid(format!("record_types: {t} is not A or AAAA")));
+            }
+            if self.record_types[..i].contains(t) {
+                return Err(Error::invalid(format!("record_types: {t} twice")));
+            }
+        }
+        if !(1..=86_400).contains(&self.ttl) {
+            return Err(Error::invalid("ttl: 1 to 86400 seconds"));
+        }
+        if !(10..=120).contains(&self.detection_window_seconds) {
+            return Err(Error::invalid("detection_window_seconds: 10 to 120"));
+        }
+        if self.hold_seconds > 86_400 {
+            return Err(Error::invalid("hold_seconds: 0 to 86400"));
+        }
+        if self.failback.is_some_and(|s| s > 86_400) {
+            return Err(Error::invalid("failback: seconds of health, 0 to 86400, or null for never"));
+        }
+        Ok(())
+    }
+
+    /// The decision's policy.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            automatic: self.automatic,
+            hold_ms: i64::try_from(self.hold_seconds * 1000).unwrap_or(i64::MAX),
+            failback: self.failback.map_or(Failback::Never, |seconds| Failback::WhenHealthyFor { seconds }),
+        }
+    }
+
+    /// The detection window in ms.
+    pub fn window_ms(&self) -> i64 {
+        i64::try_from(self.detection_window_seconds * 1000).unwrap_or(i64::MAX)
+    }
+}
+
+/// One member as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FailoverMember {
+    /// The agent's name.
+    pub agent: String,
+    /// Its cluster.
+    pub cluster_id: i64,
+    /// The addresses the record would point at (`fleet-agent --public-ip`).
+    pub addresses: Vec<String>,
+    /// Healthy now (heartbeat within the window, HAProxy running).
+    pub healthy: bool,
+    /// Its last heartbeat, Unix ms.
+    pub last_seen_at: Option<i64>,
+}
+
+/// A pool's failover (`GET /api/v1/pools/{id}/failover`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PoolFailover {
+    /// The pool.
+    pub pool_id: i64,
+    /// Its settings (`active` is the field below).
+    pub settings: FailoverSettings,
+    /// The member the record points at.
+    pub active: Option<String>,
+    /// The member last made active by hand (fail-back goes there).
+    pub preferred: Option<String>,
+    /// When the record last moved, Unix ms.
+    pub last_move_at: Option<i64>,
+    /// The members, in pool order (cluster, then agent name).
+    pub members: Vec<FailoverMember>,
+    /// What the provider's server answers for the hostname now, per record type
+    /// (`A: 198.51.100.7`), or why it could not be asked.
+    pub published: Vec<String>,
+}
+
+/// One entry of a pool's failover timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FailoverEvent {
+    /// Unix ms.
+    pub at: i64,
+    /// `detection`, `decision`, `dns_update`, `error`, `manual`, `settings`.
+    pub kind: String,
+    /// What happened, lowercase.
+    pub message: String,
+}

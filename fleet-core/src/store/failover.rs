@@ -1,0 +1,333 @@
+//! Pools' DNS failover at rest (migration 0017; see [`crate::failover`]): settings, the active
+//! member, the timeline, the lease that makes one server replica the decider of a pool, and the
+//! moves themselves (the record through the pool's DNS provider).
+//!
+//! ```text
+//! PUT settings -> checked (provider exists, hostname in its zone) -> stored; `active` given:
+//!   a manual move
+//! move(to): the member's addresses per record type -> provider.replace(RRset) each -> stored
+//!   active (+ preferred when by hand) + last move + events; any failure: nothing stored as
+//!   moved, the event says why (the record is left as the provider has it)
+//! tick (decider): lease on the pool (conditional update: one replica) -> members' health
+//!   (heartbeat within the window, HAProxy answering in it) -> decide -> move or event
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde_json::json;
+use sqlx::Row;
+
+use super::audit::Audit;
+use super::{json_column, to_json, Store};
+use crate::dns::{RecordSet, RecordType};
+use crate::error::{Error, Result};
+use crate::failover::settings::{FailoverEvent, FailoverMember, FailoverSettings, PoolFailover};
+use crate::failover::{decide, healthy, Decision, Member, Observation, State};
+use crate::model::Agent;
+use crate::secrets::Keyring;
+
+/// How a move came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveCause {
+    /// An operator (activate, cutover, settings): the member becomes the preferred one.
+    Manual,
+    /// The decider.
+    Automatic,
+}
+
+/// The addresses an agent declared for the record (`fleet-agent --public-ip`, facts
+/// `public_ips`), of `record_type`'s family.
+fn member_addresses(agent: &Agent, record_type: RecordType) -> Vec<IpAddr> {
+    let declared = agent.facts.get("public_ips").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    declared
+        .iter()
+        .filter_map(|v| v.as_str()?.parse::<IpAddr>().ok())
+        .filter(|a| match record_type {
+            RecordType::Aaaa => a.is_ipv6(),
+            _ => a.is_ipv4(),
+        })
+        .collect()
+}
+
+/// What the server measured of an agent: its last heartbeat, and whether HAProxy answered the
+/// runtime API for it (the heartbeat carries `runtime` only then).
+fn observation(agent: &Agent) -> Observation {
+    Observation {
+        last_heartbeat_at: agent.last_seen_at,
+        haproxy_running: Some(agent.facts.get("runtime").is_some_and(|r| !r.is_null())),
+        probe_ok: None,
+    }
+}
+
+impl Store {
+    /// The agents of every cluster of pool `pool_id`, in pool order (cluster id, agent name).
+    async fn pool_agents(&self, pool_id: i64) -> Result<Vec<Agent>> {
+        let mut agents = Vec::new();
+        for cluster in self.clusters(Some(pool_id)).await? {
+            agents.extend(self.status_agents(cluster.id).await?);
+        }
+        Ok(agents)
+    }
+
+    /// Stores pool `pool_id`'s failover settings (admin): the provider must exist and hold the
+    /// hostname. With `active`, that member is made active at once (a manual move).
+    pub async fn put_failover(&self, actor: &str, ring: &Keyring, pool_id: i64, settings: &FailoverSettings) -> Result<PoolFailover> {
+        settings.check()?;
+        self.pool_by_id(pool_id).await?;
+        let provider = self.dns_provider(settings.provider_id).await.map_err(|e| match e {
+            Error::NotFound(_) => Error::invalid(format!("provider_id: no dns provider {}", settings.provider_id)),
+            other => other,
+        })?;
+        if !crate::dns::in_zone(&settings.hostname, &provider.zone) {
+            return Err(Error::invalid(format!("hostname: {} is not in zone {} of dns provider {}", settings.hostname, provider.zone, provider.name)));
+        }
+        let stored = FailoverSettings { active: None, ..settings.clone() };
+        let now = self.now();
+        let mut tx = self.write_tx().await?;
+        let updated = sqlx::query("UPDATE pool_failover SET settings = $1, updated_at = $2 WHERE pool_id = $3")
+            .bind(to_json(&stored)?)
+            .bind(now)
+            .bind(pool_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            sqlx::query("INSERT INTO pool_failover (pool_id, settings, lease_until, updated_at) VALUES ($1, $2, 0, $3)")
+                .bind(pool_id)
+                .bind(to_json(&stored)?)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.audit(&mut tx, Audit { actor, action: "failover.settings", cluster_id: None, version: None, details: json!({"pool_id": pool_id, "settings": stored}) })
+            .await?;
+        tx.commit().await?;
+        self.failover_event(pool_id, "settings", &format!("settings changed by {actor}: {} via dns provider {}", settings.hostname, provider.name)).await?;
+        if let Some(agent) = &settings.active {
+            self.move_record(actor, ring, pool_id, agent, MoveCause::Manual, &format!("made active by {actor}")).await?;
+        }
+        self.failover(pool_id).await
+    }
+
+    async fn failover_row(&self, pool_id: i64) -> Result<(FailoverSettings, State)> {
+        let row = sqlx::query("SELECT settings, active, preferred, last_move_at FROM pool_failover WHERE pool_id = $1")
+            .bind(pool_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::not_found(format!("failover of pool {pool_id}")))?;
+        let settings: FailoverSettings = json_column(&row, "settings")?;
+        let state = State { active: row.try_get("active")?, preferred: row.try_get("preferred")?, last_move_at: row.try_get("last_move_at")? };
+        Ok((settings, state))
+    }
+
+    /// Pool `pool_id`'s failover with its members' health and what the provider's server
+    /// answers for the hostname. 404 when the pool has none.
+    pub async fn failover(&self, pool_id: i64) -> Result<PoolFailover> {
+        let (settings, state) = self.failover_row(pool_id).await?;
+        let now = self.now();
+        let members = self
+            .pool_agents(pool_id)
+            .await?
+            .iter()
+            .map(|a| FailoverMember {
+                agent: a.name.clone(),
+                cluster_id: a.cluster_id,
+                addresses: settings.record_types.iter().flat_map(|t| member_addresses(a, *t)).map(|ip| ip.to_string()).collect(),
+                healthy: healthy(&observation(a), settings.window_ms(), false, now),
+                last_seen_at: a.last_seen_at,
+            })
+            .collect();
+        let mut published = Vec::new();
+        match self.dns_provider_for_read(settings.provider_id).await {
+            Ok(provider) => {
+                for record_type in &settings.record_types {
+                    published.push(match provider.read(&settings.hostname, *record_type).await {
+                        Ok(Some(set)) => format!("{record_type}: {}", set.values.join(", ")),
+                        Ok(None) => format!("{record_type}: nothing"),
+                        Err(e) => format!("{record_type}: cannot ask: {e}"),
+                    });
+                }
+            }
+            Err(e) => published.push(format!("cannot ask: {e}")),
+        }
+        Ok(PoolFailover { pool_id, settings, active: state.active, preferred: state.preferred, last_move_at: state.last_move_at, members, published })
+    }
+
+    /// The provider opened with the store's ring (reads need its TSIG key too).
+    async fn dns_provider_for_read(&self, id: i64) -> Result<Box<dyn crate::dns::DnsProvider>> {
+        let ring = self.ring().ok_or_else(|| Error::Crypto("this store has no key ring to open the dns provider's secret".into()))?;
+        self.open_dns_provider(id, &ring).await
+    }
+
+    /// The timeline, newest first (at most `limit`).
+    pub async fn failover_events(&self, pool_id: i64, limit: i64) -> Result<Vec<FailoverEvent>> {
+        self.failover_row(pool_id).await?;
+        let rows = sqlx::query("SELECT at, kind, message FROM failover_events WHERE pool_id = $1 ORDER BY at DESC, id DESC LIMIT $2")
+            .bind(pool_id)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok(FailoverEvent { at: r.try_get("at")?, kind: r.try_get("kind")?, message: r.try_get("message")? })).collect()
+    }
+
+    async fn failover_event(&self, pool_id: i64, kind: &str, message: &str) -> Result<()> {
+        sqlx::query("INSERT INTO failover_events (id, pool_id, at, kind, message) VALUES ($1, $2, $3, $4, $5)")
+            .bind(self.new_id()?)
+            .bind(pool_id)
+            .bind(self.now())
+            .bind(kind)
+            .bind(message)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Points the pool's record at member `agent`: every record type replaced through the
+    /// provider, then the move stored. Errors (nothing stored as moved, an `error` event says
+    /// why): not a member, no address for a record type, the provider refusing or unreachable.
+    pub async fn move_record(&self, actor: &str, ring: &Keyring, pool_id: i64, agent: &str, cause: MoveCause, why: &str) -> Result<()> {
+        let (settings, state) = self.failover_row(pool_id).await?;
+        let result = self.publish_member(ring, pool_id, &settings, agent).await;
+        if let Err(e) = &result {
+            self.failover_event(pool_id, "error", &format!("cannot point {} at {agent}: {e}", settings.hostname)).await?;
+            return result.map(|_| ());
+        }
+        let published = result?;
+        let now = self.now();
+        let preferred = match cause {
+            MoveCause::Manual => Some(agent.to_string()),
+            MoveCause::Automatic => state.preferred.clone(),
+        };
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE pool_failover SET active = $1, preferred = $2, last_move_at = $3, updated_at = $3 WHERE pool_id = $4")
+            .bind(agent)
+            .bind(preferred)
+            .bind(now)
+            .bind(pool_id)
+            .execute(&mut *tx)
+            .await?;
+        let action = match cause {
+            MoveCause::Manual => "failover.activate",
+            MoveCause::Automatic => "failover.move",
+        };
+        let details = json!({"pool_id": pool_id, "from": state.active, "to": agent, "why": why, "records": published});
+        self.audit(&mut tx, Audit { actor, action, cluster_id: None, version: None, details }).await?;
+        tx.commit().await?;
+        let kind = if cause == MoveCause::Manual { "manual" } else { "dns_update" };
+        self.failover_event(pool_id, kind, &format!("{} now points at {agent} ({}): {why}", settings.hostname, published.join("; "))).await
+    }
+
+    async fn publish_member(&self, ring: &Keyring, pool_id: i64, settings: &FailoverSettings, agent: &str) -> Result<Vec<String>> {
+        let member = self
+            .pool_agents(pool_id)
+            .await?
+            .into_iter()
+            .find(|a| a.name == agent)
+            .ok_or_else(|| Error::invalid(format!("agent: {agent} is not a member of pool {pool_id}")))?;
+        let mut sets = Vec::new();
+        for record_type in &settings.record_types {
+            let addresses = member_addresses(&member, *record_type);
+            if addresses.is_empty() {
+                return Err(Error::invalid(format!("agent {agent} declared no {record_type} address (fleet-agent --public-ip)")));
+            }
+            sets.push(RecordSet {
+                name: settings.hostname.clone(),
+                record_type: *record_type,
+                ttl: settings.ttl,
+                values: addresses.iter().map(ToString::to_string).collect(),
+            });
+        }
+        let provider = self.open_dns_provider(settings.provider_id, ring).await?;
+        let mut published = Vec::new();
+        for set in &sets {
+            provider.replace(set).await?;
+            published.push(format!("{} {}", set.record_type, set.values.join(", ")));
+        }
+        Ok(published)
+    }
+
+    /// Moves the record to the next ready standby (healthy, addressed, in pool order).
+    pub async fn cut_over(&self, actor: &str, ring: &Keyring, pool_id: i64) -> Result<PoolFailover> {
+        let (settings, state) = self.failover_row(pool_id).await?;
+        let now = self.now();
+        let next = self
+            .pool_agents(pool_id)
+            .await?
+            .into_iter()
+            .filter(|a| Some(&a.name) != state.active.as_ref())
+            .find(|a| healthy(&observation(a), settings.window_ms(), false, now) && settings.record_types.iter().all(|t| !member_addresses(a, *t).is_empty()))
+            .ok_or_else(|| Error::Conflict(format!("pool {pool_id} has no ready standby to cut over to")))?;
+        self.move_record(actor, ring, pool_id, &next.name, MoveCause::Manual, &format!("cut over by {actor}")).await?;
+        self.failover(pool_id).await
+    }
+
+    /// Takes the decider's lease on every pool with automatic failover whose lease ran out or
+    /// is `holder`'s, until `now + lease_ms`; returns those pools. A conditional update per
+    /// pool: of several replicas one wins each pool.
+    pub async fn claim_failover_pools(&self, holder: &str, lease_ms: i64) -> Result<Vec<i64>> {
+        let now = self.now();
+        let rows = sqlx::query("SELECT pool_id FROM pool_failover WHERE lease_until < $1 OR lease_holder = $2").bind(now).bind(holder).fetch_all(self.pool()).await?;
+        let mut claimed = Vec::new();
+        for row in rows {
+            let pool_id: i64 = row.try_get("pool_id")?;
+            let taken = sqlx::query(
+                "UPDATE pool_failover SET lease_holder = $1, lease_until = $2 WHERE pool_id = $3 AND (lease_until < $4 OR lease_holder = $1)",
+            )
+            .bind(holder)
+            .bind(now + lease_ms)
+            .bind(pool_id)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+            if taken.rows_affected() == 1 {
+                claimed.push(pool_id);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// One decision for pool `pool_id` ([`crate::failover::decide`]) and its move, with the
+    /// timeline: a detection when the active member turns unhealthy, the decision, the update.
+    /// Returns the decision.
+    pub async fn failover_tick(&self, holder: &str, ring: &Keyring, pool_id: i64, last: &mut BTreeMap<String, (bool, i64)>) -> Result<Decision> {
+        let (settings, state) = self.failover_row(pool_id).await?;
+        let now = self.now();
+        let agents = self.pool_agents(pool_id).await?;
+        let mut members = Vec::new();
+        for agent in &agents {
+            let up = healthy(&observation(agent), settings.window_ms(), false, now);
+            let since = match last.get(&agent.name) {
+                Some((was, since)) if *was == up => *since,
+                Some(_) => {
+                    let word = if up { "healthy again" } else { "unhealthy" };
+                    self.failover_event(pool_id, "detection", &format!("{} is {word}", agent.name)).await?;
+                    now
+                }
+                None => agent.last_seen_at.unwrap_or(now).min(now),
+            };
+            last.insert(agent.name.clone(), (up, since));
+            let addressable = settings.record_types.iter().all(|t| !member_addresses(agent, *t).is_empty());
+            members.push(Member { agent: agent.name.clone(), healthy: up, since, addressable });
+        }
+        let decision = decide(&settings.policy(), &state, &members, now);
+        match &decision {
+            Decision::Move { to, reason } => {
+                self.failover_event(pool_id, "decision", &format!("move to {to}: {reason}")).await?;
+                let actor = format!("failover:{holder}");
+                if let Err(e) = self.move_record(&actor, ring, pool_id, to, MoveCause::Automatic, reason).await {
+                    tracing::warn!(%e, pool_id, "failover: move failed");
+                }
+            }
+            Decision::AllDown if last.get("\0alerted").is_none() => {
+                last.insert("\0alerted".into(), (true, now));
+                self.failover_event(pool_id, "error", "no healthy member with an address: the record keeps pointing where it does").await?;
+            }
+            Decision::Stay | Decision::Hold { .. } | Decision::AllDown => {
+                if !matches!(decision, Decision::AllDown) {
+                    last.remove("\0alerted");
+                }
+            }
+        }
+        Ok(decision)
+    }
+}
