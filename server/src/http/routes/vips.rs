@@ -130,7 +130,8 @@ pub(crate) async fn update_vip(
 
 /// Deletes a VRRP group: a version without it in any node's keepalived.conf.
 #[utoipa::path(delete, path = "/api/v1/clusters/{id}/vips/{vip_id}", tag = "vips", params(VipPath, ApplyQuery),
-    responses((status = 200, description = "the version without the group", body = VipChanged)))]
+    responses((status = 200, description = "the version without the group", body = VipChanged),
+        (status = 409, description = "a node's keepalived.conf is managed as text")))]
 pub(crate) async fn delete_vip(
     State(state): State<AppState>,
     Caller(caller): Caller,
