@@ -143,26 +143,8 @@ impl Store {
         if existing.iter().any(|v| v.name == new.name) {
             return Err(Error::Conflict(format!("vip {:?} already exists in cluster {cluster_id}", new.name)));
         }
-        let now = self.now();
         let secret = new.auth_secret.as_deref().filter(|s| !s.is_empty());
-        let vip = Vip {
-            id: self.new_id()?,
-            cluster_id,
-            name: new.name.clone(),
-            addresses: checked.addresses,
-            vrid: new.vrid,
-            interface: new.interface.clone(),
-            advert_interval: new.advert_interval,
-            version: checked.version,
-            preempt: new.preempt,
-            track_haproxy: new.track_haproxy,
-            unicast: new.unicast,
-            authenticated: secret.is_some(),
-            nodes: new.nodes.clone(),
-            created_by: actor.name.to_string(),
-            created_at: now,
-            updated_at: now,
-        };
+        let vip = Vip::new(self.new_id()?, cluster_id, new, checked, actor.name, self.now());
         let mut all = existing;
         all.push(vip.clone());
         let secret_change = secret.map_or(SecretChange::Keep, SecretChange::Set);
@@ -194,21 +176,8 @@ impl Store {
         if authenticated && checked.version == 3 {
             return Err(Error::invalid("auth_secret: VRRP version 3 has no authentication (send \"\" to remove the stored secret)"));
         }
-        let vip = Vip {
-            name: new.name.clone(),
-            addresses: checked.addresses,
-            vrid: new.vrid,
-            interface: new.interface.clone(),
-            advert_interval: new.advert_interval,
-            version: checked.version,
-            preempt: new.preempt,
-            track_haproxy: new.track_haproxy,
-            unicast: new.unicast,
-            authenticated,
-            nodes: new.nodes.clone(),
-            updated_at: self.now(),
-            ..old
-        };
+        let mut vip = Vip { authenticated, ..old };
+        vip.set(new, checked, self.now());
         self.replace_vip(actor, ring, cluster_id, vip, secret_change, "vip.update").await
     }
 

@@ -123,6 +123,47 @@ pub struct Vip {
     pub updated_at: i64,
 }
 
+impl Vip {
+    /// A group `id` of `cluster_id` made by `actor` at `now`, with `new`'s fields as checked.
+    pub fn new(id: i64, cluster_id: i64, new: &NewVip, checked: Checked, actor: &str, now: i64) -> Vip {
+        let mut vip = Vip {
+            id,
+            cluster_id,
+            name: String::new(),
+            addresses: Vec::new(),
+            vrid: 0,
+            interface: String::new(),
+            advert_interval: 0.0,
+            version: 0,
+            preempt: false,
+            track_haproxy: false,
+            unicast: false,
+            authenticated: new.auth_secret.as_deref().is_some_and(|s| !s.is_empty()),
+            nodes: Vec::new(),
+            created_by: actor.to_string(),
+            created_at: now,
+            updated_at: now,
+        };
+        vip.set(new, checked, now);
+        vip
+    }
+
+    /// Takes every field of `new` (as checked) but the secret's presence, changed at `now`.
+    pub fn set(&mut self, new: &NewVip, checked: Checked, now: i64) {
+        self.name = new.name.clone();
+        self.addresses = checked.addresses;
+        self.vrid = new.vrid;
+        self.interface = new.interface.clone();
+        self.advert_interval = new.advert_interval;
+        self.version = checked.version;
+        self.preempt = new.preempt;
+        self.track_haproxy = new.track_haproxy;
+        self.unicast = new.unicast;
+        self.nodes = new.nodes.clone();
+        self.updated_at = now;
+    }
+}
+
 /// A parsed virtual address.
 fn parse_address(text: &str) -> Result<VirtualAddress> {
     let bad = || Error::invalid(format!("addresses: {text:?} is not ADDRESS/PREFIX [dev IFACE]"));
@@ -349,25 +390,7 @@ mod tests {
     }
 
     fn stored(new: &NewVip, id: i64) -> Vip {
-        let checked = new.check().unwrap();
-        Vip {
-            id,
-            cluster_id: 1,
-            name: new.name.clone(),
-            addresses: checked.addresses,
-            vrid: new.vrid,
-            interface: new.interface.clone(),
-            advert_interval: new.advert_interval,
-            version: checked.version,
-            preempt: new.preempt,
-            track_haproxy: new.track_haproxy,
-            unicast: new.unicast,
-            authenticated: new.auth_secret.is_some(),
-            nodes: new.nodes.clone(),
-            created_by: "admin".into(),
-            created_at: 0,
-            updated_at: 0,
-        }
+        Vip::new(id, 1, new, new.check().unwrap(), "admin", 0)
     }
 
     fn facts(address: &str) -> AgentFacts {

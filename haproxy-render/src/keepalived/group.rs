@@ -31,7 +31,8 @@ pub fn render_vrrp_group(group: &VrrpGroup) -> Result<Vec<NodeConfig>, VrrpGroup
         .collect())
 }
 
-fn block(out: &mut String, depth: usize, header: &str, body: &[String]) {
+/// `header {` then each line of `body` one level deeper, then `}`, at `depth` levels.
+pub(super) fn block(out: &mut String, depth: usize, header: &str, body: &[String]) {
     let pad = INDENT.repeat(depth);
     let _ = writeln!(out, "{pad}{header} {{");
     for line in body {

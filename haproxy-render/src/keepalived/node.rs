@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use haproxy_model::keepalived::{quote, InstanceSpec, NodeSpec, NodeSpecError, VrrpVersion};
 
 use super::format::INDENT;
+use super::group::block;
 
 /// The node's keepalived.conf; errors as [`NodeSpec::validate`].
 pub fn render_node(spec: &NodeSpec) -> Result<String, NodeSpecError> {
@@ -29,15 +30,6 @@ pub fn render_node(spec: &NodeSpec) -> Result<String, NodeSpecError> {
         render_instance(&mut out, spec, instance);
     }
     Ok(out)
-}
-
-fn block(out: &mut String, depth: usize, header: &str, body: &[String]) {
-    let pad = INDENT.repeat(depth);
-    let _ = writeln!(out, "{pad}{header} {{");
-    for line in body {
-        let _ = writeln!(out, "{pad}{INDENT}{line}");
-    }
-    let _ = writeln!(out, "{pad}}}");
 }
 
 fn render_instance(out: &mut String, spec: &NodeSpec, instance: &InstanceSpec) {

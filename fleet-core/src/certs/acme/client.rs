@@ -114,8 +114,18 @@ pub struct Http01 {
     pub key_authorization: String,
 }
 
-/// The HTTP-01 challenges of the order's pending authorisations (valid ones need none).
-pub async fn http01_challenges(order: &mut Order) -> Result<Vec<Http01>> {
+/// One pending authorisation's challenge of the wanted type: the name, its token and key
+/// authorisation.
+struct Pending {
+    name: String,
+    token: String,
+    key_authorization: instant_acme::KeyAuthorization,
+}
+
+/// The `kind` challenges of the order's pending authorisations (valid ones need none). Errors:
+/// an authorisation neither pending nor valid, or a CA that offers no such challenge.
+async fn pending(order: &mut Order, kind: super::ChallengeKind) -> Result<Vec<Pending>> {
+    let (wanted, label) = challenge_type(kind);
     let mut found = Vec::new();
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
@@ -126,15 +136,32 @@ pub async fn http01_challenges(order: &mut Order) -> Result<Vec<Http01>> {
             other => return Err(Error::invalid(format!("authorisation for {} is {other:?}", authz.identifier()))),
         }
         let name = authz.identifier().to_string();
-        let challenge = authz
-            .challenge(ChallengeType::Http01)
-            .ok_or_else(|| Error::invalid(format!("the CA offers no http-01 challenge for {name}")))?;
-        if !http01::valid_token(&challenge.token) {
-            return Err(Error::invalid(format!("the CA's http-01 token for {name} is not base64url")));
-        }
-        found.push(Http01 { name, token: challenge.token.clone(), key_authorization: challenge.key_authorization().as_str().to_string() });
+        let challenge =
+            authz.challenge(wanted.clone()).ok_or_else(|| Error::invalid(format!("the CA offers no {label} challenge for {name}")))?;
+        found.push(Pending { token: challenge.token.clone(), key_authorization: challenge.key_authorization(), name });
     }
     Ok(found)
+}
+
+fn challenge_type(kind: super::ChallengeKind) -> (ChallengeType, &'static str) {
+    match kind {
+        super::ChallengeKind::Http01 => (ChallengeType::Http01, "http-01"),
+        super::ChallengeKind::Dns01 => (ChallengeType::Dns01, "dns-01"),
+    }
+}
+
+/// The HTTP-01 challenges of the order's pending authorisations (valid ones need none).
+pub async fn http01_challenges(order: &mut Order) -> Result<Vec<Http01>> {
+    pending(order, super::ChallengeKind::Http01)
+        .await?
+        .into_iter()
+        .map(|p| {
+            if !http01::valid_token(&p.token) {
+                return Err(Error::invalid(format!("the CA's http-01 token for {} is not base64url", p.name)));
+            }
+            Ok(Http01 { key_authorization: p.key_authorization.as_str().to_string(), token: p.token, name: p.name })
+        })
+        .collect()
 }
 
 /// One name's DNS-01 challenge: the TXT value its `_acme-challenge` record must hold.
@@ -150,31 +177,16 @@ pub struct Dns01 {
 
 /// The DNS-01 challenges of the order's pending authorisations (valid ones need none).
 pub async fn dns01_challenges(order: &mut Order) -> Result<Vec<Dns01>> {
-    let mut found = Vec::new();
-    let mut authorizations = order.authorizations();
-    while let Some(authz) = authorizations.next().await {
-        let mut authz = authz.map_err(|e| ca_error("authorisation", e))?;
-        match authz.status {
-            AuthorizationStatus::Valid => continue,
-            AuthorizationStatus::Pending => {}
-            other => return Err(Error::invalid(format!("authorisation for {} is {other:?}", authz.identifier()))),
-        }
-        let name = authz.identifier().to_string();
-        let challenge = authz
-            .challenge(ChallengeType::Dns01)
-            .ok_or_else(|| Error::invalid(format!("the CA offers no dns-01 challenge for {name}")))?;
-        let value = challenge.key_authorization().dns_value();
-        found.push(Dns01 { record: super::dns01_record_name(&name), name, value });
-    }
-    Ok(found)
+    Ok(pending(order, super::ChallengeKind::Dns01)
+        .await?
+        .into_iter()
+        .map(|p| Dns01 { record: super::dns01_record_name(&p.name), value: p.key_authorization.dns_value(), name: p.name })
+        .collect())
 }
 
 /// Tells the CA every pending challenge of `kind` is ready to be validated (RFC 8555 §7.5.1).
 pub async fn set_ready(order: &mut Order, kind: super::ChallengeKind) -> Result<()> {
-    let (wanted, label) = match kind {
-        super::ChallengeKind::Http01 => (ChallengeType::Http01, "http-01"),
-        super::ChallengeKind::Dns01 => (ChallengeType::Dns01, "dns-01"),
-    };
+    let (wanted, label) = challenge_type(kind);
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
         let mut authz = authz.map_err(|e| ca_error("authorisation", e))?;
