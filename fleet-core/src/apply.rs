@@ -113,10 +113,21 @@ pub fn rejected(version: i64, verdict: &Verdict, config_label: &str) -> AgentRep
 /// --allow-privileged`, as [`privileged::parse_allowance`] reads it) does not allow; the agent
 /// refuses the state when this is not empty, before writing anything.
 pub fn refused_by_node(bundle: &Bundle, allowed: &HashSet<Privilege>) -> Vec<PrivilegedUse> {
-    bundle
+    let mut refused: Vec<PrivilegedUse> = bundle
         .configs()
         .flat_map(|f| privileged::refused_by_node(crate::documents::Parsed::parse(f.text().unwrap_or_default()).document(), allowed))
-        .collect()
+        .collect();
+    // keepalived runs its scripts as root: a keepalived file of the bundle that has any needs
+    // the node's own `keepalived-script` allowance, like HAProxy's privileged directives.
+    if !allowed.contains(&Privilege::KeepalivedScript) {
+        for file in bundle.files().iter().filter(|f| f.kind == crate::bundle::FileKind::Keepalived) {
+            refused.extend(privileged::keepalived_scripts(&String::from_utf8_lossy(&file.content)).into_iter().map(|u| PrivilegedUse {
+                directive: format!("{}: {}", file.path, u.directive),
+                ..u
+            }));
+        }
+    }
+    refused
 }
 
 /// The report of a version the node refused by its policy: outcome `refused_by_node_policy`,
@@ -258,5 +269,21 @@ mod tests {
         assert_eq!(haproxy_message("segfault\n"), "segfault");
         assert_eq!(haproxy_message(""), "haproxy gave no output");
         assert!(haproxy_message(&"x".repeat(10_000)).ends_with("[...]"));
+    }
+
+    #[test]
+    fn keepalived_scripts_need_the_node_s_own_allowance() {
+        use crate::bundle::{BundleFile, BundlePath, FileKind};
+        let file = |path: &str, kind, text: &str| BundleFile::new(BundlePath::new(path).unwrap(), kind, text.as_bytes().to_vec());
+        let bundle = Bundle::new(vec![
+            file("haproxy.cfg", FileKind::Config, "defaults\n    mode http\n"),
+            file("keepalived/lb1.conf", FileKind::Keepalived, "vrrp_instance v {\n    notify_master \"/bin/sh -c id\"\n}\n"),
+        ])
+        .unwrap();
+        let refused = refused_by_node(&bundle, &HashSet::new());
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!((refused[0].privilege, refused[0].line), (Privilege::KeepalivedScript, 2));
+        assert!(refused[0].directive.starts_with("keepalived/lb1.conf: notify_master"), "{}", refused[0].directive);
+        assert!(refused_by_node(&bundle, &HashSet::from([Privilege::KeepalivedScript])).is_empty());
     }
 }

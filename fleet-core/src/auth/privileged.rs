@@ -50,6 +50,10 @@ pub enum Privilege {
     /// `stats socket` on a non-local address, or on TCP with `level admin`: the runtime API
     /// (which can change servers, maps and certificates) open to the network.
     RemoteSocket,
+    /// In a node's keepalived.conf: scripts keepalived runs as root (`vrrp_script`'s `script`,
+    /// `notify*`, `MISC_CHECK`'s `misc_path`, `quorum_up`/`quorum_down`, `*_notify_fifo_script`,
+    /// `startup_script`/`shutdown_script`), and `$`/`~` lines, which may expand to any of them.
+    KeepalivedScript,
 }
 
 /// One row of [`PRIVILEGES`].
@@ -121,6 +125,12 @@ pub const PRIVILEGES: &[PrivilegeRule] = &[
         reason: "opens the runtime API (servers, maps, certificates, shutdown) to the network",
         manual: "configuration.txt §3.1 stats socket; management.txt §9.3",
     },
+    PrivilegeRule {
+        privilege: Privilege::KeepalivedScript,
+        directives: "keepalived: script, notify, notify_master|backup|fault|stop|deleted, notify_up|down, misc_path, quorum_up|down, *notify_fifo_script, startup_script, shutdown_script, $VAR and ~SEQ lines",
+        reason: "keepalived runs the command as root on the node",
+        manual: "keepalived.conf(5) (keepalived 2.2): vrrp_script, vrrp_instance notify, MISC_CHECK, virtual_server quorum, global_defs",
+    },
 ];
 
 impl Privilege {
@@ -141,6 +151,7 @@ impl Privilege {
             Privilege::Identity => "identity",
             Privilege::Chroot => "chroot",
             Privilege::RemoteSocket => "remote-socket",
+            Privilege::KeepalivedScript => "keepalived-script",
         }
     }
 
@@ -391,6 +402,49 @@ pub fn refused_by_node(document: &Document, allowed: &HashSet<Privilege>) -> Vec
 
 /// The message of a version the node refused: every directive with its line, and what
 /// `--allow-privileged` would have to list.
+/// Keywords of keepalived.conf(5) whose value is a command keepalived runs.
+const KEEPALIVED_SCRIPTS: &[&str] = &[
+    "script",
+    "notify",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify_deleted",
+    "notify_master_rx_lower_pri",
+    "notify_up",
+    "notify_down",
+    "misc_path",
+    "quorum_up",
+    "quorum_down",
+    "notify_fifo_script",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo_script",
+    "startup_script",
+    "shutdown_script",
+];
+
+/// The script-running lines of a keepalived.conf ([`Privilege::KeepalivedScript`]): each line
+/// whose first word is one of [`KEEPALIVED_SCRIPTS`] or starts with `$` or `~` (a variable
+/// definition or use, or a sequence, which keepalived expands before reading). Comments (`#`,
+/// `!`) are skipped. `include`d files are the node's own and not seen here.
+pub fn keepalived_scripts(text: &str) -> Vec<PrivilegedUse> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let trimmed = line.trim_start();
+            let word = trimmed.split(|c: char| c.is_whitespace() || c == '{' || c == '}').next().unwrap_or("");
+            let privileged = KEEPALIVED_SCRIPTS.contains(&word) || word.starts_with('$') || word.starts_with('~') || word.starts_with('@');
+            (privileged && !word.is_empty()).then(|| PrivilegedUse {
+                privilege: Privilege::KeepalivedScript,
+                directive: trimmed.trim_end().chars().take(120).collect(),
+                line: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                column: u32::try_from(line.len() - trimmed.len() + 1).unwrap_or(1),
+            })
+        })
+        .collect()
+}
+
 pub fn node_refusal_message(refused: &[PrivilegedUse]) -> String {
     let mut names: Vec<&str> = refused.iter().map(|u| u.privilege.name()).collect();
     names.sort_unstable();
@@ -428,12 +482,13 @@ mod tests {
             Privilege::Identity,
             Privilege::Chroot,
             Privilege::RemoteSocket,
+            Privilege::KeepalivedScript,
         ] {
             assert_eq!(PRIVILEGES.iter().filter(|r| r.privilege == privilege).count(), 1, "{privilege}");
             assert_eq!(privilege.rule().privilege, privilege);
             assert_eq!(privilege.name().parse::<Privilege>(), Ok(privilege));
         }
-        assert_eq!(PRIVILEGES.len(), 9);
+        assert_eq!(PRIVILEGES.len(), 10);
     }
 
     #[test]
@@ -600,5 +655,14 @@ mod tests {
         let added = introduced(&old, &new);
         assert_eq!(added.len(), 1, "{added:?}");
         assert_eq!(added[0].directive, "command \"/bin/sh -c id > /tmp/x\"");
+    }
+
+    #[test]
+    fn keepalived_scripts_are_found_at_their_lines() {
+        let text = "global_defs {\n    router_id a\n    notify_fifo /run/fifo\n}\nvrrp_script chk {\n    script \"/bin/true\"\n}\n\
+                    vrrp_instance v {\n    notify_master /x.sh\n    # notify /y.sh\n}\n$X=1\n";
+        let found: Vec<(u32, u32)> = keepalived_scripts(text).iter().map(|u| (u.line, u.column)).collect();
+        assert_eq!(found, vec![(6, 5), (9, 5), (12, 1)]);
+        assert!(keepalived_scripts("vrrp_instance v {\n    state MASTER\n    track_file {\n        f\n    }\n}\n").is_empty());
     }
 }
