@@ -406,9 +406,15 @@ fn vip_two_nodes_vrrp2_advert_1s_failover_failback_and_a_refused_config() {
     lab.served_by("lb1", Instant::now(), Duration::from_secs(20));
     lab.wait_sole_holder("lb1", Duration::from_secs(10));
     // keepalived's own words, read by the agent from the notify FIFO.
+    // The address can be up a moment before the agent has read and logged the FIFO line.
     for (name, state) in [("lb1", "state=Master"), ("lb2", "state=Backup")] {
+        let seen = |log: &str| log.lines().any(|l| l.contains("vrrp instance state") && l.contains("instance=VI_web") && l.contains(state));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !seen(&lab.node(name).agent.log()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let log = lab.node(name).agent.log();
-        assert!(log.lines().any(|l| l.contains("vrrp instance state") && l.contains("instance=VI_web") && l.contains(state)), "{name}: {log}");
+        assert!(seen(&log), "{name}: {log}");
     }
 
     // HAProxy dies on the holder: its agent writes the track file at once, keepalived puts the
