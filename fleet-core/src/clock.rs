@@ -108,6 +108,17 @@ pub fn random_id(random: &dyn Random) -> Result<i64> {
     Ok(i64::try_from(id.max(1)).unwrap_or(1))
 }
 
+/// Unix ms as RFC 3339 in UTC with milliseconds (`2026-12-01T12:00:00.000Z`), the form the API
+/// gives times in; a time outside years 0..=9999 is given as the number.
+#[cfg(feature = "store")]
+pub fn rfc3339(ms: i64) -> String {
+    let formatted = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok().and_then(|t| {
+        let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+        t.format(&format).ok()
+    });
+    formatted.unwrap_or_else(|| ms.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +133,13 @@ mod tests {
         assert!(ids_a.iter().all(|&id| id > 0 && id < (1 << 53)));
         let unique: std::collections::HashSet<_> = ids_a.iter().collect();
         assert_eq!(unique.len(), ids_a.len());
+    }
+
+    #[cfg(feature = "store")]
+    #[test]
+    fn times_are_given_in_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_796_126_400_123), "2026-12-01T12:00:00.123Z");
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub mod haproxy_check;
 pub mod limits;
 mod line_diff;
 mod model;
+#[cfg(feature = "store")]
+pub mod notify;
 pub mod ops;
 pub mod rbac;
 pub mod read;
@@ -67,7 +69,7 @@ pub use store::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
 #[cfg(feature = "store")]
 pub use store::{OrderUpdate, MAX_ORDER_NAMES};
 #[cfg(feature = "store")]
-pub use store::{MoveCause, VipChange};
+pub use store::{FailoverTick, VipChange};
 pub use model::PoolRole;
 #[cfg(feature = "store")]
 pub use store::{Credentials, MfaEnrolment, SecuritySettings, SignIn, UserChange, MAX_API_TOKEN_TTL_MS, MAX_ENROLMENT_TTL_MS};

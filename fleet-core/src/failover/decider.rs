@@ -6,6 +6,8 @@
 //! every tick: claim pools (lease until now + lease; a stopped replica's lapses) ->
 //!   each pool not backing off: Store::failover_tick (health -> decide -> move + timeline)
 //!   a move that failed -> next try after Backoff (1 s doubling to 60 s, jittered)
+//!   a move made -> the pool's webhook (its own task: retries never delay the next tick)
+//!                  -> a `notification` event with the outcome
 //! ```
 
 use std::collections::BTreeMap;
@@ -17,7 +19,9 @@ use tokio::sync::watch;
 use super::Decision;
 use crate::backoff::Backoff;
 use crate::clock::OsRandom;
+use crate::notify::Webhook;
 use crate::secrets::Keyring;
+use crate::store::FailoverTick;
 use crate::Store;
 
 /// Runs failover decisions; one per server.
@@ -67,17 +71,15 @@ impl Decider {
                         if memory.retry_at.is_some_and(|at| tokio::time::Instant::now() < at) {
                             continue;
                         }
-                        let before = self.store.failover(pool_id).await.ok().and_then(|f| f.last_move_at);
                         match self.store.failover_tick(&self.holder, &self.ring, pool_id, &mut memory.health).await {
-                            Ok(Decision::Move { .. }) => {
-                                let moved = self.store.failover(pool_id).await.ok().and_then(|f| f.last_move_at) != before;
-                                if moved {
-                                    memory.backoff = None;
-                                    memory.retry_at = None;
-                                } else {
-                                    let backoff = memory.backoff.get_or_insert_with(|| Backoff::new(Duration::from_secs(1), Duration::from_secs(60)));
-                                    memory.retry_at = Some(tokio::time::Instant::now() + backoff.next_delay(&OsRandom));
-                                }
+                            Ok(FailoverTick { moved: Some(notice), .. }) => {
+                                memory.backoff = None;
+                                memory.retry_at = None;
+                                tokio::spawn(notify(self.store.clone(), pool_id, notice));
+                            }
+                            Ok(FailoverTick { decision: Decision::Move { .. }, moved: None }) => {
+                                let backoff = memory.backoff.get_or_insert_with(|| Backoff::new(Duration::from_secs(1), Duration::from_secs(60)));
+                                memory.retry_at = Some(tokio::time::Instant::now() + backoff.next_delay(&OsRandom));
                             }
                             Ok(_) => {}
                             Err(error) => tracing::warn!(%error, pool_id, "failover: cannot decide"),
@@ -91,5 +93,25 @@ impl Decider {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+}
+
+/// Sends a move's notification to the pool's webhook, if it has one, and records the outcome
+/// on the pool's timeline (`notification`).
+async fn notify(store: Store, pool_id: i64, notice: serde_json::Value) {
+    let Ok(failover) = store.failover_settings(pool_id).await else { return };
+    let Some(url) = failover.webhook_url else { return };
+    let message = match Webhook::new(&url) {
+        Ok(webhook) => {
+            let delivery = webhook.deliver(&notice, &OsRandom).await;
+            match delivery.outcome {
+                Ok(status) => format!("webhook {url} answered {status} (attempt {}, {} ms)", delivery.attempts, delivery.elapsed_ms),
+                Err(why) => format!("webhook {url} not delivered after {} attempts ({} ms): {why}", delivery.attempts, delivery.elapsed_ms),
+            }
+        }
+        Err(e) => e.to_string(),
+    };
+    if let Err(error) = store.failover_event(pool_id, "notification", &message).await {
+        tracing::warn!(%error, pool_id, "failover: cannot record the notification");
     }
 }

@@ -36,6 +36,10 @@ pub struct FailoverSettings {
     /// `null` (default): never by itself.
     #[serde(default)]
     pub failback: Option<u64>,
+    /// Where to POST a JSON notification of every automatic move (`http` or `https`),
+    /// retried with backoff (5 attempts over about 15 s); `null` (default): none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
     /// The member to make active now (an agent name); absent keeps the current one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
@@ -92,6 +96,9 @@ impl FailoverSettings {
         }
         if self.failback.is_some_and(|s| s > 86_400) {
             return Err(Error::invalid("failback: seconds of health, 0 to 86400, or null for never"));
+        }
+        if let Some(url) = &self.webhook_url {
+            crate::notify::Webhook::new(url).map_err(|e| Error::invalid(format!("webhook_url: {e}")))?;
         }
         Ok(())
     }

@@ -29,11 +29,24 @@ use crate::secrets::Keyring;
 
 /// How a move came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MoveCause {
+enum MoveCause<'a> {
     /// An operator (activate, cutover, settings): the member becomes the preferred one.
     Manual,
-    /// The decider.
-    Automatic,
+    /// The decider holding the pool's lease: the move is stored only while it still holds it.
+    Automatic {
+        /// The replica's lease name.
+        holder: &'a str,
+    },
+}
+
+/// What one decider tick did for a pool ([`Store::failover_tick`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailoverTick {
+    /// The decision.
+    pub decision: Decision,
+    /// The move made, as a notification tells it (`event`, `pool_id`, `hostname`, `from`, `to`,
+    /// `reason`, `records`, `at`); `None` when nothing moved or the move failed.
+    pub moved: Option<serde_json::Value>,
 }
 
 /// The addresses an agent declared for the record (`fleet-agent --public-ip`, facts
@@ -104,7 +117,7 @@ impl Store {
         tx.commit().await?;
         self.failover_event(pool_id, "settings", &format!("settings changed by {actor}: {} via dns provider {}", settings.hostname, provider.name)).await?;
         if let Some(agent) = &settings.active {
-            self.move_record(actor, ring, pool_id, agent, MoveCause::Manual, &format!("made active by {actor}")).await?;
+            self.activate(actor, ring, pool_id, agent, &format!("made active by {actor}")).await?;
         }
         self.failover(pool_id).await
     }
@@ -170,7 +183,13 @@ impl Store {
         rows.iter().map(|r| Ok(FailoverEvent { at: r.try_get("at")?, kind: r.try_get("kind")?, message: r.try_get("message")? })).collect()
     }
 
-    async fn failover_event(&self, pool_id: i64, kind: &str, message: &str) -> Result<()> {
+    /// Pool `pool_id`'s stored failover settings (no health, no DNS query).
+    pub async fn failover_settings(&self, pool_id: i64) -> Result<FailoverSettings> {
+        Ok(self.failover_row(pool_id).await?.0)
+    }
+
+    /// Adds an entry to pool `pool_id`'s timeline.
+    pub(crate) async fn failover_event(&self, pool_id: i64, kind: &str, message: &str) -> Result<()> {
         sqlx::query("INSERT INTO failover_events (id, pool_id, at, kind, message) VALUES ($1, $2, $3, $4, $5)")
             .bind(self.new_id()?)
             .bind(pool_id)
@@ -182,39 +201,79 @@ impl Store {
         Ok(())
     }
 
-    /// Points the pool's record at member `agent`: every record type replaced through the
-    /// provider, then the move stored. Errors (nothing stored as moved, an `error` event says
-    /// why): not a member, no address for a record type, the provider refusing or unreachable.
-    pub async fn move_record(&self, actor: &str, ring: &Keyring, pool_id: i64, agent: &str, cause: MoveCause, why: &str) -> Result<()> {
+    /// Points the pool's record at member `agent` by an operator's hand (audited
+    /// `failover.activate`; the member becomes the preferred one fail-back returns to). Errors
+    /// (nothing stored as moved, an `error` event says why): not a member, no address for a
+    /// record type, the provider refusing or unreachable.
+    pub async fn activate(&self, actor: &str, ring: &Keyring, pool_id: i64, agent: &str, why: &str) -> Result<()> {
+        self.move_record(actor, ring, pool_id, agent, MoveCause::Manual, why).await.map(|_| ())
+    }
+
+    /// Publishes member `agent`'s addresses, then stores the move; the notification document.
+    /// An automatic move is published and stored only while its decider holds the pool's lease
+    /// and the record still points where the decision saw it (a replica that lost the lease
+    /// mid-tick stores nothing: [`Error::Conflict`]).
+    async fn move_record(&self, actor: &str, ring: &Keyring, pool_id: i64, agent: &str, cause: MoveCause<'_>, why: &str) -> Result<serde_json::Value> {
         let (settings, state) = self.failover_row(pool_id).await?;
+        if let MoveCause::Automatic { holder } = cause {
+            self.holds_lease(pool_id, holder).await?;
+        }
         let result = self.publish_member(ring, pool_id, &settings, agent).await;
         if let Err(e) = &result {
             self.failover_event(pool_id, "error", &format!("cannot point {} at {agent}: {e}", settings.hostname)).await?;
-            return result.map(|_| ());
         }
         let published = result?;
         let now = self.now();
-        let preferred = match cause {
-            MoveCause::Manual => Some(agent.to_string()),
-            MoveCause::Automatic => state.preferred.clone(),
+        let (preferred, action, kind) = match cause {
+            MoveCause::Manual => (Some(agent.to_string()), "failover.activate", "manual"),
+            MoveCause::Automatic { .. } => (state.preferred.clone(), "failover.move", "dns_update"),
         };
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE pool_failover SET active = $1, preferred = $2, last_move_at = $3, updated_at = $3 WHERE pool_id = $4")
+        let stored = match cause {
+            MoveCause::Manual => sqlx::query("UPDATE pool_failover SET active = $1, preferred = $2, last_move_at = $3, updated_at = $3 WHERE pool_id = $4")
+                .bind(agent)
+                .bind(preferred)
+                .bind(now)
+                .bind(pool_id)
+                .execute(&mut *tx)
+                .await?,
+            // Compare-and-set on the lease and on the member the decision moved away from.
+            MoveCause::Automatic { holder } => sqlx::query(
+                "UPDATE pool_failover SET active = $1, preferred = $2, last_move_at = $3, updated_at = $3 \
+                 WHERE pool_id = $4 AND lease_holder = $5 AND lease_until >= $3 AND (active = $6 OR (active IS NULL AND $6 IS NULL))",
+            )
             .bind(agent)
             .bind(preferred)
             .bind(now)
             .bind(pool_id)
+            .bind(holder)
+            .bind(state.active.clone())
             .execute(&mut *tx)
-            .await?;
-        let action = match cause {
-            MoveCause::Manual => "failover.activate",
-            MoveCause::Automatic => "failover.move",
+            .await?,
         };
+        if stored.rows_affected() == 0 {
+            return Err(Error::Conflict(format!("pool {pool_id}: the decider's lease or the active member changed during the move")));
+        }
         let details = json!({"pool_id": pool_id, "from": state.active, "to": agent, "why": why, "records": published});
-        self.audit(&mut tx, Audit { actor, action, cluster_id: None, version: None, details }).await?;
+        self.audit(&mut tx, Audit { actor, action, cluster_id: None, version: None, details: details.clone() }).await?;
         tx.commit().await?;
-        let kind = if cause == MoveCause::Manual { "manual" } else { "dns_update" };
-        self.failover_event(pool_id, kind, &format!("{} now points at {agent} ({}): {why}", settings.hostname, published.join("; "))).await
+        self.failover_event(pool_id, kind, &format!("{} now points at {agent} ({}): {why}", settings.hostname, published.join("; "))).await?;
+        Ok(json!({"event": "dns_failover.move", "pool_id": pool_id, "hostname": settings.hostname, "from": state.active, "to": agent,
+            "reason": why, "records": published, "at": crate::clock::rfc3339(now)}))
+    }
+
+    /// Ok when `holder` holds pool `pool_id`'s lease now; [`Error::Conflict`] otherwise.
+    async fn holds_lease(&self, pool_id: i64, holder: &str) -> Result<()> {
+        let held = sqlx::query("SELECT pool_id FROM pool_failover WHERE pool_id = $1 AND lease_holder = $2 AND lease_until >= $3")
+            .bind(pool_id)
+            .bind(holder)
+            .bind(self.now())
+            .fetch_optional(self.pool())
+            .await?;
+        match held {
+            Some(_) => Ok(()),
+            None => Err(Error::Conflict(format!("pool {pool_id}: {holder} no longer holds the failover lease"))),
+        }
     }
 
     async fn publish_member(&self, ring: &Keyring, pool_id: i64, settings: &FailoverSettings, agent: &str) -> Result<Vec<String>> {
@@ -257,7 +316,7 @@ impl Store {
             .filter(|a| Some(&a.name) != state.active.as_ref())
             .find(|a| healthy(&observation(a), settings.window_ms(), false, now) && settings.record_types.iter().all(|t| !member_addresses(a, *t).is_empty()))
             .ok_or_else(|| Error::Conflict(format!("pool {pool_id} has no ready standby to cut over to")))?;
-        self.move_record(actor, ring, pool_id, &next.name, MoveCause::Manual, &format!("cut over by {actor}")).await?;
+        self.activate(actor, ring, pool_id, &next.name, &format!("cut over by {actor}")).await?;
         self.failover(pool_id).await
     }
 
@@ -286,10 +345,10 @@ impl Store {
         Ok(claimed)
     }
 
-    /// One decision for pool `pool_id` ([`crate::failover::decide`]) and its move, with the
+    /// One decision for pool `pool_id` ([`crate::failover::decide`]) by the decider `holder`
+    /// (which must hold the pool's lease for a move to be stored) and its move, with the
     /// timeline: a detection when the active member turns unhealthy, the decision, the update.
-    /// Returns the decision.
-    pub async fn failover_tick(&self, holder: &str, ring: &Keyring, pool_id: i64, last: &mut BTreeMap<String, (bool, i64)>) -> Result<Decision> {
+    pub async fn failover_tick(&self, holder: &str, ring: &Keyring, pool_id: i64, last: &mut BTreeMap<String, (bool, i64)>) -> Result<FailoverTick> {
         let (settings, state) = self.failover_row(pool_id).await?;
         let now = self.now();
         let agents = self.pool_agents(pool_id).await?;
@@ -310,12 +369,14 @@ impl Store {
             members.push(Member { agent: agent.name.clone(), healthy: up, since, addressable });
         }
         let decision = decide(&settings.policy(), &state, &members, now);
+        let mut moved = None;
         match &decision {
             Decision::Move { to, reason } => {
                 self.failover_event(pool_id, "decision", &format!("move to {to}: {reason}")).await?;
                 let actor = format!("failover:{holder}");
-                if let Err(e) = self.move_record(&actor, ring, pool_id, to, MoveCause::Automatic, reason).await {
-                    tracing::warn!(%e, pool_id, "failover: move failed");
+                match self.move_record(&actor, ring, pool_id, to, MoveCause::Automatic { holder }, reason).await {
+                    Ok(notice) => moved = Some(notice),
+                    Err(e) => tracing::warn!(%e, pool_id, "failover: move failed"),
                 }
             }
             Decision::AllDown if last.get("\0alerted").is_none() => {
@@ -328,6 +389,6 @@ impl Store {
                 }
             }
         }
-        Ok(decision)
+        Ok(FailoverTick { decision, moved })
     }
 }

@@ -52,7 +52,7 @@ pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use secrets::StoredSecret;
 pub use transactions::Preview;
 pub use vips::VipChange;
-pub use failover::MoveCause;
+pub use failover::FailoverTick;
 mod versions;
 
 pub(crate) use durability::disk_full;

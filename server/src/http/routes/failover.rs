@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use fleet_core::failover::settings::{FailoverEvent, FailoverSettings, PoolFailover};
 use fleet_core::rbac::Permission;
-use fleet_core::MoveCause;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -69,7 +68,7 @@ pub(crate) async fn activate(
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.user(Permission::Write)?;
     let why = format!("made active by {}", user.username);
-    state.store.move_record(&user.username, &state.keyring, path.id, &body.agent, MoveCause::Manual, &why).await?;
+    state.store.activate(&user.username, &state.keyring, path.id, &body.agent, &why).await?;
     Ok(axum::Json(state.store.failover(path.id).await?))
 }
 
