@@ -39,6 +39,11 @@ enum MoveCause<'a> {
     },
 }
 
+/// Keys of a pool's decider memory that are not members (a NUL cannot start an agent's name):
+/// the all-down alert and the hold note were recorded once already.
+const ALERTED: &str = "\0alerted";
+const HELD: &str = "\0held";
+
 /// What one decider tick did for a pool ([`Store::failover_tick`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailoverTick {
@@ -379,15 +384,23 @@ impl Store {
                     Err(e) => tracing::warn!(%e, pool_id, "failover: move failed"),
                 }
             }
-            Decision::AllDown if last.get("\0alerted").is_none() => {
-                last.insert("\0alerted".into(), (true, now));
+            Decision::AllDown if last.get(ALERTED).is_none() => {
+                last.insert(ALERTED.into(), (true, now));
                 self.failover_event(pool_id, "error", "no healthy member with an address: the record keeps pointing where it does").await?;
             }
-            Decision::Stay | Decision::Hold { .. } | Decision::AllDown => {
-                if !matches!(decision, Decision::AllDown) {
-                    last.remove("\0alerted");
-                }
+            Decision::Hold { to, until } if last.get(HELD).is_none() => {
+                last.insert(HELD.into(), (true, now));
+                let wait = (until - now + 999) / 1000;
+                self.failover_event(pool_id, "decision", &format!("hold: would move to {to}, but the last move was less than {} s ago (anti-flap); {wait} s to go", settings.hold_seconds)).await?;
             }
+            _ => {}
+        }
+        // The one-time notes end with the condition that caused them.
+        if !matches!(decision, Decision::AllDown) {
+            last.remove(ALERTED);
+        }
+        if !matches!(decision, Decision::Hold { .. }) {
+            last.remove(HELD);
         }
         Ok(FailoverTick { decision, moved })
     }

@@ -228,7 +228,7 @@ pub(crate) struct Agent {
     pub(crate) state: PathBuf,
     pub(crate) config: PathBuf,
     binary: PathBuf,
-    haproxy: PathBuf,
+    pub(crate) haproxy: PathBuf,
     server: String,
     /// `--haproxy-mode ...` and mode-specific arguments.
     pub(crate) mode_args: Vec<String>,
@@ -353,6 +353,62 @@ pub(crate) fn node_agents(binary: &Path, haproxy: &Path, server: &Server, dir: &
             let mut agent = Agent::new(binary, haproxy, server, &dir.join(name));
             agent.env = vec![("FLEET_NODE_ADDR".into(), address.to_string())];
             agent
+        })
+        .collect()
+}
+
+/// A `--haproxy-bin` wrapper that refuses to start HAProxy while a hold file exists, so a test
+/// can stop a node's HAProxy and keep it down (a crash that does not heal) while the agent,
+/// which restarts a dead HAProxy, keeps running.
+pub(crate) struct HeldHaproxy {
+    /// The wrapper script to pass as `--haproxy-bin`.
+    pub(crate) wrapper: PathBuf,
+    hold: PathBuf,
+}
+
+impl HeldHaproxy {
+    /// Writes the wrapper of `haproxy` in `dir`.
+    pub(crate) fn new(haproxy: &Path, dir: &Path) -> HeldHaproxy {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir).unwrap();
+        let hold = dir.join("hold-haproxy");
+        let wrapper = dir.join("haproxy");
+        let script = format!(
+            "#!/bin/sh\n[ -e '{}' ] && {{ echo 'haproxy held down by the test' >&2; exit 1; }}\nexec '{}' \"$@\"\n",
+            hold.display(),
+            haproxy.display()
+        );
+        std::fs::write(&wrapper, script).unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        HeldHaproxy { wrapper, hold }
+    }
+
+    /// SIGKILL to `agent`'s HAProxy master and workers, with the hold on so it stays down.
+    pub(crate) fn kill(&self, agent: &Agent) {
+        std::fs::write(&self.hold, "").unwrap();
+        let master = std::fs::read_to_string(agent.state.join("haproxy.pid")).unwrap().trim().to_string();
+        let mut pids = children(&master);
+        pids.push(master);
+        let status = Command::new("kill").arg("-KILL").args(&pids).status().unwrap();
+        assert!(status.success(), "kill -KILL {pids:?}");
+    }
+
+    /// Lets the agent start HAProxy again.
+    pub(crate) fn release(&self) {
+        let _ = std::fs::remove_file(&self.hold);
+    }
+}
+
+/// The pids whose parent is `pid` (HAProxy's workers).
+fn children(pid: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|p| p.chars().all(|c| c.is_ascii_digit()))
+        .filter(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().nth(1).map(|pp| pp == pid)).unwrap_or(false)
         })
         .collect()
 }

@@ -1,15 +1,20 @@
 //! DNS failover (issue 15) with real components on loopback: `fleet serve`, two `fleet-agent`s
 //! running HAProxy, and a BIND 9 holding the zone. The record is asked of BIND with `dig` (the
-//! real resolver tool, not our client). The active agent is killed (no more heartbeats): the
-//! record must point at the standby within the detection window + 5 s; it stays there when the
-//! agent comes back (no fail-back); manual activate and cutover move it (audited); a provider
-//! whose key BIND does not know leaves the record as it was and says why.
+//! real resolver tool, not our client). The active node's HAProxy is stopped while its agent
+//! runs on, then the active agent is killed (no more heartbeats): each time the record must
+//! point at the standby within the detection window + 5 s, and the pool's webhook (a receiver
+//! started here, failing once) hears of the move; it stays there when the node comes back (no
+//! fail-back); manual activate and cutover move it (audited); a provider whose key BIND does
+//! not know leaves the record as it was and says why.
 
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{free_port, node_agents, prerequisites, temp_dir, Server};
+use crate::agent_harness::{free_port, node_agents, prerequisites, temp_dir, HeldHaproxy, Server};
 
 fn record(named: &fleet_tests::Named) -> Vec<String> {
     named.dig("www.fleet-test.example", "A").unwrap_or_default()
@@ -27,8 +32,67 @@ fn wait_record(named: &fleet_tests::Named, want: &str, within: Duration) -> Opti
 }
 
 fn events(server: &Server, pool: i64) -> Vec<(String, String)> {
+    timeline(server, pool).into_iter().map(|(_, kind, message)| (kind, message)).collect()
+}
+
+/// The pool's timeline, newest first: (Unix ms, kind, message).
+fn timeline(server: &Server, pool: i64) -> Vec<(i64, String, String)> {
     let listed = server.get(&format!("/api/v1/pools/{pool}/failover/events"));
-    listed.as_array().unwrap().iter().map(|e| (e["kind"].as_str().unwrap().to_string(), e["message"].as_str().unwrap().to_string())).collect()
+    let text = |e: &Value, k: &str| e[k].as_str().unwrap().to_string();
+    listed.as_array().unwrap().iter().map(|e| (e["at"].as_i64().unwrap(), text(e, "kind"), text(e, "message"))).collect()
+}
+
+fn unix_ms() -> i64 {
+    i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
+}
+
+/// After a failure at `failed_at` (Unix ms), the move to `to`: detection (the decider saw
+/// `from` unhealthy) and publish (the DNS update stored) times, from the timeline.
+fn detection_and_publish(server: &Server, pool: i64, failed_at: i64, from: &str, to: &str) -> (i64, i64) {
+    let events = timeline(server, pool);
+    let at = |kind: &str, needle: &str| events.iter().filter(|(at, k, m)| *at >= failed_at && k == kind && m.contains(needle)).map(|e| e.0).min();
+    let detected = at("detection", &format!("{from} is unhealthy")).unwrap_or_else(|| panic!("no detection: {events:#?}"));
+    let published = at("dns_update", &format!("now points at {to}")).unwrap_or_else(|| panic!("no dns update: {events:#?}"));
+    (detected - failed_at, published - detected)
+}
+
+/// A webhook receiver: answers 503 to the first request (the sender must retry), 200 after;
+/// keeps every body.
+fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/failover", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 8192];
+            let body = loop {
+                let Ok(read) = stream.read(&mut buf) else { break None };
+                request.extend_from_slice(&buf[..read]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length: usize = text[..end]
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        break Some(text[end + 4..].to_string());
+                    }
+                }
+                if read == 0 {
+                    break None;
+                }
+            };
+            let status = if n == 0 { "503 Service Unavailable" } else { "200 OK" };
+            let _ = stream.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
+            if let Some(body) = body {
+                kept.lock().unwrap().push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
+            }
+        }
+    });
+    (url, bodies)
 }
 
 #[test]
@@ -47,8 +111,12 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
     let dir = temp_dir("dns-failover");
     let server = Server::start(&fleet, &dir.join("data"));
     let mut agents = node_agents(&agent_bin, &haproxy, &server, &dir, &nodes);
-    for (agent, public) in agents.iter_mut().zip(["198.51.100.1", "198.51.100.2"]) {
+    let mut held = Vec::new();
+    for ((agent, public), (name, _)) in agents.iter_mut().zip(["198.51.100.1", "198.51.100.2"]).zip(nodes) {
         agent.mode_args.extend(["--public-ip".to_string(), public.to_string()]);
+        let wrapper = HeldHaproxy::new(&haproxy, &dir.join(name).join("bin"));
+        agent.haproxy = wrapper.wrapper.clone();
+        held.push(wrapper);
     }
     let cluster = server.cluster("failover", &agents[0].config);
     let pool = server.get(&format!("/api/v1/clusters/{cluster}"))["pool_id"].as_i64().unwrap();
@@ -77,8 +145,9 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
         &json!({"name": "bind", "kind": "rfc2136", "server": named.addr.to_string(), "zone": "fleet-test.example",
                 "tsig_key_name": fleet_tests::NAMED_KEY_NAME, "tsig_algorithm": "hmac-sha256", "tsig_secret": named.secret}),
     );
+    let (webhook, notified) = webhook_receiver();
     let settings = json!({"hostname": "www.fleet-test.example", "record_types": ["A"], "ttl": 30, "provider_id": provider["id"],
-        "automatic": true, "detection_window_seconds": 10, "hold_seconds": 0, "failback": null, "active": "node-a"});
+        "automatic": true, "detection_window_seconds": 10, "hold_seconds": 0, "failback": null, "webhook_url": webhook, "active": "node-a"});
     let set = server.call_put(&format!("/api/v1/pools/{pool}/failover"), &settings);
     assert_eq!(set["active"], "node-a", "{set:#}");
     assert_eq!(record(&named), ["198.51.100.1"], "made active at once");
@@ -86,29 +155,51 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
     assert_eq!(shown["published"], json!(["A: 198.51.100.1"]), "{shown:#}");
     assert!(shown["members"].as_array().unwrap().iter().all(|m| m["healthy"] == true), "{shown:#}");
 
-    // The active agent dies: no more heartbeats. Detection within the window, publish after.
-    agents[0].kill();
-    let killed = Instant::now();
+    // The active node's HAProxy stops (and stays down); its agent runs on and says so.
+    let failed_at = unix_ms();
+    held[0].kill(&agents[0]);
     let moved = wait_record(&named, "198.51.100.2", Duration::from_secs(10 + 5));
-    let timeline = events(&server, pool);
-    let Some(moved) = moved else { panic!("the record did not move within window + 5 s: {:?}\n{timeline:#?}", record(&named)) };
-    eprintln!("dns failover: agent killed -> record moved (dig @bind) in {moved:?} (window 10 s, heartbeat 1 s)");
-    let detected = timeline.iter().any(|(k, m)| k == "detection" && m == "node-a is unhealthy");
-    assert!(detected && timeline.iter().any(|(k, m)| k == "dns_update" && m.contains("now points at node-b")), "{timeline:#?}");
-    assert_eq!(server.get(&format!("/api/v1/pools/{pool}/failover"))["active"], "node-b");
-    let _ = killed;
+    let Some(moved) = moved else { panic!("the record did not move within window + 5 s: {:?}\n{:#?}", record(&named), events(&server, pool)) };
+    let (detection, publish) = detection_and_publish(&server, pool, failed_at, "node-a", "node-b");
+    eprintln!("dns failover, haproxy stopped: detected in {detection} ms, published {publish} ms later, dig @bind sees it after {moved:?}");
+    assert!(publish <= 5_000, "published {publish} ms after detection");
+    // The webhook hears of it: the first answer is 503, the retry delivers it.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !events(&server, pool).iter().any(|(k, _)| k == "notification") {
+        assert!(Instant::now() < deadline, "no notification: {:#?}", events(&server, pool));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let notes = events(&server, pool);
+    assert!(notes.iter().any(|(k, m)| k == "notification" && m.contains("answered 200 (attempt 2")), "{notes:#?}");
+    let bodies = notified.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2, "one failed attempt, one delivered: {bodies:#?}");
+    for body in &bodies {
+        assert_eq!((&body["event"], &body["from"], &body["to"], &body["hostname"]), (&json!("dns_failover.move"), &json!("node-a"), &json!("node-b"), &json!("www.fleet-test.example")), "{body:#}");
+        assert_eq!(body["pool_id"], json!(pool));
+    }
+    // HAProxy comes back on node-a: no fail-back by itself.
+    held[0].release();
+    wait_healthy(&server, pool);
+
+    // Now the active agent dies: no more heartbeats. Detection within the window, publish after.
+    let failed_at = unix_ms();
+    agents[1].kill();
+    let moved = wait_record(&named, "198.51.100.1", Duration::from_secs(10 + 5));
+    let Some(moved) = moved else { panic!("the record did not move within window + 5 s: {:?}\n{:#?}", record(&named), events(&server, pool)) };
+    let (detection, publish) = detection_and_publish(&server, pool, failed_at, "node-b", "node-a");
+    eprintln!("dns failover, agent killed: detected in {detection} ms, published {publish} ms later, dig @bind sees it after {moved:?} (window 10 s, heartbeat 1 s)");
+    assert!(publish <= 5_000, "published {publish} ms after detection");
+    assert_eq!(server.get(&format!("/api/v1/pools/{pool}/failover"))["active"], "node-a");
 
     // It comes back: no fail-back by itself.
-    agents[0].start(None);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !server.get(&format!("/api/v1/pools/{pool}/failover"))["members"].as_array().unwrap().iter().all(|m| m["healthy"] == true) {
-        assert!(Instant::now() < deadline, "node-a is not healthy again");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    agents[1].start(None);
+    wait_healthy(&server, pool);
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(record(&named), ["198.51.100.2"], "no fail-back without the setting");
+    assert_eq!(record(&named), ["198.51.100.1"], "no fail-back without the setting");
 
     // By hand: activate, then cut over to the next ready standby; both audited.
+    server.post(&format!("/api/v1/pools/{pool}/failover/activate"), &json!({"agent": "node-b"}));
+    assert_eq!(record(&named), ["198.51.100.2"]);
     server.post(&format!("/api/v1/pools/{pool}/failover/activate"), &json!({"agent": "node-a"}));
     assert_eq!(record(&named), ["198.51.100.1"]);
     let cut = server.post(&format!("/api/v1/pools/{pool}/failover/cutover"), &json!(null));
@@ -116,8 +207,24 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
     assert_eq!(record(&named), ["198.51.100.2"]);
     let audit = server.get("/api/v1/audit");
     let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-    assert!(actions.iter().filter(|a| **a == "failover.activate").count() >= 3, "{actions:?}");
-    assert!(actions.contains(&"failover.move"), "{actions:?}");
+    assert!(actions.iter().filter(|a| **a == "failover.activate").count() >= 4, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "failover.move").count(), 2, "{actions:?}");
+
+    // Anti-flap: with a hold of 60 s, the active node failing right after the cutover does not
+    // move the record again (it would flap back to the node it just left).
+    let mut holding = settings.clone();
+    holding["hold_seconds"] = json!(60);
+    holding.as_object_mut().unwrap().remove("active");
+    server.call_put(&format!("/api/v1/pools/{pool}/failover"), &holding);
+    let updates = |server: &Server| events(server, pool).iter().filter(|(k, _)| k == "dns_update").count();
+    let before = updates(&server);
+    held[1].kill(&agents[1]);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(record(&named), ["198.51.100.2"], "moved within the hold time: {:#?}", events(&server, pool));
+    assert_eq!(updates(&server), before);
+    assert!(events(&server, pool).iter().any(|(k, m)| k == "decision" && m.starts_with("hold: would move to node-a")), "{:#?}", events(&server, pool));
+    held[1].release();
+    wait_healthy(&server, pool);
 
     // A provider BIND refuses: the record stays, the error says why.
     let wrong = server.post(
@@ -135,4 +242,13 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
     assert!(answer.to_string().contains("BADSIG"), "{answer}");
     assert_eq!(record(&named), ["198.51.100.2"], "the record is left as it was");
     assert!(events(&server, pool).iter().any(|(k, m)| k == "error" && m.contains("BADSIG")));
+}
+
+/// Waits (15 s at most) until every member of the pool is healthy.
+fn wait_healthy(server: &Server, pool: i64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !server.get(&format!("/api/v1/pools/{pool}/failover"))["members"].as_array().unwrap().iter().all(|m| m["healthy"] == true) {
+        assert!(Instant::now() < deadline, "a member is not healthy again");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -21,13 +21,12 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{prerequisites, temp_dir, Agent, Server};
+use crate::agent_harness::{prerequisites, temp_dir, Agent, HeldHaproxy, Server};
 use crate::netns::{ip, keepalived_bin, run, unavailable, Lab};
 
 const VIP: &str = "10.215.0.100";
@@ -62,8 +61,8 @@ struct Node {
     name: String,
     ns: String,
     agent: Agent,
-    /// While this file exists the node's `--haproxy-bin` wrapper refuses to start HAProxy.
-    hold: PathBuf,
+    /// Its `--haproxy-bin`, which keeps HAProxy down while held.
+    held: HeldHaproxy,
     keepalived_config: PathBuf,
     keepalived_pid: PathBuf,
 }
@@ -73,18 +72,12 @@ impl Node {
         Lab::addresses(&self.ns, "eth0").contains(&format!(" {VIP}/"))
     }
 
-    /// SIGKILL to this node's HAProxy master and workers, with the hold on so it stays down.
     fn kill_haproxy(&self) {
-        std::fs::write(&self.hold, "").unwrap();
-        let master = std::fs::read_to_string(self.agent.state.join("haproxy.pid")).unwrap().trim().to_string();
-        let mut pids = children(&master);
-        pids.push(master);
-        let args: Vec<&str> = ["-KILL"].into_iter().chain(pids.iter().map(String::as_str)).collect();
-        run("kill", &args);
+        self.held.kill(&self.agent);
     }
 
     fn release_haproxy(&self) {
-        let _ = std::fs::remove_file(&self.hold);
+        self.held.release();
     }
 
     /// SIGKILL to every keepalived process of this node (it leaves its address behind).
@@ -100,20 +93,6 @@ impl Node {
         let args: Vec<&str> = ["-KILL"].into_iter().chain(pids.iter().map(String::as_str)).collect();
         run("kill", &args);
     }
-}
-
-/// The pids whose parent is `pid` (HAProxy's workers).
-fn children(pid: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|p| p.chars().all(|c| c.is_ascii_digit()))
-        .filter(|p| {
-            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-            stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().nth(1).map(|pp| pp == pid)).unwrap_or(false)
-        })
-        .collect()
 }
 
 /// The namespaces, server and nodes of one run; everything stopped on drop (agents first: they
@@ -198,19 +177,8 @@ impl VipLab {
             attach(&ns, &format!("p{i}"), &format!("10.215.0.{}/24", i + 1));
             let node_dir = dir.join(name);
             std::fs::create_dir_all(&node_dir).unwrap();
-            let hold = node_dir.join("hold-haproxy");
-            let wrapper = node_dir.join("haproxy");
-            std::fs::write(
-                &wrapper,
-                format!(
-                    "#!/bin/sh\n[ -e '{}' ] && {{ echo 'haproxy held down by the test' >&2; exit 1; }}\nexec '{}' \"$@\"\n",
-                    hold.display(),
-                    haproxy.display()
-                ),
-            )
-            .unwrap();
-            std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-            let mut agent = Agent::new(&agent_bin, &wrapper, &server, &node_dir);
+            let held = HeldHaproxy::new(&haproxy, &node_dir);
+            let mut agent = Agent::new(&agent_bin, &held.wrapper, &server, &node_dir);
             let keepalived_config = node_dir.join("keepalived/keepalived.conf");
             let keepalived_pid = node_dir.join("keepalived.pid");
             agent.netns = Some(ns.clone());
@@ -232,7 +200,7 @@ impl VipLab {
                 std::fs::write(&keepalived_config, bytes).unwrap();
                 agent.mode_args.push("--adopt".into());
             }
-            nodes.push(Node { name: name.to_string(), ns, agent, hold, keepalived_config, keepalived_pid });
+            nodes.push(Node { name: name.to_string(), ns, agent, held, keepalived_config, keepalived_pid });
         }
         let cluster = server.cluster(tag, &nodes[0].agent.config);
         let v1 = server.commit(cluster, HAPROXY);
