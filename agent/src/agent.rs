@@ -22,7 +22,7 @@ use crate::keepalived::{self, Keepalived};
 use crate::pipeline::{self, Pipeline};
 use crate::process::ProcessDriver;
 use crate::systemd::SystemdDriver;
-use crate::{facts, token};
+use crate::{facts, probe, token};
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -302,6 +302,8 @@ async fn send_report(client: &Client, report: &AgentReport) {
 async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipeline, facts: serde_json::Value, interval: Duration, wake: Arc<Notify>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // What the server asked to probe in its last answer.
+    let mut failover_probe = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -343,9 +345,19 @@ async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipelin
         if let (Some(object), Some(summary)) = (facts.as_object_mut(), summary) {
             object.insert("runtime".into(), serde_json::to_value(summary).unwrap_or_default());
         }
-        if let Err(error) = client.heartbeat(&Heartbeat { facts: Some(facts), certificates, keepalived: keepalived_report, interfaces }).await {
-            tracing::warn!(%error, "heartbeat failed");
-            continue;
+        if let (Some(object), Some(asked)) = (facts.as_object_mut(), &failover_probe) {
+            let report = probe::run(asked, &pipeline.load_list(pipeline.running_manifest().as_ref()).configs).await;
+            if !report.ok {
+                tracing::debug!(detail = %report.detail, "failover probe failed");
+            }
+            object.insert("failover_probe".into(), serde_json::to_value(report).unwrap_or_default());
+        }
+        match client.heartbeat(&Heartbeat { facts: Some(facts), certificates, keepalived: keepalived_report, interfaces }).await {
+            Ok(answer) => failover_probe = answer.failover_probe,
+            Err(error) => {
+                tracing::warn!(%error, "heartbeat failed");
+                continue;
+            }
         }
         if let Err(error) = run_actions(&client, &driver).await {
             tracing::warn!(%error, "runtime actions failed");

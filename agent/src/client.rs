@@ -7,7 +7,7 @@ use std::time::Duration;
 use fleet_core::fingerprint::CaFingerprint;
 use fleet_core::runtime::{ActionOutcome, RuntimeAction, AGENT_RUNTIME_PATH, AGENT_RUNTIME_RESULTS_PATH};
 use fleet_core::wire::{
-    AgentIdentity, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, ADOPT_PATH, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, KEEPALIVED_ADOPT_PATH,
+    AgentIdentity, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer, ADOPT_PATH, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, KEEPALIVED_ADOPT_PATH,
     ME_PATH, REPORT_PATH,
 };
 use fleet_core::AgentReport;
@@ -25,7 +25,7 @@ pub(crate) enum ClientError {
     #[error("--ca-fingerprint: {0}")]
     Pin(rustls::Error),
     /// With its causes: a refused certificate says why (`invalid peer certificate: ...`).
-    #[error("server unreachable: {}", chain(.0))]
+    #[error("server unreachable: {}", fleet_core::with_causes(.0))]
     Transport(#[from] reqwest::Error),
     #[error("server answered {status}: {body}")]
     Status { status: StatusCode, body: String },
@@ -57,17 +57,6 @@ pub(crate) struct Client {
     token: Option<String>,
 }
 
-/// An error with its causes (`builder error: invalid certificate: ...`).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
     let status = response.status();
@@ -89,7 +78,7 @@ impl Client {
             Trust::System => builder.build().map_err(ClientError::Build)?,
             Trust::CaFile(path) => {
                 let pem = std::fs::read(path).map_err(|source| ClientError::CaFile { path: path.display().to_string(), source })?;
-                let invalid = |e: reqwest::Error| ClientError::Ca { path: path.display().to_string(), reason: chain(&e) };
+                let invalid = |e: reqwest::Error| ClientError::Ca { path: path.display().to_string(), reason: fleet_core::with_causes(&e) };
                 let cert = reqwest::Certificate::from_pem(&pem).map_err(invalid)?;
                 // The PEM is only decoded when the client is built.
                 builder.add_root_certificate(cert).build().map_err(invalid)?
@@ -144,10 +133,15 @@ impl Client {
         Ok(())
     }
 
-    pub(crate) async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<(), ClientError> {
+    /// Sends a heartbeat; what the server asks to measure next (an older server answers 204:
+    /// nothing).
+    pub(crate) async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<HeartbeatAnswer, ClientError> {
         let request = self.http.post(self.url(HEARTBEAT_PATH)).timeout(Duration::from_secs(15)).json(heartbeat);
-        check(self.authed(request).send().await?).await?;
-        Ok(())
+        let response = check(self.authed(request).send().await?).await?;
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(HeartbeatAnswer::default());
+        }
+        Ok(response.json().await?)
     }
 
     /// Uploads `archive` (a tar of the managed tree, config files `configs` in load order) as the

@@ -20,6 +20,7 @@ mod keepalived;
 mod mcli;
 mod pin;
 mod pipeline;
+mod probe;
 mod process;
 mod systemd;
 mod token;

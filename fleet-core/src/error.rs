@@ -116,3 +116,16 @@ impl Error {
 
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes, `: `-joined (`error sending request: connection refused`): HTTP
+/// clients' own message names only the request, not why it failed (refused, TLS, timeout).
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}

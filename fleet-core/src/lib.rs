@@ -54,7 +54,7 @@ pub mod vip;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
-pub use error::{Error, Result};
+pub use error::{with_causes, Error, Result};
 pub use model::{
     Actor, Agent, AgentReport, ApiToken, ApplyOutcome, AuditEntry, Cluster, ClusterSettings, ClusterStatus, Committed,
     ConfigVersion, Enrolment, Pool, ReloadMode, Role, Transaction, TransactionState, User, VersionInfo,

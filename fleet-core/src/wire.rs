@@ -7,7 +7,7 @@
 //!   GET  /api/v1/agent/desired?known=<sha256>&wait=<s>
 //!                                          -> 200 DesiredState | 304 (nothing new in `wait` s)
 //!   POST /api/v1/agent/report  AgentReport   -> the agent as recorded
-//!   POST /api/v1/agent/heartbeat Heartbeat   -> 204
+//!   POST /api/v1/agent/heartbeat Heartbeat   -> 200 HeartbeatAnswer (what to probe)
 //!   POST /api/v1/agent/adopt?configs=<paths>  (tar of the managed tree)
 //!                                          -> 201 the cluster's first version | 409 it has one
 //!   GET  /api/v1/agent/me                  -> AgentIdentity (its name: keepalived/<name>.conf)
@@ -193,6 +193,17 @@ pub struct Heartbeat {
     /// The node's interfaces and addresses (`ip addr`); none keeps the stored ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interfaces: Option<Vec<crate::vip::NodeInterface>>,
+}
+
+/// The server's answer to a heartbeat: what it asks the agent to measure for the next one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HeartbeatAnswer {
+    /// The HTTP probe of a frontend the agent's pool's DNS failover asks for
+    /// ([`crate::failover::probe`]); the agent reports it in its next heartbeat's facts as
+    /// `failover_probe`. `null`: none.
+    #[serde(default)]
+    pub failover_probe: Option<crate::failover::Probe>,
 }
 
 /// One certificate file HAProxy has loaded, as `show ssl cert <file>` describes it.

@@ -97,6 +97,21 @@ pub fn unquote(raw: &str) -> Result<Cow<'_, str>, QuoteError> {
 
 /// Decodes a word's raw text into its value and environment references.
 pub fn decode(raw: &str) -> Result<Decoded, QuoteError> {
+    decode_with(raw, None)
+}
+
+/// Decodes a word's raw text as HAProxy does when it loads it, with each environment reference
+/// replaced by `lookup(name)`: an unset variable is its `${NAME-default}` default, else empty
+/// (configuration.txt §2.3). For a node's own use of its configuration (the agent probing a
+/// frontend it runs); the server never expands, it does not know the nodes' environments.
+pub fn expand(raw: &str, lookup: &Lookup) -> Result<String, QuoteError> {
+    decode_with(raw, Some(lookup)).map(|d| d.value)
+}
+
+/// An environment: a variable's value by name, `None` when unset.
+pub type Lookup = dyn Fn(&str) -> Option<String>;
+
+fn decode_with(raw: &str, lookup: Option<&Lookup>) -> Result<Decoded, QuoteError> {
     let bytes = raw.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(raw.len());
     let mut env_refs = Vec::new();
@@ -159,7 +174,13 @@ pub fn decode(raw: &str) -> Result<Decoded, QuoteError> {
             }
             b'$' if dquote.is_some() => {
                 let (reference, end) = scan_env_ref(raw, i)?;
-                out.extend_from_slice(&bytes[i..end]);
+                match lookup {
+                    Some(lookup) => {
+                        let value = lookup(&reference.name).or_else(|| reference.default.clone()).unwrap_or_default();
+                        out.extend_from_slice(value.as_bytes());
+                    }
+                    None => out.extend_from_slice(&bytes[i..end]),
+                }
                 env_refs.push(reference);
                 i = end;
             }
@@ -262,6 +283,16 @@ pub fn quote(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn expansion_replaces_references_inside_double_quotes_only() {
+        let env = |name: &str| (name == "ADDR").then(|| "192.0.2.7".to_string());
+        assert_eq!(super::expand("\"${ADDR}:80\"", &env).unwrap(), "192.0.2.7:80");
+        assert_eq!(super::expand("\"$ADDR\":80", &env).unwrap(), "192.0.2.7:80");
+        assert_eq!(super::expand("\"${UNSET-127.0.0.1}:80\"", &env).unwrap(), "127.0.0.1:80");
+        assert_eq!(super::expand("\"${UNSET}\":80", &env).unwrap(), ":80");
+        assert_eq!(super::expand("'${ADDR}':80", &env).unwrap(), "${ADDR}:80");
+    }
+
     use super::*;
 
     #[test]

@@ -17,8 +17,10 @@ pub mod decide;
 #[cfg(feature = "store")]
 pub mod decider;
 pub mod health;
+pub mod probe;
 #[cfg(feature = "store")]
 pub mod settings;
 
 pub use decide::{decide, Decision, Failback, Member, Policy, State};
 pub use health::{healthy, Observation};
+pub use probe::{Probe, ProbeReport, ProbeTarget};

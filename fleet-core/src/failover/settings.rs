@@ -36,6 +36,10 @@ pub struct FailoverSettings {
     /// `null` (default): never by itself.
     #[serde(default)]
     pub failback: Option<u64>,
+    /// The agent's own HTTP probe of a frontend on each member; a member whose probe fails is
+    /// not healthy. `null` (default): heartbeats and HAProxy running only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<super::Probe>,
     /// Where to POST a JSON notification of every automatic move (`http` or `https`),
     /// retried with backoff (5 attempts over about 15 s); `null` (default): none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +101,9 @@ impl FailoverSettings {
         if self.failback.is_some_and(|s| s > 86_400) {
             return Err(Error::invalid("failback: seconds of health, 0 to 86400, or null for never"));
         }
+        if let Some(probe) = &self.probe {
+            probe.check().map_err(Error::invalid)?;
+        }
         if let Some(url) = &self.webhook_url {
             crate::notify::Webhook::new(url).map_err(|e| Error::invalid(format!("webhook_url: {e}")))?;
         }
@@ -110,6 +117,14 @@ impl FailoverSettings {
             hold_ms: i64::try_from(self.hold_seconds * 1000).unwrap_or(i64::MAX),
             failback: self.failback.map_or(Failback::Never, |seconds| Failback::WhenHealthyFor { seconds }),
         }
+    }
+
+    /// The probe members' agents run: `probe` with its `host` defaulting to the failover
+    /// hostname (what the heartbeat answer carries, and what a report must match).
+    pub fn effective_probe(&self) -> Option<super::Probe> {
+        let mut probe = self.probe.clone()?;
+        probe.host.get_or_insert_with(|| self.hostname.trim_end_matches('.').to_string());
+        Some(probe)
     }
 
     /// The detection window in ms.
@@ -128,8 +143,11 @@ pub struct FailoverMember {
     pub cluster_id: i64,
     /// The addresses the record would point at (`fleet-agent --public-ip`).
     pub addresses: Vec<String>,
-    /// Healthy now (heartbeat within the window, HAProxy running).
+    /// Healthy now (heartbeat within the window, HAProxy running, the probe not failing).
     pub healthy: bool,
+    /// Its last report of the pool's probe, when the pool has one and the agent reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<super::ProbeReport>,
     /// Its last heartbeat, Unix ms.
     pub last_seen_at: Option<i64>,
 }

@@ -97,7 +97,7 @@ impl Webhook {
                     let retry = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
                     (retry, Err(format!("the receiver answered {status}")))
                 }
-                Err(e) => (true, Err(transport_error(&e))),
+                Err(e) => (true, Err(crate::with_causes(&e))),
             };
             if !retry || outcome.is_ok() || attempts >= self.attempts {
                 let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -106,18 +106,6 @@ impl Webhook {
             tokio::time::sleep(backoff.next_delay(random)).await;
         }
     }
-}
-
-/// reqwest's error with its causes (the top level alone says only "error sending request").
-fn transport_error(error: &reqwest::Error) -> String {
-    let mut words = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        words.push_str(": ");
-        words.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    words
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use super::{json_column, to_json, Store};
 use crate::dns::{RecordSet, RecordType};
 use crate::error::{Error, Result};
 use crate::failover::settings::{FailoverEvent, FailoverMember, FailoverSettings, PoolFailover};
-use crate::failover::{decide, healthy, Decision, Member, Observation, State};
+use crate::failover::{decide, healthy, Decision, Member, Observation, Probe, ProbeReport, State};
 use crate::model::Agent;
 use crate::secrets::Keyring;
 
@@ -68,14 +68,23 @@ fn member_addresses(agent: &Agent, record_type: RecordType) -> Vec<IpAddr> {
         .collect()
 }
 
-/// What the server measured of an agent: its last heartbeat, and whether HAProxy answered the
-/// runtime API for it (the heartbeat carries `runtime` only then).
-fn observation(agent: &Agent) -> Observation {
+/// What the server measured of an agent: its last heartbeat, whether HAProxy answered the
+/// runtime API for it (the heartbeat carries `runtime` only then), and its report of the pool's
+/// current probe.
+fn observation(agent: &Agent, settings: &FailoverSettings) -> Observation {
     Observation {
         last_heartbeat_at: agent.last_seen_at,
         haproxy_running: Some(agent.facts.get("runtime").is_some_and(|r| !r.is_null())),
-        probe_ok: None,
+        probe_ok: probe_report(agent, settings).map(|r| r.ok),
     }
+}
+
+/// The agent's last report (facts `failover_probe`) of the pool's current probe; a report of
+/// another probe (the settings changed since) does not count.
+fn probe_report(agent: &Agent, settings: &FailoverSettings) -> Option<ProbeReport> {
+    let current = settings.effective_probe()?;
+    let report: ProbeReport = serde_json::from_value(agent.facts.get("failover_probe")?.clone()).ok()?;
+    (report.probe == current).then_some(report)
 }
 
 impl Store {
@@ -100,6 +109,19 @@ impl Store {
         if !crate::dns::in_zone(&settings.hostname, &provider.zone) {
             return Err(Error::invalid(format!("hostname: {} is not in zone {} of dns provider {}", settings.hostname, provider.zone, provider.name)));
         }
+        // The member to make active is published first, under the new settings: a member that
+        // is not one, has no address or that the provider refuses stores nothing.
+        let published = match &settings.active {
+            Some(agent) => match self.publish_member(ring, pool_id, settings, agent).await {
+                Ok(published) => Some((agent, published)),
+                Err(e) => {
+                    let message = format!("settings not changed: cannot point {} at {agent}: {e}", settings.hostname);
+                    self.failover_event(pool_id, "error", &message).await?;
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         let stored = FailoverSettings { active: None, ..settings.clone() };
         let now = self.now();
         let mut tx = self.write_tx().await?;
@@ -121,8 +143,9 @@ impl Store {
             .await?;
         tx.commit().await?;
         self.failover_event(pool_id, "settings", &format!("settings changed by {actor}: {} via dns provider {}", settings.hostname, provider.name)).await?;
-        if let Some(agent) = &settings.active {
-            self.activate(actor, ring, pool_id, agent, &format!("made active by {actor}")).await?;
+        if let Some((agent, published)) = published {
+            let state = self.failover_row(pool_id).await?.1;
+            self.store_move(actor, pool_id, &settings.hostname, &state, agent, MoveCause::Manual, &format!("made active by {actor}"), published).await?;
         }
         self.failover(pool_id).await
     }
@@ -151,7 +174,8 @@ impl Store {
                 agent: a.name.clone(),
                 cluster_id: a.cluster_id,
                 addresses: settings.record_types.iter().flat_map(|t| member_addresses(a, *t)).map(|ip| ip.to_string()).collect(),
-                healthy: healthy(&observation(a), settings.window_ms(), false, now),
+                healthy: healthy(&observation(a, &settings), settings.window_ms(), now),
+                probe: probe_report(a, &settings),
                 last_seen_at: a.last_seen_at,
             })
             .collect();
@@ -186,6 +210,20 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(|r| Ok(FailoverEvent { at: r.try_get("at")?, kind: r.try_get("kind")?, message: r.try_get("message")? })).collect()
+    }
+
+    /// The probe agent `agent_id` runs for its pool's failover (the heartbeat answer), `None`
+    /// when its pool has no failover or no probe.
+    pub async fn failover_probe_of(&self, agent_id: i64) -> Result<Option<Probe>> {
+        let row = sqlx::query(
+            "SELECT f.settings FROM agents a JOIN clusters c ON c.id = a.cluster_id JOIN pool_failover f ON f.pool_id = c.pool_id WHERE a.id = $1",
+        )
+        .bind(agent_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let settings: FailoverSettings = json_column(&row, "settings")?;
+        Ok(settings.effective_probe())
     }
 
     /// Pool `pool_id`'s stored failover settings (no health, no DNS query).
@@ -227,7 +265,23 @@ impl Store {
         if let Err(e) = &result {
             self.failover_event(pool_id, "error", &format!("cannot point {} at {agent}: {e}", settings.hostname)).await?;
         }
-        let published = result?;
+        self.store_move(actor, pool_id, &settings.hostname, &state, agent, cause, why, result?).await
+    }
+
+    /// Stores a published move from `state` to `agent` with its audit entry and event; the
+    /// notification document.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_move(
+        &self,
+        actor: &str,
+        pool_id: i64,
+        hostname: &str,
+        state: &State,
+        agent: &str,
+        cause: MoveCause<'_>,
+        why: &str,
+        published: Vec<String>,
+    ) -> Result<serde_json::Value> {
         let now = self.now();
         let (preferred, action, kind) = match cause {
             MoveCause::Manual => (Some(agent.to_string()), "failover.activate", "manual"),
@@ -260,10 +314,10 @@ impl Store {
             return Err(Error::Conflict(format!("pool {pool_id}: the decider's lease or the active member changed during the move")));
         }
         let details = json!({"pool_id": pool_id, "from": state.active, "to": agent, "why": why, "records": published});
-        self.audit(&mut tx, Audit { actor, action, cluster_id: None, version: None, details: details.clone() }).await?;
+        self.audit(&mut tx, Audit { actor, action, cluster_id: None, version: None, details }).await?;
         tx.commit().await?;
-        self.failover_event(pool_id, kind, &format!("{} now points at {agent} ({}): {why}", settings.hostname, published.join("; "))).await?;
-        Ok(json!({"event": "dns_failover.move", "pool_id": pool_id, "hostname": settings.hostname, "from": state.active, "to": agent,
+        self.failover_event(pool_id, kind, &format!("{hostname} now points at {agent} ({}): {why}", published.join("; "))).await?;
+        Ok(json!({"event": "dns_failover.move", "pool_id": pool_id, "hostname": hostname, "from": state.active, "to": agent,
             "reason": why, "records": published, "at": crate::clock::rfc3339(now)}))
     }
 
@@ -319,7 +373,7 @@ impl Store {
             .await?
             .into_iter()
             .filter(|a| Some(&a.name) != state.active.as_ref())
-            .find(|a| healthy(&observation(a), settings.window_ms(), false, now) && settings.record_types.iter().all(|t| !member_addresses(a, *t).is_empty()))
+            .find(|a| healthy(&observation(a, &settings), settings.window_ms(), now) && settings.record_types.iter().all(|t| !member_addresses(a, *t).is_empty()))
             .ok_or_else(|| Error::Conflict(format!("pool {pool_id} has no ready standby to cut over to")))?;
         self.activate(actor, ring, pool_id, &next.name, &format!("cut over by {actor}")).await?;
         self.failover(pool_id).await
@@ -359,7 +413,7 @@ impl Store {
         let agents = self.pool_agents(pool_id).await?;
         let mut members = Vec::new();
         for agent in &agents {
-            let up = healthy(&observation(agent), settings.window_ms(), false, now);
+            let up = healthy(&observation(agent, &settings), settings.window_ms(), now);
             let since = match last.get(&agent.name) {
                 Some((was, since)) if *was == up => *since,
                 Some(_) => {

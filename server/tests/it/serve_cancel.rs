@@ -45,7 +45,7 @@ async fn writes_abandoned_by_their_clients_leave_no_transaction_open() {
     // Every later write works: none lands on a connection left inside a transaction.
     for n in 0..10 {
         let reply = s.post("/api/v1/agent/heartbeat", &agent, json!({"facts": {"n": n}})).await;
-        assert_eq!(reply.status.as_u16(), 204, "heartbeat {n}: {}", reply.text);
+        assert_eq!(reply.status.as_u16(), 200, "heartbeat {n}: {}", reply.text);
         if n % 3 != 0 {
             continue;
         }

@@ -241,6 +241,7 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
     assert_eq!(status, 409, "{answer}");
     assert!(answer.to_string().contains("BADSIG"), "{answer}");
     assert_eq!(record(&named), ["198.51.100.2"], "the record is left as it was");
+    assert_eq!(server.get(&format!("/api/v1/pools/{pool}/failover"))["settings"]["provider_id"], provider["id"], "and the settings too");
     assert!(events(&server, pool).iter().any(|(k, m)| k == "error" && m.contains("BADSIG")));
 }
 

@@ -17,6 +17,7 @@ mod agent_runtime;
 mod agent_tls;
 mod bundle_acceptance;
 mod dns_failover;
+mod failover_probe;
 mod agent_systemd;
 mod keepalived_vrrp;
 mod netns;

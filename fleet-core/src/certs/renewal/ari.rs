@@ -100,19 +100,6 @@ pub fn parse_renewal_info(body: &[u8], retry_after: Option<&str>, now_ms: i64) -
     Ok(RenewalInfo { window, explanation_url: body.explanation_url, next_check_ms: next_check(retry_after, now_ms) })
 }
 
-/// An error and its causes (reqwest's own message names only the request, not why it failed:
-/// refused, TLS, timeout).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
-}
-
 /// Fetches renewal information over HTTP(S).
 #[derive(Debug, Clone)]
 pub struct AriClient {
@@ -136,7 +123,7 @@ impl AriClient {
 
     async fn get(&self, url: &str) -> Result<reqwest::Response, AriError> {
         let failed = |reason: String| AriError::Http { url: url.to_string(), reason };
-        let response = self.http.get(url).send().await.map_err(|e| failed(with_causes(&e)))?;
+        let response = self.http.get(url).send().await.map_err(|e| failed(crate::with_causes(&e)))?;
         if !response.status().is_success() {
             return Err(failed(format!("status {}", response.status())));
         }

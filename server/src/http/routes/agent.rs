@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fleet_core::wire::{long_poll_wait, AgentIdentity, EnrolRequest, EnrolResponse, Heartbeat};
+use fleet_core::wire::{long_poll_wait, AgentIdentity, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer};
 use fleet_core::AgentReport;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -96,21 +96,22 @@ pub(crate) async fn report(
 }
 
 /// Records that the agent is alive, with its current facts and the certificates its HAProxy
-/// serves (`show ssl cert`), which the certificate status compares with the store.
+/// serves (`show ssl cert`), which the certificate status compares with the store; answers what
+/// to measure for the next heartbeat (its pool's failover probe).
 #[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent", request_body = Heartbeat,
-    responses((status = 204, description = "recorded")))]
+    responses((status = 200, description = "recorded", body = HeartbeatAnswer)))]
 pub(crate) async fn heartbeat(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Json(body): Json<Heartbeat>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<axum::Json<HeartbeatAnswer>> {
     let agent = caller.agent()?;
     state.store.heartbeat(agent.id, body.facts).await?;
     state.store.record_node_report(agent.id, body.keepalived.as_ref(), body.interfaces.as_deref()).await?;
     if let Some(served) = &body.certificates {
         state.store.record_served(agent.id, served).await?;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(axum::Json(HeartbeatAnswer { failover_probe: state.store.failover_probe_of(agent.id).await? }))
 }
 
 /// Uploads the node's managed tree (a tar archive, as `tar -C /etc/haproxy -cf - .` writes it)

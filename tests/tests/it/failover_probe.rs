@@ -1,0 +1,127 @@
+//! DNS failover's probe (issue 15) with real components on loopback: two `fleet-agent`s running
+//! HAProxy, each node's backend a small application server started here, and a BIND 9 holding
+//! the zone. Every member's agent fetches `/health` through its own HAProxy frontend; when the
+//! active node's application fails (HAProxy runs on and answers 500), the probe fails and the
+//! record moves to the standby, though heartbeats and HAProxy are fine.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::agent_harness::{free_port, node_agents, prerequisites, temp_dir, Server};
+
+/// An application server answering every request with the status it holds now.
+fn application() -> (u16, Arc<AtomicU16>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let status = Arc::new(AtomicU16::new(200));
+    let answer = status.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let code = answer.load(Ordering::SeqCst);
+            let _ = stream.write_all(format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").as_bytes());
+        }
+    });
+    (port, status)
+}
+
+/// How many agents of the cluster run its desired version with HAProxy answering.
+fn members_applied(server: &Server, cluster: i64) -> usize {
+    let status = server.get(&format!("/api/v1/clusters/{cluster}/status"));
+    let desired = status["desired_version"].clone();
+    status["agents"].as_array().cloned().unwrap_or_default().iter().filter(|a| a["applied_version"] == desired && !a["facts"]["runtime"].is_null()).count()
+}
+
+fn members(server: &Server, pool: i64) -> Vec<Value> {
+    server.get(&format!("/api/v1/pools/{pool}/failover"))["members"].as_array().cloned().unwrap()
+}
+
+#[test]
+fn a_member_whose_probe_fails_loses_the_record() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    if fleet_tests::named_bin().is_none() {
+        eprintln!("skipped: named is not installed (scripts/setup.d/40-bind9.sh)");
+        return;
+    }
+    let Some(named) = fleet_tests::Named::start("fleet-test.example") else { return };
+    if named.dig("ns1.fleet-test.example", "A").is_none() {
+        eprintln!("skipped: dig is not installed");
+        return;
+    }
+    let nodes = [("node-a", "127.0.0.1"), ("node-b", "127.0.0.2")];
+    let dir = temp_dir("failover-probe");
+    let server = Server::start(&fleet, &dir.join("data"));
+    let mut agents = node_agents(&agent_bin, &haproxy, &server, &dir, &nodes);
+    let mut applications = Vec::new();
+    for (agent, public) in agents.iter_mut().zip(["198.51.100.1", "198.51.100.2"]) {
+        agent.mode_args.extend(["--public-ip".to_string(), public.to_string()]);
+        let (port, status) = application();
+        agent.env.push(("APP_PORT".into(), port.to_string()));
+        applications.push(status);
+    }
+    let cluster = server.cluster("probe", &agents[0].config);
+    let pool = server.get(&format!("/api/v1/clusters/{cluster}"))["pool_id"].as_i64().unwrap();
+    let port = free_port();
+    let config = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+         frontend fe\n    bind \"${{FLEET_NODE_ADDR}}:{port}\"\n    default_backend app\n\n\
+         backend app\n    server s1 \"127.0.0.1:${{APP_PORT}}\"\n"
+    );
+    let version = server.commit(cluster, &config);
+    server.apply(cluster, version);
+    for ((name, _), agent) in nodes.iter().zip(agents.iter_mut()) {
+        agent.start(Some(&server.enrolment_secret(cluster, name)));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while members_applied(&server, cluster) < 2 {
+        assert!(Instant::now() < deadline, "both nodes do not run version {version}: {}", agents[0].log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let provider = server.post(
+        "/api/v1/dns-providers",
+        &json!({"name": "bind", "kind": "rfc2136", "server": named.addr.to_string(), "zone": "fleet-test.example",
+                "tsig_key_name": fleet_tests::NAMED_KEY_NAME, "tsig_secret": named.secret}),
+    );
+    let settings = json!({"hostname": "www.fleet-test.example", "ttl": 30, "provider_id": provider["id"], "detection_window_seconds": 10,
+        "hold_seconds": 0, "probe": {"frontend": "fe", "path": "/health"}, "active": "node-a"});
+    server.call_put(&format!("/api/v1/pools/{pool}/failover"), &settings);
+    assert_eq!(named.dig("www.fleet-test.example", "A").unwrap(), ["198.51.100.1"]);
+
+    // Both agents learn the probe from a heartbeat answer and report it passing.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !members(&server, pool).iter().all(|m| m["probe"]["ok"] == true && m["healthy"] == true) {
+        assert!(Instant::now() < deadline, "the probes do not pass: {:#?}\n{}", members(&server, pool), agents[0].log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let shown = members(&server, pool);
+    assert_eq!(shown[0]["probe"]["target"], json!(format!("http://www.fleet-test.example:{port}/health via 127.0.0.1:{port}")), "{shown:#?}");
+    assert_eq!(shown[1]["probe"]["target"], json!(format!("http://www.fleet-test.example:{port}/health via 127.0.0.2:{port}")));
+
+    // node-a's application fails: its HAProxy runs on and answers 500; the record moves.
+    applications[0].store(500, Ordering::SeqCst);
+    let failed = Instant::now();
+    while named.dig("www.fleet-test.example", "A").unwrap() != ["198.51.100.2"] {
+        assert!(failed.elapsed() < Duration::from_secs(10), "the record did not move: {:#?}", members(&server, pool));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("failover probe: node-a's application failing -> record moved (dig @bind) in {:?} (heartbeat 1 s)", failed.elapsed());
+    let shown = members(&server, pool);
+    assert_eq!((&shown[0]["healthy"], &shown[0]["probe"]["ok"], &shown[0]["probe"]["status"]), (&json!(false), &json!(false), &json!(500)), "{shown:#?}");
+    assert!(shown[0]["probe"]["detail"].as_str().unwrap().contains("answered 500"), "{shown:#?}");
+    let events = server.get(&format!("/api/v1/pools/{pool}/failover/events")).to_string();
+    assert!(events.contains("node-a is unhealthy") && events.contains("now points at node-b"), "{events}");
+
+    // A bad probe is refused before anything is stored.
+    let mut bad = settings.clone();
+    bad["probe"] = json!({"frontend": "fe", "path": "health"});
+    let response = server.request(reqwest::Method::PUT, &format!("/api/v1/pools/{pool}/failover")).json(&bad).send().unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    assert!(response.text().unwrap().contains("probe.path"));
+}
