@@ -77,7 +77,7 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use document::Document;
 pub use duration::{format_duration, parse_duration, DurationError, TimeValue, MAX_MILLIS};
 pub use line::{Conditional, Line, LineKind};
-pub use quoting::{decode, env_ref_end, expand, quote, unquote, Decoded, EnvRef, QuoteError};
+pub use quoting::{decode, env_ref_end, expand, quote, unquote, Decoded, EnvRef, Lookup, QuoteError};
 pub use section::{Section, SectionKind, CANONICAL_INDENT};
 pub use trivia::{LineEnding, Position};
 pub use views::{
