@@ -34,3 +34,23 @@ def test_failover_settings_events_and_refusals(client: Client, unique: str) -> N
     with pytest.raises(FleetError) as error:
         client.cutover(pool["id"])
     assert error.value.status == 409
+
+
+def test_probe_and_webhook_settings_are_checked_and_kept(client: Client, unique: str) -> None:
+    provider = client.create_dns_provider(f"fp-{unique}", "example.com", "127.0.0.1:1", "fleet-update", SECRET)
+    pool = client.create_pool(f"fp-pool-{unique}")
+    base = {"hostname": "www.example.com", "provider_id": provider["id"]}
+    for bad, field in [({"probe": {"frontend": "fe", "path": "health"}}, "probe.path"),
+                       ({"probe": {"frontend": "fe", "timeout_ms": 20}}, "probe.timeout_ms"),
+                       ({"probe": {"frontend": "fe", "url": "/"}}, "url"),
+                       ({"webhook_url": "ftp://hooks.example.com/"}, "webhook_url")]:
+        with pytest.raises(FleetError) as error:
+            client.set_failover(pool["id"], {**base, **bad})
+        assert error.value.status == 422 and field in str(error.value), bad
+    with pytest.raises(FleetError) as error:
+        client.failover(pool["id"])
+    assert error.value.status == 404, "nothing stored"
+    shown = client.set_failover(pool["id"], {**base, "probe": {"frontend": "fe", "path": "/healthz", "expect_status": 204},
+                                             "webhook_url": "https://hooks.example.com/fleet"})
+    assert shown["settings"]["probe"] == {"frontend": "fe", "path": "/healthz", "expect_status": 204, "timeout_ms": 2000}
+    assert shown["settings"]["webhook_url"] == "https://hooks.example.com/fleet"
