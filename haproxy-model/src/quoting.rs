@@ -104,14 +104,14 @@ pub fn decode(raw: &str) -> Result<Decoded, QuoteError> {
 /// replaced by `lookup(name)`: an unset variable is its `${NAME-default}` default, else empty
 /// (configuration.txt §2.3). For a node's own use of its configuration (the agent probing a
 /// frontend it runs); the server never expands, it does not know the nodes' environments.
-pub fn expand(raw: &str, lookup: &Lookup) -> Result<String, QuoteError> {
+pub fn expand(raw: &str, lookup: &Lookup<'_>) -> Result<String, QuoteError> {
     decode_with(raw, Some(lookup)).map(|d| d.value)
 }
 
 /// An environment: a variable's value by name, `None` when unset.
-pub type Lookup = dyn Fn(&str) -> Option<String>;
+pub type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
-fn decode_with(raw: &str, lookup: Option<&Lookup>) -> Result<Decoded, QuoteError> {
+fn decode_with(raw: &str, lookup: Option<&Lookup<'_>>) -> Result<Decoded, QuoteError> {
     let bytes = raw.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(raw.len());
     let mut env_refs = Vec::new();

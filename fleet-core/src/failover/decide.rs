@@ -64,6 +64,23 @@ pub struct State {
     pub last_move_at: Option<i64>,
 }
 
+/// What a decider remembers of a pool between its ticks (never stored: a replica taking a
+/// pool over starts afresh, measuring health from the members' last heartbeats).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// Each member's health and since when (Unix ms) it has held it.
+    pub health: std::collections::BTreeMap<String, (bool, i64)>,
+    /// The all-down error was recorded (once per episode).
+    pub alerted: bool,
+    /// The hold note was recorded (once per episode).
+    pub held: bool,
+    /// The records as last published or read from the provider (`A 198.51.100.1`, one entry
+    /// per record type, values sorted), when known.
+    pub published: Option<Vec<String>>,
+    /// The last error re-publishing the active member's changed address (recorded once).
+    pub sync_error: Option<String>,
+}
+
 /// What to do now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

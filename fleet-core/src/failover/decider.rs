@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::Decision;
+use super::{Decision, Memory};
 use crate::backoff::Backoff;
 use crate::clock::OsRandom;
 use crate::notify::Webhook;
@@ -40,10 +40,10 @@ impl std::fmt::Debug for Decider {
     }
 }
 
-/// A pool's memory between ticks: members' health and since when, the retry schedule.
+/// A pool's memory between ticks: the decision's, the retry schedule.
 #[derive(Default)]
 struct PoolMemory {
-    health: BTreeMap<String, (bool, i64)>,
+    tick: Memory,
     backoff: Option<Backoff>,
     retry_at: Option<tokio::time::Instant>,
 }
@@ -71,7 +71,7 @@ impl Decider {
                         if memory.retry_at.is_some_and(|at| tokio::time::Instant::now() < at) {
                             continue;
                         }
-                        match self.store.failover_tick(&self.holder, &self.ring, pool_id, &mut memory.health).await {
+                        match self.store.failover_tick(&self.holder, &self.ring, pool_id, &mut memory.tick).await {
                             Ok(FailoverTick { moved: Some(notice), .. }) => {
                                 memory.backoff = None;
                                 memory.retry_at = None;

@@ -21,6 +21,6 @@ pub mod probe;
 #[cfg(feature = "store")]
 pub mod settings;
 
-pub use decide::{decide, Decision, Failback, Member, Policy, State};
+pub use decide::{decide, Decision, Failback, Member, Memory, Policy, State};
 pub use health::{healthy, Observation};
 pub use probe::{Probe, ProbeReport, ProbeTarget};

@@ -12,7 +12,6 @@
 //!   (heartbeat within the window, HAProxy answering in it) -> decide -> move or event
 //! ```
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde_json::json;
@@ -23,7 +22,7 @@ use super::{json_column, to_json, Store};
 use crate::dns::{RecordSet, RecordType};
 use crate::error::{Error, Result};
 use crate::failover::settings::{FailoverEvent, FailoverMember, FailoverSettings, PoolFailover};
-use crate::failover::{decide, healthy, Decision, Member, Observation, Probe, ProbeReport, State};
+use crate::failover::{decide, healthy, Decision, Member, Memory, Observation, Probe, ProbeReport, State};
 use crate::model::Agent;
 use crate::secrets::Keyring;
 
@@ -38,11 +37,6 @@ enum MoveCause<'a> {
         holder: &'a str,
     },
 }
-
-/// Keys of a pool's decider memory that are not members (a NUL cannot start an agent's name):
-/// the all-down alert and the hold note were recorded once already.
-const ALERTED: &str = "\0alerted";
-const HELD: &str = "\0held";
 
 /// What one decider tick did for a pool ([`Store::failover_tick`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +58,32 @@ fn member_addresses(agent: &Agent, record_type: RecordType) -> Vec<IpAddr> {
         .filter(|a| match record_type {
             RecordType::Aaaa => a.is_ipv6(),
             _ => a.is_ipv4(),
+        })
+        .collect()
+}
+
+/// The RRsets pointing the pool's hostname at `member`, one per record type; an error naming
+/// the type the member declared no address of.
+fn record_sets(settings: &FailoverSettings, member: &Agent) -> Result<Vec<RecordSet>> {
+    let mut sets = Vec::new();
+    for record_type in &settings.record_types {
+        let addresses = member_addresses(member, *record_type);
+        if addresses.is_empty() {
+            return Err(Error::invalid(format!("agent {} declared no {record_type} address (fleet-agent --public-ip)", member.name)));
+        }
+        sets.push(RecordSet { name: settings.hostname.clone(), record_type: *record_type, ttl: settings.ttl, values: addresses.iter().map(ToString::to_string).collect() });
+    }
+    Ok(sets)
+}
+
+/// RRsets as the timeline and the notification show them: `A 198.51.100.1, 198.51.100.2`,
+/// values sorted so a read-back compares equal to what was published.
+fn records_text(sets: &[RecordSet]) -> Vec<String> {
+    sets.iter()
+        .map(|set| {
+            let mut values = set.values.clone();
+            values.sort();
+            format!("{} {}", set.record_type, values.join(", "))
         })
         .collect()
 }
@@ -342,26 +362,12 @@ impl Store {
             .into_iter()
             .find(|a| a.name == agent)
             .ok_or_else(|| Error::invalid(format!("agent: {agent} is not a member of pool {pool_id}")))?;
-        let mut sets = Vec::new();
-        for record_type in &settings.record_types {
-            let addresses = member_addresses(&member, *record_type);
-            if addresses.is_empty() {
-                return Err(Error::invalid(format!("agent {agent} declared no {record_type} address (fleet-agent --public-ip)")));
-            }
-            sets.push(RecordSet {
-                name: settings.hostname.clone(),
-                record_type: *record_type,
-                ttl: settings.ttl,
-                values: addresses.iter().map(ToString::to_string).collect(),
-            });
-        }
+        let sets = record_sets(settings, &member)?;
         let provider = self.open_dns_provider(settings.provider_id, ring).await?;
-        let mut published = Vec::new();
         for set in &sets {
             provider.replace(set).await?;
-            published.push(format!("{} {}", set.record_type, set.values.join(", ")));
         }
-        Ok(published)
+        Ok(records_text(&sets))
     }
 
     /// Moves the record to the next ready standby (healthy, addressed, in pool order).
@@ -407,14 +413,14 @@ impl Store {
     /// One decision for pool `pool_id` ([`crate::failover::decide`]) by the decider `holder`
     /// (which must hold the pool's lease for a move to be stored) and its move, with the
     /// timeline: a detection when the active member turns unhealthy, the decision, the update.
-    pub async fn failover_tick(&self, holder: &str, ring: &Keyring, pool_id: i64, last: &mut BTreeMap<String, (bool, i64)>) -> Result<FailoverTick> {
+    pub async fn failover_tick(&self, holder: &str, ring: &Keyring, pool_id: i64, memory: &mut Memory) -> Result<FailoverTick> {
         let (settings, state) = self.failover_row(pool_id).await?;
         let now = self.now();
         let agents = self.pool_agents(pool_id).await?;
         let mut members = Vec::new();
         for agent in &agents {
             let up = healthy(&observation(agent, &settings), settings.window_ms(), now);
-            let since = match last.get(&agent.name) {
+            let since = match memory.health.get(&agent.name) {
                 Some((was, since)) if *was == up => *since,
                 Some(_) => {
                     let word = if up { "healthy again" } else { "unhealthy" };
@@ -423,7 +429,7 @@ impl Store {
                 }
                 None => agent.last_seen_at.unwrap_or(now).min(now),
             };
-            last.insert(agent.name.clone(), (up, since));
+            memory.health.insert(agent.name.clone(), (up, since));
             let addressable = settings.record_types.iter().all(|t| !member_addresses(agent, *t).is_empty());
             members.push(Member { agent: agent.name.clone(), healthy: up, since, addressable });
         }
@@ -434,28 +440,90 @@ impl Store {
                 self.failover_event(pool_id, "decision", &format!("move to {to}: {reason}")).await?;
                 let actor = format!("failover:{holder}");
                 match self.move_record(&actor, ring, pool_id, to, MoveCause::Automatic { holder }, reason).await {
-                    Ok(notice) => moved = Some(notice),
+                    Ok(notice) => {
+                        memory.published = notice["records"].as_array().map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+                        moved = Some(notice);
+                    }
                     Err(e) => tracing::warn!(%e, pool_id, "failover: move failed"),
                 }
             }
-            Decision::AllDown if last.get(ALERTED).is_none() => {
-                last.insert(ALERTED.into(), (true, now));
+            Decision::AllDown if !memory.alerted => {
+                memory.alerted = true;
                 self.failover_event(pool_id, "error", "no healthy member with an address: the record keeps pointing where it does").await?;
             }
-            Decision::Hold { to, until } if last.get(HELD).is_none() => {
-                last.insert(HELD.into(), (true, now));
+            Decision::Hold { to, until } if !memory.held => {
+                memory.held = true;
                 let wait = (until - now + 999) / 1000;
                 self.failover_event(pool_id, "decision", &format!("hold: would move to {to}, but the last move was less than {} s ago (anti-flap); {wait} s to go", settings.hold_seconds)).await?;
             }
+            Decision::Stay => self.sync_addresses(holder, ring, pool_id, &settings, &state, &agents, memory).await?,
             _ => {}
         }
         // The one-time notes end with the condition that caused them.
-        if !matches!(decision, Decision::AllDown) {
-            last.remove(ALERTED);
-        }
-        if !matches!(decision, Decision::Hold { .. }) {
-            last.remove(HELD);
-        }
+        memory.alerted &= matches!(decision, Decision::AllDown);
+        memory.held &= matches!(decision, Decision::Hold { .. });
         Ok(FailoverTick { decision, moved })
+    }
+
+    /// Dynamic DNS: when the active member's declared addresses (`--public-ip`) differ from what
+    /// the record holds, re-publishes them (audited `failover.sync`, no move: the hold time is
+    /// not reset). What the record holds is read from the provider once per decider, then
+    /// remembered.
+    #[allow(clippy::too_many_arguments)]
+    async fn sync_addresses(
+        &self,
+        holder: &str,
+        ring: &Keyring,
+        pool_id: i64,
+        settings: &FailoverSettings,
+        state: &State,
+        agents: &[Agent],
+        memory: &mut Memory,
+    ) -> Result<()> {
+        let Some(active) = state.active.as_deref().and_then(|name| agents.iter().find(|a| a.name == name)) else { return Ok(()) };
+        let Ok(wanted) = record_sets(settings, active) else { return Ok(()) };
+        let wanted_text = records_text(&wanted);
+        let published = match &memory.published {
+            Some(published) => published.clone(),
+            None => {
+                let provider = self.open_dns_provider(settings.provider_id, ring).await?;
+                let mut sets = Vec::new();
+                for record_type in &settings.record_types {
+                    match provider.read(&settings.hostname, *record_type).await {
+                        Ok(Some(set)) => sets.push(set),
+                        Ok(None) => {}
+                        // Not known: try again next tick.
+                        Err(_) => return Ok(()),
+                    }
+                }
+                let text = records_text(&sets);
+                memory.published = Some(text.clone());
+                text
+            }
+        };
+        if published == wanted_text {
+            memory.sync_error = None;
+            return Ok(());
+        }
+        self.holds_lease(pool_id, holder).await?;
+        let provider = self.open_dns_provider(settings.provider_id, ring).await?;
+        for set in &wanted {
+            if let Err(e) = provider.replace(set).await {
+                let message = format!("cannot follow {}'s address change ({}): {e}", active.name, wanted_text.join("; "));
+                if memory.sync_error.as_deref() != Some(message.as_str()) {
+                    self.failover_event(pool_id, "error", &message).await?;
+                    memory.sync_error = Some(message);
+                }
+                return Ok(());
+            }
+        }
+        memory.published = Some(wanted_text.clone());
+        memory.sync_error = None;
+        let mut tx = self.write_tx().await?;
+        let details = json!({"pool_id": pool_id, "agent": active.name, "from": published, "to": wanted_text});
+        self.audit(&mut tx, Audit { actor: &format!("failover:{holder}"), action: "failover.sync", cluster_id: None, version: None, details }).await?;
+        tx.commit().await?;
+        let message = format!("{} now points at {} ({}): its address changed", settings.hostname, active.name, wanted_text.join("; "));
+        self.failover_event(pool_id, "dns_update", &message).await
     }
 }

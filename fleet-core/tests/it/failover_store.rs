@@ -1,7 +1,8 @@
 //! DNS failover settings and the decider's lease in the store (both databases): bad settings
 //! store nothing; of two replicas claiming the same pool exactly one holds it, and the other
 //! takes over only when the holder's lease has run out (a stopped replica); two replicas'
-//! deciders running at once against a real BIND 9 move the record once per failure, never twice.
+//! deciders running at once against a real BIND 9 move the record once per failure, never twice,
+//! and follow the active member's new address once.
 //! The moves with real agents run in the workspace suite (tests/tests/it/dns_failover.rs).
 
 use std::sync::Arc;
@@ -125,13 +126,27 @@ async fn two_deciders_never_move_the_record_twice(h: Harness) {
         expected_serial += 1;
         assert_eq!(serial(&named), expected_serial, "round {round}: the zone changed more than once for one failure");
     }
+    // Dynamic DNS: the active member (node-a after the last round) declares a new address.
+    let moved_address = serde_json::json!({"runtime": {"Uptime_sec": 1}, "public_ips": ["198.51.100.11"]});
+    h.store.heartbeat(agents[0].0, Some(moved_address)).await.unwrap();
+    let start = Instant::now();
+    while www() != ["198.51.100.11"] {
+        if start.elapsed() > Duration::from_secs(10) {
+            panic!("the record did not follow node-a's new address: {:#?}", h.store.failover_events(pool.id, 5).await);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(serial(&named), expected_serial + 1, "one update for the address change");
     stop.send(true).unwrap();
     for decider in deciders {
         decider.await.unwrap();
     }
     let updates = h.store.failover_events(pool.id, 100).await.unwrap().into_iter().filter(|e| e.kind == "dns_update").count();
-    assert_eq!(updates, 4, "one dns update per failure");
-    let moves = h.store.audit_log(None, 100).await.unwrap().into_iter().filter(|e| e.action == "failover.move").count();
-    assert_eq!(moves, 4, "one audited move per failure");
+    assert_eq!(updates, 5, "one dns update per failure, one for the address change");
+    let audit = h.store.audit_log(None, 100).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "failover.move").count(), 4, "one audited move per failure");
+    assert_eq!(audit.iter().filter(|e| e.action == "failover.sync").count(), 1, "one audited address sync");
+    assert_eq!(h.store.failover(pool.id).await.unwrap().active.as_deref(), Some("node-a"));
     std::fs::remove_dir_all(dir).unwrap();
 }
