@@ -9,7 +9,9 @@
 //! - a real `fleet serve` child process: [`FleetServe`] (free loopback port, scratch data folder,
 //!   killed on drop); each suite puts its own HTTP client on top;
 //! - small file systems to fill or make read-only: [`Tmpfs`] (needs root, else skips);
-//! - a real BIND 9 primary with a TSIG key for dynamic updates: [`Named`].
+//! - a real BIND 9 primary with a TSIG key for dynamic updates: [`Named`];
+//! - a real PowerDNS Authoritative (SQLite backend, HTTP API on) with one zone: [`PowerDnsServer`];
+//! - `dig`, the real resolver tool, asked of either: [`dig`].
 //!
 //! Every lookup that finds nothing says so on stderr and returns `None`, so a test can skip with
 //! its reason visible instead of passing silently.
@@ -29,9 +31,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 mod named;
+mod pdns;
 mod tmpfs;
 pub mod pki;
-pub use named::{named_bin, Named, NAMED_KEY_NAME};
+pub use named::{dig, named_bin, Named, NAMED_KEY_NAME};
+pub use pdns::{pdns_bin, PowerDnsServer};
 pub use tmpfs::Tmpfs;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).

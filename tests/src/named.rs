@@ -90,14 +90,21 @@ impl Named {
     /// `dig @127.0.0.1 -p PORT +short NAME TYPE` (the real resolver tool, not our client), one
     /// value per line; `None` when `dig` is missing.
     pub fn dig(&self, name: &str, record_type: &str) -> Option<Vec<String>> {
-        let dig = binary(&["FLEET_DIG_BIN"], "dig")?;
-        let out = Command::new(dig)
-            .args([format!("@{}", self.addr.ip()), "-p".into(), self.addr.port().to_string(), "+short".into(), "+tcp".into()])
-            .args([name, record_type])
-            .output()
-            .unwrap();
-        Some(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().trim_matches('"').to_string()).filter(|l| !l.is_empty()).collect())
+        dig(self.addr, name, record_type)
     }
+}
+
+/// `dig @ADDRESS -p PORT +short +tcp NAME TYPE` (the real resolver tool, not our client): one
+/// value per line, TXT quotes removed; `None` when `dig` is missing (`$FLEET_DIG_BIN`, else on
+/// `PATH`). Shared by [`Named`] and [`crate::PowerDnsServer`].
+pub fn dig(server: SocketAddr, name: &str, record_type: &str) -> Option<Vec<String>> {
+    let dig = binary(&["FLEET_DIG_BIN"], "dig")?;
+    let out = Command::new(dig)
+        .args([format!("@{}", server.ip()), "-p".into(), server.port().to_string(), "+short".into(), "+tcp".into()])
+        .args([name, record_type])
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().trim_matches('"').to_string()).filter(|l| !l.is_empty()).collect())
 }
 
 impl Drop for Named {
@@ -109,7 +116,7 @@ impl Drop for Named {
 }
 
 /// A loopback port free for TCP now (named also needs its UDP twin, almost always free too).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 

@@ -3,14 +3,19 @@
 //! reached every authoritative server.
 //!
 //! ```text
-//! stored provider (store: dns_providers + sealed TSIG secret) --open with the key ring-->
-//!   Box<dyn DnsProvider>  (Rfc2136 today; PowerDNS, Cloudflare later)
-//!     replace(RecordSet)          one UPDATE: delete the RRset, add the new records (atomic)
-//!     delete(name, type)          one UPDATE: delete the RRset
-//!     read(name, type)            a query to the provider's server
-//!     authorities()               the zone's name servers, for the propagation check
+//! stored provider (store: dns_providers + sealed secret) --open with the key ring-->
+//!   Box<dyn DnsProvider>  (Rfc2136, PowerDns, Cloudflare)
+//!     replace(RecordSet)          the RRset holds exactly these values (RFC 2136: one UPDATE;
+//!                                 PowerDNS: one PATCH REPLACE; Cloudflare: per-record calls)
+//!     delete(name, type)          the RRset is gone
+//!     read(name, type)            what the provider's server (or API) holds
+//!     authorities()               DNS servers the propagation check asks (empty: none reachable)
+//!     check()                     "test connection": the zone is there and the credentials work
 //! Propagation::wait(servers, RecordSet)  every server answers exactly the expected values, or
 //!                                        DnsError::NotPropagated after the timeout
+//! Propagation::confirm(provider, RecordSet)  the same over authorities(), or over the
+//!                                        provider's own read-back when it names no server
+//! test_connection(provider) -> ConnectionTest {ok, detail, elapsed_ms}
 //! ```
 //!
 //! Why one trait for both users: a provider is configured once (server, zone, credentials) and
@@ -22,6 +27,9 @@
 //! the provider's zone; TXT values are text (split into 255-byte character-strings on the wire),
 //! A and AAAA values are addresses.
 
+mod api;
+mod cloudflare;
+mod powerdns;
 mod propagation;
 mod record;
 mod rfc2136;
@@ -33,6 +41,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 
+pub use cloudflare::{Cloudflare, CLOUDFLARE_API};
+pub use powerdns::PowerDns;
 pub use propagation::{authorities, Propagation};
 pub use record::{RecordSet, RecordType};
 pub use rfc2136::Rfc2136;
@@ -43,7 +53,7 @@ pub use tsig::{TsigAlgorithm, TsigKey};
 /// share one `dyn DnsProvider`.
 pub type DnsFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DnsError>> + Send + 'a>>;
 
-/// A DNS zone the fleet may change. Implementations: [`Rfc2136`].
+/// A DNS zone the fleet may change. Implementations: [`Rfc2136`], [`PowerDns`], [`Cloudflare`].
 pub trait DnsProvider: Send + Sync + std::fmt::Debug {
     /// The zone this provider changes (`example.com.`, absolute).
     fn zone(&self) -> &str;
@@ -61,8 +71,51 @@ pub trait DnsProvider: Send + Sync + std::fmt::Debug {
     fn read<'a>(&'a self, name: &'a str, record_type: RecordType) -> DnsFuture<'a, Option<RecordSet>>;
 
     /// The servers the propagation check must see the change on: the zone's authoritative name
-    /// servers (NS), always including the provider's own server.
+    /// servers (NS), always including the provider's own server ([`Rfc2136`]: its primary;
+    /// [`PowerDns`]: its configured `dns_server` listener).
+    ///
+    /// An empty list means the provider has no DNS server the fleet can ask ([`Cloudflare`]:
+    /// its anycast name servers answer for many zones and are not ours to probe, and a test
+    /// stand-in has none). [`Propagation::confirm`] then trusts the provider's API instead: it
+    /// polls [`DnsProvider::read`] until the API reads back exactly the expected values. That
+    /// is weaker than asking every authority (the API may answer before its edge does), and is
+    /// said so in the result of [`Propagation::confirm`] rather than skipped silently.
     fn authorities(&self) -> DnsFuture<'_, Vec<SocketAddr>>;
+
+    /// "Test connection": one read that proves the zone exists on the provider and the
+    /// credentials are accepted (RFC 2136: the zone apex SOA asked of the primary, and an
+    /// update that changes nothing signed with the key; PowerDNS: `GET` of the zone with the API
+    /// key; Cloudflare: the zone looked up by name with the token). Returns what was seen
+    /// (`SOA serial 42 from 192.0.2.53:53`). Errors: [`DnsError::Refused`] /
+    /// [`DnsError::ApiRefused`] naming a bad key or an unknown zone, [`DnsError::Unreachable`] /
+    /// [`DnsError::ApiUnreachable`].
+    fn check(&self) -> DnsFuture<'_, String>;
+}
+
+/// The answer of `POST /api/v1/dns-providers/{id}/test`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionTest {
+    /// True when the zone was found and the credentials accepted.
+    pub ok: bool,
+    /// What was seen (`SOA serial 7 from 127.0.0.1:5300`), or why it failed in plain words
+    /// (`the API key is refused (HTTP 401)`, `zone example.com. does not exist on ...`,
+    /// `... unreachable: connection refused`).
+    pub detail: String,
+    /// How long the check took, milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// Runs [`DnsProvider::check`] and reports it as a [`ConnectionTest`]; a failure is an answer
+/// (`ok: false`), not an error.
+pub async fn test_connection(provider: &dyn DnsProvider) -> ConnectionTest {
+    let started = std::time::Instant::now();
+    let result = provider.check().await;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match result {
+        Ok(detail) => ConnectionTest { ok: true, detail, elapsed_ms },
+        Err(e) => ConnectionTest { ok: false, detail: e.to_string(), elapsed_ms },
+    }
 }
 
 /// True when `name` lies inside `zone` (both absolute or relative to the root, a final dot
@@ -111,6 +164,36 @@ pub enum DnsError {
     BadAnswer {
         /// The server asked.
         server: SocketAddr,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An HTTP API (PowerDNS, Cloudflare) answered with an error: nothing was changed.
+    /// `reason` says it in words first (`the API key is refused`, `zone example.com. does not
+    /// exist`), then the API's own message.
+    #[error("{api} refused the {what}: {reason} (HTTP {status})")]
+    ApiRefused {
+        /// The API asked (its base URL).
+        api: String,
+        /// `read`, `change` or `zone lookup`.
+        what: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// Why, in words, then the API's message.
+        reason: String,
+    },
+    /// An HTTP API could not be reached or did not answer in time.
+    #[error("{api} unreachable: {reason}")]
+    ApiUnreachable {
+        /// The API asked (its base URL).
+        api: String,
+        /// The transport's words, or `no answer within N ms`.
+        reason: String,
+    },
+    /// An HTTP API answered success with a body that cannot be read.
+    #[error("bad answer from {api}: {reason}")]
+    ApiBadAnswer {
+        /// The API asked.
+        api: String,
         /// What is wrong with it.
         reason: String,
     },

@@ -24,7 +24,7 @@ use hickory_proto::rr::{RData, RecordType as WireType};
 
 use super::record::RecordSet;
 use super::rfc2136::{absolute, query, query_raw};
-use super::DnsError;
+use super::{DnsError, DnsProvider};
 use crate::clock::{OsRandom, Random};
 
 /// The port name servers listen on (RFC 1035 §4.2).
@@ -82,6 +82,44 @@ impl Propagation {
                     record_type: expected.record_type,
                     waited_ms: u64::try_from(now.duration_since(started).as_millis()).unwrap_or(u64::MAX),
                     pending: behind.iter().map(|(server, last)| format!("{server}: {last}")).collect(),
+                });
+            }
+            tokio::time::sleep(self.interval.min(deadline - now)).await;
+        }
+    }
+}
+
+impl Propagation {
+    /// Waits until `expected` is served, and says how that was seen: on every server
+    /// `provider.authorities()` names ([`Propagation::wait`]: `"every authoritative server
+    /// (2)"`), or, when the provider names none (Cloudflare: no DNS server of its is ours to
+    /// ask), until the provider's own API reads back exactly the expected values
+    /// (`"the provider's API read-back (no DNS server to ask)"`), with the same timeout and
+    /// interval. Errors: [`DnsError::NotPropagated`] after the timeout (the servers or the API
+    /// behind, and what they answered); the authorities' lookup failing.
+    pub async fn confirm(&self, provider: &dyn DnsProvider, expected: &RecordSet) -> Result<String, DnsError> {
+        let servers = provider.authorities().await?;
+        if !servers.is_empty() {
+            self.wait(&servers, expected).await?;
+            return Ok(format!("every authoritative server ({})", servers.len()));
+        }
+        let want = expected.value_set();
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.timeout;
+        loop {
+            let last = match provider.read(&expected.name, expected.record_type).await {
+                Ok(Some(found)) if found.value_set() == want => return Ok("the provider's API read-back (no DNS server to ask)".into()),
+                Ok(Some(found)) => format!("{:?}", found.value_set()),
+                Ok(None) => "nothing".into(),
+                Err(e) => e.to_string(),
+            };
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(DnsError::NotPropagated {
+                    name: expected.name.clone(),
+                    record_type: expected.record_type,
+                    waited_ms: u64::try_from(now.duration_since(started).as_millis()).unwrap_or(u64::MAX),
+                    pending: vec![format!("the provider's API (zone {}): {last}", provider.zone())],
                 });
             }
             tokio::time::sleep(self.interval.min(deadline - now)).await;

@@ -92,11 +92,20 @@ impl Rfc2136 {
 
     /// Sends one UPDATE holding `updates`, signed, and checks the answer.
     async fn update(&self, updates: Vec<Record>) -> Result<(), DnsError> {
+        self.update_with(Vec::new(), updates).await
+    }
+
+    /// Sends one UPDATE with `prerequisites` (RFC 2136 §2.4) and `updates`, signed, and checks
+    /// the answer.
+    async fn update_with(&self, prerequisites: Vec<Record>, updates: Vec<Record>) -> Result<(), DnsError> {
         let mut message = Message::new();
         message.set_id(self.message_id()?).set_message_type(MessageType::Query).set_op_code(OpCode::Update);
         let mut zone = Query::query(self.zone.clone(), hickory_proto::rr::RecordType::SOA);
         zone.set_query_class(DNSClass::IN);
         message.add_zone(zone);
+        for prerequisite in prerequisites {
+            message.add_pre_requisite(prerequisite);
+        }
         message.add_updates(updates);
         let now = u32::try_from(self.clock.now_ms().max(0) / 1000).unwrap_or(u32::MAX);
         let signer = self.key.signer()?;
@@ -164,6 +173,31 @@ impl DnsProvider for Rfc2136 {
 
     fn authorities(&self) -> DnsFuture<'_, Vec<SocketAddr>> {
         Box::pin(async move { super::authorities(self.server, &self.zone_text, self.timeout).await })
+    }
+
+    /// The apex SOA asked of the primary (the zone is served there), then a signed UPDATE whose
+    /// only content is the prerequisite "the apex SOA exists" (RFC 2136 §2.4.1): it changes
+    /// nothing, and the server checks the key and its update policy on it.
+    fn check(&self) -> DnsFuture<'_, String> {
+        Box::pin(async move {
+            let answer = query_raw(self.server, &self.zone, hickory_proto::rr::RecordType::SOA, self.message_id()?, self.timeout).await?;
+            let serial = answer.answers().iter().find_map(|r| match r.data() {
+                RData::SOA(soa) if r.name() == &self.zone => Some(soa.serial()),
+                _ => None,
+            });
+            let Some(serial) = serial else {
+                return Err(DnsError::Refused {
+                    server: self.server,
+                    what: "query",
+                    rcode: format!("no SOA for {} (the server does not hold this zone)", self.zone),
+                    tsig: None,
+                });
+            };
+            let mut exists = Record::update0(self.zone.clone(), 0, hickory_proto::rr::RecordType::SOA);
+            exists.set_dns_class(DNSClass::ANY);
+            self.update_with(vec![exists], Vec::new()).await?;
+            Ok(format!("zone {} (SOA serial {serial}) on {}; an empty update signed with key {} is accepted", self.zone, self.server, self.key.name()))
+        })
     }
 }
 

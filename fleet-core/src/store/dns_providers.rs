@@ -14,7 +14,7 @@ use sqlx::Row;
 
 use super::audit::Audit;
 use super::{json_column, to_json, unique_to_conflict, Store};
-use crate::dns::{open, DnsProvider, DnsProviderInfo, DnsProviderSettings, NewDnsProvider};
+use crate::dns::{open, test_connection, ConnectionTest, DnsProvider, DnsProviderInfo, DnsProviderSettings, NewDnsProvider};
 use crate::error::{Error, Result};
 use crate::secrets::{Keyring, Purpose};
 
@@ -37,9 +37,7 @@ fn info_from_row(row: &AnyRow) -> Result<DnsProviderInfo> {
 }
 
 fn kind(settings: &DnsProviderSettings) -> &'static str {
-    match settings {
-        DnsProviderSettings::Rfc2136 { .. } => "rfc2136",
-    }
+    settings.kind()
 }
 
 impl Store {
@@ -149,5 +147,14 @@ impl Store {
         let secret = ring.open(&purpose(id), &stored.sealed)?;
         let secret = String::from_utf8(secret).map_err(|_| Error::Corrupt(format!("dns provider {id}: secret is not text")))?;
         open(&info.zone, &info.settings, &secret).map_err(|e| Error::Corrupt(format!("dns provider {id}: {e}")))
+    }
+
+    /// "Test connection" of provider `id` ([`crate::dns::DnsProvider::check`]): the zone read
+    /// through the provider with its stored credentials. A failing provider is an answer
+    /// (`ok: false` with the reason), not an error. Errors: 404 for an unknown id; the ring
+    /// cannot open the secret.
+    pub async fn test_dns_provider(&self, id: i64, ring: &Keyring) -> Result<ConnectionTest> {
+        let provider = self.open_dns_provider(id, ring).await?;
+        Ok(test_connection(provider.as_ref()).await)
     }
 }

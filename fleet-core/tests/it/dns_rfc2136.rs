@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use fleet_core::dns::{authorities, DnsError, DnsProvider, Propagation, RecordSet, RecordType, Rfc2136, TsigAlgorithm, TsigKey};
+use fleet_core::dns::{authorities, test_connection, DnsError, DnsProvider, Propagation, RecordSet, RecordType, Rfc2136, TsigAlgorithm, TsigKey};
 use fleet_tests::{Named, NAMED_KEY_NAME};
 
 fn provider(named: &Named, key_name: &str, secret: &str) -> Rfc2136 {
@@ -90,6 +90,20 @@ async fn a_wrong_key_is_refused_with_the_servers_reason_and_changes_nothing() {
     let message = unknown.delete(host, RecordType::A).await.unwrap_err().to_string();
     assert!(message.contains("BADKEY"), "{message}");
 
+    assert_eq!(named.dig(host, "A").unwrap(), vec!["192.0.2.1"], "nothing changed");
+
+    // Test connection: the apex SOA, then an update that changes nothing, signed.
+    let test = test_connection(&good).await;
+    assert!(test.ok && test.detail.contains("SOA serial") && test.detail.contains(&named.addr.to_string()), "{test:?}");
+    let test = test_connection(&wrong_secret).await;
+    assert!(!test.ok && test.detail.contains("BADSIG"), "{test:?}");
+    let key = TsigKey::new(NAMED_KEY_NAME, TsigAlgorithm::HmacSha256, &named.secret).unwrap();
+    let elsewhere = Rfc2136::new(named.addr, "nowhere.example", key.clone()).unwrap().with_timeout(Duration::from_secs(5));
+    let test = test_connection(&elsewhere).await;
+    assert!(!test.ok && test.detail.contains("REFUSED"), "{test:?}");
+    let closed = Rfc2136::new(([127, 0, 0, 1], 1).into(), "fleet-test.example", key).unwrap().with_timeout(Duration::from_secs(2));
+    let test = test_connection(&closed).await;
+    assert!(!test.ok && test.detail.starts_with("127.0.0.1:1 unreachable"), "{test:?}");
     assert_eq!(named.dig(host, "A").unwrap(), vec!["192.0.2.1"], "nothing changed");
 }
 

@@ -17,6 +17,8 @@ mod certificates;
 mod concurrency;
 mod corpus;
 mod diff_order;
+mod dns_cloudflare;
+mod dns_powerdns;
 mod dns_rfc2136;
 mod dns_store;
 mod disk_full;

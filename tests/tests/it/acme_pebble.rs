@@ -493,7 +493,7 @@ fn dns01_through_bind_issues_a_wildcard_and_removes_the_records() {
     assert_eq!(done["status"], json!("valid"), "{done:#}\nnamed:\n{}", named.log());
     let events: Vec<&str> = done["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
     assert!(events.iter().any(|e| e.contains("TXT _acme-challenge.fleet-test.example published through dns provider bind")), "{events:#?}");
-    assert!(events.iter().any(|e| e.contains("every authoritative server serves")), "{events:#?}");
+    assert!(events.iter().any(|e| e.contains("the dns-01 records are served") && e.contains("every authoritative server")), "{events:#?}");
     server.wait_status(cluster, "the certificate applied", |a| a["applied_version"] == json!(server.latest(cluster)));
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut leaf = served(tls, "www.fleet-test.example");

@@ -350,11 +350,13 @@ impl AcmeDriver {
                 .await?;
             published.push((provider, rrset));
         }
+        let mut seen = Vec::new();
         for (provider, rrset) in &published {
-            let servers = provider.authorities().await?;
-            self.options.propagation.wait(&servers, rrset).await?;
+            let how = self.options.propagation.confirm(provider.as_ref(), rrset).await?;
+            seen.push(format!("{} on {how}", rrset.name));
         }
-        self.step(order.id, OrderStatus::Pending, "every authoritative server serves the dns-01 records", OrderUpdate::default()).await
+        // Said as seen: every authoritative server, or only the provider's API (Cloudflare).
+        self.step(order.id, OrderStatus::Pending, &format!("the dns-01 records are served: {}", seen.join("; ")), OrderUpdate::default()).await
     }
 
     /// Takes back what this run published: HTTP-01 tokens from every cluster's map (a version,
