@@ -759,7 +759,9 @@ class Client:
 
     def dns_providers(self) -> list[dict[str, Any]]:
         """Every DNS provider, by name: ``id``, ``name``, ``kind``, ``zone`` and the kind's
-        settings (rfc2136: ``server``, ``tsig_key_name``, ``tsig_algorithm``); never a secret."""
+        settings (rfc2136: ``server``, ``tsig_key_name``, ``tsig_algorithm``; powerdns:
+        ``api_url``, ``server_id``, ``dns_server``; cloudflare: ``api_base``, ``proxied``);
+        never a secret."""
         return _objects(self.request("GET", "/dns-providers"))
 
     def create_dns_provider(
@@ -777,6 +779,47 @@ class Client:
         body = {"name": name, "kind": "rfc2136", "zone": zone, "server": server,
                 "tsig_key_name": tsig_key_name, "tsig_algorithm": tsig_algorithm, "tsig_secret": tsig_secret}
         return _object(self.request("POST", "/dns-providers", json_body=body))
+
+    def create_powerdns_provider(
+        self,
+        name: str,
+        zone: str,
+        api_url: str,
+        dns_server: str,
+        api_key: str,
+        server_id: str = "localhost",
+    ) -> dict[str, Any]:
+        """A PowerDNS provider (admin): ``api_url`` is the webserver's base URL
+        (``http://192.0.2.53:8081``), ``dns_server`` the ``ADDRESS[:PORT]`` PowerDNS answers DNS
+        on (asked by the propagation check), ``api_key`` its ``api-key`` (sealed at rest, never
+        returned). FleetError 422 for bad input (nothing stored), 409 for a taken name."""
+        body = {"name": name, "kind": "powerdns", "zone": zone, "api_url": api_url, "server_id": server_id,
+                "dns_server": dns_server, "api_key": api_key}
+        return _object(self.request("POST", "/dns-providers", json_body=body))
+
+    def create_cloudflare_provider(
+        self,
+        name: str,
+        zone: str,
+        api_token: str,
+        proxied: bool = False,
+        api_base: Optional[str] = None,
+    ) -> dict[str, Any]:
+        """A Cloudflare provider (admin): ``api_token`` is an API token with Zone:Read and
+        DNS:Edit on the zone (sealed at rest, never returned); ``proxied`` sets the orange cloud
+        on A/AAAA records; ``api_base`` defaults to ``https://api.cloudflare.com/client/v4``.
+        FleetError 422 for bad input (nothing stored), 409 for a taken name."""
+        body: dict[str, Any] = {"name": name, "kind": "cloudflare", "zone": zone, "api_token": api_token, "proxied": bool(proxied)}
+        if api_base is not None:
+            body["api_base"] = api_base
+        return _object(self.request("POST", "/dns-providers", json_body=body))
+
+    def test_dns_provider(self, provider_id: int) -> dict[str, Any]:
+        """Test connection (admin): reads the provider's zone with its stored credentials.
+        Returns ``{"ok": bool, "detail": str, "elapsed_ms": int}``; a failing provider is
+        ``ok: False`` with the reason in words (bad key, unknown zone, unreachable), not an
+        exception. FleetError 404 for an unknown id."""
+        return _object(self.request("POST", f"/dns-providers/{int(provider_id)}/test"))
 
     def dns_provider(self, provider_id: int) -> dict[str, Any]:
         return _object(self.request("GET", f"/dns-providers/{int(provider_id)}"))

@@ -5,7 +5,9 @@
 //! point at the standby within the detection window + 5 s, and the pool's webhook (a receiver
 //! started here, failing once) hears of the move; it stays there when the node comes back (no
 //! fail-back); manual activate and cutover move it (audited); a provider whose key BIND does
-//! not know leaves the record as it was and says why.
+//! not know leaves the record as it was and says why. The same move, the active agent killed, is
+//! measured against a real PowerDNS (`pdns_server` with its SQLite backend, changed through its
+//! HTTP API, asked with `dig` on its DNS port), with a test connection and a refused API key.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -14,21 +16,78 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{free_port, node_agents, prerequisites, temp_dir, HeldHaproxy, Server};
+use crate::agent_harness::{free_port, node_agents, prerequisites, temp_dir, Agent, HeldHaproxy, Server};
 
 fn record(named: &fleet_tests::Named) -> Vec<String> {
     named.dig("www.fleet-test.example", "A").unwrap_or_default()
 }
 
-fn wait_record(named: &fleet_tests::Named, want: &str, within: Duration) -> Option<Duration> {
+/// Asks `record` (a `dig` of the DNS server under test) every 100 ms until it answers exactly
+/// `want`; how long that took.
+fn wait_answer(record: &dyn Fn() -> Vec<String>, want: &str, within: Duration) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < within {
-        if record(named) == [want] {
+        if record() == [want] {
             return Some(start.elapsed());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     None
+}
+
+fn wait_record(named: &fleet_tests::Named, want: &str, within: Duration) -> Option<Duration> {
+    wait_answer(&|| record(named), want, within)
+}
+
+/// What every failover test starts from, whatever DNS server holds the record: `fleet serve`,
+/// two agents (`node-a` declaring 198.51.100.1, `node-b` 198.51.100.2) running HAProxy through a
+/// [`HeldHaproxy`] wrapper each, one version applied on both, in one pool.
+struct TwoNodes {
+    server: Server,
+    agents: Vec<Agent>,
+    held: Vec<HeldHaproxy>,
+    pool: i64,
+    _dir: std::path::PathBuf,
+}
+
+/// [`TwoNodes`], both running the version; `None` (after saying why) without haproxy or the
+/// binaries.
+fn two_nodes(name: &str) -> Option<TwoNodes> {
+    let (haproxy, fleet, agent_bin) = prerequisites()?;
+    let nodes = [("node-a", "127.0.0.1"), ("node-b", "127.0.0.2")];
+    let dir = temp_dir(name);
+    let server = Server::start(&fleet, &dir.join("data"));
+    let mut agents = node_agents(&agent_bin, &haproxy, &server, &dir, &nodes);
+    let mut held = Vec::new();
+    for ((agent, public), (name, _)) in agents.iter_mut().zip(["198.51.100.1", "198.51.100.2"]).zip(nodes) {
+        agent.mode_args.extend(["--public-ip".to_string(), public.to_string()]);
+        let wrapper = HeldHaproxy::new(&haproxy, &dir.join(name).join("bin"));
+        agent.haproxy = wrapper.wrapper.clone();
+        held.push(wrapper);
+    }
+    let cluster = server.cluster("failover", &agents[0].config);
+    let pool = server.get(&format!("/api/v1/clusters/{cluster}"))["pool_id"].as_i64().unwrap();
+    let port = free_port();
+    let config = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+         frontend fe\n    bind \"${{FLEET_NODE_ADDR}}:{port}\"\n    http-request return status 200 content-type text/plain string app\n"
+    );
+    let version = server.commit(cluster, &config);
+    server.apply(cluster, version);
+    for ((name, _), agent) in nodes.iter().zip(agents.iter_mut()) {
+        agent.start(Some(&server.enrolment_secret(cluster, name)));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = server.get(&format!("/api/v1/clusters/{cluster}/status"));
+        let agents = status["agents"].as_array().cloned().unwrap_or_default();
+        if agents.len() == 2 && agents.iter().all(|a| a["applied_version"] == json!(version) && !a["facts"]["runtime"].is_null()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "both nodes do not run version {version}: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(TwoNodes { server, agents, held, pool, _dir: dir })
 }
 
 fn events(server: &Server, pool: i64) -> Vec<(String, String)> {
@@ -97,7 +156,9 @@ fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
 
 #[test]
 fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
-    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    if prerequisites().is_none() {
+        return;
+    }
     if fleet_tests::named_bin().is_none() {
         eprintln!("skipped: named is not installed (scripts/setup.d/40-bind9.sh)");
         return;
@@ -107,39 +168,7 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
         eprintln!("skipped: dig is not installed");
         return;
     }
-    let nodes = [("node-a", "127.0.0.1"), ("node-b", "127.0.0.2")];
-    let dir = temp_dir("dns-failover");
-    let server = Server::start(&fleet, &dir.join("data"));
-    let mut agents = node_agents(&agent_bin, &haproxy, &server, &dir, &nodes);
-    let mut held = Vec::new();
-    for ((agent, public), (name, _)) in agents.iter_mut().zip(["198.51.100.1", "198.51.100.2"]).zip(nodes) {
-        agent.mode_args.extend(["--public-ip".to_string(), public.to_string()]);
-        let wrapper = HeldHaproxy::new(&haproxy, &dir.join(name).join("bin"));
-        agent.haproxy = wrapper.wrapper.clone();
-        held.push(wrapper);
-    }
-    let cluster = server.cluster("failover", &agents[0].config);
-    let pool = server.get(&format!("/api/v1/clusters/{cluster}"))["pool_id"].as_i64().unwrap();
-    let port = free_port();
-    let config = format!(
-        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
-         frontend fe\n    bind \"${{FLEET_NODE_ADDR}}:{port}\"\n    http-request return status 200 content-type text/plain string app\n"
-    );
-    let version = server.commit(cluster, &config);
-    server.apply(cluster, version);
-    for ((name, _), agent) in nodes.iter().zip(agents.iter_mut()) {
-        agent.start(Some(&server.enrolment_secret(cluster, name)));
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = server.get(&format!("/api/v1/clusters/{cluster}/status"));
-        let agents = status["agents"].as_array().cloned().unwrap_or_default();
-        if agents.len() == 2 && agents.iter().all(|a| a["applied_version"] == json!(version) && !a["facts"]["runtime"].is_null()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "both nodes do not run version {version}: {status}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let Some(TwoNodes { server, mut agents, held, pool, _dir }) = two_nodes("dns-failover") else { return };
     let provider = server.post(
         "/api/v1/dns-providers",
         &json!({"name": "bind", "kind": "rfc2136", "server": named.addr.to_string(), "zone": "fleet-test.example",
@@ -252,4 +281,71 @@ fn wait_healthy(server: &Server, pool: i64) {
         assert!(Instant::now() < deadline, "a member is not healthy again");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+#[test]
+fn the_same_against_powerdns() {
+    if prerequisites().is_none() {
+        return;
+    }
+    if fleet_tests::pdns_bin().is_none() {
+        eprintln!("skipped: pdns_server is not installed (scripts/setup.d/45-powerdns.sh)");
+        return;
+    }
+    let Some(pdns) = fleet_tests::PowerDnsServer::start("fleet-test.example") else { return };
+    if pdns.dig("ns1.fleet-test.example", "A").is_none() {
+        eprintln!("skipped: dig is not installed");
+        return;
+    }
+    let record = || pdns.dig("www.fleet-test.example", "A").unwrap_or_default();
+    let Some(TwoNodes { server, mut agents, pool, .. }) = two_nodes("dns-failover-pdns") else { return };
+    let provider = server.post(
+        "/api/v1/dns-providers",
+        &json!({"name": "pdns", "kind": "powerdns", "zone": "fleet-test.example", "api_url": pdns.api_url,
+                "dns_server": pdns.dns.to_string(), "api_key": pdns.api_key}),
+    );
+    assert_eq!(provider["kind"], "powerdns", "{provider:#}");
+    assert!(!provider.to_string().contains(&pdns.api_key), "the key is never shown: {provider}");
+    let tested = server.post(&format!("/api/v1/dns-providers/{}/test", provider["id"]), &json!(null));
+    assert_eq!(tested["ok"], true, "{tested:#}");
+    assert!(tested["elapsed_ms"].is_u64(), "{tested:#}");
+
+    let settings = json!({"hostname": "www.fleet-test.example", "record_types": ["A"], "ttl": 30, "provider_id": provider["id"],
+        "automatic": true, "detection_window_seconds": 10, "hold_seconds": 0, "failback": null, "active": "node-a"});
+    let set = server.call_put(&format!("/api/v1/pools/{pool}/failover"), &settings);
+    assert_eq!(set["active"], "node-a", "{set:#}");
+    assert_eq!(record(), ["198.51.100.1"], "made active at once");
+    assert_eq!(server.get(&format!("/api/v1/pools/{pool}/failover"))["published"], json!(["A: 198.51.100.1"]));
+
+    // The active agent dies: no more heartbeats. Detection within the window, publish after,
+    // seen by dig on pdns's DNS port (the API purges what the change touched from its caches).
+    let failed_at = unix_ms();
+    agents[0].kill();
+    let moved = wait_answer(&record, "198.51.100.2", Duration::from_secs(10 + 5));
+    let Some(moved) = moved else { panic!("the record did not move within window + 5 s: {:?}\n{:#?}", record(), events(&server, pool)) };
+    let (detection, publish) = detection_and_publish(&server, pool, failed_at, "node-a", "node-b");
+    eprintln!("dns failover (PowerDNS), agent killed: detected in {detection} ms, published {publish} ms later, dig @pdns sees it after {moved:?} (window 10 s, heartbeat 1 s)");
+    assert!(publish <= 5_000, "published {publish} ms after detection");
+    assert_eq!(server.get(&format!("/api/v1/pools/{pool}/failover"))["active"], "node-b");
+
+    // A provider with a key PowerDNS refuses: test connection says so; a move through it is
+    // refused with the reason, on the timeline too, and the record stays.
+    let wrong = server.post(
+        "/api/v1/dns-providers",
+        &json!({"name": "pdns-wrong", "kind": "powerdns", "zone": "fleet-test.example", "api_url": pdns.api_url,
+                "dns_server": pdns.dns.to_string(), "api_key": "not-the-key"}),
+    );
+    let tested = server.post(&format!("/api/v1/dns-providers/{}/test", wrong["id"]), &json!(null));
+    assert_eq!(tested["ok"], false, "{tested:#}");
+    assert!(tested["detail"].as_str().unwrap().contains("the API key is refused"), "{tested:#}");
+    let mut bad = settings.clone();
+    bad["provider_id"] = wrong["id"].clone();
+    bad["active"] = json!("node-b");
+    let response = server.request(reqwest::Method::PUT, &format!("/api/v1/pools/{pool}/failover")).json(&bad).send().unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = response.json().unwrap_or(Value::Null);
+    assert_eq!(status, 409, "{answer}");
+    assert!(answer.to_string().contains("the API key is refused"), "{answer}");
+    assert_eq!(record(), ["198.51.100.2"], "the record is left as it was");
+    assert!(events(&server, pool).iter().any(|(k, m)| k == "error" && m.contains("the API key is refused")), "{:#?}", events(&server, pool));
 }

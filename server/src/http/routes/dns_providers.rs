@@ -29,11 +29,13 @@ pub(crate) async fn list_providers(State(state): State<AppState>, Caller(caller)
     Ok(axum::Json(state.store.dns_providers().await?))
 }
 
-/// Creates a DNS provider (admin); the TSIG secret is sealed at rest and never returned.
+/// Creates a DNS provider (admin): `rfc2136` (server, tsig_key_name, tsig_algorithm,
+/// tsig_secret), `powerdns` (api_url, server_id, dns_server, api_key) or `cloudflare`
+/// (api_base, proxied, api_token). The kind's secret is sealed at rest and never returned.
 #[utoipa::path(post, path = "/api/v1/dns-providers", tag = "dns",
     request_body = NewDnsProvider,
     responses((status = 201, description = "the provider, without its secret", body = fleet_core::dns::DnsProviderInfo), (status = 409, description = "the name is taken"),
-        (status = 422, description = "bad zone, server, key name, algorithm or secret; nothing stored")))]
+        (status = 422, description = "bad zone, server, URL, key name, algorithm or secret, the kind's secret missing or another kind's given; nothing stored")))]
 pub(crate) async fn create_provider(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -59,4 +61,16 @@ pub(crate) async fn delete_provider(State(state): State<AppState>, Caller(caller
     let admin = caller.user(Permission::Admin)?;
     state.store.delete_dns_provider(&admin.username, path.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Test connection (admin): reads the provider's zone with its stored credentials (RFC 2136:
+/// the apex SOA and an update that changes nothing; PowerDNS: the zone through the API;
+/// Cloudflare: the zone looked up by name). A provider that fails is a 200 with `ok: false`
+/// and the reason in words (bad key, unknown zone, unreachable).
+#[utoipa::path(post, path = "/api/v1/dns-providers/{id}/test", tag = "dns", params(ProviderPath),
+    responses((status = 200, description = "the outcome: ok, what was seen or why not, elapsed_ms", body = fleet_core::dns::ConnectionTest),
+        (status = 404, description = "no such provider")))]
+pub(crate) async fn test_provider(State(state): State<AppState>, Caller(caller): Caller, Path(path): Path<ProviderPath>) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Admin)?;
+    Ok(axum::Json(state.store.test_dns_provider(path.id, &state.keyring).await?))
 }

@@ -95,6 +95,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(certificates::deploy_certificate))
         .routes(routes!(dns_providers::list_providers, dns_providers::create_provider))
         .routes(routes!(dns_providers::get_provider, dns_providers::delete_provider))
+        .routes(routes!(dns_providers::test_provider))
         .routes(routes!(certificates::undeploy_certificate))
         .routes(routes!(certificates::certificate_status))
         .routes(routes!(agent::enroll))
