@@ -74,9 +74,12 @@ pub struct Memory {
     pub alerted: bool,
     /// The hold note was recorded (once per episode).
     pub held: bool,
-    /// The records as last published or read from the provider (`A 198.51.100.1`, one entry
-    /// per record type, values sorted), when known.
+    /// The records as read from the provider (`A 198.51.100.1`, one entry per record type,
+    /// values sorted) or last re-published, when known ...
     pub published: Option<Vec<String>>,
+    /// ... as of the move stored at this time (Unix ms): any later move, by this decider or by
+    /// hand, makes them unknown again.
+    pub published_as_of: Option<i64>,
     /// The last error re-publishing the active member's changed address (recorded once).
     pub sync_error: Option<String>,
 }

@@ -440,10 +440,7 @@ impl Store {
                 self.failover_event(pool_id, "decision", &format!("move to {to}: {reason}")).await?;
                 let actor = format!("failover:{holder}");
                 match self.move_record(&actor, ring, pool_id, to, MoveCause::Automatic { holder }, reason).await {
-                    Ok(notice) => {
-                        memory.published = notice["records"].as_array().map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
-                        moved = Some(notice);
-                    }
+                    Ok(notice) => moved = Some(notice),
                     Err(e) => tracing::warn!(%e, pool_id, "failover: move failed"),
                 }
             }
@@ -467,7 +464,7 @@ impl Store {
 
     /// Dynamic DNS: when the active member's declared addresses (`--public-ip`) differ from what
     /// the record holds, re-publishes them (audited `failover.sync`, no move: the hold time is
-    /// not reset). What the record holds is read from the provider once per decider, then
+    /// not reset). What the record holds is read from the provider once after each move, then
     /// remembered.
     #[allow(clippy::too_many_arguments)]
     async fn sync_addresses(
@@ -483,6 +480,10 @@ impl Store {
         let Some(active) = state.active.as_deref().and_then(|name| agents.iter().find(|a| a.name == name)) else { return Ok(()) };
         let Ok(wanted) = record_sets(settings, active) else { return Ok(()) };
         let wanted_text = records_text(&wanted);
+        if memory.published_as_of != state.last_move_at {
+            memory.published = None;
+            memory.published_as_of = state.last_move_at;
+        }
         let published = match &memory.published {
             Some(published) => published.clone(),
             None => {
