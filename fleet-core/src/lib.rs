@@ -21,6 +21,8 @@
 //!   writes in the same database transaction.
 //! - [`clock`]: time and randomness are injected so tests are deterministic.
 
+#[cfg(feature = "store")]
+pub mod alerts;
 pub mod apply;
 pub mod auth;
 pub mod backoff;
@@ -69,7 +71,7 @@ pub use store::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
 #[cfg(feature = "store")]
 pub use store::{OrderUpdate, MAX_ORDER_NAMES};
 #[cfg(feature = "store")]
-pub use store::{FailoverTick, VipChange};
+pub use store::{Alert, AlertNotice, FailoverTick, VipChange};
 pub use model::PoolRole;
 #[cfg(feature = "store")]
 pub use store::{Credentials, MfaEnrolment, SecuritySettings, SignIn, UserChange, MAX_API_TOKEN_TTL_MS, MAX_ENROLMENT_TTL_MS};

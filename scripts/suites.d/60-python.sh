@@ -27,7 +27,7 @@ python_suite() {
   local env_dir=target/python-suite
   rm -rf "$env_dir"
   "$py" -m venv "$env_dir"
-  "$env_dir/bin/pip" install -q --disable-pip-version-check pytest target/wheels/haproxy_fleet-*.whl
+  "$env_dir/bin/pip" install -q --disable-pip-version-check pytest "aiosmtpd>=1.4,<2" target/wheels/haproxy_fleet-*.whl
 
   local rc=0
   (cd bindings-python/tests && FLEET_BIN="$PWD/../../target/debug/fleet" \

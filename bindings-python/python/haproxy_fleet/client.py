@@ -674,6 +674,42 @@ class Client:
         ...}]}]}``; a node whose ``current`` is false serves another certificate."""
         return _object(self.request("GET", f"/certificates/{int(certificate_id)}/status"))
 
+    # -- alerts --------------------------------------------------------------------------------
+
+    def alert_rules(self) -> list[dict[str, Any]]:
+        """Every alert rule, by name."""
+        return _objects(self.request("GET", "/alerts/rules"))
+
+    def create_alert_rule(self, rule: Mapping[str, Any]) -> dict[str, Any]:
+        """Creates an alert rule (admin): ``{"name", "condition": {"kind": "agent_offline" |
+        "apply_failed" | "backend_down" | "server_down" | "certificate_expiring" (with "days") |
+        "vip_moved" | "dns_failover"}, "cluster_id", "for_seconds", "channels": [{"type":
+        "webhook" | "slack", "url"} | {"type": "email", "to": [...]}], "enabled"}``."""
+        return _object(self.request("POST", "/alerts/rules", json_body=dict(rule)))
+
+    def alert_rule(self, rule_id: int) -> dict[str, Any]:
+        return _object(self.request("GET", f"/alerts/rules/{int(rule_id)}"))
+
+    def update_alert_rule(self, rule_id: int, rule: Mapping[str, Any]) -> dict[str, Any]:
+        """Replaces an alert rule (admin)."""
+        return _object(self.request("PUT", f"/alerts/rules/{int(rule_id)}", json_body=dict(rule)))
+
+    def delete_alert_rule(self, rule_id: int) -> None:
+        """Deletes an alert rule and its alerts (admin)."""
+        self.request("DELETE", f"/alerts/rules/{int(rule_id)}")
+
+    def silence_alert_rule(self, rule_id: int, seconds: int) -> dict[str, Any]:
+        """Holds a rule's notifications back for ``seconds`` (0 lifts the silence)."""
+        return _object(self.request("POST", f"/alerts/rules/{int(rule_id)}/silence", json_body={"seconds": int(seconds)}))
+
+    def alerts(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Alerts, newest first; ``state``: ``open``, ``pending``, ``firing``, ``resolved``,
+        ``event`` or ``None`` for all."""
+        query: dict[str, Any] = {"limit": int(limit)}
+        if state is not None:
+            query["state"] = state
+        return _objects(self.request("GET", "/alerts", query=query))
+
     # -- DNS providers (ACME DNS-01, DNS failover) ---------------------------------------------
 
     def vips(self, cluster: ClusterRef) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 //! Notifications sent outside the fleet when something happens that an operator must hear of
-//! (a DNS failover move today; alerts later).
+//! (DNS failover moves, alerts): JSON webhooks and e-mail.
 //!
 //! ```text
 //! event (JSON document) -> Webhook::deliver: POST, retried with backoff on 5xx, 429 and
@@ -7,6 +7,8 @@
 //!   -> Delivery {attempts, outcome} -> the caller's event log
 //! ```
 
+mod email;
 mod webhook;
 
+pub use email::{MailError, Mailer};
 pub use webhook::{Delivery, Webhook, WebhookError};

@@ -25,6 +25,7 @@ mod certificates;
 mod clusters;
 mod dns_providers;
 mod durability;
+mod alerts;
 mod failover;
 mod enrol;
 mod keepalived_adopt;
@@ -53,6 +54,7 @@ pub use secrets::StoredSecret;
 pub use transactions::Preview;
 pub use vips::VipChange;
 pub use failover::FailoverTick;
+pub use alerts::{Alert, AlertNotice};
 mod versions;
 
 pub(crate) use durability::disk_full;

@@ -6,6 +6,7 @@ mod demo;
 mod error;
 mod input;
 mod keepalived;
+mod alerts;
 mod limits;
 mod secrets;
 mod serve;

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use fleet_core::certs::acme::driver::{AcmeDriver, DriverOptions};
+use fleet_core::alerts::evaluator::Evaluator;
 use fleet_core::failover::decider::Decider;
 use fleet_core::certs::renewal::{RenewalPolicy, RenewalScheduler};
 use fleet_core::haproxy_check::HaproxyChecker;
@@ -88,6 +89,8 @@ pub(crate) struct Args {
     tls: TlsArgs,
     #[command(flatten)]
     limits: super::limits::LimitArgs,
+    #[command(flatten)]
+    alerts: super::alerts::AlertArgs,
 }
 
 /// How logs are written.
@@ -118,6 +121,8 @@ enum ServeError {
     Haproxy(#[from] fleet_core::haproxy_check::CheckError),
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
+    #[error("--smtp-url: {0}")]
+    Smtp(#[from] fleet_core::notify::MailError),
 }
 
 fn init_logs(format: LogFormat) {
@@ -159,6 +164,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
 }
 
 async fn serve(args: Args) -> Result<(), ServeError> {
+    let mailer = args.alerts.mailer()?;
     let url = match &args.database {
         Some(url) => url.clone(),
         None => {
@@ -224,6 +230,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     tokio::spawn(renewal.run_until(Duration::from_secs(args.renewal_interval_seconds.max(1)), shutdown_rx.clone()));
     let decider = Decider::new(store.clone(), state.keyring.clone(), replica_name(local), Duration::from_secs(1), Duration::from_secs(10));
     tokio::spawn(decider.run(shutdown_rx.clone()));
+    tokio::spawn(Evaluator::new(store.clone(), mailer, args.alerts.interval()).run(shutdown_rx.clone()));
     if tls.is_none() && !local.ip().is_loopback() {
         let warning = format!(
             "serving plain HTTP on {local}: passwords, tokens and enrolment secrets cross the network \

@@ -43,7 +43,7 @@ pub(crate) async fn get_failover(State(state): State<AppState>, Caller(caller): 
 /// Sets the pool's failover (admin); with `active`, that member is made active now.
 #[utoipa::path(put, path = "/api/v1/pools/{id}/failover", tag = "failover", params(PoolPath), request_body = FailoverSettings,
     responses((status = 200, description = "the pool's failover", body = PoolFailover),
-        (status = 409, description = "`active` given and the DNS server refused the update or could not be reached (the settings are stored, the record is left as it was)"),
+        (status = 409, description = "`active` given and the DNS server refused the update or could not be reached (nothing is stored, the record is left as it was)"),
         (status = 422, description = "bad settings, an unknown provider, a hostname outside its zone, or a member without an address")))]
 pub(crate) async fn put_failover(
     State(state): State<AppState>,

@@ -8,6 +8,7 @@ mod agents_admin;
 mod certificates;
 mod clusters;
 mod config;
+mod alerts;
 mod dns_providers;
 mod failover;
 mod files;
@@ -121,6 +122,10 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(failover::activate))
         .routes(routes!(failover::cutover))
         .routes(routes!(failover::events))
+        .routes(routes!(alerts::list_alert_rules, alerts::create_alert_rule))
+        .routes(routes!(alerts::get_alert_rule, alerts::put_alert_rule, alerts::delete_alert_rule))
+        .routes(routes!(alerts::silence_alert_rule))
+        .routes(routes!(alerts::list_alerts))
 }
 
 /// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a
