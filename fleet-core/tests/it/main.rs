@@ -10,6 +10,7 @@
 mod support;
 
 mod accounts;
+mod alerts_store;
 mod acme_store;
 mod bundle_references;
 mod bundles;
