@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fleet_tests::FleetServe;
@@ -411,6 +412,45 @@ fn children(pid: &str) -> Vec<String> {
             stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().nth(1).map(|pp| pp == pid)).unwrap_or(false)
         })
         .collect()
+}
+
+/// A webhook receiver on loopback: answers 503 to the first `failing` requests (the sender
+/// must retry), 200 after; keeps every body (JSON, or the text when it is not).
+pub(crate) fn webhook_receiver(failing: usize) -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/failover", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 8192];
+            let body = loop {
+                let Ok(read) = stream.read(&mut buf) else { break None };
+                request.extend_from_slice(&buf[..read]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length: usize = text[..end]
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        break Some(text[end + 4..].to_string());
+                    }
+                }
+                if read == 0 {
+                    break None;
+                }
+            };
+            let status = if n < failing { "503 Service Unavailable" } else { "200 OK" };
+            let _ = stream.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
+            if let Some(body) = body {
+                kept.lock().unwrap().push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
+            }
+        }
+    });
+    (url, bodies)
 }
 
 /// One HTTP/1.0 request on a new connection: the body, or the error.

@@ -9,14 +9,11 @@
 //! measured against a real PowerDNS (`pdns_server` with its SQLite backend, changed through its
 //! HTTP API, asked with `dig` on its DNS port), with a test connection and a refused API key.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{free_port, node_agents, prerequisites, temp_dir, Agent, HeldHaproxy, Server};
+use crate::agent_harness::{free_port, node_agents, prerequisites, temp_dir, webhook_receiver, Agent, HeldHaproxy, Server};
 
 fn record(named: &fleet_tests::Named) -> Vec<String> {
     named.dig("www.fleet-test.example", "A").unwrap_or_default()
@@ -115,45 +112,6 @@ fn detection_and_publish(server: &Server, pool: i64, failed_at: i64, from: &str,
     (detected - failed_at, published - detected)
 }
 
-/// A webhook receiver: answers 503 to the first request (the sender must retry), 200 after;
-/// keeps every body.
-fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hooks/failover", listener.local_addr().unwrap());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = Vec::new();
-            let mut buf = [0u8; 8192];
-            let body = loop {
-                let Ok(read) = stream.read(&mut buf) else { break None };
-                request.extend_from_slice(&buf[..read]);
-                let text = String::from_utf8_lossy(&request).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let length: usize = text[..end]
-                        .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-                        .unwrap_or(0);
-                    if request.len() >= end + 4 + length {
-                        break Some(text[end + 4..].to_string());
-                    }
-                }
-                if read == 0 {
-                    break None;
-                }
-            };
-            let status = if n == 0 { "503 Service Unavailable" } else { "200 OK" };
-            let _ = stream.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
-            if let Some(body) = body {
-                kept.lock().unwrap().push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
-            }
-        }
-    });
-    (url, bodies)
-}
-
 #[test]
 fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
     if prerequisites().is_none() {
@@ -174,7 +132,7 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
         &json!({"name": "bind", "kind": "rfc2136", "server": named.addr.to_string(), "zone": "fleet-test.example",
                 "tsig_key_name": fleet_tests::NAMED_KEY_NAME, "tsig_algorithm": "hmac-sha256", "tsig_secret": named.secret}),
     );
-    let (webhook, notified) = webhook_receiver();
+    let (webhook, notified) = webhook_receiver(1);
     let settings = json!({"hostname": "www.fleet-test.example", "record_types": ["A"], "ttl": 30, "provider_id": provider["id"],
         "automatic": true, "detection_window_seconds": 10, "hold_seconds": 0, "failback": null, "webhook_url": webhook, "active": "node-a"});
     let set = server.call_put(&format!("/api/v1/pools/{pool}/failover"), &settings);

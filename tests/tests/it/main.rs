@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod acme_pebble;
+mod alerts;
 mod agent_adopt;
 mod agent_apply;
 mod agent_bundles;
