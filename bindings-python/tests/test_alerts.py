@@ -122,3 +122,21 @@ def test_a_failed_apply_fires_and_resolves_by_mail_and_webhook(alerting: Server,
     admin.delete_alert_rule(rule["id"])
     assert admin.alerts() == []
     hooks.shutdown()
+
+
+def test_events_stream_changes_as_they_happen(client: Client, unique: str) -> None:
+    stream = client.events(timeout=10)
+    found: list[dict[str, Any]] = []
+
+    def follow() -> None:
+        for event in stream:
+            found.append(event)
+            if event["data"].get("action") == "pool.create" and event["data"]["details"].get("name") == f"ev-{unique}":
+                return
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    time.sleep(0.3)  # the stream is open before the change
+    client.create_pool(f"ev-{unique}")
+    reader.join(timeout=10)
+    assert found and found[-1]["kind"] == "audit" and found[-1]["data"]["actor"] == "admin", found

@@ -71,7 +71,7 @@ pub use store::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
 #[cfg(feature = "store")]
 pub use store::{OrderUpdate, MAX_ORDER_NAMES};
 #[cfg(feature = "store")]
-pub use store::{Alert, AlertNotice, FailoverTick, VipChange};
+pub use store::{Alert, AlertNotice, FailoverTick, FleetEvent, VipChange};
 pub use model::PoolRole;
 #[cfg(feature = "store")]
 pub use store::{Credentials, MfaEnrolment, SecuritySettings, SignIn, UserChange, MAX_API_TOKEN_TTL_MS, MAX_ENROLMENT_TTL_MS};

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from types import TracebackType
-from typing import Any, Iterable, Mapping, Optional, Sequence, Type, Union
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Type, Union
 
 __all__ = [
     "AuthenticationError",
@@ -709,6 +709,38 @@ class Client:
         if state is not None:
             query["state"] = state
         return _objects(self.request("GET", "/alerts", query=query))
+
+    def events(self, cluster: Optional[ClusterRef] = None, kinds: Sequence[str] = ("audit", "alert"),
+               timeout: Optional[float] = None) -> Iterator[dict[str, Any]]:
+        """Follows the fleet's event stream (server-sent events): yields each event
+        ``{"kind": "audit"|"alert", "at", "cluster_id", "data"}`` as it happens, only
+        ``cluster``'s (and fleet-wide ones) when given. ``timeout`` (seconds) bounds the wait for
+        each event (``socket.timeout`` after it); ``None`` waits as long as the stream lives.
+        A ``{"kind": "lagged", "missed": N}`` is yielded when this reader fell behind."""
+        query: dict[str, Any] = {"kinds": ",".join(kinds)}
+        if cluster is not None:
+            query["cluster_id"] = _cluster_id(cluster)
+        url = f"{self.url}/api/v1/events?" + urllib.parse.urlencode(query)
+        headers = {"Accept": "text/event-stream"}
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(url, method="GET", headers=headers)
+        try:
+            response = urllib.request.urlopen(req, timeout=timeout, context=self._tls)
+        except urllib.error.HTTPError as e:
+            raise _error_from(e.code, e.read()) from None
+        with response:
+            name, data = "message", []
+            for raw in response:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith("event:"):
+                    name = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].lstrip(" "))
+                elif line == "" and data:
+                    text = "\n".join(data)
+                    yield {"kind": "lagged", "missed": int(text)} if name == "lagged" else json.loads(text)
+                    name, data = "message", []
 
     # -- DNS providers (ACME DNS-01, DNS failover) ---------------------------------------------
 

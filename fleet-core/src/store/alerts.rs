@@ -206,6 +206,17 @@ impl Store {
         alert_from_row(&row, self.now())
     }
 
+    /// Alerts that fired or resolved in `since..until` (Unix ms), for the event stream.
+    pub(super) async fn alerts_changed(&self, since: i64, until: i64) -> Result<Vec<Alert>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts a JOIN alert_rules r ON r.id = a.rule_id \
+             WHERE (a.fired_at >= $1 AND a.fired_at < $2) OR (a.resolved_at >= $1 AND a.resolved_at < $2)"
+        );
+        let rows = sqlx::query(&sql).bind(since).bind(until).fetch_all(self.pool()).await?;
+        let now = self.now();
+        rows.iter().map(|r| alert_from_row(r, now)).collect()
+    }
+
     /// Records what became of an alert's notification.
     pub async fn record_alert_delivery(&self, alert_id: i64, outcome: &str) -> Result<()> {
         sqlx::query("UPDATE alerts SET notified = $1 WHERE id = $2").bind(outcome).bind(alert_id).execute(self.pool()).await?;

@@ -26,6 +26,7 @@ mod clusters;
 mod dns_providers;
 mod durability;
 mod alerts;
+mod events;
 mod failover;
 mod enrol;
 mod keepalived_adopt;
@@ -55,6 +56,7 @@ pub use transactions::Preview;
 pub use vips::VipChange;
 pub use failover::FailoverTick;
 pub use alerts::{Alert, AlertNotice};
+pub use events::FleetEvent;
 mod versions;
 
 pub(crate) use durability::disk_full;
@@ -127,6 +129,8 @@ pub struct Store {
     /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]),
     /// shared by every clone; replaced, not only set once, because a rotation changes it.
     keyring: Arc<std::sync::RwLock<Option<Arc<Keyring>>>>,
+    /// The event stream's sender, shared by every clone ([`Store::subscribe_events`]).
+    events: tokio::sync::broadcast::Sender<Arc<events::FleetEvent>>,
 }
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -187,6 +191,7 @@ impl Store {
             documents,
             limits: options.limits,
             keyring: Arc::default(),
+            events: tokio::sync::broadcast::channel(events::CAPACITY).0,
         };
         store.backfill_bundles().await?;
         store.backfill_username_keys().await?;

@@ -231,6 +231,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let decider = Decider::new(store.clone(), state.keyring.clone(), replica_name(local), Duration::from_secs(1), Duration::from_secs(10));
     tokio::spawn(decider.run(shutdown_rx.clone()));
     tokio::spawn(Evaluator::new(store.clone(), mailer, args.alerts.interval()).run(shutdown_rx.clone()));
+    tokio::spawn(store.clone().feed_events(Duration::from_millis(500), shutdown_rx.clone()));
     if tls.is_none() && !local.ip().is_loopback() {
         let warning = format!(
             "serving plain HTTP on {local}: passwords, tokens and enrolment secrets cross the network \

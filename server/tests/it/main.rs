@@ -14,6 +14,7 @@ mod serve_agents;
 mod serve_api;
 mod serve_cancel;
 mod serve_certificates;
+mod serve_events;
 mod serve_cli;
 mod serve_files;
 mod serve_keepalived_adopt;

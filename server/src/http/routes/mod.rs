@@ -10,6 +10,7 @@ mod clusters;
 mod config;
 mod alerts;
 mod dns_providers;
+mod events;
 mod failover;
 mod files;
 mod proxies;
@@ -126,6 +127,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(alerts::get_alert_rule, alerts::put_alert_rule, alerts::delete_alert_rule))
         .routes(routes!(alerts::silence_alert_rule))
         .routes(routes!(alerts::list_alerts))
+        .routes(routes!(events::event_stream))
 }
 
 /// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a
