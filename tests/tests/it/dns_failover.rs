@@ -39,17 +39,25 @@ fn wait_record(named: &fleet_tests::Named, want: &str, within: Duration) -> Opti
 /// What every failover test starts from, whatever DNS server holds the record: `fleet serve`,
 /// two agents (`node-a` declaring 198.51.100.1, `node-b` 198.51.100.2) running HAProxy through a
 /// [`HeldHaproxy`] wrapper each, one version applied on both, in one pool.
-struct TwoNodes {
-    server: Server,
-    agents: Vec<Agent>,
-    held: Vec<HeldHaproxy>,
-    pool: i64,
-    _dir: std::path::PathBuf,
+pub(crate) struct TwoNodes {
+    pub(crate) server: Server,
+    pub(crate) agents: Vec<Agent>,
+    pub(crate) held: Vec<HeldHaproxy>,
+    pub(crate) pool: i64,
+    /// The frontend's port (each node binds its own address, `FLEET_NODE_ADDR`).
+    pub(crate) port: u16,
+    pub(crate) _dir: std::path::PathBuf,
 }
 
-/// [`TwoNodes`], both running the version; `None` (after saying why) without haproxy or the
-/// binaries.
+/// [`TwoNodes`] whose frontend answers 200 itself.
 fn two_nodes(name: &str) -> Option<TwoNodes> {
+    two_nodes_with(name, "    http-request return status 200 content-type text/plain string app\n", &[])
+}
+
+/// [`TwoNodes`], both running the version: frontend `fe` bound on each node's address with the
+/// lines `frontend` under it, then `sections`... `env` adds environment to node i's agent (and
+/// so its HAProxy). `None` (after saying why) without haproxy or the binaries.
+pub(crate) fn two_nodes_with(name: &str, frontend: &str, env: &[Vec<(String, String)>]) -> Option<TwoNodes> {
     let (haproxy, fleet, agent_bin) = prerequisites()?;
     let nodes = [("node-a", "127.0.0.1"), ("node-b", "127.0.0.2")];
     let dir = temp_dir(name);
@@ -58,6 +66,7 @@ fn two_nodes(name: &str) -> Option<TwoNodes> {
     let mut held = Vec::new();
     for ((agent, public), (name, _)) in agents.iter_mut().zip(["198.51.100.1", "198.51.100.2"]).zip(nodes) {
         agent.mode_args.extend(["--public-ip".to_string(), public.to_string()]);
+        agent.env.extend(env.get(held.len()).cloned().unwrap_or_default());
         let wrapper = HeldHaproxy::new(&haproxy, &dir.join(name).join("bin"));
         agent.haproxy = wrapper.wrapper.clone();
         held.push(wrapper);
@@ -67,7 +76,7 @@ fn two_nodes(name: &str) -> Option<TwoNodes> {
     let port = free_port();
     let config = format!(
         "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
-         frontend fe\n    bind \"${{FLEET_NODE_ADDR}}:{port}\"\n    http-request return status 200 content-type text/plain string app\n"
+         frontend fe\n    bind \"${{FLEET_NODE_ADDR}}:{port}\"\n{frontend}"
     );
     let version = server.commit(cluster, &config);
     server.apply(cluster, version);
@@ -84,7 +93,7 @@ fn two_nodes(name: &str) -> Option<TwoNodes> {
         assert!(Instant::now() < deadline, "both nodes do not run version {version}: {status}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Some(TwoNodes { server, agents, held, pool, _dir: dir })
+    Some(TwoNodes { server, agents, held, pool, port, _dir: dir })
 }
 
 fn events(server: &Server, pool: i64) -> Vec<(String, String)> {
@@ -126,7 +135,7 @@ fn the_record_follows_the_healthy_member_and_never_flaps_back_by_itself() {
         eprintln!("skipped: dig is not installed");
         return;
     }
-    let Some(TwoNodes { server, mut agents, held, pool, _dir }) = two_nodes("dns-failover") else { return };
+    let Some(TwoNodes { server, mut agents, held, pool, _dir, .. }) = two_nodes("dns-failover") else { return };
     let provider = server.post(
         "/api/v1/dns-providers",
         &json!({"name": "bind", "kind": "rfc2136", "server": named.addr.to_string(), "zone": "fleet-test.example",
