@@ -40,6 +40,7 @@ mod error;
 pub mod fingerprint;
 pub mod haproxy_check;
 pub mod limits;
+pub mod metrics;
 mod line_diff;
 mod model;
 #[cfg(feature = "store")]

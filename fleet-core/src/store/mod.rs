@@ -32,6 +32,7 @@ mod enrol;
 mod keepalived_adopt;
 mod limits;
 mod login;
+mod metrics;
 mod mfa;
 mod notify;
 mod renewals;

@@ -85,12 +85,44 @@ pub(crate) struct Args {
     /// sealed secrets exist stops the server instead of making a new one.
     #[arg(long, value_name = "FILE")]
     secret_key_file: Option<PathBuf>,
+    /// At most this many servers (cluster, backend, server) in the `/metrics` fleet_server_*
+    /// families; the rest are counted in `fleet_metrics_servers_dropped`.
+    #[arg(long, value_name = "N", default_value_t = fleet_core::metrics::DEFAULT_MAX_SERVERS)]
+    metrics_max_servers: usize,
+    /// Ask `/metrics` for `Authorization: Bearer TOKEN` (401 without it); default: open.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "metrics_token_file")]
+    metrics_token: Option<String>,
+    /// The `/metrics` bearer token read from a file (surrounding blanks and newlines dropped),
+    /// so it does not show in the process list.
+    #[arg(long, value_name = "PATH")]
+    metrics_token_file: Option<PathBuf>,
     #[command(flatten)]
     tls: TlsArgs,
     #[command(flatten)]
     limits: super::limits::LimitArgs,
     #[command(flatten)]
     alerts: super::alerts::AlertArgs,
+}
+
+impl Args {
+    /// The `/metrics` settings, with the token from `--metrics-token` or its file.
+    fn metrics(&self) -> Result<Metrics, ServeError> {
+        let token = match (&self.metrics_token, &self.metrics_token_file) {
+            (Some(token), _) => Some(token.clone()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|source| ServeError::MetricsToken { path: path.display().to_string(), source })?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        if token.as_deref() == Some("") {
+            return Err(ServeError::EmptyMetricsToken);
+        }
+        let options = fleet_core::metrics::MetricsOptions { max_servers: self.metrics_max_servers };
+        Ok(Metrics::new(token, options))
+    }
 }
 
 /// How logs are written.
@@ -123,6 +155,10 @@ enum ServeError {
     Tls(#[from] tls::TlsError),
     #[error("--smtp-url: {0}")]
     Smtp(#[from] fleet_core::notify::MailError),
+    #[error("cannot read --metrics-token-file {path}: {source}")]
+    MetricsToken { path: String, source: std::io::Error },
+    #[error("the metrics token is empty")]
+    EmptyMetricsToken,
 }
 
 fn init_logs(format: LogFormat) {
@@ -165,6 +201,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
 
 async fn serve(args: Args) -> Result<(), ServeError> {
     let mailer = args.alerts.mailer()?;
+    let metrics = Arc::new(args.metrics()?);
     let url = match &args.database {
         Some(url) => url.clone(),
         None => {
@@ -206,7 +243,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let state = AppState {
         store: store.clone(),
         desired,
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         public_url: args.public_url.clone(),
         https: tls.is_some(),
         ca_fingerprint: tls.as_ref().and_then(|tls| tls.ca),

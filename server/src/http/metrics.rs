@@ -1,6 +1,6 @@
-//! Prometheus metrics in the text exposition format, kept by hand (three families do not need a
-//! metrics library): requests by method, route template and status; agents holding a long-poll
-//! now; versions committed through this server.
+//! Prometheus metrics in the text exposition format, kept by hand: this server's own families
+//! (requests by method, route template and status; agents holding a long-poll now; versions
+//! committed through this server) here, the fleet families in [`fleet_core::metrics`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -11,12 +11,16 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// The counters.
+/// The counters, and the settings of `/metrics` (`fleet serve --metrics-*`).
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     agents_connected: AtomicI64,
     versions_committed: AtomicU64,
+    /// The bearer token `/metrics` asks for; none: open.
+    pub(crate) token: Option<String>,
+    /// The fleet families' settings (the server cap).
+    pub(crate) options: fleet_core::metrics::MetricsOptions,
 }
 
 /// Counts one connected agent while alive (the long-poll's future holds it, so a client that
@@ -30,6 +34,11 @@ impl Drop for Connected {
 }
 
 impl Metrics {
+    /// No counts yet; `/metrics` asks for `token` when there is one.
+    pub(crate) fn new(token: Option<String>, options: fleet_core::metrics::MetricsOptions) -> Metrics {
+        Metrics { token, options, ..Metrics::default() }
+    }
+
     pub(crate) fn agent_connected(self: &Arc<Self>) -> Connected {
         self.agents_connected.fetch_add(1, Ordering::Relaxed);
         Connected(self.clone())
@@ -54,7 +63,7 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "fleet_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
-                escape(route)
+                fleet_core::metrics::escape_label(route)
             );
         }
         drop(requests);
@@ -66,29 +75,6 @@ impl Metrics {
         let _ = writeln!(out, "fleet_versions_committed_total {}", self.versions_committed.load(Ordering::Relaxed));
         out
     }
-}
-
-/// `fleet_certificate_expiry_timestamp_seconds{certificate,cluster}`: the notAfter of each stored
-/// certificate in each cluster it is deployed to (`cluster=""` when it is deployed nowhere), from
-/// `(certificate, cluster, notAfter ms)` rows (`Store::certificate_expiries`).
-pub(crate) fn render_certificate_expiries(rows: &[(String, String, i64)]) -> String {
-    let mut out = String::new();
-    out.push_str("# HELP fleet_certificate_expiry_timestamp_seconds The notAfter of each stored certificate, per cluster it is deployed to.\n");
-    out.push_str("# TYPE fleet_certificate_expiry_timestamp_seconds gauge\n");
-    for (certificate, cluster, not_after) in rows {
-        let _ = writeln!(
-            out,
-            "fleet_certificate_expiry_timestamp_seconds{{certificate=\"{}\",cluster=\"{}\"}} {}",
-            escape(certificate),
-            escape(cluster),
-            not_after.div_euclid(1000)
-        );
-    }
-    out
-}
-
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Middleware: counts every answered request under its route template (`/api/v1/clusters/{id}`),
@@ -123,11 +109,5 @@ mod tests {
         assert!(text.contains("fleet_versions_committed_total 1\n"));
         drop(guard);
         assert!(metrics.render().contains("fleet_agents_connected 0\n"));
-    }
-
-    #[test]
-    fn renders_certificate_expiries() {
-        let text = render_certificate_expiries(&[("www".into(), "edge".into(), 1_767_225_600_999)]);
-        assert!(text.contains("fleet_certificate_expiry_timestamp_seconds{certificate=\"www\",cluster=\"edge\"} 1767225600\n"), "{text}");
     }
 }

@@ -1,10 +1,12 @@
-//! Health, metrics and the OpenAPI document: no authentication.
+//! Health, metrics and the OpenAPI document: no session authentication (`/metrics` takes its
+//! own optional bearer token).
 
 use std::sync::OnceLock;
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::IntoResponse;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 use crate::http::AppState;
 
@@ -21,16 +23,27 @@ pub(crate) struct Health {
     status: &'static str,
 }
 
-/// Prometheus metrics (text exposition format), with the certificate store's expiry gauge.
-#[utoipa::path(get, path = "/metrics", security(()), tag = "system", responses((status = 200, description = "metrics text", body = String, content_type = "text/plain")))]
-pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let mut text = state.metrics.render();
-    match state.store.certificate_expiries().await {
-        Ok(rows) => text.push_str(&crate::http::metrics::render_certificate_expiries(&rows)),
-        // The other families still answer when the database does not.
-        Err(error) => tracing::warn!(%error, "certificate expiries left out of /metrics"),
+/// Prometheus metrics (text exposition format 0.0.4): this server's request counters, then the
+/// fleet families of [`fleet_core::metrics`] (agents by state, versions, apply outcomes, runtime
+/// per backend/server, certificate expiry, DNS failover, VIP holders) read in a few queries. With
+/// `fleet serve --metrics-token`, 401 without `Authorization: Bearer <token>`.
+#[utoipa::path(get, path = "/metrics", security(()), tag = "system", responses(
+    (status = 200, description = "metrics text", body = String, content_type = "text/plain"),
+    (status = 401, description = "`--metrics-token` is set and the request does not carry it")))]
+pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics.token {
+        let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        if !fleet_core::metrics::bearer_matches(authorization, token) {
+            return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, "Bearer")], "metrics token required\n").into_response();
+        }
     }
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    let mut text = state.metrics.render();
+    match state.store.fleet_snapshot().await {
+        Ok(snapshot) => text.push_str(&fleet_core::metrics::render(&snapshot, &state.metrics.options)),
+        // This server's own families still answer when the database does not.
+        Err(error) => tracing::warn!(%error, "fleet families left out of /metrics"),
+    }
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// This document.
