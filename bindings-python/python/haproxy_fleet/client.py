@@ -257,6 +257,22 @@ class Client:
         """``GET /health`` (no authentication)."""
         return _object(self.request("GET", "/health"))
 
+    def metrics(self, token: Optional[str] = None) -> str:
+        """``GET /metrics``: the Prometheus text exposition (format 0.0.4) as a string. ``token``
+        is the server's ``--metrics-token`` (sent as ``Authorization: Bearer``); without it the
+        request carries no credentials. Raises :class:`AuthenticationError` (401) when the
+        server asks for a token and ``token`` is missing or wrong."""
+        headers = {"Accept": "text/plain"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(f"{self.url}/metrics", method="GET", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self._tls) as response:
+                answer: bytes = response.read()
+        except urllib.error.HTTPError as e:
+            raise _error_from(e.code, e.read()) from None
+        return answer.decode("utf-8")
+
     def login(self, username: str, password: str, code: Optional[str] = None) -> str:
         """Opens a session and uses its token from now on; returns the token. A user with a
         second factor gives ``code`` (the authenticator's current code or a recovery code): the

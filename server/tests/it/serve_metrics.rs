@@ -53,7 +53,8 @@ async fn metrics_describe_the_fleet(db: Db) {
     let admin = s.admin().await;
 
     // The token.
-    assert_eq!(scrape(&s, None).await.status, 401);
+    let refused = scrape(&s, None).await;
+    assert_eq!((refused.status.as_u16(), refused.code().as_str()), (401, "unauthorized"), "{}", refused.text);
     assert_eq!(scrape(&s, Some("metrics-s3cre")).await.status, 401);
     assert_eq!(scrape(&s, Some(&admin)).await.status, 401, "a session token is not the metrics token");
 

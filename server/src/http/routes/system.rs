@@ -8,6 +8,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::errors::ApiError;
 use crate::http::AppState;
 
 /// Liveness: the process answers.
@@ -34,7 +35,8 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
     if let Some(token) = &state.metrics.token {
         let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         if !fleet_core::metrics::bearer_matches(authorization, token) {
-            return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, "Bearer")], "metrics token required\n").into_response();
+            let error = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "/metrics needs the metrics token (Authorization: Bearer)");
+            return ([(WWW_AUTHENTICATE, "Bearer")], error).into_response();
         }
     }
     let mut text = state.metrics.render();
