@@ -19,6 +19,8 @@
 //!   database so several server replicas never corrupt each other), users, sessions and tokens
 //!   (stored hashed), enrolments, agents, apply state and the audit log, which every state change
 //!   writes in the same database transaction.
+//! - [`metrics`]: the fleet's Prometheus families (agents by state, versions, apply outcomes,
+//!   runtime per server, certificate expiry, DNS failover, VIPs) from one store snapshot.
 //! - [`clock`]: time and randomness are injected so tests are deterministic.
 
 #[cfg(feature = "store")]
