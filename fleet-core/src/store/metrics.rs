@@ -10,10 +10,13 @@ use crate::model::ApplyOutcome;
 use crate::runtime::RuntimeSummary;
 
 /// The part of an agent's facts the metrics read; the rest is skipped unparsed.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RuntimeFacts {
     #[serde(default)]
     runtime: Option<RuntimeSummary>,
+    /// The interval the agent declared (as the alert evaluator reads it), in seconds.
+    #[serde(default)]
+    heartbeat_seconds: Option<i64>,
 }
 
 impl Store {
@@ -39,14 +42,15 @@ impl Store {
         for row in &rows {
             let outcome: Option<String> = row.try_get("last_outcome")?;
             let facts: String = row.try_get("facts")?;
+            let facts = serde_json::from_str::<RuntimeFacts>(&facts).unwrap_or_default();
             agents.push(AgentFacts {
                 cluster: row.try_get("cluster")?,
                 name: row.try_get("name")?,
                 last_seen_at: row.try_get("last_seen_at")?,
-                heartbeat_ms: None,
+                heartbeat_ms: facts.heartbeat_seconds.map(|s| s.saturating_mul(1000)),
                 applied_version: row.try_get("applied_version")?,
                 last_outcome: outcome.map(|o| o.parse::<ApplyOutcome>()).transpose().map_err(|e| Error::Corrupt(e.to_string()))?,
-                runtime: serde_json::from_str::<RuntimeFacts>(&facts).ok().and_then(|f| f.runtime),
+                runtime: facts.runtime,
             });
         }
         let certificates = self
