@@ -32,6 +32,33 @@ fn bad_database_fails_before_binding() {
     assert_eq!(usage.status.code(), Some(2), "clap usage error");
 }
 
+/// A metrics token that cannot be read, or is empty, stops the server before it binds (an
+/// unreadable file must not leave `/metrics` open by surprise).
+#[test]
+fn bad_metrics_token_fails_before_binding() {
+    let dir = scratch("metrics-token");
+    let empty = dir.join("empty.token");
+    std::fs::write(&empty, "\n").unwrap();
+    let missing = dir.join("missing.token");
+    for (file, said) in [(&empty, "the metrics token is empty".to_string()), (&missing, format!("cannot read --metrics-token-file {}", missing.display()))] {
+        let output = Command::new(env!("CARGO_BIN_EXE_fleet"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data", dir.join("data").to_str().unwrap(), "--metrics-token-file", file.to_str().unwrap()])
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(!String::from_utf8_lossy(&output.stdout).contains("listening"));
+        assert!(stderr.contains(&said), "{stderr}");
+    }
+    let both = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(["serve", "--metrics-token", "t", "--metrics-token-file", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2), "clap: one or the other");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn short_admin_password_is_refused() {
     let dir = scratch("short");
