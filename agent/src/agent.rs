@@ -11,13 +11,15 @@ use std::time::Duration;
 use fleet_core::apply::runtime_plan;
 use fleet_core::backoff::Backoff;
 use fleet_core::runtime::{command_succeeded, ActionOutcome, RuntimeSummary};
-use fleet_core::wire::{EnrolRequest, Heartbeat};
+use fleet_core::monitor::{DriftFile, DriftPolicy, DriftReport};
+use fleet_core::wire::{DesiredState, EnrolRequest, Heartbeat};
 use fleet_core::{AgentReport, ApplyOutcome, OsRandom};
 use tokio::sync::{Mutex, Notify};
 
 use crate::cli::{Args, Mode};
 use crate::client::{Client, ClientError};
 use crate::driver::Driver;
+use crate::drift::{AppliedSet, DriftCheck, Drifted};
 use crate::keepalived::{self, Keepalived};
 use crate::pipeline::{self, Pipeline};
 use crate::process::ProcessDriver;
@@ -183,6 +185,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
         tasks.push(tokio::spawn(keepalived.clone().follow()));
     }
     let driver = Arc::new(Mutex::new(driver));
+    let drift = Arc::new(DriftCheck::default());
     let side = tokio::spawn(side_loop(
         client.clone(),
         driver.clone(),
@@ -190,6 +193,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
         facts,
         args.heartbeat_interval(),
         wake,
+        drift.clone(),
     ));
     tasks.push(side);
     let wait = Duration::from_secs(args.poll_seconds);
@@ -210,7 +214,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
                     adopt_keepalived(&client, keepalived).await;
                 }
             }
-            desired_loop(&client, &driver, &pipeline, wait).await;
+            desired_loop(&client, &driver, &pipeline, wait, &drift).await;
         } => {}
         mut guard = async { signal().await; driver.lock().await } => {
             tracing::info!("shutting down");
@@ -228,7 +232,7 @@ async fn agent(args: Args) -> Result<(), StartError> {
 
 /// Follows the desired state forever. The first poll sends no `known` checksum, so a restarted
 /// agent always learns the desired version and reports where it stands.
-async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeline, wait: Duration) {
+async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeline, wait: Duration, drift: &DriftCheck) {
     let mut known: Option<String> = None;
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
     loop {
@@ -246,12 +250,13 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
             }
         };
         backoff.reset();
+        drift.set_policy(state.settings.drift);
         let report = {
             let mut driver = driver.lock().await;
             if pipeline.holds(&state.sha256, &state.settings) {
                 // Already on disk (a restart, or an apply whose report was lost): make sure it runs.
                 match driver.supervise(true).await {
-                    Ok(_) => match pipeline.keepalived_on_disk(state.version).await {
+                    Ok(_) => match pipeline.keepalived_on_disk(state.version, drift.policy()).await {
                         Ok(()) => AgentReport::applied(state.version),
                         Err(error) => error.report(state.version).unwrap_or_else(|| AgentReport::failed(state.version, ApplyOutcome::NodeError, error.to_string())),
                     },
@@ -273,9 +278,71 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
                 }
             }
         };
+        if report.outcome.runs_version() {
+            watch_applied(drift, pipeline, &state);
+        }
         send_report(client, &report).await;
         known = Some(state.sha256);
     }
+}
+
+/// Makes the drift check watch the files of `state`, which now runs.
+fn watch_applied(drift: &DriftCheck, pipeline: &Pipeline, state: &DesiredState) {
+    let Ok(bundle) = state.bundle() else { return };
+    let managed = pipeline.managed(Some(&state.settings));
+    let keepalived = pipeline.keepalived.as_ref().and_then(|k| {
+        fleet_core::apply::keepalived::node_file(&bundle, &k.settings.name).map(|file| (file.clone(), k.settings.config.clone()))
+    });
+    let keepalived = keepalived.as_ref().map(|(file, path)| (file, path.as_path()));
+    drift.set_applied(AppliedSet::new(state.version, &state.sha256, &bundle, &managed, keepalived));
+}
+
+/// The drift report of this heartbeat (`None` before anything was applied): under `enforce`,
+/// drifted files are restored first (HAProxy reloaded, keepalived reinstalled) and reported as
+/// restored; under `report` nothing is touched.
+async fn drift_report(drift: &DriftCheck, driver: &Mutex<Driver>, pipeline: &Pipeline) -> Option<DriftReport> {
+    let drifted = drift.check()?;
+    if drifted.is_empty() || drift.policy() == DriftPolicy::Report {
+        return Some(crate::drift::report(&drifted, Vec::new()));
+    }
+    let version = drift.applied().map_or(0, |a| a.version);
+    let restored = restore(&drifted, driver, pipeline, drift, version).await;
+    let still = drift.check().unwrap_or_default();
+    Some(crate::drift::report(&still, restored))
+}
+
+/// Writes the applied bytes of `drifted` files back (`enforce`), then reloads what reads them;
+/// the files restored.
+async fn restore(drifted: &[Drifted], driver: &Mutex<Driver>, pipeline: &Pipeline, drift: &DriftCheck, version: i64) -> Vec<DriftFile> {
+    let mut restored = Vec::new();
+    let mut reload = false;
+    let mut driver = driver.lock().await;
+    for file in drifted {
+        drift.forget(&file.on_node);
+        if file.keepalived {
+            let Some(keepalived) = &pipeline.keepalived else { continue };
+            match keepalived.install(&file.file.content, version).await {
+                Ok(()) => restored.push(file.report.clone()),
+                Err(message) => tracing::error!(%message, path = %file.on_node.display(), "drift: cannot restore keepalived.conf"),
+            }
+            continue;
+        }
+        match pipeline::restore_file(&file.on_node, &file.file.content, file.file.mode) {
+            Ok(()) => {
+                reload = true;
+                restored.push(file.report.clone());
+            }
+            Err(error) => tracing::error!(%error, path = %file.on_node.display(), "drift: cannot restore the applied file"),
+        }
+    }
+    if reload {
+        if let Err(message) = driver.reload().await {
+            tracing::error!(%message, "drift: reload after restoring the applied files failed");
+        }
+    }
+    let paths: Vec<&str> = restored.iter().map(|f| f.path.as_str()).collect();
+    tracing::info!(version, files = ?paths, "drift enforced: the applied files are back");
+    restored
 }
 
 /// Sends a report, retrying with backoff until the server takes it.
@@ -299,7 +366,15 @@ async fn send_report(client: &Client, report: &AgentReport) {
 
 /// Heartbeats, supervision and runtime actions, every `interval`, and at once when `wake` is
 /// notified.
-async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipeline, facts: serde_json::Value, interval: Duration, wake: Arc<Notify>) {
+async fn side_loop(
+    client: Client,
+    driver: Arc<Mutex<Driver>>,
+    pipeline: Pipeline,
+    facts: serde_json::Value,
+    interval: Duration,
+    wake: Arc<Notify>,
+    drift: Arc<DriftCheck>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // What the server asked to probe in its last answer.
@@ -352,8 +427,20 @@ async fn side_loop(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipelin
             }
             object.insert("failover_probe".into(), serde_json::to_value(report).unwrap_or_default());
         }
-        match client.heartbeat(&Heartbeat { facts: Some(facts), certificates, keepalived: keepalived_report, interfaces }).await {
-            Ok(answer) => failover_probe = answer.failover_probe,
+        let drift_report = drift_report(&drift, &driver, &pipeline).await;
+        let heartbeat = Heartbeat {
+            facts: Some(facts),
+            certificates,
+            keepalived: keepalived_report,
+            interfaces,
+            heartbeat_seconds: Some(interval.as_secs()),
+            drift: drift_report,
+        };
+        match client.heartbeat(&heartbeat).await {
+            Ok(answer) => {
+                failover_probe = answer.failover_probe;
+                drift.set_policy(answer.drift);
+            }
             Err(error) => {
                 tracing::warn!(%error, "heartbeat failed");
                 continue;

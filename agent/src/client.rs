@@ -133,8 +133,8 @@ impl Client {
         Ok(())
     }
 
-    /// Sends a heartbeat; what the server asks to measure next (an older server answers 204:
-    /// nothing).
+    /// Sends a heartbeat; the server's answer: what to measure next, the drift setting (an
+    /// older server answers 204: the defaults).
     pub(crate) async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<HeartbeatAnswer, ClientError> {
         let request = self.http.post(self.url(HEARTBEAT_PATH)).timeout(Duration::from_secs(15)).json(heartbeat);
         let response = check(self.authed(request).send().await?).await?;

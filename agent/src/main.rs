@@ -15,6 +15,7 @@ mod agent;
 mod cli;
 mod client;
 mod driver;
+mod drift;
 mod facts;
 mod keepalived;
 mod mcli;

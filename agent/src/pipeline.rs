@@ -39,6 +39,7 @@ use fleet_core::candidate::haproxy_check_bundle;
 use fleet_core::haproxy_check::{CheckError, HaproxyChecker, Verdict};
 use fleet_core::runtime::command_succeeded;
 use fleet_core::wire::DesiredState;
+use fleet_core::monitor::DriftPolicy;
 use fleet_core::{AgentReport, ClusterSettings, Clock, SystemClock};
 
 use crate::driver::Driver;
@@ -176,6 +177,17 @@ fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
         Some(dir) => sync_dir(dir),
         None => Ok(()),
     }
+}
+
+/// Puts an applied file back (drift `enforce`): `bytes` with permission bits `mode` through a
+/// temporary file renamed over `path` (inside the live release, through the managed directory).
+pub(crate) fn restore_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = with_suffix(path, ".fleet-restore");
+    write_synced(&tmp, bytes, mode)?;
+    replace(&tmp, path)
 }
 
 /// Writes `bytes` to `path` through a temporary file renamed over it.
@@ -433,8 +445,10 @@ impl Pipeline {
 
     /// After a restart, on a version already on disk: makes keepalived run the release's file
     /// for this node (an agent killed between HAProxy's switch and keepalived's install left the
-    /// old one), checked first.
-    pub(crate) async fn keepalived_on_disk(&self, version: i64) -> Result<(), ApplyError> {
+    /// old one: the file of an earlier release), checked first. An installed file that no
+    /// release holds was edited on the node: under the `report` drift setting it stays (the
+    /// drift check reports it), it is never overwritten silently.
+    pub(crate) async fn keepalived_on_disk(&self, version: i64, drift: DriftPolicy) -> Result<(), ApplyError> {
         let Some(keepalived) = &self.keepalived else { return Ok(()) };
         let Some(name) = self.current_release(&self.managed(None)) else { return Ok(()) };
         let Some(bundle) = self.release_bundle(&name) else { return Ok(()) };
@@ -444,6 +458,18 @@ impl Pipeline {
             }
             return Ok(());
         };
+        let installed = std::fs::read(&keepalived.settings.config).ok();
+        if let (DriftPolicy::Report, Some(installed)) = (drift, &installed) {
+            if !self.released_before(&name, &file.path, installed) {
+                tracing::warn!(
+                    version,
+                    config = %keepalived.settings.config.display(),
+                    "keepalived.conf was edited on the node: kept (drift setting `report`; the drift is reported)"
+                );
+                keepalived.runs(version).await;
+                return Ok(());
+            }
+        }
         match keepalived.check(&self.releases().join(&name).join(file.path.as_str())).await {
             Ok(Ok(())) => {}
             Ok(Err(message)) => {
@@ -456,6 +482,19 @@ impl Pipeline {
             .install(&file.content, version)
             .await
             .map_err(|message| ApplyError::Reload { message, rollback: Err("the release on disk is kept".into()) })
+    }
+
+    /// True when a kept release other than `current` holds `content` at `path` (what an apply
+    /// installed before, not a hand edit).
+    fn released_before(&self, current: &str, path: &fleet_core::bundle::BundlePath, content: &[u8]) -> bool {
+        let Ok(entries) = std::fs::read_dir(self.releases()) else { return false };
+        entries.flatten().any(|entry| {
+            let name = entry.file_name().to_string_lossy().to_string();
+            name != current
+                && !name.starts_with('.')
+                && entry.path().is_dir()
+                && std::fs::read(entry.path().join(path.as_str())).is_ok_and(|bytes| bytes == content)
+        })
     }
 
     fn remember_managed(&self, settings: &ClusterSettings) -> Result<(), ApplyError> {
@@ -1061,6 +1100,57 @@ mod tests {
         assert!(!dir.join("keepalived/keepalived.conf").exists(), "nothing installed for keepalived");
         let keepalived = pipeline.keepalived.as_ref().unwrap();
         assert!(keepalived.report().await.error.unwrap_or_default().contains("VRID '300'"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_restarted_agent_keeps_a_hand_edited_keepalived_conf_under_report() {
+        if haproxy().is_none() || !Path::new("/usr/sbin/keepalived").exists() {
+            eprintln!("skipped: haproxy or keepalived is not installed");
+            return;
+        }
+        let (dir, mut pipeline, mut driver) = node("ka-drift");
+        // systemd mode with a stand-in systemctl: installs are real, no keepalived process runs.
+        let systemctl = dir.join("systemctl");
+        std::fs::write(&systemctl, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&systemctl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let installed = dir.join("keepalived/keepalived.conf");
+        let settings = crate::keepalived::Settings {
+            name: "lb1".into(),
+            bin: PathBuf::from("/usr/sbin/keepalived"),
+            config: installed.clone(),
+            pid_file: dir.join("keepalived.pid"),
+            mode: crate::cli::Mode::Systemd,
+            unit: "keepalived".into(),
+            systemctl,
+            dir: crate::keepalived::state_dir(&pipeline.state),
+        };
+        std::fs::create_dir_all(dir.join("keepalived")).unwrap();
+        pipeline.keepalived = Some(Arc::new(Keepalived::new(settings)));
+        let conf = |id: &str| format!("global_defs {{\n    router_id {id}\n}}\n");
+        let version = |n: i64, id: &str| {
+            desired(&pipeline, n, vec![
+                BundleFile::new(path("haproxy.cfg"), FileKind::Config, b"global\n    maxconn 10\n".to_vec()),
+                BundleFile::new(path("keepalived/lb1.conf"), FileKind::Keepalived, conf(id).into_bytes()),
+            ])
+        };
+        pipeline.apply(&mut driver, &version(2, "v2")).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&installed).unwrap(), conf("v2"));
+
+        // A hand edit, then a restart (keepalived_on_disk): kept under report, restored under enforce.
+        std::fs::write(&installed, conf("edited")).unwrap();
+        pipeline.keepalived_on_disk(2, DriftPolicy::Report).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&installed).unwrap(), conf("edited"), "never overwritten under report");
+        pipeline.keepalived_on_disk(2, DriftPolicy::Enforce).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&installed).unwrap(), conf("v2"), "enforce restores it");
+
+        // An agent killed between HAProxy's switch and keepalived's install left an earlier
+        // release's file: that one is ours, and the restart installs the current one.
+        pipeline.apply(&mut driver, &version(3, "v3")).await.unwrap();
+        std::fs::write(&installed, conf("v2")).unwrap();
+        pipeline.keepalived_on_disk(3, DriftPolicy::Report).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&installed).unwrap(), conf("v3"));
+        driver.stop().await;
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -45,6 +45,7 @@ pub mod limits;
 pub mod metrics;
 mod line_diff;
 mod model;
+pub mod monitor;
 #[cfg(feature = "store")]
 pub mod notify;
 pub mod ops;

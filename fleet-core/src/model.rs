@@ -60,6 +60,10 @@ pub struct ClusterSettings {
     /// paths relative to the managed directory): the reference check accepts them though the
     /// bundle does not hold them.
     pub external: Vec<String>,
+    /// What the agents do when a managed file on a node differs from what they applied (a hand
+    /// edit, another tool): `report` (default: keep the node's file, report and audit it) or
+    /// `enforce` (restore the applied file, reload, and audit it).
+    pub drift: crate::monitor::DriftPolicy,
 }
 
 impl ClusterSettings {
@@ -92,6 +96,7 @@ impl Default for ClusterSettings {
             allowed_privileges: BTreeSet::new(),
             managed_dir: String::new(),
             external: Vec::new(),
+            drift: crate::monitor::DriftPolicy::Report,
         }
     }
 }
@@ -445,8 +450,22 @@ pub struct Agent {
     pub hostname: String,
     /// Facts the agent reported (HAProxy version, OS ...).
     pub facts: serde_json::Value,
-    /// Last heartbeat or report.
+    /// Last heartbeat or report (RFC 3339, UTC; Unix ms inside).
+    #[serde(with = "crate::clock::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_seen_at: Option<i64>,
+    /// `online` while heartbeats arrive, `offline` after 3 of its heartbeat intervals without
+    /// one ([`crate::monitor::node_state`], as of the read).
+    #[serde(default)]
+    pub state: crate::monitor::NodeState,
+    /// The heartbeat interval the agent reported (`fleet-agent --heartbeat-seconds`), in ms;
+    /// null for agents that do not report it (5 s is assumed).
+    #[serde(default)]
+    pub heartbeat_ms: Option<i64>,
+    /// Managed files that differ on the node from what the agent applied: null, or the files
+    /// with their diffs and since when ([`crate::monitor::drift`]).
+    #[serde(default)]
+    pub drift: Option<crate::monitor::Drift>,
     /// The version it runs.
     pub applied_version: Option<i64>,
     /// How its last apply went.

@@ -104,8 +104,8 @@ pub enum Principal {
         /// Session or API token.
         credential: Credential,
     },
-    /// An enrolled agent.
-    Agent(Agent),
+    /// An enrolled agent (boxed: an agent's row is much larger than a user's).
+    Agent(Box<Agent>),
 }
 
 impl Principal {
@@ -227,13 +227,16 @@ mod tests {
     }
 
     fn agent(cluster_id: i64) -> Principal {
-        Principal::Agent(Agent {
+        Principal::Agent(Box::new(Agent {
             id: 2,
             cluster_id,
             name: "n1".into(),
             hostname: "h".into(),
             facts: serde_json::Value::Null,
             last_seen_at: None,
+            state: crate::monitor::NodeState::Offline,
+            heartbeat_ms: None,
+            drift: None,
             applied_version: None,
             last_outcome: None,
             last_error: None,
@@ -241,7 +244,7 @@ mod tests {
             keepalived: None,
             interfaces: Vec::new(),
             created_at: 0,
-        })
+        }))
     }
 
     #[test]

@@ -193,9 +193,20 @@ pub struct Heartbeat {
     /// The node's interfaces and addresses (`ip addr`); none keeps the stored ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interfaces: Option<Vec<crate::vip::NodeInterface>>,
+    /// The agent's heartbeat interval (`--heartbeat-seconds`), from which the server tells
+    /// `online` from `offline`; none keeps the stored one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3600))]
+    pub heartbeat_seconds: Option<u64>,
+    /// The agent's check of its managed files against what it applied; none keeps the stored
+    /// drift (older agents, or nothing applied yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::monitor::DriftReport>,
 }
 
-/// The server's answer to a heartbeat: what it asks the agent to measure for the next one.
+/// The server's answer to a heartbeat: what it asks the agent to measure for the next one, and
+/// what the agent must follow between versions (a settings change makes no new version, so it
+/// does not come through the desired state).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeartbeatAnswer {
@@ -204,6 +215,9 @@ pub struct HeartbeatAnswer {
     /// `failover_probe`. `null`: none.
     #[serde(default)]
     pub failover_probe: Option<crate::failover::Probe>,
+    /// The cluster's drift setting ([`crate::monitor::drift`]).
+    #[serde(default)]
+    pub drift: crate::monitor::DriftPolicy,
 }
 
 /// One certificate file HAProxy has loaded, as `show ssl cert <file>` describes it.

@@ -500,8 +500,31 @@ class Client:
         return _object(self.request("POST", f"/clusters/{_cluster_id(cluster)}/apply", json_body={"version": int(version)}))
 
     def status(self, cluster: ClusterRef) -> dict[str, Any]:
-        """The cluster's agents and what each applied."""
+        """The cluster's agents and what each applied: ``{desired_version, agents, vips}``; each
+        agent has ``state`` (``"online"`` or ``"offline"``: no heartbeat within 3 of its
+        heartbeat intervals), ``last_seen_at`` (RFC 3339, UTC), ``heartbeat_ms`` and ``drift``
+        (``None`` or ``{files: [{path, diff}], since}``: managed files that differ on the node
+        from what its agent applied)."""
         return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/status"))
+
+    def offline_agents(self, cluster: ClusterRef) -> list[dict[str, Any]]:
+        """The cluster's agents whose state is ``"offline"``."""
+        return [a for a in self.status(cluster).get("agents", []) if a.get("state") == "offline"]
+
+    def drifted_agents(self, cluster: ClusterRef) -> list[dict[str, Any]]:
+        """The cluster's agents with drift (``agent["drift"]["files"]`` holds each file's diff)."""
+        return [a for a in self.status(cluster).get("agents", []) if a.get("drift")]
+
+    def set_drift_policy(self, cluster: ClusterRef, policy: str) -> dict[str, Any]:
+        """Sets the cluster's ``drift`` setting, keeping its other settings: ``"report"`` (the
+        node keeps a hand-edited file; the drift is reported and audited) or ``"enforce"`` (the
+        agent restores the applied file, reloads, and the restore is audited). Returns the
+        cluster. Agents follow it at their next heartbeat."""
+        if policy not in ("report", "enforce"):
+            raise ValueError(f"drift policy must be 'report' or 'enforce', not {policy!r}")
+        settings = dict(self.cluster(cluster).get("settings") or {})
+        settings["drift"] = policy
+        return self.update_cluster_settings(cluster, settings)
 
     def create_enrollment(self, cluster: ClusterRef, name: str) -> dict[str, Any]:
         """A one-time enrolment secret for an agent: ``{secret, install_command, ...}``."""

@@ -53,7 +53,7 @@ impl Store {
             let user = self.api_token_user(token).await?;
             Ok(Principal::User { user, credential: Credential::ApiToken })
         } else if token.starts_with("fg_") {
-            Ok(Principal::Agent(self.agent_by_token(token).await?))
+            Ok(Principal::Agent(Box::new(self.agent_by_token(token).await?)))
         } else {
             Err(Error::Unauthorized)
         }

@@ -33,7 +33,8 @@ impl Store {
             .bind(cluster_id)
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(agent_from_row).collect()
+        let now = self.now();
+        rows.iter().map(|row| agent_from_row(row, now)).collect()
     }
 
     /// Revokes agent `agent_id` of `cluster_id`: its row goes (its token stops working at once,

@@ -10,6 +10,8 @@ use sqlx::Row;
 use super::audit::Audit;
 use super::{json_column, to_json, Store};
 use crate::error::{Error, Result};
+use crate::monitor::drift::{self, DriftReport};
+use crate::monitor::{node_state, Drift};
 use crate::model::{Agent, AgentReport, ApplyOutcome, ClusterStatus, Enrolment};
 use crate::secret::{new_token, sha256_hex};
 
@@ -64,17 +66,30 @@ pub const MAX_ENROLMENT_TTL_MS: i64 = 7 * 24 * 3_600_000;
 
 pub(super) const AGENT_COLUMNS: &str =
     "id, cluster_id, name, hostname, facts, last_seen_at, applied_version, last_outcome, last_error, last_diagnostics, keepalived, interfaces, \
-     created_at";
+     created_at, heartbeat_ms, drift, drift_since";
 
-pub(super) fn agent_from_row(row: &AnyRow) -> Result<Agent> {
+/// The agent of a row of [`AGENT_COLUMNS`], its state as of `now`.
+pub(super) fn agent_from_row(row: &AnyRow, now: i64) -> Result<Agent> {
     let outcome: Option<String> = row.try_get("last_outcome")?;
+    let last_seen_at: Option<i64> = row.try_get("last_seen_at")?;
+    let heartbeat_ms: Option<i64> = row.try_get("heartbeat_ms")?;
+    let drift = match (row.try_get::<Option<String>, _>("drift")?, row.try_get::<Option<i64>, _>("drift_since")?) {
+        (Some(files), Some(since)) => Some(Drift {
+            files: serde_json::from_str(&files).map_err(|e| Error::Corrupt(format!("agent drift: {e}")))?,
+            since,
+        }),
+        _ => None,
+    };
     Ok(Agent {
         id: row.try_get("id")?,
         cluster_id: row.try_get("cluster_id")?,
         name: row.try_get("name")?,
         hostname: row.try_get("hostname")?,
         facts: json_column(row, "facts")?,
-        last_seen_at: row.try_get("last_seen_at")?,
+        last_seen_at,
+        state: node_state(last_seen_at, heartbeat_ms, now),
+        heartbeat_ms,
+        drift,
         applied_version: row.try_get("applied_version")?,
         last_outcome: outcome.map(|o| o.parse::<ApplyOutcome>()).transpose().map_err(|e| Error::Corrupt(e.to_string()))?,
         last_error: row.try_get("last_error")?,
@@ -247,7 +262,7 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| Error::not_found(format!("agent {id}")))?;
-        agent_from_row(&row)
+        agent_from_row(&row, self.now())
     }
 
     /// The agent a token belongs to.
@@ -257,32 +272,56 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::Unauthorized)?;
-        agent_from_row(&row)
+        agent_from_row(&row, self.now())
     }
 
-    /// Records that an agent is alive (and its current facts). Liveness only: not audited.
-    pub async fn heartbeat(&self, agent_id: i64, facts: Option<serde_json::Value>) -> Result<()> {
-        let updated = match facts {
-            Some(facts) => {
-                sqlx::query("UPDATE agents SET last_seen_at = $1, facts = $2 WHERE id = $3")
-                    .bind(self.now())
-                    .bind(to_json(&facts)?)
-                    .bind(agent_id)
-                    .execute(self.pool())
-                    .await?
-            }
-            None => {
-                sqlx::query("UPDATE agents SET last_seen_at = $1 WHERE id = $2")
-                    .bind(self.now())
-                    .bind(agent_id)
-                    .execute(self.pool())
-                    .await?
-            }
-        };
+    /// Records that an agent is alive, with its current facts and its heartbeat interval in
+    /// seconds (none keeps the stored ones). Liveness only: not audited.
+    pub async fn heartbeat(&self, agent_id: i64, facts: Option<serde_json::Value>, heartbeat_seconds: Option<u64>) -> Result<()> {
+        let facts = facts.as_ref().map(to_json).transpose()?;
+        let interval_ms = heartbeat_seconds.map(|s| i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX));
+        let updated = sqlx::query(
+            "UPDATE agents SET last_seen_at = $1, facts = COALESCE($2, facts), heartbeat_ms = COALESCE($3, heartbeat_ms) WHERE id = $4",
+        )
+        .bind(self.now())
+        .bind(facts)
+        .bind(interval_ms)
+        .bind(agent_id)
+        .execute(self.pool())
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(Error::not_found(format!("agent {agent_id}")));
         }
         Ok(())
+    }
+
+    /// Records an agent's drift report ([`drift::transition`]): the files that differ now
+    /// (bounded again here: the agent's bound is not trusted) and since when, audited when the
+    /// drift starts, changes its files or ends, and for every file the agent restored.
+    pub async fn record_drift(&self, agent_id: i64, report: DriftReport) -> Result<Option<Drift>> {
+        let agent = self.agent(agent_id).await?;
+        let (next, audits) = drift::transition(agent.drift.as_ref(), report, self.now());
+        if next == agent.drift && audits.is_empty() {
+            return Ok(next);
+        }
+        let mut tx = self.write_tx().await?;
+        let files = next.as_ref().map(|d| to_json(&d.files)).transpose()?;
+        sqlx::query("UPDATE agents SET drift = $1, drift_since = $2 WHERE id = $3")
+            .bind(files)
+            .bind(next.as_ref().map(|d| d.since))
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        let actor = format!("agent:{}", agent.name);
+        for (action, mut details) in audits {
+            if let Some(object) = details.as_object_mut() {
+                object.insert("agent_id".into(), json!(agent_id));
+            }
+            let version = agent.applied_version;
+            self.audit(&mut tx, Audit { actor: &actor, action, cluster_id: Some(agent.cluster_id), version, details }).await?;
+        }
+        tx.commit().await?;
+        Ok(next)
     }
 
     /// Records an agent's apply outcome: on `applied` or `applied_runtime` its applied version moves; the last
@@ -336,7 +375,8 @@ impl Store {
             .bind(cluster_id)
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(agent_from_row).collect()
+        let now = self.now();
+        rows.iter().map(|row| agent_from_row(row, now)).collect()
     }
 }
 

@@ -89,7 +89,7 @@ async fn two_deciders_never_move_the_record_twice(h: Harness) {
     let heartbeat = |i: usize| {
         let (id, facts) = agents[i].clone();
         let store = h.store.clone();
-        async move { store.heartbeat(id, Some(facts)).await.unwrap() }
+        async move { store.heartbeat(id, Some(facts), None).await.unwrap() }
     };
     let mut settings = settings(provider.id, "www.fleet-test.example");
     settings.hold_seconds = 0;
@@ -128,7 +128,7 @@ async fn two_deciders_never_move_the_record_twice(h: Harness) {
     }
     // Dynamic DNS: the active member (node-a after the last round) declares a new address.
     let moved_address = serde_json::json!({"runtime": {"Uptime_sec": 1}, "public_ips": ["198.51.100.11"]});
-    h.store.heartbeat(agents[0].0, Some(moved_address)).await.unwrap();
+    h.store.heartbeat(agents[0].0, Some(moved_address), None).await.unwrap();
     let start = Instant::now();
     while www() != ["198.51.100.11"] {
         if start.elapsed() > Duration::from_secs(10) {

@@ -27,6 +27,7 @@ mod edit_table;
 mod edits;
 mod failover_store;
 mod gate;
+mod monitor_store;
 mod op_props;
 mod privileged_store;
 mod renewals;

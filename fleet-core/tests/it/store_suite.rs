@@ -281,7 +281,7 @@ async fn apply_enrol_report_status(h: Harness) {
     assert_eq!(s.agent_by_token(&token).await.unwrap().id, agent.id);
     assert!(matches!(s.agent_by_token("fg_wrong").await, Err(Error::Unauthorized)));
     h.clock.advance(5_000);
-    s.heartbeat(agent.id, None).await.unwrap();
+    s.heartbeat(agent.id, None, None).await.unwrap();
     let report = AgentReport::applied(1);
     let after = s.report(agent.id, &report).await.unwrap();
     assert_eq!(after.applied_version, Some(1));

@@ -15,6 +15,7 @@ mod docs;
 mod extract;
 pub(crate) mod limits;
 pub(crate) mod metrics;
+mod quiet;
 mod routes;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +28,7 @@ use axum::Router;
 use fleet_core::{DesiredWatch, Store};
 use tokio::sync::watch;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -117,10 +118,11 @@ pub(crate) fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limits.upload_bytes))
         .layer(axum::middleware::from_fn_with_state(body_limits, limits::limit_bodies))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(axum::middleware::from_fn(quiet::mark))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", id = %id, method = %request.method(), uri = %request.uri())
-        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        }).on_response(quiet::on_response))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, Counter::default()))
         .with_state(state)

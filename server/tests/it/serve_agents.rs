@@ -101,7 +101,9 @@ async fn reports_and_heartbeats(db: Db) {
     s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, CONFIG).await.expect(201);
     s.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 1})).await.expect(200);
 
-    s.post("/api/v1/agent/heartbeat", &agent, json!({"facts": {"haproxy": "2.6.12"}})).await.expect(200);
+    // The answer carries the cluster's drift setting; the status the agent's interval and state.
+    let answer = s.post("/api/v1/agent/heartbeat", &agent, json!({"facts": {"haproxy": "2.6.12"}, "heartbeat_seconds": 2})).await.expect(200);
+    assert_eq!(answer, json!({"drift": "report", "failover_probe": null}));
     let report = json!({"version": 1, "outcome": "rejected", "error": "[ALERT] parsing [haproxy.cfg:3]"});
     s.post("/api/v1/agent/report", &agent, report).await.expect(200);
     let status = s.get(&format!("/api/v1/clusters/{id}/status"), &admin).await.expect(200);
@@ -112,6 +114,9 @@ async fn reports_and_heartbeats(db: Db) {
     assert_eq!(me["last_error"], "[ALERT] parsing [haproxy.cfg:3]");
     assert_eq!(me["facts"]["haproxy"], "2.6.12");
     assert!(me["applied_version"].is_null());
+    assert_eq!((me["state"].as_str(), me["heartbeat_ms"].as_i64()), (Some("online"), Some(2_000)));
+    assert!(me["last_seen_at"].as_str().is_some_and(|t| t.ends_with('Z')), "RFC 3339: {me}");
+    assert!(me["drift"].is_null());
 
     s.post("/api/v1/agent/report", &agent, json!({"version": 1, "outcome": "applied"})).await.expect(200);
     let status = s.get(&format!("/api/v1/clusters/{id}/status"), &admin).await.expect(200);

@@ -95,23 +95,32 @@ pub(crate) async fn report(
     Ok(axum::Json(state.store.report(agent.id, &body).await?))
 }
 
-/// Records that the agent is alive, with its current facts and the certificates its HAProxy
-/// serves (`show ssl cert`), which the certificate status compares with the store; answers what
-/// to measure for the next heartbeat (its pool's failover probe).
+/// Records that the agent is alive, with its current facts, its heartbeat interval (which tells
+/// `online` from `offline`), the drift of its managed files (audited when it starts, changes or
+/// ends, and for every file restored) and the certificates its HAProxy serves (`show ssl cert`),
+/// which the certificate status compares with the store. Answers what to measure for the next
+/// heartbeat (its pool's failover probe) and what the agent must follow between versions (the
+/// cluster's drift setting).
 #[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent", request_body = Heartbeat,
-    responses((status = 200, description = "recorded", body = HeartbeatAnswer)))]
+    responses((status = 200, description = "recorded; the failover probe to run and the cluster's drift setting", body = HeartbeatAnswer),
+        (status = 401, description = "not an agent token")))]
 pub(crate) async fn heartbeat(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Json(body): Json<Heartbeat>,
 ) -> ApiResult<axum::Json<HeartbeatAnswer>> {
     let agent = caller.agent()?;
-    state.store.heartbeat(agent.id, body.facts).await?;
+    state.store.heartbeat(agent.id, body.facts, body.heartbeat_seconds).await?;
+    if let Some(drift) = body.drift {
+        state.store.record_drift(agent.id, drift).await?;
+    }
     state.store.record_node_report(agent.id, body.keepalived.as_ref(), body.interfaces.as_deref()).await?;
     if let Some(served) = &body.certificates {
         state.store.record_served(agent.id, served).await?;
     }
-    Ok(axum::Json(HeartbeatAnswer { failover_probe: state.store.failover_probe_of(agent.id).await? }))
+    let cluster = state.store.cluster(agent.cluster_id).await?;
+    let failover_probe = state.store.failover_probe_of(agent.id).await?;
+    Ok(axum::Json(HeartbeatAnswer { failover_probe, drift: cluster.settings.drift }))
 }
 
 /// Uploads the node's managed tree (a tar archive, as `tar -C /etc/haproxy -cf - .` writes it)
