@@ -11,6 +11,7 @@ use std::time::Duration;
 use fleet_core::apply::runtime_plan;
 use fleet_core::backoff::Backoff;
 use fleet_core::runtime::{command_succeeded, ActionOutcome, RuntimeSummary};
+use fleet_core::monitor::stats::{sample_from_show, StatsSample};
 use fleet_core::monitor::{DriftFile, DriftPolicy, DriftReport};
 use fleet_core::wire::{DesiredState, EnrolRequest, Heartbeat};
 use fleet_core::{AgentReport, ApplyOutcome, OsRandom};
@@ -416,6 +417,7 @@ async fn side_loop(
             }
         };
         let (summary, certificates) = summary;
+        let (summary, stats) = summary.unzip();
         let mut facts = facts.clone();
         if let (Some(object), Some(summary)) = (facts.as_object_mut(), summary) {
             object.insert("runtime".into(), serde_json::to_value(summary).unwrap_or_default());
@@ -435,6 +437,7 @@ async fn side_loop(
             interfaces,
             heartbeat_seconds: Some(interval.as_secs()),
             drift: drift_report,
+            stats,
         };
         match client.heartbeat(&heartbeat).await {
             Ok(answer) => {
@@ -452,10 +455,12 @@ async fn side_loop(
     }
 }
 
-async fn runtime_summary(driver: &Driver) -> Option<RuntimeSummary> {
+/// The runtime summary for the facts and the stats sample for the history, from one `show info`
+/// and one `show stat`.
+async fn runtime_summary(driver: &Driver) -> Option<(RuntimeSummary, StatsSample)> {
     let info = driver.runtime("show info").await.ok()?;
     let stat = driver.runtime("show stat").await.ok()?;
-    Some(RuntimeSummary::from_show(&info, &stat))
+    Some((RuntimeSummary::from_show(&info, &stat), sample_from_show(&info, &stat)))
 }
 
 /// What HAProxy serves (`show ssl cert`, then `show ssl cert <file>` for each), for the

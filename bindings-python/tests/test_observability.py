@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import haproxy_fleet as hf
 from haproxy_fleet import Client
 from conftest import Server
 
@@ -48,3 +49,19 @@ def test_state_last_seen_and_drift(fleet_server: Server, client: Client, cluster
     assert client.drifted_agents(cluster) == []
     with pytest.raises(ValueError):
         client.set_drift_policy(cluster, "ignore")
+
+
+def test_stats_history(fleet_server: Server, client: Client, cluster: dict[str, Any]) -> None:
+    client.import_config(cluster, CONFIG)
+    agent = enrol(fleet_server, client, cluster, "n1")
+    row = {"proxy": "fe", "name": "FRONTEND", "status": "OPEN", "scur": 1, "qcur": 0, "rtime": 0,
+           "counters": {"sessions": 10, "requests": 10, "bytes_in": 100, "bytes_out": 1000, "hrsp_4xx": 0, "hrsp_5xx": 0}}
+    agent.request("POST", "/agent/heartbeat", json_body={"stats": {"pid": 1, "rows": [row]}})
+    answer = client.stats(cluster, proxy="fe", server="FRONTEND", step=10)
+    assert answer["tier"] == "raw" and answer["step_seconds"] == 10
+    [series] = answer["series"]
+    assert (series["agent"], series["kind"], series["status"]) == ("n1", "frontend", "OPEN")
+    assert len(series["request_rate"]) == len(answer["timestamps"])
+    assert series["scur"][-1] == 1 or 1 in series["scur"]
+    with pytest.raises(hf.ValidationError):
+        client.stats(cluster, from_="2026-12-01T10:00:00Z", to="2026-12-01T09:00:00Z")

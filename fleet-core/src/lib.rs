@@ -76,6 +76,8 @@ pub use store::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
 pub use store::{OrderUpdate, MAX_ORDER_NAMES};
 #[cfg(feature = "store")]
 pub use store::{Alert, AlertNotice, FailoverTick, FleetEvent, VipChange};
+#[cfg(feature = "store")]
+pub use store::{Compacted, StatsQuery, MAX_QUERY_SERIES, MAX_SAMPLE_ROWS};
 pub use model::PoolRole;
 #[cfg(feature = "store")]
 pub use store::{Credentials, MfaEnrolment, SecuritySettings, SignIn, UserChange, MAX_API_TOKEN_TTL_MS, MAX_ENROLMENT_TTL_MS};

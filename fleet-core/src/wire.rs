@@ -202,6 +202,10 @@ pub struct Heartbeat {
     /// drift (older agents, or nothing applied yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<crate::monitor::DriftReport>,
+    /// HAProxy's `show stat` rows now (with the worker's pid), stored as the cluster's stats
+    /// history ([`crate::monitor::stats`]); none when HAProxy's CLI did not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<crate::monitor::stats::StatsSample>,
 }
 
 /// The server's answer to a heartbeat: what it asks the agent to measure for the next one, and

@@ -515,6 +515,29 @@ class Client:
         """The cluster's agents with drift (``agent["drift"]["files"]`` holds each file's diff)."""
         return [a for a in self.status(cluster).get("agents", []) if a.get("drift")]
 
+    def stats(
+        self,
+        cluster: ClusterRef,
+        *,
+        from_: Union[str, int, None] = None,
+        to: Union[str, int, None] = None,
+        step: Optional[int] = None,
+        proxy: Optional[str] = None,
+        server: Optional[str] = None,
+    ) -> dict[str, Any]:
+        """The cluster's stats history, aligned: ``{tier, from, to, step_seconds, timestamps,
+        series}``. ``from_``/``to`` are RFC 3339 texts (``"2026-12-01T10:00:00Z"``) or Unix
+        milliseconds (default: the last hour); ``step`` in seconds (rounded up to 10 s on the raw
+        tier, 300 s on the 5 min rollup tier used beyond 24 h). ``timestamps`` are each step's
+        start in Unix ms; each series (``agent``, ``proxy``, ``server`` = ``FRONTEND`` /
+        ``BACKEND`` / a server name, ``kind``, ``status``, ``check_status``) has one value (or
+        ``None``) per step in ``session_rate``, ``request_rate``, ``bytes_in_rate``,
+        ``bytes_out_rate``, ``hrsp_4xx_rate``, ``hrsp_5xx_rate`` (per second), ``scur``,
+        ``qcur``, ``rtime_ms`` and ``up_ratio`` (0..1). Raises :class:`ValidationError` for an
+        empty window or more than 10,000 steps."""
+        query = {"from": from_, "to": to, "step": step, "proxy": proxy, "server": server}
+        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/stats", query=query))
+
     def set_drift_policy(self, cluster: ClusterRef, policy: str) -> dict[str, Any]:
         """Sets the cluster's ``drift`` setting, keeping its other settings: ``"report"`` (the
         node keeps a hand-edited file; the drift is reported and audited) or ``"enforce"`` (the

@@ -38,6 +38,7 @@ mod notify;
 mod renewals;
 mod runtime;
 mod secrets;
+mod stats;
 mod transactions;
 mod vips;
 
@@ -47,6 +48,7 @@ pub use accounts::{SecuritySettings, UserChange};
 pub use certificates::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
 pub use acme::{OrderUpdate, MAX_ORDER_NAMES};
 pub use agents::MAX_ENROLMENT_TTL_MS;
+pub use stats::{Compacted, StatsQuery, MAX_QUERY_SERIES, MAX_SAMPLE_ROWS};
 pub use auth::{MAX_API_TOKEN_TTL_MS, MIN_PASSWORD_LEN};
 pub use login::{Credentials, SignIn};
 pub use mfa::MfaEnrolment;

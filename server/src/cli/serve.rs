@@ -256,6 +256,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         acme: acme.clone(),
     };
     tokio::spawn(watch_certificate_expiry(store.clone(), shutdown_rx.clone()));
+    tokio::spawn(compact_stats(store.clone(), shutdown_rx.clone()));
     let renewal_starter = acme.clone();
     tokio::spawn(acme.run(shutdown_rx.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -363,6 +364,21 @@ async fn signal() {
 /// Every hour (and at start): certificates that reached an expiry threshold (30, 14, 7 days,
 /// expired) get their audit entry, once per threshold and revision across replicas
 /// (`Store::expiry_warnings`), and a warning in the log.
+/// Rolls the stats history up and applies its retention (`fleet_core::monitor::stats`) once a
+/// minute; replicas may all do it (it is idempotent).
+async fn compact_stats(store: Store, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match store.compact_stats().await {
+            Ok(done) => tracing::debug!(rolled = done.rolled, raw_deleted = done.raw_deleted, rollup_deleted = done.rollup_deleted, "stats compacted"),
+            Err(error) => tracing::warn!(%error, "stats compaction failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 async fn watch_certificate_expiry(store: Store, mut shutdown: watch::Receiver<bool>) {
     loop {
         match store.expiry_warnings().await {

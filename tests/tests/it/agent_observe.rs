@@ -83,3 +83,67 @@ fn node_truth_and_drift_report_then_enforce() {
     }
     wait_served(port, "v1", Duration::from_secs(5));
 }
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Stats history with a real agent and HAProxy under a paced load: the frontend's request rate
+/// shows within about one heartbeat of the load starting, and every 10 s step inside the load
+/// matches what the client sent within 10%.
+#[test]
+fn stored_request_rates_match_a_generated_load() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (server, _agent, cluster, port, _dir) = bring_up("stats-load", &haproxy, &fleet, &agent_bin);
+    const RATE: u64 = 200;
+    const LOAD: Duration = Duration::from_secs(32);
+    let load_start = now_ms();
+    let client = std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut sent = 0u64;
+        while start.elapsed() < LOAD {
+            let due = start + Duration::from_micros(sent * 1_000_000 / RATE);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            crate::agent_harness::probe(port).unwrap();
+            sent += 1;
+        }
+        (sent, start.elapsed())
+    });
+    let stats = |from: i64| server.get(&format!("/api/v1/clusters/{cluster}/stats?from={from}&step=10&proxy=fe&server=FRONTEND"));
+    let seen = Instant::now();
+    loop {
+        let answer = stats(load_start - 10_000);
+        let rates = &answer["series"][0]["request_rate"];
+        if rates.as_array().is_some_and(|r| r.iter().any(|v| v.as_f64().is_some_and(|v| v > 0.0))) {
+            break;
+        }
+        assert!(seen.elapsed() < Duration::from_secs(10), "no request rate yet: {answer}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let appeared = seen.elapsed();
+    let (sent, took) = client.join().unwrap();
+    let load_end = load_start + took.as_millis() as i64;
+    let sent_rate = sent as f64 / took.as_secs_f64();
+    std::thread::sleep(Duration::from_secs(3));
+    let answer = stats(load_start - 20_000);
+    let series = &answer["series"][0];
+    assert_eq!((series["agent"].as_str(), series["kind"].as_str()), (Some("node1"), Some("frontend")), "{answer}");
+    let timestamps: Vec<i64> = answer["timestamps"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect();
+    let rates = series["request_rate"].as_array().unwrap();
+    let mut checked = Vec::new();
+    for (at, rate) in timestamps.iter().zip(rates) {
+        // A 10 s step inside the load, with a heartbeat's margin (a point's span starts one
+        // heartbeat before its bucket).
+        if *at - 1_500 >= load_start && *at + 10_000 <= load_end {
+            let rate = rate.as_f64().unwrap_or_else(|| panic!("no rate at {at}: {answer}"));
+            assert!((rate - sent_rate).abs() <= sent_rate * 0.10, "stored {rate:.1}/s at {at}, sent {sent_rate:.1}/s: {rates:?}");
+            checked.push(rate);
+        }
+    }
+    assert!(checked.len() >= 2, "too few steps inside the load: {timestamps:?} {load_start}..{load_end}");
+    eprintln!("sent {sent} requests at {sent_rate:.1}/s; stored 10 s rates inside the load {checked:.1?}; first rate {appeared:?} after the load started");
+    assert!(series["session_rate"].as_array().unwrap().iter().any(|v| v.as_f64().is_some_and(|v| v > 0.0)));
+    assert!(series["bytes_out_rate"].as_array().unwrap().iter().any(|v| v.as_f64().is_some_and(|v| v > 0.0)));
+}

@@ -96,14 +96,14 @@ pub(crate) async fn report(
 }
 
 /// Records that the agent is alive, with its current facts, its heartbeat interval (which tells
-/// `online` from `offline`), the drift of its managed files (audited when it starts, changes or
-/// ends, and for every file restored) and the certificates its HAProxy serves (`show ssl cert`),
+/// `online` from `offline`), HAProxy's stats (the cluster's stats history), the drift of its
+/// managed files (audited when it starts, changes or ends, and for every file restored) and the certificates its HAProxy serves (`show ssl cert`),
 /// which the certificate status compares with the store. Answers what to measure for the next
 /// heartbeat (its pool's failover probe) and what the agent must follow between versions (the
 /// cluster's drift setting).
 #[utoipa::path(post, path = "/api/v1/agent/heartbeat", tag = "agent", request_body = Heartbeat,
     responses((status = 200, description = "recorded; the failover probe to run and the cluster's drift setting", body = HeartbeatAnswer),
-        (status = 401, description = "not an agent token")))]
+        (status = 401, description = "not an agent token"), (status = 422, description = "a stats sample of more than 20,000 rows")))]
 pub(crate) async fn heartbeat(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -113,6 +113,9 @@ pub(crate) async fn heartbeat(
     state.store.heartbeat(agent.id, body.facts, body.heartbeat_seconds).await?;
     if let Some(drift) = body.drift {
         state.store.record_drift(agent.id, drift).await?;
+    }
+    if let Some(sample) = &body.stats {
+        state.store.record_stats(agent.id, agent.cluster_id, sample).await?;
     }
     state.store.record_node_report(agent.id, body.keepalived.as_ref(), body.interfaces.as_deref()).await?;
     if let Some(served) = &body.certificates {

@@ -16,6 +16,7 @@ mod files;
 mod proxies;
 mod renewals;
 mod runtime;
+mod stats;
 mod system;
 mod transactions;
 mod users;
@@ -66,6 +67,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(clusters::get_cluster))
         .routes(routes!(clusters::put_settings))
         .routes(routes!(clusters::status))
+        .routes(routes!(stats::cluster_stats))
         .routes(routes!(clusters::apply))
         .routes(routes!(clusters::create_enrolment))
         .routes(routes!(config::import))

@@ -1,0 +1,314 @@
+//! Stats history in the database ([`crate::monitor::stats`] decides; this reads and writes):
+//! each heartbeat's sample becomes one raw point per row (points of one 10 s bucket add up, as
+//! [`stats::merge`] does), compaction rolls complete 5 min buckets up (as [`stats::rollup`]
+//! does) and deletes what is past its tier's retention, queries align one tier's points.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::monitor::stats::{self, Counters, Last, Point, RowKind, SeriesValues, StatsAnswer, StatsSample, Tier};
+
+/// The most rows one sample may carry (a bound on what one heartbeat writes).
+pub const MAX_SAMPLE_ROWS: usize = 20_000;
+/// The most series one query answers (narrow it with `proxy=` and `server=`).
+pub const MAX_QUERY_SERIES: usize = 1_000;
+
+/// What one compaction pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Compacted {
+    /// Rollup points written (or rewritten).
+    pub rolled: u64,
+    /// Raw points deleted (older than 24 h).
+    pub raw_deleted: u64,
+    /// Rollup points deleted (older than 30 days).
+    pub rollup_deleted: u64,
+}
+
+/// What a stats query asks (`GET /api/v1/clusters/{id}/stats`), times in Unix ms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsQuery {
+    /// Start (default: an hour before `to`).
+    pub from: Option<i64>,
+    /// End, exclusive (default: now).
+    pub to: Option<i64>,
+    /// Step, ms (default: about 300 steps).
+    pub step_ms: Option<i64>,
+    /// Only this proxy.
+    pub proxy: Option<String>,
+    /// Only this row (`FRONTEND`, `BACKEND` or a server's name).
+    pub server: Option<String>,
+}
+
+const POINT_COLUMNS: &str = "span_ms, up_ms, sessions, requests, bytes_in, bytes_out, hrsp_4xx, hrsp_5xx, scur, qcur, rtime";
+
+fn point_from_row(row: &sqlx::any::AnyRow) -> Result<Point> {
+    Ok(Point {
+        at: row.try_get("at")?,
+        span_ms: row.try_get("span_ms")?,
+        up_ms: row.try_get("up_ms")?,
+        deltas: Counters {
+            sessions: row.try_get("sessions")?,
+            requests: row.try_get("requests")?,
+            bytes_in: row.try_get("bytes_in")?,
+            bytes_out: row.try_get("bytes_out")?,
+            hrsp_4xx: row.try_get("hrsp_4xx")?,
+            hrsp_5xx: row.try_get("hrsp_5xx")?,
+        },
+        scur: row.try_get("scur")?,
+        qcur: row.try_get("qcur")?,
+        rtime: row.try_get("rtime")?,
+    })
+}
+
+impl Store {
+    /// Records an agent's stats sample taken now: per row, the deltas since the series' last
+    /// sample ([`stats::delta`]: a reload restarts the counters, never a negative rate) added
+    /// into the raw point of the current 10 s bucket. Not audited (it is not a change).
+    pub async fn record_stats(&self, agent_id: i64, cluster_id: i64, sample: &StatsSample) -> Result<()> {
+        if sample.rows.len() > MAX_SAMPLE_ROWS {
+            return Err(Error::invalid(format!("a stats sample holds at most {MAX_SAMPLE_ROWS} rows")));
+        }
+        let now = self.now();
+        let rows = sqlx::query(
+            "SELECT id, proxy, name, last_at, last_pid, last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, \
+             last_hrsp_5xx FROM stats_series WHERE agent_id = $1",
+        )
+        .bind(agent_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut known: HashMap<(String, String), (i64, Last)> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let last = Last {
+                at: row.try_get("last_at")?,
+                pid: row.try_get("last_pid")?,
+                counters: Counters {
+                    sessions: row.try_get("last_sessions")?,
+                    requests: row.try_get("last_requests")?,
+                    bytes_in: row.try_get("last_bytes_in")?,
+                    bytes_out: row.try_get("last_bytes_out")?,
+                    hrsp_4xx: row.try_get("last_hrsp_4xx")?,
+                    hrsp_5xx: row.try_get("last_hrsp_5xx")?,
+                },
+            };
+            known.insert((row.try_get("proxy")?, row.try_get("name")?), (row.try_get("id")?, last));
+        }
+        let mut tx = self.write_tx().await?;
+        for row in &sample.rows {
+            let existing = known.get(&(row.proxy.clone(), row.name.clone()));
+            let point = stats::delta(existing.map(|(_, last)| last), row, sample.pid, now);
+            let c = &row.counters;
+            let series_id = match existing {
+                Some((id, _)) => {
+                    sqlx::query(
+                        "UPDATE stats_series SET status = $1, check_status = $2, last_at = $3, last_pid = $4, last_sessions = $5, \
+                         last_requests = $6, last_bytes_in = $7, last_bytes_out = $8, last_hrsp_4xx = $9, last_hrsp_5xx = $10 WHERE id = $11",
+                    )
+                    .bind(&row.status)
+                    .bind(&row.check_status)
+                    .bind(now)
+                    .bind(sample.pid)
+                    .bind(c.sessions)
+                    .bind(c.requests)
+                    .bind(c.bytes_in)
+                    .bind(c.bytes_out)
+                    .bind(c.hrsp_4xx)
+                    .bind(c.hrsp_5xx)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    *id
+                }
+                None => {
+                    let id = self.new_id()?;
+                    sqlx::query(
+                        "INSERT INTO stats_series (id, cluster_id, agent_id, proxy, name, kind, status, check_status, last_at, last_pid, \
+                         last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                    )
+                    .bind(id)
+                    .bind(cluster_id)
+                    .bind(agent_id)
+                    .bind(&row.proxy)
+                    .bind(&row.name)
+                    .bind(row.kind().as_str())
+                    .bind(&row.status)
+                    .bind(&row.check_status)
+                    .bind(now)
+                    .bind(sample.pid)
+                    .bind(c.sessions)
+                    .bind(c.requests)
+                    .bind(c.bytes_in)
+                    .bind(c.bytes_out)
+                    .bind(c.hrsp_4xx)
+                    .bind(c.hrsp_5xx)
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+            };
+            self.upsert_point(&mut tx, series_id, Tier::Raw, &point, true).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a point; `add` adds it into an existing point of the same bucket ([`stats::merge`]),
+    /// else it replaces it (a rollup written again).
+    async fn upsert_point(&self, tx: &mut super::Tx, series_id: i64, tier: Tier, p: &Point, add: bool) -> Result<()> {
+        let on_conflict = if add {
+            "span_ms = stats_points.span_ms + excluded.span_ms, up_ms = stats_points.up_ms + excluded.up_ms, \
+             sessions = stats_points.sessions + excluded.sessions, requests = stats_points.requests + excluded.requests, \
+             bytes_in = stats_points.bytes_in + excluded.bytes_in, bytes_out = stats_points.bytes_out + excluded.bytes_out, \
+             hrsp_4xx = stats_points.hrsp_4xx + excluded.hrsp_4xx, hrsp_5xx = stats_points.hrsp_5xx + excluded.hrsp_5xx, \
+             scur = excluded.scur, qcur = excluded.qcur, rtime = excluded.rtime"
+        } else {
+            "span_ms = excluded.span_ms, up_ms = excluded.up_ms, sessions = excluded.sessions, requests = excluded.requests, \
+             bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, hrsp_4xx = excluded.hrsp_4xx, hrsp_5xx = excluded.hrsp_5xx, \
+             scur = excluded.scur, qcur = excluded.qcur, rtime = excluded.rtime"
+        };
+        sqlx::query(&format!(
+            "INSERT INTO stats_points (series_id, tier, at, {POINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (series_id, tier, at) DO UPDATE SET {on_conflict}"
+        ))
+        .bind(series_id)
+        .bind(tier.code())
+        .bind(p.at)
+        .bind(p.span_ms)
+        .bind(p.up_ms)
+        .bind(p.deltas.sessions)
+        .bind(p.deltas.requests)
+        .bind(p.deltas.bytes_in)
+        .bind(p.deltas.bytes_out)
+        .bind(p.deltas.hrsp_4xx)
+        .bind(p.deltas.hrsp_5xx)
+        .bind(p.scur)
+        .bind(p.qcur)
+        .bind(p.rtime)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// One compaction pass at now ([`stats::compaction`]): raw points of the complete 5 min
+    /// buckets not rolled up yet become rollup points (sums, peaks and the mean rtime, as
+    /// [`stats::rollup`]), then raw points older than 24 h, rollup points older than 30 days and
+    /// series without a sample for 30 days are deleted. Idempotent: replicas may run it at once.
+    pub async fn compact_stats(&self) -> Result<Compacted> {
+        let now = self.now();
+        let rolled_until: Option<i64> = sqlx::query("SELECT rolled_until FROM stats_compaction WHERE id = 1")
+            .fetch_optional(self.pool())
+            .await?
+            .map(|row| row.try_get("rolled_until"))
+            .transpose()?;
+        let (from, to, raw_before, rollup_before) = stats::compaction(rolled_until, now);
+        let (step, rollup) = (stats::ROLLUP_STEP_MS, Tier::Rollup.code());
+        let mut done = Compacted::default();
+        let mut tx = self.write_tx().await?;
+        if from < to {
+            done.rolled = sqlx::query(&format!(
+                "INSERT INTO stats_points (series_id, tier, at, {POINT_COLUMNS}) \
+                 SELECT series_id, {rollup}, at - (at % {step}), SUM(span_ms), SUM(up_ms), SUM(sessions), SUM(requests), SUM(bytes_in), \
+                 SUM(bytes_out), SUM(hrsp_4xx), SUM(hrsp_5xx), MAX(scur), MAX(qcur), CAST(AVG(rtime) AS BIGINT) \
+                 FROM stats_points WHERE tier = $1 AND at >= $2 AND at < $3 GROUP BY series_id, at - (at % {step}) \
+                 ON CONFLICT (series_id, tier, at) DO UPDATE SET span_ms = excluded.span_ms, up_ms = excluded.up_ms, \
+                 sessions = excluded.sessions, requests = excluded.requests, bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, \
+                 hrsp_4xx = excluded.hrsp_4xx, hrsp_5xx = excluded.hrsp_5xx, scur = excluded.scur, qcur = excluded.qcur, rtime = excluded.rtime"
+            ))
+            .bind(Tier::Raw.code())
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "INSERT INTO stats_compaction (id, rolled_until) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET rolled_until = excluded.rolled_until",
+            )
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Through the primary key (series_id, tier, at), one range per series.
+        let expired = "DELETE FROM stats_points WHERE series_id IN (SELECT id FROM stats_series) AND tier = $1 AND at < $2";
+        done.raw_deleted = sqlx::query(expired)
+            .bind(Tier::Raw.code())
+            .bind(raw_before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        done.rollup_deleted = sqlx::query(expired)
+            .bind(Tier::Rollup.code())
+            .bind(rollup_before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM stats_series WHERE last_at < $1").bind(rollup_before).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// A cluster's stats history ([`stats::window`] picks the tier and step; [`stats::align`]
+    /// aligns each series): [`Error::NotFound`] for an unknown cluster, [`Error::Invalid`] for a
+    /// window that is empty, too fine (more than 10,000 steps) or matches more than
+    /// [`MAX_QUERY_SERIES`] series.
+    pub async fn stats(&self, cluster_id: i64, query: &StatsQuery) -> Result<StatsAnswer> {
+        self.cluster(cluster_id).await?;
+        let window = stats::window(query.from, query.to, query.step_ms, self.now()).map_err(|e| Error::invalid(e.to_string()))?;
+        let filter = "s.cluster_id = $1 AND ($2 = '' OR s.proxy = $2) AND ($3 = '' OR s.name = $3)";
+        let (proxy, server) = (query.proxy.clone().unwrap_or_default(), query.server.clone().unwrap_or_default());
+        let series = sqlx::query(&format!(
+            "SELECT s.id, a.name AS agent, s.proxy, s.name, s.kind, s.status, s.check_status FROM stats_series s \
+             JOIN agents a ON a.id = s.agent_id WHERE {filter} ORDER BY a.name, s.proxy, s.kind, s.name"
+        ))
+        .bind(cluster_id)
+        .bind(&proxy)
+        .bind(&server)
+        .fetch_all(self.pool())
+        .await?;
+        if series.len() > MAX_QUERY_SERIES {
+            return Err(Error::invalid(format!(
+                "{} series match: at most {MAX_QUERY_SERIES} per query (narrow it with proxy= and server=)",
+                series.len()
+            )));
+        }
+        // One primary-key range per series: (series_id, tier, at).
+        let mut points: HashMap<i64, Vec<Point>> = HashMap::new();
+        let select = format!("SELECT at, {POINT_COLUMNS} FROM stats_points WHERE series_id = $1 AND tier = $2 AND at >= $3 AND at < $4");
+        for row in &series {
+            let id: i64 = row.try_get("id")?;
+            let rows = sqlx::query(&select)
+                .bind(id)
+                .bind(window.tier.code())
+                .bind(window.from)
+                .bind(window.to)
+                .fetch_all(self.pool())
+                .await?;
+            points.insert(id, rows.iter().map(point_from_row).collect::<Result<_>>()?);
+        }
+        let mut out = Vec::with_capacity(series.len());
+        for row in &series {
+            let id: i64 = row.try_get("id")?;
+            let kind: String = row.try_get("kind")?;
+            out.push(SeriesValues {
+                agent: row.try_get("agent")?,
+                proxy: row.try_get("proxy")?,
+                server: row.try_get("name")?,
+                kind: RowKind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("stats series kind {kind:?}")))?,
+                status: row.try_get("status")?,
+                check_status: row.try_get("check_status")?,
+                values: stats::align(points.get(&id).map_or(&[][..], Vec::as_slice), &window),
+            });
+        }
+        Ok(StatsAnswer {
+            tier: window.tier,
+            from: window.from,
+            to: window.to,
+            step_seconds: window.step_ms / 1_000,
+            timestamps: window.timestamps(),
+            series: out,
+        })
+    }
+}
