@@ -44,16 +44,13 @@ pub struct Finding {
     pub summary: String,
 }
 
-/// The heartbeat interval an agent declared (facts `heartbeat_seconds`), 5 s when it did not.
-const DEFAULT_HEARTBEAT_MS: i64 = 5_000;
-
-/// Offline: no heartbeat within 3 of the agent's heartbeat intervals (issue 17).
+/// Offline: no heartbeat within 3 of the agent's heartbeat intervals, the rule of
+/// [`crate::monitor::node_state`] (the interval the agent reported, `heartbeat_ms`); how long
+/// it has been silent.
 fn offline(agent: &Agent, now: i64) -> Option<i64> {
-    let interval = agent.facts.get("heartbeat_seconds").and_then(serde_json::Value::as_i64).map_or(DEFAULT_HEARTBEAT_MS, |s| s * 1000);
-    match agent.last_seen_at {
-        Some(at) if now - at <= 3 * interval => None,
-        Some(at) => Some(now - at),
-        None => Some(now - agent.created_at),
+    match crate::monitor::node_state(agent.last_seen_at, agent.heartbeat_ms, now) {
+        crate::monitor::NodeState::Online => None,
+        crate::monitor::NodeState::Offline => Some(now - agent.last_seen_at.unwrap_or(agent.created_at)),
     }
 }
 
@@ -138,8 +135,11 @@ mod tests {
             cluster_id: 1,
             name: format!("n{id}"),
             hostname: String::new(),
-            facts: serde_json::json!({"heartbeat_seconds": 1}),
+            facts: serde_json::json!({}),
             last_seen_at,
+            state: crate::monitor::NodeState::Offline,
+            heartbeat_ms: Some(1_000),
+            drift: None,
             applied_version: None,
             last_outcome: None,
             last_error: None,

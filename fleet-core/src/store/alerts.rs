@@ -226,7 +226,7 @@ impl Store {
     /// What the rules look at now.
     async fn alert_snapshot_data(&self, now: i64) -> Result<(Vec<crate::Agent>, Vec<(String, i64)>, Vec<FleetEvent>)> {
         let rows = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY cluster_id, name")).fetch_all(self.pool()).await?;
-        let agents = rows.iter().map(agent_from_row).collect::<Result<Vec<_>>>()?;
+        let agents = rows.iter().map(|row| agent_from_row(row, now)).collect::<Result<Vec<_>>>()?;
         let rows = sqlx::query("SELECT name, not_after FROM certificates ORDER BY name").fetch_all(self.pool()).await?;
         let certificates = rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("not_after")?))).collect::<Result<Vec<_>>>()?;
         let since = now - EVENT_LOOKBACK_MS;

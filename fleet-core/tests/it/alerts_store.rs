@@ -19,7 +19,9 @@ async fn alerts_fire_once_resolve_once_across_replicas(h: Harness) {
     let cluster = h.store.create_cluster("admin", "edge", pool.id, fleet_core::ClusterSettings::default()).await.unwrap();
     let version = h.store.import(Actor::new("admin", Role::Admin), cluster.id, "defaults\n    mode http\n", "first").await.unwrap().version.number;
     let (_, secret) = h.store.create_enrolment("admin", cluster.id, "node-a", vec![], 86_400_000).await.unwrap();
-    let agent = h.store.enrol(&secret, None, "node-a", serde_json::json!({"heartbeat_seconds": 1})).await.unwrap().0;
+    let agent = h.store.enrol(&secret, None, "node-a", serde_json::json!({})).await.unwrap().0;
+    // The agent's interval (1 s) comes with its heartbeats.
+    h.store.heartbeat(agent.id, None, Some(1)).await.unwrap();
     let offline = h.store.create_alert_rule("admin", &rule(serde_json::json!({"name": "offline", "condition": {"kind": "agent_offline"}, "for_seconds": 10}))).await.unwrap();
     let failed = h.store.create_alert_rule("admin", &rule(serde_json::json!({"name": "failed", "condition": {"kind": "apply_failed"}}))).await.unwrap();
     assert!(h.store.create_alert_rule("admin", &rule(serde_json::json!({"name": "offline", "condition": {"kind": "apply_failed"}}))).await.is_err(), "a taken name");
@@ -48,7 +50,7 @@ async fn alerts_fire_once_resolve_once_across_replicas(h: Harness) {
     assert!(fired[0].alert.summary.contains("node-a") && fired[0].alert.summary.contains("offline"), "{:?}", fired[0].alert);
 
     // The agent comes back and applies: both resolve, once.
-    h.store.heartbeat(agent.id, None).await.unwrap();
+    h.store.heartbeat(agent.id, None, None).await.unwrap();
     h.store.report(agent.id, &AgentReport::applied(version)).await.unwrap();
     let (a, b) = tick_both().await;
     let mut resolved: Vec<_> = a.iter().chain(&b).map(|n| (n.rule.id, n.transition)).collect();
@@ -62,7 +64,7 @@ async fn alerts_fire_once_resolve_once_across_replicas(h: Harness) {
     h.clock.advance(4_000);
     tick_both().await;
     assert_eq!(h.store.alerts(Some("pending"), 10).await.unwrap().len(), 1);
-    h.store.heartbeat(agent.id, None).await.unwrap();
+    h.store.heartbeat(agent.id, None, None).await.unwrap();
     let (a, b) = tick_both().await;
     assert!(a.is_empty() && b.is_empty());
     assert_eq!(h.store.alerts(Some("pending"), 10).await.unwrap(), vec![]);
