@@ -26,7 +26,7 @@ pub const DEFAULT_MAX_SERVERS: usize = 10_000;
 
 /// The interval assumed for an agent whose heartbeat interval is unknown (fleet-agent's default
 /// `--heartbeat-seconds 5`), in ms.
-pub const DEFAULT_HEARTBEAT_MS: i64 = 5_000;
+pub const DEFAULT_HEARTBEAT_MS: i64 = crate::monitor::DEFAULT_HEARTBEAT_MS;
 
 /// Every apply outcome, so each cluster exports all of them (0 included: an alert on
 /// `rejected > 0` needs the series to exist).
@@ -42,8 +42,7 @@ const OUTCOMES: [ApplyOutcome; 6] = [
 /// Whether an agent is online at `now_ms`: heard from within 3 of its heartbeat intervals
 /// (`heartbeat_ms`, unknown: [`DEFAULT_HEARTBEAT_MS`]). The one place `/metrics` decides it.
 pub fn agent_online(last_seen_at: Option<i64>, heartbeat_ms: Option<i64>, now_ms: i64) -> bool {
-    let interval = heartbeat_ms.filter(|ms| *ms > 0).unwrap_or(DEFAULT_HEARTBEAT_MS);
-    last_seen_at.is_some_and(|at| now_ms.saturating_sub(at) <= interval.saturating_mul(3))
+    crate::monitor::node_state(last_seen_at, heartbeat_ms, now_ms) == crate::monitor::NodeState::Online
 }
 
 /// True when an `Authorization` header value is `Bearer <token>`: the SHA-256 digests of the

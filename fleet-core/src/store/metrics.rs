@@ -14,9 +14,6 @@ use crate::runtime::RuntimeSummary;
 struct RuntimeFacts {
     #[serde(default)]
     runtime: Option<RuntimeSummary>,
-    /// The interval the agent declared (as the alert evaluator reads it), in seconds.
-    #[serde(default)]
-    heartbeat_seconds: Option<i64>,
 }
 
 impl Store {
@@ -33,7 +30,7 @@ impl Store {
             .map(|row| Ok(ClusterFacts { name: row.try_get("name")?, desired_version: row.try_get("desired_version")? }))
             .collect::<Result<Vec<_>>>()?;
         let rows = sqlx::query(
-            "SELECT c.name AS cluster, a.name, a.last_seen_at, a.applied_version, a.last_outcome, a.facts \
+            "SELECT c.name AS cluster, a.name, a.last_seen_at, a.heartbeat_ms, a.applied_version, a.last_outcome, a.facts \
              FROM agents a JOIN clusters c ON c.id = a.cluster_id ORDER BY c.name, a.name",
         )
         .fetch_all(self.pool())
@@ -47,7 +44,8 @@ impl Store {
                 cluster: row.try_get("cluster")?,
                 name: row.try_get("name")?,
                 last_seen_at: row.try_get("last_seen_at")?,
-                heartbeat_ms: facts.heartbeat_seconds.map(|s| s.saturating_mul(1000)),
+                // The interval the agent reports with its heartbeats (`Heartbeat.heartbeat_seconds`).
+                heartbeat_ms: row.try_get("heartbeat_ms")?,
                 applied_version: row.try_get("applied_version")?,
                 last_outcome: outcome.map(|o| o.parse::<ApplyOutcome>()).transpose().map_err(|e| Error::Corrupt(e.to_string()))?,
                 runtime: facts.runtime,
