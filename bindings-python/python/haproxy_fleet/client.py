@@ -744,7 +744,7 @@ class Client:
 
     def create_alert_rule(self, rule: Mapping[str, Any]) -> dict[str, Any]:
         """Creates an alert rule (admin): ``{"name", "condition": {"kind": "agent_offline" |
-        "apply_failed" | "backend_down" | "server_down" | "certificate_expiring" (with "days") |
+        "apply_failed" | "drift" | "backend_down" | "server_down" | "certificate_expiring" (with "days") |
         "vip_moved" | "dns_failover"}, "cluster_id", "for_seconds", "channels": [{"type":
         "webhook" | "slack", "url"} | {"type": "email", "to": [...]}], "enabled"}``."""
         return _object(self.request("POST", "/alerts/rules", json_body=dict(rule)))

@@ -84,6 +84,14 @@ pub fn findings(rule: &NewAlertRule, snapshot: &Snapshot<'_>) -> Vec<Finding> {
                 }
             }
         }
+        Condition::Drift => {
+            for agent in agents {
+                if let Some(drift) = &agent.drift {
+                    let paths: Vec<&str> = drift.files.iter().map(|f| f.path.as_str()).collect();
+                    found.push(Finding { key: format!("agent:{}", agent.id), summary: format!("{} drifted: {} differ from what it applied", who(agent), paths.join(", ")) });
+                }
+            }
+        }
         Condition::BackendDown | Condition::ServerDown => {
             for agent in agents.filter(|a| offline(a, now).is_none()) {
                 let Some(summary) = runtime(agent) else { continue };
@@ -189,6 +197,11 @@ mod tests {
         assert_eq!(applied[0].summary, "agent n1 (cluster 1): last apply rejected: [ALERT] parsing error");
         assert_eq!(keys(&rule(Condition::BackendDown), &snapshot), ["backend:1:app"], "only online nodes");
         assert_eq!(keys(&rule(Condition::ServerDown), &snapshot), ["server:1:app/s1"]);
+        let mut drifted = agent(3, Some(1_000));
+        drifted.drift = Some(crate::monitor::Drift { files: vec![crate::monitor::DriftFile { path: "haproxy.cfg".into(), diff: "-a\n+b\n".into() }], since: 500 });
+        let drifting = [drifted];
+        let drift = findings(&rule(Condition::Drift), &Snapshot { now: 1_000, agents: &drifting, certificates: &[], events: &[] });
+        assert_eq!(drift, [Finding { key: "agent:3".into(), summary: "agent n3 (cluster 1) drifted: haproxy.cfg differ from what it applied".into() }]);
         let expiring = findings(&rule(Condition::CertificateExpiring { days: 14 }), &snapshot);
         assert_eq!(expiring.iter().map(|f| f.summary.as_str()).collect::<Vec<_>>(), ["certificate www expires in 9 days", "certificate old has expired"]);
     }

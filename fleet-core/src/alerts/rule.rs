@@ -13,6 +13,9 @@ pub enum Condition {
     /// An agent's last apply did not run the version (`rejected`, `reload_failed`,
     /// `node_error`, `refused_by_node_policy`). One alert per agent.
     ApplyFailed,
+    /// A node's managed files differ from what its agent applied (a hand edit, another tool;
+    /// [`crate::monitor::drift`]). One alert per agent, resolved when the files match again.
+    Drift,
     /// A backend has no server up on an online node (HAProxy says the backend is `DOWN`). One
     /// alert per node and backend.
     BackendDown,

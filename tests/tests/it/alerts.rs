@@ -1,8 +1,9 @@
 //! Alerts (issue 17) with real components on loopback: `fleet serve` evaluating every 200 ms, a
 //! `fleet-agent` running HAProxy whose only backend server is down (its port is closed), and a
 //! webhook receiver started here. The server-down and backend-down rules fire from what the
-//! node's HAProxy reports; the agent killed, the offline rule fires; the agent back, it
-//! resolves. Each transition reaches the receiver once.
+//! node's HAProxy reports (server-down also as a Slack-compatible `{"text"}` message); the agent
+//! killed, the offline rule fires; the agent back, it resolves. Each transition reaches the
+//! receiver once.
 
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,11 @@ fn a_down_server_and_an_offline_agent_fire_and_resolve_through_a_webhook() {
     server.apply(cluster, version);
     let (url, bodies) = webhook_receiver(0);
     for (name, kind) in [("server down", "server_down"), ("backend down", "backend_down"), ("offline", "agent_offline")] {
-        server.post("/api/v1/alerts/rules", &json!({"name": name, "condition": {"kind": kind}, "cluster_id": cluster, "channels": [{"type": "webhook", "url": url}]}));
+        let mut channels = vec![json!({"type": "webhook", "url": url})];
+        if kind == "server_down" {
+            channels.push(json!({"type": "slack", "url": url}));
+        }
+        server.post("/api/v1/alerts/rules", &json!({"name": name, "condition": {"kind": kind}, "cluster_id": cluster, "channels": channels}));
     }
     agents[0].start(Some(&server.enrolment_secret(cluster, "node-a")));
 
@@ -50,8 +55,13 @@ fn a_down_server_and_an_offline_agent_fire_and_resolve_through_a_webhook() {
     let firing = bodies.lock().unwrap().iter().find(|b| b["rule"]["name"] == "server down").cloned().unwrap();
     assert!(firing["alert"]["summary"].as_str().unwrap().contains("server app/s1 is DOWN"), "{firing:#}");
     assert_eq!(received(&bodies, "alert.firing", "offline"), 0, "the agent beats");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !bodies.lock().unwrap().iter().any(|b| b["text"].as_str().is_some_and(|t| t.starts_with("[FIRING] server down: agent node-a"))) {
+        assert!(Instant::now() < deadline, "no Slack-compatible message: {:#?}", bodies.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
-    // The agent dies: offline after 3 heartbeat intervals (15 s for an agent that does not say its interval).
+    // The agent dies: offline after 3 of its heartbeat intervals (1 s each here).
     agents[0].kill();
     let killed = Instant::now();
     wait_received(&bodies, "alert.firing", "offline", Duration::from_secs(30));
