@@ -64,10 +64,11 @@ pub enum Channel {
     },
 }
 
-/// `POST /api/v1/alerts/rules` and `PUT /api/v1/alerts/rules/{id}`.
+/// `POST /api/v1/alerts/rules` and `PUT /api/v1/alerts/rules/{id}`. Unknown fields are not
+/// refused here: a stored rule ([`AlertRule`]) is this object with its id and times beside, and
+/// OpenAPI cannot describe a closed object extended that way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct NewAlertRule {
     /// Unique name: letters, digits, blanks, `-`, `_`, `.`; 100 at most.
     pub name: String,
