@@ -20,6 +20,10 @@ def test_failover_settings_events_and_refusals(client: Client, unique: str) -> N
     with pytest.raises(FleetError) as error:
         client.failover(pool["id"])
     assert error.value.status == 404
+    with pytest.raises(FleetError) as error:
+        client.cutover(pool["id"])
+    assert error.value.status == 409 and "has no failover" in str(error.value), "the pool exists: a conflict, not a 404"
+    assert client.failover_events(pool["id"]) == []
 
     shown = client.set_failover(pool["id"], {"hostname": "www.example.com", "provider_id": provider["id"],
                                              "detection_window_seconds": 20, "hold_seconds": 60})

@@ -3,4 +3,4 @@
 # (FLEET_HAPROXY_BIN, exported by setup.d/10-haproxy.sh). It exits non-zero, failing the run, when
 # parse + render takes more than 1/10 of haproxy's time or peaks above 250 MB.
 # Takes about 30 s once built (haproxy -c itself takes ~6 s a run on this file).
-cargo bench -p haproxy-parse --bench large_config --locked
+cargo bench --workspace --locked --bench large_config

@@ -2,4 +2,4 @@
 # 5 ms"): one server read through the store (SQLite) on a 20,000 backends x 10 servers version,
 # uncached (parse + read) and cached; prints the figures and fails when the cached read's median
 # reaches 5 ms. The release build of fleet-core with its store costs a few minutes on two cores.
-cargo bench -p fleet-core --bench document_cache --locked
+cargo bench --workspace --locked --bench document_cache

@@ -3,4 +3,4 @@
 # changed copies (a few edits, every server line changed, the frontend's rules reversed, every
 # name changed); prints the figures and exits non-zero, failing the run, when any case takes
 # 500 ms or more. Shares the release build of fleet-core with 52-document-cache.sh.
-cargo bench -p fleet-core --bench large_diff --locked
+cargo bench --workspace --locked --bench large_diff

@@ -2,4 +2,4 @@
 # HAProxy, a map-only change (runtime API, no reload) against a config change (reload), on a
 # config with 1,000 extra backends; prints p50/p99/max of each. Needs the `fleet` and
 # `fleet-agent` binaries (the debug build of the earlier steps serves); ~1 minute.
-cargo bench -p fleet-tests --bench bundle_apply --locked
+cargo bench --workspace --locked --bench bundle_apply

@@ -4,4 +4,4 @@
 # when the total exceeds 2x the bundle plus what the changed blobs must add. 250 versions by
 # default (~15 s after the release build), projected to 1,000; FLEET_BENCH_VERSIONS=1000 runs
 # the whole history (40-80 s).
-cargo bench -p fleet-core --bench bundle_storage --locked
+cargo bench --workspace --locked --bench bundle_storage

@@ -3,4 +3,4 @@
 # replace -> served for a renewal of one of them through the runtime API (the reload counter
 # must not move). Needs the `fleet` and `fleet-agent` binaries (the debug build of the earlier
 # steps serves); FLEET_BENCH_CERTS changes the count; ~15 seconds.
-cargo bench -p fleet-tests --bench cert_apply --locked
+cargo bench --workspace --locked --bench cert_apply

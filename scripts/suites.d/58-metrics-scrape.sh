@@ -2,4 +2,4 @@
 # heartbeat carrying a runtime summary of 50 servers, scraped 5 times against the debug `fleet
 # serve` on SQLite; prints the median, min, max and size (the README's figure) and fails when the
 # median reaches 2 s. The workspace run above already ran it without printing; this prints.
-cargo nextest run -p fleet-server --test it --locked --no-capture serve_metrics::metrics_of_1000_agents_with_50_servers
+cargo nextest run --workspace --locked --no-capture -E "package(fleet-server) & test(=serve_metrics::metrics_of_1000_agents_with_50_servers)"

@@ -3,4 +3,4 @@
 # 10 s points and 30 days of 5 min rollups each, ~3.5 million points), then the 24 h query of
 # one server at a 10 s step; prints the figures and fails when its median reaches 50 ms. The
 # release build of fleet-core with its store costs a few minutes on two cores.
-cargo bench -p fleet-core --bench stats_query --locked
+cargo bench --workspace --locked --bench stats_query

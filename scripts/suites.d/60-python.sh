@@ -43,7 +43,7 @@ python_suite() {
   (cd "$env_dir" && bin/python -m mypy.stubtest haproxy_fleet._native haproxy_fleet.keepalived)
   "$env_dir/bin/python" -m mypy --strict --cache-dir target/python-mypy-cache bindings-python/python/haproxy_fleet
 
-  cargo build --release --locked -p haproxy-fleet-parse-timing
+  cargo build --release --workspace --locked --bin parse_timing
   "$env_dir/bin/python" bindings-python/bench/parse_bench.py \
     --rust-timing target/release/parse_timing --json target/python-bench.json
 }

@@ -18,7 +18,7 @@ schemathesis_suite() {
     "$py" -m venv "$tools"
     "$tools/bin/pip" install -q --disable-pip-version-check "schemathesis>=4.3,<5" "openapi-spec-validator>=0.7,<1"
   fi
-  cargo build --locked -p fleet-server --bin fleet || return 1
+  cargo build --workspace --locked --bin fleet || return 1
 
   local work
   work=$(mktemp -d)

@@ -6,7 +6,7 @@
 #   FLEET_SERVER_LOAD_BENCH=1 ./scripts/test    or    cargo bench -p fleet-server --bench long_poll
 # The bench target itself is compiled (in the dev profile) by every run of scripts/test.
 if [ "${FLEET_SERVER_LOAD_BENCH:-0}" = "1" ]; then
-  cargo bench -p fleet-server --bench long_poll --locked
+  cargo bench --workspace --locked --bench long_poll
 else
   echo "server load benchmark skipped (set FLEET_SERVER_LOAD_BENCH=1 to run it)"
 fi

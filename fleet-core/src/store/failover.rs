@@ -170,6 +170,7 @@ impl Store {
         self.failover(pool_id).await
     }
 
+    /// The stored settings and state; [`Error::NotFound`] when the pool has no failover.
     async fn failover_row(&self, pool_id: i64) -> Result<(FailoverSettings, State)> {
         let row = sqlx::query("SELECT settings, active, preferred, last_move_at FROM pool_failover WHERE pool_id = $1")
             .bind(pool_id)
@@ -221,9 +222,21 @@ impl Store {
         self.open_dns_provider(id, &ring).await
     }
 
-    /// The timeline, newest first (at most `limit`).
+    /// Like [`Self::failover_row`] for an action on the pool (a move): a pool that exists but
+    /// has no failover yet is an [`Error::Conflict`] naming what to do, not a 404.
+    async fn configured(&self, pool_id: i64) -> Result<(FailoverSettings, State)> {
+        match self.failover_row(pool_id).await {
+            Err(Error::NotFound(_)) => {
+                self.pool_by_id(pool_id).await?;
+                Err(Error::Conflict(format!("pool {pool_id} has no failover: set one with PUT /api/v1/pools/{pool_id}/failover")))
+            }
+            other => other,
+        }
+    }
+
+    /// The timeline, newest first (at most `limit`); empty for a pool without failover.
     pub async fn failover_events(&self, pool_id: i64, limit: i64) -> Result<Vec<FailoverEvent>> {
-        self.failover_row(pool_id).await?;
+        self.pool_by_id(pool_id).await?;
         let rows = sqlx::query("SELECT at, kind, message FROM failover_events WHERE pool_id = $1 ORDER BY at DESC, id DESC LIMIT $2")
             .bind(pool_id)
             .bind(limit)
@@ -277,7 +290,7 @@ impl Store {
     /// and the record still points where the decision saw it (a replica that lost the lease
     /// mid-tick stores nothing: [`Error::Conflict`]).
     async fn move_record(&self, actor: &str, ring: &Keyring, pool_id: i64, agent: &str, cause: MoveCause<'_>, why: &str) -> Result<serde_json::Value> {
-        let (settings, state) = self.failover_row(pool_id).await?;
+        let (settings, state) = self.configured(pool_id).await?;
         if let MoveCause::Automatic { holder } = cause {
             self.holds_lease(pool_id, holder).await?;
         }
@@ -372,7 +385,7 @@ impl Store {
 
     /// Moves the record to the next ready standby (healthy, addressed, in pool order).
     pub async fn cut_over(&self, actor: &str, ring: &Keyring, pool_id: i64) -> Result<PoolFailover> {
-        let (settings, state) = self.failover_row(pool_id).await?;
+        let (settings, state) = self.configured(pool_id).await?;
         let now = self.now();
         let next = self
             .pool_agents(pool_id)

@@ -58,7 +58,7 @@ pub(crate) async fn put_failover(
 /// Points the record at `agent` now (audited); it becomes the member fail-back returns to.
 #[utoipa::path(post, path = "/api/v1/pools/{id}/failover/activate", tag = "failover", params(PoolPath), request_body = ActivateBody,
     responses((status = 200, description = "the pool's failover", body = PoolFailover),
-        (status = 409, description = "the DNS server refused the update or could not be reached (the record is left as it was)"),
+        (status = 409, description = "the pool has no failover yet, or the DNS server refused the update or could not be reached (the record is left as it was)"),
         (status = 422, description = "not a member, or no address for a record type")))]
 pub(crate) async fn activate(
     State(state): State<AppState>,
@@ -74,7 +74,7 @@ pub(crate) async fn activate(
 
 /// Points the record at the next ready standby (healthy, with an address), audited.
 #[utoipa::path(post, path = "/api/v1/pools/{id}/failover/cutover", tag = "failover", params(PoolPath),
-    responses((status = 200, description = "the pool's failover", body = PoolFailover), (status = 409, description = "no ready standby, or the DNS update failed")))]
+    responses((status = 200, description = "the pool's failover", body = PoolFailover), (status = 409, description = "the pool has no failover yet, no ready standby, or the DNS update failed")))]
 pub(crate) async fn cutover(State(state): State<AppState>, Caller(caller): Caller, Path(path): Path<PoolPath>) -> ApiResult<impl IntoResponse> {
     let user = caller.user(Permission::Write)?;
     Ok(axum::Json(state.store.cut_over(&user.username, &state.keyring, path.id).await?))
@@ -82,7 +82,7 @@ pub(crate) async fn cutover(State(state): State<AppState>, Caller(caller): Calle
 
 /// The timeline: detections, decisions, DNS updates and their errors, manual moves.
 #[utoipa::path(get, path = "/api/v1/pools/{id}/failover/events", tag = "failover", params(PoolPath, EventsQuery),
-    responses((status = 200, description = "newest first", body = Vec<FailoverEvent>)))]
+    responses((status = 200, description = "newest first; empty for a pool without failover", body = Vec<FailoverEvent>), (status = 404, description = "no such pool")))]
 pub(crate) async fn events(
     State(state): State<AppState>,
     Caller(caller): Caller,
