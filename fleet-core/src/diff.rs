@@ -64,6 +64,18 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// The word JSON uses (`added`, `removed`, `changed`, `reordered`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Changed => "changed",
+            ChangeKind::Reordered => "reordered",
+        }
+    }
+}
+
+impl ChangeKind {
     fn sign(self) -> char {
         match self {
             ChangeKind::Added => '+',

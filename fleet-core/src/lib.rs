@@ -67,6 +67,8 @@ pub use model::{
 };
 pub use ops::{EditOp, SectionRef};
 #[cfg(feature = "store")]
+pub use store::{AuditFilter, CandidateCheck, HaproxyVerdict};
+#[cfg(feature = "store")]
 pub use store::{Backend, BundleStorage, EnrolmentRequest, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
 #[cfg(feature = "store")]
 pub use store::{AdminBootstrap, DesiredWatch, StoredSecret, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};

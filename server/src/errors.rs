@@ -70,6 +70,21 @@ impl ApiError {
         ApiError { status, code, message: message.into(), diagnostics: Vec::new(), retry_after: None }
     }
 
+    /// The HTTP status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message for people (lowercase, no final period).
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Configuration diagnostics, errors first.
+    pub(crate) fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
     /// 400: a malformed request (bad JSON, a missing query parameter).
     pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)

@@ -9,6 +9,7 @@
 mod cli;
 mod errors;
 mod http;
+mod ui;
 
 use std::process::ExitCode;
 

@@ -16,6 +16,19 @@ pub(crate) struct Audit<'a> {
     pub(crate) details: serde_json::Value,
 }
 
+/// Which audit entries to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this cluster's.
+    pub cluster_id: Option<i64>,
+    /// Only this actor's (a username, `agent:<name>`, `system`).
+    pub actor: Option<String>,
+    /// Only actions starting with this (`version.`, `failover.move`).
+    pub action: Option<String>,
+    /// At most this many (1 to 1,000).
+    pub limit: i64,
+}
+
 impl Store {
     /// Writes one audit entry inside `tx`.
     pub(crate) async fn audit(&self, tx: &mut Tx, entry: Audit<'_>) -> Result<()> {
@@ -37,27 +50,45 @@ impl Store {
 
     /// The newest `limit` audit entries, newest first; only those of `cluster_id` when given.
     pub async fn audit_log(&self, cluster_id: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = match cluster_id {
-            Some(cluster) => {
-                sqlx::query(
-                    "SELECT id, at, actor, action, cluster_id, version, details FROM audit_log \
-                     WHERE cluster_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
-                )
-                .bind(cluster)
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?
-            }
-            None => {
-                sqlx::query(
-                    "SELECT id, at, actor, action, cluster_id, version, details FROM audit_log \
-                     ORDER BY at DESC, id DESC LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?
-            }
+        self.audit_entries(&AuditFilter { cluster_id, limit, ..AuditFilter::default() }).await
+    }
+
+    /// The newest entries matching `filter`, newest first (the web UI's audit page).
+    pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut conditions = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
         };
+        if filter.cluster_id.is_some() {
+            conditions.push(format!("cluster_id = {}", next()));
+        }
+        if filter.actor.is_some() {
+            conditions.push(format!("actor = {}", next()));
+        }
+        if filter.action.is_some() {
+            conditions.push(format!("action LIKE {} ESCAPE '\\'", next()));
+        }
+        let filter_sql = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!(
+            "SELECT id, at, actor, action, cluster_id, version, details FROM audit_log {filter_sql} ORDER BY at DESC, id DESC LIMIT {}",
+            next()
+        );
+        let mut query = sqlx::query(&sql);
+        if let Some(cluster) = filter.cluster_id {
+            query = query.bind(cluster);
+        }
+        if let Some(actor) = &filter.actor {
+            query = query.bind(actor.clone());
+        }
+        if let Some(action) = &filter.action {
+            // A prefix: `version.` matches every version action; LIKE's own wildcards in what
+            // the user typed match only themselves.
+            let escaped = action.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            query = query.bind(format!("{escaped}%"));
+        }
+        let rows = query.bind(filter.limit.clamp(1, 1000)).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|row| {
                 Ok(AuditEntry {

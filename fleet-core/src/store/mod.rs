@@ -22,6 +22,7 @@ mod audit;
 mod auth;
 mod bundles;
 mod certificates;
+mod check;
 mod clusters;
 mod dns_providers;
 mod durability;
@@ -56,6 +57,8 @@ pub use enrol::{EnrolmentRequest, IssuedEnrolment};
 pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use secrets::StoredSecret;
 pub use transactions::Preview;
+pub use audit::AuditFilter;
+pub use check::{CandidateCheck, HaproxyVerdict};
 pub use vips::VipChange;
 pub use failover::FailoverTick;
 pub use alerts::{Alert, AlertNotice};
@@ -219,7 +222,9 @@ impl Store {
         self.pool.close().await;
     }
 
-    pub(crate) fn now(&self) -> i64 {
+    /// The store's clock, in Unix ms (a manual clock in tests): what "online" and "ago" are
+    /// measured against.
+    pub fn now(&self) -> i64 {
         self.clock.now_ms()
     }
 

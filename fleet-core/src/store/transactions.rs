@@ -107,6 +107,27 @@ impl Store {
         Ok(transaction)
     }
 
+    /// Commits `ops` on version `base` as one transaction (begin, stage, commit): the one-form
+    /// edits of the web UI and the CLI. On any failure the transaction is discarded and the
+    /// error returned ([`Error::Invalid`] naming the op, [`Error::Outdated`] when `base` is no
+    /// longer the latest, the commit's own refusals), so nothing is left open.
+    pub async fn edit(&self, actor: Actor<'_>, cluster_id: i64, base: i64, ops: Vec<EditOp>, message: &str) -> Result<Committed> {
+        let transaction = self.begin(actor.name, cluster_id, base).await?;
+        let result = match self.stage(actor.name, transaction.id, ops).await {
+            Ok(_) => self.commit(actor, transaction.id, message).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            // Already closed when the commit found the base outdated; open otherwise.
+            if let Ok(current) = self.transaction(transaction.id).await {
+                if current.state == TransactionState::Open {
+                    self.discard(actor.name, transaction.id).await?;
+                }
+            }
+        }
+        result
+    }
+
     /// One transaction.
     pub async fn transaction(&self, id: i64) -> Result<Transaction> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM transactions WHERE id = $1"))

@@ -34,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::errors::ApiError;
 use metrics::Metrics;
+pub(crate) use routes::Peer;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -93,6 +94,24 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
     api
 }
 
+/// The URL agents reach this server at, for install commands: `--public-url`, else the scheme
+/// this server speaks and the host the request was sent to (HTTP/2 carries it in `:authority`,
+/// the URI, not in `Host`).
+pub(crate) fn server_url(state: &AppState, headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> String {
+    match &state.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| uri.authority().map(|a| a.as_str()))
+                .unwrap_or("localhost");
+            let scheme = if state.https { "https" } else { "http" };
+            format!("{scheme}://{host}")
+        }
+    }
+}
+
 /// Request ids: `x-request-id` from the client when it sends one, else `r<n>` per process.
 #[derive(Clone, Default)]
 struct Counter(Arc<AtomicU64>);
@@ -112,6 +131,7 @@ pub(crate) fn app(state: AppState) -> Router {
     let body_limits = state.body_limits;
     router
         .merge(docs::routes())
+        .merge(crate::ui::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn(complete::complete_writes))

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use fleet_core::rbac::Permission;
@@ -230,19 +229,7 @@ pub(crate) async fn create_enrolment(
     Json(body): Json<NewEnrolment>,
 ) -> ApiResult<impl IntoResponse> {
     let admin = caller.user(Permission::Admin)?;
-    let server_url = match &state.public_url {
-        Some(url) => url.clone(),
-        None => {
-            // HTTP/2 requests carry the host in `:authority` (the URI), not in `Host`.
-            let host = headers
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .or_else(|| uri.authority().map(|a| a.as_str()))
-                .unwrap_or("localhost");
-            let scheme = if state.https { "https" } else { "http" };
-            format!("{scheme}://{host}")
-        }
-    };
+    let server_url = crate::http::server_url(&state, &headers, &uri);
     let request = EnrolmentRequest {
         name: body.name,
         allowed_cidrs: body.allowed_cidrs,

@@ -22,6 +22,8 @@ mod transactions;
 mod users;
 mod vips;
 
+pub(crate) use agent::Peer;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use fleet_core::Committed;

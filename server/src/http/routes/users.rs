@@ -241,12 +241,16 @@ pub(crate) async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `?cluster_id=&limit=`.
+/// `?cluster_id=&actor=&action=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
     /// Only this cluster's entries.
     cluster_id: Option<i64>,
+    /// Only this actor's (a username, `agent:<name>`, `system`).
+    actor: Option<String>,
+    /// Only actions starting with this (`version.`, `failover.move`).
+    action: Option<String>,
     /// At most this many (default 100, at most 1000).
     limit: Option<i64>,
 }
@@ -259,6 +263,11 @@ pub(crate) async fn audit(
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Audit)?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(axum::Json(state.store.audit_log(query.cluster_id, limit).await?))
+    let filter = fleet_core::AuditFilter {
+        cluster_id: query.cluster_id,
+        actor: query.actor.filter(|a| !a.is_empty()),
+        action: query.action.filter(|a| !a.is_empty()),
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    Ok(axum::Json(state.store.audit_entries(&filter).await?))
 }
