@@ -102,17 +102,14 @@ pub(crate) async fn page(
         None => Vec::new(),
     };
     let selected = match query.file.as_deref() {
-        Some(path) => files.iter().find(|f| f.path.as_str() == path).ok_or_else(|| UiError::not_found(format!("file {path}")))?,
-        None => match files.iter().find(|f| f.kind == FileKind::Config) {
-            Some(first) => first,
-            None => files.first().ok_or_else(|| UiError::not_found("a file"))?,
-        },
+        Some(path) => Some(files.iter().find(|f| f.path.as_str() == path).ok_or_else(|| UiError::not_found(format!("file {path}")))?),
+        None => files.iter().find(|f| f.kind == FileKind::Config).or(files.first()),
     }
-    .clone();
+    .cloned();
     let first_config = files.iter().find(|f| f.kind == FileKind::Config).map(|f| f.path.clone());
-    let view = match &latest {
-        None => html! {},
-        Some(v) => {
+    let view = match (&latest, &selected) {
+        (None, _) | (_, None) => html! {},
+        (Some(v), Some(selected)) => {
             let is_first = first_config.as_ref() == Some(&selected.path);
             // Diagnostics of the agents' last applies, located in this version's files.
             let reported: Vec<Diagnostic> = status
@@ -174,11 +171,11 @@ pub(crate) async fn page(
                 h2 { "Files" }
                 ul.files { @for f in &files {
                     li {
-                        a href=(file_href(cluster, &f.path)) aria-current=[(f.path == selected.path).then_some("page")] { (f.path.as_str()) }
+                        a href=(file_href(cluster, &f.path)) aria-current=[selected.as_ref().is_some_and(|s| s.path == f.path).then_some("page")] { (f.path.as_str()) }
                         " " span.muted { (f.kind.as_str()) ", " (f.size) " bytes" }
                     }
                 } }
-                h2 { (selected.path.as_str()) }
+                @if let Some(selected) = &selected { h2 { (selected.path.as_str()) } }
                 (view)
             }
         }

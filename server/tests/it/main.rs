@@ -27,4 +27,5 @@ mod serve_rbac;
 mod serve_renewals;
 mod serve_support;
 mod serve_tls;
+mod serve_ui;
 mod serve_vips;

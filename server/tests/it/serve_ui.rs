@@ -1,0 +1,244 @@
+//! The web UI over plain HTTP against a real `fleet serve` (the browser tests in the `tests`
+//! crate drive the same pages through Chromium): sessions, CSRF on every form, security
+//! headers, escaping, roles, the editor's check and the typed forms.
+
+use std::collections::HashMap;
+
+use reqwest::header::{HeaderMap, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use serde_json::json;
+
+use crate::serve_support::{start, start_on, Db, Server, ADMIN_PASSWORD};
+
+/// A cookie-keeping client that does not follow redirects (the tests look at them).
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+/// An answer: status, headers, body.
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.text.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+        self.text[at..].split('"').next().unwrap().to_string()
+    }
+}
+
+impl Browser {
+    fn new(server: &Server) -> Browser {
+        let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        Browser { base: server.base.clone(), client, cookies: HashMap::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn keep(&mut self, response: reqwest::Response) -> Page {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        Page { status, headers, text: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let response = self.client.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send().await.unwrap();
+        self.keep(response).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let response =
+            self.client.post(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).form(form).send().await.unwrap();
+        self.keep(response).await
+    }
+
+    /// Logs in through the form.
+    async fn log_in(&mut self, username: &str, password: &str) -> Page {
+        let form = self.get("/ui/login").await;
+        let csrf = form.csrf();
+        self.post("/ui/login", &[("csrf", &csrf), ("username", username), ("password", password), ("next", "/ui/")]).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_need_a_session_and_carry_security_headers() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let mut browser = Browser::new(&server);
+    assert_eq!(browser.get("/").await.location(), "/ui/");
+    let overview = browser.get("/ui/clusters/prod?page=2").await;
+    assert_eq!(overview.status, 303);
+    assert_eq!(overview.location(), "/ui/login?next=/ui/clusters/prod%3Fpage%3D2", "back to the page asked for after the login");
+
+    let login = browser.get("/ui/login").await;
+    let csp = login.headers.get(CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe"), "{csp}");
+    assert_eq!(login.headers.get("x-frame-options").unwrap(), "DENY");
+    assert!(login.text.contains("<label for=\"username\">") && login.text.contains("<label for=\"password\">"), "labelled controls");
+
+    // The login form needs its double-submit token: without it, or with another, 403.
+    let refused = browser.post("/ui/login", &[("username", "admin"), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    let forged = browser.post("/ui/login", &[("csrf", "0000"), ("username", "admin"), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(forged.status, 403);
+    assert!(!browser.cookies.contains_key("fleet_session"));
+
+    let wrong = browser.log_in("admin", "not-the-password").await;
+    assert_eq!(wrong.status, 200);
+    assert!(wrong.text.contains("wrong username or password"));
+
+    let signed_in = browser.log_in("admin", ADMIN_PASSWORD).await;
+    assert_eq!(signed_in.status, 303);
+    let cookie = signed_in.headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("fleet_session=")).unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/ui"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "no Secure flag over plain HTTP (the browser would drop the cookie)");
+
+    let home = browser.get("/ui/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.text.contains("Fleet overview"));
+    assert!(home.headers.get(CONTENT_SECURITY_POLICY).is_some());
+    let htmx = browser.get("/ui/assets/htmx.min.js").await;
+    assert_eq!(htmx.status, 200);
+    assert!(htmx.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(browser.get("/ui/assets/nope.js").await.status, 404);
+
+    // Logging out ends the session itself: the old cookie no longer opens a page.
+    let old = browser.cookies.clone();
+    let csrf = home.csrf();
+    let out = browser.post("/ui/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location()), (303, "/ui/login"));
+    browser.cookies = old;
+    assert_eq!(browser.get("/ui/").await.status, 303, "the session ended in the store, not only in the browser");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_the_csrf_token_of_their_own_session() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let admin = server.admin().await;
+    let cluster = server.cluster(&admin, "prod").await;
+    let mut alice = Browser::new(&server);
+    alice.log_in("admin", ADMIN_PASSWORD).await;
+    let mut bob = Browser::new(&server);
+    bob.log_in("admin", ADMIN_PASSWORD).await;
+    let page = alice.get("/ui/clusters/prod").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let text = "global\n    maxconn 10\n\ndefaults\n    mode http\n\nbackend app\n    server web1 127.0.0.1:8080\n";
+
+    let none = alice.post("/ui/clusters/prod/import", &[("text", text), ("message", "first")]).await;
+    assert_eq!(none.status, 403, "no token");
+    let bobs = bob.get("/ui/").await.csrf();
+    let other = alice.post("/ui/clusters/prod/import", &[("csrf", &bobs), ("text", text), ("message", "first")]).await;
+    assert_eq!(other.status, 403, "another session's token");
+    let versions = server.get(&format!("/api/v1/clusters/{cluster}/versions"), &admin).await.expect(200);
+    assert_eq!(versions, json!([]), "nothing stored by refused forms");
+
+    let done = alice.post("/ui/clusters/prod/import", &[("csrf", &page.csrf()), ("text", text), ("message", "first")]).await;
+    assert_eq!(done.status, 303, "{}", done.text);
+    assert!(done.location().starts_with("/ui/clusters/prod?done="));
+    let versions = server.get(&format!("/api/v1/clusters/{cluster}/versions"), &admin).await.expect(200);
+    assert_eq!(versions[0]["author"], "admin");
+
+    // htmx requests carry the token in a header instead.
+    let response = server
+        .client
+        .post(format!("{}/ui/clusters/prod/check", server.base))
+        .header("cookie", alice.cookie_header())
+        .header("x-csrf-token", page.csrf())
+        .header("hx-request", "true")
+        .form(&[("base", "1"), ("path", "haproxy.cfg"), ("text", text)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("a commit would be accepted"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_escape_what_configs_hold_and_show_findings_at_their_lines() {
+    let haproxy = std::env::var("FLEET_HAPROXY_BIN").unwrap_or_else(|_| "haproxy".into());
+    let with_haproxy = std::process::Command::new(&haproxy).arg("-v").output().is_ok_and(|o| o.status.success());
+    let server = if with_haproxy { start_on(None, &["--haproxy-bin", &haproxy]) } else { start(Db::Sqlite).await.unwrap() };
+    let admin = server.admin().await;
+    let cluster = server.cluster(&admin, "edge-1").await;
+    let text = "global\n    maxconn 10 # <script>alert(1)</script>\n\ndefaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\n\nfrontend fe\n    bind 127.0.0.1:1\n    default_backend app\n\nbackend app\n    server web1 127.0.0.1:8080 weight 5\n";
+    server.post_text(&format!("/api/v1/clusters/{cluster}/import"), &admin, text).await.expect(201);
+    let mut browser = Browser::new(&server);
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    let page = browser.get("/ui/clusters/edge-1").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("<script>alert"), "config text is escaped");
+    assert!(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.text.contains("<span class=\"hl-section\">backend</span>"), "colours come from the parsed document");
+    assert!(page.text.contains("data-n=\"15\""), "line numbers");
+
+    // The editor's check: an unknown keyword is an offline error at its line, and HAProxy's
+    // own verdict is shown beside it when the server has one.
+    let broken = text.replace("    mode http\n", "    mode http\n    frobnicate on\n");
+    let csrf = page.csrf();
+    let check = browser.post("/ui/clusters/edge-1/check", &[("csrf", &csrf), ("base", "1"), ("path", "haproxy.cfg"), ("text", &broken)]).await;
+    assert_eq!(check.status, 200, "{}", check.text);
+    assert!(check.text.contains("6:5"), "the finding's line and column: {}", check.text);
+    assert!(check.text.contains("frobnicate on"), "the line itself is shown");
+    assert!(check.text.contains("a commit would be refused"));
+    if with_haproxy {
+        assert!(check.text.contains("refused"), "haproxy -c refused it too: {}", check.text);
+    }
+
+    // A typed form: a server's weight, committed as version 2, then its diff.
+    let backends = browser.get("/ui/clusters/edge-1/backends").await;
+    assert!(backends.text.contains("data-server=\"app/web1\""));
+    let saved = browser
+        .post("/ui/clusters/edge-1/edit/server", &[("csrf", &csrf), ("base", "1"), ("backend", "app"), ("name", "web1"), ("op", "update"), ("weight", "42")])
+        .await;
+    assert_eq!((saved.status, saved.location()), (303, "/ui/clusters/edge-1/diff?from=1&to=2"));
+    let diff = browser.get(saved.location()).await;
+    assert!(diff.text.contains("<span class=\"add\">+    server web1 127.0.0.1:8080 weight 42</span>"), "{}", diff.text);
+    let stale = browser
+        .post("/ui/clusters/edge-1/edit/server", &[("csrf", &csrf), ("base", "1"), ("backend", "app"), ("name", "web1"), ("op", "update"), ("weight", "7")])
+        .await;
+    assert_eq!(stale.status, 409, "a form drawn from version 1 cannot overwrite version 2");
+    let missing = browser
+        .post("/ui/clusters/edge-1/edit/server", &[("csrf", &csrf), ("base", "2"), ("backend", "app"), ("name", "nope"), ("op", "update"), ("weight", "7")])
+        .await;
+    assert_eq!(missing.status, 422, "{}", missing.text);
+    let open = server.get(&format!("/api/v1/clusters/{cluster}/transactions"), &admin).await.expect(200);
+    assert_eq!(open, json!([]), "refused edits leave no transaction open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_reads_but_cannot_write() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let admin = server.admin().await;
+    let cluster = server.cluster(&admin, "ro").await;
+    server.post_text(&format!("/api/v1/clusters/{cluster}/import"), &admin, "global\n    maxconn 10\n").await.expect(201);
+    server.post("/api/v1/users", &admin, json!({"username": "vera", "password": "viewer-password-42", "role": "viewer"})).await.expect(201);
+    let mut vera = Browser::new(&server);
+    vera.log_in("vera", "viewer-password-42").await;
+    let page = vera.get("/ui/clusters/ro").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("Apply version"), "no write buttons for a viewer");
+    let edit = vera.post("/ui/clusters/ro/import", &[("csrf", &page.csrf()), ("text", "global\n")]).await;
+    assert_eq!(edit.status, 403);
+    assert_eq!(vera.get("/ui/users").await.status, 403, "users are for admins");
+    assert_eq!(vera.get("/ui/clusters/nope").await.status, 404);
+}
