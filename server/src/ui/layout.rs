@@ -15,6 +15,8 @@ const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Overview,
+    Certificates,
+    Alerts,
     Audit,
     Users,
     Account,
@@ -53,6 +55,8 @@ pub(crate) fn page(session: &Session, nav: Nav, title: &str, body: Markup) -> Ht
                     nav aria-label="Main" {
                         ul {
                             (entry(Nav::Overview, "/ui/", "Overview"))
+                            (entry(Nav::Certificates, "/ui/certificates", "Certificates"))
+                            (entry(Nav::Alerts, "/ui/alerts", "Alerts"))
                             (entry(Nav::Audit, "/ui/audit", "Audit log"))
                             @if admin { (entry(Nav::Users, "/ui/users", "Users")) }
                             (entry(Nav::Account, "/ui/account", "Account"))

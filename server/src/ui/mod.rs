@@ -27,6 +27,7 @@ mod servers;
 mod session;
 mod users;
 mod versions;
+mod watch;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -54,6 +55,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/account/mfa", post(users::mfa_enrol))
         .route("/ui/account/mfa/confirm", post(users::mfa_confirm))
         .route("/ui/audit", get(audit::page))
+        .route("/ui/certificates", get(watch::certificates))
+        .route("/ui/alerts", get(watch::alerts))
+        .route("/ui/alerts/rules/{id}/silence", post(watch::silence))
         .route("/ui/users", get(users::page).post(users::create))
         .route("/ui/users/{username}", post(users::update))
         .route("/ui/pools/{pool}/failover", get(failover::page))

@@ -182,15 +182,23 @@ fn server_row(session: &Session, cluster: &Cluster, backend: &str, server: &Serv
     }
 }
 
+/// ACLs and `use_backend` rules listed per frontend (a generated frontend may hold 40,000).
+const SHOWN_PER_FRONTEND: usize = 50;
+
 fn frontend_block(session: &Session, proxy: &Proxy<'_>, writer: bool, base: i64, form_base: &str) -> Markup {
     let name = proxy.name().unwrap_or_default().to_string();
+    let acls = proxy.acls();
+    let rules = proxy.rules_of("use_backend");
     html! {
         section.frontend aria-labelledby={ "f-" (name) } {
             h3 #{ "f-" (name) } { (proxy.kind().keyword()) " " (name) @if let Some(b) = proxy.default_backend() { " " span.muted { "default_backend " (b) } } }
             ul {
                 @for bind in proxy.binds() { li { code { (bind.line().text().trim()) } } }
-                @for acl in proxy.acls() { li { code { (acl.line().text().trim()) } } }
-                @for rule in proxy.rules_of("use_backend") { li { code { (rule.line().text().trim()) } } }
+                @for acl in acls.iter().take(SHOWN_PER_FRONTEND) { li { code { (acl.line().text().trim()) } } }
+                @for rule in rules.iter().take(SHOWN_PER_FRONTEND) { li { code { (rule.line().text().trim()) } } }
+            }
+            @if acls.len() > SHOWN_PER_FRONTEND || rules.len() > SHOWN_PER_FRONTEND {
+                p.muted { (acls.len()) " ACLs and " (rules.len()) " use_backend rules in all: the first " (SHOWN_PER_FRONTEND) " of each are listed; the configuration tab shows every line." }
             }
             @if writer {
                 details { summary { "Add a bind, an ACL or a use_backend rule to " (name) }
