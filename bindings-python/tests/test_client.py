@@ -191,3 +191,14 @@ def test_privileged_directives_need_the_clusters_allowance(client: Client, clust
     version = client.import_config(cluster, text)["version"]
     diff = client.diff(cluster, version, against=0)
     assert [u["directive"] for u in diff["privileged"]] == ["program mirror", "command /bin/true"]
+
+
+def test_audit_filters(client: Client, cluster: dict[str, Any]) -> None:
+    client.import_config(cluster, CONFIG, message="audited import")
+    entries = client.audit(cluster, action="version.")
+    assert entries and all(e["action"].startswith("version.") for e in entries)
+    assert all(e["cluster_id"] == cluster["id"] for e in entries)
+    assert client.audit(cluster, actor="nobody-at-all") == []
+    # LIKE's wildcards in the prefix match only themselves.
+    assert client.audit(cluster, action="version%") == []
+    assert len(client.audit(limit=1)) == 1

@@ -772,6 +772,20 @@ class Client:
             query["state"] = state
         return _objects(self.request("GET", "/alerts", query=query))
 
+    def audit(self, cluster: Optional[ClusterRef] = None, actor: Optional[str] = None,
+              action: Optional[str] = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Audit entries, newest first (operators and admins): only ``cluster``'s, only
+        ``actor``'s (a username, ``agent:<name>``, ``system``), only actions starting with
+        ``action`` (``"version."``) when given; at most ``limit`` (1 to 1,000)."""
+        query: dict[str, Any] = {"limit": int(limit)}
+        if cluster is not None:
+            query["cluster_id"] = _cluster_id(cluster)
+        if actor is not None:
+            query["actor"] = actor
+        if action is not None:
+            query["action"] = action
+        return _objects(self.request("GET", "/audit", query=query))
+
     def events(self, cluster: Optional[ClusterRef] = None, kinds: Sequence[str] = ("audit", "alert"),
                timeout: Optional[float] = None) -> Iterator[dict[str, Any]]:
         """Follows the fleet's event stream (server-sent events): yields each event
