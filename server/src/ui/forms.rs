@@ -39,7 +39,8 @@ fn weight(text: Option<&str>) -> UiResult<Option<u32>> {
     }
 }
 
-/// `POST .../edit/server`: `op=add` (name, address, weight?) or `op=update` (weight).
+/// `POST .../edit/server`: `op=add` (name, address, weight?), `op=update` (weight) or
+/// `op=delete`.
 #[derive(Deserialize)]
 pub(crate) struct ServerForm {
     base: i64,
@@ -65,6 +66,7 @@ pub(crate) async fn server(State(state): State<AppState>, Path(name): Path<Strin
             let op = EditOp::UpdateServer { backend: f.backend.clone(), name: f.name.clone(), address: None, weight: Some(weight), backup: None, disabled: None, params: None };
             (op, format!("set the weight of {}/{} to {weight}", f.backend, f.name))
         }
+        "delete" => (EditOp::DeleteServer { backend: f.backend.clone(), name: f.name.clone() }, format!("remove server {}/{}", f.backend, f.name)),
         other => return Err(UiError::bad_request(format!("unknown server edit {other:?}"))),
     };
     commit(&state, &name, &posted.session, f.base, vec![op], message).await

@@ -165,6 +165,13 @@ fn server_row(session: &Session, cluster: &Cluster, backend: &str, server: &Serv
                     (action("drain", "Drain", &format!("Drain {key} on every agent (no new sessions)?")))
                     " " (action("ready", "Ready", &format!("Put {key} back in service on every agent?")))
                     " " (action("maint", "Maint", &format!("Put {key} in maintenance on every agent?")))
+                    form.row hx-post=(runtime_url) hx-target="#runtime-result" hx-confirm={ "Change the live weight of " (key) " on every agent (not stored in the configuration)?" } {
+                        input type="hidden" name="backend" value=(backend);
+                        input type="hidden" name="server" value=(name);
+                        input type="hidden" name="action" value="weight";
+                        input name="value" type="number" min="0" max="256" required aria-label={ "Live weight of " (key) };
+                        button.secondary type="submit" { "Set live weight" }
+                    }
                 }
                 td {
                     form.row method="post" action={ (form_base) "/edit/server" } {
@@ -175,6 +182,14 @@ fn server_row(session: &Session, cluster: &Cluster, backend: &str, server: &Serv
                         input type="hidden" name="op" value="update";
                         label { span.visually-hidden { "Weight of " (key) } input name="weight" type="number" min="0" max="256" required value=[server.weight()] aria-label={ "Weight of " (key) }; }
                         button.secondary type="submit" { "Save" }
+                    }
+                    form.row method="post" action={ (form_base) "/edit/server" } data-confirm={ "Remove " (key) " from the configuration (a new version)?" } {
+                        (layout::csrf(session))
+                        input type="hidden" name="base" value=(base);
+                        input type="hidden" name="backend" value=(backend);
+                        input type="hidden" name="name" value=(name);
+                        input type="hidden" name="op" value="delete";
+                        button.danger type="submit" { "Remove" }
                     }
                 }
             }

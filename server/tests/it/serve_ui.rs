@@ -223,6 +223,19 @@ async fn pages_escape_what_configs_hold_and_show_findings_at_their_lines() {
     assert_eq!(missing.status, 422, "{}", missing.text);
     let open = server.get(&format!("/api/v1/clusters/{cluster}/transactions"), &admin).await.expect(200);
     assert_eq!(open, json!([]), "refused edits leave no transaction open");
+
+    // A runtime action is queued for every agent (none here) and names what it does.
+    let queued = browser.post("/ui/clusters/edge-1/runtime", &[("csrf", &csrf), ("backend", "app"), ("server", "web1"), ("action", "drain")]).await;
+    assert_eq!(queued.status, 200, "{}", queued.text);
+    assert!(queued.text.contains("drain app/web1") && queued.text.contains("0 of 0 agents answered"), "{}", queued.text);
+    let bad = browser.post("/ui/clusters/edge-1/runtime", &[("csrf", &csrf), ("backend", "app"), ("server", "web1"), ("action", "explode")]).await;
+    assert_eq!(bad.status, 400);
+
+    // Removing a server is a new version too.
+    let removed = browser.post("/ui/clusters/edge-1/edit/server", &[("csrf", &csrf), ("base", "2"), ("backend", "app"), ("name", "web1"), ("op", "delete")]).await;
+    assert_eq!(removed.location(), "/ui/clusters/edge-1/diff?from=2&to=3");
+    let diff = browser.get(removed.location()).await;
+    assert!(diff.text.contains("<span class=\"del\">-    server web1 127.0.0.1:8080 weight 42</span>"), "{}", diff.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
