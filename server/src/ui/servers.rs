@@ -180,7 +180,7 @@ fn server_row(session: &Session, cluster: &Cluster, backend: &str, server: &Serv
                         input type="hidden" name="backend" value=(backend);
                         input type="hidden" name="name" value=(name);
                         input type="hidden" name="op" value="update";
-                        label { span.visually-hidden { "Weight of " (key) } input name="weight" type="number" min="0" max="256" required value=[server.weight()] aria-label={ "Weight of " (key) }; }
+                        input name="weight" type="number" min="0" max="256" required value=[server.weight()] aria-label={ "Weight of " (key) };
                         button.secondary type="submit" { "Save" }
                     }
                     form.row method="post" action={ (form_base) "/edit/server" } data-confirm={ "Remove " (key) " from the configuration (a new version)?" } {
