@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::agent_harness::{bring_up, prerequisites, Agent, Server};
 
 /// `show servers state app` as (server name, admin state, user weight) rows.
-fn servers_state(agent: &Agent) -> Vec<(String, u32, u32)> {
+pub(crate) fn servers_state(agent: &Agent) -> Vec<(String, u32, u32)> {
     let answer = agent.master_cli("@1 show servers state app");
     let mut lines = answer.lines().filter(|l| !l.trim().is_empty());
     let _version = lines.next();
@@ -39,7 +39,7 @@ fn run_action(server: &Server, cluster: i64, body: Value) -> Value {
 }
 
 /// `SRV_ADMF_FDRAIN`: the server was put in drain mode from the runtime API.
-const FORCED_DRAIN: u32 = 0x08;
+pub(crate) const FORCED_DRAIN: u32 = 0x08;
 
 #[test]
 fn drain_ready_and_weight_apply_without_a_reload() {
