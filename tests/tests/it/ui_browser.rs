@@ -114,6 +114,7 @@ fn an_operator_imports_edits_applies_drains_and_logs_out_in_a_real_browser() {
     assert_eq!(b.accept_confirm(), "Apply version 2 to every agent of web?");
     let progress = b.wait_text("#apply-progress", "applied on all 1 agents");
     assert!(progress.contains("Apply of version 2") && progress.contains("node1"), "{progress}");
+    b.script("document.querySelector('#apply-progress').scrollIntoView({block: 'center'})", vec![]);
     b.screenshot("progress");
     // HAProxy itself runs the new weight.
     let state = wait_haproxy(&agent, "s2 at weight 42", |s| s.iter().any(|(name, _, weight)| name == "s2" && *weight == 42));
