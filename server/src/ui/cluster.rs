@@ -190,7 +190,7 @@ fn file_href(cluster: &Cluster, path: &BundlePath) -> String {
 /// The "apply version N" button.
 pub(crate) fn apply_form(session: &Session, cluster: &Cluster, number: i64) -> Markup {
     html! {
-        form.row method="post" action={ "/ui/clusters/" (urlencode(&cluster.name)) "/apply" }
+        form.row #apply-form method="post" action={ "/ui/clusters/" (urlencode(&cluster.name)) "/apply" }
             hx-post={ "/ui/clusters/" (urlencode(&cluster.name)) "/apply" } hx-target="#progress" hx-swap="innerHTML"
             hx-confirm={ "Apply version " (number) " to every agent of " (cluster.name) "?" } {
             (layout::csrf(session))

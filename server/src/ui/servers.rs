@@ -169,7 +169,7 @@ fn server_row(session: &Session, cluster: &Cluster, backend: &str, server: &Serv
                         input type="hidden" name="backend" value=(backend);
                         input type="hidden" name="server" value=(name);
                         input type="hidden" name="action" value="weight";
-                        input name="value" type="number" min="0" max="256" required aria-label={ "Live weight of " (key) };
+                        label { "Live weight" input name="value" type="number" min="0" max="256" required aria-label={ "Live weight of " (key) }; }
                         button.secondary type="submit" { "Set live weight" }
                     }
                 }

@@ -157,7 +157,9 @@ pub(crate) async fn apply(State(state): State<AppState>, headers: HeaderMap, Pat
     if headers.contains_key("hx-request") {
         let cluster = state.store.cluster(opened.cluster.id).await?;
         let agents = state.store.status(cluster.id).await?.agents;
-        return Ok(Html(progress_fragment(&cluster, &agents).into_string()).into_response());
+        // The button goes once pressed (an out-of-band swap): the progress replaces it.
+        let answer = html! { (progress_fragment(&cluster, &agents)) div #apply-form hx-swap-oob="delete" {} };
+        return Ok(Html(answer.into_string()).into_response());
     }
     Ok(Redirect::to(&format!("{}?done={}", base(&opened.cluster), urlencode(&format!("version {} is desired", posted.form.version)))).into_response())
 }
