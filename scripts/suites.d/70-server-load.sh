@@ -7,9 +7,9 @@
 # The bench target itself is compiled (in the dev profile) by every run of scripts/test.
 # The web UI's render benchmark (issue 16: pages of a 20,000-backend cluster under 50 ms, the
 # overview of 1,000 agents under 100 ms) shares that release build.
-if [ "${FLEET_SERVER_LOAD_BENCH:-0}" = "1" ]; then
+if [ "${FLEET_SERVER_LOAD_BENCH:-0}" = "1" ] || [ "${FLEET_BENCH:-0}" = "1" ]; then
   cargo bench --workspace --locked --bench long_poll
   cargo bench --workspace --locked --bench ui_pages
 else
-  echo "server load benchmark skipped (set FLEET_SERVER_LOAD_BENCH=1 to run it)"
+  echo "70-server-load.sh: skipped (set FLEET_BENCH=1, or FLEET_SERVER_LOAD_BENCH=1 for this one, to run it)"
 fi
