@@ -18,7 +18,9 @@ schemathesis_suite() {
     "$py" -m venv "$tools"
     "$tools/bin/pip" install -q --disable-pip-version-check "schemathesis>=4.3,<5" "openapi-spec-validator>=0.7,<1"
   fi
-  cargo build --workspace --locked --bin fleet || return 1
+  # The same selection as the build stage (all targets: dev-dependency features too), so this is
+  # a no-op after it; `--bin fleet` alone resolves other features and rebuilds the server.
+  cargo build --workspace --all-targets --locked || return 1
 
   local work
   work=$(mktemp -d)
