@@ -161,7 +161,7 @@ fn main() {
         let status = client.post(format!("{base}/api/v1/clusters/{big}/import")).bearer_auth(&admin).header("content-type", "text/plain").body(text.clone()).send().await.unwrap().status();
         assert!(status.is_success(), "import: {status}");
         let edited = text.replacen("weight 10 ", "weight 11 ", 1);
-        let status = client.put(format!("{base}/api/v1/clusters/{big}/config?base=1")).bearer_auth(&admin).header("content-type", "text/plain").body(edited).send().await.unwrap().status();
+        let status = client.put(format!("{base}/api/v1/clusters/{big}/config?version=1")).bearer_auth(&admin).header("content-type", "text/plain").body(edited).send().await.unwrap().status();
         assert!(status.is_success(), "replace: {status}");
         eprintln!("cluster big: {backends} backends x 10 servers, {lines} lines, {} MB, 2 versions stored in {:?}", text.len() / 1_000_000, started.elapsed());
         let started = Instant::now();
