@@ -23,6 +23,7 @@ mod auth;
 mod bundles;
 mod certificates;
 mod check;
+mod diff_cache;
 mod clusters;
 mod dns_providers;
 mod durability;
@@ -131,6 +132,8 @@ pub struct Store {
     haproxy: Option<Arc<HaproxyChecker>>,
     /// Parsed versions by sha256, shared by every clone of this store (see [`crate::documents`]).
     documents: Arc<DocumentCache>,
+    /// Diffs between versions, shared by every clone ([`diff_cache`]).
+    diffs: Arc<diff_cache::DiffCache>,
     limits: crate::limits::Limits,
     /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]),
     /// shared by every clone; replaced, not only set once, because a rotation changes it.
@@ -195,6 +198,7 @@ impl Store {
             random: options.random,
             haproxy,
             documents,
+            diffs: Arc::default(),
             limits: options.limits,
             keyring: Arc::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,

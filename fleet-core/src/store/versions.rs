@@ -405,6 +405,17 @@ impl Store {
         }
     }
 
+    /// Version `number` without its text.
+    pub async fn version_info(&self, cluster_id: i64, number: i64) -> Result<VersionInfo> {
+        let row = sqlx::query(&format!("SELECT {INFO_COLUMNS} FROM config_versions WHERE cluster_id = $1 AND number = $2"))
+            .bind(cluster_id)
+            .bind(number)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::not_found(format!("version {number} of cluster {cluster_id}")))?;
+        info_from_row(&row)
+    }
+
     /// Every version of a cluster, oldest first, without texts.
     pub async fn versions(&self, cluster_id: i64) -> Result<Vec<VersionInfo>> {
         self.cluster(cluster_id).await?;
@@ -421,11 +432,30 @@ impl Store {
     /// `number`: the first config file as [`crate::diff`] shows it and every file that differs
     /// ([`crate::bundle::diff_bundles`]); `against` 0, or below, compares with the empty
     /// configuration.
+    ///
+    /// Diffs are kept by the two bundles' digests (versions never change), and computed on a
+    /// blocking thread: a 340,000-line configuration takes seconds.
     pub async fn diff_versions(&self, cluster_id: i64, number: i64, against: Option<i64>) -> Result<BundleDiff> {
         let against = against.unwrap_or(number.saturating_sub(1)).max(0);
+        let (old_label, new_label) = (format!("version {against}"), format!("version {number}"));
+        let digest = |n: i64| async move {
+            if n == 0 {
+                self.cluster(cluster_id).await?;
+                return Ok::<_, Error>("empty".to_string());
+            }
+            Ok(self.version_info(cluster_id, n).await?.digest)
+        };
+        let key = format!("{} {} {old_label} {new_label}", digest(against).await?, digest(number).await?);
+        if let Some(kept) = self.diffs.get(&key) {
+            return Ok((*kept).clone());
+        }
         let new = self.bundle(cluster_id, number).await?;
         let old = self.bundle(cluster_id, against).await?;
-        Ok(diff_bundles(&old, &new, &format!("version {against}"), &format!("version {number}")))
+        let diff = tokio::task::spawn_blocking(move || diff_bundles(&old, &new, &old_label, &new_label))
+            .await
+            .map_err(|e| Error::Corrupt(format!("the diff was interrupted: {e}")))?;
+        self.diffs.insert(key, Arc::new(diff.clone()));
+        Ok(diff)
     }
 
     /// Sets the version the cluster's agents should run.
