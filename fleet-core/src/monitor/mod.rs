@@ -16,4 +16,4 @@ pub mod node;
 pub mod stats;
 
 pub use drift::{Drift, DriftFile, DriftPolicy, DriftReport, MAX_DRIFT_DIFF_BYTES};
-pub use node::{node_state, NodeState, DEFAULT_HEARTBEAT_MS, OFFLINE_AFTER_INTERVALS};
+pub use node::{node_state, NodeState, NodeSummary, DEFAULT_HEARTBEAT_MS, OFFLINE_AFTER_INTERVALS};

@@ -67,3 +67,49 @@ mod tests {
         assert_eq!(node_state(Some(2_000_000), Some(1_000), clock.now_ms()), NodeState::Online, "seen in the future");
     }
 }
+
+/// What the fleet overview shows of a node: its measured state and what it runs, without the
+/// heavy parts of [`crate::Agent`] (runtime summary, drift diffs, diagnostics, interfaces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSummary {
+    /// The agent's id.
+    pub id: i64,
+    /// Its cluster.
+    pub cluster_id: i64,
+    /// Its name in the cluster.
+    pub name: String,
+    /// The node's hostname.
+    pub hostname: String,
+    /// Online or offline as of the read ([`node_state`]).
+    pub state: NodeState,
+    /// Last heartbeat or report, Unix ms.
+    pub last_seen_at: Option<i64>,
+    /// The version it runs.
+    pub applied_version: Option<i64>,
+    /// How its last apply went.
+    pub last_outcome: Option<crate::ApplyOutcome>,
+    /// HAProxy's message when the last apply failed.
+    pub last_error: Option<String>,
+    /// `haproxy -v` as the agent reported it.
+    pub haproxy_version: Option<String>,
+    /// How many managed files differ on the node from what it applied (0: no drift).
+    pub drifted_files: usize,
+}
+
+impl From<&crate::Agent> for NodeSummary {
+    fn from(agent: &crate::Agent) -> NodeSummary {
+        NodeSummary {
+            id: agent.id,
+            cluster_id: agent.cluster_id,
+            name: agent.name.clone(),
+            hostname: agent.hostname.clone(),
+            state: agent.state,
+            last_seen_at: agent.last_seen_at,
+            applied_version: agent.applied_version,
+            last_outcome: agent.last_outcome,
+            last_error: agent.last_error.clone(),
+            haproxy_version: agent.facts.get("haproxy_version").and_then(|v| v.as_str()).map(str::to_string),
+            drifted_files: agent.drift.as_ref().map_or(0, |d| d.files.len()),
+        }
+    }
+}

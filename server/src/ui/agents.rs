@@ -37,7 +37,7 @@ pub(crate) async fn page(State(state): State<AppState>, session: Session, Path(n
         (tabs(cluster, Tab::Agents))
         (layout::notice(query.done.as_deref()))
         @if agents.is_empty() { p.muted { "No agents enrolled." } } @else {
-            table.matrix { (agent_head()) tbody { @for a in &agents { (agent_row(a, cluster.desired_version, now)) } } }
+            table.matrix { (agent_head()) tbody { @for a in &agents { (agent_row(&a.into(), cluster.desired_version, now)) } } }
         }
         @if admin {
             @if !agents.is_empty() {

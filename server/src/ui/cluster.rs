@@ -158,7 +158,7 @@ pub(crate) async fn page(
         div #progress hx-get={ "/ui/clusters/" (urlencode(&cluster.name)) "/progress" } hx-trigger="load" hx-swap="innerHTML" {}
         h2 { "Agents" }
         @if status.agents.is_empty() { p.muted { "No agents. " a href={ "/ui/clusters/" (urlencode(&cluster.name)) "/agents" } { "Enrol one" } "." } }
-        @else { table.matrix { (agent_head()) tbody { @for a in &status.agents { (agent_row(a, cluster.desired_version, now)) } } } }
+        @else { table.matrix { (agent_head()) tbody { @for a in &status.agents { (agent_row(&a.into(), cluster.desired_version, now)) } } } }
         @if !status.vips.is_empty() {
             h2 { "Virtual IPs" }
             table { thead { tr { th { "Group" } th { "Address" } th { "Holder (measured)" } } } tbody {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::response::Html;
-use fleet_core::monitor::NodeState;
-use fleet_core::{Agent, ApplyOutcome, Cluster};
+use fleet_core::monitor::{NodeState, NodeSummary};
+use fleet_core::{ApplyOutcome, Cluster};
 use maud::{html, Markup};
 
 use super::error::UiResult;
@@ -24,20 +24,15 @@ pub(crate) fn outcome_badge(outcome: Option<ApplyOutcome>) -> Markup {
 }
 
 /// The badge of an agent's liveness.
-pub(crate) fn state_badge(agent: &Agent) -> Markup {
+pub(crate) fn state_badge(agent: &NodeSummary) -> Markup {
     match agent.state {
         NodeState::Online => badge("ok", "online"),
         NodeState::Offline => badge("bad", "offline"),
     }
 }
 
-/// HAProxy's version as the agent reported it (`facts.haproxy_version`).
-pub(crate) fn haproxy_version(agent: &Agent) -> &str {
-    agent.facts.get("haproxy_version").and_then(|v| v.as_str()).unwrap_or("")
-}
-
 /// One row of the matrix.
-pub(crate) fn agent_row(agent: &Agent, desired: Option<i64>, now: i64) -> Markup {
+pub(crate) fn agent_row(agent: &NodeSummary, desired: Option<i64>, now: i64) -> Markup {
     let lagging = desired.is_some() && agent.applied_version != desired;
     html! {
         tr {
@@ -48,9 +43,9 @@ pub(crate) fn agent_row(agent: &Agent, desired: Option<i64>, now: i64) -> Markup
                 " / " (desired.map_or("–".to_string(), |v| v.to_string()))
             }
             td { (outcome_badge(agent.last_outcome)) @if let Some(e) = &agent.last_error { br; span.error { (truncate(e, 160)) } } }
-            td { (haproxy_version(agent)) }
+            td { (agent.haproxy_version.as_deref().unwrap_or("")) }
             td { @match agent.last_seen_at { Some(at) => { span title=(fleet_core::clock::rfc3339(at)) { (ago(at, now)) } }, None => span.muted { "never" } } }
-            td { @if let Some(drift) = &agent.drift { (badge("warn", "drifted")) " " span.muted { (drift.files.len()) " file(s)" } } @else { span.muted { "no" } } }
+            td { @if agent.drifted_files > 0 { (badge("warn", "drifted")) " " span.muted { (agent.drifted_files) " file(s)" } } @else { span.muted { "no" } } }
         }
     }
 }
@@ -77,14 +72,14 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
 pub(crate) async fn page(State(state): State<AppState>, session: Session) -> UiResult<Html<String>> {
     let pools: Vec<_> = state.store.pools().await?.into_iter().filter(|p| session.principal.sees_pool(p.id)).collect();
     let clusters = state.store.clusters(None).await?;
-    let mut agents_of: HashMap<i64, Vec<Agent>> = HashMap::new();
-    for agent in state.store.all_agents().await? {
+    let mut agents_of: HashMap<i64, Vec<NodeSummary>> = HashMap::new();
+    for agent in state.store.node_summaries().await? {
         agents_of.entry(agent.cluster_id).or_default().push(agent);
     }
     let now = state.store.now();
-    let all: Vec<&Agent> = agents_of.values().flatten().collect();
+    let all: Vec<&NodeSummary> = agents_of.values().flatten().collect();
     let online = all.iter().filter(|a| a.state == NodeState::Online).count();
-    let drifted = all.iter().filter(|a| a.drift.is_some()).count();
+    let drifted = all.iter().filter(|a| a.drifted_files > 0).count();
     let failing = all.iter().filter(|a| a.last_outcome.is_some_and(|o| !o.runs_version())).count();
     let empty = Vec::new();
     let cluster_block = |cluster: &Cluster| {
