@@ -67,6 +67,22 @@ def test_pools_clusters_and_import(client: Client, cluster: dict[str, Any]) -> N
     assert names == ["app"]
 
 
+def test_names_wherever_ids(client: Client, unique: str) -> None:
+    pool = client.create_pool(f"named-{unique}")
+    cluster = client.create_cluster(f"by-name-{unique}", pool["id"])
+    assert client.pool(f"named-{unique}")["id"] == pool["id"]
+    assert client.cluster(f"by-name-{unique}")["id"] == cluster["id"]
+    client.import_config(f"by-name-{unique}", CONFIG, message="by name")
+    assert client.versions(cluster)[0]["message"] == "by name"
+    with pytest.raises(hf.NotFoundError) as info:
+        client.cluster(f"missing-{unique}")
+    assert f"missing-{unique}" in info.value.message
+    client.delete_cluster(f"by-name-{unique}")
+    with pytest.raises(hf.NotFoundError):
+        client.cluster(cluster["id"])
+    client.delete_pool(f"named-{unique}")
+
+
 def test_transaction_commits_on_success(client: Client, cluster: dict[str, Any]) -> None:
     client.import_config(cluster, CONFIG)
     with client.transaction(cluster, message="more weight") as tx:

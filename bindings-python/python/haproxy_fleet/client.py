@@ -43,8 +43,12 @@ __all__ = [
     "ValidationError",
 ]
 
-ClusterRef = Union[int, Mapping[str, Any]]
-"""A cluster: its id, or the dict the server returned for it."""
+ClusterRef = Union[int, str, Mapping[str, Any]]
+"""A cluster: its id, its name (the server resolves names wherever it takes ids), or the dict
+the server returned for it."""
+
+PoolRef = Union[int, str]
+"""A pool: its id or its name."""
 
 
 class FleetError(Exception):
@@ -150,10 +154,20 @@ def _objects(value: Any) -> list[dict[str, Any]]:
     return value
 
 
-def _cluster_id(cluster: ClusterRef) -> int:
+def _cluster_id(cluster: ClusterRef) -> Union[int, str]:
+    """The path segment of a cluster: its id, or its name escaped."""
     if isinstance(cluster, Mapping):
         return int(cluster["id"])
+    if isinstance(cluster, str) and not cluster.lstrip("-").isdigit():
+        return urllib.parse.quote(cluster, safe="")
     return int(cluster)
+
+
+def _pool_ref(pool: PoolRef) -> Union[int, str]:
+    """The path segment of a pool: its id, or its name escaped."""
+    if isinstance(pool, str) and not pool.lstrip("-").isdigit():
+        return urllib.parse.quote(pool, safe="")
+    return int(pool)
 
 
 def _quote(part: Union[str, int]) -> str:
@@ -433,11 +447,13 @@ class Client:
     def create_pool(self, name: str) -> dict[str, Any]:
         return _object(self.request("POST", "/pools", json_body={"name": name}))
 
-    def pool(self, pool_id: int) -> dict[str, Any]:
-        return _object(self.request("GET", f"/pools/{int(pool_id)}"))
+    def pool(self, pool: PoolRef) -> dict[str, Any]:
+        """One pool, by id or name."""
+        return _object(self.request("GET", f"/pools/{_pool_ref(pool)}"))
 
-    def delete_pool(self, pool_id: int) -> None:
-        self.request("DELETE", f"/pools/{int(pool_id)}")
+    def delete_pool(self, pool: PoolRef) -> None:
+        """Deletes an empty pool, by id or name."""
+        self.request("DELETE", f"/pools/{_pool_ref(pool)}")
 
     def clusters(self, pool_id: Optional[int] = None) -> list[dict[str, Any]]:
         return _objects(self.request("GET", "/clusters", query={"pool_id": pool_id}))
@@ -450,6 +466,11 @@ class Client:
 
     def cluster(self, cluster: ClusterRef) -> dict[str, Any]:
         return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}"))
+
+    def delete_cluster(self, cluster: ClusterRef) -> None:
+        """Deletes a cluster without agents, with all its versions (admin); a cluster that still
+        has agents is a :class:`ConflictError` (revoke them first)."""
+        self.request("DELETE", f"/clusters/{_cluster_id(cluster)}")
 
     def update_cluster_settings(self, cluster: ClusterRef, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Replaces the cluster's settings (``config_path``, ``reload_mode``, ``allowed_privileges``;

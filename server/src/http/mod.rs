@@ -15,6 +15,7 @@ mod docs;
 mod extract;
 pub(crate) mod limits;
 pub(crate) mod metrics;
+mod names;
 mod quiet;
 mod routes;
 
@@ -129,7 +130,7 @@ pub(crate) fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let metrics = state.metrics.clone();
     let body_limits = state.body_limits;
-    router
+    let api = router
         .merge(docs::routes())
         .merge(crate::ui::routes())
         .fallback(|| async { ApiError::no_route() })
@@ -145,5 +146,8 @@ pub(crate) fn app(state: AppState) -> Router {
         }).on_response(quiet::on_response))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, Counter::default()))
-        .with_state(state)
+        .with_state(state.clone());
+    // Cluster and pool names become ids before routing ([`names`]): a layer of the router runs
+    // after its routing, so the API is this router's fallback.
+    Router::new().fallback_service(api).layer(axum::middleware::from_fn_with_state(state, names::resolve))
 }

@@ -20,6 +20,7 @@ mod serve_files;
 mod serve_keepalived_adopt;
 mod serve_gate;
 mod serve_limits;
+mod serve_names;
 mod serve_metrics;
 mod serve_openapi;
 mod serve_privileged;

@@ -146,6 +146,20 @@ pub(crate) async fn get_cluster(
     Ok(axum::Json(state.store.cluster(path.id).await?))
 }
 
+/// Deletes a cluster without agents, with its versions and everything of it (admin); 409 while
+/// it has agents (revoke them first). The audit log keeps its history.
+#[utoipa::path(delete, path = "/api/v1/clusters/{id}", tag = "clusters", params(ClusterPath),
+    responses((status = 204, description = "deleted"), (status = 409, description = "the cluster still has agents")))]
+pub(crate) async fn delete_cluster(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<ClusterPath>,
+) -> ApiResult<StatusCode> {
+    let admin = caller.user(Permission::Admin)?;
+    state.store.delete_cluster(&admin.username, path.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Replaces a cluster's settings (`{config_path, reload_mode, allowed_privileges}`; an absent
 /// field takes its default). Changing `allowed_privileges` needs the admin role.
 #[utoipa::path(put, path = "/api/v1/clusters/{id}/settings", tag = "clusters", params(ClusterPath),

@@ -66,7 +66,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(clusters::list_pools, clusters::create_pool))
         .routes(routes!(clusters::get_pool, clusters::delete_pool))
         .routes(routes!(clusters::list_clusters, clusters::create_cluster))
-        .routes(routes!(clusters::get_cluster))
+        .routes(routes!(clusters::get_cluster, clusters::delete_cluster))
         .routes(routes!(clusters::put_settings))
         .routes(routes!(clusters::status))
         .routes(routes!(stats::cluster_stats))
