@@ -33,6 +33,7 @@ pub mod candidate;
 #[cfg(feature = "store")]
 pub mod certs;
 pub mod clock;
+pub mod convergence;
 pub mod diff;
 #[cfg(feature = "store")]
 pub mod dns;

@@ -4,6 +4,7 @@
 //! fleet config ...      -> cli::config      (HAProxy files: parse, fmt, check, diff)
 //! fleet keepalived ...  -> cli::keepalived  (keepalived.conf: parse, fmt, check)
 //! fleet serve ...       -> cli::serve -> http (axum API over fleet-core), errors (one JSON mapping)
+//! fleet login|pool|cluster|apply|config pull ... -> cli::client (a thin client of the JSON API)
 //! ```
 
 mod cli;

@@ -18,6 +18,7 @@
 //! agent's `known` checksum is the digest.
 
 pub mod chunks;
+pub mod local;
 mod diff;
 pub mod tar;
 mod path;

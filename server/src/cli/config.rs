@@ -5,6 +5,7 @@
 //! fmt PATH... [--check|--write]         canonical layout to stdout, or check / rewrite the files
 //! check PATH... [--haproxy-bin PATH]    offline checks of the files as one configuration, then `haproxy -c`
 //! diff A B [--json]                     structural summary, then the unified diff (files or directories)
+//! pull|push|edit CLUSTER ...            client commands on a server's cluster (`super::client::bundle`)
 //! ```
 //! `-` as FILE reads standard input (parse, fmt, check). A directory PATH means its non-hidden
 //! `*.cfg` files in name order, as `haproxy -f DIR` loads them; several PATHs are loaded in
@@ -70,6 +71,9 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The client commands on a cluster's files: pull, push, edit (they talk to a server).
+    #[command(flatten)]
+    Remote(super::client::bundle::Command),
 }
 
 /// The output of `parse`.
@@ -92,6 +96,7 @@ enum Outcome {
 
 pub(crate) fn run(command: Command) -> ExitCode {
     let result = match command {
+        Command::Remote(command) => return super::client::bundle::run(command),
         Command::Parse { file, emit } => parse(&file, emit),
         Command::Fmt { files, check, write } => fmt_all(&files, check, write),
         Command::Check { files, haproxy_bin, haproxy_args } => check(&files, haproxy_bin.as_deref(), &haproxy_args),

@@ -1,6 +1,9 @@
-//! Command-line interface: argument parsing and dispatch. Exit codes: 0 fine, 1 problems found,
-//! 2 usage or I/O error.
+//! Command-line interface: argument parsing and dispatch. Exit codes: 0 fine, 1 problems found
+//! (or, for client commands, the server refused or a rollout failed), 2 usage or I/O error.
+//! The offline tools (`config parse|fmt|check|diff`, `keepalived`) and `serve` work on files and
+//! a database; the client commands ([`client`]) talk to a server over its JSON API.
 
+pub(crate) mod client;
 mod config;
 mod demo;
 mod error;
@@ -37,6 +40,9 @@ enum Command {
     /// The server's master key and the secrets it seals.
     #[command(subcommand)]
     Secrets(secrets::Command),
+    /// The client commands: login, pool, cluster, apply --wait ... (they talk to a server).
+    #[command(flatten)]
+    Client(client::Command),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -45,5 +51,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Keepalived(command) => keepalived::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Secrets(command) => secrets::run(command),
+        Command::Client(command) => client::run(command),
     }
 }

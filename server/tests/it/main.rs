@@ -4,6 +4,8 @@
 // Test helpers outside `#[test]` functions may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod client_cli;
+mod client_site;
 mod config_cli;
 mod config_corpus;
 mod config_snapshots;

@@ -19,6 +19,7 @@ mod agent_runtime;
 mod agent_tls;
 mod browser;
 mod bundle_acceptance;
+mod client_e2e;
 mod dns_failover;
 mod failover_probe;
 mod agent_systemd;
