@@ -74,6 +74,7 @@ def test_names_wherever_ids(client: Client, unique: str) -> None:
     assert client.cluster(f"by-name-{unique}")["id"] == cluster["id"]
     client.import_config(f"by-name-{unique}", CONFIG, message="by name")
     assert client.versions(cluster)[0]["message"] == "by name"
+    assert all(e["cluster_id"] == cluster["id"] for e in client.audit(f"by-name-{unique}"))
     with pytest.raises(hf.NotFoundError) as info:
         client.cluster(f"missing-{unique}")
     assert f"missing-{unique}" in info.value.message

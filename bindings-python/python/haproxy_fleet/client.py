@@ -154,8 +154,8 @@ def _objects(value: Any) -> list[dict[str, Any]]:
     return value
 
 
-def _cluster_id(cluster: ClusterRef) -> Union[int, str]:
-    """The path segment of a cluster: its id, or its name escaped."""
+def _cluster_segment(cluster: ClusterRef) -> Union[int, str]:
+    """The path segment of a cluster: its id, or its name escaped (the server resolves it)."""
     if isinstance(cluster, Mapping):
         return int(cluster["id"])
     if isinstance(cluster, str) and not cluster.lstrip("-").isdigit():
@@ -175,7 +175,7 @@ def _quote(part: Union[str, int]) -> str:
 
 
 def _file_path(cluster: ClusterRef, path: str) -> str:
-    return f"/clusters/{_cluster_id(cluster)}/files/" + urllib.parse.quote(path.lstrip("/"), safe="/")
+    return f"/clusters/{_cluster_segment(cluster)}/files/" + urllib.parse.quote(path.lstrip("/"), safe="/")
 
 
 class Client:
@@ -421,23 +421,23 @@ class Client:
 
     def agents(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """The agents of a cluster with their last report."""
-        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/agents"))
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/agents"))
 
     def revoke_agent(self, cluster: ClusterRef, agent_id: int) -> None:
         """Revokes an agent (admin): its token stops working at once."""
-        self.request("DELETE", f"/clusters/{_cluster_id(cluster)}/agents/{int(agent_id)}")
+        self.request("DELETE", f"/clusters/{_cluster_segment(cluster)}/agents/{int(agent_id)}")
 
     def rotate_agent_token(self, cluster: ClusterRef, agent_id: int) -> str:
         """Gives an agent a new token (admin) and returns it; the old one stops at once."""
-        return str(self.request("POST", f"/clusters/{_cluster_id(cluster)}/agents/{int(agent_id)}/token")["token"])
+        return str(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/agents/{int(agent_id)}/token")["token"])
 
     def enrollments(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """The enrolments of a cluster that can still be used (admin)."""
-        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/enrollments"))
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/enrollments"))
 
     def revoke_enrollment(self, cluster: ClusterRef, enrollment_id: int) -> None:
         """Revokes an unused enrolment (admin)."""
-        self.request("DELETE", f"/clusters/{_cluster_id(cluster)}/enrollments/{int(enrollment_id)}")
+        self.request("DELETE", f"/clusters/{_cluster_segment(cluster)}/enrollments/{int(enrollment_id)}")
 
     # -- pools and clusters ------------------------------------------------------------------
 
@@ -464,39 +464,46 @@ class Client:
             body["settings"] = dict(settings)
         return _object(self.request("POST", "/clusters", json_body=body))
 
+    def _cluster_id(self, cluster: ClusterRef) -> int:
+        """A cluster's numeric id (a name is looked up), for bodies and queries."""
+        segment = _cluster_segment(cluster)
+        if isinstance(segment, int):
+            return segment
+        return int(self.cluster(cluster)["id"])
+
     def cluster(self, cluster: ClusterRef) -> dict[str, Any]:
-        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}"))
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}"))
 
     def delete_cluster(self, cluster: ClusterRef) -> None:
         """Deletes a cluster without agents, with all its versions (admin); a cluster that still
         has agents is a :class:`ConflictError` (revoke them first)."""
-        self.request("DELETE", f"/clusters/{_cluster_id(cluster)}")
+        self.request("DELETE", f"/clusters/{_cluster_segment(cluster)}")
 
     def update_cluster_settings(self, cluster: ClusterRef, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Replaces the cluster's settings (``config_path``, ``reload_mode``, ``allowed_privileges``;
         an absent key takes its default) and returns the cluster. Changing ``allowed_privileges``
         (the privileged directives admins may add, e.g. ``["program", "lua"]``) needs the admin
         role (else :class:`PermissionDeniedError`)."""
-        return _object(self.request("PUT", f"/clusters/{_cluster_id(cluster)}/settings", json_body=dict(settings)))
+        return _object(self.request("PUT", f"/clusters/{_cluster_segment(cluster)}/settings", json_body=dict(settings)))
 
     # -- configuration and versions ----------------------------------------------------------
 
     def import_config(self, cluster: ClusterRef, text: str, message: str = "") -> dict[str, Any]:
         """Imports ``text`` byte for byte as the next version: ``{version, sha256, parent, warnings}``."""
-        return _object(self.request("POST", f"/clusters/{_cluster_id(cluster)}/import", query={"message": message}, text=text))
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/import", query={"message": message}, text=text))
 
     def config(self, cluster: ClusterRef, version: Optional[int] = None) -> str:
         """The text of the latest version, or of ``version``."""
-        return str(self.request("GET", f"/clusters/{_cluster_id(cluster)}/config", query={"version": version}, raw=True))
+        return str(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/config", query={"version": version}, raw=True))
 
     def replace_config(self, cluster: ClusterRef, text: str, version: int, message: str = "") -> dict[str, Any]:
         """Replaces the whole text; ``version`` must be the latest (else :class:`ConflictError`)."""
         query = {"version": version, "message": message}
-        return _object(self.request("PUT", f"/clusters/{_cluster_id(cluster)}/config", query=query, text=text))
+        return _object(self.request("PUT", f"/clusters/{_cluster_segment(cluster)}/config", query=query, text=text))
 
     def versions(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """Every version, oldest first, without texts."""
-        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/versions"))
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/versions"))
 
     def latest_version(self, cluster: ClusterRef) -> int:
         """The latest version's number (0 for a cluster without versions)."""
@@ -504,21 +511,21 @@ class Client:
 
     def version(self, cluster: ClusterRef, number: int) -> dict[str, Any]:
         """One version, with its text."""
-        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/versions/{int(number)}"))
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/versions/{int(number)}"))
 
     def diff(self, cluster: ClusterRef, version: int, against: Optional[int] = None) -> dict[str, Any]:
         """What changed from ``against`` (default ``version - 1``) to ``version``: ``{unified, summary}``."""
-        path = f"/clusters/{_cluster_id(cluster)}/versions/{int(version)}/diff"
+        path = f"/clusters/{_cluster_segment(cluster)}/versions/{int(version)}/diff"
         return _object(self.request("GET", path, query={"against": against}))
 
     def restore(self, cluster: ClusterRef, version: int, message: str = "") -> dict[str, Any]:
         """A new version carrying ``version``'s text."""
-        path = f"/clusters/{_cluster_id(cluster)}/versions/{int(version)}/restore"
+        path = f"/clusters/{_cluster_segment(cluster)}/versions/{int(version)}/restore"
         return _object(self.request("POST", path, query={"message": message}))
 
     def apply(self, cluster: ClusterRef, version: int) -> dict[str, Any]:
         """Sets the version the cluster's agents should run."""
-        return _object(self.request("POST", f"/clusters/{_cluster_id(cluster)}/apply", json_body={"version": int(version)}))
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/apply", json_body={"version": int(version)}))
 
     def status(self, cluster: ClusterRef) -> dict[str, Any]:
         """The cluster's agents and what each applied: ``{desired_version, agents, vips}``; each
@@ -526,7 +533,7 @@ class Client:
         heartbeat intervals), ``last_seen_at`` (RFC 3339, UTC), ``heartbeat_ms`` and ``drift``
         (``None`` or ``{files: [{path, diff}], since}``: managed files that differ on the node
         from what its agent applied)."""
-        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/status"))
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/status"))
 
     def offline_agents(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """The cluster's agents whose state is ``"offline"``."""
@@ -557,7 +564,7 @@ class Client:
         ``qcur``, ``rtime_ms`` and ``up_ratio`` (0..1). Raises :class:`ValidationError` for an
         empty window or more than 10,000 steps."""
         query = {"from": from_, "to": to, "step": step, "proxy": proxy, "server": server}
-        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/stats", query=query))
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/stats", query=query))
 
     def set_drift_policy(self, cluster: ClusterRef, policy: str) -> dict[str, Any]:
         """Sets the cluster's ``drift`` setting, keeping its other settings: ``"report"`` (the
@@ -572,7 +579,7 @@ class Client:
 
     def create_enrollment(self, cluster: ClusterRef, name: str) -> dict[str, Any]:
         """A one-time enrolment secret for an agent: ``{secret, install_command, ...}``."""
-        return _object(self.request("POST", f"/clusters/{_cluster_id(cluster)}/enrollments", json_body={"name": name}))
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/enrollments", json_body={"name": name}))
 
     # -- bundle files ------------------------------------------------------------------------
 
@@ -583,7 +590,7 @@ class Client:
         ``transaction_id`` would commit), configs first: ``{version, digest, files: [{path,
         kind, mode, size, sha256, private_key}]}``."""
         query = {"version": version, "transaction_id": transaction_id}
-        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/files", query=query))
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/files", query=query))
 
     def file(
         self, cluster: ClusterRef, path: str, *, version: Optional[int] = None, transaction_id: Optional[int] = None
@@ -639,7 +646,7 @@ class Client:
     def bundle(self, cluster: ClusterRef, version: Optional[int] = None) -> bytes:
         """The files of the latest version (or ``version``) as a tar archive (``tar -x`` gives the
         managed tree back). Files holding a private key are left out."""
-        return bytes(self.request("GET", f"/clusters/{_cluster_id(cluster)}/bundle", query={"version": version}, binary=True))
+        return bytes(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/bundle", query={"version": version}, binary=True))
 
     def import_bundle(
         self, cluster: ClusterRef, archive: bytes, configs: Optional[Sequence[str]] = None, message: str = ""
@@ -651,7 +658,7 @@ class Client:
         ``lua-load``, ``crt-list``), else from their names. Paths leaving the tree raise
         :class:`ValidationError`, as does a config naming a file that is not there."""
         query = {"configs": None if configs is None else ",".join(configs), "message": message}
-        path = f"/clusters/{_cluster_id(cluster)}/import"
+        path = f"/clusters/{_cluster_segment(cluster)}/import"
         return _object(self.request("POST", path, query=query, body=bytes(archive), content_type="application/x-tar"))
 
     # -- certificate renewal -----------------------------------------------------------------
@@ -699,7 +706,7 @@ class Client:
         if chain is not None:
             body["chain"] = chain
         if cluster is not None:
-            body["cluster_id"] = _cluster_id(cluster)
+            body["cluster_id"] = self._cluster_id(cluster)
         return _object(self.request("POST", "/certificates", json_body=body))
 
     def replace_certificate(
@@ -738,7 +745,7 @@ class Client:
         (certificate, chain, key) at ``path`` (default ``certs/<name>.pem``), and with
         ``crt_list`` sets its line (``<file> <crt_list_options>``) in that crt-list file: one
         new version, ``{cluster_id, path, crt_list, version, revision}``."""
-        body: dict[str, Any] = {"cluster_id": _cluster_id(cluster)}
+        body: dict[str, Any] = {"cluster_id": self._cluster_id(cluster)}
         if path is not None:
             body["path"] = path
         if crt_list is not None:
@@ -748,7 +755,7 @@ class Client:
     def undeploy_certificate(self, certificate_id: int, cluster: ClusterRef, path: str) -> dict[str, Any]:
         """Removes the certificate (and its crt-list line) from the cluster's bundle: one new
         version."""
-        body = {"cluster_id": _cluster_id(cluster), "path": path}
+        body = {"cluster_id": self._cluster_id(cluster), "path": path}
         return _object(self.request("POST", f"/certificates/{int(certificate_id)}/undeploy", json_body=body))
 
     def certificate_status(self, certificate_id: int) -> dict[str, Any]:
@@ -800,7 +807,7 @@ class Client:
         ``action`` (``"version."``) when given; at most ``limit`` (1 to 1,000)."""
         query: dict[str, Any] = {"limit": int(limit)}
         if cluster is not None:
-            query["cluster_id"] = _cluster_id(cluster)
+            query["cluster_id"] = self._cluster_id(cluster)
         if actor is not None:
             query["actor"] = actor
         if action is not None:
@@ -816,7 +823,7 @@ class Client:
         A ``{"kind": "lagged", "missed": N}`` is yielded when this reader fell behind."""
         query: dict[str, Any] = {"kinds": ",".join(kinds)}
         if cluster is not None:
-            query["cluster_id"] = _cluster_id(cluster)
+            query["cluster_id"] = self._cluster_id(cluster)
         url = f"{self.url}/api/v1/events?" + urllib.parse.urlencode(query)
         headers = {"Accept": "text/event-stream"}
         if self.token is not None:
@@ -843,7 +850,7 @@ class Client:
 
     def vips(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """The cluster's VRRP groups (virtual IPs), by name; secrets are never returned."""
-        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/vips"))
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/vips"))
 
     def create_vip(
         self,
@@ -877,26 +884,26 @@ class Client:
             body["version"] = int(version)
         if auth_secret is not None:
             body["auth_secret"] = auth_secret
-        path = f"/clusters/{_cluster_id(cluster)}/vips"
+        path = f"/clusters/{_cluster_segment(cluster)}/vips"
         return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body=body))
 
     def vip(self, cluster: ClusterRef, vip_id: int) -> dict[str, Any]:
-        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}"))
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/vips/{int(vip_id)}"))
 
     def update_vip(self, cluster: ClusterRef, vip_id: int, spec: Mapping[str, Any], *, apply: bool = True) -> dict[str, Any]:
         """Replaces a group with ``spec`` (the fields of :meth:`create_vip`; an absent
         ``auth_secret`` keeps the stored one, ``""`` removes it)."""
-        path = f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}"
+        path = f"/clusters/{_cluster_segment(cluster)}/vips/{int(vip_id)}"
         return _object(self.request("PUT", path, query={"apply": str(apply).lower()}, json_body=dict(spec)))
 
     def delete_vip(self, cluster: ClusterRef, vip_id: int, *, apply: bool = True) -> dict[str, Any]:
         """Deletes a group: a version without it in any node's keepalived.conf."""
-        path = f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}"
+        path = f"/clusters/{_cluster_segment(cluster)}/vips/{int(vip_id)}"
         return _object(self.request("DELETE", path, query={"apply": str(apply).lower()}))
 
     def fail_over_vip(self, cluster: ClusterRef, vip_id: int, to: str, *, apply: bool = True) -> dict[str, Any]:
         """Moves the group to agent ``to`` by giving it the highest priority (needs preempt)."""
-        path = f"/clusters/{_cluster_id(cluster)}/vips/{int(vip_id)}/failover"
+        path = f"/clusters/{_cluster_segment(cluster)}/vips/{int(vip_id)}/failover"
         return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body={"to": to}))
 
     def failover(self, pool_id: int) -> dict[str, Any]:
@@ -996,24 +1003,24 @@ class Client:
     # -- reads of the typed views ------------------------------------------------------------
 
     def backends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:
-        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/backends", query={"version": version}))
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/backends", query={"version": version}))
 
     def backend(self, cluster: ClusterRef, name: str, *, version: Optional[int] = None) -> dict[str, Any]:
-        return _object(self.request("GET", f"/clusters/{_cluster_id(cluster)}/backends/{_quote(name)}", query={"version": version}))
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/backends/{_quote(name)}", query={"version": version}))
 
     def servers(self, cluster: ClusterRef, backend: str, *, version: Optional[int] = None) -> list[dict[str, Any]]:
-        path = f"/clusters/{_cluster_id(cluster)}/backends/{_quote(backend)}/servers"
+        path = f"/clusters/{_cluster_segment(cluster)}/backends/{_quote(backend)}/servers"
         return _objects(self.request("GET", path, query={"version": version}))
 
     def frontends(self, cluster: ClusterRef, *, version: Optional[int] = None) -> list[dict[str, Any]]:
-        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/frontends", query={"version": version}))
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/frontends", query={"version": version}))
 
     # -- transactions ------------------------------------------------------------------------
 
     def begin(self, cluster: ClusterRef, version: Optional[int] = None) -> "Transaction":
         """Begins a transaction at ``version`` (default: the latest now). A ``version`` that is
         not the latest raises :class:`ConflictError`."""
-        cluster_id = _cluster_id(cluster)
+        cluster_id = self._cluster_id(cluster)
         base = self.latest_version(cluster_id) if version is None else int(version)
         answer = self.request("POST", f"/clusters/{cluster_id}/transactions", query={"version": base})
         return Transaction(self, cluster_id, int(answer["id"]), int(answer.get("base_version", base)))
@@ -1032,7 +1039,7 @@ class Client:
 
     def transactions(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """The open transactions of a cluster."""
-        return _objects(self.request("GET", f"/clusters/{_cluster_id(cluster)}/transactions"))
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/transactions"))
 
     # -- ACME ----------------------------------------------------------------------------------
 
@@ -1083,7 +1090,7 @@ class Client:
             "names": list(names),
             "account_id": int(account_id),
             "challenge": challenge,
-            "clusters": [_cluster_id(c) for c in clusters],
+            "clusters": [self._cluster_id(c) for c in clusters],
             "frontends": list(frontends),
             "auto_apply": auto_apply,
         }
