@@ -221,7 +221,7 @@ pub(crate) fn agent(args: AgentArgs) -> Result<(), ClientError> {
             let agents = api.get(&cluster_path(&cluster, "/agents"))?;
             let found = list(&agents)
                 .into_iter()
-                .find(|a| a["name"] == agent.as_str() || a["id"].to_string() == agent)
+                .find(|a| a["name"] == agent.as_str() || a["id"].as_i64().is_some_and(|id| agent.parse() == Ok(id)))
                 .ok_or_else(|| ClientError::Usage(format!("cluster {cluster} has no agent {agent}")))?;
             api.delete(&cluster_path(&cluster, &format!("/agents/{}", found["id"])))?;
             done(json, &json!({"revoked": found}), &format!("revoked agent {agent} of cluster {cluster}"));

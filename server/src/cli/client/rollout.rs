@@ -177,8 +177,11 @@ fn follow(api: &Api, cluster: &str, version: i64, reports: &mpsc::Receiver<Repor
 
 /// One line per agent: a spinner on a terminal, else a line each time an agent's state changes
 /// (on stderr, so stdout stays the result).
+/// A spinner per agent id.
+type Bars = std::cell::RefCell<Vec<(i64, ProgressBar)>>;
+
 struct Display {
-    bars: Option<(MultiProgress, std::cell::RefCell<Vec<(i64, ProgressBar)>>)>,
+    bars: Option<(MultiProgress, Bars)>,
     printed: std::cell::RefCell<Vec<(i64, String)>>,
 }
 
