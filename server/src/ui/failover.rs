@@ -9,14 +9,14 @@ use fleet_core::{Error, Pool};
 use maud::html;
 use serde::Deserialize;
 
-use super::error::{UiError, UiResult};
+use super::error::UiResult;
 use super::layout::{self, ago, badge, Nav};
 use super::session::{urlencode, Posted, Session};
 use crate::http::AppState;
 
 /// The pool named `name`, with the session narrowed to it.
 async fn open_pool(state: &AppState, session: &Session, name: &str) -> UiResult<(Pool, fleet_core::rbac::Principal)> {
-    let pool = state.store.pools().await?.into_iter().find(|p| p.name == name).ok_or_else(|| UiError::not_found(format!("pool {name}")))?;
+    let pool = state.store.pool_by_name(name).await?;
     let principal = state.store.scoped(session.principal.clone(), Scope::Pool(pool.id)).await?;
     principal.user(Permission::Read)?;
     Ok((pool, principal))

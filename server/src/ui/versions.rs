@@ -168,10 +168,11 @@ pub(crate) async fn apply(State(state): State<AppState>, headers: HeaderMap, Pat
 /// has reported on it (applied or failed), then stays.
 pub(crate) fn progress_fragment(cluster: &Cluster, agents: &[Agent]) -> Markup {
     let Some(desired) = cluster.desired_version else { return html! {} };
-    let done = |a: &Agent| a.applied_version == Some(desired) || a.last_outcome.is_some_and(|o| !o.runs_version()) && a.applied_version != Some(desired);
-    let applied = agents.iter().filter(|a| a.applied_version == Some(desired)).count();
-    let pending = agents.iter().any(|a| !done(a));
-    let failed = agents.iter().filter(|a| a.applied_version != Some(desired) && a.last_outcome.is_some_and(|o| !o.runs_version())).count();
+    let runs = |a: &Agent| a.applied_version == Some(desired);
+    let failed_on = |a: &Agent| !runs(a) && a.last_outcome.is_some_and(|o| !o.runs_version());
+    let applied = agents.iter().filter(|a| runs(a)).count();
+    let failed = agents.iter().filter(|a| failed_on(a)).count();
+    let pending = agents.iter().any(|a| !runs(a) && !failed_on(a));
     html! {
         div.progress #apply-progress role="status" aria-live="polite"
             hx-get=[pending.then(|| format!("{}/progress", base(cluster)))] hx-trigger=[pending.then_some("every 1s")] hx-swap=[pending.then_some("outerHTML")] {
@@ -185,8 +186,8 @@ pub(crate) fn progress_fragment(cluster: &Cluster, agents: &[Agent]) -> Markup {
             ul { @for a in agents {
                 li data-agent=(a.name) {
                     (a.name) ": "
-                    @if a.applied_version == Some(desired) { (outcome_badge(a.last_outcome)) }
-                    @else if a.last_outcome.is_some_and(|o| !o.runs_version()) { (outcome_badge(a.last_outcome)) @if let Some(e) = &a.last_error { " " span.error { (e) } } }
+                    @if runs(a) { (outcome_badge(a.last_outcome)) }
+                    @else if failed_on(a) { (outcome_badge(a.last_outcome)) @if let Some(e) = &a.last_error { " " span.error { (e) } } }
                     @else { (badge("idle", "waiting")) " runs " (a.applied_version.map_or("nothing".into(), |v| format!("version {v}"))) }
                 }
             } }
