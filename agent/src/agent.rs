@@ -101,6 +101,7 @@ async fn credentials(args: &Args, client: &Client, facts: &serde_json::Value) ->
         match client.enrol(&request).await {
             Ok(response) => break response,
             Err(e @ ClientError::Status { .. }) => return Err(StartError::Enrol(e)),
+            Err(e) if args.enroll_only => return Err(StartError::Enrol(e)),
             Err(e) => {
                 let delay = backoff.next_delay(&OsRandom);
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "enrolment failed");
@@ -127,6 +128,9 @@ async fn agent(args: Args) -> Result<(), StartError> {
     }
     let client = Client::new(&args.server, args.trust()).map_err(StartError::Client)?;
     let token = credentials(&args, &client, &facts).await?;
+    if args.enroll_only {
+        return Ok(());
+    }
     let client = client.with_token(token);
     let keepalived = match args.keepalived {
         true => Some(Arc::new(keepalived_driver(&args, &client).await?)),

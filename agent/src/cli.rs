@@ -64,6 +64,11 @@ pub(crate) struct Args {
     /// no other CA, public ones included, is trusted.
     #[arg(long, value_name = "sha256:HEX", conflicts_with = "ca_file", value_parser = fingerprint)]
     pub(crate) ca_fingerprint: Option<CaFingerprint>,
+    /// Enrol with `--enroll-secret` (unless a token is stored already), keep the token and exit
+    /// 0 without starting anything: the install script's step before it starts the unit. An
+    /// unreachable server fails at once instead of being retried.
+    #[arg(long)]
+    pub(crate) enroll_only: bool,
     /// Seconds between heartbeats (and runtime-action polls).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) heartbeat_seconds: u64,

@@ -42,6 +42,7 @@ pub mod documents;
 mod error;
 pub mod fingerprint;
 pub mod haproxy_check;
+pub mod install;
 pub mod limits;
 pub mod metrics;
 mod line_diff;
@@ -70,7 +71,7 @@ pub use ops::{EditOp, SectionRef};
 #[cfg(feature = "store")]
 pub use store::{AuditFilter, CandidateCheck, HaproxyVerdict};
 #[cfg(feature = "store")]
-pub use store::{Backend, BundleStorage, EnrolmentRequest, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
+pub use store::{Backend, BundleStorage, EnrolmentRequest, InstallSource, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
 #[cfg(feature = "store")]
 pub use store::{AdminBootstrap, DesiredWatch, StoredSecret, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};
 #[cfg(feature = "store")]

@@ -24,7 +24,6 @@ use base64::Engine as _;
 
 use crate::apply::DownloadError;
 use crate::bundle::{Bundle, BundleFile, FileInfo};
-use crate::fingerprint::CaFingerprint;
 use crate::model::ClusterSettings;
 
 /// Path of the enrolment route.
@@ -238,35 +237,6 @@ pub struct ServedCertificate {
     pub serial: String,
 }
 
-/// The shell command that installs an agent on a node: `fleet-agent` enrols with the one-time
-/// secret, stores its token under the state directory and starts following the cluster. With
-/// `ca` (the server's self-signed CA) the agent pins it (`--ca-fingerprint sha256:...`), so the
-/// enrolment cannot be intercepted by anyone holding another certificate for the address.
-pub fn install_command(server_url: &str, secret: &str, settings: &ClusterSettings, ca: Option<&CaFingerprint>) -> String {
-    let mode = match settings.reload_mode {
-        crate::model::ReloadMode::Process => "process",
-        crate::model::ReloadMode::Systemd => "systemd",
-    };
-    let pin = ca.map(|ca| format!(" --ca-fingerprint {ca}")).unwrap_or_default();
-    format!(
-        "fleet-agent --server {}{pin} --enroll-secret {} --state-dir /var/lib/fleet-agent --config-path {} --haproxy-mode {mode}",
-        shell_quote(server_url.trim_end_matches('/')),
-        shell_quote(secret),
-        shell_quote(&settings.config_path),
-    )
-}
-
-/// Quotes a word for a POSIX shell when it needs it.
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '@' | '=' | ',' | '+'));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,27 +246,6 @@ mod tests {
         assert_eq!(long_poll_wait(None), DEFAULT_WAIT);
         assert_eq!(long_poll_wait(Some(2)), Duration::from_secs(2));
         assert_eq!(long_poll_wait(Some(100_000)), MAX_WAIT);
-    }
-
-    #[test]
-    fn install_command_quotes_what_needs_it() {
-        let settings = ClusterSettings { config_path: "/etc/my haproxy.cfg".into(), ..ClusterSettings::default() };
-        let command = install_command("http://10.0.0.1:8080/", "fe_abc", &settings, None);
-        assert_eq!(
-            command,
-            "fleet-agent --server http://10.0.0.1:8080 --enroll-secret fe_abc --state-dir /var/lib/fleet-agent \
-             --config-path '/etc/my haproxy.cfg' --haproxy-mode process"
-        );
-        let ca = CaFingerprint::of_der(b"abc");
-        let pinned = install_command("https://fleet.example:8443", "fe_abc", &settings, Some(&ca));
-        assert!(
-            pinned.starts_with(
-                "fleet-agent --server https://fleet.example:8443 --ca-fingerprint \
-                 sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad --enroll-secret fe_abc "
-            ),
-            "{pinned}"
-        );
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 
     #[test]

@@ -578,7 +578,10 @@ class Client:
         return self.update_cluster_settings(cluster, settings)
 
     def create_enrollment(self, cluster: ClusterRef, name: str) -> dict[str, Any]:
-        """A one-time enrolment secret for an agent: ``{secret, install_command, ...}``."""
+        """A one-time enrolment secret for an agent: ``{secret, install_command, install_script, ...}``.
+
+        ``install_script`` is ``{url, sha256, command}`` (the one-line install from the server's
+        ``/install/agent.sh``), ``None`` when the server hands out no agent binary."""
         return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/enrollments", json_body={"name": name}))
 
     # -- bundle files ------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! EnrolmentRequest --Store::issue_enrolment--> enrolment row (secret stored hashed)
-//!                                              + wire::install_command(server URL, secret, cluster settings)
+//!                                              + install::command(server URL, secret, cluster settings)
+//!                                              + install::script_install (when the server hands out
+//!                                                the agent: /install/agent.sh, checked by SHA-256)
 //! ```
 
 use std::time::Duration;
@@ -13,7 +15,7 @@ use serde::Serialize;
 use super::Store;
 use crate::error::Result;
 use crate::fingerprint::CaFingerprint;
-use crate::wire::install_command;
+use crate::install::{self, ScriptInstall};
 
 /// What an admin asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,28 +44,45 @@ pub struct IssuedEnrolment {
     pub expires_at: i64,
     /// The one-time secret.
     pub secret: String,
-    /// The shell command that installs and enrols an agent with this secret.
+    /// The shell command that enrols an agent already installed on the node with this secret.
     pub install_command: String,
+    /// The one-line install from this server's `/install/agent.sh` (download, SHA-256 check,
+    /// run with this secret); none when the server hands out no agent binary.
+    pub install_script: Option<ScriptInstall>,
+}
+
+/// Where an enrolment's install commands point: the server's URL, the CA agents pin (the server's
+/// self-signed one, if any), and the install script the server hands out (if any).
+#[derive(Debug, Clone, Copy)]
+pub struct InstallSource<'a> {
+    /// The URL agents reach the server at.
+    pub server_url: &'a str,
+    /// The server's self-signed CA, pinned by `--ca-fingerprint`.
+    pub ca: Option<&'a CaFingerprint>,
+    /// The text of `/install/agent.sh` as this server serves it at `server_url`.
+    pub script: Option<&'a str>,
 }
 
 impl Store {
     /// Creates a one-time enrolment for `request.name` in a cluster (valid for `request.ttl`, else
-    /// `default_ttl`) and the install command that points agents at `server_url` with the
-    /// cluster's settings, pinning the server's CA `ca` when there is one.
+    /// `default_ttl`) and the install commands that point agents at `source.server_url` with the
+    /// cluster's settings, pinning the server's CA when there is one.
     pub async fn issue_enrolment(
         &self,
         actor: &str,
         cluster_id: i64,
         request: EnrolmentRequest,
         default_ttl: Duration,
-        server_url: &str,
-        ca: Option<&CaFingerprint>,
+        source: InstallSource<'_>,
     ) -> Result<IssuedEnrolment> {
         let ttl_ms = i64::try_from(request.ttl.unwrap_or(default_ttl).as_millis()).unwrap_or(i64::MAX);
         let cluster = self.cluster(cluster_id).await?;
         let (enrolment, secret) =
             self.create_enrolment(actor, cluster_id, &request.name, request.allowed_cidrs, ttl_ms).await?;
-        let install_command = install_command(server_url, &secret, &cluster.settings, ca);
+        let install_command = install::command(source.server_url, &secret, &cluster.settings, source.ca);
+        let install_script = source
+            .script
+            .map(|script| install::script_install(source.server_url, script, &secret, &cluster.settings, source.ca));
         Ok(IssuedEnrolment {
             id: enrolment.id,
             cluster_id: enrolment.cluster_id,
@@ -72,6 +91,7 @@ impl Store {
             expires_at: enrolment.expires_at,
             secret,
             install_command,
+            install_script,
         })
     }
 }

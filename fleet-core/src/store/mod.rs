@@ -54,7 +54,7 @@ pub use stats::{Compacted, StatsQuery, MAX_QUERY_SERIES, MAX_SAMPLE_ROWS};
 pub use auth::{MAX_API_TOKEN_TTL_MS, MIN_PASSWORD_LEN};
 pub use login::{Credentials, SignIn};
 pub use mfa::MfaEnrolment;
-pub use enrol::{EnrolmentRequest, IssuedEnrolment};
+pub use enrol::{EnrolmentRequest, InstallSource, IssuedEnrolment};
 pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use secrets::StoredSecret;
 pub use transactions::Preview;

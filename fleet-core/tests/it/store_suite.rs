@@ -330,16 +330,24 @@ async fn enrolment_rules(h: Harness) {
     // Issuing: the secret, its lifetime (the default unless asked) and the install command.
     let ask = |name: &str, ttl| fleet_core::EnrolmentRequest { name: name.into(), allowed_cidrs: vec![], ttl };
     let day = std::time::Duration::from_secs(86_400);
-    let issued = s.issue_enrolment("a", id, ask("n3", None), day, "https://fleet.example", None).await.unwrap();
+    let at = |server_url| fleet_core::InstallSource { server_url, ca: None, script: None };
+    let issued = s.issue_enrolment("a", id, ask("n3", None), day, at("https://fleet.example")).await.unwrap();
     assert_eq!((issued.cluster_id, issued.name.as_str()), (id, "n3"));
     assert_eq!(issued.expires_at, fleet_core::Clock::now_ms(h.clock.as_ref()) + 86_400_000);
     assert!(issued.install_command.contains("https://fleet.example") && issued.install_command.contains(&issued.secret));
-    let short = s.issue_enrolment("a", id, ask("n4", Some(std::time::Duration::from_secs(5))), day, "http://x", None).await.unwrap();
+    assert_eq!(issued.install_script, None, "no script when the server hands out no agent");
+    let source = fleet_core::InstallSource { script: Some("#!/bin/sh\n"), ..at("https://fleet.example") };
+    let scripted = s.issue_enrolment("a", id, ask("n3b", None), day, source).await.unwrap();
+    let install = scripted.install_script.expect("the script install");
+    assert_eq!(install.url, "https://fleet.example/install/agent.sh");
+    assert_eq!(install.sha256, fleet_core::secret::sha256_hex(b"#!/bin/sh\n"));
+    assert!(install.command.contains(&install.sha256) && install.command.contains(&scripted.secret), "{}", install.command);
+    let short = s.issue_enrolment("a", id, ask("n4", Some(std::time::Duration::from_secs(5))), day, at("http://x")).await.unwrap();
     assert_eq!(short.expires_at, fleet_core::Clock::now_ms(h.clock.as_ref()) + 5_000);
     s.enrol(&issued.secret, None, "h", json).await.unwrap();
     let zero = ask("n5", Some(std::time::Duration::ZERO));
-    assert!(matches!(s.issue_enrolment("a", id, zero, day, "http://x", None).await, Err(Error::Invalid { .. })));
-    assert!(matches!(s.issue_enrolment("a", 999_999, ask("n6", None), day, "http://x", None).await, Err(Error::NotFound(_))));
+    assert!(matches!(s.issue_enrolment("a", id, zero, day, at("http://x")).await, Err(Error::Invalid { .. })));
+    assert!(matches!(s.issue_enrolment("a", 999_999, ask("n6", None), day, at("http://x")).await, Err(Error::NotFound(_))));
 }
 
 async fn users_sessions_and_tokens(h: Harness) {

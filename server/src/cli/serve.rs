@@ -9,7 +9,7 @@
 use std::future::{Future, IntoFuture};
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use fleet_core::{AdminBootstrap, DesiredWatch, Store, StoreOptions, ADMIN_USERNA
 use tokio::sync::watch;
 
 use super::tls::{self, TlsArgs};
-use crate::http::{app, metrics::Metrics, AppState};
+use crate::http::{app, metrics::Metrics, AgentFile, AppState};
 
 /// Arguments of `fleet serve`.
 #[derive(Debug, clap::Args)]
@@ -96,6 +96,11 @@ pub(crate) struct Args {
     /// so it does not show in the process list.
     #[arg(long, value_name = "PATH")]
     metrics_token_file: Option<PathBuf>,
+    /// The fleet-agent binary handed out at `/install/fleet-agent` for the install script at
+    /// `/install/agent.sh` (default: /usr/lib/fleet/fleet-agent, where the `fleet` package puts
+    /// it, else the `fleet-agent` beside this program; neither: no script install).
+    #[arg(long, value_name = "PATH")]
+    agent_binary: Option<PathBuf>,
     #[command(flatten)]
     tls: TlsArgs,
     #[command(flatten)]
@@ -159,6 +164,32 @@ enum ServeError {
     MetricsToken { path: String, source: std::io::Error },
     #[error("the metrics token is empty")]
     EmptyMetricsToken,
+    #[error("cannot read --agent-binary {path}: {source}")]
+    AgentBinary { path: String, source: std::io::Error },
+}
+
+/// Where the package puts the agent binary the server hands out.
+const PACKAGED_AGENT: &str = "/usr/lib/fleet/fleet-agent";
+
+/// The agent binary to hand out: `--agent-binary` (which must be readable), else the packaged one,
+/// else the one beside this program, else none.
+async fn agent_file(asked: Option<&Path>) -> Result<Option<Arc<AgentFile>>, ServeError> {
+    if let Some(path) = asked {
+        let file = AgentFile::load(path)
+            .await
+            .map_err(|source| ServeError::AgentBinary { path: path.display().to_string(), source })?;
+        return Ok(Some(file));
+    }
+    let beside = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("fleet-agent")));
+    for candidate in std::iter::once(PathBuf::from(PACKAGED_AGENT)).chain(beside) {
+        if candidate.is_file() {
+            if let Ok(file) = AgentFile::load(&candidate).await {
+                tracing::info!(path = %candidate.display(), sha256 = %file.download.sha256, "handing out this agent at /install/fleet-agent");
+                return Ok(Some(file));
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn init_logs(format: LogFormat) {
@@ -240,6 +271,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let keyring = Arc::new(ring.clone());
     let acme_options = DriverOptions { agents_timeout: Duration::from_secs(args.acme_agents_timeout_seconds), ..DriverOptions::default() };
     let acme = AcmeDriver::new(store.clone(), desired.clone(), keyring.clone(), acme_options);
+    let agent_file = agent_file(args.agent_binary.as_deref()).await?;
     let state = AppState {
         store: store.clone(),
         desired,
@@ -254,6 +286,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         poll_slots: fleet_core::limits::PollSlots::new(args.limits.long_polls_per_agent()),
         keyring,
         acme: acme.clone(),
+        agent_file,
     };
     tokio::spawn(watch_certificate_expiry(store.clone(), shutdown_rx.clone()));
     tokio::spawn(compact_stats(store.clone(), shutdown_rx.clone()));

@@ -35,6 +35,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::errors::ApiError;
 use metrics::Metrics;
+pub(crate) use routes::install::AgentFile;
 pub(crate) use routes::Peer;
 
 /// What every handler can reach.
@@ -63,6 +64,8 @@ pub(crate) struct AppState {
     pub(crate) keyring: Arc<fleet_core::secrets::Keyring>,
     /// The task driving ACME orders (woken when one is created; shares the key ring).
     pub(crate) acme: fleet_core::certs::acme::driver::AcmeDriver,
+    /// The agent binary handed out at `/install/fleet-agent` (`fleet serve --agent-binary`).
+    pub(crate) agent_file: Option<Arc<routes::install::AgentFile>>,
 }
 
 #[derive(OpenApi)]
@@ -111,6 +114,22 @@ pub(crate) fn server_url(state: &AppState, headers: &axum::http::HeaderMap, uri:
             format!("{scheme}://{host}")
         }
     }
+}
+
+/// Issues an enrolment whose install commands point at this server as the request reached it
+/// (the API's and the web UI's enrolment forms).
+pub(crate) async fn issue_enrolment(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+    actor: &str,
+    cluster_id: i64,
+    request: fleet_core::EnrolmentRequest,
+) -> fleet_core::Result<fleet_core::IssuedEnrolment> {
+    let server_url = server_url(state, headers, uri);
+    let script = routes::install::script(state, &server_url);
+    let source = fleet_core::InstallSource { server_url: &server_url, ca: state.ca_fingerprint.as_ref(), script: script.as_deref() };
+    state.store.issue_enrolment(actor, cluster_id, request, state.enrolment_ttl, source).await
 }
 
 /// Request ids: `x-request-id` from the client when it sends one, else `r<n>` per process.

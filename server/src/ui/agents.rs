@@ -93,11 +93,17 @@ pub(crate) async fn enrol(State(state): State<AppState>, headers: HeaderMap, uri
         allowed_cidrs: f.allowed_cidrs.unwrap_or_default().split([' ', ',']).filter(|c| !c.is_empty()).map(str::to_string).collect(),
         ttl,
     };
-    let server_url = crate::http::server_url(&state, &headers, &uri);
-    let issued = state.store.issue_enrolment(&admin.username, opened.cluster.id, request, state.enrolment_ttl, &server_url, state.ca_fingerprint.as_ref()).await?;
+    let issued = crate::http::issue_enrolment(&state, &headers, &uri, &admin.username, opened.cluster.id, request).await?;
     let fragment = html! {
         div.enrolled {
             p { (badge("ok", "created")) " Run this on the node as root before " (layout::time(issued.expires_at)) ". It is shown only now." }
+            @if let Some(script) = &issued.install_script {
+                p { "Install and enrol in one line (downloads the agent from this server; the script is checked against its SHA-256 before it runs):" }
+                code.install #install-script { (script.command) }
+                button.secondary type="button" data-copy="#install-script" { "Copy" }
+                p.muted { "Script SHA-256: " code { (script.sha256) } }
+                p { "Or, where fleet-agent is already installed:" }
+            }
             code.install #install-command { (issued.install_command) }
             button.secondary type="button" data-copy="#install-command" { "Copy" }
         }

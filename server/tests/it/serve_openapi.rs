@@ -70,8 +70,8 @@ async fn every_route_is_documented_and_every_documented_route_is_routed() {
     public.sort();
     assert_eq!(
         public,
-        ["get /api/v1/health", "get /api/v1/openapi.json", "get /metrics", "post /api/v1/agent/enroll", "post /api/v1/auth/login",
-            "post /api/v1/auth/login/mfa"]
+        ["get /api/v1/health", "get /api/v1/openapi.json", "get /install/agent.sh", "get /install/fleet-agent", "get /metrics",
+            "post /api/v1/agent/enroll", "post /api/v1/auth/login", "post /api/v1/auth/login/mfa"]
     );
 
     let mut operations = 0;

@@ -25,5 +25,6 @@ mod failover_probe;
 mod agent_systemd;
 mod keepalived_vrrp;
 mod netns;
+mod packages;
 mod ui_browser;
 mod vip_lab;

@@ -248,7 +248,8 @@ pub(crate) struct EnrolArgs {
     ttl: Option<u64>,
 }
 
-/// Creates an enrolment and prints the install command.
+/// Creates an enrolment and prints the install commands (the server's script when it hands one
+/// out, and the command for an agent already installed).
 pub(crate) fn enrol(args: &EnrolArgs) -> Result<(), ClientError> {
     let api = args.conn.connect()?;
     let name = match &args.name {
@@ -270,6 +271,14 @@ pub(crate) fn enrol(args: &EnrolArgs) -> Result<(), ClientError> {
         return Ok(());
     }
     println!("enrolment for agent {name} of cluster {} (valid until {} UTC; the secret is shown once):", args.cluster, time(&issued["expires_at"]));
+    if let Some(command) = issued["install_script"]["command"].as_str() {
+        println!();
+        println!("install and enrol, as root on the node (the script is checked against SHA-256 {} first):", cell(&issued["install_script"]["sha256"]));
+        println!();
+        println!("    {command}");
+        println!();
+        println!("or, where fleet-agent is installed already:");
+    }
     println!();
     println!("    {}", cell(&issued["install_command"]));
     Ok(())

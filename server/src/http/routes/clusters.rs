@@ -231,7 +231,9 @@ pub(crate) struct NewEnrolment {
     ttl_seconds: Option<u64>,
 }
 
-/// Creates a one-time enrolment: `{id, secret, install_command, expires_at}` (admin).
+/// Creates a one-time enrolment: `{id, secret, install_command, install_script, expires_at}`
+/// (admin). `install_script` (`{url, sha256, command}`) is the one-line install from this
+/// server's `/install/agent.sh`, null when it hands out no agent binary.
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/enrollments", tag = "agents", params(ClusterPath), request_body = NewEnrolment,
     responses((status = 201, description = "the secret (shown once) and the install command", body = fleet_core::IssuedEnrolment)))]
 pub(crate) async fn create_enrolment(
@@ -243,13 +245,11 @@ pub(crate) async fn create_enrolment(
     Json(body): Json<NewEnrolment>,
 ) -> ApiResult<impl IntoResponse> {
     let admin = caller.user(Permission::Admin)?;
-    let server_url = crate::http::server_url(&state, &headers, &uri);
     let request = EnrolmentRequest {
         name: body.name,
         allowed_cidrs: body.allowed_cidrs,
         ttl: body.ttl_seconds.map(Duration::from_secs),
     };
-    let issued =
-        state.store.issue_enrolment(&admin.username, path.id, request, state.enrolment_ttl, &server_url, state.ca_fingerprint.as_ref()).await?;
+    let issued = crate::http::issue_enrolment(&state, &headers, &uri, &admin.username, path.id, request).await?;
     Ok((StatusCode::CREATED, axum::Json(issued)))
 }

@@ -13,6 +13,7 @@ mod dns_providers;
 mod events;
 mod failover;
 mod files;
+pub(crate) mod install;
 mod proxies;
 mod renewals;
 mod runtime;
@@ -40,6 +41,8 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(system::health))
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi))
+        .routes(routes!(install::agent_script))
+        .routes(routes!(install::agent_binary))
         .routes(routes!(users::login))
         .routes(routes!(users::logout))
         .routes(routes!(users::list_users, users::create_user))
