@@ -92,6 +92,13 @@ async fn every_route_is_documented_and_every_documented_route_is_routed() {
     }
     assert!(operations >= 50, "only {operations} operations documented");
 
+    // A cluster's or pool's {id} is documented as the API takes it: an id or a name.
+    for path in ["/api/v1/clusters/{id}/status", "/api/v1/pools/{id}/failover"] {
+        let parameter = paths[path]["get"]["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "id").unwrap().clone();
+        let kinds: Vec<&str> = parameter["schema"]["oneOf"].as_array().unwrap().iter().map(|k| k["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["integer", "string"], "{path}: {parameter}");
+    }
+
     // And a route that is not documented is not served either.
     let undocumented = s.send(s.request(Method::GET, "/api/v1/secret-admin", None)).await;
     assert_eq!(undocumented.code(), "no_route");

@@ -138,10 +138,36 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
 }
 
 /// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a
-/// parameter that may hold slashes), so generators and validators read it.
+/// parameter that may hold slashes), so generators and validators read it; and a cluster's or
+/// pool's `{id}` is an id or a name, as the API takes it.
 pub(super) fn openapi_paths(openapi: &mut utoipa::openapi::OpenApi) {
     let paths = std::mem::take(&mut openapi.paths.paths);
     openapi.paths.paths = paths.into_iter().map(|(path, item)| (path.replace("{*", "{"), item)).collect();
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if path.starts_with("/api/v1/clusters/{id}") || path.starts_with("/api/v1/pools/{id}") {
+            for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.name == "id" && parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path {
+                        parameter.schema = Some(id_or_name());
+                        parameter.description = Some("the id, or the name (a name that reads as an integer is reached by its id)".into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A cluster's or pool's `{id}` in a path: the numeric id or the name (a name that reads as an
+/// integer is reached by its id only).
+fn id_or_name() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let id = ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
+    let name = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(100))
+        .pattern(Some("^[A-Za-z0-9._-]*[A-Za-z._][A-Za-z0-9._-]*$"));
+    OneOfBuilder::new().item(id).item(name).into()
 }
 
 /// Documents the error answers of every operation, with the shared `Error` schema
