@@ -138,8 +138,10 @@ impl Store {
         transaction_from_row(&row)
     }
 
-    /// A cluster's open transactions, oldest first.
+    /// A cluster's open transactions, oldest first; [`Error::NotFound`] when there is no such
+    /// cluster (an empty list would say it exists).
     pub async fn open_transactions(&self, cluster_id: i64) -> Result<Vec<Transaction>> {
+        self.cluster(cluster_id).await?;
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM transactions WHERE cluster_id = $1 AND state = 'open' ORDER BY created_at, id"
         ))

@@ -135,6 +135,7 @@ async fn transaction_lifecycle(h: Harness) {
     assert_eq!(staged.ops, ops);
     assert_eq!(s.transaction(tx.id).await.unwrap().ops, ops);
     assert_eq!(s.open_transactions(id).await.unwrap().len(), 1);
+    assert!(matches!(s.open_transactions(999_999).await, Err(Error::NotFound(_))), "no such cluster is not an empty list");
     let preview = s.preview(tx.id).await.unwrap();
     assert!(preview.text.contains("\tserver app2 10.0.0.2:8080 check weight 5 disabled\n"), "{}", preview.text);
     assert!(preview.text.contains("    server api2 10.0.1.2:9000 check backup\n"), "{}", preview.text);
