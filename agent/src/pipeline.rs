@@ -1054,6 +1054,121 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    async fn procs(driver: &Driver) -> crate::mcli::Procs {
+        let Driver::Process(process) = driver else { unreachable!() };
+        crate::mcli::parse_show_proc(&crate::mcli::send(&process.socket(), "show proc", Duration::from_secs(3)).await.unwrap()).unwrap()
+    }
+
+    /// `show servers state <backend>`'s line of `server`, split into words (srv_admin_state is
+    /// the 7th, srv_uweight the 8th).
+    async fn server_state(driver: &Driver, backend: &str, server: &str) -> Vec<String> {
+        let state = driver.runtime(&format!("show servers state {backend}")).await.unwrap();
+        let line = state.lines().find(|l| l.split_whitespace().nth(3) == Some(server));
+        line.unwrap_or_else(|| panic!("{server} not in {state}")).split_whitespace().map(str::to_string).collect()
+    }
+
+    #[tokio::test]
+    async fn a_server_weight_or_disabled_change_alone_applies_without_a_reload() {
+        if haproxy().is_none() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        let (dir, pipeline, mut driver) = node("weights");
+        let port = free_port();
+        let config = |s1: &str, s2: &str| {
+            format!(
+                "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+                 frontend fe\n    bind 127.0.0.1:{port}\n    default_backend app\n\nbackend app\n    balance roundrobin\n    \
+                 server s1 127.0.0.1:9 {s1}\n    server s2 127.0.0.1:9 {s2}\n"
+            )
+        };
+        let v = |version: i64, s1: &str, s2: &str| config_only(&pipeline, version, &config(s1, s2));
+        assert_eq!(pipeline.apply(&mut driver, &v(1, "weight 10", "weight 10")).await.unwrap(), Applied::Reloaded);
+        let before = procs(&driver).await;
+        assert_eq!(server_state(&driver, "app", "s1").await[7], "10");
+
+        // Only a weight: `set weight`, no reload, the same worker.
+        assert_eq!(pipeline.apply(&mut driver, &v(2, "weight 30", "weight 10")).await.unwrap(), Applied::Runtime);
+        let s1 = server_state(&driver, "app", "s1").await;
+        assert_eq!((s1[6].as_str(), s1[7].as_str()), ("0", "30"), "srv_admin_state, srv_uweight: {s1:?}");
+        assert_eq!(current(&pipeline), release::release_name(2, &v(2, "weight 30", "weight 10").sha256));
+
+        // Only `disabled`: `set server ... state maint`; and back with `enabled`: ready.
+        assert_eq!(pipeline.apply(&mut driver, &v(3, "weight 30", "weight 10 disabled")).await.unwrap(), Applied::Runtime);
+        let s2 = server_state(&driver, "app", "s2").await;
+        assert_eq!(s2[6], "1", "srv_admin_state is forced maintenance: {s2:?}");
+        assert_eq!(server_state(&driver, "app", "s1").await[7], "30", "s1 keeps its weight");
+        assert_eq!(pipeline.apply(&mut driver, &v(4, "weight 30", "weight 10 enabled")).await.unwrap(), Applied::Runtime);
+        assert_eq!(server_state(&driver, "app", "s2").await[6], "0", "ready again");
+
+        let after = procs(&driver).await;
+        assert_eq!((after.reloads, &after.workers), (before.reloads, &before.workers), "no reload, the same worker");
+        driver.stop().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A loopback HTTP server answering `body` to every request, on a thread; its port.
+    fn answering(body: &'static str) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match std::io::Read::read(&mut stream, &mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_runtime_step_haproxy_refuses_falls_back_to_a_checked_reload() {
+        if haproxy().is_none() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        let (dir, pipeline, mut driver) = node("fallback");
+        let (port, one, two) = (free_port(), answering("one"), answering("two"));
+        // `balance static-rr` is not a dynamic algorithm: HAProxy 2.6 refuses `add server` on
+        // the CLI ("Backend must use a dynamic load balancing to support dynamic servers.")
+        // and takes the same server line in the configuration.
+        let config = |servers: &str| {
+            format!(
+                "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
+                 frontend fe\n    bind 127.0.0.1:{port}\n    default_backend app\n\nbackend app\n    balance static-rr\n{servers}"
+            )
+        };
+        let v = |version: i64, servers: &str| config_only(&pipeline, version, &config(servers));
+        assert_eq!(pipeline.apply(&mut driver, &v(1, &format!("    server s1 127.0.0.1:{one}\n"))).await.unwrap(), Applied::Reloaded);
+        assert_eq!(get(port, "x"), "one");
+        let before = procs(&driver).await;
+
+        // s1 disabled (a runtime step HAProxy takes), s2 added (one it refuses): the plan is
+        // runtime, its last step fails, and the apply goes on to `haproxy -c` and a reload.
+        let servers = format!("    server s1 127.0.0.1:{one} disabled\n    server s2 127.0.0.1:{two}\n");
+        let v2 = v(2, &servers);
+        let running = pipeline.release_bundle(&current(&pipeline)).unwrap();
+        let plan = runtime_plan::plan(&running, &verify_download(&v2).unwrap()).unwrap();
+        assert!(matches!(plan.changes.last(), Some(RuntimeChange::AddServer(_))), "{plan:?}");
+        assert_eq!(pipeline.apply(&mut driver, &v2).await.unwrap(), Applied::Reloaded);
+        let after = procs(&driver).await;
+        assert_eq!(after.reloads, before.reloads + 1, "one reload");
+        assert!(after.workers.iter().all(|w| !before.workers.contains(w)), "a new worker");
+        assert_eq!(current(&pipeline), release::release_name(2, &v2.sha256));
+        // The new configuration serves: s1 in maintenance, s2 answering.
+        assert_eq!((get(port, "x"), get(port, "x")), ("two".to_string(), "two".to_string()));
+        assert_eq!(server_state(&driver, "app", "s2").await[6], "0");
+        driver.stop().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[tokio::test]
     async fn a_partial_download_is_never_written() {
         let (dir, pipeline, mut driver) = node("partial");
