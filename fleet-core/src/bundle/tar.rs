@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Limits are the bundle's ([`super::MAX_FILES`], [`super::MAX_FILE_BYTES`],
-//! [`super::MAX_BUNDLE_BYTES`]), checked while reading so an archive bomb stops early.
+//! [`super::MAX_BUNDLE_BYTES`]), checked while reading so an archive bomb stops early: a file's
+//! size from its header, before its bytes are read.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -47,6 +48,24 @@ fn entry_error(path: &str, message: impl Into<String>) -> TarError {
 /// `haproxy -f DIR` loads them. Other files get [`FileKind::guess`]'s kind, except that a
 /// `.cfg` file not listed becomes `other` (it is not loaded).
 pub fn read_tar(archive: &[u8], configs: &[BundlePath]) -> Result<Bundle, TarError> {
+    read_tar_within(archive, configs, &Limits::BUNDLE)
+}
+
+/// How much an archive may hold: the bundle's limits, smaller in tests.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    files: usize,
+    file_bytes: usize,
+    bundle_bytes: usize,
+}
+
+impl Limits {
+    const BUNDLE: Limits = Limits { files: MAX_FILES, file_bytes: MAX_FILE_BYTES, bundle_bytes: MAX_BUNDLE_BYTES };
+}
+
+/// [`read_tar`] under `limits`.
+fn read_tar_within(archive: &[u8], configs: &[BundlePath], limits: &Limits) -> Result<Bundle, TarError> {
+    let Limits { files: max_files, file_bytes: max_file_bytes, bundle_bytes: max_bundle_bytes } = *limits;
     let mut contents: HashMap<BundlePath, (Vec<u8>, u32)> = HashMap::new();
     let mut links: Vec<(BundlePath, String, String)> = Vec::new();
     let mut total = 0usize;
@@ -60,6 +79,9 @@ pub fn read_tar(archive: &[u8], configs: &[BundlePath]) -> Result<Bundle, TarErr
             continue;
         }
         let path = BundlePath::new(&raw).map_err(|e| entry_error(&raw, e.to_string()))?;
+        if contents.len() + links.len() >= max_files {
+            return Err(entry_error(&raw, format!("more than {max_files} files")));
+        }
         if kind.is_symlink() || kind.is_hard_link() {
             let target = entry
                 .link_name_bytes()
@@ -72,15 +94,12 @@ pub fn read_tar(archive: &[u8], configs: &[BundlePath]) -> Result<Bundle, TarErr
             return Err(entry_error(&raw, format!("{kind:?} entries cannot be part of a bundle (only files, directories and links)")));
         }
         let size = usize::try_from(entry.header().size().unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
-        if size > MAX_FILE_BYTES {
-            return Err(entry_error(&raw, format!("{size} bytes: a file holds at most {MAX_FILE_BYTES}")));
+        if size > max_file_bytes {
+            return Err(entry_error(&raw, format!("{size} bytes: a file holds at most {max_file_bytes}")));
         }
         total = total.saturating_add(size);
-        if total > MAX_BUNDLE_BYTES {
-            return Err(entry_error(&raw, format!("the archive holds more than {MAX_BUNDLE_BYTES} bytes of files")));
-        }
-        if contents.len() >= MAX_FILES {
-            return Err(entry_error(&raw, format!("more than {MAX_FILES} files")));
+        if total > max_bundle_bytes {
+            return Err(entry_error(&raw, format!("the archive holds more than {max_bundle_bytes} bytes of files")));
         }
         let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
         let mut bytes = Vec::with_capacity(size);
@@ -91,9 +110,15 @@ pub fn read_tar(archive: &[u8], configs: &[BundlePath]) -> Result<Bundle, TarErr
         let resolved = resolve_link(path, target, what == "symlink").ok_or_else(|| {
             entry_error(path.as_str(), format!("{what} to {target:?} leaves the managed directory"))
         })?;
-        let found = contents.get(&resolved).cloned().ok_or_else(|| {
+        let found = contents.get(&resolved).ok_or_else(|| {
             entry_error(path.as_str(), format!("{what} to {target:?}: no such file in the archive (links to directories are not followed)"))
         })?;
+        // A copy of its target: counted like the file it becomes.
+        total = total.saturating_add(found.0.len());
+        if total > max_bundle_bytes {
+            return Err(entry_error(path.as_str(), format!("the archive holds more than {max_bundle_bytes} bytes of files")));
+        }
+        let found = found.clone();
         contents.insert(path.clone(), found);
     }
     let order = config_order(configs, contents.keys());
@@ -293,18 +318,80 @@ mod tests {
         assert!(matches!(read_tar(&no_config, &[p("haproxy.cfg")]), Err(TarError::Bundle(BundleError::NoConfig))));
     }
 
-    #[test]
-    fn dot_dot_paths_in_headers_are_refused() {
-        // tar::Builder refuses `..` itself, so write the header name by hand.
+    /// One header named `name` (written by hand: tar::Builder refuses `..` and absolute names)
+    /// claiming `size` bytes, then the end of the archive, without the bytes.
+    fn lone_header(name: &[u8], size: u64) -> Vec<u8> {
         let mut header = tar::Header::new_old();
-        header.as_old_mut().name[..9].copy_from_slice(b"../evil\0\0");
-        header.set_size(0);
+        header.as_old_mut().name[..name.len()].copy_from_slice(name);
+        header.set_size(size);
         header.set_mode(0o644);
         header.set_entry_type(FILE);
         header.set_cksum();
         let mut tar = header.as_bytes().to_vec();
         tar.extend_from_slice(&[0; 1024]);
-        let err = read_tar(&tar, &[]).map(|_| ()).unwrap_err().to_string();
+        tar
+    }
+
+    #[test]
+    fn dot_dot_paths_in_headers_are_refused() {
+        let err = read_tar(&lone_header(b"../evil", 0), &[]).map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("would leave the managed directory"), "{err}");
+    }
+
+    #[test]
+    fn absolute_entry_names_are_refused() {
+        let err = read_tar(&lone_header(b"/etc/haproxy/haproxy.cfg", 0), &[p("haproxy.cfg")]).map(|_| ()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "/etc/haproxy/haproxy.cfg: /etc/haproxy/haproxy.cfg: absolute paths are not allowed in a bundle (paths are relative to the managed directory)"
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_bundle_limit_is_refused_from_its_header() {
+        // Only the header: the size it claims is refused before any byte is read.
+        let tar = lone_header(b"haproxy.cfg", MAX_FILE_BYTES as u64 + 1);
+        let err = read_tar(&tar, &[p("haproxy.cfg")]).map(|_| ()).unwrap_err().to_string();
+        assert_eq!(err, format!("haproxy.cfg: {} bytes: a file holds at most {MAX_FILE_BYTES}", MAX_FILE_BYTES + 1));
+        let at_limit = read_tar(&lone_header(b"haproxy.cfg", MAX_FILE_BYTES as u64), &[p("haproxy.cfg")]);
+        // At the limit it is read, and the archive then ends before the bytes it claims.
+        assert!(matches!(at_limit, Err(TarError::Archive(_))), "{at_limit:?}");
+    }
+
+    #[test]
+    fn the_limits_stop_an_archive_early() {
+        let limits = Limits { files: 3, file_bytes: 10, bundle_bytes: 25 };
+        let read = |entries: &[(&str, &str)]| {
+            let entries: Vec<_> = entries.iter().map(|(path, data)| (*path, FILE, *data, 0o644)).collect();
+            read_tar_within(&archive(&entries), &[p("haproxy.cfg")], &limits).map(|b| b.files().len()).map_err(|e| e.to_string())
+        };
+        // At every limit: read.
+        assert_eq!(read(&[("haproxy.cfg", "global\n"), ("a", "0123456789"), ("b", "01234567")]), Ok(3));
+        // One file too many, one byte too many in a file, in the archive.
+        assert_eq!(read(&[("haproxy.cfg", ""), ("a", ""), ("b", ""), ("c", "")]), Err("c: more than 3 files".to_string()));
+        assert_eq!(read(&[("haproxy.cfg", ""), ("a", "0123456789X")]), Err("a: 11 bytes: a file holds at most 10".to_string()));
+        assert_eq!(
+            read(&[("haproxy.cfg", "0123456789"), ("a", "0123456789"), ("b", "012345")]),
+            Err("b: the archive holds more than 25 bytes of files".to_string())
+        );
+        // A link is one more file of its target's size: a link bomb (one large file, many
+        // links to it) stops at the limits before the copies are made.
+        let links = |entries: &[(&str, tar::EntryType, &str, u32)]| {
+            read_tar_within(&archive(entries), &[p("haproxy.cfg")], &limits).map(|b| b.files().len()).map_err(|e| e.to_string())
+        };
+        let link = tar::EntryType::Symlink;
+        assert_eq!(
+            links(&[("conf.d", tar::EntryType::Directory, "", 0o755), ("haproxy.cfg", FILE, "", 0o644), ("a", FILE, "0123456789", 0o644), ("b", link, "a", 0o777)]),
+            Ok(3),
+            "a directory is not a file"
+        );
+        assert_eq!(
+            links(&[("haproxy.cfg", FILE, "", 0o644), ("a", FILE, "", 0o644), ("b", link, "a", 0o777), ("c", tar::EntryType::Link, "a", 0o777)]),
+            Err("c: more than 3 files".to_string())
+        );
+        assert_eq!(
+            links(&[("haproxy.cfg", FILE, "0123456789", 0o644), ("b", link, "haproxy.cfg", 0o777), ("c", link, "haproxy.cfg", 0o777)]),
+            Err("c: the archive holds more than 25 bytes of files".to_string())
+        );
     }
 }
