@@ -11,12 +11,26 @@
 //! Users and agents are different principals: a user token never acts as an agent and an agent
 //! token never reaches a user route, whatever the role.
 //!
-//! **Scoped access.** A user may hold a role globally, or only in some pools ([`PoolRole`]), or
-//! both. A request about a cluster or a pool is checked with the role in effect there: the
-//! higher of the global role and the role in that cluster's pool ([`Principal::in_pool`], applied
-//! by the server before the route runs). A request that addresses no pool (list users, create a
-//! pool, the whole audit log) sees only the global role; lists show what [`Principal::sees_pool`]
-//! allows. A user with no global role has none of the permissions above outside its pools.
+//! **Scoped access.** A user may hold a role globally, or only in some pools ([`crate::model::PoolRole`]), or
+//! both. The rules, each applied in one place:
+//!
+//! - A route that acts on one cluster or one pool names it in its path (`/clusters/{id}/...`,
+//!   `/pools/{id}/...`), and only there: it is checked with the role in effect in that pool, the
+//!   higher of the global role and the role held there ([`Principal::in_pool`], applied by the
+//!   server's path-scoped extractor before the route runs). A query parameter (`?pool_id=`,
+//!   `?cluster_id=`) never narrows the caller: it only filters what a route answers.
+//! - Every other route acts on a fleet-wide noun (users, tokens of others, security settings,
+//!   creating or deleting pools, DNS providers, ACME accounts, fleet-wide alert rules, the whole
+//!   audit log) and sees only the global role: a role held in a pool grants nothing there.
+//! - A route that takes a cluster in its query or body to act on it (the audit log of one
+//!   cluster, the events of one cluster, a new cluster in a pool, an ACME order for clusters)
+//!   narrows explicitly to that cluster's pool ([`crate::Store::scoped`]), and refuses when the
+//!   role there does not suffice.
+//! - Lists (pools, clusters, certificates, alerts, alert rules, events, renewals) show what the
+//!   caller may read ([`Readable`]): everything with a global role, else the data of its pools'
+//!   clusters and nothing fleet-wide.
+//!
+//! A user with no global role has none of the permissions above outside its pools.
 //!
 //! **Second factor.** A session opened by a user who must use a second factor and has none yet
 //! ([`Credential::EnrolmentSession`]) may only enrol one ([`Principal::account`]): every other
@@ -80,6 +94,28 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         Permission::Read => true,
         Permission::Write | Permission::Audit => matches!(role, Role::Admin | Role::Operator),
         Permission::Admin => role == Role::Admin,
+    }
+}
+
+/// What a caller may read of data bound to a cluster, or to none (fleet-wide data: audit
+/// entries of users and settings, fleet-wide alert rules and their alerts), for filtering lists
+/// ([`crate::Store::readable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readable {
+    /// Everything: a global role.
+    All,
+    /// Only these clusters (those of the pools where the user holds a role); nothing fleet-wide.
+    Clusters(std::collections::HashSet<i64>),
+}
+
+impl Readable {
+    /// True when data bound to `cluster` (`None`: fleet-wide) may be shown.
+    pub fn sees(&self, cluster: Option<i64>) -> bool {
+        match (self, cluster) {
+            (Readable::All, _) => true,
+            (Readable::Clusters(ids), Some(id)) => ids.contains(&id),
+            (Readable::Clusters(_), None) => false,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::documents::Parsed;
 use crate::error::{Error, Result};
 use crate::model::{Actor, Role, Transaction};
 use crate::ops::EditOp;
-use crate::rbac::{Credential, Principal, Scope};
+use crate::rbac::{Credential, Permission, Principal, Readable, Scope};
 use crate::secret::{new_token, sha256_hex};
 
 use super::{is_unique_violation, to_json, Store};
@@ -99,6 +99,34 @@ impl Store {
             Some(pool_id) => principal.in_pool(pool_id),
             None => principal,
         })
+    }
+
+    /// What `principal` may read, for filtering lists ([`Readable`]): everything with a global
+    /// role; else the clusters of the pools where the user holds a role, read now (a stream
+    /// that runs long asks [`Store::reads_cluster`] about a cluster it does not know). Agents
+    /// and users without any role: [`Error::Forbidden`].
+    pub async fn readable(&self, principal: &Principal) -> Result<Readable> {
+        principal.reader()?;
+        if principal.user(Permission::Read).is_ok() {
+            return Ok(Readable::All);
+        }
+        let pools: std::collections::HashSet<i64> = match principal {
+            Principal::User { user, .. } => user.pool_roles.iter().map(|g| g.pool_id).collect(),
+            Principal::Agent(_) => return Err(Error::Forbidden("agent tokens cannot call user routes".into())),
+        };
+        let rows = sqlx::query("SELECT id, pool_id FROM clusters").fetch_all(self.pool()).await?;
+        let mut clusters = std::collections::HashSet::new();
+        for row in rows {
+            if pools.contains(&row.try_get::<i64, _>("pool_id")?) {
+                clusters.insert(row.try_get::<i64, _>("id")?);
+            }
+        }
+        Ok(Readable::Clusters(clusters))
+    }
+
+    /// True when `principal` may read cluster `cluster_id` (its role in that cluster's pool).
+    pub async fn reads_cluster(&self, principal: &Principal, cluster_id: i64) -> Result<bool> {
+        Ok(self.scoped(principal.clone(), Scope::Cluster(cluster_id)).await?.user(Permission::Read).is_ok())
     }
 
     /// Transaction `id` of cluster `cluster_id` ([`Error::NotFound`] when it belongs to another).

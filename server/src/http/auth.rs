@@ -2,10 +2,17 @@
 //! which kind of token it is and whether it is valid; routes then ask the principal for the
 //! permission they need).
 //!
-//! Scoped access is applied here, once for every route: when the request addresses a cluster
-//! (`/clusters/{id}/...`, `?cluster_id=`) or a pool (`/pools/{id}`, `?pool_id=`), the principal
-//! is narrowed to that pool ([`fleet_core::Store::scoped`]) before the handler asks it for a
-//! permission, so a role held in one pool reaches that pool's clusters and nothing else.
+//! Each route states its scope by the extractor it takes (the rules are fleet-core's, see
+//! [`fleet_core::rbac`]):
+//!
+//! - [`Caller`]: the principal as it is everywhere, with its global role. Routes on fleet-wide
+//!   nouns (users, settings, tokens, creating or deleting pools, DNS providers, ACME, alert
+//!   rules, the audit log) and lists (filtered with [`fleet_core::Store::readable`]) take it;
+//!   a route that acts on a cluster named in its query or body narrows it there explicitly.
+//! - [`ScopedCaller`]: the principal narrowed to the pool of the cluster or pool in the path
+//!   (`/clusters/{id}/...`, `/pools/{id}/...`; [`fleet_core::Store::scoped`]), so a role held
+//!   in one pool reaches that pool's clusters and nothing else. Only the path narrows: the
+//!   query string never does (a `?pool_id=` on `/users` once made a pool admin a global one).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -30,29 +37,35 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(fleet_core::Error::Unauthorized)?;
-        let principal = state.store.authenticate(token).await?;
-        Ok(Caller(match scope(parts.uri.path(), parts.uri.query()) {
+        Ok(Caller(state.store.authenticate(token).await?))
+    }
+}
+
+/// The authenticated caller of a route on one cluster or pool, narrowed to that pool (see the
+/// module docs). A path that addresses neither leaves the global principal.
+pub(crate) struct ScopedCaller(pub(crate) Principal);
+
+impl FromRequestParts<AppState> for ScopedCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        Ok(ScopedCaller(match scope(parts.uri.path()) {
             Some(scope) => state.store.scoped(principal, scope).await?,
             None => principal,
         }))
     }
 }
 
-/// What a request addresses: the cluster or pool in its path, else in its query.
-pub(crate) fn scope(path: &str, query: Option<&str>) -> Option<Scope> {
-    let mut segments = path.trim_start_matches("/api/v1/").split('/');
-    let in_path = match (segments.next(), segments.next().and_then(|id| id.parse::<i64>().ok())) {
+/// What a request's path addresses: `/api/v1/clusters/{id}/...` or `/api/v1/pools/{id}/...`
+/// (names were resolved to ids before routing). The query string is not read.
+pub(crate) fn scope(path: &str) -> Option<Scope> {
+    let mut segments = path.strip_prefix("/api/v1/")?.split('/');
+    match (segments.next(), segments.next().and_then(|id| id.parse::<i64>().ok())) {
         (Some("clusters"), Some(id)) => Some(Scope::Cluster(id)),
         (Some("pools"), Some(id)) => Some(Scope::Pool(id)),
         _ => None,
-    };
-    in_path.or_else(|| {
-        query?.split('&').find_map(|pair| match pair.split_once('=')? {
-            ("cluster_id", id) => id.parse().ok().map(Scope::Cluster),
-            ("pool_id", id) => id.parse().ok().map(Scope::Pool),
-            _ => None,
-        })
-    })
+    }
 }
 
 #[cfg(test)]
@@ -61,12 +74,13 @@ mod tests {
 
     #[test]
     fn the_scope_of_a_request() {
-        assert_eq!(scope("/api/v1/clusters/7/backends/app", None), Some(Scope::Cluster(7)));
-        assert_eq!(scope("/api/v1/pools/3", None), Some(Scope::Pool(3)));
-        assert_eq!(scope("/api/v1/clusters", Some("pool_id=4")), Some(Scope::Pool(4)));
-        assert_eq!(scope("/api/v1/audit", Some("limit=5&cluster_id=9")), Some(Scope::Cluster(9)));
-        assert_eq!(scope("/api/v1/clusters/x", None), None);
-        assert_eq!(scope("/api/v1/users", None), None);
+        assert_eq!(scope("/api/v1/clusters/7/backends/app"), Some(Scope::Cluster(7)));
+        assert_eq!(scope("/api/v1/pools/3"), Some(Scope::Pool(3)));
+        assert_eq!(scope("/api/v1/pools/3/failover"), Some(Scope::Pool(3)));
+        assert_eq!(scope("/api/v1/clusters"), None);
+        assert_eq!(scope("/api/v1/clusters/x"), None);
+        assert_eq!(scope("/api/v1/users/4"), None);
+        assert_eq!(scope("/ui/clusters/4"), None);
     }
 }
 

@@ -13,7 +13,7 @@ crate::serve_tests!(changes_stream_as_server_sent_events);
 
 /// Reads the stream until an event whose JSON data satisfies `want`, 5 s at most: the events
 /// seen up to it, as (event name, data).
-async fn read_until(response: &mut reqwest::Response, buffer: &mut String, want: impl Fn(&str, &Value) -> bool) -> Vec<(String, Value)> {
+pub(crate) async fn read_until(response: &mut reqwest::Response, buffer: &mut String, want: impl Fn(&str, &Value) -> bool) -> Vec<(String, Value)> {
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ClusterPath;
 use crate::errors::ApiResult;
-use crate::http::auth::Caller;
+use crate::http::auth::ScopedCaller;
 use crate::http::extract::Path;
 use crate::http::AppState;
 
@@ -18,7 +18,7 @@ use crate::http::AppState;
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/agents", tag = "agents", params(ClusterPath), responses((status = 200, description = "agents", body = Vec<fleet_core::Agent>)))]
 pub(crate) async fn list_agents(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
@@ -40,7 +40,7 @@ pub(crate) struct AgentPath {
     responses((status = 204, description = "revoked"), (status = 404, description = "no such agent in this cluster")))]
 pub(crate) async fn revoke_agent(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<AgentPath>,
 ) -> ApiResult<StatusCode> {
     let admin = caller.user(Permission::Admin)?;
@@ -53,7 +53,7 @@ pub(crate) async fn revoke_agent(
     responses((status = 201, description = "the agent and its new token (shown once)", body = RotatedToken)))]
 pub(crate) async fn rotate_agent_token(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<AgentPath>,
 ) -> ApiResult<impl IntoResponse> {
     let admin = caller.user(Permission::Admin)?;
@@ -75,7 +75,7 @@ pub(crate) struct RotatedToken {
     responses((status = 200, description = "pending enrolments", body = Vec<fleet_core::Enrolment>)))]
 pub(crate) async fn list_enrolments(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Admin)?;
@@ -97,7 +97,7 @@ pub(crate) struct EnrolmentPath {
     responses((status = 204, description = "revoked"), (status = 404, description = "no such pending enrolment")))]
 pub(crate) async fn revoke_enrolment(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<EnrolmentPath>,
 ) -> ApiResult<StatusCode> {
     let admin = caller.user(Permission::Admin)?;

@@ -235,7 +235,9 @@ pub(crate) async fn deploy_certificate(
     Path(path): Path<CertificatePath>,
     Json(body): Json<DeployBody>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.reader()?;
+    // The certificate itself must be readable: a fleet-wide one (its key lands in the bundle)
+    // needs a global role, one bound to a cluster the role in that cluster's pool.
+    readable(&state, caller.clone(), path.id, Permission::Read).await?;
     let caller = acting(&state, caller, Some(body.cluster_id)).await?;
     let user = caller.user(Permission::Write)?;
     let file = body.path.as_deref().map(BundlePath::new).transpose().map_err(|e| invalid(e.to_string()))?;
@@ -261,7 +263,9 @@ pub(crate) async fn undeploy_certificate(
     Path(path): Path<CertificatePath>,
     Json(body): Json<UndeployBody>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.reader()?;
+    // The certificate itself must be readable: a fleet-wide one (its key lands in the bundle)
+    // needs a global role, one bound to a cluster the role in that cluster's pool.
+    readable(&state, caller.clone(), path.id, Permission::Read).await?;
     let caller = acting(&state, caller, Some(body.cluster_id)).await?;
     let user = caller.user(Permission::Write)?;
     let file = BundlePath::new(&body.path).map_err(|e| invalid(e.to_string()))?;

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ClusterPath;
 use crate::errors::ApiResult;
-use crate::http::auth::Caller;
+use crate::http::auth::{Caller, ScopedCaller};
 use crate::http::extract::{Json, Path, Query};
 use crate::http::AppState;
 
@@ -34,7 +34,7 @@ pub(crate) async fn list_pools(State(state): State<AppState>, Caller(caller): Ca
     Ok(axum::Json(pools.collect::<Vec<_>>()))
 }
 
-/// Creates a pool.
+/// Creates a pool (a global operator or admin: a role held in a pool does not reach here).
 #[utoipa::path(post, path = "/api/v1/pools", tag = "pools", request_body = NewPool, responses((status = 201, description = "the pool", body = fleet_core::Pool)))]
 pub(crate) async fn create_pool(
     State(state): State<AppState>,
@@ -58,14 +58,14 @@ pub(crate) struct PoolPath {
 #[utoipa::path(get, path = "/api/v1/pools/{id}", tag = "pools", params(PoolPath), responses((status = 200, description = "the pool", body = fleet_core::Pool)))]
 pub(crate) async fn get_pool(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<PoolPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.pool_by_id(path.id).await?))
 }
 
-/// Deletes an empty pool.
+/// Deletes an empty pool (a global operator or admin, as creating one).
 #[utoipa::path(delete, path = "/api/v1/pools/{id}", tag = "pools", params(PoolPath), responses((status = 204, description = "deleted")))]
 pub(crate) async fn delete_pool(
     State(state): State<AppState>,
@@ -139,7 +139,7 @@ pub(crate) async fn create_cluster(
 #[utoipa::path(get, path = "/api/v1/clusters/{id}", tag = "clusters", params(ClusterPath), responses((status = 200, description = "the cluster", body = fleet_core::Cluster)))]
 pub(crate) async fn get_cluster(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
@@ -152,7 +152,7 @@ pub(crate) async fn get_cluster(
     responses((status = 204, description = "deleted"), (status = 409, description = "the cluster still has agents")))]
 pub(crate) async fn delete_cluster(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
 ) -> ApiResult<StatusCode> {
     let admin = caller.user(Permission::Admin)?;
@@ -167,7 +167,7 @@ pub(crate) async fn delete_cluster(
     responses((status = 200, description = "the cluster", body = fleet_core::Cluster), (status = 403, description = "allowed_privileges changed by a non-admin")))]
 pub(crate) async fn put_settings(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Json(settings): Json<ClusterSettings>,
 ) -> ApiResult<impl IntoResponse> {
@@ -179,7 +179,7 @@ pub(crate) async fn put_settings(
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/status", tag = "clusters", params(ClusterPath), responses((status = 200, description = "status", body = fleet_core::ClusterStatus)))]
 pub(crate) async fn status(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
@@ -198,7 +198,7 @@ pub(crate) struct ApplyRequest {
     responses((status = 200, description = "the desired version", body = Applied)))]
 pub(crate) async fn apply(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Json(body): Json<ApplyRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -238,7 +238,7 @@ pub(crate) struct NewEnrolment {
     responses((status = 201, description = "the secret (shown once) and the install command", body = fleet_core::IssuedEnrolment)))]
 pub(crate) async fn create_enrolment(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     headers: HeaderMap,
     uri: axum::http::Uri,

@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use super::files::{import_tar, TarImportQuery};
 use super::{committed, ClusterPath, CommittedBody, MessageQuery};
 use crate::errors::ApiResult;
-use crate::http::auth::Caller;
+use crate::http::auth::ScopedCaller;
 use crate::http::extract::{required, Path, Query, Raw, Text};
 use crate::http::AppState;
 
@@ -26,7 +26,7 @@ use crate::http::AppState;
     responses((status = 201, description = "the new version", body = CommittedBody), (status = 422, description = "errors, with line and column")))]
 pub(crate) async fn import(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Query(query): Query<TarImportQuery>,
     headers: HeaderMap,
@@ -69,7 +69,7 @@ pub(crate) struct BaseQuery {
     responses((status = 200, description = "the configuration", body = String, content_type = "text/plain")))]
 pub(crate) async fn get_config(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Query(query): Query<VersionQuery>,
 ) -> ApiResult<Response> {
@@ -85,7 +85,7 @@ pub(crate) async fn get_config(
     responses((status = 200, description = "the new version", body = CommittedBody), (status = 409, description = "stale base version")))]
 pub(crate) async fn put_config(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Query(query): Query<BaseQuery>,
     Text(text): Text,
@@ -100,7 +100,7 @@ pub(crate) async fn put_config(
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/versions", tag = "config", params(ClusterPath), responses((status = 200, description = "versions", body = Vec<fleet_core::VersionInfo>)))]
 pub(crate) async fn list_versions(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
@@ -121,7 +121,7 @@ pub(crate) struct VersionPath {
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/versions/{n}", tag = "config", params(VersionPath), responses((status = 200, description = "the version", body = fleet_core::ConfigVersion)))]
 pub(crate) async fn get_version(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<VersionPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
@@ -141,7 +141,7 @@ pub(crate) struct DiffQuery {
     responses((status = 200, description = "the first config file's unified diff and summary, and every file that differs", body = fleet_core::bundle::BundleDiff)))]
 pub(crate) async fn diff(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<VersionPath>,
     Query(query): Query<DiffQuery>,
 ) -> ApiResult<impl IntoResponse> {
@@ -154,7 +154,7 @@ pub(crate) async fn diff(
     responses((status = 201, description = "the new version", body = CommittedBody)))]
 pub(crate) async fn restore(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<VersionPath>,
     Query(query): Query<MessageQuery>,
 ) -> ApiResult<Response> {

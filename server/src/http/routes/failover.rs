@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::clusters::PoolPath;
 use crate::errors::ApiResult;
-use crate::http::auth::Caller;
+use crate::http::auth::ScopedCaller;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::AppState;
 
@@ -35,7 +35,7 @@ pub(crate) struct EventsQuery {
 /// server answers for the hostname now.
 #[utoipa::path(get, path = "/api/v1/pools/{id}/failover", tag = "failover", params(PoolPath),
     responses((status = 200, description = "the pool's failover", body = PoolFailover), (status = 404, description = "no failover for this pool")))]
-pub(crate) async fn get_failover(State(state): State<AppState>, Caller(caller): Caller, Path(path): Path<PoolPath>) -> ApiResult<impl IntoResponse> {
+pub(crate) async fn get_failover(State(state): State<AppState>, ScopedCaller(caller): ScopedCaller, Path(path): Path<PoolPath>) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.failover(path.id).await?))
 }
@@ -47,7 +47,7 @@ pub(crate) async fn get_failover(State(state): State<AppState>, Caller(caller): 
         (status = 422, description = "bad settings, an unknown provider, a hostname outside its zone, or a member without an address")))]
 pub(crate) async fn put_failover(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<PoolPath>,
     Json(body): Json<FailoverSettings>,
 ) -> ApiResult<impl IntoResponse> {
@@ -62,7 +62,7 @@ pub(crate) async fn put_failover(
         (status = 422, description = "not a member, or no address for a record type")))]
 pub(crate) async fn activate(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<PoolPath>,
     Json(body): Json<ActivateBody>,
 ) -> ApiResult<impl IntoResponse> {
@@ -75,7 +75,7 @@ pub(crate) async fn activate(
 /// Points the record at the next ready standby (healthy, with an address), audited.
 #[utoipa::path(post, path = "/api/v1/pools/{id}/failover/cutover", tag = "failover", params(PoolPath),
     responses((status = 200, description = "the pool's failover", body = PoolFailover), (status = 409, description = "the pool has no failover yet, no ready standby, or the DNS update failed")))]
-pub(crate) async fn cutover(State(state): State<AppState>, Caller(caller): Caller, Path(path): Path<PoolPath>) -> ApiResult<impl IntoResponse> {
+pub(crate) async fn cutover(State(state): State<AppState>, ScopedCaller(caller): ScopedCaller, Path(path): Path<PoolPath>) -> ApiResult<impl IntoResponse> {
     let user = caller.user(Permission::Write)?;
     Ok(axum::Json(state.store.cut_over(&user.username, &state.keyring, path.id).await?))
 }
@@ -85,7 +85,7 @@ pub(crate) async fn cutover(State(state): State<AppState>, Caller(caller): Calle
     responses((status = 200, description = "newest first; empty for a pool without failover", body = Vec<FailoverEvent>), (status = 404, description = "no such pool")))]
 pub(crate) async fn events(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<PoolPath>,
     Query(query): Query<EventsQuery>,
 ) -> ApiResult<impl IntoResponse> {

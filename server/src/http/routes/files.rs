@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::proxies::AtQuery;
 use super::{committed, ClusterPath};
 use crate::errors::{ApiError, ApiResult};
-use crate::http::auth::Caller;
+use crate::http::auth::ScopedCaller;
 use crate::http::extract::{Path, Query, Raw};
 use crate::http::AppState;
 
@@ -130,7 +130,7 @@ pub(crate) struct Listing {
     responses((status = 200, description = "the files", body = Listing), (status = 404, description = "no such cluster or version")))]
 pub(crate) async fn list_files(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Query(query): Query<AtQuery>,
 ) -> ApiResult<impl IntoResponse> {
@@ -149,7 +149,7 @@ pub(crate) async fn list_files(
         (status = 404, description = "no such file")))]
 pub(crate) async fn get_file(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<FilePath>,
     Query(query): Query<AtQuery>,
 ) -> ApiResult<Response> {
@@ -178,7 +178,7 @@ pub(crate) async fn get_file(
         (status = 422, description = "bad path, kind or mode, or the bundle is refused")))]
 pub(crate) async fn put_file(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<FilePath>,
     Query(query): Query<WriteQuery>,
     Raw(body): Raw,
@@ -211,7 +211,7 @@ pub(crate) async fn put_file(
         (status = 409, description = "stale base version")))]
 pub(crate) async fn delete_file(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<FilePath>,
     Query(query): Query<WriteQuery>,
 ) -> ApiResult<Response> {
@@ -246,7 +246,7 @@ pub(crate) struct BundleQuery {
         (status = 404, description = "no such cluster or version")))]
 pub(crate) async fn get_bundle(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Query(query): Query<BundleQuery>,
 ) -> ApiResult<Response> {

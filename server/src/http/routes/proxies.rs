@@ -28,7 +28,7 @@ use utoipa::IntoParams;
 
 use super::ClusterPath;
 use crate::errors::{ApiError, ApiResult};
-use crate::http::auth::Caller;
+use crate::http::auth::ScopedCaller;
 use crate::http::extract::{required, Body, Path, Query};
 use crate::http::AppState;
 
@@ -89,7 +89,7 @@ impl<P: DeserializeOwned + Send, Q: DeserializeOwned> FromRequestParts<AppState>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        let ScopedCaller(caller) = ScopedCaller::from_request_parts(parts, state).await?;
         let Path(path) = Path::from_request_parts(parts, state).await?;
         let Query(query) = Query::from_request_parts(parts, state).await?;
         Ok(Scoped { state: state.clone(), caller, path, query })

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 
 use super::ClusterPath;
 use crate::errors::ApiResult;
-use crate::http::auth::Caller;
+use crate::http::auth::{Caller, ScopedCaller};
 use crate::http::extract::{Json, Path};
 use crate::http::AppState;
 
@@ -23,7 +23,7 @@ use crate::http::AppState;
     responses((status = 201, description = "the queued action", body = fleet_core::runtime::RuntimeAction), (status = 422, description = "invalid action")))]
 pub(crate) async fn queue(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Json(body): Json<RuntimeRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -47,7 +47,7 @@ pub(crate) struct ActionPath {
     operation_id = "get_runtime_action", responses((status = 200, description = "the action and its per-agent results", body = fleet_core::runtime::RuntimeAction)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ActionPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;

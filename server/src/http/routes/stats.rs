@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 
 use super::ClusterPath;
 use crate::errors::ApiResult;
-use crate::http::auth::Caller;
+use crate::http::auth::ScopedCaller;
 use crate::http::extract::{Path, Query};
 use crate::http::AppState;
 
@@ -61,7 +61,7 @@ fn time(name: &str, value: Option<&str>) -> Result<Option<i64>, Error> {
         (status = 422, description = "from not before to, a time that is not RFC 3339 or Unix ms, a step under 1 s, more than 10,000 steps, or more than 1,000 series (narrow with proxy= and server=)")))]
 pub(crate) async fn cluster_stats(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Query(params): Query<StatsParams>,
 ) -> ApiResult<axum::Json<StatsAnswer>> {

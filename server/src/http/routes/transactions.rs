@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 
 use super::{committed, ClusterPath, MessageQuery};
 use crate::errors::ApiResult;
-use crate::http::auth::Caller;
+use crate::http::auth::ScopedCaller;
 use crate::http::extract::{required, Json, Path, Query};
 use crate::http::AppState;
 
@@ -30,7 +30,7 @@ pub(crate) struct BeginQuery {
     responses((status = 200, description = "open transactions", body = Vec<fleet_core::Transaction>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
@@ -44,7 +44,7 @@ pub(crate) async fn list(
         (status = 429, description = "the user holds as many open transactions as --max-open-transactions allows")))]
 pub(crate) async fn begin(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Query(query): Query<BeginQuery>,
 ) -> ApiResult<impl IntoResponse> {
@@ -69,7 +69,7 @@ pub(crate) struct TransactionPath {
     operation_id = "get_transaction", responses((status = 200, description = "the transaction", body = fleet_core::Transaction)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<TransactionPath>,
 ) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
@@ -82,7 +82,7 @@ pub(crate) async fn get(
         (status = 422, description = "the result has errors")))]
 pub(crate) async fn commit(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<TransactionPath>,
     Query(query): Query<MessageQuery>,
 ) -> ApiResult<Response> {
@@ -96,7 +96,7 @@ pub(crate) async fn commit(
     operation_id = "discard_transaction", responses((status = 204, description = "discarded")))]
 pub(crate) async fn discard(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<TransactionPath>,
 ) -> ApiResult<StatusCode> {
     let user = caller.user(Permission::Write)?;
@@ -119,7 +119,7 @@ pub(crate) enum Ops {
         (status = 413, description = "the transaction would hold more ops than --max-ops-per-transaction allows")))]
 pub(crate) async fn stage(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<TransactionPath>,
     Json(ops): Json<Ops>,
 ) -> ApiResult<impl IntoResponse> {

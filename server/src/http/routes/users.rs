@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use fleet_core::rbac::Permission;
+use fleet_core::rbac::{Permission, Scope};
 use fleet_core::{Credentials, PoolRole, Role, UserChange};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -255,14 +255,18 @@ pub(crate) struct AuditQuery {
     limit: Option<i64>,
 }
 
-/// The newest audit entries, newest first (admin, operator).
+/// The newest audit entries, newest first (admin, operator): the whole log with a global role;
+/// with `?cluster_id=`, that cluster's entries with the role in its pool.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "users", params(AuditQuery), responses((status = 200, description = "entries", body = Vec<fleet_core::AuditEntry>)))]
 pub(crate) async fn audit(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.user(Permission::Audit)?;
+    match query.cluster_id {
+        Some(id) => state.store.scoped(caller, Scope::Cluster(id)).await?.user(Permission::Audit).map(|_| ())?,
+        None => caller.user(Permission::Audit).map(|_| ())?,
+    }
     let filter = fleet_core::AuditFilter {
         cluster_id: query.cluster_id,
         actor: query.actor.filter(|a| !a.is_empty()),

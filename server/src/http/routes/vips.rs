@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ClusterPath;
 use crate::errors::ApiResult;
-use crate::http::auth::Caller;
+use crate::http::auth::ScopedCaller;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::AppState;
 
@@ -80,7 +80,7 @@ async fn finish(state: &AppState, actor: &str, cluster_id: i64, change: VipChang
 /// Every VRRP group of the cluster (no secrets).
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/vips", tag = "vips", params(ClusterPath),
     responses((status = 200, description = "the groups, by name", body = Vec<Vip>)))]
-pub(crate) async fn list_vips(State(state): State<AppState>, Caller(caller): Caller, Path(path): Path<ClusterPath>) -> ApiResult<impl IntoResponse> {
+pub(crate) async fn list_vips(State(state): State<AppState>, ScopedCaller(caller): ScopedCaller, Path(path): Path<ClusterPath>) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.vips(path.id).await?))
 }
@@ -93,7 +93,7 @@ pub(crate) async fn list_vips(State(state): State<AppState>, Caller(caller): Cal
         (status = 422, description = "bad group, or an agent has not reported what its file needs; nothing stored")))]
 pub(crate) async fn create_vip(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
     Query(query): Query<ApplyQuery>,
     Json(body): Json<NewVip>,
@@ -106,7 +106,7 @@ pub(crate) async fn create_vip(
 /// One VRRP group.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/vips/{vip_id}", tag = "vips", params(VipPath),
     responses((status = 200, description = "the group", body = Vip)))]
-pub(crate) async fn get_vip(State(state): State<AppState>, Caller(caller): Caller, Path(path): Path<VipPath>) -> ApiResult<impl IntoResponse> {
+pub(crate) async fn get_vip(State(state): State<AppState>, ScopedCaller(caller): ScopedCaller, Path(path): Path<VipPath>) -> ApiResult<impl IntoResponse> {
     caller.user(Permission::Read)?;
     Ok(axum::Json(state.store.vip(path.id, path.vip_id).await?))
 }
@@ -118,7 +118,7 @@ pub(crate) async fn get_vip(State(state): State<AppState>, Caller(caller): Calle
         (status = 422, description = "bad group; nothing changed")))]
 pub(crate) async fn update_vip(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<VipPath>,
     Query(query): Query<ApplyQuery>,
     Json(body): Json<NewVip>,
@@ -134,7 +134,7 @@ pub(crate) async fn update_vip(
         (status = 409, description = "a node's keepalived.conf is managed as text")))]
 pub(crate) async fn delete_vip(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<VipPath>,
     Query(query): Query<ApplyQuery>,
 ) -> ApiResult<impl IntoResponse> {
@@ -151,7 +151,7 @@ pub(crate) async fn delete_vip(
         (status = 422, description = "the agent is not a node of the group")))]
 pub(crate) async fn failover_vip(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    ScopedCaller(caller): ScopedCaller,
     Path(path): Path<VipPath>,
     Query(query): Query<ApplyQuery>,
     Json(body): Json<FailoverBody>,
