@@ -255,3 +255,43 @@ async fn a_viewer_reads_but_cannot_write() {
     assert_eq!(vera.get("/ui/users").await.status, 403, "users are for admins");
     assert_eq!(vera.get("/ui/clusters/nope").await.status, 404);
 }
+
+/// The UI shares the API's principal: a pool admin of pool A reaches pool A's pages and nothing
+/// fleet-wide (users, audit, alerts) nor of pool B, whatever the query string says, and a form
+/// posted to pool B's cluster is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_admin_reaches_its_pool_only() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let admin = server.admin().await;
+    let mine = server.cluster(&admin, "mine").await;
+    let theirs = server.cluster(&admin, "theirs").await;
+    for id in [mine, theirs] {
+        server.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, "global\n    maxconn 10\n").await.expect(201);
+    }
+    let pool = server.get(&format!("/api/v1/clusters/{mine}"), &admin).await.expect(200)["pool_id"].clone();
+    let body = json!({"username": "pa", "password": "pool-admin-password-42", "pool_roles": [{"pool_id": pool, "role": "admin"}]});
+    server.post("/api/v1/users", &admin, body).await.expect(201);
+    let mut pa = Browser::new(&server);
+    pa.log_in("pa", "pool-admin-password-42").await;
+
+    let overview = pa.get("/ui/").await;
+    assert_eq!(overview.status, 200);
+    assert!(overview.text.contains("mine") && !overview.text.contains("theirs"), "only its pool on the overview");
+    let page = pa.get("/ui/clusters/mine").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(pa.get("/ui/pools/pool-mine/failover").await.status, 200);
+    for query in ["", "?pool_id=1", &format!("?pool_id={pool}"), &format!("?cluster_id={mine}"), "?cluster=mine"] {
+        for global in ["/ui/users", "/ui/audit", "/ui/alerts"] {
+            assert_eq!(pa.get(&format!("{global}{query}")).await.status, 403, "{global}{query}");
+        }
+        for other in ["/ui/clusters/theirs", "/ui/clusters/theirs/versions", "/ui/clusters/theirs/agents", "/ui/clusters/theirs/backends",
+            "/ui/pools/pool-theirs/failover"] {
+            assert_eq!(pa.get(&format!("{other}{query}")).await.status, 403, "{other}{query}");
+        }
+    }
+    let csrf = page.csrf();
+    assert_eq!(pa.post("/ui/clusters/theirs/import", &[("csrf", &csrf), ("text", "global\n")]).await.status, 403);
+    assert_eq!(pa.post("/ui/clusters/theirs/enrolments", &[("csrf", &csrf), ("name", "n9")]).await.status, 403);
+    assert_eq!(pa.post("/ui/users", &[("csrf", &csrf), ("username", "eve"), ("password", "pool-admin-password-42"), ("role", "admin")]).await.status, 403);
+    assert_eq!(server.get("/api/v1/users", &admin).await.expect(200).as_array().unwrap().len(), 2, "no user was made");
+}
