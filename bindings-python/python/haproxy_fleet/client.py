@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -583,6 +584,70 @@ class Client:
         ``install_script`` is ``{url, sha256, command}`` (the one-line install from the server's
         ``/install/agent.sh``), ``None`` when the server hands out no agent binary."""
         return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/enrollments", json_body={"name": name}))
+
+    # -- runtime actions (HAProxy's runtime API on every node, no reload) -----------------------
+
+    def queue_runtime_action(
+        self, cluster: ClusterRef, backend: str, server: str, action: str, value: Optional[int] = None
+    ) -> dict[str, Any]:
+        """Queues ``action`` (``"drain"``, ``"ready"``, ``"maint"`` or ``"weight"`` with ``value``
+        0..256) on server ``backend``/``server`` for every agent of the cluster, which runs it on
+        its HAProxy's runtime API (no reload, the configuration is unchanged). Returns the action
+        ``{id, cluster_id, backend, server, action, value, author, created_at, results: []}``.
+        Needs the operator role (in the cluster's pool). Raises :class:`ValidationError` for an
+        unknown action, a weight out of range or a name HAProxy would not accept."""
+        body: dict[str, Any] = {"backend": backend, "server": server, "action": action}
+        if value is not None:
+            body["value"] = value
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/runtime", json_body=body))
+
+    def runtime_action(self, cluster: ClusterRef, action_id: int) -> dict[str, Any]:
+        """Runtime action ``action_id`` with every agent's result so far: ``results`` holds
+        ``{agent_id, agent, ok, output, at}`` (``ok`` false when HAProxy refused the command,
+        ``output`` its answer; ``at`` in Unix ms). Raises :class:`NotFoundError` for an action
+        of another cluster."""
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/runtime/{int(action_id)}"))
+
+    def wait_runtime_action(self, cluster: ClusterRef, action: Mapping[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        """Polls ``action`` (as :meth:`queue_runtime_action` returned it) until every agent of
+        the cluster that is online has answered, or ``timeout`` seconds have passed (as ``fleet
+        drain`` waits); returns it with the results it has then. Offline agents run it when they
+        come back and are not waited for."""
+        online = {a["id"] for a in self.agents(cluster) if a.get("state") == "online"}
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.runtime_action(cluster, int(action["id"]))
+            answered = {r["agent_id"] for r in current.get("results", [])}
+            if online <= answered or time.monotonic() >= deadline:
+                return current
+            time.sleep(0.2)
+
+    def drain(self, cluster: ClusterRef, backend: str, server: str, wait: Optional[float] = None) -> dict[str, Any]:
+        """Drains ``backend``/``server`` on every node (``set server ... state drain``: no new
+        sessions, existing ones finish). With ``wait`` (seconds), waits for the online agents'
+        results (:meth:`wait_runtime_action`). Returns the action."""
+        return self._runtime(cluster, backend, server, "drain", None, wait)
+
+    def ready(self, cluster: ClusterRef, backend: str, server: str, wait: Optional[float] = None) -> dict[str, Any]:
+        """Puts ``backend``/``server`` back in service on every node (``state ready``); ``wait``
+        as in :meth:`drain`."""
+        return self._runtime(cluster, backend, server, "ready", None, wait)
+
+    def maint(self, cluster: ClusterRef, backend: str, server: str, wait: Optional[float] = None) -> dict[str, Any]:
+        """Puts ``backend``/``server`` in maintenance on every node (``state maint``: no
+        traffic, health checks stop); ``wait`` as in :meth:`drain`."""
+        return self._runtime(cluster, backend, server, "maint", None, wait)
+
+    def set_weight(self, cluster: ClusterRef, backend: str, server: str, weight: int, wait: Optional[float] = None) -> dict[str, Any]:
+        """Sets the weight of ``backend``/``server`` on every node (``set server ... weight``,
+        0..256; the configuration's weight is unchanged); ``wait`` as in :meth:`drain`."""
+        return self._runtime(cluster, backend, server, "weight", weight, wait)
+
+    def _runtime(
+        self, cluster: ClusterRef, backend: str, server: str, action: str, value: Optional[int], wait: Optional[float]
+    ) -> dict[str, Any]:
+        queued = self.queue_runtime_action(cluster, backend, server, action, value)
+        return queued if wait is None else self.wait_runtime_action(cluster, queued, wait)
 
     # -- bundle files ------------------------------------------------------------------------
 
