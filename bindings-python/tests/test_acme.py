@@ -56,4 +56,5 @@ def test_orders_need_an_account_and_good_names(client: Client, web: dict[str, An
     assert "tls-alpn-01" in info.value.message
     with pytest.raises(hf.NotFoundError):
         client.acme_order(1)
+    assert client.acme_orders() == [], "a refused order is not stored"
     assert client.versions(cluster)[-1]["number"] == 1, "a refused order makes no version"

@@ -1168,6 +1168,10 @@ class Client:
                 body[key] = value
         return _object(self.request("POST", "/acme/certificates", json_body=body))
 
+    def acme_orders(self) -> list[dict[str, Any]]:
+        """Every order with its events, oldest first (as :meth:`acme_order` shows one)."""
+        return _objects(self.request("GET", "/acme/orders"))
+
     def acme_order(self, order_id: int) -> dict[str, Any]:
         """An order: ``{id, status: pending|ready|processing|valid|invalid, error, events, ...}``."""
         return _object(self.request("GET", f"/acme/orders/{int(order_id)}"))

@@ -60,3 +60,19 @@ pub fn pem_certificate_der(pem: &str) -> Option<Vec<u8>> {
     let body: String = pem[start..end].chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
+
+/// The SHA-256 fingerprint (lowercase hex, as [`CertificateFacts::fingerprint_sha256`]) of the
+/// first certificate of a PEM text: the leaf of a combined file or chain. `None` when the text
+/// holds no decodable certificate.
+pub fn leaf_fingerprint(pem: &str) -> Option<String> {
+    pem_certificate_der(pem).map(|der| crate::secret::sha256_hex(&der))
+}
+
+/// A stand-in certificate for `names`, served until an ACME order issues the real one (the
+/// order fills the same store entry): a leaf for `names` signed by a throwaway CA made here
+/// and dropped, valid from a day before `now_ms` for 397 days. PEM chain (leaf, then the CA)
+/// and PKCS#8 key, as an upload takes them. Errors: [`CertError::Generate`] for names rcgen
+/// refuses.
+pub fn placeholder(names: &[String], now_ms: i64) -> Result<self_signed::ServerCertificate, CertError> {
+    self_signed::SelfSignedCa::generate(now_ms)?.issue_server(names, now_ms)
+}

@@ -110,6 +110,26 @@ impl FailoverSettings {
         Ok(())
     }
 
+    /// What these settings (a site file's, say) change in the stored ones: the names of the
+    /// fields that differ. `active` is left out: it is the member made active now, not a
+    /// setting kept (the stored settings never hold it).
+    pub fn differences(&self, stored: &FailoverSettings) -> Vec<&'static str> {
+        let host = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
+        let fields: [(&'static str, bool); 10] = [
+            ("hostname", host(&self.hostname) != host(&stored.hostname)),
+            ("record_types", self.record_types != stored.record_types),
+            ("ttl", self.ttl != stored.ttl),
+            ("provider", self.provider_id != stored.provider_id),
+            ("automatic", self.automatic != stored.automatic),
+            ("detection_window_seconds", self.detection_window_seconds != stored.detection_window_seconds),
+            ("hold_seconds", self.hold_seconds != stored.hold_seconds),
+            ("failback", self.failback != stored.failback),
+            ("probe", self.effective_probe() != stored.effective_probe()),
+            ("webhook_url", self.webhook_url != stored.webhook_url),
+        ];
+        fields.iter().filter(|(_, differs)| *differs).map(|(name, _)| *name).collect()
+    }
+
     /// The decision's policy.
     pub fn policy(&self) -> Policy {
         Policy {
@@ -183,4 +203,18 @@ pub struct FailoverEvent {
     pub kind: String,
     /// What happened, lowercase.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_name_the_changed_settings_and_leave_active_out() {
+        let stored: FailoverSettings = serde_json::from_value(serde_json::json!({"hostname": "www.example.com", "provider_id": 7})).unwrap();
+        let same = FailoverSettings { hostname: "WWW.example.com.".into(), active: Some("lb1".into()), ..stored.clone() };
+        assert!(same.differences(&stored).is_empty());
+        let changed = FailoverSettings { ttl: 30, provider_id: 8, failback: Some(60), ..stored.clone() };
+        assert_eq!(changed.differences(&stored), ["ttl", "provider", "failback"]);
+    }
 }

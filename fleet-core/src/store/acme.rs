@@ -2,8 +2,6 @@
 //! their credentials sealed, orders with their events, the lease a server task holds on an
 //! order, and the versions an order makes in its clusters.
 
-use std::collections::BTreeSet;
-
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -169,9 +167,7 @@ impl Store {
     /// frontends in each cluster's latest configuration; `dns-01`: a DNS provider whose zone
     /// holds each name's `_acme-challenge` record), the key type and the path.
     async fn check_order(&self, request: &NewOrder) -> Result<Checked> {
-        let mut seen = BTreeSet::new();
-        let names: Vec<String> =
-            request.names.iter().map(|n| n.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|n| seen.insert(n.clone())).collect();
+        let names = crate::certs::acme::normalized_names(&request.names);
         if names.is_empty() {
             return Err(Error::invalid("names: at least one DNS name"));
         }
@@ -285,6 +281,16 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(order_from_row).transpose()
+    }
+
+    /// Every order with its events, oldest first (`GET /api/v1/acme/orders`).
+    pub async fn acme_orders(&self) -> Result<Vec<AcmeOrder>> {
+        let ids = sqlx::query("SELECT id FROM acme_orders ORDER BY created_at, id").fetch_all(self.pool()).await?;
+        let mut orders = Vec::with_capacity(ids.len());
+        for row in &ids {
+            orders.push(self.acme_order(row.try_get("id")?).await?);
+        }
+        Ok(orders)
     }
 
     /// One order with its events.

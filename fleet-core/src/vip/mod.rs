@@ -19,7 +19,7 @@ pub mod spec;
 pub mod status;
 
 pub use report::{KeepalivedReport, NodeInterface, VrrpInstanceReport, VrrpState};
-pub use spec::{node_files, NewVip, Vip, VipNode};
+pub use spec::{differences, node_files, NewVip, Vip, VipNode};
 pub use status::{VipNodeStatus, VipStatus, VipTransition};
 
 use crate::bundle::{BundlePath, PathError};

@@ -164,6 +164,38 @@ impl Vip {
     }
 }
 
+/// What a declared group (a site file's, say) changes in the stored one: the names of the
+/// fields that differ, compared in their checked form (canonical addresses, the version
+/// decided). The secret is sealed, so only its presence compares: `auth_secret` absent keeps
+/// the stored one (no difference), `""` against a stored secret is a difference, and so is a
+/// secret against none. [`Error::Invalid`] when `declared` does not pass [`NewVip::check`].
+pub fn differences(declared: &NewVip, stored: &Vip) -> Result<Vec<&'static str>> {
+    let checked = declared.check()?;
+    let mut changed = Vec::new();
+    let fields: [(&'static str, bool); 10] = [
+        ("name", declared.name != stored.name),
+        ("addresses", checked.addresses != stored.addresses),
+        ("vrid", declared.vrid != stored.vrid),
+        ("interface", declared.interface != stored.interface),
+        ("advert_interval", (declared.advert_interval - stored.advert_interval).abs() > 1e-9),
+        ("version", checked.version != stored.version),
+        ("preempt", declared.preempt != stored.preempt),
+        ("track_haproxy", declared.track_haproxy != stored.track_haproxy),
+        ("unicast", declared.unicast != stored.unicast),
+        ("nodes", declared.nodes != stored.nodes),
+    ];
+    changed.extend(fields.iter().filter(|(_, differs)| *differs).map(|(name, _)| *name));
+    let secret_differs = match declared.auth_secret.as_deref() {
+        None => false,
+        Some("") => stored.authenticated,
+        Some(_) => !stored.authenticated,
+    };
+    if secret_differs {
+        changed.push("auth_secret");
+    }
+    Ok(changed)
+}
+
 /// A parsed virtual address.
 fn parse_address(text: &str) -> Result<VirtualAddress> {
     let bad = || Error::invalid(format!("addresses: {text:?} is not ADDRESS/PREFIX [dev IFACE]"));
@@ -391,6 +423,22 @@ mod tests {
 
     fn stored(new: &NewVip, id: i64) -> Vip {
         Vip::new(id, 1, new, new.check().unwrap(), "admin", 0)
+    }
+
+    #[test]
+    fn differences_compare_the_checked_forms() {
+        let new = new_vip();
+        let stored = stored(&new, 7);
+        assert_eq!(differences(&new, &stored).unwrap(), Vec::<&str>::new());
+        let respelled = NewVip { addresses: vec!["198.18.0.50/24".into()], version: Some(2), ..new.clone() };
+        assert_eq!(differences(&respelled, &stored).unwrap(), Vec::<&str>::new(), "the version decided is the same");
+        let moved = NewVip { vrid: 52, nodes: vec![VipNode { agent: "lb1".into(), priority: 90, interface: None }], ..new.clone() };
+        assert_eq!(differences(&moved, &stored).unwrap(), ["vrid", "nodes"]);
+        let secret = NewVip { auth_secret: Some("s3cret".into()), ..new.clone() };
+        assert_eq!(differences(&secret, &stored).unwrap(), ["auth_secret"]);
+        let removed = NewVip { auth_secret: Some(String::new()), ..new.clone() };
+        assert!(differences(&removed, &stored).unwrap().is_empty(), "no secret stored, none wanted");
+        assert!(differences(&NewVip { vrid: 0, ..new }, &stored).is_err());
     }
 
     fn facts(address: &str) -> AgentFacts {

@@ -302,6 +302,34 @@ pub struct AcmeOrder {
     pub events: Vec<OrderEvent>,
 }
 
+/// `names` as an order stores them: trimmed, without a final dot, lowercase, each once, in
+/// their first order (the first names the default path and store entry).
+pub fn normalized_names(names: &[String]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    names.iter().map(|n| n.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|n| seen.insert(n.clone())).collect()
+}
+
+/// The newest of `orders` that asks for exactly `names` (as sets, normalised) into certificate
+/// `certificate_id`, named `certificate_name` (an order without a `certificate_id` fills the
+/// certificate named after its first name). What a declared ACME certificate compares with:
+/// none, or an invalid one, means a new order is wanted.
+pub fn latest_order_for<'a>(orders: &'a [AcmeOrder], names: &[String], certificate_id: i64, certificate_name: &str) -> Option<&'a AcmeOrder> {
+    let mut wanted = normalized_names(names);
+    wanted.sort();
+    orders
+        .iter()
+        .filter(|o| {
+            let mut asked = normalized_names(&o.names);
+            asked.sort();
+            let fills = match o.certificate_id {
+                Some(id) => id == certificate_id,
+                None => o.names.first().is_some_and(|first| first.eq_ignore_ascii_case(certificate_name)),
+            };
+            asked == wanted && fills
+        })
+        .max_by_key(|o| (o.created_at, o.id))
+}
+
 /// The name of an account's sealed credentials.
 pub(crate) fn account_secret_name(id: i64) -> String {
     format!("acme/account/{id}")
@@ -337,6 +365,46 @@ pub fn valid_dns_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn order(id: i64, names: &[&str], certificate_id: Option<i64>, status: OrderStatus) -> AcmeOrder {
+        AcmeOrder {
+            id,
+            status,
+            account_id: 1,
+            names: names.iter().map(|n| n.to_string()).collect(),
+            challenge: ChallengeKind::Http01,
+            clusters: vec![1],
+            frontends: vec![],
+            certificate_id,
+            path: "certs/a.pem".into(),
+            key_type: KeyType::EcdsaP256,
+            auto_apply: true,
+            dns_provider_id: None,
+            order_url: None,
+            error: None,
+            certificate_pem: None,
+            created_by: "admin".into(),
+            created_at: id,
+            updated_at: id,
+            events: vec![],
+        }
+    }
+
+    #[test]
+    fn the_latest_order_for_a_certificate_matches_names_as_sets() {
+        let names = vec!["www.example.com".to_string(), "example.com".to_string()];
+        let orders = [
+            order(1, &["example.com", "www.example.com"], Some(9), OrderStatus::Invalid),
+            order(2, &["WWW.example.com.", "example.com"], Some(9), OrderStatus::Valid),
+            order(3, &["www.example.com"], Some(9), OrderStatus::Pending),
+            order(4, &["www.example.com", "example.com"], Some(8), OrderStatus::Pending),
+        ];
+        assert_eq!(latest_order_for(&orders, &names, 9, "www.example.com").map(|o| o.id), Some(2));
+        assert_eq!(latest_order_for(&orders[..1], &names, 9, "www.example.com").map(|o| o.status), Some(OrderStatus::Invalid));
+        let unbound = [order(5, &["www.example.com", "example.com"], None, OrderStatus::Valid)];
+        assert_eq!(latest_order_for(&unbound, &names, 9, "www.example.com").map(|o| o.id), Some(5), "filled by name");
+        assert_eq!(latest_order_for(&unbound, &names, 9, "other"), None);
+    }
 
     #[test]
     fn contacts_get_mailto() {

@@ -69,6 +69,14 @@ pub(crate) struct OrderAccepted {
     status: OrderStatus,
 }
 
+/// Every order with its events, oldest first: what a site file's ACME certificates compare
+/// with (`fleet plan -f`).
+#[utoipa::path(get, path = "/api/v1/acme/orders", tag = "acme", responses((status = 200, description = "orders, oldest first", body = Vec<AcmeOrder>)))]
+pub(crate) async fn list_orders(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.acme_orders().await?))
+}
+
 /// `/acme/orders/{id}`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]

@@ -122,6 +122,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(renewals::get_renewal))
         .routes(routes!(acme::list_accounts, acme::create_account))
         .routes(routes!(acme::create_order))
+        .routes(routes!(acme::list_orders))
         .routes(routes!(acme::get_order))
         .routes(routes!(vips::list_vips, vips::create_vip))
         .routes(routes!(vips::get_vip, vips::update_vip, vips::delete_vip))

@@ -15,12 +15,31 @@
 //! reload_mode = "process"
 //! agents = ["lb1", "lb2"]                       # an enrolment is made for each one missing
 //! ```
+//!
+//! Certificates (`[[certificate]]`, `[[acme_account]]`), VIPs (`[[cluster.vip]]`) and DNS
+//! failover (`[pool.failover]`) are read and checked by their own modules ([`super::certs`],
+//! [`super::vips`], [`super::failover`]).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
+
+pub(crate) use super::certs::{AcmeAccountSpec, CertificateSpec};
+pub(crate) use super::failover::FailoverSpec;
+pub(crate) use super::vips::VipSpec;
+
+/// What the server already has that a site file may name: pools, clusters and their agents
+/// (enrolled or pending), ACME accounts (directory URLs), DNS providers (name, id).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Known {
+    pub(crate) pools: Vec<String>,
+    pub(crate) clusters: Vec<String>,
+    pub(crate) agents: Vec<(String, String)>,
+    pub(crate) acme_accounts: Vec<String>,
+    pub(crate) dns_providers: Vec<(String, i64)>,
+}
 
 /// A site file, read and checked.
 #[derive(Debug, Clone, Deserialize)]
@@ -32,6 +51,12 @@ pub(crate) struct Site {
     /// Clusters.
     #[serde(default, rename = "cluster")]
     pub(crate) clusters: Vec<ClusterSpec>,
+    /// ACME accounts certificates are ordered with.
+    #[serde(default, rename = "acme_account")]
+    pub(crate) acme_accounts: Vec<AcmeAccountSpec>,
+    /// Certificates: uploaded from files, or ordered from an ACME CA.
+    #[serde(default, rename = "certificate")]
+    pub(crate) certificates: Vec<CertificateSpec>,
 }
 
 /// `[[pool]]`.
@@ -42,6 +67,9 @@ pub(crate) struct PoolSpec {
     /// Used when the pool is created.
     #[serde(default)]
     pub(crate) description: String,
+    /// The pool's DNS failover (`[pool.failover]`).
+    #[serde(default)]
+    pub(crate) failover: Option<Spanned<FailoverSpec>>,
 }
 
 /// `[[cluster]]`.
@@ -58,6 +86,9 @@ pub(crate) struct ClusterSpec {
     /// Agent names the cluster should have (enrolled, or with an enrolment pending).
     #[serde(default)]
     pub(crate) agents: Vec<Spanned<String>>,
+    /// VRRP groups (`[[cluster.vip]]`).
+    #[serde(default, rename = "vip")]
+    pub(crate) vips: Vec<Spanned<VipSpec>>,
 }
 
 /// A site file with where it is.
@@ -85,6 +116,11 @@ impl Loaded {
         SiteError(format!("{}:{line}:{col}: error: {message}", self.path.display()))
     }
 
+    /// A path the site file names, relative to its folder.
+    pub(crate) fn beside(&self, relative: &str) -> PathBuf {
+        self.path.parent().unwrap_or(Path::new(".")).join(relative)
+    }
+
     /// The folder of cluster `spec`'s bundle.
     pub(crate) fn config_dir(&self, spec: &ClusterSpec) -> PathBuf {
         let base = self.path.parent().unwrap_or(Path::new("."));
@@ -104,10 +140,20 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Reads and checks a site file: its syntax and keys (TOML), duplicate names, each cluster's
-/// pool (declared in the file, or among `server_pools`), its reload mode and its config folder.
-pub(crate) fn load(path: &Path, server_pools: &[String]) -> Result<Loaded, Vec<SiteError>> {
+/// pool (declared in the file, or on the server: `known`), its reload mode and its config
+/// folder; then the certificates, VIPs and failovers (their modules' `check`).
+#[cfg(test)]
+pub(crate) fn load(path: &Path, known: &Known) -> Result<Loaded, Vec<SiteError>> {
+    let loaded = read(path)?;
+    check(&loaded, known)?;
+    Ok(loaded)
+}
+
+/// Reads a site file: its syntax and keys (TOML).
+pub(crate) fn read(path: &Path) -> Result<Loaded, Vec<SiteError>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![SiteError(format!("{}: {e}", path.display()))])?;
-    let shell = Loaded { path: path.to_path_buf(), text: text.clone(), site: Site { pools: Vec::new(), clusters: Vec::new() } };
+    let empty = Site { pools: Vec::new(), clusters: Vec::new(), acme_accounts: Vec::new(), certificates: Vec::new() };
+    let shell = Loaded { path: path.to_path_buf(), text: text.clone(), site: empty };
     let site: Site = toml::from_str(&text).map_err(|e| {
         let message = e.message().trim_end().to_string();
         vec![match e.span() {
@@ -115,7 +161,11 @@ pub(crate) fn load(path: &Path, server_pools: &[String]) -> Result<Loaded, Vec<S
             None => SiteError(format!("{}: error: {message}", path.display())),
         }]
     })?;
-    let loaded = Loaded { site, ..shell };
+    Ok(Loaded { site, ..shell })
+}
+
+/// Checks a site file read by [`read`] against itself and what the server has (`known`).
+pub(crate) fn check(loaded: &Loaded, known: &Known) -> Result<(), Vec<SiteError>> {
     let mut errors = Vec::new();
     for names in [loaded.site.pools.iter().map(|p| &p.name).collect::<Vec<_>>(), loaded.site.clusters.iter().map(|c| &c.name).collect()] {
         for (i, name) in names.iter().enumerate() {
@@ -126,7 +176,7 @@ pub(crate) fn load(path: &Path, server_pools: &[String]) -> Result<Loaded, Vec<S
     }
     for cluster in &loaded.site.clusters {
         let pool = cluster.pool.get_ref();
-        if !loaded.site.pools.iter().any(|p| p.name.get_ref() == pool) && !server_pools.iter().any(|p| p == pool) {
+        if !loaded.site.pools.iter().any(|p| p.name.get_ref() == pool) && !known.pools.iter().any(|p| p == pool) {
             errors.push(loaded.error_at(cluster.pool.span(), &format!("no pool named {pool:?} in this file or on the server")));
         }
         if let Some(mode) = &cluster.reload_mode {
@@ -140,8 +190,11 @@ pub(crate) fn load(path: &Path, server_pools: &[String]) -> Result<Loaded, Vec<S
             errors.push(loaded.error_at(span, &format!("no config folder {}", dir.display())));
         }
     }
+    super::certs::check(loaded, known, &mut errors);
+    super::vips::check(loaded, known, &mut errors);
+    super::failover::check(loaded, known, &mut errors);
     match errors.is_empty() {
-        true => Ok(loaded),
+        true => Ok(()),
         false => Err(errors),
     }
 }
@@ -161,17 +214,17 @@ mod tests {
     fn bad_keys_and_references_name_their_place() {
         let dir = std::env::temp_dir().join(format!("fleet-site-file-{}", std::process::id()));
         let path = write(&dir, "[[pool]]\nname = \"edge\"\n\n[[cluster]]\nname = \"web\"\npool = \"edge\"\nreload = \"x\"\n");
-        let errors = load(&path, &[]).unwrap_err();
+        let errors = load(&path, &Known::default()).unwrap_err();
         assert!(errors[0].0.starts_with(&format!("{}:7:1: error: unknown field `reload`", path.display())), "{errors:?}");
 
         let path = write(&dir, "[[cluster]]\nname = \"web\"\npool = \"nowhere\"\nreload_mode = \"cron\"\n[[cluster]]\nname = \"api\"\npool = \"edge\"\n");
-        let errors: Vec<String> = load(&path, &["edge".into()]).unwrap_err().into_iter().map(|e| e.0).collect();
+        let errors: Vec<String> = load(&path, &Known { pools: vec!["edge".into()], ..Known::default() }).unwrap_err().into_iter().map(|e| e.0).collect();
         assert!(errors[0].contains(":3:8: error: no pool named \"nowhere\""), "{errors:?}");
         assert!(errors[1].contains(":4:15: error: reload_mode \"cron\""), "{errors:?}");
         assert!(errors[2].contains(":6:8: error: no config folder"), "{errors:?}");
 
         let path = write(&dir, "[[pool]]\nname = \"edge\"\n[[cluster]]\nname = \"web\"\npool = \"edge\"\nagents = [\"lb1\"]\n");
-        let site = load(&path, &[]).unwrap().site;
+        let site = load(&path, &Known::default()).unwrap().site;
         assert_eq!(site.clusters[0].agents[0].get_ref(), "lb1");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -10,9 +10,13 @@
 //!          outcome is reported; exit 0 only when all succeeded
 //! ```
 
+mod certs;
+mod certs_plan;
+mod failover;
 mod file;
 mod new;
 mod plan;
+mod vips;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,20 +50,41 @@ pub(crate) struct PlanArgs {
     haproxy_bin: Option<PathBuf>,
 }
 
-fn load(api: &Api, path: &Path) -> Result<file::Loaded, ClientError> {
-    let pools: Vec<String> = list(&api.get("/pools")?).iter().filter_map(|p| p["name"].as_str().map(str::to_string)).collect();
-    file::load(path, &pools).map_err(|errors| {
+fn names(value: &Value, key: &str) -> Vec<String> {
+    list(value).iter().filter_map(|v| v[key].as_str().map(str::to_string)).collect()
+}
+
+/// The site file, checked against what the server has.
+fn load(api: &Api, path: &Path) -> Result<(file::Loaded, file::Known), ClientError> {
+    let failed = |errors: Vec<file::SiteError>| {
         let all: Vec<String> = errors.into_iter().map(|e| e.0).collect();
         ClientError::Failed(format!("the site file has errors:\n{}", all.join("\n")))
-    })
+    };
+    let site = file::read(path).map_err(failed)?;
+    let providers = api.get("/dns-providers")?;
+    let mut known = file::Known {
+        pools: names(&api.get("/pools")?, "name"),
+        clusters: names(&api.get("/clusters")?, "name"),
+        agents: Vec::new(),
+        acme_accounts: names(&api.get("/acme/accounts")?, "directory_url"),
+        dns_providers: list(&providers).iter().filter_map(|p| Some((p["name"].as_str()?.to_string(), p["id"].as_i64()?))).collect(),
+    };
+    for cluster in site.site.clusters.iter().filter(|c| !c.vips.is_empty() && known.clusters.contains(c.name.get_ref())) {
+        let name = cluster.name.get_ref();
+        for agent in names(&api.get(&cluster_path(name, "/agents"))?, "name") {
+            known.agents.push((name.clone(), agent));
+        }
+    }
+    file::check(&site, &known).map_err(failed)?;
+    Ok((site, known))
 }
 
 /// Runs `fleet plan`: exit 0 when nothing would change, 2 when changes are pending, 1 on errors.
 pub(crate) fn plan_command(args: &PlanArgs) -> ExitCode {
     let checker = args.haproxy_bin.as_ref().map(HaproxyChecker::new);
     let planned = args.conn.connect().and_then(|api| {
-        let site = load(&api, &args.file)?;
-        plan::plan(&api, &site, &plan::Options { prune: args.prune, checker: checker.as_ref() })
+        let (site, known) = load(&api, &args.file)?;
+        plan::plan(&api, &site, &plan::Options { prune: args.prune, known: &known, checker: checker.as_ref() })
     });
     match planned {
         Ok(changes) => {
@@ -91,8 +116,8 @@ struct Outcome {
 /// `fleet apply -f FILE`: makes the server match the site file.
 pub(crate) fn apply(args: &ApplyArgs, path: &Path) -> Result<(), ClientError> {
     let api = args.conn.connect()?;
-    let site = load(&api, path)?;
-    let changes = plan::plan(&api, &site, &plan::Options { prune: args.prune, checker: None })?;
+    let (site, known) = load(&api, path)?;
+    let changes = plan::plan(&api, &site, &plan::Options { prune: args.prune, known: &known, checker: None })?;
     if changes.is_empty() {
         super::resources::done(args.conn.json(), &json!({"changes": [], "outcomes": []}), "no changes: the server matches the site file");
         return Ok(());
@@ -116,8 +141,10 @@ pub(crate) fn apply(args: &ApplyArgs, path: &Path) -> Result<(), ClientError> {
         let done = execute(&api, change, &made, wait, args.conn.json());
         match done {
             Ok(result) => {
-                if let (Change::Config { cluster, .. }, Some(version)) = (change, result["version"].as_i64()) {
-                    made.push((cluster.clone(), version));
+                match change {
+                    Change::Config { cluster, .. } => made.extend(result["version"].as_i64().map(|v| (cluster.clone(), v))),
+                    Change::Certificate(c) => made.extend(certs_plan::versions(&api, c, &result).unwrap_or_default()),
+                    _ => {}
                 }
                 if !args.conn.json() {
                     println!("done: {} {}", change.sign(), change.headline());
@@ -158,7 +185,9 @@ fn cluster_of(change: &Change) -> Option<&str> {
         | Change::Rollout { cluster, .. }
         | Change::Enrol { cluster, .. }
         | Change::DeleteCluster { cluster } => Some(cluster),
-        Change::CreatePool { .. } | Change::DeletePool { .. } => None,
+        Change::Vip(change) => Some(&change.cluster),
+        Change::Certificate(change) => change.cluster.as_deref(),
+        Change::CreatePool { .. } | Change::DeletePool { .. } | Change::Failover(_) => None,
     }
 }
 
@@ -171,11 +200,15 @@ fn execute(api: &Api, change: &Change, made: &[(String, i64)], wait: Option<Dura
             api.post("/clusters", &json!({"name": cluster, "pool_id": pool_id, "settings": settings}))
         }
         Change::UpdateSettings { cluster, settings, .. } => api.json(reqwest::Method::PUT, &cluster_path(cluster, "/settings"), super::http::Body::Json(settings)),
-        Change::Config { cluster, base, plan, .. } => super::bundle::commit(api, cluster, *base, plan, "fleet apply -f"),
+        Change::Config { cluster, base, plan, .. } => {
+            // Certificates deployed into it just now moved its latest version on.
+            let base = last_made(made, cluster).unwrap_or(*base);
+            super::bundle::commit(api, cluster, base, plan, "fleet apply -f")
+        }
         Change::Rollout { cluster, to, .. } => {
             let version = match to {
                 Some(version) => *version,
-                None => made.iter().find(|(c, _)| c == cluster).map(|(_, v)| *v).ok_or_else(|| ClientError::Failed("no new version to roll out".into()))?,
+                None => last_made(made, cluster).ok_or_else(|| ClientError::Failed("no new version to roll out".into()))?,
             };
             let live = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             match roll_out(api, cluster, version, wait, live)? {
@@ -189,7 +222,15 @@ fn execute(api: &Api, change: &Change, made: &[(String, i64)], wait: Option<Dura
         Change::Enrol { cluster, agent } => api.post(&cluster_path(cluster, "/enrollments"), &json!({"name": agent})),
         Change::DeleteCluster { cluster } => api.delete(&cluster_path(cluster, "")),
         Change::DeletePool { pool } => api.delete(&format!("/pools/{}", escape(pool))),
+        Change::Certificate(change) => certs_plan::execute(api, change),
+        Change::Vip(change) => vips::execute(api, change),
+        Change::Failover(change) => failover::execute(api, change),
     }
+}
+
+/// The last version this apply made in `cluster`.
+fn last_made(made: &[(String, i64)], cluster: &str) -> Option<i64> {
+    made.iter().rev().find(|(c, _)| c == cluster).map(|(_, v)| *v)
 }
 
 /// `fleet site`.

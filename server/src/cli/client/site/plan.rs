@@ -8,7 +8,10 @@
 //!                                                 and the offline check of the result)
 //!           desired version is not the latest  -> ~ rollout (after a config change too)
 //!           an agent named with neither an agent nor a pending enrolment -> + enrolment
-//! --prune   clusters, then pools, on the server and not in the file -> - cluster / - pool
+//!           certificates (certs_plan), before the config; VIPs (vips), after the rollout
+//! pools     failover settings differ           -> + / ~ failover (failover)
+//! ACME      orders wanted (certs_plan), after every cluster
+//! --prune   clusters, certificates, then pools, on the server and not in the file -> - ...
 //! ```
 //! Nothing else is touched: a pool's description is used when it is created only, settings
 //! the file leaves out keep their values, clusters and pools not in the file stay unless
@@ -22,7 +25,10 @@ use haproxy_model::Diagnostic;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::file::{ClusterSpec, Loaded};
+use super::certs_plan::{self, CertChange};
+use super::failover::{self, FailoverChange};
+use super::file::{ClusterSpec, Known, Loaded};
+use super::vips::{self, VipChange};
 use crate::cli::client::bundle::{after, current, Current};
 use crate::cli::client::http::{cluster_path, Api};
 use crate::cli::client::resources::list;
@@ -48,6 +54,9 @@ pub(crate) enum Change {
     Enrol { cluster: String, agent: String },
     DeleteCluster { cluster: String },
     DeletePool { pool: String },
+    Certificate(CertChange),
+    Vip(VipChange),
+    Failover(FailoverChange),
 }
 
 impl Change {
@@ -56,6 +65,9 @@ impl Change {
         match self {
             Change::CreatePool { .. } | Change::CreateCluster { .. } | Change::Enrol { .. } => '+',
             Change::DeleteCluster { .. } | Change::DeletePool { .. } => '-',
+            Change::Certificate(change) => change.sign(),
+            Change::Vip(change) => change.sign(),
+            Change::Failover(change) => change.sign(),
             _ => '~',
         }
     }
@@ -74,6 +86,9 @@ impl Change {
             Change::Enrol { cluster, agent } => format!("enrolment {cluster}/{agent}"),
             Change::DeleteCluster { cluster } => format!("cluster {cluster}"),
             Change::DeletePool { pool } => format!("pool {pool}"),
+            Change::Certificate(change) => change.headline(),
+            Change::Vip(change) => change.headline(),
+            Change::Failover(change) => change.headline(),
         }
     }
 }
@@ -81,6 +96,8 @@ impl Change {
 /// How to plan.
 pub(crate) struct Options<'a> {
     pub(crate) prune: bool,
+    /// What the server had when the file was checked.
+    pub(crate) known: &'a Known,
     pub(crate) checker: Option<&'a HaproxyChecker>,
 }
 
@@ -88,17 +105,27 @@ pub(crate) struct Options<'a> {
 pub(crate) fn plan(api: &Api, site: &Loaded, options: &Options<'_>) -> Result<Vec<Change>, ClientError> {
     let pools = api.get("/pools")?;
     let clusters = api.get("/clusters")?;
+    let certs = certs_plan::read(api, site, options.known, &clusters, options.prune)?;
+    let global = certs_plan::plan_global(site, &certs)?;
+    let replaced = certs_plan::replaced_in(&certs, &global);
     let mut changes = Vec::new();
+    let pool_exists = |name: &str| list(&pools).iter().any(|p| p["name"] == name);
     for pool in &site.site.pools {
-        if !list(&pools).iter().any(|p| p["name"] == pool.name.get_ref().as_str()) {
+        if !pool_exists(pool.name.get_ref()) {
             changes.push(Change::CreatePool { pool: pool.name.get_ref().clone(), description: pool.description.clone() });
         }
     }
+    changes.extend(global.into_iter().map(Change::Certificate));
     for spec in &site.site.clusters {
         let name = spec.name.get_ref();
         let existing = list(&clusters).into_iter().find(|c| c["name"] == name.as_str()).cloned();
-        plan_cluster(api, site, spec, existing, options, &mut changes)?;
+        let touched = replaced.contains(name);
+        plan_cluster(api, site, spec, existing, options, (&certs, touched), &mut changes)?;
     }
+    for pool in &site.site.pools {
+        changes.extend(failover::plan(api, pool, options.known, pool_exists(pool.name.get_ref()))?.map(Change::Failover));
+    }
+    changes.extend(certs_plan::plan_orders(site, options.known, &certs).into_iter().map(Change::Certificate));
     if options.prune {
         for cluster in list(&clusters) {
             let name = cluster["name"].as_str().unwrap_or_default();
@@ -106,6 +133,7 @@ pub(crate) fn plan(api: &Api, site: &Loaded, options: &Options<'_>) -> Result<Ve
                 changes.push(Change::DeleteCluster { cluster: name.to_string() });
             }
         }
+        changes.extend(certs_plan::plan_prune(site, &certs).into_iter().map(Change::Certificate));
         for pool in list(&pools) {
             let name = pool["name"].as_str().unwrap_or_default();
             let declared = site.site.pools.iter().any(|p| p.name.get_ref() == name) || site.site.clusters.iter().any(|c| c.pool.get_ref() == name);
@@ -137,7 +165,17 @@ fn wanted_settings(spec: &ClusterSpec, base: &ClusterSettings) -> Result<(Cluste
     Ok((wanted, changed))
 }
 
-fn plan_cluster(api: &Api, site: &Loaded, spec: &ClusterSpec, existing: Option<Value>, options: &Options<'_>, changes: &mut Vec<Change>) -> Result<(), ClientError> {
+/// A cluster's changes; `certs`: the server's certificates, and whether a replacement writes
+/// into this cluster.
+fn plan_cluster(
+    api: &Api,
+    site: &Loaded,
+    spec: &ClusterSpec,
+    existing: Option<Value>,
+    options: &Options<'_>,
+    certs: (&certs_plan::Server, bool),
+    changes: &mut Vec<Change>,
+) -> Result<(), ClientError> {
     let name = spec.name.get_ref().clone();
     let (settings, current, desired, agents) = match &existing {
         None => {
@@ -158,6 +196,9 @@ fn plan_cluster(api: &Api, site: &Loaded, spec: &ClusterSpec, existing: Option<V
             (settings, current(api, &name, None)?, cluster["desired_version"].as_i64(), agents)
         }
     };
+    let cert_changes = certs_plan::plan_cluster(site, certs.0, &name, options.prune);
+    let touched = certs.1 || !cert_changes.is_empty();
+    changes.extend(cert_changes.into_iter().map(Change::Certificate));
     let dir = site.config_dir(spec);
     let local = read_tree(&dir)?;
     let push = plan_push(&current.files, &local);
@@ -168,6 +209,8 @@ fn plan_cluster(api: &Api, site: &Loaded, spec: &ClusterSpec, existing: Option<V
         // Files withheld from the client (private keys) are on the server: not missing.
         let mut check_settings = settings.clone();
         check_settings.external.extend(push.kept.iter().map(|p| p.as_str().to_string()));
+        // So are the site's certificates, deployed before the config.
+        check_settings.external.extend(certs_plan::paths_in(site, &name));
         let diagnostics = match fleet_core::candidate::gate_bundle(&new, &check_settings, options.checker) {
             Ok(warnings) => warnings,
             Err(fleet_core::Error::Invalid { diagnostics, .. }) => diagnostics,
@@ -177,8 +220,9 @@ fn plan_cluster(api: &Api, site: &Loaded, spec: &ClusterSpec, existing: Option<V
         changes.push(Change::Config { cluster: name.clone(), base: current.version, plan: push, diff, diagnostics });
     }
     let latest = (current.version > 0).then_some(current.version);
-    if config_changes || (latest.is_some() && desired != latest) {
-        let to = if config_changes { None } else { latest };
+    let new_version = config_changes || touched;
+    if new_version || (latest.is_some() && desired != latest) {
+        let to = if new_version { None } else { latest };
         changes.push(Change::Rollout { cluster: name.clone(), from: desired, to });
     }
     for agent in &spec.agents {
@@ -186,6 +230,7 @@ fn plan_cluster(api: &Api, site: &Loaded, spec: &ClusterSpec, existing: Option<V
             changes.push(Change::Enrol { cluster: name.clone(), agent: agent.get_ref().clone() });
         }
     }
+    changes.extend(vips::plan(api, spec, existing.is_some(), options.prune)?.into_iter().map(Change::Vip));
     Ok(())
 }
 
