@@ -125,6 +125,19 @@ impl PushPlan {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+
+    /// Keeps the server's files that `managed` says another owner writes (the VIP routes'
+    /// keepalived files, say) instead of deleting them because the folder lacks them.
+    pub fn keep(&mut self, managed: impl Fn(&BundlePath) -> bool) {
+        let mut ops = Vec::with_capacity(self.ops.len());
+        for op in std::mem::take(&mut self.ops) {
+            match op {
+                EditOp::DeleteFile { path } if managed(&path) => self.kept.push(path),
+                other => ops.push(other),
+            }
+        }
+        self.ops = ops;
+    }
 }
 
 /// The ops that make the server's files (`server`) the folder's (`local`), by the rules in the
@@ -189,6 +202,10 @@ mod tests {
         );
         assert_eq!(plan.kept, [p("certs/site.pem")]);
         assert!(plan_push(&server[..2], &[local("haproxy.cfg", b"global\n"), local("maps/hosts.lst", b"a b\n")]).is_empty());
+        let mut kept = plan.clone();
+        kept.keep(|path| path.as_str().ends_with(".http"));
+        assert_eq!(kept.ops, plan.ops[..2]);
+        assert_eq!(kept.kept, [p("certs/site.pem"), p("old.http")]);
     }
 
     #[test]

@@ -11,13 +11,13 @@ use serde_json::Value;
 use crate::serve_support::{start_on, ADMIN_PASSWORD};
 use crate::support::Scratch;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-fn fleet(home: &Path, args: &[&str]) -> Run {
+pub(crate) fn fleet(home: &Path, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_fleet"))
         .args(args)
         .env_remove("FLEET_SERVER")
@@ -32,7 +32,7 @@ fn fleet(home: &Path, args: &[&str]) -> Run {
 }
 
 #[track_caller]
-fn expect(run: Run, code: i32) -> Run {
+pub(crate) fn expect(run: Run, code: i32) -> Run {
     assert_eq!(run.code, code, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
     run
 }

@@ -6,6 +6,7 @@
 
 mod client_cli;
 mod client_site;
+mod client_site_resources;
 mod config_cli;
 mod config_corpus;
 mod config_snapshots;

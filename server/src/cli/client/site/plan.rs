@@ -196,12 +196,18 @@ fn plan_cluster(
             (settings, current(api, &name, None)?, cluster["desired_version"].as_i64(), agents)
         }
     };
+    // Deploys before the config (it may name them), undeploys after it (it may stop naming them).
     let cert_changes = certs_plan::plan_cluster(site, certs.0, &name, options.prune);
     let touched = certs.1 || !cert_changes.is_empty();
-    changes.extend(cert_changes.into_iter().map(Change::Certificate));
+    let (deploys, undeploys): (Vec<_>, Vec<_>) = cert_changes.into_iter().partition(|c| c.action == certs_plan::CertAction::Deploy);
+    changes.extend(deploys.into_iter().map(Change::Certificate));
+    let (vip_changes, vips_managed) = vips::plan(api, spec, existing.is_some(), options.prune)?;
     let dir = site.config_dir(spec);
     let local = read_tree(&dir)?;
-    let push = plan_push(&current.files, &local);
+    let mut push = plan_push(&current.files, &local);
+    if vips_managed {
+        push.keep(|path| fleet_core::vip::node_of_config_path(path).is_some());
+    }
     let config_changes = !push.is_empty();
     if config_changes {
         let new = after(&current, &push, &dir)?;
@@ -219,6 +225,7 @@ fn plan_cluster(
         let diff = serde_json::to_value(diff).map_err(|e| ClientError::Answer(e.to_string()))?;
         changes.push(Change::Config { cluster: name.clone(), base: current.version, plan: push, diff, diagnostics });
     }
+    changes.extend(undeploys.into_iter().map(Change::Certificate));
     let latest = (current.version > 0).then_some(current.version);
     let new_version = config_changes || touched;
     if new_version || (latest.is_some() && desired != latest) {
@@ -230,7 +237,7 @@ fn plan_cluster(
             changes.push(Change::Enrol { cluster: name.clone(), agent: agent.get_ref().clone() });
         }
     }
-    changes.extend(vips::plan(api, spec, existing.is_some(), options.prune)?.into_iter().map(Change::Vip));
+    changes.extend(vip_changes.into_iter().map(Change::Vip));
     Ok(())
 }
 

@@ -133,13 +133,16 @@ impl VipChange {
     }
 }
 
-/// The changes that give `cluster` the file's groups (`exists`: the cluster is on the server).
-pub(crate) fn plan(api: &Api, cluster: &ClusterSpec, exists: bool, prune: bool) -> Result<Vec<VipChange>, ClientError> {
+/// The changes that give `cluster` the file's groups (`exists`: the cluster is on the server),
+/// and whether the VIP routes write the cluster's keepalived files (it has groups, or will):
+/// then a config push leaves those files to them.
+pub(crate) fn plan(api: &Api, cluster: &ClusterSpec, exists: bool, prune: bool) -> Result<(Vec<VipChange>, bool), ClientError> {
     let name = cluster.name.get_ref();
-    let stored: Vec<fleet_core::vip::Vip> = match exists && (prune || !cluster.vips.is_empty()) {
+    let stored: Vec<fleet_core::vip::Vip> = match exists {
         true => api.get_as(&cluster_path(name, "/vips"))?,
         false => Vec::new(),
     };
+    let managed = !stored.is_empty() || !cluster.vips.is_empty();
     let mut changes = Vec::new();
     let change = |action: &'static str, vip: &str, changed: Vec<&'static str>, body: Value| VipChange { action, cluster: name.clone(), vip: vip.to_string(), changed, body };
     for spec in &cluster.vips {
@@ -160,7 +163,7 @@ pub(crate) fn plan(api: &Api, cluster: &ClusterSpec, exists: bool, prune: bool) 
             changes.push(change("delete", &vip.name, Vec::new(), Value::Null));
         }
     }
-    Ok(changes)
+    Ok((changes, managed))
 }
 
 /// Makes one change; the group and its version.
