@@ -2,12 +2,14 @@
 //! `fleet site new`.
 //!
 //! ```text
-//! file::load (keys and references checked, file:line:col) -> plan::plan (read from the API)
+//! file::read + file::check (keys and references against the server, file:line:col)
+//!   -> plan::plan (read from the API; certificates: certs_plan, VIPs: vips, failover: failover)
 //!   plan:  print; exit 0 nothing to do, 2 changes pending, 1 errors (terraform's convention)
-//!   apply: ask (unless --auto-approve) -> each change in order: pools, clusters, settings,
-//!          config (one transaction per cluster), rollout (--wait follows it), enrolments,
-//!          prunes; a cluster whose step failed is left there, the others go on; each change's
-//!          outcome is reported; exit 0 only when all succeeded
+//!   apply: ask (unless --auto-approve) -> each change in order: pools, ACME accounts and
+//!          certificates, then per cluster: create, settings, certificate deploys, config (one
+//!          transaction), undeploys, rollout (--wait follows it), enrolments, VIPs; then pools'
+//!          failover, ACME orders, prunes; a cluster whose step failed is left there, the others
+//!          go on; each change's outcome is reported; exit 0 only when all succeeded
 //! ```
 
 mod certs;
