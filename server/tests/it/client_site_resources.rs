@@ -152,6 +152,8 @@ fn certificates_vips_and_failover_are_planned_applied_and_pruned() {
     assert!(provider.contains("bad.toml:10:12: error: no DNS provider named \"nope\""), "{provider}");
     let account = bad("\n[[certificate]]\nacme = [\"shop.example.com\"]\nclusters = [\"shop\"]\naccount = \"https://ca.invalid/dir\"\n");
     assert!(account.contains("bad.toml:9:11: error: no ACME account for \"https://ca.invalid/dir\""), "{account}");
+    let dns = bad("\n[[certificate]]\nacme = [\"shop.example.com\"]\nclusters = [\"shop\"]\nchallenge = \"dns-01\"\nfrontends = [\"shop\"]\n");
+    assert!(dns.contains("bad.toml:9:13: error: frontends are for http-01"), "{dns}");
 }
 
 fn free_port() -> u16 {

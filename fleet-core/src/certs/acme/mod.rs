@@ -309,14 +309,16 @@ pub fn normalized_names(names: &[String]) -> Vec<String> {
     names.iter().map(|n| n.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|n| seen.insert(n.clone())).collect()
 }
 
-/// The newest of `orders` that asks for exactly `names` (as sets, normalised) into certificate
-/// `certificate_id`, named `certificate_name` (an order without a `certificate_id` fills the
-/// certificate named after its first name). What a declared ACME certificate compares with:
-/// none, or an invalid one, means a new order is wanted.
-pub fn latest_order_for<'a>(orders: &'a [AcmeOrder], names: &[String], certificate_id: i64, certificate_name: &str) -> Option<&'a AcmeOrder> {
+/// Why certificate `certificate_id` (named `certificate_name`) needs a new order for exactly
+/// `names` (compared as sets, normalised), or `None` when it does not: an order for those names
+/// into it was issued (`valid`; renewing it is the renewal scheduler's task) or is still
+/// running. Otherwise: none yet, or the newest failed (with the CA's reason). An order without
+/// a `certificate_id` fills the certificate named after its first name. What a declared ACME
+/// certificate (a site file's) is compared with.
+pub fn order_needed(orders: &[AcmeOrder], names: &[String], certificate_id: i64, certificate_name: &str) -> Option<String> {
     let mut wanted = normalized_names(names);
     wanted.sort();
-    orders
+    let matching: Vec<&AcmeOrder> = orders
         .iter()
         .filter(|o| {
             let mut asked = normalized_names(&o.names);
@@ -327,7 +329,14 @@ pub fn latest_order_for<'a>(orders: &'a [AcmeOrder], names: &[String], certifica
             };
             asked == wanted && fills
         })
-        .max_by_key(|o| (o.created_at, o.id))
+        .collect();
+    if matching.iter().any(|o| o.status != OrderStatus::Invalid) {
+        return None;
+    }
+    Some(match matching.iter().max_by_key(|o| (o.created_at, o.id)) {
+        None => "no order for these names yet".to_string(),
+        Some(failed) => format!("order {} failed: {}", failed.id, failed.error.as_deref().unwrap_or("no reason given")),
+    })
 }
 
 /// The name of an account's sealed credentials.
@@ -391,19 +400,22 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_order_for_a_certificate_matches_names_as_sets() {
+    fn an_order_is_needed_until_one_for_the_same_names_is_issued_or_running() {
         let names = vec!["www.example.com".to_string(), "example.com".to_string()];
-        let orders = [
-            order(1, &["example.com", "www.example.com"], Some(9), OrderStatus::Invalid),
-            order(2, &["WWW.example.com.", "example.com"], Some(9), OrderStatus::Valid),
-            order(3, &["www.example.com"], Some(9), OrderStatus::Pending),
-            order(4, &["www.example.com", "example.com"], Some(8), OrderStatus::Pending),
-        ];
-        assert_eq!(latest_order_for(&orders, &names, 9, "www.example.com").map(|o| o.id), Some(2));
-        assert_eq!(latest_order_for(&orders[..1], &names, 9, "www.example.com").map(|o| o.status), Some(OrderStatus::Invalid));
-        let unbound = [order(5, &["www.example.com", "example.com"], None, OrderStatus::Valid)];
-        assert_eq!(latest_order_for(&unbound, &names, 9, "www.example.com").map(|o| o.id), Some(5), "filled by name");
-        assert_eq!(latest_order_for(&unbound, &names, 9, "other"), None);
+        let failed = order(1, &["example.com", "www.example.com"], Some(9), OrderStatus::Invalid);
+        assert_eq!(order_needed(&[], &names, 9, "www.example.com").as_deref(), Some("no order for these names yet"));
+        assert_eq!(order_needed(std::slice::from_ref(&failed), &names, 9, "www.example.com").as_deref(), Some("order 1 failed: no reason given"));
+        let issued = order(2, &["WWW.example.com.", "example.com"], Some(9), OrderStatus::Valid);
+        let renewal_failed = order(3, &["www.example.com", "example.com"], Some(9), OrderStatus::Invalid);
+        assert_eq!(order_needed(&[failed.clone(), issued, renewal_failed], &names, 9, "www.example.com"), None, "issued: renewals are not ours");
+        let running = order(4, &["example.com", "www.example.com"], Some(9), OrderStatus::Pending);
+        assert_eq!(order_needed(&[failed.clone(), running], &names, 9, "www.example.com"), None);
+        let other_names = order(5, &["www.example.com"], Some(9), OrderStatus::Valid);
+        let other_certificate = order(6, &["www.example.com", "example.com"], Some(8), OrderStatus::Valid);
+        assert!(order_needed(&[other_names, other_certificate], &names, 9, "www.example.com").is_some());
+        let by_name = order(7, &["www.example.com", "example.com"], None, OrderStatus::Valid);
+        assert_eq!(order_needed(std::slice::from_ref(&by_name), &names, 9, "www.example.com"), None, "filled by name");
+        assert!(order_needed(&[by_name], &names, 9, "other").is_some());
     }
 
     #[test]

@@ -198,8 +198,11 @@ fn check_acme(site: &Loaded, known: &Known, cert: &CertificateSpec, acme: &Spann
         errors.push(site.error_at(acme.span(), &format!("acme: {bad:?} is not a DNS name")));
     }
     if let Some(challenge) = &cert.challenge {
-        if !matches!(challenge.get_ref().as_str(), "http-01" | "dns-01") {
-            errors.push(site.error_at(challenge.span(), &format!("challenge {:?}: use \"http-01\" or \"dns-01\"", challenge.get_ref())));
+        match challenge.get_ref().as_str() {
+            "http-01" => {}
+            "dns-01" if !cert.frontends.is_empty() => errors.push(site.error_at(challenge.span(), "frontends are for http-01 (dns-01 needs no frontend)")),
+            "dns-01" => {}
+            other => errors.push(site.error_at(challenge.span(), &format!("challenge {other:?}: use \"http-01\" or \"dns-01\""))),
         }
     }
     if let Some(key_type) = &cert.key_type {

@@ -10,13 +10,14 @@
 //!                                                                       placeholder the order later fills)
 //! per cluster   not deployed there at its path                     -> + deploy (before the config)
 //!               --prune: a deployment the file does not declare    -> - undeploy
-//! acme orders   no order for these names into it, or the last failed -> + acme order (after the clusters)
+//! acme orders   no order for these names into it issued or running (fleet-core
+//!               acme::order_needed; renewals are the scheduler's) -> + acme order (after the clusters)
 //! --prune       certificates the file does not declare             -> - certificate (after the clusters)
 //! ```
 //! Uploaded certificates compare by the leaf's fingerprint (a new chain or key alone on the
 //! same leaf is not seen). Accounts are never changed or removed (the API has no route for it).
 
-use fleet_core::certs::acme::{latest_order_for, AcmeOrder, OrderStatus};
+use fleet_core::certs::acme::{order_needed, AcmeOrder};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -241,10 +242,9 @@ pub(crate) fn plan_orders(site: &Loaded, known: &Known, server: &Server) -> Vec<
         let name = cert.name();
         let detail = match server.certificate(&name).and_then(|c| c["id"].as_i64()) {
             None => "first order".to_string(),
-            Some(id) => match latest_order_for(&server.orders, names, id, &name) {
-                None => "no order for these names yet".to_string(),
-                Some(order) if order.status == OrderStatus::Invalid => format!("order {} failed: {}", order.id, order.error.as_deref().unwrap_or("no reason given")),
-                Some(_) => continue,
+            Some(id) => match order_needed(&server.orders, names, id, &name) {
+                Some(why) => why,
+                None => continue,
             },
         };
         let mut change = CertChange::new(CertAction::Order, &name);

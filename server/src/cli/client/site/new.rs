@@ -28,7 +28,7 @@ pub(crate) struct SiteArgs {
     /// The pool the cluster goes into.
     #[arg(long, default_value = "default")]
     pool: String,
-    /// The port HAProxy listens on.
+    /// The port HAProxy listens on (without --tls; with it: 80 and 443).
     #[arg(long, default_value_t = 80)]
     port: u16,
     /// Write into an existing folder (files there are replaced).
