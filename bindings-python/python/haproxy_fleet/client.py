@@ -980,9 +980,10 @@ class Client:
         return _object(self.request("GET", f"/pools/{int(pool_id)}/failover"))
 
     def set_failover(self, pool_id: int, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """Sets a pool's failover (admin): ``{"hostname", "record_types": ["A"], "ttl",
-        "provider_id", "automatic", "detection_window_seconds", "hold_seconds", "failback",
-        "active"?}``; with ``active`` that member is made active at once."""
+        """Sets a pool's failover (a global admin: it puts a fleet-wide DNS provider to work):
+        ``{"hostname", "record_types": ["A"], "ttl", "provider_id", "automatic",
+        "detection_window_seconds", "hold_seconds", "failback", "active"?}``; with ``active``
+        that member is made active at once."""
         return _object(self.request("PUT", f"/pools/{int(pool_id)}/failover", json_body=dict(settings)))
 
     def activate(self, pool_id: int, agent: str) -> dict[str, Any]:

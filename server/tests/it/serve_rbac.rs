@@ -367,7 +367,7 @@ fn body_for(method: &Method, template: &str, f: &Fleet, n: usize) -> Option<Valu
         ("POST", "/api/v1/clusters/{id}/enrollments") => json!({"name": unique}),
         ("POST", "/api/v1/clusters/{id}/runtime") => json!({"backend": "app", "server": "s1", "action": "drain"}),
         ("POST", "/api/v1/clusters/{id}/transactions") => json!(null),
-        ("PUT" | "PATCH", "/api/v1/pools/{id}/failover") => json!({}),
+        ("PUT", "/api/v1/pools/{id}/failover") => json!({"hostname": "www.example.com", "provider_id": f.provider}),
         _ => json!({}),
     })
 }
@@ -464,6 +464,9 @@ async fn every_documented_route_keeps_a_pool_role_in_its_pool(db: Db) {
     for (role, caller_id, token) in &callers {
         for (method, template) in &operations {
             let scoped = template.starts_with("/api/v1/clusters/{id}") || template.starts_with("/api/v1/pools/{id}");
+            // On pool A's path, yet fleet-wide: deleting a pool (as creating one), and failover
+            // settings (they put a fleet-wide DNS provider's credentials to work).
+            let fleet_wide_in_a = matches!((method.as_str(), template.as_str()), ("DELETE", "/api/v1/pools/{id}") | ("PUT", "/api/v1/pools/{id}/failover"));
             let is_own = own.iter().any(|p| template.starts_with(p));
             if is_own && *method != Method::GET {
                 continue; // logout, password, second factor: the caller's own account
@@ -472,7 +475,7 @@ async fn every_documented_route_keeps_a_pool_role_in_its_pool(db: Db) {
             // viewer changes nothing there and that deleting pool A is a global act.
             let targets: &[bool] = if !scoped {
                 &[false]
-            } else if *method == Method::GET || (*role != "viewer" && template != "/api/v1/pools/{id}") {
+            } else if *method == Method::GET || (*role != "viewer" && !fleet_wide_in_a) {
                 &[false]
             } else {
                 &[false, true]
@@ -496,9 +499,9 @@ async fn every_documented_route_keeps_a_pool_role_in_its_pool(db: Db) {
                     if scoped && !in_a {
                         assert!(status >= 400, "pool B granted: {what}");
                     } else if scoped {
-                        assert!(status >= 400, "a pool viewer changed pool A: {what}");
-                        if template == "/api/v1/pools/{id}" {
-                            assert_eq!(status, 403, "deleting a pool is fleet-wide: {what}");
+                        assert!(status >= 400, "a pool viewer changed pool A, or a fleet-wide act: {what}");
+                        if fleet_wide_in_a {
+                            assert_eq!(status, 403, "fleet-wide: {what}");
                         }
                     } else if template.starts_with("/api/v1/agent/") {
                         assert!(status >= 400, "a user acted as an agent: {what}");

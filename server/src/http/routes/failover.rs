@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::clusters::PoolPath;
 use crate::errors::ApiResult;
-use crate::http::auth::ScopedCaller;
+use crate::http::auth::{Caller, ScopedCaller};
 use crate::http::extract::{Json, Path, Query};
 use crate::http::AppState;
 
@@ -40,14 +40,16 @@ pub(crate) async fn get_failover(State(state): State<AppState>, ScopedCaller(cal
     Ok(axum::Json(state.store.failover(path.id).await?))
 }
 
-/// Sets the pool's failover (admin); with `active`, that member is made active now.
+/// Sets the pool's failover (a global admin: the settings put a DNS provider's credentials,
+/// which are fleet-wide, to work for this pool's hostname); with `active`, that member is made
+/// active now.
 #[utoipa::path(put, path = "/api/v1/pools/{id}/failover", tag = "failover", params(PoolPath), request_body = FailoverSettings,
     responses((status = 200, description = "the pool's failover", body = PoolFailover),
         (status = 409, description = "`active` given and the DNS server refused the update or could not be reached (nothing is stored, the record is left as it was)"),
         (status = 422, description = "bad settings, an unknown provider, a hostname outside its zone, or a member without an address")))]
 pub(crate) async fn put_failover(
     State(state): State<AppState>,
-    ScopedCaller(caller): ScopedCaller,
+    Caller(caller): Caller,
     Path(path): Path<PoolPath>,
     Json(body): Json<FailoverSettings>,
 ) -> ApiResult<impl IntoResponse> {
