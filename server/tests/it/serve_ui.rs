@@ -295,3 +295,24 @@ async fn a_pool_admin_reaches_its_pool_only() {
     assert_eq!(pa.post("/ui/users", &[("csrf", &csrf), ("username", "eve"), ("password", "pool-admin-password-42"), ("role", "admin")]).await.status, 403);
     assert_eq!(server.get("/api/v1/users", &admin).await.expect(200).as_array().unwrap().len(), 2, "no user was made");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrolment_shows_the_one_line_install_checked_by_its_script_digest() {
+    let agent = std::env::temp_dir().join(fleet_tests::unique_name("ui-agent-"));
+    std::fs::write(&agent, b"an agent").unwrap();
+    let server = start_on(None, &["--agent-binary", agent.to_str().unwrap()]);
+    let admin = server.admin().await;
+    server.cluster(&admin, "enrol-me").await;
+    let mut browser = Browser::new(&server);
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    let page = browser.get("/ui/clusters/enrol-me/agents").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let issued = browser.post("/ui/clusters/enrol-me/enrolments", &[("csrf", &page.csrf()), ("name", "n1")]).await;
+    assert_eq!(issued.status, 200, "{}", issued.text);
+    let script = reqwest::get(format!("{}/install/agent.sh", server.base)).await.unwrap().text().await.unwrap();
+    let digest = fleet_core::secret::sha256_hex(script.as_bytes());
+    assert!(issued.text.contains("id=\"install-script\""), "{}", issued.text);
+    assert!(issued.text.contains(&format!("echo '{digest}  fleet-agent-install.sh' | sha256sum -c -")), "{}", issued.text);
+    assert!(issued.text.contains("id=\"install-command\""), "the command for an installed agent stays");
+    let _ = std::fs::remove_file(agent);
+}
