@@ -268,7 +268,7 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
                     Err(message) => AgentReport::failed(state.version, ApplyOutcome::ReloadFailed, message),
                 }
             } else {
-                match pipeline.apply(&mut driver, &state).await {
+                let report = match pipeline.apply(&mut driver, &state).await {
                     Ok(applied) => applied.report(state.version),
                     Err(error) => match error.report(state.version) {
                         Some(report) => report,
@@ -280,7 +280,8 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
                             continue;
                         }
                     },
-                }
+                };
+                pipeline.with_start_dir_warnings(&driver, &state, report).await
             }
         };
         if report.outcome.runs_version() {

@@ -32,6 +32,7 @@ use fleet_core::apply::keepalived::node_file;
 use fleet_core::apply::release::{self, ReleaseManifest, RELEASES_KEPT};
 use fleet_core::apply::runtime_plan::{self, RuntimeChange, RuntimePlan};
 use fleet_core::apply::server_state;
+use fleet_core::apply::start_dir;
 use fleet_core::apply::{outcome_of, refused_by_node, refused_by_node_policy, rejected, verify_download, DownloadError, FailedStep};
 use fleet_core::auth::privileged::{Privilege, PrivilegedUse};
 use fleet_core::bundle::{Bundle, BundleFile};
@@ -704,6 +705,24 @@ impl Pipeline {
         Ok(())
     }
 
+    /// `report` with, in systemd mode, a warning for each relative path of `state`'s version
+    /// that the unit's HAProxy resolves outside the managed directory, as it was not started
+    /// with `-C <managed>` (`fleet_core::apply::start_dir`), after HAProxy's own diagnostics:
+    /// the cluster status shows them. In process mode the agent starts HAProxy there itself.
+    pub(crate) async fn with_start_dir_warnings(&self, driver: &Driver, state: &DesiredState, mut report: AgentReport) -> AgentReport {
+        let Driver::Systemd(systemd) = driver else { return report };
+        let Ok(bundle) = state.bundle() else { return report };
+        let managed = self.managed(Some(&state.settings));
+        let settings = ClusterSettings { managed_dir: managed.display().to_string(), ..state.settings.clone() };
+        let started_in = systemd.started_in().await.map(|dir| dir.display().to_string());
+        let warnings = start_dir::relative_path_warnings(&bundle, &settings, started_in.as_deref());
+        if let Some(first) = warnings.first() {
+            tracing::warn!(version = state.version, count = warnings.len(), %first, "relative paths resolve outside the managed directory");
+        }
+        report.diagnostics.extend(warnings);
+        report
+    }
+
     /// Where the server state is saved before a reload of `bundle`
     /// (`fleet_core::apply::server_state`): the file the agent's own config names (process
     /// mode), else the operator's `server-state-file` (systemd mode), else nowhere.
@@ -1167,6 +1186,75 @@ mod tests {
         assert_eq!(server_state(&driver, "app", "s2").await[6], "0");
         driver.stop().await;
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A unit's HAProxy master as a systemd unit would run it (`-W -S`, daemonised), with `extra`
+    /// arguments; its pid.
+    fn unit_master(dir: &Path, socket: &Path, extra: &[&Path]) -> u32 {
+        let config = dir.join("unit.cfg");
+        std::fs::write(&config, format!("defaults\n    mode http\n    timeout client 1s\n\nfrontend fe\n    bind 127.0.0.1:{}\n", free_port())).unwrap();
+        let pid = dir.join("unit.pid");
+        let _ = std::fs::remove_file(&pid);
+        let mut command = std::process::Command::new(haproxy().unwrap());
+        command.args(["-W", "-D", "-S"]).arg(socket).arg("-p").arg(&pid).arg("-f").arg(&config);
+        for arg in extra {
+            command.arg(arg);
+        }
+        assert!(command.current_dir("/").status().unwrap().success());
+        // The daemonised master writes its pid file after the command returned.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Ok(pid) = std::fs::read_to_string(&pid).unwrap_or_default().trim().parse() {
+                if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+                    return pid;
+                }
+            }
+            assert!(Instant::now() < deadline, "no pid in {}", pid.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[tokio::test]
+    async fn systemd_mode_warns_of_relative_paths_unless_the_unit_starts_haproxy_in_the_managed_directory() {
+        if haproxy().is_none() {
+            eprintln!("skipped: haproxy is not installed");
+            return;
+        }
+        let (dir, pipeline, _) = node("start-dir");
+        let managed = dir.join("etc");
+        let config = "defaults\n    mode http\n    errorfile 503 errors/503.http\n";
+        let state = desired(
+            &pipeline,
+            2,
+            vec![
+                BundleFile::new(path("haproxy.cfg"), FileKind::Config, config.as_bytes().to_vec()),
+                BundleFile::new(path("errors/503.http"), FileKind::Errorfile, b"HTTP/1.0 503\r\n\r\n".to_vec()),
+            ],
+        );
+        let report = || AgentReport::applied(2);
+        for (name, extra, warned) in [("plain", vec![], true), ("elsewhere", vec![Path::new("-C"), Path::new("/")], true), ("managed", vec![Path::new("-C"), managed.as_path()], false)] {
+            let socket = dir.join(format!("{name}.sock"));
+            let master = unit_master(&dir, &socket, &extra);
+            let driver = Driver::Systemd(crate::systemd::SystemdDriver::new("haproxy".into(), None, Some(socket)));
+            let report = pipeline.with_start_dir_warnings(&driver, &state, report()).await;
+            kill_master(master);
+            if warned {
+                let [warning] = &report.diagnostics[..] else { panic!("{name}: {:?}", report.diagnostics) };
+                assert_eq!((warning.file.as_deref(), warning.position.line, warning.position.column), (Some("haproxy.cfg"), 3, 19));
+                assert!(warning.message.contains(&format!("add `-C {}`", managed.display())), "{warning}");
+            } else {
+                assert_eq!(report.diagnostics, [], "{name}");
+            }
+        }
+        // Process mode: the agent starts HAProxy in the managed directory itself.
+        let (process_dir, _, process) = node("start-dir-process");
+        assert_eq!(pipeline.with_start_dir_warnings(&process, &state, report()).await.diagnostics, []);
+        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::remove_dir_all(process_dir).unwrap();
+    }
+
+    fn kill_master(pid: u32) {
+        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
     }
 
     #[tokio::test]

@@ -315,7 +315,7 @@ fn masters(socket: &Path) -> Vec<u32> {
 }
 
 /// The `-C` and `-f` arguments of a process's command line (what its reloads keep loading).
-fn config_args(pid: u32) -> Option<Load> {
+pub(crate) fn config_args(pid: u32) -> Option<Load> {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
     let values = |flag: &[u8]| {

@@ -7,6 +7,10 @@
 //! reload is confirmed there like in process mode (a new worker, no failed reload). The runtime
 //! API goes through that master socket (`@1 ...`), or a stats socket given with
 //! `--runtime-socket`.
+//!
+//! The unit's command line is the operator's: unless it has `-C <managed>`, relative paths
+//! resolve in the unit's working directory. The master's `-C` is read from /proc after each
+//! apply and the report warns of such paths (`fleet_core::apply::start_dir`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -45,6 +49,12 @@ impl SystemdDriver {
     async fn procs(&self) -> Option<Procs> {
         let answer = mcli::send(self.master_socket.as_deref()?, "show proc", CLI_TIMEOUT).await.ok()?;
         parse_show_proc(&answer)
+    }
+
+    /// The `-C` the unit's HAProxy master runs with (found through the master socket and its
+    /// command line in /proc); `None` without `-C`, or when the master cannot be found.
+    pub(crate) async fn started_in(&self) -> Option<PathBuf> {
+        crate::process::config_args(self.procs().await?.master_pid)?.dir
     }
 
     pub(crate) async fn is_running(&self) -> bool {

@@ -16,6 +16,7 @@ pub mod keepalived;
 pub mod release;
 pub mod runtime_plan;
 pub mod server_state;
+pub mod start_dir;
 
 use std::collections::HashSet;
 

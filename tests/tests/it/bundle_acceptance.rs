@@ -25,10 +25,11 @@ const MAIN: &str = "global\n    log stderr local0 notice\n\ndefaults\n    mode h
 const PAGE: &str = "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\nCache-Control: no-cache\r\n\r\nblocked by fleet\n";
 
 /// The second config file: routes on the Host header through the map, denies the ACL file's
-/// paths with the error page, and answers `<backend> <label>`. The map is read by `set-var`, not
-/// inside `use_backend %[...]`: HAProxy parses a dynamic `use_backend` after the configuration,
-/// when `default-path` no longer applies, so a relative map path there resolves in HAProxy's
-/// working directory (the agent's state directory), not the managed directory.
+/// paths with the error page, and answers `<backend> <label>`. The map is read by `set-var`
+/// while parsing, where the agent's `default-path origin <managed>` applies. (A map inside a
+/// dynamic `use_backend %[...]` is opened after parsing, from HAProxy's working directory: the
+/// agent starts HAProxy with `-C <managed>`, so it resolves in the managed directory too, as
+/// the agent's `a_relative_map_in_a_dynamic_use_backend_is_read_from_the_current_release` shows.)
 fn web(port: u16, tls: u16, label: &str) -> String {
     format!(
         "frontend fe\n    bind \"${{FLEET_NODE_ADDR}}:{port}\"\n    bind \"${{FLEET_NODE_ADDR}}:{tls}\" ssl crt certs/site.pem\n    \
