@@ -13,7 +13,7 @@ if ! dpkg-query -W -f='${Status}' pdns-backend-sqlite3 2>/dev/null | grep -q "in
     chmod 755 /usr/sbin/policy-rc.d
     pdns_policy_added=1
   fi
-  apt_install pdns-server pdns-backend-sqlite3
+  apt_install pdns-server pdns-backend-sqlite3 sqlite3
   if [ "$pdns_policy_added" -eq 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   if [ "$(id -u)" -eq 0 ] && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now pdns.service >/dev/null 2>&1 || true

@@ -14,7 +14,10 @@
 //! - `dig`, the real resolver tool, asked of either: [`dig`].
 //!
 //! Every lookup that finds nothing says so on stderr and returns `None`, so a test can skip with
-//! its reason visible instead of passing silently.
+//! its reason visible instead of passing silently. One rule turns those skips into failures:
+//! with `FLEET_REQUIRE_TOOLS=1` ([`tools_required`]; scripts/test sets it, its setup.d scripts
+//! install every tool), a real binary that is missing fails the test that looked for it
+//! ([`binary`] lookups), and so does any other missing tool a test passes through [`require`].
 //!
 //! Other crates take this package as a dev-dependency only; it depends on no workspace crate, so
 //! there is no cycle.
@@ -100,6 +103,33 @@ fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|path| std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()))
 }
 
+/// The environment variable of [`tools_required`].
+pub const REQUIRE_TOOLS: &str = "FLEET_REQUIRE_TOOLS";
+
+/// True when `FLEET_REQUIRE_TOOLS=1`: a missing real tool (haproxy, keepalived, named, dig,
+/// pdns_server, promtool ...) fails the test instead of skipping it.
+pub fn tools_required() -> bool {
+    std::env::var(REQUIRE_TOOLS).is_ok_and(|v| v == "1")
+}
+
+/// `found` as given; when it is `None` (`what` is missing), a failed test under
+/// `FLEET_REQUIRE_TOOLS=1`, else `None` after saying on stderr that the test skips.
+#[track_caller]
+pub fn require<T>(found: Option<T>, what: &str) -> Option<T> {
+    require_when(tools_required(), found, what)
+}
+
+/// [`require`] with the rule's switch given: `required` turns a `None` into a panic.
+#[track_caller]
+fn require_when<T>(required: bool, found: Option<T>, what: &str) -> Option<T> {
+    if found.is_none() {
+        assert!(!required, "{what} is missing and {REQUIRE_TOOLS}=1 (scripts/setup.d installs it): failing instead of skipping");
+        eprintln!("skipped: {what} is missing");
+    }
+    found
+}
+
+#[track_caller]
 fn binary(variables: &[&str], name: &str) -> Option<PathBuf> {
     let found = variables.iter().find_map(std::env::var_os).map(PathBuf::from).or_else(|| on_path(name)).or_else(|| {
         let sbin = PathBuf::from("/usr/sbin").join(name);
@@ -108,7 +138,7 @@ fn binary(variables: &[&str], name: &str) -> Option<PathBuf> {
     if found.is_none() {
         eprintln!("{name} not found (set {} or put it on PATH): skipping", variables.join(" or "));
     }
-    found
+    require(found, name)
 }
 
 /// The HAProxy that serves traffic in tests: `$FLEET_HAPROXY_BIN`, else `haproxy` on `PATH`.
@@ -328,4 +358,14 @@ mod tests {
         assert!(workspace_root().join("Cargo.toml").is_file());
         assert!(workspace_root().join("haproxy-model").is_dir());
     }
+
+    #[test]
+    fn a_missing_tool_skips_unless_tools_are_required() {
+        assert_eq!(require_when(false, None::<u8>, "named"), None, "a skip");
+        assert_eq!(require_when(true, Some(1), "named"), Some(1), "found: nothing to say");
+        let failed = std::panic::catch_unwind(|| require_when(true, None::<u8>, "named")).unwrap_err();
+        let message = failed.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("named is missing and FLEET_REQUIRE_TOOLS=1"), "{message}");
+    }
 }
+

@@ -15,8 +15,9 @@ fn provider(pdns: &PowerDnsServer, zone: &str, key: &str) -> PowerDns {
     PowerDns::new(&pdns.api_url, "localhost", zone, key, pdns.dns).unwrap().with_timeout(Duration::from_secs(5)).unwrap()
 }
 
+/// A real PowerDNS; `None` skips, or fails with `FLEET_REQUIRE_TOOLS=1`.
 fn start() -> Option<PowerDnsServer> {
-    PowerDnsServer::start("fleet-test.example")
+    fleet_tests::require(PowerDnsServer::start("fleet-test.example"), "pdns_server")
 }
 
 #[tokio::test]

@@ -14,8 +14,9 @@ fn provider(named: &Named, key_name: &str, secret: &str) -> Rfc2136 {
     Rfc2136::new(named.addr, &named.zone, key).unwrap().with_timeout(Duration::from_secs(5))
 }
 
+/// A real BIND 9; `None` skips, or fails with `FLEET_REQUIRE_TOOLS=1`.
 fn start() -> Option<Named> {
-    Named::start("fleet-test.example")
+    fleet_tests::require(Named::start("fleet-test.example"), "named")
 }
 
 #[tokio::test]

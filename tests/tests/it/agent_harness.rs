@@ -30,12 +30,14 @@ pub(crate) fn binary(name: &str) -> Option<PathBuf> {
 
 /// Everything the agent tests need, or why they skip.
 pub(crate) fn prerequisites() -> Option<(PathBuf, PathBuf, PathBuf)> {
-    let Some(haproxy) = haproxy() else {
-        eprintln!("skipped: haproxy is not installed (set FLEET_HAPROXY_BIN)");
+    // Skips, or failures with FLEET_REQUIRE_TOOLS=1 (fleet_tests::require).
+    let Some(haproxy) = fleet_tests::require(haproxy(), "haproxy (set FLEET_HAPROXY_BIN)") else {
         return None;
     };
-    let (Some(fleet), Some(agent)) = (binary("fleet"), binary("fleet-agent")) else {
-        eprintln!("skipped: build the binaries first: cargo build -p fleet-server -p fleet-agent");
+    let (Some(fleet), Some(agent)) = (
+        fleet_tests::require(binary("fleet"), "fleet (cargo build -p fleet-server)"),
+        fleet_tests::require(binary("fleet-agent"), "fleet-agent (cargo build -p fleet-agent)"),
+    ) else {
         return None;
     };
     Some((haproxy, fleet, agent))

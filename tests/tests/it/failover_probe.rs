@@ -39,13 +39,9 @@ fn members(server: &Server, pool: i64) -> Vec<Value> {
 
 #[test]
 fn a_member_whose_probe_fails_loses_the_record() {
-    if fleet_tests::named_bin().is_none() {
-        eprintln!("skipped: named is not installed (scripts/setup.d/40-bind9.sh)");
-        return;
-    }
-    let Some(named) = fleet_tests::Named::start("fleet-test.example") else { return };
-    if named.dig("ns1.fleet-test.example", "A").is_none() {
-        eprintln!("skipped: dig is not installed");
+    // A missing named or dig skips, or fails with FLEET_REQUIRE_TOOLS=1.
+    let Some(named) = fleet_tests::require(fleet_tests::Named::start("fleet-test.example"), "named (scripts/setup.d/40-bind9.sh)") else { return };
+    if fleet_tests::require(named.dig("ns1.fleet-test.example", "A"), "dig").is_none() {
         return;
     }
     let (ports, applications): (Vec<u16>, Vec<_>) = (0..2).map(|_| application()).unzip();
