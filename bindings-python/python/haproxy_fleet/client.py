@@ -975,8 +975,9 @@ class Client:
         return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body={"to": to}))
 
     def failover(self, pool_id: int) -> dict[str, Any]:
-        """A pool's DNS failover: settings, ``active``, members' health and addresses, and
-        ``published`` (what the provider's server answers for the hostname now)."""
+        """A pool's DNS failover: settings, ``active``, members (``agent``, ``addresses``,
+        ``healthy``, ``last_seen_at`` in RFC 3339 UTC) and ``published`` (what the provider's
+        server answers for the hostname now)."""
         return _object(self.request("GET", f"/pools/{int(pool_id)}/failover"))
 
     def set_failover(self, pool_id: int, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -991,11 +992,14 @@ class Client:
         return _object(self.request("POST", f"/pools/{int(pool_id)}/failover/activate", json_body={"agent": agent}))
 
     def cutover(self, pool_id: int) -> dict[str, Any]:
-        """Points the record at the next ready standby (audited); ConflictError when none."""
+        """Points the record at the next ready standby (audited ``failover.cutover``);
+        ConflictError when none."""
         return _object(self.request("POST", f"/pools/{int(pool_id)}/failover/cutover"))
 
     def failover_events(self, pool_id: int, limit: int = 100) -> list[dict[str, Any]]:
-        """The timeline, newest first: ``{at, kind, message}``."""
+        """The timeline, newest first: ``{at, kind, message}`` (kinds ``detection``,
+        ``decision``, ``dns_update``, ``manual``, ``all_down``, ``settings``, ``notification``,
+        ``error``)."""
         return _objects(self.request("GET", f"/pools/{int(pool_id)}/failover/events", query={"limit": int(limit)}))
 
     def dns_providers(self) -> list[dict[str, Any]]:

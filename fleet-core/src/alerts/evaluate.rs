@@ -14,8 +14,10 @@ pub struct FleetEvent {
     pub key: String,
     /// When it happened, Unix ms.
     pub at: i64,
-    /// The cluster it concerns, when one (a VIP's); a pool's failover has none.
-    pub cluster_id: Option<i64>,
+    /// The clusters it concerns: a VIP's cluster; for a pool's DNS failover, every cluster of
+    /// the pool (the record serves them all), so a rule limited to one cluster hears of the
+    /// failovers of the pool holding that cluster.
+    pub cluster_ids: Vec<i64>,
     /// `vip_moved` or `dns_failover`.
     pub kind: &'static str,
     /// What happened.
@@ -123,7 +125,7 @@ pub fn findings(rule: &NewAlertRule, snapshot: &Snapshot<'_>) -> Vec<Finding> {
         Condition::VipMoved | Condition::DnsFailover => {
             let kind = if rule.condition == Condition::VipMoved { "vip_moved" } else { "dns_failover" };
             for event in snapshot.events.iter().filter(|e| e.kind == kind) {
-                if rule.cluster_id.is_none() || event.cluster_id == rule.cluster_id {
+                if rule.cluster_id.is_none_or(|c| event.cluster_ids.contains(&c)) {
                     found.push(Finding { key: event.key.clone(), summary: event.summary.clone() });
                 }
             }
@@ -204,5 +206,19 @@ mod tests {
         assert_eq!(drift, [Finding { key: "agent:3".into(), summary: "agent n3 (cluster 1) drifted: haproxy.cfg differ from what it applied".into() }]);
         let expiring = findings(&rule(Condition::CertificateExpiring { days: 14 }), &snapshot);
         assert_eq!(expiring.iter().map(|f| f.summary.as_str()).collect::<Vec<_>>(), ["certificate www expires in 9 days", "certificate old has expired"]);
+    }
+
+    #[test]
+    fn events_reach_the_rules_of_every_cluster_they_concern() {
+        let event = |key: &str, kind: &'static str, cluster_ids: Vec<i64>| FleetEvent { key: key.into(), at: 0, cluster_ids, kind, summary: key.into() };
+        // A pool with clusters 1 and 2 failed over; a VIP of cluster 3 moved.
+        let events = [event("failover:1", "dns_failover", vec![1, 2]), event("vip:1", "vip_moved", vec![3])];
+        let snapshot = Snapshot { now: 0, agents: &[], certificates: &[], events: &events };
+        let scoped = |condition: Condition, cluster_id: Option<i64>| NewAlertRule { cluster_id, ..rule(condition) };
+        assert_eq!(keys(&scoped(Condition::DnsFailover, None), &snapshot), ["failover:1"]);
+        assert_eq!(keys(&scoped(Condition::DnsFailover, Some(2)), &snapshot), ["failover:1"], "a cluster of the pool");
+        assert!(keys(&scoped(Condition::DnsFailover, Some(3)), &snapshot).is_empty(), "a cluster of another pool");
+        assert_eq!(keys(&scoped(Condition::VipMoved, Some(3)), &snapshot), ["vip:1"]);
+        assert!(keys(&scoped(Condition::VipMoved, Some(1)), &snapshot).is_empty());
     }
 }

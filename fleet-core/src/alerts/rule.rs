@@ -27,9 +27,13 @@ pub enum Condition {
         /// Days before `not_after`, 1..=365.
         days: u32,
     },
-    /// A VIP changed holder (keepalived's transitions). One notification per transition.
+    /// A VIP changed holder: a node's heartbeat shows it acquired the group's addresses (the
+    /// MASTER transition as the server measures it). One notification per transition.
     VipMoved,
-    /// A pool's DNS failover record moved (automatic or by hand). One notification per move.
+    /// A pool's DNS failover record moved (automatic, by hand or by cutover), or every member of
+    /// the pool went down (the record keeps pointing where it did). One notification per move
+    /// and per all-down episode. A failover belongs to a pool: a rule limited to a cluster hears
+    /// of the failovers of the pool holding that cluster.
     DnsFailover,
 }
 
@@ -74,8 +78,9 @@ pub struct NewAlertRule {
     pub name: String,
     /// What it watches.
     pub condition: Condition,
-    /// Only this cluster's agents (and its certificates' deployments are not filtered: a
-    /// certificate belongs to the fleet); `null`: the whole fleet.
+    /// Only this cluster's agents, VIPs and DNS failovers (a failover belongs to a pool: that of
+    /// the pool holding the cluster); certificates are not filtered (a certificate belongs to
+    /// the fleet); `null`: the whole fleet.
     #[serde(default)]
     pub cluster_id: Option<i64>,
     /// How long a condition must hold before the alert fires, seconds 0..=86400 (default 0).

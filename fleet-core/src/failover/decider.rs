@@ -6,8 +6,9 @@
 //! every tick: claim pools (lease until now + lease; a stopped replica's lapses) ->
 //!   each pool not backing off: Store::failover_tick (health -> decide -> move + timeline)
 //!   a move that failed -> next try after Backoff (1 s doubling to 60 s, jittered)
-//!   a move made -> the pool's webhook (its own task: retries never delay the next tick)
-//!                  -> a `notification` event with the outcome
+//!   a move made, or every member down (once per episode) -> the pool's webhook (its own
+//!                  task: retries never delay the next tick) -> a `notification` event with
+//!                  the outcome
 //! ```
 
 use std::collections::BTreeMap;
@@ -77,7 +78,10 @@ impl Decider {
                                 memory.retry_at = None;
                                 tokio::spawn(notify(self.store.clone(), pool_id, notice));
                             }
-                            Ok(FailoverTick { decision: Decision::Move { .. }, moved: None }) => {
+                            Ok(FailoverTick { all_down: Some(notice), .. }) => {
+                                tokio::spawn(notify(self.store.clone(), pool_id, notice));
+                            }
+                            Ok(FailoverTick { decision: Decision::Move { .. }, moved: None, .. }) => {
                                 let backoff = memory.backoff.get_or_insert_with(|| Backoff::new(Duration::from_secs(1), Duration::from_secs(60)));
                                 memory.retry_at = Some(tokio::time::Instant::now() + backoff.next_delay(&OsRandom));
                             }
@@ -96,7 +100,7 @@ impl Decider {
     }
 }
 
-/// Sends a move's notification to the pool's webhook, if it has one, and records the outcome
+/// Sends a move's (or an all-down episode's) notification to the pool's webhook, if it has one, and records the outcome
 /// on the pool's timeline (`notification`).
 async fn notify(store: Store, pool_id: i64, notice: serde_json::Value) {
     let Ok(failover) = store.failover_settings(pool_id).await else { return };

@@ -40,7 +40,8 @@ pub struct FailoverSettings {
     /// not healthy. `null` (default): heartbeats and HAProxy running only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<super::Probe>,
-    /// Where to POST a JSON notification of every automatic move (`http` or `https`),
+    /// Where to POST a JSON notification of every automatic move and every all-members-down
+    /// episode (`http` or `https`),
     /// retried with backoff (5 attempts over about 15 s); `null` (default): none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
@@ -161,14 +162,17 @@ pub struct FailoverMember {
     pub agent: String,
     /// Its cluster.
     pub cluster_id: i64,
-    /// The addresses the record would point at (`fleet-agent --public-ip`).
+    /// The addresses the record would point at: declared with `fleet-agent --public-ip`, else
+    /// the first global unicast address per family among the interfaces the agent reports.
     pub addresses: Vec<String>,
     /// Healthy now (heartbeat within the window, HAProxy running, the probe not failing).
     pub healthy: bool,
     /// Its last report of the pool's probe, when the pool has one and the agent reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<super::ProbeReport>,
-    /// Its last heartbeat, Unix ms.
+    /// Its last heartbeat (RFC 3339, UTC, as in the cluster status; Unix ms inside).
+    #[serde(with = "crate::clock::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_seen_at: Option<i64>,
 }
 
@@ -199,7 +203,9 @@ pub struct PoolFailover {
 pub struct FailoverEvent {
     /// Unix ms.
     pub at: i64,
-    /// `detection`, `decision`, `dns_update`, `error`, `manual`, `settings`.
+    /// `detection`, `decision`, `dns_update`, `error`, `manual`, `all_down` (every member
+    /// down: the record keeps pointing where it did; an alert and the webhook follow),
+    /// `notification`, `settings`.
     pub kind: String,
     /// What happened, lowercase.
     pub message: String,
@@ -216,5 +222,15 @@ mod tests {
         assert!(same.differences(&stored).is_empty());
         let changed = FailoverSettings { ttl: 30, provider_id: 8, failback: Some(60), ..stored.clone() };
         assert_eq!(changed.differences(&stored), ["ttl", "provider", "failback"]);
+    }
+
+    #[test]
+    fn members_show_their_last_heartbeat_in_rfc3339() {
+        let member = FailoverMember { agent: "a".into(), cluster_id: 1, addresses: vec![], healthy: true, probe: None, last_seen_at: Some(1_796_125_579_042) };
+        let shown = serde_json::to_value(&member).unwrap();
+        assert_eq!(shown["last_seen_at"], "2026-12-01T11:46:19.042Z");
+        assert_eq!(serde_json::from_value::<FailoverMember>(shown).unwrap(), member);
+        let never = FailoverMember { last_seen_at: None, ..member };
+        assert_eq!(serde_json::to_value(&never).unwrap()["last_seen_at"], serde_json::Value::Null);
     }
 }

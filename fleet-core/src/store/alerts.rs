@@ -231,9 +231,14 @@ impl Store {
         let certificates = rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("not_after")?))).collect::<Result<Vec<_>>>()?;
         let since = now - EVENT_LOOKBACK_MS;
         let mut events = Vec::new();
+        // A failover concerns every cluster of its pool.
+        let mut pool_clusters: std::collections::BTreeMap<i64, Vec<i64>> = std::collections::BTreeMap::new();
+        for row in sqlx::query("SELECT id, pool_id FROM clusters ORDER BY id").fetch_all(self.pool()).await? {
+            pool_clusters.entry(row.try_get("pool_id")?).or_default().push(row.try_get("id")?);
+        }
         let rows = sqlx::query(
             "SELECT e.id, e.pool_id, e.at, e.message, p.name FROM failover_events e JOIN pools p ON p.id = e.pool_id \
-             WHERE e.at >= $1 AND e.kind IN ('dns_update', 'manual') ORDER BY e.at",
+             WHERE e.at >= $1 AND e.kind IN ('dns_update', 'manual', 'all_down') ORDER BY e.at",
         )
         .bind(since)
         .fetch_all(self.pool())
@@ -241,17 +246,18 @@ impl Store {
         for row in &rows {
             let pool: String = row.try_get("name")?;
             let message: String = row.try_get("message")?;
+            let pool_id: i64 = row.try_get("pool_id")?;
             events.push(FleetEvent {
                 key: format!("failover:{}", row.try_get::<i64, _>("id")?),
                 at: row.try_get("at")?,
-                cluster_id: None,
+                cluster_ids: pool_clusters.get(&pool_id).cloned().unwrap_or_default(),
                 kind: "dns_failover",
                 summary: format!("pool {pool}: {message}"),
             });
         }
         let rows = sqlx::query(
             "SELECT t.id, t.at, t.agent, t.event, v.cluster_id, v.name FROM vip_transitions t JOIN vips v ON v.id = t.vip_id \
-             WHERE t.at >= $1 AND t.event = 'MASTER' ORDER BY t.at",
+             WHERE t.at >= $1 AND t.event = 'acquired' ORDER BY t.at",
         )
         .bind(since)
         .fetch_all(self.pool())
@@ -262,7 +268,7 @@ impl Store {
             events.push(FleetEvent {
                 key: format!("vip:{}", row.try_get::<i64, _>("id")?),
                 at: row.try_get("at")?,
-                cluster_id: Some(row.try_get("cluster_id")?),
+                cluster_ids: vec![row.try_get("cluster_id")?],
                 kind: "vip_moved",
                 summary: format!("vip {vip} is now held by {agent}"),
             });

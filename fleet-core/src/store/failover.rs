@@ -29,8 +29,11 @@ use crate::secrets::Keyring;
 /// How a move came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MoveCause<'a> {
-    /// An operator (activate, cutover, settings): the member becomes the preferred one.
+    /// An operator (activate, settings): the member becomes the preferred one.
     Manual,
+    /// An operator's cutover to the next ready standby: like [`MoveCause::Manual`], audited
+    /// `failover.cutover`.
+    Cutover,
     /// The decider holding the pool's lease: the move is stored only while it still holds it.
     Automatic {
         /// The replica's lease name.
@@ -46,20 +49,63 @@ pub struct FailoverTick {
     /// The move made, as a notification tells it (`event`, `pool_id`, `hostname`, `from`, `to`,
     /// `reason`, `records`, `at`); `None` when nothing moved or the move failed.
     pub moved: Option<serde_json::Value>,
+    /// Every member went down (first tick of the episode): the notification
+    /// (`{"event":"dns_failover.all_down","pool_id","hostname","active","reason","at"}`).
+    pub all_down: Option<serde_json::Value>,
 }
 
-/// The addresses an agent declared for the record (`fleet-agent --public-ip`, facts
-/// `public_ips`), of `record_type`'s family.
+/// The addresses the record points at for member `agent`, of `record_type`'s family: those it
+/// declared (`fleet-agent --public-ip`, facts `public_ips`); when it declared none at all, the
+/// first global unicast address of that family among the interfaces it reports
+/// ([`reported_public_address`]).
 fn member_addresses(agent: &Agent, record_type: RecordType) -> Vec<IpAddr> {
-    let declared = agent.facts.get("public_ips").and_then(|v| v.as_array()).cloned().unwrap_or_default();
-    declared
+    let family = |a: &IpAddr| match record_type {
+        RecordType::Aaaa => a.is_ipv6(),
+        _ => a.is_ipv4(),
+    };
+    let declared: Vec<IpAddr> = agent
+        .facts
+        .get("public_ips")
+        .and_then(|v| v.as_array())
+        .map(|list| list.iter().filter_map(|v| v.as_str()?.parse::<IpAddr>().ok()).collect())
+        .unwrap_or_default();
+    if !declared.is_empty() {
+        return declared.into_iter().filter(family).collect();
+    }
+    reported_public_address(&agent.interfaces, family).into_iter().collect()
+}
+
+/// The fallback when an agent declared no public address: the first address of `family` that
+/// is global unicast, in the order the agent reported them (interfaces and addresses as the
+/// kernel lists them, so an interface's primary address comes before secondary ones such as a
+/// VIP keepalived added), on an interface that is up. Not global: unspecified, loopback,
+/// link-local (169.254/16, fe80::/10), private (10/8, 172.16/12, 192.168/16), shared
+/// (100.64/10), unique local (fc00::/7), multicast, broadcast, IPv4-mapped IPv6. One address
+/// per family: a node with several public addresses declares the ones to publish.
+fn reported_public_address(interfaces: &[crate::vip::NodeInterface], family: impl Fn(&IpAddr) -> bool) -> Option<IpAddr> {
+    interfaces
         .iter()
-        .filter_map(|v| v.as_str()?.parse::<IpAddr>().ok())
-        .filter(|a| match record_type {
-            RecordType::Aaaa => a.is_ipv6(),
-            _ => a.is_ipv4(),
-        })
-        .collect()
+        .filter(|i| i.up)
+        .flat_map(|i| i.addresses.iter())
+        .filter_map(|a| a.split('/').next()?.trim().parse::<IpAddr>().ok())
+        .filter(|a| family(a))
+        .find(global_unicast)
+}
+
+fn global_unicast(address: &IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            let shared = a == 100 && (64..128).contains(&b);
+            !(v4.is_unspecified() || v4.is_loopback() || v4.is_link_local() || v4.is_private() || shared || v4.is_multicast() || v4.is_broadcast())
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            let link_local = first & 0xffc0 == 0xfe80;
+            let unique_local = first & 0xfe00 == 0xfc00;
+            !(v6.is_unspecified() || v6.is_loopback() || link_local || unique_local || v6.is_multicast() || v6.to_ipv4_mapped().is_some())
+        }
+    }
 }
 
 /// The RRsets pointing the pool's hostname at `member`, one per record type; an error naming
@@ -69,7 +115,10 @@ fn record_sets(settings: &FailoverSettings, member: &Agent) -> Result<Vec<Record
     for record_type in &settings.record_types {
         let addresses = member_addresses(member, *record_type);
         if addresses.is_empty() {
-            return Err(Error::invalid(format!("agent {} declared no {record_type} address (fleet-agent --public-ip)", member.name)));
+            return Err(Error::invalid(format!(
+                "agent {} has no {record_type} address: none declared (fleet-agent --public-ip) and none global among its interfaces",
+                member.name
+            )));
         }
         sets.push(RecordSet { name: settings.hostname.clone(), record_type: *record_type, ttl: settings.ttl, values: addresses.iter().map(ToString::to_string).collect() });
     }
@@ -318,11 +367,12 @@ impl Store {
         let now = self.now();
         let (preferred, action, kind) = match cause {
             MoveCause::Manual => (Some(agent.to_string()), "failover.activate", "manual"),
+            MoveCause::Cutover => (Some(agent.to_string()), "failover.cutover", "manual"),
             MoveCause::Automatic { .. } => (state.preferred.clone(), "failover.move", "dns_update"),
         };
         let mut tx = self.write_tx().await?;
         let stored = match cause {
-            MoveCause::Manual => sqlx::query("UPDATE pool_failover SET active = $1, preferred = $2, last_move_at = $3, updated_at = $3 WHERE pool_id = $4")
+            MoveCause::Manual | MoveCause::Cutover => sqlx::query("UPDATE pool_failover SET active = $1, preferred = $2, last_move_at = $3, updated_at = $3 WHERE pool_id = $4")
                 .bind(agent)
                 .bind(preferred)
                 .bind(now)
@@ -383,7 +433,8 @@ impl Store {
         Ok(records_text(&sets))
     }
 
-    /// Moves the record to the next ready standby (healthy, addressed, in pool order).
+    /// Moves the record to the next ready standby (healthy, addressed, in pool order), audited
+    /// `failover.cutover` (the standby becomes the preferred member, as with activate).
     pub async fn cut_over(&self, actor: &str, ring: &Keyring, pool_id: i64) -> Result<PoolFailover> {
         let (settings, state) = self.configured(pool_id).await?;
         let now = self.now();
@@ -394,7 +445,7 @@ impl Store {
             .filter(|a| Some(&a.name) != state.active.as_ref())
             .find(|a| healthy(&observation(a, &settings), settings.window_ms(), now) && settings.record_types.iter().all(|t| !member_addresses(a, *t).is_empty()))
             .ok_or_else(|| Error::Conflict(format!("pool {pool_id} has no ready standby to cut over to")))?;
-        self.activate(actor, ring, pool_id, &next.name, &format!("cut over by {actor}")).await?;
+        self.move_record(actor, ring, pool_id, &next.name, MoveCause::Cutover, &format!("cut over by {actor}")).await?;
         self.failover(pool_id).await
     }
 
@@ -448,6 +499,7 @@ impl Store {
         }
         let decision = decide(&settings.policy(), &state, &members, now);
         let mut moved = None;
+        let mut all_down = None;
         match &decision {
             Decision::Move { to, reason } => {
                 self.failover_event(pool_id, "decision", &format!("move to {to}: {reason}")).await?;
@@ -459,7 +511,12 @@ impl Store {
             }
             Decision::AllDown if !memory.alerted => {
                 memory.alerted = true;
-                self.failover_event(pool_id, "error", "no healthy member with an address: the record keeps pointing where it does").await?;
+                let at = state.active.as_deref().map_or_else(|| "nothing (no member was ever active)".to_string(), |a| a.to_string());
+                let reason = format!("no healthy member with an address: {} keeps pointing at {at}", settings.hostname);
+                // `all_down` (an alert with condition dns_failover fires on it) and the webhook.
+                self.failover_event(pool_id, "all_down", &reason).await?;
+                all_down = Some(json!({"event": "dns_failover.all_down", "pool_id": pool_id, "hostname": settings.hostname,
+                    "active": state.active, "reason": reason, "at": crate::clock::rfc3339(now)}));
             }
             Decision::Hold { to, until } if !memory.held => {
                 memory.held = true;
@@ -472,7 +529,7 @@ impl Store {
         // The one-time notes end with the condition that caused them.
         memory.alerted &= matches!(decision, Decision::AllDown);
         memory.held &= matches!(decision, Decision::Hold { .. });
-        Ok(FailoverTick { decision, moved })
+        Ok(FailoverTick { decision, moved, all_down })
     }
 
     /// Dynamic DNS: when the active member's declared addresses (`--public-ip`) differ from what
@@ -539,5 +596,66 @@ impl Store {
         tx.commit().await?;
         let message = format!("{} now points at {} ({}): its address changed", settings.hostname, active.name, wanted_text.join("; "));
         self.failover_event(pool_id, "dns_update", &message).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vip::NodeInterface;
+
+    fn agent(public_ips: Option<serde_json::Value>, interfaces: Vec<NodeInterface>) -> Agent {
+        let mut facts = serde_json::json!({});
+        if let Some(ips) = public_ips {
+            facts["public_ips"] = ips;
+        }
+        Agent {
+            id: 1,
+            cluster_id: 1,
+            name: "n".into(),
+            hostname: String::new(),
+            facts,
+            last_seen_at: None,
+            state: crate::monitor::NodeState::Offline,
+            heartbeat_ms: None,
+            drift: None,
+            applied_version: None,
+            last_outcome: None,
+            last_error: None,
+            last_diagnostics: Vec::new(),
+            keepalived: None,
+            interfaces,
+            created_at: 0,
+        }
+    }
+
+    fn interface(name: &str, up: bool, addresses: &[&str]) -> NodeInterface {
+        NodeInterface { name: name.into(), up, addresses: addresses.iter().map(|a| a.to_string()).collect() }
+    }
+
+    fn text(addresses: Vec<IpAddr>) -> Vec<String> {
+        addresses.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_member_without_a_declared_address_falls_back_to_its_first_global_interface_address() {
+        let interfaces = vec![
+            interface("lo", true, &["127.0.0.1/8", "::1/128"]),
+            interface("eth1", false, &["203.0.113.9/24"]),
+            interface("eth0", true, &["10.0.0.5/24", "169.254.1.1/16", "100.64.0.1/10", "fe80::1/64", "fd00::1/64", "198.51.100.7/24", "198.51.100.50/24", "2001:db8::7/64"]),
+        ];
+        let undeclared = agent(None, interfaces.clone());
+        assert_eq!(text(member_addresses(&undeclared, RecordType::A)), ["198.51.100.7"], "the first global one; not loopback, a down interface, private, link-local or shared; not the secondary");
+        assert_eq!(text(member_addresses(&undeclared, RecordType::Aaaa)), ["2001:db8::7"], "not link-local or unique local");
+        // A declaration wins, even for a family it does not cover.
+        let declared = agent(Some(serde_json::json!(["192.0.2.1"])), interfaces.clone());
+        assert_eq!(text(member_addresses(&declared, RecordType::A)), ["192.0.2.1"]);
+        assert!(member_addresses(&declared, RecordType::Aaaa).is_empty());
+        // An empty declaration is no declaration.
+        assert_eq!(text(member_addresses(&agent(Some(serde_json::json!([])), interfaces), RecordType::A)), ["198.51.100.7"]);
+        // Nothing global: no address, so not addressable.
+        let private = agent(None, vec![interface("eth0", true, &["192.168.1.5/24", "172.16.0.1/12", "::ffff:198.51.100.1/128"])]);
+        assert!(member_addresses(&private, RecordType::A).is_empty());
+        assert!(member_addresses(&private, RecordType::Aaaa).is_empty());
     }
 }

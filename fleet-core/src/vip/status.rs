@@ -27,7 +27,9 @@ pub struct VipNodeStatus {
     pub state: Option<VrrpState>,
     /// The node's interfaces hold at least one of the group's addresses.
     pub holds: bool,
-    /// Its last heartbeat, Unix ms.
+    /// Its last heartbeat (RFC 3339, UTC, as in the cluster status; Unix ms inside).
+    #[serde(with = "crate::clock::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_seen_at: Option<i64>,
 }
 

@@ -95,6 +95,8 @@ async fn vips_render_every_node_and_follow_the_heartbeats(db: Db) {
     assert_eq!(web["holder"], "lb1", "{status:#}");
     assert!(web["since"].as_i64().is_some());
     assert_eq!(web["nodes"][0]["state"], "MASTER");
+    let seen = web["nodes"][0]["last_seen_at"].as_str().unwrap_or_default();
+    assert!(seen.ends_with('Z') && fleet_core::clock::parse_rfc3339(seen).is_some(), "last_seen_at in RFC 3339: {web:#}");
     heartbeat(&s, &lb2, "198.18.0.12", &["198.18.0.50/24"], true).await;
     heartbeat(&s, &lb1, "198.18.0.11", &[], true).await;
     let status = s.get(&format!("/api/v1/clusters/{id}/status"), &admin).await.expect(200);
