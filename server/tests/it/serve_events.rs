@@ -1,15 +1,16 @@
 //! The event stream (`GET /api/v1/events`) over HTTP: a subscriber sees a change (a pool made,
 //! a version committed) as an `audit` event within a second, filtered by cluster and kind; the
-//! stream needs a signed-in caller.
+//! stream needs a signed-in caller. An agent's drift and apply reports, and the alert firing and
+//! resolving on them, reach a subscriber too.
 
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::serve_support::{start, Db};
+use crate::serve_support::{fresh_postgres, start, start_on, Db};
 
-crate::serve_tests!(changes_stream_as_server_sent_events);
+crate::serve_tests!(changes_stream_as_server_sent_events, reports_drift_and_alerts_reach_a_subscriber);
 
 /// Reads the stream until an event whose JSON data satisfies `want`, 5 s at most: the events
 /// seen up to it, as (event name, data).
@@ -60,4 +61,46 @@ async fn changes_stream_as_server_sent_events(db: Db) {
     let seen = read_until(&mut only_edge, &mut buffer, |_, v| v["data"]["action"] == "version.import").await;
     assert!(seen.iter().all(|(_, v)| v["cluster_id"] == id || v["cluster_id"].is_null()), "only edge's events: {seen:#?}");
     assert!(!seen.iter().any(|(_, v)| v["cluster_id"] == other), "{seen:#?}");
+}
+
+async fn reports_drift_and_alerts_reach_a_subscriber(db: Db) {
+    let database = match db {
+        Db::Sqlite => None,
+        Db::Postgres => match fresh_postgres().await {
+            Some(url) => Some(url),
+            None => return,
+        },
+    };
+    let s = start_on(database, &["--alert-interval-ms", "200"]);
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    s.send(s.request(Method::POST, &format!("/api/v1/clusters/{id}/import"), Some(&admin)).body("defaults\n    mode http\n")).await.expect(201);
+    s.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 1})).await.expect(200);
+    let agent = s.agent(&admin, id, "n1").await;
+    let rule = s.post("/api/v1/alerts/rules", &admin, json!({"name": "failed", "condition": {"kind": "apply_failed"}})).await.expect(201);
+    let mut events = s.request(Method::GET, "/api/v1/events", Some(&admin)).send().await.unwrap();
+    assert_eq!(events.status(), 200);
+    // The feed reads from when someone listens: let it see this subscriber first.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    let drift = json!({"files": [{"path": "haproxy.cfg", "diff": "-    mode http\n+    mode tcp\n"}]});
+    s.post("/api/v1/agent/heartbeat", &agent, json!({"facts": {}, "drift": drift})).await.expect(200);
+    s.post("/api/v1/agent/report", &agent, json!({"version": 1, "outcome": "rejected", "error": "[ALERT] bad"})).await.expect(200);
+    let mut buffer = String::new();
+    let seen = read_until(&mut events, &mut buffer, |name, v| name == "alert" && v["data"]["state"] == "firing").await;
+    let drifted = seen.iter().find(|(n, v)| n == "audit" && v["data"]["action"] == "agent.drift").unwrap_or_else(|| panic!("no drift event: {seen:#?}"));
+    assert_eq!(drifted.1["cluster_id"], id);
+    assert!(drifted.1["data"]["details"].to_string().contains("haproxy.cfg"), "{drifted:#?}");
+    let report = seen.iter().find(|(n, v)| n == "audit" && v["data"]["action"] == "agent.report").unwrap_or_else(|| panic!("no report event: {seen:#?}"));
+    assert_eq!((report.1["cluster_id"].as_i64(), report.1["data"]["actor"].as_str()), (Some(id), Some("agent:n1")), "{report:#?}");
+    let fired = &seen.last().unwrap().1;
+    assert_eq!((fired["kind"].as_str(), fired["data"]["rule_id"].as_i64()), (Some("alert"), rule["id"].as_i64()), "{fired:#}");
+    assert!(fired["data"]["summary"].as_str().unwrap().contains("rejected"), "{fired:#}");
+
+    // It applies: the report, then the alert resolving.
+    s.post("/api/v1/agent/report", &agent, json!({"version": 1, "outcome": "applied"})).await.expect(200);
+    let seen = read_until(&mut events, &mut buffer, |name, v| name == "alert" && v["data"]["state"] == "resolved").await;
+    assert!(seen.iter().any(|(n, v)| n == "audit" && v["data"]["action"] == "agent.report" && v["data"]["details"].to_string().contains("applied")), "{seen:#?}");
+    let resolved = &seen.last().unwrap().1;
+    assert_eq!(resolved["data"]["rule_id"].as_i64(), rule["id"].as_i64(), "{resolved:#}");
 }
