@@ -206,6 +206,31 @@ pub struct ProxySummary {
     pub sessions: i64,
     /// Total sessions.
     pub total_sessions: i64,
+    /// What it carried since the worker started (absent from older agents' summaries: 0).
+    #[serde(flatten)]
+    pub traffic: Traffic,
+}
+
+/// A row's cumulative traffic counters (`show stat`, management.txt §9.1 field names in
+/// brackets), since the worker started: they restart at 0 on a reload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Traffic {
+    /// HTTP requests (`req_tot`); for a server, which has none, the HTTP responses it gave
+    /// (`hrsp_1xx` .. `hrsp_5xx` + `hrsp_other`), as the stats history counts them.
+    #[serde(default)]
+    pub requests: i64,
+    /// Bytes received from clients (`bin`).
+    #[serde(default)]
+    pub bytes_in: i64,
+    /// Bytes sent to clients (`bout`).
+    #[serde(default)]
+    pub bytes_out: i64,
+    /// HTTP 4xx responses (`hrsp_4xx`).
+    #[serde(default)]
+    pub responses_4xx: i64,
+    /// HTTP 5xx responses (`hrsp_5xx`).
+    #[serde(default)]
+    pub responses_5xx: i64,
 }
 
 /// A server's live figures.
@@ -217,6 +242,9 @@ pub struct ServerSummary {
     pub weight: i64,
     /// Current sessions.
     pub sessions: i64,
+    /// What it carried since the worker started (absent from older agents' summaries: 0).
+    #[serde(flatten)]
+    pub traffic: Traffic,
 }
 
 impl RuntimeSummary {
@@ -242,6 +270,9 @@ impl RuntimeSummary {
         let columns: Vec<&str> = header.split(',').collect();
         let index = |name: &str| columns.iter().position(|c| *c == name);
         let req_rate = index("req_rate");
+        let at = |name: &str| index(name).unwrap_or(usize::MAX);
+        let (req_tot, bin, bout, h4, h5) = (at("req_tot"), at("bin"), at("bout"), at("hrsp_4xx"), at("hrsp_5xx"));
+        let responses = ["hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"].map(at);
         let (Some(px), Some(sv), Some(status), Some(scur), Some(stot), Some(weight)) =
             (index("pxname"), index("svname"), index("status"), index("scur"), index("stot"), index("weight"))
         else {
@@ -251,6 +282,7 @@ impl RuntimeSummary {
             let fields: Vec<&str> = line.split(',').collect();
             let field = |i: usize| fields.get(i).copied().unwrap_or("");
             let int = |i: usize| field(i).parse::<i64>().unwrap_or(0);
+            let traffic = |requests: i64| Traffic { requests, bytes_in: int(bin), bytes_out: int(bout), responses_4xx: int(h4), responses_5xx: int(h5) };
             match field(sv) {
                 "" => {}
                 "FRONTEND" | "BACKEND" => {
@@ -260,13 +292,18 @@ impl RuntimeSummary {
                     let key = format!("{}/{}", field(px), field(sv).to_ascii_lowercase());
                     summary.proxies.insert(
                         key,
-                        ProxySummary { status: field(status).to_string(), sessions: int(scur), total_sessions: int(stot) },
+                        ProxySummary { status: field(status).to_string(), sessions: int(scur), total_sessions: int(stot), traffic: traffic(int(req_tot)) },
                     );
                 }
                 server => {
                     summary.servers.insert(
                         format!("{}/{server}", field(px)),
-                        ServerSummary { status: field(status).to_string(), weight: int(weight), sessions: int(scur) },
+                        ServerSummary {
+                            status: field(status).to_string(),
+                            weight: int(weight),
+                            sessions: int(scur),
+                            traffic: traffic(responses.iter().map(|i| int(*i)).sum()),
+                        },
                     );
                 }
             }
@@ -315,9 +352,26 @@ mod tests {
         let summary = RuntimeSummary::from_show(info, stat);
         assert_eq!(summary.version.as_deref(), Some("2.6.12"));
         assert_eq!((summary.uptime_sec, summary.current_connections, summary.request_rate), (Some(42), Some(3), Some(9)));
-        assert_eq!(summary.proxies["fe/frontend"], ProxySummary { status: "OPEN".into(), sessions: 2, total_sessions: 40 });
-        assert_eq!(summary.servers["app/s1"], ServerSummary { status: "DRAIN".into(), weight: 3, sessions: 1 });
+        assert_eq!(summary.proxies["fe/frontend"], ProxySummary { status: "OPEN".into(), sessions: 2, total_sessions: 40, ..Default::default() });
+        assert_eq!(summary.servers["app/s1"], ServerSummary { status: "DRAIN".into(), weight: 3, sessions: 1, ..Default::default() });
         assert_eq!(RuntimeSummary::from_show("", "garbage"), RuntimeSummary::default());
+    }
+
+    #[test]
+    fn traffic_counters_are_summarised() {
+        let stat = "# pxname,svname,scur,stot,bin,bout,status,weight,req_tot,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other\n\
+            app,BACKEND,1,20,1000,5000,UP,3,18,0,14,1,2,1,0\n\
+            app,s1,1,20,900,4000,UP,3,,1,10,1,2,1,1\n";
+        let summary = RuntimeSummary::from_show("", stat);
+        let backend = Traffic { requests: 18, bytes_in: 1000, bytes_out: 5000, responses_4xx: 2, responses_5xx: 1 };
+        assert_eq!(summary.proxies["app/backend"].traffic, backend);
+        let server = Traffic { requests: 16, bytes_in: 900, bytes_out: 4000, responses_4xx: 2, responses_5xx: 1 };
+        assert_eq!(summary.servers["app/s1"].traffic, server, "a server's requests are the responses it gave");
+        // Flattened in the heartbeat; an older agent's summary without them reads 0.
+        let json = serde_json::to_value(&summary.servers["app/s1"]).unwrap();
+        assert_eq!((json["requests"].as_i64(), json["responses_5xx"].as_i64()), (Some(16), Some(1)));
+        let old: ServerSummary = serde_json::from_value(serde_json::json!({"status": "UP", "weight": 1, "sessions": 2})).unwrap();
+        assert_eq!(old.traffic, Traffic::default());
     }
 
     #[test]

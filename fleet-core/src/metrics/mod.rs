@@ -14,12 +14,18 @@
 //! (agents per state) over the cluster's online agents. Label cardinality is bounded: at most
 //! `max_servers` `(cluster, backend, server)` keys are exported, in name order, and
 //! `fleet_metrics_servers_dropped` says how many were left out.
+//!
+//! Traffic (`*_http_requests_total`, `*_bytes_in_total`, `*_bytes_out_total`,
+//! `*_http_responses_total{code="4xx"|"5xx"}`, per frontend/backend and per server) is the sum
+//! of the online agents' HAProxy counters as their latest heartbeat carried them: counters that
+//! restart at 0 when a node's HAProxy reloads or an agent goes offline, which Prometheus'
+//! `rate()` reads as a counter reset. Rates are `rate(...[1m])` on the scraping side.
 
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write};
 
 use crate::model::ApplyOutcome;
-use crate::runtime::RuntimeSummary;
+use crate::runtime::{RuntimeSummary, Traffic};
 
 /// The default of `fleet serve --metrics-max-servers`.
 pub const DEFAULT_MAX_SERVERS: usize = 10_000;
@@ -153,10 +159,18 @@ pub const FAMILIES: &[&str] = &[
     "fleet_proxy_status",
     "fleet_proxy_current_sessions",
     "fleet_proxy_sessions_total",
+    "fleet_proxy_http_requests_total",
+    "fleet_proxy_bytes_in_total",
+    "fleet_proxy_bytes_out_total",
+    "fleet_proxy_http_responses_total",
     "fleet_server_status",
     "fleet_server_up",
     "fleet_server_current_sessions",
     "fleet_server_weight",
+    "fleet_server_http_requests_total",
+    "fleet_server_bytes_in_total",
+    "fleet_server_bytes_out_total",
+    "fleet_server_http_responses_total",
     "fleet_metrics_servers_exported",
     "fleet_metrics_servers_dropped",
     "fleet_certificate_expiry_timestamp_seconds",
@@ -234,6 +248,42 @@ struct ServerAggregate {
     all_up: bool,
     sessions: i64,
     weight: i64,
+    traffic: Traffic,
+}
+
+/// Adds `more` to `sum`, counter by counter.
+fn add(sum: &mut Traffic, more: &Traffic) {
+    sum.requests += more.requests;
+    sum.bytes_in += more.bytes_in;
+    sum.bytes_out += more.bytes_out;
+    sum.responses_4xx += more.responses_4xx;
+    sum.responses_5xx += more.responses_5xx;
+}
+
+/// The traffic families of one kind of row (`fleet_proxy` or `fleet_server`): each family's
+/// name, help and figure; the responses family has a `code` label.
+fn traffic_families<'a, K>(w: &mut Writer, prefix: &str, what: &str, rows: &[(Vec<(&'a str, &'a str)>, K)], traffic: impl Fn(&K) -> &Traffic) {
+    let figures: [(&str, &str, fn(&Traffic) -> i64); 3] = [
+        ("http_requests_total", "HTTP requests (a server: the HTTP responses it gave) since each HAProxy started", |t| t.requests),
+        ("bytes_in_total", "Bytes received from clients since each HAProxy started", |t| t.bytes_in),
+        ("bytes_out_total", "Bytes sent to clients since each HAProxy started", |t| t.bytes_out),
+    ];
+    for (suffix, help, get) in figures {
+        let name = format!("{prefix}_{suffix}");
+        w.family(&name, "counter", &format!("{help}, per {what}, summed over the cluster's online agents."));
+        for (labels, row) in rows {
+            w.sample(&name, labels, get(traffic(row)));
+        }
+    }
+    let name = format!("{prefix}_http_responses_total");
+    w.family(&name, "counter", &format!("HTTP responses by class (4xx, 5xx) since each HAProxy started, per {what}, summed over the cluster's online agents."));
+    for (labels, row) in rows {
+        for (code, value) in [("4xx", traffic(row).responses_4xx), ("5xx", traffic(row).responses_5xx)] {
+            let mut labels = labels.clone();
+            labels.push(("code", code));
+            w.sample(&name, &labels, value);
+        }
+    }
 }
 
 /// One proxy's figures over a cluster's online agents.
@@ -242,6 +292,7 @@ struct ProxyAggregate {
     states: BTreeMap<String, i64>,
     sessions: i64,
     total: i64,
+    traffic: Traffic,
 }
 
 /// The fleet families of `snapshot` (see the module docs).
@@ -333,6 +384,7 @@ pub fn render(snapshot: &FleetSnapshot, options: &MetricsOptions) -> String {
             *entry.states.entry(status_label(&proxy.status)).or_default() += 1;
             entry.sessions += proxy.sessions;
             entry.total += proxy.total_sessions;
+            add(&mut entry.traffic, &proxy.traffic);
         }
         for (key, server) in &runtime.servers {
             let (backend, name) = key.split_once('/').unwrap_or(("", key.as_str()));
@@ -341,6 +393,7 @@ pub fn render(snapshot: &FleetSnapshot, options: &MetricsOptions) -> String {
             entry.all_up &= server_is_up(&server.status);
             entry.sessions += server.sessions;
             entry.weight += server.weight;
+            add(&mut entry.traffic, &server.traffic);
         }
     }
     w.family("fleet_proxy_status", "gauge", "Online agents of the cluster reporting the frontend or backend in this state.");
@@ -357,6 +410,8 @@ pub fn render(snapshot: &FleetSnapshot, options: &MetricsOptions) -> String {
     for ((cluster, proxy, kind), p) in &proxies {
         w.sample("fleet_proxy_sessions_total", &[("cluster", cluster), ("proxy", proxy), ("type", kind)], p.total);
     }
+    let rows: Vec<_> = proxies.iter().map(|((cluster, proxy, kind), p)| (vec![("cluster", *cluster), ("proxy", *proxy), ("type", *kind)], p)).collect();
+    traffic_families(&mut w, "fleet_proxy", "frontend or backend", &rows, |p| &p.traffic);
 
     let dropped = servers.len().saturating_sub(options.max_servers);
     let kept: Vec<_> = servers.iter().take(options.max_servers).collect();
@@ -378,6 +433,8 @@ pub fn render(snapshot: &FleetSnapshot, options: &MetricsOptions) -> String {
     for ((cluster, backend, server), s) in &kept {
         w.sample("fleet_server_weight", &[("cluster", cluster), ("backend", backend), ("server", server)], s.weight);
     }
+    let rows: Vec<_> = kept.iter().map(|((cluster, backend, server), s)| (vec![("cluster", *cluster), ("backend", *backend), ("server", *server)], *s)).collect();
+    traffic_families(&mut w, "fleet_server", "server", &rows, |s| &s.traffic);
     w.family("fleet_metrics_servers_exported", "gauge", "Servers (cluster, backend, server) exported in the fleet_server_* families.");
     w.sample("fleet_metrics_servers_exported", &[], kept.len());
     w.family("fleet_metrics_servers_dropped", "gauge", "Servers left out of the fleet_server_* families by fleet serve --metrics-max-servers.");
@@ -422,8 +479,18 @@ mod tests {
         RuntimeSummary {
             current_connections: Some(7),
             request_rate: Some(3),
-            proxies: [("web/frontend".to_string(), ProxySummary { status: "OPEN".into(), sessions: 2, total_sessions: 40 })].into(),
-            servers: servers.iter().map(|(k, s, n)| (k.to_string(), ServerSummary { status: s.to_string(), weight: 1, sessions: *n })).collect(),
+            proxies: [(
+                "web/frontend".to_string(),
+                ProxySummary { status: "OPEN".into(), sessions: 2, total_sessions: 40, traffic: Traffic { requests: 100, bytes_in: 1_000, bytes_out: 9_000, responses_4xx: 3, responses_5xx: 1 } },
+            )]
+            .into(),
+            servers: servers
+                .iter()
+                .map(|(k, s, n)| {
+                    let traffic = Traffic { requests: 10 * n, bytes_in: 100 * n, bytes_out: 1_000 * n, responses_4xx: *n, responses_5xx: 1 };
+                    (k.to_string(), ServerSummary { status: s.to_string(), weight: 1, sessions: *n, traffic })
+                })
+                .collect(),
             ..RuntimeSummary::default()
         }
     }
@@ -486,6 +553,15 @@ mod tests {
             "fleet_proxy_status{cluster=\"edge\",proxy=\"web\",type=\"frontend\",state=\"open\"} 2\n",
             "fleet_node_current_connections{cluster=\"edge\",agent=\"n2\"} 7\n",
             "fleet_metrics_servers_dropped 0\n",
+            // Traffic counters: n1's and n2's summed, the offline n3's left out.
+            "fleet_proxy_http_requests_total{cluster=\"edge\",proxy=\"web\",type=\"frontend\"} 200\n",
+            "fleet_proxy_bytes_out_total{cluster=\"edge\",proxy=\"web\",type=\"frontend\"} 18000\n",
+            "fleet_proxy_http_responses_total{cluster=\"edge\",proxy=\"web\",type=\"frontend\",code=\"5xx\"} 2\n",
+            "fleet_server_http_requests_total{cluster=\"edge\",backend=\"app\",server=\"s1\"} 50\n",
+            "fleet_server_bytes_in_total{cluster=\"edge\",backend=\"app\",server=\"s1\"} 500\n",
+            "fleet_server_bytes_out_total{cluster=\"edge\",backend=\"app\",server=\"s2\"} 2000\n",
+            "fleet_server_http_responses_total{cluster=\"edge\",backend=\"app\",server=\"s1\",code=\"4xx\"} 5\n",
+            "fleet_server_http_responses_total{cluster=\"edge\",backend=\"app\",server=\"s1\",code=\"5xx\"} 2\n",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }
@@ -499,7 +575,7 @@ mod tests {
         assert!(text.contains("fleet_metrics_servers_exported 1\n"), "{text}");
         assert!(text.contains("fleet_metrics_servers_dropped 1\n"), "{text}");
         assert!(text.contains("server=\"s1\""));
-        assert!(!text.contains("server=\"s2\""));
+        assert!(!text.contains("server=\"s2\""), "no family of a dropped server, traffic included");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `/metrics` with real data: agents whose heartbeats carry runtime summaries, apply reports, a
+//! `/metrics` with real data: agents whose heartbeats carry runtime summaries (with each
+//! backend's and server's traffic counters, summed per cluster), apply reports, a
 //! certificate; the bearer token (`--metrics-token-file`), the server cap
 //! (`--metrics-max-servers`), `promtool check metrics` on the answer, the Grafana dashboard's
 //! queries against the families the server renders, and how long a scrape of 1,000 agents × 50
@@ -22,11 +23,18 @@ crate::serve_tests!(metrics_describe_the_fleet);
 
 /// A runtime summary as fleet-agent puts it in its heartbeat's facts.
 fn runtime(servers: &[(&str, &str, i64)]) -> Value {
-    let servers: serde_json::Map<String, Value> =
-        servers.iter().map(|(key, status, sessions)| (key.to_string(), json!({"status": status, "weight": 1, "sessions": sessions}))).collect();
+    let servers: serde_json::Map<String, Value> = servers
+        .iter()
+        .map(|(key, status, sessions)| {
+            let traffic = json!({"status": status, "weight": 1, "sessions": sessions, "requests": 10 * sessions, "bytes_in": 100 * sessions,
+                "bytes_out": 1000 * sessions, "responses_4xx": sessions, "responses_5xx": 1});
+            (key.to_string(), traffic)
+        })
+        .collect();
     json!({
         "version": "2.8.5", "uptime_sec": 60, "current_connections": 9, "session_rate": 4, "request_rate": 3,
-        "proxies": {"web/frontend": {"status": "OPEN", "sessions": 2, "total_sessions": 40}, "app/backend": {"status": "UP", "sessions": 2, "total_sessions": 30}},
+        "proxies": {"web/frontend": {"status": "OPEN", "sessions": 2, "total_sessions": 40},
+            "app/backend": {"status": "UP", "sessions": 2, "total_sessions": 30, "requests": 25, "bytes_in": 2500, "bytes_out": 25000, "responses_4xx": 2, "responses_5xx": 1}},
         "servers": servers,
     })
 }
@@ -103,10 +111,22 @@ async fn metrics_describe_the_fleet(db: Db) {
         "fleet_metrics_servers_dropped 1\n",
         "fleet_certificate_expiry_timestamp_seconds{certificate=\"www\",cluster=\"\"}",
         "fleet_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"401\"} 3\n",
+        // Traffic per backend and per server, summed over the two agents.
+        "fleet_proxy_http_requests_total{cluster=\"edge\",proxy=\"app\",type=\"backend\"} 50\n",
+        "fleet_proxy_bytes_in_total{cluster=\"edge\",proxy=\"app\",type=\"backend\"} 5000\n",
+        "fleet_proxy_bytes_out_total{cluster=\"edge\",proxy=\"app\",type=\"backend\"} 50000\n",
+        "fleet_proxy_http_responses_total{cluster=\"edge\",proxy=\"app\",type=\"backend\",code=\"4xx\"} 4\n",
+        "fleet_proxy_http_responses_total{cluster=\"edge\",proxy=\"app\",type=\"backend\",code=\"5xx\"} 2\n",
+        "fleet_proxy_http_requests_total{cluster=\"edge\",proxy=\"web\",type=\"frontend\"} 0\n",
+        "fleet_server_http_requests_total{cluster=\"edge\",backend=\"app\",server=\"s1\"} 70\n",
+        "fleet_server_bytes_in_total{cluster=\"edge\",backend=\"app\",server=\"s1\"} 700\n",
+        "fleet_server_bytes_out_total{cluster=\"edge\",backend=\"app\",server=\"s1\"} 7000\n",
+        "fleet_server_http_responses_total{cluster=\"edge\",backend=\"app\",server=\"s1\",code=\"4xx\"} 7\n",
+        "fleet_server_http_responses_total{cluster=\"edge\",backend=\"app\",server=\"s2\",code=\"5xx\"} 1\n",
     ] {
         assert!(text.contains(line), "{line:?} missing in\n{text}");
     }
-    assert!(!text.contains("server=\"z\""), "dropped by the cap");
+    assert!(!text.contains("server=\"z\""), "dropped by the cap, its traffic families too");
     // Seconds until notAfter: 30 days, give or take the test's own duration.
     let left: i64 = text
         .lines()
@@ -134,7 +154,9 @@ fn promtool_check(text: &str) {
     let mut child = match child {
         Ok(child) => child,
         Err(error) => {
-            eprintln!("skipping promtool check metrics: cannot run {bin}: {error} (scripts/setup.d/50-promtool.sh installs it)");
+            eprintln!("cannot run {bin}: {error} (scripts/setup.d/50-promtool.sh installs it)");
+            // A skip, or a failure with FLEET_REQUIRE_TOOLS=1.
+            fleet_tests::require(None::<()>, "promtool");
             return;
         }
     };
