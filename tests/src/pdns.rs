@@ -46,9 +46,7 @@ impl PowerDnsServer {
         let pdns = pdns_bin()?;
         let pdnsutil = binary(&["FLEET_PDNSUTIL_BIN"], "pdnsutil")?;
         let sqlite3 = binary(&["FLEET_SQLITE3_BIN"], "sqlite3")?;
-        let Some(schema) = crate::require(SCHEMAS.iter().map(PathBuf::from).find(|p| p.exists()), "the gsqlite3 schema (pdns-backend-sqlite3, scripts/setup.d/45-powerdns.sh)") else {
-            return None;
-        };
+        let schema = crate::require(SCHEMAS.iter().map(PathBuf::from).find(|p| p.exists()), "the gsqlite3 schema (pdns-backend-sqlite3, scripts/setup.d/45-powerdns.sh)")?;
         let dir = std::env::temp_dir().join(unique_name("fleet-pdns-"));
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("pdns.sqlite3");

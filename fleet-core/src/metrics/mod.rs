@@ -251,6 +251,9 @@ struct ServerAggregate {
     traffic: Traffic,
 }
 
+/// One counter of a row's traffic.
+type TrafficFigure = fn(&Traffic) -> i64;
+
 /// Adds `more` to `sum`, counter by counter.
 fn add(sum: &mut Traffic, more: &Traffic) {
     sum.requests += more.requests;
@@ -263,7 +266,7 @@ fn add(sum: &mut Traffic, more: &Traffic) {
 /// The traffic families of one kind of row (`fleet_proxy` or `fleet_server`): each family's
 /// name, help and figure; the responses family has a `code` label.
 fn traffic_families<'a, K>(w: &mut Writer, prefix: &str, what: &str, rows: &[(Vec<(&'a str, &'a str)>, K)], traffic: impl Fn(&K) -> &Traffic) {
-    let figures: [(&str, &str, fn(&Traffic) -> i64); 3] = [
+    let figures: [(&str, &str, TrafficFigure); 3] = [
         ("http_requests_total", "HTTP requests (a server: the HTTP responses it gave) since each HAProxy started", |t| t.requests),
         ("bytes_in_total", "Bytes received from clients since each HAProxy started", |t| t.bytes_in),
         ("bytes_out_total", "Bytes sent to clients since each HAProxy started", |t| t.bytes_out),
