@@ -31,15 +31,9 @@ pub(crate) fn binary(name: &str) -> Option<PathBuf> {
 /// Everything the agent tests need, or why they skip.
 pub(crate) fn prerequisites() -> Option<(PathBuf, PathBuf, PathBuf)> {
     // Skips, or failures with FLEET_REQUIRE_TOOLS=1 (fleet_tests::require).
-    let Some(haproxy) = fleet_tests::require(haproxy(), "haproxy (set FLEET_HAPROXY_BIN)") else {
-        return None;
-    };
-    let (Some(fleet), Some(agent)) = (
-        fleet_tests::require(binary("fleet"), "fleet (cargo build -p fleet-server)"),
-        fleet_tests::require(binary("fleet-agent"), "fleet-agent (cargo build -p fleet-agent)"),
-    ) else {
-        return None;
-    };
+    let haproxy = fleet_tests::require(haproxy(), "haproxy (set FLEET_HAPROXY_BIN)")?;
+    let fleet = fleet_tests::require(binary("fleet"), "fleet (cargo build -p fleet-server)")?;
+    let agent = fleet_tests::require(binary("fleet-agent"), "fleet-agent (cargo build -p fleet-agent)")?;
     Some((haproxy, fleet, agent))
 }
 
