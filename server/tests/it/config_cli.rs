@@ -147,8 +147,27 @@ fn check_reads_several_files_and_directories_as_one_configuration() {
     let stray = dir.file("stray.cfg", "  server s3 127.0.0.1:8084\n");
     let run = fleet(&["config", "check", &main, &conf_d, &stray]);
     assert!(run.stderr.starts_with(&format!("{stray}:1:3: error: unknown keyword 'server' out of section\n")), "{}", run.stderr);
-    // fmt takes the same paths, each file on its own.
-    assert_eq!(fleet(&["config", "fmt", "--check", &main, &conf_d]).code, 1, "two-space indents are not canonical");
+    // fmt takes the same paths, each file on its own, in load order.
+    let files = [main.clone(), format!("{conf_d}/10-app.cfg"), format!("{conf_d}/20-api.cfg")];
+    let texts: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    let canonical: Vec<String> = texts.iter().map(|t| t.replace("\n  ", "\n    ")).collect();
+    let run = fleet(&["config", "fmt", &main, &conf_d]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert_eq!(run.stdout, canonical.concat(), "each file formatted, one after the other");
+    let run = fleet(&["config", "fmt", "--check", &main, &conf_d]);
+    assert_eq!(run.code, 1, "two-space indents are not canonical");
+    assert_eq!(run.stderr, files.iter().map(|f| format!("{f}: not formatted\n")).collect::<String>());
+    for (file, text) in files.iter().zip(&texts) {
+        let diff = fleet_core::diff::diff_labeled(text, &text.replace("\n  ", "\n    "), file, file).unified;
+        assert!(run.stdout.contains(&diff), "the diff of {file} in:\n{}", run.stdout);
+    }
+    let run = fleet(&["config", "fmt", "--write", &main, &conf_d]);
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "", ""));
+    let written: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    assert_eq!(written, canonical);
+    assert_eq!(std::fs::read_to_string(dir.path().join("conf.d/.hidden.cfg")).unwrap(), "bogus\n", "only the loaded files");
+    let run = fleet(&["config", "fmt", "--check", &main, &conf_d]);
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "", ""));
 }
 
 #[test]

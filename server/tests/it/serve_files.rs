@@ -13,7 +13,7 @@ frontend web\n    bind 127.0.0.1:18443\n    http-request set-header X-Host %[req
 const BACKENDS: &str = "backend app\n    server s1 127.0.0.1:8080\n";
 const KEY_PEM: &str = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n";
 
-crate::serve_tests!(tar_import_files_and_download, file_writes_follow_the_config_rules);
+crate::serve_tests!(tar_import_files_and_download, file_writes_follow_the_config_rules, bundle_downloads_any_version);
 
 fn p(s: &str) -> BundlePath {
     BundlePath::new(s).unwrap()
@@ -94,6 +94,46 @@ async fn tar_import_files_and_download(db: Db) {
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert!(refused.text.contains("leaves the managed directory"), "{}", refused.text);
     assert_eq!(s.get(&format!("/api/v1/clusters/{id}/versions"), &admin).await.json().as_array().unwrap().len(), 1);
+}
+
+/// `GET /clusters/{id}/bundle?version=N`: the files of version N, not the latest; named for it.
+async fn bundle_downloads_any_version(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "history").await;
+    assert_eq!(import_tree(&s, &admin, id).await["version"], 1);
+    let mut files = tree().into_files();
+    let map_file = files.iter_mut().find(|f| f.path == p("maps/hosts.map")).unwrap();
+    map_file.content = b"a.example.com app\nb.example.com app\n".to_vec();
+    let request = s
+        .request(Method::POST, &format!("/api/v1/clusters/{id}/import?configs=haproxy.cfg,conf.d&message=two"), Some(&admin))
+        .header("content-type", "application/x-tar")
+        .body(tar::write_tar(&files, 0).unwrap());
+    assert_eq!(s.send(request).await.expect(201)["version"], 2);
+
+    let download = |query: &'static str| {
+        let request = s.request(Method::GET, &format!("/api/v1/clusters/{id}/bundle{query}"), Some(&admin));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let name = response.headers().get("content-disposition").map(|v| v.to_str().unwrap().to_string());
+            (status, name, response.bytes().await.unwrap())
+        }
+    };
+    let map = |archive: &[u8]| {
+        let bundle = tar::read_tar(archive, &[p("haproxy.cfg"), p("conf.d")]).unwrap();
+        String::from_utf8(bundle.file(&p("maps/hosts.map")).unwrap().content.clone()).unwrap()
+    };
+    let (status, name, one) = download("?version=1").await;
+    assert_eq!((status, name.as_deref()), (200, Some(format!("attachment; filename=\"cluster-{id}-v1.tar\"").as_str())));
+    assert_eq!(map(&one), "a.example.com app\n");
+    let (status, name, two) = download("?version=2").await;
+    assert_eq!((status, name.as_deref()), (200, Some(format!("attachment; filename=\"cluster-{id}-v2.tar\"").as_str())));
+    assert_eq!(map(&two), "a.example.com app\nb.example.com app\n");
+    assert_eq!(download("").await.2, two, "the latest by default, byte for byte");
+    assert_eq!(download("?version=2").await.2, two, "the same version gives the same bytes");
+    assert_eq!(download("?version=3").await.0, 404);
+    assert_eq!(download("?version=x").await.0, 400);
 }
 
 async fn file_writes_follow_the_config_rules(db: Db) {
