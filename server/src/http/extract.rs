@@ -106,18 +106,56 @@ impl<S: Send + Sync> FromRequest<S> for Raw {
     }
 }
 
-/// Query parameters.
+/// Query parameters. A value written as an integral decimal (`cluster_id=3.0`) reads as the
+/// integer, as JSON Schema (and so the OpenAPI document) counts it, like [`integers`] does for
+/// bodies; the rewrite is tried only when the query as sent does not fit `T`, so a text
+/// parameter that looks like a number keeps its bytes.
 pub(crate) struct Query<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(Query(value)),
-            Err(rejection) => Err(ApiError::bad_request(rejection.body_text().to_lowercase())),
+        let rejection = match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => return Ok(Query(value)),
+            Err(rejection) => rejection,
+        };
+        let query = parts.uri.query().unwrap_or_default();
+        match integral_query(query).and_then(|rewritten| serde_urlencoded::from_str::<T>(&rewritten).ok()) {
+            Some(value) => Ok(Query(value)),
+            None => Err(ApiError::bad_request(rejection.body_text().to_lowercase())),
         }
     }
+}
+
+/// `query` with every value that is an integral decimal (`-5660.0`, `3.00`) written as the
+/// integer; none when there is no such value (nothing to retry).
+fn integral_query(query: &str) -> Option<String> {
+    let mut changed = false;
+    let pairs: Vec<(String, String)> = form_pairs(query)
+        .into_iter()
+        .map(|(key, value)| {
+            let integral = value
+                .split_once('.')
+                .filter(|(whole, fraction)| {
+                    let digits = whole.strip_prefix('-').unwrap_or(whole);
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !fraction.is_empty() && fraction.bytes().all(|b| b == b'0')
+                })
+                .map(|(whole, _)| whole.to_string());
+            match integral {
+                Some(whole) => {
+                    changed = true;
+                    (key, whole)
+                }
+                None => (key, value),
+            }
+        })
+        .collect();
+    changed.then(|| serde_urlencoded::to_string(pairs).unwrap_or_default())
+}
+
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
 }
 
 /// Path parameters.
@@ -156,6 +194,20 @@ mod tests {
         assert!(serde_json::from_value::<Apply>(body.clone()).is_err(), "serde alone refuses 1728213897.0");
         integers(&mut body);
         assert_eq!(serde_json::from_value::<Apply>(body).unwrap().version, 1728213897);
+    }
+
+    #[test]
+    fn integral_decimals_in_queries_read_as_integers() {
+        assert_eq!(integral_query("actor=admin&cluster_id=-5660.0").as_deref(), Some("actor=admin&cluster_id=-5660"));
+        assert_eq!(integral_query("limit=3.00&x=1.5"), Some("limit=3&x=1.5".into()));
+        assert_eq!(integral_query("cluster_id=7&actor=a.0"), None, "nothing integral to rewrite");
+        #[derive(serde::Deserialize)]
+        struct Audit {
+            cluster_id: Option<i64>,
+            actor: Option<String>,
+        }
+        let read: Audit = serde_urlencoded::from_str(&integral_query("actor=1.0x&cluster_id=-5660.0").unwrap()).unwrap();
+        assert_eq!((read.cluster_id, read.actor.as_deref()), (Some(-5660), Some("1.0x")));
     }
 
     #[test]
