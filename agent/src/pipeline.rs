@@ -1235,7 +1235,15 @@ mod tests {
         for (name, extra, warned) in [("plain", vec![], true), ("elsewhere", vec![Path::new("-C"), Path::new("/")], true), ("managed", vec![Path::new("-C"), managed.as_path()], false)] {
             let socket = dir.join(format!("{name}.sock"));
             let master = unit_master(&dir, &socket, &extra);
-            let driver = Driver::Systemd(crate::systemd::SystemdDriver::new("haproxy".into(), None, Some(socket)));
+            let systemd = crate::systemd::SystemdDriver::new("haproxy".into(), None, Some(socket));
+            // A master that has just started may not answer `show proc` yet (a loaded CI machine):
+            // wait until it names its directory, so the case tests the warning, not the start.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !extra.is_empty() && systemd.started_in().await.is_none() {
+                assert!(Instant::now() < deadline, "{name}: the master never named its -C");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let driver = Driver::Systemd(systemd);
             let report = pipeline.with_start_dir_warnings(&driver, &state, report()).await;
             kill_master(master);
             if warned {
