@@ -32,6 +32,11 @@ pub enum Error {
     /// Missing, wrong or expired credentials.
     #[error("unauthorized")]
     Unauthorized,
+    /// An agent token that was revoked by a decommission or a forced delete of its cluster:
+    /// what the node should do (stop HAProxy or not) before its agent exits. The server answers
+    /// 410 Gone.
+    #[error("agent {} was decommissioned by {} ({})", .0.agent, .0.by, .0.reason)]
+    Decommissioned(Box<crate::wire::Decommission>),
     /// Valid credentials that do not allow this action.
     #[error("forbidden: {0}")]
     Forbidden(String),

@@ -93,6 +93,34 @@ pub struct AgentIdentity {
     pub name: String,
 }
 
+/// Why an agent's token no longer works, as the server kept it (a tombstone): every call made
+/// with that token answers 410 Gone with `{"error": {"code": "decommissioned", "message",
+/// "decommission": Decommission}}`, and the agent stops calling (stopping HAProxy first when
+/// `stop_haproxy` says so) and exits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Decommission {
+    /// The agent's name in its cluster.
+    pub agent: String,
+    /// The cluster it served (possibly deleted since).
+    pub cluster_id: i64,
+    /// [`DECOMMISSIONED`] (the agent was decommissioned) or [`CLUSTER_DELETED`] (its cluster or
+    /// pool was deleted with `?force=true`).
+    pub reason: String,
+    /// True when the node should stop HAProxy before the agent exits (process mode: the master
+    /// the agent runs; systemd mode: `systemctl stop` of the unit); false leaves it serving.
+    pub stop_haproxy: bool,
+    /// Who did it (a user name).
+    pub by: String,
+    /// When, Unix milliseconds.
+    pub at: i64,
+}
+
+/// [`Decommission::reason`] of an agent decommissioned on its own.
+pub const DECOMMISSIONED: &str = "decommissioned";
+/// [`Decommission::reason`] of an agent whose cluster (or its pool) was deleted with `force`.
+pub const CLUSTER_DELETED: &str = "cluster_deleted";
+
 /// One file of the desired bundle: its listing and its bytes in standard base64 (RFC 4648 §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

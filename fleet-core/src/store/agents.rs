@@ -265,14 +265,21 @@ impl Store {
         agent_from_row(&row, self.now())
     }
 
-    /// The agent a token belongs to.
+    /// The agent a token belongs to: [`Error::Decommissioned`] for the token of an agent that
+    /// was decommissioned (or whose cluster was deleted with force), else
+    /// [`Error::Unauthorized`] for an unknown one.
     pub async fn agent_by_token(&self, token: &str) -> Result<Agent> {
         let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE token_hash = $1"))
             .bind(sha256_hex(token.as_bytes()))
             .fetch_optional(self.pool())
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        agent_from_row(&row, self.now())
+            .await?;
+        match row {
+            Some(row) => agent_from_row(&row, self.now()),
+            None => match self.tombstone(token).await? {
+                Some(decommission) => Err(Error::Decommissioned(Box::new(decommission))),
+                None => Err(Error::Unauthorized),
+            },
+        }
     }
 
     /// Records that an agent is alive, with its current facts and its heartbeat interval in

@@ -89,7 +89,7 @@ struct Placement<'a> {
 }
 
 /// The `sealed_secrets` name of a certificate's key.
-fn secret_name(id: i64) -> String {
+pub(super) fn secret_name(id: i64) -> String {
     format!("certificate/{id}")
 }
 

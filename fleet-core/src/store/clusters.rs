@@ -93,27 +93,6 @@ impl Store {
         pool_from_row(&row)
     }
 
-    /// Deletes an empty pool.
-    pub async fn delete_pool(&self, actor: &str, id: i64) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let clusters: i64 = sqlx::query("SELECT COUNT(*) AS n FROM clusters WHERE pool_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if clusters > 0 {
-            return Err(Error::Conflict(format!("pool {id} still has {clusters} clusters")));
-        }
-        let deleted = sqlx::query("DELETE FROM pools WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if deleted.rows_affected() == 0 {
-            return Err(Error::not_found(format!("pool {id}")));
-        }
-        let details = json!({"pool_id": id});
-        self.audit(&mut tx, Audit { actor, action: "pool.delete", cluster_id: None, version: None, details }).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Creates a cluster in a pool.
     pub async fn create_cluster(&self, actor: &str, name: &str, pool_id: i64, settings: ClusterSettings) -> Result<Cluster> {
         check_entity_name("cluster", name)?;
@@ -198,33 +177,6 @@ impl Store {
             Some(runs) if runs + 1 == number => None,
             Some(runs) => Some(format!("cluster {} runs version {runs}; versions after it are not applied yet: apply version {number} to roll them all out", cluster.name)),
         })
-    }
-
-    /// Deletes a cluster that has no agents, with its versions, transactions, enrolments and
-    /// everything else that belongs to it (the schema's `ON DELETE CASCADE`); the audit log
-    /// keeps its history. A cluster with agents is [`Error::Conflict`]: revoke them first, so
-    /// no node is left following a cluster that is gone.
-    pub async fn delete_cluster(&self, actor: &str, id: i64) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query("SELECT name FROM clusters WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("cluster {id}")))?;
-        let name: String = row.try_get("name")?;
-        let agents: i64 = sqlx::query("SELECT COUNT(*) AS n FROM agents WHERE cluster_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if agents > 0 {
-            return Err(Error::Conflict(format!("cluster {name} still has {agents} agents: revoke them first")));
-        }
-        sqlx::query("DELETE FROM clusters WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        let details = json!({"cluster_id": id, "name": name});
-        self.audit(&mut tx, Audit { actor, action: "cluster.delete", cluster_id: Some(id), version: None, details }).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// One cluster, by name.

@@ -32,6 +32,7 @@ mod events;
 mod failover;
 mod enrol;
 mod keepalived_adopt;
+mod lifecycle;
 mod limits;
 mod login;
 mod metrics;

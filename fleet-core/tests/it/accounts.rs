@@ -334,7 +334,7 @@ async fn pool_roles_scope_a_principal(h: Harness) {
     let c = s.create_pool("system", "c", "").await.unwrap();
     let two = vec![PoolRole { pool_id: a.id, role: Role::Operator }, PoolRole { pool_id: c.id, role: Role::Admin }];
     s.update_user("system", sam.id, &UserChange { pool_roles: Some(two), ..UserChange::default() }).await.unwrap();
-    s.delete_pool("system", c.id).await.unwrap();
+    s.delete_pool("system", c.id, false).await.unwrap();
     assert_eq!(s.user(sam.id).await.unwrap().pool_roles, grants.to_vec());
 }
 

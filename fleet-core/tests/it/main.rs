@@ -25,6 +25,7 @@ mod dns_store;
 mod disk_full;
 mod edit_table;
 mod edits;
+mod lifecycle_store;
 mod failover_store;
 mod gate;
 mod monitor_store;

@@ -47,7 +47,7 @@ async fn pools_and_clusters(h: Harness) {
     assert_eq!(s.clusters(Some(pool.id)).await.unwrap(), vec![c.clone()]);
     assert_eq!(s.pools().await.unwrap(), vec![pool.clone()]);
     assert!(matches!(s.cluster(999).await, Err(Error::NotFound(m)) if m == "cluster 999"));
-    assert!(matches!(s.delete_pool("admin", pool.id).await, Err(Error::Conflict(_))));
+    assert!(matches!(s.delete_pool("admin", pool.id, false).await, Err(Error::Conflict(_))));
     let settings = ClusterSettings {
         config_path: "/srv/haproxy.cfg".into(),
         reload_mode: fleet_core::ReloadMode::Systemd,
@@ -56,7 +56,7 @@ async fn pools_and_clusters(h: Harness) {
     let updated = s.update_cluster_settings(op("admin"), c.id, settings.clone()).await.unwrap();
     assert_eq!(updated.settings, settings);
     let empty = s.create_pool("admin", "empty", "").await.unwrap();
-    s.delete_pool("admin", empty.id).await.unwrap();
+    s.delete_pool("admin", empty.id, false).await.unwrap();
     assert!(matches!(s.pool_by_id(empty.id).await, Err(Error::NotFound(_))));
 }
 
