@@ -151,3 +151,41 @@ def test_own_tokens_agents_and_enrollments(admin: Client, fleet_server: Server, 
     assert admin.agents(cluster) == [] and admin.status(cluster)["agents"] == []
     with pytest.raises(hf.AuthenticationError):
         Client(fleet_server.url, token=new_token).request("POST", "/agent/heartbeat", json_body={})
+
+
+def _enrolled_agent(admin: Client, fleet_server: Server, cluster: dict[str, Any], name: str) -> Client:
+    issued = admin.create_enrollment(cluster, name)
+    body = json.dumps({"secret": issued["secret"], "hostname": f"{name}.test", "facts": {}}).encode()
+    request = urllib.request.Request(f"{fleet_server.url}/api/v1/agent/enroll", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        enrolled: dict[str, Any] = json.loads(response.read())
+    return Client(fleet_server.url, token=enrolled["token"])
+
+
+def test_decommission_and_forced_deletes(admin: Client, fleet_server: Server, unique: str) -> None:
+    pool = admin.create_pool(f"life-{unique}")
+    cluster = admin.create_cluster(f"life-{unique}", pool["id"])
+    web1 = _enrolled_agent(admin, fleet_server, cluster, "web-1")
+    web2 = _enrolled_agent(admin, fleet_server, cluster, "web-2")
+    [first, _] = admin.agents(cluster)
+    answer = admin.decommission_agent(cluster, first["id"], stop_haproxy=True)
+    assert answer["agent"] == "web-1" and answer["stop_haproxy"] is True and answer["reason"] == "decommissioned"
+    with pytest.raises(hf.FleetError) as gone:
+        web1.request("POST", "/agent/heartbeat", json_body={})
+    assert gone.value.status == 410 and gone.value.code == "decommissioned"
+    assert [a["name"] for a in admin.agents(cluster)] == ["web-2"]
+    with pytest.raises(hf.ConflictError) as refused:
+        admin.delete_pool(pool["id"])
+    assert "1 enrolled agent(s)" in refused.value.message
+    with pytest.raises(hf.ConflictError) as refused:
+        admin.delete_cluster(cluster)
+    assert "still has 1 enrolled agent(s) (web-2)" in refused.value.message
+    admin.delete_pool(pool["id"], force=True)
+    with pytest.raises(hf.NotFoundError):
+        admin.cluster(cluster["id"])
+    with pytest.raises(hf.FleetError) as gone:
+        web2.request("POST", "/agent/heartbeat", json_body={})
+    assert gone.value.status == 410 and "leave haproxy running" in gone.value.message
+    assert any(e["details"]["name"] == "web-1" for e in admin.audit(cluster["id"], action="agent.decommission"))
+    assert any(e["details"]["pool_id"] == pool["id"] for e in admin.audit(action="pool.delete", limit=1000))

@@ -24,6 +24,8 @@ pub(crate) struct ApiError {
     diagnostics: Vec<Diagnostic>,
     /// Seconds for a `Retry-After` header (429).
     retry_after: Option<u64>,
+    /// What a decommissioned agent must do (410).
+    decommission: Option<Box<fleet_core::wire::Decommission>>,
 }
 
 /// The body of every error answer (the OpenAPI document's `Error` schema).
@@ -50,6 +52,11 @@ struct Inner<'a> {
     column: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     diagnostics: Vec<DiagnosticBody<'a>>,
+    /// With `decommissioned` (410 Gone, an agent token revoked by a decommission or a forced
+    /// delete): whether the node should stop HAProxy before its agent exits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<fleet_core::wire::Decommission>)]
+    decommission: Option<&'a fleet_core::wire::Decommission>,
 }
 
 /// One finding about a configuration.
@@ -67,7 +74,7 @@ struct DiagnosticBody<'a> {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), diagnostics: Vec::new(), retry_after: None }
+        ApiError { status, code, message: message.into(), diagnostics: Vec::new(), retry_after: None, decommission: None }
     }
 
     /// The HTTP status.
@@ -126,12 +133,24 @@ impl From<fleet_core::Error> for ApiError {
             E::Outdated { .. } => ApiError::new(StatusCode::CONFLICT, "outdated", error.to_string()),
             E::Invalid { message, mut diagnostics } => {
                 diagnostics.sort_by_key(|d| (!d.is_error(), d.position.line, d.position.column));
-                ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid", message, diagnostics, retry_after: None }
+                ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid", message, diagnostics, retry_after: None, decommission: None }
             }
             E::Unauthorized => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing, unknown or expired credentials")
             }
             E::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            E::Decommissioned(decommission) => {
+                let message = format!(
+                    "agent {} was decommissioned by {} ({}): {}",
+                    decommission.agent,
+                    decommission.by,
+                    decommission.reason,
+                    if decommission.stop_haproxy { "stop haproxy and exit" } else { "leave haproxy running and exit" }
+                );
+                let mut answer = ApiError::new(StatusCode::GONE, "decommissioned", message);
+                answer.decommission = Some(decommission);
+                answer
+            }
             E::Throttled { retry_after_ms } => {
                 let mut answer = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", error.to_string());
                 answer.retry_after = Some(fleet_core::auth::throttle::retry_after_secs(retry_after_ms));
@@ -173,6 +192,7 @@ impl IntoResponse for ApiError {
                         message: &d.message,
                     })
                     .collect(),
+                decommission: self.decommission.as_deref(),
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
@@ -223,6 +243,24 @@ mod tests {
             assert_eq!(body["error"]["code"], code);
             assert_eq!(challenge.is_some(), status == 401);
         }
+    }
+
+    #[tokio::test]
+    async fn a_decommissioned_agent_hears_410_with_what_to_do() {
+        let decommission = fleet_core::wire::Decommission {
+            agent: "web-1".into(),
+            cluster_id: 7,
+            reason: fleet_core::wire::DECOMMISSIONED.into(),
+            stop_haproxy: true,
+            by: "admin".into(),
+            at: 1_700_000_000_000,
+        };
+        let (status, challenge, body) = answer(fleet_core::Error::Decommissioned(Box::new(decommission.clone()))).await;
+        assert_eq!((status, challenge), (StatusCode::GONE, None));
+        assert_eq!(body["error"]["code"], "decommissioned");
+        assert_eq!(body["error"]["message"], "agent web-1 was decommissioned by admin (decommissioned): stop haproxy and exit");
+        let back: fleet_core::wire::Decommission = serde_json::from_value(body["error"]["decommission"].clone()).unwrap();
+        assert_eq!(back, decommission);
     }
 
     #[tokio::test]

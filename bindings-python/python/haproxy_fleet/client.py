@@ -428,6 +428,15 @@ class Client:
         """Revokes an agent (admin): its token stops working at once."""
         self.request("DELETE", f"/clusters/{_cluster_segment(cluster)}/agents/{int(agent_id)}")
 
+    def decommission_agent(self, cluster: ClusterRef, agent_id: int, stop_haproxy: bool = False) -> dict[str, Any]:
+        """Decommissions an agent (admin): its token is revoked at once and kept as a tombstone, so
+        the agent's next call answers 410 Gone; the agent then stops HAProxy when
+        ``stop_haproxy`` (else HAProxy keeps serving) and exits for good. Returns what the agent
+        will hear: ``{agent, cluster_id, reason, stop_haproxy, by, at}``. NotFoundError for an
+        agent not in that cluster."""
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/agents/{int(agent_id)}/decommission",
+                                    json_body={"stop_haproxy": bool(stop_haproxy)}))
+
     def rotate_agent_token(self, cluster: ClusterRef, agent_id: int) -> str:
         """Gives an agent a new token (admin) and returns it; the old one stops at once."""
         return str(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/agents/{int(agent_id)}/token")["token"])
@@ -452,9 +461,12 @@ class Client:
         """One pool, by id or name."""
         return _object(self.request("GET", f"/pools/{_pool_ref(pool)}"))
 
-    def delete_pool(self, pool: PoolRef) -> None:
-        """Deletes an empty pool, by id or name."""
-        self.request("DELETE", f"/pools/{_pool_ref(pool)}")
+    def delete_pool(self, pool: PoolRef, force: bool = False) -> None:
+        """Deletes a pool, by id or name (global admin). A pool with clusters is a
+        :class:`ConflictError` naming them and how many agents are enrolled, unless ``force``:
+        then its clusters go too and their agents' tokens are revoked (the agents exit, HAProxy
+        keeps serving on the nodes)."""
+        self.request("DELETE", f"/pools/{_pool_ref(pool)}", query={"force": "true" if force else None})
 
     def clusters(self, pool_id: Optional[int] = None) -> list[dict[str, Any]]:
         return _objects(self.request("GET", "/clusters", query={"pool_id": pool_id}))
@@ -475,10 +487,12 @@ class Client:
     def cluster(self, cluster: ClusterRef) -> dict[str, Any]:
         return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}"))
 
-    def delete_cluster(self, cluster: ClusterRef) -> None:
-        """Deletes a cluster without agents, with all its versions (admin); a cluster that still
-        has agents is a :class:`ConflictError` (revoke them first)."""
-        self.request("DELETE", f"/clusters/{_cluster_segment(cluster)}")
+    def delete_cluster(self, cluster: ClusterRef, force: bool = False) -> None:
+        """Deletes a cluster with all its versions and everything of it (admin). While agents are
+        enrolled it is a :class:`ConflictError` naming how many, unless ``force``: then their
+        tokens are revoked (their next call answers 410 Gone; they exit, HAProxy keeps
+        serving)."""
+        self.request("DELETE", f"/clusters/{_cluster_segment(cluster)}", query={"force": "true" if force else None})
 
     def update_cluster_settings(self, cluster: ClusterRef, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Replaces the cluster's settings (``config_path``, ``reload_mode``, ``allowed_privileges``;

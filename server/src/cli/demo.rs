@@ -96,7 +96,7 @@ pub(crate) async fn start(store: &Store, desired: &DesiredWatch, data: &Path, lo
         .arg(&config_path)
         .arg("--haproxy-bin")
         .arg(&haproxy)
-        .args(["--haproxy-mode", "process", "--heartbeat-seconds", "2"])
+        .args(["--haproxy-mode", "process", "--heartbeat-seconds", "2", "--stop-haproxy-on-exit"])
         .stdin(Stdio::null());
     if !state_dir.join("token").exists() {
         let (_, secret) = store

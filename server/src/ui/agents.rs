@@ -1,5 +1,5 @@
 //! A cluster's agents and enrolments: the measured state of each agent, one-time enrolments
-//! (the install command is shown once, with a copy button), revocation.
+//! (the install command is shown once, with a copy button), revocation and decommission.
 
 use std::time::Duration;
 
@@ -47,6 +47,21 @@ pub(crate) async fn page(State(state): State<AppState>, session: Session, Path(n
                     form.inline method="post" action={ (base) "/agents/" (urlencode(&a.name)) "/revoke" } data-confirm={ "Revoke agent " (a.name) "?" } {
                         (layout::csrf(&session))
                         button.danger type="submit" { "Revoke " (a.name) }
+                    }
+                    " "
+                }
+                h2 { "Decommission an agent" }
+                p.muted { "Its token is revoked at once; at its next call the agent stops HAProxy if asked, then exits for good." }
+                @for a in &agents {
+                    form.inline method="post" action={ (base) "/agents/" (urlencode(&a.name)) "/decommission" } data-confirm={ "Decommission agent " (a.name) " and leave HAProxy serving?" } {
+                        (layout::csrf(&session))
+                        button.danger type="submit" { "Decommission " (a.name) }
+                    }
+                    " "
+                    form.inline method="post" action={ (base) "/agents/" (urlencode(&a.name)) "/decommission" } data-confirm={ "Decommission agent " (a.name) " and stop HAProxy on its node?" } {
+                        (layout::csrf(&session))
+                        input type="hidden" name="stop_haproxy" value="true";
+                        button.danger type="submit" { "Decommission " (a.name) " and stop HAProxy" }
                     }
                     " "
                 }
@@ -121,4 +136,24 @@ pub(crate) async fn revoke(State(state): State<AppState>, Path((name, agent)): P
     let found = state.store.agents(opened.cluster.id).await?.into_iter().find(|a| a.name == agent).ok_or_else(|| UiError::not_found(format!("agent {agent}")))?;
     state.store.revoke_agent(&admin.username, opened.cluster.id, found.id).await?;
     Ok(Redirect::to(&format!("/ui/clusters/{}/agents?done={}", urlencode(&name), urlencode(&format!("agent {agent} revoked")))).into_response())
+}
+
+/// The decommission form: `stop_haproxy=true` stops HAProxy on the node too.
+#[derive(Deserialize)]
+pub(crate) struct DecommissionForm {
+    stop_haproxy: Option<String>,
+}
+
+/// `POST /ui/clusters/{cluster}/agents/{agent}/decommission`.
+pub(crate) async fn decommission(State(state): State<AppState>, Path((name, agent)): Path<(String, String)>, posted: Posted<DecommissionForm>) -> UiResult<Response> {
+    let opened = open(&state, &posted.session, &name).await?;
+    let admin = opened.user(Permission::Admin)?;
+    let found = state.store.agents(opened.cluster.id).await?.into_iter().find(|a| a.name == agent).ok_or_else(|| UiError::not_found(format!("agent {agent}")))?;
+    let stop = posted.form.stop_haproxy.as_deref() == Some("true");
+    state.store.decommission_agent(&admin.username, opened.cluster.id, found.id, stop).await?;
+    let done = match stop {
+        true => format!("agent {agent} decommissioned: it stops HAProxy and exits at its next call"),
+        false => format!("agent {agent} decommissioned: it exits at its next call, HAProxy keeps serving"),
+    };
+    Ok(Redirect::to(&format!("/ui/clusters/{}/agents?done={}", urlencode(&name), urlencode(&done))).into_response())
 }

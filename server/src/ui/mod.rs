@@ -84,6 +84,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/clusters/{cluster}/agents", get(agents::page))
         .route("/ui/clusters/{cluster}/enrolments", post(agents::enrol))
         .route("/ui/clusters/{cluster}/agents/{agent}/revoke", post(agents::revoke))
+        .route("/ui/clusters/{cluster}/agents/{agent}/decommission", post(agents::decommission))
         .layer(axum::middleware::map_response(secure))
 }
 

@@ -28,10 +28,14 @@ enum PoolCommand {
         #[arg(long, default_value = "")]
         description: String,
     },
-    /// Remove an empty pool.
+    /// Remove a pool (global admin); one with clusters only with --force.
     Rm {
         /// The pool's name (or id).
         pool: String,
+        /// Also delete its clusters, revoking their agents' tokens (HAProxy keeps serving on
+        /// the nodes; the agents exit).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -56,8 +60,8 @@ pub(crate) fn pool(args: PoolArgs) -> Result<(), ClientError> {
             let pool = api.post("/pools", &json!({"name": name, "description": description}))?;
             done(json, &pool, &format!("created pool {name} (id {})", pool["id"]));
         }
-        PoolCommand::Rm { pool } => {
-            api.delete(&format!("/pools/{}", escape(&pool)))?;
+        PoolCommand::Rm { pool, force } => {
+            api.delete(&format!("/pools/{}{}", escape(&pool), if force { "?force=true" } else { "" }))?;
             done(json, &json!({"deleted": pool}), &format!("removed pool {pool}"));
         }
     }
@@ -95,10 +99,15 @@ enum ClusterCommand {
         #[arg(long, value_name = "MODE")]
         reload_mode: Option<String>,
     },
-    /// Delete a cluster without agents, with all its versions (admin).
+    /// Delete a cluster with all its versions (admin); one with enrolled agents only with
+    /// --force.
     Rm {
         /// The cluster's name (or id).
         cluster: String,
+        /// Also when agents are enrolled: their tokens are revoked (HAProxy keeps serving on
+        /// the nodes; the agents exit).
+        #[arg(long)]
+        force: bool,
         /// Do not ask.
         #[arg(long, short = 'y')]
         yes: bool,
@@ -149,11 +158,12 @@ pub(crate) fn cluster(args: ClusterArgs) -> Result<(), ClientError> {
             let cluster = api.post("/clusters", &body)?;
             done(json, &cluster, &format!("created cluster {name} in pool {pool} (id {})", cluster["id"]));
         }
-        ClusterCommand::Rm { cluster, yes } => {
-            if !yes && !confirm(&format!("delete cluster {cluster} and all its versions"))? {
+        ClusterCommand::Rm { cluster, yes, force } => {
+            let what = if force { " and revoke its agents" } else { "" };
+            if !yes && !confirm(&format!("delete cluster {cluster} and all its versions{what}"))? {
                 return Err(ClientError::Failed("not deleted".into()));
             }
-            api.delete(&cluster_path(&cluster, ""))?;
+            api.delete(&cluster_path(&cluster, if force { "?force=true" } else { "" }))?;
             done(json, &json!({"deleted": cluster}), &format!("removed cluster {cluster}"));
         }
         ClusterCommand::Show { cluster } => {
@@ -202,6 +212,17 @@ enum AgentCommand {
         /// The agent's name (or id).
         agent: String,
     },
+    /// Decommission an agent (admin): its token is revoked and the agent, at its next call,
+    /// stops HAProxy if asked and exits for good.
+    Decommission {
+        /// The cluster's name (or id).
+        cluster: String,
+        /// The agent's name (or id).
+        agent: String,
+        /// Also stop HAProxy on the node (default: it keeps serving).
+        #[arg(long)]
+        stop_haproxy: bool,
+    },
 }
 
 /// Runs `fleet agent ...`.
@@ -218,16 +239,28 @@ pub(crate) fn agent(args: AgentArgs) -> Result<(), ClientError> {
             }
         }
         AgentCommand::Revoke { cluster, agent } => {
-            let agents = api.get(&cluster_path(&cluster, "/agents"))?;
-            let found = list(&agents)
-                .into_iter()
-                .find(|a| a["name"] == agent.as_str() || a["id"].as_i64().is_some_and(|id| agent.parse() == Ok(id)))
-                .ok_or_else(|| ClientError::Usage(format!("cluster {cluster} has no agent {agent}")))?;
+            let found = find_agent(&api, &cluster, &agent)?;
             api.delete(&cluster_path(&cluster, &format!("/agents/{}", found["id"])))?;
             done(json, &json!({"revoked": found}), &format!("revoked agent {agent} of cluster {cluster}"));
         }
+        AgentCommand::Decommission { cluster, agent, stop_haproxy } => {
+            let found = find_agent(&api, &cluster, &agent)?;
+            let answer = api.post(&cluster_path(&cluster, &format!("/agents/{}/decommission", found["id"])), &json!({"stop_haproxy": stop_haproxy}))?;
+            let haproxy = if stop_haproxy { "it stops HAProxy and exits" } else { "it exits, HAProxy keeps serving" };
+            done(json, &answer, &format!("decommissioned agent {agent} of cluster {cluster}: at its next call {haproxy}"));
+        }
     }
     Ok(())
+}
+
+/// Agent `agent` (a name or an id) of `cluster`.
+fn find_agent(api: &super::http::Api, cluster: &str, agent: &str) -> Result<Value, ClientError> {
+    let agents = api.get(&cluster_path(cluster, "/agents"))?;
+    list(&agents)
+        .into_iter()
+        .find(|a| a["name"] == agent || a["id"].as_i64().is_some_and(|id| agent.parse() == Ok(id)))
+        .cloned()
+        .ok_or_else(|| ClientError::Usage(format!("cluster {cluster} has no agent {agent}")))
 }
 
 /// `fleet enrol`.

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::ClusterPath;
 use crate::errors::ApiResult;
 use crate::http::auth::ScopedCaller;
-use crate::http::extract::Path;
+use crate::http::extract::{Json, Path};
 use crate::http::AppState;
 
 /// The agents of a cluster with their last report.
@@ -46,6 +46,33 @@ pub(crate) async fn revoke_agent(
     let admin = caller.user(Permission::Admin)?;
     state.store.revoke_agent(&admin.username, path.id, path.agent_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /clusters/{id}/agents/{agent_id}/decommission`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(crate) struct DecommissionRequest {
+    /// Also stop HAProxy on the node (the agent does it before it exits); false (the default)
+    /// leaves HAProxy serving its current configuration.
+    #[serde(default)]
+    stop_haproxy: bool,
+}
+
+/// Decommissions an agent (admin): its token is revoked at once and kept as a tombstone, so
+/// its next call answers 410 Gone with `stop_haproxy`; the agent then stops HAProxy when asked
+/// and exits. Audited `agent.decommission`.
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/agents/{agent_id}/decommission", tag = "agents", params(AgentPath),
+    request_body = DecommissionRequest,
+    responses((status = 200, description = "decommissioned: what the agent will hear", body = fleet_core::wire::Decommission),
+        (status = 404, description = "no such agent in this cluster")))]
+pub(crate) async fn decommission_agent(
+    State(state): State<AppState>,
+    ScopedCaller(caller): ScopedCaller,
+    Path(path): Path<AgentPath>,
+    Json(body): Json<DecommissionRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let admin = caller.user(Permission::Admin)?;
+    let decommission = state.store.decommission_agent(&admin.username, path.id, path.agent_id, body.stop_haproxy).await?;
+    Ok(axum::Json(decommission))
 }
 
 /// Gives an agent a new token (admin): `{agent, token}`, shown once; the old token stops at once.

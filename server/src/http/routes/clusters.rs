@@ -65,15 +65,32 @@ pub(crate) async fn get_pool(
     Ok(axum::Json(state.store.pool_by_id(path.id).await?))
 }
 
-/// Deletes an empty pool (a global operator or admin, as creating one).
-#[utoipa::path(delete, path = "/api/v1/pools/{id}", tag = "pools", params(PoolPath), responses((status = 204, description = "deleted")))]
+/// `?force=true` on a delete.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ForceQuery {
+    /// Also when agents are enrolled (or, for a pool, when it has clusters): their tokens are
+    /// revoked (their next call answers 410 Gone and they exit, leaving HAProxy serving) and
+    /// everything of the cluster or pool is deleted.
+    #[serde(default)]
+    force: bool,
+}
+
+/// Deletes a pool (a global admin; a role held in the pool does not reach here). A pool with
+/// clusters is refused (409 naming them and the count of enrolled agents) unless `force=true`:
+/// then every cluster goes too, its agents' tokens revoked. Audited; the audit log keeps its
+/// history.
+#[utoipa::path(delete, path = "/api/v1/pools/{id}", tag = "pools", params(PoolPath, ForceQuery),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such pool"),
+        (status = 409, description = "the pool has clusters and force is not set")))]
 pub(crate) async fn delete_pool(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(path): Path<PoolPath>,
+    Query(query): Query<ForceQuery>,
 ) -> ApiResult<StatusCode> {
-    let user = caller.user(Permission::Write)?;
-    state.store.delete_pool(&user.username, path.id).await?;
+    let admin = caller.user(Permission::Admin)?;
+    state.store.delete_pool(&admin.username, path.id, query.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,17 +163,21 @@ pub(crate) async fn get_cluster(
     Ok(axum::Json(state.store.cluster(path.id).await?))
 }
 
-/// Deletes a cluster without agents, with its versions and everything of it (admin); 409 while
-/// it has agents (revoke them first). The audit log keeps its history.
-#[utoipa::path(delete, path = "/api/v1/clusters/{id}", tag = "clusters", params(ClusterPath),
-    responses((status = 204, description = "deleted"), (status = 409, description = "the cluster still has agents")))]
+/// Deletes a cluster with its versions and everything of it (an admin, in its pool or
+/// globally). While agents are enrolled it is refused (409 naming how many) unless
+/// `force=true`: their tokens are revoked first (their next call answers 410 Gone and they
+/// exit, leaving HAProxy serving). Audited; the audit log keeps its history.
+#[utoipa::path(delete, path = "/api/v1/clusters/{id}", tag = "clusters", params(ClusterPath, ForceQuery),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such cluster"),
+        (status = 409, description = "the cluster has enrolled agents and force is not set")))]
 pub(crate) async fn delete_cluster(
     State(state): State<AppState>,
     ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
+    Query(query): Query<ForceQuery>,
 ) -> ApiResult<StatusCode> {
     let admin = caller.user(Permission::Admin)?;
-    state.store.delete_cluster(&admin.username, path.id).await?;
+    state.store.delete_cluster(&admin.username, path.id, query.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

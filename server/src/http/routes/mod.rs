@@ -64,6 +64,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(agents_admin::list_agents))
         .routes(routes!(agents_admin::revoke_agent))
         .routes(routes!(agents_admin::rotate_agent_token))
+        .routes(routes!(agents_admin::decommission_agent))
         .routes(routes!(agents_admin::list_enrolments))
         .routes(routes!(agents_admin::revoke_enrolment))
         .routes(routes!(clusters::list_pools, clusters::create_pool))
