@@ -2,6 +2,11 @@
 //! the desired-state long-poll that applies changes, and the side loop (heartbeat with facts and
 //! a runtime summary, supervision of HAProxy, runtime actions). Server outages are retried with
 //! exponential backoff and jitter; the node keeps serving its current configuration meanwhile.
+//!
+//! On SIGTERM/SIGINT in process mode HAProxy keeps serving (the next agent adopts its master)
+//! unless `--stop-haproxy-on-exit`. When any call answers 410 Gone with a tombstone (the agent
+//! was decommissioned, or its cluster deleted with force), the agent stops HAProxy if the
+//! tombstone asks, moves its dead token aside and exits 0: it never retries a revoked token.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -13,7 +18,7 @@ use fleet_core::backoff::Backoff;
 use fleet_core::runtime::{command_succeeded, ActionOutcome, RuntimeSummary};
 use fleet_core::monitor::stats::{sample_from_show, StatsSample};
 use fleet_core::monitor::{DriftFile, DriftPolicy, DriftReport};
-use fleet_core::wire::{DesiredState, EnrolRequest, Heartbeat};
+use fleet_core::wire::{Decommission, DesiredState, EnrolRequest, Heartbeat};
 use fleet_core::{AgentReport, ApplyOutcome, OsRandom};
 use tokio::sync::{Mutex, Notify};
 
@@ -38,6 +43,9 @@ enum StartError {
     WriteToken { path: String, source: std::io::Error },
     #[error("no token in {path} and no --enroll-secret to enrol with")]
     NoCredentials { path: String },
+    /// Not a failure: the node was decommissioned (its revoked token is `<path>.decommissioned`).
+    #[error("this node was decommissioned (its revoked token is {path}.decommissioned): enrol again with --enroll-secret to bring it back")]
+    Decommissioned { path: String },
     #[error("enrolment refused: {0}")]
     Enrol(ClientError),
     #[error("{0}")]
@@ -53,6 +61,7 @@ impl StartError {
     fn exit_code(&self) -> u8 {
         match self {
             StartError::NoCredentials { .. } => 64,
+            StartError::Decommissioned { .. } => 0,
             _ => 1,
         }
     }
@@ -78,6 +87,10 @@ pub(crate) fn run(args: Args) -> ExitCode {
         .and_then(|runtime| runtime.block_on(agent(args)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error @ StartError::Decommissioned { .. }) => {
+            tracing::info!(%error, "fleet-agent not started");
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             tracing::error!(%error, "fleet-agent stopped");
             let _ = writeln!(std::io::stderr(), "fleet-agent: error: {error}");
@@ -94,7 +107,12 @@ async fn credentials(args: &Args, client: &Client, facts: &serde_json::Value) ->
     if let Some(token) = token::read(&path).map_err(|source| StartError::ReadToken { path: shown.clone(), source })? {
         return Ok(token);
     }
-    let secret = args.enroll_secret.clone().ok_or(StartError::NoCredentials { path: shown.clone() })?;
+    let Some(secret) = args.enroll_secret.clone() else {
+        if decommissioned_token(&path).exists() {
+            return Err(StartError::Decommissioned { path: shown });
+        }
+        return Err(StartError::NoCredentials { path: shown });
+    };
     let request = EnrolRequest { secret, hostname: facts::hostname(), facts: facts.clone() };
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     let response = loop {
@@ -133,7 +151,13 @@ async fn agent(args: Args) -> Result<(), StartError> {
     }
     let client = client.with_token(token);
     let keepalived = match args.keepalived {
-        true => Some(Arc::new(keepalived_driver(&args, &client).await?)),
+        true => match keepalived_driver(&args, &client).await {
+            Ok(keepalived) => Some(Arc::new(keepalived)),
+            Err(error) => match client.decommission() {
+                Some(decommission) => return decommissioned(&args, &decommission, &mut bare_driver(&args)).await,
+                None => return Err(error),
+            },
+        },
         false => None,
     };
 
@@ -162,6 +186,9 @@ async fn agent(args: Args) -> Result<(), StartError> {
             Driver::Systemd(SystemdDriver::new(args.systemd_unit.clone(), args.runtime_socket.clone(), master))
         }
     };
+    // From here on SIGTERM/SIGINT wait for the start (or adoption) below to finish, then shut
+    // down as chosen: never halfway through starting or adopting HAProxy.
+    let mut shutdown = Shutdown::listen();
     // What runs after a restart: the release on disk (adopted masters are reloaded onto it).
     let mut running = None;
     if pipeline.has_configuration() {
@@ -221,18 +248,86 @@ async fn agent(args: Args) -> Result<(), StartError> {
             }
             desired_loop(&client, &driver, &pipeline, wait, &drift).await;
         } => {}
-        mut guard = async { signal().await; driver.lock().await } => {
+        mut guard = async { shutdown.recv().await; driver.lock().await } => {
             tracing::info!("shutting down");
             for task in &tasks {
                 task.abort();
             }
-            guard.stop().await;
+            match (args.haproxy_mode, args.stop_haproxy_on_exit) {
+                (Mode::Process, true) => guard.stop().await,
+                (Mode::Process, false) => tracing::info!(
+                    socket = %args.state_dir.join("master.sock").display(),
+                    "leaving haproxy running (--stop-haproxy-on-exit stops it): the next agent adopts its master"
+                ),
+                (Mode::Systemd, _) => {}
+            }
             if let Some(keepalived) = &keepalived {
                 keepalived.stop().await;
             }
         }
+        // The driver's lock first: an apply under way finishes (as on a signal).
+        (decommission, mut guard) = async { let d = client.decommissioned().await; (d, driver.lock().await) } => {
+            for task in &tasks {
+                task.abort();
+            }
+            let done = decommissioned(&args, &decommission, &mut guard).await;
+            if let Some(keepalived) = &keepalived {
+                keepalived.stop().await;
+            }
+            return done;
+        }
     }
     Ok(())
+}
+
+/// A driver for stopping HAProxy before the agent's own is built (a decommission heard at
+/// start): process mode finds the master through the socket, systemd mode stops the unit.
+fn bare_driver(args: &Args) -> Driver {
+    match args.haproxy_mode {
+        Mode::Process => Driver::Process(Box::new(ProcessDriver::new(
+            args.haproxy_bin.clone(),
+            args.state_dir.clone(),
+            crate::process::Load { dir: None, configs: Vec::new() },
+        ))),
+        Mode::Systemd => Driver::Systemd(SystemdDriver::new(args.systemd_unit.clone(), None, None)),
+    }
+}
+
+/// The server said this agent is decommissioned (its token revoked, kept as a tombstone):
+/// stops HAProxy when asked, moves the dead token aside (`<token>.decommissioned`: a later
+/// `--enroll-secret` enrols afresh, a restart without one exits at once) and returns, so the
+/// agent exits 0 instead of retrying forever.
+async fn decommissioned(args: &Args, decommission: &Decommission, driver: &mut Driver) -> Result<(), StartError> {
+    tracing::warn!(
+        agent = %decommission.agent,
+        cluster = decommission.cluster_id,
+        reason = %decommission.reason,
+        by = %decommission.by,
+        stop_haproxy = decommission.stop_haproxy,
+        "this agent was decommissioned: it stops calling the server"
+    );
+    if decommission.stop_haproxy {
+        match driver.stop_haproxy().await {
+            Ok(()) => tracing::info!("haproxy stopped, as the decommission asked"),
+            Err(message) => tracing::error!(%message, "cannot stop haproxy"),
+        }
+    } else {
+        tracing::info!("haproxy left running, as the decommission asked");
+    }
+    let token = args.token_path();
+    let aside = decommissioned_token(&token);
+    if let Err(error) = std::fs::rename(&token, &aside) {
+        tracing::warn!(%error, token = %token.display(), "cannot move the revoked token aside");
+    }
+    tracing::info!(agent = %decommission.agent, "fleet-agent decommissioned: exiting");
+    Ok(())
+}
+
+/// Where a revoked token is kept: `<token>.decommissioned`.
+fn decommissioned_token(token: &std::path::Path) -> std::path::PathBuf {
+    let mut name = token.as_os_str().to_os_string();
+    name.push(".decommissioned");
+    name.into()
 }
 
 /// Follows the desired state forever. The first poll sends no `known` checksum, so a restarted
@@ -572,21 +667,39 @@ async fn run_actions(client: &Client, driver: &Mutex<Driver>) -> Result<(), Clie
     client.runtime_results(&outcomes).await
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
+/// SIGTERM and SIGINT, listened to from creation on (a signal that arrives before [`Shutdown::recv`]
+/// is polled is kept, not fatal).
+struct Shutdown {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Shutdown {
+    fn listen() -> Shutdown {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(stream) => Some(stream),
+            Err(error) => {
+                tracing::error!(%error, signal = name, "cannot listen for the signal");
+                None
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        Shutdown { term: listen(SignalKind::terminate(), "SIGTERM"), int: listen(SignalKind::interrupt(), "SIGINT") }
+    }
+
+    /// Resolves on SIGTERM or SIGINT.
+    async fn recv(&mut self) {
+        async fn one(stream: &mut Option<tokio::signal::unix::Signal>) {
+            match stream {
+                Some(stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        tokio::select! {
+            () = one(&mut self.term) => {}
+            () = one(&mut self.int) => {}
+        }
     }
 }

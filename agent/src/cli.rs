@@ -115,6 +115,12 @@ pub(crate) struct Args {
     /// The systemd unit of keepalived in `systemd` mode.
     #[arg(long, default_value = "keepalived")]
     pub(crate) keepalived_unit: String,
+    /// Process mode: stop HAProxy when the agent exits on SIGTERM/SIGINT. By default HAProxy
+    /// keeps serving while the agent is stopped, restarted or upgraded, and the next agent
+    /// adopts the running master (found through `<state-dir>/master.sock`). Systemd mode
+    /// leaves HAProxy to its unit either way.
+    #[arg(long)]
+    pub(crate) stop_haproxy_on_exit: bool,
 }
 
 /// `--ca-fingerprint`'s parser: fleet-core's, with its message.
@@ -183,6 +189,12 @@ mod tests {
         let args = parse(&["--keepalived", "--keepalived-config", "/k.conf", "--keepalived-pid-file", "/k.pid", "--keepalived-mode", "systemd"]).unwrap();
         assert!(args.keepalived && args.keepalived_mode == Mode::Systemd);
         assert_eq!((args.keepalived_config, args.keepalived_pid_file), (PathBuf::from("/k.conf"), PathBuf::from("/k.pid")));
+    }
+
+    #[test]
+    fn haproxy_outlives_the_agent_unless_asked() {
+        assert!(!parse(&[]).unwrap().stop_haproxy_on_exit);
+        assert!(parse(&["--stop-haproxy-on-exit"]).unwrap().stop_haproxy_on_exit);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use fleet_core::fingerprint::CaFingerprint;
 use fleet_core::runtime::{ActionOutcome, RuntimeAction, AGENT_RUNTIME_PATH, AGENT_RUNTIME_RESULTS_PATH};
 use fleet_core::wire::{
-    AgentIdentity, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer, ADOPT_PATH, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, KEEPALIVED_ADOPT_PATH,
+    AgentIdentity, Decommission, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer, ADOPT_PATH, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, KEEPALIVED_ADOPT_PATH,
     ME_PATH, REPORT_PATH,
 };
 use fleet_core::AgentReport;
@@ -32,9 +32,9 @@ pub(crate) enum ClientError {
 }
 
 impl ClientError {
-    /// True for 401/403: retrying with the same token will not help.
+    /// True for 401/403/410: retrying with the same token will not help.
     pub(crate) fn is_auth(&self) -> bool {
-        matches!(self, ClientError::Status { status, .. } if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN)
+        matches!(self, ClientError::Status { status, .. } if [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::GONE].contains(status))
     }
 }
 
@@ -55,17 +55,16 @@ pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    /// Set by the first answer saying this agent was decommissioned (410 Gone with its
+    /// tombstone): the agent stops calling and exits ([`Client::decommissioned`]).
+    gone: std::sync::Arc<tokio::sync::watch::Sender<Option<Decommission>>>,
 }
 
 
-async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
-    let status = response.status();
-    if status.is_success() || status == StatusCode::NOT_MODIFIED {
-        Ok(response)
-    } else {
-        let body = response.text().await.unwrap_or_default();
-        Err(ClientError::Status { status, body: body.chars().take(500).collect() })
-    }
+/// The `decommission` of a 410 answer's `{"error": {...}}`.
+fn decommission_in(body: &str) -> Option<Decommission> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    serde_json::from_value(value.get("error")?.get("decommission")?.clone()).ok()
 }
 
 impl Client {
@@ -88,12 +87,43 @@ impl Client {
                 builder.use_preconfigured_tls(config).build().map_err(ClientError::Build)?
             }
         };
-        Ok(Client { http, base: server.trim_end_matches('/').to_string(), token: None })
+        Ok(Client { http, base: server.trim_end_matches('/').to_string(), token: None, gone: std::sync::Arc::new(tokio::sync::watch::Sender::new(None)) })
     }
 
     pub(crate) fn with_token(mut self, token: String) -> Client {
         self.token = Some(token);
         self
+    }
+
+    async fn check(&self, response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
+        let status = response.status();
+        if status.is_success() || status == StatusCode::NOT_MODIFIED {
+            return Ok(response);
+        }
+        let body = response.text().await.unwrap_or_default();
+        if status == StatusCode::GONE {
+            if let Some(decommission) = decommission_in(&body) {
+                self.gone.send_if_modified(|gone| gone.is_none() && gone.replace(decommission).is_none());
+            }
+        }
+        Err(ClientError::Status { status, body: body.chars().take(500).collect() })
+    }
+
+    /// Resolves once the server said this agent was decommissioned (any call answered 410
+    /// Gone with a tombstone): what to do before exiting.
+    pub(crate) async fn decommissioned(&self) -> Decommission {
+        let mut gone = self.gone.subscribe();
+        let heard = gone.wait_for(Option::is_some).await.ok().and_then(|value| value.clone());
+        match heard {
+            Some(decommission) => decommission,
+            // The sender lives in `self`: never dropped while this waits.
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The decommission heard so far, if any.
+    pub(crate) fn decommission(&self) -> Option<Decommission> {
+        self.gone.borrow().clone()
     }
 
     fn url(&self, path: &str) -> String {
@@ -109,7 +139,7 @@ impl Client {
 
     pub(crate) async fn enrol(&self, request: &EnrolRequest) -> Result<EnrolResponse, ClientError> {
         let response = self.http.post(self.url(ENROLL_PATH)).timeout(Duration::from_secs(30)).json(request).send().await?;
-        Ok(check(response).await?.json().await?)
+        Ok(self.check(response).await?.json().await?)
     }
 
     /// The desired state when it differs from `known`, `None` when `wait` passes without news.
@@ -120,7 +150,7 @@ impl Client {
             query.push(("known", known.to_string()));
         }
         let request = self.http.get(self.url(DESIRED_PATH)).query(&query).timeout(wait + Duration::from_secs(15));
-        let response = check(self.authed(request).send().await?).await?;
+        let response = self.check(self.authed(request).send().await?).await?;
         if response.status() == StatusCode::NOT_MODIFIED {
             return Ok(None);
         }
@@ -129,7 +159,7 @@ impl Client {
 
     pub(crate) async fn report(&self, report: &AgentReport) -> Result<(), ClientError> {
         let request = self.http.post(self.url(REPORT_PATH)).timeout(Duration::from_secs(30)).json(report);
-        check(self.authed(request).send().await?).await?;
+        self.check(self.authed(request).send().await?).await?;
         Ok(())
     }
 
@@ -137,7 +167,7 @@ impl Client {
     /// older server answers 204: the defaults).
     pub(crate) async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<HeartbeatAnswer, ClientError> {
         let request = self.http.post(self.url(HEARTBEAT_PATH)).timeout(Duration::from_secs(15)).json(heartbeat);
-        let response = check(self.authed(request).send().await?).await?;
+        let response = self.check(self.authed(request).send().await?).await?;
         if response.status() == StatusCode::NO_CONTENT {
             return Ok(HeartbeatAnswer::default());
         }
@@ -154,13 +184,13 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "application/x-tar")
             .timeout(Duration::from_secs(300))
             .body(archive);
-        Ok(check(self.authed(request).send().await?).await?.json().await?)
+        Ok(self.check(self.authed(request).send().await?).await?.json().await?)
     }
 
     /// Who this agent is (its name names its per-node files).
     pub(crate) async fn me(&self) -> Result<AgentIdentity, ClientError> {
         let request = self.http.get(self.url(ME_PATH)).timeout(Duration::from_secs(15));
-        Ok(check(self.authed(request).send().await?).await?.json().await?)
+        Ok(self.check(self.authed(request).send().await?).await?.json().await?)
     }
 
     /// Uploads the node's keepalived.conf (its bytes) as this node's file of a new version; the
@@ -172,17 +202,31 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .timeout(Duration::from_secs(60))
             .body(content);
-        Ok(check(self.authed(request).send().await?).await?.json().await?)
+        Ok(self.check(self.authed(request).send().await?).await?.json().await?)
     }
 
     pub(crate) async fn runtime_actions(&self) -> Result<Vec<RuntimeAction>, ClientError> {
         let request = self.http.get(self.url(AGENT_RUNTIME_PATH)).timeout(Duration::from_secs(15));
-        Ok(check(self.authed(request).send().await?).await?.json().await?)
+        Ok(self.check(self.authed(request).send().await?).await?.json().await?)
     }
 
     pub(crate) async fn runtime_results(&self, outcomes: &[ActionOutcome]) -> Result<(), ClientError> {
         let request = self.http.post(self.url(AGENT_RUNTIME_RESULTS_PATH)).timeout(Duration::from_secs(15)).json(outcomes);
-        check(self.authed(request).send().await?).await?;
+        self.check(self.authed(request).send().await?).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tombstone_is_read_from_the_error_body() {
+        let body = r#"{"error":{"code":"decommissioned","message":"m","decommission":{"agent":"web-1","cluster_id":7,"reason":"decommissioned","stop_haproxy":true,"by":"admin","at":5}}}"#;
+        let decommission = decommission_in(body).unwrap();
+        assert_eq!((decommission.agent.as_str(), decommission.stop_haproxy), ("web-1", true));
+        assert_eq!(decommission_in(r#"{"error":{"code":"gone","message":"m"}}"#), None);
+        assert_eq!(decommission_in("<html>gone</html>"), None);
     }
 }

@@ -98,4 +98,17 @@ impl Driver {
             d.stop(Duration::from_secs(5)).await;
         }
     }
+
+    /// Stops HAProxy whoever runs it (a decommission that asks to): the master of the agent's
+    /// socket (process mode; soft-stop, SIGTERM after 5 s) or `systemctl stop` of the unit
+    /// (systemd mode).
+    pub(crate) async fn stop_haproxy(&mut self) -> Result<(), String> {
+        match self {
+            Driver::Process(d) => {
+                d.stop(Duration::from_secs(5)).await;
+                Ok(())
+            }
+            Driver::Systemd(d) => d.stop().await,
+        }
+    }
 }

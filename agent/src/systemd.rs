@@ -69,6 +69,11 @@ impl SystemdDriver {
         systemctl(&["start", &self.unit]).await.map(|_| ())
     }
 
+    /// `systemctl stop` (a decommission that asked to stop HAProxy).
+    pub(crate) async fn stop(&self) -> Result<(), String> {
+        systemctl(&["stop", &self.unit]).await.map(|_| ())
+    }
+
     /// `systemctl reload`, then the unit must still be active.
     pub(crate) async fn reload(&self) -> Result<(), String> {
         if !self.is_running().await {

@@ -219,7 +219,8 @@ enum Body<'a> {
     Text(&'a str),
 }
 
-/// A running `fleet-agent` in process mode; SIGTERM on drop (it stops its HAProxy).
+/// A running `fleet-agent` in process mode; SIGTERM on drop, then SIGTERM to the HAProxy master
+/// it leaves running (`<state>/haproxy.pid`).
 pub(crate) struct Agent {
     child: Option<Child>,
     pub(crate) state: PathBuf,
@@ -288,6 +289,37 @@ impl Agent {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// SIGTERM, as systemd's stop would; how the agent exited (within 20 s).
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.as_ref().expect("a running agent").id();
+        signal(pid, "TERM");
+        self.wait_exit(Duration::from_secs(20))
+    }
+
+    /// Waits until the agent exits by itself (within `within`); its exit status.
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("a running agent");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the agent did not exit within {within:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The HAProxy master's pid, as its master CLI says (`show proc`).
+    pub(crate) fn master_pid(&self) -> u32 {
+        let procs = self.master_cli("show proc");
+        let line = procs.lines().find(|l| l.split_whitespace().nth(1) == Some("master")).unwrap_or_else(|| panic!("no master in {procs:?}"));
+        line.split_whitespace().next().unwrap().parse().unwrap()
     }
 
     /// The agent's own log, for failure messages.

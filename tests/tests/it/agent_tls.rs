@@ -75,7 +75,8 @@ impl TlsServer {
 fn agent(binary: &Path, haproxy: &Path, server: &str, dir: &Path, secret: &str, trust: &[&str]) -> Child {
     let log = std::fs::File::create(dir.join("agent.log")).unwrap();
     Command::new(binary)
-        .args(["--server", server, "--enroll-secret", secret, "--heartbeat-seconds", "1"])
+        // The test's SIGTERM ends HAProxy too (by default it would outlive the agent).
+        .args(["--server", server, "--enroll-secret", secret, "--heartbeat-seconds", "1", "--stop-haproxy-on-exit"])
         .args(trust)
         .arg("--state-dir")
         .arg(dir.join("state"))
