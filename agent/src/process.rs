@@ -345,8 +345,11 @@ fn parent(pid: u32) -> Option<u32> {
     after.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// True while `pid` runs: a zombie (exited, not yet reaped by its parent, as an adopted master
+/// whose parent is a container's init may stay) counts as gone.
 fn pid_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().next()) != Some("Z")
 }
 
 #[cfg(test)]
@@ -358,5 +361,17 @@ mod tests {
         assert_eq!(parent(std::process::id()), Some(std::os::unix::process::parent_id()));
         assert!(!uses_socket(std::process::id(), "/nonexistent/master.sock"));
         assert!(masters(Path::new("/nonexistent/master.sock")).is_empty());
+        assert!(pid_alive(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Exited, not reaped: a zombie is not alive.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pid_alive(pid) {
+            assert!(Instant::now() < deadline, "true did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(Path::new(&format!("/proc/{pid}")).exists(), "still a zombie");
+        child.wait().unwrap();
+        assert!(!pid_alive(pid));
     }
 }

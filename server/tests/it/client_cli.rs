@@ -170,9 +170,25 @@ fn the_client_drives_a_server() {
     assert!(after.stderr.contains("fleet login"), "{}", after.stderr);
     assert_eq!(fleet(elsewhere.path(), &env, &["pool", "ls"]).code, 1, "the session ended on the server");
 
-    // Cluster and pool removal.
+    // Cluster and pool removal: refused while an agent is enrolled, unless decommissioned or
+    // forced.
     fleet(h, &[("FLEET_PASSWORD", ADMIN_PASSWORD)], &["login", "--username", "admin"]).ok();
-    fleet(h, no_env, &["cluster", "rm", "prod", "--yes"]).ok();
+    let enrol_agent = |secret: &str| {
+        let body = serde_json::json!({"secret": secret, "hostname": "lb.test", "facts": {}});
+        let answer = reqwest::blocking::Client::new().post(format!("{}/api/v1/agent/enroll", server.base)).json(&body).send().unwrap();
+        assert!(answer.status().is_success(), "{}", answer.status());
+    };
+    enrol_agent(enrolment["secret"].as_str().unwrap());
+    let refused = fleet(h, no_env, &["cluster", "rm", "prod", "--yes"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("still has 1 enrolled agent(s) (node-1)"), "{}", refused.stderr);
+    let decommissioned = fleet(h, no_env, &["agent", "decommission", "prod", "node-1", "--stop-haproxy", "-o", "json"]).ok().json();
+    assert_eq!((decommissioned["agent"].clone(), decommissioned["stop_haproxy"].clone()), (Value::from("node-1"), Value::from(true)));
+    assert_eq!(fleet(h, no_env, &["agent", "ls", "prod", "-o", "json"]).ok().json(), Value::Array(Vec::new()));
+    let again = fleet(h, no_env, &["enrol", "prod", "-o", "json"]).ok().json();
+    enrol_agent(again["secret"].as_str().unwrap());
+    assert_eq!(fleet(h, no_env, &["pool", "rm", "edge"]).code, 1, "a pool with a cluster");
+    fleet(h, no_env, &["cluster", "rm", "prod", "--yes", "--force"]).ok();
     fleet(h, no_env, &["pool", "rm", "edge"]).ok();
     assert_eq!(fleet(h, no_env, &["pool", "ls", "-o", "json"]).ok().json(), Value::Array(Vec::new()));
 }

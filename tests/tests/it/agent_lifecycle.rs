@@ -4,7 +4,6 @@
 //! refused while an agent is enrolled, then forced (the agent hears 410 and exits, HAProxy keeps
 //! serving).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -20,8 +19,10 @@ fn wait_for(agent: &Agent, what: &str, within: Duration, done: impl Fn() -> bool
     }
 }
 
+/// True while `pid` runs (a zombie waiting for a container's init to reap it counts as gone).
 fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().next()) != Some("Z")
 }
 
 /// The id of agent `name` of `cluster`.
