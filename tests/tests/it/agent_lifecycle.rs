@@ -4,11 +4,12 @@
 //! refused while an agent is enrolled, then forced (the agent hears 410 and exits, HAProxy keeps
 //! serving).
 
+use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{bring_up, config, free_port, prerequisites, probe, wait_served, Agent, Server};
+use crate::agent_harness::{bring_up, config, free_port, prerequisites, probe, temp_dir, wait_served, Agent, Server};
 
 /// Waits until `done` holds (bounded), with `what` and the agent's log in the failure.
 fn wait_for(agent: &Agent, what: &str, within: Duration, done: impl Fn() -> bool) {
@@ -170,4 +171,69 @@ fn decommission_without_stop_and_forced_deletes_leave_haproxy_serving() {
     // The first cluster has no agent left: deleted without force.
     let (code, body) = delete(&server, &format!("/api/v1/clusters/{cluster}"));
     assert_eq!(code, 204, "{body}");
+}
+
+#[test]
+fn systemd_mode_leaves_haproxy_to_its_unit_and_a_decommission_stops_the_unit() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let dir = temp_dir("life-systemd");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let systemctl = bin.join("systemctl");
+    std::fs::write(&systemctl, crate::agent_systemd::FAKE_SYSTEMCTL).unwrap();
+    std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let server = Server::start(&fleet, &dir.join("data"));
+    let mut agent = Agent::new(&agent_bin, &haproxy, &server, &dir);
+    let socket = dir.join("haproxy-master.sock");
+    let calls = dir.join("calls");
+    agent.mode_args = ["--haproxy-mode", "systemd", "--systemd-unit", "haproxy", "--master-socket"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([socket.display().to_string()])
+        .collect();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    agent.env = vec![
+        ("PATH".into(), path),
+        ("FAKE_CALLS".into(), calls.display().to_string()),
+        ("FAKE_HAPROXY".into(), haproxy.display().to_string()),
+        ("FAKE_SOCK".into(), socket.display().to_string()),
+        // The harness stops the master named here when the test ends.
+        ("FAKE_PID".into(), agent.state.join("haproxy.pid").display().to_string()),
+        ("FAKE_CONFIG".into(), agent.config.display().to_string()),
+        ("FAKE_LOG".into(), dir.join("haproxy.log").display().to_string()),
+    ];
+    let pool = server.post("/api/v1/pools", &json!({"name": "life-systemd-pool"}));
+    let cluster = server.post(
+        "/api/v1/clusters",
+        &json!({"name": "life-systemd", "pool_id": pool["id"], "settings": {"config_path": agent.config, "reload_mode": "systemd"}}),
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let port = free_port();
+    let v1 = server.commit(cluster, &config(port, "v1", ""));
+    server.apply(cluster, v1);
+    let secret = server.enrolment_secret(cluster, "node1");
+    agent.start(Some(&secret));
+    server.wait_status(cluster, "v1 applied", |a| a["applied_version"] == json!(v1));
+    wait_served(port, "v1", Duration::from_secs(10));
+
+    // SIGTERM: the unit's HAProxy is none of the agent's business, with or without the flag.
+    assert!(agent.terminate().success(), "{}", agent.log());
+    agent.mode_args.push("--stop-haproxy-on-exit".into());
+    let seen = server.agent_status(cluster)["last_seen_at"].clone();
+    assert!(seen.is_string(), "{seen}");
+    agent.start(None);
+    server.wait_status(cluster, "a heartbeat of the restarted agent", |a| a["last_seen_at"] != seen);
+    assert!(agent.terminate().success(), "{}", agent.log());
+    assert!(!std::fs::read_to_string(&calls).unwrap().lines().any(|l| l.starts_with("stop")));
+    assert_eq!(probe(port).as_deref(), Ok("v1"));
+
+    // A decommission that asks to stop HAProxy stops the unit.
+    agent.start(None);
+    let id = agent_id(&server, cluster, "node1");
+    server.post(&format!("/api/v1/clusters/{cluster}/agents/{id}/decommission"), &json!({"stop_haproxy": true}));
+    assert!(agent.wait_exit(Duration::from_secs(30)).success(), "{}", agent.log());
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert!(calls.lines().any(|l| l == "stop haproxy"), "{calls}");
+    wait_for(&agent, "the unit's haproxy to stop serving", Duration::from_secs(15), || probe(port).is_err());
 }

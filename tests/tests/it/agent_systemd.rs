@@ -11,13 +11,14 @@ use serde_json::json;
 
 use crate::agent_harness::{config, free_port, prerequisites, probe, temp_dir, wait_served, Agent, Server};
 
-const FAKE_SYSTEMCTL: &str = r#"#!/bin/sh
+pub(crate) const FAKE_SYSTEMCTL: &str = r#"#!/bin/sh
 # Stand-in for systemctl: the verbs fleet-agent uses, on a haproxy.service like Debian's.
 echo "$*" >> "$FAKE_CALLS"
 case "$1" in
   is-active) [ -f "$FAKE_PID" ] && kill -0 "$(cat "$FAKE_PID")" 2>/dev/null ;;
   start) "$FAKE_HAPROXY" -W -D -S "$FAKE_SOCK" -p "$FAKE_PID" -f "$FAKE_CONFIG" >>"$FAKE_LOG" 2>&1 ;;
   reload) "$FAKE_HAPROXY" -c -q -f "$FAKE_CONFIG" >>"$FAKE_LOG" 2>&1 && kill -USR2 "$(cat "$FAKE_PID")" ;;
+  stop) kill -USR1 "$(cat "$FAKE_PID")" ;;
   status) echo "haproxy.service (stand-in)"; tail -n 5 "$FAKE_LOG" ;;
   *) echo "stand-in systemctl: unsupported: $*" >&2; exit 2 ;;
 esac
