@@ -21,6 +21,8 @@
 //!   writes in the same database transaction.
 //! - [`metrics`]: the fleet's Prometheus families (agents by state, versions, apply outcomes,
 //!   runtime per server, certificate expiry, DNS failover, VIPs) from one store snapshot.
+//! - [`release`] (feature `release`): signed agent releases (Ed25519 over the binary's sha256,
+//!   version and platform) and the trial an upgraded agent runs under until it heartbeats.
 //! - [`clock`]: time and randomness are injected so tests are deterministic.
 
 #[cfg(feature = "store")]
@@ -53,6 +55,8 @@ pub mod notify;
 pub mod ops;
 pub mod rbac;
 pub mod read;
+#[cfg(feature = "release")]
+pub mod release;
 pub mod runtime;
 pub mod secret;
 pub mod secrets;
