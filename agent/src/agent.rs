@@ -128,6 +128,7 @@ async fn credentials(args: &Args, client: &Client, facts: &serde_json::Value) ->
         }
     };
     token::write(&path, &response.token).map_err(|source| StartError::WriteToken { path: shown, source })?;
+    crate::upgrade::pin_at_start(&crate::upgrade::pin_path(&path), None, response.release_public_key.as_deref());
     tracing::info!(agent = %response.name, cluster = response.cluster_id, "enrolled");
     Ok(response.token)
 }
@@ -135,6 +136,9 @@ async fn credentials(args: &Args, client: &Client, facts: &serde_json::Value) ->
 async fn agent(args: Args) -> Result<(), StartError> {
     std::fs::create_dir_all(&args.state_dir)
         .map_err(|source| StartError::StateDir { path: args.state_dir.display().to_string(), source })?;
+    // First: an upgrade on trial is judged even when the server cannot be reached.
+    crate::upgrade::start(&args.state_dir);
+    crate::upgrade::pin_at_start(&crate::upgrade::pin_path(&args.token_path()), args.release_public_key.as_ref(), None);
     let mode = match args.haproxy_mode {
         Mode::Process => "process",
         Mode::Systemd => "systemd",
@@ -529,6 +533,9 @@ async fn side_loop(
             }
             object.insert("failover_probe".into(), serde_json::to_value(report).unwrap_or_default());
         }
+        if let Some(object) = facts.as_object_mut() {
+            crate::upgrade::facts(object);
+        }
         let drift_report = drift_report(&drift, &driver, &pipeline).await;
         let heartbeat = Heartbeat {
             facts: Some(facts),
@@ -541,6 +548,7 @@ async fn side_loop(
         };
         match client.heartbeat(&heartbeat).await {
             Ok(answer) => {
+                crate::upgrade::heartbeat_accepted();
                 failover_probe = answer.failover_probe;
                 drift.set_policy(answer.drift);
             }

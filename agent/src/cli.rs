@@ -121,6 +121,20 @@ pub(crate) struct Args {
     /// leaves HAProxy to its unit either way.
     #[arg(long)]
     pub(crate) stop_haproxy_on_exit: bool,
+    /// Pin this release public key (`ed25519:...`, from `fleet release keygen`) beside the
+    /// token, replacing a pinned one: upgrades are accepted only when signed by it. Without it
+    /// the agent pins the key of its enrolment answer, if the server sent one.
+    #[arg(long, value_name = "ed25519:BASE64", value_parser = release_key)]
+    pub(crate) release_public_key: Option<fleet_core::release::PublicKey>,
+    /// Seconds an upgraded agent has to get a heartbeat accepted before the previous binary is
+    /// put back and run again.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=3600))]
+    pub(crate) upgrade_trial_seconds: u64,
+}
+
+/// `--release-public-key`'s parser: fleet-core's, with its message.
+fn release_key(text: &str) -> Result<fleet_core::release::PublicKey, String> {
+    text.parse().map_err(|e: fleet_core::release::ReleaseError| e.to_string())
 }
 
 /// `--ca-fingerprint`'s parser: fleet-core's, with its message.

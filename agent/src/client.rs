@@ -7,7 +7,8 @@ use std::time::Duration;
 use fleet_core::fingerprint::CaFingerprint;
 use fleet_core::runtime::{ActionOutcome, RuntimeAction, AGENT_RUNTIME_PATH, AGENT_RUNTIME_RESULTS_PATH};
 use fleet_core::wire::{
-    AgentIdentity, Decommission, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer, ADOPT_PATH, DESIRED_PATH, ENROLL_PATH, HEARTBEAT_PATH, KEEPALIVED_ADOPT_PATH,
+    AgentIdentity, Decommission, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer, ADOPT_PATH, AGENT_RELEASES_PATH, DESIRED_PATH, ENROLL_PATH,
+    HEARTBEAT_PATH, KEEPALIVED_ADOPT_PATH,
     ME_PATH, REPORT_PATH,
 };
 use fleet_core::AgentReport;
@@ -214,6 +215,20 @@ impl Client {
         let request = self.http.post(self.url(AGENT_RUNTIME_RESULTS_PATH)).timeout(Duration::from_secs(15)).json(outcomes);
         self.check(self.authed(request).send().await?).await?;
         Ok(())
+    }
+
+    /// The signature file of release `version` for `platform` (its text, unverified).
+    pub(crate) async fn release_signature(&self, version: &str, platform: &str) -> Result<String, ClientError> {
+        let url = self.url(&format!("{AGENT_RELEASES_PATH}/{version}/signature"));
+        let request = self.http.get(url).query(&[("platform", platform)]).timeout(Duration::from_secs(30));
+        Ok(self.check(self.authed(request).send().await?).await?.text().await?)
+    }
+
+    /// The binary of release `version` for `platform` (its bytes, unverified).
+    pub(crate) async fn release_binary(&self, version: &str, platform: &str) -> Result<Vec<u8>, ClientError> {
+        let url = self.url(&format!("{AGENT_RELEASES_PATH}/{version}/binary"));
+        let request = self.http.get(url).query(&[("platform", platform)]).timeout(Duration::from_secs(600));
+        Ok(self.check(self.authed(request).send().await?).await?.bytes().await?.to_vec())
     }
 }
 

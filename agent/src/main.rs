@@ -7,6 +7,7 @@
 //!   -> agent loop: long-poll desired -> pipeline (stage a release, runtime API or haproxy -c,
 //!      switch the managed directory's symlink, reload, verify, switch back) -> report
 //!   -> side loop: heartbeat (facts + runtime summary), supervision, runtime actions
+//!   -> upgrade (signed release, swap, re-exec) and its trial: rolled back without a heartbeat
 //! ```
 //! The binary is thin: argument errors exit 64 before anything starts.
 
@@ -26,6 +27,7 @@ mod process;
 mod systemd;
 mod token;
 mod track;
+mod upgrade;
 
 use std::process::ExitCode;
 

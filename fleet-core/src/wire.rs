@@ -10,6 +10,8 @@
 //!   POST /api/v1/agent/heartbeat Heartbeat   -> 200 HeartbeatAnswer (what to probe)
 //!   POST /api/v1/agent/adopt?configs=<paths>  (tar of the managed tree)
 //!                                          -> 201 the cluster's first version | 409 it has one
+//!   GET  /api/v1/agent/releases/{version}/binary|signature?platform=P
+//!                                          -> a signed release's bytes | its signature (404: none)
 //!   GET  /api/v1/agent/me                  -> AgentIdentity (its name: keepalived/<name>.conf)
 //!   POST /api/v1/agent/keepalived  (the node's keepalived.conf bytes)
 //!                                          -> 201 a version with keepalived/<name>.conf | 409
@@ -28,6 +30,9 @@ use crate::model::ClusterSettings;
 
 /// Path of the enrolment route.
 pub const ENROLL_PATH: &str = "/api/v1/agent/enroll";
+/// Prefix of an agent's release downloads: `<prefix>/{version}/binary?platform=P` (the
+/// bytes) and `<prefix>/{version}/signature?platform=P` (the signature file's text).
+pub const AGENT_RELEASES_PATH: &str = "/api/v1/agent/releases";
 /// Path of the desired-state long-poll.
 pub const DESIRED_PATH: &str = "/api/v1/agent/desired";
 /// Path of the apply report.
@@ -79,6 +84,11 @@ pub struct EnrolResponse {
     pub name: String,
     /// Bearer token for every later request.
     pub token: String,
+    /// The release public key (`ed25519:...`, `fleet serve --release-public-key`) the agent pins
+    /// beside its token: upgrades are accepted only when signed by it. Absent: the server has
+    /// none, and the agent refuses upgrades until one is pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_public_key: Option<String>,
 }
 
 /// Who an agent token belongs to (`GET /api/v1/agent/me`).

@@ -441,6 +441,12 @@ class Client:
         """Gives an agent a new token (admin) and returns it; the old one stops at once."""
         return str(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/agents/{int(agent_id)}/token")["token"])
 
+    def releases(self) -> dict[str, Any]:
+        """The signed agent releases the server offers for ``upgrade-agent`` jobs:
+        ``{public_key, releases: [{version, platform, sha256, size, file, signed_by, verified}],
+        refused: [{file, reason}]}`` (``fleet serve --releases DIR --release-public-key KEY``)."""
+        return _object(self.request("GET", "/releases"))
+
     def enrollments(self, cluster: ClusterRef) -> list[dict[str, Any]]:
         """The enrolments of a cluster that can still be used (admin)."""
         return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/enrollments"))

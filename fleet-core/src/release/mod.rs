@@ -26,6 +26,7 @@
 //! so a refusal can name which key signed. Nothing here trusts the server or the transport:
 //! the agent checks against the key it pinned at enrolment.
 
+pub mod catalog;
 pub mod trial;
 
 use std::fmt;

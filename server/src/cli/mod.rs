@@ -11,6 +11,7 @@ mod input;
 mod keepalived;
 mod alerts;
 mod limits;
+mod release;
 mod secrets;
 mod serve;
 mod tls;
@@ -42,6 +43,9 @@ enum Command {
     /// The server's master key and the secrets it seals.
     #[command(subcommand)]
     Secrets(secrets::Command),
+    /// Signed agent releases: the signing key, signatures, what the server offers.
+    #[command(subcommand)]
+    Release(release::Command),
     /// The client commands: login, pool, cluster, apply --wait ... (they talk to a server).
     #[command(flatten)]
     Client(client::Command),
@@ -53,6 +57,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Keepalived(command) => keepalived::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Secrets(command) => secrets::run(command),
+        Command::Release(command) => release::run(command),
         Command::Client(command) => client::run(command),
     }
 }

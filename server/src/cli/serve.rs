@@ -101,6 +101,15 @@ pub(crate) struct Args {
     /// it, else the `fleet-agent` beside this program; neither: no script install).
     #[arg(long, value_name = "PATH")]
     agent_binary: Option<PathBuf>,
+    /// A folder of signed agent releases offered to `upgrade-agent` jobs: each binary beside
+    /// its `.sig` from `fleet release sign` (read when asked: drop a release in, no restart).
+    /// Unsigned binaries are never offered.
+    #[arg(long, value_name = "DIR")]
+    releases: Option<PathBuf>,
+    /// The release public key (`ed25519:...` from `fleet release keygen`): every enrolment
+    /// answer carries it and the agent pins it; agents enrolled without one refuse upgrades.
+    #[arg(long, value_name = "ed25519:BASE64", value_parser = release_key)]
+    release_public_key: Option<fleet_core::release::PublicKey>,
     #[command(flatten)]
     tls: TlsArgs,
     #[command(flatten)]
@@ -166,6 +175,11 @@ enum ServeError {
     EmptyMetricsToken,
     #[error("cannot read --agent-binary {path}: {source}")]
     AgentBinary { path: String, source: std::io::Error },
+}
+
+/// `--release-public-key`'s parser: fleet-core's, with its message.
+fn release_key(text: &str) -> Result<fleet_core::release::PublicKey, String> {
+    text.parse().map_err(|e: fleet_core::release::ReleaseError| e.to_string())
 }
 
 /// Where the package puts the agent binary the server hands out.
@@ -287,6 +301,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         keyring,
         acme: acme.clone(),
         agent_file,
+        releases: Arc::new(crate::http::Releases { dir: args.releases.clone(), key: args.release_public_key }),
     };
     tokio::spawn(watch_certificate_expiry(store.clone(), shutdown_rx.clone()));
     tokio::spawn(compact_stats(store.clone(), shutdown_rx.clone()));

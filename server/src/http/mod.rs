@@ -36,6 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::errors::ApiError;
 use metrics::Metrics;
 pub(crate) use routes::install::AgentFile;
+pub(crate) use routes::releases::Releases;
 pub(crate) use routes::Peer;
 
 /// What every handler can reach.
@@ -66,6 +67,8 @@ pub(crate) struct AppState {
     pub(crate) acme: fleet_core::certs::acme::driver::AcmeDriver,
     /// The agent binary handed out at `/install/fleet-agent` (`fleet serve --agent-binary`).
     pub(crate) agent_file: Option<Arc<routes::install::AgentFile>>,
+    /// Signed agent releases and the key agents pin (`--releases`, `--release-public-key`).
+    pub(crate) releases: Arc<routes::releases::Releases>,
 }
 
 #[derive(OpenApi)]

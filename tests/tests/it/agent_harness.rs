@@ -283,6 +283,11 @@ impl Agent {
         self.child = Some(command.spawn().unwrap());
     }
 
+    /// The agent's process id (the same across an upgrade: the new binary is exec'ed in place).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("a started agent")
+    }
+
     /// SIGKILL, as a crash would.
     pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -18,6 +18,7 @@ mod agent_observe;
 mod agent_privileged;
 mod agent_runtime;
 mod agent_tls;
+mod agent_upgrade;
 mod browser;
 mod bundle_acceptance;
 mod client_e2e;

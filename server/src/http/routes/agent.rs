@@ -42,7 +42,8 @@ pub(crate) async fn enroll(
     Json(body): Json<EnrolRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let (agent, token) = state.store.enrol(&body.secret, peer, &body.hostname, body.facts).await?;
-    let response = EnrolResponse { agent_id: agent.id, cluster_id: agent.cluster_id, name: agent.name, token };
+    let release_public_key = state.releases.key.map(|key| key.to_string());
+    let response = EnrolResponse { agent_id: agent.id, cluster_id: agent.cluster_id, name: agent.name, token, release_public_key };
     Ok((StatusCode::CREATED, axum::Json(response)))
 }
 

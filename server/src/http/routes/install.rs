@@ -77,14 +77,20 @@ pub(crate) async fn agent_binary(State(state): State<AppState>) -> Response {
     let Some(agent) = state.agent_file.clone() else {
         return no_agent().into_response();
     };
-    let file = match tokio::fs::File::open(&agent.path).await {
+    stream_file(&agent.path, agent.download.size, "fleet-agent").await
+}
+
+/// Streams the file at `path` as an attachment named `filename` (`size`: its length when it
+/// cannot be stat'ed); 500 when it cannot be opened.
+pub(crate) async fn stream_file(path: &Path, size: u64, filename: &str) -> Response {
+    let file = match tokio::fs::File::open(path).await {
         Ok(file) => file,
         Err(error) => {
-            tracing::error!(path = %agent.path.display(), %error, "the agent binary cannot be read");
-            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the agent binary cannot be read").into_response();
+            tracing::error!(path = %path.display(), %error, "a served binary cannot be read");
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the binary cannot be read").into_response();
         }
     };
-    let size = file.metadata().await.map(|m| m.len()).unwrap_or(agent.download.size);
+    let size = file.metadata().await.map(|m| m.len()).unwrap_or(size);
     // Streamed in 256 KiB pieces: a thousand nodes installing at once must not hold a thousand copies.
     let chunks = futures_util::stream::unfold(file, |mut file| async move {
         let mut buffer = Vec::with_capacity(256 * 1024);
@@ -98,7 +104,7 @@ pub(crate) async fn agent_binary(State(state): State<AppState>) -> Response {
         [
             (CONTENT_TYPE, "application/octet-stream".to_string()),
             (CONTENT_LENGTH, size.to_string()),
-            (CONTENT_DISPOSITION, "attachment; filename=\"fleet-agent\"".to_string()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
         ],
         Body::from_stream(chunks),
     )

@@ -15,6 +15,7 @@ mod failover;
 mod files;
 pub(crate) mod install;
 mod proxies;
+pub(crate) mod releases;
 mod renewals;
 mod runtime;
 mod stats;
@@ -43,6 +44,9 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(system::openapi))
         .routes(routes!(install::agent_script))
         .routes(routes!(install::agent_binary))
+        .routes(routes!(releases::list_releases))
+        .routes(routes!(releases::release_binary))
+        .routes(routes!(releases::release_signature))
         .routes(routes!(users::login))
         .routes(routes!(users::logout))
         .routes(routes!(users::list_users, users::create_user))
