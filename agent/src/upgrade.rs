@@ -18,6 +18,10 @@
 //! not rolled back, unless systemd restarts it after the deadline and it gets as far as reading
 //! the file. The previous binary is kept until the next upgrade replaces it.
 
+// `Upgrade::run` is started by the `upgrade-agent` job kind, which comes with the jobs framework
+// (issue 18): until that is on main nothing calls it.
+#![allow(dead_code)]
+
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -352,5 +356,71 @@ pub(crate) fn pin_at_start(pin: &Path, flag: Option<&PublicKey>, enrolled: Optio
     match write_pin(pin, &key) {
         Ok(()) => tracing::info!(%key, pin = %pin.display(), "pinned the release public key"),
         Err(error) => tracing::error!(%error, pin = %pin.display(), "cannot pin the release public key"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fleet-agent-upgrade-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_pin_lives_beside_the_token_and_the_flag_replaces_it() {
+        let dir = scratch("pin");
+        let pin = pin_path(&dir.join("token"));
+        assert_eq!(pin, dir.join("release.pub"));
+        assert!(read_pin(&pin).unwrap().is_none());
+        let key = || fleet_core::release::SigningKey::generate().unwrap().0.public_key();
+        let (one, two) = (key(), key());
+        pin_at_start(&pin, None, Some(&one.to_string()));
+        assert_eq!(read_pin(&pin).unwrap(), Some(one));
+        pin_at_start(&pin, None, Some("not a key"));
+        assert_eq!(read_pin(&pin).unwrap(), Some(one), "an invalid answer pins nothing");
+        pin_at_start(&pin, Some(&two), None);
+        assert_eq!(read_pin(&pin).unwrap(), Some(two), "the node's flag wins");
+        std::fs::write(&pin, "garbage\n").unwrap();
+        let error = read_pin(&pin).unwrap_err().to_string();
+        assert!(error.starts_with("cannot read the pinned release key") && error.contains("invalid release public key"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_binary_that_does_not_say_fleet_agent_is_refused_by_the_smoke_test() {
+        let dir = scratch("smoke");
+        let script = |name: &str, body: &str| {
+            let path = dir.join(name);
+            write_binary(&path, format!("#!/bin/sh\n{body}\n").as_bytes()).unwrap();
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o755);
+            path
+        };
+        assert_eq!(smoke_test(&script("good", "echo fleet-agent 0.2.0")).await, Ok(()));
+        let failing = smoke_test(&script("failing", "echo fleet-agent 0.2.0; echo broken >&2; exit 3")).await.unwrap_err();
+        assert!(failing.contains("exit status: 3") && failing.contains("broken"), "{failing}");
+        let other = smoke_test(&script("other", "echo something else")).await.unwrap_err();
+        assert!(other.contains("something else"), "{other}");
+        let missing = smoke_test(&dir.join("missing")).await.unwrap_err();
+        assert!(missing.contains("cannot run"), "{missing}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_previous_binary_is_kept_with_its_bytes() {
+        let dir = scratch("previous");
+        let binary = dir.join("fleet-agent");
+        let previous = dir.join("fleet-agent.previous");
+        std::fs::write(&binary, b"old").unwrap();
+        std::fs::write(&previous, b"older").unwrap();
+        keep_previous(&binary, &previous).unwrap();
+        write_binary(&dir.join("fleet-agent.new"), b"new").unwrap();
+        std::fs::rename(dir.join("fleet-agent.new"), &binary).unwrap();
+        assert_eq!(std::fs::read(&previous).unwrap(), b"old");
+        assert_eq!(std::fs::read(&binary).unwrap(), b"new");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

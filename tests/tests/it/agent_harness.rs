@@ -227,7 +227,7 @@ pub(crate) struct Agent {
     pub(crate) config: PathBuf,
     binary: PathBuf,
     pub(crate) haproxy: PathBuf,
-    server: String,
+    pub(crate) server: String,
     /// `--haproxy-mode ...` and mode-specific arguments.
     pub(crate) mode_args: Vec<String>,
     /// Extra environment (a `PATH` with a stand-in `systemctl`).
