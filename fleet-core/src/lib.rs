@@ -30,6 +30,8 @@ pub mod alerts;
 pub mod apply;
 pub mod auth;
 pub mod backoff;
+#[cfg(feature = "store")]
+pub mod backup;
 pub mod bundle;
 pub mod candidate;
 #[cfg(feature = "store")]

@@ -68,6 +68,7 @@ pub use events::FleetEvent;
 mod versions;
 
 pub(crate) use durability::disk_full;
+pub(crate) use durability::DATABASE_MODE;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -231,6 +232,11 @@ impl Store {
     /// measured against.
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The store's clock (a backup's `created_at`).
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     pub(crate) fn new_id(&self) -> Result<i64> {

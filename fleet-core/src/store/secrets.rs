@@ -117,6 +117,32 @@ impl Store {
         Ok(ring)
     }
 
+    /// Opens every sealed value with `ring` (the `sealed_secrets` rows, bundle files among
+    /// them, and users' TOTP secrets) without changing anything; returns how many. A backup's
+    /// restore asks it of the key file ([`crate::backup::check_key`]). Errors: the first value
+    /// the ring does not open ([`crate::Error::Crypto`], naming the key ids).
+    pub async fn open_every_sealed(&self, ring: &Keyring) -> Result<usize> {
+        let mut count = 0;
+        for secret in self.sealed_secrets().await? {
+            ring.open(&secret.purpose, &secret.sealed)?;
+            count += 1;
+        }
+        let rows = sqlx::query("SELECT id, totp_secret, totp_pending FROM users WHERE totp_secret IS NOT NULL OR totp_pending IS NOT NULL")
+            .fetch_all(self.pool())
+            .await?;
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            for column in ["totp_secret", "totp_pending"] {
+                let Some(value) = row.try_get::<Option<String>, _>(column)? else { continue };
+                if Sealed::parse(&value).is_ok() {
+                    drop(open_totp(ring, id, &value)?);
+                    count += 1;
+                }
+            }
+        }
+        Ok(count)
+    }
+
     /// Seals TOTP secrets stored before they were sealed (plain base32 in `users.totp_*`).
     /// Sealed ones are opened, so a wrong key stops the start here too.
     pub(super) async fn seal_plain_totp(&self, ring: &Keyring) -> Result<()> {

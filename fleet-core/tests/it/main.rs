@@ -11,6 +11,7 @@ mod support;
 
 mod accounts;
 mod alerts_store;
+mod backup;
 mod acme_store;
 mod bundle_references;
 mod bundles;
