@@ -22,7 +22,9 @@ the routes in DESIGN.md and JSON errors to exceptions.
 from __future__ import annotations
 
 import json
+import os
 import ssl
+import tarfile
 import time
 import urllib.error
 import urllib.parse
@@ -287,6 +289,46 @@ class Client:
         except urllib.error.HTTPError as e:
             raise _error_from(e.code, e.read()) from None
         return answer.decode("utf-8")
+
+    def backup(self, path: Union[str, os.PathLike[str]]) -> dict[str, Any]:
+        """``GET /system/backup`` (admin): a consistent backup of the whole server state,
+        streamed to the file ``path`` (written beside it, renamed into place once complete,
+        mode 0600). The archive is what ``fleet backup create`` writes and
+        ``fleet backup restore`` reads: a tar whose first entry is ``manifest.json``; sealed
+        secrets stay sealed and the master key is never included. Returns the manifest
+        (``format_version``, ``schema_version``, ``created_at`` (Unix ms), ``backend``,
+        ``tables`` [``{"name", "columns", "rows", "bytes", "sha256"}``], ``sealed_key_ids``).
+        Raises :class:`PermissionDeniedError` (403) for a user who is not an admin."""
+        target = os.fspath(path)
+        partial = f"{target}.partial-{os.getpid()}"
+        headers = {"Accept": "application/x-tar"}
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(f"{self.url}/api/v1/system/backup", method="GET", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self._tls) as response:
+                fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    while True:
+                        chunk = response.read(1 << 20)
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+        except urllib.error.HTTPError as e:
+            raise _error_from(e.code, e.read()) from None
+        except BaseException:
+            if os.path.exists(partial):
+                os.unlink(partial)
+            raise
+        os.replace(partial, target)
+        with tarfile.open(target, "r:") as archive:
+            member = archive.next()
+            handle = archive.extractfile(member) if member is not None and member.name == "manifest.json" else None
+            if handle is None:
+                raise FleetError(0, "damaged_backup", f"{target}: not a fleet backup (no manifest.json first)")
+            return _object(json.loads(handle.read().decode("utf-8")))
 
     def login(self, username: str, password: str, code: Optional[str] = None) -> str:
         """Opens a session and uses its token from now on; returns the token. A user with a

@@ -128,3 +128,21 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub fn schema_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
+
+impl crate::Store {
+    /// Records in the audit log that `actor` took the backup described by `manifest`
+    /// (`backup.create`, details: schema, rows, tables, created_at).
+    pub async fn audit_backup(&self, actor: &str, manifest: &Manifest) -> crate::Result<()> {
+        let details = serde_json::json!({
+            "schema_version": manifest.schema_version,
+            "rows": manifest.total_rows(),
+            "tables": manifest.tables.len(),
+            "created_at": manifest.created_at,
+        });
+        let mut tx = self.write_tx().await?;
+        let entry = crate::store::Audit { actor, action: "backup.create", cluster_id: None, version: None, details };
+        self.audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

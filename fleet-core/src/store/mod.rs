@@ -60,6 +60,7 @@ pub use notify::{DesiredWatch, DESIRED_CHANNEL};
 pub use secrets::StoredSecret;
 pub use transactions::Preview;
 pub use audit::AuditFilter;
+pub(crate) use audit::Audit;
 pub use check::{CandidateCheck, HaproxyVerdict};
 pub use vips::VipChange;
 pub use failover::FailoverTick;

@@ -3,6 +3,7 @@
 //! The offline tools (`config parse|fmt|check|diff`, `keepalived`) and `serve` work on files and
 //! a database; the client commands ([`client`]) talk to a server over its JSON API.
 
+mod backup;
 pub(crate) mod client;
 mod config;
 mod demo;
@@ -46,6 +47,9 @@ enum Command {
     /// Signed agent releases: the signing key, signatures, what the server offers.
     #[command(subcommand)]
     Release(release::Command),
+    /// Server backups: create (while `fleet serve` runs, or through the API) and restore.
+    #[command(subcommand)]
+    Backup(backup::Command),
     /// The client commands: login, pool, cluster, apply --wait ... (they talk to a server).
     #[command(flatten)]
     Client(client::Command),
@@ -58,6 +62,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Secrets(command) => secrets::run(command),
         Command::Release(command) => release::run(command),
+        Command::Backup(command) => backup::run(command),
         Command::Client(command) => client::run(command),
     }
 }

@@ -9,6 +9,7 @@ mod certificates;
 mod clusters;
 mod config;
 mod alerts;
+mod backup;
 mod dns_providers;
 mod events;
 mod failover;
@@ -42,6 +43,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(system::health))
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi))
+        .routes(routes!(backup::create_backup))
         .routes(routes!(install::agent_script))
         .routes(routes!(install::agent_binary))
         .routes(routes!(releases::list_releases))
