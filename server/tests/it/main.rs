@@ -15,6 +15,7 @@ mod support;
 mod serve_accounts;
 mod serve_agents;
 mod serve_api;
+mod serve_backup;
 mod serve_cancel;
 mod serve_certificates;
 mod serve_events;
