@@ -28,7 +28,8 @@ python_suite() {
   local env_dir=target/python-suite
   rm -rf "$env_dir"
   "$py" -m venv "$env_dir"
-  "$env_dir/bin/pip" install -q --disable-pip-version-check pytest "aiosmtpd>=1.4,<2" target/wheels/haproxy_fleet-*.whl
+  # moto[server]: the real S3-compatible server the off-site backup test starts (test_backup.py).
+  "$env_dir/bin/pip" install -q --disable-pip-version-check pytest "aiosmtpd>=1.4,<2" "moto[server]>=5,<6" target/wheels/haproxy_fleet-*.whl
 
   local rc=0
   (cd bindings-python/tests && FLEET_BIN="$PWD/../../target/debug/fleet" \
