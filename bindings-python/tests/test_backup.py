@@ -125,6 +125,17 @@ def test_an_s3_copy_round_trips_through_a_real_s3_server(s3_server: str, tmp_pat
     rows = lambda m: {t["name"]: (t["rows"], t["sha256"]) for t in m["tables"]}  # noqa: E731
     assert rows(manifest_of((tmp_path / "again.tar").read_bytes())) == rows(manifest)
 
+    # Retention under an S3 prefix: the newest two of three kept, other objects untouched.
+    s3.put_object(Bucket="fleet-backups", Key="rotating/README", Body=b"not a backup")
+    names = []
+    for _ in range(3):
+        kept = fleet(["backup", "create", "--data", str(fresh), "--keep", "2", "s3://fleet-backups/rotating"], env)
+        assert kept.returncode == 0, kept.stderr
+        names.append((kept.stdout + kept.stderr).split("s3://fleet-backups/rotating/")[1].split()[0])
+        time.sleep(0.002)  # names carry the millisecond
+    listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="fleet-backups", Prefix="rotating/")["Contents"])
+    assert listed == sorted(["rotating/README", *(f"rotating/{n}" for n in names[1:])]), (listed, names)
+
     # A missing object is an error, not an empty restore.
     missing = fleet(["backup", "restore", "--data", str(fresh), "s3://fleet-backups/nightly/none.tar"], env)
     assert missing.returncode == 2 and "object storage" in missing.stderr, missing.stderr

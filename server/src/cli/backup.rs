@@ -3,6 +3,7 @@
 //! ```text
 //! create --data DIR [--database URL] FILE|s3://BUCKET/KEY   the database `fleet serve` uses, while it runs
 //! create --server URL FILE|s3://BUCKET/KEY                  GET /api/v1/system/backup as an admin
+//! create --data DIR --keep N FOLDER|s3://BUCKET/PREFIX      fleet-backup-<UTC time>.tar, the newest N kept
 //! restore --data DIR [--database URL] FILE|s3://BUCKET/KEY  the server stopped; checks the key after
 //! ```
 //!
@@ -62,6 +63,10 @@ pub(crate) struct CreateArgs {
     /// every sealed secret). Not with --server: the API never hands the key out.
     #[arg(long)]
     with_key: bool,
+    /// Scheduled-backup style: FILE is a folder or s3://BUCKET/PREFIX, the backup is written
+    /// there as fleet-backup-<UTC time>.tar and only the newest N such backups are kept.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    keep: Option<u32>,
     #[command(flatten)]
     conn: Conn,
     /// The backup file to write (replaced only once complete), or s3://BUCKET/KEY (credentials
@@ -163,6 +168,26 @@ fn describe(manifest: &Manifest, bytes: u64) -> String {
 
 async fn create(args: CreateArgs) -> Result<Vec<String>, Failure> {
     let started = Instant::now();
+    if let Some(keep) = args.keep {
+        if args.conn.server.is_some() || args.with_key {
+            return Err(usage("--keep works with --data, without --with-key"));
+        }
+        let destination = backup::Destination::parse(&args.file)?;
+        let db = Database::connect(&database_url(&args.data)).await?;
+        let stored = backup::scheduled(&db, &destination, keep as usize).await;
+        db.close().await;
+        let stored = stored?;
+        let mut lines = vec![format!(
+            "backed up {} to {} in {} ms",
+            describe(&stored.manifest, stored.bytes),
+            stored.location,
+            started.elapsed().as_millis()
+        )];
+        if !stored.pruned.is_empty() {
+            lines.push(format!("removed {} older backup(s): {}", stored.pruned.len(), stored.pruned.join(", ")));
+        }
+        return Ok(lines);
+    }
     let s3 = S3Location::parse(&args.file).transpose()?;
     let local = match &s3 {
         Some(_) => scratch_file(None, "backup"),
