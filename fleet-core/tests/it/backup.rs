@@ -238,6 +238,26 @@ async fn scheduled_backups_keep_the_newest(h: Harness) {
     assert_eq!(backup::read_manifest(file).unwrap().tables.iter().find(|t| t.name == "clusters").unwrap().rows, 2);
 }
 
+/// The key file goes into a backup only when asked, and comes back out of the restore as is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_file_is_included_only_when_asked() {
+    let h = harness(Db::Sqlite).await.unwrap();
+    let dir = TempDir::new();
+    let key = populate(&h.store, dir.path()).await;
+    let options = CreateOptions { key_file: Some(key.path().to_path_buf()), scratch: None };
+    let mut bytes = Vec::new();
+    let manifest = backup::create(&Database::of(&h.store), &mut bytes, &options).await.unwrap();
+    assert!(manifest.includes_key);
+    let target = RestoreTarget::Sqlite(dir.path().join("fleet.db"));
+    let restored = backup::restore(bytes.as_slice(), &target).await.unwrap();
+    assert_eq!(restored.key.as_deref(), Some(std::fs::read(key.path()).unwrap().as_slice()));
+    let without = backup::restore(backup_bytes(&h.store).await.as_slice(), &target).await.unwrap();
+    assert_eq!(without.key, None);
+    // Cut just after the rows, before the key: a promised key that is missing is damage.
+    let cut = &bytes[..bytes.len() - 1024 - 1024];
+    assert!(matches!(backup::restore(cut, &target).await, Err(BackupError::Damaged(_))));
+}
+
 /// A backup of a SQLite store restores into PostgreSQL with the same rows (one logical format).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_backup_restores_into_postgres() {
