@@ -233,6 +233,10 @@ async fn agent(args: Args) -> Result<(), StartError> {
     ));
     tasks.push(side);
     let wait = Duration::from_secs(args.poll_seconds);
+    // Jobs ride their own long-poll, held beside the desired-state one (under 1 s to start).
+    let name = keepalived.as_ref().map(|k| k.settings.name.clone());
+    let jobs = Arc::new(crate::jobs::Jobs::new(client.clone(), driver.clone(), pipeline.clone(), args.allow_jobs.clone(), name));
+    tasks.push(tokio::spawn(jobs.follow(wait)));
     let adopt = args.adopt;
     tokio::select! {
         () = async {

@@ -1,11 +1,12 @@
 //! Command-line arguments of `fleet-agent`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
 use fleet_core::fingerprint::CaFingerprint;
+use fleet_core::jobs::JobKind;
 use fleet_core::auth::privileged::{self, Privilege};
 
 use crate::client::Trust;
@@ -101,6 +102,12 @@ pub(crate) struct Args {
     /// starts keepalived with `-p` on it.
     #[arg(long, default_value = "/run/keepalived.pid")]
     pub(crate) keepalived_pid_file: PathBuf,
+    /// The job kinds this node runs, comma-separated (`default` is validate, reload, restart,
+    /// diagnostics, snapshot, restore; `all` every kind). Kinds that change software on the
+    /// node (install-haproxy) run only when listed: `--allow-jobs default,install-haproxy`.
+    /// A refused job is reported `failed` with the reason.
+    #[arg(long, value_name = "LIST", default_value = "default", value_parser = job_allowance)]
+    pub(crate) allow_jobs: BTreeSet<JobKind>,
     /// The keepalived binary (`keepalived -t` and, in process mode, the daemon).
     #[arg(long, default_value = "keepalived")]
     pub(crate) keepalived_bin: PathBuf,
@@ -140,6 +147,11 @@ fn release_key(text: &str) -> Result<fleet_core::release::PublicKey, String> {
 /// `--ca-fingerprint`'s parser: fleet-core's, with its message.
 fn fingerprint(text: &str) -> Result<CaFingerprint, String> {
     text.parse().map_err(|e: fleet_core::fingerprint::FingerprintError| e.to_string())
+}
+
+/// `--allow-jobs`'s parser: fleet-core's, with its message (the kinds it knows).
+fn job_allowance(text: &str) -> Result<BTreeSet<JobKind>, String> {
+    fleet_core::jobs::parse_allowed(text).map_err(|e| e.to_string())
 }
 
 /// `--allow-privileged`'s parser: fleet-core's, with its message (the names it knows).
@@ -191,6 +203,15 @@ mod tests {
         assert_eq!(some, HashSet::from([Privilege::Program, Privilege::Lua]));
         let all = parse(&["--allow-privileged", "all"]).unwrap().allowed_privileges();
         assert_eq!(all.len(), privileged::PRIVILEGES.len());
+    }
+
+    #[test]
+    fn allow_jobs_defaults_to_the_kinds_that_change_no_software() {
+        let default = parse(&[]).unwrap().allow_jobs;
+        assert!(default.contains(&JobKind::Restore) && !default.contains(&JobKind::InstallHaproxy));
+        let more = parse(&["--allow-jobs", "default,install-haproxy"]).unwrap().allow_jobs;
+        assert!(more.contains(&JobKind::InstallHaproxy) && more.contains(&JobKind::Validate));
+        assert!(parse(&["--allow-jobs", "shell"]).is_err());
     }
 
     #[test]

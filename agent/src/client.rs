@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use fleet_core::fingerprint::CaFingerprint;
+use fleet_core::jobs::{agent_result_path, agent_snapshot_path, agent_snapshot_upload_path, JobPoll, JobResult, Snapshot, AGENT_JOBS_PATH};
 use fleet_core::runtime::{ActionOutcome, RuntimeAction, AGENT_RUNTIME_PATH, AGENT_RUNTIME_RESULTS_PATH};
 use fleet_core::wire::{
     AgentIdentity, Decommission, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer, ADOPT_PATH, AGENT_RELEASES_PATH, DESIRED_PATH, ENROLL_PATH,
@@ -231,6 +232,44 @@ impl Client {
         let url = self.url(&format!("{AGENT_RELEASES_PATH}/{version}/binary"));
         let request = self.http.get(url).query(&[("platform", platform)]).timeout(Duration::from_secs(600));
         Ok(self.check(self.authed(request).send().await?).await?.bytes().await?.to_vec())
+
+    /// The jobs long-poll: what to start and cancel, `None` when `wait` passes without.
+    pub(crate) async fn jobs(&self, wait: Duration) -> Result<Option<JobPoll>, ClientError> {
+        let request = self
+            .http
+            .get(self.url(AGENT_JOBS_PATH))
+            .query(&[("wait", wait.as_secs().to_string())])
+            .timeout(wait + Duration::from_secs(15));
+        let response = self.check(self.authed(request).send().await?).await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        Ok(Some(response.json().await?))
+    }
+
+    /// Posts how the run of job `job_id` ended.
+    pub(crate) async fn job_result(&self, job_id: i64, result: &JobResult) -> Result<(), ClientError> {
+        let request = self.http.post(self.url(&agent_result_path(job_id))).timeout(Duration::from_secs(30)).json(result);
+        self.check(self.authed(request).send().await?).await?;
+        Ok(())
+    }
+
+    /// Uploads the tar of a `snapshot` run; the snapshot as stored.
+    pub(crate) async fn snapshot_upload(&self, job_id: i64, archive: Vec<u8>, configs: &str) -> Result<Snapshot, ClientError> {
+        let request = self
+            .http
+            .post(self.url(&agent_snapshot_upload_path(job_id)))
+            .query(&[("configs", configs)])
+            .header(reqwest::header::CONTENT_TYPE, "application/x-tar")
+            .timeout(Duration::from_secs(300))
+            .body(archive);
+        Ok(self.check(self.authed(request).send().await?).await?.json().await?)
+    }
+
+    /// Snapshot `id` of the cluster as a desired state (version 0), for a `restore` run.
+    pub(crate) async fn snapshot(&self, id: i64) -> Result<DesiredState, ClientError> {
+        let request = self.http.get(self.url(&agent_snapshot_path(id))).timeout(Duration::from_secs(300));
+        Ok(self.check(self.authed(request).send().await?).await?.json().await?)
     }
 }
 

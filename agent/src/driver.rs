@@ -92,6 +92,18 @@ impl Driver {
         }
     }
 
+    /// Stops and starts HAProxy (the `restart` job): the master and its workers go, a new
+    /// master starts on the configuration on disk.
+    pub(crate) async fn restart(&mut self) -> Result<(), String> {
+        match self {
+            Driver::Process(d) => {
+                d.stop(Duration::from_secs(5)).await;
+                d.start().await
+            }
+            Driver::Systemd(d) => d.restart().await,
+        }
+    }
+
     /// Stops HAProxy when the agent owns it (process mode).
     pub(crate) async fn stop(&mut self) {
         if let Driver::Process(d) = self {

@@ -18,6 +18,7 @@ mod client;
 mod driver;
 mod drift;
 mod facts;
+mod jobs;
 mod keepalived;
 mod mcli;
 mod pin;

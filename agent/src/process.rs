@@ -89,7 +89,7 @@ impl ProcessDriver {
         self.state.join("master.sock")
     }
 
-    fn log_path(&self) -> PathBuf {
+    pub(crate) fn log_path(&self) -> PathBuf {
         self.state.join("haproxy.log")
     }
 

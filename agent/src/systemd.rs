@@ -74,6 +74,21 @@ impl SystemdDriver {
         systemctl(&["stop", &self.unit]).await.map(|_| ())
     }
 
+    /// `systemctl restart` (connections are cut), then the unit must be active.
+    pub(crate) async fn restart(&self) -> Result<(), String> {
+        systemctl(&["restart", &self.unit]).await?;
+        if self.is_running().await {
+            Ok(())
+        } else {
+            Err(format!("{} is not active after the restart", self.unit))
+        }
+    }
+
+    /// The unit's name (its journal holds HAProxy's log).
+    pub(crate) fn unit(&self) -> &str {
+        &self.unit
+    }
+
     /// `systemctl reload`, then the unit must still be active.
     pub(crate) async fn reload(&self) -> Result<(), String> {
         if !self.is_running().await {

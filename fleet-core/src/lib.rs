@@ -47,6 +47,7 @@ mod error;
 pub mod fingerprint;
 pub mod haproxy_check;
 pub mod install;
+pub mod jobs;
 pub mod limits;
 pub mod metrics;
 mod line_diff;

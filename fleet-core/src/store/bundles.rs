@@ -107,7 +107,7 @@ pub struct BundleStorage {
     pub sealed_blobs: i64,
 }
 
-fn info_from_row(row: &AnyRow) -> Result<FileInfo> {
+pub(crate) fn info_from_row(row: &AnyRow) -> Result<FileInfo> {
     let path: String = row.try_get("path")?;
     let kind: String = row.try_get("kind")?;
     let mode: i64 = row.try_get("mode")?;
@@ -150,7 +150,7 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_blob(&self, tx: &mut Tx, file: &BundleFile, sha256: &str) -> Result<()> {
+    pub(crate) async fn insert_blob(&self, tx: &mut Tx, file: &BundleFile, sha256: &str) -> Result<()> {
         let ring = match file.holds_private_key() {
             true => Some(self.ring().ok_or_else(|| {
                 Error::Crypto(format!("{} holds a private key and this store has no key ring to seal it", file.path))
@@ -187,7 +187,7 @@ impl Store {
 
     /// The content of the blob of file `info`: opened with the store's ring when sealed,
     /// else re-assembled from its chunks; either way checked against its sha256.
-    async fn blob_on(&self, conn: &mut AnyConnection, info: &FileInfo) -> Result<Vec<u8>> {
+    pub(crate) async fn blob_on(&self, conn: &mut AnyConnection, info: &FileInfo) -> Result<Vec<u8>> {
         let sha256 = info.sha256.as_str();
         let row = sqlx::query("SELECT size, chunks, sealed FROM blobs WHERE sha256 = $1")
             .bind(sha256)

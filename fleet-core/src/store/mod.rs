@@ -18,9 +18,9 @@ mod accounts;
 mod acme;
 mod agent_admin;
 mod agents;
-mod audit;
+pub(crate) mod audit;
 mod auth;
-mod bundles;
+pub(crate) mod bundles;
 mod certificates;
 mod check;
 mod diff_cache;
@@ -143,6 +143,9 @@ pub struct Store {
     keyring: Arc<std::sync::RwLock<Option<Arc<Keyring>>>>,
     /// The event stream's sender, shared by every clone ([`Store::subscribe_events`]).
     events: tokio::sync::broadcast::Sender<Arc<events::FleetEvent>>,
+    /// Bumped whenever a job or a cancel is queued, so waiting jobs long-polls of this process
+    /// look at once ([`crate::jobs`]); other replicas' long-polls look every 250 ms.
+    pub(crate) jobs_wake: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -205,6 +208,7 @@ impl Store {
             limits: options.limits,
             keyring: Arc::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,
+            jobs_wake: Arc::new(tokio::sync::watch::Sender::new(0)),
         };
         store.backfill_bundles().await?;
         store.backfill_username_keys().await?;

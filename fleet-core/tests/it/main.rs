@@ -29,6 +29,7 @@ mod edits;
 mod lifecycle_store;
 mod failover_store;
 mod gate;
+mod jobs_store;
 mod monitor_store;
 mod op_props;
 mod privileged_store;

@@ -44,6 +44,10 @@ fn is_upload(method: &Method, path: &str) -> bool {
     if *method == Method::POST && path == fleet_core::wire::ADOPT_PATH {
         return true;
     }
+    // A `snapshot` run's upload: `/api/v1/agent/jobs/{job_id}/snapshot`.
+    if *method == Method::POST && path.starts_with(fleet_core::jobs::AGENT_JOBS_PATH) && path.ends_with("/snapshot") {
+        return true;
+    }
     let Some(rest) = path.strip_prefix("/api/v1/clusters/") else { return false };
     // `{id}/` then the resource.
     let Some((_, resource)) = rest.split_once('/') else { return false };

@@ -15,6 +15,7 @@ mod events;
 mod failover;
 mod files;
 pub(crate) mod install;
+mod jobs;
 mod proxies;
 pub(crate) mod releases;
 mod renewals;
@@ -125,6 +126,17 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(runtime::get))
         .routes(routes!(runtime::pending))
         .routes(routes!(runtime::results))
+        .routes(routes!(jobs::list_jobs, jobs::create_job))
+        .routes(routes!(jobs::get_job))
+        .routes(routes!(jobs::cancel_job))
+        .routes(routes!(jobs::list_snapshots))
+        .routes(routes!(jobs::get_snapshot))
+        .routes(routes!(jobs::diff_snapshot))
+        .routes(routes!(jobs::promote_snapshot))
+        .routes(routes!(jobs::agent_jobs))
+        .routes(routes!(jobs::agent_job_result))
+        .routes(routes!(jobs::agent_snapshot_upload))
+        .routes(routes!(jobs::agent_snapshot))
         .routes(routes!(renewals::list_renewals))
         .routes(routes!(renewals::get_renewal))
         .routes(routes!(acme::list_accounts, acme::create_account))
