@@ -13,6 +13,7 @@ mod agent_bundles;
 mod agent_certificates;
 mod agent_demo;
 mod agent_harness;
+mod agent_jobs;
 mod agent_lifecycle;
 mod agent_observe;
 mod agent_privileged;
