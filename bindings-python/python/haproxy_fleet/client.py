@@ -711,6 +711,92 @@ class Client:
         queued = self.queue_runtime_action(cluster, backend, server, action, value)
         return queued if wait is None else self.wait_runtime_action(cluster, queued, wait)
 
+    # -- remote jobs and snapshots -----------------------------------------------------------
+
+    def create_job(
+        self,
+        cluster: ClusterRef,
+        kind: str,
+        *,
+        agents: Optional[Sequence[str]] = None,
+        timeout: Optional[int] = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Queues a job of ``kind`` (``"validate"``, ``"reload"``, ``"restart"``,
+        ``"snapshot"``, ``"restore"`` with ``snapshot=ID``, ``"diagnostics"``,
+        ``"install-haproxy"`` with an optional ``version=...``) for the cluster's agents (all,
+        or those named in ``agents``), each run killed after ``timeout`` seconds (default 120,
+        install-haproxy 900; 1..3600). Waiting agents take it within milliseconds. Returns the
+        job ``{id, kind, ..., timeout_ms, author, created_at, status, runs: [{agent, agent_id,
+        status, output, exit_code, duration_ms, started_at, finished_at}]}``. Needs the operator
+        role. Raises :class:`ValidationError` for an unknown kind or field, a bad timeout, an
+        unknown agent or a cluster without agents; :class:`NotFoundError` for a snapshot of
+        another cluster."""
+        body: dict[str, Any] = {"kind": kind, **fields}
+        if agents is not None:
+            body["agents"] = list(agents)
+        if timeout is not None:
+            body["timeout"] = int(timeout)
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/jobs", json_body=body))
+
+    def job(self, cluster: ClusterRef, job_id: int) -> dict[str, Any]:
+        """Job ``job_id`` with every agent's run (``status`` one of ``queued``, ``running``,
+        ``succeeded``, ``failed``, ``cancelled``, ``timed_out``; ``output`` at most 64 KiB, a
+        cut marked)."""
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/jobs/{int(job_id)}"))
+
+    def jobs(self, cluster: ClusterRef, limit: Optional[int] = None) -> list[dict[str, Any]]:
+        """The cluster's jobs, newest first (``limit`` 1..500, default 50)."""
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/jobs", query={"limit": limit}))
+
+    def cancel_job(self, cluster: ClusterRef, job_id: int) -> dict[str, Any]:
+        """Cancels job ``job_id``: runs not yet taken end at once, running ones are stopped by
+        their agents (the whole process group) and reported ``cancelled``. Returns the job."""
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/jobs/{int(job_id)}/cancel"))
+
+    def wait_job(self, cluster: ClusterRef, job: Mapping[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+        """Polls ``job`` until every run ended or ``timeout`` seconds passed; returns the job as
+        it is then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.job(cluster, int(job["id"]))
+            if all(r.get("status") not in ("queued", "running") for r in current.get("runs", [])):
+                return current
+            if time.monotonic() >= deadline:
+                return current
+            time.sleep(0.05)
+
+    def snapshots(self, cluster: ClusterRef, agent: Optional[str] = None) -> list[dict[str, Any]]:
+        """The cluster's snapshots (``snapshot`` jobs' uploads), newest first, only ``agent``'s
+        when given: ``{id, agent, agent_id, job_id, digest, size, created_at, files}``."""
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/snapshots", query={"agent": agent}))
+
+    def snapshot(self, cluster: ClusterRef, snapshot_id: int) -> dict[str, Any]:
+        """Snapshot ``snapshot_id`` with its file listing (no contents)."""
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/snapshots/{int(snapshot_id)}"))
+
+    def snapshot_diff(self, cluster: ClusterRef, snapshot_id: int) -> dict[str, Any]:
+        """How the snapshot differs from the cluster's desired version, as a version diff:
+        ``{unified, summary, privileged, files}``."""
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/snapshots/{int(snapshot_id)}/diff"))
+
+    def promote_snapshot(self, cluster: ClusterRef, snapshot_id: int, message: str = "") -> dict[str, Any]:
+        """Makes the snapshot the cluster's next version through the gate of an import;
+        returns ``{version, sha256, digest, parent, warnings}``. Apply it to roll it out."""
+        query = {"message": message or None}
+        return _object(
+            self.request("POST", f"/clusters/{_cluster_segment(cluster)}/snapshots/{int(snapshot_id)}/promote", query=query)
+        )
+
+    def restore_snapshot(
+        self, cluster: ClusterRef, snapshot_id: int, agents: Sequence[str], wait: Optional[float] = None
+    ) -> dict[str, Any]:
+        """Restores snapshot ``snapshot_id`` (of any agent of the cluster) onto ``agents``: a
+        ``restore`` job each applies through its validated pipeline (``haproxy -c``, atomic
+        switch, reload, rollback on failure). With ``wait`` (seconds), waits for the runs."""
+        job = self.create_job(cluster, "restore", agents=agents, snapshot=int(snapshot_id))
+        return job if wait is None else self.wait_job(cluster, job, wait)
+
     # -- bundle files ------------------------------------------------------------------------
 
     def files(
