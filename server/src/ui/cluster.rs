@@ -56,6 +56,7 @@ pub(crate) enum Tab {
     Versions,
     Backends,
     Agents,
+    Jobs,
 }
 
 /// The tab bar.
@@ -67,6 +68,7 @@ pub(crate) fn tabs(cluster: &Cluster, current: Tab) -> Markup {
         (Tab::Versions, format!("{base}/versions"), "Versions"),
         (Tab::Backends, format!("{base}/backends"), "Backends & servers"),
         (Tab::Agents, format!("{base}/agents"), "Agents"),
+        (Tab::Jobs, format!("{base}/jobs"), "Jobs & snapshots"),
     ];
     html! {
         nav aria-label="Cluster" { ul.tabs {

@@ -20,6 +20,7 @@ mod error;
 mod failover;
 mod forms;
 mod highlight;
+mod jobs;
 mod layout;
 mod login;
 mod overview;
@@ -82,6 +83,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/clusters/{cluster}/runtime", post(servers::runtime))
         .route("/ui/clusters/{cluster}/runtime/{id}", get(servers::runtime_status))
         .route("/ui/clusters/{cluster}/agents", get(agents::page))
+        .route("/ui/clusters/{cluster}/jobs", get(jobs::page).post(jobs::run))
+        .route("/ui/clusters/{cluster}/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/ui/clusters/{cluster}/snapshots/{id}/restore", post(jobs::restore))
+        .route("/ui/clusters/{cluster}/snapshots/{id}/promote", post(jobs::promote))
         .route("/ui/clusters/{cluster}/enrolments", post(agents::enrol))
         .route("/ui/clusters/{cluster}/agents/{agent}/revoke", post(agents::revoke))
         .route("/ui/clusters/{cluster}/agents/{agent}/decommission", post(agents::decommission))

@@ -16,6 +16,7 @@ pub(crate) mod bundle;
 pub(crate) mod completions;
 pub(crate) mod creds;
 pub(crate) mod http;
+mod jobs;
 mod resources;
 mod rollout;
 mod runtime;
@@ -182,6 +183,11 @@ pub(crate) enum Command {
     Maint(runtime::ServerArgs),
     /// Set a server's weight (0-256) on every node.
     Weight(runtime::WeightArgs),
+    /// Remote jobs on a cluster's agents (run, ls, show, cancel): validate, reload, restart,
+    /// snapshot, restore, diagnostics, install-haproxy. No arbitrary commands.
+    Job(jobs::JobArgs),
+    /// Snapshots of nodes' files (ls, diff, restore onto agents, promote to a version).
+    Snapshot(jobs::SnapshotArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Write the man pages of `fleet` and its commands into a folder.
@@ -209,6 +215,8 @@ pub(crate) fn run(command: Command) -> ExitCode {
         Command::Ready(args) => runtime::run(&args, "ready", None),
         Command::Maint(args) => runtime::run(&args, "maint", None),
         Command::Weight(args) => runtime::run(&args.target, "weight", Some(args.weight)),
+        Command::Job(args) => jobs::job(args),
+        Command::Snapshot(args) => jobs::snapshot(args),
         Command::Completions(args) => completions::completions(&args),
         Command::Manpages(args) => completions::manpages(&args),
     };
