@@ -215,3 +215,29 @@ fn completions_and_man_pages_are_generated() {
     let push = std::fs::read_to_string(h.join("man/fleet-config-push.1")).unwrap();
     assert!(push.contains("\\-\\-yes") || push.contains("--yes"), "{push}");
 }
+
+#[test]
+fn job_and_snapshot_commands_reach_the_jobs_routes() {
+    let server = start_on(None, &[]);
+    let home = Scratch::new();
+    let h = home.path();
+    let no_env: &[(&str, &str)] = &[];
+    fleet(h, &[("FLEET_PASSWORD", ADMIN_PASSWORD)], &["login", "--server", &server.base, "--username", "admin"]).ok();
+    fleet(h, no_env, &["pool", "create", "edge"]).ok();
+    fleet(h, no_env, &["cluster", "create", "lb", "--pool", "edge"]).ok();
+    // No agents to run on: the server's refusal, exit 1.
+    let none = fleet(h, no_env, &["job", "run", "lb", "reload"]);
+    assert_eq!(none.code, 1, "{}", none.stderr);
+    assert!(none.stderr.contains("has no agents"), "{}", none.stderr);
+    // Not a kind: refused by the server, nothing queued.
+    let shell = fleet(h, no_env, &["job", "run", "lb", "shell"]);
+    assert_eq!(shell.code, 1, "{}", shell.stderr);
+    assert!(shell.stderr.contains("shell"), "{}", shell.stderr);
+    let table = fleet(h, no_env, &["job", "ls", "lb"]).ok().stdout;
+    assert_eq!(table.trim(), "(none)", "no jobs yet");
+    assert_eq!(fleet(h, no_env, &["job", "ls", "lb", "-o", "json"]).ok().json(), serde_json::json!([]));
+    assert_eq!(fleet(h, no_env, &["snapshot", "ls", "lb", "-o", "json"]).ok().json(), serde_json::json!([]));
+    let missing = fleet(h, no_env, &["snapshot", "diff", "lb", "42"]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("snapshot 42"), "{}", missing.stderr);
+}
