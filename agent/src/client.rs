@@ -232,6 +232,7 @@ impl Client {
         let url = self.url(&format!("{AGENT_RELEASES_PATH}/{version}/binary"));
         let request = self.http.get(url).query(&[("platform", platform)]).timeout(Duration::from_secs(600));
         Ok(self.check(self.authed(request).send().await?).await?.bytes().await?.to_vec())
+    }
 
     /// The jobs long-poll: what to start and cancel, `None` when `wait` passes without.
     pub(crate) async fn jobs(&self, wait: Duration) -> Result<Option<JobPoll>, ClientError> {
