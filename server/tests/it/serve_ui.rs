@@ -316,3 +316,38 @@ async fn an_enrolment_shows_the_one_line_install_checked_by_its_script_digest() 
     assert!(issued.text.contains("id=\"install-command\""), "the command for an installed agent stays");
     let _ = std::fs::remove_file(agent);
 }
+
+/// The Jobs & snapshots tab: run a job on the cluster's agents, see it queued per agent,
+/// cancel it; a viewer sees the jobs but no forms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_tab_runs_and_cancels_jobs() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let admin = server.admin().await;
+    let cluster = server.cluster(&admin, "jb").await;
+    server.agent(&admin, cluster, "n1").await;
+    let mut browser = Browser::new(&server);
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    let page = browser.get("/ui/clusters/jb/jobs").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Run a job") && page.text.contains("No jobs yet") && page.text.contains("No snapshots"), "{}", page.text);
+    let ran = browser.post("/ui/clusters/jb/jobs", &[("csrf", &page.csrf()), ("kind", "diagnostics"), ("agents", ""), ("timeout", "30")]).await;
+    assert_eq!(ran.status, 303, "{}", ran.text);
+    let jobs = server.get(&format!("/api/v1/clusters/{cluster}/jobs"), &admin).await.expect(200);
+    let id = jobs[0]["id"].as_i64().unwrap();
+    assert_eq!((jobs[0]["kind"].as_str(), jobs[0]["timeout_ms"].as_i64(), jobs[0]["author"].as_str()), (Some("diagnostics"), Some(30_000), Some("admin")));
+    let page = browser.get(ran.location()).await;
+    assert!(page.text.contains(&format!("job {id} queued")) && page.text.contains("queued") && page.text.contains("Cancel"), "{}", page.text);
+    let bad = browser.post("/ui/clusters/jb/jobs", &[("csrf", &page.csrf()), ("kind", "shell"), ("agents", ""), ("timeout", "")]).await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    let cancelled = browser.post(&format!("/ui/clusters/jb/jobs/{id}/cancel"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(cancelled.status, 303);
+    let job = server.get(&format!("/api/v1/clusters/{cluster}/jobs/{id}"), &admin).await.expect(200);
+    assert_eq!(job["status"], json!("cancelled"), "{job:#}");
+
+    server.post("/api/v1/users", &admin, json!({"username": "vic", "password": "viewer-password-42", "role": "viewer"})).await.expect(201);
+    let mut vic = Browser::new(&server);
+    vic.log_in("vic", "viewer-password-42").await;
+    let page = vic.get("/ui/clusters/jb/jobs").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("Run a job") && page.text.contains("diagnostics"), "{}", page.text);
+}

@@ -277,3 +277,34 @@ fn a_snapshot_of_node_a_restored_onto_broken_node_b_serves_again() {
     let restore_audited = audit.as_array().unwrap().iter().any(|e| e["action"] == json!("job.create") && e["details"]["spec"]["kind"] == json!("restore"));
     assert!(restore_audited, "{audit:#}");
 }
+
+/// install-haproxy on a node that opted in (`--allow-jobs default,install-haproxy`): apt-get
+/// installs the package HAProxy already is, so it needs no network. Runs as root with HAProxy
+/// installed by dpkg (what scripts/setup.d does); elsewhere it says why and skips.
+#[test]
+fn install_haproxy_runs_where_the_node_allows_it() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let installed = std::process::Command::new("dpkg-query").args(["-W", "-f", "${Status}", "haproxy"]).output();
+    let installed = installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"));
+    let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !installed || !root {
+        eprintln!("skipped: needs root and the haproxy package installed by dpkg (apt-get install of an installed package needs no network)");
+        return;
+    }
+    let dir = temp_dir("jobs-install");
+    let server = Server::start(&fleet, &dir.join("data"));
+    let mut agent = Agent::new(&agent_bin, &haproxy, &server, &dir);
+    agent.mode_args.extend(["--allow-jobs".to_string(), "default,install-haproxy".to_string()]);
+    let cluster = server.cluster("jobs-install", &agent.config);
+    let port = free_port();
+    let v1 = server.commit(cluster, &config(port, "v1", ""));
+    server.apply(cluster, v1);
+    agent.start(Some(&server.enrolment_secret(cluster, "node1")));
+    server.wait_status(cluster, "version 1 applied", |a| a["applied_version"] == json!(v1));
+    let job = create(&server, cluster, json!({"kind": "install-haproxy"}));
+    let job = wait_job(&server, cluster, &job, Duration::from_secs(300), &[&agent]);
+    let run = &job["runs"][0];
+    assert_eq!((run["status"].clone(), run["exit_code"].clone()), (json!("succeeded"), json!(0)), "{job:#}");
+    assert!(run["output"].as_str().unwrap().contains("haproxy is already the newest version"), "{job:#}");
+    wait_served(port, "v1", Duration::from_secs(5));
+}
