@@ -256,6 +256,18 @@ fn a_snapshot_of_node_a_restored_onto_broken_node_b_serves_again() {
     wait_probe("127.0.0.3", port, Err(()));
     wait_probe("127.0.0.2", port, Ok("dr"));
 
+    // B's broken files, snapshotted and restored onto A, are refused by A's `haproxy -c`: A
+    // keeps serving what it ran.
+    let job = create(&server, cluster, json!({"kind": "snapshot", "agents": ["node-b"]}));
+    let job = wait_job(&server, cluster, &job, Duration::from_secs(20), &[b]);
+    assert_eq!(job["runs"][0]["status"], json!("succeeded"), "{job:#}");
+    let broken = server.get(&format!("/api/v1/clusters/{cluster}/snapshots?agent=node-b"))[0]["id"].as_i64().unwrap();
+    let job = create(&server, cluster, json!({"kind": "restore", "snapshot": broken, "agents": ["node-a"]}));
+    let job = wait_job(&server, cluster, &job, Duration::from_secs(30), &[a]);
+    assert_eq!(job["runs"][0]["status"], json!("failed"), "{job:#}");
+    assert!(job["runs"][0]["output"].as_str().unwrap().contains("rejected"), "{job:#}");
+    wait_probe("127.0.0.2", port, Ok("dr"));
+
     // Restore A's snapshot onto B: checked, switched, HAProxy back.
     let restored = Instant::now();
     let job = create(&server, cluster, json!({"kind": "restore", "snapshot": id, "agents": ["node-b"]}));
