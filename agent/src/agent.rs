@@ -235,7 +235,9 @@ async fn agent(args: Args) -> Result<(), StartError> {
     let wait = Duration::from_secs(args.poll_seconds);
     // Jobs ride their own long-poll, held beside the desired-state one (under 1 s to start).
     let name = keepalived.as_ref().map(|k| k.settings.name.clone());
-    let jobs = Arc::new(crate::jobs::Jobs::new(client.clone(), driver.clone(), pipeline.clone(), args.allow_jobs.clone(), name));
+    let mut jobs = crate::jobs::Jobs::new(client.clone(), driver.clone(), pipeline.clone(), args.allow_jobs.clone(), name);
+    jobs.upgrade = Some((crate::upgrade::pin_path(&args.token_path()), Duration::from_secs(args.upgrade_trial_seconds)));
+    let jobs = Arc::new(jobs);
     tasks.push(tokio::spawn(jobs.follow(wait)));
     let adopt = args.adopt;
     tokio::select! {
@@ -552,7 +554,7 @@ async fn side_loop(
         };
         match client.heartbeat(&heartbeat).await {
             Ok(answer) => {
-                crate::upgrade::heartbeat_accepted();
+                crate::upgrade::heartbeat_accepted(&client);
                 failover_probe = answer.failover_probe;
                 drift.set_policy(answer.drift);
             }

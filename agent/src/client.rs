@@ -219,7 +219,6 @@ impl Client {
     }
 
     /// The signature file of release `version` for `platform` (its text, unverified).
-    #[allow(dead_code)] // `upgrade::Upgrade::run`, started by the upgrade-agent job kind
     pub(crate) async fn release_signature(&self, version: &str, platform: &str) -> Result<String, ClientError> {
         let url = self.url(&format!("{AGENT_RELEASES_PATH}/{version}/signature"));
         let request = self.http.get(url).query(&[("platform", platform)]).timeout(Duration::from_secs(30));
@@ -227,7 +226,6 @@ impl Client {
     }
 
     /// The binary of release `version` for `platform` (its bytes, unverified).
-    #[allow(dead_code)] // `upgrade::Upgrade::run`, started by the upgrade-agent job kind
     pub(crate) async fn release_binary(&self, version: &str, platform: &str) -> Result<Vec<u8>, ClientError> {
         let url = self.url(&format!("{AGENT_RELEASES_PATH}/{version}/binary"));
         let request = self.http.get(url).query(&[("platform", platform)]).timeout(Duration::from_secs(600));

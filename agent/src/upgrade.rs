@@ -18,10 +18,6 @@
 //! not rolled back, unless systemd restarts it after the deadline and it gets as far as reading
 //! the file. The previous binary is kept until the next upgrade replaces it.
 
-// `Upgrade::run` is started by the `upgrade-agent` job kind, which comes with the jobs framework
-// (issue 18): until that is on main nothing calls it.
-#![allow(dead_code)]
-
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -32,6 +28,7 @@ use fleet_core::release::trial::{Phase, Step, Trial, TRIAL_FILE};
 use fleet_core::release::{self, PublicKey, ReleaseError};
 use fleet_core::secret::sha256_hex;
 use fleet_core::{Clock, SystemClock};
+use fleet_core::jobs::{JobResult, JobStatus};
 use serde_json::{json, Value};
 
 use crate::client::{Client, ClientError};
@@ -99,6 +96,8 @@ struct Running {
     outcome: Option<Value>,
     /// The trial this process runs, until it commits.
     trial: Option<(Trial, PathBuf)>,
+    /// The result of the job that asked for the upgrade, posted at the next accepted heartbeat.
+    job_result: Option<(i64, JobResult)>,
 }
 
 /// One per process: the binary running is this process's, whatever module asks.
@@ -170,21 +169,35 @@ pub(crate) fn start(state_dir: &Path) {
         Step::Report(reason) => {
             let message = trial.failure(&reason);
             tracing::error!(%message, "agent upgrade rolled back");
-            lock().outcome = Some(json!({"version": trial.version, "outcome": "rolled_back", "message": message, "job": trial.job}));
+            let mut running = lock();
+            running.outcome = Some(json!({"version": trial.version, "outcome": "rolled_back", "message": message, "job": trial.job}));
+            running.job_result = trial.job.map(|job| (job, JobResult { status: JobStatus::Failed, output: message, exit_code: None, duration_ms: 0 }));
+            drop(running);
             let _ = std::fs::remove_file(&path);
         }
     }
 }
 
-/// Called on every accepted heartbeat: commits a trial (the new binary stays).
-pub(crate) fn heartbeat_accepted() {
+/// Called on every accepted heartbeat: commits a trial (the new binary stays), and posts the
+/// upgrade job's result this process owes.
+pub(crate) fn heartbeat_accepted(client: &Client) {
     let mut running = lock();
-    let Some((trial, path)) = running.trial.take() else { return };
-    let message = format!("upgraded to {} (sha256 {}), previous binary kept at {}", trial.version, trial.to_sha256, trial.previous);
-    tracing::info!(%message, "agent upgrade committed");
-    running.outcome = Some(json!({"version": trial.version, "outcome": "committed", "message": message, "job": trial.job}));
-    if let Err(error) = std::fs::remove_file(&path) {
-        tracing::error!(%error, path = %path.display(), "cannot remove the trial file: a restart would roll back");
+    if let Some((trial, path)) = running.trial.take() {
+        let message = format!("upgraded to {} (sha256 {}), previous binary kept at {}", trial.version, trial.to_sha256, trial.previous);
+        tracing::info!(%message, "agent upgrade committed");
+        running.outcome = Some(json!({"version": trial.version, "outcome": "committed", "message": message, "job": trial.job}));
+        running.job_result = trial.job.map(|job| (job, JobResult { status: JobStatus::Succeeded, output: message, exit_code: None, duration_ms: 0 }));
+        if let Err(error) = std::fs::remove_file(&path) {
+            tracing::error!(%error, path = %path.display(), "cannot remove the trial file: a restart would roll back");
+        }
+    }
+    if let Some((job, result)) = running.job_result.take() {
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Err(error) = client.job_result(job, &result).await {
+                tracing::error!(%error, job, "cannot post the upgrade job's result");
+            }
+        });
     }
 }
 

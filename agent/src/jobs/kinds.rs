@@ -28,6 +28,20 @@ pub(super) async fn execute(jobs: &Jobs, job: &AgentJob) -> Ended {
         JobSpec::Snapshot => snapshot(jobs, job.id).await,
         JobSpec::Restore { snapshot } => restore(jobs, *snapshot).await,
         JobSpec::InstallHaproxy { version } => install_haproxy(version.as_deref()).await,
+        JobSpec::UpgradeAgent { version } => upgrade_agent(jobs, job.id, version).await,
+    }
+}
+
+/// `upgrade-agent`: on success this process becomes the new binary (execve) and the result is
+/// posted by it after its first accepted heartbeat, or by the previous binary after a rollback
+/// (`crate::upgrade`). Holds the driver's lock, so no apply is cut by the swap.
+async fn upgrade_agent(jobs: &Jobs, job_id: i64, version: &str) -> Ended {
+    let Some((pin, trial)) = jobs.upgrade.clone() else { return Ended::failed("this agent does not upgrade itself") };
+    let _driver = jobs.driver.lock().await;
+    let upgrade = crate::upgrade::Upgrade { client: &jobs.client, pin, state_dir: &jobs.pipeline.state, trial, job: Some(job_id) };
+    match upgrade.run(version).await {
+        Ok(message) => Ended::ok(message),
+        Err(error) => Ended::failed(error.to_string()),
     }
 }
 

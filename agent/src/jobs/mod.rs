@@ -41,6 +41,8 @@ pub(crate) struct Jobs {
     pub(crate) name: Option<String>,
     /// Cancels of the runs in progress, by job id.
     running: SyncMutex<HashMap<i64, watch::Sender<bool>>>,
+    /// `upgrade-agent`: the pinned release key's file and the trial's length.
+    pub(crate) upgrade: Option<(std::path::PathBuf, Duration)>,
 }
 
 /// How a kind ended, before the runner adds the duration.
@@ -63,7 +65,7 @@ impl Ended {
 
 impl Jobs {
     pub(crate) fn new(client: Client, driver: Arc<Mutex<Driver>>, pipeline: Pipeline, allowed: BTreeSet<JobKind>, name: Option<String>) -> Jobs {
-        Jobs { client, driver, pipeline, allowed, name, running: SyncMutex::default() }
+        Jobs { client, driver, pipeline, allowed, name, running: SyncMutex::default(), upgrade: None }
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, watch::Sender<bool>>> {

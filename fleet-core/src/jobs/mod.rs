@@ -102,6 +102,14 @@ pub enum JobSpec {
         #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9][A-Za-z0-9.+:~-]{0,63}$"))]
         version: Option<String>,
     },
+    /// Upgrade the agent to a signed release the server offers ([`crate::release`]): verified
+    /// with the key the node pinned, swapped, re-executed, rolled back without a heartbeat
+    /// (only on nodes started with `--allow-jobs ...,upgrade-agent`).
+    UpgradeAgent {
+        /// The release version (`fleet release list`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}$"))]
+        version: String,
+    },
 }
 
 /// A job kind without its fields: what node policies and listings name.
@@ -123,6 +131,8 @@ pub enum JobKind {
     Diagnostics,
     /// [`JobSpec::InstallHaproxy`].
     InstallHaproxy,
+    /// [`JobSpec::UpgradeAgent`].
+    UpgradeAgent,
 }
 
 impl JobKind {
@@ -135,6 +145,7 @@ impl JobKind {
         JobKind::Restore,
         JobKind::Diagnostics,
         JobKind::InstallHaproxy,
+        JobKind::UpgradeAgent,
     ];
     /// What a node allows without `--allow-jobs`: every kind that does not change software.
     pub const DEFAULT_ALLOWED: &'static [JobKind] =
@@ -150,6 +161,7 @@ impl JobKind {
             JobKind::Restore => "restore",
             JobKind::Diagnostics => "diagnostics",
             JobKind::InstallHaproxy => "install-haproxy",
+            JobKind::UpgradeAgent => "upgrade-agent",
         }
     }
 }
@@ -211,6 +223,7 @@ impl JobSpec {
             JobSpec::Restore { .. } => JobKind::Restore,
             JobSpec::Diagnostics => JobKind::Diagnostics,
             JobSpec::InstallHaproxy { .. } => JobKind::InstallHaproxy,
+            JobSpec::UpgradeAgent { .. } => JobKind::UpgradeAgent,
         }
     }
 
@@ -226,6 +239,15 @@ impl JobSpec {
                 return Err(Error::invalid(format!(
                     "version {version:?} is not a package version (letters, digits and .+:~- , starting with a letter or digit, at most 64)"
                 )));
+            }
+        }
+        if let JobSpec::UpgradeAgent { version } = self {
+            // The release module's rule: the version names files and travels in a URL path.
+            let ok = (1..=64).contains(&version.len())
+                && !version.starts_with(['.', '-'])
+                && version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
+            if !ok {
+                return Err(Error::invalid(format!("version {version:?} is not a release version (1 to 64 letters, digits, '.', '_', '+' or '-')")));
             }
         }
         if let JobSpec::Restore { snapshot } = self {
@@ -514,6 +536,12 @@ mod tests {
     fn node_policy_defaults_exclude_software_changes() {
         let default = parse_allowed("default").unwrap();
         assert!(default.contains(&JobKind::Restore) && !default.contains(&JobKind::InstallHaproxy));
+        assert!(!default.contains(&JobKind::UpgradeAgent), "upgrade-agent needs the node's opt-in");
+        assert!(parse_allowed("default,upgrade-agent").unwrap().contains(&JobKind::UpgradeAgent));
+        let upgrade: JobSpec = serde_json::from_str(r#"{"kind":"upgrade-agent","version":"0.2.0"}"#).unwrap();
+        assert_eq!(upgrade, JobSpec::UpgradeAgent { version: "0.2.0".into() });
+        assert!(upgrade.validate().is_ok());
+        assert!(JobSpec::UpgradeAgent { version: "../x".into() }.validate().is_err());
         let message = refused_by_node(JobKind::InstallHaproxy, &default).unwrap();
         assert!(message.starts_with("refused by node policy: this node does not run install-haproxy jobs"), "{message}");
         assert!(refused_by_node(JobKind::Reload, &default).is_none());

@@ -25,7 +25,8 @@ pub(crate) struct JobArgs {
 #[derive(Debug, Subcommand)]
 enum JobCommand {
     /// Run a job on the cluster's agents and wait for it: validate, reload, restart, snapshot,
-    /// restore (--snapshot ID), diagnostics, install-haproxy (--version V; nodes must allow it).
+    /// restore (--snapshot ID), diagnostics, install-haproxy (--version V; nodes must allow it),
+    /// upgrade-agent (--version V: a signed release, `fleet release list`; nodes must allow it).
     Run {
         /// The cluster's name (or id).
         cluster: String,
@@ -40,7 +41,7 @@ enum JobCommand {
         /// The snapshot a `restore` applies.
         #[arg(long)]
         snapshot: Option<i64>,
-        /// The package version `install-haproxy` installs.
+        /// The package version `install-haproxy` installs; the release `upgrade-agent` installs.
         #[arg(long)]
         version: Option<String>,
         /// Queue the job and return its id without waiting.
