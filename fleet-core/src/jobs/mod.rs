@@ -241,14 +241,11 @@ impl JobSpec {
                 )));
             }
         }
+        // The release module's rule (the version names files and travels in a URL path); the
+        // agent checks again before it asks for the release.
+        #[cfg(feature = "release")]
         if let JobSpec::UpgradeAgent { version } = self {
-            // The release module's rule: the version names files and travels in a URL path.
-            let ok = (1..=64).contains(&version.len())
-                && !version.starts_with(['.', '-'])
-                && version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
-            if !ok {
-                return Err(Error::invalid(format!("version {version:?} is not a release version (1 to 64 letters, digits, '.', '_', '+' or '-')")));
-            }
+            crate::release::check_version(version).map_err(|e| Error::invalid(e.to_string()))?;
         }
         if let JobSpec::Restore { snapshot } = self {
             if *snapshot <= 0 {
