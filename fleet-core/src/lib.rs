@@ -61,6 +61,8 @@ pub mod read;
 #[cfg(feature = "release")]
 pub mod release;
 pub mod runtime;
+#[cfg(feature = "store")]
+pub mod schedules;
 pub mod secret;
 pub mod secrets;
 #[cfg(feature = "store")]

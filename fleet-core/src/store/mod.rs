@@ -40,6 +40,7 @@ mod mfa;
 mod notify;
 mod renewals;
 mod runtime;
+mod schedules;
 mod secrets;
 mod stats;
 mod transactions;
