@@ -1016,6 +1016,59 @@ class Client:
             query["state"] = state
         return _objects(self.request("GET", "/alerts", query=query))
 
+    # -- schedules -----------------------------------------------------------------------------
+
+    def schedules(self) -> list[dict[str, Any]]:
+        """Every schedule the caller may read, by name, each with its ``next_run_at`` (RFC
+        3339, ``None`` while disabled)."""
+        return _objects(self.request("GET", "/schedules"))
+
+    def create_schedule(self, schedule: Mapping[str, Any]) -> dict[str, Any]:
+        """Creates a schedule: ``{"name", "cron": "*/5 * * * *", "timezone": "Europe/Paris",
+        "target": {"type": "job", "cluster_id", "job": {"kind": "diagnostics"}}, "missed":
+        "skip" | "run_once", "concurrency": "forbid" | "allow", "enabled"}``. A job schedule needs
+        the operator role in the cluster's pool. A bad ``cron`` or ``timezone`` raises a 422
+        naming the field."""
+        return _object(self.request("POST", "/schedules", json_body=dict(schedule)))
+
+    def schedule_job(self, name: str, cluster: ClusterRef, cron: str, job: Mapping[str, Any],
+                     timezone: str = "UTC", missed: str = "skip", concurrency: str = "forbid",
+                     enabled: bool = True) -> dict[str, Any]:
+        """Creates a schedule running ``job`` (``{"kind": "diagnostics"}`` ...) on ``cluster``
+        at the times of ``cron`` read in ``timezone``."""
+        target = {"type": "job", "cluster_id": self._cluster_id(cluster), "job": dict(job)}
+        return self.create_schedule({"name": name, "cron": cron, "timezone": timezone, "target": target,
+                                     "missed": missed, "concurrency": concurrency, "enabled": enabled})
+
+    def schedule(self, schedule_id: int) -> dict[str, Any]:
+        return _object(self.request("GET", f"/schedules/{int(schedule_id)}"))
+
+    def update_schedule(self, schedule_id: int, schedule: Mapping[str, Any]) -> dict[str, Any]:
+        """Replaces a schedule; its next run time counts from now, its history stays."""
+        return _object(self.request("PUT", f"/schedules/{int(schedule_id)}", json_body=dict(schedule)))
+
+    def set_schedule_enabled(self, schedule_id: int, enabled: bool) -> dict[str, Any]:
+        """Enables or disables a schedule (its definition sent back with ``enabled`` changed)."""
+        current = self.schedule(schedule_id)
+        body = {k: v for k, v in current.items() if k not in ("id", "next_run_at", "created_by", "created_at", "updated_at")}
+        body["enabled"] = bool(enabled)
+        return self.update_schedule(schedule_id, body)
+
+    def delete_schedule(self, schedule_id: int) -> None:
+        """Deletes a schedule and its history (a job it started goes on)."""
+        self.request("DELETE", f"/schedules/{int(schedule_id)}")
+
+    def schedule_runs(self, schedule_id: int, limit: int = 100) -> list[dict[str, Any]]:
+        """A schedule's runs, newest run time first: ``{"scheduled_for", "started_at",
+        "finished_at", "outcome": "running" | "succeeded" | "failed" | "skipped" | "missed",
+        "catch_up", "created": {"job_id"} | None, "detail", "replica"}``."""
+        return _objects(self.request("GET", f"/schedules/{int(schedule_id)}/runs", query={"limit": int(limit)}))
+
+    def preview_schedule(self, cron: str, timezone: str = "UTC", count: int = 5) -> dict[str, Any]:
+        """The next ``count`` run times of ``cron`` in ``timezone`` from now, nothing stored:
+        ``{"cron", "timezone", "runs": [RFC 3339 UTC], "local": [wall time with offset]}``."""
+        return _object(self.request("GET", "/schedules/preview", query={"cron": cron, "timezone": timezone, "count": int(count)}))
+
     def audit(self, cluster: Optional[ClusterRef] = None, actor: Optional[str] = None,
               action: Optional[str] = None, limit: int = 100) -> list[dict[str, Any]]:
         """Audit entries, newest first (operators and admins): only ``cluster``'s, only

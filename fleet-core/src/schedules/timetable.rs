@@ -43,8 +43,9 @@ impl Timetable {
         if cron.trim().is_empty() || cron.len() > 200 {
             return Err("cron: 1 to 200 characters, five fields (minute hour day-of-month month day-of-week)".into());
         }
-        let parsed = Cron::new(cron.trim())
-            .parse()
+        // croner is not fuzzed here: a panic on odd input is a refusal, not a dead request.
+        let parsed = std::panic::catch_unwind(|| Cron::new(cron.trim()).parse())
+            .unwrap_or_else(|_| Err(croner::errors::CronError::InvalidPattern("unreadable".into())))
             .map_err(|e| format!("cron: {cron:?} is not a cron expression (minute hour day-of-month month day-of-week): {}", lowercase(&e.to_string())))?;
         let table = Timetable { cron: parsed, zone };
         // A pattern that can match (every field in range) may still name no real day.
@@ -62,7 +63,8 @@ impl Timetable {
         // Inside a repeated hour the wall time found may be an instant before `after_ms`: walk
         // on (each step is a later wall time; an hour of minutes at most).
         for _ in 0..=120 {
-            let next = self.cron.find_next_occurrence(&from, false).ok()?;
+            let search = std::panic::AssertUnwindSafe(|| self.cron.find_next_occurrence(&from, false));
+            let next = std::panic::catch_unwind(search).ok()?.ok()?;
             let ms = next.timestamp_millis();
             if ms > after_ms {
                 return Some(ms);
@@ -257,6 +259,10 @@ mod tests {
             assert!(!error.ends_with('.'), "{error}");
         }
         assert!(Timetable::new("@daily", "America/New_York").is_ok());
+        // Odd input is answered (accepted or refused), never a panic.
+        for odd in ["* * * * 8", "L * * * *", "0 0 L-40 * *", "0 0 * * 5#9", "*/0 * * * *", "0-99999999999 * * * *", "é * * * *", "W W W W W", "5-1 * * * *", "# # # # #", "@reboot", "0 0 31 4 *"] {
+            let _ = Timetable::new(odd, "UTC").map(|t| t.preview(0, 3));
+        }
         assert!(Timetable::new("0 0 L * *", "UTC").is_ok());
     }
 }

@@ -241,3 +241,50 @@ fn job_and_snapshot_commands_reach_the_jobs_routes() {
     assert_eq!(missing.code, 1, "{}", missing.stderr);
     assert!(missing.stderr.contains("snapshot 42"), "{}", missing.stderr);
 }
+
+#[test]
+fn the_client_manages_schedules() {
+    let server = start_on(None, &[]);
+    let home = Scratch::new();
+    let h = home.path();
+    let no_env: &[(&str, &str)] = &[];
+    fleet(h, &[("FLEET_PASSWORD", ADMIN_PASSWORD)], &["login", "--server", &server.base, "--username", "admin"]).ok();
+    fleet(h, no_env, &["pool", "create", "edge"]).ok();
+    fleet(h, no_env, &["cluster", "create", "prod", "--pool", "edge"]).ok();
+
+    let created = fleet(h, no_env, &["schedule", "create", "nightly", "--cron", "30 2 * * *", "--timezone", "Europe/Paris", "--cluster", "prod", "--job", "diagnostics", "-o", "json"]).ok().json();
+    assert_eq!(created["target"]["job"], serde_json::json!({"kind": "diagnostics"}));
+    let said = fleet(h, no_env, &["schedule", "create", "weekly", "--cron", "0 4 * * SUN", "--cluster", "prod", "--job", r#"{"kind":"snapshot"}"#, "--missed", "run_once"]).ok();
+    assert!(said.stdout.starts_with("created schedule weekly (id "), "{}", said.stdout);
+    let table = fleet(h, no_env, &["schedule", "ls"]).ok().stdout;
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(table.contains("nightly") && table.contains("30 2 * * *") && table.contains("Europe/Paris") && table.contains("diagnostics on cluster"), "{table}");
+    assert!(table.contains("snapshot on cluster"), "{table}");
+
+    // Bad input: the server's 422, the field named, exit 1.
+    let bad = fleet(h, no_env, &["schedule", "create", "x", "--cron", "* * *", "--cluster", "prod", "--job", "validate"]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("cron:"), "{}", bad.stderr);
+    let bad = fleet(h, no_env, &["schedule", "preview", "* * * * *", "--timezone", "Moon/Crater"]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("timezone:"), "{}", bad.stderr);
+
+    let preview = fleet(h, no_env, &["schedule", "preview", "0 * * * *", "--timezone", "Asia/Kolkata", "--count", "3"]).ok().stdout;
+    let lines: Vec<&str> = preview.lines().collect();
+    assert_eq!(lines.len(), 4, "{preview}");
+    assert!(lines[0].starts_with("UTC") && lines[0].contains("LOCAL (Asia/Kolkata)"), "{preview}");
+    assert!(lines[1].contains(":30:00") && lines[1].contains("+05:30"), "on the hour in Kolkata is :30 UTC: {preview}");
+
+    let disabled = fleet(h, no_env, &["schedule", "disable", "nightly", "-o", "json"]).ok().json();
+    assert_eq!((disabled["enabled"].as_bool(), disabled["next_run_at"].is_null()), (Some(false), true));
+    assert!(fleet(h, no_env, &["schedule", "ls"]).ok().stdout.contains("disabled"));
+    let enabled = fleet(h, no_env, &["schedule", "enable", "nightly"]).ok().stdout;
+    assert!(enabled.starts_with("schedule nightly enabled, next run "), "{enabled}");
+    let shown = fleet(h, no_env, &["schedule", "show", "nightly"]).ok().stdout;
+    assert!(shown.contains("cron:        30 2 * * * (Europe/Paris)") && shown.contains("(none)"), "{shown}");
+    assert_eq!(fleet(h, no_env, &["schedule", "runs", "nightly", "-o", "json"]).ok().json(), serde_json::json!([]));
+    fleet(h, no_env, &["schedule", "rm", "nightly"]).ok();
+    let gone = fleet(h, no_env, &["schedule", "show", "nightly"]);
+    assert_eq!(gone.code, 2, "{}", gone.stderr);
+    assert!(gone.stderr.contains("no schedule named \"nightly\""), "{}", gone.stderr);
+}

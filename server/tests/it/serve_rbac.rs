@@ -308,6 +308,8 @@ struct Fleet {
     provider: i64,
     bystander: i64,
     admin_token: i64,
+    /// A schedule of a job on `theirs`.
+    their_schedule: i64,
 }
 
 /// The path of a documented route with its parameters filled for `caller_id`, aiming at pool A
@@ -322,6 +324,8 @@ fn fill(template: &str, method: &Method, f: &Fleet, caller_id: i64, in_a: bool) 
         f.fleet_rule
     } else if template.starts_with("/api/v1/dns-providers/") {
         f.provider
+    } else if template.starts_with("/api/v1/schedules/") {
+        f.their_schedule
     } else {
         1
     };
@@ -360,6 +364,9 @@ fn body_for(method: &Method, template: &str, f: &Fleet, n: usize) -> Option<Valu
         ("POST", "/api/v1/tokens") => json!({"name": unique, "user_id": f.bystander}),
         ("POST" | "PUT", "/api/v1/alerts/rules" | "/api/v1/alerts/rules/{id}") => json!({"name": unique, "condition": {"kind": "agent_offline"}}),
         ("POST", "/api/v1/alerts/rules/{id}/silence") => json!({"seconds": 60}),
+        ("POST" | "PUT", "/api/v1/schedules" | "/api/v1/schedules/{id}") => {
+            json!({"name": unique, "cron": "0 0 1 1 *", "target": {"type": "job", "cluster_id": f.theirs, "job": {"kind": "diagnostics"}}})
+        }
         ("POST", "/api/v1/dns-providers") => json!({"name": unique, "kind": "rfc2136", "zone": "example.com", "server": "127.0.0.1:53",
             "tsig_key_name": "k", "tsig_algorithm": "hmac-sha256", "tsig_secret": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}),
         ("POST", "/api/v1/clusters/{id}/apply") => json!({"version": 1}),
@@ -385,6 +392,7 @@ async fn fleet_state(s: &crate::serve_support::Server, admin: &str, f: &Fleet) -
         "/api/v1/acme/accounts".to_string(),
         "/api/v1/certificates".to_string(),
         "/api/v1/tokens".to_string(),
+        "/api/v1/schedules".to_string(),
         format!("/api/v1/clusters/{}/versions", f.theirs),
         format!("/api/v1/clusters/{}/transactions", f.theirs),
         format!("/api/v1/clusters/{}/agents", f.theirs),
@@ -434,9 +442,11 @@ async fn every_documented_route_keeps_a_pool_role_in_its_pool(db: Db) {
     let bystander = json!({"username": "bystander", "password": "glacier-tuba-quarry", "role": "viewer"});
     let bystander = s.post("/api/v1/users", &admin, bystander).await.expect(201)["id"].as_i64().unwrap();
     let admin_token = s.post("/api/v1/tokens", &admin, json!({"name": "admin-ci"})).await.expect(201)["api_token"]["id"].as_i64().unwrap();
-    let f = Fleet { mine, theirs, a, b, their_tx, their_agent, fleet_rule, provider, bystander, admin_token };
+    let schedule = json!({"name": "theirs-schedule", "cron": "0 0 1 1 *", "target": {"type": "job", "cluster_id": theirs, "job": {"kind": "diagnostics"}}});
+    let their_schedule = s.post("/api/v1/schedules", &admin, schedule).await.expect(201)["id"].as_i64().unwrap();
+    let f = Fleet { mine, theirs, a, b, their_tx, their_agent, fleet_rule, provider, bystander, admin_token, their_schedule };
     // What no answer to a pool-A user may contain: pool B's and fleet-wide names and ids.
-    let mut secrets = vec!["theirs".to_string(), "fleet-wide-rule".into(), "secret-dns".into(), "bystander".into()];
+    let mut secrets = vec!["theirs".to_string(), "fleet-wide-rule".into(), "secret-dns".into(), "bystander".into(), "theirs-schedule".into()];
     secrets.extend([theirs.to_string(), b.to_string()].into_iter().filter(|id| id.len() >= 10)); // random ids below 2^53
 
     let mut callers = Vec::new();

@@ -20,6 +20,7 @@ mod jobs;
 mod resources;
 mod rollout;
 mod runtime;
+mod schedules;
 mod site;
 pub(crate) mod table;
 mod versions;
@@ -175,6 +176,9 @@ pub(crate) enum Command {
     Site(site::SiteCommand),
     /// A cluster's desired version and every agent's state.
     Status(rollout::StatusArgs),
+    /// Schedules: cron in a time zone running a job (ls, show, create, enable, disable, rm,
+    /// runs, preview).
+    Schedule(schedules::ScheduleArgs),
     /// Drain a server on every node (runtime API, no reload).
     Drain(runtime::ServerArgs),
     /// Put a server back in service on every node.
@@ -211,6 +215,7 @@ pub(crate) fn run(command: Command) -> ExitCode {
         Command::Plan(args) => return site::plan_command(&args),
         Command::Site(command) => site::site(command),
         Command::Status(args) => rollout::status(&args),
+        Command::Schedule(args) => schedules::schedule(args),
         Command::Drain(args) => runtime::run(&args, "drain", None),
         Command::Ready(args) => runtime::run(&args, "ready", None),
         Command::Maint(args) => runtime::run(&args, "maint", None),

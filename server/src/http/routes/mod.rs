@@ -20,6 +20,7 @@ mod proxies;
 pub(crate) mod releases;
 mod renewals;
 mod runtime;
+mod schedules;
 mod stats;
 mod system;
 mod transactions;
@@ -155,6 +156,10 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(alerts::silence_alert_rule))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(events::event_stream))
+        .routes(routes!(schedules::list_schedules, schedules::create_schedule))
+        .routes(routes!(schedules::preview))
+        .routes(routes!(schedules::get_schedule, schedules::put_schedule, schedules::delete_schedule))
+        .routes(routes!(schedules::schedule_runs))
 }
 
 /// The OpenAPI form of axum's catch-all segments: `{*path}` is `{path}` in the document (a
