@@ -206,4 +206,12 @@ async fn schedules_are_checked_audited_disabled_and_deleted(h: Harness) {
     let mut actions: Vec<String> = h.store.audit_log(Some(cluster), 20).await.unwrap().into_iter().map(|e| e.action).filter(|a| a.starts_with("schedule.")).collect();
     actions.sort();
     assert_eq!(actions, ["schedule.create", "schedule.delete", "schedule.update", "schedule.update"]);
+    // A schedule goes with its cluster, history included.
+    let kept = h.store.create_schedule("ops", &job_schedule("kept", cluster, "* * * * *", serde_json::json!({}))).await.unwrap();
+    h.clock.advance(MINUTE);
+    engine.tick().await.unwrap();
+    engine.settle().await;
+    assert_eq!(h.store.schedule_runs(kept.id, 10).await.unwrap().len(), 1);
+    h.store.delete_cluster("ops", cluster, false).await.unwrap();
+    assert!(matches!(h.store.schedule(kept.id).await, Err(Error::NotFound(_))));
 }

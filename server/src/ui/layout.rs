@@ -17,6 +17,7 @@ pub(crate) enum Nav {
     Overview,
     Certificates,
     Alerts,
+    Schedules,
     Audit,
     Users,
     Account,
@@ -57,6 +58,7 @@ pub(crate) fn page(session: &Session, nav: Nav, title: &str, body: Markup) -> Ht
                             (entry(Nav::Overview, "/ui/", "Overview"))
                             (entry(Nav::Certificates, "/ui/certificates", "Certificates"))
                             (entry(Nav::Alerts, "/ui/alerts", "Alerts"))
+                            (entry(Nav::Schedules, "/ui/schedules", "Schedules"))
                             (entry(Nav::Audit, "/ui/audit", "Audit log"))
                             @if admin { (entry(Nav::Users, "/ui/users", "Users")) }
                             (entry(Nav::Account, "/ui/account", "Account"))

@@ -24,6 +24,7 @@ mod jobs;
 mod layout;
 mod login;
 mod overview;
+mod schedules;
 mod servers;
 mod session;
 mod users;
@@ -58,6 +59,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/audit", get(audit::page))
         .route("/ui/certificates", get(watch::certificates))
         .route("/ui/alerts", get(watch::alerts))
+        .route("/ui/schedules", get(schedules::page))
         .route("/ui/alerts/rules/{id}/silence", post(watch::silence))
         .route("/ui/users", get(users::page).post(users::create))
         .route("/ui/users/{username}", post(users::update))

@@ -296,6 +296,35 @@ async fn a_pool_admin_reaches_its_pool_only() {
     assert_eq!(server.get("/api/v1/users", &admin).await.expect(200).as_array().unwrap().len(), 2, "no user was made");
 }
 
+/// The schedules page shows the schedules the session may read (a pool admin: its pool's
+/// only), with their expression, zone, target and next run time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedules_page_shows_what_the_session_may_read() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let admin = server.admin().await;
+    let mine = server.cluster(&admin, "mine").await;
+    let theirs = server.cluster(&admin, "theirs").await;
+    for (name, cluster) in [("mine-nightly", mine), ("theirs-nightly", theirs)] {
+        let body = json!({"name": name, "cron": "30 2 * * *", "timezone": "Europe/Paris", "target": {"type": "job", "cluster_id": cluster, "job": {"kind": "diagnostics"}}});
+        server.post("/api/v1/schedules", &admin, body).await.expect(201);
+    }
+    let pool = server.get(&format!("/api/v1/clusters/{mine}"), &admin).await.expect(200)["pool_id"].clone();
+    let body = json!({"username": "pa", "password": "pool-admin-password-42", "pool_roles": [{"pool_id": pool, "role": "admin"}]});
+    server.post("/api/v1/users", &admin, body).await.expect(201);
+    let mut root = Browser::new(&server);
+    root.log_in("admin", ADMIN_PASSWORD).await;
+    let page = root.get("/ui/schedules").await;
+    assert_eq!(page.status, 200);
+    for shown in ["mine-nightly", "theirs-nightly", "<code>30 2 * * *</code> in Europe/Paris", "<code>diagnostics</code> on mine", "No runs yet.", "aria-current=\"page\">Schedules"] {
+        assert!(page.text.contains(shown), "{shown}: {}", page.text);
+    }
+    let mut pa = Browser::new(&server);
+    pa.log_in("pa", "pool-admin-password-42").await;
+    let page = pa.get("/ui/schedules").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("mine-nightly") && !page.text.contains("theirs"), "{}", page.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enrolment_shows_the_one_line_install_checked_by_its_script_digest() {
     let agent = std::env::temp_dir().join(fleet_tests::unique_name("ui-agent-"));
