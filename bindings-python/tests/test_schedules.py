@@ -48,6 +48,13 @@ def test_schedules_through_the_client(client: Client, cluster: dict[str, Any], u
         client.preview_schedule("* * * * *", timezone="Nowhere/Else")
     assert error.value.status == 422 and "timezone:" in str(error.value)
 
+    backup = client.schedule_server_backup(f"backup-{unique}", "0 0 1 1 *", "s3://bucket/fleet", retention=3)
+    assert backup["target"] == {"type": "server_backup", "destination": "s3://bucket/fleet", "retention": 3}
+    with pytest.raises(FleetError) as error:
+        client.schedule_server_backup(f"bad-backup-{unique}", "@daily", "relative/folder")
+    assert error.value.status == 422 and "target.destination:" in str(error.value)
+    client.delete_schedule(backup["id"])
+
     client.delete_schedule(created["id"])
     with pytest.raises(FleetError) as error:
         client.schedule(created["id"])

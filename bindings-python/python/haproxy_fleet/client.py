@@ -1025,9 +1025,11 @@ class Client:
 
     def create_schedule(self, schedule: Mapping[str, Any]) -> dict[str, Any]:
         """Creates a schedule: ``{"name", "cron": "*/5 * * * *", "timezone": "Europe/Paris",
-        "target": {"type": "job", "cluster_id", "job": {"kind": "diagnostics"}}, "missed":
+        "target": {"type": "job", "cluster_id", "job": {"kind": "diagnostics"}} | {"type":
+        "server_backup", "destination", "retention"}, "missed":
         "skip" | "run_once", "concurrency": "forbid" | "allow", "enabled"}``. A job schedule needs
-        the operator role in the cluster's pool. A bad ``cron`` or ``timezone`` raises a 422
+        the operator role in the cluster's pool, a server backup a global admin. A bad ``cron``
+        or ``timezone`` raises a 422
         naming the field."""
         return _object(self.request("POST", "/schedules", json_body=dict(schedule)))
 
@@ -1039,6 +1041,16 @@ class Client:
         target = {"type": "job", "cluster_id": self._cluster_id(cluster), "job": dict(job)}
         return self.create_schedule({"name": name, "cron": cron, "timezone": timezone, "target": target,
                                      "missed": missed, "concurrency": concurrency, "enabled": enabled})
+
+    def schedule_server_backup(self, name: str, cron: str, destination: str, retention: int = 7,
+                               timezone: str = "UTC", missed: str = "skip", enabled: bool = True) -> dict[str, Any]:
+        """Creates a schedule backing the whole server up (global admin) to ``destination`` (an
+        absolute folder of the server or ``s3://BUCKET/PREFIX``), the newest ``retention``
+        backups kept there; each run's ``created`` says where (``{"location", "bytes",
+        "pruned"}``)."""
+        target = {"type": "server_backup", "destination": destination, "retention": int(retention)}
+        return self.create_schedule({"name": name, "cron": cron, "timezone": timezone, "target": target,
+                                     "missed": missed, "enabled": enabled})
 
     def schedule(self, schedule_id: int) -> dict[str, Any]:
         return _object(self.request("GET", f"/schedules/{int(schedule_id)}"))

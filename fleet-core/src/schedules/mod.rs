@@ -23,6 +23,7 @@
 pub mod engine;
 pub mod plan;
 pub mod spec;
+pub mod targets;
 pub mod timetable;
 
 pub use engine::{Engine, Progress, Runner, TickReport};

@@ -3,19 +3,36 @@
 use serde::{Deserialize, Serialize};
 
 use super::timetable::Timetable;
+use crate::jobs::JobRequest;
 
 /// What a schedule runs. Serialised with a `type` tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Target {
-    /// A job on every agent of a cluster, as `POST /api/v1/clusters/{id}/jobs` takes it.
+    /// A job on the agents of a cluster, made by [`crate::Store::create_job`] as
+    /// `POST /api/v1/clusters/{id}/jobs` makes it (author `schedule:<name>`).
     Job {
         /// The cluster.
         cluster_id: i64,
-        /// The job (`{"kind":"diagnostics"}`, `{"kind":"snapshot"}` ...).
-        job: serde_json::Value,
+        /// The job as the jobs route takes it: `{"kind":"diagnostics"}`, with `agents` and
+        /// `timeout` when wanted.
+        job: JobRequest,
     },
+    /// A backup of the whole server ([`crate::backup::scheduled`]): `fleet-backup-<UTC
+    /// time>.tar` written to a folder of the server or under an S3 prefix (credentials from the
+    /// server's `AWS_*` environment), the newest `retention` kept. Without the key file.
+    ServerBackup {
+        /// An absolute folder on the server, or `s3://BUCKET/PREFIX`.
+        destination: String,
+        /// How many backups to keep there, 1 to 1000 (default 7).
+        #[serde(default = "seven")]
+        retention: u32,
+    },
+}
+
+fn seven() -> u32 {
+    7
 }
 
 impl Target {
@@ -24,6 +41,7 @@ impl Target {
     pub fn cluster_id(&self) -> Option<i64> {
         match self {
             Target::Job { cluster_id, .. } => Some(*cluster_id),
+            Target::ServerBackup { .. } => None,
         }
     }
 }
@@ -96,10 +114,25 @@ impl NewSchedule {
         if !name_ok {
             return Err(format!("name: {:?} must be 1 to 100 letters, digits, blanks, '-', '_' or '.'", self.name));
         }
+        let message = |e: crate::Error| match e {
+            crate::Error::Invalid { message, .. } => message,
+            other => other.to_string(),
+        };
         match &self.target {
             Target::Job { job, .. } => {
-                if !job.get("kind").is_some_and(serde_json::Value::is_string) {
-                    return Err("target.job: an object with a \"kind\" (such as {\"kind\":\"diagnostics\"})".into());
+                job.spec.validate().map_err(|e| format!("target.job: {}", message(e)))?;
+                job.spec.timeout(job.timeout).map_err(|e| format!("target.job: {}", message(e)))?;
+            }
+            Target::ServerBackup { destination, retention } => {
+                if !(1..=1000).contains(retention) {
+                    return Err("target.retention: 1 to 1000 backups".into());
+                }
+                match crate::backup::Destination::parse(destination) {
+                    Ok(crate::backup::Destination::Directory(dir)) if !dir.is_absolute() => {
+                        return Err(format!("target.destination: {destination:?} is not an absolute folder or s3://BUCKET/PREFIX"));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(format!("target.destination: {e}")),
                 }
             }
         }
@@ -215,6 +248,9 @@ mod tests {
         .unwrap();
         assert_eq!((ok.timezone.as_str(), ok.missed, ok.concurrency, ok.enabled), ("UTC", MissedRun::Skip, Concurrency::Forbid, true));
         assert_eq!(ok.target.cluster_id(), Some(7));
+        let backup = schedule(serde_json::json!({"name": "backup", "cron": "@daily", "target": {"type": "server_backup", "destination": "s3://bucket/fleet"}})).unwrap();
+        assert_eq!(backup.target, Target::ServerBackup { destination: "s3://bucket/fleet".into(), retention: 7 });
+        assert_eq!(backup.target.cluster_id(), None);
         let text = serde_json::to_value(&ok).unwrap();
         assert_eq!(text["missed"], "skip");
         assert_eq!(text["concurrency"], "forbid");
@@ -222,7 +258,12 @@ mod tests {
             (serde_json::json!({"name": "", "cron": "* * * * *", "target": {"type": "job", "cluster_id": 1, "job": {"kind": "validate"}}}), "name:"),
             (serde_json::json!({"name": "x", "cron": "* * * *", "target": {"type": "job", "cluster_id": 1, "job": {"kind": "validate"}}}), "cron:"),
             (serde_json::json!({"name": "x", "cron": "* * * * *", "timezone": "Europe/Atlantis", "target": {"type": "job", "cluster_id": 1, "job": {"kind": "validate"}}}), "timezone:"),
-            (serde_json::json!({"name": "x", "cron": "* * * * *", "target": {"type": "job", "cluster_id": 1, "job": {}}}), "target.job:"),
+            (serde_json::json!({"name": "x", "cron": "* * * * *", "target": {"type": "job", "cluster_id": 1, "job": {}}}), "kind"),
+            (serde_json::json!({"name": "x", "cron": "* * * * *", "target": {"type": "job", "cluster_id": 1, "job": {"kind": "diagnostics", "timeout": 0}}}), "target.job:"),
+            (serde_json::json!({"name": "x", "cron": "* * * * *", "target": {"type": "job", "cluster_id": 1, "job": {"kind": "shell"}}}), "unknown variant"),
+            (serde_json::json!({"name": "x", "cron": "* * * * *", "target": {"type": "server_backup", "destination": "backups"}}), "target.destination:"),
+            (serde_json::json!({"name": "x", "cron": "* * * * *", "target": {"type": "server_backup", "destination": "s3://"}}), "target.destination:"),
+            (serde_json::json!({"name": "x", "cron": "* * * * *", "target": {"type": "server_backup", "destination": "/var/backups/fleet", "retention": 0}}), "target.retention:"),
             (serde_json::json!({"name": "x", "cron": "* * * * *", "missed": "later", "target": {"type": "job", "cluster_id": 1, "job": {"kind": "validate"}}}), "unknown variant"),
             (serde_json::json!({"name": "x", "cron": "* * * * *", "target": {"type": "shell", "command": "rm"}}), "unknown variant"),
         ] {

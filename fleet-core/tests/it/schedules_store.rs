@@ -9,10 +9,12 @@ use std::sync::{Arc, Mutex};
 
 use fleet_core::schedules::engine::BoxFuture;
 use fleet_core::schedules::plan::{Due, Fire};
+use fleet_core::jobs::{JobResult, JobStatus};
+use fleet_core::schedules::targets::Targets;
 use fleet_core::schedules::{Claim, Engine, NewSchedule, Outcome, Progress, Runner, Schedule, ScheduleRun};
 use fleet_core::{Error, Store};
 
-use crate::support::{Harness, T0};
+use crate::support::{Harness, TempDir, T0};
 
 crate::store_tests!(
     every_minute_runs_once_per_minute_across_two_replicas,
@@ -20,6 +22,8 @@ crate::store_tests!(
     missed_times_after_a_downtime_follow_the_policy,
     a_start_whose_replica_stopped_is_failed,
     schedules_are_checked_audited_disabled_and_deleted,
+    real_jobs_once_per_minute_across_two_replicas_and_followed_to_their_end,
+    server_backups_are_written_pruned_and_audited,
 );
 
 const MINUTE: i64 = 60_000;
@@ -214,4 +218,87 @@ async fn schedules_are_checked_audited_disabled_and_deleted(h: Harness) {
     assert_eq!(h.store.schedule_runs(kept.id, 10).await.unwrap().len(), 1);
     h.store.delete_cluster("ops", cluster, false).await.unwrap();
     assert!(matches!(h.store.schedule(kept.id).await, Err(Error::NotFound(_))));
+}
+
+async fn agent(store: &Store, cluster: i64, name: &str) -> i64 {
+    let (_, secret) = store.create_enrolment("admin", cluster, name, vec![], 60_000).await.unwrap();
+    store.enrol(&secret, None, "host", serde_json::json!({})).await.unwrap().0.id
+}
+
+/// The real targets: two replicas, each with its own store and engine, over three minutes of
+/// `*/1 * * * *` make exactly three jobs (author `schedule:<name>`), one per minute; a job its
+/// agent finishes ends its run.
+async fn real_jobs_once_per_minute_across_two_replicas_and_followed_to_their_end(h: Harness) {
+    let cluster = cluster(&h.store).await;
+    let n1 = agent(&h.store, cluster, "n1").await;
+    let schedule = h.store.create_schedule("admin", &job_schedule("jobs every minute", cluster, "*/1 * * * *", serde_json::json!({"concurrency": "allow"}))).await.unwrap();
+    let other = h.replica(2).await;
+    let a = Engine::new(h.store.clone(), Arc::new(Targets::new(h.store.clone())), "replica-a");
+    let b = Engine::new(other.clone(), Arc::new(Targets::new(other)), "replica-b");
+    for _ in 0..(3 * 12) {
+        h.clock.advance(5_000);
+        tick_both(&a, &b).await;
+    }
+    let jobs = h.store.jobs(cluster, 100).await.unwrap();
+    assert_eq!(jobs.len(), 3, "{jobs:?}");
+    assert!(jobs.iter().all(|j| j.author == "schedule:jobs every minute" && j.spec == fleet_core::jobs::JobSpec::Diagnostics));
+    let runs = h.store.schedule_runs(schedule.id, 10).await.unwrap();
+    assert_eq!(runs.iter().map(|r| r.scheduled_for).collect::<Vec<_>>(), [T0 + 3 * MINUTE, T0 + 2 * MINUTE, T0 + MINUTE]);
+    let mut made: Vec<i64> = runs.iter().map(|r| r.created.as_ref().unwrap()["job_id"].as_i64().unwrap()).collect();
+    let mut ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    made.sort_unstable();
+    ids.sort_unstable();
+    assert_eq!(made, ids, "each run made its own job");
+    assert!(runs.iter().all(|r| r.outcome == Outcome::Running), "queued on the agent: {runs:?}");
+    // The agent runs the first: its run ends with the job's outcome at the next tick.
+    let first = runs[2].created.as_ref().unwrap()["job_id"].as_i64().unwrap();
+    let node = h.store.agent(n1).await.unwrap();
+    h.store.take_jobs(n1).await.unwrap();
+    h.store.finish_job_run(&node, first, &JobResult { status: JobStatus::Succeeded, output: "ok".into(), exit_code: Some(0), duration_ms: 5 }).await.unwrap();
+    tick_both(&a, &b).await;
+    let runs = h.store.schedule_runs(schedule.id, 10).await.unwrap();
+    assert_eq!(runs[2].outcome, Outcome::Succeeded);
+    assert_eq!(runs[2].detail, format!("job {first} succeeded: n1 succeeded"));
+    // A cluster without agents: the run fails, saying why.
+    let pool = h.store.create_pool("admin", "empty", "").await.unwrap();
+    let empty = h.store.create_cluster("admin", "empty", pool.id, fleet_core::ClusterSettings::default()).await.unwrap().id;
+    let lonely = h.store.create_schedule("admin", &job_schedule("lonely", empty, "*/1 * * * *", serde_json::json!({}))).await.unwrap();
+    h.clock.advance(MINUTE);
+    tick_both(&a, &b).await;
+    let runs = h.store.schedule_runs(lonely.id, 10).await.unwrap();
+    assert_eq!((runs.len(), runs[0].outcome), (1, Outcome::Failed), "{runs:?}");
+    assert!(runs[0].detail.contains("has no agents"), "{}", runs[0].detail);
+}
+
+/// A server backup schedule writes `fleet-backup-*.tar` into its folder each time, keeps the
+/// newest `retention`, says where in each run, and audits each backup.
+async fn server_backups_are_written_pruned_and_audited(h: Harness) {
+    let dir = TempDir::new();
+    let new: NewSchedule = serde_json::from_value(serde_json::json!({"name": "backups", "cron": "*/10 * * * *",
+        "target": {"type": "server_backup", "destination": dir.path().join("backups").display().to_string(), "retention": 2}}))
+    .unwrap();
+    let schedule = h.store.create_schedule("admin", &new).await.unwrap();
+    let engine = Engine::new(h.store.clone(), Arc::new(Targets::new(h.store.clone())), "replica-a");
+    for _ in 0..3 {
+        h.clock.advance(10 * MINUTE);
+        engine.tick().await.unwrap();
+        engine.settle().await;
+    }
+    let runs = h.store.schedule_runs(schedule.id, 10).await.unwrap();
+    assert_eq!(runs.len(), 3);
+    for run in &runs {
+        assert_eq!(run.outcome, Outcome::Succeeded, "{run:?}");
+        assert!(run.detail.contains(" rows in ") && run.detail.contains(" bytes to "), "{}", run.detail);
+    }
+    assert!(runs[0].detail.contains("; pruned fleet-backup-"), "the third pruned the first: {}", runs[0].detail);
+    let newest = runs[0].created.as_ref().unwrap()["location"].as_str().unwrap().to_string();
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("backups")).unwrap().map(|e| e.unwrap().path().display().to_string()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files[1], newest);
+    let manifest = fleet_core::backup::read_manifest(std::fs::File::open(&newest).unwrap()).unwrap();
+    assert!(manifest.total_rows() > 0);
+    let audited = h.store.audit_entries(&fleet_core::AuditFilter { action: Some("backup.create".into()), limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(audited.len(), 3);
+    assert!(audited.iter().all(|e| e.actor == "schedule:backups"));
 }

@@ -19,6 +19,8 @@ use clap::ValueEnum;
 use fleet_core::certs::acme::driver::{AcmeDriver, DriverOptions};
 use fleet_core::alerts::evaluator::Evaluator;
 use fleet_core::failover::decider::Decider;
+use fleet_core::schedules::targets::Targets;
+use fleet_core::schedules::Engine;
 use fleet_core::certs::renewal::{RenewalPolicy, RenewalScheduler};
 use fleet_core::haproxy_check::HaproxyChecker;
 use fleet_core::secrets::{KeyFile, KEY_FILE_NAME};
@@ -317,6 +319,9 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let decider = Decider::new(store.clone(), state.keyring.clone(), replica_name(local), Duration::from_secs(1), Duration::from_secs(10));
     tokio::spawn(decider.run(shutdown_rx.clone()));
     tokio::spawn(Evaluator::new(store.clone(), mailer, args.alerts.interval()).run(shutdown_rx.clone()));
+    // Schedules: every replica ticks each second; the database claim runs each time once.
+    let scheduler = Engine::new(store.clone(), Arc::new(Targets::new(store.clone())), replica_name(local));
+    tokio::spawn(scheduler.run_until(Duration::from_secs(1), shutdown_rx.clone()));
     tokio::spawn(store.clone().feed_events(Duration::from_millis(500), shutdown_rx.clone()));
     if tls.is_none() && !local.ip().is_loopback() {
         let warning = format!(

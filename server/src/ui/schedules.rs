@@ -50,7 +50,8 @@ pub(crate) async fn page(State(state): State<AppState>, session: Session) -> UiR
                 dl {
                     dt { "When" } dd { code { (schedule.schedule.cron) } " in " (schedule.schedule.timezone) }
                     dt { "Runs" } dd { @match &schedule.schedule.target {
-                        Target::Job { cluster_id, job } => { "job " code { (job["kind"].as_str().unwrap_or("?")) } " on " (cluster_name(*cluster_id)) }
+                        Target::Job { cluster_id, job } => { "job " code { (job.spec.kind().as_str()) } " on " (cluster_name(*cluster_id)) }
+                        Target::ServerBackup { destination, retention } => { "server backup to " code { (destination) } ", the newest " (retention) " kept" }
                     } }
                     dt { "Next run" } dd { @match schedule.next_run_at { Some(at) => (layout::time(at)), None => (badge("idle", "disabled")) } }
                     dt { "Policies" } dd { "missed: " (format!("{:?}", schedule.schedule.missed).to_lowercase()) ", concurrency: " (format!("{:?}", schedule.schedule.concurrency).to_lowercase()) }

@@ -260,6 +260,11 @@ fn the_client_manages_schedules() {
     assert!(table.starts_with("NAME"), "{table}");
     assert!(table.contains("nightly") && table.contains("30 2 * * *") && table.contains("Europe/Paris") && table.contains("diagnostics on cluster"), "{table}");
     assert!(table.contains("snapshot on cluster"), "{table}");
+    let backup = fleet(h, no_env, &["schedule", "create", "backups", "--cron", "@daily", "--server-backup", "s3://bucket/fleet", "--retention", "3", "-o", "json"]).ok().json();
+    assert_eq!(backup["target"], serde_json::json!({"type": "server_backup", "destination": "s3://bucket/fleet", "retention": 3}));
+    assert!(fleet(h, no_env, &["schedule", "ls"]).ok().stdout.contains("server backup to s3://bucket/fleet (keep 3)"));
+    let neither = fleet(h, no_env, &["schedule", "create", "x", "--cron", "@daily"]);
+    assert_eq!(neither.code, 2, "{}", neither.stderr);
 
     // Bad input: the server's 422, the field named, exit 1.
     let bad = fleet(h, no_env, &["schedule", "create", "x", "--cron", "* * *", "--cluster", "prod", "--job", "validate"]);

@@ -28,7 +28,8 @@ enum ScheduleCommand {
         /// The schedule's name (or id).
         schedule: String,
     },
-    /// Create a schedule that runs a job on a cluster.
+    /// Create a schedule that runs a job on a cluster (--cluster, --job) or backs the server up
+    /// (--server-backup, admin).
     Create {
         /// 1-100 letters, digits, blanks, `-`, `_` or `.`.
         name: String,
@@ -39,11 +40,17 @@ enum ScheduleCommand {
         #[arg(long, default_value = "UTC")]
         timezone: String,
         /// The cluster the job runs on (name or id).
-        #[arg(long)]
-        cluster: String,
+        #[arg(long, requires = "job", conflicts_with = "server_backup")]
+        cluster: Option<String>,
         /// The job: a kind (`diagnostics`) or its JSON (`{"kind":"install-haproxy","version":"2.8"}`).
-        #[arg(long)]
-        job: String,
+        #[arg(long, requires = "cluster")]
+        job: Option<String>,
+        /// Back the whole server up to this absolute folder of the server or `s3://BUCKET/PREFIX`.
+        #[arg(long, value_name = "DEST", required_unless_present = "cluster")]
+        server_backup: Option<String>,
+        /// With --server-backup: how many backups to keep there.
+        #[arg(long, default_value_t = 7, requires = "server_backup")]
+        retention: u32,
         /// Run times missed while no server ran: `skip` or `run_once`.
         #[arg(long, default_value = "skip")]
         missed: String,
@@ -105,6 +112,7 @@ fn target(schedule: &Value) -> String {
     let target = &schedule["target"];
     match target["type"].as_str() {
         Some("job") => format!("{} on cluster {}", cell(&target["job"]["kind"]), cell(&target["cluster_id"])),
+        Some("server_backup") => format!("server backup to {} (keep {})", cell(&target["destination"]), cell(&target["retention"])),
         _ => cell(&target["type"]),
     }
 }
@@ -159,15 +167,22 @@ pub(crate) fn schedule(args: ScheduleArgs) -> Result<(), ClientError> {
             println!();
             print_runs(&runs);
         }
-        ScheduleCommand::Create { name, cron, timezone, cluster, job, missed, concurrency, disabled } => {
-            let cluster_id = api.get(&format!("/clusters/{}", escape(&cluster)))?["id"].clone();
-            let job: Value = if job.trim_start().starts_with('{') {
-                serde_json::from_str(&job).map_err(|e| ClientError::Usage(format!("--job: not JSON: {e}")))?
-            } else {
-                json!({"kind": job})
+        ScheduleCommand::Create { name, cron, timezone, cluster, job, server_backup, retention, missed, concurrency, disabled } => {
+            let target = match (cluster, job, server_backup) {
+                (Some(cluster), Some(job), _) => {
+                    let cluster_id = api.get(&format!("/clusters/{}", escape(&cluster)))?["id"].clone();
+                    let job: Value = if job.trim_start().starts_with('{') {
+                        serde_json::from_str(&job).map_err(|e| ClientError::Usage(format!("--job: not JSON: {e}")))?
+                    } else {
+                        json!({"kind": job})
+                    };
+                    json!({"type": "job", "cluster_id": cluster_id, "job": job})
+                }
+                (_, _, Some(destination)) => json!({"type": "server_backup", "destination": destination, "retention": retention}),
+                _ => return Err(ClientError::Usage("give --cluster and --job, or --server-backup".into())),
             };
             let body = json!({"name": name, "cron": cron, "timezone": timezone, "missed": missed, "concurrency": concurrency,
-                "enabled": !disabled, "target": {"type": "job", "cluster_id": cluster_id, "job": job}});
+                "enabled": !disabled, "target": target});
             let created = api.post("/schedules", &body)?;
             done(json, &created, &format!("created schedule {name} (id {}), next run {} UTC", created["id"], time(&created["next_run_at"])));
         }
