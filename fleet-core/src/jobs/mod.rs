@@ -89,6 +89,7 @@ pub enum JobSpec {
     /// pipeline: `haproxy -c`, atomic switch, reload, rollback on failure.
     Restore {
         /// The snapshot's id.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         snapshot: i64,
     },
     /// `haproxy -vv`, `show info`, `show errors`, `show sess` counts, the last lines of
@@ -383,6 +384,7 @@ pub struct JobRequest {
     pub spec: JobSpec,
     /// The agents to run it on, by name (default: every agent of the cluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub agents: Option<Vec<String>>,
     /// Seconds before a run is killed and reported `timed_out` (default 120, install-haproxy
     /// 900; 1 to 3600).

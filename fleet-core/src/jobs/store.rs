@@ -74,9 +74,10 @@ impl Store {
     /// a cluster without agents, or a `restore` of a snapshot of another cluster;
     /// [`Error::NotFound`] for an unknown cluster or snapshot.
     pub async fn create_job(&self, actor: &str, cluster_id: i64, spec: JobSpec, agents: Option<&[String]>, timeout: Option<u64>) -> Result<Job> {
+        // The cluster first: an unknown one is a 404 whatever the body says.
+        let all = self.agents(cluster_id).await?;
         spec.validate()?;
         let timeout_ms = i64::try_from(spec.timeout(timeout)?.as_millis()).unwrap_or(i64::MAX);
-        let all = self.agents(cluster_id).await?;
         let targets: Vec<&Agent> = match agents {
             None => all.iter().collect(),
             Some(names) => {
