@@ -97,6 +97,17 @@ struct Fleet {
     dir: PathBuf,
 }
 
+impl Fleet {
+    /// Stops the agent and its HAProxy (the harness's drop: SIGTERM, then the master named by
+    /// the pid file, which must still be there), then removes the scratch folder.
+    fn finish(self) {
+        let Fleet { server, agent, dir, .. } = self;
+        drop(agent);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// A server offering `<dir>/releases` with a fresh release key, and an agent running from
 /// `<dir>/bin/fleet-agent` with `agent_args` that applied version 1.
 fn bring_up(name: &str, agent_args: &[&str]) -> Option<Fleet> {
@@ -197,8 +208,7 @@ fn an_agent_upgrades_to_a_signed_release_and_refuses_the_others() {
     let run = job_run(&f.server, f.cluster, ask_upgrade(&f.server, f.cluster, "0.9.0-tampered"), Duration::from_secs(30));
     assert_eq!(run["status"], json!("failed"), "{run}");
     assert!(run["output"].as_str().unwrap().contains("no release public key is pinned"), "{run}");
-    f.agent.kill();
-    let _ = std::fs::remove_dir_all(&f.dir);
+    f.finish();
 }
 
 #[test]
@@ -238,8 +248,7 @@ fn a_new_agent_that_cannot_heartbeat_is_rolled_back() {
     assert_eq!(run["status"], json!("failed"), "{run}");
     assert!(run["output"].as_str().unwrap().contains("rolled back"), "{run}");
     wait_served(f.port, "v1", Duration::from_secs(5));
-    f.agent.kill();
-    let _ = std::fs::remove_dir_all(&f.dir);
+    f.finish();
 }
 
 /// The arguments `pid` runs with, program name excluded (`/proc/<pid>/cmdline`).
@@ -323,6 +332,5 @@ fn a_trial_rolls_back_without_a_heartbeat_and_commits_with_one() {
     let facts = wait_facts(&f.server, f.cluster, Duration::from_secs(30), "the rollback", |facts| facts["agent_sha256"] == json!(f.original));
     assert_eq!(facts["agent_upgrade"]["outcome"], json!("rolled_back"), "{facts}");
     assert!(facts["agent_upgrade"]["message"].as_str().unwrap().contains("deadline passed"), "{facts}");
-    f.agent.kill();
-    let _ = std::fs::remove_dir_all(&f.dir);
+    f.finish();
 }
