@@ -106,12 +106,13 @@ fn stop(mut child: Child) {
 
 fn wait_enrolled(server: &TlsServer, cluster: i64, name: &str, dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !server.agent_names(cluster).iter().any(|n| n == name) {
+    // The server lists the agent as soon as it answered the enrolment, a moment before the
+    // agent has written the token it received: wait for both.
+    while !server.agent_names(cluster).iter().any(|n| n == name) || !dir.join("state/token").is_file() {
         let log = std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
-        assert!(Instant::now() < deadline, "agent {name} did not enrol over https:\n{log}");
+        assert!(Instant::now() < deadline, "agent {name} did not enrol over https and store its token:\n{log}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(dir.join("state/token").is_file(), "the agent stored its token");
 }
 
 fn pin_of(command: &str) -> String {
