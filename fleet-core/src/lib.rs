@@ -23,6 +23,7 @@
 //!   runtime per server, certificate expiry, DNS failover, VIPs) from one store snapshot.
 //! - [`release`] (feature `release`): signed agent releases (Ed25519 over the binary's sha256,
 //!   version and platform) and the trial an upgraded agent runs under until it heartbeats.
+//! - [`rules`]: traffic rules (WAF): typed protections rendered into generated frontend regions.
 //! - [`clock`]: time and randomness are injected so tests are deterministic.
 
 #[cfg(feature = "store")]
@@ -67,6 +68,7 @@ pub mod secret;
 pub mod secrets;
 #[cfg(feature = "store")]
 mod store;
+pub mod rules;
 pub mod vip;
 pub mod wire;
 
@@ -88,7 +90,7 @@ pub use store::{Deployed, ExpiryWarning, NewCertificate, Replaced, Rollout};
 #[cfg(feature = "store")]
 pub use store::{OrderUpdate, MAX_ORDER_NAMES};
 #[cfg(feature = "store")]
-pub use store::{Alert, AlertNotice, FailoverTick, FleetEvent, VipChange};
+pub use store::{Alert, AlertNotice, FailoverTick, FleetEvent, RuleChange, VipChange};
 #[cfg(feature = "store")]
 pub use store::{Compacted, StatsQuery, MAX_QUERY_SERIES, MAX_SAMPLE_ROWS};
 pub use model::PoolRole;

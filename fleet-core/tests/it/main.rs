@@ -35,6 +35,7 @@ mod op_props;
 mod privileged_store;
 mod renewals;
 mod runtime_store;
+mod rules_store;
 mod schedules_store;
 mod sealed_bundles;
 mod sealed_store;
