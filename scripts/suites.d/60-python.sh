@@ -29,7 +29,11 @@ python_suite() {
   rm -rf "$env_dir"
   "$py" -m venv "$env_dir"
   # moto[server]: the real S3-compatible server the off-site backup test starts (test_backup.py).
-  "$env_dir/bin/pip" install -q --disable-pip-version-check pytest "aiosmtpd>=1.4,<2" "moto[server]>=5,<6" target/wheels/haproxy_fleet-*.whl
+  # pyyaml, jsonschema, bravado: the Data Plane API tests read upstream's Swagger 2.0 file at run
+  # time (test_dataplane_spec.py validates answers with it, test_dataplane_client.py is the
+  # client built from it), so nothing is generated and no Rust crate is added to the build.
+  "$env_dir/bin/pip" install -q --disable-pip-version-check pytest "aiosmtpd>=1.4,<2" "moto[server]>=5,<6" \
+    "pyyaml>=6,<7" "jsonschema>=4.18,<5" "bravado>=11,<13" target/wheels/haproxy_fleet-*.whl
 
   local rc=0
   (cd bindings-python/tests && FLEET_BIN="$PWD/../../target/debug/fleet" \
