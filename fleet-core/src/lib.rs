@@ -39,6 +39,7 @@ pub mod candidate;
 pub mod certs;
 pub mod clock;
 pub mod convergence;
+pub mod dataplane;
 pub mod diff;
 #[cfg(feature = "store")]
 pub mod dns;

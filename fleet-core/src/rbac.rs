@@ -128,6 +128,9 @@ pub enum Credential {
     ApiToken,
     /// A session whose user must enrol a second factor before anything else.
     EnrolmentSession,
+    /// HTTP Basic with the account's password, checked on each request (the Data Plane API
+    /// compatibility surface; [`crate::Store::basic_auth`]).
+    Basic,
 }
 
 /// Who is calling.

@@ -8,6 +8,7 @@
 //! ```
 
 mod cli;
+mod dataplane;
 mod errors;
 mod http;
 mod ui;

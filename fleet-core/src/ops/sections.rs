@@ -199,10 +199,15 @@ pub(super) fn set_directive(doc: &mut Document, target: &SectionRef, keyword: &s
     let Some(section) = doc.sections_mut().get_mut(index) else {
         return Err(OpError::new("section vanished"));
     };
-    let subkey = SUBKEYED.contains(&keyword).then(|| args.first()).flatten();
+    // `no option X` is keyed by both words: `no option httplog` is not `no option dontlognull`.
+    let subkey: &[String] = match (keyword, SUBKEYED.contains(&keyword)) {
+        ("no", _) => &args[..args.len().min(2)],
+        (_, true) => &args[..args.len().min(1)],
+        _ => &[],
+    };
     let existing = section
         .statements(keyword)
-        .find(|(_, line)| subkey.map_or(true, |sub| line.value(1).as_deref() == Some(sub.as_str())))
+        .find(|(_, line)| subkey.iter().enumerate().all(|(i, sub)| line.value(i + 1).as_deref() == Some(sub.as_str())))
         .map(|(i, _)| i);
     match existing {
         Some(i) => {

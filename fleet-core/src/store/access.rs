@@ -224,6 +224,18 @@ impl Store {
         }
     }
 
+    /// The latest version's number (0 before the first) and its parsed text (empty before the
+    /// first): what a read addresses when it names no version. [`Error::NotFound`] without the
+    /// cluster.
+    pub async fn latest_document(&self, cluster_id: i64) -> Result<(i64, Arc<Parsed>)> {
+        let row = sqlx::query("SELECT COALESCE(MAX(number), 0) AS latest FROM config_versions WHERE cluster_id = $1")
+            .bind(cluster_id)
+            .fetch_one(self.pool())
+            .await?;
+        let latest: i64 = row.try_get("latest")?;
+        Ok((latest, self.document_of_version(cluster_id, latest).await?))
+    }
+
     /// The parsed text of version `number`, where 0 is the empty text before the first version.
     pub(crate) async fn document_of_version(&self, cluster_id: i64, number: i64) -> Result<Arc<Parsed>> {
         if number == 0 {

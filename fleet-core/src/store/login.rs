@@ -84,6 +84,19 @@ impl Store {
     /// The first login step (see the module doc). Errors: [`Error::Throttled`] while a key is
     /// blocked, [`Error::Unauthorized`] for a wrong password or an unknown username.
     pub async fn sign_in(&self, credentials: Credentials<'_>, ttl_ms: i64) -> Result<SignIn> {
+        let user = self.verify_credentials(credentials).await?;
+        if user.mfa_enabled {
+            return self.mfa_challenge(&user).await;
+        }
+        let mut tx = self.write_tx().await?;
+        let token = self.open_session(&mut tx, &user, ttl_ms, user.mfa_required).await?;
+        tx.commit().await?;
+        Ok(SignIn::Session { token, mfa_enrolment_required: user.mfa_required, user })
+    }
+
+    /// The password check of a login, throttled and counted like [`Store::sign_in`]'s, without
+    /// opening anything: the user with its pool roles.
+    pub(super) async fn verify_credentials(&self, credentials: Credentials<'_>) -> Result<User> {
         let keys = throttle_keys(credentials.username, credentials.source);
         self.check_throttle(&keys).await?;
         let row = sqlx::query(&format!(
@@ -106,13 +119,7 @@ impl Store {
             _ => return Err(self.login_failed(&keys, credentials.username, credentials.source).await?),
         };
         self.forget_failures(&keys[..1]).await?;
-        if user.mfa_enabled {
-            return self.mfa_challenge(&user).await;
-        }
-        let mut tx = self.write_tx().await?;
-        let token = self.open_session(&mut tx, &user, ttl_ms, user.mfa_required).await?;
-        tx.commit().await?;
-        Ok(SignIn::Session { token, mfa_enrolment_required: user.mfa_required, user })
+        Ok(user)
     }
 
     /// Checks a password and opens a session (no second factor: a user with one gets

@@ -20,6 +20,7 @@ mod agent_admin;
 mod agents;
 pub(crate) mod audit;
 mod auth;
+mod basic;
 pub(crate) mod bundles;
 mod certificates;
 mod check;

@@ -155,6 +155,7 @@ pub(crate) fn app(state: AppState) -> Router {
     let api = router
         .merge(docs::routes())
         .merge(crate::ui::routes())
+        .merge(crate::dataplane::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn(complete::complete_writes))

@@ -18,6 +18,7 @@ mod serve_api;
 mod serve_backup;
 mod serve_cancel;
 mod serve_certificates;
+mod serve_dataplane;
 mod serve_events;
 mod serve_cli;
 mod serve_files;

@@ -1,0 +1,28 @@
+//! The Data Plane API (v3) compatibility surface's rules: its resources as views of the lossless
+//! document and as typed edit ops, so the server's handlers only extract, call and map.
+//!
+//! ```text
+//! GET:  Document (a version, a transaction's candidate) -> sections / servers -> JSON models
+//! PUT:  Document + JSON body -> directives::plan / params::edit -> [EditOp] (only what differs)
+//!       -> Store::edit (one write = one version) or Store::stage (a transaction)
+//! then  rollout::wait_rollout: what every node made of the version, within a bound
+//! ```
+//!
+//! Field names and values follow client-native's models (upstream's specification, v3): times
+//! in milliseconds, toggles as `"enabled"`/`"disabled"`. Only the fields of the tables in
+//! [`params`] and [`directives`] are mapped; a body setting another one is refused rather than
+//! dropped, and words no field maps are kept as written.
+
+mod directives;
+mod params;
+#[cfg(feature = "store")]
+mod rollout;
+mod sections;
+mod server;
+mod value;
+
+pub use directives::Model;
+#[cfg(feature = "store")]
+pub use rollout::{rollout, wait_rollout};
+pub use sections::{add_section, delete_section, replace_section, section, sections};
+pub use server::{add_server, delete_server, replace_server, server, servers};

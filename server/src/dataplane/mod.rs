@@ -1,0 +1,77 @@
+//! The Data Plane API (v3) compatibility surface: clients written for HAProxy's Data Plane API
+//! (Terraform providers, controllers, scripts) drive a fleet cluster unchanged, at
+//! `/dataplane/{cluster}/v3/...` (`{cluster}`: its id or name), with HTTP Basic credentials of
+//! a fleet user.
+//!
+//! ```text
+//! request -> auth (Basic -> fleet user, cluster from the path, pool scope) -> handler
+//!   read:  flow::read_doc (version / transaction / latest) -> fleet_core::dataplane view -> JSON
+//!   write: flow::write -> fleet_core::dataplane ops (only what differs) -> stage, or commit +
+//!          apply + bounded wait for the rollout -> 200/201/204, 202 + Reload-ID, or 400
+//!   errors: upstream's {"code", "message"} (errors.rs)
+//! ```
+//!
+//! Field mapping lives in fleet-core ([`fleet_core::dataplane`]); handlers extract and map.
+//! The surface is not part of this server's OpenAPI document: its specification is upstream's.
+//! Routes are listed in the README ("Data Plane API compatibility").
+
+mod auth;
+mod config;
+mod errors;
+mod extract;
+mod flow;
+mod info;
+mod raw;
+mod reloads;
+mod transactions;
+// `services/haproxy/storage/...` (maps, SSL certificates, general files over bundle files) and
+// `services/haproxy/runtime/...` (server state and weight over runtime actions) go in
+// `storage.rs` and `runtime.rs`, merged into `v3` below.
+
+use axum::routing::get;
+use axum::Router;
+use fleet_core::dataplane::Model;
+
+use crate::http::AppState;
+use config::{sections, servers};
+
+const CONFIG: &str = "/{cluster}/v3/services/haproxy/configuration";
+
+/// Routes of one section model, with its plural in the path.
+fn sections_of(router: Router<AppState>, plural: &str, model: Model) -> Router<AppState> {
+    router
+        .route(
+            &format!("{CONFIG}/{plural}"),
+            get(move |dp, q| sections::list(model, dp, q)).post(move |dp, q, body| sections::create(model, dp, q, body)),
+        )
+        .route(
+            &format!("{CONFIG}/{plural}/{{name}}"),
+            get(move |dp, p, q| sections::get(model, dp, p, q))
+                .put(move |dp, p, q, body| sections::replace(model, dp, p, q, body))
+                .delete(move |dp, p, q| sections::delete(model, dp, p, q)),
+        )
+}
+
+/// The surface's router, mounted at `/dataplane`.
+pub(crate) fn routes() -> Router<AppState> {
+    let v3 = Router::new()
+        .route("/{cluster}/v3/info", get(info::info))
+        .route(&format!("{CONFIG}/version"), get(info::version))
+        .route(&format!("{CONFIG}/raw"), get(raw::get).post(raw::post))
+        .route("/{cluster}/v3/services/haproxy/transactions", get(transactions::list).post(transactions::begin))
+        .route(
+            "/{cluster}/v3/services/haproxy/transactions/{id}",
+            get(transactions::get).put(transactions::commit).delete(transactions::delete),
+        )
+        .route("/{cluster}/v3/services/haproxy/reloads", get(reloads::list))
+        .route("/{cluster}/v3/services/haproxy/reloads/{id}", get(reloads::get))
+        .route(&format!("{CONFIG}/backends/{{parent_name}}/servers"), get(servers::list).post(servers::create))
+        .route(
+            &format!("{CONFIG}/backends/{{parent_name}}/servers/{{name}}"),
+            get(servers::get).put(servers::replace).delete(servers::delete),
+        );
+    let v3 = sections_of(v3, "backends", Model::Backend);
+    let v3 = sections_of(v3, "frontends", Model::Frontend);
+    let v3 = sections_of(v3, "defaults", Model::Defaults);
+    Router::new().nest("/dataplane", v3.fallback(errors::no_route).method_not_allowed_fallback(errors::method_not_allowed))
+}

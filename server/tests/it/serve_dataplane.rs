@@ -1,0 +1,267 @@
+//! The Data Plane API (v3) compatibility surface against a real `fleet serve`: HTTP Basic with
+//! fleet users and their pool scope, upstream's error shape, `info`, the configuration version,
+//! `raw`, transactions, backends and servers written losslessly (the version diff holds exactly
+//! the lines the calls add or change, comments and order elsewhere intact), and commits that
+//! answer with what the cluster's nodes made of them.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::serve_support::{start, Db, Reply, Server, ADMIN_PASSWORD};
+
+crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did);
+
+const BASE: &str = "# edge config\nglobal\n    maxconn 4000   # tuned\n\ndefaults\n    mode http\n    timeout connect 5s\n\nfrontend www\n    bind :8080\n    default_backend app\n\nbackend app\n    # web tier\n    balance roundrobin\n    server web1 10.0.0.1:80 check inter 2s   # first\n";
+
+async fn dp(s: &Server, method: Method, path: &str, auth: (&str, &str), body: Option<Value>) -> (Reply, reqwest::header::HeaderMap) {
+    let mut request = s.client.request(method, s.url(&format!("/dataplane{path}"))).basic_auth(auth.0, Some(auth.1));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let headers = response.headers().clone();
+    let status = response.status();
+    (Reply { status, text: response.text().await.unwrap() }, headers)
+}
+
+const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
+
+fn header(headers: &reqwest::header::HeaderMap, name: &str) -> String {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+async fn basic_auth_and_errors(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    let other = s.cluster(&admin, "other").await;
+
+    // No or wrong credentials: 401 with a Basic challenge, in upstream's error shape, and no
+    // hint of which clusters exist.
+    let bare = s.send(s.client.get(s.url("/dataplane/edge/v3/info"))).await;
+    assert_eq!(bare.status, 401);
+    assert_eq!(bare.json()["code"], 401);
+    let (wrong, headers) = dp(&s, Method::GET, "/nope/v3/info", ("admin", "wrong"), None).await;
+    assert_eq!(wrong.status, 401);
+    assert!(header(&headers, "www-authenticate").starts_with("Basic"), "{headers:?}");
+
+    // By name and by id; unknown clusters and routes are 404 {"code","message"}.
+    let (info, _) = dp(&s, Method::GET, "/edge/v3/info", ADMIN, None).await;
+    assert!(info.expect(200)["api"]["version"].as_str().unwrap().contains("Data Plane API"));
+    let (version, headers) = dp(&s, Method::GET, &format!("/{id}/v3/services/haproxy/configuration/version"), ADMIN, None).await;
+    assert_eq!((version.expect(200), header(&headers, "configuration-version")), (json!(0), "0".to_string()));
+    let (missing, _) = dp(&s, Method::GET, "/nope/v3/info", ADMIN, None).await;
+    assert_eq!(missing.expect(404)["code"], 404);
+    let (route, _) = dp(&s, Method::GET, "/edge/v3/services/haproxy/configuration/nothing", ADMIN, None).await;
+    assert_eq!(route.expect(404)["code"], 404);
+
+    // Pool scope: an operator of edge's pool reads and writes edge, not other; a viewer reads.
+    let pool = s.get(&format!("/api/v1/clusters/{id}"), &admin).await.expect(200)["pool_id"].clone();
+    for (name, role) in [("edgeop", "operator"), ("edgeview", "viewer")] {
+        let body = json!({"username": name, "password": "glacier-tuba-quarry", "pool_roles": [{"pool_id": pool, "role": role}]});
+        s.post("/api/v1/users", &admin, body).await.expect(201);
+    }
+    let op = ("edgeop", "glacier-tuba-quarry");
+    let raw = s.client.post(s.url("/dataplane/edge/v3/services/haproxy/configuration/raw?skip_version=true")).basic_auth(op.0, Some(op.1)).body(BASE).send().await.unwrap();
+    assert_eq!(raw.status(), 201, "{}", raw.text().await.unwrap());
+    let (theirs, _) = dp(&s, Method::GET, &format!("/{other}/v3/services/haproxy/configuration/backends"), op, None).await;
+    assert_eq!(theirs.expect(403)["code"], 403);
+    let viewer = ("edgeview", "glacier-tuba-quarry");
+    let (read, _) = dp(&s, Method::GET, "/edge/v3/services/haproxy/configuration/backends", viewer, None).await;
+    assert_eq!(read.expect(200)[0]["name"], "app");
+    let (refused, _) = dp(&s, Method::DELETE, "/edge/v3/services/haproxy/configuration/backends/app?version=1", viewer, None).await;
+    assert_eq!(refused.expect(403)["code"], 403);
+
+    // An API token is a password too (what an account with a second factor uses).
+    let secret = s.post("/api/v1/tokens", &admin, json!({"name": "dp"})).await.expect(201)["token"].as_str().unwrap().to_string();
+    let (info, _) = dp(&s, Method::GET, "/edge/v3/info", ("admin", &secret), None).await;
+    info.expect(200);
+    let (wrong_user, _) = dp(&s, Method::GET, "/edge/v3/info", ("edgeop", &secret), None).await;
+    assert_eq!(wrong_user.status, 401, "a token is only its own user's password");
+}
+
+async fn backends_and_servers_losslessly(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, BASE).await.expect(201);
+    let config = "/edge/v3/services/haproxy/configuration";
+
+    let (backends, headers) = dp(&s, Method::GET, &format!("{config}/backends"), ADMIN, None).await;
+    assert_eq!(backends.expect(200), json!([{"name": "app", "balance": {"algorithm": "roundrobin"}}]));
+    assert_eq!(header(&headers, "configuration-version"), "1");
+    let (server, _) = dp(&s, Method::GET, &format!("{config}/backends/app/servers/web1"), ADMIN, None).await;
+    assert_eq!(server.expect(200), json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000}));
+
+    // A backend and a server created through the surface: version 2 and 3, and the diff from
+    // 1 to 3 is exactly their lines, added.
+    let body = json!({"name": "api", "mode": "http", "balance": {"algorithm": "leastconn"}, "connect_timeout": 3000});
+    let (created, headers) = dp(&s, Method::POST, &format!("{config}/backends?version=1"), ADMIN, Some(body.clone())).await;
+    assert_eq!(created.expect(201), body, "no nodes: the commit is final at once");
+    assert_eq!(header(&headers, "configuration-version"), "2");
+    let server = json!({"name": "api1", "address": "10.0.1.1", "port": 8080, "check": "enabled", "weight": 10});
+    let (created, _) = dp(&s, Method::POST, &format!("{config}/backends/api/servers?version=2"), ADMIN, Some(server)).await;
+    created.expect(201);
+    let v3 = s.get(&format!("/api/v1/clusters/{id}/config?version=3"), &admin).await.text;
+    let added = "\nbackend api\n    mode http\n    balance leastconn\n    timeout connect 3000\n    server api1 10.0.1.1:8080 check weight 10\n";
+    assert_eq!(v3, format!("{BASE}{added}"));
+    let diff = s.get(&format!("/api/v1/clusters/{id}/versions/3/diff?against=1"), &admin).await.expect(200);
+    let unified = diff["unified"].as_str().unwrap();
+    let changed: Vec<&str> = unified.lines().filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---")).collect();
+    assert!(changed.iter().all(|l| l.starts_with('+')), "only additions: {unified}");
+    assert_eq!(changed.len(), added.lines().filter(|l| !l.is_empty()).count() + 1, "{unified}");
+
+    // A PUT of web1 with one field changed rewrites only that server's words; the same body
+    // again changes nothing (no new version).
+    let body = json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000, "weight": 5});
+    let (replaced, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=3"), ADMIN, Some(body.clone())).await;
+    replaced.expect(200);
+    assert_eq!(header(&headers, "configuration-version"), "4");
+    let v4 = s.get(&format!("/api/v1/clusters/{id}/config?version=4"), &admin).await.text;
+    assert_eq!(v4, v3.replace("check inter 2s   # first", "check inter 2s weight 5   # first"));
+    let (again, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=4"), ADMIN, Some(body)).await;
+    again.expect(200);
+    assert_eq!(header(&headers, "configuration-version"), "4", "nothing to change, no version");
+
+    // Upstream's statuses: a stale version 409, a taken name 409, a missing one 404, no
+    // version nor transaction 400, a field this surface cannot write 400.
+    let (stale, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api?version=1"), ADMIN, None).await;
+    assert!(stale.expect(409)["message"].as_str().unwrap().contains("version mismatch"), "{}", stale.text);
+    let (taken, _) = dp(&s, Method::POST, &format!("{config}/backends?version=4"), ADMIN, Some(json!({"name": "app"}))).await;
+    taken.expect(409);
+    let (gone, _) = dp(&s, Method::GET, &format!("{config}/backends/app/servers/nope"), ADMIN, None).await;
+    gone.expect(404);
+    let (unversioned, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api"), ADMIN, None).await;
+    unversioned.expect(400);
+    let (unsupported, _) = dp(&s, Method::POST, &format!("{config}/backends?version=4"), ADMIN, Some(json!({"name": "x", "cookie": {"name": "S"}}))).await;
+    assert!(unsupported.expect(400)["message"].as_str().unwrap().contains("cookie"));
+
+    // Frontends and defaults read the same text.
+    let (frontend, _) = dp(&s, Method::GET, &format!("{config}/frontends/www"), ADMIN, None).await;
+    assert_eq!(frontend.expect(200), json!({"name": "www", "default_backend": "app"}));
+    let (defaults, _) = dp(&s, Method::GET, &format!("{config}/defaults"), ADMIN, None).await;
+    assert_eq!(defaults.expect(200), json!([{"name": "unnamed_defaults_1", "mode": "http", "connect_timeout": 5000}]));
+
+    // Deleting the server and the backend removes their lines (the blank line the create put
+    // before the section stays with the section above it).
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api/servers/api1?version=4"), ADMIN, None).await;
+    deleted.expect(204);
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api?version=5"), ADMIN, None).await;
+    deleted.expect(204);
+    let v6 = s.get(&format!("/api/v1/clusters/{id}/config?version=6"), &admin).await.text;
+    assert_eq!(v6, v4.replace(added, "\n"));
+}
+
+async fn raw_and_transactions(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    s.cluster(&admin, "edge").await;
+    let root = "/edge/v3/services/haproxy";
+    let post_raw = |query: &str, text: &str| {
+        s.client.post(s.url(&format!("/dataplane{root}/configuration/raw?{query}"))).basic_auth(ADMIN.0, Some(ADMIN.1)).body(text.to_string()).send()
+    };
+
+    // Raw: version required, validated, stored as sent.
+    assert_eq!(post_raw("", BASE).await.unwrap().status(), 400, "no version");
+    let checked = post_raw("only_validate=true", BASE).await.unwrap();
+    assert_eq!(checked.status(), 202);
+    let refused = post_raw("only_validate=true", "backend x\n    balance nonsense-algo\n").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let stored = post_raw("version=0", BASE).await.unwrap();
+    assert_eq!((stored.status().as_u16(), header(stored.headers(), "configuration-version")), (201, "1".to_string()));
+    assert_eq!(stored.text().await.unwrap(), BASE);
+    assert_eq!(post_raw("version=0", BASE).await.unwrap().status(), 409, "version mismatch");
+    let (raw, headers) = dp(&s, Method::GET, &format!("{root}/configuration/raw"), ADMIN, None).await;
+    assert_eq!((raw.status.as_u16(), raw.text.as_str(), header(&headers, "configuration-version")), (200, BASE, "1".to_string()));
+
+    // A transaction: begin on 1, stage two writes (202, nothing committed yet), read them
+    // inside it, commit as version 2.
+    let (stale, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=0"), ADMIN, None).await;
+    stale.expect(409);
+    let (begun, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=1"), ADMIN, None).await;
+    let begun = begun.expect(201);
+    assert_eq!((begun["_version"].clone(), begun["status"].clone()), (json!(1), json!("in_progress")));
+    let tid = begun["id"].as_str().unwrap().to_string();
+    let (staged, _) = dp(&s, Method::POST, &format!("{root}/configuration/backends?transaction_id={tid}"), ADMIN, Some(json!({"name": "api", "mode": "http"}))).await;
+    staged.expect(202);
+    let server = json!({"name": "a1", "address": "10.0.1.1", "port": 80});
+    let (staged, _) = dp(&s, Method::POST, &format!("{root}/configuration/backends/api/servers?transaction_id={tid}"), ADMIN, Some(server)).await;
+    staged.expect(202);
+    let (inside, _) = dp(&s, Method::GET, &format!("{root}/configuration/backends/api/servers?transaction_id={tid}"), ADMIN, None).await;
+    assert_eq!(inside.expect(200), json!([{"name": "a1", "address": "10.0.1.1", "port": 80}]));
+    let (outside, _) = dp(&s, Method::GET, &format!("{root}/configuration/backends/api"), ADMIN, None).await;
+    outside.expect(404);
+    let (listed, _) = dp(&s, Method::GET, &format!("{root}/transactions"), ADMIN, None).await;
+    assert_eq!(listed.expect(200).as_array().unwrap().len(), 1);
+    let (committed, headers) = dp(&s, Method::PUT, &format!("{root}/transactions/{tid}"), ADMIN, None).await;
+    assert_eq!(committed.expect(200)["status"], "success");
+    assert_eq!(header(&headers, "configuration-version"), "2");
+    let (raw, _) = dp(&s, Method::GET, &format!("{root}/configuration/raw"), ADMIN, None).await;
+    assert_eq!(raw.text, format!("{BASE}\nbackend api\n    mode http\n    server a1 10.0.1.1:80\n"));
+    let (closed, _) = dp(&s, Method::GET, &format!("{root}/transactions/{tid}"), ADMIN, None).await;
+    assert_eq!(closed.expect(200)["status"], "success");
+
+    // Discarded transactions are gone; an unknown transaction_id on a write is a 400.
+    let (begun, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=2"), ADMIN, None).await;
+    let tid = begun.expect(201)["id"].as_str().unwrap().to_string();
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{root}/transactions/{tid}"), ADMIN, None).await;
+    assert_eq!(deleted.status, 204);
+    let (gone, _) = dp(&s, Method::GET, &format!("{root}/transactions/{tid}"), ADMIN, None).await;
+    gone.expect(404);
+    let (unknown, _) = dp(&s, Method::DELETE, &format!("{root}/configuration/backends/api?transaction_id={tid}"), ADMIN, None).await;
+    unknown.expect(400);
+}
+
+async fn commits_tell_what_nodes_did(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, BASE).await.expect(201);
+    let agent = s.agent(&admin, id, "node-a").await;
+    let config = "/edge/v3/services/haproxy/configuration";
+
+    // The node refuses version 2 while the PUT waits: the answer says so, with a reload id
+    // whose status is failed, per node.
+    let watcher = {
+        let (client, base, admin, agent) = (s.client.clone(), s.base.clone(), admin.clone(), agent.clone());
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                let status: Value = client.get(format!("{base}/api/v1/clusters/{id}/status")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+                if status["desired_version"] == json!(2) {
+                    let report = json!({"version": 2, "outcome": "rejected", "error": "haproxy -c: unknown keyword"});
+                    let sent = client.post(format!("{base}/api/v1/agent/report")).bearer_auth(&agent).json(&report).send().await.unwrap();
+                    assert_eq!(sent.status(), 200);
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("version 2 was never applied");
+        })
+    };
+    let body = json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000, "weight": 7});
+    let (refused, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=1"), ADMIN, Some(body)).await;
+    watcher.await.unwrap();
+    let message = refused.expect(400)["message"].as_str().unwrap().to_string();
+    assert!(message.contains("node-a: rejected: haproxy -c: unknown keyword"), "{message}");
+    let reload = header(&headers, "reload-id");
+    assert!(reload.ends_with("-2"), "{headers:?}");
+    let (status, _) = dp(&s, Method::GET, &format!("/edge/v3/services/haproxy/reloads/{reload}"), ADMIN, None).await;
+    let status = status.expect(200);
+    assert_eq!((status["id"].as_str(), status["status"].as_str()), (Some(reload.as_str()), Some("failed")));
+
+    // A node that does not answer within the bound: 202 and a reload still in progress.
+    let started = std::time::Instant::now();
+    let body = json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000, "weight": 8});
+    let (pending, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=2"), ADMIN, Some(body)).await;
+    pending.expect(202);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(9), "the bound was waited for");
+    let reload = header(&headers, "reload-id");
+    let (status, _) = dp(&s, Method::GET, &format!("/edge/v3/services/haproxy/reloads/{reload}"), ADMIN, None).await;
+    assert_eq!(status.expect(200)["status"], "in_progress");
+
+    // The node reports it applied: the same reload is now succeeded.
+    let report = json!({"version": 3, "outcome": "applied"});
+    s.send(s.request(Method::POST, "/api/v1/agent/report", Some(&agent)).json(&report)).await.expect(200);
+    let (status, _) = dp(&s, Method::GET, &format!("/edge/v3/services/haproxy/reloads/{reload}"), ADMIN, None).await;
+    assert_eq!(status.expect(200)["status"], "succeeded");
+}
