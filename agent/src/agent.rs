@@ -344,14 +344,29 @@ fn decommissioned_token(token: &std::path::Path) -> std::path::PathBuf {
 /// agent always learns the desired version and reports where it stands.
 async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeline, wait: Duration, drift: &DriftCheck) {
     let mut known: Option<String> = None;
+    // The bundle `known` names: a delta answer is built on it. `whole`: the last delta did not
+    // build the announced bundle, so the next poll asks for every file.
+    let mut base: Option<fleet_core::bundle::Bundle> = None;
+    let mut whole = false;
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
     loop {
-        let state = match client.desired(known.as_deref(), wait).await {
+        let state = match client.desired(known.as_deref(), wait, !whole).await {
             Ok(None) => {
                 backoff.reset();
                 continue;
             }
-            Ok(Some(state)) => state,
+            Ok(Some(state)) => match (state.delta.is_some(), state.resolve(base.as_ref())) {
+                (true, Ok(state)) => {
+                    tracing::info!(version = state.version, "built the new bundle from a delta");
+                    state
+                }
+                (false, Ok(state)) => state,
+                (_, Err(error)) => {
+                    tracing::warn!(%error, "the delta does not build the announced bundle; fetching every file");
+                    whole = true;
+                    continue;
+                }
+            },
             Err(error) => {
                 let delay = backoff.next_delay(&OsRandom);
                 tracing::warn!(%error, failures = backoff.failures(), retry_in_ms = delay.as_millis() as u64, "cannot poll the desired state");
@@ -393,6 +408,8 @@ async fn desired_loop(client: &Client, driver: &Mutex<Driver>, pipeline: &Pipeli
             watch_applied(drift, pipeline, &state);
         }
         send_report(client, &report).await;
+        whole = false;
+        base = state.bundle().ok();
         known = Some(state.sha256);
     }
 }

@@ -145,11 +145,16 @@ impl Client {
     }
 
     /// The desired state when it differs from `known`, `None` when `wait` passes without news.
-    /// The body is read whole before it is returned (a cut connection is an error).
-    pub(crate) async fn desired(&self, known: Option<&str>, wait: Duration) -> Result<Option<DesiredState>, ClientError> {
+    /// With `delta`, the server may answer with the changes from `known` only (resolve them with
+    /// [`DesiredState::resolve`]). The body is read whole before it is returned (a cut
+    /// connection is an error).
+    pub(crate) async fn desired(&self, known: Option<&str>, wait: Duration, delta: bool) -> Result<Option<DesiredState>, ClientError> {
         let mut query = vec![("wait", wait.as_secs().to_string())];
         if let Some(known) = known {
             query.push(("known", known.to_string()));
+            if delta {
+                query.push(("delta", "true".to_string()));
+            }
         }
         let request = self.http.get(self.url(DESIRED_PATH)).query(&query).timeout(wait + Duration::from_secs(15));
         let response = self.check(self.authed(request).send().await?).await?;

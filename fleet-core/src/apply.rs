@@ -53,6 +53,14 @@ pub enum DownloadError {
         /// The decoder's words.
         message: String,
     },
+    /// A delta did not build the announced bundle (the agent then asks for the whole bundle).
+    #[error("version {version}: delta refused: {message}")]
+    Delta {
+        /// The version announced.
+        version: i64,
+        /// Why.
+        message: String,
+    },
     /// The files do not form a bundle (no config, a path twice ...).
     #[error("version {version}: {message}")]
     Bundle {

@@ -32,19 +32,8 @@ pub(crate) fn unified(a: &str, b: &str, label_a: &str, label_b: &str, deadline: 
     // Lines end at `\n` only, as HAProxy reads them (a lone `\r` is part of the line).
     let old: Vec<&str> = a.split_inclusive('\n').collect();
     let new: Vec<&str> = b.split_inclusive('\n').collect();
-    let mut hook = Replace::new(Capture::new());
-    let mut at = (0, 0);
-    // `Capture` never fails (its error type is `Infallible`). Each gap's Myers must not
-    // `finish` the hook: that would flush `Replace`'s pending run of equal lines, and equal
-    // runs split into pieces defeat the grouping into hunks (every piece would be context).
-    for (i, j) in anchors(&old, &new) {
-        let _ = myers::diff_deadline(&mut NoFinishHook::new(&mut hook), &old, at.0..i, &new, at.1..j, Some(deadline));
-        let _ = hook.equal(i, j, 1);
-        at = (i + 1, j + 1);
-    }
-    let _ = myers::diff_deadline(&mut hook, &old, at.0..old.len(), &new, at.1..new.len(), Some(deadline));
     let mut out = String::new();
-    for group in group_diff_ops(hook.into_inner().into_ops(), 3) {
+    for group in group_diff_ops(ops(&old, &new, deadline), 3) {
         if group.is_empty() {
             continue;
         }
@@ -64,6 +53,24 @@ pub(crate) fn unified(a: &str, b: &str, label_a: &str, label_b: &str, deadline: 
         }
     }
     out
+}
+
+/// The line operations turning `old` into `new` (lines as `split_inclusive('\n')` gives them):
+/// patience anchors, Myers between them, bounded by `deadline` (see the module docs). Also the
+/// rule of the delta pushes' text patches ([`crate::bundle::delta`]).
+pub(crate) fn ops(old: &[&str], new: &[&str], deadline: Instant) -> Vec<similar::DiffOp> {
+    let mut hook = Replace::new(Capture::new());
+    let mut at = (0, 0);
+    // `Capture` never fails (its error type is `Infallible`). Each gap's Myers must not
+    // `finish` the hook: that would flush `Replace`'s pending run of equal lines, and equal
+    // runs split into pieces defeat the grouping into hunks (every piece would be context).
+    for (i, j) in anchors(old, new) {
+        let _ = myers::diff_deadline(&mut NoFinishHook::new(&mut hook), old, at.0..i, new, at.1..j, Some(deadline));
+        let _ = hook.equal(i, j, 1);
+        at = (i + 1, j + 1);
+    }
+    let _ = myers::diff_deadline(&mut hook, old, at.0..old.len(), new, at.1..new.len(), Some(deadline));
+    hook.into_inner().into_ops()
 }
 
 /// The lines unique on both sides, as `(index in old, index in new)`, the longest chain of them

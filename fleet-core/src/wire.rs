@@ -25,7 +25,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use crate::apply::DownloadError;
-use crate::bundle::{Bundle, BundleFile, FileInfo};
+use crate::bundle::{Bundle, BundleDelta, BundleFile, FileInfo};
 use crate::model::ClusterSettings;
 
 /// Path of the enrolment route.
@@ -159,10 +159,15 @@ pub struct DesiredState {
     pub version: i64,
     /// The bundle's digest ([`crate::bundle::digest_of`]): what the agent sends back as `known`.
     pub sha256: String,
-    /// Every file, configs first in load order.
+    /// Every file, configs first in load order (empty when `delta` carries the changes).
     pub files: Vec<WireFile>,
     /// Where to write it and how to reload.
     pub settings: ClusterSettings,
+    /// Only to an agent that asked with `delta=true` and whose `known` bundle the server has:
+    /// the changes from that bundle ([`BundleDelta`]), sent instead of `files` when smaller.
+    /// The agent builds the files with [`DesiredState::resolve`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<BundleDelta>,
 }
 
 impl DesiredState {
@@ -174,7 +179,38 @@ impl DesiredState {
             sha256: bundle.digest(),
             files: bundle.files().iter().map(WireFile::new).collect(),
             settings,
+            delta: None,
         }
+    }
+
+    /// This state for an agent running `base`: the changes instead of the files, or `None`
+    /// when the changes would not carry fewer bytes than the whole bundle.
+    pub fn as_delta_from(&self, base: &Bundle, target: &Bundle) -> Option<DesiredState> {
+        let delta = BundleDelta::between(base, target);
+        (delta.payload_bytes() < target.size()).then(|| DesiredState { files: Vec::new(), delta: Some(delta), ..self.clone_without_files() })
+    }
+
+    fn clone_without_files(&self) -> DesiredState {
+        DesiredState {
+            cluster_id: self.cluster_id,
+            version: self.version,
+            sha256: self.sha256.clone(),
+            files: Vec::new(),
+            settings: self.settings.clone(),
+            delta: None,
+        }
+    }
+
+    /// The whole state: itself when it carries its files, else the files its delta builds from
+    /// `base` (the bundle the agent runs), each checked against its announced sha256 and all of
+    /// them against the announced digest. An error (no base, another base, any mismatch) means
+    /// the agent must ask for the whole bundle.
+    pub fn resolve(self, base: Option<&Bundle>) -> Result<DesiredState, DownloadError> {
+        let Some(delta) = &self.delta else { return Ok(self) };
+        let refused = |message: String| DownloadError::Delta { version: self.version, message };
+        let base = base.ok_or_else(|| refused("no base bundle to apply the delta to".into()))?;
+        let bundle = delta.apply(base, &self.sha256).map_err(|e| refused(e.to_string()))?;
+        Ok(DesiredState { files: bundle.files().iter().map(WireFile::new).collect(), delta: None, ..self.clone_without_files() })
     }
 
     /// The bundle, decoded and verified: every file's bytes must hash to its announced sha256
@@ -289,7 +325,7 @@ mod tests {
     #[test]
     fn news_is_a_different_checksum() {
         let state =
-            DesiredState { cluster_id: 1, version: 2, sha256: "ab".into(), files: vec![], settings: ClusterSettings::default() };
+            DesiredState { cluster_id: 1, version: 2, sha256: "ab".into(), files: vec![], settings: ClusterSettings::default(), delta: None };
         assert!(state.is_news_to(None));
         assert!(state.is_news_to(Some("cd")));
         assert!(!state.is_news_to(Some("ab")));
@@ -311,6 +347,29 @@ mod tests {
         let json = serde_json::to_string(&state).unwrap_or_default();
         let back: DesiredState = serde_json::from_str(&json).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(back.bundle(), Ok(bundle));
+    }
+
+    #[test]
+    fn deltas_resolve_to_the_announced_bundle_or_an_error() {
+        let path = |p: &str| crate::bundle::BundlePath::new(p).unwrap_or_else(|e| unreachable!("{e}"));
+        let config = |n: usize| {
+            let text: String = (0..100).map(|i| format!("backend b{i}\n    server s1 10.0.0.{}:80\n", if i == 50 { n } else { i })).collect();
+            BundleFile::new(path("haproxy.cfg"), crate::bundle::FileKind::Config, text.into_bytes())
+        };
+        let base = bundle().with_file(config(1)).unwrap_or_else(|e| unreachable!("{e}"));
+        let target = base.with_file(config(2)).unwrap_or_else(|e| unreachable!("{e}"));
+        let full = DesiredState::new(1, 4, &target, ClusterSettings::default());
+        let delta = full.as_delta_from(&base, &target).unwrap_or_else(|| unreachable!("smaller than the bundle"));
+        assert!(delta.files.is_empty());
+        let json = serde_json::to_string(&delta).unwrap_or_default();
+        assert!(!json.contains("certs/a.pem"), "unchanged files are not sent: {json}");
+        let back: DesiredState = serde_json::from_str(&json).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(back.clone().resolve(Some(&base)), Ok(full.clone()));
+        // Without the base, or on another base: an error, so the agent asks for every file.
+        assert!(matches!(back.clone().resolve(None), Err(DownloadError::Delta { .. })));
+        assert!(matches!(back.resolve(Some(&target)), Err(DownloadError::Delta { .. })));
+        // A whole state resolves to itself.
+        assert_eq!(full.clone().resolve(None), Ok(full));
     }
 
     #[test]

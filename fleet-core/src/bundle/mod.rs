@@ -18,6 +18,7 @@
 //! agent's `known` checksum is the digest.
 
 pub mod chunks;
+pub mod delta;
 pub mod local;
 mod diff;
 pub mod tar;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::sha256_hex;
 
+pub use delta::{BundleDelta, DeltaError, DeltaFile, Hunk};
 pub use diff::{diff_bundles, fingerprints, BundleDiff, FileChange};
 pub use path::{BundlePath, PathError, MAX_PATH_BYTES};
 

@@ -236,6 +236,17 @@ impl Store {
         self.bundle_on(&mut conn, cluster_id, number).await
     }
 
+    /// The newest version of the cluster whose bundle has `digest` (what an agent sends as
+    /// `known`), `None` when no version has it: the base of a delta push.
+    pub async fn version_with_digest(&self, cluster_id: i64, digest: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT number FROM config_versions WHERE cluster_id = $1 AND digest = $2 ORDER BY number DESC LIMIT 1")
+            .bind(cluster_id)
+            .bind(digest.to_ascii_lowercase())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|row| row.try_get("number")).transpose()?)
+    }
+
     async fn bundle_on(&self, conn: &mut AnyConnection, cluster_id: i64, number: i64) -> Result<Bundle> {
         if number == 0 {
             let row = sqlx::query("SELECT settings FROM clusters WHERE id = $1")

@@ -39,6 +39,7 @@ mod login;
 mod metrics;
 mod mfa;
 mod notify;
+mod answers;
 mod renewals;
 mod rules;
 mod runtime;

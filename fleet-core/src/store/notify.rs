@@ -58,9 +58,11 @@ impl Slots {
 /// replicas. Create one per server process with [`DesiredWatch::start`].
 #[derive(Debug)]
 pub struct DesiredWatch {
-    store: Store,
+    pub(super) store: Store,
     slots: Arc<Slots>,
     listener: Option<JoinHandle<()>>,
+    /// Encoded answers, shared by the agents that need the same body ([`super::answers`]).
+    pub(super) answers: super::answers::Answers,
 }
 
 impl Drop for DesiredWatch {
@@ -103,7 +105,7 @@ impl DesiredWatch {
                 Some(tokio::spawn(listen(listener, store.clone(), slots.clone())))
             }
         };
-        Ok(DesiredWatch { store, slots, listener })
+        Ok(DesiredWatch { store, slots, listener, answers: Default::default() })
     }
 
     /// Sets the cluster's desired version (see [`Store::apply`]) and wakes every agent waiting

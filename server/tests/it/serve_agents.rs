@@ -11,7 +11,7 @@ use crate::serve_support::{start, start_on, Db, Server};
 
 const CONFIG: &str = "frontend web\n    bind :8080\n    default_backend app\n\nbackend app\n    server s1 10.0.0.1:80\n";
 
-crate::serve_tests!(enrolment, long_poll_answers_within_100ms_of_an_apply, reports_and_heartbeats);
+crate::serve_tests!(enrolment, long_poll_answers_within_100ms_of_an_apply, deltas_only_to_agents_that_ask, reports_and_heartbeats);
 
 async fn enroll(s: &Server, secret: &Value) -> crate::serve_support::Reply {
     let body = json!({"secret": secret, "hostname": "node1", "facts": {"haproxy": "2.6"}});
@@ -91,6 +91,44 @@ async fn long_poll_answers_within_100ms_of_an_apply(db: Db) {
     }
     eprintln!("worst apply -> long-poll answer: {worst:?}");
     assert!(worst < Duration::from_millis(100), "worst {worst:?}");
+}
+
+/// Delta pushes (issue 20): an agent that sends `delta=true` with the digest of a version it
+/// runs gets only the changed lines; without `delta` (an older agent), or with a digest the
+/// server never made, every file.
+async fn deltas_only_to_agents_that_ask(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    let agent = s.agent(&admin, id, "n1").await;
+    let big: String = (0..2000).map(|i| format!("backend b{i}\n    server s{i} 10.0.{}.{}:80\n", i / 250, i % 250)).collect();
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, &big).await.expect(201);
+    s.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 1})).await.expect(200);
+    let v1 = s.get("/api/v1/agent/desired?wait=0&delta=true", &agent).await.expect(200);
+    assert!(v1.get("delta").is_none(), "no known bundle: every file");
+    let base = v1["sha256"].as_str().unwrap().to_string();
+    let changed = big.replace("10.0.3.7:80", "10.0.3.8:80");
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, &changed).await.expect(201);
+    s.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 2})).await.expect(200);
+
+    let delta = s.get(&format!("/api/v1/agent/desired?known={base}&wait=0&delta=true"), &agent).await.expect(200);
+    assert_eq!(delta["version"], 2);
+    assert_eq!(delta["files"], json!([]));
+    assert_eq!(delta["delta"]["base"], json!(base));
+    assert_eq!(delta["delta"]["files"][0]["hunks"], json!([{"at": 1515, "remove": 1, "add": "    server s757 10.0.3.8:80\n"}]));
+    let raw = serde_json::to_vec(&delta).unwrap().len();
+    assert!(raw < 1000, "{raw} bytes for a one-line change");
+    let state: fleet_core::wire::DesiredState = serde_json::from_value(delta).unwrap();
+    let v1_state: fleet_core::wire::DesiredState = serde_json::from_value(v1).unwrap();
+    let built = state.resolve(Some(&v1_state.bundle().unwrap())).unwrap();
+    assert_eq!(built.bundle().unwrap().text(), changed);
+
+    // Older agents (no `delta`), and unknown bases, get every file.
+    for query in [format!("known={base}&wait=0"), "known=0000&wait=0&delta=true".to_string()] {
+        let whole = s.get(&format!("/api/v1/agent/desired?{query}"), &agent).await.expect(200);
+        assert!(whole.get("delta").is_none(), "{query}");
+        assert_eq!(crate::serve_support::desired_text(&whole), changed);
+    }
 }
 
 async fn reports_and_heartbeats(db: Db) {

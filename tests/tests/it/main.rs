@@ -11,6 +11,7 @@ mod agent_adopt;
 mod agent_apply;
 mod agent_bundles;
 mod agent_certificates;
+mod agent_delta;
 mod agent_demo;
 mod agent_harness;
 mod agent_jobs;

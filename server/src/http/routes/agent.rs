@@ -6,7 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fleet_core::wire::{long_poll_wait, AgentIdentity, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer};
 use fleet_core::AgentReport;
@@ -55,6 +56,9 @@ pub(crate) struct DesiredQuery {
     known: Option<String>,
     /// How long to wait for a change (default 30, at most 300).
     wait: Option<u64>,
+    /// True: the agent can build the new bundle from the one it runs (`known`), so the answer
+    /// may carry only the changes (`delta`) instead of every file.
+    delta: Option<bool>,
 }
 
 /// The desired configuration of the agent's cluster, as soon as it differs from `known`;
@@ -79,7 +83,11 @@ pub(crate) async fn desired(
         _ = shutdown.wait_for(|stopping| *stopping) => None,
     };
     Ok(match news {
-        Some(state) => axum::Json(state.as_ref()).into_response(),
+        // Encoded once per target (and base) and shared by every agent that needs it.
+        Some(news) => {
+            let body = state.desired.answer(&news, query.known.as_deref(), query.delta.unwrap_or(false)).await?;
+            ([(header::CONTENT_TYPE, "application/json")], Body::from(Bytes::from_owner(body))).into_response()
+        }
         None => StatusCode::NOT_MODIFIED.into_response(),
     })
 }
