@@ -24,6 +24,8 @@
 //! - [`release`] (feature `release`): signed agent releases (Ed25519 over the binary's sha256,
 //!   version and platform) and the trial an upgraded agent runs under until it heartbeats.
 //! - [`rules`]: traffic rules (WAF): typed protections rendered into generated frontend regions.
+//! - [`rollouts`]: staged applies (canary, batches, soak, halt or rollback), persisted and
+//!   driven by every server replica; which version each agent is told.
 //! - [`clock`]: time and randomness are injected so tests are deterministic.
 
 #[cfg(feature = "store")]
@@ -60,6 +62,7 @@ pub mod notify;
 pub mod ops;
 pub mod rbac;
 pub mod read;
+pub mod rollouts;
 #[cfg(feature = "release")]
 pub mod release;
 pub mod runtime;
@@ -84,6 +87,8 @@ pub use ops::{EditOp, SectionRef};
 pub use store::{AuditFilter, CandidateCheck, HaproxyVerdict};
 #[cfg(feature = "store")]
 pub use store::{Backend, BundleStorage, EnrolmentRequest, InstallSource, IssuedEnrolment, Preview, Store, StoreOptions, MIN_PASSWORD_LEN};
+#[cfg(feature = "store")]
+pub use store::{Control, MAX_LISTED_ROLLOUTS};
 #[cfg(feature = "store")]
 pub use store::{AdminBootstrap, DesiredWatch, StoredSecret, TextAt, ADMIN_USERNAME, DESIRED_CHANNEL};
 #[cfg(feature = "store")]

@@ -350,7 +350,7 @@ impl Store {
         };
         sqlx::query(
             "UPDATE agents SET last_seen_at = $1, applied_version = $2, last_outcome = $3, last_error = $4, \
-             last_diagnostics = $5 WHERE id = $6",
+             last_diagnostics = $5, last_report_version = $7, last_report_at = $1 WHERE id = $6",
         )
         .bind(self.now())
         .bind(applied)
@@ -358,6 +358,7 @@ impl Store {
         .bind(report.error.as_deref())
         .bind(to_json(&report.diagnostics)?)
         .bind(agent_id)
+        .bind(report.version)
         .execute(&mut *tx)
         .await?;
         let details = json!({"agent_id": agent_id, "outcome": report.outcome, "error": report.error});

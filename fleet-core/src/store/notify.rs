@@ -12,6 +12,11 @@
 //! apply costs one database read however many agents wait: they compare checksums in memory.
 //! On PostgreSQL a listener task turns other replicas' notifications into refreshes, and
 //! refreshes every slot after its connection drops (a notification may have been missed).
+//!
+//! During a staged rollout the slot also holds the rollout's [`Gate`] and the previous
+//! version's state: each waiter takes the state [`crate::rollouts::version_for`] names for its
+//! agent, so a stage that starts (or a rollback) is one refresh that wakes only the agents
+//! whose answer changed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,12 +29,30 @@ use tokio::task::JoinHandle;
 use super::{Backend, Store};
 use crate::error::{Error, Result};
 use crate::model::VersionInfo;
+use crate::rollouts::{version_for, Gate, Rollout, Strategy};
 use crate::wire::DesiredState;
 
 /// The PostgreSQL channel carrying cluster ids whose desired version changed.
 pub const DESIRED_CHANNEL: &str = "fleet_desired";
 
-type Shared = Option<Arc<DesiredState>>;
+/// A cluster's published states: its desired version's and, while a staged rollout governs,
+/// its gate with the previous version's state.
+#[derive(Debug, Default)]
+struct Published {
+    desired: Option<Arc<DesiredState>>,
+    gate: Option<(Gate, Option<Arc<DesiredState>>)>,
+}
+
+impl Published {
+    /// The state agent `agent_id` is told.
+    fn for_agent(&self, agent_id: i64) -> Option<Arc<DesiredState>> {
+        let Some((gate, previous)) = &self.gate else { return self.desired.clone() };
+        let number = version_for(Some(gate), self.desired.as_ref().map(|d| d.version), agent_id)?;
+        [self.desired.as_ref(), previous.as_ref()].into_iter().flatten().find(|s| s.version == number).cloned()
+    }
+}
+
+type Shared = Option<Arc<Published>>;
 
 #[derive(Debug)]
 struct Slot {
@@ -75,13 +98,25 @@ impl Drop for DesiredWatch {
 
 async fn load(store: &Store, cluster_id: i64) -> Result<Shared> {
     let cluster = store.cluster(cluster_id).await?;
-    match store.desired_version(cluster_id).await? {
-        Some(version) => {
-            let bundle = store.bundle(cluster_id, version.info.number).await?;
-            Ok(Some(Arc::new(DesiredState::new(cluster_id, version.info.number, &bundle, cluster.settings))))
+    let state = |number: i64| {
+        let settings = cluster.settings.clone();
+        async move { Ok::<_, Error>(Arc::new(DesiredState::new(cluster_id, number, &store.bundle(cluster_id, number).await?, settings))) }
+    };
+    let desired = match cluster.desired_version {
+        Some(number) => Some(state(number).await?),
+        None => None,
+    };
+    let gate = match store.latest_rollout(cluster_id).await?.as_ref().and_then(Gate::of) {
+        Some(gate) => {
+            let previous = match gate.previous {
+                Some(number) => Some(state(number).await?),
+                None => None,
+            };
+            Some((gate, previous))
         }
-        None => Ok(None),
-    }
+        None => None,
+    };
+    Ok(Some(Arc::new(Published { desired, gate })))
 }
 
 async fn refresh(store: &Store, slot: &Slot, cluster_id: i64) -> Result<()> {
@@ -116,6 +151,21 @@ impl DesiredWatch {
         Ok(info)
     }
 
+    /// Applies version `number` by `strategy` ([`Store::start_rollout`]) and wakes the agents
+    /// its first stage tells.
+    pub async fn start_rollout(&self, actor: &str, cluster_id: i64, number: i64, strategy: &Strategy) -> Result<(VersionInfo, Rollout)> {
+        let started = self.store.start_rollout(actor, cluster_id, number, strategy).await?;
+        self.changed(cluster_id).await?;
+        Ok(started)
+    }
+
+    /// Pauses, resumes or aborts a rollout ([`Store::control_rollout`]).
+    pub async fn control_rollout(&self, actor: &str, cluster_id: i64, id: i64, control: super::Control) -> Result<Rollout> {
+        let rollout = self.store.control_rollout(actor, cluster_id, id, control).await?;
+        self.changed(cluster_id).await?;
+        Ok(rollout)
+    }
+
     /// Publishes a change of the cluster's desired state (its version or its settings).
     pub async fn changed(&self, cluster_id: i64) -> Result<()> {
         refresh(&self.store, &self.slots.get(cluster_id), cluster_id).await?;
@@ -129,10 +179,12 @@ impl DesiredWatch {
         Ok(())
     }
 
-    /// The cluster's desired state as soon as it is news to an agent that knows `known` (a
-    /// sha256): at once when it already differs, else when an apply changes it, or `None` when
-    /// `wait` ends first (also when no version was ever applied).
-    pub async fn wait(&self, cluster_id: i64, known: Option<&str>, wait: Duration) -> Result<Option<Arc<DesiredState>>> {
+    /// The desired state of agent `agent_id` of the cluster (its desired version, or during a
+    /// staged rollout the one [`crate::rollouts::version_for`] names) as soon as it is news to
+    /// an agent that knows `known` (a sha256): at once when it already differs, else when an
+    /// apply or a rollout's stage changes it, or `None` when `wait` ends first (also when no
+    /// version was ever applied).
+    pub async fn wait(&self, cluster_id: i64, agent_id: i64, known: Option<&str>, wait: Duration) -> Result<Option<Arc<DesiredState>>> {
         let slot = self.slots.get(cluster_id);
         let mut rx = slot.tx.subscribe();
         {
@@ -144,7 +196,7 @@ impl DesiredWatch {
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let current = rx.borrow_and_update().clone();
+            let current = rx.borrow_and_update().as_ref().and_then(|p| p.for_agent(agent_id));
             if let Some(state) = current.filter(|s| s.is_news_to(known)) {
                 return Ok(Some(state));
             }
@@ -218,21 +270,21 @@ mod tests {
 
         // Nothing applied: nothing is news, the wait times out.
         let started = Instant::now();
-        assert!(watch.wait(cluster.id, None, Duration::from_millis(100)).await.unwrap().is_none());
+        assert!(watch.wait(cluster.id, 0, None, Duration::from_millis(100)).await.unwrap().is_none());
         assert!(started.elapsed() >= Duration::from_millis(100));
 
         store.import(Actor::new("admin", Role::Admin), cluster.id, TEXT, "").await.unwrap();
         let v1 = watch.apply("admin", cluster.id, 1).await.unwrap();
         // Stale or unknown: answered at once.
-        let state = watch.wait(cluster.id, None, Duration::from_secs(10)).await.unwrap().unwrap();
+        let state = watch.wait(cluster.id, 0, None, Duration::from_secs(10)).await.unwrap().unwrap();
         let bundle = state.bundle().unwrap();
         assert_eq!((state.version, state.sha256.as_str(), bundle.text()), (1, v1.digest.as_str(), TEXT));
-        assert!(watch.wait(cluster.id, Some("other"), Duration::from_secs(10)).await.unwrap().is_some());
+        assert!(watch.wait(cluster.id, 0, Some("other"), Duration::from_secs(10)).await.unwrap().is_some());
         // Current: waits until an apply changes it.
-        assert!(watch.wait(cluster.id, Some(&v1.digest), Duration::from_millis(50)).await.unwrap().is_none());
+        assert!(watch.wait(cluster.id, 0, Some(&v1.digest), Duration::from_millis(50)).await.unwrap().is_none());
         let waiter = {
             let (watch, known) = (watch.clone(), v1.digest.clone());
-            tokio::spawn(async move { watch.wait(cluster.id, Some(&known), Duration::from_secs(10)).await })
+            tokio::spawn(async move { watch.wait(cluster.id, 0, Some(&known), Duration::from_secs(10)).await })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiter.is_finished());
@@ -243,9 +295,9 @@ mod tests {
         assert_eq!(woke.version, 2);
         // Rolling back to version 1 is news to an agent on version 2.
         watch.apply("admin", cluster.id, 1).await.unwrap();
-        assert_eq!(watch.wait(cluster.id, Some(&woke.sha256), Duration::from_secs(1)).await.unwrap().unwrap().version, 1);
+        assert_eq!(watch.wait(cluster.id, 0, Some(&woke.sha256), Duration::from_secs(1)).await.unwrap().unwrap().version, 1);
         // Unknown clusters are errors, not endless waits.
-        assert!(watch.wait(cluster.id + 1, None, Duration::from_secs(1)).await.is_err());
+        assert!(watch.wait(cluster.id + 1, 0, None, Duration::from_secs(1)).await.is_err());
         store.close().await;
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -458,29 +458,21 @@ impl Store {
         Ok(diff)
     }
 
-    /// Sets the version the cluster's agents should run.
+    /// Sets the version the cluster's agents should run, every agent at once (a rollout with
+    /// strategy `all`, see [`Store::start_rollout`]).
     pub async fn apply(&self, actor: &str, cluster_id: i64, number: i64) -> Result<VersionInfo> {
-        let mut tx = self.write_tx().await?;
-        self.require_cluster(&mut tx, cluster_id).await?;
-        let row = sqlx::query(&format!(
-            "SELECT {INFO_COLUMNS} FROM config_versions WHERE cluster_id = $1 AND number = $2"
-        ))
-        .bind(cluster_id)
-        .bind(number)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("version {number} of cluster {cluster_id}")))?;
-        let info = info_from_row(&row)?;
-        sqlx::query("UPDATE clusters SET desired_version = $1 WHERE id = $2")
-            .bind(number)
+        Ok(self.start_rollout(actor, cluster_id, number, &crate::rollouts::Strategy::default()).await?.0)
+    }
+
+    /// Version `number` without its text, read in a transaction; 404 when unknown.
+    pub(crate) async fn version_info_in(&self, tx: &mut Tx, cluster_id: i64, number: i64) -> Result<VersionInfo> {
+        let row = sqlx::query(&format!("SELECT {INFO_COLUMNS} FROM config_versions WHERE cluster_id = $1 AND number = $2"))
             .bind(cluster_id)
-            .execute(&mut *tx)
-            .await?;
-        let details = json!({"sha256": info.sha256});
-        self.audit(&mut tx, Audit { actor, action: "cluster.apply", cluster_id: Some(cluster_id), version: Some(number), details })
-            .await?;
-        tx.commit().await?;
-        Ok(info)
+            .bind(number)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("version {number} of cluster {cluster_id}")))?;
+        info_from_row(&row)
     }
 
     /// The version the cluster's agents should run, once one was applied.

@@ -34,6 +34,7 @@ mod monitor_store;
 mod op_props;
 mod privileged_store;
 mod renewals;
+mod rollouts_store;
 mod runtime_store;
 mod rules_store;
 mod schedules_store;
