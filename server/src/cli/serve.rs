@@ -287,6 +287,9 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     let keyring = Arc::new(ring.clone());
     let acme_options = DriverOptions { agents_timeout: Duration::from_secs(args.acme_agents_timeout_seconds), ..DriverOptions::default() };
     let acme = AcmeDriver::new(store.clone(), desired.clone(), keyring.clone(), acme_options);
+    // Rollouts: every replica steps the running ones twice a second; a revision compare-and-set
+    // in the database makes each step happen once.
+    tokio::spawn(fleet_core::rollouts::Driver::new(store.clone(), desired.clone()).run_until(Duration::from_millis(500), shutdown_rx.clone()));
     let agent_file = agent_file(args.agent_binary.as_deref()).await?;
     let state = AppState {
         store: store.clone(),

@@ -99,6 +99,7 @@ pub(crate) async fn page(
     let status = state.store.status(cluster.id).await?;
     let now = state.store.now();
     let latest = state.store.versions(cluster.id).await?.pop();
+    let rollout = state.store.latest_rollout(cluster.id).await?;
     let files = match &latest {
         Some(v) => state.store.files(cluster.id, v.number).await?,
         None => Vec::new(),
@@ -157,6 +158,7 @@ pub(crate) async fn page(
                 (apply_form(&session, cluster, v.number))
             }
         }
+        (super::rollouts::section(&session, cluster, rollout.as_ref(), latest.as_ref().map(|v| v.number), opened.user(Permission::Write).is_ok()))
         div #progress hx-get={ "/ui/clusters/" (urlencode(&cluster.name)) "/progress" } hx-trigger="load" hx-swap="innerHTML" {}
         h2 { "Agents" }
         @if status.agents.is_empty() { p.muted { "No agents. " a href={ "/ui/clusters/" (urlencode(&cluster.name)) "/agents" } { "Enrol one" } "." } }

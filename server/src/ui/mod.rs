@@ -24,6 +24,7 @@ mod jobs;
 mod layout;
 mod login;
 mod overview;
+mod rollouts;
 mod schedules;
 mod servers;
 mod session;
@@ -76,6 +77,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/clusters/{cluster}/restore", post(versions::restore))
         .route("/ui/clusters/{cluster}/apply", post(versions::apply))
         .route("/ui/clusters/{cluster}/progress", get(versions::progress))
+        .route("/ui/clusters/{cluster}/rollouts", post(rollouts::start))
+        .route("/ui/clusters/{cluster}/rollouts/{id}/{action}", post(rollouts::control))
         .route("/ui/clusters/{cluster}/backends", get(servers::page))
         .route("/ui/clusters/{cluster}/edit/server", post(forms::server))
         .route("/ui/clusters/{cluster}/edit/backend", post(forms::backend))

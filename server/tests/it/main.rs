@@ -31,6 +31,7 @@ mod serve_openapi;
 mod serve_privileged;
 mod serve_rbac;
 mod serve_renewals;
+mod serve_rollouts;
 mod serve_schedules;
 mod serve_support;
 mod serve_tls;

@@ -19,6 +19,7 @@ pub(crate) mod http;
 mod jobs;
 mod resources;
 mod rollout;
+mod rollouts;
 mod runtime;
 mod schedules;
 mod site;
@@ -176,6 +177,8 @@ pub(crate) enum Command {
     Site(site::SiteCommand),
     /// A cluster's desired version and every agent's state.
     Status(rollout::StatusArgs),
+    /// A cluster's rollouts (ls, show, pause, resume, abort).
+    Rollout(rollouts::RolloutArgs),
     /// Schedules: cron in a time zone running a job (ls, show, create, enable, disable, rm,
     /// runs, preview).
     Schedule(schedules::ScheduleArgs),
@@ -215,6 +218,7 @@ pub(crate) fn run(command: Command) -> ExitCode {
         Command::Plan(args) => return site::plan_command(&args),
         Command::Site(command) => site::site(command),
         Command::Status(args) => rollout::status(&args),
+        Command::Rollout(args) => rollouts::rollout(args),
         Command::Schedule(args) => schedules::schedule(args),
         Command::Drain(args) => runtime::run(&args, "drain", None),
         Command::Ready(args) => runtime::run(&args, "ready", None),

@@ -39,6 +39,9 @@ pub(crate) struct ApplyArgs {
     /// With --wait: give up after this many seconds (exit 1).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub(crate) timeout: u64,
+    /// A staged rollout instead of every agent at once (a canary, then batches).
+    #[command(flatten)]
+    pub(crate) strategy: super::rollouts::StrategyArgs,
     /// Make the server match a site file (`fleet.toml`) instead: pools, clusters, settings,
     /// configs (one transaction per cluster), rollouts, enrolments.
     #[arg(long, short = 'f', value_name = "FILE")]
@@ -78,6 +81,9 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<(), ClientError> {
             .ok_or_else(|| ClientError::Usage(format!("cluster {cluster} has no version yet: fleet config push {cluster} DIR")))?,
     };
     let wait = args.wait.then(|| Duration::from_secs(args.timeout));
+    if let Some(strategy) = args.strategy.strategy() {
+        return super::rollouts::staged(&api, args.conn.json(), cluster, version, strategy, wait);
+    }
     let live = !args.conn.json() && std::io::stderr().is_terminal();
     let Some(rollout) = roll_out(&api, cluster, version, wait, live)? else {
         super::resources::done(args.conn.json(), &json!({"cluster": cluster, "desired_version": version}), &format!("cluster {cluster} now follows version {version}"));

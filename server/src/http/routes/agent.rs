@@ -62,7 +62,8 @@ pub(crate) struct DesiredQuery {
 }
 
 /// The desired configuration of the agent's cluster, as soon as it differs from `known`;
-/// 304 when `wait` seconds pass without a change.
+/// 304 when `wait` seconds pass without a change. During a staged rollout, an agent whose
+/// stage has not started is told the previous version ([`fleet_core::rollouts::version_for`]).
 #[utoipa::path(get, path = "/api/v1/agent/desired", tag = "agent", params(DesiredQuery),
     responses((status = 200, description = "the desired bundle and settings", body = fleet_core::wire::DesiredState), (status = 304, description = "no change"),
         (status = 429, description = "the agent already has as many long-polls waiting as --max-long-polls-per-agent allows")))]
@@ -76,7 +77,7 @@ pub(crate) async fn desired(
     let _slot = state.poll_slots.acquire(agent.id, &agent.name)?;
     let _connected = state.metrics.agent_connected();
     let mut shutdown = state.shutdown.clone();
-    let wait = state.desired.wait(agent.cluster_id, query.known.as_deref(), long_poll_wait(query.wait));
+    let wait = state.desired.wait(agent.cluster_id, agent.id, query.known.as_deref(), long_poll_wait(query.wait));
     let news = tokio::select! {
         news = wait => news?,
         // The server is stopping: answer "no change" so the agent polls again (elsewhere).

@@ -212,29 +212,53 @@ pub(crate) async fn status(
 pub(crate) struct ApplyRequest {
     /// The version the agents should run.
     version: i64,
+    /// How it reaches the agents: `"all"` at once (the default), or stages
+    /// `{"canary":{"agents":1},"batches":{"percent":50},"max_failures":0}`.
+    #[serde(default)]
+    strategy: Option<fleet_core::rollouts::StrategySpec>,
 }
 
-/// Sets the desired version; long-polling agents are answered at once.
-#[utoipa::path(post, path = "/api/v1/clusters/{id}/apply", tag = "clusters", params(ClusterPath), request_body = ApplyRequest,
-    responses((status = 200, description = "the desired version", body = Applied)))]
+/// `?wait=SECONDS`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ApplyQuery {
+    /// Answer when the rollout ended (succeeded, halted, rolled back or aborted), or after
+    /// this many seconds with the rollout as it stands (default 0: at once; at most 3600).
+    #[param(minimum = 0, maximum = 3600)]
+    wait: Option<u64>,
+}
+
+/// Sets the desired version by a strategy (every agent at once by default); long-polling
+/// agents of the first stage are answered at once. Answers the rollout (`rollout_id`, `state`,
+/// `agents` with each one's `outcome`), after its end with `?wait=`.
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/apply", tag = "clusters", params(ClusterPath, ApplyQuery), request_body = ApplyRequest,
+    responses((status = 200, description = "the desired version and its rollout", body = Applied),
+        (status = 422, description = "a strategy that does not check (the field is named)"),
+        (status = 409, description = "another apply of the cluster won at the same moment")))]
 pub(crate) async fn apply(
     State(state): State<AppState>,
     ScopedCaller(caller): ScopedCaller,
     Path(path): Path<ClusterPath>,
+    Query(query): Query<ApplyQuery>,
     Json(body): Json<ApplyRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.user(Permission::Write)?;
-    let info = state.desired.apply(&user.username, path.id, body.version).await?;
-    Ok(axum::Json(Applied { desired_version: info.number, sha256: info.sha256 }))
+    let strategy = body.strategy.map(|s| s.strategy()).unwrap_or_default();
+    let (info, rollout) = state.desired.start_rollout(&user.username, path.id, body.version, &strategy).await?;
+    let rollout = super::rollouts::settled(&state, rollout, query.wait.unwrap_or(0)).await?;
+    Ok(axum::Json(Applied { desired_version: info.number, sha256: info.sha256, rollout }))
 }
 
 /// What `apply` answers.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Applied {
-    /// The version the agents now follow.
+    /// The version the agents now follow (stage by stage for a staged strategy).
     desired_version: i64,
     /// Hex SHA-256 of its first config file.
     sha256: String,
+    /// The rollout.
+    #[serde(flatten)]
+    rollout: fleet_core::rollouts::Rollout,
 }
 
 /// `POST /clusters/{id}/enrollments`.

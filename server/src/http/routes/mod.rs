@@ -20,6 +20,7 @@ mod proxies;
 pub(crate) mod releases;
 mod renewals;
 mod runtime;
+mod rollouts;
 mod schedules;
 mod stats;
 mod system;
@@ -83,6 +84,11 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(clusters::status))
         .routes(routes!(stats::cluster_stats))
         .routes(routes!(clusters::apply))
+        .routes(routes!(rollouts::list_rollouts))
+        .routes(routes!(rollouts::get_rollout))
+        .routes(routes!(rollouts::pause_rollout))
+        .routes(routes!(rollouts::resume_rollout))
+        .routes(routes!(rollouts::abort_rollout))
         .routes(routes!(clusters::create_enrolment))
         .routes(routes!(config::import))
         .routes(routes!(config::get_config, config::put_config))
