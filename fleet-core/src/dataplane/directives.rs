@@ -140,6 +140,46 @@ const FRONTEND_ONLY: &[Field] = &[
     timeout("client_fin_timeout", &["timeout", "client-fin"]),
 ];
 
+/// `global` fields (client-native's `global_base`, the top-level ones).
+const GLOBAL: &[Field] = &[
+    f("chroot", Kind::Value(&["chroot"], Conv::Text)),
+    f("daemon", Kind::Bare("daemon")),
+    f("master-worker", Kind::Bare("master-worker")),
+    f("description", Kind::Rest(&["description"])),
+    f("gid", Kind::Value(&["gid"], Conv::Int)),
+    f("group", Kind::Value(&["group"], Conv::Text)),
+    f("grace", Kind::Value(&["grace"], Conv::Millis)),
+    f("hard_stop_after", Kind::Value(&["hard-stop-after"], Conv::Millis)),
+    f("localpeer", Kind::Value(&["localpeer"], Conv::Text)),
+    f("nbthread", Kind::Value(&["nbthread"], Conv::Int)),
+    f("node", Kind::Value(&["node"], Conv::Text)),
+    f("pidfile", Kind::Value(&["pidfile"], Conv::Text)),
+    f("stats_maxconn", Kind::Value(&["stats", "maxconn"], Conv::Int)),
+    f("stats_timeout", Kind::Value(&["stats", "timeout"], Conv::Millis)),
+    f("strict_limits", Kind::Bare("strict-limits")),
+    f("uid", Kind::Value(&["uid"], Conv::Int)),
+    f("ulimit_n", Kind::Value(&["ulimit-n"], Conv::Int)),
+    f("user", Kind::Value(&["user"], Conv::Text)),
+];
+
+/// `resolvers` fields (client-native's `resolvers_base`).
+const RESOLVERS: &[Field] = &[
+    f("accepted_payload_size", Kind::Value(&["accepted_payload_size"], Conv::Int)),
+    f("hold_nx", Kind::Value(&["hold", "nx"], Conv::Millis)),
+    f("hold_obsolete", Kind::Value(&["hold", "obsolete"], Conv::Millis)),
+    f("hold_other", Kind::Value(&["hold", "other"], Conv::Millis)),
+    f("hold_refused", Kind::Value(&["hold", "refused"], Conv::Millis)),
+    f("hold_timeout", Kind::Value(&["hold", "timeout"], Conv::Millis)),
+    f("hold_valid", Kind::Value(&["hold", "valid"], Conv::Millis)),
+    f("parse-resolv-conf", Kind::Bare("parse-resolv-conf")),
+    f("resolve_retries", Kind::Value(&["resolve_retries"], Conv::Int)),
+    f("timeout_resolve", Kind::Value(&["timeout", "resolve"], Conv::Millis)),
+    f("timeout_retry", Kind::Value(&["timeout", "retry"], Conv::Millis)),
+];
+
+/// `peers` and `userlist` sections: only their names are mapped.
+const NAME_ONLY: &[Field] = &[];
+
 /// Which model a section is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Model {
@@ -149,6 +189,14 @@ pub enum Model {
     Frontend,
     /// `defaults` (both sides' fields).
     Defaults,
+    /// `global`.
+    Global,
+    /// `resolvers`.
+    Resolvers,
+    /// `peers` (names only).
+    Peers,
+    /// `userlist` (names only).
+    Userlist,
 }
 
 impl Model {
@@ -158,6 +206,10 @@ impl Model {
             Model::Backend => SectionKind::Backend,
             Model::Frontend => SectionKind::Frontend,
             Model::Defaults => SectionKind::Defaults,
+            Model::Global => SectionKind::Global,
+            Model::Resolvers => SectionKind::Resolvers,
+            Model::Peers => SectionKind::Peers,
+            Model::Userlist => SectionKind::Userlist,
         }
     }
 
@@ -167,6 +219,9 @@ impl Model {
             Model::Backend => &[COMMON, BACKEND_ONLY],
             Model::Frontend => &[COMMON, FRONTEND_ONLY],
             Model::Defaults => &[COMMON, BACKEND_ONLY, FRONTEND_ONLY],
+            Model::Global => &[GLOBAL],
+            Model::Resolvers => &[RESOLVERS],
+            Model::Peers | Model::Userlist => &[NAME_ONLY],
         };
         sides.iter().flat_map(|s| s.iter().copied()).collect()
     }

@@ -13,16 +13,20 @@
 //! [`params`] and [`directives`] are mapped; a body setting another one is refused rather than
 //! dropped, and words no field maps are kept as written.
 
+mod children;
 mod directives;
 mod params;
 #[cfg(feature = "store")]
 mod rollout;
+mod rules;
 mod sections;
 mod server;
 mod value;
 
+pub use children::{add_bind, bind, binds, delete_bind, delete_rule, insert_rule, parent, replace_bind, replace_rule, replace_rules, rule, rules};
 pub use directives::Model;
+pub use rules::RuleKind;
 #[cfg(feature = "store")]
 pub use rollout::{rollout, wait_rollout};
-pub use sections::{add_section, delete_section, replace_section, section, sections};
+pub use sections::{add_section, delete_section, global, replace_global, replace_section, section, sections};
 pub use server::{add_server, delete_server, replace_server, server, servers};

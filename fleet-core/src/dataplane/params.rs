@@ -26,7 +26,6 @@ pub(crate) enum Kind {
     /// `keyword` for `"enabled"`; `"disabled"` writes nothing (`maintenance` is `disabled`).
     Flag,
     /// `keyword` for `true` (bind's `ssl`, `accept-proxy` ...).
-    #[allow(dead_code)] // until the binds routes use it
     Bool,
 }
 
@@ -112,7 +111,6 @@ pub(crate) const SERVER: &[Field] = &[
 ];
 
 /// `bind` parameters (client-native's `bind_params`; configuration.txt §5.1).
-#[allow(dead_code)] // until the binds routes use it
 pub(crate) const BIND: &[Field] = &[
     f("accept_netscaler_cip", "accept-netscaler-cip", INT),
     f("accept_proxy", "accept-proxy", Kind::Bool),

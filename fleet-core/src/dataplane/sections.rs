@@ -95,7 +95,7 @@ pub fn add_section(doc: &Document, model: Model, body: &Map<String, Value>) -> R
     match model {
         Model::Backend => Ok(EditOp::AddBackend { name, from, lines }),
         Model::Frontend => Ok(EditOp::AddFrontend { name, from, lines }),
-        Model::Defaults => Err(Error::invalid("creating defaults sections is not supported by this surface")),
+        _ => Err(Error::invalid(format!("creating {} sections is not supported by this surface", model.kind()))),
     }
 }
 
@@ -115,7 +115,7 @@ pub fn replace_section(doc: &Document, model: Model, name: &str, body: &Map<Stri
         match model {
             Model::Backend => ops.push(EditOp::UpdateBackend { name: name.into(), rename: None, from }),
             Model::Frontend => ops.push(EditOp::UpdateFrontend { name: name.into(), rename: None, from }),
-            Model::Defaults => return Err(Error::invalid("changing from on a defaults section is not supported by this surface")),
+            _ => return Err(Error::invalid(format!("changing from on a {} section is not supported by this surface", model.kind()))),
         }
     }
     Ok(ops)
@@ -127,10 +127,25 @@ pub fn delete_section(doc: &Document, model: Model, name: &str) -> Result<EditOp
     match model {
         Model::Backend => Ok(EditOp::DeleteBackend { name: name.into() }),
         Model::Frontend => Ok(EditOp::DeleteFrontend { name: name.into() }),
-        Model::Defaults => Err(Error::invalid("deleting defaults sections is not supported by this surface")),
+        _ => Err(Error::invalid(format!("deleting {} sections is not supported by this surface", model.kind()))),
     }
 }
 
+
+/// The `global` section's fields (an empty object without one).
+pub fn global(doc: &Document) -> Value {
+    match doc.sections().iter().find(|s| *s.kind() == Model::Global.kind()) {
+        Some(section) => Value::Object(directives::read(Model::Global, section)),
+        None => Value::Object(Map::new()),
+    }
+}
+
+/// The ops making the `global` section hold what `body` says ([`Error::NotFound`] without one).
+pub fn replace_global(doc: &Document, body: &Map<String, Value>) -> Result<Vec<EditOp>> {
+    params::unknown_fields(body, known(Model::Global))?;
+    let target = SectionRef { kind: "global".into(), name: None };
+    directives::plan(doc, &target, Model::Global, body)
+}
 
 #[cfg(test)]
 mod tests {

@@ -36,7 +36,7 @@ fn params_of(server: &Server<'_>) -> Vec<Param> {
 pub(crate) fn split_address(text: &str) -> (String, Option<u16>) {
     if let Some((host, port)) = text.rsplit_once(':') {
         if let Ok(port) = port.parse::<u16>() {
-            if !host.is_empty() && (host.ends_with(']') || !host.contains(':') || host.contains('@')) {
+            if host.ends_with(']') || !host.contains(':') || host.contains('@') {
                 let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
                 return (host.to_string(), Some(port));
             }

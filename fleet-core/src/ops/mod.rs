@@ -11,6 +11,7 @@
 
 mod bodies;
 mod files;
+mod lines;
 mod rules;
 mod sections;
 mod servers;
@@ -237,6 +238,39 @@ pub enum EditOp {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         args: Vec<String>,
     },
+    /// Inserts a line so that it becomes the `position`th with its keyword in the section
+    /// (`position` = their count: after the last one).
+    InsertLine {
+        /// The section.
+        section: SectionRef,
+        /// The keyword of the lines counted (the first of `words`).
+        keyword: String,
+        /// 0-based, among the lines with `keyword`.
+        position: usize,
+        /// The whole line as words, keyword first.
+        words: Vec<String>,
+    },
+    /// Rewrites the `position`th line with `keyword`, changing only the words that differ (its
+    /// indent and comment stay).
+    SetLine {
+        /// The section.
+        section: SectionRef,
+        /// The keyword of the lines counted (the first of `words`).
+        keyword: String,
+        /// 0-based, among the lines with `keyword`.
+        position: usize,
+        /// The whole line as words, keyword first.
+        words: Vec<String>,
+    },
+    /// Deletes the `position`th line with `keyword`.
+    DeleteLine {
+        /// The section.
+        section: SectionRef,
+        /// The keyword of the lines counted.
+        keyword: String,
+        /// 0-based, among the lines with `keyword`.
+        position: usize,
+    },
     /// Adds or replaces a file of the bundle (see [`crate::bundle`]); later ops see it.
     PutFile {
         /// Relative path in the managed directory.
@@ -292,6 +326,9 @@ impl EditOp {
             EditOp::SetDefaultBackend { .. } => "set_default_backend",
             EditOp::SetDirective { .. } => "set_directive",
             EditOp::DeleteDirective { .. } => "delete_directive",
+            EditOp::InsertLine { .. } => "insert_line",
+            EditOp::SetLine { .. } => "set_line",
+            EditOp::DeleteLine { .. } => "delete_line",
             EditOp::PutFile { .. } => "put_file",
             EditOp::DeleteFile { .. } => "delete_file",
         }
@@ -382,6 +419,9 @@ fn apply_op(doc: &mut Document, op: &EditOp) -> OpResult {
         EditOp::SetDefaultBackend { frontend, backend } => rules::set_default_backend(doc, frontend, backend.as_deref()),
         EditOp::SetDirective { section, keyword, args } => sections::set_directive(doc, section, keyword, args),
         EditOp::DeleteDirective { section, keyword, args } => sections::delete_directive(doc, section, keyword, args),
+        EditOp::InsertLine { section, keyword, position, words } => lines::insert_line(doc, section, keyword, *position, words),
+        EditOp::SetLine { section, keyword, position, words } => lines::set_line(doc, section, keyword, *position, words),
+        EditOp::DeleteLine { section, keyword, position } => lines::delete_line(doc, section, keyword, *position),
         EditOp::PutFile { .. } | EditOp::DeleteFile { .. } => {
             Err(OpError::new("file ops change the bundle, not a config text (use apply_to_bundle)"))
         }

@@ -6,7 +6,7 @@ use super::{OpError, OpResult, SectionRef};
 
 /// Keywords whose first argument is part of what the directive is (`timeout connect`,
 /// `option httplog`): `set_directive` matches on both.
-const SUBKEYED: &[&str] = &["timeout", "option", "no", "stats", "errorfile", "email-alert"];
+const SUBKEYED: &[&str] = &["timeout", "option", "no", "stats", "errorfile", "email-alert", "hold"];
 
 /// Sets the words of `line` from index `start` on to `values`, touching only words that change.
 pub(super) fn set_words<S: AsRef<str>>(line: &mut Line, start: usize, values: &[S]) {

@@ -61,3 +61,15 @@ impl<S: Send + Sync> FromRequest<S> for Text {
         String::from_request(req, state).await.map(Text).map_err(|r| DpError::new(r.status(), r.body_text().to_lowercase()))
     }
 }
+
+/// Any JSON body (a list, for the routes that replace every child at once).
+pub(crate) struct Json(pub(crate) Value);
+
+impl<S: Send + Sync> FromRequest<S> for Json {
+    type Rejection = DpError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, DpError> {
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| DpError::new(r.status(), r.body_text().to_lowercase()))?;
+        serde_json::from_slice::<Value>(&bytes).map(Json).map_err(|e| DpError::bad_request(format!("the body is not JSON: {e}")))
+    }
+}

@@ -30,10 +30,10 @@ mod transactions;
 
 use axum::routing::get;
 use axum::Router;
-use fleet_core::dataplane::Model;
+use fleet_core::dataplane::{Model, RuleKind};
 
 use crate::http::AppState;
-use config::{sections, servers};
+use config::{children, sections, servers};
 
 const CONFIG: &str = "/{cluster}/v3/services/haproxy/configuration";
 
@@ -49,6 +49,20 @@ fn sections_of(router: Router<AppState>, plural: &str, model: Model) -> Router<A
             get(move |dp, p, q| sections::get(model, dp, p, q))
                 .put(move |dp, p, q, body| sections::replace(model, dp, p, q, body))
                 .delete(move |dp, p, q| sections::delete(model, dp, p, q)),
+        )
+}
+
+/// Rule routes of one kind under one parent kind (`frontends`, `backends`).
+fn rules_of(router: Router<AppState>, parents: &str, rules: children::Rules) -> Router<AppState> {
+    let base = format!("{CONFIG}/{parents}/{{parent_name}}/{}", children::segment(rules.1));
+    router
+        .route(&base, get(move |dp, p, q| children::list(rules, dp, p, q)).put(move |dp, p, q, body| children::replace_all(rules, dp, p, q, body)))
+        .route(
+            &format!("{base}/{{index}}"),
+            get(move |dp, p, q| children::get(rules, dp, p, q))
+                .post(move |dp, p, q, body| children::create(rules, dp, p, q, body))
+                .put(move |dp, p, q, body| children::replace(rules, dp, p, q, body))
+                .delete(move |dp, p, q| children::delete(rules, dp, p, q)),
         )
 }
 
@@ -70,7 +84,22 @@ pub(crate) fn routes() -> Router<AppState> {
             &format!("{CONFIG}/backends/{{parent_name}}/servers/{{name}}"),
             get(servers::get).put(servers::replace).delete(servers::delete),
         );
-    let v3 = sections_of(v3, "backends", Model::Backend);
+    let v3 = v3
+        .route(&format!("{CONFIG}/frontends/{{parent_name}}/binds"), get(children::list_binds).post(children::create_bind))
+        .route(
+            &format!("{CONFIG}/frontends/{{parent_name}}/binds/{{name}}"),
+            get(children::get_bind).put(children::replace_bind).delete(children::delete_bind),
+        );
+    let mut v3 = sections_of(v3, "backends", Model::Backend);
+    for kind in [RuleKind::Acl, RuleKind::HttpRequest, RuleKind::HttpResponse, RuleKind::TcpRequest] {
+        v3 = rules_of(v3, "frontends", ("frontend", kind));
+        v3 = rules_of(v3, "backends", ("backend", kind));
+    }
+    let v3 = rules_of(v3, "frontends", ("frontend", RuleKind::BackendSwitching));
+    let v3 = v3.route(&format!("{CONFIG}/global"), get(sections::get_global).put(sections::replace_global));
+    let v3 = sections_of(v3, "resolvers", Model::Resolvers);
+    let v3 = sections_of(v3, "peer_section", Model::Peers);
+    let v3 = sections_of(v3, "userlists", Model::Userlist);
     let v3 = sections_of(v3, "frontends", Model::Frontend);
     let v3 = sections_of(v3, "defaults", Model::Defaults);
     Router::new().nest("/dataplane", v3.fallback(errors::no_route).method_not_allowed_fallback(errors::method_not_allowed))

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::serve_support::{start, Db, Reply, Server, ADMIN_PASSWORD};
 
-crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did);
+crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did, rules_binds_and_global);
 
 const BASE: &str = "# edge config\nglobal\n    maxconn 4000   # tuned\n\ndefaults\n    mode http\n    timeout connect 5s\n\nfrontend www\n    bind :8080\n    default_backend app\n\nbackend app\n    # web tier\n    balance roundrobin\n    server web1 10.0.0.1:80 check inter 2s   # first\n";
 
@@ -264,4 +264,67 @@ async fn commits_tell_what_nodes_did(db: Db) {
     s.send(s.request(Method::POST, "/api/v1/agent/report", Some(&agent)).json(&report)).await.expect(200);
     let (status, _) = dp(&s, Method::GET, &format!("/edge/v3/services/haproxy/reloads/{reload}"), ADMIN, None).await;
     assert_eq!(status.expect(200)["status"], "succeeded");
+}
+
+const RULES: &str = "global\n    daemon\n    nbthread 4\n    stats timeout 30s   # admin\n\nresolvers dns\n    nameserver ns1 10.0.0.53:53\n    hold valid 10s\n\nfrontend www\n    bind :80 name plain   # clear\n    acl is_api path_beg /api\n    http-request deny if { src 10.0.0.0/8 }   # bad net\n    http-request return status 200 string ok\n    use_backend api if is_api\n    default_backend app\n\nbackend app\n    server a 10.0.0.1:80\n\nbackend api\n    server b 10.0.0.2:80\n";
+
+async fn rules_binds_and_global(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, RULES).await.expect(201);
+    let config = "/edge/v3/services/haproxy/configuration";
+    let text = |n: i64| {
+        let (s, admin) = (&s, &admin);
+        async move { s.get(&format!("/api/v1/clusters/{id}/config?version={n}"), admin).await.text }
+    };
+
+    // Rules by index: read, inserted at 0, replaced in place (comment kept), an unmapped line
+    // read back changes nothing and is not rewritten with other values, deleted.
+    let (rules, _) = dp(&s, Method::GET, &format!("{config}/frontends/www/http_request_rules"), ADMIN, None).await;
+    let rules = rules.expect(200);
+    assert_eq!(rules[0], json!({"type": "deny", "cond": "if", "cond_test": "{ src 10.0.0.0/8 }"}));
+    let (added, _) = dp(&s, Method::POST, &format!("{config}/frontends/www/http_request_rules/0?version=1"), ADMIN, Some(json!({"type": "set-header", "hdr_name": "X-Env", "hdr_format": "prod"}))).await;
+    added.expect(201);
+    assert_eq!(text(2).await, RULES.replace("    http-request deny", "    http-request set-header X-Env prod\n    http-request deny"));
+    let body = json!({"type": "deny", "deny_status": 403, "cond": "if", "cond_test": "{ src 10.0.0.0/16 }"});
+    let (replaced, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/1?version=2"), ADMIN, Some(body)).await;
+    replaced.expect(200);
+    assert_eq!(text(3).await, text(2).await.replace("deny if { src 10.0.0.0/8 }   # bad net", "deny deny_status 403 if { src 10.0.0.0/16 }   # bad net"));
+    let (same, headers) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/2?version=3"), ADMIN, Some(rules[1].clone())).await;
+    same.expect(200);
+    assert_eq!(header(&headers, "configuration-version"), "3");
+    let (lossy, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/2?version=3"), ADMIN, Some(json!({"type": "deny"}))).await;
+    assert!(lossy.expect(400)["message"].as_str().unwrap().contains("does not map"), "{}", lossy.text);
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/frontends/www/http_request_rules/0?version=3"), ADMIN, None).await;
+    deleted.expect(204);
+
+    // ACLs and backend switching rules.
+    let (acls, _) = dp(&s, Method::GET, &format!("{config}/frontends/www/acls"), ADMIN, None).await;
+    assert_eq!(acls.expect(200), json!([{"acl_name": "is_api", "criterion": "path_beg", "value": "/api"}]));
+    let (switching, _) = dp(&s, Method::GET, &format!("{config}/frontends/www/backend_switching_rules/0"), ADMIN, None).await;
+    assert_eq!(switching.expect(200), json!({"name": "api", "cond": "if", "cond_test": "is_api"}));
+    let (missing, _) = dp(&s, Method::GET, &format!("{config}/frontends/www/acls/5"), ADMIN, None).await;
+    missing.expect(404);
+
+    // Binds by name: one added after the last, one changed in place.
+    let (binds, _) = dp(&s, Method::GET, &format!("{config}/frontends/www/binds"), ADMIN, None).await;
+    assert_eq!(binds.expect(200), json!([{"name": "plain", "address": "", "port": 80}]));
+    let (added, _) = dp(&s, Method::POST, &format!("{config}/frontends/www/binds?version=4"), ADMIN, Some(json!({"name": "alt", "address": "127.0.0.1", "port": 8081}))).await;
+    added.expect(201);
+    let (changed, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/binds/plain?version=5"), ADMIN, Some(json!({"name": "plain", "address": "", "port": 8080}))).await;
+    changed.expect(200);
+    assert_eq!(text(6).await, text(4).await.replace("    bind :80 name plain   # clear\n", "    bind :8080 name plain   # clear\n    bind 127.0.0.1:8081 name alt\n"));
+
+    // Global and resolvers: the mapped fields, a PUT changing one line.
+    let (global, _) = dp(&s, Method::GET, &format!("{config}/global"), ADMIN, None).await;
+    let global = global.expect(200);
+    assert_eq!(global, json!({"daemon": true, "nbthread": 4, "stats_timeout": 30000}));
+    let mut body = global.as_object().unwrap().clone();
+    body.insert("nbthread".into(), json!(2));
+    let (put, _) = dp(&s, Method::PUT, &format!("{config}/global?version=6"), ADMIN, Some(Value::Object(body))).await;
+    put.expect(200);
+    assert_eq!(text(7).await, text(6).await.replace("nbthread 4", "nbthread 2"));
+    let (resolvers, _) = dp(&s, Method::GET, &format!("{config}/resolvers/dns"), ADMIN, None).await;
+    assert_eq!(resolvers.expect(200), json!({"name": "dns", "hold_valid": 10000}));
 }

@@ -1,6 +1,7 @@
 //! `services/haproxy/configuration/...` resources: each handler reads the addressed document or
 //! writes through [`super::flow`], with fleet-core's mapping ([`fleet_core::dataplane`]) between.
 
+pub(crate) mod children;
 pub(crate) mod sections;
 pub(crate) mod servers;
 

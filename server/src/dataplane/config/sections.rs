@@ -17,6 +17,10 @@ fn plural(model: Model) -> &'static str {
         Model::Backend => "backends",
         Model::Frontend => "frontends",
         Model::Defaults => "defaults",
+        Model::Global => "global",
+        Model::Resolvers => "resolvers",
+        Model::Peers => "peer_section",
+        Model::Userlist => "userlists",
     }
 }
 
@@ -57,4 +61,16 @@ pub(crate) async fn delete(model: Model, dp: Dp, Path((_, name)): Path<(String, 
     let what = format!("DELETE {}/{name}", plural(model));
     let written = dp.write(&query, &what, |doc| Ok(vec![dataplane::delete_section(doc, model, &name)?])).await?;
     Ok(answer(written, StatusCode::NO_CONTENT, Payload::None))
+}
+
+/// The `global` section's fields.
+pub(crate) async fn get_global(dp: Dp, Query(query): Query<ReadQuery>) -> DpResult<Response> {
+    let (version, parsed) = dp.read_doc(&query).await?;
+    Ok(at_version(version, dataplane::global(parsed.document())))
+}
+
+/// Replaces the `global` section's mapped directives.
+pub(crate) async fn replace_global(dp: Dp, Query(query): Query<WriteQuery>, Object(body): Object) -> DpResult<Response> {
+    let written = dp.write(&query, "PUT global", |doc| dataplane::replace_global(doc, &body)).await?;
+    Ok(answer(written, StatusCode::OK, Payload::Json(Value::Object(body))))
 }
