@@ -1187,6 +1187,42 @@ class Client:
         path = f"/clusters/{_cluster_segment(cluster)}/vips/{int(vip_id)}/failover"
         return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body={"to": to}))
 
+    def rules(self, cluster: ClusterRef) -> list[dict[str, Any]]:
+        """The cluster's traffic rules (WAF), in the order they run (priority, then name)."""
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/rules"))
+
+    def rule(self, cluster: ClusterRef, name: str) -> dict[str, Any]:
+        """One traffic rule: ``{"name", "kind", "frontends", "priority", "enabled", "dry_run", ...kind fields}``."""
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/rules/{_quote(name)}"))
+
+    def create_rule(self, cluster: ClusterRef, rule: Mapping[str, Any], *, apply: bool = True) -> dict[str, Any]:
+        """Adds a traffic rule, e.g. ``{"name": "api", "kind": "rate_limit", "frontends": ["fe"],
+        "limit": 10, "period_seconds": 10, "deny_status": 429}`` or ``{"name": "bad", "kind":
+        "ip_deny", "entries": ["192.0.2.0/24"]}``. Answers the rule with ``version`` (the new
+        version rendering every rule), ``applied`` and ``not_applied`` (why not). A bad rule, or a
+        configuration ``haproxy -c`` refuses, raises a 422; a taken name a 409."""
+        path = f"/clusters/{_cluster_segment(cluster)}/rules"
+        return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body=dict(rule)))
+
+    def update_rule(self, cluster: ClusterRef, name: str, rule: Mapping[str, Any], *, apply: bool = True) -> dict[str, Any]:
+        """Replaces rule ``name`` (same name in ``rule``); only its region changes."""
+        path = f"/clusters/{_cluster_segment(cluster)}/rules/{_quote(name)}"
+        return _object(self.request("PUT", path, query={"apply": str(apply).lower()}, json_body=dict(rule)))
+
+    def delete_rule(self, cluster: ClusterRef, name: str, *, apply: bool = True) -> dict[str, Any]:
+        """Deletes a rule; with none left the configuration is the operator's text, byte for byte."""
+        path = f"/clusters/{_cluster_segment(cluster)}/rules/{_quote(name)}"
+        return _object(self.request("DELETE", path, query={"apply": str(apply).lower()}))
+
+    def rule_entries(self, cluster: ClusterRef, name: str, add: Sequence[str] = (), remove: Sequence[str] = (),
+                     *, apply: bool = True) -> dict[str, Any]:
+        """Adds and removes entries of a list rule (CIDRs of ``ip_allow``/``ip_deny``, countries
+        of ``geo_block``/``geo_allow``): only its list file changes, which agents apply through
+        HAProxy's runtime API without a reload."""
+        path = f"/clusters/{_cluster_segment(cluster)}/rules/{_quote(name)}/entries"
+        body = {"entries": list(add), "remove": list(remove)}
+        return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body=body))
+
     def failover(self, pool_id: int) -> dict[str, Any]:
         """A pool's DNS failover: settings, ``active``, members (``agent``, ``addresses``,
         ``healthy``, ``last_seen_at`` in RFC 3339 UTC) and ``published`` (what the provider's

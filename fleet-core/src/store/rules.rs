@@ -59,8 +59,8 @@ impl Store {
     /// Adds a rule: one new version with it rendered. 409 when the name is taken; 422 for a bad
     /// rule or a configuration the gate refuses. Nothing is stored then.
     pub async fn create_rule(&self, actor: Actor<'_>, cluster_id: i64, rule: &Rule) -> Result<RuleChange> {
-        rule.validate()?;
         let mut all = self.rules(cluster_id).await?;
+        rule.validate()?;
         if all.iter().any(|r| r.name == rule.name) {
             return Err(Error::Conflict(format!("rule {} already exists in cluster {cluster_id}", rule.name)));
         }
@@ -83,11 +83,11 @@ impl Store {
     /// Replaces rule `name` (the body's name must be the same). Errors as
     /// [`Store::create_rule`], 404 for an unknown rule.
     pub async fn update_rule(&self, actor: Actor<'_>, cluster_id: i64, name: &str, rule: &Rule) -> Result<RuleChange> {
+        let all = self.rules_with(cluster_id, name, Some(rule)).await?;
         if rule.name != name {
             return Err(Error::invalid(format!("the body names rule {}, the path {name}: a rule is not renamed", rule.name)));
         }
         rule.validate()?;
-        let all = self.rules_with(cluster_id, name, Some(rule)).await?;
         let committed = self.commit_rules(actor, cluster_id, &all, "rule.update", &format!("rule {name} updated")).await?;
         self.write_rule(cluster_id, rule).await?;
         Ok(RuleChange { rule: Some(rule.clone()), committed })

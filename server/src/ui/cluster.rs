@@ -57,6 +57,7 @@ pub(crate) enum Tab {
     Backends,
     Agents,
     Jobs,
+    Rules,
 }
 
 /// The tab bar.
@@ -69,6 +70,7 @@ pub(crate) fn tabs(cluster: &Cluster, current: Tab) -> Markup {
         (Tab::Backends, format!("{base}/backends"), "Backends & servers"),
         (Tab::Agents, format!("{base}/agents"), "Agents"),
         (Tab::Jobs, format!("{base}/jobs"), "Jobs & snapshots"),
+        (Tab::Rules, format!("{base}/rules"), "Rules"),
     ];
     html! {
         nav aria-label="Cluster" { ul.tabs {

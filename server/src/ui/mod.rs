@@ -25,6 +25,7 @@ mod layout;
 mod login;
 mod overview;
 mod rollouts;
+mod rules;
 mod schedules;
 mod servers;
 mod session;
@@ -89,6 +90,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/clusters/{cluster}/runtime/{id}", get(servers::runtime_status))
         .route("/ui/clusters/{cluster}/agents", get(agents::page))
         .route("/ui/clusters/{cluster}/jobs", get(jobs::page).post(jobs::run))
+        .route("/ui/clusters/{cluster}/rules", get(rules::page))
+        .route("/ui/clusters/{cluster}/rules/{rule}/entries", post(rules::entries))
+        .route("/ui/clusters/{cluster}/rules/{rule}/delete", post(rules::delete))
         .route("/ui/clusters/{cluster}/jobs/{id}/cancel", post(jobs::cancel))
         .route("/ui/clusters/{cluster}/snapshots/{id}/restore", post(jobs::restore))
         .route("/ui/clusters/{cluster}/snapshots/{id}/promote", post(jobs::promote))

@@ -12,26 +12,27 @@ use serde_json::Value;
 
 use crate::agent_harness::{config, free_port, prerequisites, temp_dir, wait_served, Agent, Server, PASSWORD};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     #[track_caller]
-    fn ok(self) -> Run {
+    pub(crate) fn ok(self) -> Run {
         assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
         self
     }
 
     #[track_caller]
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
 }
 
-fn client(fleet: &Path, home: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+/// The `fleet` binary run as a client with its own config folder under `home`.
+pub(crate) fn client(fleet: &Path, home: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     let output = Command::new(fleet)
         .args(args)
         .env_remove("FLEET_SERVER")

@@ -30,5 +30,6 @@ mod agent_systemd;
 mod keepalived_vrrp;
 mod netns;
 mod packages;
+mod rules_traffic;
 mod ui_browser;
 mod vip_lab;

@@ -21,6 +21,7 @@ mod resources;
 mod rollout;
 mod rollouts;
 mod runtime;
+mod rules;
 mod schedules;
 mod site;
 pub(crate) mod table;
@@ -182,6 +183,8 @@ pub(crate) enum Command {
     /// Schedules: cron in a time zone running a job (ls, show, create, enable, disable, rm,
     /// runs, preview).
     Schedule(schedules::ScheduleArgs),
+    /// Traffic rules (WAF) of a cluster: ls, show, add, rm, entries, geo-map.
+    Rule(rules::RuleArgs),
     /// Drain a server on every node (runtime API, no reload).
     Drain(runtime::ServerArgs),
     /// Put a server back in service on every node.
@@ -220,6 +223,7 @@ pub(crate) fn run(command: Command) -> ExitCode {
         Command::Status(args) => rollout::status(&args),
         Command::Rollout(args) => rollouts::rollout(args),
         Command::Schedule(args) => schedules::schedule(args),
+        Command::Rule(args) => rules::rule(args),
         Command::Drain(args) => runtime::run(&args, "drain", None),
         Command::Ready(args) => runtime::run(&args, "ready", None),
         Command::Maint(args) => runtime::run(&args, "maint", None),

@@ -19,6 +19,7 @@ mod jobs;
 mod proxies;
 pub(crate) mod releases;
 mod renewals;
+mod rules;
 mod runtime;
 mod rollouts;
 mod schedules;
@@ -153,6 +154,9 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(vips::list_vips, vips::create_vip))
         .routes(routes!(vips::get_vip, vips::update_vip, vips::delete_vip))
         .routes(routes!(vips::failover_vip))
+        .routes(routes!(rules::list_traffic_rules, rules::create_traffic_rule))
+        .routes(routes!(rules::get_traffic_rule, rules::update_traffic_rule, rules::delete_traffic_rule))
+        .routes(routes!(rules::traffic_rule_entries))
         .routes(routes!(failover::get_failover, failover::put_failover))
         .routes(routes!(failover::activate))
         .routes(routes!(failover::cutover))
@@ -272,6 +276,34 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
     ResponseBuilder::new().description(description).content("application/json", content).build()
+}
+
+/// Whether a feature's change (a VIP, a traffic rule) has its version applied (`?apply=false`
+/// only commits it).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ApplyQuery {
+    /// Apply the new version (default true) when the agents run the version before it.
+    #[serde(default = "yes")]
+    pub(crate) apply: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Applies `version`, made by a feature's change, when `apply` and the agents run the version
+/// just before it (`Store::apply_blocker`): `None` once applied, else why it was not.
+pub(crate) async fn apply_change(state: &AppState, actor: &str, cluster_id: i64, version: i64, apply: bool) -> crate::errors::ApiResult<Option<String>> {
+    let not_applied = if apply {
+        state.store.apply_blocker(cluster_id, version).await?
+    } else {
+        Some("apply=false".to_string())
+    };
+    if not_applied.is_none() {
+        state.desired.apply(actor, cluster_id, version).await?;
+    }
+    Ok(not_applied)
 }
 
 /// `/clusters/{id}`.

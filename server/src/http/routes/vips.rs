@@ -11,7 +11,7 @@ use fleet_core::VipChange;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::ClusterPath;
+use super::{apply_change, ApplyQuery, ClusterPath};
 use crate::errors::ApiResult;
 use crate::http::auth::ScopedCaller;
 use crate::http::extract::{Json, Path, Query};
@@ -25,19 +25,6 @@ pub(crate) struct VipPath {
     id: i64,
     /// VIP id.
     vip_id: i64,
-}
-
-/// Whether a change's version is applied (`?apply=false` only commits it).
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ApplyQuery {
-    /// Apply the new version (default true) when the agents run the version before it.
-    #[serde(default = "yes")]
-    apply: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// `POST .../failover`.
@@ -66,14 +53,7 @@ pub(crate) struct VipChanged {
 async fn finish(state: &AppState, actor: &str, cluster_id: i64, change: VipChange, apply: bool) -> ApiResult<VipChanged> {
     state.metrics.version_committed();
     let version = change.committed.version.number;
-    let not_applied = if apply {
-        state.store.apply_blocker(cluster_id, version).await?
-    } else {
-        Some("apply=false".to_string())
-    };
-    if not_applied.is_none() {
-        state.desired.apply(actor, cluster_id, version).await?;
-    }
+    let not_applied = apply_change(state, actor, cluster_id, version, apply).await?;
     Ok(VipChanged { vip: change.vip, version, applied: not_applied.is_none(), not_applied })
 }
 
