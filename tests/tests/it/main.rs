@@ -18,6 +18,7 @@ mod agent_jobs;
 mod agent_lifecycle;
 mod agent_observe;
 mod agent_privileged;
+mod agent_rollouts;
 mod agent_runtime;
 mod agent_tls;
 mod agent_upgrade;
