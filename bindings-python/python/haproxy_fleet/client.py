@@ -232,10 +232,12 @@ class Client:
         body: Optional[bytes] = None,
         content_type: str = "application/octet-stream",
         binary: bool = False,
+        timeout: Optional[float] = None,
     ) -> Any:
         """Sends one request to ``/api/v1`` + ``path``; returns the decoded JSON (``None`` for
         204), or the text when ``raw``, or the bytes when ``binary``. ``body`` sends bytes as
-        ``content_type``. Raises a :class:`FleetError` subclass on an error status."""
+        ``content_type``; ``timeout`` (seconds) replaces the client's for this call. Raises a
+        :class:`FleetError` subclass on an error status."""
         url = f"{self.url}/api/v1{path}"
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
@@ -255,7 +257,7 @@ class Client:
             headers["Authorization"] = f"Bearer {self.token}"
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout, context=self._tls) as response:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout, context=self._tls) as response:
                 answer: bytes = response.read()
                 status = response.status
         except urllib.error.HTTPError as e:
@@ -586,9 +588,56 @@ class Client:
         path = f"/clusters/{_cluster_segment(cluster)}/versions/{int(version)}/restore"
         return _object(self.request("POST", path, query={"message": message}))
 
-    def apply(self, cluster: ClusterRef, version: int) -> dict[str, Any]:
-        """Sets the version the cluster's agents should run."""
-        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/apply", json_body={"version": int(version)}))
+    def apply(
+        self, cluster: ClusterRef, version: int, strategy: Union[str, Mapping[str, Any], None] = None, wait: Optional[int] = None
+    ) -> dict[str, Any]:
+        """Sets the version the cluster's agents should run and returns its rollout:
+        ``{desired_version, sha256, rollout_id, state, stages, agents: [{name, outcome, ...}]}``.
+        ``strategy``: ``"all"`` (the default: every agent at once) or stages, e.g.
+        ``{"canary": {"agents": 1}, "batches": {"percent": 50, "pause_seconds": 30},
+        "max_failures": 0, "soak_seconds": 60, "min_server_up_ratio": 0.9, "on_failure":
+        "rollback"}`` (a bad field is a :class:`ValidationError` naming it). ``wait`` (seconds, at
+        most 3600) answers once the rollout ended (``succeeded``, ``halted``, ``rolled_back``,
+        ``aborted``) or the wait passed."""
+        body: dict[str, Any] = {"version": int(version)}
+        if strategy is not None:
+            body["strategy"] = strategy
+        path = f"/clusters/{_cluster_segment(cluster)}/apply"
+        timeout = None if wait is None else max(self.timeout, float(wait) + 30.0)
+        return _object(self.request("POST", path, query={"wait": wait}, json_body=body, timeout=timeout))
+
+    def rollouts(self, cluster: ClusterRef, limit: Optional[int] = None) -> list[dict[str, Any]]:
+        """The cluster's rollouts (one per apply), newest first (``limit`` 1..100, default 20)."""
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/rollouts", query={"limit": limit}))
+
+    def rollout(self, cluster: ClusterRef, rollout_id: int) -> dict[str, Any]:
+        """One rollout: ``state`` (``running``, ``paused``, ``succeeded``, ``halted``,
+        ``rolled_back``, ``aborted``), ``reason``, ``stages`` (``name``, ``state``, ``agents``) and
+        ``agents`` (``name``, ``stage``, ``outcome``: ``pending``, ``applying``, ``applied``,
+        ``applied_runtime``, ``rejected``, ``reload_failed``, ``node_error``,
+        ``refused_by_node_policy``, ``unreachable``, ``unhealthy``, ``rolled_back``, ``removed``)."""
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/rollouts/{int(rollout_id)}"))
+
+    def pause_rollout(self, cluster: ClusterRef, rollout_id: int) -> dict[str, Any]:
+        """Pauses a running rollout (:class:`ConflictError` otherwise); returns it."""
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/rollouts/{int(rollout_id)}/pause"))
+
+    def resume_rollout(self, cluster: ClusterRef, rollout_id: int) -> dict[str, Any]:
+        """Resumes a paused rollout (:class:`ConflictError` otherwise); returns it."""
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/rollouts/{int(rollout_id)}/resume"))
+
+    def abort_rollout(self, cluster: ClusterRef, rollout_id: int) -> dict[str, Any]:
+        """Aborts a running or paused rollout where it stands; returns it."""
+        return _object(self.request("POST", f"/clusters/{_cluster_segment(cluster)}/rollouts/{int(rollout_id)}/abort"))
+
+    def wait_rollout(self, cluster: ClusterRef, rollout: Mapping[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+        """Reads ``rollout`` until it ended or ``timeout`` seconds passed; returns it as it is then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.rollout(cluster, int(rollout["rollout_id"]))
+            if current.get("state") not in ("running", "paused") or time.monotonic() >= deadline:
+                return current
+            time.sleep(0.1)
 
     def status(self, cluster: ClusterRef) -> dict[str, Any]:
         """The cluster's agents and what each applied: ``{desired_version, agents, vips}``; each
