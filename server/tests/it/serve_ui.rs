@@ -380,3 +380,38 @@ async fn the_jobs_tab_runs_and_cancels_jobs() {
     assert_eq!(page.status, 200);
     assert!(!page.text.contains("Run a job") && page.text.contains("diagnostics"), "{}", page.text);
 }
+
+/// The Rules tab: a cluster's rules in the order they run, with mode and entries; a list's
+/// entries changed and a rule deleted from the page (each a version); a viewer sees no forms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_tab_lists_rules_and_changes_entries() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let admin = server.admin().await;
+    let cluster = server.cluster(&admin, "wf").await;
+    let text = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\nfrontend fe\n    bind 127.0.0.1:18093\n    default_backend app\n\nbackend app\n    server s1 127.0.0.1:9\n";
+    server.post_text(&format!("/api/v1/clusters/{cluster}/import"), &admin, text).await.expect(201);
+    let rules = format!("/api/v1/clusters/{cluster}/rules");
+    server.post(&rules, &admin, json!({"name": "bad", "kind": "ip_deny", "entries": ["192.0.2.1"], "priority": 5})).await.expect(201);
+    server.post(&rules, &admin, json!({"name": "probe", "kind": "header_filter", "header": "X-Probe", "match": "present", "dry_run": true})).await.expect(201);
+    let mut browser = Browser::new(&server);
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    let page = browser.get("/ui/clusters/wf/rules").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("ip_deny") && page.text.contains("192.0.2.1") && page.text.contains("dry run") && page.text.contains("enforced"), "{}", page.text);
+    assert!(page.text.find(">bad<").unwrap() < page.text.find(">probe<").unwrap(), "priority order");
+    let changed = browser.post("/ui/clusters/wf/rules/bad/entries", &[("csrf", &page.csrf()), ("add", "198.51.100.0/24 2001:db8::1"), ("remove", "192.0.2.1")]).await;
+    assert_eq!(changed.status, 303, "{}", changed.text);
+    let bad = server.get(&format!("{rules}/bad"), &admin).await.expect(200);
+    assert_eq!(bad["entries"], json!(["198.51.100.0/24", "2001:db8::1"]));
+    let deleted = browser.post("/ui/clusters/wf/rules/probe/delete", &[("csrf", &page.csrf())]).await;
+    assert_eq!(deleted.status, 303);
+    let page = browser.get(deleted.location()).await;
+    assert!(page.text.contains("rule probe deleted") && !page.text.contains(">probe<"), "{}", page.text);
+
+    server.post("/api/v1/users", &admin, json!({"username": "vic", "password": "viewer-password-42", "role": "viewer"})).await.expect(201);
+    let mut vic = Browser::new(&server);
+    vic.log_in("vic", "viewer-password-42").await;
+    let page = vic.get("/ui/clusters/wf/rules").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("bad") && !page.text.contains("Delete"), "{}", page.text);
+}
