@@ -11,7 +11,7 @@ use crate::serve_support::{start, start_on, Db, Server};
 
 const CONFIG: &str = "frontend web\n    bind :8080\n    default_backend app\n\nbackend app\n    server s1 10.0.0.1:80\n";
 
-crate::serve_tests!(enrolment, long_poll_answers_within_100ms_of_an_apply, deltas_only_to_agents_that_ask, reports_and_heartbeats);
+crate::serve_tests!(enrolment, long_poll_answers_within_100ms_of_an_apply, deltas_only_to_agents_that_ask, long_polls_share_one_http2_connection, reports_and_heartbeats);
 
 async fn enroll(s: &Server, secret: &Value) -> crate::serve_support::Reply {
     let body = json!({"secret": secret, "hostname": "node1", "facts": {"haproxy": "2.6"}});
@@ -128,6 +128,34 @@ async fn deltas_only_to_agents_that_ask(db: Db) {
         let whole = s.get(&format!("/api/v1/agent/desired?{query}"), &agent).await.expect(200);
         assert!(whole.get("delta").is_none(), "{query}");
         assert_eq!(crate::serve_support::desired_text(&whole), changed);
+    }
+}
+
+/// HTTP/2 with prior knowledge (h2c, as a proxy in front speaks it): several agents' long-polls
+/// wait at once on one connection and are all answered by one apply.
+async fn long_polls_share_one_http2_connection(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, CONFIG).await.expect(201);
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().pool_max_idle_per_host(1).build().unwrap();
+    let health = h2.get(format!("{}/api/v1/health", s.base)).send().await.unwrap();
+    assert_eq!(health.version(), reqwest::Version::HTTP_2);
+    let mut polls = Vec::new();
+    for n in 0..6 {
+        let agent = s.agent(&admin, id, &format!("n{n}")).await;
+        let poll = h2.get(format!("{}/api/v1/agent/desired?wait=30", s.base)).bearer_auth(agent).send();
+        polls.push(tokio::spawn(async move {
+            let response = poll.await.unwrap();
+            (response.version(), response.status(), response.json::<Value>().await.unwrap())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(polls.iter().all(|p| !p.is_finished()), "nothing applied yet: every long-poll waits");
+    s.post(&format!("/api/v1/clusters/{id}/apply"), &admin, json!({"version": 1})).await.expect(200);
+    for poll in polls {
+        let (version, status, state) = tokio::time::timeout(Duration::from_secs(5), poll).await.unwrap().unwrap();
+        assert_eq!((version, status.as_u16(), state["version"].as_i64()), (reqwest::Version::HTTP_2, 200, Some(1)));
     }
 }
 
