@@ -41,8 +41,7 @@ pub(crate) async fn create_job(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct JobListQuery {
-    /// At most this many, newest first (default 50, at most 500).
-    #[param(minimum = 1, maximum = 500)]
+    /// At most this many, newest first (default 50; clamped to 1 to 500, as the audit list does).
     limit: Option<i64>,
 }
 

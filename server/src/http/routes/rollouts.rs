@@ -40,8 +40,7 @@ pub(crate) async fn settled(state: &AppState, rollout: Rollout, wait: u64) -> Ap
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RolloutListQuery {
-    /// At most this many, newest first (default 20, at most 100).
-    #[param(minimum = 1, maximum = 100)]
+    /// At most this many, newest first (default 20; clamped to 1 to 100, as the audit list does).
     limit: Option<i64>,
 }
 
