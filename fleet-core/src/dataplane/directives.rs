@@ -43,6 +43,10 @@ pub(crate) enum Kind {
     Httpchk,
     /// `option redispatch [N]` / `no option redispatch` as `{enabled, interval?}`.
     Redispatch,
+    /// `maxconn N` as `{maxconn}` (global's `performance_options`).
+    Performance,
+    /// `stats socket ADDRESS [level L] [mode M]` lines as `[{address, level?, mode?}]`.
+    RuntimeApis,
 }
 
 /// One field of a section model.
@@ -152,6 +156,8 @@ const GLOBAL: &[Field] = &[
     f("hard_stop_after", Kind::Value(&["hard-stop-after"], Conv::Millis)),
     f("localpeer", Kind::Value(&["localpeer"], Conv::Text)),
     f("nbthread", Kind::Value(&["nbthread"], Conv::Int)),
+    f("performance_options", Kind::Performance),
+    f("runtime_apis", Kind::RuntimeApis),
     f("node", Kind::Value(&["node"], Conv::Text)),
     f("pidfile", Kind::Value(&["pidfile"], Conv::Text)),
     f("stats_maxconn", Kind::Value(&["stats", "maxconn"], Conv::Int)),
@@ -348,6 +354,21 @@ fn read_field(section: &Section, kind: Kind) -> Read {
             }
             _ => Read::Absent,
         },
+        Kind::Performance => match last(section, &["maxconn"]).and_then(|l| l.value(1)) {
+            None => Read::Absent,
+            Some(word) => match value::read(Conv::Int, &word) {
+                Read::Value(v) => Read::Value(serde_json::json!({"maxconn": v})),
+                other => other,
+            },
+        },
+        Kind::RuntimeApis => {
+            let sockets: Vec<Value> = lines(section, &["stats", "socket"]).map(|l| runtime_api(&rest(l, 2))).collect();
+            match sockets.iter().any(Value::is_null) {
+                true => Read::Opaque,
+                false if sockets.is_empty() => Read::Absent,
+                false => Read::Value(Value::Array(sockets)),
+            }
+        }
         Kind::Redispatch => match option_state(section, "redispatch") {
             None => Read::Absent,
             Some((on, args)) => {
@@ -362,6 +383,24 @@ fn read_field(section: &Section, kind: Kind) -> Read {
                 Read::Value(Value::Object(out))
             }
         },
+    }
+}
+
+/// `stats socket` words after `socket` as `{address, level?, mode?}`; null for other words.
+fn runtime_api(words: &[String]) -> Value {
+    let Some((address, mut rest)) = words.split_first() else { return Value::Null };
+    let mut out = Map::new();
+    out.insert("address".into(), Value::from(address.as_str()));
+    while let [key, value, tail @ ..] = rest {
+        match key.as_str() {
+            "level" | "mode" => out.insert(key.clone(), Value::from(value.as_str())),
+            _ => return Value::Null,
+        };
+        rest = tail;
+    }
+    match rest.is_empty() {
+        true => Value::Object(out),
+        false => Value::Null,
     }
 }
 
@@ -455,6 +494,14 @@ fn written(field: &Field, value: &Value) -> Result<Option<Vec<String>>> {
             out.extend(text(name, value, "version")?);
             Some(out)
         }
+        Kind::Performance => {
+            let o = object(name, value)?;
+            match o.get("maxconn").filter(|v| !v.is_null()) {
+                Some(v) => Some(vec!["maxconn".to_string(), value::word(Conv::Int, "performance_options.maxconn", v)?]),
+                None => None,
+            }
+        }
+        Kind::RuntimeApis => return Err(Error::invalid("runtime_apis is written by plan, not as one line")),
         Kind::Redispatch => {
             let o = object(name, value)?;
             let on = value::toggle_of(&format!("{name}.enabled"), o.get("enabled").unwrap_or(&Value::Null))?;
@@ -479,6 +526,8 @@ fn prefixes(kind: Kind) -> Vec<Vec<&'static str>> {
         Kind::Balance => vec![vec!["balance"]],
         Kind::Forwardfor => vec![vec!["option", "forwardfor"]],
         Kind::Httpchk => vec![],
+        Kind::Performance => vec![vec!["maxconn"]],
+        Kind::RuntimeApis => vec![vec!["stats", "socket"]],
         Kind::Redispatch => vec![vec!["option", "redispatch"], vec!["no", "option", "redispatch"]],
     }
 }
@@ -494,14 +543,47 @@ fn section_of<'d>(doc: &'d Document, target: &SectionRef) -> Result<&'d Section>
 /// The lines a new section of `model` holds for `body`, in table order.
 pub(crate) fn new_lines(model: Model, body: &Map<String, Value>) -> Result<Vec<String>> {
     let mut out = Vec::new();
+    let httpchk_params = body.get("httpchk_params").is_some_and(|v| !v.is_null());
     for field in model.fields() {
         if let Some(v) = body.get(field.field).filter(|v| !v.is_null()) {
+            // `option httpchk METHOD URI` says both adv_check and httpchk_params: one line.
+            if field.field == "adv_check" && v == "httpchk" && httpchk_params {
+                continue;
+            }
+            if let Kind::RuntimeApis = field.kind {
+                for socket in socket_lines(v)? {
+                    out.push(socket.iter().map(|w| haproxy_model::quote(w)).collect::<Vec<_>>().join(" "));
+                }
+                continue;
+            }
             if let Some(words) = written(&field, v)? {
                 out.push(words.iter().map(|w| haproxy_model::quote(w)).collect::<Vec<_>>().join(" "));
             }
         }
     }
     Ok(out)
+}
+
+/// The `stats socket` lines `runtime_apis` describes.
+fn socket_lines(value: &Value) -> Result<Vec<Vec<String>>> {
+    let items = value.as_array().ok_or_else(|| Error::invalid(format!("runtime_apis: expected a list, got {value}")))?;
+    items
+        .iter()
+        .map(|item| {
+            let address = text("runtime_apis", item, "address")?.ok_or_else(|| Error::invalid("runtime_apis: address is required"))?;
+            let mut words = vec!["stats".to_string(), "socket".to_string(), address];
+            for key in ["level", "mode"] {
+                if let Some(v) = text("runtime_apis", item, key)? {
+                    words.extend([key.to_string(), v]);
+                }
+            }
+            let known = ["address", "level", "mode"];
+            if let Some(other) = item.as_object().and_then(|o| o.iter().find(|(k, v)| !known.contains(&k.as_str()) && !v.is_null()).map(|(k, _)| k.clone())) {
+                return Err(Error::invalid(format!("runtime_apis: {other} is not supported by this surface")));
+            }
+            Ok(words)
+        })
+        .collect()
 }
 
 /// The ops that make `target` hold what `body` says for every field of `model` (see the module
@@ -513,6 +595,20 @@ pub(crate) fn plan(doc: &Document, target: &SectionRef, model: Model, body: &Map
         let want = body.get(field.field).filter(|v| !v.is_null());
         let section = section_of(&work, target)?;
         if !read_field(section, field.kind).differs(want) {
+            continue;
+        }
+        if let Kind::RuntimeApis = field.kind {
+            // Every `stats socket` line goes, then the wanted ones follow the last `stats` line.
+            let mut step = Vec::new();
+            if lines(section, &["stats", "socket"]).next().is_some() {
+                step.push(EditOp::DeleteDirective { section: target.clone(), keyword: "stats".into(), args: vec!["socket".into()] });
+            }
+            let others = lines(section, &["stats"]).count() - lines(section, &["stats", "socket"]).count();
+            for (i, words) in want.map(socket_lines).transpose()?.unwrap_or_default().into_iter().enumerate() {
+                step.push(EditOp::InsertLine { section: target.clone(), keyword: "stats".into(), position: others + i, words });
+            }
+            apply_ops(&mut work, &step)?;
+            ops.extend(step);
             continue;
         }
         let words = match want {

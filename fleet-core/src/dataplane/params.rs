@@ -90,6 +90,7 @@ pub(crate) const SERVER: &[Field] = &[
     f("redir", "redir", TEXT),
     f("resolve-net", "resolve-net", TEXT),
     f("resolve-prefer", "resolve-prefer", TEXT),
+    f("resolve_opts", "resolve-opts", TEXT),
     f("resolvers", "resolvers", TEXT),
     f("rise", "rise", INT),
     f("send-proxy", "send-proxy", Kind::Toggle),

@@ -163,6 +163,22 @@ fn read_action(shapes: &[Shape], action: &str, args: &[String], model: &mut Map<
         }
         return args.is_empty();
     }
+    if let Some(counter) = action.strip_prefix("track-sc").and_then(|n| n.parse::<i64>().ok()) {
+        // `track-scN KEY [table T]`: http-request names the fields track_sc_*, tcp-request track_*.
+        let prefix = if std::ptr::eq(shapes, HTTP) { "track_sc_" } else { "track_" };
+        model.insert("type".into(), Value::from("track-sc"));
+        model.insert(format!("{prefix}stick_counter"), Value::from(counter));
+        let Some((key, rest)) = args.split_first() else { return false };
+        model.insert(format!("{prefix}key"), Value::from(key.as_str()));
+        return match rest {
+            [] => true,
+            [table, name] if table == "table" => {
+                model.insert(format!("{prefix}table"), Value::from(name.as_str()));
+                true
+            }
+            _ => false,
+        };
+    }
     model.insert("type".into(), Value::from(action));
     match shapes.iter().find(|s| s.action == action) {
         Some(shape) => read_shape(shape, args, model),
@@ -269,6 +285,16 @@ fn write_action(shapes: &[Shape], body: &Map<String, Value>, field: &str, out: &
         }
         return Ok(());
     }
+    if action == "track-sc" {
+        let prefix = if std::ptr::eq(shapes, HTTP) { "track_sc_" } else { "track_" };
+        let counter = body.get(&format!("{prefix}stick_counter")).filter(|v| !v.is_null()).ok_or_else(|| Error::invalid(format!("{prefix}stick_counter is required with track-sc")))?;
+        out.push(format!("track-sc{}", value::word(Conv::Int, "stick_counter", counter)?));
+        out.push(required(body, &format!("{prefix}key"))?);
+        if let Some(table) = text(body, &format!("{prefix}table"))? {
+            out.extend(["table".to_string(), table]);
+        }
+        return Ok(());
+    }
     let shape = shapes.iter().find(|s| s.action == action).ok_or_else(|| Error::invalid(format!("{field} {action} is not supported by this surface")))?;
     out.push(action);
     for (field, conv) in shape.positional {
@@ -345,6 +371,13 @@ mod tests {
             assert_eq!((Value::Object(read.model.clone()), read.lossy), (model, false), "{line}");
             assert_eq!(words(kind, &read.model).unwrap(), w(line), "{line}");
         }
+        let track = read(RuleKind::HttpRequest, &w("http-request track-sc1 src table t if TRUE"));
+        assert_eq!(Value::Object(track.model.clone()), json!({"type": "track-sc", "track_sc_stick_counter": 1, "track_sc_key": "src", "track_sc_table": "t", "cond": "if", "cond_test": "TRUE"}));
+        assert_eq!(words(RuleKind::HttpRequest, &track.model).unwrap(), w("http-request track-sc1 src table t if TRUE"));
+        let tcp = read(RuleKind::TcpRequest, &w("tcp-request content track-sc0 src"));
+        assert_eq!(Value::Object(tcp.model.clone()), json!({"type": "content", "action": "track-sc", "track_stick_counter": 0, "track_key": "src"}));
+        assert_eq!(words(RuleKind::TcpRequest, &tcp.model).unwrap(), w("tcp-request content track-sc0 src"));
+        assert!(words(RuleKind::HttpRequest, json!({"type": "track-sc", "track_sc_key": "src"}).as_object().unwrap()).is_err(), "the counter is required");
         let lossy = read(RuleKind::HttpRequest, &w("http-request return status 200 content-type text/plain string ok"));
         assert!(lossy.lossy);
         assert!(words(RuleKind::HttpRequest, json!({"type": "frobnicate"}).as_object().unwrap()).is_err());

@@ -194,6 +194,22 @@ mod tests {
     }
 
     #[test]
+    fn global_options_and_sockets() {
+        let text = "global\n    maxconn 100\n    stats socket /run/a.sock level admin   # ops\n    stats timeout 30s\n";
+        let d = haproxy_parse::parse(text).document;
+        let read = global(&d);
+        assert_eq!(read, json!({"performance_options": {"maxconn": 100}, "runtime_apis": [{"address": "/run/a.sock", "level": "admin"}], "stats_timeout": 30000}));
+        assert_eq!(replace_global(&d, read.as_object().unwrap()).unwrap(), vec![]);
+        let body = json!({"performance_options": {"maxconn": 5000}, "runtime_apis": [{"address": "/run/b.sock", "level": "admin"}], "stats_timeout": 30000});
+        let ops = replace_global(&d, body.as_object().unwrap()).unwrap();
+        let mut edited = d.clone();
+        crate::ops::apply_ops(&mut edited, &ops).unwrap();
+        assert_eq!(haproxy_render::lossless(&edited), "global\n    maxconn 5000\n    stats timeout 30s\n    stats socket /run/b.sock level admin\n");
+        let body = json!({"name": "b", "adv_check": "httpchk", "httpchk_params": {"method": "GET", "uri": "/check", "version": "HTTP/1.1"}});
+        assert_eq!(add_section(&d, Model::Backend, body.as_object().unwrap()).unwrap(), EditOp::AddBackend { name: "b".into(), from: None, lines: vec!["option httpchk GET /check HTTP/1.1".into()] });
+    }
+
+    #[test]
     fn creates_and_refuses() {
         let body = json!({"name": "api", "mode": "http", "balance": {"algorithm": "leastconn"}, "connect_timeout": 5000});
         let op = add_section(&doc(), Model::Backend, body.as_object().unwrap()).unwrap();
