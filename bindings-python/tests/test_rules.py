@@ -56,6 +56,14 @@ def test_rules_make_versions_and_leave_the_text_as_it_was(client: Client, cluste
     with pytest.raises(NotFoundError):
         client.rule(cluster, "nope")
 
+    geo = client.put_geo_map(cluster, "start,end,country\n127.0.0.4,127.0.0.5,ZZ\n")
+    assert geo["version"] == 5
+    with pytest.raises(ValidationError, match="line 2"):
+        client.put_geo_map(cluster, "1.0.0.0,1.0.0.255,AU\nx,y,FR\n")
+    blocked = client.create_rule(cluster, {"name": "geo", "kind": "geo_block", "entries": ["ZZ"]})
+    assert blocked["map"] == "geo/countries.map"
+    client.delete_rule(cluster, "geo")
+
     updated = client.update_rule(cluster, "api", {"name": "api", "kind": "rate_limit", "limit": 20, "period_seconds": 10, "dry_run": True})
     assert updated["dry_run"] is True
     client.delete_rule(cluster, "api")

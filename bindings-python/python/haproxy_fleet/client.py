@@ -1272,6 +1272,14 @@ class Client:
         body = {"entries": list(add), "remove": list(remove)}
         return _object(self.request("POST", path, query={"apply": str(apply).lower()}, json_body=body))
 
+    def put_geo_map(self, cluster: ClusterRef, csv: str, path: str = "geo/countries.map") -> dict[str, Any]:
+        """Stores the geo map geo rules read: ``csv`` is a DB-IP country CSV
+        (``start_ip,end_ip,country_code`` a line, IPv4 and IPv6), converted by the server into
+        ``CIDR COUNTRY`` lines at ``path`` in a new version ``{version, sha256, ...}``. A line that
+        is not a range and a country raises a 422 naming its number."""
+        path_ = f"/clusters/{_cluster_segment(cluster)}/geo-map"
+        return _object(self.request("PUT", path_, query={"path": path}, text=csv))
+
     def failover(self, pool_id: int) -> dict[str, Any]:
         """A pool's DNS failover: settings, ``active``, members (``agent``, ``addresses``,
         ``healthy``, ``last_seen_at`` in RFC 3339 UTC) and ``published`` (what the provider's

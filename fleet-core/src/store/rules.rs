@@ -117,6 +117,24 @@ impl Store {
         Ok(RuleChange { rule: None, committed })
     }
 
+    /// Stores the geo map geo rules read at `path` (`geo/countries.map` by default in a rule),
+    /// converted from a DB-IP country CSV ([`crate::rules::csv_to_map`]): one new version of the
+    /// latest bundle. 422 for a line the converter cannot read (its number named), a bad path, or
+    /// a path under `fleet-rules/`.
+    pub async fn put_geo_map(&self, actor: Actor<'_>, cluster_id: i64, path: &str, csv: &str) -> Result<Committed> {
+        if self.latest_version(cluster_id).await?.is_none() {
+            return Err(Error::Conflict(format!("cluster {cluster_id} has no version yet: import its configuration before its geo map")));
+        }
+        let map = crate::rules::csv_to_map(csv).map_err(|e| Error::invalid(format!("geo CSV {e}")))?;
+        let path = crate::bundle::BundlePath::new(path).map_err(|e| Error::invalid(format!("geo map path {path:?}: {e}")))?;
+        if path.as_str().starts_with(&format!("{}/", crate::rules::GENERATED_DIR)) {
+            return Err(Error::invalid(format!("geo map path {path}: {}/ holds the rules' own files", crate::rules::GENERATED_DIR)));
+        }
+        let networks = map.lines().count();
+        let file = crate::bundle::BundleFile::new(path, crate::bundle::FileKind::Map, map.into_bytes());
+        self.put_file(actor, cluster_id, None, file, &format!("geo map: {networks} networks from a country CSV")).await
+    }
+
     /// The cluster's rules with rule `name` replaced by `by` (removed when `None`); 404 when
     /// there is no such rule.
     async fn rules_with(&self, cluster_id: i64, name: &str, by: Option<&Rule>) -> Result<Vec<Rule>> {

@@ -172,16 +172,8 @@ pub(crate) fn rule(args: RuleArgs) -> Result<(), ClientError> {
         }
         RuleCommand::GeoMap { cluster, csv, path } => {
             let text = std::fs::read_to_string(&csv).map_err(|source| ClientError::Io { path: csv.display().to_string(), source })?;
-            let map = fleet_core::rules::csv_to_map(&text).map_err(|e| ClientError::Usage(format!("{}: {e}", csv.display())))?;
-            let base = super::rollout::latest_version(&api, &cluster)?
-                .ok_or_else(|| ClientError::Usage(format!("cluster {cluster} has no version yet: import its configuration first")))?;
-            let file = format!(
-                "/files/{}?version={base}&kind=map&message={}",
-                path.split('/').map(escape).collect::<Vec<_>>().join("/"),
-                escape("geo map from a country CSV")
-            );
-            let answer = api.json(Method::PUT, &cluster_path(&cluster, &file), Body::Text(&map))?;
-            done(json, &answer, &format!("wrote {path} ({} networks)", map.lines().count()));
+            let answer = api.json(Method::PUT, &cluster_path(&cluster, &format!("/geo-map?path={}", escape(&path))), Body::Text(&text))?;
+            done(json, &answer, &format!("wrote {path}: version {}", cell(&answer["version"])));
         }
     }
     Ok(())

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{apply_change, ApplyQuery, ClusterPath};
 use crate::errors::ApiResult;
 use crate::http::auth::ScopedCaller;
-use crate::http::extract::{Json, Path, Query};
+use crate::http::extract::{Json, Path, Query, Raw};
 use crate::http::AppState;
 
 /// `/clusters/{id}/rules/{name}`.
@@ -149,4 +149,38 @@ pub(crate) async fn traffic_rule_entries(
     let user = caller.user(Permission::Write)?;
     let change = state.store.rule_entries(user.into(), path.id, &path.name, &body.entries, &body.remove).await?;
     Ok(axum::Json(finish(&state, &user.username, path.id, change, query.apply).await?))
+}
+
+/// `PUT .../geo-map?path=`: where the map goes in the bundle.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct GeoMapQuery {
+    /// The map's path in the bundle (`geo/countries.map` when not given, what geo rules read by default).
+    #[serde(default = "default_geo_map")]
+    path: String,
+}
+
+fn default_geo_map() -> String {
+    "geo/countries.map".to_string()
+}
+
+/// Converts a DB-IP country CSV (`start_ip,end_ip,country_code` a line, IPv4 and IPv6) into the
+/// `CIDR COUNTRY` map geo rules read with `src,map_ip(...)`, and stores it as a new version.
+#[utoipa::path(put, path = "/api/v1/clusters/{id}/geo-map", tag = "rules", params(ClusterPath, GeoMapQuery),
+    request_body(content = String, content_type = "text/csv", description = "the CSV"),
+    responses((status = 200, description = "the new version", body = super::CommittedBody),
+        (status = 404, description = "no such cluster"),
+        (status = 409, description = "the cluster has no version yet"),
+        (status = 422, description = "a line that is not a range and a country (its number named), or a bad path")))]
+pub(crate) async fn put_geo_map(
+    State(state): State<AppState>,
+    ScopedCaller(caller): ScopedCaller,
+    Path(path): Path<ClusterPath>,
+    Query(query): Query<GeoMapQuery>,
+    Raw(body): Raw,
+) -> ApiResult<axum::response::Response> {
+    let user = caller.user(Permission::Write)?;
+    let csv = std::str::from_utf8(&body).map_err(|e| fleet_core::Error::invalid(format!("the CSV is not UTF-8: {e}")))?;
+    let done = state.store.put_geo_map(user.into(), path.id, &query.path, csv).await?;
+    Ok(super::committed(&state, StatusCode::OK, done))
 }
