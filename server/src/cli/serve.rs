@@ -66,6 +66,10 @@ pub(crate) struct Args {
     /// Lifetime of a login session, in seconds.
     #[arg(long, default_value_t = 12 * 3600)]
     session_ttl_seconds: u64,
+    /// How long a Data Plane API write waits for every node to run the new version before it
+    /// answers 202 with a reload id (`/dataplane/...`), in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=300))]
+    dataplane_wait_seconds: u64,
     /// Default lifetime of an enrolment secret, in seconds.
     #[arg(long, default_value_t = 24 * 3600)]
     enrolment_ttl_seconds: u64,
@@ -300,6 +304,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         ca_fingerprint: tls.as_ref().and_then(|tls| tls.ca),
         shutdown: shutdown_rx.clone(),
         session_ttl: Duration::from_secs(args.session_ttl_seconds),
+        dataplane_wait: Duration::from_secs(args.dataplane_wait_seconds),
         enrolment_ttl: Duration::from_secs(args.enrolment_ttl_seconds),
         body_limits: args.limits.bodies(),
         poll_slots: fleet_core::limits::PollSlots::new(args.limits.long_polls_per_agent()),

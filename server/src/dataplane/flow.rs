@@ -6,7 +6,7 @@
 //! write: ?transaction_id=T -> ops staged in T (fleet-core transactions)       -> 202
 //!        ?version=N        -> ops committed as version N+1 (409 when N is not the latest), the
 //!                             version applied to the cluster, then the rollout waited for
-//!                             within ROLLOUT_WAIT: every node runs it -> 200/201/204;
+//!                             within --dataplane-wait-seconds: every node runs it -> 200/201/204;
 //!                             a node refused it -> 400 naming the nodes; still rolling -> 202
 //!                             with Reload-ID (GET services/haproxy/reloads/{id} follows it)
 //!        nothing to change -> the success status, no new version
@@ -15,7 +15,6 @@
 //! `force_reload` is accepted and changes nothing: every commit is rolled out and waited for.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,9 +27,6 @@ use serde::Deserialize;
 
 use super::auth::Dp;
 use super::errors::{DpError, DpResult};
-
-/// How long a write waits for the nodes before it answers 202 with a reload id.
-pub(crate) const ROLLOUT_WAIT: Duration = Duration::from_secs(10);
 
 /// The query of reads.
 #[derive(Debug, Default, Deserialize)]
@@ -133,10 +129,10 @@ impl Dp {
         }
     }
 
-    /// Applies `version` to the cluster and waits for its rollout within [`ROLLOUT_WAIT`].
+    /// Applies `version` to the cluster and waits for its rollout within `--dataplane-wait-seconds`.
     pub(crate) async fn roll_out(&self, actor: &str, version: i64, created_at: i64) -> DpResult<Written> {
         self.state.desired.apply(actor, self.cluster_id, version).await?;
-        let rollout = fleet_core::dataplane::wait_rollout(&self.state.store, self.cluster_id, version, ROLLOUT_WAIT).await?;
+        let rollout = fleet_core::dataplane::wait_rollout(&self.state.store, self.cluster_id, version, self.state.dataplane_wait).await?;
         Ok(Written::Committed { version, created_at, rollout })
     }
 }

@@ -55,6 +55,8 @@ pub(crate) struct AppState {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// How long a session lasts.
     pub(crate) session_ttl: Duration,
+    /// How long a Data Plane API write waits for its rollout (`--dataplane-wait-seconds`).
+    pub(crate) dataplane_wait: Duration,
     /// How long an enrolment secret stays valid.
     pub(crate) enrolment_ttl: Duration,
     /// Request body limits ([`limits`]).

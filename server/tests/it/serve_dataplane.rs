@@ -7,7 +7,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::serve_support::{start, Db, Reply, Server, ADMIN_PASSWORD};
+use crate::serve_support::{fresh_postgres, start, start_on, Db, Reply, Server, ADMIN_PASSWORD};
 
 crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did, rules_binds_and_global);
 
@@ -213,7 +213,14 @@ async fn raw_and_transactions(db: Db) {
 }
 
 async fn commits_tell_what_nodes_did(db: Db) {
-    let Some(s) = start(db).await else { return };
+    let database = match db {
+        Db::Sqlite => None,
+        Db::Postgres => match fresh_postgres().await {
+            Some(url) => Some(url),
+            None => return,
+        },
+    };
+    let s = start_on(database, &["--dataplane-wait-seconds", "3"]);
     let admin = s.admin().await;
     let id = s.cluster(&admin, "edge").await;
     s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, BASE).await.expect(201);
@@ -254,7 +261,7 @@ async fn commits_tell_what_nodes_did(db: Db) {
     let body = json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000, "weight": 8});
     let (pending, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=2"), ADMIN, Some(body)).await;
     pending.expect(202);
-    assert!(started.elapsed() >= std::time::Duration::from_secs(9), "the bound was waited for");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3), "the bound (--dataplane-wait-seconds) was waited for");
     let reload = header(&headers, "reload-id");
     let (status, _) = dp(&s, Method::GET, &format!("/edge/v3/services/haproxy/reloads/{reload}"), ADMIN, None).await;
     assert_eq!(status.expect(200)["status"], "in_progress");
