@@ -117,6 +117,8 @@ async fn staged_apply_halts_on_the_canary_and_waits_for_a_good_version(db: Db) {
     let rollouts = s.get(&format!("/api/v1/clusters/{id}/rollouts"), &admin).await.expect(200);
     assert_eq!(rollouts.as_array().unwrap().len(), 3);
     assert_eq!(rollouts[0]["rollout_id"], good["rollout_id"]);
+    assert_eq!(s.get(&format!("/api/v1/clusters/{id}/rollouts?limit=1"), &admin).await.expect(200).as_array().unwrap().len(), 1);
+    assert_eq!(s.get(&format!("/api/v1/clusters/{id}/rollouts?limit=0"), &admin).await.expect(200).as_array().unwrap().len(), 1, "clamped");
 
     // Pause, resume, abort; refusals.
     let next = s.post(&apply, &admin, json!({"version": 1, "strategy": {"batches": {"size": 1}, "on_failure": "rollback"}})).await.expect(200);
@@ -132,6 +134,8 @@ async fn staged_apply_halts_on_the_canary_and_waits_for_a_good_version(db: Db) {
     assert_eq!(refused.status, 422);
     assert!(refused.json()["error"]["message"].as_str().unwrap().contains("strategy.batches needs exactly one of size and percent"), "{}", refused.json());
     assert_eq!(s.post(&apply, &admin, json!({"version": 2, "strategy": "some"})).await.status, 422);
+    assert_eq!(s.post(&format!("{apply}?wait=3601"), &admin, json!({"version": 2})).await.status, 422);
+    assert_eq!(s.post("/api/v1/clusters/424242/apply?wait=3601", &admin, json!({"version": 2})).await.status, 404);
 
     // The client: a staged apply that waits, then the rollout commands.
     let owned = (s.base.clone(), admin.clone());

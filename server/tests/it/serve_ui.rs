@@ -415,3 +415,33 @@ async fn the_rules_tab_lists_rules_and_changes_entries() {
     assert_eq!(page.status, 200);
     assert!(page.text.contains("bad") && !page.text.contains("Delete"), "{}", page.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_page_shows_the_rollout_with_its_stages_and_controls() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let admin = server.admin().await;
+    let cluster = server.cluster(&admin, "ro").await;
+    for name in ["n1", "n2"] {
+        server.agent(&admin, cluster, name).await;
+    }
+    server.post_text(&format!("/api/v1/clusters/{cluster}/import"), &admin, "backend app\n    server s1 10.0.0.1:80\n").await.expect(201);
+    let mut browser = Browser::new(&server);
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    let page = browser.get("/ui/clusters/ro").await;
+    assert!(page.text.contains("Staged apply of version 1") && !page.text.contains("Current rollout"), "{}", page.text);
+    let started = browser.post("/ui/clusters/ro/rollouts", &[("csrf", &page.csrf()), ("version", "1"), ("canary", "1"), ("batch_percent", "50"), ("pause", "0"), ("soak", "5"), ("max_failures", "0"), ("on_failure", "rollback")]).await;
+    assert_eq!(started.status, 303, "{}", started.text);
+    let page = browser.get(started.location()).await;
+    assert!(page.text.contains("started") && page.text.contains("Current rollout") && page.text.contains("on failure rollback"), "{}", page.text);
+    assert!(page.text.contains("data-stage=\"canary\"") && page.text.contains("data-stage=\"batch 1\"") && page.text.contains(">applying<") && page.text.contains(">pending<"), "{}", page.text);
+    let rid = server.get(&format!("/api/v1/clusters/{cluster}/rollouts"), &admin).await.expect(200)[0]["rollout_id"].as_i64().unwrap();
+    let paused = browser.post(&format!("/ui/clusters/ro/rollouts/{rid}/pause"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(paused.status, 303);
+    let page = browser.get(paused.location()).await;
+    assert!(page.text.contains(&format!("rollout {rid} is paused")) && page.text.contains("Resume"), "{}", page.text);
+    let aborted = browser.post(&format!("/ui/clusters/ro/rollouts/{rid}/abort"), &[("csrf", &page.csrf())]).await;
+    let page = browser.get(aborted.location()).await;
+    assert!(page.text.contains(&format!("rollout {rid} is aborted")) && !page.text.contains(">Pause<"), "{}", page.text);
+    let bad = browser.post("/ui/clusters/ro/rollouts", &[("csrf", &page.csrf()), ("version", "1"), ("canary", "0")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+}

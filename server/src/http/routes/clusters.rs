@@ -233,7 +233,7 @@ pub(crate) struct ApplyQuery {
 /// `agents` with each one's `outcome`), after its end with `?wait=`.
 #[utoipa::path(post, path = "/api/v1/clusters/{id}/apply", tag = "clusters", params(ClusterPath, ApplyQuery), request_body = ApplyRequest,
     responses((status = 200, description = "the desired version and its rollout", body = Applied),
-        (status = 422, description = "a strategy that does not check (the field is named)"),
+        (status = 422, description = "a strategy that does not check (the field is named), or a wait beyond 3600 s"),
         (status = 409, description = "another apply of the cluster won at the same moment")))]
 pub(crate) async fn apply(
     State(state): State<AppState>,
@@ -243,9 +243,15 @@ pub(crate) async fn apply(
     Json(body): Json<ApplyRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.user(Permission::Write)?;
+    let wait = query.wait.unwrap_or(0);
+    // An unknown cluster is a 404 before the query's and the body's rules.
+    state.store.cluster(path.id).await?;
+    if wait > super::rollouts::MAX_WAIT_SECONDS {
+        return Err(fleet_core::Error::invalid(format!("wait must be at most {} seconds, not {wait}", super::rollouts::MAX_WAIT_SECONDS)).into());
+    }
     let strategy = body.strategy.map(|s| s.strategy()).unwrap_or_default();
     let (info, rollout) = state.desired.start_rollout(&user.username, path.id, body.version, &strategy).await?;
-    let rollout = super::rollouts::settled(&state, rollout, query.wait.unwrap_or(0)).await?;
+    let rollout = super::rollouts::settled(&state, rollout, wait).await?;
     Ok(axum::Json(Applied { desired_version: info.number, sha256: info.sha256, rollout }))
 }
 

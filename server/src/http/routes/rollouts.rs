@@ -18,7 +18,7 @@ use crate::http::extract::{Path, Query};
 use crate::http::AppState;
 
 /// The longest `?wait=` (seconds).
-const MAX_WAIT_SECONDS: u64 = 3600;
+pub(crate) const MAX_WAIT_SECONDS: u64 = 3600;
 
 /// `rollout` once it ended, or as it stands after `wait` seconds (read every 250 ms; the
 /// server stopping ends the wait too).
