@@ -6,13 +6,15 @@
 //! write: ?transaction_id=T -> ops staged in T (fleet-core transactions)       -> 202
 //!        ?version=N        -> ops committed as version N+1 (409 when N is not the latest), the
 //!                             version applied to the cluster, then the rollout waited for
-//!                             within --dataplane-wait-seconds: every node runs it -> 200/201/204;
+//!                             within --dataplane-wait-seconds: every node runs it -> 202 with
+//!                             Reload-ID (upstream's answer), 200/201/204 with force_reload=true;
 //!                             a node refused it -> 400 naming the nodes; still rolling -> 202
 //!                             with Reload-ID (GET services/haproxy/reloads/{id} follows it)
-//!        nothing to change -> the success status, no new version
+//!        nothing to change -> the same statuses, no new version
 //! ```
 //!
-//! `force_reload` is accepted and changes nothing: every commit is rolled out and waited for.
+//! Every commit is rolled out and waited for, with or without `force_reload`: it only picks
+//! upstream's status for a finished rollout.
 
 use std::sync::Arc;
 
@@ -55,9 +57,9 @@ pub(crate) enum Written {
     /// Staged in a transaction based on this version.
     Staged { base: i64 },
     /// Nothing to change; the latest version stays.
-    Unchanged { version: i64 },
+    Unchanged { version: i64, created_at: Option<i64>, force_reload: bool },
     /// Committed as `version`, applied, and where the rollout stands.
-    Committed { version: i64, created_at: i64, rollout: Convergence },
+    Committed { version: i64, created_at: i64, rollout: Convergence, force_reload: bool },
 }
 
 impl Dp {
@@ -120,20 +122,24 @@ impl Dp {
                 }
                 let ops = plan(parsed.document())?;
                 if ops.is_empty() {
-                    return Ok(Written::Unchanged { version: latest });
+                    let created_at = match latest {
+                        0 => None,
+                        n => Some(store.version_info(self.cluster_id, n).await?.created_at),
+                    };
+                    return Ok(Written::Unchanged { version: latest, created_at, force_reload: query.force_reload });
                 }
                 let message = format!("Data Plane API: {what}");
                 let committed = store.edit((&user).into(), self.cluster_id, base, ops, &message).await?;
-                self.roll_out(&user.username, committed.version.number, committed.version.created_at).await
+                self.roll_out(&user.username, committed.version.number, committed.version.created_at, query.force_reload).await
             }
         }
     }
 
     /// Applies `version` to the cluster and waits for its rollout within `--dataplane-wait-seconds`.
-    pub(crate) async fn roll_out(&self, actor: &str, version: i64, created_at: i64) -> DpResult<Written> {
+    pub(crate) async fn roll_out(&self, actor: &str, version: i64, created_at: i64, force_reload: bool) -> DpResult<Written> {
         self.state.desired.apply(actor, self.cluster_id, version).await?;
         let rollout = fleet_core::dataplane::wait_rollout(&self.state.store, self.cluster_id, version, self.state.dataplane_wait).await?;
-        Ok(Written::Committed { version, created_at, rollout })
+        Ok(Written::Committed { version, created_at, rollout, force_reload })
     }
 }
 
@@ -192,19 +198,26 @@ pub(crate) enum Payload {
     Text(String),
 }
 
-/// The answer to a write: `done` (200, 201 or 204) with `body` when it is final and
-/// succeeded, 202 while the rollout goes on or inside a transaction, 400 when a node refused
-/// the version (see the module docs).
+/// The answer to a write: `done` (200, 201 or 204) with `body` when it is final, succeeded and
+/// `force_reload` was asked, else 202 (with a reload id outside transactions), 400 when a node
+/// refused the version (see the module docs).
 pub(crate) fn answer(written: Written, done: StatusCode, body: Payload) -> Response {
+    // Upstream's statuses: with force_reload the final one (200/201/204), else 202 and a
+    // reload id; either way a refusal seen within the wait is a 400, and a rollout still going
+    // on when the wait ends a 202.
     let (status, version, reload) = match &written {
         Written::Staged { base } => (StatusCode::ACCEPTED, *base, None),
-        Written::Unchanged { version } => (done, *version, None),
-        Written::Committed { version, created_at, rollout } => {
+        Written::Unchanged { version, force_reload: true, .. } => (done, *version, None),
+        Written::Unchanged { version, created_at, force_reload: false } => (StatusCode::ACCEPTED, *version, created_at.map(|at| reload_id(at, *version))),
+        Written::Committed { version, created_at, rollout, force_reload } => {
             let id = reload_id(*created_at, *version);
             if !rollout.finished() {
                 (StatusCode::ACCEPTED, *version, Some(id))
             } else if rollout.agents.is_empty() || rollout.succeeded() {
-                (done, *version, None)
+                match force_reload {
+                    true => (done, *version, None),
+                    false => (StatusCode::ACCEPTED, *version, Some(id)),
+                }
             } else {
                 let message = format!(
                     "version {version} was committed and applied, but not every node runs it ({}); GET services/haproxy/reloads/{id} follows it",

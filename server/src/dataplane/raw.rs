@@ -37,7 +37,6 @@ pub(crate) struct PostQuery {
     skip_version: bool,
     #[serde(default)]
     only_validate: bool,
-    #[allow(dead_code)]
     #[serde(default)]
     force_reload: bool,
     #[allow(dead_code)]
@@ -83,6 +82,6 @@ pub(crate) async fn post(dp: Dp, Query(query): Query<PostQuery>, Text(text): Tex
         (false, None) => return Err(DpError::bad_request("version or transaction not specified")),
     };
     let committed = store.replace((&user).into(), dp.cluster_id, base, &text, "Data Plane API: POST raw").await?;
-    let written = dp.roll_out(&user.username, committed.version.number, committed.version.created_at).await?;
+    let written = dp.roll_out(&user.username, committed.version.number, committed.version.created_at, query.force_reload).await?;
     Ok(flow::answer(written, StatusCode::CREATED, Payload::Text(text)))
 }

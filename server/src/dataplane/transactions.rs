@@ -90,16 +90,15 @@ pub(crate) async fn get(dp: Dp, Path((_, id)): Path<(String, String)>) -> DpResu
     Ok((headers, axum::Json(shown(&t, version))).into_response())
 }
 
-/// `?force_reload=` (accepted, changes nothing: every commit is rolled out and waited for).
+/// `?force_reload=`: 200 once the rollout succeeded, else 202 with a reload id (as upstream).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CommitQuery {
-    #[allow(dead_code)]
     #[serde(default)]
     force_reload: bool,
 }
 
 /// Commits the transaction as the next version and rolls it out.
-pub(crate) async fn commit(dp: Dp, Path((_, id)): Path<(String, String)>, Query(_query): Query<CommitQuery>) -> DpResult<Response> {
+pub(crate) async fn commit(dp: Dp, Path((_, id)): Path<(String, String)>, Query(query): Query<CommitQuery>) -> DpResult<Response> {
     let user = dp.user(Permission::Write)?.clone();
     let t = transaction(&dp, &id).await?;
     if t.state != TransactionState::Open {
@@ -108,7 +107,7 @@ pub(crate) async fn commit(dp: Dp, Path((_, id)): Path<(String, String)>, Query(
     let message = format!("Data Plane API: commit of transaction {id}");
     let committed = dp.state.store.commit_in((&user).into(), dp.cluster_id, t.id, &message).await?;
     let number = committed.version.number;
-    let written = dp.roll_out(&user.username, number, committed.version.created_at).await?;
+    let written = dp.roll_out(&user.username, number, committed.version.created_at, query.force_reload).await?;
     let body = json!({"id": id, "_version": number, "status": "success"});
     Ok(flow::answer(written, StatusCode::OK, Payload::Json(body)))
 }

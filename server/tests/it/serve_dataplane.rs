@@ -62,14 +62,14 @@ async fn basic_auth_and_errors(db: Db) {
         s.post("/api/v1/users", &admin, body).await.expect(201);
     }
     let op = ("edgeop", "glacier-tuba-quarry");
-    let raw = s.client.post(s.url("/dataplane/edge/v3/services/haproxy/configuration/raw?skip_version=true")).basic_auth(op.0, Some(op.1)).body(BASE).send().await.unwrap();
+    let raw = s.client.post(s.url("/dataplane/edge/v3/services/haproxy/configuration/raw?skip_version=true&force_reload=true")).basic_auth(op.0, Some(op.1)).body(BASE).send().await.unwrap();
     assert_eq!(raw.status(), 201, "{}", raw.text().await.unwrap());
     let (theirs, _) = dp(&s, Method::GET, &format!("/{other}/v3/services/haproxy/configuration/backends"), op, None).await;
     assert_eq!(theirs.expect(403)["code"], 403);
     let viewer = ("edgeview", "glacier-tuba-quarry");
     let (read, _) = dp(&s, Method::GET, "/edge/v3/services/haproxy/configuration/backends", viewer, None).await;
     assert_eq!(read.expect(200)[0]["name"], "app");
-    let (refused, _) = dp(&s, Method::DELETE, "/edge/v3/services/haproxy/configuration/backends/app?version=1", viewer, None).await;
+    let (refused, _) = dp(&s, Method::DELETE, "/edge/v3/services/haproxy/configuration/backends/app?version=1&force_reload=true", viewer, None).await;
     assert_eq!(refused.expect(403)["code"], 403);
 
     // An API token is a password too (what an account with a second factor uses).
@@ -96,11 +96,11 @@ async fn backends_and_servers_losslessly(db: Db) {
     // A backend and a server created through the surface: version 2 and 3, and the diff from
     // 1 to 3 is exactly their lines, added.
     let body = json!({"name": "api", "mode": "http", "balance": {"algorithm": "leastconn"}, "connect_timeout": 3000});
-    let (created, headers) = dp(&s, Method::POST, &format!("{config}/backends?version=1"), ADMIN, Some(body.clone())).await;
+    let (created, headers) = dp(&s, Method::POST, &format!("{config}/backends?version=1&force_reload=true"), ADMIN, Some(body.clone())).await;
     assert_eq!(created.expect(201), body, "no nodes: the commit is final at once");
     assert_eq!(header(&headers, "configuration-version"), "2");
     let server = json!({"name": "api1", "address": "10.0.1.1", "port": 8080, "check": "enabled", "weight": 10});
-    let (created, _) = dp(&s, Method::POST, &format!("{config}/backends/api/servers?version=2"), ADMIN, Some(server)).await;
+    let (created, _) = dp(&s, Method::POST, &format!("{config}/backends/api/servers?version=2&force_reload=true"), ADMIN, Some(server)).await;
     created.expect(201);
     let v3 = s.get(&format!("/api/v1/clusters/{id}/config?version=3"), &admin).await.text;
     let added = "\nbackend api\n    mode http\n    balance leastconn\n    timeout connect 3000\n    server api1 10.0.1.1:8080 check weight 10\n";
@@ -114,26 +114,26 @@ async fn backends_and_servers_losslessly(db: Db) {
     // A PUT of web1 with one field changed rewrites only that server's words; the same body
     // again changes nothing (no new version).
     let body = json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000, "weight": 5});
-    let (replaced, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=3"), ADMIN, Some(body.clone())).await;
+    let (replaced, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=3&force_reload=true"), ADMIN, Some(body.clone())).await;
     replaced.expect(200);
     assert_eq!(header(&headers, "configuration-version"), "4");
     let v4 = s.get(&format!("/api/v1/clusters/{id}/config?version=4"), &admin).await.text;
     assert_eq!(v4, v3.replace("check inter 2s   # first", "check inter 2s weight 5   # first"));
-    let (again, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=4"), ADMIN, Some(body)).await;
+    let (again, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=4&force_reload=true"), ADMIN, Some(body)).await;
     again.expect(200);
     assert_eq!(header(&headers, "configuration-version"), "4", "nothing to change, no version");
 
     // Upstream's statuses: a stale version 409, a taken name 409, a missing one 404, no
     // version nor transaction 400, a field this surface cannot write 400.
-    let (stale, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api?version=1"), ADMIN, None).await;
+    let (stale, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api?version=1&force_reload=true"), ADMIN, None).await;
     assert!(stale.expect(409)["message"].as_str().unwrap().contains("version mismatch"), "{}", stale.text);
-    let (taken, _) = dp(&s, Method::POST, &format!("{config}/backends?version=4"), ADMIN, Some(json!({"name": "app"}))).await;
+    let (taken, _) = dp(&s, Method::POST, &format!("{config}/backends?version=4&force_reload=true"), ADMIN, Some(json!({"name": "app"}))).await;
     taken.expect(409);
     let (gone, _) = dp(&s, Method::GET, &format!("{config}/backends/app/servers/nope"), ADMIN, None).await;
     gone.expect(404);
     let (unversioned, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api"), ADMIN, None).await;
     unversioned.expect(400);
-    let (unsupported, _) = dp(&s, Method::POST, &format!("{config}/backends?version=4"), ADMIN, Some(json!({"name": "x", "cookie": {"name": "S"}}))).await;
+    let (unsupported, _) = dp(&s, Method::POST, &format!("{config}/backends?version=4&force_reload=true"), ADMIN, Some(json!({"name": "x", "cookie": {"name": "S"}}))).await;
     assert!(unsupported.expect(400)["message"].as_str().unwrap().contains("cookie"));
 
     // Frontends and defaults read the same text.
@@ -144,12 +144,22 @@ async fn backends_and_servers_losslessly(db: Db) {
 
     // Deleting the server and the backend removes their lines (the blank line the create put
     // before the section stays with the section above it).
-    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api/servers/api1?version=4"), ADMIN, None).await;
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api/servers/api1?version=4&force_reload=true"), ADMIN, None).await;
     deleted.expect(204);
-    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api?version=5"), ADMIN, None).await;
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/backends/api?version=5&force_reload=true"), ADMIN, None).await;
     deleted.expect(204);
     let v6 = s.get(&format!("/api/v1/clusters/{id}/config?version=6"), &admin).await.text;
     assert_eq!(v6, v4.replace(added, "\n"));
+
+    // Without force_reload, upstream's answer: 202 and a reload id, here once the rollout is done.
+    let (accepted, headers) = dp(&s, Method::POST, &format!("{config}/backends?version=6"), ADMIN, Some(json!({"name": "tmp"}))).await;
+    accepted.expect(202);
+    let reload = header(&headers, "reload-id");
+    assert!(reload.ends_with("-7"), "{headers:?}");
+    let (status, _) = dp(&s, Method::GET, &format!("/edge/v3/services/haproxy/reloads/{reload}"), ADMIN, None).await;
+    assert_eq!(status.expect(200)["status"], "succeeded", "a cluster without nodes has nothing to wait for");
+    let (gone, _) = dp(&s, Method::DELETE, &format!("{config}/backends/tmp?version=7"), ADMIN, None).await;
+    gone.expect(202);
 }
 
 async fn raw_and_transactions(db: Db) {
@@ -167,18 +177,18 @@ async fn raw_and_transactions(db: Db) {
     assert_eq!(checked.status(), 202);
     let refused = post_raw("only_validate=true", "backend x\n    balance nonsense-algo\n").await.unwrap();
     assert_eq!(refused.status(), 400);
-    let stored = post_raw("version=0", BASE).await.unwrap();
+    let stored = post_raw("version=0&force_reload=true", BASE).await.unwrap();
     assert_eq!((stored.status().as_u16(), header(stored.headers(), "configuration-version")), (201, "1".to_string()));
     assert_eq!(stored.text().await.unwrap(), BASE);
-    assert_eq!(post_raw("version=0", BASE).await.unwrap().status(), 409, "version mismatch");
+    assert_eq!(post_raw("version=0&force_reload=true", BASE).await.unwrap().status(), 409, "version mismatch");
     let (raw, headers) = dp(&s, Method::GET, &format!("{root}/configuration/raw"), ADMIN, None).await;
     assert_eq!((raw.status.as_u16(), raw.text.as_str(), header(&headers, "configuration-version")), (200, BASE, "1".to_string()));
 
     // A transaction: begin on 1, stage two writes (202, nothing committed yet), read them
     // inside it, commit as version 2.
-    let (stale, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=0"), ADMIN, None).await;
+    let (stale, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=0&force_reload=true"), ADMIN, None).await;
     stale.expect(409);
-    let (begun, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=1"), ADMIN, None).await;
+    let (begun, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=1&force_reload=true"), ADMIN, None).await;
     let begun = begun.expect(201);
     assert_eq!((begun["_version"].clone(), begun["status"].clone()), (json!(1), json!("in_progress")));
     let tid = begun["id"].as_str().unwrap().to_string();
@@ -193,7 +203,7 @@ async fn raw_and_transactions(db: Db) {
     outside.expect(404);
     let (listed, _) = dp(&s, Method::GET, &format!("{root}/transactions"), ADMIN, None).await;
     assert_eq!(listed.expect(200).as_array().unwrap().len(), 1);
-    let (committed, headers) = dp(&s, Method::PUT, &format!("{root}/transactions/{tid}"), ADMIN, None).await;
+    let (committed, headers) = dp(&s, Method::PUT, &format!("{root}/transactions/{tid}?force_reload=true"), ADMIN, None).await;
     assert_eq!(committed.expect(200)["status"], "success");
     assert_eq!(header(&headers, "configuration-version"), "2");
     let (raw, _) = dp(&s, Method::GET, &format!("{root}/configuration/raw"), ADMIN, None).await;
@@ -202,7 +212,7 @@ async fn raw_and_transactions(db: Db) {
     assert_eq!(closed.expect(200)["status"], "success");
 
     // Discarded transactions are gone; an unknown transaction_id on a write is a 400.
-    let (begun, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=2"), ADMIN, None).await;
+    let (begun, _) = dp(&s, Method::POST, &format!("{root}/transactions?version=2&force_reload=true"), ADMIN, None).await;
     let tid = begun.expect(201)["id"].as_str().unwrap().to_string();
     let (deleted, _) = dp(&s, Method::DELETE, &format!("{root}/transactions/{tid}"), ADMIN, None).await;
     assert_eq!(deleted.status, 204);
@@ -246,7 +256,7 @@ async fn commits_tell_what_nodes_did(db: Db) {
         })
     };
     let body = json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000, "weight": 7});
-    let (refused, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=1"), ADMIN, Some(body)).await;
+    let (refused, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=1&force_reload=true"), ADMIN, Some(body)).await;
     watcher.await.unwrap();
     let message = refused.expect(400)["message"].as_str().unwrap().to_string();
     assert!(message.contains("node-a: rejected: haproxy -c: unknown keyword"), "{message}");
@@ -259,7 +269,7 @@ async fn commits_tell_what_nodes_did(db: Db) {
     // A node that does not answer within the bound: 202 and a reload still in progress.
     let started = std::time::Instant::now();
     let body = json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000, "weight": 8});
-    let (pending, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=2"), ADMIN, Some(body)).await;
+    let (pending, headers) = dp(&s, Method::PUT, &format!("{config}/backends/app/servers/web1?version=2&force_reload=true"), ADMIN, Some(body)).await;
     pending.expect(202);
     assert!(started.elapsed() >= std::time::Duration::from_secs(3), "the bound (--dataplane-wait-seconds) was waited for");
     let reload = header(&headers, "reload-id");
@@ -291,19 +301,19 @@ async fn rules_binds_and_global(db: Db) {
     let (rules, _) = dp(&s, Method::GET, &format!("{config}/frontends/www/http_request_rules"), ADMIN, None).await;
     let rules = rules.expect(200);
     assert_eq!(rules[0], json!({"type": "deny", "cond": "if", "cond_test": "{ src 10.0.0.0/8 }"}));
-    let (added, _) = dp(&s, Method::POST, &format!("{config}/frontends/www/http_request_rules/0?version=1"), ADMIN, Some(json!({"type": "set-header", "hdr_name": "X-Env", "hdr_format": "prod"}))).await;
+    let (added, _) = dp(&s, Method::POST, &format!("{config}/frontends/www/http_request_rules/0?version=1&force_reload=true"), ADMIN, Some(json!({"type": "set-header", "hdr_name": "X-Env", "hdr_format": "prod"}))).await;
     added.expect(201);
     assert_eq!(text(2).await, RULES.replace("    http-request deny", "    http-request set-header X-Env prod\n    http-request deny"));
     let body = json!({"type": "deny", "deny_status": 403, "cond": "if", "cond_test": "{ src 10.0.0.0/16 }"});
-    let (replaced, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/1?version=2"), ADMIN, Some(body)).await;
+    let (replaced, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/1?version=2&force_reload=true"), ADMIN, Some(body)).await;
     replaced.expect(200);
     assert_eq!(text(3).await, text(2).await.replace("deny if { src 10.0.0.0/8 }   # bad net", "deny deny_status 403 if { src 10.0.0.0/16 }   # bad net"));
-    let (same, headers) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/2?version=3"), ADMIN, Some(rules[1].clone())).await;
+    let (same, headers) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/2?version=3&force_reload=true"), ADMIN, Some(rules[1].clone())).await;
     same.expect(200);
     assert_eq!(header(&headers, "configuration-version"), "3");
-    let (lossy, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/2?version=3"), ADMIN, Some(json!({"type": "deny"}))).await;
+    let (lossy, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/http_request_rules/2?version=3&force_reload=true"), ADMIN, Some(json!({"type": "deny"}))).await;
     assert!(lossy.expect(400)["message"].as_str().unwrap().contains("does not map"), "{}", lossy.text);
-    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/frontends/www/http_request_rules/0?version=3"), ADMIN, None).await;
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/frontends/www/http_request_rules/0?version=3&force_reload=true"), ADMIN, None).await;
     deleted.expect(204);
 
     // ACLs and backend switching rules.
@@ -317,9 +327,9 @@ async fn rules_binds_and_global(db: Db) {
     // Binds by name: one added after the last, one changed in place.
     let (binds, _) = dp(&s, Method::GET, &format!("{config}/frontends/www/binds"), ADMIN, None).await;
     assert_eq!(binds.expect(200), json!([{"name": "plain", "address": "", "port": 80}]));
-    let (added, _) = dp(&s, Method::POST, &format!("{config}/frontends/www/binds?version=4"), ADMIN, Some(json!({"name": "alt", "address": "127.0.0.1", "port": 8081}))).await;
+    let (added, _) = dp(&s, Method::POST, &format!("{config}/frontends/www/binds?version=4&force_reload=true"), ADMIN, Some(json!({"name": "alt", "address": "127.0.0.1", "port": 8081}))).await;
     added.expect(201);
-    let (changed, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/binds/plain?version=5"), ADMIN, Some(json!({"name": "plain", "address": "", "port": 8080}))).await;
+    let (changed, _) = dp(&s, Method::PUT, &format!("{config}/frontends/www/binds/plain?version=5&force_reload=true"), ADMIN, Some(json!({"name": "plain", "address": "", "port": 8080}))).await;
     changed.expect(200);
     assert_eq!(text(6).await, text(4).await.replace("    bind :80 name plain   # clear\n", "    bind :8080 name plain   # clear\n    bind 127.0.0.1:8081 name alt\n"));
 
@@ -329,7 +339,7 @@ async fn rules_binds_and_global(db: Db) {
     assert_eq!(global, json!({"daemon": true, "nbthread": 4, "stats_timeout": 30000}));
     let mut body = global.as_object().unwrap().clone();
     body.insert("nbthread".into(), json!(2));
-    let (put, _) = dp(&s, Method::PUT, &format!("{config}/global?version=6"), ADMIN, Some(Value::Object(body))).await;
+    let (put, _) = dp(&s, Method::PUT, &format!("{config}/global?version=6&force_reload=true"), ADMIN, Some(Value::Object(body))).await;
     put.expect(200);
     assert_eq!(text(7).await, text(6).await.replace("nbthread 4", "nbthread 2"));
     let (resolvers, _) = dp(&s, Method::GET, &format!("{config}/resolvers/dns"), ADMIN, None).await;

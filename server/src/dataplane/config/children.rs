@@ -6,7 +6,7 @@ use axum::response::Response;
 use fleet_core::dataplane::{self, RuleKind};
 use serde_json::{Map, Value};
 
-use super::at_version;
+use super::{at_version, params_first, BIND_OWN};
 use crate::dataplane::auth::Dp;
 use crate::dataplane::errors::{DpError, DpResult};
 use crate::dataplane::extract::{Json, Object, Path, Query};
@@ -89,13 +89,13 @@ pub(crate) async fn delete((parent, kind): Rules, dp: Dp, Path((_, name, index))
 /// The binds of a frontend.
 pub(crate) async fn list_binds(dp: Dp, Path((_, name)): Path<(String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
     let (version, parsed) = dp.read_doc(&query).await?;
-    Ok(at_version(version, dataplane::binds(parsed.document(), &dataplane::parent("frontend", &name))?))
+    Ok(at_version(version, params_first(Value::Array(dataplane::binds(parsed.document(), &dataplane::parent("frontend", &name))?), BIND_OWN)))
 }
 
 /// One bind, by name.
 pub(crate) async fn get_bind(dp: Dp, Path((_, name, bind)): Path<(String, String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
     let (version, parsed) = dp.read_doc(&query).await?;
-    Ok(at_version(version, dataplane::bind(parsed.document(), &dataplane::parent("frontend", &name), &bind)?))
+    Ok(at_version(version, params_first(dataplane::bind(parsed.document(), &dataplane::parent("frontend", &name), &bind)?, BIND_OWN)))
 }
 
 /// Adds a bind after the frontend's last one.

@@ -5,7 +5,7 @@ use axum::response::Response;
 use fleet_core::dataplane;
 use serde_json::Value;
 
-use super::at_version;
+use super::{at_version, params_first, SERVER_OWN};
 use crate::dataplane::auth::Dp;
 use crate::dataplane::errors::DpResult;
 use crate::dataplane::extract::{Object, Path, Query};
@@ -14,13 +14,13 @@ use crate::dataplane::flow::{answer, Payload, ReadQuery, WriteQuery};
 /// The servers of a backend.
 pub(crate) async fn list(dp: Dp, Path((_, parent)): Path<(String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
     let (version, parsed) = dp.read_doc(&query).await?;
-    Ok(at_version(version, dataplane::servers(parsed.document(), &parent)?))
+    Ok(at_version(version, params_first(Value::Array(dataplane::servers(parsed.document(), &parent)?), SERVER_OWN)))
 }
 
 /// One server.
 pub(crate) async fn get(dp: Dp, Path((_, parent, name)): Path<(String, String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
     let (version, parsed) = dp.read_doc(&query).await?;
-    Ok(at_version(version, dataplane::server(parsed.document(), &parent, &name)?))
+    Ok(at_version(version, params_first(dataplane::server(parsed.document(), &parent, &name)?, SERVER_OWN)))
 }
 
 /// Adds a server after the backend's last one.
