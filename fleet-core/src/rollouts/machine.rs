@@ -448,6 +448,10 @@ impl Rollout {
             return self.touched(events, now);
         }
         let ratio = self.strategy.min_server_up_ratio;
+        // `all` without soak or ratio is what an apply always was: done when every agent runs the
+        // version. Health is judged only when asked for (a stage to soak, a ratio), so a node
+        // whose HAProxy has no runtime API the agent reaches still completes a plain apply.
+        let check_health = !self.strategy.is_all() || self.strategy.soak_seconds > 0 || ratio.is_some();
         let mut settled = true;
         for agent in self.agents.iter_mut().filter(|a| a.stage == index) {
             if matches!(agent.outcome, AgentOutcome::Removed) || agent.outcome.is_failure() {
@@ -480,7 +484,7 @@ impl Rollout {
                     continue;
                 }
             }
-            match unhealthy(&seen, ratio) {
+            match unhealthy(&seen, ratio).filter(|_| check_health) {
                 None => agent.unhealthy_since = None,
                 Some(why) => {
                     let since = *agent.unhealthy_since.get_or_insert(now);
@@ -706,6 +710,18 @@ mod tests {
         assert_eq!(r.state, RolloutState::Aborted);
         assert!(r.abort("again", 2_400).is_err());
         assert!(r.resume(2_400).unwrap_err().to_string().contains("is aborted, not paused"));
+    }
+
+    #[test]
+    fn a_plain_apply_is_done_when_every_agent_runs_the_version() {
+        let agents: Vec<(i64, String)> = (1..=2).map(|i| (i, format!("n{i}"))).collect();
+        let mut r = Rollout::new(8, 1, 3, Some(2), Strategy::default(), &agents, "admin", 1_000);
+        let seen = Observation { haproxy_running: false, server_up_ratio: None, ..well(3) };
+        r.step(|_| Some(seen.clone()), 2_000);
+        assert_eq!(r.state, RolloutState::Succeeded, "no health asked for: {r:?}");
+        let mut soaked = Rollout::new(9, 1, 3, Some(2), Strategy { soak_seconds: 1, ..Strategy::default() }, &agents, "admin", 1_000);
+        soaked.step(|_| Some(seen.clone()), 2_000);
+        assert_eq!((soaked.state, soaked.agents[0].unhealthy_since), (RolloutState::Running, Some(2_000)), "a soak asks for health");
     }
 
     #[test]
