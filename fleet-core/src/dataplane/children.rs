@@ -30,7 +30,8 @@ fn section<'d>(doc: &'d Document, parent: &SectionRef) -> Result<&'d Section> {
     doc.sections()
         .iter()
         .find(|s| *s.kind() == kind && s.name().as_deref() == parent.name.as_deref())
-        .ok_or_else(|| Error::not_found(format!("{} {}", parent.kind, parent.name.as_deref().unwrap_or_default())))
+        // Upstream's "parent does not exist" is a bad request, not a missing resource.
+        .ok_or_else(|| Error::invalid(format!("parent {} {} does not exist", parent.kind, parent.name.as_deref().unwrap_or_default())))
 }
 
 fn lines<'d>(doc: &'d Document, parent: &SectionRef, keyword: &'d str) -> Result<Vec<&'d Line>> {

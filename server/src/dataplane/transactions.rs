@@ -101,11 +101,18 @@ pub(crate) struct CommitQuery {
 pub(crate) async fn commit(dp: Dp, Path((_, id)): Path<(String, String)>, Query(query): Query<CommitQuery>) -> DpResult<Response> {
     let user = dp.user(Permission::Write)?.clone();
     let t = transaction(&dp, &id).await?;
-    if t.state != TransactionState::Open {
-        return Err(DpError::bad_request(format!("transaction {id} is {}", t.state)));
+    // An outdated transaction (another commit won since it began) is upstream's 406.
+    let outdated = || DpError::new(StatusCode::NOT_ACCEPTABLE, format!("transaction {id} is outdated and cannot be committed"));
+    match t.state {
+        TransactionState::Open => {}
+        TransactionState::Outdated => return Err(outdated()),
+        state => return Err(DpError::bad_request(format!("transaction {id} is {state}"))),
     }
     let message = format!("Data Plane API: commit of transaction {id}");
-    let committed = dp.state.store.commit_in((&user).into(), dp.cluster_id, t.id, &message).await?;
+    let committed = match dp.state.store.commit_in((&user).into(), dp.cluster_id, t.id, &message).await {
+        Err(fleet_core::Error::Outdated { .. }) => return Err(outdated()),
+        other => other?,
+    };
     let number = committed.version.number;
     let written = dp.roll_out(&user.username, number, committed.version.created_at, query.force_reload).await?;
     let body = json!({"id": id, "_version": number, "status": "success"});
