@@ -523,7 +523,8 @@ async fn side_loop(
                 // systemd mode: no child to follow; health as of this round.
                 keepalived.write_track(driver.is_running().await);
             }
-            (runtime_summary(&driver).await, served_certificates(&driver).await)
+            let configs = pipeline.load_list(pipeline.running_manifest().as_ref()).configs;
+            (runtime_summary(&driver).await, served_certificates(&driver).await, rule_hits(&driver, &configs).await)
         };
         let keepalived_report = match &pipeline.keepalived {
             Some(keepalived) => {
@@ -543,7 +544,7 @@ async fn side_loop(
                 None
             }
         };
-        let (summary, certificates) = summary;
+        let (summary, certificates, rule_hits) = summary;
         let (summary, stats) = summary.unzip();
         let mut facts = facts.clone();
         if let (Some(object), Some(summary)) = (facts.as_object_mut(), summary) {
@@ -568,6 +569,7 @@ async fn side_loop(
             heartbeat_seconds: Some(interval.as_secs()),
             drift: drift_report,
             stats,
+            rule_hits,
         };
         match client.heartbeat(&heartbeat).await {
             Ok(answer) => {
@@ -592,6 +594,19 @@ async fn runtime_summary(driver: &Driver) -> Option<(RuntimeSummary, StatsSample
     let info = driver.runtime("show info").await.ok()?;
     let stat = driver.runtime("show stat").await.ok()?;
     Some((RuntimeSummary::from_show(&info, &stat), sample_from_show(&info, &stat)))
+}
+
+/// Each rate-limit rule's table in the running configuration (`show table fleet_rl_<rule>`,
+/// [`fleet_core::rules::hits`]); `None` when the runtime API does not answer.
+async fn rule_hits(driver: &Driver, configs: &[std::path::PathBuf]) -> Option<Vec<fleet_core::rules::RuleHits>> {
+    use fleet_core::rules::hits;
+    let limits: Vec<(String, u64)> = configs.iter().filter_map(|path| std::fs::read_to_string(path).ok()).flat_map(|text| hits::rate_limits(&text)).collect();
+    let mut out = Vec::with_capacity(limits.len());
+    for (rule, limit) in limits {
+        let answer = driver.runtime(&hits::show_table_command(&rule)).await.ok()?;
+        out.push(hits::from_show_table(&rule, limit, &answer));
+    }
+    Some(out)
 }
 
 /// What HAProxy serves (`show ssl cert`, then `show ssl cert <file>` for each), for the

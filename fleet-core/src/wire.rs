@@ -279,6 +279,10 @@ pub struct Heartbeat {
     /// history ([`crate::monitor::stats`]); none when HAProxy's CLI did not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<crate::monitor::stats::StatsSample>,
+    /// Each rate-limit rule's table now (`show table fleet_rl_<rule>`, [`crate::rules::hits`]);
+    /// none keeps the stored figures (older agents, or HAProxy's CLI not reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_hits: Option<Vec<crate::rules::RuleHits>>,
 }
 
 /// The server's answer to a heartbeat: what it asks the agent to measure for the next one, and

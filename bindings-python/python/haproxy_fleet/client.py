@@ -1244,6 +1244,12 @@ class Client:
         """One traffic rule: ``{"name", "kind", "frontends", "priority", "enabled", "dry_run", ...kind fields}``."""
         return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/rules/{_quote(name)}"))
 
+    def rule_hits(self, cluster: ClusterRef, name: str) -> list[dict[str, Any]]:
+        """Each node's latest reading of a rate-limit rule's stick table, sent with its agent's
+        heartbeat: ``[{"agent", "measured_at" (Unix ms), "rule", "tracked", "over_limit",
+        "max_rate"}]``; ``[]`` for the other kinds (HAProxy 2.6 counts them only per frontend)."""
+        return _objects(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/rules/{_quote(name)}/hits"))
+
     def create_rule(self, cluster: ClusterRef, rule: Mapping[str, Any], *, apply: bool = True) -> dict[str, Any]:
         """Adds a traffic rule, e.g. ``{"name": "api", "kind": "rate_limit", "frontends": ["fe"],
         "limit": 10, "period_seconds": 10, "deny_status": 429}`` or ``{"name": "bad", "kind":

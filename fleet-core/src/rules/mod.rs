@@ -23,11 +23,13 @@
 //! `default_backend` are evaluated after every `http-request` rule, wherever they are written.
 
 pub mod geo;
+pub mod hits;
 pub mod place;
 pub mod render;
 pub mod spec;
 
 pub use geo::{csv_to_map, GeoError};
+pub use hits::{NodeHits, RuleHits};
 pub use place::{with_rules, without_rules, GENERATED_DIR};
 pub use spec::{
     BodySizeLimit, Custom, Geo, HeaderAction, HeaderFilter, IpList, MatchKind, MethodAllow, PathFilter, PathMatch, RateLimit, Rule,

@@ -41,6 +41,7 @@ mod mfa;
 mod notify;
 mod answers;
 mod renewals;
+mod rule_hits;
 mod rules;
 mod rollouts;
 mod runtime;

@@ -6,13 +6,13 @@
 use fleet_core::bundle::{Bundle, BundleFile, BundlePath, FileKind};
 use fleet_core::candidate::{check_bundle, haproxy_check_bundle};
 use fleet_core::haproxy_check::HaproxyChecker;
-use fleet_core::rules::{with_rules, without_rules, Rule};
+use fleet_core::rules::{with_rules, without_rules, Rule, RuleHits};
 use fleet_core::{Actor, ClusterSettings, Error, Role};
 use serde_json::json;
 
 use crate::support::Harness;
 
-crate::store_tests!(rules_make_versions_and_leave_the_text_as_it_was);
+crate::store_tests!(rules_make_versions_and_leave_the_text_as_it_was, rule_hits_keep_each_nodes_latest_reading);
 
 /// The operator's text, with a comment and a tab (HAProxy 2.6 refuses a file without a final newline).
 const TEXT: &str = "global\n    log stderr local0 notice\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n\
@@ -125,4 +125,35 @@ async fn rules_make_versions_and_leave_the_text_as_it_was(h: Harness) {
     let last = s.latest_version(cluster).await.unwrap().unwrap().info.number;
     assert_eq!(s.bundle(cluster, last).await.unwrap(), bundle());
     assert!(s.rules(cluster).await.unwrap().is_empty());
+}
+
+/// Rule hits: each agent's latest reading per rule, replaced whole by its next heartbeat's,
+/// served by agent name with the time it was received; 404 for an unknown rule.
+async fn rule_hits_keep_each_nodes_latest_reading(h: Harness) {
+    let s = &h.store;
+    let actor = Actor::new("alice", Role::Operator);
+    let pool = s.create_pool("admin", "prod", "").await.unwrap();
+    let cluster = s.create_cluster("admin", "edge", pool.id, ClusterSettings::default()).await.unwrap().id;
+    s.import_bundle(actor, cluster, &bundle(), "v1").await.unwrap();
+    s.create_rule(actor, cluster, &every_kind()[0]).await.unwrap();
+    let mut agents = Vec::new();
+    for name in ["node-b", "node-a"] {
+        let (_, secret) = s.create_enrolment("admin", cluster, name, vec![], 60_000).await.unwrap();
+        agents.push(s.enrol(&secret, None, "host", json!({})).await.unwrap().0.id);
+    }
+    let reading = |rule: &str, tracked, over_limit, max_rate| RuleHits { rule: rule.into(), tracked, over_limit, max_rate };
+    assert!(s.rule_hits(cluster, "rl").await.unwrap().is_empty(), "nothing measured yet");
+    s.record_rule_hits(agents[0], &[reading("rl", 3, 1, 11), reading("gone", 1, 0, 1)]).await.unwrap();
+    let first = s.now();
+    h.clock.advance(5_000);
+    s.record_rule_hits(agents[1], &[reading("rl", 2, 0, 4)]).await.unwrap();
+    let shown = s.rule_hits(cluster, "rl").await.unwrap();
+    let seen: Vec<_> = shown.iter().map(|n| (n.agent.as_str(), n.hits.tracked, n.hits.over_limit, n.hits.max_rate, n.measured_at)).collect();
+    assert_eq!(seen, [("node-a", 2, 0, 4, first + 5_000), ("node-b", 3, 1, 11, first)], "by agent name");
+    // The next reading replaces the agent's previous ones, a u64 beyond i64 is clamped.
+    s.record_rule_hits(agents[0], &[reading("rl", u64::MAX, 0, 0)]).await.unwrap();
+    let shown = s.rule_hits(cluster, "rl").await.unwrap();
+    assert_eq!(shown[1].hits.tracked, i64::MAX as u64);
+    assert_eq!(shown[1].measured_at, first + 5_000);
+    assert!(matches!(s.rule_hits(cluster, "gone").await, Err(Error::NotFound(_))), "not a rule of the cluster");
 }

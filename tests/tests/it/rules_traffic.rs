@@ -168,6 +168,22 @@ fn rate_limits_count_per_rule_and_pass_again_after_the_window() {
     assert!(per_key.contains("key=k1") && !per_key.contains("127.0.0"), "{per_key}");
     assert!(window.elapsed() < Duration::from_secs(10), "all within the window: {:?}", window.elapsed());
 
+    // Hits per rule, as the agent read the tables for its next heartbeat (every 1 s): two
+    // sources tracked by per_source (127.0.0.6 and 127.0.0.8; 127.0.0.7 made one request too),
+    // one of them (127.0.0.6, at 11) over the limit of 10 while its window lasts.
+    let hits = |rule: &str| server.get(&format!("/api/v1/clusters/{cluster}/rules/{rule}/hits"));
+    let mut seen = Value::Null;
+    let took = wait_until("the per_source hits in the API", Duration::from_secs(5), || {
+        seen = hits("per_source");
+        seen[0]["over_limit"] == json!(1)
+    });
+    eprintln!("per-rule hits in the API {took:?} after the requests: {seen}");
+    assert_eq!(seen.as_array().map(Vec::len), Some(1), "one node: {seen}");
+    assert_eq!((seen[0]["rule"].clone(), seen[0]["tracked"].clone(), seen[0]["max_rate"].clone()), (json!("per_source"), json!(3), json!(11)), "{seen}");
+    assert!(seen[0]["measured_at"].as_i64().is_some() && seen[0]["agent"].is_string(), "{seen}");
+    let keyed_hits = hits("per_key");
+    assert_eq!((keyed_hits[0]["tracked"].clone(), keyed_hits[0]["over_limit"].clone(), keyed_hits[0]["max_rate"].clone()), (json!(1), json!(1), json!(4)), "{keyed_hits}");
+
     // After the window, 127.0.0.6 passes again. Requests made while waiting would count (a denied
     // request is tracked too), so the wait watches the table: its entry for 127.0.0.6 expires
     // `period_seconds` after its last request.
@@ -251,6 +267,7 @@ fn the_client_adds_lists_changes_and_removes_rules() {
     run(&["rule", "add", "rulesweb", "geo", "geo_block", "--entry", "ZZ"]).ok();
     let shown = run(&["rule", "show", "rulesweb", "geo"]).ok().json();
     assert_eq!(shown["map"], "geo/countries.map");
+    assert_eq!(shown["hits"], json!([]), "no per-rule counter for a geo rule (only rate limits have tables): {shown}");
 
     for name in ["api", "bad", "geo"] {
         run(&["rule", "rm", "rulesweb", name]).ok();

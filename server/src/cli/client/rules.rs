@@ -137,7 +137,11 @@ pub(crate) fn rule(args: RuleArgs) -> Result<(), ClientError> {
             print_table(&["PRIORITY", "NAME", "KIND", "FRONTENDS", "MODE"], &rows);
         }
         RuleCommand::Show { cluster, name } => {
-            print_json(&api.get(&cluster_path(&cluster, &format!("/rules/{}", escape(&name))))?);
+            // The rule, with each node's latest reading of its table (rate limits; [] for the rest).
+            let path = cluster_path(&cluster, &format!("/rules/{}", escape(&name)));
+            let mut rule = api.get(&path)?;
+            rule["hits"] = api.get(&format!("{path}/hits"))?;
+            print_json(&rule);
         }
         RuleCommand::Add { cluster, name, kind, set, entries, frontends, priority, dry_run, disabled, no_apply } => {
             let mut body = Map::new();

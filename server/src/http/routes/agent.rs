@@ -131,6 +131,9 @@ pub(crate) async fn heartbeat(
     if let Some(served) = &body.certificates {
         state.store.record_served(agent.id, served).await?;
     }
+    if let Some(hits) = &body.rule_hits {
+        state.store.record_rule_hits(agent.id, hits).await?;
+    }
     let cluster = state.store.cluster(agent.cluster_id).await?;
     let failover_probe = state.store.failover_probe_of(agent.id).await?;
     Ok(axum::Json(HeartbeatAnswer { failover_probe, drift: cluster.settings.drift }))

@@ -157,6 +157,7 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(rules::list_traffic_rules, rules::create_traffic_rule))
         .routes(routes!(rules::get_traffic_rule, rules::update_traffic_rule, rules::delete_traffic_rule))
         .routes(routes!(rules::traffic_rule_entries))
+        .routes(routes!(rules::traffic_rule_hits))
         .routes(routes!(rules::put_geo_map))
         .routes(routes!(failover::get_failover, failover::put_failover))
         .routes(routes!(failover::activate))

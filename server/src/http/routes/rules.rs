@@ -62,6 +62,17 @@ async fn finish(state: &AppState, actor: &str, cluster_id: i64, change: RuleChan
     Ok(RuleChanged { rule: change.rule, version, applied: not_applied.is_none(), not_applied })
 }
 
+/// Each node's latest reading of a rate-limit rule's stick table (`show table fleet_rl_<name>`,
+/// sent with the agent's heartbeat): keys tracked, keys over the limit now, the highest rate, and
+/// when it was received. Empty for the other kinds: HAProxy 2.6 has no per-rule counter for them
+/// that costs no sticky counter (fleet-core `rules::hits`).
+#[utoipa::path(get, path = "/api/v1/clusters/{id}/rules/{name}/hits", tag = "rules", params(RulePath),
+    responses((status = 200, description = "each node's latest reading", body = Vec<fleet_core::rules::NodeHits>), (status = 404, description = "no such cluster or rule")))]
+pub(crate) async fn traffic_rule_hits(State(state): State<AppState>, ScopedCaller(caller): ScopedCaller, Path(path): Path<RulePath>) -> ApiResult<impl IntoResponse> {
+    caller.user(Permission::Read)?;
+    Ok(axum::Json(state.store.rule_hits(path.id, &path.name).await?))
+}
+
 /// Every rule of the cluster, in the order they run (priority, then name).
 #[utoipa::path(get, path = "/api/v1/clusters/{id}/rules", tag = "rules", params(ClusterPath),
     responses((status = 200, description = "the rules", body = Vec<Rule>), (status = 404, description = "no such cluster")))]
