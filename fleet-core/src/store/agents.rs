@@ -283,23 +283,20 @@ impl Store {
     }
 
     /// Records that an agent is alive, with its current facts and its heartbeat interval in
-    /// seconds (none keeps the stored ones). Liveness only: not audited.
+    /// seconds (none keeps the stored ones). Liveness only: not audited. Written in a batch
+    /// with the heartbeats that queued up meanwhile ([`super::heartbeats`]); answers once its
+    /// transaction committed (not found: no such agent).
     pub async fn heartbeat(&self, agent_id: i64, facts: Option<serde_json::Value>, heartbeat_seconds: Option<u64>) -> Result<()> {
         let facts = facts.as_ref().map(to_json).transpose()?;
         let interval_ms = heartbeat_seconds.map(|s| i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX));
-        let updated = sqlx::query(
-            "UPDATE agents SET last_seen_at = $1, facts = COALESCE($2, facts), heartbeat_ms = COALESCE($3, heartbeat_ms) WHERE id = $4",
-        )
-        .bind(self.now())
-        .bind(facts)
-        .bind(interval_ms)
-        .bind(agent_id)
-        .execute(self.pool())
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(Error::not_found(format!("agent {agent_id}")));
-        }
-        Ok(())
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let begin = match self.backend() {
+            super::Backend::Sqlite => "BEGIN IMMEDIATE",
+            super::Backend::Postgres => "BEGIN",
+        };
+        let pending = super::heartbeats::Pending { agent_id, facts, interval_ms, at: self.now(), done };
+        self.heartbeats.send(self.pool(), begin, pending);
+        super::heartbeats::outcome(agent_id, answer.await)
     }
 
     /// Records an agent's drift report ([`drift::transition`]): the files that differ now

@@ -40,6 +40,7 @@ mod metrics;
 mod mfa;
 mod notify;
 mod answers;
+mod heartbeats;
 mod renewals;
 mod rule_hits;
 mod rules;
@@ -145,6 +146,8 @@ pub struct Store {
     documents: Arc<DocumentCache>,
     /// Diffs between versions, shared by every clone ([`diff_cache`]).
     diffs: Arc<diff_cache::DiffCache>,
+    /// The heartbeat writer's queue, shared by every clone ([`heartbeats`]).
+    heartbeats: Arc<heartbeats::Batcher>,
     limits: crate::limits::Limits,
     /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]),
     /// shared by every clone; replaced, not only set once, because a rotation changes it.
@@ -213,6 +216,7 @@ impl Store {
             haproxy,
             documents,
             diffs: Arc::default(),
+            heartbeats: Arc::default(),
             limits: options.limits,
             keyring: Arc::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,

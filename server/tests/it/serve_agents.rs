@@ -11,7 +11,7 @@ use crate::serve_support::{start, start_on, Db, Server};
 
 const CONFIG: &str = "frontend web\n    bind :8080\n    default_backend app\n\nbackend app\n    server s1 10.0.0.1:80\n";
 
-crate::serve_tests!(enrolment, long_poll_answers_within_100ms_of_an_apply, deltas_only_to_agents_that_ask, long_polls_share_one_http2_connection, reports_and_heartbeats);
+crate::serve_tests!(enrolment, long_poll_answers_within_100ms_of_an_apply, deltas_only_to_agents_that_ask, long_polls_share_one_http2_connection, concurrent_heartbeats_are_each_recorded, reports_and_heartbeats);
 
 async fn enroll(s: &Server, secret: &Value) -> crate::serve_support::Reply {
     let body = json!({"secret": secret, "hostname": "node1", "facts": {"haproxy": "2.6"}});
@@ -156,6 +156,35 @@ async fn long_polls_share_one_http2_connection(db: Db) {
     for poll in polls {
         let (version, status, state) = tokio::time::timeout(Duration::from_secs(5), poll).await.unwrap().unwrap();
         assert_eq!((version, status.as_u16(), state["version"].as_i64()), (reqwest::Version::HTTP_2, 200, Some(1)));
+    }
+}
+
+/// Heartbeats are written in batches (issue 20): 40 agents heartbeating at once are each
+/// answered 200 and each recorded with its own facts and interval.
+async fn concurrent_heartbeats_are_each_recorded(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    let mut agents = Vec::new();
+    for n in 0..40 {
+        agents.push(s.agent(&admin, id, &format!("n{n}")).await);
+    }
+    let mut beats = Vec::new();
+    for (n, agent) in agents.iter().enumerate() {
+        let body = json!({"facts": {"node": n}, "heartbeat_seconds": 2 + n % 3});
+        let request = s.request(Method::POST, "/api/v1/agent/heartbeat", Some(agent)).json(&body).send();
+        beats.push(tokio::spawn(async move { request.await.unwrap().status().as_u16() }));
+    }
+    for beat in beats {
+        assert_eq!(beat.await.unwrap(), 200);
+    }
+    let status = s.get(&format!("/api/v1/clusters/{id}/status"), &admin).await.expect(200);
+    let listed = status["agents"].as_array().unwrap();
+    assert_eq!(listed.len(), 40);
+    for agent in listed {
+        let n: usize = agent["name"].as_str().unwrap()[1..].parse().unwrap();
+        assert_eq!(agent["facts"]["node"], json!(n), "{agent}");
+        assert_eq!(agent["heartbeat_ms"], json!((2 + n % 3) * 1000), "{agent}");
     }
 }
 
