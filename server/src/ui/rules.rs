@@ -1,6 +1,7 @@
 //! A cluster's traffic rules (WAF): each rule in the order it runs, its kind, frontends and mode,
 //! the entries of list rules with a form to add or remove some (applied through the runtime API,
-//! no reload), and a delete button. Rules are created through the API or `fleet rule add`.
+//! no reload), each node's latest reading of a rate limit's table (fleet-core `rules::hits`), and
+//! a delete button. Rules are created through the API or `fleet rule add`.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -25,17 +26,23 @@ pub(crate) async fn page(State(state): State<AppState>, session: Session, Path(n
     let opened = open(&state, &session, &name).await?;
     let cluster = &opened.cluster;
     let rules = state.store.rules(cluster.id).await?;
+    let mut hits = Vec::with_capacity(rules.len());
+    for rule in &rules {
+        hits.push(state.store.rule_hits(cluster.id, &rule.name).await?);
+    }
+    let now = state.store.now();
     let write = opened.user(Permission::Write).is_ok();
     let base = format!("/ui/clusters/{}/rules", urlencode(&cluster.name));
     let body = html! {
         (tabs(cluster, Tab::Rules))
         (layout::notice(query.done.as_deref()))
+        p.muted { "Hits: each node's latest reading of a rate limit's stick table (keys tracked, keys over the limit now). Other kinds have no per-rule counter in HAProxy 2.6; their denials count in the frontend's dreq / 4xx statistics." }
         p.muted { "Rules render into a generated region of each frontend (between # BEGIN fleet rules and # END fleet rules), before its first http-request, use_backend or default_backend line. Add them with " code { "fleet rule add" } " or " code { "POST /api/v1/clusters/" (cluster.id) "/rules" } "." }
         @if rules.is_empty() { p.muted { "No rules." } }
         @else {
             table {
-                thead { tr { th scope="col" { "Priority" } th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "Frontends" } th scope="col" { "Mode" } th scope="col" { "Entries" } @if write { th scope="col" { "" } } } }
-                tbody { @for rule in &rules {
+                thead { tr { th scope="col" { "Priority" } th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "Frontends" } th scope="col" { "Mode" } th scope="col" { "Entries" } th scope="col" { "Hits (per node)" } @if write { th scope="col" { "" } } } }
+                tbody { @for (rule, nodes) in rules.iter().zip(&hits) {
                     tr {
                         td { (rule.priority) }
                         td { code { (rule.name) } }
@@ -57,6 +64,9 @@ pub(crate) async fn page(State(state): State<AppState>, session: Session, Path(n
                                 }
                             }
                         } }
+                        td { @if nodes.is_empty() { "–" } @else { ul { @for n in nodes {
+                            li { code { (n.agent) } ": " (n.hits.tracked) " tracked, " (n.hits.over_limit) " over the limit (max rate " (n.hits.max_rate) "), " (layout::ago(n.measured_at, now)) }
+                        } } } }
                         @if write { td {
                             form method="post" action={ (base) "/" (urlencode(&rule.name)) "/delete" } {
                                 (layout::csrf(&session))

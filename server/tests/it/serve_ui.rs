@@ -393,10 +393,14 @@ async fn the_rules_tab_lists_rules_and_changes_entries() {
     let rules = format!("/api/v1/clusters/{cluster}/rules");
     server.post(&rules, &admin, json!({"name": "bad", "kind": "ip_deny", "entries": ["192.0.2.1"], "priority": 5})).await.expect(201);
     server.post(&rules, &admin, json!({"name": "probe", "kind": "header_filter", "header": "X-Probe", "match": "present", "dry_run": true})).await.expect(201);
+    server.post(&rules, &admin, json!({"name": "api", "kind": "rate_limit", "limit": 10, "period_seconds": 10})).await.expect(201);
+    let agent = server.agent(&admin, cluster, "n1").await;
+    server.post("/api/v1/agent/heartbeat", &agent, json!({"rule_hits": [{"rule": "api", "tracked": 3, "over_limit": 1, "max_rate": 11}]})).await.expect(200);
     let mut browser = Browser::new(&server);
     browser.log_in("admin", ADMIN_PASSWORD).await;
     let page = browser.get("/ui/clusters/wf/rules").await;
     assert_eq!(page.status, 200);
+    assert!(page.text.contains("3 tracked, 1 over the limit (max rate 11)"), "the node's hits of the rate limit: {}", page.text);
     assert!(page.text.contains("ip_deny") && page.text.contains("192.0.2.1") && page.text.contains("dry run") && page.text.contains("enforced"), "{}", page.text);
     assert!(page.text.find(">bad<").unwrap() < page.text.find(">probe<").unwrap(), "priority order");
     let changed = browser.post("/ui/clusters/wf/rules/bad/entries", &[("csrf", &page.csrf()), ("add", "198.51.100.0/24 2001:db8::1"), ("remove", "192.0.2.1")]).await;
