@@ -71,7 +71,7 @@ pub(crate) fn routes() -> Router<AppState> {
     let v3 = Router::new()
         .route("/{cluster}/v3/info", get(info::info))
         .route(&format!("{CONFIG}/version"), get(info::version))
-        .route(&format!("{CONFIG}/raw"), get(raw::get).post(raw::post))
+        .route(&format!("{CONFIG}/raw"), get(raw::get).post(raw::post).layer(axum::middleware::map_response(raw::plain_errors)))
         .route("/{cluster}/v3/services/haproxy/transactions", get(transactions::list).post(transactions::begin))
         .route(
             "/{cluster}/v3/services/haproxy/transactions/{id}",

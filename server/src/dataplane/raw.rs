@@ -29,6 +29,16 @@ pub(crate) async fn get(dp: Dp, Query(query): Query<ReadQuery>) -> DpResult<Resp
     Ok((headers, [(axum::http::header::CONTENT_TYPE, "text/plain")], text).into_response())
 }
 
+/// Upstream's raw routes produce `text/plain` only, errors included: dataplaneapi writes its
+/// `{"code","message"}` error as the string payload (handlers/raw.go), so a client built from
+/// the specification reads every answer here as text. Same body, that content type.
+pub(crate) async fn plain_errors(mut response: Response) -> Response {
+    if !response.status().is_success() {
+        response.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/plain"));
+    }
+    response
+}
+
 /// The query of `POST raw`.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PostQuery {
