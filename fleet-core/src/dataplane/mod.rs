@@ -19,8 +19,10 @@ mod params;
 #[cfg(feature = "store")]
 mod rollout;
 mod rules;
+mod runtime;
 mod sections;
 mod server;
+mod storage;
 mod value;
 
 pub use children::{add_bind, bind, binds, delete_bind, delete_rule, insert_rule, parent, replace_bind, replace_rule, replace_rules, rule, rules};
@@ -28,5 +30,9 @@ pub use directives::Model;
 pub use rules::RuleKind;
 #[cfg(feature = "store")]
 pub use rollout::{rollout, wait_rollout};
+#[cfg(feature = "store")]
+pub use runtime::{online_nodes, wait_runtime};
+pub use runtime::{runtime_progress, runtime_requests, runtime_server, runtime_servers, RuntimeProgress};
 pub use sections::{add_section, delete_section, global, replace_global, replace_section, section, sections};
 pub use server::{add_server, delete_server, replace_server, server, servers};
+pub use storage::{delete_storage, put_storage, storage_entries, storage_entry, Storage};

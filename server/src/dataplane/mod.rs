@@ -23,10 +23,10 @@ mod flow;
 mod info;
 mod raw;
 mod reloads;
+mod runtime;
+mod storage;
 mod transactions;
-// `services/haproxy/storage/...` (maps, SSL certificates, general files over bundle files) and
-// `services/haproxy/runtime/...` (server state and weight over runtime actions) go in
-// `storage.rs` and `runtime.rs`, merged into `v3` below.
+mod upload;
 
 use axum::routing::get;
 use axum::Router;
@@ -102,5 +102,8 @@ pub(crate) fn routes() -> Router<AppState> {
     let v3 = sections_of(v3, "userlists", Model::Userlist);
     let v3 = sections_of(v3, "frontends", Model::Frontend);
     let v3 = sections_of(v3, "defaults", Model::Defaults);
+    // `services/haproxy/storage/...` (maps, SSL certificates, general files over bundle files)
+    // and `services/haproxy/runtime/...` (server state and weight over runtime actions).
+    let v3 = runtime::routes(storage::routes(v3));
     Router::new().nest("/dataplane", v3.fallback(errors::no_route).method_not_allowed_fallback(errors::method_not_allowed))
 }
