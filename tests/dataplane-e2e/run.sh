@@ -14,7 +14,7 @@
 #     -> pass/fail/skip per group, compared with known-failures.tsv: an unlisted failure fails
 #        the run, and so does a listed failure that now passes (the list stays exact)
 #
-# Usage: tests/dataplane-e2e/run.sh [group...]   (default: every group in GROUPS below)
+# Usage: tests/dataplane-e2e/run.sh [group...]   (default: every group of GROUPS_ALL below)
 # Env: FLEET_BIN (default target/debug/fleet), E2E_OUT (default target/dataplane-e2e).
 # Needs bats, bats-assert, bats-support, jq, curl (scripts/suites.d/66-dataplane-e2e.sh installs them).
 set -euo pipefail
@@ -24,9 +24,21 @@ root=$PWD
 here=$root/tests/dataplane-e2e
 upstream=$root/server/tests/fixtures/dataplaneapi/e2e
 
-# The groups the compatibility surface implements (each is e2e/tests/<group> in the fixtures).
+# Upstream's groups kept in the fixtures (e2e/tests/<group>), each with a route its tests need:
+# a group runs when the surface routes it (asked of the router itself below), so a resource the
+# surface gains is tested, and its failures must be listed, from its first commit on.
+declare -A PROBE=(
+  [global]=configuration/global [defaults]=configuration/defaults [frontends]=configuration/frontends
+  [backends]=configuration/backends [servers]=configuration/backends/x/servers
+  [binds]=configuration/frontends/x/binds [acls]=configuration/frontends/x/acls
+  [http_request_rules]=configuration/frontends/x/http_request_rules
+  [http_response_rules]=configuration/frontends/x/http_response_rules
+  [backend_switching_rules]=configuration/frontends/x/backend_switching_rules
+  [tcp_request_rules]=configuration/frontends/x/tcp_request_rules
+  [userlists]=configuration/userlists [raw]=configuration/raw [transactions]=transactions
+)
 GROUPS_ALL=(global defaults frontends backends servers binds acls http_request_rules http_response_rules backend_switching_rules tcp_request_rules userlists raw transactions)
-if [ $# -gt 0 ]; then groups=("$@"); else groups=("${GROUPS_ALL[@]}"); fi
+if [ $# -gt 0 ]; then wanted=("$@"); else wanted=("${GROUPS_ALL[@]}"); fi
 
 fleet=${FLEET_BIN:-$root/target/debug/fleet}
 [ -x "$fleet" ] || { echo "run.sh: no fleet binary at $fleet (cargo build -p fleet-server)" >&2; exit 1; }
@@ -54,6 +66,7 @@ trap cleanup EXIT
 
 # -- fleet serve, a cluster and a user ---------------------------------------------------------
 admin_password="e2e-admin-$RANDOM-$RANDOM-pw"
+: >"$out/serve.out"  # read below before the child may have opened it
 FLEET_ADMIN_PASSWORD=$admin_password RUST_LOG=${RUST_LOG:-warn} "$fleet" serve --listen 127.0.0.1:0 --data "$work/data" \
   --grace-seconds 1 >"$out/serve.out" 2>"$out/serve.log" &
 server_pid=$!
@@ -79,8 +92,11 @@ token=$(curl -sS --fail-with-body -H 'content-type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$admin_password\"}" "$api/auth/login" | jq -r .token)
 pool_id=$(call POST /pools -H 'content-type: application/json' -d '{"name":"e2e"}' | jq -r .id)
 cluster_id=$(call POST /clusters -H 'content-type: application/json' -d "{\"name\":\"e2e\",\"pool_id\":$pool_id}" | jq -r .id)
-# Upstream's files run HAProxy as a user in a chroot: the cluster allows those directives.
-call GET "/clusters/$cluster_id" | jq '.settings | .allowed_privileges = ["chroot", "identity"]' >"$work/settings.json"
+# Upstream's files run HAProxy as a user in a chroot: the cluster allows those directives. The
+# files upstream copies into its container (tests/<group>/data/container/, at /) are the nodes'
+# own here: the cluster lists them as external, so configurations may reference them.
+external=$(cd "$upstream/tests" && find . -path '*/data/container/*' -type f | sed -E 's|^\./[^/]+/data/container||' | sort -u | jq -R . | jq -s .)
+call GET "/clusters/$cluster_id" | jq --argjson external "$external" '.settings | .allowed_privileges = ["chroot", "identity"] | .external = $external' >"$work/settings.json"
 call PUT "/clusters/$cluster_id/settings" -H 'content-type: application/json' -d "@$work/settings.json" >/dev/null
 dp_password="e2e-dataplane-$RANDOM-pw"
 call POST /users -H 'content-type: application/json' \
@@ -88,16 +104,41 @@ call POST /users -H 'content-type: application/json' \
 call POST "/clusters/$cluster_id/import?message=e2e+default" -H 'content-type: text/plain' \
   --data-binary "@$upstream/fixtures/haproxy.cfg" >"$out/import.json" || { cat "$out/import.json" >&2; exit 1; }
 
+# Which groups the surface routes: without credentials a routed path answers 401 (its handler
+# asks for them), an unrouted one the router's 404.
+groups=()
+not_routed=()
+for group in "${wanted[@]}"; do
+  [ -n "${PROBE[$group]:-}" ] || { echo "run.sh: no upstream group $group" >&2; exit 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/dataplane/e2e/v3/services/haproxy/${PROBE[$group]}")
+  case "$code" in
+    401) groups+=("$group") ;;
+    404) not_routed+=("$group") ;;
+    *) echo "run.sh: probing $group answered $code (expected 401 or 404)" >&2; exit 1 ;;
+  esac
+done
+
 # -- the work dir: upstream's tests and libs, the harness parts adapted ------------------------
 mkdir -p "$work/e2e/libs" "$work/e2e/tests" "$work/e2e/fixtures"
 cp -r "$upstream/fixtures/." "$work/e2e/fixtures/"
 for group in "${groups[@]}"; do
-  [ -d "$upstream/tests/$group" ] || { echo "run.sh: no upstream group $group" >&2; exit 1; }
   cp -r "$upstream/tests/$group" "$work/e2e/tests/"
 done
 for lib in "$upstream"/libs/*.bash; do
   sed 's/--user dataplaneapi:mypassword/--user "${E2E_CREDENTIALS}"/g' "$lib" >"$work/e2e/libs/$(basename "$lib")"
 done
+# Upstream's tests write jq 1.7 paths (`.log_target_list.[0]`); Debian 12 has jq 1.6, which
+# reads the same path without the dot before `[`.
+cat >>"$work/e2e/libs/get_json_path.bash" <<'JQ16'
+
+# --- appended by tests/dataplane-e2e/run.sh: jq 1.6 reads `.a.[0]` as `.a[0]` ---
+function get_json_path() {
+  local body path
+  body=${1}
+  path=$(sed -E 's/([])A-Za-z0-9_"])\.\[/\1[/g' <<<"${2}")
+  echo "$(JSON=${body} jq -rn "env.JSON | fromjson | ${path}")"
+}
+JQ16
 cat "$here/libs/overrides.bash" >>"$work/e2e/libs/dataplaneapi.bash"
 cp "$here/libs/haproxy_config_setup.bash" "$work/e2e/libs/haproxy_config_setup.bash"
 ln -s "$bats_lib/bats-support" "$work/e2e/libs/bats-support"
@@ -143,6 +184,7 @@ for group in "${groups[@]}"; do
 done
 
 echo "== Data Plane API e2e (upstream bats) against fleet serve: pass rate per group"
+[ ${#not_routed[@]} -eq 0 ] || echo "not routed by the surface yet (not run): ${not_routed[*]}"
 awk -F'\t' 'NR == 1 { printf "%-26s %6s %6s %6s %7s %6s\n", $1, $2, $3, $4, $5, "rate"; next }
   { run = $2 - $5; rate = run ? 100 * $3 / run : 0; printf "%-26s %6d %6d %6d %7d %5.0f%%\n", $1, $2, $3, $4, $5, rate }' "$out/summary.tsv"
 
