@@ -36,6 +36,7 @@ def test_rules_make_versions_and_leave_the_text_as_it_was(client: Client, cluste
                                            "limit": 10, "period_seconds": 10, "deny_status": 429})
     assert limited["version"] == 2 and limited["applied"] is True
     assert limited["limit"] == 10 and limited["priority"] == 100
+    assert client.rule_hits(cluster, "api") == [], "no agent has read the rule's table yet"
     denied = client.create_rule(cluster, {"name": "bad", "kind": "ip_deny", "entries": ["192.0.2.0/24"]})
     assert denied["version"] == 3
     text = client.config(cluster)
