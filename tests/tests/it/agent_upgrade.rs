@@ -145,7 +145,7 @@ fn bring_up(name: &str, agent_args: &[&str]) -> Option<Fleet> {
 
 #[test]
 fn an_agent_upgrades_to_a_signed_release_and_refuses_the_others() {
-    let Some(mut f) = bring_up("upgrade", &["--allow-jobs", "default,upgrade-agent"]) else { return };
+    let Some(f) = bring_up("upgrade", &["--allow-jobs", "default,upgrade-agent"]) else { return };
     let pid = f.agent.pid();
     let master = std::fs::read_to_string(f.agent.state.join("haproxy.pid")).unwrap();
 
@@ -213,7 +213,7 @@ fn an_agent_upgrades_to_a_signed_release_and_refuses_the_others() {
 
 #[test]
 fn a_new_agent_that_cannot_heartbeat_is_rolled_back() {
-    let Some(mut f) = bring_up("upgrade-rollback", &["--allow-jobs", "default,upgrade-agent", "--upgrade-trial-seconds", "5"]) else { return };
+    let Some(f) = bring_up("upgrade-rollback", &["--allow-jobs", "default,upgrade-agent", "--upgrade-trial-seconds", "5"]) else { return };
     let pid = f.agent.pid();
     // A signed release that starts (`--version` answers) but runs the agent against a server
     // that is not there: its trial must fail and the previous binary come back.
