@@ -23,7 +23,7 @@ impl Drop for Group {
 }
 
 /// How a command ended: its exit code (`None` when killed by a signal) and its standard output
-/// and error, interleaved as read (at most twice the output bound is kept).
+/// followed by its standard error (at most twice the output bound of each is kept).
 #[derive(Debug)]
 pub(crate) struct Ran {
     pub(crate) exit_code: Option<i64>,
@@ -44,39 +44,8 @@ where
     }
     let mut child = command.spawn()?;
     let mut group = Group(child.id().and_then(|id| Pid::from_raw(id as i32)));
-    let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
     let keep = 2 * MAX_OUTPUT_BYTES;
-    let read = |pipe: Option<tokio::process::ChildStdout>| async move {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                if bytes.len() < keep {
-                    bytes.extend_from_slice(&buf[..n]);
-                }
-            }
-        }
-        bytes
-    };
-    let read_err = |pipe: Option<tokio::process::ChildStderr>| async move {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                if bytes.len() < keep {
-                    bytes.extend_from_slice(&buf[..n]);
-                }
-            }
-        }
-        bytes
-    };
-    let (out, err, status) = tokio::join!(read(stdout.take()), read_err(stderr.take()), child.wait());
+    let (out, err, status) = tokio::join!(drain(child.stdout.take(), keep), drain(child.stderr.take(), keep), child.wait());
     let status = status?;
     // Ended by itself: nothing of the group to kill (its pid may be reused).
     group.0 = None;
@@ -88,4 +57,22 @@ where
         output.push_str(&String::from_utf8_lossy(&err));
     }
     Ok(Ran { exit_code: status.code().map(i64::from), output })
+}
+
+/// Reads `pipe` to its end, keeping the first `keep` bytes: the rest is read and dropped so the
+/// command never blocks on a full pipe.
+async fn drain(pipe: Option<impl tokio::io::AsyncRead + Unpin>, keep: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if let Some(mut pipe) = pipe {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            if bytes.len() < keep {
+                bytes.extend_from_slice(&buf[..n]);
+            }
+        }
+    }
+    bytes
 }
