@@ -182,6 +182,9 @@ pub async fn restore(reader: impl Read, target: &RestoreTarget) -> Result<Restor
     }
 }
 
+/// How long a restore waits for the target's last connections to finish closing.
+const IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn remove_if_present(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -204,20 +207,29 @@ fn create_private(path: &Path) -> Result<()> {
 /// Refuses a SQLite file another process has open (a running `fleet serve`): leaving WAL mode
 /// needs the only connection, so it fails with "database is locked" while a server runs. On
 /// success the file is in rollback-journal mode with its WAL checkpointed into it and removed.
+/// A connection that is still closing (a server that has just stopped: its last connection
+/// checkpoints the WAL as it goes) is waited for, up to [`IDLE_WAIT`]; one that stays open
+/// is refused after that wait.
 async fn sqlite_idle(path: &Path) -> Result<()> {
     let url = format!("sqlite://{}?mode=rw", path.display());
-    let mut conn = sqlx::AnyConnection::connect(&url).await?;
-    conn.execute("PRAGMA busy_timeout = 0").await?;
-    let switched = sqlx::query("PRAGMA journal_mode = DELETE").fetch_one(&mut conn).await;
-    let _ = conn.close().await;
-    let in_use = || BackupError::InUse(format!("{} is in use (is `fleet serve` running on it?): stop the server before restoring", path.display()));
-    match switched {
-        Ok(row) => match row.try_get::<String, _>(0) {
-            Ok(mode) if mode.eq_ignore_ascii_case("delete") => Ok(()),
-            _ => Err(in_use()),
-        },
-        Err(sqlx::Error::Database(e)) if e.message().contains("locked") || e.message().contains("busy") => Err(in_use()),
-        Err(e) => Err(e.into()),
+    let deadline = std::time::Instant::now() + IDLE_WAIT;
+    loop {
+        let mut conn = sqlx::AnyConnection::connect(&url).await?;
+        conn.execute("PRAGMA busy_timeout = 100").await?;
+        let switched = sqlx::query("PRAGMA journal_mode = DELETE").fetch_one(&mut conn).await;
+        let _ = conn.close().await;
+        let idle = match switched {
+            Ok(row) => matches!(row.try_get::<String, _>(0), Ok(mode) if mode.eq_ignore_ascii_case("delete")),
+            Err(sqlx::Error::Database(e)) if e.message().contains("locked") || e.message().contains("busy") => false,
+            Err(e) => return Err(e.into()),
+        };
+        if idle {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(BackupError::InUse(format!("{} is in use (is `fleet serve` running on it?): stop the server before restoring", path.display())));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
