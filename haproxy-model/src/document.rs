@@ -116,6 +116,41 @@ impl Document {
         self.sections.len() - 1
     }
 
+    /// Inserts a section before section `index` (at the end, as [`Document::push_section`],
+    /// when `index` is the number of sections), separated from both neighbours by a blank
+    /// line. Comments that trail the previous section's last statement introduce the section
+    /// they precede, so they stay right above it: the new section goes before them. Returns
+    /// the new section's index.
+    pub fn insert_section(&mut self, index: usize, mut section: Section) -> usize {
+        if index >= self.sections.len() {
+            return self.push_section(section);
+        }
+        let ending = self.usual_ending();
+        let container = match index.checked_sub(1).and_then(|i| self.sections.get_mut(i)) {
+            Some(previous) => previous.lines_mut(),
+            None => &mut self.preamble,
+        };
+        let tail = container.iter().rposition(|l| !l.is_trivia()).map_or(0, |i| i + 1);
+        let introducing = container[tail..].iter().position(|l| l.comment().is_some()).map_or(container.len(), |i| tail + i);
+        let moved = container.split_off(introducing);
+        if container.last().is_some_and(|l| l.kind() != LineKind::Blank) {
+            let mut blank = Line::blank();
+            blank.set_ending(ending);
+            container.push(blank);
+        }
+        section.header_mut().set_ending(ending);
+        let lines = section.lines_mut();
+        for line in lines.iter_mut() {
+            line.set_ending(ending);
+        }
+        let mut blank = Line::blank();
+        blank.set_ending(ending);
+        lines.push(blank);
+        lines.extend(moved);
+        self.sections.insert(index, section);
+        index
+    }
+
     /// Removes section `index` and returns it.
     pub fn remove_section(&mut self, index: usize) -> Option<Section> {
         (index < self.sections.len()).then(|| self.sections.remove(index))

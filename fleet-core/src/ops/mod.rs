@@ -106,6 +106,28 @@ pub enum EditOp {
         /// Frontend name.
         name: String,
     },
+    /// Adds a named section that is not a proxy (`defaults NAME [from D]`, `userlist NAME`,
+    /// `peers NAME`, `resolvers NAME` ...) with the given directive lines. A `defaults` section
+    /// goes right before the last defaults section, so that no proxy changes the defaults it
+    /// inherits without `from` (at the end of the file when `from` names that last one, or when
+    /// there is none); other kinds go at the end of the file.
+    AddSection {
+        /// The section kind and its name (new among the sections of that kind).
+        section: SectionRef,
+        /// Defaults section to inherit from (`defaults` only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// Directive lines, each as written in a configuration.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lines: Vec<String>,
+    },
+    /// Deletes a section that is not a proxy, with all its lines (an unnamed `defaults` when
+    /// no name is given: the first one). Refused for a `defaults` section another section
+    /// names in `from`.
+    DeleteSection {
+        /// The section.
+        section: SectionRef,
+    },
     /// Adds `server NAME ADDRESS [params] [weight N] [backup] [disabled]` after the backend's
     /// last server (or last directive).
     AddServer {
@@ -314,6 +336,8 @@ impl EditOp {
             EditOp::AddFrontend { .. } => "add_frontend",
             EditOp::UpdateFrontend { .. } => "update_frontend",
             EditOp::DeleteFrontend { .. } => "delete_frontend",
+            EditOp::AddSection { .. } => "add_section",
+            EditOp::DeleteSection { .. } => "delete_section",
             EditOp::AddServer { .. } => "add_server",
             EditOp::UpdateServer { .. } => "update_server",
             EditOp::DeleteServer { .. } => "delete_server",
@@ -395,6 +419,8 @@ fn apply_op(doc: &mut Document, op: &EditOp) -> OpResult {
             sections::update_proxy(doc, &SectionKind::Frontend, name, rename.as_deref(), from.as_deref())
         }
         EditOp::DeleteFrontend { name } => sections::delete_proxy(doc, &SectionKind::Frontend, name),
+        EditOp::AddSection { section, from, lines } => sections::add_section(doc, section, from.as_deref(), lines),
+        EditOp::DeleteSection { section } => sections::delete_section(doc, section),
         EditOp::AddServer { backend, name, address, weight, backup, disabled, params } => {
             let server = servers::NewServer { name, address, weight: *weight, backup: *backup, disabled: *disabled, params };
             servers::add_server(doc, backend, &server)

@@ -1,6 +1,6 @@
 //! Section-level ops: add, update and delete proxies, and generic directives.
 
-use haproxy_model::{check_values, Document, EditError, Line, LineEnding, SectionKind, Side};
+use haproxy_model::{check_name, check_values, Document, EditError, Line, LineEnding, Section, SectionKind, Side};
 
 use super::{OpError, OpResult, SectionRef};
 
@@ -63,15 +63,20 @@ pub(super) fn add_proxy(doc: &mut Document, kind: SectionKind, name: &str, from:
     };
     let section = proxy.section_mut();
     section.set_from(from);
-    for (i, line) in parsed.into_iter().enumerate() {
+    write_body(section, parsed, indent.as_deref());
+    Ok(())
+}
+
+/// Puts `lines` in the new, empty `section`, indented as the document's statements are.
+fn write_body(section: &mut Section, lines: Vec<Line>, indent: Option<&str>) {
+    for (i, line) in lines.into_iter().enumerate() {
         section.insert_line(i, line);
         if i == 0 {
-            if let (Some(indent), Some(first)) = (&indent, section.lines_mut().first_mut()) {
+            if let (Some(indent), Some(first)) = (indent, section.lines_mut().first_mut()) {
                 first.set_indent(indent);
             }
         }
     }
-    Ok(())
 }
 
 fn defaults_exists(doc: &Document, name: &str) -> OpResult {
@@ -123,8 +128,91 @@ pub(super) fn delete_proxy(doc: &mut Document, kind: &SectionKind, name: &str) -
     let index = doc
         .section_index(kind, name)
         .ok_or_else(|| OpError::new(format!("{kind} {name:?} not found")))?;
+    remove_section(doc, index)
+}
+
+/// The noun an [`EditError`] names a section kind by.
+fn kind_noun(kind: &SectionKind) -> &'static str {
+    match kind {
+        SectionKind::Defaults => "defaults",
+        SectionKind::Userlist => "userlist",
+        SectionKind::Peers => "peers",
+        SectionKind::Resolvers => "resolvers",
+        SectionKind::Mailers => "mailers",
+        SectionKind::Ring => "ring",
+        SectionKind::Cache => "cache",
+        SectionKind::HttpErrors => "http-errors",
+        _ => "section",
+    }
+}
+
+/// The kind a section op addresses: not a proxy (those have their own ops, which check names
+/// across both sides) and not `global` (it has no name).
+fn section_kind(target: &SectionRef) -> OpResult<SectionKind> {
+    let kind = SectionKind::from_keyword(&target.kind)
+        .ok_or_else(|| OpError::new(format!("unknown section kind {:?}", target.kind)))?;
+    match kind {
+        SectionKind::Frontend | SectionKind::Backend | SectionKind::Listen => {
+            Err(OpError::new(format!("{kind} sections are added and deleted with the {kind} ops")))
+        }
+        SectionKind::Global => Err(OpError::new("global is not a named section; edit its directives")),
+        kind => Ok(kind),
+    }
+}
+
+/// `add_section`: see [`super::EditOp::AddSection`] for where it goes and why.
+pub(super) fn add_section(doc: &mut Document, target: &SectionRef, from: Option<&str>, lines: &[String]) -> OpResult {
+    let kind = section_kind(target)?;
+    let what = kind_noun(&kind);
+    let name = target.name.as_deref().ok_or_else(|| OpError::new(format!("a new {kind} section needs a name")))?;
+    check_name(what, name)?;
+    if doc.section(&kind, name).is_some() {
+        return Err(EditError::Duplicate { what, name: name.to_string(), proxy: None }.into());
+    }
+    match (from, &kind) {
+        (None, _) => {}
+        (Some(from), SectionKind::Defaults) => defaults_exists(doc, from)?,
+        (Some(_), _) => return Err(OpError::new(format!("from is only for defaults sections, not {kind}"))),
+    }
+    let parsed: Vec<Line> = lines.iter().map(|l| parse_directive(l)).collect::<OpResult<_>>()?;
+    let indent = document_indent(doc);
+    let mut section = Section::new(kind.clone(), Some(name));
+    section.set_from(from);
+    write_body(&mut section, parsed, indent.as_deref());
+    // A proxy without `from` inherits the last defaults section before it (configuration.txt
+    // §4): a new one placed right before the last existing one sits between no proxy and its
+    // defaults. It must follow the one it names in `from`, so naming the last one puts it at
+    // the end, where only proxies added after it inherit it.
+    let last_defaults = doc.sections().iter().rposition(|s| *s.kind() == SectionKind::Defaults);
+    let at = match (&kind, last_defaults) {
+        (SectionKind::Defaults, Some(last)) if from.is_none() || doc.sections()[last].name().as_deref() != from => last,
+        _ => doc.sections().len(),
+    };
+    doc.insert_section(at, section);
+    Ok(())
+}
+
+/// `delete_section`: refused for a `defaults` section a `from` names (HAProxy would not find it).
+pub(super) fn delete_section(doc: &mut Document, target: &SectionRef) -> OpResult {
+    section_kind(target)?;
+    let index = section_index(doc, target)?;
+    if let (SectionKind::Defaults, Some(name)) = (doc.sections()[index].kind(), doc.sections()[index].name()) {
+        if let Some(user) = doc.sections().iter().find(|s| s.from().as_deref() == Some(name.as_ref())) {
+            let user = match user.name() {
+                Some(n) => format!("{} {n:?}", user.kind()),
+                None => user.kind().to_string(),
+            };
+            return Err(OpError::new(format!("defaults {name:?} is inherited by {user} (from {name}): change that first")));
+        }
+    }
+    remove_section(doc, index)
+}
+
+/// Removes section `index` with its body; comments that trail its last statement (they usually
+/// introduce the next section) stay.
+fn remove_section(doc: &mut Document, index: usize) -> OpResult {
     let Some(mut removed) = doc.remove_section(index) else {
-        return Err(OpError::new(format!("{kind} {name:?} not found")));
+        return Err(OpError::new(format!("section {index} not found")));
     };
     let was_last_line_unterminated =
         removed.lines().last().unwrap_or(removed.header()).ending() == LineEnding::None;

@@ -268,3 +268,52 @@ fn ops_round_trip_through_json() {
     let parsed: EditOp = serde_json::from_str(r#"{"op":"delete_backend","name":"x"}"#).unwrap();
     assert_eq!(parsed, EditOp::DeleteBackend { name: "x".into() });
 }
+
+#[test]
+fn sections_that_are_not_proxies_are_added_and_deleted_whole() {
+    let text = "global\n    maxconn 100\n\ndefaults base\n    mode http\n\n# what every proxy inherits\ndefaults\n    timeout client 5s\n\nbackend app\n    server a 10.0.0.1:80\n\nuserlist ops   # admins\n    user a insecure-password x\n\n# the end\n";
+    let defaults = |name: &str| SectionRef { kind: "defaults".into(), name: Some(name.into()) };
+    // A new defaults section sits before the last one (and the comment introducing it): no
+    // proxy changes what it inherits.
+    let op = EditOp::AddSection { section: defaults("tcp"), from: Some("base".into()), lines: strings(&["mode tcp"]) };
+    let after = edit(text, vec![op.clone()]);
+    assert_eq!(after, text.replace("# what every", "defaults tcp from base\n    mode tcp\n\n# what every"));
+    haproxy_parse::check(&after).into_result().unwrap();
+    let json = serde_json::to_string(&op).unwrap();
+    assert_eq!(json, r#"{"op":"add_section","section":{"kind":"defaults","name":"tcp"},"from":"base","lines":["mode tcp"]}"#);
+    assert_eq!(serde_json::from_str::<EditOp>(&json).unwrap(), op);
+    // Deleting it gives the text back; other kinds go at the end and come back out whole.
+    assert_eq!(edit(&after, vec![EditOp::DeleteSection { section: defaults("tcp") }]), text);
+    let userlist = SectionRef { kind: "userlist".into(), name: Some("more".into()) };
+    let after = edit(text, vec![EditOp::AddSection { section: userlist.clone(), from: None, lines: strings(&["group g"]) }]);
+    assert_eq!(after, format!("{text}\nuserlist more\n    group g\n"));
+    // Exactly its lines go (the blank line the add wrote before it is the previous section's).
+    assert_eq!(edit(&after, vec![EditOp::DeleteSection { section: userlist }]), format!("{text}\n"));
+    let ops = edit(text, vec![EditOp::DeleteSection { section: SectionRef { kind: "userlist".into(), name: Some("ops".into()) } }]);
+    assert_eq!(ops, text.replace("userlist ops   # admins\n    user a insecure-password x\n\n", ""));
+
+    let cases: Vec<(EditOp, &str)> = vec![
+        (EditOp::AddSection { section: defaults("base"), from: None, lines: vec![] }, "op 0 (add_section): defaults \"base\" already exists"),
+        (EditOp::AddSection { section: defaults("a/b"), from: None, lines: vec![] }, "op 0 (add_section): invalid defaults name \"a/b\": character '/' is not permitted"),
+        (
+            EditOp::AddSection { section: SectionRef { kind: "backend".into(), name: Some("x".into()) }, from: None, lines: vec![] },
+            "op 0 (add_section): backend sections are added and deleted with the backend ops",
+        ),
+        (
+            EditOp::AddSection { section: SectionRef { kind: "userlist".into(), name: Some("u".into()) }, from: Some("base".into()), lines: vec![] },
+            "op 0 (add_section): from is only for defaults sections, not userlist",
+        ),
+        (EditOp::DeleteSection { section: defaults("nope") }, "op 0 (delete_section): defaults \"nope\" not found"),
+    ];
+    for (op, expected) in cases {
+        match apply_to_text(text, &[op]) {
+            Err(Error::Invalid { message, .. }) => assert_eq!(message, expected),
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
+    let inherited = "defaults base\n    mode http\n\nbackend app from base\n";
+    match apply_to_text(inherited, &[EditOp::DeleteSection { section: defaults("base") }]) {
+        Err(Error::Invalid { message, .. }) => assert_eq!(message, "op 0 (delete_section): defaults \"base\" is inherited by backend \"app\" (from base): change that first"),
+        other => panic!("a defaults section in use is kept, got {other:?}"),
+    }
+}
