@@ -65,7 +65,7 @@ frontend fe
 backend be
     server s1 127.0.0.1:9000 check
 
-# last: no proxy follows it, so deleting it changes nothing else
+# last: a new defaults section goes right before it, so no proxy changes what it inherits
 defaults spare
     mode tcp
 """
@@ -100,20 +100,14 @@ NAME_KEYS = ("name", "username", "acl_name", "prefix")
 # Steps the surface refuses by design (a 400 the specification allows), with why; where a
 # creation is refused the walk reads and replaces an existing item and deletes a spare one.
 REFUSED = {
-    ("POST", "/services/haproxy/configuration/defaults"): "adding a defaults section changes what every proxy after it inherits; the surface edits existing ones",
-    ("DELETE", "/services/haproxy/configuration/defaults/{name}"): "removing one changes what the proxies after it inherit",
     ("POST", "/services/haproxy/configuration/resolvers"): "the surface edits existing resolvers sections only",
     ("POST", "/services/haproxy/configuration/peer_section"): "the surface reads peers sections only",
-    ("POST", "/services/haproxy/configuration/userlists"): "the surface reads userlists only",
     ("DELETE", "/services/haproxy/configuration/resolvers/{name}"): "the surface edits existing resolvers sections only",
     ("DELETE", "/services/haproxy/configuration/peer_section/{name}"): "the surface reads peers sections only",
-    ("DELETE", "/services/haproxy/configuration/userlists/{name}"): "the surface reads userlists only",
 }
 EXISTING = {
-    "/services/haproxy/configuration/defaults": ("web", "spare"),
     "/services/haproxy/configuration/resolvers": ("dns", "dns"),
     "/services/haproxy/configuration/peer_section": ("mypeers", "mypeers"),
-    "/services/haproxy/configuration/userlists": ("ul", "ul"),
 }
 
 
@@ -158,6 +152,16 @@ class Walk:
         query.update(extra)
         return query
 
+    def takes(self, method: str, template: str, name: str) -> bool:
+        """Whether the operation has the parameter `name`."""
+        op = self.spec.operation(method, template) or {}
+        for param in op.get("parameters", []):
+            if isinstance(param, dict) and "$ref" in param:
+                param = self.spec.document["parameters"][param["$ref"].split("/")[-1]]
+            if param.get("name") == name:
+                return True
+        return False
+
     def body_model(self, method: str, template: str) -> Optional[str]:
         op = self.spec.operation(method, template) or {}
         for param in op.get("parameters", []):
@@ -184,6 +188,8 @@ def walk_collection(w: Walk, collection: str, item: Optional[str]) -> None:
     c = w.call
     if w.has("GET", collection):
         w.expect(c("GET", fill(collection), params=w.query("GET", collection)), 200)
+        if w.takes("GET", collection, "full_section"):
+            w.expect(c("GET", fill(collection), params=w.query("GET", collection, full_section="true")), 200)
     created: Optional[str] = None
     if w.has("POST", collection):
         model = w.body_model("POST", collection)
@@ -214,6 +220,8 @@ def walk_collection(w: Walk, collection: str, item: Optional[str]) -> None:
     if w.has("GET", item):
         answer = w.expect(c("GET", fill(item, created), params=w.query("GET", item)), 200)
         read = answer.json() if answer.ok else None
+        if w.takes("GET", item, "full_section"):
+            w.expect(c("GET", fill(item, created), params=w.query("GET", item, full_section="true")), 200)
     if w.has("PUT", item) and read is not None:
         w.expect(c("PUT", fill(item, created), params=w.query("PUT", item, version=w.version()), json=read), 200, 202)
     if w.has("PUT", collection) and w.has("GET", collection):

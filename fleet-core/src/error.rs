@@ -29,6 +29,11 @@ pub enum Error {
         /// Configuration diagnostics (errors first, then warnings), possibly empty.
         diagnostics: Vec<Diagnostic>,
     },
+    /// A request body that breaks its resource's schema (a required field missing, a value
+    /// outside its enum or pattern): the Data Plane API surface answers 422 for it, as
+    /// upstream's does, where it answers 400 for a body it cannot apply ([`Error::Invalid`]).
+    #[error("malformed: {0}")]
+    Malformed(String),
     /// Missing, wrong or expired credentials.
     #[error("unauthorized")]
     Unauthorized,

@@ -135,6 +135,7 @@ impl From<fleet_core::Error> for ApiError {
                 diagnostics.sort_by_key(|d| (!d.is_error(), d.position.line, d.position.column));
                 ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid", message, diagnostics, retry_after: None, decommission: None }
             }
+            E::Malformed(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
             E::Unauthorized => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing, unknown or expired credentials")
             }
@@ -231,6 +232,7 @@ mod tests {
             (E::Conflict("pool in use".into()), 409, "conflict"),
             (E::Outdated { base: 1, latest: 2 }, 409, "outdated"),
             (E::invalid("bad role"), 422, "invalid"),
+            (E::Malformed("name is required".into()), 422, "invalid"),
             (E::Unauthorized, 401, "unauthorized"),
             (E::Forbidden("role viewer may not write".into()), 403, "forbidden"),
             (E::TooMany("user a has 32 open transactions".into()), 429, "too_many"),

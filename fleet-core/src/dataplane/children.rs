@@ -44,7 +44,12 @@ fn values(line: &Line) -> Vec<String> {
 
 /// Every rule of `kind` in the parent, in file order.
 pub fn rules(doc: &Document, parent: &SectionRef, kind: RuleKind) -> Result<Vec<Value>> {
-    Ok(lines(doc, parent, kind.keyword())?.iter().map(|l| Value::Object(rules::read(kind, &values(l)).model)).collect())
+    Ok(rules_in(section(doc, parent)?, kind))
+}
+
+/// Every rule of `kind` in `section`, in file order.
+pub(crate) fn rules_in(section: &Section, kind: RuleKind) -> Vec<Value> {
+    section.statements(kind.keyword()).map(|(_, l)| Value::Object(rules::read(kind, &values(l)).model)).collect()
 }
 
 fn nth<'d>(doc: &'d Document, parent: &SectionRef, kind: RuleKind, index: usize) -> Result<&'d Line> {

@@ -483,7 +483,11 @@ fn written(field: &Field, value: &Value) -> Result<Option<Vec<String>>> {
             Some(out)
         }
         Kind::Httpchk => {
-            object(name, value)?;
+            // `host` (upstream's, for HAProxy 2.2+'s `http-check send hdr host`) has no place on
+            // 2.6's `option httpchk` line: refused rather than dropped.
+            if let Some((other, _)) = object(name, value)?.iter().find(|(k, v)| !["method", "uri", "version"].contains(&k.as_str()) && !v.is_null() && v.as_str() != Some("")) {
+                return Err(Error::invalid(format!("{name}.{other} is not supported by this surface (option httpchk takes a method, a uri and a version)")));
+            }
             let mut out = vec!["option".to_string(), "httpchk".to_string()];
             let uri = text(name, value, "uri")?;
             match (text(name, value, "method")?, uri) {
@@ -513,6 +517,48 @@ fn written(field: &Field, value: &Value) -> Result<Option<Vec<String>>> {
             Some(out)
         }
     })
+}
+
+/// `httpchk_params.method`'s values in upstream's model (client-native's `httpchk_params`).
+/// HAProxy itself sends any word as the method (configuration.txt §4.2 `option httpchk`); the
+/// API takes these, as upstream does, and reads whatever a configuration holds.
+const HTTPCHK_METHODS: &[&str] = &["HEAD", "PUT", "POST", "GET", "TRACE", "PATCH", "DELETE", "CONNECT", "OPTIONS"];
+
+/// Checks the values of `body` against the constraints of upstream's model that this table
+/// knows (enums, patterns), as upstream validates a body before anything else:
+/// [`Error::Malformed`] (422) for the first broken one. A value equal to what `current` holds
+/// is not checked, so a model read back is always taken.
+pub(crate) fn check_schema(model: Model, current: Option<&Section>, body: &Map<String, Value>) -> Result<()> {
+    for field in model.fields() {
+        let Some(value) = body.get(field.field).filter(|v| !v.is_null()) else { continue };
+        if current.is_some_and(|s| !read_field(s, field.kind).differs(Some(value))) {
+            continue;
+        }
+        let name = field.field;
+        match field.kind {
+            Kind::Choice(names) if !value.as_str().is_some_and(|c| names.contains(&c)) => {
+                return Err(Error::Malformed(format!("{name}: expected one of {}, got {value}", names.join(", "))));
+            }
+            Kind::Httpchk => {
+                let Some(params) = value.as_object() else { return Err(Error::Malformed(format!("{name}: expected an object, got {value}"))) };
+                match params.get("method") {
+                    None | Some(Value::Null) => {}
+                    Some(m) if m.as_str().is_some_and(|m| HTTPCHK_METHODS.contains(&m)) => {}
+                    Some(m) => return Err(Error::Malformed(format!("{name}.method: expected one of {}, got {m}", HTTPCHK_METHODS.join(", ")))),
+                }
+                match params.get("uri") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(uri)) if !uri.contains(' ') => {}
+                    Some(uri) => return Err(Error::Malformed(format!("{name}.uri: expected a string without spaces, got {uri}"))),
+                }
+                if let Some(version) = params.get("version").filter(|v| !v.is_null() && !v.is_string()) {
+                    return Err(Error::Malformed(format!("{name}.version: expected a string, got {version}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The line prefixes a field owns (what a delete removes).

@@ -6,6 +6,7 @@
 //! not found ........................................ 404
 //! already exists, version mismatch (stale base) .... 409
 //! invalid body or configuration, no version/transaction, unknown transaction ... 400
+//! a body that breaks its model's schema (required, enum, pattern) ............ 422
 //! wrong credentials 401 (WWW-Authenticate: Basic), role or scope 403, limits 413/429
 //! anything internal ................................ 500, logged, a generic message
 //! ```
@@ -68,6 +69,9 @@ impl From<ApiError> for DpError {
 
 impl From<fleet_core::Error> for DpError {
     fn from(error: fleet_core::Error) -> DpError {
+        if let fleet_core::Error::Malformed(message) = &error {
+            return DpError::new(StatusCode::UNPROCESSABLE_ENTITY, message.clone());
+        }
         let outdated = matches!(error, fleet_core::Error::Outdated { .. });
         let mut mapped = DpError::from(ApiError::from(error));
         if outdated {

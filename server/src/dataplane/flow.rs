@@ -35,6 +35,16 @@ use super::errors::{DpError, DpResult};
 pub(crate) struct ReadQuery {
     transaction_id: Option<String>,
     version: Option<i64>,
+    /// Upstream's `full_section`: a section with its child lists inline.
+    #[serde(default)]
+    full_section: bool,
+}
+
+impl ReadQuery {
+    /// Whether `full_section=true` was asked.
+    pub(crate) fn full_section(&self) -> bool {
+        self.full_section
+    }
 }
 
 /// The query of writes.

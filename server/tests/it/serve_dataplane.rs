@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::serve_support::{fresh_postgres, start, start_on, Db, Reply, Server, ADMIN_PASSWORD};
 
-crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did, rules_binds_and_global);
+crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did, rules_binds_and_global, sections_created_and_deleted);
 
 const BASE: &str = "# edge config\nglobal\n    maxconn 4000   # tuned\n\ndefaults\n    mode http\n    timeout connect 5s\n\nfrontend www\n    bind :8080\n    default_backend app\n\nbackend app\n    # web tier\n    balance roundrobin\n    server web1 10.0.0.1:80 check inter 2s   # first\n";
 
@@ -344,4 +344,68 @@ async fn rules_binds_and_global(db: Db) {
     assert_eq!(text(7).await, text(6).await.replace("nbthread 4", "nbthread 2"));
     let (resolvers, _) = dp(&s, Method::GET, &format!("{config}/resolvers/dns"), ADMIN, None).await;
     assert_eq!(resolvers.expect(200), json!({"name": "dns", "hold_valid": 10000}));
+}
+
+const SECTIONS: &str = "global\n    log 127.0.0.1 local2\n\n# what every proxy inherits\ndefaults\n    mode http\n    log global\n    timeout client 300s\n\nbackend app\n    server a 10.0.0.1:80\n\nuserlist ops\n    user a insecure-password x\n";
+
+async fn sections_created_and_deleted(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, SECTIONS).await.expect(201);
+    let config = "/edge/v3/services/haproxy/configuration";
+    let text = |n: i64| {
+        let (s, admin) = (&s, &admin);
+        async move { s.get(&format!("/api/v1/clusters/{id}/config?version={n}"), admin).await.text }
+    };
+
+    // A named defaults section: 202 (upstream's answer without force_reload), placed before the
+    // last defaults section so `backend app` still inherits the unnamed one; one `from` it.
+    let body = json!({"name": "created", "client_timeout": 20000, "mode": "http"});
+    let (created, _) = dp(&s, Method::POST, &format!("{config}/defaults?version=1"), ADMIN, Some(body.clone())).await;
+    created.expect(202);
+    assert_eq!(text(2).await, SECTIONS.replace("# what every", "defaults created\n    mode http\n    timeout client 20000\n\n# what every"));
+    let (taken, _) = dp(&s, Method::POST, &format!("{config}/defaults?version=2"), ADMIN, Some(body)).await;
+    taken.expect(409);
+    let (child, _) = dp(&s, Method::POST, &format!("{config}/defaults?version=2&force_reload=true"), ADMIN, Some(json!({"name": "child", "from": "created"}))).await;
+    child.expect(201);
+    let (read, _) = dp(&s, Method::GET, &format!("{config}/defaults/child"), ADMIN, None).await;
+    assert_eq!(read.expect(200), json!({"name": "child", "from": "created"}));
+    let (inherited, _) = dp(&s, Method::DELETE, &format!("{config}/defaults/created?version=3&force_reload=true"), ADMIN, None).await;
+    assert!(inherited.expect(400)["message"].as_str().unwrap().contains("inherited by defaults \"child\""), "{}", inherited.text);
+
+    // full_section=true inlines the child lists (here `log global`); without it they are left out.
+    let (plain, _) = dp(&s, Method::GET, &format!("{config}/defaults/unnamed_defaults_1"), ADMIN, None).await;
+    assert_eq!(plain.expect(200), json!({"name": "unnamed_defaults_1", "mode": "http", "client_timeout": 300000}));
+    let (full, _) = dp(&s, Method::GET, &format!("{config}/defaults?full_section=true"), ADMIN, None).await;
+    assert_eq!(full.expect(200)[2]["log_target_list"], json!([{"global": true}]));
+
+    // Deleting sections removes exactly their lines.
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/defaults/child?version=3&force_reload=true"), ADMIN, None).await;
+    deleted.expect(204);
+    assert_eq!(text(4).await, text(2).await);
+    let (missing, _) = dp(&s, Method::DELETE, &format!("{config}/defaults/nothing_to_see_here?version=4"), ADMIN, None).await;
+    missing.expect(404);
+
+    // Userlists: upstream's 422 for a body without name, 201 with force_reload, 204 for a delete.
+    let (malformed, _) = dp(&s, Method::POST, &format!("{config}/userlists?version=4&force_reload=true"), ADMIN, Some(json!({}))).await;
+    assert_eq!(malformed.expect(422)["code"], 422);
+    let (added, _) = dp(&s, Method::POST, &format!("{config}/userlists?version=4&force_reload=true"), ADMIN, Some(json!({"name": "new-user-list"}))).await;
+    added.expect(201);
+    assert_eq!(text(5).await, format!("{}\nuserlist new-user-list\n", text(4).await));
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{config}/userlists/ops?version=5&force_reload=true"), ADMIN, None).await;
+    deleted.expect(204);
+    assert_eq!(text(6).await, text(5).await.replace("userlist ops\n    user a insecure-password x\n\n", ""));
+
+    // A backend whose httpchk_params.method is not upstream's: 422, nothing written; a valid one
+    // is stored and read back.
+    let check = |method: &str| json!({"name": "checked", "mode": "http", "adv_check": "httpchk", "httpchk_params": {"method": method, "uri": "/check", "version": "HTTP/1.1"}});
+    let (refused, headers) = dp(&s, Method::POST, &format!("{config}/backends?version=6&force_reload=true"), ADMIN, Some(check("invalid"))).await;
+    assert!(refused.expect(422)["message"].as_str().unwrap().contains("httpchk_params.method"), "{}", refused.text);
+    assert_eq!(header(&headers, "configuration-version"), "");
+    let (stored, _) = dp(&s, Method::POST, &format!("{config}/backends?version=6&force_reload=true"), ADMIN, Some(check("GET"))).await;
+    stored.expect(201);
+    assert!(text(7).await.ends_with("\nbackend checked\n    mode http\n    option httpchk GET /check HTTP/1.1\n"));
+    let (read, _) = dp(&s, Method::GET, &format!("{config}/backends/checked"), ADMIN, None).await;
+    assert_eq!(read.expect(200)["httpchk_params"], json!({"method": "GET", "uri": "/check", "version": "HTTP/1.1"}));
 }

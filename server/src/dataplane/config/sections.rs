@@ -24,16 +24,20 @@ fn plural(model: Model) -> &'static str {
     }
 }
 
-/// Every section of the kind.
+/// Every section of the kind (with their child lists for `full_section=true`).
 pub(crate) async fn list(model: Model, dp: Dp, Query(query): Query<ReadQuery>) -> DpResult<Response> {
     let (version, parsed) = dp.read_doc(&query).await?;
-    Ok(at_version(version, dataplane::sections(parsed.document(), model)))
+    let doc = parsed.document();
+    let sections = if query.full_section() { dataplane::full_sections(doc, model) } else { dataplane::sections(doc, model) };
+    Ok(at_version(version, sections))
 }
 
-/// One section.
+/// One section (with its child lists for `full_section=true`).
 pub(crate) async fn get(model: Model, dp: Dp, Path((_, name)): Path<(String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
     let (version, parsed) = dp.read_doc(&query).await?;
-    Ok(at_version(version, dataplane::section(parsed.document(), model, &name)?))
+    let doc = parsed.document();
+    let section = if query.full_section() { dataplane::full_section(doc, model, &name)? } else { dataplane::section(doc, model, &name)? };
+    Ok(at_version(version, section))
 }
 
 /// Creates a section.
