@@ -64,6 +64,8 @@ async fn long_poll_answers_within_100ms_of_an_apply(db: Db) {
     assert_eq!(crate::serve_support::desired_text(&v1), CONFIG);
     let sha1 = v1["sha256"].as_str().unwrap().to_string();
     assert_eq!(s.get(&format!("/api/v1/agent/desired?known={sha1}&wait=1"), &agent).await.status, 304);
+    // The agents' routes ignore a parameter they do not know: a newer agent may ask more.
+    assert_eq!(s.get(&format!("/api/v1/agent/desired?known={sha1}&wait=1&from_a_newer_agent=1"), &agent).await.status, 304);
 
     // Several rounds: a waiting agent is answered within 100 ms of each apply.
     let mut known = sha1;

@@ -129,6 +129,12 @@ async fn config_lifecycle(db: Db) {
     let audit = s.get(&format!("/api/v1/audit?cluster_id={id}"), &admin).await.expect(200);
     // An integral decimal is the integer in a query too, as JSON Schema counts it.
     assert_eq!(s.get(&format!("/api/v1/audit?cluster_id={id}.0"), &admin).await.expect(200), audit);
+    // A parameter the route does not know is refused, naming it, rather than silently ignored
+    // (a typo such as `?clusterid=` would otherwise read the whole fleet's audit).
+    let unknown = s.get(&format!("/api/v1/audit?clusterid={id}"), &admin).await;
+    assert_eq!(unknown.status.as_u16(), 400, "{}", unknown.text);
+    assert!(unknown.text.contains("clusterid"), "{}", unknown.text);
+    assert_eq!(s.get(&format!("/api/v1/events?kinds=audit&x={id}"), &admin).await.status.as_u16(), 400);
     let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for action in ["version.import", "transaction.begin", "version.restore", "version.replace"] {
         assert!(actions.contains(&action), "{action} missing from {actions:?}");

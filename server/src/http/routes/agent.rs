@@ -14,7 +14,7 @@ use fleet_core::AgentReport;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{committed, MessageQuery};
+use super::committed;
 use super::files::TarImportQuery;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::auth::Caller;
@@ -46,6 +46,17 @@ pub(crate) async fn enroll(
     let release_public_key = state.releases.key.map(|key| key.to_string());
     let response = EnrolResponse { agent_id: agent.id, cluster_id: agent.cluster_id, name: agent.name, token, release_public_key };
     Ok((StatusCode::CREATED, axum::Json(response)))
+}
+
+/// `?message=` of an agent's upload. Unlike the operators' queries (which refuse a parameter
+/// they do not know, so a typo is not silently ignored), the agents' routes ignore unknown
+/// parameters: a newer agent may talk to an older server.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AgentMessageQuery {
+    /// Why: stored with the version.
+    #[serde(default)]
+    message: String,
 }
 
 /// `?known=<sha256>&wait=<seconds>`.
@@ -171,7 +182,7 @@ pub(crate) async fn agent_me(Caller(caller): Caller) -> ApiResult<axum::Json<Age
 /// `keepalived/<agent name>.conf` (kind `keepalived`) of the cluster's next version
 /// (`fleet-agent --keepalived --adopt`); 409 when the cluster has no version yet or already
 /// has a file for this agent (the cluster then manages it).
-#[utoipa::path(post, path = "/api/v1/agent/keepalived", tag = "agent", params(MessageQuery),
+#[utoipa::path(post, path = "/api/v1/agent/keepalived", tag = "agent", params(AgentMessageQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, description = "the new version", body = super::CommittedBody),
         (status = 409, description = "the cluster has no version, or already has this node's keepalived file"),
@@ -179,7 +190,7 @@ pub(crate) async fn agent_me(Caller(caller): Caller) -> ApiResult<axum::Json<Age
 pub(crate) async fn adopt_keepalived(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(query): Query<MessageQuery>,
+    Query(query): Query<AgentMessageQuery>,
     Raw(body): Raw,
 ) -> ApiResult<Response> {
     let agent = caller.agent()?;

@@ -38,6 +38,7 @@ pub(crate) struct SilenceBody {
 /// `GET /alerts?state=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AlertsQuery {
     /// `open` (pending and firing), `pending`, `firing`, `resolved` or `event`; absent: all.
     state: Option<String>,

@@ -68,6 +68,7 @@ pub(crate) async fn get_pool(
 /// `?force=true` on a delete.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ForceQuery {
     /// Also when agents are enrolled (or, for a pool, when it has clusters): their tokens are
     /// revoked (their next call answers 410 Gone and they exit, leaving HAProxy serving) and
@@ -120,6 +121,7 @@ fn new_cluster_settings() -> utoipa::openapi::schema::Schema {
 /// `?pool_id=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ClustersQuery {
     /// Only the clusters of this pool.
     pool_id: Option<i64>,
@@ -221,6 +223,7 @@ pub(crate) struct ApplyRequest {
 /// `?wait=SECONDS`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ApplyQuery {
     /// Answer when the rollout ended (succeeded, halted, rolled back or aborted), or after
     /// this many seconds with the rollout as it stands (default 0: at once; at most 3600).

@@ -46,6 +46,7 @@ pub(crate) async fn import(
 /// `?version=N`: which version to read (default: the latest).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct VersionQuery {
     /// A version number.
     version: Option<i64>,
@@ -54,6 +55,7 @@ pub(crate) struct VersionQuery {
 /// `?version=N&message=...`: the base of a whole-text replace.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct BaseQuery {
     /// The version the text was edited from: it must be the latest (409 otherwise). Read as
     /// optional so a missing one is reported after the permission check, as a 400.
@@ -131,6 +133,7 @@ pub(crate) async fn get_version(
 /// `?against=m`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct DiffQuery {
     /// The version to compare with (default: n - 1; 0 is the empty text).
     against: Option<i64>,

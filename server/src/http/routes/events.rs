@@ -21,6 +21,7 @@ use crate::http::AppState;
 /// `?cluster_id=&kinds=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     /// Only this cluster's events (and those of no cluster: alerts, fleet-wide changes, shown
     /// to callers with a global role only). A cluster the caller may not read: 403.

@@ -26,6 +26,7 @@ pub(crate) struct ActivateBody {
 /// `?limit=` of the timeline.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     /// At most this many, newest first (default 100, at most 1000).
     limit: Option<i64>,

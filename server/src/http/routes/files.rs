@@ -45,6 +45,7 @@ impl FilePath {
 /// Where a write goes, and what the file is.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct WriteQuery {
     /// Make a new version on this base (must be the latest; 0 for a cluster without versions).
     version: Option<i64>,
@@ -233,6 +234,7 @@ pub(crate) async fn delete_file(
 /// `?version=N` of a download.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct BundleQuery {
     /// The version (default: the latest).
     version: Option<i64>,
@@ -272,6 +274,7 @@ pub(crate) async fn get_bundle(
 /// `?configs=haproxy.cfg,conf.d&message=...` of a tar import.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct TarImportQuery {
     /// The config files in load order, comma-separated: a file, or a folder meaning its `*.cfg`
     /// files in name order (default: the cluster's config file).

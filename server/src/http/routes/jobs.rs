@@ -40,6 +40,7 @@ pub(crate) async fn create_job(
 /// `?limit=N`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct JobListQuery {
     /// At most this many, newest first (default 50; clamped to 1 to 500, as the audit list does).
     limit: Option<i64>,
@@ -96,6 +97,7 @@ pub(crate) async fn cancel_job(
 /// `?agent=NAME`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SnapshotListQuery {
     /// Only the snapshots of this agent (by name).
     agent: Option<String>,

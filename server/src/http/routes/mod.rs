@@ -284,6 +284,7 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
 /// only commits it).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ApplyQuery {
     /// Apply the new version (default true) when the agents run the version before it.
     #[serde(default = "yes")]
@@ -319,6 +320,7 @@ pub(crate) struct ClusterPath {
 /// An optional commit message (`?message=...`).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct MessageQuery {
     /// Why: stored with the version.
     #[serde(default)]

@@ -35,6 +35,7 @@ use crate::http::AppState;
 /// Which text a read addresses (of the config, or of a bundle's files).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AtQuery {
     /// Read this version.
     version: Option<i64>,
@@ -56,6 +57,7 @@ impl AtQuery {
 /// The transaction a write stages its op in.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct StageQuery {
     /// An open transaction of this cluster. Read as optional so a missing one is reported
     /// after the permission check, as a 400.

@@ -39,6 +39,7 @@ pub(crate) async fn settled(state: &AppState, rollout: Rollout, wait: u64) -> Ap
 /// `?limit=N`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RolloutListQuery {
     /// At most this many, newest first (default 20; clamped to 1 to 100, as the audit list does).
     limit: Option<i64>,

@@ -165,6 +165,7 @@ pub(crate) async fn traffic_rule_entries(
 /// `PUT .../geo-map?path=`: where the map goes in the bundle.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct GeoMapQuery {
     /// The map's path in the bundle (`geo/countries.map` when not given, what geo rules read by default).
     #[serde(default = "default_geo_map")]

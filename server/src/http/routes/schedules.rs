@@ -29,6 +29,7 @@ pub(crate) struct SchedulePath {
 /// `GET /schedules/{id}/runs?limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RunsQuery {
     /// At most this many, newest run time first (default 100, 1 to 1000).
     limit: Option<i64>,
@@ -37,6 +38,7 @@ pub(crate) struct RunsQuery {
 /// `GET /schedules/preview?cron=&timezone=&count=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PreviewQuery {
     /// Five cron fields (`*/5 * * * *`).
     cron: String,

@@ -17,6 +17,7 @@ use crate::http::AppState;
 /// `?from=&to=&step=&proxy=&server=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct StatsParams {
     /// Start: RFC 3339 (`2026-12-01T10:00:00Z`) or Unix ms; default an hour before `to`.
     from: Option<String>,

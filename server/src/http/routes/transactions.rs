@@ -18,6 +18,7 @@ use crate::http::AppState;
 /// `?version=N`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct BeginQuery {
     /// The base: the latest version (0 for a cluster without versions). Read as optional so
     /// a missing one is reported after the permission check, as a 400.

@@ -244,6 +244,7 @@ pub(crate) async fn revoke_token(
 /// `?cluster_id=&actor=&action=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     /// Only this cluster's entries.
     cluster_id: Option<i64>,
