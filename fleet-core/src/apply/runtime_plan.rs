@@ -121,15 +121,23 @@ fn dynamic_server(backend: &str, line: &str) -> Option<DynamicServer> {
         return None;
     }
     let words = words(line);
-    let (&"server", Some(&name), Some(_address)) = (words.first()?, words.get(1), words.get(2)) else { return None };
+    let (&"server", Some(&name), Some(&address)) = (words.first()?, words.get(1), words.get(2)) else { return None };
+    let mut args = vec![address.to_string()];
     let mut rest = words[3..].iter();
-    while let Some(word) = rest.next() {
-        let &(_, takes_value) = DYNAMIC_KEYWORDS.iter().find(|(k, _)| k == word)?;
+    while let Some(&word) = rest.next() {
+        if let Some((_, false)) = word.strip_prefix("no-").and_then(|flag| DYNAMIC_KEYWORDS.iter().find(|(k, _)| *k == flag)) {
+            // `no-check`, `no-backup` ... only cancel a `default-server` setting, and there is
+            // none (see server_changes): the server gets what the reload gives it without them.
+            // `add server` does not take them.
+            continue;
+        }
+        let &(_, takes_value) = DYNAMIC_KEYWORDS.iter().find(|(k, _)| k == &word)?;
+        args.push(word.to_string());
         if takes_value {
-            rest.next()?;
+            args.push(rest.next()?.to_string());
         }
     }
-    let server = DynamicServer { backend: backend.to_string(), server: name.to_string(), args: words[2..].iter().map(|w| w.to_string()).collect() };
+    let server = DynamicServer { backend: backend.to_string(), server: name.to_string(), args };
     // The names go into CLI commands: the runtime API's own rules for them.
     let check = RuntimeRequest { backend: server.backend.clone(), server: server.server.clone(), action: ServerAction::Ready, value: None };
     check.validate().is_ok().then_some(server)
@@ -469,7 +477,7 @@ mod tests {
     fn servers_added_and_removed_are_dynamic_servers() {
         let old = bundle(CONFIG, "a A\n", "pem\n");
         let config = CONFIG
-            .replace("    server s2 127.0.0.1:81\n", "    # new\n    server s3 127.0.0.1:82 check inter 2s weight 5\n\n    server s4 [::1]:83 disabled\n")
+            .replace("    server s2 127.0.0.1:81\n", "    # new\n    server s3 127.0.0.1:82 check inter 2s weight 5\n\n    server s4 [::1]:83 disabled no-check no-backup\n")
             .replace("weight 10", "weight 30");
         let plan = plan(&old, &bundle(&config, "a A\n", "pem\n")).unwrap();
         let added = |server: &str, args: &[&str]| {
@@ -494,7 +502,7 @@ mod tests {
             ["add server app/s3 127.0.0.1:82 check inter 2s weight 5", "enable health app/s3", "set server app/s3 state ready"]
         );
         let RuntimeChange::AddServer(s4) = &plan.changes[3] else { unreachable!() };
-        assert_eq!(s4.commands(), ["add server app/s4 [::1]:83 disabled"], "a disabled server stays in maintenance");
+        assert_eq!(s4.commands(), ["add server app/s4 [::1]:83 disabled"], "a disabled server stays in maintenance; no-check and no-backup (add server does not take them) state what it is without them");
     }
 
     #[test]

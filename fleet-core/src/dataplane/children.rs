@@ -280,4 +280,27 @@ mod tests {
         let op = delete_bind(&doc(), &fe, "plain").unwrap();
         assert_eq!(apply(vec![op]), TEXT.replace("    bind :80 name plain   # clear\n", ""));
     }
+
+    #[test]
+    fn log_forward_binds_and_fcgi_app_acls() {
+        let text = "log-forward lf\n    dgram-bind 127.0.0.1:1514\n    bind 127.0.0.1:1514   # tcp\n    log global\nfcgi-app php\n    docroot /var/www\n    acl is_php path_end .php\n";
+        let d = haproxy_parse::parse(text).document;
+        let run = |ops: Vec<EditOp>| {
+            let mut d = d.clone();
+            crate::ops::apply_ops(&mut d, &ops).unwrap();
+            haproxy_render::lossless(&d)
+        };
+        let lf = parent("log-forward", "lf");
+        assert_eq!(binds(&d, &lf).unwrap(), vec![json!({"name": "127.0.0.1:1514", "address": "127.0.0.1", "port": 1514})], "dgram-bind is not a bind");
+        let body = json!({"name": "tls", "address": "127.0.0.2", "port": 6514, "ssl": true, "ssl_certificate": "/etc/log.pem", "ca_verify_file": "/certs/ca-verify.pem", "thread": "1/all"});
+        let op = add_bind(&d, &lf, body.as_object().unwrap()).unwrap();
+        let added = run(vec![op]);
+        assert_eq!(added, text.replace("# tcp\n", "# tcp\n    bind 127.0.0.2:6514 ca-verify-file /certs/ca-verify.pem name tls ssl crt /etc/log.pem thread 1/all\n"));
+        let read = bind(&haproxy_parse::parse(&added).document, &lf, "tls").unwrap();
+        assert_eq!(read["ca_verify_file"], "/certs/ca-verify.pem");
+        let php = parent("fcgi-app", "php");
+        assert_eq!(rule(&d, &php, RuleKind::Acl, 0).unwrap(), json!({"acl_name": "is_php", "criterion": "path_end", "value": ".php"}));
+        let op = insert_rule(&d, &php, RuleKind::Acl, 1, json!({"acl_name": "local_dst", "criterion": "hdr(host)", "value": "-i localhost"}).as_object().unwrap()).unwrap();
+        assert_eq!(run(vec![op]), text.replace(".php\n", ".php\n    acl local_dst hdr(host) -i localhost\n"));
+    }
 }

@@ -33,7 +33,7 @@ pub use rules::RuleKind;
 pub use rollout::{rollout, wait_rollout};
 #[cfg(feature = "store")]
 pub use runtime::{online_nodes, wait_runtime};
-pub use runtime::{runtime_progress, runtime_requests, runtime_server, runtime_servers, RuntimeProgress};
+pub use runtime::{runtime_add, runtime_delete, runtime_progress, runtime_requests, runtime_server, runtime_servers, RuntimeProgress};
 pub use sections::{add_section, delete_section, full_section, full_sections, global, replace_global, replace_section, section, sections};
 pub use server::{add_server, delete_server, replace_server, server, servers};
 pub use storage::{delete_storage, put_storage, storage_entries, storage_entry, Storage};

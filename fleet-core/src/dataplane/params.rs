@@ -119,6 +119,7 @@ pub(crate) const BIND: &[Field] = &[
     f("alpn", "alpn", TEXT),
     f("backlog", "backlog", TEXT),
     f("ca_ignore_err", "ca-ignore-err", TEXT),
+    f("ca_verify_file", "ca-verify-file", TEXT),
     f("ciphers", "ciphers", TEXT),
     f("ciphersuites", "ciphersuites", TEXT),
     f("crl_file", "crl-file", TEXT),

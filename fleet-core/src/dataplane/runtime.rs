@@ -11,6 +11,9 @@
 //!           operational_state down if a node sees it down, else stopping, else up
 //!           weight            the nodes' weight when they agree, else null; the
 //!                             configured weight (1 without one) before any node reports
+//! add:   a runtime_add_server body -> the same add_server op as a configuration POST: a new
+//!        version every node applies runtime-first (`add server`), kept across reloads
+//! del:   -> the same delete_server op as a configuration DELETE (`del server` on the nodes)
 //! write: {admin_state?, weight?} -> a RuntimeRequest per field that differs from the read
 //!        (admin_state -> ready | drain | maint, weight -> set weight); operational_state is
 //!        measured by health checks, so a body asking to change it is refused
@@ -24,7 +27,9 @@ use std::time::Duration;
 use haproxy_model::Document;
 use serde_json::{Map, Value};
 
-use super::server::{server, servers};
+use super::children::parent;
+use super::server::{add_server, delete_server, server, servers};
+use crate::ops::EditOp;
 use crate::error::{Error, Result};
 #[cfg(feature = "store")]
 use crate::monitor::NodeState;
@@ -97,12 +102,28 @@ fn runtime_view(backend: &str, configured: &Value, nodes: &[&RuntimeSummary]) ->
 /// Every server of `backend` in `doc` as the nodes run it (see the module docs). Errors:
 /// [`Error::NotFound`] for a backend `doc` does not have.
 pub fn runtime_servers(doc: &Document, backend: &str, nodes: &[&RuntimeSummary]) -> Result<Vec<Value>> {
-    Ok(servers(doc, backend)?.iter().map(|s| runtime_view(backend, s, nodes)).collect())
+    Ok(servers(doc, &parent("backend", backend))?.iter().map(|s| runtime_view(backend, s, nodes)).collect())
 }
 
 /// One server of `backend` as the nodes run it. Errors: [`Error::NotFound`].
 pub fn runtime_server(doc: &Document, backend: &str, name: &str, nodes: &[&RuntimeSummary]) -> Result<Value> {
-    Ok(runtime_view(backend, &server(doc, backend, name)?, nodes))
+    Ok(runtime_view(backend, &server(doc, &parent("backend", backend), name)?, nodes))
+}
+
+/// The op a runtime add (`POST .../runtime/backends/{backend}/servers`, a `runtime_add_server`
+/// body) makes: the server is added to the cluster's configuration, as a configuration POST
+/// does, and every node applies that version runtime-first (the agent's `add server` where
+/// HAProxy can, management.txt "add server"), so the server survives reloads, unlike
+/// upstream's runtime-only add. Errors: [`Error::NotFound`] for an unknown backend,
+/// [`Error::Conflict`] for a name it has, [`Error::Invalid`] for a body this surface cannot write.
+pub fn runtime_add(doc: &Document, backend: &str, body: &Map<String, Value>) -> Result<EditOp> {
+    add_server(doc, &parent("backend", backend), body)
+}
+
+/// The op a runtime delete makes: the server leaves the configuration (the agents' `del server`
+/// where HAProxy can). Errors: [`Error::NotFound`] for an unknown backend or server.
+pub fn runtime_delete(doc: &Document, backend: &str, name: &str) -> Result<EditOp> {
+    delete_server(doc, &parent("backend", backend), name)
 }
 
 /// The runtime actions that make `current` (a [`runtime_server`] read) what `body` asks:

@@ -1,30 +1,62 @@
-//! Servers of a backend (`/backends/{parent}/servers`): `server NAME ADDRESS[:PORT] PARAMS...`
-//! as `{name, address, port, ...params}` and the edit op a create, replace or delete stages.
+//! `server` lines as resources: of a backend (`/backends/{parent}/servers`), a peers section
+//! (`/peers/{parent}/servers`) or a ring (`/rings/{parent}/servers`): `server NAME
+//! ADDRESS[:PORT] PARAMS...` as `{name, address, port, ...params}` and the edit op a create,
+//! replace or delete stages.
+//!
+//! ```text
+//! backend (or listen) -> add_server / update_server / delete_server (what the agents' runtime
+//!                        plans read: a new server is added with `add server`, no reload)
+//! peers, ring         -> insert_line / set_line / delete_line on the section's `server` lines
+//!                        (configuration.txt 3.5 and 3.9: both take `server NAME [ADDR] [param*]`;
+//!                        a peers section's `peer` lines are its peer entries, not these)
+//! ```
 //!
 //! A replace computes the line's new parameter words from its current ones ([`params::edit`])
-//! and stages one `update_server` with only what differs: a body equal to what a read shows
-//! changes nothing, and a changed field rewrites only its words.
+//! and stages one op with only what differs: a body equal to what a read shows changes nothing,
+//! and a changed field rewrites only its words.
 
-use haproxy_model::{Document, Server, Side};
+use haproxy_model::{Document, SectionKind, Server, Side};
 use serde_json::{Map, Value};
 
 use super::params::{self, Param};
 use crate::error::{Error, Result};
-use crate::ops::EditOp;
+use crate::ops::{EditOp, SectionRef};
 
 /// The fields a server body holds besides its parameters.
 const OWN: &[&str] = &["name", "address", "port", "metadata"];
 
-fn backend_servers<'d>(doc: &'d Document, backend: &str) -> Result<Vec<Server<'d>>> {
-    let proxy = doc.proxy(Side::Backend, backend).ok_or_else(|| Error::not_found(format!("backend {backend}")))?;
-    Ok(proxy.servers())
+fn parent_name(parent: &SectionRef) -> &str {
+    parent.name.as_deref().unwrap_or_default()
 }
 
-fn find<'d>(doc: &'d Document, backend: &str, name: &str) -> Result<Server<'d>> {
-    backend_servers(doc, backend)?
+/// True for a backend (or listen) parent, whose servers are edited with the server ops.
+fn is_backend(parent: &SectionRef) -> bool {
+    parent.kind == "backend"
+}
+
+/// The `server` lines of the parent, in file order; [`Error::NotFound`] without the parent.
+fn parent_servers<'d>(doc: &'d Document, parent: &SectionRef) -> Result<Vec<Server<'d>>> {
+    let name = parent_name(parent);
+    if is_backend(parent) {
+        let proxy = doc.proxy(Side::Backend, name).ok_or_else(|| Error::not_found(format!("backend {name}")))?;
+        return Ok(proxy.servers());
+    }
+    let kind = SectionKind::from_keyword(&parent.kind).ok_or_else(|| Error::invalid(format!("unknown section kind {}", parent.kind)))?;
+    let section = doc
+        .sections()
+        .iter()
+        .find(|s| *s.kind() == kind && s.name().as_deref() == Some(name))
+        .ok_or_else(|| Error::not_found(format!("{} {name}", parent.kind)))?;
+    Ok(section.statements("server").filter_map(|(i, l)| Server::new(l, i)).collect())
+}
+
+/// Server `name` of the parent and its position among the parent's `server` lines.
+fn find<'d>(doc: &'d Document, parent: &SectionRef, name: &str) -> Result<(usize, Server<'d>)> {
+    parent_servers(doc, parent)?
         .into_iter()
-        .find(|s| s.name().as_deref() == Some(name))
-        .ok_or_else(|| Error::not_found(format!("server {name} in backend {backend}")))
+        .enumerate()
+        .find(|(_, s)| s.name().as_deref() == Some(name))
+        .ok_or_else(|| Error::not_found(format!("server {name} in {} {}", parent.kind, parent_name(parent))))
 }
 
 fn params_of(server: &Server<'_>) -> Vec<Param> {
@@ -68,14 +100,25 @@ fn shown(server: &Server<'_>) -> Value {
     Value::Object(out)
 }
 
-/// Every server of `backend`, in file order; [`Error::NotFound`] without that backend.
-pub fn servers(doc: &Document, backend: &str) -> Result<Vec<Value>> {
-    Ok(backend_servers(doc, backend)?.iter().map(shown).collect())
+/// Every server of the parent (`backend`, `peers` or `ring`, see [`super::parent`]), in file
+/// order; [`Error::NotFound`] without that section.
+pub fn servers(doc: &Document, parent: &SectionRef) -> Result<Vec<Value>> {
+    Ok(parent_servers(doc, parent)?.iter().map(shown).collect())
 }
 
 /// One server.
-pub fn server(doc: &Document, backend: &str, name: &str) -> Result<Value> {
-    find(doc, backend, name).map(|s| shown(&s))
+pub fn server(doc: &Document, parent: &SectionRef, name: &str) -> Result<Value> {
+    find(doc, parent, name).map(|(_, s)| shown(&s))
+}
+
+/// The address word of `body`, required but in a peers section (the local peer's `server`
+/// line may have none: configuration.txt 3.5).
+fn address_for(parent: &SectionRef, body: &Map<String, Value>) -> Result<Option<String>> {
+    let given = body.get("address").and_then(Value::as_str).is_some_and(|a| !a.is_empty());
+    match given || parent.kind != "peers" {
+        true => address_of(body).map(Some),
+        false => Ok(None),
+    }
 }
 
 fn address_of(body: &Map<String, Value>) -> Result<String> {
@@ -91,43 +134,67 @@ fn name_of(body: &Map<String, Value>) -> Result<&str> {
     body.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).ok_or_else(|| Error::invalid("name is required"))
 }
 
-/// The op creating the server `body` describes in `backend`: [`Error::Conflict`] when the name
-/// is taken, [`Error::Invalid`] for a body this surface cannot write.
-pub fn add_server(doc: &Document, backend: &str, body: &Map<String, Value>) -> Result<EditOp> {
+/// `server NAME ADDRESS PARAMS...` as words.
+fn line_words(name: &str, address: Option<String>, params: &[Param]) -> Vec<String> {
+    let mut words = vec!["server".to_string(), name.to_string()];
+    words.extend(address);
+    words.extend(params::words(params));
+    words
+}
+
+/// The op creating the server `body` describes in the parent, after its last server:
+/// [`Error::Conflict`] when the name is taken, [`Error::Invalid`] for a body this surface
+/// cannot write, [`Error::NotFound`] without the parent.
+pub fn add_server(doc: &Document, parent: &SectionRef, body: &Map<String, Value>) -> Result<EditOp> {
     params::unknown_fields(body, params::names(params::SERVER).chain(OWN.iter().copied()))?;
     let name = name_of(body)?;
-    if backend_servers(doc, backend)?.iter().any(|s| s.name().as_deref() == Some(name)) {
-        return Err(Error::Conflict(format!("server {name} already exists in backend {backend}")));
+    let existing = parent_servers(doc, parent)?;
+    if existing.iter().any(|s| s.name().as_deref() == Some(name)) {
+        return Err(Error::Conflict(format!("server {name} already exists in {} {}", parent.kind, parent_name(parent))));
     }
-    let words = params::words(&params::edit(params::SERVER, &[], body)?);
+    let params = params::edit(params::SERVER, &[], body)?;
+    if !is_backend(parent) {
+        let words = line_words(name, address_for(parent, body)?, &params);
+        return Ok(EditOp::InsertLine { section: parent.clone(), keyword: "server".into(), position: existing.len(), words });
+    }
+    let address = address_of(body)?;
     Ok(EditOp::AddServer {
-        backend: backend.into(),
+        backend: parent_name(parent).into(),
         name: name.into(),
-        address: address_of(body)?,
+        address,
         weight: None,
         backup: false,
         disabled: false,
-        params: words,
+        params: params::words(&params),
     })
 }
 
 /// The op making server `name` what `body` describes, or none when it already is.
-pub fn replace_server(doc: &Document, backend: &str, name: &str, body: &Map<String, Value>) -> Result<Option<EditOp>> {
+pub fn replace_server(doc: &Document, parent: &SectionRef, name: &str, body: &Map<String, Value>) -> Result<Option<EditOp>> {
     params::unknown_fields(body, params::names(params::SERVER).chain(OWN.iter().copied()))?;
-    let current = find(doc, backend, name)?;
+    let (position, current) = find(doc, parent, name)?;
     if let Some(other) = body.get("name").and_then(Value::as_str).filter(|n| *n != name) {
         return Err(Error::invalid(format!("the body names server {other}, the path {name}: renaming is not supported")));
     }
     let old = params_of(&current);
     let new = params::edit(params::SERVER, &old, body)?;
+    let written = current.address_text().map(|t| t.into_owned());
+    if !is_backend(parent) {
+        let wanted = address_for(parent, body)?;
+        let same = wanted.as_ref().map(|w| split_address(w)) == written.as_ref().map(|w| split_address(w));
+        if new == old && same {
+            return Ok(None);
+        }
+        let words = line_words(name, if same { written } else { wanted }, &new);
+        return Ok(Some(EditOp::SetLine { section: parent.clone(), keyword: "server".into(), position, words }));
+    }
     let address = address_of(body)?;
-    let address_changed = current.address_text().as_deref() != Some(address.as_str())
-        && current.address_text().map(|t| split_address(&t)) != Some(split_address(&address));
+    let address_changed = written.as_deref() != Some(address.as_str()) && written.as_ref().map(|t| split_address(t)) != Some(split_address(&address));
     if new == old && !address_changed {
         return Ok(None);
     }
     Ok(Some(EditOp::UpdateServer {
-        backend: backend.into(),
+        backend: parent_name(parent).into(),
         name: name.into(),
         address: address_changed.then_some(address),
         weight: None,
@@ -138,9 +205,12 @@ pub fn replace_server(doc: &Document, backend: &str, name: &str, body: &Map<Stri
 }
 
 /// The op deleting server `name` ([`Error::NotFound`] without it).
-pub fn delete_server(doc: &Document, backend: &str, name: &str) -> Result<EditOp> {
-    find(doc, backend, name)?;
-    Ok(EditOp::DeleteServer { backend: backend.into(), name: name.into() })
+pub fn delete_server(doc: &Document, parent: &SectionRef, name: &str) -> Result<EditOp> {
+    let (position, _) = find(doc, parent, name)?;
+    if !is_backend(parent) {
+        return Ok(EditOp::DeleteLine { section: parent.clone(), keyword: "server".into(), position });
+    }
+    Ok(EditOp::DeleteServer { backend: parent_name(parent).into(), name: name.into() })
 }
 
 #[cfg(test)]
@@ -154,26 +224,30 @@ mod tests {
         haproxy_parse::parse(TEXT).document
     }
 
+    fn app() -> SectionRef {
+        crate::dataplane::parent("backend", "app")
+    }
+
     #[test]
     fn reads_servers() {
         assert_eq!(
-            servers(&doc(), "app").unwrap(),
+            servers(&doc(), &app()).unwrap(),
             vec![
                 json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000}),
                 json!({"name": "web2", "address": "::1", "port": 8080}),
             ]
         );
-        assert!(matches!(server(&doc(), "app", "nope"), Err(Error::NotFound(_))));
-        assert!(matches!(servers(&doc(), "nope"), Err(Error::NotFound(_))));
+        assert!(matches!(server(&doc(), &app(), "nope"), Err(Error::NotFound(_))));
+        assert!(matches!(servers(&doc(), &crate::dataplane::parent("backend", "nope")), Err(Error::NotFound(_))));
     }
 
     #[test]
     fn a_replace_as_read_changes_nothing_and_a_change_touches_one_line() {
         let d = doc();
-        let read = server(&d, "app", "web1").unwrap();
-        assert_eq!(replace_server(&d, "app", "web1", read.as_object().unwrap()).unwrap(), None);
+        let read = server(&d, &app(), "web1").unwrap();
+        assert_eq!(replace_server(&d, &app(), "web1", read.as_object().unwrap()).unwrap(), None);
         let body = json!({"name": "web1", "address": "10.0.0.1", "port": 80, "check": "enabled", "inter": 2000, "weight": 5});
-        let op = replace_server(&d, "app", "web1", body.as_object().unwrap()).unwrap().unwrap();
+        let op = replace_server(&d, &app(), "web1", body.as_object().unwrap()).unwrap().unwrap();
         let mut edited = d.clone();
         crate::ops::apply_ops(&mut edited, &[op]).unwrap();
         let text = haproxy_render::lossless(&edited);
@@ -184,12 +258,47 @@ mod tests {
     fn adds_and_refuses() {
         let d = doc();
         let taken = json!({"name": "web1", "address": "10.0.0.9"});
-        assert!(matches!(add_server(&d, "app", taken.as_object().unwrap()), Err(Error::Conflict(_))));
+        assert!(matches!(add_server(&d, &app(), taken.as_object().unwrap()), Err(Error::Conflict(_))));
         let new = json!({"name": "web3", "address": "10.0.0.3", "port": 81, "check": "enabled", "weight": 10});
-        let op = add_server(&d, "app", new.as_object().unwrap()).unwrap();
+        let op = add_server(&d, &app(), new.as_object().unwrap()).unwrap();
         assert_eq!(op, EditOp::AddServer { backend: "app".into(), name: "web3".into(), address: "10.0.0.3:81".into(), weight: None, backup: false, disabled: false, params: vec!["check".into(), "weight".into(), "10".into()] });
         assert_eq!(join_address("::1", Some(80)), "[::1]:80");
         assert_eq!(split_address("/run/app.sock"), ("/run/app.sock".into(), None));
         assert_eq!(split_address("ipv4@10.0.0.1:80"), ("ipv4@10.0.0.1".into(), Some(80)));
+    }
+
+    const SECTIONS: &str = "peers fusion\n    peer peer1 127.0.0.1:5108\n    server local\n    server s1 10.1.1.1:8080 check   # remote\nring logbuffer\n    format rfc5424\n    # sends via TCP\n    server logserver 192.168.1.100:514 log-proto octet-count\n    timeout server 20s\n";
+
+    fn edited(ops: &[EditOp]) -> String {
+        let mut d = haproxy_parse::parse(SECTIONS).document;
+        crate::ops::apply_ops(&mut d, ops).unwrap();
+        haproxy_render::lossless(&d)
+    }
+
+    #[test]
+    fn peers_and_ring_servers_are_their_server_lines() {
+        let d = haproxy_parse::parse(SECTIONS).document;
+        let peers = crate::dataplane::parent("peers", "fusion");
+        let ring = crate::dataplane::parent("ring", "logbuffer");
+        // The peer line is a peer entry, not a server.
+        assert_eq!(servers(&d, &peers).unwrap(), vec![json!({"name": "local"}), json!({"name": "s1", "address": "10.1.1.1", "port": 8080, "check": "enabled"})]);
+        assert_eq!(servers(&d, &ring).unwrap().len(), 1);
+        assert!(matches!(servers(&d, &crate::dataplane::parent("ring", "nope")), Err(Error::NotFound(_))));
+        // What a read shows changes nothing, the local peer without an address included.
+        for name in ["local", "s1"] {
+            let read = server(&d, &peers, name).unwrap();
+            assert_eq!(replace_server(&d, &peers, name, read.as_object().unwrap()).unwrap(), None, "{name}");
+        }
+        let new = json!({"name": "s2", "address": "10.1.1.2", "port": 8080, "weight": 80});
+        let op = add_server(&d, &peers, new.as_object().unwrap()).unwrap();
+        assert_eq!(edited(&[op]), SECTIONS.replace("# remote\n", "# remote\n    server s2 10.1.1.2:8080 weight 80\n"));
+        assert!(matches!(add_server(&d, &peers, json!({"name": "s1", "address": "10.0.0.1"}).as_object().unwrap()), Err(Error::Conflict(_))));
+        assert!(add_server(&d, &ring, json!({"name": "nowhere"}).as_object().unwrap()).is_err(), "a ring's server needs an address");
+        let changed = json!({"name": "logserver", "address": "192.168.1.100", "port": 1514});
+        let op = replace_server(&d, &ring, "logserver", changed.as_object().unwrap()).unwrap().unwrap();
+        assert_eq!(edited(&[op]), SECTIONS.replace("192.168.1.100:514", "192.168.1.100:1514"), "log-proto is a word no field maps: it stays");
+        let op = delete_server(&d, &peers, "s1").unwrap();
+        assert_eq!(edited(&[op]), SECTIONS.replace("    server s1 10.1.1.1:8080 check   # remote\n", ""));
+        assert!(matches!(delete_server(&d, &ring, "s1"), Err(Error::NotFound(_))));
     }
 }

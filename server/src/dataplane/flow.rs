@@ -125,24 +125,45 @@ impl Dp {
                 Ok(Written::Staged { base: transaction.base_version })
             }
             (None, None) => Err(DpError::bad_request("version or transaction not specified")),
-            (None, Some(base)) => {
-                let (latest, parsed) = store.latest_document(self.cluster_id).await?;
-                if base != latest {
-                    return Err(fleet_core::Error::Outdated { base, latest }.into());
-                }
-                let ops = plan(parsed.document())?;
-                if ops.is_empty() {
-                    let created_at = match latest {
-                        0 => None,
-                        n => Some(store.version_info(self.cluster_id, n).await?.created_at),
-                    };
-                    return Ok(Written::Unchanged { version: latest, created_at, force_reload: query.force_reload });
-                }
-                let message = format!("Data Plane API: {what}");
-                let committed = store.edit((&user).into(), self.cluster_id, base, ops, &message).await?;
-                self.roll_out(&user.username, committed.version.number, committed.version.created_at, query.force_reload).await
-            }
+            (None, Some(base)) => self.commit(&user, Some(base), what, query.force_reload, plan).await,
         }
+    }
+
+    /// Makes the change `plan` computes from the latest version as the next one, whatever the
+    /// latest is (the runtime routes: upstream's runtime API has no version), and waits for its
+    /// rollout as a write with `force_reload` does.
+    pub(crate) async fn write_latest(&self, what: &str, plan: impl FnOnce(&Document) -> fleet_core::Result<Vec<EditOp>>) -> DpResult<Written> {
+        let user = self.user(Permission::Write)?.clone();
+        self.commit(&user, None, what, true, plan).await
+    }
+
+    /// Commits `plan`'s ops on the latest version (which must be `base` when given), applies the
+    /// new version and waits for its rollout.
+    async fn commit(
+        &self,
+        user: &fleet_core::User,
+        base: Option<i64>,
+        what: &str,
+        force_reload: bool,
+        plan: impl FnOnce(&Document) -> fleet_core::Result<Vec<EditOp>>,
+    ) -> DpResult<Written> {
+        let store = &self.state.store;
+        let (latest, parsed) = store.latest_document(self.cluster_id).await?;
+        let base = base.unwrap_or(latest);
+        if base != latest {
+            return Err(fleet_core::Error::Outdated { base, latest }.into());
+        }
+        let ops = plan(parsed.document())?;
+        if ops.is_empty() {
+            let created_at = match latest {
+                0 => None,
+                n => Some(store.version_info(self.cluster_id, n).await?.created_at),
+            };
+            return Ok(Written::Unchanged { version: latest, created_at, force_reload });
+        }
+        let message = format!("Data Plane API: {what}");
+        let committed = store.edit(user.into(), self.cluster_id, base, ops, &message).await?;
+        self.roll_out(&user.username, committed.version.number, committed.version.created_at, force_reload).await
     }
 
     /// Applies `version` to the cluster and waits for its rollout within `--dataplane-wait-seconds`.

@@ -66,6 +66,32 @@ fn rules_of(router: Router<AppState>, parents: &str, rules: children::Rules) -> 
         )
 }
 
+/// Server routes under one parent kind.
+fn servers_of(router: Router<AppState>, parent: servers::Parent) -> Router<AppState> {
+    let base = format!("{CONFIG}/{}/{{parent_name}}/servers", parent.1);
+    router
+        .route(&base, get(move |dp, p, q| servers::list(parent, dp, p, q)).post(move |dp, p, q, body| servers::create(parent, dp, p, q, body)))
+        .route(
+            &format!("{base}/{{name}}"),
+            get(move |dp, p, q| servers::get(parent, dp, p, q))
+                .put(move |dp, p, q, body| servers::replace(parent, dp, p, q, body))
+                .delete(move |dp, p, q| servers::delete(parent, dp, p, q)),
+        )
+}
+
+/// Bind routes under one parent kind.
+fn binds_of(router: Router<AppState>, parent: children::BindParent) -> Router<AppState> {
+    let base = format!("{CONFIG}/{}/{{parent_name}}/binds", parent.1);
+    router
+        .route(&base, get(move |dp, p, q| children::list_binds(parent, dp, p, q)).post(move |dp, p, q, body| children::create_bind(parent, dp, p, q, body)))
+        .route(
+            &format!("{base}/{{name}}"),
+            get(move |dp, p, q| children::get_bind(parent, dp, p, q))
+                .put(move |dp, p, q, body| children::replace_bind(parent, dp, p, q, body))
+                .delete(move |dp, p, q| children::delete_bind(parent, dp, p, q)),
+        )
+}
+
 /// The surface's router, mounted at `/dataplane`.
 pub(crate) fn routes() -> Router<AppState> {
     let v3 = Router::new()
@@ -78,23 +104,23 @@ pub(crate) fn routes() -> Router<AppState> {
             get(transactions::get).put(transactions::commit).delete(transactions::delete),
         )
         .route("/{cluster}/v3/services/haproxy/reloads", get(reloads::list))
-        .route("/{cluster}/v3/services/haproxy/reloads/{id}", get(reloads::get))
-        .route(&format!("{CONFIG}/backends/{{parent_name}}/servers"), get(servers::list).post(servers::create))
-        .route(
-            &format!("{CONFIG}/backends/{{parent_name}}/servers/{{name}}"),
-            get(servers::get).put(servers::replace).delete(servers::delete),
-        );
-    let v3 = v3
-        .route(&format!("{CONFIG}/frontends/{{parent_name}}/binds"), get(children::list_binds).post(children::create_bind))
-        .route(
-            &format!("{CONFIG}/frontends/{{parent_name}}/binds/{{name}}"),
-            get(children::get_bind).put(children::replace_bind).delete(children::delete_bind),
-        );
+        .route("/{cluster}/v3/services/haproxy/reloads/{id}", get(reloads::get));
+    // `server` lines of backends, peers sections and rings; `bind` lines of frontends,
+    // log-forward and peers sections (configuration.txt 3.5, 3.9, 3.10, 4).
+    let mut v3 = v3;
+    for parent in [("backend", "backends"), ("peers", "peers"), ("ring", "rings")] {
+        v3 = servers_of(v3, parent);
+    }
+    for parent in [("frontend", "frontends"), ("log-forward", "log_forwards"), ("peers", "peers")] {
+        v3 = binds_of(v3, parent);
+    }
     let mut v3 = sections_of(v3, "backends", Model::Backend);
     for kind in [RuleKind::Acl, RuleKind::HttpRequest, RuleKind::HttpResponse, RuleKind::TcpRequest] {
         v3 = rules_of(v3, "frontends", ("frontend", kind));
         v3 = rules_of(v3, "backends", ("backend", kind));
     }
+    // A fcgi-app section's private ACLs (configuration.txt 10.1.1).
+    let v3 = rules_of(v3, "fcgi_apps", ("fcgi-app", RuleKind::Acl));
     let v3 = rules_of(v3, "frontends", ("frontend", RuleKind::BackendSwitching));
     let v3 = v3.route(&format!("{CONFIG}/global"), get(sections::get_global).put(sections::replace_global));
     let v3 = sections_of(v3, "resolvers", Model::Resolvers);

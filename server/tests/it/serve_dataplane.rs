@@ -2,14 +2,15 @@
 //! fleet users and their pool scope, upstream's error shape, `info`, the configuration version,
 //! `raw`, transactions, backends and servers written losslessly (the version diff holds exactly
 //! the lines the calls add or change, comments and order elsewhere intact), and commits that
-//! answer with what the cluster's nodes made of them.
+//! answer with what the cluster's nodes made of them; servers of peers sections and rings, binds
+//! of log-forward sections, a fcgi-app's ACLs, and runtime adds and deletes as versions.
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::serve_support::{fresh_postgres, start, start_on, Db, Reply, Server, ADMIN_PASSWORD};
 
-crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did, rules_binds_and_global, sections_created_and_deleted);
+crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did, rules_binds_and_global, sections_created_and_deleted, other_parents_and_runtime_adds);
 
 const BASE: &str = "# edge config\nglobal\n    maxconn 4000   # tuned\n\ndefaults\n    mode http\n    timeout connect 5s\n\nfrontend www\n    bind :8080\n    default_backend app\n\nbackend app\n    # web tier\n    balance roundrobin\n    server web1 10.0.0.1:80 check inter 2s   # first\n";
 
@@ -408,4 +409,69 @@ async fn sections_created_and_deleted(db: Db) {
     assert!(text(7).await.ends_with("\nbackend checked\n    mode http\n    option httpchk GET /check HTTP/1.1\n"));
     let (read, _) = dp(&s, Method::GET, &format!("{config}/backends/checked"), ADMIN, None).await;
     assert_eq!(read.expect(200)["httpchk_params"], json!({"method": "GET", "uri": "/check", "version": "HTTP/1.1"}));
+}
+
+const OTHERS: &str = "peers fusion\n    peer peer1 127.0.0.1:5108\n    server s1 10.1.1.1:8080   # remote\n\nring logbuffer\n    format rfc5424\n    size 65536\n    # syslog over TCP\n    server logserver 192.168.1.100:514 log-proto octet-count\n\nlog-forward lf\n    dgram-bind 127.0.0.1:1514\n    bind 127.0.0.1:1514\n    log global\n\nfcgi-app php\n    docroot /var/www\n    acl is_php path_end .php\n\nbackend app\n    balance roundrobin\n    server a 10.0.0.1:80\n";
+
+async fn other_parents_and_runtime_adds(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "edge").await;
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, OTHERS).await.expect(201);
+    let config = "/edge/v3/services/haproxy/configuration";
+    let text = |n: i64| {
+        let (s, admin) = (&s, &admin);
+        async move { s.get(&format!("/api/v1/clusters/{id}/config?version={n}"), admin).await.text }
+    };
+
+    // Peers and ring servers are their `server` lines (a peer line is not one).
+    let (peers, _) = dp(&s, Method::GET, &format!("{config}/peers/fusion/servers"), ADMIN, None).await;
+    assert_eq!(peers.expect(200), json!([{"name": "s1", "address": "10.1.1.1", "port": 8080}]));
+    let (added, _) = dp(&s, Method::POST, &format!("{config}/peers/fusion/servers?version=1&force_reload=true"), ADMIN, Some(json!({"name": "s2", "address": "10.1.1.2", "port": 8080}))).await;
+    added.expect(201);
+    let (changed, _) = dp(&s, Method::PUT, &format!("{config}/rings/logbuffer/servers/logserver?version=2&force_reload=true"), ADMIN, Some(json!({"name": "logserver", "address": "192.168.1.100", "port": 1514}))).await;
+    changed.expect(200);
+    let expected = OTHERS.replace("# remote\n", "# remote\n    server s2 10.1.1.2:8080\n").replace(":514 log-proto", ":1514 log-proto");
+    assert_eq!(text(3).await, expected);
+    let (missing, _) = dp(&s, Method::GET, &format!("{config}/rings/nope/servers"), ADMIN, None).await;
+    missing.expect(404);
+
+    // A log-forward bind with ca-verify-file, read back; a fcgi-app ACL inserted. The CA file is
+    // the nodes' own: refused (the gate's reference check) until the cluster lists it external.
+    let bind = json!({"name": "tls", "address": "127.0.0.2", "port": 6514, "ca_verify_file": "/etc/ca.pem"});
+    let (refused, _) = dp(&s, Method::POST, &format!("{config}/log_forwards/lf/binds?version=3&force_reload=true"), ADMIN, Some(bind.clone())).await;
+    assert!(refused.expect(400)["message"].as_str().unwrap().contains("not listed in the cluster's external files"), "{}", refused.text);
+    let mut settings = s.get(&format!("/api/v1/clusters/{id}"), &admin).await.expect(200)["settings"].clone();
+    settings["external"] = json!(["/etc/ca.pem"]);
+    s.put(&format!("/api/v1/clusters/{id}/settings"), &admin, settings).await.expect(200);
+    let (added, _) = dp(&s, Method::POST, &format!("{config}/log_forwards/lf/binds?version=3&force_reload=true"), ADMIN, Some(bind)).await;
+    added.expect(201);
+    let (read, _) = dp(&s, Method::GET, &format!("{config}/log_forwards/lf/binds/tls"), ADMIN, None).await;
+    assert_eq!(read.expect(200)["ca_verify_file"], "/etc/ca.pem");
+    let acl = json!({"acl_name": "local_dst", "criterion": "hdr(host)", "value": "-i localhost"});
+    let (added, _) = dp(&s, Method::POST, &format!("{config}/fcgi_apps/php/acls/0?version=4&force_reload=true"), ADMIN, Some(acl.clone())).await;
+    added.expect(201);
+    let (read, _) = dp(&s, Method::GET, &format!("{config}/fcgi_apps/php/acls/0"), ADMIN, None).await;
+    assert_eq!(read.expect(200), acl);
+    assert_eq!(
+        text(5).await,
+        text(3).await.replace("    bind 127.0.0.1:1514\n", "    bind 127.0.0.1:1514\n    bind 127.0.0.2:6514 ca-verify-file /etc/ca.pem name tls\n").replace("    acl is_php", "    acl local_dst hdr(host) -i localhost\n    acl is_php")
+    );
+
+    // A runtime add is a version (no `version` needed, as upstream's runtime API); its read
+    // shows it; the same name is a conflict, an unknown backend or server not found.
+    let runtime = "/edge/v3/services/haproxy/runtime/backends";
+    let body = json!({"name": "rt", "address": "10.11.12.13", "port": 8088, "maxconn": 100});
+    let (added, _) = dp(&s, Method::POST, &format!("{runtime}/app/servers"), ADMIN, Some(body.clone())).await;
+    let added = added.expect(201);
+    assert_eq!((added["name"].as_str(), added["address"].as_str(), added["port"].as_i64(), added["admin_state"].as_str()), (Some("rt"), Some("10.11.12.13"), Some(8088), Some("ready")));
+    assert_eq!(text(6).await, text(5).await.replace("    server a 10.0.0.1:80\n", "    server a 10.0.0.1:80\n    server rt 10.11.12.13:8088 maxconn 100\n"));
+    let (read, _) = dp(&s, Method::GET, &format!("{runtime}/app/servers/rt"), ADMIN, None).await;
+    assert_eq!(read.expect(200)["port"], 8088);
+    dp(&s, Method::POST, &format!("{runtime}/app/servers"), ADMIN, Some(body.clone())).await.0.expect(409);
+    dp(&s, Method::POST, &format!("{runtime}/nope/servers"), ADMIN, Some(body)).await.0.expect(404);
+    dp(&s, Method::DELETE, &format!("{runtime}/app/servers/rt"), ADMIN, None).await.0.expect(204);
+    assert_eq!(text(7).await, text(5).await);
+    dp(&s, Method::DELETE, &format!("{runtime}/app/servers/rt"), ADMIN, None).await.0.expect(404);
+    dp(&s, Method::DELETE, &format!("{runtime}/nope/servers/rt"), ADMIN, None).await.0.expect(404);
 }

@@ -2,7 +2,8 @@
 //! backends/{parent}/servers[/{name}]`) on a real agent and HAProxy: a PUT drains a server and
 //! sets a weight through runtime actions (HAProxy's `show servers state` shows them, no reload,
 //! no new version), a read shows the node's state, HAProxy's refusal and a health change are
-//! 400s.
+//! 400s. A runtime add or delete is a new version the node applies with `add server` / `del
+//! server`, no reload.
 
 use serde_json::{json, Value};
 
@@ -57,4 +58,41 @@ fn runtime_servers_drain_and_weigh_through_runtime_actions() {
 
     assert_eq!(server.latest(cluster), version, "runtime changes make no version");
     assert_eq!(agent.reloads(), reloads, "and no reload");
+}
+
+#[test]
+fn runtime_add_and_delete_are_versions_the_node_applies_without_a_reload() {
+    let Some((haproxy, fleet, agent_bin)) = prerequisites() else { return };
+    let (server, agent, cluster, _port, _dir) = bring_up("dp-runtime-add", &haproxy, &fleet, &agent_bin);
+    server.post("/api/v1/users", &json!({"username": USER, "password": PASSWORD, "role": "operator", "pool_roles": []}));
+    let version = server.latest(cluster).unwrap();
+    let reloads = agent.reloads();
+
+    // Added: a new version holding the line, which the node runs through `add server`.
+    let body = json!({"name": "rt", "address": "127.0.0.1", "port": 9, "weight": 5, "check": "disabled"});
+    let (status, added) = surface(&server, reqwest::Method::POST, cluster, "app/servers", Some(body.clone()));
+    assert_eq!(status, 201, "{added}");
+    assert_eq!((added["name"].as_str(), added["address"].as_str(), added["port"].as_i64()), (Some("rt"), Some("127.0.0.1"), Some(9)), "{added}");
+    assert_eq!(server.latest(cluster), Some(version + 1), "the add is a version: it survives reloads");
+    let text = server.get_text(&format!("/api/v1/clusters/{cluster}/config?version={}", version + 1));
+    assert!(text.contains("    server rt 127.0.0.1:9 no-check weight 5\n"), "{text}");
+    assert!(servers_state(&agent).iter().any(|(name, _, weight)| name == "rt" && *weight == 5), "{:?}", servers_state(&agent));
+    assert_eq!(agent.reloads(), reloads, "added at runtime, no reload: {}", agent.log());
+    let (status, read) = surface(&server, reqwest::Method::GET, cluster, "app/servers/rt", None);
+    assert_eq!((status, read["port"].as_i64()), (200, Some(9)), "{read}");
+
+    // The same name again, an unknown backend.
+    let (status, answer) = surface(&server, reqwest::Method::POST, cluster, "app/servers", Some(body.clone()));
+    assert_eq!(status, 409, "{answer}");
+    let (status, answer) = surface(&server, reqwest::Method::POST, cluster, "nope/servers", Some(body));
+    assert_eq!(status, 404, "{answer}");
+
+    // Deleted: the next version, `del server` on the node.
+    let (status, answer) = surface(&server, reqwest::Method::DELETE, cluster, "app/servers/rt", None);
+    assert_eq!(status, 204, "{answer}");
+    assert_eq!(server.latest(cluster), Some(version + 2));
+    assert!(!servers_state(&agent).iter().any(|(name, _, _)| name == "rt"), "{:?}", servers_state(&agent));
+    assert_eq!(agent.reloads(), reloads, "deleted at runtime, no reload");
+    let (status, answer) = surface(&server, reqwest::Method::DELETE, cluster, "app/servers/rt", None);
+    assert_eq!(status, 404, "{answer}");
 }

@@ -1,5 +1,5 @@
 //! Rules by index (`{parents}/{parent_name}/{acls,http_request_rules,...}[/{index}]`) and binds
-//! by name (`frontends/{parent_name}/binds[/{name}]`).
+//! by name (`{frontends,log_forwards,peers}/{parent_name}/binds[/{name}]`).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -86,40 +86,45 @@ pub(crate) async fn delete((parent, kind): Rules, dp: Dp, Path((_, name, index))
     Ok(answer(written, StatusCode::NO_CONTENT, Payload::None))
 }
 
-/// The binds of a frontend.
-pub(crate) async fn list_binds(dp: Dp, Path((_, name)): Path<(String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
+/// Whose binds: the parent's section keyword and the path's plural (`("log-forward",
+/// "log_forwards")`).
+pub(crate) type BindParent = (&'static str, &'static str);
+
+/// The binds of a parent.
+pub(crate) async fn list_binds((kind, _): BindParent, dp: Dp, Path((_, name)): Path<(String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
     let (version, parsed) = dp.read_doc(&query).await?;
-    Ok(at_version(version, params_first(Value::Array(dataplane::binds(parsed.document(), &dataplane::parent("frontend", &name))?), BIND_OWN)))
+    Ok(at_version(version, params_first(Value::Array(dataplane::binds(parsed.document(), &dataplane::parent(kind, &name))?), BIND_OWN)))
 }
 
 /// One bind, by name.
-pub(crate) async fn get_bind(dp: Dp, Path((_, name, bind)): Path<(String, String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
+pub(crate) async fn get_bind((kind, _): BindParent, dp: Dp, Path((_, name, bind)): Path<(String, String, String)>, Query(query): Query<ReadQuery>) -> DpResult<Response> {
     let (version, parsed) = dp.read_doc(&query).await?;
-    Ok(at_version(version, params_first(dataplane::bind(parsed.document(), &dataplane::parent("frontend", &name), &bind)?, BIND_OWN)))
+    Ok(at_version(version, params_first(dataplane::bind(parsed.document(), &dataplane::parent(kind, &name), &bind)?, BIND_OWN)))
 }
 
-/// Adds a bind after the frontend's last one.
-pub(crate) async fn create_bind(dp: Dp, Path((_, name)): Path<(String, String)>, Query(query): Query<WriteQuery>, Object(body): Object) -> DpResult<Response> {
-    let what = format!("POST frontends/{name}/binds");
-    let written = dp.write(&query, &what, |doc| Ok(vec![dataplane::add_bind(doc, &dataplane::parent("frontend", &name), &body)?])).await?;
+/// Adds a bind after the parent's last one.
+pub(crate) async fn create_bind((kind, plural): BindParent, dp: Dp, Path((_, name)): Path<(String, String)>, Query(query): Query<WriteQuery>, Object(body): Object) -> DpResult<Response> {
+    let what = format!("POST {plural}/{name}/binds");
+    let written = dp.write(&query, &what, |doc| Ok(vec![dataplane::add_bind(doc, &dataplane::parent(kind, &name), &body)?])).await?;
     Ok(answer(written, StatusCode::CREATED, Payload::Json(Value::Object(body))))
 }
 
 /// Replaces a bind (only the words that differ).
 pub(crate) async fn replace_bind(
+    (kind, plural): BindParent,
     dp: Dp,
     Path((_, name, bind)): Path<(String, String, String)>,
     Query(query): Query<WriteQuery>,
     Object(body): Object,
 ) -> DpResult<Response> {
-    let what = format!("PUT frontends/{name}/binds/{bind}");
-    let written = dp.write(&query, &what, |doc| Ok(dataplane::replace_bind(doc, &dataplane::parent("frontend", &name), &bind, &body)?.into_iter().collect())).await?;
+    let what = format!("PUT {plural}/{name}/binds/{bind}");
+    let written = dp.write(&query, &what, |doc| Ok(dataplane::replace_bind(doc, &dataplane::parent(kind, &name), &bind, &body)?.into_iter().collect())).await?;
     Ok(answer(written, StatusCode::OK, Payload::Json(Value::Object(body))))
 }
 
 /// Deletes a bind.
-pub(crate) async fn delete_bind(dp: Dp, Path((_, name, bind)): Path<(String, String, String)>, Query(query): Query<WriteQuery>) -> DpResult<Response> {
-    let what = format!("DELETE frontends/{name}/binds/{bind}");
-    let written = dp.write(&query, &what, |doc| Ok(vec![dataplane::delete_bind(doc, &dataplane::parent("frontend", &name), &bind)?])).await?;
+pub(crate) async fn delete_bind((kind, plural): BindParent, dp: Dp, Path((_, name, bind)): Path<(String, String, String)>, Query(query): Query<WriteQuery>) -> DpResult<Response> {
+    let what = format!("DELETE {plural}/{name}/binds/{bind}");
+    let written = dp.write(&query, &what, |doc| Ok(vec![dataplane::delete_bind(doc, &dataplane::parent(kind, &name), &bind)?])).await?;
     Ok(answer(written, StatusCode::NO_CONTENT, Payload::None))
 }
