@@ -9,7 +9,7 @@ specification (issue 22).
            one (404), delete it, delete it again (404), a write at a stale version (409),
            transactions (create, list, read, write in it, commit; create, delete), raw
            (read, validate only, push), storage (upload, read, replace, delete), runtime
-           servers (read, drain, refuse a health change), reloads (list, one, a missing one)
+           servers (read, drain, refuse a health change, add, delete), reloads (list, one, a missing one)
       -> each answer checked on the spot (dataplane_spec.Spec.check: status declared, body
          valid against the response's schema) and each happy step's status must be a success
       -> every registered (method, route) reached
@@ -49,6 +49,21 @@ userlist ul
 
 peers mypeers
     peer p1 127.0.0.1:10000
+    server s2 127.0.0.1:10002
+
+ring logs
+    format rfc5424
+    size 32764
+    server syslog 127.0.0.1:514
+
+log-forward lf
+    dgram-bind 127.0.0.1:1514
+    bind 127.0.0.1:1515
+    log global
+
+fcgi-app php
+    docroot /var/www
+    acl is_php path_end .php
 
 resolvers dns
     nameserver ns1 127.0.0.1:53
@@ -71,7 +86,7 @@ defaults spare
 """
 
 # {parent_name} after each collection segment, and the query parameters that name a parent.
-PARENTS = {"frontends": "fe", "backends": "be", "defaults": "web", "peers": "mypeers", "resolvers": "dns", "userlists": "ul"}
+PARENTS = {"frontends": "fe", "backends": "be", "defaults": "web", "peers": "mypeers", "resolvers": "dns", "userlists": "ul", "rings": "logs", "log_forwards": "lf", "fcgi_apps": "php"}
 QUERY_PARENTS = {"userlist": "ul", "resolver": "dns", "peer_section": "mypeers", "parent_name": "be", "parent_type": "backend", "backend": "be", "frontend": "fe"}
 
 # A minimal new item per model of the specification (the body schema's definition name).
@@ -319,7 +334,8 @@ def walk_storage(w: Walk) -> None:
 
 
 def walk_runtime(w: Walk) -> None:
-    """Runtime servers of backend be: read them, drain s1 and back, refuse a health change."""
+    """Runtime servers of backend be: read them, drain s1 and back, refuse a health change, add
+    one (again: 409; to a missing backend: 404) and delete it (again: 404)."""
     c = w.call
     base = "/services/haproxy/runtime/backends/{parent_name}/servers"
     if w.has("GET", base):
@@ -332,6 +348,15 @@ def walk_runtime(w: Walk) -> None:
         w.expect(c("PUT", "/services/haproxy/runtime/backends/be/servers/s1", json={"admin_state": "drain", "weight": 5}), 200)
         w.expect(c("PUT", "/services/haproxy/runtime/backends/be/servers/s1", json={"admin_state": "ready"}), 200)
         w.expect(c("PUT", "/services/haproxy/runtime/backends/be/servers/s1", json={"operational_state": "down"}), 400)
+    if w.has("POST", base):
+        # A runtime add is a configuration change every node applies runtime-first.
+        w.expect(c("POST", "/services/haproxy/runtime/backends/be/servers", json=SAMPLES["runtime_add_server"]), 201)
+        w.expect(c("POST", "/services/haproxy/runtime/backends/be/servers", json=SAMPLES["runtime_add_server"]), 409)
+        w.expect(c("POST", "/services/haproxy/runtime/backends/spec_missing/servers", json=SAMPLES["runtime_add_server"]), 404)
+        w.expect(c("GET", "/services/haproxy/runtime/backends/be/servers/spec_rt"), 200)
+    if w.has("DELETE", f"{base}/{{name}}"):
+        w.expect(c("DELETE", "/services/haproxy/runtime/backends/be/servers/spec_rt"), 204)
+        w.expect(c("DELETE", "/services/haproxy/runtime/backends/be/servers/spec_rt"), 404)
 
 
 def walk_reloads(w: Walk) -> None:
