@@ -8,6 +8,7 @@
 //!                                    -> every agent has read and verified the new version
 //! 5 MB bundle (config + 5 MB map):   the agents run it already (their `known`), R rounds of a
 //!                                    one-line change of the map, answered as a delta
+//!   each agent then posts its apply report, as fleet-agent does -> the rollout succeeds
 //! burst: one heartbeat from every agent at once -> heartbeat write throughput
 //! ```
 //!
@@ -18,8 +19,9 @@
 //! which the run fails. Figures: p50/p99/max from the apply request to each agent having read
 //! and verified the whole new version (sha256 of every file and the bundle digest), the answer's
 //! bytes per agent beside the unified diff of the change, the server's CPU seconds from the
-//! apply until the last agent had it (heartbeats included), its peak RSS (VmHWM) and its RSS
-//! per waiting agent, and heartbeat throughput. Agents spread over 127.0.0.x source addresses,
+//! apply until the last agent had it (heartbeats and reports included), its peak RSS (VmHWM)
+//! and its RSS per waiting agent, apply reports (latency per report, and from the apply to the
+//! rollout having every agent's report: `succeeded`), and heartbeat throughput. Agents spread over 127.0.0.x source addresses,
 //! 2,000 per address, so ephemeral ports never run out.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -144,16 +146,17 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, to
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// A verified bundle and its digest (computed once: it hashes every file).
+/// A verified bundle, its digest (computed once: it hashes every file) and its version number.
 struct Held {
     bundle: Bundle,
     digest: String,
+    version: i64,
 }
 
 impl Held {
-    fn new(bundle: Bundle) -> Arc<Held> {
+    fn new(bundle: Bundle, version: i64) -> Arc<Held> {
         let digest = bundle.digest();
-        Arc::new(Held { bundle, digest })
+        Arc::new(Held { bundle, digest, version })
     }
 }
 
@@ -170,7 +173,7 @@ impl Resolved {
         cell.get_or_init(|| async {
             let state: DesiredState = serde_json::from_slice(body).map_err(|e| e.to_string())?;
             let state = state.resolve(Some(base)).map_err(|e| e.to_string())?;
-            state.bundle().map(Held::new).map_err(|e| e.to_string())
+            state.bundle().map(|bundle| Held::new(bundle, state.version)).map_err(|e| e.to_string())
         })
         .await
         .clone()
@@ -178,15 +181,17 @@ impl Resolved {
 }
 
 /// What one agent read: when it had the new version verified, how many body bytes it took,
-/// the bundle, and how many delta answers it refused (then asking for every file).
+/// the bundle, how many delta answers it refused (then asking for every file), and how long
+/// its apply report took to be recorded.
 struct Answer {
     at: Instant,
     bytes: usize,
     bundle: Arc<Held>,
     refused: u32,
+    report: Duration,
 }
 
-/// One long-poll of an agent that runs `base`, until it has news.
+/// One long-poll of an agent that runs `base`, until it has news; then its apply report.
 async fn poll(client: reqwest::Client, base_url: String, token: String, base: Arc<Held>, resolved: Arc<Resolved>) -> Answer {
     let known = &base.digest;
     let mut refused = 0;
@@ -203,9 +208,15 @@ async fn poll(client: reqwest::Client, base_url: String, token: String, base: Ar
             continue;
         }
         assert_eq!(response.status(), 200);
-        let body = response.bytes().await.unwrap();
-        match resolved.resolve(&body, &base.bundle).await {
-            Ok(bundle) => return Answer { at: Instant::now(), bytes: body.len(), bundle, refused },
+        let body_bytes = response.bytes().await.unwrap();
+        match resolved.resolve(&body_bytes, &base.bundle).await {
+            Ok(bundle) => {
+                let at = Instant::now();
+                let body = json!({"version": bundle.version, "outcome": "applied"});
+                let report = call(&client, reqwest::Method::POST, format!("{base_url}/api/v1/agent/report"), &token, Some(body)).await;
+                assert_eq!(report["applied_version"], bundle.version, "report not recorded: {report}");
+                return Answer { at, bytes: body_bytes.len(), bundle, refused, report: at.elapsed() };
+            }
             Err(error) => {
                 eprintln!("agent refused an answer ({error}); asking for every file");
                 refused += 1;
@@ -254,6 +265,10 @@ struct Fleet {
 struct Case {
     name: &'static str,
     latencies: Vec<Duration>,
+    /// Per report, from its request to its answer.
+    reports: Vec<Duration>,
+    /// Per round, from the apply request to the rollout `succeeded` (every report recorded).
+    settled: Vec<Duration>,
     bytes_per_agent: f64,
     diff_bytes: usize,
     cpu_per_apply: f64,
@@ -274,9 +289,27 @@ impl Fleet {
             .unwrap_or(0)
     }
 
-    async fn apply(&self, version: i64) {
+    /// Applies `version` to every agent at once; the rollout's id.
+    async fn apply(&self, version: i64) -> i64 {
         let url = format!("{}/api/v1/clusters/{}/apply", self.base, self.cluster);
-        call(self.admin_client(), reqwest::Method::POST, url, &self.admin, Some(json!({"version": version}))).await;
+        let rollout = call(self.admin_client(), reqwest::Method::POST, url, &self.admin, Some(json!({"version": version}))).await;
+        rollout["rollout_id"].as_i64().unwrap()
+    }
+
+    /// Waits until rollout `id` has succeeded (the server's driver saw every agent's report).
+    async fn succeeded(&self, id: i64) {
+        let url = format!("{}/api/v1/clusters/{}/rollouts/{id}", self.base, self.cluster);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let rollout = call(self.admin_client(), reqwest::Method::GET, url.clone(), &self.admin, None).await;
+            match rollout["state"].as_str() {
+                Some("succeeded") => return,
+                Some("running") => {}
+                other => panic!("rollout {id} ended {other:?}: {}", rollout["reason"]),
+            }
+            assert!(Instant::now() < deadline, "rollout {id} still running after 120 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The whole desired bundle, as an agent that knows nothing gets it.
@@ -284,12 +317,12 @@ impl Fleet {
         let url = format!("{}/api/v1/agent/desired?wait=0", self.base);
         let body = self.polls[0].get(url).bearer_auth(&self.tokens[0]).send().await.unwrap().bytes().await.unwrap();
         let state: DesiredState = serde_json::from_slice(&body).unwrap();
-        Held::new(state.bundle().unwrap())
+        Held::new(state.bundle().unwrap(), state.version)
     }
 
     /// One round: every agent long-polls on `bases[i]`, then `change` commits the next version
     /// (returning its number), which is applied; returns each agent's answer.
-    async fn round<F: std::future::Future<Output = i64>>(&self, bases: &[Arc<Held>], change: F) -> (Vec<Answer>, Instant, f64) {
+    async fn round<F: std::future::Future<Output = i64>>(&self, bases: &[Arc<Held>], change: F) -> (Vec<Answer>, Instant, f64, Duration) {
         let agents = self.tokens.len();
         let mut polls = Vec::with_capacity(agents);
         for (i, base) in bases.iter().enumerate() {
@@ -309,13 +342,14 @@ impl Fleet {
         self.rss_waiting.fetch_max(proc_status_kib(self.pid, "VmRSS:"), Ordering::Relaxed);
         let cpu_before = cpu_seconds(self.pid);
         let applied_at = Instant::now();
-        self.apply(version).await;
+        let rollout = self.apply(version).await;
         let mut answers = Vec::with_capacity(agents);
         for poll in polls {
             answers.push(poll.await.unwrap());
         }
         let cpu = cpu_seconds(self.pid) - cpu_before;
-        (answers, applied_at, cpu)
+        self.succeeded(rollout).await;
+        (answers, applied_at, cpu, applied_at.elapsed())
     }
 
     async fn case<C, F>(&self, name: &'static str, rounds: usize, mut bases: Vec<Arc<Held>>, change: C) -> Case
@@ -323,10 +357,10 @@ impl Fleet {
         C: Fn(usize) -> F,
         F: std::future::Future<Output = i64>,
     {
-        let mut latencies = Vec::new();
+        let (mut latencies, mut reports, mut settled) = (Vec::new(), Vec::new(), Vec::new());
         let (mut bytes, mut answers_total, mut cpu_total, mut refused, mut diff_bytes) = (0usize, 0usize, 0.0, 0, 0);
         for round in 1..=rounds {
-            let (answers, applied_at, cpu) = self.round(&bases, change(round)).await;
+            let (answers, applied_at, cpu, round_settled) = self.round(&bases, change(round)).await;
             let before = bases[0].clone();
             let mut round_latencies: Vec<Duration> = answers.iter().map(|a| a.at.duration_since(applied_at)).collect();
             round_latencies.sort();
@@ -334,13 +368,20 @@ impl Fleet {
             assert!(answers.iter().all(|a| a.bundle.digest == after.digest), "agents disagree on the new version");
             diff_bytes = unified_bytes(&before.bundle, &after.bundle);
             let round_bytes: usize = answers.iter().map(|a| a.bytes).sum();
+            let mut round_reports: Vec<Duration> = answers.iter().map(|a| a.report).collect();
+            round_reports.sort();
             println!(
-                "{name} round {round}: p50 {} ms  p99 {} ms  max {} ms; {:.0} B per agent (diff {diff_bytes} B); server CPU {cpu:.2} s",
+                "{name} round {round}: p50 {} ms  p99 {} ms  max {} ms; {:.0} B per agent (diff {diff_bytes} B); server CPU {cpu:.2} s; \
+                 reports p99 {} ms, rollout succeeded after {} ms",
                 ms(percentile(&round_latencies, 50.0)),
                 ms(percentile(&round_latencies, 99.0)),
                 ms(round_latencies[round_latencies.len() - 1]),
                 round_bytes as f64 / answers.len() as f64,
+                ms(percentile(&round_reports, 99.0)),
+                ms(round_settled),
             );
+            reports.extend(round_reports);
+            settled.push(round_settled);
             bytes += round_bytes;
             answers_total += answers.len();
             cpu_total += cpu;
@@ -349,7 +390,9 @@ impl Fleet {
             bases = answers.into_iter().map(|a| a.bundle).collect();
         }
         latencies.sort();
-        Case { name, latencies, bytes_per_agent: bytes as f64 / answers_total as f64, diff_bytes, cpu_per_apply: cpu_total / rounds as f64, refused }
+        reports.sort();
+        settled.sort();
+        Case { name, latencies, reports, settled, bytes_per_agent: bytes as f64 / answers_total as f64, diff_bytes, cpu_per_apply: cpu_total / rounds as f64, refused }
     }
 }
 
@@ -535,7 +578,9 @@ async fn run(agents: usize, rounds: usize, database: &str) {
     row("bytes per agent per change (answer body)", &|c| format!("{:.0}", c.bytes_per_agent));
     row("unified diff of the change (bytes)", &|c| c.diff_bytes.to_string());
     row("bytes per agent / diff", &|c| format!("{:.2}", c.bytes_per_agent / c.diff_bytes.max(1) as f64));
-    row("server CPU per apply (s, heartbeats included)", &|c| format!("{:.2}", c.cpu_per_apply));
+    row("server CPU per apply (s, heartbeats and reports included)", &|c| format!("{:.2}", c.cpu_per_apply));
+    row("apply report, p50 / p99 per report (ms)", &|c| format!("{} / {}", ms(percentile(&c.reports, 50.0)), ms(percentile(&c.reports, 99.0))));
+    row("commit->rollout succeeded (every report recorded; ms, worst round)", &|c| ms(c.settled[c.settled.len() - 1]));
     row("answers refused by agents (delta fallback)", &|c| c.refused.to_string());
     println!("| server peak RSS (VmHWM) | {:.1} MiB | |", hwm as f64 / 1024.0);
     println!("| server RSS per waiting agent | {per_waiting:.1} KiB | |");

@@ -570,6 +570,13 @@ fn unhealthy(seen: &Observation, min_ratio: Option<f64>) -> Option<String> {
     }
 }
 
+/// What a rollout watches of an agent's facts: whether they carry HAProxy's runtime summary
+/// (`facts.runtime`), and the share of its servers up ([`server_up_ratio`]).
+pub fn facts_health(facts: &serde_json::Value) -> (bool, Option<f64>) {
+    let runtime = facts.get("runtime").filter(|r| !r.is_null());
+    (runtime.is_some(), runtime.and_then(server_up_ratio))
+}
+
 /// The share of servers up in an agent's runtime summary (`facts.runtime.servers`): `UP ...`
 /// and `no check` are up, `MAINT` and `DRAIN` are left out; none without servers.
 pub fn server_up_ratio(runtime: &serde_json::Value) -> Option<f64> {

@@ -219,7 +219,7 @@ impl Store {
         let agent_id = match existing {
             Some(row) => {
                 let id: i64 = row.try_get("id")?;
-                sqlx::query("UPDATE agents SET token_hash = $1, hostname = $2, facts = $3, last_seen_at = $4 WHERE id = $5")
+                sqlx::query("UPDATE agents SET token_hash = $1, hostname = $2, facts = $3, last_seen_at = $4, haproxy_running = NULL, server_up_ratio = NULL WHERE id = $5")
                     .bind(&token_hash)
                     .bind(hostname)
                     .bind(&facts_json)
@@ -287,16 +287,14 @@ impl Store {
     /// with the heartbeats that queued up meanwhile ([`super::heartbeats`]); answers once its
     /// transaction committed (not found: no such agent).
     pub async fn heartbeat(&self, agent_id: i64, facts: Option<serde_json::Value>, heartbeat_seconds: Option<u64>) -> Result<()> {
+        let health = facts.as_ref().map(crate::rollouts::machine::facts_health);
         let facts = facts.as_ref().map(to_json).transpose()?;
         let interval_ms = heartbeat_seconds.map(|s| i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX));
-        let (done, answer) = tokio::sync::oneshot::channel();
-        let begin = match self.backend() {
-            super::Backend::Sqlite => "BEGIN IMMEDIATE",
-            super::Backend::Postgres => "BEGIN",
-        };
-        let pending = super::heartbeats::Pending { agent_id, facts, interval_ms, at: self.now(), done };
-        self.heartbeats.send(self.pool(), begin, pending);
-        super::heartbeats::outcome(agent_id, answer.await)
+        let beat = super::heartbeats::Heartbeat { agent_id, facts, health, interval_ms, at: self.now() };
+        match self.heartbeats.submit(self, beat).await? {
+            true => Ok(()),
+            false => Err(Error::not_found(format!("agent {agent_id}"))),
+        }
     }
 
     /// Records an agent's drift report ([`drift::transition`]): the files that differ now
@@ -328,42 +326,17 @@ impl Store {
         Ok(next)
     }
 
-    /// Records an agent's apply outcome: on `applied` or `applied_runtime` its applied version moves; the last
-    /// outcome and error are kept either way.
+    /// Records an agent's apply outcome: on `applied` or `applied_runtime` its applied version
+    /// moves; the last outcome and error are kept either way; audited (`agent.report`). Written
+    /// in a batch with the reports that queued up meanwhile ([`super::reports`]); not found: no
+    /// such agent, or no such version of its cluster.
     pub async fn report(&self, agent_id: i64, report: &AgentReport) -> Result<Agent> {
-        let agent = self.agent(agent_id).await?;
-        let mut tx = self.write_tx().await?;
-        let exists = sqlx::query("SELECT number FROM config_versions WHERE cluster_id = $1 AND number = $2")
-            .bind(agent.cluster_id)
-            .bind(report.version)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(Error::not_found(format!("version {} of cluster {}", report.version, agent.cluster_id)));
+        let queued = super::reports::Report { agent_id, report: report.clone() };
+        match self.reports.submit(self, queued).await? {
+            super::reports::Recorded::Yes => self.agent(agent_id).await,
+            super::reports::Recorded::NoAgent => Err(Error::not_found(format!("agent {agent_id}"))),
+            super::reports::Recorded::NoVersion { cluster_id } => Err(Error::not_found(format!("version {} of cluster {cluster_id}", report.version))),
         }
-        let applied = match report.outcome {
-            o if o.runs_version() => Some(report.version),
-            _ => agent.applied_version,
-        };
-        sqlx::query(
-            "UPDATE agents SET last_seen_at = $1, applied_version = $2, last_outcome = $3, last_error = $4, \
-             last_diagnostics = $5, last_report_version = $7, last_report_at = $1 WHERE id = $6",
-        )
-        .bind(self.now())
-        .bind(applied)
-        .bind(report.outcome.as_str())
-        .bind(report.error.as_deref())
-        .bind(to_json(&report.diagnostics)?)
-        .bind(agent_id)
-        .bind(report.version)
-        .execute(&mut *tx)
-        .await?;
-        let details = json!({"agent_id": agent_id, "outcome": report.outcome, "error": report.error});
-        let actor = format!("agent:{}", agent.name);
-        self.audit(&mut tx, Audit { actor: &actor, action: "agent.report", cluster_id: Some(agent.cluster_id), version: Some(report.version), details })
-            .await?;
-        tx.commit().await?;
-        self.agent(agent_id).await
     }
 
     /// A cluster's desired version and every agent's last report.

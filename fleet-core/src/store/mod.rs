@@ -40,8 +40,10 @@ mod metrics;
 mod mfa;
 mod notify;
 mod answers;
+mod batch;
 mod heartbeats;
 mod renewals;
+mod reports;
 mod rule_hits;
 mod rules;
 mod rollouts;
@@ -146,8 +148,10 @@ pub struct Store {
     documents: Arc<DocumentCache>,
     /// Diffs between versions, shared by every clone ([`diff_cache`]).
     diffs: Arc<diff_cache::DiffCache>,
-    /// The heartbeat writer's queue, shared by every clone ([`heartbeats`]).
-    heartbeats: Arc<heartbeats::Batcher>,
+    /// The heartbeat writer's queue, shared by every clone ([`batch`]).
+    heartbeats: Arc<batch::Batcher<heartbeats::Heartbeat>>,
+    /// The apply report writer's queue, shared by every clone ([`batch`]).
+    reports: Arc<batch::Batcher<reports::Report>>,
     limits: crate::limits::Limits,
     /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]),
     /// shared by every clone; replaced, not only set once, because a rotation changes it.
@@ -217,6 +221,7 @@ impl Store {
             documents,
             diffs: Arc::default(),
             heartbeats: Arc::default(),
+            reports: Arc::default(),
             limits: options.limits,
             keyring: Arc::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,

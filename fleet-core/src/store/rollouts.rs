@@ -23,7 +23,7 @@ use super::{is_unique_violation, json_column, to_json, Backend, Store};
 use crate::error::{Error, Result};
 use crate::model::{ApplyOutcome, VersionInfo};
 use crate::monitor::{node_state, NodeState};
-use crate::rollouts::machine::server_up_ratio;
+use crate::rollouts::machine::facts_health;
 use crate::rollouts::{Event, Gate, Observation, Rollout, RolloutState, Strategy};
 
 /// Rollouts a list shows at most.
@@ -152,8 +152,11 @@ impl Store {
     /// What the store knows now of each agent of the cluster, by id.
     pub async fn rollout_observations(&self, cluster_id: i64) -> Result<HashMap<i64, Observation>> {
         let now = self.now();
+        // The facts only of agents whose health columns were not written yet (see migration
+        // 0032): parsing 10,000 facts documents every tick is what those columns save.
         let rows = sqlx::query(
-            "SELECT id, applied_version, last_outcome, last_error, last_report_version, last_report_at, last_seen_at, heartbeat_ms, facts \
+            "SELECT id, applied_version, last_outcome, last_error, last_report_version, last_report_at, last_seen_at, heartbeat_ms, \
+             haproxy_running, server_up_ratio, CASE WHEN haproxy_running IS NULL THEN facts END AS facts \
              FROM agents WHERE cluster_id = $1",
         )
         .bind(cluster_id)
@@ -166,16 +169,21 @@ impl Store {
                 (Some(version), Some(outcome), Some(at)) => Some((version, outcome, row.try_get("last_error")?, at)),
                 _ => None,
             };
-            let facts: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("facts")?).unwrap_or_default();
-            let runtime = facts.get("runtime").filter(|r| !r.is_null());
+            let (haproxy_running, server_up_ratio) = match row.try_get::<Option<i64>, _>("haproxy_running")? {
+                Some(running) => (running != 0, row.try_get::<Option<f64>, _>("server_up_ratio")?),
+                None => {
+                    let facts = row.try_get::<Option<String>, _>("facts")?.unwrap_or_default();
+                    facts_health(&serde_json::from_str(&facts).unwrap_or_default())
+                }
+            };
             seen.insert(
                 row.try_get("id")?,
                 Observation {
                     applied_version: row.try_get("applied_version")?,
                     last_report: report,
                     online: node_state(row.try_get("last_seen_at")?, row.try_get("heartbeat_ms")?, now) == NodeState::Online,
-                    haproxy_running: runtime.is_some(),
-                    server_up_ratio: runtime.and_then(server_up_ratio),
+                    haproxy_running,
+                    server_up_ratio,
                 },
             );
         }

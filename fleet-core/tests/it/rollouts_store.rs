@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_core::rollouts::{AgentOutcome, Driver, RolloutState, StageState, Strategy, StrategySpec};
+use fleet_core::rollouts::{AgentOutcome, Driver, RolloutState, StageState, Strategy, StrategySpec, UNHEALTHY_GRACE_MS};
 use fleet_core::{Actor, AgentReport, ApplyOutcome, AuditFilter, ClusterSettings, Control, DesiredWatch, Error, Role, Store};
 
 use crate::support::{Harness, SAMPLE};
@@ -16,6 +16,7 @@ crate::store_tests!(
     canary_then_batches_soak_pause_and_a_restarted_server_goes_on,
     a_failed_canary_halts_and_rollback_restores_the_previous_version,
     pause_resume_abort_and_two_replicas_start_each_stage_once,
+    servers_going_down_in_a_heartbeat_halt_the_soaking_stage,
 );
 
 struct Fleet {
@@ -231,4 +232,42 @@ async fn pause_resume_abort_and_two_replicas_start_each_stage_once(h: Harness) {
     assert_eq!(r4.state, RolloutState::Running);
     assert!(matches!(s.rollout(f.cluster + 1, r4.rollout_id).await, Err(Error::NotFound(_))));
     assert!(matches!(s.start_rollout("alice", f.cluster, 2, &strategy(r#"{"canary":{"agents":0}}"#)).await, Err(Error::Invalid { message, .. }) if message == "strategy.canary.agents must be at least 1"));
+}
+
+/// The health a stage soaks on comes from each heartbeat's facts as written (the summary the
+/// heartbeat writer keeps beside them): servers going down halt the stage; an agent whose
+/// facts were never summed (enrolled, no heartbeat since) is read from its facts.
+async fn servers_going_down_in_a_heartbeat_halt_the_soaking_stage(h: Harness) {
+    let f = fleet(&h).await;
+    let s = &h.store;
+    let watch = Arc::new(DesiredWatch::start(s.clone(), &h.url).await.unwrap());
+    let driver = Driver::new(s.clone(), watch.clone());
+    beat(s, &f.agents).await;
+    let spec = strategy(r#"{"canary":{"agents":1},"batches":{"size":3},"soak_seconds":10,"min_server_up_ratio":0.9}"#);
+    let (_, rollout) = watch.start_rollout("alice", f.cluster, 2, &spec).await.unwrap();
+    s.report(f.agents[0], &AgentReport::applied(2)).await.unwrap();
+    driver.tick().await.unwrap();
+    assert!(s.rollout(f.cluster, rollout.rollout_id).await.unwrap().stages[0].soak_started_at.is_some(), "soaking");
+    h.clock.advance(2_000);
+    let half = serde_json::json!({"runtime": {"servers": {"app/app1": {"status": "UP"}, "app/app2": {"status": "DOWN 1/2"}}}});
+    s.heartbeat(f.agents[0], Some(half.clone()), Some(5)).await.unwrap();
+    driver.tick().await.unwrap();
+    assert_eq!(s.rollout(f.cluster, rollout.rollout_id).await.unwrap().stages[0].soak_started_at, None, "the soak starts again");
+    h.clock.advance(UNHEALTHY_GRACE_MS);
+    s.heartbeat(f.agents[0], Some(half), Some(5)).await.unwrap();
+    driver.tick().await.unwrap();
+    let r = s.rollout(f.cluster, rollout.rollout_id).await.unwrap();
+    assert_eq!((r.state, r.agents[0].outcome), (RolloutState::Halted, AgentOutcome::Unhealthy), "{:?}", r.reason);
+    assert_eq!(r.agents[0].error.as_deref(), Some("50% of its servers are up, below 90%"));
+
+    // Facts without a summary (written by an enrolment): read from the facts themselves.
+    let (_, secret) = s.create_enrolment("alice", f.cluster, "n1", vec![], 60_000).await.unwrap();
+    s.enrol(&secret, None, "host", serde_json::json!({"runtime": {"servers": {"app/app1": {"status": "UP"}}}})).await.unwrap();
+    let (_, again) = watch.start_rollout("alice", f.cluster, 2, &spec).await.unwrap();
+    s.report(f.agents[0], &AgentReport::applied(2)).await.unwrap();
+    driver.tick().await.unwrap();
+    h.clock.advance(10_000);
+    driver.tick().await.unwrap();
+    let r = s.rollout(f.cluster, again.rollout_id).await.unwrap();
+    assert_eq!((r.state, r.stages[0].state), (RolloutState::Running, StageState::Passed), "{:?}", r.reason);
 }

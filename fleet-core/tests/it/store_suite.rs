@@ -1,7 +1,7 @@
 //! The store's behaviour, identical on SQLite and PostgreSQL.
 
 use fleet_core::{
-    AgentReport, ApplyOutcome, ClusterSettings, EditOp, Error, Role, TransactionState,
+    AgentReport, ApplyOutcome, AuditFilter, ClusterSettings, EditOp, Error, Role, TransactionState,
 };
 
 use crate::support::{Harness, SAMPLE};
@@ -21,6 +21,7 @@ crate::store_tests!(
     losing_transaction_becomes_outdated,
     restore_makes_a_new_version,
     apply_enrol_report_status,
+    reports_and_heartbeats_at_once_are_each_recorded,
     enrolment_rules,
     users_sessions_and_tokens,
     every_change_is_audited,
@@ -310,6 +311,50 @@ async fn apply_enrol_report_status(h: Harness) {
     let status = s.status(id).await.unwrap();
     assert_eq!(status.agents[0].last_outcome, Some(ApplyOutcome::NodeError));
     assert!(status.agents[0].last_diagnostics.is_empty(), "each report replaces the last one's alerts");
+}
+
+/// Many agents reporting and heartbeating at the same moment (as after an apply) share
+/// transactions ([`fleet_core::Store::report`] batches them): every report is recorded and
+/// audited as its own, and a report of a version that does not exist is refused alone.
+async fn reports_and_heartbeats_at_once_are_each_recorded(h: Harness) {
+    let s = &h.store;
+    let id = cluster(&h).await;
+    s.import(op("alice"), id, SAMPLE, "v1").await.unwrap();
+    s.apply("alice", id, 1).await.unwrap();
+    let mut agents = Vec::new();
+    for n in 0..60 {
+        let (_, secret) = s.create_enrolment("alice", id, &format!("n{n}"), vec![], 60_000).await.unwrap();
+        agents.push(s.enrol(&secret, None, "host", serde_json::json!({})).await.unwrap().0.id);
+    }
+    let mut joins = Vec::new();
+    for (n, agent) in agents.iter().copied().enumerate() {
+        let s = s.clone();
+        joins.push(tokio::spawn(async move {
+            let version = if n % 10 == 3 { 9 } else { 1 };
+            let beat = s.heartbeat(agent, Some(serde_json::json!({"node": n})), Some(5));
+            let report = AgentReport::applied(version);
+            let (reported, beat) = tokio::join!(s.report(agent, &report), beat);
+            beat.unwrap();
+            (n, reported)
+        }));
+    }
+    for join in joins {
+        let (n, reported) = join.await.unwrap();
+        if n % 10 == 3 {
+            assert!(matches!(reported, Err(Error::NotFound(ref m)) if m.contains("version 9")), "{n}: {reported:?}");
+        } else {
+            assert_eq!(reported.unwrap().applied_version, Some(1), "{n}");
+        }
+    }
+    let status = s.status(id).await.unwrap();
+    for agent in &status.agents {
+        let n: usize = agent.name[1..].parse().unwrap();
+        assert_eq!(agent.applied_version, if n % 10 == 3 { None } else { Some(1) }, "{}", agent.name);
+        assert_eq!(agent.facts["node"], n, "{}", agent.name);
+    }
+    let audit = s.audit_entries(&AuditFilter { cluster_id: Some(id), action: Some("agent.report".into()), limit: 500, ..AuditFilter::default() }).await.unwrap();
+    assert_eq!(audit.len(), 54, "one entry per recorded report");
+    assert!(matches!(s.report(123_456, &AgentReport::applied(1)).await, Err(Error::NotFound(ref m)) if m.contains("agent 123456")));
 }
 
 async fn enrolment_rules(h: Harness) {

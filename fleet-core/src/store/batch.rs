@@ -1,0 +1,131 @@
+//! Writes batched across requests: many agents' heartbeats and apply reports go to one writer
+//! task per kind, which writes all the items that arrived while its previous transaction ran in
+//! the next one.
+//!
+//! ```text
+//! route --(item)--> queue --> writer: one transaction per batch ([`Batched::write`])
+//!   ^------ its own item's answer (or the batch's error) ------'
+//! ```
+//!
+//! At 10,000 agents every 5 s (2,000 heartbeats a second), or 10,000 reports right after an
+//! apply, that is one commit per few milliseconds instead of one per item; when items are rare a
+//! batch is one item and nothing waits. Each caller still gets its own answer, and a failed
+//! transaction fails every item in it.
+
+use std::future::Future;
+use std::sync::{Mutex, PoisonError};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Store, Tx};
+use crate::error::{Error, Result};
+
+/// Items one transaction holds at most.
+const MAX_BATCH: usize = 1000;
+
+/// An item written in batches.
+pub(crate) trait Batched: Sized + Send + Sync + 'static {
+    /// What its caller learns once the transaction committed.
+    type Done: Send + 'static;
+
+    /// Writes `batch` in `tx` (committed by the caller): each item's answer, in `batch`'s order.
+    /// Rows are locked in agent order, so two replicas' batches cannot deadlock.
+    fn write<'a>(store: &'a Store, tx: &'a mut Tx, batch: &'a [Self]) -> impl Future<Output = Result<Vec<Self::Done>>> + Send + 'a;
+}
+
+struct Queued<T: Batched> {
+    item: T,
+    /// The store the item was sent through (the writer holds none while idle, so a dropped
+    /// store ends its writer).
+    store: Store,
+    done: oneshot::Sender<std::result::Result<T::Done, String>>,
+}
+
+/// The queue to one writer task, started on first use (on the runtime of that caller) and again
+/// when it is gone (that runtime ended).
+pub(crate) struct Batcher<T: Batched>(Mutex<Option<mpsc::UnboundedSender<Queued<T>>>>);
+
+impl<T: Batched> Default for Batcher<T> {
+    fn default() -> Self {
+        Batcher(Mutex::new(None))
+    }
+}
+
+impl<T: Batched> std::fmt::Debug for Batcher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Batcher")
+    }
+}
+
+impl<T: Batched> Batcher<T> {
+    /// Queues `item` and waits for its answer: the one [`Batched::write`] gave it once the batch
+    /// committed, or [`Error::Corrupt`] naming why the batch was not written.
+    pub(crate) async fn submit(&self, store: &Store, item: T) -> Result<T::Done> {
+        let (done, answer) = oneshot::channel();
+        let queued = Queued { item, store: store.clone(), done };
+        {
+            let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let queued = match queue.as_ref() {
+                Some(tx) => match tx.send(queued) {
+                    Ok(()) => None,
+                    // The writer is gone (its runtime ended): start another.
+                    Err(mpsc::error::SendError(queued)) => Some(queued),
+                },
+                None => Some(queued),
+            };
+            if let Some(queued) = queued {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(writer(rx));
+                // A fresh receiver is alive: this send succeeds.
+                let _ = tx.send(queued);
+                *queue = Some(tx);
+            }
+        }
+        match answer.await {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(message)) => Err(Error::Corrupt(format!("not written: {message}"))),
+            Err(_) => Err(Error::Corrupt("the batch writer stopped".into())),
+        }
+    }
+}
+
+async fn writer<T: Batched>(mut rx: mpsc::UnboundedReceiver<Queued<T>>) {
+    while let Some(first) = rx.recv().await {
+        let mut queued = vec![first];
+        while queued.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => queued.push(next),
+                Err(_) => break,
+            }
+        }
+        let store = queued[0].store.clone();
+        let (items, answers): (Vec<T>, Vec<_>) = queued.into_iter().map(|q| (q.item, q.done)).unzip();
+        match write(&store, &items).await {
+            Ok(done) => {
+                for (answer, done) in answers.into_iter().zip(done) {
+                    let _ = answer.send(Ok(done));
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                for answer in answers {
+                    let _ = answer.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+async fn write<T: Batched>(store: &Store, items: &[T]) -> Result<Vec<T::Done>> {
+    let mut tx = store.write_tx().await?;
+    let done = T::write(store, &mut tx, items).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// `0..len` in the order of `key` (each batch's agent order).
+pub(crate) fn ordered<K: Ord>(len: usize, key: impl Fn(usize) -> K) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    order.sort_by_key(|&i| key(i));
+    order
+}
