@@ -9,7 +9,8 @@ specification (issue 22).
            one (404), delete it, delete it again (404), a write at a stale version (409),
            transactions (create, list, read, write in it, commit; create, delete), raw
            (read, validate only, push), storage (upload, read, replace, delete), runtime
-           servers (read, drain, refuse a health change, add, delete), reloads (list, one, a missing one)
+           servers (read, drain, refuse a health change, add, delete), runtime maps (list, entries
+           added, read, set, deleted, a payload, cleared), reloads (list, one, a missing one)
       -> each answer checked on the spot (dataplane_spec.Spec.check: status declared, body
          valid against the response's schema) and each happy step's status must be a success
       -> every registered (method, route) reached
@@ -359,6 +360,48 @@ def walk_runtime(w: Walk) -> None:
         w.expect(c("DELETE", "/services/haproxy/runtime/backends/be/servers/spec_rt"), 404)
 
 
+def walk_runtime_maps(w: Walk) -> None:
+    """Runtime maps over a map uploaded to the maps storage: list, one, its entries; an entry
+    added (again: 409), read, set, deleted (again: 404); a payload added; the map cleared."""
+    c = w.call
+    base = "/services/haproxy/runtime/maps"
+    if not w.has("GET", base):
+        return
+    uploaded = w.has("POST", "/services/haproxy/storage/maps")
+    if uploaded:
+        w.expect(c("POST", "/services/haproxy/storage/maps", files={"file_upload": ("rt.map", b"# spec\na.example 1\n")}), 201, 202)
+    w.expect(c("GET", base), 200)
+    w.expect(c("GET", base, params={"include_unmanaged": "true"}), 200)
+    if w.has("GET", f"{base}/{{name}}"):
+        w.expect(c("GET", f"{base}/rt.map"), 200)
+        w.expect(c("GET", f"{base}/spec-missing.map"), 404)
+    entries = f"{base}/{{parent_name}}/entries"
+    if w.has("GET", entries):
+        w.expect(c("GET", f"{base}/rt/entries"), 200)
+        w.expect(c("GET", f"{base}/spec-missing/entries"), 404)
+    if w.has("POST", entries):
+        w.expect(c("POST", f"{base}/rt.map/entries", json={"key": "b.example", "value": "2"}), 201)
+        w.expect(c("POST", f"{base}/rt.map/entries", json={"key": "b.example", "value": "3"}), 409)
+        w.expect(c("POST", f"{base}/rt.map/entries", json={"key": "bad key", "value": "3"}), 400)
+    entry = f"{entries}/{{id}}"
+    if w.has("GET", entry):
+        w.expect(c("GET", f"{base}/rt.map/entries/b.example"), 200)
+        w.expect(c("GET", f"{base}/rt.map/entries/spec-missing"), 404)
+    if w.has("PUT", entry):
+        w.expect(c("PUT", f"{base}/rt.map/entries/b.example", json={"value": "4"}), 200)
+        w.expect(c("PUT", f"{base}/rt.map/entries/spec-missing", json={"value": "4"}), 404)
+    if w.has("DELETE", entry):
+        w.expect(c("DELETE", f"{base}/rt.map/entries/b.example"), 204)
+        w.expect(c("DELETE", f"{base}/rt.map/entries/b.example"), 404)
+    if w.has("PUT", f"{base}/{{name}}"):
+        w.expect(c("PUT", f"{base}/rt.map", json=[{"key": "c.example", "value": "5"}, {"key": "d.example", "value": "6"}]), 201)
+    if w.has("DELETE", f"{base}/{{name}}"):
+        w.expect(c("DELETE", f"{base}/rt.map"), 204)
+        w.expect(c("DELETE", f"{base}/spec-missing.map"), 404)
+    if uploaded and w.has("DELETE", "/services/haproxy/storage/maps/{name}"):
+        w.expect(c("DELETE", "/services/haproxy/storage/maps/rt.map"), 202, 204)
+
+
 def walk_reloads(w: Walk) -> None:
     """The reloads the walk's commits made: the list, one of them, one that never was."""
     c = w.call
@@ -428,6 +471,7 @@ def test_every_registered_route_answers_as_the_spec_says(spec: Spec, fleet_serve
     walk_raw(w)
     walk_storage(w)
     walk_runtime(w)
+    walk_runtime_maps(w)
     walk_reloads(w)
 
     report = "\n".join(call.problems)

@@ -24,6 +24,8 @@
 //! - [`release`] (feature `release`): signed agent releases (Ed25519 over the binary's sha256,
 //!   version and platform) and the trial an upgraded agent runs under until it heartbeats.
 //! - [`rules`]: traffic rules (WAF): typed protections rendered into generated frontend regions.
+//! - [`maps`]: map files' entries read as HAProxy loads them and edited line by line (a version
+//!   agents take through the runtime API, no reload).
 //! - [`rollouts`]: staged applies (canary, batches, soak, halt or rollback), persisted and
 //!   driven by every server replica; which version each agent is told.
 //! - [`clock`]: time and randomness are injected so tests are deterministic.
@@ -55,6 +57,7 @@ pub mod jobs;
 pub mod limits;
 pub mod metrics;
 mod line_diff;
+pub mod maps;
 mod model;
 pub mod monitor;
 #[cfg(feature = "store")]

@@ -1286,6 +1286,28 @@ class Client:
         path_ = f"/clusters/{_cluster_segment(cluster)}/geo-map"
         return _object(self.request("PUT", path_, query={"path": path}, text=csv))
 
+    def maps(self, cluster: ClusterRef) -> dict[str, Any]:
+        """The latest version's map files (files of kind ``map`` and files a configuration loads
+        as a map): ``{version, maps: [{path, size, entries, used_by: [{file, line, keyword}]}]}``."""
+        return _object(self.request("GET", f"/clusters/{_cluster_segment(cluster)}/maps"))
+
+    def map_entries(self, cluster: ClusterRef, path: str) -> list[dict[str, Any]]:
+        """A map file's entries as HAProxy loads them, in file order: ``[{key, value}]``
+        (``path`` relative to the managed directory, e.g. ``maps/hosts.map``)."""
+        path_ = f"/clusters/{_cluster_segment(cluster)}/maps/" + urllib.parse.quote(path.lstrip("/"), safe="/")
+        return _objects(self.request("GET", path_))
+
+    def change_map(self, cluster: ClusterRef, path: str, values: Optional[Mapping[str, str]] = None, remove: Sequence[str] = (),
+                   *, apply: bool = True) -> dict[str, Any]:
+        """Sets entries (``values``, ``{key: value}``: every entry with the key gets the value, or it is added
+        at the end) and removes keys of a map file; only those lines change. One version whose
+        only change is the file, which agents apply through HAProxy's runtime API without a
+        reload: ``{version (absent when nothing changed), applied, not_applied?, entries}``. A key
+        with a blank or a value with a line break raises a 422; an unknown map file a 404."""
+        path_ = f"/clusters/{_cluster_segment(cluster)}/maps/" + urllib.parse.quote(path.lstrip("/"), safe="/")
+        body = {"set": [{"key": k, "value": v} for k, v in (values or {}).items()], "remove": list(remove)}
+        return _object(self.request("POST", path_, query={"apply": str(apply).lower()}, json_body=body))
+
     def failover(self, pool_id: int) -> dict[str, Any]:
         """A pool's DNS failover: settings, ``active``, members (``agent``, ``addresses``,
         ``healthy``, ``last_seen_at`` in RFC 3339 UTC) and ``published`` (what the provider's

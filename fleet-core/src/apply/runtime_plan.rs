@@ -197,17 +197,19 @@ pub fn plan(running: &Bundle, new: &Bundle) -> Option<RuntimePlan> {
 /// blank lines and `#` comments skipped, leading blanks dropped, the key and the rest of the
 /// line (the value) separated by one space. `None` for a file that is not text.
 pub fn pattern_lines(file: &BundleFile) -> Option<Vec<String>> {
-    let text = file.text()?;
-    Some(
-        text.lines()
-            .map(|l| l.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r'))
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| match l.split_once([' ', '\t']) {
-                Some((key, value)) => format!("{key} {}", value.trim_start_matches([' ', '\t'])),
-                None => l.to_string(),
-            })
-            .collect(),
-    )
+    file.text().map(text_pattern_lines)
+}
+
+/// [`pattern_lines`] of a text.
+pub fn text_pattern_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r'))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| match l.split_once([' ', '\t']) {
+            Some((key, value)) => format!("{key} {}", value.trim_start_matches([' ', '\t'])),
+            None => l.to_string(),
+        })
+        .collect()
 }
 
 /// The server changes between two texts of a config file, or `None` when any other line

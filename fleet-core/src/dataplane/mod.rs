@@ -21,6 +21,7 @@ mod params;
 mod rollout;
 mod rules;
 mod runtime;
+mod runtime_maps;
 mod sections;
 mod server;
 mod storage;
@@ -33,6 +34,7 @@ pub use rules::RuleKind;
 pub use rollout::{rollout, wait_rollout};
 #[cfg(feature = "store")]
 pub use runtime::{online_nodes, wait_runtime};
+pub use runtime_maps::{map_entries_body, map_entry_body, map_value_body, runtime_map, runtime_map_entry, runtime_map_path, runtime_maps};
 pub use runtime::{runtime_add, runtime_delete, runtime_progress, runtime_requests, runtime_server, runtime_servers, RuntimeProgress};
 pub use sections::{add_section, delete_section, full_section, full_sections, global, replace_global, replace_section, section, sections};
 pub use server::{add_server, delete_server, replace_server, server, servers};

@@ -36,6 +36,7 @@ mod keepalived_adopt;
 mod lifecycle;
 mod limits;
 mod login;
+mod maps;
 mod metrics;
 mod mfa;
 mod notify;

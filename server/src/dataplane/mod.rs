@@ -21,6 +21,7 @@ mod errors;
 mod extract;
 mod flow;
 mod info;
+mod maps;
 mod raw;
 mod reloads;
 mod runtime;
@@ -128,8 +129,9 @@ pub(crate) fn routes() -> Router<AppState> {
     let v3 = sections_of(v3, "userlists", Model::Userlist);
     let v3 = sections_of(v3, "frontends", Model::Frontend);
     let v3 = sections_of(v3, "defaults", Model::Defaults);
-    // `services/haproxy/storage/...` (maps, SSL certificates, general files over bundle files)
-    // and `services/haproxy/runtime/...` (server state and weight over runtime actions).
-    let v3 = runtime::routes(storage::routes(v3));
+    // `services/haproxy/storage/...` (maps, SSL certificates, general files over bundle files),
+    // `services/haproxy/runtime/...` (server state and weight over runtime actions) and
+    // `services/haproxy/runtime/maps` (map entries: versions agents take at runtime).
+    let v3 = maps::routes(runtime::routes(storage::routes(v3)));
     Router::new().nest("/dataplane", v3.fallback(errors::no_route).method_not_allowed_fallback(errors::method_not_allowed))
 }

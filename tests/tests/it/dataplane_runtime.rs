@@ -15,7 +15,12 @@ const PASSWORD: &str = "dp-runtime-password";
 
 fn surface(server: &Server, method: reqwest::Method, cluster: i64, rest: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}/dataplane/{cluster}/v3/services/haproxy/runtime/backends/{rest}", server.url);
-    let mut request = reqwest::blocking::Client::new().request(method, url).basic_auth(USER, Some(PASSWORD));
+    basic_call(method, &url, (USER, PASSWORD), body)
+}
+
+/// A request with HTTP Basic credentials: the status and the JSON body (null when not JSON).
+pub(crate) fn basic_call(method: reqwest::Method, url: &str, (user, password): (&str, &str), body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::blocking::Client::new().request(method, url).basic_auth(user, Some(password));
     if let Some(body) = body {
         request = request.json(&body);
     }

@@ -25,6 +25,7 @@ mod agent_upgrade;
 mod browser;
 mod bundle_acceptance;
 mod client_e2e;
+mod dataplane_maps;
 mod dataplane_runtime;
 mod dns_failover;
 mod failover_probe;

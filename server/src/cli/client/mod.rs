@@ -17,6 +17,7 @@ pub(crate) mod completions;
 pub(crate) mod creds;
 pub(crate) mod http;
 mod jobs;
+mod maps;
 mod resources;
 mod rollout;
 mod rollouts;
@@ -185,6 +186,9 @@ pub(crate) enum Command {
     Schedule(schedules::ScheduleArgs),
     /// Traffic rules (WAF) of a cluster: ls, show, add, rm, entries, geo-map.
     Rule(rules::RuleArgs),
+    /// Map files' entries of a cluster (ls, show, set, rm): applied through HAProxy's runtime
+    /// API, no reload.
+    Map(maps::MapArgs),
     /// Drain a server on every node (runtime API, no reload).
     Drain(runtime::ServerArgs),
     /// Put a server back in service on every node.
@@ -224,6 +228,7 @@ pub(crate) fn run(command: Command) -> ExitCode {
         Command::Rollout(args) => rollouts::rollout(args),
         Command::Schedule(args) => schedules::schedule(args),
         Command::Rule(args) => rules::rule(args),
+        Command::Map(args) => maps::map(args),
         Command::Drain(args) => runtime::run(&args, "drain", None),
         Command::Ready(args) => runtime::run(&args, "ready", None),
         Command::Maint(args) => runtime::run(&args, "maint", None),

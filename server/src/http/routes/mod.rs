@@ -16,6 +16,7 @@ mod failover;
 mod files;
 pub(crate) mod install;
 mod jobs;
+mod maps;
 mod proxies;
 pub(crate) mod releases;
 mod renewals;
@@ -159,6 +160,8 @@ pub(super) fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppStat
         .routes(routes!(rules::traffic_rule_entries))
         .routes(routes!(rules::traffic_rule_hits))
         .routes(routes!(rules::put_geo_map))
+        .routes(routes!(maps::list_maps))
+        .routes(routes!(maps::get_map, maps::change_map))
         .routes(routes!(failover::get_failover, failover::put_failover))
         .routes(routes!(failover::activate))
         .routes(routes!(failover::cutover))
