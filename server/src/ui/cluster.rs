@@ -58,6 +58,7 @@ pub(crate) enum Tab {
     Agents,
     Jobs,
     Rules,
+    Maps,
 }
 
 /// The tab bar.
@@ -71,6 +72,7 @@ pub(crate) fn tabs(cluster: &Cluster, current: Tab) -> Markup {
         (Tab::Agents, format!("{base}/agents"), "Agents"),
         (Tab::Jobs, format!("{base}/jobs"), "Jobs & snapshots"),
         (Tab::Rules, format!("{base}/rules"), "Rules"),
+        (Tab::Maps, format!("{base}/maps"), "Maps"),
     ];
     html! {
         nav aria-label="Cluster" { ul.tabs {

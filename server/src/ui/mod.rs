@@ -25,6 +25,7 @@ mod layout;
 mod login;
 mod overview;
 mod rollouts;
+mod maps;
 mod rules;
 mod schedules;
 mod servers;
@@ -93,6 +94,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/clusters/{cluster}/rules", get(rules::page))
         .route("/ui/clusters/{cluster}/rules/{rule}/entries", post(rules::entries))
         .route("/ui/clusters/{cluster}/rules/{rule}/delete", post(rules::delete))
+        .route("/ui/clusters/{cluster}/maps", get(maps::page))
+        .route("/ui/clusters/{cluster}/maps/change", post(maps::change))
         .route("/ui/clusters/{cluster}/jobs/{id}/cancel", post(jobs::cancel))
         .route("/ui/clusters/{cluster}/snapshots/{id}/restore", post(jobs::restore))
         .route("/ui/clusters/{cluster}/snapshots/{id}/promote", post(jobs::promote))

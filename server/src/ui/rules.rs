@@ -18,7 +18,7 @@ use crate::http::AppState;
 /// `?done=`.
 #[derive(Deserialize)]
 pub(crate) struct Done {
-    done: Option<String>,
+    pub(crate) done: Option<String>,
 }
 
 /// `GET /ui/clusters/{cluster}/rules`.
@@ -97,7 +97,7 @@ fn back(name: &str, done: &str) -> Response {
 }
 
 /// Applies `version` when the agents run the one before it (as the API's `?apply=true`).
-async fn apply(state: &AppState, actor: &str, cluster_id: i64, version: i64) -> UiResult<String> {
+pub(crate) async fn apply(state: &AppState, actor: &str, cluster_id: i64, version: i64) -> UiResult<String> {
     Ok(match state.store.apply_blocker(cluster_id, version).await? {
         None => {
             state.desired.apply(actor, cluster_id, version).await?;

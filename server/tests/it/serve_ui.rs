@@ -420,6 +420,38 @@ async fn the_rules_tab_lists_rules_and_changes_entries() {
     assert!(page.text.contains("bad") && !page.text.contains("Delete"), "{}", page.text);
 }
 
+/// The Maps tab: a cluster's map files with the lines loading them and their entries; an entry
+/// set and a key removed from the page (each a version changing only those lines); a viewer sees
+/// no form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_maps_tab_lists_map_files_and_changes_entries() {
+    let server = start(Db::Sqlite).await.unwrap();
+    let admin = server.admin().await;
+    let cluster = server.cluster(&admin, "mp").await;
+    let hosts = "# hosts\nold.example be_old\n";
+    server.put_text(&format!("/api/v1/clusters/{cluster}/files/maps/hosts.map?version=0&kind=map"), &admin, hosts).await.expect(200);
+    let text = "frontend fe\n    bind 127.0.0.1:18094\n    http-request set-var(txn.be) req.hdr(host),map_str(maps/hosts.map,app)\n    default_backend app\n\nbackend app\n    server s1 127.0.0.1:9\n";
+    server.post_text(&format!("/api/v1/clusters/{cluster}/import"), &admin, text).await.expect(201);
+    let mut browser = Browser::new(&server);
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    let page = browser.get("/ui/clusters/mp/maps").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("maps/hosts.map") && page.text.contains("haproxy.cfg:3") && page.text.contains("be_old"), "{}", page.text);
+    let changed = browser.post("/ui/clusters/mp/maps/change", &[("csrf", &page.csrf()), ("path", "maps/hosts.map"), ("key", "new.example"), ("value", "be_new"), ("remove", "old.example")]).await;
+    assert_eq!(changed.status, 303, "{}", changed.text);
+    let file = server.get(&format!("/api/v1/clusters/{cluster}/files/maps/hosts.map"), &admin).await.text;
+    assert_eq!(file, "# hosts\nnew.example be_new\n", "only the lines of those keys changed");
+    let refused = browser.post("/ui/clusters/mp/maps/change", &[("csrf", &page.csrf()), ("path", "maps/hosts.map"), ("key", "#bad"), ("value", "x")]).await;
+    assert_ne!(refused.status, 303, "a key HAProxy reads as a comment is refused");
+
+    server.post("/api/v1/users", &admin, json!({"username": "vic", "password": "viewer-password-42", "role": "viewer"})).await.expect(201);
+    let mut vic = Browser::new(&server);
+    vic.log_in("vic", "viewer-password-42").await;
+    let page = vic.get("/ui/clusters/mp/maps").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("be_new") && !page.text.contains("Remove keys"), "{}", page.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_page_shows_the_rollout_with_its_stages_and_controls() {
     let server = start(Db::Sqlite).await.unwrap();
