@@ -3,14 +3,15 @@
 //! `raw`, transactions, backends and servers written losslessly (the version diff holds exactly
 //! the lines the calls add or change, comments and order elsewhere intact), and commits that
 //! answer with what the cluster's nodes made of them; servers of peers sections and rings, binds
-//! of log-forward sections, a fcgi-app's ACLs, and runtime adds and deletes as versions.
+//! of log-forward sections, a fcgi-app's ACLs, runtime adds and deletes as versions, and runtime
+//! map entries as versions changing only their lines of the map file.
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::serve_support::{fresh_postgres, start, start_on, Db, Reply, Server, ADMIN_PASSWORD};
 
-crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did, rules_binds_and_global, sections_created_and_deleted, other_parents_and_runtime_adds);
+crate::serve_tests!(basic_auth_and_errors, backends_and_servers_losslessly, raw_and_transactions, commits_tell_what_nodes_did, rules_binds_and_global, sections_created_and_deleted, other_parents_and_runtime_adds, runtime_maps_edit_only_their_lines);
 
 const BASE: &str = "# edge config\nglobal\n    maxconn 4000   # tuned\n\ndefaults\n    mode http\n    timeout connect 5s\n\nfrontend www\n    bind :8080\n    default_backend app\n\nbackend app\n    # web tier\n    balance roundrobin\n    server web1 10.0.0.1:80 check inter 2s   # first\n";
 
@@ -474,4 +475,53 @@ async fn other_parents_and_runtime_adds(db: Db) {
     assert_eq!(text(7).await, text(5).await);
     dp(&s, Method::DELETE, &format!("{runtime}/app/servers/rt"), ADMIN, None).await.0.expect(404);
     dp(&s, Method::DELETE, &format!("{runtime}/nope/servers/rt"), ADMIN, None).await.0.expect(404);
+}
+
+async fn runtime_maps_edit_only_their_lines(db: Db) {
+    let Some(s) = start(db).await else { return };
+    let admin = s.admin().await;
+    let id = s.cluster(&admin, "maps").await;
+    let hosts = "# hosts\n  a.example\tbe_a   \nb.example be_b\n";
+    s.put_text(&format!("/api/v1/clusters/{id}/files/maps/hosts.map?version=0&kind=map"), &admin, hosts).await.expect(200);
+    let config = "frontend www\n    bind :8080\n    http-request set-var(txn.be) req.hdr(host),map_str(maps/hosts.map,app)\n    default_backend app\n\nbackend app\n    server s1 10.0.0.1:80\n";
+    s.post_text(&format!("/api/v1/clusters/{id}/import"), &admin, config).await.expect(201);
+    let maps = "/maps/v3/services/haproxy/runtime/maps";
+    let file = |n: i64| {
+        let (s, admin) = (&s, &admin);
+        async move { s.get(&format!("/api/v1/clusters/{id}/files/maps/hosts.map?version={n}"), admin).await.text }
+    };
+
+    let (listed, _) = dp(&s, Method::GET, maps, ADMIN, None).await;
+    let listed = listed.expect(200);
+    assert_eq!((listed[0]["storage_name"].as_str(), listed[0]["file"].as_str()), (Some("hosts.map"), Some("/etc/haproxy/maps/hosts.map")), "{listed}");
+    let (entries, _) = dp(&s, Method::GET, &format!("{maps}/hosts/entries"), ADMIN, None).await;
+    assert_eq!(entries.expect(200), json!([{"id": "a.example", "key": "a.example", "value": "be_a"}, {"id": "b.example", "key": "b.example", "value": "be_b"}]));
+
+    // Set keeps the indentation and separator as written; add appends; delete drops the line.
+    let (set, headers) = dp(&s, Method::PUT, &format!("{maps}/hosts.map/entries/a.example"), ADMIN, Some(json!({"value": "be_new"}))).await;
+    assert_eq!(set.expect(200)["value"], "be_new");
+    assert_eq!(header(&headers, "configuration-version"), "3");
+    assert_eq!(file(3).await, "# hosts\n  a.example\tbe_new\nb.example be_b\n");
+    let (added, _) = dp(&s, Method::POST, &format!("{maps}/hosts.map/entries"), ADMIN, Some(json!({"key": "c.example", "value": "be_c"}))).await;
+    added.expect(201);
+    let (deleted, _) = dp(&s, Method::DELETE, &format!("{maps}/hosts.map/entries/b.example"), ADMIN, None).await;
+    assert_eq!(deleted.status.as_u16(), 204);
+    assert_eq!(file(5).await, "# hosts\n  a.example\tbe_new\nc.example be_c\n");
+
+    // Refusals store nothing: a key twice, a missing key, a key that is two words, a missing map.
+    for (method, path, body, status) in [
+        (Method::POST, format!("{maps}/hosts.map/entries"), Some(json!({"key": "c.example", "value": "x"})), 409),
+        (Method::PUT, format!("{maps}/hosts.map/entries/nope"), Some(json!({"value": "x"})), 404),
+        (Method::POST, format!("{maps}/hosts.map/entries"), Some(json!({"key": "two words", "value": "x"})), 400),
+        (Method::GET, format!("{maps}/nope.map/entries"), None, 404),
+    ] {
+        let (answer, _) = dp(&s, method, &path, ADMIN, body).await;
+        assert_eq!((answer.status.as_u16(), answer.json()["code"].as_u64()), (status, Some(u64::from(status))), "{path}: {}", answer.text);
+    }
+    // Clear keeps the comment.
+    let (cleared, _) = dp(&s, Method::DELETE, &format!("{maps}/hosts.map"), ADMIN, None).await;
+    assert_eq!(cleared.status.as_u16(), 204);
+    assert_eq!(file(6).await, "# hosts\n");
+    let versions = s.get(&format!("/api/v1/clusters/{id}/versions"), &admin).await.expect(200);
+    assert_eq!(versions.as_array().map(Vec::len), Some(6), "one version per change, none for a refusal");
 }
