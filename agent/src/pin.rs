@@ -85,12 +85,16 @@ impl ServerCertVerifier for PinnedCa {
     }
 }
 
-/// A rustls client configuration that trusts only `pin` (ring provider, as reqwest's).
+/// A rustls client configuration that trusts only `pin` (ring provider, as reqwest's), offering
+/// HTTP/2 then HTTP/1.1 by ALPN (RFC 7301) as reqwest's own configuration does: a preconfigured
+/// one is used as it is.
 pub(crate) fn client_config(pin: CaFingerprint) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider.clone())
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedCa::new(pin, provider)))
-        .with_no_client_auth())
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }

@@ -1,5 +1,6 @@
 //! Prometheus metrics in the text exposition format, kept by hand: this server's own families
-//! (requests by method, route template and status; agents holding a long-poll now; versions
+//! (requests by method, route template and status; the agents' requests by HTTP version; agents
+//! holding a long-poll now; versions
 //! committed through this server) here, the fleet families in [`fleet_core::metrics`].
 
 use std::collections::BTreeMap;
@@ -15,6 +16,8 @@ use axum::response::Response;
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Requests to the agents' routes (`/api/v1/agent/...`) over HTTP/1.x, HTTP/2.
+    agent_requests: [AtomicU64; 2],
     agents_connected: AtomicI64,
     versions_committed: AtomicU64,
     /// The bearer token `/metrics` asks for; none: open.
@@ -67,6 +70,11 @@ impl Metrics {
             );
         }
         drop(requests);
+        out.push_str("# HELP fleet_agent_requests_total Requests to the agents' routes, by HTTP version (2: streams sharing connections).\n");
+        out.push_str("# TYPE fleet_agent_requests_total counter\n");
+        for (version, count) in ["1.1", "2"].iter().zip(&self.agent_requests) {
+            let _ = writeln!(out, "fleet_agent_requests_total{{http_version=\"{version}\"}} {}", count.load(Ordering::Relaxed));
+        }
         out.push_str("# HELP fleet_agents_connected Agents holding a desired-state long-poll now.\n");
         out.push_str("# TYPE fleet_agents_connected gauge\n");
         let _ = writeln!(out, "fleet_agents_connected {}", self.agents_connected.load(Ordering::Relaxed));
@@ -87,6 +95,10 @@ pub(crate) async fn track(State(metrics): State<Arc<Metrics>>, request: Request,
     }
     .to_string();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    if route.starts_with("/api/v1/agent/") {
+        let h2 = request.version() >= axum::http::Version::HTTP_2;
+        metrics.agent_requests[usize::from(h2)].fetch_add(1, Ordering::Relaxed);
+    }
     let response = next.run(request).await;
     metrics.request(&method, &route, response.status().as_u16());
     response
@@ -106,6 +118,7 @@ mod tests {
         let text = metrics.render();
         assert!(text.contains("fleet_http_requests_total{method=\"GET\",route=\"/api/v1/clusters/{id}\",status=\"200\"} 2\n"));
         assert!(text.contains("fleet_agents_connected 1\n"));
+        assert!(text.contains("fleet_agent_requests_total{http_version=\"2\"} 0\n"));
         assert!(text.contains("fleet_versions_committed_total 1\n"));
         drop(guard);
         assert!(metrics.render().contains("fleet_agents_connected 0\n"));

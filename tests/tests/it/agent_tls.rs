@@ -52,6 +52,13 @@ impl TlsServer {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// `fleet_agent_requests_total` for HTTP version `version` ("1.1" or "2").
+    fn agent_requests(&self, version: &str) -> u64 {
+        let text = self.http.get(self.process.url("/metrics")).send().unwrap().text().unwrap();
+        let prefix = format!("fleet_agent_requests_total{{http_version=\"{version}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {prefix} in {text}"))
+    }
+
     fn cluster(&self, name: &str) -> i64 {
         let pool = self.call(reqwest::Method::POST, "/api/v1/pools", Some(json!({"name": format!("{name}-pool")})));
         let cluster = self.call(reqwest::Method::POST, "/api/v1/clusters", Some(json!({"name": name, "pool_id": pool["id"]})));
@@ -132,6 +139,9 @@ fn agents_enrol_over_https_with_a_ca_file_or_the_pinned_fingerprint() {
     let child = agent(&agent_bin, &haproxy, &server.process.base, &dir, &secret, &["--ca-file", &ca_file.display().to_string()]);
     wait_enrolled(&server, cluster, "by-file", &dir);
     stop(child);
+    // Over TLS the agent speaks HTTP/2 (ALPN), with a CA file as with a pinned CA.
+    let h2 = server.agent_requests("2");
+    assert!(h2 >= 1 && server.agent_requests("1.1") == 0, "agent requests: {h2} over HTTP/2, {} over HTTP/1.1", server.agent_requests("1.1"));
 
     let pinned = temp_dir("tls-pinned");
     let (secret, command) = server.enrolment(cluster, "by-pin");
@@ -139,6 +149,7 @@ fn agents_enrol_over_https_with_a_ca_file_or_the_pinned_fingerprint() {
     let child = agent(&agent_bin, &haproxy, &server.process.base, &pinned, &secret, &["--ca-fingerprint", &pin]);
     wait_enrolled(&server, cluster, "by-pin", &pinned);
     stop(child);
+    assert!(server.agent_requests("2") > h2 && server.agent_requests("1.1") == 0, "the pinned agent: HTTP/2 too");
     for dir in [dir, pinned] {
         let _ = std::fs::remove_dir_all(dir);
     }
