@@ -308,7 +308,9 @@ impl Fleet {
                 other => panic!("rollout {id} ended {other:?}: {}", rollout["reason"]),
             }
             assert!(Instant::now() < deadline, "rollout {id} still running after 120 s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Its driver steps it every 500 ms, and the answer lists every agent (1 MB at
+            // 10,000): asking more often would only load the server being measured.
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
@@ -483,7 +485,6 @@ async fn run(agents: usize, rounds: usize, database: &str) {
     }
     println!("enrolled {agents} agents in {:.1?}", started.elapsed());
     let fleet = Fleet { base: base.clone(), pid, admin: admin.clone(), cluster: id, tokens: Arc::new(tokens), polls, beats, resolved: Arc::default(), rss_waiting: AtomicU64::new(0) };
-    fleet.apply(first).await;
 
     // Heartbeats: every agent every 5 s, spread over the interval, all the run long.
     let beating = Arc::new(Heartbeats::default());
@@ -503,7 +504,15 @@ async fn run(agents: usize, rounds: usize, database: &str) {
         }));
     }
     let beats_started = Instant::now();
+    // Every agent heard from once before the first round: enrolling 10,000 takes longer than 3
+    // heartbeat intervals, and an agent not heard from since is offline, which fails a rollout.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while beating.latencies_us.lock().unwrap().len() < agents {
+        assert!(Instant::now() < deadline, "not every agent's first heartbeat was answered within 120 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let rss_idle = proc_status_kib(pid, "VmRSS:");
+    fleet.apply(first).await;
 
     // Small config: every agent runs version 1 (as every agent of the fleet does after its
     // first poll), then R one-line changes.

@@ -284,16 +284,16 @@ impl Store {
 
     /// Records that an agent is alive, with its current facts and its heartbeat interval in
     /// seconds (none keeps the stored ones). Liveness only: not audited. Written in a batch
-    /// with the heartbeats that queued up meanwhile ([`super::heartbeats`]); answers once its
+    /// with the heartbeats that queued up meanwhile ([`super::batch`]); answers once its
     /// transaction committed (not found: no such agent).
     pub async fn heartbeat(&self, agent_id: i64, facts: Option<serde_json::Value>, heartbeat_seconds: Option<u64>) -> Result<()> {
         let health = facts.as_ref().map(crate::rollouts::machine::facts_health);
         let facts = facts.as_ref().map(to_json).transpose()?;
         let interval_ms = heartbeat_seconds.map(|s| i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX));
         let beat = super::heartbeats::Heartbeat { agent_id, facts, health, interval_ms, at: self.now() };
-        match self.heartbeats.submit(self, beat).await? {
-            true => Ok(()),
-            false => Err(Error::not_found(format!("agent {agent_id}"))),
+        match self.agent_writes.submit(self, super::batch::AgentWrite::Heartbeat(beat)).await? {
+            super::batch::AgentWritten::Heartbeat(true) => Ok(()),
+            _ => Err(Error::not_found(format!("agent {agent_id}"))),
         }
     }
 
@@ -328,14 +328,16 @@ impl Store {
 
     /// Records an agent's apply outcome: on `applied` or `applied_runtime` its applied version
     /// moves; the last outcome and error are kept either way; audited (`agent.report`). Written
-    /// in a batch with the reports that queued up meanwhile ([`super::reports`]); not found: no
+    /// in a batch with the reports and heartbeats that queued up meanwhile ([`super::batch`]); not found: no
     /// such agent, or no such version of its cluster.
     pub async fn report(&self, agent_id: i64, report: &AgentReport) -> Result<Agent> {
         let queued = super::reports::Report { agent_id, report: report.clone() };
-        match self.reports.submit(self, queued).await? {
-            super::reports::Recorded::Yes => self.agent(agent_id).await,
-            super::reports::Recorded::NoAgent => Err(Error::not_found(format!("agent {agent_id}"))),
-            super::reports::Recorded::NoVersion { cluster_id } => Err(Error::not_found(format!("version {} of cluster {cluster_id}", report.version))),
+        match self.agent_writes.submit(self, super::batch::AgentWrite::Report(queued)).await? {
+            super::batch::AgentWritten::Report(super::reports::Recorded::Yes) => self.agent(agent_id).await,
+            super::batch::AgentWritten::Report(super::reports::Recorded::NoVersion { cluster_id }) => {
+                Err(Error::not_found(format!("version {} of cluster {cluster_id}", report.version)))
+            }
+            _ => Err(Error::not_found(format!("agent {agent_id}"))),
         }
     }
 

@@ -48,6 +48,34 @@ impl Store {
         Ok(())
     }
 
+    /// Writes `entries` inside `tx`, many rows per statement (a batch of 1,000 agents' reports
+    /// is 10 statements, not 1,000).
+    pub(crate) async fn audit_many(&self, tx: &mut Tx, entries: &[Audit<'_>]) -> Result<()> {
+        const ROWS: usize = 100;
+        for chunk in entries.chunks(ROWS) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = r * 7;
+                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
+                })
+                .collect();
+            let sql = format!("INSERT INTO audit_log (id, at, actor, action, cluster_id, version, details) VALUES {}", rows.join(", "));
+            let mut query = sqlx::query(&sql);
+            for entry in chunk {
+                query = query
+                    .bind(self.new_id()?)
+                    .bind(self.now())
+                    .bind(entry.actor)
+                    .bind(entry.action)
+                    .bind(entry.cluster_id)
+                    .bind(entry.version)
+                    .bind(to_json(&entry.details)?);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// The newest `limit` audit entries, newest first; only those of `cluster_id` when given.
     pub async fn audit_log(&self, cluster_id: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
         self.audit_entries(&AuditFilter { cluster_id, limit, ..AuditFilter::default() }).await

@@ -1,6 +1,6 @@
-//! Writes batched across requests: many agents' heartbeats and apply reports go to one writer
-//! task per kind, which writes all the items that arrived while its previous transaction ran in
-//! the next one.
+//! Writes batched across requests: many agents' heartbeats and apply reports ([`AgentWrite`])
+//! go to one writer task, which writes all the items that arrived while its previous
+//! transaction ran in the next one.
 //!
 //! ```text
 //! route --(item)--> queue --> writer: one transaction per batch ([`Batched::write`])
@@ -128,4 +128,42 @@ pub(crate) fn ordered<K: Ord>(len: usize, key: impl Fn(usize) -> K) -> Vec<usize
     let mut order: Vec<usize> = (0..len).collect();
     order.sort_by_key(|&i| key(i));
     order
+}
+
+/// What agents write most: heartbeats and apply reports, through one writer so that they never
+/// wait on each other's SQLite write lock (two writers would take turns through SQLite's busy
+/// handler, which sleeps).
+pub(crate) enum AgentWrite {
+    Heartbeat(super::heartbeats::Heartbeat),
+    Report(super::reports::Report),
+}
+
+/// Its answer, of the same kind.
+pub(crate) enum AgentWritten {
+    Heartbeat(bool),
+    Report(super::reports::Recorded),
+}
+
+impl Batched for AgentWrite {
+    type Done = AgentWritten;
+
+    async fn write<'a>(store: &'a Store, tx: &'a mut Tx, batch: &'a [Self]) -> Result<Vec<AgentWritten>> {
+        let (mut beats, mut reports) = (Vec::new(), Vec::new());
+        for item in batch {
+            match item {
+                AgentWrite::Heartbeat(beat) => beats.push(beat.clone()),
+                AgentWrite::Report(report) => reports.push(report.clone()),
+            }
+        }
+        let mut beats = super::heartbeats::Heartbeat::write(store, tx, &beats).await?.into_iter();
+        let mut reports = super::reports::Report::write(store, tx, &reports).await?.into_iter();
+        batch
+            .iter()
+            .map(|item| match item {
+                AgentWrite::Heartbeat(_) => beats.next().map(AgentWritten::Heartbeat),
+                AgentWrite::Report(_) => reports.next().map(AgentWritten::Report),
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::Corrupt("a batch answered fewer items than it had".into()))
+    }
 }

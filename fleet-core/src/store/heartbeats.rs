@@ -6,6 +6,7 @@ use super::batch::{ordered, Batched};
 use super::{Store, Tx};
 use crate::error::Result;
 
+#[derive(Clone)]
 pub(crate) struct Heartbeat {
     pub(crate) agent_id: i64,
     /// The facts as JSON; none keeps the stored ones.

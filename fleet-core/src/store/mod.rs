@@ -149,10 +149,9 @@ pub struct Store {
     documents: Arc<DocumentCache>,
     /// Diffs between versions, shared by every clone ([`diff_cache`]).
     diffs: Arc<diff_cache::DiffCache>,
-    /// The heartbeat writer's queue, shared by every clone ([`batch`]).
-    heartbeats: Arc<batch::Batcher<heartbeats::Heartbeat>>,
-    /// The apply report writer's queue, shared by every clone ([`batch`]).
-    reports: Arc<batch::Batcher<reports::Report>>,
+    /// The queue of the writer of agents' heartbeats and apply reports, shared by every clone
+    /// ([`batch`]).
+    agent_writes: Arc<batch::Batcher<batch::AgentWrite>>,
     limits: crate::limits::Limits,
     /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]),
     /// shared by every clone; replaced, not only set once, because a rotation changes it.
@@ -221,8 +220,7 @@ impl Store {
             haproxy,
             documents,
             diffs: Arc::default(),
-            heartbeats: Arc::default(),
-            reports: Arc::default(),
+            agent_writes: Arc::default(),
             limits: options.limits,
             keyring: Arc::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,

@@ -11,6 +11,7 @@ use super::{to_json, Store, Tx};
 use crate::error::Result;
 use crate::model::AgentReport;
 
+#[derive(Clone)]
 pub(crate) struct Report {
     pub(crate) agent_id: i64,
     pub(crate) report: AgentReport,
@@ -33,22 +34,22 @@ impl Batched for Report {
     async fn write<'a>(store: &'a Store, tx: &'a mut Tx, batch: &'a [Self]) -> Result<Vec<Recorded>> {
         let mut done: Vec<Recorded> = batch.iter().map(|_| Recorded::NoAgent).collect();
         let now = store.now();
+        let mut audits = Vec::with_capacity(batch.len());
         for i in ordered(batch.len(), |i| batch[i].agent_id) {
             let Report { agent_id, report } = &batch[i];
-            let Some(agent) = sqlx::query("SELECT cluster_id, name, applied_version FROM agents WHERE id = $1")
-                .bind(agent_id)
-                .fetch_optional(&mut **tx)
-                .await?
+            let Some(agent) = sqlx::query(
+                "SELECT a.cluster_id, a.name, a.applied_version, v.number FROM agents a \
+                 LEFT JOIN config_versions v ON v.cluster_id = a.cluster_id AND v.number = $2 WHERE a.id = $1",
+            )
+            .bind(agent_id)
+            .bind(report.version)
+            .fetch_optional(&mut **tx)
+            .await?
             else {
                 continue;
             };
             let cluster_id: i64 = agent.try_get("cluster_id")?;
-            let exists = sqlx::query("SELECT number FROM config_versions WHERE cluster_id = $1 AND number = $2")
-                .bind(cluster_id)
-                .bind(report.version)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if exists.is_none() {
+            if agent.try_get::<Option<i64>, _>("number")?.is_none() {
                 done[i] = Recorded::NoVersion { cluster_id };
                 continue;
             }
@@ -67,10 +68,14 @@ impl Batched for Report {
             .execute(&mut **tx)
             .await?;
             let details = json!({"agent_id": agent_id, "outcome": report.outcome, "error": report.error});
-            let actor = format!("agent:{}", agent.try_get::<String, _>("name")?);
-            store.audit(tx, Audit { actor: &actor, action: "agent.report", cluster_id: Some(cluster_id), version: Some(report.version), details }).await?;
+            audits.push((format!("agent:{}", agent.try_get::<String, _>("name")?), cluster_id, report.version, details));
             done[i] = Recorded::Yes;
         }
+        let entries: Vec<Audit<'_>> = audits
+            .iter()
+            .map(|(actor, cluster_id, version, details)| Audit { actor, action: "agent.report", cluster_id: Some(*cluster_id), version: Some(*version), details: details.clone() })
+            .collect();
+        store.audit_many(tx, &entries).await?;
         Ok(done)
     }
 }
