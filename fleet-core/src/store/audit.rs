@@ -32,20 +32,7 @@ pub struct AuditFilter {
 impl Store {
     /// Writes one audit entry inside `tx`.
     pub(crate) async fn audit(&self, tx: &mut Tx, entry: Audit<'_>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor, action, cluster_id, version, details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(self.new_id()?)
-        .bind(self.now())
-        .bind(entry.actor)
-        .bind(entry.action)
-        .bind(entry.cluster_id)
-        .bind(entry.version)
-        .bind(to_json(&entry.details)?)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        self.audit_many(tx, std::slice::from_ref(&entry)).await
     }
 
     /// Writes `entries` inside `tx`, many rows per statement (a batch of 1,000 agents' reports
