@@ -14,6 +14,7 @@ use crate::monitor::drift::{self, DriftReport};
 use crate::monitor::{node_state, Drift};
 use crate::model::{Agent, AgentReport, ApplyOutcome, ClusterStatus, Enrolment};
 use crate::secret::{new_token, sha256_hex};
+use crate::wire::HeartbeatAnswer;
 
 /// A parsed `addr/prefix` (or a bare address, a /32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,13 +269,12 @@ impl Store {
     /// The agent a token belongs to: [`Error::Decommissioned`] for the token of an agent that
     /// was decommissioned (or whose cluster was deleted with force), else
     /// [`Error::Unauthorized`] for an unknown one.
+    /// Looked up in a batch with the tokens other requests presented meanwhile
+    /// ([`super::agent_tokens`]).
     pub async fn agent_by_token(&self, token: &str) -> Result<Agent> {
-        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE token_hash = $1"))
-            .bind(sha256_hex(token.as_bytes()))
-            .fetch_optional(self.pool())
-            .await?;
-        match row {
-            Some(row) => agent_from_row(&row, self.now()),
+        let lookup = super::agent_tokens::TokenLookup(sha256_hex(token.as_bytes()));
+        match self.token_lookups.submit(self, lookup).await? {
+            Some(agent) => Ok(*agent),
             None => match self.tombstone(token).await? {
                 Some(decommission) => Err(Error::Decommissioned(Box::new(decommission))),
                 None => Err(Error::Unauthorized),
@@ -283,16 +283,17 @@ impl Store {
     }
 
     /// Records that an agent is alive, with its current facts and its heartbeat interval in
-    /// seconds (none keeps the stored ones). Liveness only: not audited. Written in a batch
-    /// with the heartbeats that queued up meanwhile ([`super::batch`]); answers once its
-    /// transaction committed (not found: no such agent).
-    pub async fn heartbeat(&self, agent_id: i64, facts: Option<serde_json::Value>, heartbeat_seconds: Option<u64>) -> Result<()> {
+    /// seconds (none keeps the stored ones), and answers what the agent must follow (its
+    /// cluster's drift setting, its pool's failover probe). Liveness only: not audited. Written
+    /// in a batch with the heartbeats that queued up meanwhile ([`super::batch`]); answers once
+    /// its transaction committed (not found: no such agent).
+    pub async fn heartbeat(&self, agent_id: i64, facts: Option<serde_json::Value>, heartbeat_seconds: Option<u64>) -> Result<HeartbeatAnswer> {
         let health = facts.as_ref().map(crate::rollouts::machine::facts_health);
         let facts = facts.as_ref().map(to_json).transpose()?;
         let interval_ms = heartbeat_seconds.map(|s| i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX));
         let beat = super::heartbeats::Heartbeat { agent_id, facts, health, interval_ms, at: self.now() };
         match self.agent_writes.submit(self, super::batch::AgentWrite::Heartbeat(beat)).await? {
-            super::batch::AgentWritten::Heartbeat(true) => Ok(()),
+            super::batch::AgentWritten::Heartbeat(Some(answer)) => Ok(answer),
             _ => Err(Error::not_found(format!("agent {agent_id}"))),
         }
     }
@@ -333,7 +334,7 @@ impl Store {
     pub async fn report(&self, agent_id: i64, report: &AgentReport) -> Result<Agent> {
         let queued = super::reports::Report { agent_id, report: report.clone() };
         match self.agent_writes.submit(self, super::batch::AgentWrite::Report(queued)).await? {
-            super::batch::AgentWritten::Report(super::reports::Recorded::Yes) => self.agent(agent_id).await,
+            super::batch::AgentWritten::Report(super::reports::Recorded::Yes(agent)) => Ok(*agent),
             super::batch::AgentWritten::Report(super::reports::Recorded::NoVersion { cluster_id }) => {
                 Err(Error::not_found(format!("version {} of cluster {cluster_id}", report.version)))
             }

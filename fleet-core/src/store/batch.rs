@@ -1,16 +1,17 @@
-//! Writes batched across requests: many agents' heartbeats and apply reports ([`AgentWrite`])
-//! go to one writer task, which writes all the items that arrived while its previous
-//! transaction ran in the next one.
+//! Work batched across requests: many agents' heartbeats and apply reports ([`AgentWrite`]), or
+//! their token lookups ([`super::agents::TokenLookup`]), go to one task per kind, which handles
+//! all the items that arrived while its previous batch ran in the next one.
 //!
 //! ```text
-//! route --(item)--> queue --> writer: one transaction per batch ([`Batched::write`])
+//! route --(item)--> queue --> task: one batch at a time ([`Batched::run`]: a transaction, a query)
 //!   ^------ its own item's answer (or the batch's error) ------'
 //! ```
 //!
-//! At 10,000 agents every 5 s (2,000 heartbeats a second), or 10,000 reports right after an
-//! apply, that is one commit per few milliseconds instead of one per item; when items are rare a
+//! At 10,000 agents every 5 s (2,000 heartbeats a second), or 10,000 reports and long-polls right
+//! after an apply, that is one commit or one query per few milliseconds instead of one per item
+//! (on SQLite every statement is also a hop to its connection's thread); when items are rare a
 //! batch is one item and nothing waits. Each caller still gets its own answer, and a failed
-//! transaction fails every item in it.
+//! batch fails every item in it.
 
 use std::future::Future;
 use std::sync::{Mutex, PoisonError};
@@ -23,14 +24,13 @@ use crate::error::{Error, Result};
 /// Items one transaction holds at most.
 const MAX_BATCH: usize = 1000;
 
-/// An item written in batches.
+/// An item handled in batches.
 pub(crate) trait Batched: Sized + Send + Sync + 'static {
-    /// What its caller learns once the transaction committed.
+    /// What its caller learns once the batch is done (a write: committed).
     type Done: Send + 'static;
 
-    /// Writes `batch` in `tx` (committed by the caller): each item's answer, in `batch`'s order.
-    /// Rows are locked in agent order, so two replicas' batches cannot deadlock.
-    fn write<'a>(store: &'a Store, tx: &'a mut Tx, batch: &'a [Self]) -> impl Future<Output = Result<Vec<Self::Done>>> + Send + 'a;
+    /// Handles `batch`: each item's answer, in `batch`'s order.
+    fn run<'a>(store: &'a Store, batch: &'a [Self]) -> impl Future<Output = Result<Vec<Self::Done>>> + Send + 'a;
 }
 
 struct Queued<T: Batched> {
@@ -100,7 +100,7 @@ async fn writer<T: Batched>(mut rx: mpsc::UnboundedReceiver<Queued<T>>) {
         }
         let store = queued[0].store.clone();
         let (items, answers): (Vec<T>, Vec<_>) = queued.into_iter().map(|q| (q.item, q.done)).unzip();
-        match write(&store, &items).await {
+        match T::run(&store, &items).await {
             Ok(done) => {
                 for (answer, done) in answers.into_iter().zip(done) {
                     let _ = answer.send(Ok(done));
@@ -114,13 +114,6 @@ async fn writer<T: Batched>(mut rx: mpsc::UnboundedReceiver<Queued<T>>) {
             }
         }
     }
-}
-
-async fn write<T: Batched>(store: &Store, items: &[T]) -> Result<Vec<T::Done>> {
-    let mut tx = store.write_tx().await?;
-    let done = T::write(store, &mut tx, items).await?;
-    tx.commit().await?;
-    Ok(done)
 }
 
 /// `0..len` in the order of `key` (each batch's agent order).
@@ -140,23 +133,28 @@ pub(crate) enum AgentWrite {
 
 /// Its answer, of the same kind.
 pub(crate) enum AgentWritten {
-    Heartbeat(bool),
+    /// What the heartbeat answers; none: no such agent.
+    Heartbeat(Option<crate::wire::HeartbeatAnswer>),
     Report(super::reports::Recorded),
 }
 
 impl Batched for AgentWrite {
     type Done = AgentWritten;
 
-    async fn write<'a>(store: &'a Store, tx: &'a mut Tx, batch: &'a [Self]) -> Result<Vec<AgentWritten>> {
+    /// One transaction; rows are locked in agent order, so two replicas' batches cannot
+    /// deadlock.
+    async fn run<'a>(store: &'a Store, batch: &'a [Self]) -> Result<Vec<AgentWritten>> {
         let (mut beats, mut reports) = (Vec::new(), Vec::new());
         for item in batch {
             match item {
-                AgentWrite::Heartbeat(beat) => beats.push(beat.clone()),
-                AgentWrite::Report(report) => reports.push(report.clone()),
+                AgentWrite::Heartbeat(beat) => beats.push(beat),
+                AgentWrite::Report(report) => reports.push(report),
             }
         }
-        let mut beats = super::heartbeats::Heartbeat::write(store, tx, &beats).await?.into_iter();
-        let mut reports = super::reports::Report::write(store, tx, &reports).await?.into_iter();
+        let mut tx: Tx = store.write_tx().await?;
+        let mut beats = super::heartbeats::write(&mut tx, &beats).await?.into_iter();
+        let mut reports = super::reports::write(store, &mut tx, &reports).await?.into_iter();
+        tx.commit().await?;
         batch
             .iter()
             .map(|item| match item {

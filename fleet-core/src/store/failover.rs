@@ -22,7 +22,7 @@ use super::{json_column, to_json, Store};
 use crate::dns::{RecordSet, RecordType};
 use crate::error::{Error, Result};
 use crate::failover::settings::{FailoverEvent, FailoverMember, FailoverSettings, PoolFailover};
-use crate::failover::{decide, healthy, Decision, Member, Memory, Observation, Probe, ProbeReport, State};
+use crate::failover::{decide, healthy, Decision, Member, Memory, Observation, ProbeReport, State};
 use crate::model::Agent;
 use crate::secrets::Keyring;
 
@@ -292,20 +292,6 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(|r| Ok(FailoverEvent { at: r.try_get("at")?, kind: r.try_get("kind")?, message: r.try_get("message")? })).collect()
-    }
-
-    /// The probe agent `agent_id` runs for its pool's failover (the heartbeat answer), `None`
-    /// when its pool has no failover or no probe.
-    pub async fn failover_probe_of(&self, agent_id: i64) -> Result<Option<Probe>> {
-        let row = sqlx::query(
-            "SELECT f.settings FROM agents a JOIN clusters c ON c.id = a.cluster_id JOIN pool_failover f ON f.pool_id = c.pool_id WHERE a.id = $1",
-        )
-        .bind(agent_id)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let settings: FailoverSettings = json_column(&row, "settings")?;
-        Ok(settings.effective_probe())
     }
 
     /// Pool `pool_id`'s stored failover settings (no health, no DNS query).

@@ -17,6 +17,7 @@ mod access;
 mod accounts;
 mod acme;
 mod agent_admin;
+mod agent_tokens;
 mod agents;
 pub(crate) mod audit;
 mod auth;
@@ -152,6 +153,8 @@ pub struct Store {
     /// The queue of the writer of agents' heartbeats and apply reports, shared by every clone
     /// ([`batch`]).
     agent_writes: Arc<batch::Batcher<batch::AgentWrite>>,
+    /// The queue of agent token lookups, shared by every clone ([`agent_tokens`]).
+    token_lookups: Arc<batch::Batcher<agent_tokens::TokenLookup>>,
     limits: crate::limits::Limits,
     /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]),
     /// shared by every clone; replaced, not only set once, because a rotation changes it.
@@ -192,6 +195,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .acquire_timeout(options.busy_timeout.max(Duration::from_secs(1)) * 3)
+            // A SQLite connection does not break while idle, and the ping sqlx sends before
+            // handing one out is a hop to its thread and back: as costly as a small query.
+            .test_before_acquire(!matches!(backend, Backend::Sqlite))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
@@ -221,6 +227,7 @@ impl Store {
             documents,
             diffs: Arc::default(),
             agent_writes: Arc::default(),
+            token_lookups: Arc::default(),
             limits: options.limits,
             keyring: Arc::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,

@@ -50,7 +50,25 @@ async fn one_replica_decides_for_a_pool_at_a_time(h: Harness) {
     assert!(refused(h.store.put_failover("admin", &ring, pool.id, &short).await).contains("10 to 120"));
     assert!(matches!(h.store.failover(pool.id).await, Err(Error::NotFound(_))), "nothing stored");
 
+    // A heartbeat's answer: the cluster's drift setting, and its pool's probe once there is one
+    // (its host defaulting to the failover hostname).
+    let settings_enforce = fleet_core::ClusterSettings { drift: fleet_core::monitor::DriftPolicy::Enforce, ..fleet_core::ClusterSettings::default() };
+    let cluster = h.store.create_cluster("admin", "edge-a", pool.id, settings_enforce).await.unwrap();
+    let answer = h.store.heartbeat_answer(cluster.id).await.unwrap();
+    assert_eq!((answer.failover_probe, answer.drift), (None, fleet_core::monitor::DriftPolicy::Enforce));
     h.store.put_failover("admin", &ring, pool.id, &settings(provider.id, "www.example.com")).await.unwrap();
+    assert_eq!(h.store.heartbeat_answer(cluster.id).await.unwrap().failover_probe, None, "failover without a probe");
+    let probed: FailoverSettings = serde_json::from_value(serde_json::json!({"hostname": "www.example.com", "provider_id": provider.id,
+        "probe": {"frontend": "www", "path": "/health"}})).unwrap();
+    h.store.put_failover("admin", &ring, pool.id, &probed).await.unwrap();
+    let probe = h.store.heartbeat_answer(cluster.id).await.unwrap().failover_probe.expect("the pool's probe");
+    assert_eq!((probe.frontend.as_str(), probe.path.as_str(), probe.host.as_deref()), ("www", "/health", Some("www.example.com")));
+    assert!(matches!(h.store.heartbeat_answer(cluster.id + 1000).await, Err(Error::NotFound(_))));
+    // A heartbeat answers the same (written and answered in its batch).
+    let (_, secret) = h.store.create_enrolment("admin", cluster.id, "n1", vec![], 60_000).await.unwrap();
+    let agent = h.store.enrol(&secret, None, "host", serde_json::json!({})).await.unwrap().0;
+    let answer = h.store.heartbeat(agent.id, None, Some(5)).await.unwrap();
+    assert_eq!((answer.failover_probe, answer.drift), (Some(probe), fleet_core::monitor::DriftPolicy::Enforce));
     let other = h.replica(7).await;
     assert_eq!(h.store.claim_failover_pools("replica-a", 10_000).await.unwrap(), vec![pool.id]);
     assert_eq!(other.claim_failover_pools("replica-b", 10_000).await.unwrap(), Vec::<i64>::new(), "held by replica-a");

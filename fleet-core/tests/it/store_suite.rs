@@ -324,32 +324,47 @@ async fn reports_and_heartbeats_at_once_are_each_recorded(h: Harness) {
     let mut agents = Vec::new();
     for n in 0..60 {
         let (_, secret) = s.create_enrolment("alice", id, &format!("n{n}"), vec![], 60_000).await.unwrap();
-        agents.push(s.enrol(&secret, None, "host", serde_json::json!({})).await.unwrap().0.id);
+        let (agent, token) = s.enrol(&secret, None, "host", serde_json::json!({})).await.unwrap();
+        agents.push((agent.id, token));
     }
+    // Every 10th agent reports a version its cluster does not have; every 10th (another one)
+    // a rejection, which keeps its applied version; every 10th presents a wrong token too.
     let mut joins = Vec::new();
-    for (n, agent) in agents.iter().copied().enumerate() {
+    for (n, (agent, token)) in agents.iter().cloned().enumerate() {
         let s = s.clone();
         joins.push(tokio::spawn(async move {
-            let version = if n % 10 == 3 { 9 } else { 1 };
+            let report: AgentReport = match n % 10 {
+                3 => AgentReport::applied(9),
+                5 => serde_json::from_value(serde_json::json!({"version": 1, "outcome": "rejected", "error": "no"})).unwrap(),
+                _ => AgentReport::applied(1),
+            };
             let beat = s.heartbeat(agent, Some(serde_json::json!({"node": n})), Some(5));
-            let report = AgentReport::applied(version);
-            let (reported, beat) = tokio::join!(s.report(agent, &report), beat);
+            let wrong = format!("{token}x");
+            let (reported, beat, me, stranger) = tokio::join!(s.report(agent, &report), beat, s.agent_by_token(&token), s.agent_by_token(&wrong));
             beat.unwrap();
+            assert_eq!(me.unwrap().id, agent, "{n}: a token finds its own agent");
+            assert!(matches!(stranger, Err(Error::Unauthorized)), "{n}: {stranger:?}");
             (n, reported)
         }));
     }
     for join in joins {
         let (n, reported) = join.await.unwrap();
-        if n % 10 == 3 {
-            assert!(matches!(reported, Err(Error::NotFound(ref m)) if m.contains("version 9")), "{n}: {reported:?}");
-        } else {
-            assert_eq!(reported.unwrap().applied_version, Some(1), "{n}");
+        match n % 10 {
+            3 => assert!(matches!(reported, Err(Error::NotFound(ref m)) if m.contains("version 9")), "{n}: {reported:?}"),
+            5 => {
+                let agent = reported.unwrap();
+                assert_eq!((agent.applied_version, agent.last_outcome), (None, Some(ApplyOutcome::Rejected)), "{n}");
+            }
+            _ => {
+                let agent = reported.unwrap();
+                assert_eq!((agent.name.as_str(), agent.applied_version), (format!("n{n}").as_str(), Some(1)), "{n}: the answer is the agent as recorded");
+            }
         }
     }
     let status = s.status(id).await.unwrap();
     for agent in &status.agents {
         let n: usize = agent.name[1..].parse().unwrap();
-        assert_eq!(agent.applied_version, if n % 10 == 3 { None } else { Some(1) }, "{}", agent.name);
+        assert_eq!(agent.applied_version, if n % 10 == 3 || n % 10 == 5 { None } else { Some(1) }, "{}", agent.name);
         assert_eq!(agent.facts["node"], n, "{}", agent.name);
     }
     let audit = s.audit_entries(&AuditFilter { cluster_id: Some(id), action: Some("agent.report".into()), limit: 500, ..AuditFilter::default() }).await.unwrap();

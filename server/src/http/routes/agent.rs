@@ -131,7 +131,7 @@ pub(crate) async fn heartbeat(
     Json(body): Json<Heartbeat>,
 ) -> ApiResult<axum::Json<HeartbeatAnswer>> {
     let agent = caller.agent()?;
-    state.store.heartbeat(agent.id, body.facts, body.heartbeat_seconds).await?;
+    let answer = state.store.heartbeat(agent.id, body.facts, body.heartbeat_seconds).await?;
     if let Some(drift) = body.drift {
         state.store.record_drift(agent.id, drift).await?;
     }
@@ -145,9 +145,7 @@ pub(crate) async fn heartbeat(
     if let Some(hits) = &body.rule_hits {
         state.store.record_rule_hits(agent.id, hits).await?;
     }
-    let cluster = state.store.cluster(agent.cluster_id).await?;
-    let failover_probe = state.store.failover_probe_of(agent.id).await?;
-    Ok(axum::Json(HeartbeatAnswer { failover_probe, drift: cluster.settings.drift }))
+    Ok(axum::Json(answer))
 }
 
 /// Uploads the node's managed tree (a tar archive, as `tar -C /etc/haproxy -cf - .` writes it)
