@@ -123,6 +123,25 @@ pub(crate) fn ordered<K: Ord>(len: usize, key: impl Fn(usize) -> K) -> Vec<usize
     order
 }
 
+/// `0..len` in rounds that each hold a `key` once, in `key` order within a round; a key's
+/// items go to successive rounds in their order (for statements that write many rows at once,
+/// where a row can be written once per statement).
+pub(crate) fn rounds<K: Ord + Copy + std::hash::Hash>(len: usize, key: impl Fn(usize) -> K) -> Vec<Vec<usize>> {
+    let mut seen: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    for i in 0..len {
+        let round = seen.entry(key(i)).and_modify(|r| *r += 1).or_insert(0);
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(i);
+    }
+    for round in &mut rounds {
+        round.sort_by_key(|&i| key(i));
+    }
+    rounds
+}
+
 /// What agents write most: heartbeats and apply reports, through one writer so that they never
 /// wait on each other's SQLite write lock (two writers would take turns through SQLite's busy
 /// handler, which sleeps).
@@ -152,7 +171,7 @@ impl Batched for AgentWrite {
             }
         }
         let mut tx: Tx = store.write_tx().await?;
-        let mut beats = super::heartbeats::write(&mut tx, &beats).await?.into_iter();
+        let mut beats = super::heartbeats::write(store, &mut tx, &beats).await?.into_iter();
         let mut reports = super::reports::write(store, &mut tx, &reports).await?.into_iter();
         tx.commit().await?;
         batch
@@ -163,5 +182,17 @@ impl Batched for AgentWrite {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| Error::Corrupt("a batch answered fewer items than it had".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rounds;
+
+    #[test]
+    fn rounds_hold_each_key_once_and_keep_a_keys_order() {
+        let keys = [7, 3, 7, 5, 3, 7];
+        assert_eq!(rounds(keys.len(), |i| keys[i]), vec![vec![1, 3, 0], vec![4, 2], vec![5]]);
+        assert!(rounds(0, |i| i).is_empty());
     }
 }

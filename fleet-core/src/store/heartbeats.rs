@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::batch::ordered;
-use super::{json_column, Store, Tx};
+use super::batch::rounds;
+use super::{json_column, Backend, Store, Tx};
 use crate::error::{Error, Result};
 use crate::failover::settings::FailoverSettings;
 use crate::model::ClusterSettings;
@@ -27,36 +27,73 @@ pub(crate) struct Heartbeat {
     pub(crate) at: i64,
 }
 
-/// Writes `batch` in `tx`: per heartbeat, what it answers (none: no such agent). The answer
-/// depends only on the agent's cluster, so it is read once per cluster of the batch, in `tx`
-/// (as of this batch, never staler).
-pub(crate) async fn write(tx: &mut Tx, batch: &[&Heartbeat]) -> Result<Vec<Option<HeartbeatAnswer>>> {
-    let mut clusters: Vec<Option<i64>> = vec![None; batch.len()];
-    for i in ordered(batch.len(), |i| batch[i].agent_id) {
-        let beat = &batch[i];
-        let updated = sqlx::query(
-            "UPDATE agents SET last_seen_at = $1, facts = COALESCE($2, facts), heartbeat_ms = COALESCE($3, heartbeat_ms), \
-             haproxy_running = CASE WHEN $5 THEN $6 ELSE haproxy_running END, \
-             server_up_ratio = CASE WHEN $5 THEN $7 ELSE server_up_ratio END WHERE id = $4 RETURNING cluster_id",
-        )
-        .bind(beat.at)
-        .bind(beat.facts.as_deref())
-        .bind(beat.interval_ms)
-        .bind(beat.agent_id)
-        .bind(beat.health.is_some())
-        .bind(beat.health.map(|(running, _)| i64::from(running)))
-        .bind(beat.health.and_then(|(_, ratio)| ratio))
-        .fetch_optional(&mut **tx)
-        .await?;
-        clusters[i] = updated.map(|row| row.try_get("cluster_id")).transpose()?;
+/// Heartbeats one statement writes at most (7 parameters each).
+const PER_STATEMENT: usize = 500;
+
+/// Writes `batch` in `tx`, [`PER_STATEMENT`] heartbeats per `UPDATE ... FROM (VALUES ...)`
+/// (one statement per heartbeat kept a PostgreSQL writer busy with round trips): per
+/// heartbeat, what it answers (none: no such agent). The answer depends only on the agent's
+/// cluster, so it is read once per cluster of the batch, in `tx` (as of this batch, never
+/// staler). On PostgreSQL the rows are locked in agent order first, so two replicas' batches
+/// cannot deadlock (SQLite has one writer at a time).
+pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> Result<Vec<Option<HeartbeatAnswer>>> {
+    let mut clusters: HashMap<i64, i64> = HashMap::with_capacity(batch.len());
+    // An agent twice in one batch (a retried request): each statement holds an agent once,
+    // so its heartbeats are written in the order they came.
+    for round in rounds(batch.len(), |i| batch[i].agent_id) {
+        for chunk in round.chunks(PER_STATEMENT) {
+            if store.backend() == Backend::Postgres {
+                let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+                let sql = format!("SELECT id FROM agents WHERE id IN ({}) ORDER BY id FOR UPDATE", marks.join(", "));
+                let mut lock = sqlx::query(&sql);
+                for &i in chunk {
+                    lock = lock.bind(batch[i].agent_id);
+                }
+                lock.fetch_all(&mut **tx).await?;
+            }
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = r * 7;
+                    format!(
+                        "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS DOUBLE PRECISION))",
+                        p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7
+                    )
+                })
+                .collect();
+            // VALUES columns are column1..column7 on both databases: id, at, facts, interval,
+            // has health (0/1), HAProxy running (0/1), server-up ratio.
+            let sql = format!(
+                "UPDATE agents SET last_seen_at = v.column2, facts = COALESCE(v.column3, agents.facts), \
+                 heartbeat_ms = COALESCE(v.column4, agents.heartbeat_ms), \
+                 haproxy_running = CASE WHEN v.column5 = 1 THEN v.column6 ELSE agents.haproxy_running END, \
+                 server_up_ratio = CASE WHEN v.column5 = 1 THEN v.column7 ELSE agents.server_up_ratio END \
+                 FROM (VALUES {}) AS v WHERE agents.id = v.column1 RETURNING agents.id, agents.cluster_id",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for &i in chunk {
+                let beat = batch[i];
+                query = query
+                    .bind(beat.agent_id)
+                    .bind(beat.at)
+                    .bind(beat.facts.as_deref())
+                    .bind(beat.interval_ms)
+                    .bind(i64::from(beat.health.is_some()))
+                    .bind(beat.health.map(|(running, _)| i64::from(running)))
+                    .bind(beat.health.and_then(|(_, ratio)| ratio));
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                clusters.insert(row.try_get("id")?, row.try_get("cluster_id")?);
+            }
+        }
     }
     let mut answers: HashMap<i64, Option<HeartbeatAnswer>> = HashMap::new();
-    for cluster_id in clusters.iter().flatten() {
+    for cluster_id in clusters.values() {
         if !answers.contains_key(cluster_id) {
             answers.insert(*cluster_id, answer(&mut **tx, *cluster_id).await?);
         }
     }
-    Ok(clusters.iter().map(|c| c.and_then(|id| answers.get(&id).cloned().flatten())).collect())
+    Ok(batch.iter().map(|beat| clusters.get(&beat.agent_id).and_then(|id| answers.get(id).cloned().flatten())).collect())
 }
 
 /// What a heartbeat of an agent of cluster `cluster_id` answers: its pool's failover probe

@@ -339,9 +339,12 @@ async fn reports_and_heartbeats_at_once_are_each_recorded(h: Harness) {
                 _ => AgentReport::applied(1),
             };
             let beat = s.heartbeat(agent, Some(serde_json::json!({"node": n})), Some(5));
+            // A second heartbeat at once (a retried request) may land in the same batch.
+            let again = s.heartbeat(agent, None, Some(5));
             let wrong = format!("{token}x");
-            let (reported, beat, me, stranger) = tokio::join!(s.report(agent, &report), beat, s.agent_by_token(&token), s.agent_by_token(&wrong));
+            let (reported, beat, again, me, stranger) = tokio::join!(s.report(agent, &report), beat, again, s.agent_by_token(&token), s.agent_by_token(&wrong));
             beat.unwrap();
+            again.unwrap();
             assert_eq!(me.unwrap().id, agent, "{n}: a token finds its own agent");
             assert!(matches!(stranger, Err(Error::Unauthorized)), "{n}: {stranger:?}");
             (n, reported)
