@@ -90,7 +90,7 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
     let mut answers: HashMap<i64, Option<HeartbeatAnswer>> = HashMap::new();
     for cluster_id in clusters.values() {
         if !answers.contains_key(cluster_id) {
-            answers.insert(*cluster_id, answer(&mut **tx, *cluster_id).await?);
+            answers.insert(*cluster_id, answer(tx, *cluster_id).await?);
         }
     }
     Ok(batch.iter().map(|beat| clusters.get(&beat.agent_id).and_then(|id| answers.get(id).cloned().flatten())).collect())
