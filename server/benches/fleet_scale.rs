@@ -16,7 +16,8 @@
 //! FLEET_BENCH_ROUNDS (3 per case), FLEET_BENCH_DATABASE (an empty PostgreSQL database URL to
 //! run on instead of SQLite), FLEET_BENCH_MAX_P99_MS (1000: small config) and
 //! FLEET_BENCH_MAX_DELTA_P99_MS (2000: the 5 MB bundle), FLEET_BENCH_MAX_RSS_MIB (1024), over
-//! which the run fails. Figures: p50/p99/max from the apply request to each agent having read
+//! which the run fails; FLEET_BENCH_HEARTBEAT=agent (heartbeats carry interfaces and a stats
+//! sample of 10 rows, as fleet-agent's do; by default facts only). Figures: p50/p99/max from the apply request to each agent having read
 //! and verified the whole new version (sha256 of every file and the bundle digest), the answer's
 //! bytes per agent beside the unified diff of the change, the server's CPU seconds from the
 //! apply until the last agent had it (heartbeats and reports included), its peak RSS (VmHWM)
@@ -225,14 +226,48 @@ async fn poll(client: reqwest::Client, base_url: String, token: String, base: Ar
     }
 }
 
-#[derive(Default)]
 struct Heartbeats {
     latencies_us: Mutex<Vec<u32>>,
     failed: AtomicU64,
+    /// `FLEET_BENCH_HEARTBEAT=agent`: heartbeats carry what fleet-agent sends ([`heartbeat_body`]).
+    agent_like: bool,
+    started: Instant,
+}
+
+impl Default for Heartbeats {
+    fn default() -> Self {
+        let agent_like = std::env::var("FLEET_BENCH_HEARTBEAT").is_ok_and(|v| v == "agent");
+        Heartbeats { latencies_us: Mutex::default(), failed: AtomicU64::default(), agent_like, started: Instant::now() }
+    }
+}
+
+/// Servers per backend in an agent-like heartbeat's stats sample ([`heartbeat_body`]).
+const SAMPLE_SERVERS: usize = 8;
+
+/// A heartbeat's body. By default its facts only; with `FLEET_BENCH_HEARTBEAT=agent`, what
+/// fleet-agent sends beside them on a node without keepalived: its interfaces (`ip -j addr`), the
+/// certificates HAProxy serves (none here) and a stats sample of one frontend, one backend and
+/// its servers, with counters that grow, so every heartbeat adds a point to each series.
+fn heartbeat_body(n: usize, agent_like: bool, started: Instant) -> Value {
+    let mut body = json!({"facts": {"haproxy_version": "2.6.12", "node": n}, "heartbeat_seconds": HEARTBEAT_EVERY.as_secs()});
+    if agent_like {
+        let grown = started.elapsed().as_secs() as i64;
+        let row = |proxy: &str, name: &str| {
+            json!({"proxy": proxy, "name": name, "status": "UP", "check_status": "L4OK", "scur": 1, "qcur": 0, "rtime": 2,
+                "counters": {"sessions": grown * 10, "requests": grown * 12, "bytes_in": grown * 4_000, "bytes_out": grown * 90_000, "hrsp_4xx": grown, "hrsp_5xx": 0}})
+        };
+        let mut rows = vec![row("www", "FRONTEND"), row("app", "BACKEND")];
+        rows.extend((1..=SAMPLE_SERVERS).map(|s| row("app", &format!("s{s}"))));
+        body["interfaces"] = json!([{"name": "lo", "up": true, "addresses": ["127.0.0.1/8", "::1/128"]},
+            {"name": "eth0", "up": true, "addresses": [format!("10.{}.{}.{}/16", n / 65_536 % 256, n / 256 % 256, n % 256)]}]);
+        body["certificates"] = json!([]);
+        body["stats"] = json!({"pid": 4_242, "rows": rows});
+    }
+    body
 }
 
 async fn heartbeat(client: &reqwest::Client, base_url: &str, token: &str, n: usize, stats: &Heartbeats) {
-    let body = json!({"facts": {"haproxy_version": "2.6.12", "node": n}, "heartbeat_seconds": HEARTBEAT_EVERY.as_secs()});
+    let body = heartbeat_body(n, stats.agent_like, stats.started);
     let started = Instant::now();
     let sent = client.post(format!("{base_url}/api/v1/agent/heartbeat")).bearer_auth(token).json(&body).send().await;
     match sent {
@@ -637,7 +672,8 @@ fn main() {
     // limit is shared (it is per process: the server raises its own).
     assert!(limit as usize > agents + 600, "open-file limit {limit} is too low for {agents} agents");
     let database = if std::env::var_os("FLEET_BENCH_DATABASE").is_some() { "PostgreSQL" } else { "SQLite" };
-    println!("fleet_scale bench: {agents} agents, {rounds} rounds per case, {database}, fd limit {limit}");
+    let heartbeats = if std::env::var("FLEET_BENCH_HEARTBEAT").is_ok_and(|v| v == "agent") { "agent-like heartbeats" } else { "heartbeats with facts only" };
+    println!("fleet_scale bench: {agents} agents, {rounds} rounds per case, {database}, {heartbeats}, fd limit {limit}");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(run(agents, rounds, database));
 }

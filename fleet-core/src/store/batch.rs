@@ -116,13 +116,6 @@ async fn writer<T: Batched>(mut rx: mpsc::UnboundedReceiver<Queued<T>>) {
     }
 }
 
-/// `0..len` in the order of `key` (each batch's agent order).
-pub(crate) fn ordered<K: Ord>(len: usize, key: impl Fn(usize) -> K) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..len).collect();
-    order.sort_by_key(|&i| key(i));
-    order
-}
-
 /// `0..len` in rounds that each hold a `key` once, in `key` order within a round; a key's
 /// items go to successive rounds in their order (for statements that write many rows at once,
 /// where a row can be written once per statement).
@@ -185,14 +178,49 @@ impl Batched for AgentWrite {
     }
 }
 
+/// `n` rows of a `VALUES` list of typed parameters, numbered from `$(first + 1)`:
+/// `(CAST($1 AS BIGINT), CAST($2 AS TEXT)), (...)`. The casts give PostgreSQL the parameters'
+/// types (SQLite reads them as affinities); the columns are `column1`, `column2`... on both.
+pub(crate) fn values(n: usize, types: &[&str], first: usize) -> String {
+    let mut rows = Vec::with_capacity(n);
+    for r in 0..n {
+        let cells: Vec<String> = types.iter().enumerate().map(|(c, ty)| format!("CAST(${} AS {ty})", first + r * types.len() + c + 1)).collect();
+        rows.push(format!("({})", cells.join(", ")));
+    }
+    rows.join(", ")
+}
+
+/// On PostgreSQL, locks the agents' rows in id order before a statement writes many of them
+/// (whose own order is the plan's), so two replicas' batches cannot deadlock. SQLite has one
+/// writer at a time: nothing to do.
+pub(crate) async fn lock_agents(store: &Store, tx: &mut Tx, ids: impl Iterator<Item = i64>) -> Result<()> {
+    if store.backend() != super::Backend::Postgres {
+        return Ok(());
+    }
+    let ids: Vec<i64> = ids.collect();
+    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!("SELECT id FROM agents WHERE id IN ({}) ORDER BY id FOR UPDATE", marks.join(", "));
+    let mut lock = sqlx::query(&sql);
+    for id in ids {
+        lock = lock.bind(id);
+    }
+    lock.fetch_all(&mut **tx).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rounds;
+    use super::{rounds, values};
 
     #[test]
     fn rounds_hold_each_key_once_and_keep_a_keys_order() {
         let keys = [7, 3, 7, 5, 3, 7];
         assert_eq!(rounds(keys.len(), |i| keys[i]), vec![vec![1, 3, 0], vec![4, 2], vec![5]]);
         assert!(rounds(0, |i| i).is_empty());
+    }
+
+    #[test]
+    fn values_number_their_parameters_after_the_first() {
+        assert_eq!(values(2, &["BIGINT", "TEXT"], 1), "(CAST($2 AS BIGINT), CAST($3 AS TEXT)), (CAST($4 AS BIGINT), CAST($5 AS TEXT))");
     }
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::batch::rounds;
-use super::{json_column, Backend, Store, Tx};
+use super::batch::{lock_agents, rounds, values};
+use super::{json_column, Store, Tx};
 use crate::error::{Error, Result};
 use crate::failover::settings::FailoverSettings;
 use crate::model::ClusterSettings;
@@ -42,24 +42,8 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
     // so its heartbeats are written in the order they came.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
         for chunk in round.chunks(PER_STATEMENT) {
-            if store.backend() == Backend::Postgres {
-                let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-                let sql = format!("SELECT id FROM agents WHERE id IN ({}) ORDER BY id FOR UPDATE", marks.join(", "));
-                let mut lock = sqlx::query(&sql);
-                for &i in chunk {
-                    lock = lock.bind(batch[i].agent_id);
-                }
-                lock.fetch_all(&mut **tx).await?;
-            }
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = r * 7;
-                    format!(
-                        "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS DOUBLE PRECISION))",
-                        p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7
-                    )
-                })
-                .collect();
+            lock_agents(store, tx, chunk.iter().map(|&i| batch[i].agent_id)).await?;
+            let rows = values(chunk.len(), &["BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "DOUBLE PRECISION"], 0);
             // VALUES columns are column1..column7 on both databases: id, at, facts, interval,
             // has health (0/1), HAProxy running (0/1), server-up ratio.
             let sql = format!(
@@ -67,8 +51,7 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
                  heartbeat_ms = COALESCE(v.column4, agents.heartbeat_ms), \
                  haproxy_running = CASE WHEN v.column5 = 1 THEN v.column6 ELSE agents.haproxy_running END, \
                  server_up_ratio = CASE WHEN v.column5 = 1 THEN v.column7 ELSE agents.server_up_ratio END \
-                 FROM (VALUES {}) AS v WHERE agents.id = v.column1 RETURNING agents.id, agents.cluster_id",
-                rows.join(", ")
+                 FROM (VALUES {rows}) AS v WHERE agents.id = v.column1 RETURNING agents.id, agents.cluster_id"
             );
             let mut query = sqlx::query(&sql);
             for &i in chunk {

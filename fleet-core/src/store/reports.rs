@@ -2,12 +2,14 @@
 //! a cluster reports within moments of the others, and 10,000 single-row commits would queue
 //! behind each other (and behind the heartbeats) for seconds.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 use sqlx::Row;
 
 use super::audit::Audit;
 use super::agents::{agent_from_row, AGENT_COLUMNS};
-use super::batch::ordered;
+use super::batch::{lock_agents, rounds, values};
 use super::{to_json, Store, Tx};
 use crate::error::Result;
 use crate::model::{Agent, AgentReport};
@@ -27,43 +29,63 @@ pub(crate) enum Recorded {
     NoVersion { cluster_id: i64 },
 }
 
+/// Reports one statement writes at most (6 parameters each).
+const PER_STATEMENT: usize = 500;
+
 /// Writes `batch` in `tx`: on `applied` or `applied_runtime` the agent's applied version moves;
 /// the last outcome, error and diagnostics are kept either way, and each report is audited
-/// (`agent.report`). One statement per report (its answer comes back with `RETURNING`), and one
-/// per 100 audit entries.
+/// (`agent.report`). [`PER_STATEMENT`] reports per `UPDATE ... FROM (VALUES ...) RETURNING`
+/// (whose rows are the answers), and 100 audit entries per statement.
 pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Result<Vec<Recorded>> {
     let mut done: Vec<Recorded> = batch.iter().map(|_| Recorded::NoAgent).collect();
     let now = store.now();
     let mut audits = Vec::with_capacity(batch.len());
-    for i in ordered(batch.len(), |i| batch[i].agent_id) {
-        let Report { agent_id, report } = batch[i];
-        let row = sqlx::query(&format!(
-            "UPDATE agents SET last_seen_at = $1, applied_version = CASE WHEN $7 THEN $6 ELSE applied_version END, \
-             last_outcome = $2, last_error = $3, last_diagnostics = $4, last_report_version = $6, last_report_at = $1 \
-             WHERE id = $5 AND EXISTS (SELECT 1 FROM config_versions v WHERE v.cluster_id = agents.cluster_id AND v.number = $6) \
-             RETURNING {AGENT_COLUMNS}"
-        ))
-        .bind(now)
-        .bind(report.outcome.as_str())
-        .bind(report.error.as_deref())
-        .bind(to_json(&report.diagnostics)?)
-        .bind(*agent_id)
-        .bind(report.version)
-        .bind(report.outcome.runs_version())
-        .fetch_optional(&mut **tx)
-        .await?;
-        let Some(row) = row else {
-            // Rare: tell a missing agent from a missing version.
-            let cluster = sqlx::query("SELECT cluster_id FROM agents WHERE id = $1").bind(*agent_id).fetch_optional(&mut **tx).await?;
-            if let Some(cluster) = cluster {
-                done[i] = Recorded::NoVersion { cluster_id: cluster.try_get("cluster_id")? };
+    // An agent twice in one batch: its reports are written in successive statements, in order.
+    for round in rounds(batch.len(), |i| batch[i].agent_id) {
+        for chunk in round.chunks(PER_STATEMENT) {
+            lock_agents(store, tx, chunk.iter().map(|&i| batch[i].agent_id)).await?;
+            let rows = values(chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"], 1);
+            // $1 is the time; VALUES columns: agent id, outcome, error, diagnostics, version,
+            // whether the outcome runs the version (0/1). A version the agent's cluster does
+            // not have matches no row.
+            let sql = format!(
+                "UPDATE agents SET last_seen_at = $1, applied_version = CASE WHEN v.column6 = 1 THEN v.column5 ELSE agents.applied_version END, \
+                 last_outcome = v.column2, last_error = v.column3, last_diagnostics = v.column4, last_report_version = v.column5, last_report_at = $1 \
+                 FROM (VALUES {rows}) AS v \
+                 WHERE agents.id = v.column1 AND EXISTS (SELECT 1 FROM config_versions cv WHERE cv.cluster_id = agents.cluster_id AND cv.number = v.column5) \
+                 RETURNING {AGENT_COLUMNS}"
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for &i in chunk {
+                let Report { agent_id, report } = batch[i];
+                query = query
+                    .bind(*agent_id)
+                    .bind(report.outcome.as_str())
+                    .bind(report.error.as_deref())
+                    .bind(to_json(&report.diagnostics)?)
+                    .bind(report.version)
+                    .bind(i64::from(report.outcome.runs_version()));
             }
-            continue;
-        };
-        let agent = agent_from_row(&row, now)?;
-        let details = json!({"agent_id": agent_id, "outcome": report.outcome, "error": report.error});
-        audits.push((format!("agent:{}", agent.name), agent.cluster_id, report.version, details));
-        done[i] = Recorded::Yes(Box::new(agent));
+            let mut recorded: HashMap<i64, Agent> = HashMap::with_capacity(chunk.len());
+            for row in query.fetch_all(&mut **tx).await? {
+                let agent = agent_from_row(&row, now)?;
+                recorded.insert(agent.id, agent);
+            }
+            for &i in chunk {
+                let Report { agent_id, report } = batch[i];
+                let Some(agent) = recorded.remove(agent_id) else {
+                    // Rare: tell a missing agent from a missing version.
+                    let cluster = sqlx::query("SELECT cluster_id FROM agents WHERE id = $1").bind(*agent_id).fetch_optional(&mut **tx).await?;
+                    if let Some(cluster) = cluster {
+                        done[i] = Recorded::NoVersion { cluster_id: cluster.try_get("cluster_id")? };
+                    }
+                    continue;
+                };
+                let details = json!({"agent_id": agent_id, "outcome": report.outcome, "error": report.error});
+                audits.push((format!("agent:{}", agent.name), agent.cluster_id, report.version, details));
+                done[i] = Recorded::Yes(Box::new(agent));
+            }
+        }
     }
     let entries: Vec<Audit<'_>> = audits
         .iter()

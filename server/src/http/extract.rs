@@ -19,11 +19,47 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Ok(axum::Json(value)) => value,
             Err(rejection) => return Err(ApiError::rejected(rejection.status(), rejection.body_text())),
         };
+        // serde reads a struct from an array of its fields in order (`[]` fills every
+        // defaulted field); the API's bodies are objects, so an array is refused, as its
+        // OpenAPI schema says.
+        if value.is_array() && is_struct::<T>() {
+            return Err(ApiError::bad_request("the body must be a JSON object"));
+        }
         integers(&mut value);
         serde_json::from_value(value).map(Json).map_err(|e| {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("failed to deserialize the json body into the target type: {e}"))
         })
     }
+}
+
+/// Whether `T` deserializes as a struct (it asks its deserializer for one), found with a
+/// deserializer that only records what it was asked for.
+fn is_struct<T: DeserializeOwned>() -> bool {
+    use serde::de::{Deserializer, Error as _, Visitor};
+
+    struct Probe<'a>(&'a mut bool);
+
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("probe"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(self, _name: &'static str, _fields: &'static [&'static str], _visitor: V) -> Result<V::Value, Self::Error> {
+            *self.0 = true;
+            Err(Self::Error::custom("probe"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut asked = false;
+    let _ = T::deserialize(Probe(&mut asked));
+    asked
 }
 
 /// Rewrites numbers with a zero fraction (`3.0`) as integers, in place. JSON Schema, and so the

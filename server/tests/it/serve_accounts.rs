@@ -107,6 +107,10 @@ async fn passwords_users_and_sessions(db: Db) {
 async fn totp_login_in_two_steps(db: Db) {
     let Some(s) = start(db).await else { return };
     let admin = s.admin().await;
+    // An array is not the settings object (serde alone would read `[]` as every default).
+    let refused = s.put("/api/v1/settings/security", &admin, json!([true])).await.expect(400);
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("JSON object"), "{refused}");
+    s.put("/api/v1/settings/security", &admin, json!([])).await.expect(400);
     // Required for every admin: the next admin login may only enrol.
     s.put("/api/v1/settings/security", &admin, json!({"mfa_required_for_admins": true})).await.expect(200);
     let (_, _, first) = raw_login(&s, "admin", ADMIN_PASSWORD).await;
