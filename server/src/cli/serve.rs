@@ -317,9 +317,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     tokio::spawn(compact_stats(store.clone(), shutdown_rx.clone()));
     let renewal_starter = acme.clone();
     tokio::spawn(acme.run(shutdown_rx.clone()));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| ServeError::Bind { addr: args.listen, source })?;
+    let listener = listen(args.listen).map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let local = listener.local_addr().map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let policy = RenewalPolicy { max_orders_per_day: args.acme_max_orders_per_day, ..RenewalPolicy::default() };
     let renewal = RenewalScheduler::new(store.clone(), Arc::new(renewal_starter), policy, replica_name(local));
@@ -454,5 +452,37 @@ async fn watch_certificate_expiry(store: Store, mut shutdown: watch::Receiver<bo
             () = tokio::time::sleep(Duration::from_secs(3600)) => {}
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// The listening socket's backlog, capped by the kernel at `net.core.somaxconn` (4,096 on
+/// current kernels). A fleet's agents connect together (an apply answers every long-poll and
+/// brings every report, a restarted server sees every agent come back), and with tokio's
+/// default of 1,024 the SYNs beyond it were dropped and retried after 1, 3 and 7 s: at 10,000
+/// agents some heartbeats waited long enough to count their agents offline.
+const LISTEN_BACKLOG: u32 = 65_535;
+
+/// Binds `addr` (with `SO_REUSEADDR`, as tokio's own bind) and listens with [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The API socket's backlog is the kernel's limit, not tokio's 1,024 (`ss` shows a
+    /// listening socket's backlog as its Send-Q).
+    #[tokio::test]
+    async fn the_listening_socket_takes_the_kernels_backlog() {
+        let listener = super::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn").unwrap().trim().parse().unwrap();
+        let Ok(out) = std::process::Command::new("ss").args(["-Hltn", &format!("sport = :{port}")]).output() else { return };
+        let line = String::from_utf8_lossy(&out.stdout).to_string();
+        let backlog: u32 = line.split_whitespace().nth(2).unwrap_or_else(|| panic!("ss: {line:?}")).parse().unwrap();
+        assert_eq!(backlog, somaxconn.min(super::LISTEN_BACKLOG), "{line}");
+        assert!(backlog > 1024 || somaxconn <= 1024, "{line}");
     }
 }
