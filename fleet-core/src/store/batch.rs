@@ -38,7 +38,7 @@ struct Queued<T: Batched> {
     /// The store the item was sent through (the writer holds none while idle, so a dropped
     /// store ends its writer).
     store: Store,
-    done: oneshot::Sender<std::result::Result<T::Done, String>>,
+    done: oneshot::Sender<Result<T::Done>>,
 }
 
 /// The queue to one writer task, started on first use (on the runtime of that caller) and again
@@ -58,8 +58,8 @@ impl<T: Batched> std::fmt::Debug for Batcher<T> {
 }
 
 impl<T: Batched> Batcher<T> {
-    /// Queues `item` and waits for its answer: the one [`Batched::write`] gave it once the batch
-    /// committed, or [`Error::Corrupt`] naming why the batch was not written.
+    /// Queues `item` and waits for its answer: the one [`Batched::run`] gave it, or the batch's
+    /// error ([`for_caller`]).
     pub(crate) async fn submit(&self, store: &Store, item: T) -> Result<T::Done> {
         let (done, answer) = oneshot::channel();
         let queued = Queued { item, store: store.clone(), done };
@@ -82,8 +82,7 @@ impl<T: Batched> Batcher<T> {
             }
         }
         match answer.await {
-            Ok(Ok(done)) => Ok(done),
-            Ok(Err(message)) => Err(Error::Corrupt(format!("not written: {message}"))),
+            Ok(done) => done,
             Err(_) => Err(Error::Corrupt("the batch writer stopped".into())),
         }
     }
@@ -107,12 +106,21 @@ async fn writer<T: Batched>(mut rx: mpsc::UnboundedReceiver<Queued<T>>) {
                 }
             }
             Err(error) => {
-                let message = error.to_string();
                 for answer in answers {
-                    let _ = answer.send(Err(message.clone()));
+                    let _ = answer.send(Err(for_caller(&error)));
                 }
             }
         }
+    }
+}
+
+/// A failed batch's error as each of its callers gets it (`Error` is not `Clone`: a database
+/// error is not): a full disk stays [`Error::StorageFull`] (the API's 507, what the operator
+/// must act on); anything else is [`Error::Corrupt`] naming it.
+fn for_caller(error: &Error) -> Error {
+    match error {
+        Error::StorageFull(words) => Error::StorageFull(words.clone()),
+        other => Error::Corrupt(format!("not written: {other}")),
     }
 }
 

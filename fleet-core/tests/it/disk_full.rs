@@ -36,6 +36,8 @@ async fn writes_resume_after_the_disk_was_full() {
     let pool = store.create_pool("admin", "p", "").await.unwrap();
     let cluster = store.create_cluster("admin", "edge", pool.id, ClusterSettings::default()).await.unwrap().id;
     let actor = Actor::new("admin", Role::Admin);
+    let (_, secret) = store.create_enrolment("admin", cluster, "n1", vec![], 60_000).await.unwrap();
+    let agent = store.enrol(&secret, None, "host", serde_json::json!({})).await.unwrap().0.id;
     let filler = fs.fill("filler");
 
     let mut acknowledged = Vec::new();
@@ -54,6 +56,21 @@ async fn writes_resume_after_the_disk_was_full() {
         }
     }
     assert!(full >= 8, "the disk never filled up ({} versions acknowledged)", acknowledged.len());
+    // A heartbeat is written in a batch with others; its caller still learns that the disk is
+    // full (507 on the API), not a generic failure.
+    let facts = serde_json::json!({"blob": text(7).repeat(4)});
+    let mut heartbeat_full = false;
+    for _ in 0..8 {
+        match store.heartbeat(agent, Some(facts.clone()), Some(5)).await {
+            Ok(_) => {}
+            Err(Error::StorageFull(_)) => {
+                heartbeat_full = true;
+                break;
+            }
+            Err(other) => panic!("a full disk must read as StorageFull for a heartbeat too, got: {other}"),
+        }
+    }
+    assert!(heartbeat_full, "no heartbeat met the full disk");
     // Reads keep working meanwhile.
     assert_eq!(store.versions(cluster).await.unwrap().len(), acknowledged.len());
 
