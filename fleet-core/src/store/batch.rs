@@ -172,7 +172,9 @@ impl Batched for AgentWrite {
             }
         }
         let mut tx: Tx = store.write_tx().await?;
-        let mut beats = super::heartbeats::write(store, &mut tx, &beats).await?.into_iter();
+        let ids = beats.iter().map(|b| b.agent_id).chain(reports.iter().map(|r| r.agent_id));
+        lock_agents(store, &mut tx, ids).await?;
+        let mut beats = super::heartbeats::write(&mut tx, &beats).await?.into_iter();
         let mut reports = super::reports::write(store, &mut tx, &reports).await?.into_iter();
         tx.commit().await?;
         batch
@@ -198,14 +200,17 @@ pub(crate) fn values(n: usize, types: &[&str], first: usize) -> String {
     rows.join(", ")
 }
 
-/// On PostgreSQL, locks the agents' rows in id order before a statement writes many of them
-/// (whose own order is the plan's), so two replicas' batches cannot deadlock. SQLite has one
-/// writer at a time: nothing to do.
+/// On PostgreSQL, locks every agent row a batch writes, in id order and at once, before its
+/// statements write many rows each (in the plan's order, heartbeats then reports): two
+/// replicas' batches cannot deadlock. SQLite has one writer at a time: nothing to do.
 pub(crate) async fn lock_agents(store: &Store, tx: &mut Tx, ids: impl Iterator<Item = i64>) -> Result<()> {
     if store.backend() != super::Backend::Postgres {
         return Ok(());
     }
-    let ids: Vec<i64> = ids.collect();
+    let ids: Vec<i64> = ids.collect::<std::collections::BTreeSet<i64>>().into_iter().collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
     let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!("SELECT id FROM agents WHERE id IN ({}) ORDER BY id FOR UPDATE", marks.join(", "));
     let mut lock = sqlx::query(&sql);

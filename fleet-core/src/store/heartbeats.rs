@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::batch::{lock_agents, rounds, values};
+use super::batch::{rounds, values};
 use super::{json_column, Store, Tx};
 use crate::error::{Error, Result};
 use crate::failover::settings::FailoverSettings;
@@ -34,15 +34,13 @@ const PER_STATEMENT: usize = 500;
 /// (one statement per heartbeat kept a PostgreSQL writer busy with round trips): per
 /// heartbeat, what it answers (none: no such agent). The answer depends only on the agent's
 /// cluster, so it is read once per cluster of the batch, in `tx` (as of this batch, never
-/// staler). On PostgreSQL the rows are locked in agent order first, so two replicas' batches
-/// cannot deadlock (SQLite has one writer at a time).
-pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> Result<Vec<Option<HeartbeatAnswer>>> {
+/// staler). The caller has locked the rows ([`super::batch::lock_agents`]).
+pub(crate) async fn write(tx: &mut Tx, batch: &[&Heartbeat]) -> Result<Vec<Option<HeartbeatAnswer>>> {
     let mut clusters: HashMap<i64, i64> = HashMap::with_capacity(batch.len());
     // An agent twice in one batch (a retried request): each statement holds an agent once,
     // so its heartbeats are written in the order they came.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
         for chunk in round.chunks(PER_STATEMENT) {
-            lock_agents(store, tx, chunk.iter().map(|&i| batch[i].agent_id)).await?;
             let rows = values(chunk.len(), &["BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "DOUBLE PRECISION"], 0);
             // VALUES columns are column1..column7 on both databases: id, at, facts, interval,
             // has health (0/1), HAProxy running (0/1), server-up ratio.

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::audit::Audit;
 use super::agents::{agent_from_row, AGENT_COLUMNS};
-use super::batch::{lock_agents, rounds, values};
+use super::batch::{rounds, values};
 use super::{to_json, Store, Tx};
 use crate::error::Result;
 use crate::model::{Agent, AgentReport};
@@ -43,7 +43,6 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Resu
     // An agent twice in one batch: its reports are written in successive statements, in order.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
         for chunk in round.chunks(PER_STATEMENT) {
-            lock_agents(store, tx, chunk.iter().map(|&i| batch[i].agent_id)).await?;
             let rows = values(chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"], 1);
             // $1 is the time; VALUES columns: agent id, outcome, error, diagnostics, version,
             // whether the outcome runs the version (0/1). A version the agent's cluster does
