@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::agent_harness::{bring_up_with, bundle_config, free_port, node_agents, prerequisites, temp_dir, Agent, Server};
+use crate::agent_harness::{bring_up_with, bundle_config, free_port, free_ports, node_agents, prerequisites, temp_dir, Agent, Server};
 
 /// `pebble` and `pebble-challtestsrv` (Debian package `pebble`, scripts/setup.d/40-pebble.sh).
 fn pebble_bins() -> Option<(PathBuf, PathBuf)> {
@@ -66,7 +66,8 @@ impl Pebble {
         openssl(dir, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "leaf.csr"]);
         std::fs::write(dir.join("leaf.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
         openssl(dir, &["x509", "-req", "-in", "leaf.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-days", "2", "-extfile", "leaf.ext", "-out", "cert.pem"]);
-        let (listen, management, dns, challtest_management) = (free_port(), free_port(), free_port(), free_port());
+        // Distinct: a CI run saw pebble's directory port given to challtestsrv's DNS server too.
+        let [listen, management, dns, challtest_management, tls_port] = free_ports::<5>();
         let mut macs = serde_json::Map::new();
         if let Some((kid, hmac)) = eab {
             macs.insert(kid.into(), json!(hmac));
@@ -77,7 +78,7 @@ impl Pebble {
             "certificate": dir.join("cert.pem"),
             "privateKey": dir.join("key.pem"),
             "httpPort": http_port,
-            "tlsPort": free_port(),
+            "tlsPort": tls_port,
             "ocspResponderURL": "",
             "externalAccountBindingRequired": eab.is_some(),
             "externalAccountMACKeys": macs,
