@@ -74,7 +74,8 @@ fn run() -> Result<bool, String> {
         let (agent, _) = store.enrol(&secret, None, "node1", serde_json::json!({})).await.map_err(e)?;
         let mut rows = vec![row("fe", "FRONTEND"), row("app", "BACKEND")];
         rows.extend((0..servers).map(|i| row("app", &format!("s{i}"))));
-        store.record_stats(agent.id, cluster, &StatsSample { pid: Some(1), rows }).await.map_err(e)?;
+        let sample = StatsSample { pid: Some(1), rows };
+        store.heartbeat(agent.id, fleet_core::wire::Heartbeat { stats: Some(sample), ..Default::default() }).await.map_err(e)?;
 
         // The points retention keeps, written directly (what 30 days of heartbeats and
         // compaction leave): a day of raw points and 30 days of rollups per series.

@@ -246,8 +246,9 @@ const SAMPLE_SERVERS: usize = 8;
 
 /// A heartbeat's body. By default its facts only; with `FLEET_BENCH_HEARTBEAT=agent`, what
 /// fleet-agent sends beside them on a node without keepalived: its interfaces (`ip -j addr`), the
-/// certificates HAProxy serves (none here) and a stats sample of one frontend, one backend and
-/// its servers, with counters that grow, so every heartbeat adds a point to each series.
+/// certificate HAProxy serves, its drift check (clean), its rule hits (no rate-limit rule) and a
+/// stats sample of one frontend, one backend and its servers, with counters that grow, so every
+/// heartbeat adds a point to each series.
 fn heartbeat_body(n: usize, agent_like: bool, started: Instant) -> Value {
     let mut body = json!({"facts": {"haproxy_version": "2.6.12", "node": n}, "heartbeat_seconds": HEARTBEAT_EVERY.as_secs()});
     if agent_like {
@@ -260,7 +261,9 @@ fn heartbeat_body(n: usize, agent_like: bool, started: Instant) -> Value {
         rows.extend((1..=SAMPLE_SERVERS).map(|s| row("app", &format!("s{s}"))));
         body["interfaces"] = json!([{"name": "lo", "up": true, "addresses": ["127.0.0.1/8", "::1/128"]},
             {"name": "eth0", "up": true, "addresses": [format!("10.{}.{}.{}/16", n / 65_536 % 256, n / 256 % 256, n % 256)]}]);
-        body["certificates"] = json!([]);
+        body["certificates"] = json!([{"filename": "/etc/haproxy/certs/site.pem", "sha1": "8A3C6F2D9B1E4A7C5D0F3E6B9A2C5D8E1F4A7B0C", "serial": "04A1B2C3D4E5F6"}]);
+        body["drift"] = json!({"files": []});
+        body["rule_hits"] = json!([]);
         body["stats"] = json!({"pid": 4_242, "rows": rows});
     }
     body

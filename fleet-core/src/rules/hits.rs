@@ -3,7 +3,7 @@
 //! ```text
 //! agent: running configuration text -> rate_limits()      [(rule, limit)] from the rendered acl lines
 //!        per rule: `show table fleet_rl_<rule>`  -> from_show_table() -> RuleHits {tracked, over_limit, max_rate}
-//!        -> Heartbeat.rule_hits -> server: Store::record_rule_hits (the latest per agent per rule)
+//!        -> Heartbeat.rule_hits -> server: Store::heartbeat (the latest per agent per rule)
 //! API:   GET /api/v1/clusters/{id}/rules/{name}/hits -> [NodeHits] (each node's figures, when measured)
 //! ```
 //!

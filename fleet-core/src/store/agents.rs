@@ -10,11 +10,9 @@ use sqlx::Row;
 use super::audit::Audit;
 use super::{json_column, to_json, Store};
 use crate::error::{Error, Result};
-use crate::monitor::drift::{self, DriftReport};
 use crate::monitor::{node_state, Drift};
 use crate::model::{Agent, AgentReport, ApplyOutcome, ClusterStatus, Enrolment};
 use crate::secret::{new_token, sha256_hex};
-use crate::wire::HeartbeatAnswer;
 
 /// A parsed `addr/prefix` (or a bare address, a /32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,51 +278,6 @@ impl Store {
                 None => Err(Error::Unauthorized),
             },
         }
-    }
-
-    /// Records that an agent is alive, with its current facts and its heartbeat interval in
-    /// seconds (none keeps the stored ones), and answers what the agent must follow (its
-    /// cluster's drift setting, its pool's failover probe). Liveness only: not audited. Written
-    /// in a batch with the heartbeats that queued up meanwhile ([`super::batch`]); answers once
-    /// its transaction committed (not found: no such agent).
-    pub async fn heartbeat(&self, agent_id: i64, facts: Option<serde_json::Value>, heartbeat_seconds: Option<u64>) -> Result<HeartbeatAnswer> {
-        let health = facts.as_ref().map(crate::rollouts::machine::facts_health);
-        let facts = facts.as_ref().map(to_json).transpose()?;
-        let interval_ms = heartbeat_seconds.map(|s| i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX));
-        let beat = super::heartbeats::Heartbeat { agent_id, facts, health, interval_ms, at: self.now() };
-        match self.agent_writes.submit(self, super::batch::AgentWrite::Heartbeat(beat)).await? {
-            super::batch::AgentWritten::Heartbeat(Some(answer)) => Ok(answer),
-            _ => Err(Error::not_found(format!("agent {agent_id}"))),
-        }
-    }
-
-    /// Records an agent's drift report ([`drift::transition`]): the files that differ now
-    /// (bounded again here: the agent's bound is not trusted) and since when, audited when the
-    /// drift starts, changes its files or ends, and for every file the agent restored.
-    pub async fn record_drift(&self, agent_id: i64, report: DriftReport) -> Result<Option<Drift>> {
-        let agent = self.agent(agent_id).await?;
-        let (next, audits) = drift::transition(agent.drift.as_ref(), report, self.now());
-        if next == agent.drift && audits.is_empty() {
-            return Ok(next);
-        }
-        let mut tx = self.write_tx().await?;
-        let files = next.as_ref().map(|d| to_json(&d.files)).transpose()?;
-        sqlx::query("UPDATE agents SET drift = $1, drift_since = $2 WHERE id = $3")
-            .bind(files)
-            .bind(next.as_ref().map(|d| d.since))
-            .bind(agent_id)
-            .execute(&mut *tx)
-            .await?;
-        let actor = format!("agent:{}", agent.name);
-        for (action, mut details) in audits {
-            if let Some(object) = details.as_object_mut() {
-                object.insert("agent_id".into(), json!(agent_id));
-            }
-            let version = agent.applied_version;
-            self.audit(&mut tx, Audit { actor: &actor, action, cluster_id: Some(agent.cluster_id), version, details }).await?;
-        }
-        tx.commit().await?;
-        Ok(next)
     }
 
     /// Records an agent's apply outcome: on `applied` or `applied_runtime` its applied version

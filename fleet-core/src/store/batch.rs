@@ -10,14 +10,16 @@
 //! At 10,000 agents every 5 s (2,000 heartbeats a second), or 10,000 reports and long-polls right
 //! after an apply, that is one commit or one query per few milliseconds instead of one per item
 //! (on SQLite every statement is also a hop to its connection's thread); when items are rare a
-//! batch is one item and nothing waits. Each caller still gets its own answer, and a failed
-//! batch fails every item in it.
+//! batch is one item and nothing waits. Each caller still gets its own answer. A batch that
+//! fails is run again item by item, so one item the database refuses fails only its caller.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::heartbeats::Part;
 use super::{Store, Tx};
 use crate::error::{Error, Result};
 
@@ -98,16 +100,29 @@ async fn writer<T: Batched>(mut rx: mpsc::UnboundedReceiver<Queued<T>>) {
             }
         }
         let store = queued[0].store.clone();
-        let (items, answers): (Vec<T>, Vec<_>) = queued.into_iter().map(|q| (q.item, q.done)).unzip();
+        let (items, mut answers): (Vec<T>, Vec<_>) = queued.into_iter().map(|q| (q.item, q.done)).unzip();
         match T::run(&store, &items).await {
             Ok(done) => {
                 for (answer, done) in answers.into_iter().zip(done) {
                     let _ = answer.send(Ok(done));
                 }
             }
-            Err(error) => {
+            Err(error) if answers.len() == 1 => {
+                if let Some(answer) = answers.pop() {
+                    let _ = answer.send(Err(error));
+                }
+            }
+            // A full disk fails every item alike: no point in trying them one by one.
+            Err(error) if matches!(error, Error::StorageFull(_)) => {
                 for answer in answers {
                     let _ = answer.send(Err(for_caller(&error)));
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, items = items.len(), "a batch failed: writing its items one by one");
+                for (item, answer) in items.chunks(1).zip(answers) {
+                    let done = T::run(&store, item).await.and_then(|mut done| done.pop().ok_or_else(|| Error::Corrupt("a batch answered no item".into())));
+                    let _ = answer.send(done);
                 }
             }
         }
@@ -116,7 +131,8 @@ async fn writer<T: Batched>(mut rx: mpsc::UnboundedReceiver<Queued<T>>) {
 
 /// A failed batch's error as each of its callers gets it (`Error` is not `Clone`: a database
 /// error is not): a full disk stays [`Error::StorageFull`] (the API's 507, what the operator
-/// must act on); anything else is [`Error::Corrupt`] naming it.
+/// must act on); anything else is [`Error::Corrupt`] naming it. A batch of one item gives it
+/// its own error.
 fn for_caller(error: &Error) -> Error {
     match error {
         Error::StorageFull(words) => Error::StorageFull(words.clone()),
@@ -174,7 +190,7 @@ impl Batched for AgentWrite {
         let mut tx: Tx = store.write_tx().await?;
         let ids = beats.iter().map(|b| b.agent_id).chain(reports.iter().map(|r| r.agent_id));
         lock_agents(store, &mut tx, ids).await?;
-        let mut beats = super::heartbeats::write(&mut tx, &beats).await?.into_iter();
+        let mut beats = super::heartbeats::write(store, &mut tx, &beats).await?.into_iter();
         let mut reports = super::reports::write(store, &mut tx, &reports).await?.into_iter();
         tx.commit().await?;
         batch
@@ -200,6 +216,30 @@ pub(crate) fn values(n: usize, types: &[&str], first: usize) -> String {
     rows.join(", ")
 }
 
+/// `n` parameters numbered from `$(first + 1)`, for an `IN (...)` list: `$1, $2, $3`.
+pub(crate) fn placeholders(n: usize, first: usize) -> String {
+    (first + 1..=first + n).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Each agent's last part of `parts` (in agent order): for tables a heartbeat replaces whole.
+pub(crate) fn latest_per_agent<'p, 'a, T>(parts: &'p [Part<'a, T>]) -> BTreeMap<i64, &'p Part<'a, T>> {
+    parts.iter().map(|p| (p.agent_id, p)).collect()
+}
+
+/// Deletes the rows of `table` (a table with an `agent_id` column) of `agents`, 500 per statement.
+pub(crate) async fn delete_for_agents(tx: &mut Tx, table: &str, agents: impl Iterator<Item = i64>) -> Result<()> {
+    let agents: Vec<i64> = agents.collect();
+    for chunk in agents.chunks(500) {
+        let sql = format!("DELETE FROM {table} WHERE agent_id IN ({})", placeholders(chunk.len(), 0));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// On PostgreSQL, locks every agent row a batch writes, in id order and at once, before its
 /// statements write many rows each (in the plan's order, heartbeats then reports): two
 /// replicas' batches cannot deadlock. SQLite has one writer at a time: nothing to do.
@@ -211,8 +251,7 @@ pub(crate) async fn lock_agents(store: &Store, tx: &mut Tx, ids: impl Iterator<I
     if ids.is_empty() {
         return Ok(());
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!("SELECT id FROM agents WHERE id IN ({}) ORDER BY id FOR UPDATE", marks.join(", "));
+    let sql = format!("SELECT id FROM agents WHERE id IN ({}) ORDER BY id FOR UPDATE", placeholders(ids.len(), 0));
     let mut lock = sqlx::query(&sql);
     for id in ids {
         lock = lock.bind(id);
@@ -223,7 +262,7 @@ pub(crate) async fn lock_agents(store: &Store, tx: &mut Tx, ids: impl Iterator<I
 
 #[cfg(test)]
 mod tests {
-    use super::{rounds, values};
+    use super::{placeholders, rounds, values};
 
     #[test]
     fn rounds_hold_each_key_once_and_keep_a_keys_order() {
@@ -235,5 +274,7 @@ mod tests {
     #[test]
     fn values_number_their_parameters_after_the_first() {
         assert_eq!(values(2, &["BIGINT", "TEXT"], 1), "(CAST($2 AS BIGINT), CAST($3 AS TEXT)), (CAST($4 AS BIGINT), CAST($5 AS TEXT))");
+        assert_eq!(placeholders(3, 2), "$3, $4, $5");
+        assert_eq!(placeholders(0, 0), "");
     }
 }

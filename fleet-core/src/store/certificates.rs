@@ -7,7 +7,7 @@
 //! deploy_certificate(actor, ring, id, cluster_id, path, crt_list) -> Deployed { deployment, committed }
 //! undeploy_certificate(actor, id, cluster_id, path) -> Committed;  delete_certificate(actor, id)
 //! certificate(id) | certificate_by_name(name) | certificates() | deployments(id)
-//! certificate_status(id) | expiry_warnings() | record_served(agent_id, served)
+//! certificate_status(id) | expiry_warnings() (what nodes serve: [`super::served`])
 //! ```
 //!
 //! Private keys live sealed in `sealed_secrets` (`certificate/<id>`, purpose
@@ -34,7 +34,6 @@ use crate::certs::{inspect, pem, Certificate, CertificateFacts, CertificateStatu
 use crate::error::{Error, Result};
 use crate::model::{Actor, Committed};
 use crate::secrets::{Keyring, Purpose};
-use crate::wire::ServedCertificate;
 
 /// A certificate to store.
 #[derive(Debug, Clone, Copy)]
@@ -521,27 +520,6 @@ impl Store {
         let details = json!({"certificate_id": id, "name": certificate.name, "fingerprint_sha256": certificate.facts.fingerprint_sha256});
         self.audit(&mut tx, Audit { actor: actor.name, action: "certificate.delete", cluster_id: certificate.cluster_id, version: None, details })
             .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records what agent `agent_id`'s HAProxy serves (its heartbeat): the rows of that agent
-    /// are replaced by `served`.
-    pub async fn record_served(&self, agent_id: i64, served: &[ServedCertificate]) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM served_certificates WHERE agent_id = $1").bind(agent_id).execute(&mut *tx).await?;
-        let mut seen = std::collections::HashSet::new();
-        for cert in served.iter().filter(|c| seen.insert(c.filename.clone())) {
-            sqlx::query("INSERT INTO served_certificates (agent_id, filename, sha1, serial, reported_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(agent_id)
-                .bind(&cert.filename)
-                .bind(cert.sha1.to_ascii_uppercase())
-                .bind(cert.serial.to_ascii_uppercase())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
         tx.commit().await?;
         Ok(())
     }

@@ -1,37 +1,43 @@
 //! Rule hits at rest (migration 0031; see [`crate::rules::hits`]): each agent's latest reading
-//! of each rate-limit rule's table, replaced whole by every heartbeat that carries readings.
+//! of each rate-limit rule's table, replaced whole by every heartbeat that carries readings ([`write`], in the heartbeat batch).
 
 use sqlx::Row;
 
-use super::Store;
+use std::collections::HashSet;
+
+use super::batch::values;
+use super::heartbeats::Part;
+use super::{Store, Tx};
 use crate::error::Result;
 use crate::rules::{NodeHits, RuleHits};
 
-impl Store {
-    /// Keeps an agent's readings taken now, in place of its previous ones (a rule no longer
-    /// rendered leaves no row behind). Not audited (it is not a change).
-    pub async fn record_rule_hits(&self, agent_id: i64, hits: &[RuleHits]) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM rule_hits WHERE agent_id = $1").bind(agent_id).execute(&mut *tx).await?;
-        for h in hits {
-            sqlx::query(
-                "INSERT INTO rule_hits (agent_id, rule, tracked, over_limit, max_rate, measured_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (agent_id, rule) DO NOTHING",
-            )
-            .bind(agent_id)
-            .bind(&h.rule)
-            .bind(i64::try_from(h.tracked).unwrap_or(i64::MAX))
-            .bind(i64::try_from(h.over_limit).unwrap_or(i64::MAX))
-            .bind(i64::try_from(h.max_rate).unwrap_or(i64::MAX))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+/// Keeps each agent's readings of a batch of heartbeats, in place of its previous ones (a rule
+/// no longer rendered leaves no row behind; an agent twice: its last readings, a rule twice in
+/// one: its first). Not audited (it is not a change).
+pub(super) async fn write(tx: &mut Tx, hits: &[Part<'_, Vec<RuleHits>>]) -> Result<()> {
+    let latest = super::batch::latest_per_agent(hits);
+    super::batch::delete_for_agents(tx, "rule_hits", latest.keys().copied()).await?;
+    let mut rows = Vec::new();
+    for (agent_id, part) in &latest {
+        let mut seen = HashSet::new();
+        rows.extend(part.value.iter().filter(|h| seen.insert(&h.rule)).map(|h| (*agent_id, h, part.at)));
     }
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    for chunk in rows.chunks(1_000) {
+        let sql = format!(
+            "INSERT INTO rule_hits (agent_id, rule, tracked, over_limit, max_rate, measured_at) VALUES {}",
+            values(chunk.len(), &["BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"], 0)
+        );
+        let mut query = sqlx::query(&sql);
+        for (agent_id, h, at) in chunk {
+            query = query.bind(*agent_id).bind(&h.rule).bind(count(h.tracked)).bind(count(h.over_limit)).bind(count(h.max_rate)).bind(*at);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
 
+impl Store {
     /// Each node's latest reading of rule `name` of the cluster, by agent name; 404 for an
     /// unknown cluster or rule. Empty when no agent has reported the rule (not a rate limit,
     /// disabled, not applied yet, or agents older than the readings).

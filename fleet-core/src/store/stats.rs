@@ -3,10 +3,13 @@
 //! [`stats::merge`] does), compaction rolls complete 5 min buckets up (as [`stats::rollup`]
 //! does) and deletes what is past its tier's retention, queries align one tier's points.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sqlx::Row;
 
+use super::batch::{placeholders, values};
+use super::heartbeats::Part;
 use super::{Backend, Store};
 use crate::error::{Error, Result};
 use crate::monitor::stats::{self, Counters, Last, Point, RowKind, SeriesValues, StatsAnswer, StatsSample, Tier};
@@ -75,24 +78,54 @@ fn unpack_points(text: &str) -> Result<Vec<Point>> {
     Ok(points)
 }
 
-impl Store {
-    /// Records an agent's stats sample taken now: per row, the deltas since the series' last
-    /// sample ([`stats::delta`]: a reload restarts the counters, never a negative rate) added
-    /// into the raw point of the current 10 s bucket. Not audited (it is not a change).
-    pub async fn record_stats(&self, agent_id: i64, cluster_id: i64, sample: &StatsSample) -> Result<()> {
-        if sample.rows.len() > MAX_SAMPLE_ROWS {
-            return Err(Error::invalid(format!("a stats sample holds at most {MAX_SAMPLE_ROWS} rows")));
+/// Refuses a sample of more than [`MAX_SAMPLE_ROWS`] rows (invalid).
+pub(super) fn check_sample(sample: &StatsSample) -> Result<()> {
+    if sample.rows.len() > MAX_SAMPLE_ROWS {
+        return Err(Error::invalid(format!("a stats sample holds at most {MAX_SAMPLE_ROWS} rows")));
+    }
+    Ok(())
+}
+
+/// A series as a batch leaves it: the last sample's values, to write.
+struct Series {
+    id: i64,
+    /// Not stored yet: its cluster and kind (an `INSERT`; else an `UPDATE`).
+    new: Option<(i64, &'static str)>,
+    /// Written to by this batch.
+    touched: bool,
+    status: String,
+    check_status: String,
+    last: Last,
+}
+
+/// Agents one series query reads, rows one statement writes at most (16 parameters each at
+/// most: under SQLite's 32,766).
+const AGENTS_PER_READ: usize = 500;
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Writes the stats `samples` of a batch of heartbeats in `tx`, each taken at its heartbeat's
+/// time: per row, the deltas since the series' last sample ([`stats::delta`]: a reload restarts
+/// the counters, never a negative rate) added into the raw point of its 10 s bucket
+/// ([`stats::merge`]). A row twice in one sample counts once (its first). Statements: one read
+/// of the agents' series per [`AGENTS_PER_READ`], then per [`ROWS_PER_STATEMENT`] one `INSERT`
+/// of new series, one `UPDATE ... FROM (VALUES ...)` of known ones and one upsert of points.
+pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_, StatsSample>]) -> Result<()> {
+    if samples.is_empty() {
+        return Ok(());
+    }
+    let agents: Vec<i64> = samples.iter().map(|s| s.agent_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut series: HashMap<(i64, String, String), Series> = HashMap::new();
+    for chunk in agents.chunks(AGENTS_PER_READ) {
+        let sql = format!(
+            "SELECT id, agent_id, proxy, name, last_at, last_pid, last_sessions, last_requests, \
+             last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx FROM stats_series WHERE agent_id IN ({})",
+            placeholders(chunk.len(), 0)
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
         }
-        let now = self.now();
-        let rows = sqlx::query(
-            "SELECT id, proxy, name, last_at, last_pid, last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, \
-             last_hrsp_5xx FROM stats_series WHERE agent_id = $1",
-        )
-        .bind(agent_id)
-        .fetch_all(self.pool())
-        .await?;
-        let mut known: HashMap<(String, String), (i64, Last)> = HashMap::with_capacity(rows.len());
-        for row in &rows {
+        for row in query.fetch_all(&mut **tx).await? {
             let last = Last {
                 at: row.try_get("last_at")?,
                 pid: row.try_get("last_pid")?,
@@ -105,105 +138,97 @@ impl Store {
                     hrsp_5xx: row.try_get("last_hrsp_5xx")?,
                 },
             };
-            known.insert((row.try_get("proxy")?, row.try_get("name")?), (row.try_get("id")?, last));
+            let known = Series { id: row.try_get("id")?, new: None, touched: false, status: String::new(), check_status: String::new(), last };
+            series.insert((row.try_get("agent_id")?, row.try_get("proxy")?, row.try_get("name")?), known);
         }
-        let mut tx = self.write_tx().await?;
-        for row in &sample.rows {
-            let existing = known.get(&(row.proxy.clone(), row.name.clone()));
-            let point = stats::delta(existing.map(|(_, last)| last), row, sample.pid, now);
-            let c = &row.counters;
-            let series_id = match existing {
-                Some((id, _)) => {
-                    sqlx::query(
-                        "UPDATE stats_series SET status = $1, check_status = $2, last_at = $3, last_pid = $4, last_sessions = $5, \
-                         last_requests = $6, last_bytes_in = $7, last_bytes_out = $8, last_hrsp_4xx = $9, last_hrsp_5xx = $10 WHERE id = $11",
-                    )
-                    .bind(&row.status)
-                    .bind(&row.check_status)
-                    .bind(now)
-                    .bind(sample.pid)
-                    .bind(c.sessions)
-                    .bind(c.requests)
-                    .bind(c.bytes_in)
-                    .bind(c.bytes_out)
-                    .bind(c.hrsp_4xx)
-                    .bind(c.hrsp_5xx)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                    *id
-                }
-                None => {
-                    let id = self.new_id()?;
-                    sqlx::query(
-                        "INSERT INTO stats_series (id, cluster_id, agent_id, proxy, name, kind, status, check_status, last_at, last_pid, \
-                         last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                    )
-                    .bind(id)
-                    .bind(cluster_id)
-                    .bind(agent_id)
-                    .bind(&row.proxy)
-                    .bind(&row.name)
-                    .bind(row.kind().as_str())
-                    .bind(&row.status)
-                    .bind(&row.check_status)
-                    .bind(now)
-                    .bind(sample.pid)
-                    .bind(c.sessions)
-                    .bind(c.requests)
-                    .bind(c.bytes_in)
-                    .bind(c.bytes_out)
-                    .bind(c.hrsp_4xx)
-                    .bind(c.hrsp_5xx)
-                    .execute(&mut *tx)
-                    .await?;
-                    id
-                }
-            };
-            self.upsert_point(&mut tx, series_id, Tier::Raw, &point, true).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
-
-    /// Writes a point; `add` adds it into an existing point of the same bucket ([`stats::merge`]),
-    /// else it replaces it (a rollup written again).
-    async fn upsert_point(&self, tx: &mut super::Tx, series_id: i64, tier: Tier, p: &Point, add: bool) -> Result<()> {
-        let on_conflict = if add {
-            "span_ms = stats_points.span_ms + excluded.span_ms, up_ms = stats_points.up_ms + excluded.up_ms, \
+    // Points in the order they were first made, merged by (series, bucket).
+    let mut points: Vec<(i64, Point)> = Vec::new();
+    let mut point_at: HashMap<(i64, i64), usize> = HashMap::new();
+    for sample in samples {
+        let mut seen = HashSet::new();
+        for row in sample.value.rows.iter().filter(|r| seen.insert((&r.proxy, &r.name))) {
+            let key = (sample.agent_id, row.proxy.clone(), row.name.clone());
+            let point = stats::delta(series.get(&key).map(|s| &s.last), row, sample.value.pid, sample.at);
+            let entry = match series.entry(key) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(Series {
+                    id: store.new_id()?,
+                    new: Some((sample.agent.cluster_id, row.kind().as_str())),
+                    touched: false,
+                    status: String::new(),
+                    check_status: String::new(),
+                    last: Last { at: 0, pid: None, counters: Counters::default() },
+                }),
+            };
+            entry.touched = true;
+            entry.status.clone_from(&row.status);
+            entry.check_status.clone_from(&row.check_status);
+            entry.last = Last { at: sample.at, pid: sample.value.pid, counters: row.counters };
+            match point_at.entry((entry.id, point.at)) {
+                Entry::Occupied(at) => stats::merge(&mut points[*at.get()].1, &point),
+                Entry::Vacant(at) => {
+                    at.insert(points.len());
+                    points.push((entry.id, point));
+                }
+            }
+        }
+    }
+    let (fresh, known): (Vec<_>, Vec<_>) = series.iter().filter(|(_, s)| s.touched).partition(|(_, s)| s.new.is_some());
+    for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+        let types = ["BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
+        let sql = format!(
+            "INSERT INTO stats_series (id, cluster_id, agent_id, proxy, name, kind, status, check_status, last_at, last_pid, \
+             last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx) VALUES {}",
+            values(chunk.len(), &types, 0)
+        );
+        let mut query = sqlx::query(&sql);
+        for ((agent_id, proxy, name), s) in chunk {
+            let (c, (cluster_id, kind)) = (&s.last.counters, s.new.unwrap_or_default());
+            query = query.bind(s.id).bind(cluster_id).bind(*agent_id).bind(proxy).bind(name).bind(kind).bind(&s.status).bind(&s.check_status);
+            query = query.bind(s.last.at).bind(s.last.pid).bind(c.sessions).bind(c.requests).bind(c.bytes_in).bind(c.bytes_out).bind(c.hrsp_4xx).bind(c.hrsp_5xx);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    for chunk in known.chunks(ROWS_PER_STATEMENT) {
+        let types = ["BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
+        let sql = format!(
+            "UPDATE stats_series SET status = v.column2, check_status = v.column3, last_at = v.column4, last_pid = v.column5, \
+             last_sessions = v.column6, last_requests = v.column7, last_bytes_in = v.column8, last_bytes_out = v.column9, \
+             last_hrsp_4xx = v.column10, last_hrsp_5xx = v.column11 FROM (VALUES {}) AS v WHERE stats_series.id = v.column1",
+            values(chunk.len(), &types, 0)
+        );
+        let mut query = sqlx::query(&sql);
+        for (_, s) in chunk {
+            let c = &s.last.counters;
+            query = query.bind(s.id).bind(&s.status).bind(&s.check_status).bind(s.last.at).bind(s.last.pid);
+            query = query.bind(c.sessions).bind(c.requests).bind(c.bytes_in).bind(c.bytes_out).bind(c.hrsp_4xx).bind(c.hrsp_5xx);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    let raw = Tier::Raw.code();
+    for chunk in points.chunks(ROWS_PER_STATEMENT) {
+        let types = ["BIGINT", "SMALLINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
+        let sql = format!(
+            "INSERT INTO stats_points (series_id, tier, at, {POINT_COLUMNS}) VALUES {} ON CONFLICT (series_id, tier, at) DO UPDATE SET \
+             span_ms = stats_points.span_ms + excluded.span_ms, up_ms = stats_points.up_ms + excluded.up_ms, \
              sessions = stats_points.sessions + excluded.sessions, requests = stats_points.requests + excluded.requests, \
              bytes_in = stats_points.bytes_in + excluded.bytes_in, bytes_out = stats_points.bytes_out + excluded.bytes_out, \
              hrsp_4xx = stats_points.hrsp_4xx + excluded.hrsp_4xx, hrsp_5xx = stats_points.hrsp_5xx + excluded.hrsp_5xx, \
-             scur = excluded.scur, qcur = excluded.qcur, rtime = excluded.rtime"
-        } else {
-            "span_ms = excluded.span_ms, up_ms = excluded.up_ms, sessions = excluded.sessions, requests = excluded.requests, \
-             bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, hrsp_4xx = excluded.hrsp_4xx, hrsp_5xx = excluded.hrsp_5xx, \
-             scur = excluded.scur, qcur = excluded.qcur, rtime = excluded.rtime"
-        };
-        sqlx::query(&format!(
-            "INSERT INTO stats_points (series_id, tier, at, {POINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT (series_id, tier, at) DO UPDATE SET {on_conflict}"
-        ))
-        .bind(series_id)
-        .bind(tier.code())
-        .bind(p.at)
-        .bind(p.span_ms)
-        .bind(p.up_ms)
-        .bind(p.deltas.sessions)
-        .bind(p.deltas.requests)
-        .bind(p.deltas.bytes_in)
-        .bind(p.deltas.bytes_out)
-        .bind(p.deltas.hrsp_4xx)
-        .bind(p.deltas.hrsp_5xx)
-        .bind(p.scur)
-        .bind(p.qcur)
-        .bind(p.rtime)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+             scur = excluded.scur, qcur = excluded.qcur, rtime = excluded.rtime",
+            values(chunk.len(), &types, 0)
+        );
+        let mut query = sqlx::query(&sql);
+        for (series_id, p) in chunk {
+            query = query.bind(*series_id).bind(raw).bind(p.at).bind(p.span_ms).bind(p.up_ms).bind(p.deltas.sessions).bind(p.deltas.requests);
+            query = query.bind(p.deltas.bytes_in).bind(p.deltas.bytes_out).bind(p.deltas.hrsp_4xx).bind(p.deltas.hrsp_5xx).bind(p.scur).bind(p.qcur).bind(p.rtime);
+        }
+        query.execute(&mut **tx).await?;
     }
+    Ok(())
+}
 
+impl Store {
     /// One compaction pass at now ([`stats::compaction`]): raw points of the complete 5 min
     /// buckets not rolled up yet become rollup points (sums, peaks and the mean rtime, as
     /// [`stats::rollup`]), then raw points older than 24 h, rollup points older than 30 days and

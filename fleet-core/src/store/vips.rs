@@ -15,13 +15,15 @@
 //! always derived from every stored row, so a row write lost to a race is corrected by the next
 //! change, and a refused version leaves the rows as they were.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::batch::placeholders;
+use super::heartbeats::Part;
 use super::versions::Made;
 use super::{json_column, to_json, unique_to_conflict, Store};
 use crate::bundle::{Bundle, BundleFile, FileKind};
@@ -30,7 +32,7 @@ use crate::model::{Actor, Committed};
 use crate::secrets::{Keyring, Purpose};
 use crate::vip::spec::{is_generated, AgentFacts};
 use crate::vip::status::holds;
-use crate::vip::{node_config_path, node_files, node_of_config_path, KeepalivedReport, NewVip, NodeInterface, Vip, VipNode, VipNodeStatus, VipStatus, VipTransition};
+use crate::vip::{node_config_path, node_files, node_of_config_path, NewVip, NodeInterface, Vip, VipNode, VipNodeStatus, VipStatus, VipTransition};
 
 const COLUMNS: &str = "id, cluster_id, name, spec, created_by, created_at, updated_at";
 
@@ -110,6 +112,63 @@ enum SecretChange<'a> {
     Keep,
     Set(&'a str),
     Remove,
+}
+
+/// Records which of its cluster's groups each agent of a batch of heartbeats holds now, from
+/// the `interfaces` it gave (in their order): a change adds or removes its holder row and
+/// records a transition. Reads: the groups of the agents' clusters, then (when there are
+/// any) the agents' holder rows; writes only the changes.
+pub(super) async fn write_holders(store: &Store, tx: &mut super::Tx, interfaces: &[Part<'_, Vec<NodeInterface>>]) -> Result<()> {
+    let clusters: Vec<i64> = interfaces.iter().map(|p| p.agent.cluster_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut vips: BTreeMap<i64, Vec<Vip>> = BTreeMap::new();
+    for chunk in clusters.chunks(500) {
+        let sql = format!("SELECT {COLUMNS} FROM vips WHERE cluster_id IN ({})", placeholders(chunk.len(), 0));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let vip = vip_from_row(&row)?;
+            vips.entry(vip.cluster_id).or_default().push(vip);
+        }
+    }
+    let agents: Vec<i64> = interfaces.iter().filter(|p| vips.contains_key(&p.agent.cluster_id)).map(|p| p.agent_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut held: HashSet<(i64, i64)> = HashSet::new();
+    for chunk in agents.chunks(500) {
+        let sql = format!("SELECT vip_id, agent_id FROM vip_holders WHERE agent_id IN ({})", placeholders(chunk.len(), 0));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            held.insert((row.try_get("vip_id")?, row.try_get("agent_id")?));
+        }
+    }
+    for part in interfaces {
+        for vip in vips.get(&part.agent.cluster_id).into_iter().flatten() {
+            let holds_now = holds(vip, part.value);
+            let key = (vip.id, part.agent_id);
+            if held.contains(&key) == holds_now {
+                continue;
+            }
+            if holds_now {
+                held.insert(key);
+                sqlx::query("INSERT INTO vip_holders (vip_id, agent_id, since) VALUES ($1, $2, $3)").bind(vip.id).bind(part.agent_id).bind(part.at).execute(&mut **tx).await?;
+            } else {
+                held.remove(&key);
+                sqlx::query("DELETE FROM vip_holders WHERE vip_id = $1 AND agent_id = $2").bind(vip.id).bind(part.agent_id).execute(&mut **tx).await?;
+            }
+            sqlx::query("INSERT INTO vip_transitions (id, vip_id, at, agent, event) VALUES ($1, $2, $3, $4, $5)")
+                .bind(store.new_id()?)
+                .bind(vip.id)
+                .bind(part.at)
+                .bind(&part.agent.name)
+                .bind(if holds_now { "acquired" } else { "released" })
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -333,58 +392,6 @@ impl Store {
         let files = node_files(vips, &self.agent_facts(cluster_id).await?, &secrets)?;
         let made = Made::new(action, message, json!({"vips": vips.iter().map(|v| &v.name).collect::<Vec<_>>(), "nodes": files.keys().collect::<Vec<_>>()}));
         self.change_latest(actor, cluster_id, made, |bundle| with_node_files(bundle, &files)).await
-    }
-
-    /// Stores what an agent's heartbeat said of keepalived and its interfaces (absent: kept),
-    /// and, when it gave its interfaces, which of its cluster's groups it holds now: a change
-    /// adds or removes its holder row and records a transition.
-    pub async fn record_node_report(&self, agent_id: i64, keepalived: Option<&KeepalivedReport>, interfaces: Option<&[NodeInterface]>) -> Result<()> {
-        if keepalived.is_none() && interfaces.is_none() {
-            return Ok(());
-        }
-        let agent = self.agent(agent_id).await?;
-        let now = self.now();
-        let mut tx = self.write_tx().await?;
-        if let Some(report) = keepalived {
-            sqlx::query("UPDATE agents SET keepalived = $1 WHERE id = $2").bind(to_json(report)?).bind(agent_id).execute(&mut *tx).await?;
-        }
-        if let Some(interfaces) = interfaces {
-            sqlx::query("UPDATE agents SET interfaces = $1 WHERE id = $2").bind(to_json(&interfaces)?).bind(agent_id).execute(&mut *tx).await?;
-            let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM vips WHERE cluster_id = $1")).bind(agent.cluster_id).fetch_all(&mut *tx).await?;
-            for vip in rows.iter().map(vip_from_row) {
-                let vip = vip?;
-                let held = sqlx::query("SELECT since FROM vip_holders WHERE vip_id = $1 AND agent_id = $2")
-                    .bind(vip.id)
-                    .bind(agent_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some();
-                let holds_now = holds(&vip, interfaces);
-                if held == holds_now {
-                    continue;
-                }
-                if holds_now {
-                    sqlx::query("INSERT INTO vip_holders (vip_id, agent_id, since) VALUES ($1, $2, $3)")
-                        .bind(vip.id)
-                        .bind(agent_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                } else {
-                    sqlx::query("DELETE FROM vip_holders WHERE vip_id = $1 AND agent_id = $2").bind(vip.id).bind(agent_id).execute(&mut *tx).await?;
-                }
-                sqlx::query("INSERT INTO vip_transitions (id, vip_id, at, agent, event) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(self.new_id()?)
-                    .bind(vip.id)
-                    .bind(now)
-                    .bind(&agent.name)
-                    .bind(if holds_now { "acquired" } else { "released" })
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Each group of the cluster with who holds it (see [`crate::vip::status`]).

@@ -18,7 +18,7 @@ use fleet_core::vip::{KeepalivedReport, NewVip, NodeInterface};
 use fleet_core::{Actor, AgentReport, AlertNotice, ApplyOutcome, Role};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::Harness;
+use crate::support::{beat, Harness};
 
 crate::store_tests!(alerts_fire_once_resolve_once_across_replicas, failovers_and_vip_moves_alert_the_rules_of_their_clusters);
 
@@ -33,7 +33,7 @@ async fn alerts_fire_once_resolve_once_across_replicas(h: Harness) {
     let (_, secret) = h.store.create_enrolment("admin", cluster.id, "node-a", vec![], 86_400_000).await.unwrap();
     let agent = h.store.enrol(&secret, None, "node-a", serde_json::json!({})).await.unwrap().0;
     // The agent's interval (1 s) comes with its heartbeats.
-    h.store.heartbeat(agent.id, None, Some(1)).await.unwrap();
+    h.store.heartbeat(agent.id, beat(None, Some(1))).await.unwrap();
     let offline = h.store.create_alert_rule("admin", &rule(serde_json::json!({"name": "offline", "condition": {"kind": "agent_offline"}, "for_seconds": 10}))).await.unwrap();
     let failed = h.store.create_alert_rule("admin", &rule(serde_json::json!({"name": "failed", "condition": {"kind": "apply_failed"}}))).await.unwrap();
     assert!(h.store.create_alert_rule("admin", &rule(serde_json::json!({"name": "offline", "condition": {"kind": "apply_failed"}}))).await.is_err(), "a taken name");
@@ -62,7 +62,7 @@ async fn alerts_fire_once_resolve_once_across_replicas(h: Harness) {
     assert!(fired[0].alert.summary.contains("node-a") && fired[0].alert.summary.contains("offline"), "{:?}", fired[0].alert);
 
     // The agent comes back and applies: both resolve, once.
-    h.store.heartbeat(agent.id, None, None).await.unwrap();
+    h.store.heartbeat(agent.id, beat(None, None)).await.unwrap();
     h.store.report(agent.id, &AgentReport::applied(version)).await.unwrap();
     let (a, b) = tick_both().await;
     let mut resolved: Vec<_> = a.iter().chain(&b).map(|n| (n.rule.id, n.transition)).collect();
@@ -76,7 +76,7 @@ async fn alerts_fire_once_resolve_once_across_replicas(h: Harness) {
     h.clock.advance(4_000);
     tick_both().await;
     assert_eq!(h.store.alerts(Some("pending"), 10).await.unwrap().len(), 1);
-    h.store.heartbeat(agent.id, None, None).await.unwrap();
+    h.store.heartbeat(agent.id, beat(None, None)).await.unwrap();
     let (a, b) = tick_both().await;
     assert!(a.is_empty() && b.is_empty());
     assert_eq!(h.store.alerts(Some("pending"), 10).await.unwrap(), vec![]);
@@ -160,7 +160,7 @@ async fn failovers_and_vip_moves_alert_the_rules_of_their_clusters(h: Harness) {
         let (_, secret) = h.store.create_enrolment("admin", edge_1.id, name, vec![], 86_400_000).await.unwrap();
         let facts = serde_json::json!({"runtime": {"Uptime_sec": 1}, "public_ips": [address]});
         let id = h.store.enrol(&secret, None, name, facts.clone()).await.unwrap().0.id;
-        h.store.record_node_report(id, Some(&keepalived), None).await.unwrap();
+        h.store.heartbeat(id, fleet_core::wire::Heartbeat { keepalived: Some(keepalived.clone()), ..Default::default() }).await.unwrap();
         agents.push((id, facts));
     }
     let vip: NewVip = serde_json::from_value(serde_json::json!({"name": "web", "addresses": ["198.18.0.50/24"], "vrid": 51, "interface": "eth0",
@@ -197,12 +197,12 @@ async fn failovers_and_vip_moves_alert_the_rules_of_their_clusters(h: Harness) {
 
     // The VIP's addresses appear on node-a: the MASTER transition as heartbeats show it.
     let holding = [NodeInterface { name: "eth0".into(), up: true, addresses: vec!["198.18.0.50/24".into()] }];
-    h.store.record_node_report(agents[0].0, None, Some(&holding[..])).await.unwrap();
+    h.store.heartbeat(agents[0].0, fleet_core::wire::Heartbeat { interfaces: Some(holding.to_vec()), ..Default::default() }).await.unwrap();
     assert_eq!(tick_both().await, vec![("vip edge-1".to_string(), "vip web is now held by node-a".to_string())]);
 
     // An automatic move: node-a silent past the window, node-b beating.
     h.clock.advance(11_000);
-    h.store.heartbeat(agents[1].0, Some(agents[1].1.clone()), None).await.unwrap();
+    h.store.heartbeat(agents[1].0, beat(Some(agents[1].1.clone()), None)).await.unwrap();
     assert_eq!(h.store.claim_failover_pools("replica-a", 10_000).await.unwrap(), vec![edge.id]);
     let mut memory = Memory::default();
     let tick = h.store.failover_tick("replica-a", &ring, edge.id, &mut memory).await.unwrap();

@@ -223,8 +223,8 @@ async fn expiry_warnings_once_per_threshold_and_served_fingerprints(h: Harness) 
             ServedCertificate { filename: "/etc/haproxy/other.pem".into(), sha1: "00".into(), serial: String::new() },
         ]
     };
-    h.store.record_served(agents[0].id, &served(&cert.facts.fingerprint_sha1.to_lowercase())).await.unwrap();
-    h.store.record_served(agents[1].id, &served("0123456789ABCDEF0123456789ABCDEF01234567")).await.unwrap();
+    h.store.heartbeat(agents[0].id, fleet_core::wire::Heartbeat { certificates: Some(served(&cert.facts.fingerprint_sha1.to_lowercase())), ..Default::default() }).await.unwrap();
+    h.store.heartbeat(agents[1].id, fleet_core::wire::Heartbeat { certificates: Some(served("0123456789ABCDEF0123456789ABCDEF01234567")), ..Default::default() }).await.unwrap();
     let status = h.store.certificate_status(cert.id).await.unwrap();
     assert_eq!(status.deployments.len(), 1);
     assert!(status.deployments[0].current);

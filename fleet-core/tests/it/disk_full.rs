@@ -9,7 +9,7 @@ use std::sync::Arc;
 use fleet_core::{Actor, ClusterSettings, Error, ManualClock, Role, Store};
 use fleet_tests::Tmpfs;
 
-use crate::support::{options, TempDir, T0};
+use crate::support::{beat, options, TempDir, T0};
 
 /// A ~30 KB configuration, different for every `n` (so every version stores new chunks).
 fn text(n: usize) -> String {
@@ -61,7 +61,7 @@ async fn writes_resume_after_the_disk_was_full() {
     let facts = serde_json::json!({"blob": text(7).repeat(4)});
     let mut heartbeat_full = false;
     for _ in 0..8 {
-        match store.heartbeat(agent, Some(facts.clone()), Some(5)).await {
+        match store.heartbeat(agent, beat(Some(facts.clone()), Some(5))).await {
             Ok(_) => {}
             Err(Error::StorageFull(_)) => {
                 heartbeat_full = true;

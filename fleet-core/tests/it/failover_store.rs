@@ -18,7 +18,7 @@ use fleet_core::failover::Decision;
 use fleet_core::secrets::{KeyFile, Keyring};
 use fleet_core::Error;
 
-use crate::support::Harness;
+use crate::support::{beat, Harness};
 
 crate::store_tests!(
     one_replica_decides_for_a_pool_at_a_time,
@@ -67,7 +67,7 @@ async fn one_replica_decides_for_a_pool_at_a_time(h: Harness) {
     // A heartbeat answers the same (written and answered in its batch).
     let (_, secret) = h.store.create_enrolment("admin", cluster.id, "n1", vec![], 60_000).await.unwrap();
     let agent = h.store.enrol(&secret, None, "host", serde_json::json!({})).await.unwrap().0;
-    let answer = h.store.heartbeat(agent.id, None, Some(5)).await.unwrap();
+    let answer = h.store.heartbeat(agent.id, beat(None, Some(5))).await.unwrap();
     assert_eq!((answer.failover_probe, answer.drift), (Some(probe), fleet_core::monitor::DriftPolicy::Enforce));
     let other = h.replica(7).await;
     assert_eq!(h.store.claim_failover_pools("replica-a", 10_000).await.unwrap(), vec![pool.id]);
@@ -116,7 +116,7 @@ async fn two_deciders_never_move_the_record_twice(h: Harness) {
     let heartbeat = |i: usize| {
         let (id, facts) = agents[i].clone();
         let store = h.store.clone();
-        async move { store.heartbeat(id, Some(facts), None).await.unwrap() }
+        async move { store.heartbeat(id, beat(Some(facts), None)).await.unwrap() }
     };
     let mut settings = settings(provider.id, "www.fleet-test.example");
     settings.hold_seconds = 0;
@@ -155,7 +155,7 @@ async fn two_deciders_never_move_the_record_twice(h: Harness) {
     }
     // Dynamic DNS: the active member (node-a after the last round) declares a new address.
     let moved_address = serde_json::json!({"runtime": {"Uptime_sec": 1}, "public_ips": ["198.51.100.11"]});
-    h.store.heartbeat(agents[0].0, Some(moved_address), None).await.unwrap();
+    h.store.heartbeat(agents[0].0, beat(Some(moved_address), None)).await.unwrap();
     let start = Instant::now();
     while www() != ["198.51.100.11"] {
         if start.elapsed() > Duration::from_secs(10) {
@@ -217,7 +217,7 @@ impl Pool {
     }
 
     async fn heartbeat(&self, h: &Harness, i: usize) {
-        h.store.heartbeat(self.agents[i].0, Some(self.agents[i].1.clone()), None).await.unwrap();
+        h.store.heartbeat(self.agents[i].0, beat(Some(self.agents[i].1.clone()), None)).await.unwrap();
     }
 }
 

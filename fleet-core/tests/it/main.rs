@@ -29,6 +29,7 @@ mod edits;
 mod lifecycle_store;
 mod failover_store;
 mod gate;
+mod heartbeats_store;
 mod jobs_store;
 mod monitor_store;
 mod op_props;

@@ -6,7 +6,7 @@ use fleet_core::monitor::stats::{self, Counters, StatRow, StatsSample, Tier};
 use fleet_core::monitor::{DriftFile, DriftReport, NodeState};
 use fleet_core::{ClusterSettings, StatsQuery};
 
-use crate::support::{Harness, SAMPLE, T0};
+use crate::support::{beat, Harness, SAMPLE, T0};
 
 crate::store_tests!(
     node_state_follows_each_agents_interval,
@@ -33,7 +33,7 @@ async fn node_state_follows_each_agents_interval(h: Harness) {
     h.clock.advance(15_001);
     assert_eq!(s.status(cluster).await.unwrap().agents[0].state, NodeState::Offline);
 
-    s.heartbeat(agent, None, Some(2)).await.unwrap();
+    s.heartbeat(agent, beat(None, Some(2))).await.unwrap();
     let status = s.status(cluster).await.unwrap();
     assert_eq!((status.agents[0].state, status.agents[0].heartbeat_ms), (NodeState::Online, Some(2_000)));
     h.clock.advance(6_000);
@@ -41,7 +41,7 @@ async fn node_state_follows_each_agents_interval(h: Harness) {
     h.clock.advance(1);
     assert_eq!(s.status(cluster).await.unwrap().agents[0].state, NodeState::Offline);
     // A heartbeat without an interval keeps the stored one.
-    s.heartbeat(agent, None, None).await.unwrap();
+    s.heartbeat(agent, beat(None, None)).await.unwrap();
     let json = serde_json::to_value(&s.status(cluster).await.unwrap().agents[0]).unwrap();
     assert_eq!(json["state"], "online");
     assert_eq!(json["heartbeat_ms"], 2_000);
@@ -57,14 +57,19 @@ async fn drift_is_kept_since_its_start_and_audited(h: Harness) {
         let log = s.audit_log(Some(cluster), 100).await.unwrap();
         log.iter().filter(|e| e.action.starts_with("agent.drift")).map(|e| e.action.clone()).collect::<Vec<_>>()
     };
-    assert_eq!(s.record_drift(agent, DriftReport::default()).await.unwrap(), None);
+    // What the agent's drift is after a heartbeat with `report`.
+    let record = |report: DriftReport| async move {
+        s.heartbeat(agent, fleet_core::wire::Heartbeat { drift: Some(report), ..Default::default() }).await.unwrap();
+        s.status(cluster).await.unwrap().agents[0].drift.clone()
+    };
+    assert_eq!(record(DriftReport::default()).await, None);
     assert!(actions().await.is_empty());
 
     h.clock.advance(1_000);
     let edited = DriftReport { files: vec![file("-a\n+b\n")], restored: vec![] };
-    s.record_drift(agent, edited.clone()).await.unwrap();
+    record(edited.clone()).await;
     h.clock.advance(1_000);
-    s.record_drift(agent, edited).await.unwrap();
+    record(edited).await;
     let drift = s.status(cluster).await.unwrap().agents[0].drift.clone().unwrap();
     assert_eq!(drift.since, T0 + 1_000, "since the first report");
     assert_eq!(drift.files, vec![file("-a\n+b\n")]);
@@ -72,13 +77,13 @@ async fn drift_is_kept_since_its_start_and_audited(h: Harness) {
 
     // An agent's oversized diff is bounded by the store too.
     let huge = DriftReport { files: vec![file(&"+x\n".repeat(100_000))], restored: vec![] };
-    s.record_drift(agent, huge).await.unwrap();
+    record(huge).await;
     let stored = s.status(cluster).await.unwrap().agents[0].drift.clone().unwrap();
     assert!(stored.files[0].diff.len() <= fleet_core::monitor::MAX_DRIFT_DIFF_BYTES);
     assert!(stored.files[0].diff.ends_with(fleet_core::monitor::drift::TRUNCATED));
 
     let enforced = DriftReport { files: vec![], restored: vec![file("-a\n+b\n")] };
-    assert_eq!(s.record_drift(agent, enforced).await.unwrap(), None);
+    assert_eq!(record(enforced).await, None);
     assert_eq!(s.status(cluster).await.unwrap().agents[0].drift, None);
     let mut got = actions().await;
     got.sort();
@@ -119,7 +124,7 @@ async fn stats_rates_survive_reloads_and_roll_up(h: Harness) {
         }
         requests += 50;
         let pid = if i < 60 { 100 } else { 200 };
-        s.record_stats(agent, cluster, &sample(pid, requests)).await.unwrap();
+        s.heartbeat(agent, fleet_core::wire::Heartbeat { stats: Some(sample(pid, requests)), ..Default::default() }).await.unwrap();
         h.clock.advance(10_000);
     }
     let q = StatsQuery { from: Some(T0), to: Some(T0 + 1_200_000), step_ms: Some(60_000), proxy: Some("fe".into()), ..StatsQuery::default() };
@@ -174,7 +179,7 @@ async fn fill(pool: &sqlx::AnyPool, series: i64, start: i64, count: i64) {
 async fn stats_storage_stays_bounded_over_30_days(h: Harness) {
     let s = &h.store;
     let (cluster, agent) = agent(&h).await;
-    s.record_stats(agent, cluster, &sample(1, 0)).await.unwrap();
+    s.heartbeat(agent, fleet_core::wire::Heartbeat { stats: Some(sample(1, 0)), ..Default::default() }).await.unwrap();
     sqlx::any::install_default_drivers();
     let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&h.url).await.unwrap();
     let series: Vec<i64> = sqlx::query_scalar("SELECT id FROM stats_series ORDER BY id").fetch_all(&pool).await.unwrap();
@@ -188,7 +193,7 @@ async fn stats_storage_stays_bounded_over_30_days(h: Harness) {
             fill(&pool, *id, T0 + d * day + 10_000, 8_640).await;
         }
         h.clock.set(T0 + (d + 1) * day);
-        s.record_stats(agent, cluster, &sample(1, 0)).await.unwrap();
+        s.heartbeat(agent, fleet_core::wire::Heartbeat { stats: Some(sample(1, 0)), ..Default::default() }).await.unwrap();
         s.compact_stats().await.unwrap();
         for id in &series {
             let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stats_points WHERE series_id = $1").bind(id).fetch_one(&pool).await.unwrap();

@@ -49,7 +49,7 @@ async fn fleet(h: &Harness) -> Fleet {
 async fn beat(s: &Store, agents: &[i64]) {
     let facts = serde_json::json!({"runtime": {"servers": {"app/app1": {"status": "UP"}, "app/app2": {"status": "UP"}}}});
     for id in agents {
-        s.heartbeat(*id, Some(facts.clone()), Some(5)).await.unwrap();
+        s.heartbeat(*id, crate::support::beat(Some(facts.clone()), Some(5))).await.unwrap();
     }
 }
 
@@ -250,11 +250,11 @@ async fn servers_going_down_in_a_heartbeat_halt_the_soaking_stage(h: Harness) {
     assert!(s.rollout(f.cluster, rollout.rollout_id).await.unwrap().stages[0].soak_started_at.is_some(), "soaking");
     h.clock.advance(2_000);
     let half = serde_json::json!({"runtime": {"servers": {"app/app1": {"status": "UP"}, "app/app2": {"status": "DOWN 1/2"}}}});
-    s.heartbeat(f.agents[0], Some(half.clone()), Some(5)).await.unwrap();
+    s.heartbeat(f.agents[0], crate::support::beat(Some(half.clone()), Some(5))).await.unwrap();
     driver.tick().await.unwrap();
     assert_eq!(s.rollout(f.cluster, rollout.rollout_id).await.unwrap().stages[0].soak_started_at, None, "the soak starts again");
     h.clock.advance(UNHEALTHY_GRACE_MS);
-    s.heartbeat(f.agents[0], Some(half), Some(5)).await.unwrap();
+    s.heartbeat(f.agents[0], crate::support::beat(Some(half), Some(5))).await.unwrap();
     driver.tick().await.unwrap();
     let r = s.rollout(f.cluster, rollout.rollout_id).await.unwrap();
     assert_eq!((r.state, r.agents[0].outcome), (RolloutState::Halted, AgentOutcome::Unhealthy), "{:?}", r.reason);

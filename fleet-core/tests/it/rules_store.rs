@@ -143,15 +143,15 @@ async fn rule_hits_keep_each_nodes_latest_reading(h: Harness) {
     }
     let reading = |rule: &str, tracked, over_limit, max_rate| RuleHits { rule: rule.into(), tracked, over_limit, max_rate };
     assert!(s.rule_hits(cluster, "rl").await.unwrap().is_empty(), "nothing measured yet");
-    s.record_rule_hits(agents[0], &[reading("rl", 3, 1, 11), reading("gone", 1, 0, 1)]).await.unwrap();
+    s.heartbeat(agents[0], fleet_core::wire::Heartbeat { rule_hits: Some(vec![reading("rl", 3, 1, 11), reading("gone", 1, 0, 1)]), ..Default::default() }).await.unwrap();
     let first = s.now();
     h.clock.advance(5_000);
-    s.record_rule_hits(agents[1], &[reading("rl", 2, 0, 4)]).await.unwrap();
+    s.heartbeat(agents[1], fleet_core::wire::Heartbeat { rule_hits: Some(vec![reading("rl", 2, 0, 4)]), ..Default::default() }).await.unwrap();
     let shown = s.rule_hits(cluster, "rl").await.unwrap();
     let seen: Vec<_> = shown.iter().map(|n| (n.agent.as_str(), n.hits.tracked, n.hits.over_limit, n.hits.max_rate, n.measured_at)).collect();
     assert_eq!(seen, [("node-a", 2, 0, 4, first + 5_000), ("node-b", 3, 1, 11, first)], "by agent name");
     // The next reading replaces the agent's previous ones, a u64 beyond i64 is clamped.
-    s.record_rule_hits(agents[0], &[reading("rl", u64::MAX, 0, 0)]).await.unwrap();
+    s.heartbeat(agents[0], fleet_core::wire::Heartbeat { rule_hits: Some(vec![reading("rl", u64::MAX, 0, 0)]), ..Default::default() }).await.unwrap();
     let shown = s.rule_hits(cluster, "rl").await.unwrap();
     assert_eq!(shown[1].hits.tracked, i64::MAX as u64);
     assert_eq!(shown[1].measured_at, first + 5_000);

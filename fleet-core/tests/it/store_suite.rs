@@ -4,7 +4,7 @@ use fleet_core::{
     AgentReport, ApplyOutcome, AuditFilter, ClusterSettings, EditOp, Error, Role, TransactionState,
 };
 
-use crate::support::{Harness, SAMPLE};
+use crate::support::{beat, Harness, SAMPLE};
 
 /// `name` acting as an operator (configurations without privileged directives need no more).
 fn op(name: &str) -> fleet_core::Actor<'_> {
@@ -283,7 +283,7 @@ async fn apply_enrol_report_status(h: Harness) {
     assert_eq!(s.agent_by_token(&token).await.unwrap().id, agent.id);
     assert!(matches!(s.agent_by_token("fg_wrong").await, Err(Error::Unauthorized)));
     h.clock.advance(5_000);
-    s.heartbeat(agent.id, None, None).await.unwrap();
+    s.heartbeat(agent.id, beat(None, None)).await.unwrap();
     let report = AgentReport::applied(1);
     let after = s.report(agent.id, &report).await.unwrap();
     assert_eq!(after.applied_version, Some(1));
@@ -338,12 +338,12 @@ async fn reports_and_heartbeats_at_once_are_each_recorded(h: Harness) {
                 5 => serde_json::from_value(serde_json::json!({"version": 1, "outcome": "rejected", "error": "no"})).unwrap(),
                 _ => AgentReport::applied(1),
             };
-            let beat = s.heartbeat(agent, Some(serde_json::json!({"node": n})), Some(5));
+            let first = s.heartbeat(agent, beat(Some(serde_json::json!({"node": n})), Some(5)));
             // A second heartbeat at once (a retried request) may land in the same batch.
-            let again = s.heartbeat(agent, None, Some(5));
+            let again = s.heartbeat(agent, beat(None, Some(5)));
             let wrong = format!("{token}x");
-            let (reported, beat, again, me, stranger) = tokio::join!(s.report(agent, &report), beat, again, s.agent_by_token(&token), s.agent_by_token(&wrong));
-            beat.unwrap();
+            let (reported, first, again, me, stranger) = tokio::join!(s.report(agent, &report), first, again, s.agent_by_token(&token), s.agent_by_token(&wrong));
+            first.unwrap();
             again.unwrap();
             assert_eq!(me.unwrap().id, agent, "{n}: a token finds its own agent");
             assert!(matches!(stranger, Err(Error::Unauthorized)), "{n}: {stranger:?}");

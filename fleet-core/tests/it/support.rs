@@ -124,6 +124,11 @@ pub(crate) use fleet_tests::corpus_dir;
 pub(crate) use fleet_tests::cases_dir;
 
 /// A small configuration with comments, odd spacing, tabs and CRLF-free LF endings.
+/// A heartbeat that carries only `facts` and the interval (the rest keeps what is stored).
+pub(crate) fn beat(facts: Option<serde_json::Value>, heartbeat_seconds: Option<u64>) -> fleet_core::wire::Heartbeat {
+    fleet_core::wire::Heartbeat { facts, heartbeat_seconds, ..Default::default() }
+}
+
 pub(crate) const SAMPLE: &str = "\
 # managed by hand, keep comments
 global

@@ -131,20 +131,7 @@ pub(crate) async fn heartbeat(
     Json(body): Json<Heartbeat>,
 ) -> ApiResult<axum::Json<HeartbeatAnswer>> {
     let agent = caller.agent()?;
-    let answer = state.store.heartbeat(agent.id, body.facts, body.heartbeat_seconds).await?;
-    if let Some(drift) = body.drift {
-        state.store.record_drift(agent.id, drift).await?;
-    }
-    if let Some(sample) = &body.stats {
-        state.store.record_stats(agent.id, agent.cluster_id, sample).await?;
-    }
-    state.store.record_node_report(agent.id, body.keepalived.as_ref(), body.interfaces.as_deref()).await?;
-    if let Some(served) = &body.certificates {
-        state.store.record_served(agent.id, served).await?;
-    }
-    if let Some(hits) = &body.rule_hits {
-        state.store.record_rule_hits(agent.id, hits).await?;
-    }
+    let answer = state.store.heartbeat(agent.id, body).await?;
     Ok(axum::Json(answer))
 }
 
