@@ -27,7 +27,7 @@ impl Batched for TokenLookup {
         let now = store.now();
         let mut found: HashMap<String, Agent> = HashMap::with_capacity(batch.len());
         for chunk in batch.chunks(PER_QUERY) {
-            let sql = format!("SELECT token_hash, {AGENT_COLUMNS} FROM agents WHERE token_hash IN ({})", super::batch::placeholders(chunk.len(), 0));
+            let sql = format!("SELECT token_hash, {AGENT_COLUMNS} FROM agents WHERE token_hash IN ({})", super::batch::placeholders(store.backend(), chunk.len()));
             let mut query = sqlx::query(&sql);
             for lookup in chunk {
                 query = query.bind(lookup.0.as_str());

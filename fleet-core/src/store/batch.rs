@@ -20,7 +20,7 @@ use std::sync::{Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 
 use super::heartbeats::Part;
-use super::{Store, Tx};
+use super::{Backend, Store, Tx};
 use crate::error::{Error, Result};
 
 /// Items one transaction holds at most.
@@ -204,21 +204,34 @@ impl Batched for AgentWrite {
     }
 }
 
-/// `n` rows of a `VALUES` list of typed parameters, numbered from `$(first + 1)`:
-/// `(CAST($1 AS BIGINT), CAST($2 AS TEXT)), (...)`. The casts give PostgreSQL the parameters'
-/// types (SQLite reads them as affinities); the columns are `column1`, `column2`... on both.
-pub(crate) fn values(n: usize, types: &[&str], first: usize) -> String {
+/// The `k`th parameter (from 1) of a statement whose parameters all appear once, in order:
+/// `$k` on PostgreSQL, `?` on SQLite. SQLite finds a named parameter (`$k` too) by walking the
+/// statement's list of names, when it parses the statement and again when each is bound: a
+/// statement of 14,000 `$k` took 0.7 s where 14,000 `?` take 16 ms.
+fn mark(backend: Backend, k: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("${k}"),
+        Backend::Sqlite => "?".to_string(),
+    }
+}
+
+/// `n` rows of a `VALUES` list of typed parameters, the statement's only parameters
+/// ([`mark`]): `(CAST($1 AS BIGINT), CAST($2 AS TEXT)), (...)`. The casts give PostgreSQL the
+/// parameters' types (SQLite reads them as affinities); the columns are `column1`,
+/// `column2`... on both.
+pub(crate) fn values(backend: Backend, n: usize, types: &[&str]) -> String {
     let mut rows = Vec::with_capacity(n);
     for r in 0..n {
-        let cells: Vec<String> = types.iter().enumerate().map(|(c, ty)| format!("CAST(${} AS {ty})", first + r * types.len() + c + 1)).collect();
+        let cells: Vec<String> = types.iter().enumerate().map(|(c, ty)| format!("CAST({} AS {ty})", mark(backend, r * types.len() + c + 1))).collect();
         rows.push(format!("({})", cells.join(", ")));
     }
     rows.join(", ")
 }
 
-/// `n` parameters numbered from `$(first + 1)`, for an `IN (...)` list: `$1, $2, $3`.
-pub(crate) fn placeholders(n: usize, first: usize) -> String {
-    (first + 1..=first + n).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ")
+/// `n` parameters for an `IN (...)` list, the statement's only parameters ([`mark`]):
+/// `$1, $2, $3`.
+pub(crate) fn placeholders(backend: Backend, n: usize) -> String {
+    (1..=n).map(|k| mark(backend, k)).collect::<Vec<_>>().join(", ")
 }
 
 /// Each agent's last part of `parts` (in agent order): for tables a heartbeat replaces whole.
@@ -227,10 +240,10 @@ pub(crate) fn latest_per_agent<'p, 'a, T>(parts: &'p [Part<'a, T>]) -> BTreeMap<
 }
 
 /// Deletes the rows of `table` (a table with an `agent_id` column) of `agents`, 500 per statement.
-pub(crate) async fn delete_for_agents(tx: &mut Tx, table: &str, agents: impl Iterator<Item = i64>) -> Result<()> {
+pub(crate) async fn delete_for_agents(backend: Backend, tx: &mut Tx, table: &str, agents: impl Iterator<Item = i64>) -> Result<()> {
     let agents: Vec<i64> = agents.collect();
     for chunk in agents.chunks(500) {
-        let sql = format!("DELETE FROM {table} WHERE agent_id IN ({})", placeholders(chunk.len(), 0));
+        let sql = format!("DELETE FROM {table} WHERE agent_id IN ({})", placeholders(backend, chunk.len()));
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(*id);
@@ -251,7 +264,7 @@ pub(crate) async fn lock_agents(store: &Store, tx: &mut Tx, ids: impl Iterator<I
     if ids.is_empty() {
         return Ok(());
     }
-    let sql = format!("SELECT id FROM agents WHERE id IN ({}) ORDER BY id FOR UPDATE", placeholders(ids.len(), 0));
+    let sql = format!("SELECT id FROM agents WHERE id IN ({}) ORDER BY id FOR UPDATE", placeholders(Backend::Postgres, ids.len()));
     let mut lock = sqlx::query(&sql);
     for id in ids {
         lock = lock.bind(id);
@@ -263,6 +276,7 @@ pub(crate) async fn lock_agents(store: &Store, tx: &mut Tx, ids: impl Iterator<I
 #[cfg(test)]
 mod tests {
     use super::{placeholders, rounds, values};
+    use crate::store::Backend;
 
     #[test]
     fn rounds_hold_each_key_once_and_keep_a_keys_order() {
@@ -272,9 +286,11 @@ mod tests {
     }
 
     #[test]
-    fn values_number_their_parameters_after_the_first() {
-        assert_eq!(values(2, &["BIGINT", "TEXT"], 1), "(CAST($2 AS BIGINT), CAST($3 AS TEXT)), (CAST($4 AS BIGINT), CAST($5 AS TEXT))");
-        assert_eq!(placeholders(3, 2), "$3, $4, $5");
-        assert_eq!(placeholders(0, 0), "");
+    fn parameters_are_numbered_on_postgresql_and_plain_on_sqlite() {
+        assert_eq!(values(Backend::Postgres, 2, &["BIGINT", "TEXT"]), "(CAST($1 AS BIGINT), CAST($2 AS TEXT)), (CAST($3 AS BIGINT), CAST($4 AS TEXT))");
+        assert_eq!(values(Backend::Sqlite, 1, &["BIGINT", "TEXT"]), "(CAST(? AS BIGINT), CAST(? AS TEXT))");
+        assert_eq!(placeholders(Backend::Postgres, 3), "$1, $2, $3");
+        assert_eq!(placeholders(Backend::Sqlite, 2), "?, ?");
+        assert_eq!(placeholders(Backend::Sqlite, 0), "");
     }
 }

@@ -130,7 +130,7 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
         for chunk in round.chunks(PER_STATEMENT) {
             let types = ["BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "DOUBLE PRECISION", "TEXT", "TEXT"];
-            let rows = values(chunk.len(), &types, 0);
+            let rows = values(store.backend(), chunk.len(), &types);
             // VALUES columns are column1..column9 on both databases: id, at, facts, interval,
             // has health (0/1), HAProxy running (0/1), server-up ratio, keepalived, interfaces.
             let sql = format!(
@@ -170,8 +170,8 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
     super::drift::write(store, tx, &parts(batch, &reached, |b| b.drift.as_ref())).await?;
     super::stats::write(store, tx, &parts(batch, &reached, |b| b.stats.as_ref())).await?;
     super::vips::write_holders(store, tx, &parts(batch, &reached, |b| b.interfaces.as_ref().map(|(i, _)| i))).await?;
-    super::served::write(tx, &parts(batch, &reached, |b| b.served.as_ref())).await?;
-    super::rule_hits::write(tx, &parts(batch, &reached, |b| b.rule_hits.as_ref())).await?;
+    super::served::write(store.backend(), tx, &parts(batch, &reached, |b| b.served.as_ref())).await?;
+    super::rule_hits::write(store.backend(), tx, &parts(batch, &reached, |b| b.rule_hits.as_ref())).await?;
     let mut answers: HashMap<i64, Option<HeartbeatAnswer>> = HashMap::new();
     for agent in reached.values() {
         if !answers.contains_key(&agent.cluster_id) {

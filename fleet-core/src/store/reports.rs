@@ -29,7 +29,7 @@ pub(crate) enum Recorded {
     NoVersion { cluster_id: i64 },
 }
 
-/// Reports one statement writes at most (6 parameters each).
+/// Reports one statement writes at most (7 parameters each).
 const PER_STATEMENT: usize = 500;
 
 /// Writes `batch` in `tx`: on `applied` or `applied_runtime` the agent's applied version moves;
@@ -43,18 +43,18 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Resu
     // An agent twice in one batch: its reports are written in successive statements, in order.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
         for chunk in round.chunks(PER_STATEMENT) {
-            let rows = values(chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"], 1);
-            // $1 is the time; VALUES columns: agent id, outcome, error, diagnostics, version,
-            // whether the outcome runs the version (0/1). A version the agent's cluster does
-            // not have matches no row.
+            let rows = values(store.backend(), chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT"]);
+            // VALUES columns: agent id, outcome, error, diagnostics, version, whether the
+            // outcome runs the version (0/1), the time. A version the agent's cluster does not
+            // have matches no row.
             let sql = format!(
-                "UPDATE agents SET last_seen_at = $1, applied_version = CASE WHEN v.column6 = 1 THEN v.column5 ELSE agents.applied_version END, \
-                 last_outcome = v.column2, last_error = v.column3, last_diagnostics = v.column4, last_report_version = v.column5, last_report_at = $1 \
+                "UPDATE agents SET last_seen_at = v.column7, applied_version = CASE WHEN v.column6 = 1 THEN v.column5 ELSE agents.applied_version END, \
+                 last_outcome = v.column2, last_error = v.column3, last_diagnostics = v.column4, last_report_version = v.column5, last_report_at = v.column7 \
                  FROM (VALUES {rows}) AS v \
                  WHERE agents.id = v.column1 AND EXISTS (SELECT 1 FROM config_versions cv WHERE cv.cluster_id = agents.cluster_id AND cv.number = v.column5) \
                  RETURNING {AGENT_COLUMNS}"
             );
-            let mut query = sqlx::query(&sql).bind(now);
+            let mut query = sqlx::query(&sql);
             for &i in chunk {
                 let Report { agent_id, report } = batch[i];
                 query = query
@@ -63,7 +63,8 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Resu
                     .bind(report.error.as_deref())
                     .bind(to_json(&report.diagnostics)?)
                     .bind(report.version)
-                    .bind(i64::from(report.outcome.runs_version()));
+                    .bind(i64::from(report.outcome.runs_version()))
+                    .bind(now);
             }
             let mut recorded: HashMap<i64, Agent> = HashMap::with_capacity(chunk.len());
             for row in query.fetch_all(&mut **tx).await? {

@@ -7,16 +7,16 @@ use std::collections::HashSet;
 
 use super::batch::values;
 use super::heartbeats::Part;
-use super::{Store, Tx};
+use super::{Backend, Store, Tx};
 use crate::error::Result;
 use crate::rules::{NodeHits, RuleHits};
 
 /// Keeps each agent's readings of a batch of heartbeats, in place of its previous ones (a rule
 /// no longer rendered leaves no row behind; an agent twice: its last readings, a rule twice in
 /// one: its first). Not audited (it is not a change).
-pub(super) async fn write(tx: &mut Tx, hits: &[Part<'_, Vec<RuleHits>>]) -> Result<()> {
+pub(super) async fn write(backend: Backend, tx: &mut Tx, hits: &[Part<'_, Vec<RuleHits>>]) -> Result<()> {
     let latest = super::batch::latest_per_agent(hits);
-    super::batch::delete_for_agents(tx, "rule_hits", latest.keys().copied()).await?;
+    super::batch::delete_for_agents(backend, tx, "rule_hits", latest.keys().copied()).await?;
     let mut rows = Vec::new();
     for (agent_id, part) in &latest {
         let mut seen = HashSet::new();
@@ -26,7 +26,7 @@ pub(super) async fn write(tx: &mut Tx, hits: &[Part<'_, Vec<RuleHits>>]) -> Resu
     for chunk in rows.chunks(1_000) {
         let sql = format!(
             "INSERT INTO rule_hits (agent_id, rule, tracked, over_limit, max_rate, measured_at) VALUES {}",
-            values(chunk.len(), &["BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"], 0)
+            values(backend, chunk.len(), &["BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"])
         );
         let mut query = sqlx::query(&sql);
         for (agent_id, h, at) in chunk {

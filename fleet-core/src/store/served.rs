@@ -5,16 +5,16 @@ use std::collections::HashSet;
 
 use super::batch::{delete_for_agents, latest_per_agent, values};
 use super::heartbeats::Part;
-use super::Tx;
+use super::{Backend, Tx};
 use crate::error::Result;
 use crate::wire::ServedCertificate;
 
 /// Records what the agents of a batch of heartbeats serve: each agent's rows are replaced by
 /// its last list (a file named twice in one: its first), fingerprints and serials in
 /// uppercase, stamped with the heartbeat's time.
-pub(super) async fn write(tx: &mut Tx, served: &[Part<'_, Vec<ServedCertificate>>]) -> Result<()> {
+pub(super) async fn write(backend: Backend, tx: &mut Tx, served: &[Part<'_, Vec<ServedCertificate>>]) -> Result<()> {
     let latest = latest_per_agent(served);
-    delete_for_agents(tx, "served_certificates", latest.keys().copied()).await?;
+    delete_for_agents(backend, tx, "served_certificates", latest.keys().copied()).await?;
     let mut rows = Vec::new();
     for (agent_id, part) in &latest {
         let mut seen = HashSet::new();
@@ -23,7 +23,7 @@ pub(super) async fn write(tx: &mut Tx, served: &[Part<'_, Vec<ServedCertificate>
     for chunk in rows.chunks(1_000) {
         let sql = format!(
             "INSERT INTO served_certificates (agent_id, filename, sha1, serial, reported_at) VALUES {}",
-            values(chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT"], 0)
+            values(backend, chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT"])
         );
         let mut query = sqlx::query(&sql);
         for (agent_id, cert, at) in chunk {

@@ -119,7 +119,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
         let sql = format!(
             "SELECT id, agent_id, proxy, name, last_at, last_pid, last_sessions, last_requests, \
              last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx FROM stats_series WHERE agent_id IN ({})",
-            placeholders(chunk.len(), 0)
+            placeholders(store.backend(), chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for id in chunk {
@@ -180,7 +180,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
         let sql = format!(
             "INSERT INTO stats_series (id, cluster_id, agent_id, proxy, name, kind, status, check_status, last_at, last_pid, \
              last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx) VALUES {}",
-            values(chunk.len(), &types, 0)
+            values(store.backend(), chunk.len(), &types)
         );
         let mut query = sqlx::query(&sql);
         for ((agent_id, proxy, name), s) in chunk {
@@ -196,7 +196,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
             "UPDATE stats_series SET status = v.column2, check_status = v.column3, last_at = v.column4, last_pid = v.column5, \
              last_sessions = v.column6, last_requests = v.column7, last_bytes_in = v.column8, last_bytes_out = v.column9, \
              last_hrsp_4xx = v.column10, last_hrsp_5xx = v.column11 FROM (VALUES {}) AS v WHERE stats_series.id = v.column1",
-            values(chunk.len(), &types, 0)
+            values(store.backend(), chunk.len(), &types)
         );
         let mut query = sqlx::query(&sql);
         for (_, s) in chunk {
@@ -216,7 +216,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
              bytes_in = stats_points.bytes_in + excluded.bytes_in, bytes_out = stats_points.bytes_out + excluded.bytes_out, \
              hrsp_4xx = stats_points.hrsp_4xx + excluded.hrsp_4xx, hrsp_5xx = stats_points.hrsp_5xx + excluded.hrsp_5xx, \
              scur = excluded.scur, qcur = excluded.qcur, rtime = excluded.rtime",
-            values(chunk.len(), &types, 0)
+            values(store.backend(), chunk.len(), &types)
         );
         let mut query = sqlx::query(&sql);
         for (series_id, p) in chunk {

@@ -122,7 +122,7 @@ pub(super) async fn write_holders(store: &Store, tx: &mut super::Tx, interfaces:
     let clusters: Vec<i64> = interfaces.iter().map(|p| p.agent.cluster_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut vips: BTreeMap<i64, Vec<Vip>> = BTreeMap::new();
     for chunk in clusters.chunks(500) {
-        let sql = format!("SELECT {COLUMNS} FROM vips WHERE cluster_id IN ({})", placeholders(chunk.len(), 0));
+        let sql = format!("SELECT {COLUMNS} FROM vips WHERE cluster_id IN ({})", placeholders(store.backend(), chunk.len()));
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(*id);
@@ -135,7 +135,7 @@ pub(super) async fn write_holders(store: &Store, tx: &mut super::Tx, interfaces:
     let agents: Vec<i64> = interfaces.iter().filter(|p| vips.contains_key(&p.agent.cluster_id)).map(|p| p.agent_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut held: HashSet<(i64, i64)> = HashSet::new();
     for chunk in agents.chunks(500) {
-        let sql = format!("SELECT vip_id, agent_id FROM vip_holders WHERE agent_id IN ({})", placeholders(chunk.len(), 0));
+        let sql = format!("SELECT vip_id, agent_id FROM vip_holders WHERE agent_id IN ({})", placeholders(store.backend(), chunk.len()));
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(*id);
