@@ -86,6 +86,22 @@ pub(super) fn check_sample(sample: &StatsSample) -> Result<()> {
     Ok(())
 }
 
+/// A stored series as [`known_series_sql`] packs it: id, agent id, proxy, name, then its last
+/// sample's time, pid and counters (as [`Counters`] orders them).
+type KnownSeries = (i64, i64, String, String, i64, Option<i64>, i64, i64, i64, i64, i64, i64);
+
+/// The SQL that reads the series of the agents in `marks` (an `IN` list) as one JSON array of
+/// [`KnownSeries`]: a batch's 10,000 rows one by one through sqlx's `Any` driver (on SQLite,
+/// each a hop from its connection's thread) cost more than writing them.
+fn known_series_sql(backend: Backend, marks: &str) -> String {
+    let columns = "id, agent_id, proxy, name, last_at, last_pid, last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx";
+    let from = format!("FROM stats_series WHERE agent_id IN ({marks})");
+    match backend {
+        Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) AS series {from}"),
+        Backend::Postgres => format!("SELECT CAST(json_agg(json_build_array({columns})) AS TEXT) AS series {from}"),
+    }
+}
+
 /// A series as a batch leaves it: the last sample's values, to write.
 struct Series {
     id: i64,
@@ -116,30 +132,17 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
     let agents: Vec<i64> = samples.iter().map(|s| s.agent_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut series: HashMap<(i64, String, String), Series> = HashMap::new();
     for chunk in agents.chunks(AGENTS_PER_READ) {
-        let sql = format!(
-            "SELECT id, agent_id, proxy, name, last_at, last_pid, last_sessions, last_requests, \
-             last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx FROM stats_series WHERE agent_id IN ({})",
-            placeholders(store.backend(), chunk.len())
-        );
+        let sql = known_series_sql(store.backend(), &placeholders(store.backend(), chunk.len()));
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(*id);
         }
-        for row in query.fetch_all(&mut **tx).await? {
-            let last = Last {
-                at: row.try_get("last_at")?,
-                pid: row.try_get("last_pid")?,
-                counters: Counters {
-                    sessions: row.try_get("last_sessions")?,
-                    requests: row.try_get("last_requests")?,
-                    bytes_in: row.try_get("last_bytes_in")?,
-                    bytes_out: row.try_get("last_bytes_out")?,
-                    hrsp_4xx: row.try_get("last_hrsp_4xx")?,
-                    hrsp_5xx: row.try_get("last_hrsp_5xx")?,
-                },
-            };
-            let known = Series { id: row.try_get("id")?, new: None, touched: false, status: String::new(), check_status: String::new(), last };
-            series.insert((row.try_get("agent_id")?, row.try_get("proxy")?, row.try_get("name")?), known);
+        let packed: Option<String> = query.fetch_one(&mut **tx).await?.try_get("series")?;
+        let rows: Vec<KnownSeries> = serde_json::from_str(packed.as_deref().unwrap_or("[]")).map_err(|e| Error::Corrupt(format!("stats series: {e}")))?;
+        for (id, agent_id, proxy, name, at, pid, sessions, requests, bytes_in, bytes_out, hrsp_4xx, hrsp_5xx) in rows {
+            let last = Last { at, pid, counters: Counters { sessions, requests, bytes_in, bytes_out, hrsp_4xx, hrsp_5xx } };
+            let known = Series { id, new: None, touched: false, status: String::new(), check_status: String::new(), last };
+            series.insert((agent_id, proxy, name), known);
         }
     }
     // Points in the order they were first made, merged by (series, bucket).
@@ -174,7 +177,12 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
             }
         }
     }
-    let (fresh, known): (Vec<_>, Vec<_>) = series.iter().filter(|(_, s)| s.touched).partition(|(_, s)| s.new.is_some());
+    // In id order (and points by series and time): SQLite then walks each B-tree once, in
+    // order; 1,000 updates at random places of a 100,000-row table took 19 ms, sorted 6 ms.
+    let (mut fresh, mut known): (Vec<_>, Vec<_>) = series.iter().filter(|(_, s)| s.touched).partition(|(_, s)| s.new.is_some());
+    fresh.sort_unstable_by_key(|(_, s)| s.id);
+    known.sort_unstable_by_key(|(_, s)| s.id);
+    points.sort_unstable_by_key(|(series_id, p)| (*series_id, p.at));
     for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
         let types = ["BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
