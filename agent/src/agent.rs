@@ -507,6 +507,8 @@ async fn side_loop(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // What the server asked to probe in its last answer.
     let mut failover_probe = None;
+    // When the last stats sample was sent (one per raw bucket: stats::sample_due).
+    let mut last_sample: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -546,6 +548,10 @@ async fn side_loop(
         };
         let (summary, certificates, rule_hits) = summary;
         let (summary, stats) = summary.unzip();
+        let stats = stats.filter(|_| fleet_core::monitor::stats::sample_due(last_sample.map(|at| at.elapsed()), interval));
+        if stats.is_some() {
+            last_sample = Some(std::time::Instant::now());
+        }
         let mut facts = facts.clone();
         if let (Some(object), Some(summary)) = (facts.as_object_mut(), summary) {
             object.insert("runtime".into(), serde_json::to_value(summary).unwrap_or_default());

@@ -276,7 +276,8 @@ pub struct Heartbeat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<crate::monitor::DriftReport>,
     /// HAProxy's `show stat` rows now (with the worker's pid), stored as the cluster's stats
-    /// history ([`crate::monitor::stats`]); none when HAProxy's CLI did not answer.
+    /// history ([`crate::monitor::stats`]); none when HAProxy's CLI did not answer, or when the
+    /// agent sampled less than a raw bucket ago ([`crate::monitor::stats::sample_due`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<crate::monitor::stats::StatsSample>,
     /// Each rate-limit rule's table now (`show table fleet_rl_<rule>`, [`crate::rules::hits`]);

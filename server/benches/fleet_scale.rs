@@ -16,8 +16,9 @@
 //! FLEET_BENCH_ROUNDS (3 per case), FLEET_BENCH_DATABASE (an empty PostgreSQL database URL to
 //! run on instead of SQLite), FLEET_BENCH_MAX_P99_MS (1000: small config) and
 //! FLEET_BENCH_MAX_DELTA_P99_MS (2000: the 5 MB bundle), FLEET_BENCH_MAX_RSS_MIB (1024), over
-//! which the run fails; FLEET_BENCH_HEARTBEAT=agent (heartbeats carry interfaces and a stats
-//! sample of 10 rows, as fleet-agent's do; by default facts only). Figures: p50/p99/max from the apply request to each agent having read
+//! which the run fails; FLEET_BENCH_HEARTBEAT=agent (heartbeats carry what fleet-agent's do:
+//! interfaces, a served certificate, drift and rule hits, and on every other one a stats sample
+//! of 10 rows; by default facts only). Figures: p50/p99/max from the apply request to each agent having read
 //! and verified the whole new version (sha256 of every file and the bundle digest), the answer's
 //! bytes per agent beside the unified diff of the change, the server's CPU seconds from the
 //! apply until the last agent had it (heartbeats and reports included), its peak RSS (VmHWM)
@@ -248,7 +249,9 @@ const SAMPLE_SERVERS: usize = 8;
 /// fleet-agent sends beside them on a node without keepalived: its interfaces (`ip -j addr`), the
 /// certificate HAProxy serves, its drift check (clean), its rule hits (no rate-limit rule) and a
 /// stats sample of one frontend, one backend and its servers, with counters that grow, so every
-/// heartbeat adds a point to each series.
+/// sample adds a point to each series. fleet-agent samples once per 10 s bucket
+/// (`stats::sample_due`): every other heartbeat, so here on alternate 5 s ticks of each agent,
+/// half the fleet at a time.
 fn heartbeat_body(n: usize, agent_like: bool, started: Instant) -> Value {
     let mut body = json!({"facts": {"haproxy_version": "2.6.12", "node": n}, "heartbeat_seconds": HEARTBEAT_EVERY.as_secs()});
     if agent_like {
@@ -264,7 +267,9 @@ fn heartbeat_body(n: usize, agent_like: bool, started: Instant) -> Value {
         body["certificates"] = json!([{"filename": "/etc/haproxy/certs/site.pem", "sha1": "8A3C6F2D9B1E4A7C5D0F3E6B9A2C5D8E1F4A7B0C", "serial": "04A1B2C3D4E5F6"}]);
         body["drift"] = json!({"files": []});
         body["rule_hits"] = json!([]);
-        body["stats"] = json!({"pid": 4_242, "rows": rows});
+        if (started.elapsed().as_secs() / HEARTBEAT_EVERY.as_secs() + n as u64) % 2 == 0 {
+            body["stats"] = json!({"pid": 4_242, "rows": rows});
+        }
     }
     body
 }
