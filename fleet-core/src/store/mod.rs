@@ -210,11 +210,6 @@ impl Store {
                         // so an acknowledged version survives power loss (NORMAL may lose the
                         // last commits of the WAL).
                         conn.execute("PRAGMA synchronous = FULL").await?;
-                        // 16 MiB of pages per connection (SQLite's default is 2 MiB): the
-                        // heartbeats' stats rows of 10,000 agents are written at random places,
-                        // and a page not cached is a read(2) and a copy. 1,000 updates of a
-                        // 100,000-row table took 5.4 ms with 2 MiB, 3.4 ms with this.
-                        conn.execute("PRAGMA cache_size = -16384").await?;
                     }
                     Ok(())
                 })
