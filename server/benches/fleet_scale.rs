@@ -267,7 +267,7 @@ fn heartbeat_body(n: usize, agent_like: bool, started: Instant) -> Value {
         body["certificates"] = json!([{"filename": "/etc/haproxy/certs/site.pem", "sha1": "8A3C6F2D9B1E4A7C5D0F3E6B9A2C5D8E1F4A7B0C", "serial": "04A1B2C3D4E5F6"}]);
         body["drift"] = json!({"files": []});
         body["rule_hits"] = json!([]);
-        if (started.elapsed().as_secs() / HEARTBEAT_EVERY.as_secs() + n as u64) % 2 == 0 {
+        if (started.elapsed().as_secs() / HEARTBEAT_EVERY.as_secs() + n as u64).is_multiple_of(2) {
             body["stats"] = json!({"pid": 4_242, "rows": rows});
         }
     }

@@ -163,7 +163,7 @@ pub(crate) fn rounds<K: Ord + Copy + std::hash::Hash>(len: usize, key: impl Fn(u
 /// wait on each other's SQLite write lock (two writers would take turns through SQLite's busy
 /// handler, which sleeps).
 pub(crate) enum AgentWrite {
-    Heartbeat(super::heartbeats::Heartbeat),
+    Heartbeat(Box<super::heartbeats::Heartbeat>),
     Report(super::reports::Report),
 }
 
@@ -183,7 +183,7 @@ impl Batched for AgentWrite {
         let (mut beats, mut reports) = (Vec::new(), Vec::new());
         for item in batch {
             match item {
-                AgentWrite::Heartbeat(beat) => beats.push(beat),
+                AgentWrite::Heartbeat(beat) => beats.push(&**beat),
                 AgentWrite::Report(report) => reports.push(report),
             }
         }

@@ -174,8 +174,8 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
     super::rule_hits::write(store.backend(), tx, &parts(batch, &reached, |b| b.rule_hits.as_ref())).await?;
     let mut answers: HashMap<i64, Option<HeartbeatAnswer>> = HashMap::new();
     for agent in reached.values() {
-        if !answers.contains_key(&agent.cluster_id) {
-            answers.insert(agent.cluster_id, answer(tx, agent.cluster_id).await?);
+        if let std::collections::hash_map::Entry::Vacant(entry) = answers.entry(agent.cluster_id) {
+            entry.insert(answer(tx, agent.cluster_id).await?);
         }
     }
     Ok(batch.iter().map(|beat| reached.get(&beat.agent_id).and_then(|a| answers.get(&a.cluster_id).cloned().flatten())).collect())
@@ -214,7 +214,7 @@ impl Store {
     /// sample over [`super::stats::MAX_SAMPLE_ROWS`] rows), not found (no such agent).
     pub async fn heartbeat(&self, agent_id: i64, beat: wire::Heartbeat) -> Result<HeartbeatAnswer> {
         let beat = Heartbeat::new(agent_id, beat, self.now())?;
-        match self.agent_writes.submit(self, super::batch::AgentWrite::Heartbeat(beat)).await? {
+        match self.agent_writes.submit(self, super::batch::AgentWrite::Heartbeat(Box::new(beat))).await? {
             super::batch::AgentWritten::Heartbeat(Some(answer)) => Ok(answer),
             _ => Err(Error::not_found(format!("agent {agent_id}"))),
         }

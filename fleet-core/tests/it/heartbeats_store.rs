@@ -32,7 +32,7 @@ fn row(proxy: &str, name: &str, requests: i64) -> StatRow {
 /// certificates HAProxy serves, a rule's hits, its interfaces (even agents hold the VIP's
 /// address) and, for every third agent, a drifted file.
 fn whole(n: usize, requests: i64, certificate: &str, tracked: u64) -> Heartbeat {
-    let address = if n % 2 == 0 { "198.18.0.50/24" } else { "192.0.2.9/24" };
+    let address = if n.is_multiple_of(2) { "198.18.0.50/24" } else { "192.0.2.9/24" };
     let cert = |filename: &str| ServedCertificate { filename: filename.into(), sha1: format!("{n:02x}ab"), serial: "0a".into() };
     Heartbeat {
         facts: Some(serde_json::json!({"n": n})),
@@ -42,7 +42,7 @@ fn whole(n: usize, requests: i64, certificate: &str, tracked: u64) -> Heartbeat 
         rule_hits: Some(vec![RuleHits { rule: "rl".into(), tracked, over_limit: 0, max_rate: 1 }]),
         interfaces: Some(vec![NodeInterface { name: "eth0".into(), up: true, addresses: vec![address.into()] }]),
         drift: Some(DriftReport {
-            files: if n % 3 == 0 { vec![DriftFile { path: "haproxy.cfg".into(), diff: "-a\n+b\n".into() }] } else { vec![] },
+            files: if n.is_multiple_of(3) { vec![DriftFile { path: "haproxy.cfg".into(), diff: "-a\n+b\n".into() }] } else { vec![] },
             restored: vec![],
         }),
         ..Heartbeat::default()
@@ -114,12 +114,12 @@ async fn whole_heartbeats_at_once_write_every_part(h: Harness) {
         assert_eq!(agent.facts["n"], n, "{}", agent.name);
         assert_eq!(agent.heartbeat_ms, Some(5_000), "{}", agent.name);
         assert_eq!(agent.interfaces.len(), 1, "{}", agent.name);
-        assert_eq!(agent.drift.is_some(), n % 3 == 0, "{}", agent.name);
+        assert_eq!(agent.drift.is_some(), n.is_multiple_of(3), "{}", agent.name);
         assert_eq!(agent.keepalived.is_some(), n < 2, "{}: kept from the first heartbeat", agent.name);
     }
     let mut holders = status.vips[0].holders.clone();
     holders.sort();
-    let expected: Vec<String> = (0..AGENTS).filter(|n| n % 2 == 0).map(|n| format!("n{n:02}")).collect();
+    let expected: Vec<String> = (0..AGENTS).filter(|n| n.is_multiple_of(2)).map(|n| format!("n{n:02}")).collect();
     assert_eq!(holders, expected, "the agents whose interfaces carry the address");
     assert_eq!(status.vips[0].transitions.len(), 15, "one acquisition each, though each reported twice");
     let drifts = s.audit_entries(&AuditFilter { cluster_id: Some(cluster), action: Some("agent.drift".into()), limit: 100, ..AuditFilter::default() }).await.unwrap();
