@@ -13,10 +13,11 @@
 //! batch is one item and nothing waits. Each caller still gets its own answer. A batch that
 //! fails is run again item by item, so one item the database refuses fails only its caller.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
+use sqlx::any::AnyRow;
 use tokio::sync::{mpsc, oneshot};
 
 use super::heartbeats::Part;
@@ -239,17 +240,25 @@ pub(crate) fn latest_per_agent<'p, 'a, T>(parts: &'p [Part<'a, T>]) -> BTreeMap<
     parts.iter().map(|p| (p.agent_id, p)).collect()
 }
 
-/// Deletes the rows of `table` (a table with an `agent_id` column) of `agents`, 500 per statement.
-pub(crate) async fn delete_for_agents(backend: Backend, tx: &mut Tx, table: &str, agents: impl Iterator<Item = i64>) -> Result<()> {
-    let agents: Vec<i64> = agents.collect();
-    for chunk in agents.chunks(500) {
-        let sql = format!("DELETE FROM {table} WHERE agent_id IN ({})", placeholders(backend, chunk.len()));
+/// Runs the statement `sql` makes of an `IN (...)` list ([`placeholders`]) for `ids` (each
+/// once, in order), 500 ids per statement, in `tx`: the rows of every statement.
+pub(crate) async fn fetch_in(backend: Backend, tx: &mut Tx, ids: impl IntoIterator<Item = i64>, sql: impl Fn(&str) -> String) -> Result<Vec<AnyRow>> {
+    let ids: Vec<i64> = ids.into_iter().collect::<BTreeSet<i64>>().into_iter().collect();
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(500) {
+        let sql = sql(&placeholders(backend, chunk.len()));
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(*id);
         }
-        query.execute(&mut **tx).await?;
+        rows.extend(query.fetch_all(&mut **tx).await?);
     }
+    Ok(rows)
+}
+
+/// Deletes the rows of `table` (a table with an `agent_id` column) of `agents`, 500 per statement.
+pub(crate) async fn delete_for_agents(backend: Backend, tx: &mut Tx, table: &str, agents: impl IntoIterator<Item = i64>) -> Result<()> {
+    fetch_in(backend, tx, agents, |marks| format!("DELETE FROM {table} WHERE agent_id IN ({marks})")).await?;
     Ok(())
 }
 

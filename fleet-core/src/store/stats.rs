@@ -4,11 +4,11 @@
 //! does) and deletes what is past its tier's retention, queries align one tier's points.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
-use super::batch::{placeholders, values};
+use super::batch::{fetch_in, values};
 use super::heartbeats::Part;
 use super::{Backend, Store};
 use crate::error::{Error, Result};
@@ -114,30 +114,23 @@ struct Series {
     last: Last,
 }
 
-/// Agents one series query reads, rows one statement writes at most (16 parameters each at
-/// most: under SQLite's 32,766).
-const AGENTS_PER_READ: usize = 500;
+/// Rows one statement writes at most (16 parameters each at most: under SQLite's 32,766).
 const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// Writes the stats `samples` of a batch of heartbeats in `tx`, each taken at its heartbeat's
 /// time: per row, the deltas since the series' last sample ([`stats::delta`]: a reload restarts
 /// the counters, never a negative rate) added into the raw point of its 10 s bucket
 /// ([`stats::merge`]). A row twice in one sample counts once (its first). Statements: one read
-/// of the agents' series per [`AGENTS_PER_READ`], then per [`ROWS_PER_STATEMENT`] one `INSERT`
+/// of the agents' series per 500 agents ([`fetch_in`]), then per [`ROWS_PER_STATEMENT`] one `INSERT`
 /// of new series, one `UPDATE ... FROM (VALUES ...)` of known ones and one upsert of points.
 pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_, StatsSample>]) -> Result<()> {
     if samples.is_empty() {
         return Ok(());
     }
-    let agents: Vec<i64> = samples.iter().map(|s| s.agent_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let agents = samples.iter().map(|s| s.agent_id);
     let mut series: HashMap<(i64, String, String), Series> = HashMap::new();
-    for chunk in agents.chunks(AGENTS_PER_READ) {
-        let sql = known_series_sql(store.backend(), &placeholders(store.backend(), chunk.len()));
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        let packed: Option<String> = query.fetch_one(&mut **tx).await?.try_get("series")?;
+    for packed in fetch_in(store.backend(), tx, agents, |marks| known_series_sql(store.backend(), marks)).await? {
+        let packed: Option<String> = packed.try_get("series")?;
         let rows: Vec<KnownSeries> = serde_json::from_str(packed.as_deref().unwrap_or("[]")).map_err(|e| Error::Corrupt(format!("stats series: {e}")))?;
         for (id, agent_id, proxy, name, at, pid, sessions, requests, bytes_in, bytes_out, hrsp_4xx, hrsp_5xx) in rows {
             let last = Last { at, pid, counters: Counters { sessions, requests, bytes_in, bytes_out, hrsp_4xx, hrsp_5xx } };
@@ -151,19 +144,18 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
     for sample in samples {
         let mut seen = HashSet::new();
         for row in sample.value.rows.iter().filter(|r| seen.insert((&r.proxy, &r.name))) {
-            let key = (sample.agent_id, row.proxy.clone(), row.name.clone());
-            let point = stats::delta(series.get(&key).map(|s| &s.last), row, sample.value.pid, sample.at);
-            let entry = match series.entry(key) {
-                Entry::Occupied(entry) => entry.into_mut(),
-                Entry::Vacant(entry) => entry.insert(Series {
+            let (entry, known) = match series.entry((sample.agent_id, row.proxy.clone(), row.name.clone())) {
+                Entry::Occupied(entry) => (entry.into_mut(), true),
+                Entry::Vacant(entry) => (entry.insert(Series {
                     id: store.new_id()?,
                     new: Some((sample.agent.cluster_id, row.kind().as_str())),
                     touched: false,
                     status: String::new(),
                     check_status: String::new(),
                     last: Last { at: 0, pid: None, counters: Counters::default() },
-                }),
+                }), false),
             };
+            let point = stats::delta(known.then_some(&entry.last), row, sample.value.pid, sample.at);
             entry.touched = true;
             entry.status.clone_from(&row.status);
             entry.check_status.clone_from(&row.check_status);

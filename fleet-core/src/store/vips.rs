@@ -15,14 +15,14 @@
 //! always derived from every stored row, so a row write lost to a race is corrected by the next
 //! change, and a refused version leaves the rows as they were.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::batch::placeholders;
+use super::batch::fetch_in;
 use super::heartbeats::Part;
 use super::versions::Made;
 use super::{json_column, to_json, unique_to_conflict, Store};
@@ -119,30 +119,16 @@ enum SecretChange<'a> {
 /// records a transition. Reads: the groups of the agents' clusters, then (when there are
 /// any) the agents' holder rows; writes only the changes.
 pub(super) async fn write_holders(store: &Store, tx: &mut super::Tx, interfaces: &[Part<'_, Vec<NodeInterface>>]) -> Result<()> {
-    let clusters: Vec<i64> = interfaces.iter().map(|p| p.agent.cluster_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let clusters = interfaces.iter().map(|p| p.agent.cluster_id);
     let mut vips: BTreeMap<i64, Vec<Vip>> = BTreeMap::new();
-    for chunk in clusters.chunks(500) {
-        let sql = format!("SELECT {COLUMNS} FROM vips WHERE cluster_id IN ({})", placeholders(store.backend(), chunk.len()));
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            let vip = vip_from_row(&row)?;
-            vips.entry(vip.cluster_id).or_default().push(vip);
-        }
+    for row in fetch_in(store.backend(), tx, clusters, |marks| format!("SELECT {COLUMNS} FROM vips WHERE cluster_id IN ({marks})")).await? {
+        let vip = vip_from_row(&row)?;
+        vips.entry(vip.cluster_id).or_default().push(vip);
     }
-    let agents: Vec<i64> = interfaces.iter().filter(|p| vips.contains_key(&p.agent.cluster_id)).map(|p| p.agent_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let agents = interfaces.iter().filter(|p| vips.contains_key(&p.agent.cluster_id)).map(|p| p.agent_id);
     let mut held: HashSet<(i64, i64)> = HashSet::new();
-    for chunk in agents.chunks(500) {
-        let sql = format!("SELECT vip_id, agent_id FROM vip_holders WHERE agent_id IN ({})", placeholders(store.backend(), chunk.len()));
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            held.insert((row.try_get("vip_id")?, row.try_get("agent_id")?));
-        }
+    for row in fetch_in(store.backend(), tx, agents, |marks| format!("SELECT vip_id, agent_id FROM vip_holders WHERE agent_id IN ({marks})")).await? {
+        held.insert((row.try_get("vip_id")?, row.try_get("agent_id")?));
     }
     for part in interfaces {
         for vip in vips.get(&part.agent.cluster_id).into_iter().flatten() {
