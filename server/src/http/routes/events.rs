@@ -30,11 +30,23 @@ pub(crate) struct EventsQuery {
     kinds: Option<String>,
 }
 
+/// One server-sent event of the stream, as a client's SSE parser yields it (the schema of the
+/// `text/event-stream` body, per event).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct StreamEvent {
+    /// `audit`, `alert` or `lagged`.
+    event: String,
+    /// For `audit` and `alert`, the JSON `{kind, at, cluster_id, data}`; for `lagged`, how many
+    /// events the subscriber missed.
+    data: String,
+}
+
 /// Follows the fleet: each event is an SSE `event: audit|alert` whose `data` is the JSON
 /// `{kind, at, cluster_id, data}`; a comment every 15 s keeps proxies from closing the stream;
 /// a subscriber that fell behind gets `event: lagged` with how many it missed.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventsQuery),
-    responses((status = 200, description = "text/event-stream of fleet events", content_type = "text/event-stream", body = String)))]
+    responses((status = 200, description = "text/event-stream of fleet events", content_type = "text/event-stream", body = StreamEvent)))]
 pub(crate) async fn event_stream(State(state): State<AppState>, Caller(caller): Caller, Query(query): Query<EventsQuery>) -> ApiResult<impl IntoResponse> {
     let readable = state.store.readable(&caller).await?;
     if let Some(id) = query.cluster_id {
