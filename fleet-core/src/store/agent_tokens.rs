@@ -13,9 +13,6 @@ use super::Store;
 use crate::error::Result;
 use crate::model::Agent;
 
-/// Tokens one query looks up at most (well under SQLite's 32,766 bound parameters).
-const PER_QUERY: usize = 500;
-
 /// The sha256 (hex) of an agent token.
 pub(crate) struct TokenLookup(pub(crate) String);
 
@@ -26,7 +23,7 @@ impl Batched for TokenLookup {
     async fn run<'a>(store: &'a Store, batch: &'a [Self]) -> Result<Vec<Option<Box<Agent>>>> {
         let now = store.now();
         let mut found: HashMap<String, Agent> = HashMap::with_capacity(batch.len());
-        for chunk in batch.chunks(PER_QUERY) {
+        for chunk in super::batch::statements(batch) {
             let sql = format!("SELECT token_hash, {AGENT_COLUMNS} FROM agents WHERE token_hash IN ({})", super::batch::placeholders(store.backend(), chunk.len()));
             let mut query = sqlx::query(&sql);
             for lookup in chunk {

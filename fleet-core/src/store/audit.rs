@@ -35,18 +35,12 @@ impl Store {
         self.audit_many(tx, std::slice::from_ref(&entry)).await
     }
 
-    /// Writes `entries` inside `tx`, many rows per statement (a batch of 1,000 agents' reports
-    /// is 10 statements, not 1,000).
+    /// Writes `entries` inside `tx`, many rows per statement ([`super::batch::statements`]: a
+    /// batch of 1,000 agents' reports is 10 statements, not 1,000).
     pub(crate) async fn audit_many(&self, tx: &mut Tx, entries: &[Audit<'_>]) -> Result<()> {
-        const ROWS: usize = 100;
-        for chunk in entries.chunks(ROWS) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = r * 7;
-                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
-                })
-                .collect();
-            let sql = format!("INSERT INTO audit_log (id, at, actor, action, cluster_id, version, details) VALUES {}", rows.join(", "));
+        for chunk in super::batch::statements(entries) {
+            let rows = super::batch::values(self.backend(), chunk.len(), &["BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT"]);
+            let sql = format!("INSERT INTO audit_log (id, at, actor, action, cluster_id, version, details) VALUES {rows}");
             let mut query = sqlx::query(&sql);
             for entry in chunk {
                 query = query

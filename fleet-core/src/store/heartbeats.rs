@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! batch of heartbeats --> agents: last seen, facts, interval, health (0032), keepalived, interfaces
-//!                         (one UPDATE ... FROM (VALUES ...) per 500; its rows: the agents reached)
+//!                         (UPDATE ... FROM (VALUES ...), batch::statements; its rows: the agents reached)
 //!                     --> per agent reached, in the batch's order:
 //!                         drift (super::drift)    stats sample (super::stats)
 //!                         VIP holders (super::vips)    served certificates (super::served)
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::batch::{rounds, values};
+use super::batch::{rounds, statements, values};
 use super::{json_column, to_json, Store, Tx};
 use crate::error::{Error, Result};
 use crate::failover::settings::FailoverSettings;
@@ -116,9 +116,6 @@ fn parts<'a, T>(batch: &[&'a Heartbeat], reached: &'a HashMap<i64, Reached>, pic
         .collect()
 }
 
-/// Heartbeats one statement writes at most (9 parameters each).
-const PER_STATEMENT: usize = 500;
-
 /// Writes `batch` in `tx` (see the module's drawing): per heartbeat, what it answers (none: no
 /// such agent). The answer depends only on the agent's cluster, so it is read once per cluster
 /// of the batch, in `tx` (as of this batch, never staler). The caller has locked the agents'
@@ -128,7 +125,7 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
     // An agent twice in one batch (a retried request): each statement holds an agent once,
     // so its heartbeats are written in the order they came.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
-        for chunk in round.chunks(PER_STATEMENT) {
+        for chunk in statements(&round) {
             let types = ["BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "DOUBLE PRECISION", "TEXT", "TEXT"];
             let rows = values(store.backend(), chunk.len(), &types);
             // VALUES columns are column1..column9 on both databases: id, at, facts, interval,

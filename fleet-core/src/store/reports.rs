@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::audit::Audit;
 use super::agents::{agent_from_row, AGENT_COLUMNS};
-use super::batch::{rounds, values};
+use super::batch::{rounds, statements, values};
 use super::{to_json, Store, Tx};
 use crate::error::Result;
 use crate::model::{Agent, AgentReport};
@@ -29,20 +29,17 @@ pub(crate) enum Recorded {
     NoVersion { cluster_id: i64 },
 }
 
-/// Reports one statement writes at most (7 parameters each).
-const PER_STATEMENT: usize = 500;
-
 /// Writes `batch` in `tx`: on `applied` or `applied_runtime` the agent's applied version moves;
 /// the last outcome, error and diagnostics are kept either way, and each report is audited
-/// (`agent.report`). [`PER_STATEMENT`] reports per `UPDATE ... FROM (VALUES ...) RETURNING`
-/// (whose rows are the answers), and 100 audit entries per statement.
+/// (`agent.report`). Reports are written by `UPDATE ... FROM (VALUES ...) RETURNING` (whose
+/// rows are the answers) and audited by multi-row `INSERT`s ([`super::batch::statements`]).
 pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Result<Vec<Recorded>> {
     let mut done: Vec<Recorded> = batch.iter().map(|_| Recorded::NoAgent).collect();
     let now = store.now();
     let mut audits = Vec::with_capacity(batch.len());
     // An agent twice in one batch: its reports are written in successive statements, in order.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
-        for chunk in round.chunks(PER_STATEMENT) {
+        for chunk in statements(&round) {
             let rows = values(store.backend(), chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT"]);
             // VALUES columns: agent id, outcome, error, diagnostics, version, whether the
             // outcome runs the version (0/1), the time. A version the agent's cluster does not

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
-use super::batch::{fetch_in, values};
+use super::batch::{fetch_in, statements, values};
 use super::heartbeats::Part;
 use super::{Backend, Store};
 use crate::error::{Error, Result};
@@ -114,15 +114,12 @@ struct Series {
     last: Last,
 }
 
-/// Rows one statement writes at most (16 parameters each at most: under SQLite's 32,766).
-const ROWS_PER_STATEMENT: usize = 1_000;
-
 /// Writes the stats `samples` of a batch of heartbeats in `tx`, each taken at its heartbeat's
 /// time: per row, the deltas since the series' last sample ([`stats::delta`]: a reload restarts
 /// the counters, never a negative rate) added into the raw point of its 10 s bucket
 /// ([`stats::merge`]). A row twice in one sample counts once (its first). Statements: one read
-/// of the agents' series per 500 agents ([`fetch_in`]), then per [`ROWS_PER_STATEMENT`] one `INSERT`
-/// of new series, one `UPDATE ... FROM (VALUES ...)` of known ones and one upsert of points.
+/// of the agents' series ([`fetch_in`]), then multi-row statements ([`statements`]) that
+/// `INSERT` new series, `UPDATE ... FROM (VALUES ...)` known ones and upsert points.
 pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_, StatsSample>]) -> Result<()> {
     if samples.is_empty() {
         return Ok(());
@@ -175,7 +172,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
     fresh.sort_unstable_by_key(|(_, s)| s.id);
     known.sort_unstable_by_key(|(_, s)| s.id);
     points.sort_unstable_by_key(|(series_id, p)| (*series_id, p.at));
-    for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statements(&fresh) {
         let types = ["BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
             "INSERT INTO stats_series (id, cluster_id, agent_id, proxy, name, kind, status, check_status, last_at, last_pid, \
@@ -190,7 +187,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
         }
         query.execute(&mut **tx).await?;
     }
-    for chunk in known.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statements(&known) {
         let types = ["BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
             "UPDATE stats_series SET status = v.column2, check_status = v.column3, last_at = v.column4, last_pid = v.column5, \
@@ -207,7 +204,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
         query.execute(&mut **tx).await?;
     }
     let raw = Tier::Raw.code();
-    for chunk in points.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statements(&points) {
         let types = ["BIGINT", "SMALLINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
             "INSERT INTO stats_points (series_id, tier, at, {POINT_COLUMNS}) VALUES {} ON CONFLICT (series_id, tier, at) DO UPDATE SET \
