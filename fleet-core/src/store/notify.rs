@@ -190,7 +190,9 @@ impl DesiredWatch {
         {
             let mut loaded = slot.loaded.lock().await;
             if !*loaded {
-                slot.tx.send_replace(load(&self.store, cluster_id).await?);
+                // Boxed: once per cluster, while the caller (a long-poll) keeps this future
+                // for as long as it waits.
+                slot.tx.send_replace(Box::pin(load(&self.store, cluster_id)).await?);
                 *loaded = true;
             }
         }

@@ -17,7 +17,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
+use fleet_core::Store;
 use crate::errors::ApiError;
 
 /// What a path names, before resolution.
@@ -50,12 +50,22 @@ pub(crate) fn named(path: &str) -> Option<Named<'_>> {
 }
 
 /// The middleware: rewrites a name to its id (see the module docs).
-pub(crate) async fn resolve(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn resolve(State(store): State<Store>, request: Request, next: Next) -> Response {
+    match named(request.uri().path()) {
+        None => next.run(request).await,
+        // Boxed: every request's future holds this one's, an agent's long-poll for as long as
+        // it waits, and the lookups below would make it 2.5 KB instead of a few hundred bytes.
+        Some(_) => Box::pin(by_name(store, request, next)).await,
+    }
+}
+
+/// Rewrites the name [`named`] finds in `request`'s path to its id.
+async fn by_name(store: Store, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let Some(named) = named(path) else { return next.run(request).await };
     let found = match named.collection {
-        "clusters" => state.store.cluster_by_name(named.name).await.map(|c| c.id),
-        _ => state.store.pool_by_name(named.name).await.map(|p| p.id),
+        "clusters" => store.cluster_by_name(named.name).await.map(|c| c.id),
+        _ => store.pool_by_name(named.name).await.map(|p| p.id),
     };
     let id = match found {
         Ok(id) => id,
@@ -63,7 +73,7 @@ pub(crate) async fn resolve(State(state): State<AppState>, mut request: Request,
             // Only a caller with valid credentials learns which names do not exist.
             let (parts, _) = request.into_parts();
             let known = match super::auth::bearer(&parts) {
-                Some(token) => state.store.authenticate(token).await.is_ok(),
+                Some(token) => store.authenticate(token).await.is_ok(),
                 None => false,
             };
             return match known {

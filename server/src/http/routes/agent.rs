@@ -86,9 +86,13 @@ pub(crate) async fn desired(
     let agent = caller.agent()?;
     // Held while waiting: an agent (or a leaked token) cannot pile up long-polls.
     let _slot = state.poll_slots.acquire(agent.id, &agent.name)?;
+    // A long-poll's future lives as long as it waits, once per agent: it keeps only the ids
+    // (not the agent's facts and interfaces), and its rare large steps are boxed.
+    let (agent_id, cluster_id) = (agent.id, agent.cluster_id);
+    drop(caller);
     let _connected = state.metrics.agent_connected();
     let mut shutdown = state.shutdown.clone();
-    let wait = state.desired.wait(agent.cluster_id, agent.id, query.known.as_deref(), long_poll_wait(query.wait));
+    let wait = state.desired.wait(cluster_id, agent_id, query.known.as_deref(), long_poll_wait(query.wait));
     let news = tokio::select! {
         news = wait => news?,
         // The server is stopping: answer "no change" so the agent polls again (elsewhere).
@@ -97,7 +101,7 @@ pub(crate) async fn desired(
     Ok(match news {
         // Encoded once per target (and base) and shared by every agent that needs it.
         Some(news) => {
-            let body = state.desired.answer(&news, query.known.as_deref(), query.delta.unwrap_or(false)).await?;
+            let body = Box::pin(state.desired.answer(&news, query.known.as_deref(), query.delta.unwrap_or(false))).await?;
             ([(header::CONTENT_TYPE, "application/json")], Body::from(Bytes::from_owner(body))).into_response()
         }
         None => StatusCode::NOT_MODIFIED.into_response(),

@@ -3,7 +3,7 @@
 
 mod accounts;
 mod acme;
-mod agent;
+pub(crate) mod agent;
 mod agents_admin;
 mod certificates;
 mod clusters;
