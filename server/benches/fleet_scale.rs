@@ -18,7 +18,8 @@
 //! FLEET_BENCH_MAX_DELTA_P99_MS (2000: the 5 MB bundle), FLEET_BENCH_MAX_RSS_MIB (1024), over
 //! which the run fails; FLEET_BENCH_HEARTBEAT=agent (heartbeats carry what fleet-agent's do:
 //! interfaces, a served certificate, drift and rule hits, and on every other one a stats sample
-//! of 10 rows; by default facts only). Figures: p50/p99/max from the apply request to each agent having read
+//! of 10 rows; by default facts only), FLEET_BENCH_HTTP=2 (each agent on its own HTTP/2
+//! connection, as fleet-agent over https; by default HTTP/1.1, as over http). Figures: p50/p99/max from the apply request to each agent having read
 //! and verified the whole new version (sha256 of every file and the bundle digest), the answer's
 //! bytes per agent beside the unified diff of the change, the server's CPU seconds from the
 //! apply until the last agent had it (heartbeats and reports included), its peak RSS (VmHWM)
@@ -283,8 +284,14 @@ async fn heartbeat(client: &reqwest::Client, base_url: &str, token: &str, n: usi
             let _ = response.bytes().await;
             stats.latencies_us.lock().unwrap().push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
         }
-        _ => {
-            stats.failed.fetch_add(1, Ordering::Relaxed);
+        failed => {
+            // The first few say why.
+            if stats.failed.fetch_add(1, Ordering::Relaxed) < 3 {
+                match failed {
+                    Ok(response) => eprintln!("heartbeat failed: {} {}", response.status(), response.text().await.unwrap_or_default()),
+                    Err(error) => eprintln!("heartbeat failed: {error:?}"),
+                }
+            }
         }
     }
 }
@@ -295,10 +302,9 @@ struct Fleet {
     admin: String,
     cluster: i64,
     tokens: Arc<Vec<String>>,
-    /// Long-poll clients, one per source address.
-    polls: Vec<reqwest::Client>,
-    /// Heartbeat clients, one per source address.
-    beats: Vec<reqwest::Client>,
+    /// The admin's client (HTTP/1.1).
+    admin_client: reqwest::Client,
+    transport: Transport,
     resolved: Arc<Resolved>,
     /// The server's largest VmRSS seen while every long-poll was held (KiB).
     rss_waiting: AtomicU64,
@@ -320,7 +326,7 @@ struct Case {
 
 impl Fleet {
     fn admin_client(&self) -> &reqwest::Client {
-        &self.beats[0]
+        &self.admin_client
     }
 
     async fn connected(&self) -> usize {
@@ -360,7 +366,7 @@ impl Fleet {
     /// The whole desired bundle, as an agent that knows nothing gets it.
     async fn desired_bundle(&self) -> Arc<Held> {
         let url = format!("{}/api/v1/agent/desired?wait=0", self.base);
-        let body = self.polls[0].get(url).bearer_auth(&self.tokens[0]).send().await.unwrap().bytes().await.unwrap();
+        let body = self.transport.poll(0).get(url).bearer_auth(&self.tokens[0]).send().await.unwrap().bytes().await.unwrap();
         let state: DesiredState = serde_json::from_slice(&body).unwrap();
         Held::new(state.bundle().unwrap(), state.version)
     }
@@ -371,7 +377,7 @@ impl Fleet {
         let agents = self.tokens.len();
         let mut polls = Vec::with_capacity(agents);
         for (i, base) in bases.iter().enumerate() {
-            let client = self.polls[i / AGENTS_PER_SOURCE].clone();
+            let client = self.transport.poll(i).clone();
             polls.push(tokio::spawn(poll(client, self.base.clone(), self.tokens[i].clone(), base.clone(), self.resolved.clone())));
         }
         let version = change.await;
@@ -455,6 +461,63 @@ fn unified_bytes(before: &Bundle, after: &Bundle) -> usize {
     total
 }
 
+/// How the simulated agents reach the server: `FLEET_BENCH_HTTP` (1 or 2).
+enum Transport {
+    /// `1` (the default): HTTP/1.1, as fleet-agent speaks over `http://`. Long-polls on one
+    /// client per source address (a connection per agent); heartbeats and reports on another
+    /// (a pool of at most 256 idle connections per source, shared by its agents).
+    Http1 { polls: Vec<reqwest::Client>, beats: Vec<reqwest::Client> },
+    /// `2`: HTTP/2 (prior knowledge), as fleet-agent negotiates over `https://` (ALPN): a
+    /// client, so one connection, per agent, carrying its long-poll, heartbeats and reports.
+    Http2 { agents: Vec<reqwest::Client> },
+}
+
+impl Transport {
+    fn new(agents: usize, version: u8) -> Transport {
+        let sources = agents.div_ceil(AGENTS_PER_SOURCE);
+        let client = |source: usize, idle: usize, h2: bool| {
+            let builder = reqwest::Client::builder()
+                .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + source as u8)))
+                .pool_max_idle_per_host(idle)
+                .pool_idle_timeout(Duration::from_secs(300))
+                .timeout(Duration::from_secs(120))
+                // Plain HTTP: no root store to load 10,000 times.
+                .tls_built_in_root_certs(false);
+            if h2 { builder.http2_prior_knowledge() } else { builder }.build().unwrap()
+        };
+        match version {
+            2 => Transport::Http2 { agents: (0..agents).map(|n| client(n / AGENTS_PER_SOURCE, 1, true)).collect() },
+            _ => Transport::Http1 {
+                polls: (0..sources).map(|s| client(s, AGENTS_PER_SOURCE + 16, false)).collect(),
+                beats: (0..sources).map(|s| client(s, 256, false)).collect(),
+            },
+        }
+    }
+
+    /// The client agent `n` long-polls with.
+    fn poll(&self, n: usize) -> &reqwest::Client {
+        match self {
+            Transport::Http1 { polls, .. } => &polls[n / AGENTS_PER_SOURCE],
+            Transport::Http2 { agents } => &agents[n],
+        }
+    }
+
+    /// The client agent `n` sends its heartbeats with.
+    fn beat(&self, n: usize) -> &reqwest::Client {
+        match self {
+            Transport::Http1 { beats, .. } => &beats[n / AGENTS_PER_SOURCE],
+            Transport::Http2 { agents } => &agents[n],
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Transport::Http1 { .. } => "HTTP/1.1",
+            Transport::Http2 { .. } => "HTTP/2, a connection per agent",
+        }
+    }
+}
+
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -463,19 +526,8 @@ async fn run(agents: usize, rounds: usize, database: &str) {
     let server = start();
     let base = server.base.clone();
     let pid = server.child.id();
-    let sources = agents.div_ceil(AGENTS_PER_SOURCE);
-    let client_from = |source: usize, idle: usize| {
-        reqwest::Client::builder()
-            .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + source as u8)))
-            .pool_max_idle_per_host(idle)
-            .pool_idle_timeout(Duration::from_secs(300))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap()
-    };
-    let polls: Vec<_> = (0..sources).map(|s| client_from(s, AGENTS_PER_SOURCE + 16)).collect();
-    let beats: Vec<_> = (0..sources).map(|s| client_from(s, 256)).collect();
-    let client = beats[0].clone();
+    let transport = Transport::new(agents, env_or("FLEET_BENCH_HTTP", 1));
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
     let login: Value = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": "admin", "password": "bench-password"}))
@@ -527,14 +579,14 @@ async fn run(agents: usize, rounds: usize, database: &str) {
         }
     }
     println!("enrolled {agents} agents in {:.1?}", started.elapsed());
-    let fleet = Fleet { base: base.clone(), pid, admin: admin.clone(), cluster: id, tokens: Arc::new(tokens), polls, beats, resolved: Arc::default(), rss_waiting: AtomicU64::new(0) };
+    let fleet = Fleet { base: base.clone(), pid, admin: admin.clone(), cluster: id, tokens: Arc::new(tokens), admin_client: client.clone(), transport, resolved: Arc::default(), rss_waiting: AtomicU64::new(0) };
 
     // Heartbeats: every agent every 5 s, spread over the interval, all the run long.
     let beating = Arc::new(Heartbeats::default());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut beaters = Vec::with_capacity(agents);
     for (n, token) in fleet.tokens.iter().enumerate() {
-        let (client, base, token, stats, mut stopped) = (fleet.beats[n / AGENTS_PER_SOURCE].clone(), base.clone(), token.clone(), beating.clone(), stopped.clone());
+        let (client, base, token, stats, mut stopped) = (fleet.transport.beat(n).clone(), base.clone(), token.clone(), beating.clone(), stopped.clone());
         let offset = HEARTBEAT_EVERY.mul_f64(n as f64 / agents as f64);
         beaters.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, HEARTBEAT_EVERY);
@@ -601,7 +653,7 @@ async fn run(agents: usize, rounds: usize, database: &str) {
     let burst_started = Instant::now();
     let mut joins = Vec::with_capacity(agents);
     for (n, token) in fleet.tokens.iter().enumerate() {
-        let (client, base, token, stats, gate) = (fleet.beats[n / AGENTS_PER_SOURCE].clone(), base.clone(), token.clone(), burst.clone(), gate.clone());
+        let (client, base, token, stats, gate) = (fleet.transport.beat(n).clone(), base.clone(), token.clone(), burst.clone(), gate.clone());
         joins.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.unwrap();
             heartbeat(&client, &base, &token, n, &stats).await;
@@ -620,7 +672,7 @@ async fn run(agents: usize, rounds: usize, database: &str) {
     let us_pct = |v: &[u32], p: f64| v.get(((p / 100.0 * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1)) - 1).copied().unwrap_or(0) as f64 / 1000.0;
 
     println!();
-    println!("fleet_scale: {agents} agents, {database}, {rounds} rounds per case");
+    println!("fleet_scale: {agents} agents, {database}, {}, {rounds} rounds per case", fleet.transport.name());
     println!("| figure | {} | {} |", small.name, delta.name);
     println!("|---|---|---|");
     let row = |label: &str, f: &dyn Fn(&Case) -> String| println!("| {label} | {} | {} |", f(&small), f(&delta));

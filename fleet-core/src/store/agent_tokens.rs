@@ -23,7 +23,7 @@ impl Batched for TokenLookup {
     async fn run<'a>(store: &'a Store, batch: &'a [Self]) -> Result<Vec<Option<Box<Agent>>>> {
         let now = store.now();
         let mut found: HashMap<String, Agent> = HashMap::with_capacity(batch.len());
-        for chunk in super::batch::statements(batch) {
+        for chunk in super::batch::statements(store.backend(), batch) {
             let sql = format!("SELECT token_hash, {AGENT_COLUMNS} FROM agents WHERE token_hash IN ({})", super::batch::placeholders(store.backend(), chunk.len()));
             let mut query = sqlx::query(&sql);
             for lookup in chunk {

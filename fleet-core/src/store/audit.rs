@@ -36,9 +36,9 @@ impl Store {
     }
 
     /// Writes `entries` inside `tx`, many rows per statement ([`super::batch::statements`]: a
-    /// batch of 1,000 agents' reports is 10 statements, not 1,000).
+    /// batch of 1,000 agents' reports is 10 statements on SQLite, not 1,000).
     pub(crate) async fn audit_many(&self, tx: &mut Tx, entries: &[Audit<'_>]) -> Result<()> {
-        for chunk in super::batch::statements(entries) {
+        for chunk in super::batch::statements(self.backend(), entries) {
             let rows = super::batch::values(self.backend(), chunk.len(), &["BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT"]);
             let sql = format!("INSERT INTO audit_log (id, at, actor, action, cluster_id, version, details) VALUES {rows}");
             let mut query = sqlx::query(&sql);

@@ -205,24 +205,31 @@ impl Batched for AgentWrite {
     }
 }
 
-/// Rows one statement of many rows holds at most (a power of two: [`statements`]).
-pub(crate) const MAX_ROWS: usize = 128;
-
-/// `items` cut into the row lists of successive statements, each a power of two long, largest
-/// first, at most [`MAX_ROWS`]: 300 rows are 128 + 128 + 32 + 8 + 4. A statement's text
-/// depends on its number of rows, and sqlx keeps each text's prepared statement in its
-/// connection's cache (100 per connection): with any count possible, the cache filled with
-/// SQLite bytecode for hundreds of rows (~180 MiB of a 3,000-agent server's peak heap), and
-/// preparing each statement anew instead cost more CPU than the writes (p99 0.7 -> 6.6 s at
-/// 10,000 agents). Powers of two make at most eight texts per statement, each prepared once,
-/// and 128 rows keep the largest to a few hundred KB of bytecode.
-pub(crate) fn statements<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+/// `items` cut into the row lists of successive statements of many rows.
+///
+/// On SQLite each is a power of two long, largest first, at most 128: 300 rows are
+/// 128 + 128 + 32 + 8 + 4. A statement's text depends on its number of rows, and sqlx keeps
+/// each text's prepared statement in its connection's cache (100 per connection): with any
+/// count possible, the cache filled with SQLite bytecode for hundreds of rows (~180 MiB of a
+/// 3,000-agent server's peak heap), and preparing each statement anew instead cost more CPU
+/// than the writes (p99 0.7 -> 6.6 s at 10,000 agents). Powers of two make at most eight texts
+/// per statement, each prepared once, the largest a few hundred KB of bytecode.
+///
+/// On PostgreSQL, where the plans live in the database's process and each statement costs a
+/// round trip, as few statements as can be: 1,000 rows each (16,000 parameters at most, under
+/// its 65,535).
+pub(crate) fn statements<T>(backend: Backend, items: &[T]) -> impl Iterator<Item = &[T]> {
     let mut rest = items;
     std::iter::from_fn(move || {
-        let n = MAX_ROWS.min(1 << rest.len().checked_ilog2()?);
-        let (head, tail) = rest.split_at(n);
-        rest = tail;
-        Some(head)
+        let n = match backend {
+            Backend::Sqlite => 128.min(1 << rest.len().checked_ilog2()?),
+            Backend::Postgres => rest.len().min(1_000),
+        };
+        (n > 0).then(|| {
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            head
+        })
     })
 }
 
@@ -266,7 +273,7 @@ pub(crate) fn latest_per_agent<'p, 'a, T>(parts: &'p [Part<'a, T>]) -> BTreeMap<
 pub(crate) async fn fetch_in(backend: Backend, tx: &mut Tx, ids: impl IntoIterator<Item = i64>, sql: impl Fn(&str) -> String) -> Result<Vec<AnyRow>> {
     let ids: Vec<i64> = ids.into_iter().collect::<BTreeSet<i64>>().into_iter().collect();
     let mut rows = Vec::new();
-    for chunk in statements(&ids) {
+    for chunk in statements(backend, &ids) {
         let sql = sql(&placeholders(backend, chunk.len()));
         let mut query = sqlx::query(&sql);
         for id in chunk {
@@ -297,7 +304,7 @@ pub(crate) async fn lock_agents(store: &Store, tx: &mut Tx, ids: impl Iterator<I
 
 #[cfg(test)]
 mod tests {
-    use super::{placeholders, rounds, statements, values, MAX_ROWS};
+    use super::{placeholders, rounds, statements, values};
     use crate::store::Backend;
 
     #[test]
@@ -308,14 +315,15 @@ mod tests {
     }
 
     #[test]
-    fn statements_hold_powers_of_two_rows_largest_first() {
-        let lengths = |n: usize| statements(&vec![0u8; n]).map(<[u8]>::len).collect::<Vec<_>>();
-        assert_eq!(lengths(300), vec![128, 128, 32, 8, 4]);
-        assert_eq!(lengths(1), vec![1]);
-        assert_eq!(lengths(2 * MAX_ROWS + 3), vec![MAX_ROWS, MAX_ROWS, 2, 1]);
-        assert!(lengths(0).is_empty());
+    fn statements_hold_powers_of_two_rows_on_sqlite_and_a_thousand_on_postgresql() {
+        let lengths = |backend, n: usize| statements(backend, &vec![0u8; n]).map(<[u8]>::len).collect::<Vec<_>>();
+        assert_eq!(lengths(Backend::Sqlite, 300), vec![128, 128, 32, 8, 4]);
+        assert_eq!(lengths(Backend::Sqlite, 1), vec![1]);
+        assert_eq!(lengths(Backend::Sqlite, 259), vec![128, 128, 2, 1]);
+        assert_eq!(lengths(Backend::Postgres, 2_300), vec![1_000, 1_000, 300]);
+        assert!(lengths(Backend::Sqlite, 0).is_empty() && lengths(Backend::Postgres, 0).is_empty());
         let items: Vec<usize> = (0..1000).collect();
-        assert_eq!(statements(&items).flatten().copied().collect::<Vec<_>>(), items, "every item once, in order");
+        assert_eq!(statements(Backend::Sqlite, &items).flatten().copied().collect::<Vec<_>>(), items, "every item once, in order");
     }
 
     #[test]

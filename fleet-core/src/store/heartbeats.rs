@@ -125,7 +125,7 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
     // An agent twice in one batch (a retried request): each statement holds an agent once,
     // so its heartbeats are written in the order they came.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
-        for chunk in statements(&round) {
+        for chunk in statements(store.backend(), &round) {
             let types = ["BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "DOUBLE PRECISION", "TEXT", "TEXT"];
             let rows = values(store.backend(), chunk.len(), &types);
             // VALUES columns are column1..column9 on both databases: id, at, facts, interval,

@@ -39,7 +39,7 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Resu
     let mut audits = Vec::with_capacity(batch.len());
     // An agent twice in one batch: its reports are written in successive statements, in order.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
-        for chunk in statements(&round) {
+        for chunk in statements(store.backend(), &round) {
             let rows = values(store.backend(), chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT"]);
             // VALUES columns: agent id, outcome, error, diagnostics, version, whether the
             // outcome runs the version (0/1), the time. A version the agent's cluster does not

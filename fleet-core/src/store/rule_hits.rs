@@ -23,7 +23,7 @@ pub(super) async fn write(backend: Backend, tx: &mut Tx, hits: &[Part<'_, Vec<Ru
         rows.extend(part.value.iter().filter(|h| seen.insert(&h.rule)).map(|h| (*agent_id, h, part.at)));
     }
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    for chunk in super::batch::statements(&rows) {
+    for chunk in super::batch::statements(backend, &rows) {
         let sql = format!(
             "INSERT INTO rule_hits (agent_id, rule, tracked, over_limit, max_rate, measured_at) VALUES {}",
             values(backend, chunk.len(), &["BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"])

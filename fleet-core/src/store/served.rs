@@ -20,7 +20,7 @@ pub(super) async fn write(backend: Backend, tx: &mut Tx, served: &[Part<'_, Vec<
         let mut seen = HashSet::new();
         rows.extend(part.value.iter().filter(|c| seen.insert(&c.filename)).map(|c| (*agent_id, c, part.at)));
     }
-    for chunk in super::batch::statements(&rows) {
+    for chunk in super::batch::statements(backend, &rows) {
         let sql = format!(
             "INSERT INTO served_certificates (agent_id, filename, sha1, serial, reported_at) VALUES {}",
             values(backend, chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT"])

@@ -172,7 +172,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
     fresh.sort_unstable_by_key(|(_, s)| s.id);
     known.sort_unstable_by_key(|(_, s)| s.id);
     points.sort_unstable_by_key(|(series_id, p)| (*series_id, p.at));
-    for chunk in statements(&fresh) {
+    for chunk in statements(store.backend(), &fresh) {
         let types = ["BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
             "INSERT INTO stats_series (id, cluster_id, agent_id, proxy, name, kind, status, check_status, last_at, last_pid, \
@@ -187,7 +187,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
         }
         query.execute(&mut **tx).await?;
     }
-    for chunk in statements(&known) {
+    for chunk in statements(store.backend(), &known) {
         let types = ["BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
             "UPDATE stats_series SET status = v.column2, check_status = v.column3, last_at = v.column4, last_pid = v.column5, \
@@ -204,7 +204,7 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
         query.execute(&mut **tx).await?;
     }
     let raw = Tier::Raw.code();
-    for chunk in statements(&points) {
+    for chunk in statements(store.backend(), &points) {
         let types = ["BIGINT", "SMALLINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
             "INSERT INTO stats_points (series_id, tier, at, {POINT_COLUMNS}) VALUES {} ON CONFLICT (series_id, tier, at) DO UPDATE SET \
