@@ -233,8 +233,19 @@ pub(super) fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// Turns transparent huge pages off for this process. mimalloc advises them for its arenas,
+/// and a huge page is resident whole (2 MiB) however little of it is in use: at 10,000 agents
+/// the server's peak RSS was 885 MiB with them and 711 MiB without (what
+/// `MIMALLOC_ALLOW_THP=0` does at start). A kernel that refuses keeps them: only memory is lost.
+fn huge_pages_off() {
+    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!(%error, "transparent huge pages stay on");
+    }
+}
+
 pub(crate) fn run(args: Args) -> ExitCode {
     init_logs(args.log_format);
+    huge_pages_off();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -472,6 +483,17 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 
 #[cfg(test)]
 mod tests {
+    /// `fleet serve` runs without transparent huge pages (`THP_enabled` of proc(5)'s status).
+    #[test]
+    fn the_server_turns_transparent_huge_pages_off() {
+        super::huge_pages_off();
+        assert!(rustix::thread::transparent_huge_pages_are_disabled().unwrap());
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        if let Some(line) = status.lines().find(|l| l.starts_with("THP_enabled:")) {
+            assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+        }
+    }
+
     /// The API socket's backlog is the kernel's limit, not tokio's 1,024 (`ss` shows a
     /// listening socket's backlog as its Send-Q).
     #[tokio::test]
