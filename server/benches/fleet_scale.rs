@@ -373,7 +373,9 @@ impl Fleet {
 
     /// One round: every agent long-polls on `bases[i]`, then `change` commits the next version
     /// (returning its number), which is applied; returns each agent's answer.
-    async fn round<F: std::future::Future<Output = i64>>(&self, bases: &[Arc<Held>], change: F) -> (Vec<Answer>, Instant, f64, Duration) {
+    /// Also: the server's CPU seconds, the time until the rollout succeeded, and until the
+    /// apply request was answered (the rollout started).
+    async fn round<F: std::future::Future<Output = i64>>(&self, bases: &[Arc<Held>], change: F) -> (Vec<Answer>, Instant, f64, Duration, Duration) {
         let agents = self.tokens.len();
         let mut polls = Vec::with_capacity(agents);
         for (i, base) in bases.iter().enumerate() {
@@ -394,13 +396,14 @@ impl Fleet {
         let cpu_before = cpu_seconds(self.pid);
         let applied_at = Instant::now();
         let rollout = self.apply(version).await;
+        let answered = applied_at.elapsed();
         let mut answers = Vec::with_capacity(agents);
         for poll in polls {
             answers.push(poll.await.unwrap());
         }
         let cpu = cpu_seconds(self.pid) - cpu_before;
         self.succeeded(rollout).await;
-        (answers, applied_at, cpu, applied_at.elapsed())
+        (answers, applied_at, cpu, applied_at.elapsed(), answered)
     }
 
     async fn case<C, F>(&self, name: &'static str, rounds: usize, mut bases: Vec<Arc<Held>>, change: C) -> Case
@@ -411,7 +414,7 @@ impl Fleet {
         let (mut latencies, mut reports, mut settled) = (Vec::new(), Vec::new(), Vec::new());
         let (mut bytes, mut answers_total, mut cpu_total, mut refused, mut diff_bytes) = (0usize, 0usize, 0.0, 0, 0);
         for round in 1..=rounds {
-            let (answers, applied_at, cpu, round_settled) = self.round(&bases, change(round)).await;
+            let (answers, applied_at, cpu, round_settled, answered) = self.round(&bases, change(round)).await;
             let before = bases[0].clone();
             let mut round_latencies: Vec<Duration> = answers.iter().map(|a| a.at.duration_since(applied_at)).collect();
             round_latencies.sort();
@@ -423,11 +426,12 @@ impl Fleet {
             round_reports.sort();
             println!(
                 "{name} round {round}: p50 {} ms  p99 {} ms  max {} ms; {:.0} B per agent (diff {diff_bytes} B); server CPU {cpu:.2} s; \
-                 reports p99 {} ms, rollout succeeded after {} ms",
+                 apply answered after {} ms; reports p99 {} ms, rollout succeeded after {} ms",
                 ms(percentile(&round_latencies, 50.0)),
                 ms(percentile(&round_latencies, 99.0)),
                 ms(round_latencies[round_latencies.len() - 1]),
                 round_bytes as f64 / answers.len() as f64,
+                ms(answered),
                 ms(percentile(&round_reports, 99.0)),
                 ms(round_settled),
             );

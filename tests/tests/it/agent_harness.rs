@@ -350,9 +350,20 @@ impl Agent {
         procs.lines().nth(1).and_then(|l| l.split_whitespace().nth(2)).and_then(|r| r.parse().ok()).unwrap()
     }
 
-    /// A command on the master CLI at `socket`.
+    /// A command on the master CLI at `socket`. The master re-executes itself on each reload
+    /// and its CLI socket refuses connections meanwhile: a refused connection is tried again
+    /// for up to 5 s.
     pub(crate) fn master_cli_at(&self, socket: &Path, command: &str) -> String {
-        let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut stream = loop {
+            match std::os::unix::net::UnixStream::connect(socket) {
+                Ok(stream) => break stream,
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => panic!("master CLI {}: {error}", socket.display()),
+            }
+        };
         stream.write_all(format!("{command}\n").as_bytes()).unwrap();
         stream.shutdown(std::net::Shutdown::Write).unwrap();
         let mut answer = String::new();
