@@ -176,6 +176,7 @@ pub(crate) fn app(state: AppState) -> Router {
     // after its routing, so the API is this router's fallback.
     Router::new().fallback_service(api).layer(axum::middleware::from_fn_with_state(state.store, names::resolve))
 }
+
 #[cfg(test)]
 mod long_poll_size {
     /// The size of the future `f` returns, without calling it.

@@ -55,17 +55,18 @@ pub(crate) async fn resolve(State(store): State<Store>, request: Request, next: 
         None => next.run(request).await,
         // Boxed: every request's future holds this one's, an agent's long-poll for as long as
         // it waits, and the lookups below would make it 2.5 KB instead of a few hundred bytes.
-        Some(_) => Box::pin(by_name(store, request, next)).await,
+        Some(Named { collection, span, .. }) => Box::pin(by_name(store, request, next, collection, span)).await,
     }
 }
 
-/// Rewrites the name [`named`] finds in `request`'s path to its id.
-async fn by_name(store: Store, mut request: Request, next: Next) -> Response {
+/// Rewrites the name at `span` of `request`'s path, one of `collection` ([`named`] found
+/// them), to its id.
+async fn by_name(store: Store, mut request: Request, next: Next, collection: &'static str, span: (usize, usize)) -> Response {
     let path = request.uri().path();
-    let Some(named) = named(path) else { return next.run(request).await };
-    let found = match named.collection {
-        "clusters" => store.cluster_by_name(named.name).await.map(|c| c.id),
-        _ => store.pool_by_name(named.name).await.map(|p| p.id),
+    let name = &path[span.0..span.1];
+    let found = match collection {
+        "clusters" => store.cluster_by_name(name).await.map(|c| c.id),
+        _ => store.pool_by_name(name).await.map(|p| p.id),
     };
     let id = match found {
         Ok(id) => id,
@@ -83,7 +84,7 @@ async fn by_name(store: Store, mut request: Request, next: Next) -> Response {
         }
         Err(other) => return ApiError::from(other).into_response(),
     };
-    let mut rewritten = format!("{}{id}{}", &path[..named.span.0], &path[named.span.1..]);
+    let mut rewritten = format!("{}{id}{}", &path[..span.0], &path[span.1..]);
     if let Some(query) = request.uri().query() {
         rewritten.push('?');
         rewritten.push_str(query);
