@@ -654,6 +654,7 @@ async fn run(agents: usize, rounds: usize, database: &str) {
     let steady_failed = beating.failed.swap(0, Ordering::Relaxed);
     let burst = Arc::new(Heartbeats::default());
     let gate = Arc::new(Semaphore::new(512));
+    let burst_cpu = cpu_seconds(pid);
     let burst_started = Instant::now();
     let mut joins = Vec::with_capacity(agents);
     for (n, token) in fleet.tokens.iter().enumerate() {
@@ -667,6 +668,7 @@ async fn run(agents: usize, rounds: usize, database: &str) {
         join.await.unwrap();
     }
     let burst_seconds = burst_started.elapsed().as_secs_f64();
+    let burst_cpu = cpu_seconds(pid) - burst_cpu;
     let burst_failed = burst.failed.load(Ordering::Relaxed);
     let mut burst_latencies: Vec<u32> = std::mem::take(&mut *burst.latencies_us.lock().unwrap());
     burst_latencies.sort_unstable();
@@ -705,6 +707,7 @@ async fn run(agents: usize, rounds: usize, database: &str) {
         burst_latencies.len() as f64 / burst_seconds,
         us_pct(&burst_latencies, 99.0)
     );
+    println!("| server CPU per heartbeat (burst) | {:.0} µs | |", burst_cpu * 1e6 / burst_latencies.len().max(1) as f64);
     println!();
     let p99_small = percentile(&small.latencies, 99.0);
     let p99_delta = percentile(&delta.latencies, 99.0);
