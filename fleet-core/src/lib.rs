@@ -82,7 +82,7 @@ pub mod wire;
 pub use clock::{Clock, ManualClock, OsRandom, Random, SeededRandom, SystemClock};
 pub use error::{with_causes, Error, Result};
 pub use model::{
-    Actor, Agent, AgentReport, ApiToken, ApplyOutcome, AuditEntry, Cluster, ClusterSettings, ClusterStatus, Committed,
+    Actor, Agent, AgentPrincipal, AgentReport, ApiToken, ApplyOutcome, AuditEntry, Cluster, ClusterSettings, ClusterStatus, Committed,
     ConfigVersion, Enrolment, Pool, ReloadMode, Role, Transaction, TransactionState, User, VersionInfo,
 };
 pub use ops::{EditOp, SectionRef};

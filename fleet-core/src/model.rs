@@ -436,6 +436,27 @@ impl FromStr for ApplyOutcome {
     }
 }
 
+/// Who an agent token speaks for ([`crate::rbac::Principal::Agent`]): what authorisation and
+/// the agent's own routes read of it. Every request of every agent looks it up, so it is read
+/// without what the agent last reported ([`Agent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentPrincipal {
+    /// The agent's id.
+    pub id: i64,
+    /// The cluster it serves.
+    pub cluster_id: i64,
+    /// Unique within the cluster.
+    pub name: String,
+    /// The node's hostname.
+    pub hostname: String,
+}
+
+impl From<&Agent> for AgentPrincipal {
+    fn from(agent: &Agent) -> AgentPrincipal {
+        AgentPrincipal { id: agent.id, cluster_id: agent.cluster_id, name: agent.name.clone(), hostname: agent.hostname.clone() }
+    }
+}
+
 /// An enrolled agent and what it last reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -37,7 +37,7 @@
 //! route answers 403 until it is done.
 
 use crate::error::{Error, Result};
-use crate::model::{Agent, Role, User};
+use crate::model::{AgentPrincipal, Role, User};
 
 /// What a user route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,8 +143,8 @@ pub enum Principal {
         /// Session or API token.
         credential: Credential,
     },
-    /// An enrolled agent (boxed: an agent's row is much larger than a user's).
-    Agent(Box<Agent>),
+    /// An enrolled agent.
+    Agent(AgentPrincipal),
 }
 
 impl Principal {
@@ -231,7 +231,7 @@ impl Principal {
     }
 
     /// The agent: [`Error::Forbidden`] for user tokens.
-    pub fn agent(&self) -> Result<&Agent> {
+    pub fn agent(&self) -> Result<&AgentPrincipal> {
         match self {
             Principal::Agent(agent) => Ok(agent),
             Principal::User { .. } => Err(Error::Forbidden("user tokens cannot act as an agent".into())),
@@ -239,7 +239,7 @@ impl Principal {
     }
 
     /// The agent, when it belongs to `cluster_id`.
-    pub fn agent_of(&self, cluster_id: i64) -> Result<&Agent> {
+    pub fn agent_of(&self, cluster_id: i64) -> Result<&AgentPrincipal> {
         let agent = self.agent()?;
         if agent.cluster_id == cluster_id {
             Ok(agent)
@@ -266,24 +266,7 @@ mod tests {
     }
 
     fn agent(cluster_id: i64) -> Principal {
-        Principal::Agent(Box::new(Agent {
-            id: 2,
-            cluster_id,
-            name: "n1".into(),
-            hostname: "h".into(),
-            facts: serde_json::Value::Null,
-            last_seen_at: None,
-            state: crate::monitor::NodeState::Offline,
-            heartbeat_ms: None,
-            drift: None,
-            applied_version: None,
-            last_outcome: None,
-            last_error: None,
-            last_diagnostics: Vec::new(),
-            keepalived: None,
-            interfaces: Vec::new(),
-            created_at: 0,
-        }))
+        Principal::Agent(AgentPrincipal { id: 2, cluster_id, name: "n1".into(), hostname: "h".into() })
     }
 
     #[test]

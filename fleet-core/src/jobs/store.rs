@@ -19,7 +19,7 @@ use super::{
 use crate::bundle::{diff_bundles, BundleDiff};
 use crate::bundle::{Bundle, BundleFile};
 use crate::error::{Error, Result};
-use crate::model::{Actor, Agent, Committed};
+use crate::model::{Actor, Agent, AgentPrincipal, Committed};
 use crate::store::audit::Audit;
 use crate::store::{json_column, to_json, Store};
 
@@ -128,7 +128,7 @@ impl Store {
         let details = json!({"job_id": id, "spec": spec, "agents": names, "timeout_ms": timeout_ms});
         self.audit(&mut tx, Audit { actor, action: "job.create", cluster_id: Some(cluster_id), version: None, details }).await?;
         tx.commit().await?;
-        self.jobs_wake.send_modify(|n| *n = n.wrapping_add(1));
+        self.jobs_wake().send_modify(|n| *n = n.wrapping_add(1));
         self.job(cluster_id, id).await
     }
 
@@ -234,7 +234,7 @@ impl Store {
         let details = json!({"job_id": job_id, "cancelled_queued": queued});
         self.audit(&mut tx, Audit { actor, action: "job.cancel", cluster_id: Some(cluster_id), version: None, details }).await?;
         tx.commit().await?;
-        self.jobs_wake.send_modify(|n| *n = n.wrapping_add(1));
+        self.jobs_wake().send_modify(|n| *n = n.wrapping_add(1));
         self.job(cluster_id, job_id).await
     }
 
@@ -290,7 +290,7 @@ impl Store {
     /// when `wait` passes without.
     pub async fn wait_jobs(&self, agent_id: i64, wait: Duration) -> Result<Option<JobPoll>> {
         let deadline = tokio::time::Instant::now() + wait;
-        let mut wake = self.jobs_wake.subscribe();
+        let mut wake = self.jobs_wake().subscribe();
         loop {
             wake.borrow_and_update();
             let poll = self.take_jobs(agent_id).await?;
@@ -311,7 +311,7 @@ impl Store {
     /// Records how agent `agent`'s run of job `job_id` ended (output cut to 64 KiB). Audited
     /// `job.finish`. A run that already ended (given up, cancelled before it was taken) keeps
     /// its status: [`Error::Conflict`]. [`Error::Invalid`] for a status that is not final.
-    pub async fn finish_job_run(&self, agent: &Agent, job_id: i64, result: &JobResult) -> Result<JobRun> {
+    pub async fn finish_job_run(&self, agent: &AgentPrincipal, job_id: i64, result: &JobResult) -> Result<JobRun> {
         if !result.status.is_final() {
             return Err(Error::invalid(format!("status {}: a result is succeeded, failed, cancelled or timed_out", result.status.as_str())));
         }
@@ -359,7 +359,7 @@ impl Store {
     /// Stores `bundle` as a snapshot taken by `agent`'s running `snapshot` run of job `job_id`
     /// (files as blobs: chunked and shared, private keys sealed). Audited `snapshot.create`.
     /// [`Error::NotFound`] when the agent has no such running snapshot run.
-    pub async fn record_snapshot(&self, agent: &Agent, job_id: i64, bundle: &Bundle) -> Result<Snapshot> {
+    pub async fn record_snapshot(&self, agent: &AgentPrincipal, job_id: i64, bundle: &Bundle) -> Result<Snapshot> {
         let run = sqlx::query(
             "SELECT j.kind FROM job_runs r JOIN jobs j ON j.id = r.job_id WHERE r.job_id = $1 AND r.agent_id = $2 AND r.status = 'running'",
         )

@@ -53,7 +53,7 @@ impl Store {
             let user = self.api_token_user(token).await?;
             Ok(Principal::User { user, credential: Credential::ApiToken })
         } else if token.starts_with("fg_") {
-            Ok(Principal::Agent(Box::new(self.agent_by_token(token).await?)))
+            Ok(Principal::Agent(self.agent_by_token(token).await?))
         } else {
             Err(Error::Unauthorized)
         }
@@ -303,7 +303,7 @@ impl Store {
     /// The cached document under `key`, else `load`'s text parsed (on a blocking thread: a large
     /// configuration takes a while) and cached.
     pub(crate) async fn cached_document(&self, key: String, load: impl Future<Output = Result<String>>) -> Result<Arc<Parsed>> {
-        if let Some(parsed) = self.documents.get(&key) {
+        if let Some(parsed) = self.shared.documents.get(&key) {
             return Ok(parsed);
         }
         let text = load.await?;
@@ -313,7 +313,7 @@ impl Store {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => return Err(Error::Corrupt(format!("parse interrupted: {e}"))),
         };
-        self.documents.insert(&key, parsed.clone());
+        self.shared.documents.insert(&key, parsed.clone());
         Ok(parsed)
     }
 
@@ -324,6 +324,6 @@ impl Store {
 
     /// How often reads were answered from the document cache.
     pub fn document_cache_stats(&self) -> crate::documents::CacheStats {
-        self.documents.stats()
+        self.shared.documents.stats()
     }
 }

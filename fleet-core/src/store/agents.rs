@@ -11,7 +11,7 @@ use super::audit::Audit;
 use super::{json_column, to_json, Store};
 use crate::error::{Error, Result};
 use crate::monitor::{node_state, Drift};
-use crate::model::{Agent, AgentReport, ApplyOutcome, ClusterStatus, Enrolment};
+use crate::model::{Agent, AgentPrincipal, AgentReport, ApplyOutcome, ClusterStatus, Enrolment};
 use crate::secret::{new_token, sha256_hex};
 
 /// A parsed `addr/prefix` (or a bare address, a /32 or /128).
@@ -269,10 +269,10 @@ impl Store {
     /// [`Error::Unauthorized`] for an unknown one.
     /// Looked up in a batch with the tokens other requests presented meanwhile
     /// ([`super::agent_tokens`]).
-    pub async fn agent_by_token(&self, token: &str) -> Result<Agent> {
+    pub async fn agent_by_token(&self, token: &str) -> Result<AgentPrincipal> {
         let lookup = super::agent_tokens::TokenLookup(sha256_hex(token.as_bytes()));
-        match self.token_lookups.submit(self, lookup).await? {
-            Some(agent) => Ok(*agent),
+        match self.shared.token_lookups.submit(self, lookup).await? {
+            Some(agent) => Ok(agent),
             None => match self.tombstone(token).await? {
                 Some(decommission) => Err(Error::Decommissioned(Box::new(decommission))),
                 None => Err(Error::Unauthorized),
@@ -286,7 +286,7 @@ impl Store {
     /// such agent, or no such version of its cluster.
     pub async fn report(&self, agent_id: i64, report: &AgentReport) -> Result<Agent> {
         let queued = super::reports::Report { agent_id, report: report.clone() };
-        match self.agent_writes.submit(self, super::batch::AgentWrite::Report(queued)).await? {
+        match self.shared.agent_writes.submit(self, super::batch::AgentWrite::Report(queued)).await? {
             super::batch::AgentWritten::Report(super::reports::Recorded::Yes(agent)) => Ok(*agent),
             super::batch::AgentWritten::Report(super::reports::Recorded::NoVersion { cluster_id }) => {
                 Err(Error::not_found(format!("version {} of cluster {cluster_id}", report.version)))

@@ -54,7 +54,7 @@ impl Store {
             None => Bundle::new(vec![file])?,
         };
         let offline = candidate::check_bundle(&bundle, &settings);
-        let Some(checker) = self.haproxy.clone() else { return Ok(CandidateCheck { offline, haproxy: None }) };
+        let Some(checker) = self.shared.haproxy.clone() else { return Ok(CandidateCheck { offline, haproxy: None }) };
         let verdict = tokio::task::spawn_blocking(move || candidate::haproxy_check_bundle(&bundle, &settings, &checker)).await;
         let haproxy = match verdict {
             Ok(Ok(v)) => HaproxyVerdict {

@@ -58,7 +58,7 @@ pub struct FleetEvent {
 impl Store {
     /// A receiver of every event from now on.
     pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<FleetEvent>> {
-        self.events.subscribe()
+        self.shared.events.subscribe()
     }
 
     /// Reads committed audit entries and alert transitions every `interval` and announces them,
@@ -74,7 +74,7 @@ impl Store {
             if *shutdown.borrow() {
                 return;
             }
-            if self.events.receiver_count() == 0 {
+            if self.shared.events.receiver_count() == 0 {
                 // Nobody listens: nothing to read, start from now when someone does.
                 since = self.now() - 50;
                 floor = since;
@@ -86,7 +86,7 @@ impl Store {
                             since = since.max(at + 1);
                             if sent.insert(key, at).is_none() {
                                 // No subscriber is not an error.
-                                let _ = self.events.send(Arc::new(event));
+                                let _ = self.shared.events.send(Arc::new(event));
                             }
                         }
                         sent.retain(|_, at| *at >= since - LATE_COMMIT_MS);

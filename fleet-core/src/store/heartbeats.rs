@@ -211,7 +211,7 @@ impl Store {
     /// sample over [`super::stats::MAX_SAMPLE_ROWS`] rows), not found (no such agent).
     pub async fn heartbeat(&self, agent_id: i64, beat: wire::Heartbeat) -> Result<HeartbeatAnswer> {
         let beat = Heartbeat::new(agent_id, beat, self.now())?;
-        match self.agent_writes.submit(self, super::batch::AgentWrite::Heartbeat(Box::new(beat))).await? {
+        match self.shared.agent_writes.submit(self, super::batch::AgentWrite::Heartbeat(Box::new(beat))).await? {
             super::batch::AgentWritten::Heartbeat(Some(answer)) => Ok(answer),
             _ => Err(Error::not_found(format!("agent {agent_id}"))),
         }

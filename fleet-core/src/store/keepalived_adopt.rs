@@ -13,7 +13,7 @@ use super::versions::Made;
 use super::Store;
 use crate::bundle::{Bundle, BundleFile, BundlePath, FileKind};
 use crate::error::{Error, Result};
-use crate::model::{Actor, Agent, Committed, Role};
+use crate::model::{Actor, AgentPrincipal, Committed, Role};
 use crate::vip::node_config_path;
 
 /// Whether `agent`'s keepalived.conf may be adopted onto `latest` (the cluster's latest bundle,
@@ -40,7 +40,7 @@ impl Store {
     /// (kind keepalived) on the cluster's latest version, making the next one, authored
     /// `agent:<name>` with the operator role. [`Error::Conflict`] when the cluster has no
     /// version or already has a file for this agent; other errors as [`Store::put_file`].
-    pub async fn adopt_keepalived(&self, agent: &Agent, content: &[u8], message: &str) -> Result<Committed> {
+    pub async fn adopt_keepalived(&self, agent: &AgentPrincipal, content: &[u8], message: &str) -> Result<Committed> {
         let author = format!("agent:{}", agent.name);
         let message = if message.is_empty() { format!("keepalived.conf adopted from {}", agent.hostname) } else { message.to_string() };
         let details = json!({"bytes": content.len(), "agent": agent.name, "hostname": agent.hostname});

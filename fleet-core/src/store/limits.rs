@@ -11,6 +11,6 @@ impl Store {
             .bind(author)
             .fetch_one(self.pool())
             .await?;
-        self.limits.admit_transaction(author, usize::try_from(open).unwrap_or(usize::MAX))
+        self.shared.limits.admit_transaction(author, usize::try_from(open).unwrap_or(usize::MAX))
     }
 }

@@ -140,32 +140,38 @@ impl Default for StoreOptions {
     }
 }
 
-/// The fleet's persistent state. Cheap to clone (a pool handle).
+/// The fleet's persistent state. Cheap to clone: one reference count ([`Shared`]), as every
+/// request clones it, often more than once, on every core.
 #[derive(Debug, Clone)]
 pub struct Store {
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a [`Store`] shares.
+#[derive(Debug)]
+struct Shared {
     pool: AnyPool,
     backend: Backend,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     haproxy: Option<Arc<HaproxyChecker>>,
-    /// Parsed versions by sha256, shared by every clone of this store (see [`crate::documents`]).
-    documents: Arc<DocumentCache>,
-    /// Diffs between versions, shared by every clone ([`diff_cache`]).
-    diffs: Arc<diff_cache::DiffCache>,
-    /// The queue of the writer of agents' heartbeats and apply reports, shared by every clone
-    /// ([`batch`]).
-    agent_writes: Arc<batch::Batcher<batch::AgentWrite>>,
-    /// The queue of agent token lookups, shared by every clone ([`agent_tokens`]).
-    token_lookups: Arc<batch::Batcher<agent_tokens::TokenLookup>>,
+    /// Parsed versions by sha256 (see [`crate::documents`]).
+    documents: DocumentCache,
+    /// Diffs between versions ([`diff_cache`]).
+    diffs: diff_cache::DiffCache,
+    /// The queue of the writer of agents' heartbeats and apply reports ([`batch`]).
+    agent_writes: batch::Batcher<batch::AgentWrite>,
+    /// The queue of agent token lookups ([`agent_tokens`]).
+    token_lookups: batch::Batcher<agent_tokens::TokenLookup>,
     limits: crate::limits::Limits,
-    /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]),
-    /// shared by every clone; replaced, not only set once, because a rotation changes it.
-    keyring: Arc<std::sync::RwLock<Option<Arc<Keyring>>>>,
-    /// The event stream's sender, shared by every clone ([`Store::subscribe_events`]).
+    /// The key ring that seals bundle files holding a private key ([`Store::use_keyring`]);
+    /// replaced, not only set once, because a rotation changes it.
+    keyring: std::sync::RwLock<Option<Arc<Keyring>>>,
+    /// The event stream's sender ([`Store::subscribe_events`]).
     events: tokio::sync::broadcast::Sender<Arc<events::FleetEvent>>,
     /// Bumped whenever a job or a cancel is queued, so waiting jobs long-polls of this process
     /// look at once ([`crate::jobs`]); other replicas' long-polls look every 250 ms.
-    pub(crate) jobs_wake: Arc<tokio::sync::watch::Sender<u64>>,
+    jobs_wake: tokio::sync::watch::Sender<u64>,
 }
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -219,22 +225,21 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let haproxy = options.haproxy.map(Arc::new);
-        let documents = Arc::new(DocumentCache::default());
-        let store = Store {
+        let store = Store { shared: Arc::new(Shared {
             pool,
             backend,
             clock: options.clock,
             random: options.random,
             haproxy,
-            documents,
-            diffs: Arc::default(),
-            agent_writes: Arc::default(),
-            token_lookups: Arc::default(),
+            documents: DocumentCache::default(),
+            diffs: diff_cache::DiffCache::default(),
+            agent_writes: batch::Batcher::default(),
+            token_lookups: batch::Batcher::default(),
             limits: options.limits,
-            keyring: Arc::default(),
+            keyring: std::sync::RwLock::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,
-            jobs_wake: Arc::new(tokio::sync::watch::Sender::new(0)),
-        };
+            jobs_wake: tokio::sync::watch::Sender::new(0),
+        }) };
         store.backfill_bundles().await?;
         store.backfill_username_keys().await?;
         Ok(store)
@@ -250,31 +255,31 @@ impl Store {
 
     /// Which database this store uses.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.shared.backend
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.shared.pool.close().await;
     }
 
     /// The store's clock, in Unix ms (a manual clock in tests): what "online" and "ago" are
     /// measured against.
     pub fn now(&self) -> i64 {
-        self.clock.now_ms()
+        self.shared.clock.now_ms()
     }
 
     /// The store's clock (a backup's `created_at`).
     pub(crate) fn clock(&self) -> Arc<dyn Clock> {
-        self.clock.clone()
+        self.shared.clock.clone()
     }
 
     pub(crate) fn new_id(&self) -> Result<i64> {
-        random_id(self.random.as_ref())
+        random_id(self.shared.random.as_ref())
     }
 
     pub(crate) fn random(&self) -> &dyn Random {
-        self.random.as_ref()
+        self.shared.random.as_ref()
     }
 
     /// Gives this store (and every clone of it) the key ring that seals bundle files holding a
@@ -282,27 +287,32 @@ impl Store {
     /// the server gets one); library users and tests that write such files call it themselves.
     /// Without a ring, writing such a file or reading a sealed one is an [`Error::Crypto`].
     pub fn use_keyring(&self, ring: Keyring) {
-        *self.keyring.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(ring));
+        *self.shared.keyring.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(ring));
     }
 
     /// The ring given with [`Store::use_keyring`], if any.
     pub(crate) fn ring(&self) -> Option<Arc<Keyring>> {
-        self.keyring.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.shared.keyring.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout) so it can never fail later on lock
     /// upgrade; on PostgreSQL conflicts surface as unique violations or conditional updates.
     pub(crate) async fn write_tx(&self) -> Result<Tx> {
-        let begin = match self.backend {
+        let begin = match self.shared.backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        Ok(self.pool.begin_with(begin).await?)
+        Ok(self.shared.pool.begin_with(begin).await?)
+    }
+
+    /// Bumped whenever a job or a cancel is queued ([`crate::jobs`]).
+    pub(crate) fn jobs_wake(&self) -> &tokio::sync::watch::Sender<u64> {
+        &self.shared.jobs_wake
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+        &self.shared.pool
     }
 
     /// The candidate gate on a whole bundle, with the cluster's settings (managed directory,
@@ -316,7 +326,7 @@ impl Store {
         settings: &crate::model::ClusterSettings,
     ) -> Result<Vec<haproxy_model::Diagnostic>> {
         let offline = candidate::check_bundle(bundle, settings);
-        let checker = match &self.haproxy {
+        let checker = match &self.shared.haproxy {
             Some(checker) if offline.iter().any(haproxy_model::Diagnostic::is_error) => checker.clone(),
             _ => return candidate::decide(offline, None),
         };

@@ -160,7 +160,7 @@ impl Store {
         if transaction.state != TransactionState::Open {
             return Err(self.closed(&transaction).await);
         }
-        self.limits.admit_ops(transaction.ops.len(), ops.len())?;
+        self.shared.limits.admit_ops(transaction.ops.len(), ops.len())?;
         let base = self.base_document(&transaction).await?;
         let mut all = self.open_staged(&transaction)?;
         all.extend(ops.iter().cloned());

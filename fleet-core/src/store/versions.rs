@@ -17,7 +17,7 @@ use crate::auth::privileged;
 use crate::documents::Parsed;
 use crate::error::{Error, Result};
 use crate::bundle::{diff_bundles, Bundle, BundleDiff, BundleFile, BundlePath, FileKind};
-use crate::model::{Actor, Agent, Committed, ConfigVersion, Role, VersionInfo};
+use crate::model::{Actor, AgentPrincipal, Committed, ConfigVersion, Role, VersionInfo};
 use crate::secret::sha256_hex;
 
 const INFO_COLUMNS: &str = "cluster_id, number, sha256, digest, parent, author, message, created_at";
@@ -284,7 +284,7 @@ impl Store {
     /// policy of privileged directives as a user's import (a tree using one needs an admin's
     /// import). A cluster that has a version already is [`Error::Conflict`], checked again in
     /// the write transaction, so two agents adopting at once make one version.
-    pub async fn adopt(&self, agent: &Agent, bundle: &Bundle, message: &str) -> Result<Committed> {
+    pub async fn adopt(&self, agent: &AgentPrincipal, bundle: &Bundle, message: &str) -> Result<Committed> {
         if let Some(latest) = self.latest_version(agent.cluster_id).await? {
             return Err(adoption_refused(agent.cluster_id, latest.info.number));
         }
@@ -446,7 +446,7 @@ impl Store {
             Ok(self.version_info(cluster_id, n).await?.digest)
         };
         let key = format!("{} {} {old_label} {new_label}", digest(against).await?, digest(number).await?);
-        if let Some(kept) = self.diffs.get(&key) {
+        if let Some(kept) = self.shared.diffs.get(&key) {
             return Ok((*kept).clone());
         }
         let new = self.bundle(cluster_id, number).await?;
@@ -454,7 +454,7 @@ impl Store {
         let diff = tokio::task::spawn_blocking(move || diff_bundles(&old, &new, &old_label, &new_label))
             .await
             .map_err(|e| Error::Corrupt(format!("the diff was interrupted: {e}")))?;
-        self.diffs.insert(key, Arc::new(diff.clone()));
+        self.shared.diffs.insert(key, Arc::new(diff.clone()));
         Ok(diff)
     }
 

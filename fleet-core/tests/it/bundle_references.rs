@@ -112,6 +112,7 @@ async fn an_agent_adopts_only_a_first_version_through_the_same_gate(h: Harness) 
     let id = cluster(&h).await;
     let (_, secret) = h.store.create_enrolment("admin", id, "edge1", vec![], 60_000).await.unwrap();
     let (agent, _) = h.store.enrol(&secret, None, "edge1.example", serde_json::json!({})).await.unwrap();
+    let agent = fleet_core::AgentPrincipal::from(&agent);
 
     // A missing reference is refused at its place, nothing written.
     let error = h.store.adopt(&agent, &Bundle::new(configs()).unwrap(), "").await.unwrap_err();

@@ -54,7 +54,7 @@ async fn jobs_reach_their_agents_once_and_report(h: Harness) {
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
 
     h.clock.advance(40);
-    let agent1 = s.agent(a1).await.unwrap();
+    let agent1 = fleet_core::AgentPrincipal::from(&s.agent(a1).await.unwrap());
     let run = s.finish_job_run(&agent1, job.id, &done(JobStatus::Succeeded, "ok")).await.unwrap();
     assert_eq!((run.status, run.duration_ms, run.output.as_str()), (JobStatus::Succeeded, Some(12), "ok"));
     // Once only.
@@ -64,7 +64,7 @@ async fn jobs_reach_their_agents_once_and_report(h: Harness) {
     assert_eq!(job.status, JobStatus::Running, "n2 has not taken it");
     let polled = s.take_jobs(a2).await.unwrap();
     assert_eq!(polled.start.len(), 2);
-    let agent2 = s.agent(a2).await.unwrap();
+    let agent2 = fleet_core::AgentPrincipal::from(&s.agent(a2).await.unwrap());
     let long = "x".repeat(100_000);
     s.finish_job_run(&agent2, job.id, &done(JobStatus::Failed, &long)).await.unwrap();
     let job = s.job(id, job.id).await.unwrap();
@@ -105,13 +105,13 @@ async fn cancel_timeouts_and_refusals(h: Harness) {
     assert_eq!((poll.start.len(), poll.cancel.clone()), (0, vec![job.id]));
     assert!(s.take_jobs(a1).await.unwrap().is_empty(), "a cancel is sent once");
     assert!(s.take_jobs(a2).await.unwrap().is_empty());
-    let a1_agent = s.agent(a1).await.unwrap();
+    let a1_agent = fleet_core::AgentPrincipal::from(&s.agent(a1).await.unwrap());
     s.finish_job_run(&a1_agent, job.id, &done(JobStatus::Cancelled, "stopped")).await.unwrap();
     assert_eq!(s.job(id, job.id).await.unwrap().status, JobStatus::Cancelled);
     assert!(matches!(s.cancel_job("bob", other, job.id).await, Err(Error::NotFound(_))));
     assert!(matches!(s.job(other, job.id).await, Err(Error::NotFound(_))));
     // A foreign agent cannot report on it.
-    let x = s.agents(other).await.unwrap().remove(0);
+    let x = fleet_core::AgentPrincipal::from(&s.agents(other).await.unwrap().remove(0));
     assert!(matches!(s.finish_job_run(&x, job.id, &done(JobStatus::Succeeded, "")).await, Err(Error::NotFound(_))));
 
     // Nobody reports: running runs time out after timeout + grace, queued ones fail after the TTL.
@@ -152,9 +152,9 @@ async fn snapshots_diff_promote_and_restore_jobs(h: Harness) {
     let job = s.create_job("alice", id, JobSpec::Snapshot, Some(&["n1".to_string()]), None).await.unwrap();
     let n1 = s.agent(a1).await.unwrap();
     // Only while its snapshot run runs.
-    assert!(matches!(s.record_snapshot(&n1, job.id, &bundle("10.0.0.9")).await, Err(Error::NotFound(_))));
+    assert!(matches!(s.record_snapshot(&fleet_core::AgentPrincipal::from(&n1), job.id, &bundle("10.0.0.9")).await, Err(Error::NotFound(_))));
     s.take_jobs(a1).await.unwrap();
-    let snapshot = s.record_snapshot(&n1, job.id, &bundle("10.0.0.9")).await.unwrap();
+    let snapshot = s.record_snapshot(&fleet_core::AgentPrincipal::from(&n1), job.id, &bundle("10.0.0.9")).await.unwrap();
     assert_eq!((snapshot.agent.as_str(), snapshot.files.len(), snapshot.job_id), ("n1", 2, Some(job.id)));
     assert_eq!(s.snapshot_bundle(id, snapshot.id).await.unwrap(), bundle("10.0.0.9"));
     assert_eq!(s.snapshots(id, Some("n1")).await.unwrap().len(), 1);

@@ -254,7 +254,7 @@ async fn real_jobs_once_per_minute_across_two_replicas_and_followed_to_their_end
     let first = runs[2].created.as_ref().unwrap()["job_id"].as_i64().unwrap();
     let node = h.store.agent(n1).await.unwrap();
     h.store.take_jobs(n1).await.unwrap();
-    h.store.finish_job_run(&node, first, &JobResult { status: JobStatus::Succeeded, output: "ok".into(), exit_code: Some(0), duration_ms: 5 }).await.unwrap();
+    h.store.finish_job_run(&fleet_core::AgentPrincipal::from(&node), first, &JobResult { status: JobStatus::Succeeded, output: "ok".into(), exit_code: Some(0), duration_ms: 5 }).await.unwrap();
     tick_both(&a, &b).await;
     let runs = h.store.schedule_runs(schedule.id, 10).await.unwrap();
     assert_eq!(runs[2].outcome, Outcome::Succeeded);

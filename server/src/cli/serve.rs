@@ -28,7 +28,7 @@ use fleet_core::{AdminBootstrap, DesiredWatch, Store, StoreOptions, ADMIN_USERNA
 use tokio::sync::watch;
 
 use super::tls::{self, TlsArgs};
-use crate::http::{app, metrics::Metrics, AgentFile, AppState};
+use crate::http::{app, metrics::Metrics, AgentFile, AppState, Shared};
 
 /// Arguments of `fleet serve`.
 #[derive(Debug, clap::Args)]
@@ -306,7 +306,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
     // in the database makes each step happen once.
     tokio::spawn(fleet_core::rollouts::Driver::new(store.clone(), desired.clone()).run_until(Duration::from_millis(500), shutdown_rx.clone()));
     let agent_file = agent_file(args.agent_binary.as_deref()).await?;
-    let state = AppState {
+    let state = AppState::new(Shared {
         store: store.clone(),
         desired,
         metrics,
@@ -323,7 +323,7 @@ async fn serve(args: Args) -> Result<(), ServeError> {
         acme: acme.clone(),
         agent_file,
         releases: Arc::new(crate::http::Releases { dir: args.releases.clone(), key: args.release_public_key }),
-    };
+    });
     tokio::spawn(watch_certificate_expiry(store.clone(), shutdown_rx.clone()));
     tokio::spawn(compact_stats(store.clone(), shutdown_rx.clone()));
     let renewal_starter = acme.clone();

@@ -39,9 +39,27 @@ pub(crate) use routes::install::AgentFile;
 pub(crate) use routes::releases::Releases;
 pub(crate) use routes::Peer;
 
-/// What every handler can reach.
+/// What every handler can reach ([`Shared`]). One reference count to clone: every request
+/// clones it for each layer and extractor that takes it.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub(crate) fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What an [`AppState`] holds.
+pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) desired: Arc<DesiredWatch>,
     pub(crate) metrics: Arc<Metrics>,
@@ -174,7 +192,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .with_state(state.clone());
     // Cluster and pool names become ids before routing ([`names`]): a layer of the router runs
     // after its routing, so the API is this router's fallback.
-    Router::new().fallback_service(api).layer(axum::middleware::from_fn_with_state(state.store, names::resolve))
+    Router::new().fallback_service(api).layer(axum::middleware::from_fn_with_state(state.store.clone(), names::resolve))
 }
 
 #[cfg(test)]
