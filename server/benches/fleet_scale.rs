@@ -19,7 +19,8 @@
 //! which the run fails; FLEET_BENCH_HEARTBEAT=agent (heartbeats carry what fleet-agent's do:
 //! interfaces, a served certificate, drift and rule hits, and on every other one a stats sample
 //! of 10 rows; by default facts only), FLEET_BENCH_HTTP=2 (each agent on its own HTTP/2
-//! connection, as fleet-agent over https; by default HTTP/1.1, as over http). Figures: p50/p99/max from the apply request to each agent having read
+//! connection, as fleet-agent over https; by default HTTP/1.1, as over http), FLEET_BENCH_LOG (the
+//! server's RUST_LOG, `warn` by default: `fleet_core::store::batch=debug` logs each batch). Figures: p50/p99/max from the apply request to each agent having read
 //! and verified the whole new version (sha256 of every file and the bundle digest), the answer's
 //! bytes per agent beside the unified diff of the change, the server's CPU seconds from the
 //! apply until the last agent had it (heartbeats and reports included), its peak RSS (VmHWM)
@@ -72,7 +73,7 @@ fn start() -> Server {
     }
     let mut child = command
         .env("FLEET_ADMIN_PASSWORD", "bench-password")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("FLEET_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -102,7 +102,10 @@ async fn writer<T: Batched>(mut rx: mpsc::UnboundedReceiver<Queued<T>>) {
         }
         let store = queued[0].store.clone();
         let (items, mut answers): (Vec<T>, Vec<_>) = queued.into_iter().map(|q| (q.item, q.done)).unzip();
-        match T::run(&store, &items).await {
+        let started = std::time::Instant::now();
+        let ran = T::run(&store, &items).await;
+        tracing::debug!(kind = std::any::type_name::<T>(), items = items.len(), ms = started.elapsed().as_millis() as u64, "batch ran");
+        match ran {
             Ok(done) => {
                 for (answer, done) in answers.into_iter().zip(done) {
                     let _ = answer.send(Ok(done));
