@@ -10,7 +10,7 @@ use fleet_core::runtime::{ActionOutcome, RuntimeAction, AGENT_RUNTIME_PATH, AGEN
 use fleet_core::wire::{
     AgentIdentity, Decommission, DesiredState, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer, ADOPT_PATH, AGENT_RELEASES_PATH, DESIRED_PATH, ENROLL_PATH,
     HEARTBEAT_PATH, KEEPALIVED_ADOPT_PATH,
-    ME_PATH, REPORT_PATH,
+    ME_PATH, REPORT_PATH, RETURN_MINIMAL,
 };
 use fleet_core::AgentReport;
 use reqwest::StatusCode;
@@ -165,7 +165,8 @@ impl Client {
     }
 
     pub(crate) async fn report(&self, report: &AgentReport) -> Result<(), ClientError> {
-        let request = self.http.post(self.url(REPORT_PATH)).timeout(Duration::from_secs(30)).json(report);
+        // The answer (the agent as recorded) is not read: none is asked for.
+        let request = self.http.post(self.url(REPORT_PATH)).timeout(Duration::from_secs(30)).header("prefer", RETURN_MINIMAL).json(report);
         self.check(self.authed(request).send().await?).await?;
         Ok(())
     }

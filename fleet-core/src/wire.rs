@@ -6,7 +6,7 @@
 //!   POST /api/v1/agent/enroll  EnrolRequest  -> EnrolResponse (the agent's own token, once)
 //!   GET  /api/v1/agent/desired?known=<sha256>&wait=<s>
 //!                                          -> 200 DesiredState | 304 (nothing new in `wait` s)
-//!   POST /api/v1/agent/report  AgentReport   -> the agent as recorded
+//!   POST /api/v1/agent/report  AgentReport   -> the agent as recorded (204 with RETURN_MINIMAL)
 //!   POST /api/v1/agent/heartbeat Heartbeat   -> 200 HeartbeatAnswer (what to probe)
 //!   POST /api/v1/agent/adopt?configs=<paths>  (tar of the managed tree)
 //!                                          -> 201 the cluster's first version | 409 it has one
@@ -37,6 +37,9 @@ pub const AGENT_RELEASES_PATH: &str = "/api/v1/agent/releases";
 pub const DESIRED_PATH: &str = "/api/v1/agent/desired";
 /// Path of the apply report.
 pub const REPORT_PATH: &str = "/api/v1/agent/report";
+/// The `Prefer` header's preference (RFC 7240 §4.2) with which a report is answered 204, not
+/// with the agent read back: fleet-agent ignores that answer.
+pub const RETURN_MINIMAL: &str = "return=minimal";
 /// Path of the heartbeat.
 pub const HEARTBEAT_PATH: &str = "/api/v1/agent/heartbeat";
 /// Path of the adoption upload (`fleet-agent --adopt`): a tar of the node's managed tree.

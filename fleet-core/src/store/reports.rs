@@ -8,11 +8,10 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::audit::Audit;
-use super::agents::{agent_from_row, AGENT_COLUMNS};
 use super::batch::{rounds, statements, values};
 use super::{to_json, Store, Tx};
 use crate::error::Result;
-use crate::model::{Agent, AgentReport};
+use crate::model::AgentReport;
 
 pub(crate) struct Report {
     pub(crate) agent_id: i64,
@@ -21,8 +20,8 @@ pub(crate) struct Report {
 
 /// What became of one report.
 pub(crate) enum Recorded {
-    /// The agent as recorded.
-    Yes(Box<Agent>),
+    /// Recorded.
+    Yes,
     /// No such agent (decommissioned meanwhile).
     NoAgent,
     /// The agent's cluster has no such version.
@@ -32,7 +31,8 @@ pub(crate) enum Recorded {
 /// Writes `batch` in `tx`: on `applied` or `applied_runtime` the agent's applied version moves;
 /// the last outcome, error and diagnostics are kept either way, and each report is audited
 /// (`agent.report`). Reports are written by `UPDATE ... FROM (VALUES ...) RETURNING` (whose
-/// rows are the answers) and audited by multi-row `INSERT`s ([`super::batch::statements`]).
+/// rows are the answers, with what the audit entries name) and audited by
+/// multi-row `INSERT`s ([`super::batch::statements`]).
 pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Result<Vec<Recorded>> {
     let mut done: Vec<Recorded> = batch.iter().map(|_| Recorded::NoAgent).collect();
     let now = store.now();
@@ -49,7 +49,7 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Resu
                  last_outcome = v.column2, last_error = v.column3, last_diagnostics = v.column4, last_report_version = v.column5, last_report_at = v.column7 \
                  FROM (VALUES {rows}) AS v \
                  WHERE agents.id = v.column1 AND EXISTS (SELECT 1 FROM config_versions cv WHERE cv.cluster_id = agents.cluster_id AND cv.number = v.column5) \
-                 RETURNING {AGENT_COLUMNS}"
+                 RETURNING agents.id, agents.cluster_id, agents.name"
             );
             let mut query = sqlx::query(&sql);
             for &i in chunk {
@@ -63,14 +63,14 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Resu
                     .bind(i64::from(report.outcome.runs_version()))
                     .bind(now);
             }
-            let mut recorded: HashMap<i64, Agent> = HashMap::with_capacity(chunk.len());
+            // Each agent's cluster and name.
+            let mut recorded: HashMap<i64, (i64, String)> = HashMap::with_capacity(chunk.len());
             for row in query.fetch_all(&mut **tx).await? {
-                let agent = agent_from_row(&row, now)?;
-                recorded.insert(agent.id, agent);
+                recorded.insert(row.try_get("id")?, (row.try_get("cluster_id")?, row.try_get("name")?));
             }
             for &i in chunk {
                 let Report { agent_id, report } = batch[i];
-                let Some(agent) = recorded.remove(agent_id) else {
+                let Some((cluster_id, name)) = recorded.remove(agent_id) else {
                     // Rare: tell a missing agent from a missing version.
                     let cluster = sqlx::query("SELECT cluster_id FROM agents WHERE id = $1").bind(*agent_id).fetch_optional(&mut **tx).await?;
                     if let Some(cluster) = cluster {
@@ -79,8 +79,8 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Resu
                     continue;
                 };
                 let details = json!({"agent_id": agent_id, "outcome": report.outcome, "error": report.error});
-                audits.push((format!("agent:{}", agent.name), agent.cluster_id, report.version, details));
-                done[i] = Recorded::Yes(Box::new(agent));
+                audits.push((format!("agent:{name}"), cluster_id, report.version, details));
+                done[i] = Recorded::Yes;
             }
         }
     }

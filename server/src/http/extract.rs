@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::errors::ApiError;
@@ -150,6 +150,42 @@ fn integers(value: &mut serde_json::Value) {
         serde_json::Value::Array(items) => items.iter_mut().for_each(integers),
         serde_json::Value::Object(fields) => fields.values_mut().for_each(integers),
         _ => {}
+    }
+}
+
+/// The preferences of a request's `Prefer` headers (RFC 7240 §2): each `token[=value]`, any
+/// parameters after `;` left aside; names are case-insensitive.
+pub(crate) struct Prefer(Vec<String>);
+
+/// The header that says which preferences were honoured (RFC 7240 §3).
+pub(crate) const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
+
+impl Prefer {
+    /// Whether `return=minimal` (RFC 7240 §4.2) was asked for.
+    pub(crate) fn return_minimal(&self) -> bool {
+        self.0.iter().any(|p| p.eq_ignore_ascii_case(fleet_core::wire::RETURN_MINIMAL))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Prefer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(Prefer::of(&parts.headers))
+    }
+}
+
+impl Prefer {
+    fn of(headers: &axum::http::HeaderMap) -> Prefer {
+        let preferences = headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(|preference| preference.split(';').next().unwrap_or("").split('=').map(|part| part.trim().trim_matches('"')).collect::<Vec<_>>().join("="))
+            .filter(|preference| !preference.is_empty())
+            .collect();
+        Prefer(preferences)
     }
 }
 
@@ -303,6 +339,19 @@ mod tests {
         assert!(direct::<Beat>(br#"{"facts": {}, "seconds": 5} x"#).is_none(), "trailing text");
         assert!(direct::<Beat>(br#"{"facts": {}, "seconds": -1}"#).is_none(), "wrong data: the general path words the error");
         assert!(direct::<Vec<u64>>(b" [1, 2]").is_some(), "an array body where an array is asked for");
+    }
+
+    #[test]
+    fn return_minimal_is_found_among_preferences() {
+        let prefer = |values: &[&str]| {
+            let mut headers = axum::http::HeaderMap::new();
+            for value in values {
+                headers.append("prefer", value.parse().unwrap());
+            }
+            Prefer::of(&headers).return_minimal()
+        };
+        assert!(prefer(&["return=minimal"]) && prefer(&["Return = \"minimal\"; foo=bar"]) && prefer(&["wait=10", "respond-async, return=minimal"]));
+        assert!(!prefer(&[]) && !prefer(&["return=representation"]) && !prefer(&["return-minimal"]));
     }
 
     #[test]

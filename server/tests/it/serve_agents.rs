@@ -215,9 +215,26 @@ async fn reports_and_heartbeats(db: Db) {
     assert!(me["last_seen_at"].as_str().is_some_and(|t| t.ends_with('Z')), "RFC 3339: {me}");
     assert!(me["drift"].is_null());
 
-    s.post("/api/v1/agent/report", &agent, json!({"version": 1, "outcome": "applied"})).await.expect(200);
+    let recorded = s.post("/api/v1/agent/report", &agent, json!({"version": 1, "outcome": "applied"})).await.expect(200);
+    assert_eq!((recorded["name"].as_str(), recorded["applied_version"].as_i64(), recorded["last_outcome"].as_str()), (Some("n1"), Some(1), Some("applied")));
     let status = s.get(&format!("/api/v1/clusters/{id}/status"), &admin).await.expect(200);
     assert_eq!(status["agents"][0]["applied_version"], 1);
+
+    // `Prefer: return=minimal` (fleet-agent's): recorded alike, answered 204 without the agent.
+    let minimal = s
+        .request(Method::POST, "/api/v1/agent/report", Some(&agent))
+        .header("prefer", "handling=lenient, Return=Minimal")
+        .json(&json!({"version": 1, "outcome": "reload_failed", "error": "cannot bind"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(minimal.status(), 204);
+    assert_eq!(minimal.headers().get("preference-applied").and_then(|v| v.to_str().ok()), Some("return=minimal"));
+    assert_eq!(minimal.text().await.unwrap(), "");
+    let status = s.get(&format!("/api/v1/clusters/{id}/status"), &admin).await.expect(200);
+    assert_eq!((status["agents"][0]["last_outcome"].as_str(), status["agents"][0]["last_error"].as_str()), (Some("reload_failed"), Some("cannot bind")));
+    let minimal_unknown = s.request(Method::POST, "/api/v1/agent/report", Some(&agent)).header("prefer", "return=minimal").json(&json!({"version": 9, "outcome": "applied"})).send().await.unwrap();
+    assert_eq!(minimal_unknown.status(), 404, "errors are answered as without the preference");
     let unknown = s.post("/api/v1/agent/report", &agent, json!({"version": 9, "outcome": "applied"})).await;
     assert_eq!(unknown.status, 404);
     let bad = s.post("/api/v1/agent/report", &agent, json!({"version": 1, "outcome": "exploded"})).await;

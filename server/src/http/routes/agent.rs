@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::body::{Body, Bytes};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use fleet_core::wire::{long_poll_wait, AgentIdentity, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer};
+use fleet_core::wire::{long_poll_wait, AgentIdentity, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAnswer, RETURN_MINIMAL};
 use fleet_core::AgentReport;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -18,7 +18,7 @@ use super::committed;
 use super::files::TarImportQuery;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::auth::Caller;
-use crate::http::extract::{Json, Query, Raw};
+use crate::http::extract::{Json, Prefer, Query, Raw, PREFERENCE_APPLIED};
 use crate::http::AppState;
 
 /// The peer's address, when the server knows it (it always does over TCP).
@@ -108,16 +108,24 @@ pub(crate) async fn desired(
     })
 }
 
-/// Records an apply outcome: `{version, outcome, error}`.
+/// Records an apply outcome: `{version, outcome, error}`. With `Prefer: return=minimal`
+/// (RFC 7240) the answer is 204, without the agent read back.
 #[utoipa::path(post, path = "/api/v1/agent/report", tag = "agent", request_body = AgentReport,
-    responses((status = 200, description = "the agent as recorded", body = fleet_core::Agent)))]
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal`: answer 204, not the agent")),
+    responses((status = 200, description = "the agent as recorded", body = fleet_core::Agent),
+        (status = 204, description = "recorded (`Prefer: return=minimal`)")))]
 pub(crate) async fn report(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    prefer: Prefer,
     Json(body): Json<AgentReport>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     let agent = caller.agent()?;
-    Ok(axum::Json(state.store.report(agent.id, &body).await?))
+    if prefer.return_minimal() {
+        state.store.record_report(agent.id, &body).await?;
+        return Ok((StatusCode::NO_CONTENT, [(PREFERENCE_APPLIED, RETURN_MINIMAL)]).into_response());
+    }
+    Ok(axum::Json(state.store.report(agent.id, &body).await?).into_response())
 }
 
 /// Records that the agent is alive, with its current facts, its heartbeat interval (which tells
