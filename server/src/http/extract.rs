@@ -140,9 +140,9 @@ fn integers(value: &mut serde_json::Value) {
         serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
             if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
                 // 2^63 and 2^64 as floats: the ranges an i64 and a u64 hold.
-                if f >= -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0 {
+                if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
                     *value = serde_json::Value::from(f as i64);
-                } else if f >= 0.0 && f < 18_446_744_073_709_551_616.0 {
+                } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
                     *value = serde_json::Value::from(f as u64);
                 }
             }
