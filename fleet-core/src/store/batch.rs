@@ -254,7 +254,8 @@ fn push_mark(sql: &mut String, backend: Backend, k: usize) {
 /// ([`push_mark`]): `(CAST($1 AS BIGINT), CAST($2 AS TEXT)), (...)`. The casts give PostgreSQL
 /// the parameters' types (SQLite reads them as affinities); the columns are `column1`,
 /// `column2`... on both. Written into one string: a heartbeat batch's statements have
-/// thousands of cells, and a string per cell made this a tenth of the server's CPU.
+/// thousands of cells, and a string per cell made this ~7% of the server's CPU (perf, 10,000
+/// agents).
 pub(crate) fn values(backend: Backend, n: usize, types: &[&str]) -> String {
     let cell_len: usize = types.iter().map(|ty| ty.len() + 16).sum();
     let mut sql = String::with_capacity(n * (cell_len + 4));

@@ -160,13 +160,6 @@ pub(crate) struct Prefer(Vec<String>);
 /// The header that says which preferences were honoured (RFC 7240 §3).
 pub(crate) const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
 
-impl Prefer {
-    /// Whether `return=minimal` (RFC 7240 §4.2) was asked for.
-    pub(crate) fn return_minimal(&self) -> bool {
-        self.0.iter().any(|p| p.eq_ignore_ascii_case(fleet_core::wire::RETURN_MINIMAL))
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for Prefer {
     type Rejection = ApiError;
 
@@ -176,6 +169,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Prefer {
 }
 
 impl Prefer {
+    /// Whether `return=minimal` (RFC 7240 §4.2) was asked for.
+    pub(crate) fn return_minimal(&self) -> bool {
+        self.0.iter().any(|p| p.eq_ignore_ascii_case(fleet_core::wire::RETURN_MINIMAL))
+    }
+
     fn of(headers: &axum::http::HeaderMap) -> Prefer {
         let preferences = headers
             .get_all("prefer")
