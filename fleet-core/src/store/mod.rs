@@ -30,6 +30,7 @@ mod drift;
 mod clusters;
 mod dns_providers;
 mod durability;
+mod fillfactor;
 mod alerts;
 mod events;
 mod failover;
@@ -224,6 +225,7 @@ impl Store {
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        fillfactor::apply(&pool, backend).await?;
         let haproxy = options.haproxy.map(Arc::new);
         let store = Store { shared: Arc::new(Shared {
             pool,

@@ -164,3 +164,22 @@ async fn a_heartbeat_the_database_refuses_fails_alone(h: Harness) {
     let beaten = status.agents.iter().filter(|a| a.facts.get("beat").is_some()).count();
     assert_eq!(beaten, if postgres { 19 } else { 20 }, "every other heartbeat was written");
 }
+
+/// On PostgreSQL the tables every heartbeat updates leave half of each page free, so that
+/// those updates stay HOT (no new index entries); opening the database again changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_tables_leave_room_for_updates_on_postgresql() {
+    let Some(h) = crate::support::harness(crate::support::Db::Postgres).await else { return };
+    sqlx::any::install_default_drivers();
+    let db = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&h.url).await.unwrap();
+    let options = "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = $1";
+    for table in ["agents", "stats_series"] {
+        let set: Option<String> = sqlx::query_scalar(options).bind(table).fetch_one(&db).await.unwrap();
+        assert_eq!(set.as_deref(), Some("fillfactor=50"), "{table}");
+    }
+    let untouched: Option<String> = sqlx::query_scalar(options).bind("stats_points").fetch_one(&db).await.unwrap();
+    assert_eq!(untouched, None, "points are inserted, not updated");
+    let _replica = h.replica(2).await;
+    let set: Option<String> = sqlx::query_scalar(options).bind("stats_series").fetch_one(&db).await.unwrap();
+    assert_eq!(set.as_deref(), Some("fillfactor=50"));
+}
