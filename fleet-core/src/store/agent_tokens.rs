@@ -23,12 +23,10 @@ impl Batched for TokenLookup {
 
     async fn run<'a>(store: &'a Store, batch: &'a [Self]) -> Result<Vec<Option<AgentPrincipal>>> {
         let mut found: HashMap<String, AgentPrincipal> = HashMap::with_capacity(batch.len());
-        for chunk in super::batch::statements(store.backend(), batch) {
-            let sql = format!("SELECT token_hash, id, cluster_id, name, hostname FROM agents WHERE token_hash IN ({})", super::batch::placeholders(store.backend(), chunk.len()));
-            let mut query = sqlx::query(&sql);
-            for lookup in chunk {
-                query = query.bind(lookup.0.as_str());
-            }
+        let backend = store.backend();
+        for chunk in super::rows::statements(backend, batch) {
+            let sql = format!("SELECT token_hash, id, cluster_id, name, hostname FROM agents WHERE token_hash {}", super::rows::in_list(backend, chunk.len(), "TEXT"));
+            let query = super::rows::bind_list(backend, sqlx::query(&sql), chunk.iter().map(|lookup| lookup.0.as_str()).collect())?;
             for row in query.fetch_all(store.pool()).await? {
                 let agent = AgentPrincipal { id: row.try_get("id")?, cluster_id: row.try_get("cluster_id")?, name: row.try_get("name")?, hostname: row.try_get("hostname")? };
                 found.insert(row.try_get("token_hash")?, agent);

@@ -35,24 +35,18 @@ impl Store {
         self.audit_many(tx, std::slice::from_ref(&entry)).await
     }
 
-    /// Writes `entries` inside `tx`, many rows per statement ([`super::batch::statements`]: a
-    /// batch of 1,000 agents' reports is 10 statements on SQLite, not 1,000).
+    /// Writes `entries` inside `tx`, many rows per statement ([`super::rows`]: a batch of 1,000
+    /// agents' reports is 10 statements on SQLite and one on PostgreSQL, not 1,000).
     pub(crate) async fn audit_many(&self, tx: &mut Tx, entries: &[Audit<'_>]) -> Result<()> {
-        for chunk in super::batch::statements(self.backend(), entries) {
-            let rows = super::batch::values(self.backend(), chunk.len(), &["BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT"]);
-            let sql = format!("INSERT INTO audit_log (id, at, actor, action, cluster_id, version, details) VALUES {rows}");
-            let mut query = sqlx::query(&sql);
-            for entry in chunk {
-                query = query
-                    .bind(self.new_id()?)
-                    .bind(self.now())
-                    .bind(entry.actor)
-                    .bind(entry.action)
-                    .bind(entry.cluster_id)
-                    .bind(entry.version)
-                    .bind(to_json(&entry.details)?);
-            }
-            query.execute(&mut **tx).await?;
+        let backend = self.backend();
+        for chunk in super::rows::statements(backend, entries) {
+            let rows = super::rows::rows(backend, chunk.len(), &["BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT"]);
+            let sql = format!("INSERT INTO audit_log (id, at, actor, action, cluster_id, version, details) {rows}");
+            let cells = chunk
+                .iter()
+                .map(|entry| Ok((self.new_id()?, self.now(), entry.actor, entry.action, entry.cluster_id, entry.version, to_json(&entry.details)?)))
+                .collect::<Result<Vec<_>>>()?;
+            super::rows::bind_rows(backend, sqlx::query(&sql), cells)?.execute(&mut **tx).await?;
         }
         Ok(())
     }

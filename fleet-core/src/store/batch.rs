@@ -13,11 +13,10 @@
 //! batch is one item and nothing waits. Each caller still gets its own answer. A batch that
 //! fails is run again item by item, so one item the database refuses fails only its caller.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
-use sqlx::any::AnyRow;
 use tokio::sync::{mpsc, oneshot};
 
 use super::heartbeats::Part;
@@ -208,153 +207,31 @@ impl Batched for AgentWrite {
     }
 }
 
-/// `items` cut into the row lists of successive statements of many rows.
-///
-/// On SQLite each is a power of two long, largest first, at most 128: 300 rows are
-/// 128 + 128 + 32 + 8 + 4. A statement's text depends on its number of rows, and sqlx keeps
-/// each text's prepared statement in its connection's cache (100 per connection): with any
-/// count possible, the cache filled with SQLite bytecode for hundreds of rows (~180 MiB of a
-/// 3,000-agent server's peak heap), and preparing each statement anew instead cost more CPU
-/// than the writes (p99 0.7 -> 6.6 s at 10,000 agents). Powers of two make at most eight texts
-/// per statement, each prepared once, the largest a few hundred KB of bytecode.
-///
-/// On PostgreSQL, where the plans live in the database's process and each statement costs a
-/// round trip, as few statements as can be: 1,000 rows each (16,000 parameters at most, under
-/// its 65,535).
-pub(crate) fn statements<T>(backend: Backend, items: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = items;
-    std::iter::from_fn(move || {
-        let n = match backend {
-            Backend::Sqlite => 128.min(1 << rest.len().checked_ilog2()?),
-            Backend::Postgres => rest.len().min(1_000),
-        };
-        (n > 0).then(|| {
-            let (head, tail) = rest.split_at(n);
-            rest = tail;
-            head
-        })
-    })
-}
-
-/// Appends the `k`th parameter (from 1) of a statement whose parameters all appear once, in
-/// order: `$k` on PostgreSQL, `?` on SQLite. SQLite finds a named parameter (`$k` too) by
-/// walking the statement's list of names, when it parses the statement and again when each is
-/// bound: a statement of 14,000 `$k` took 0.7 s where 14,000 `?` take 16 ms.
-fn push_mark(sql: &mut String, backend: Backend, k: usize) {
-    match backend {
-        Backend::Postgres => {
-            use std::fmt::Write;
-            let _ = write!(sql, "${k}");
-        }
-        Backend::Sqlite => sql.push('?'),
-    }
-}
-
-/// `n` rows of a `VALUES` list of typed parameters, the statement's only parameters
-/// ([`push_mark`]): `(CAST($1 AS BIGINT), CAST($2 AS TEXT)), (...)`. The casts give PostgreSQL
-/// the parameters' types (SQLite reads them as affinities); the columns are `column1`,
-/// `column2`... on both. Written into one string: a heartbeat batch's statements have
-/// thousands of cells, and a string per cell made this ~7% of the server's CPU (perf, 10,000
-/// agents).
-pub(crate) fn values(backend: Backend, n: usize, types: &[&str]) -> String {
-    let cell_len: usize = types.iter().map(|ty| ty.len() + 16).sum();
-    let mut sql = String::with_capacity(n * (cell_len + 4));
-    for r in 0..n {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for (c, ty) in types.iter().enumerate() {
-            sql.push_str(if c == 0 { "CAST(" } else { ", CAST(" });
-            push_mark(&mut sql, backend, r * types.len() + c + 1);
-            sql.push_str(" AS ");
-            sql.push_str(ty);
-            sql.push(')');
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// `n` parameters for an `IN (...)` list, the statement's only parameters ([`push_mark`]):
-/// `$1, $2, $3`.
-pub(crate) fn placeholders(backend: Backend, n: usize) -> String {
-    let mut sql = String::with_capacity(n * 7);
-    for k in 1..=n {
-        if k > 1 {
-            sql.push_str(", ");
-        }
-        push_mark(&mut sql, backend, k);
-    }
-    sql
-}
-
 /// Each agent's last part of `parts` (in agent order): for tables a heartbeat replaces whole.
 pub(crate) fn latest_per_agent<'p, 'a, T>(parts: &'p [Part<'a, T>]) -> BTreeMap<i64, &'p Part<'a, T>> {
     parts.iter().map(|p| (p.agent_id, p)).collect()
 }
 
-/// Runs the statement `sql` makes of an `IN (...)` list ([`placeholders`]) for `ids` (each
-/// once, in order, [`statements`] of them), in `tx`: the rows of every statement.
-pub(crate) async fn fetch_in(backend: Backend, tx: &mut Tx, ids: impl IntoIterator<Item = i64>, sql: impl Fn(&str) -> String) -> Result<Vec<AnyRow>> {
-    let ids: Vec<i64> = ids.into_iter().collect::<BTreeSet<i64>>().into_iter().collect();
-    let mut rows = Vec::new();
-    for chunk in statements(backend, &ids) {
-        let sql = sql(&placeholders(backend, chunk.len()));
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        rows.extend(query.fetch_all(&mut **tx).await?);
-    }
-    Ok(rows)
-}
-
-/// Deletes the rows of `table` (a table with an `agent_id` column) of `agents` ([`fetch_in`]).
-pub(crate) async fn delete_for_agents(backend: Backend, tx: &mut Tx, table: &str, agents: impl IntoIterator<Item = i64>) -> Result<()> {
-    fetch_in(backend, tx, agents, |marks| format!("DELETE FROM {table} WHERE agent_id IN ({marks})")).await?;
-    Ok(())
-}
-
-/// On PostgreSQL, locks every agent row a batch writes, in id order ([`fetch_in`]: successive
-/// statements keep it), before its statements write many rows each (in the plan's order,
-/// heartbeats then reports): two replicas' batches cannot deadlock. SQLite has one writer at
+/// On PostgreSQL, locks every agent row a batch writes, in id order ([`super::rows::fetch_in`]:
+/// successive statements keep it), before its statements write many rows each (in the plan's
+/// order, heartbeats then reports): two replicas' batches cannot deadlock. SQLite has one writer at
 /// a time: nothing to do.
 pub(crate) async fn lock_agents(store: &Store, tx: &mut Tx, ids: impl Iterator<Item = i64>) -> Result<()> {
     if store.backend() != Backend::Postgres {
         return Ok(());
     }
-    fetch_in(Backend::Postgres, tx, ids, |marks| format!("SELECT id FROM agents WHERE id IN ({marks}) ORDER BY id FOR UPDATE")).await?;
+    super::rows::fetch_in(Backend::Postgres, tx, ids, |one_of| format!("SELECT id FROM agents WHERE id {one_of} ORDER BY id FOR UPDATE")).await?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{placeholders, rounds, statements, values};
-    use crate::store::Backend;
+    use super::rounds;
 
     #[test]
     fn rounds_hold_each_key_once_and_keep_a_keys_order() {
         let keys = [7, 3, 7, 5, 3, 7];
         assert_eq!(rounds(keys.len(), |i| keys[i]), vec![vec![1, 3, 0], vec![4, 2], vec![5]]);
         assert!(rounds(0, |i| i).is_empty());
-    }
-
-    #[test]
-    fn statements_hold_powers_of_two_rows_on_sqlite_and_a_thousand_on_postgresql() {
-        let lengths = |backend, n: usize| statements(backend, &vec![0u8; n]).map(<[u8]>::len).collect::<Vec<_>>();
-        assert_eq!(lengths(Backend::Sqlite, 300), vec![128, 128, 32, 8, 4]);
-        assert_eq!(lengths(Backend::Sqlite, 1), vec![1]);
-        assert_eq!(lengths(Backend::Sqlite, 259), vec![128, 128, 2, 1]);
-        assert_eq!(lengths(Backend::Postgres, 2_300), vec![1_000, 1_000, 300]);
-        assert!(lengths(Backend::Sqlite, 0).is_empty() && lengths(Backend::Postgres, 0).is_empty());
-        let items: Vec<usize> = (0..1000).collect();
-        assert_eq!(statements(Backend::Sqlite, &items).flatten().copied().collect::<Vec<_>>(), items, "every item once, in order");
-    }
-
-    #[test]
-    fn parameters_are_numbered_on_postgresql_and_plain_on_sqlite() {
-        assert_eq!(values(Backend::Postgres, 2, &["BIGINT", "TEXT"]), "(CAST($1 AS BIGINT), CAST($2 AS TEXT)), (CAST($3 AS BIGINT), CAST($4 AS TEXT))");
-        assert_eq!(values(Backend::Sqlite, 1, &["BIGINT", "TEXT"]), "(CAST(? AS BIGINT), CAST(? AS TEXT))");
-        assert_eq!(placeholders(Backend::Postgres, 3), "$1, $2, $3");
-        assert_eq!(placeholders(Backend::Sqlite, 2), "?, ?");
-        assert_eq!(placeholders(Backend::Sqlite, 0), "");
     }
 }

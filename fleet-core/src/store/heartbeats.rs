@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! batch of heartbeats --> agents: last seen, facts, interval, health (0032), keepalived, interfaces
-//!                         (UPDATE ... FROM (VALUES ...), batch::statements; its rows: the agents reached)
+//!                         (UPDATE ... FROM (rows), super::rows; its rows: the agents reached)
 //!                     --> per agent reached, in the batch's order:
 //!                         drift (super::drift)    stats sample (super::stats)
 //!                         VIP holders (super::vips)    served certificates (super::served)
@@ -21,7 +21,8 @@ use std::collections::HashMap;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::batch::{rounds, statements, values};
+use super::batch::rounds;
+use super::rows::{bind_rows, rows, statements};
 use super::{json_column, to_json, Store, Tx};
 use crate::error::{Error, Result};
 use crate::failover::settings::FailoverSettings;
@@ -127,32 +128,28 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Heartbeat]) -> R
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
         for chunk in statements(store.backend(), &round) {
             let types = ["BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "DOUBLE PRECISION", "TEXT", "TEXT"];
-            let rows = values(store.backend(), chunk.len(), &types);
-            // VALUES columns are column1..column9 on both databases: id, at, facts, interval,
-            // has health (0/1), HAProxy running (0/1), server-up ratio, keepalived, interfaces.
+            let rows = rows(store.backend(), chunk.len(), &types);
+            // Columns (column1..column9 on both databases): id, at, facts, interval, has health
+            // (0/1), HAProxy running (0/1), server-up ratio, keepalived, interfaces.
             let sql = format!(
                 "UPDATE agents SET last_seen_at = v.column2, facts = COALESCE(v.column3, agents.facts), \
                  heartbeat_ms = COALESCE(v.column4, agents.heartbeat_ms), \
                  haproxy_running = CASE WHEN v.column5 = 1 THEN v.column6 ELSE agents.haproxy_running END, \
                  server_up_ratio = CASE WHEN v.column5 = 1 THEN v.column7 ELSE agents.server_up_ratio END, \
                  keepalived = COALESCE(v.column8, agents.keepalived), interfaces = COALESCE(v.column9, agents.interfaces) \
-                 FROM (VALUES {rows}) AS v WHERE agents.id = v.column1 \
+                 FROM ({rows}) AS v WHERE agents.id = v.column1 \
                  RETURNING agents.id, agents.cluster_id, agents.name, agents.applied_version, agents.drift, agents.drift_since"
             );
-            let mut query = sqlx::query(&sql);
-            for &i in chunk {
+            let cells = chunk.iter().map(|&i| {
                 let beat = batch[i];
-                query = query
-                    .bind(beat.agent_id)
-                    .bind(beat.at)
-                    .bind(beat.facts.as_deref())
-                    .bind(beat.interval_ms)
-                    .bind(i64::from(beat.health.is_some()))
-                    .bind(beat.health.map(|(running, _)| i64::from(running)))
-                    .bind(beat.health.and_then(|(_, ratio)| ratio))
-                    .bind(beat.keepalived.as_deref())
-                    .bind(beat.interfaces.as_ref().map(|(_, json)| json.as_str()));
-            }
+                let (has_health, running, ratio) = match beat.health {
+                    Some((running, ratio)) => (1_i64, Some(i64::from(running)), ratio),
+                    None => (0, None, None),
+                };
+                let interfaces = beat.interfaces.as_ref().map(|(_, json)| json.as_str());
+                (beat.agent_id, beat.at, beat.facts.as_deref(), beat.interval_ms, has_health, running, ratio, beat.keepalived.as_deref(), interfaces)
+            });
+            let query = bind_rows(store.backend(), sqlx::query(&sql), cells.collect())?;
             for row in query.fetch_all(&mut **tx).await? {
                 let agent = Reached {
                     cluster_id: row.try_get("cluster_id")?,

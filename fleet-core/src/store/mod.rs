@@ -51,6 +51,7 @@ mod reports;
 mod rule_hits;
 mod rules;
 mod rollouts;
+mod rows;
 mod runtime;
 mod schedules;
 mod secrets;

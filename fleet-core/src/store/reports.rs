@@ -8,7 +8,8 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::audit::Audit;
-use super::batch::{rounds, statements, values};
+use super::batch::rounds;
+use super::rows::{bind_rows, rows, statements};
 use super::{to_json, Store, Tx};
 use crate::error::Result;
 use crate::model::AgentReport;
@@ -30,9 +31,9 @@ pub(crate) enum Recorded {
 
 /// Writes `batch` in `tx`: on `applied` or `applied_runtime` the agent's applied version moves;
 /// the last outcome, error and diagnostics are kept either way, and each report is audited
-/// (`agent.report`). Reports are written by `UPDATE ... FROM (VALUES ...) RETURNING` (whose
+/// (`agent.report`). Reports are written by `UPDATE ... FROM (rows) RETURNING` (whose
 /// rows are the answers, with what the audit entries name) and audited by
-/// multi-row `INSERT`s ([`super::batch::statements`]).
+/// multi-row `INSERT`s ([`super::rows`]).
 pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Result<Vec<Recorded>> {
     let mut done: Vec<Recorded> = batch.iter().map(|_| Recorded::NoAgent).collect();
     let now = store.now();
@@ -40,29 +41,26 @@ pub(crate) async fn write(store: &Store, tx: &mut Tx, batch: &[&Report]) -> Resu
     // An agent twice in one batch: its reports are written in successive statements, in order.
     for round in rounds(batch.len(), |i| batch[i].agent_id) {
         for chunk in statements(store.backend(), &round) {
-            let rows = values(store.backend(), chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT"]);
-            // VALUES columns: agent id, outcome, error, diagnostics, version, whether the
-            // outcome runs the version (0/1), the time. A version the agent's cluster does not
-            // have matches no row.
+            let rows = rows(store.backend(), chunk.len(), &["BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT"]);
+            // Columns: agent id, outcome, error, diagnostics, version, whether the outcome runs
+            // the version (0/1), the time. A version the agent's cluster does not have matches
+            // no row.
             let sql = format!(
                 "UPDATE agents SET last_seen_at = v.column7, applied_version = CASE WHEN v.column6 = 1 THEN v.column5 ELSE agents.applied_version END, \
                  last_outcome = v.column2, last_error = v.column3, last_diagnostics = v.column4, last_report_version = v.column5, last_report_at = v.column7 \
-                 FROM (VALUES {rows}) AS v \
+                 FROM ({rows}) AS v \
                  WHERE agents.id = v.column1 AND EXISTS (SELECT 1 FROM config_versions cv WHERE cv.cluster_id = agents.cluster_id AND cv.number = v.column5) \
                  RETURNING agents.id, agents.cluster_id, agents.name"
             );
-            let mut query = sqlx::query(&sql);
-            for &i in chunk {
-                let Report { agent_id, report } = batch[i];
-                query = query
-                    .bind(*agent_id)
-                    .bind(report.outcome.as_str())
-                    .bind(report.error.as_deref())
-                    .bind(to_json(&report.diagnostics)?)
-                    .bind(report.version)
-                    .bind(i64::from(report.outcome.runs_version()))
-                    .bind(now);
-            }
+            let cells = chunk
+                .iter()
+                .map(|&i| {
+                    let Report { agent_id, report } = batch[i];
+                    let runs = i64::from(report.outcome.runs_version());
+                    Ok((*agent_id, report.outcome.as_str(), report.error.as_deref(), to_json(&report.diagnostics)?, report.version, runs, now))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let query = bind_rows(store.backend(), sqlx::query(&sql), cells)?;
             // Each agent's cluster and name.
             let mut recorded: HashMap<i64, (i64, String)> = HashMap::with_capacity(chunk.len());
             for row in query.fetch_all(&mut **tx).await? {

@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use std::collections::HashSet;
 
-use super::batch::values;
+use super::rows::{bind_rows, rows, statements};
 use super::heartbeats::Part;
 use super::{Backend, Store, Tx};
 use crate::error::Result;
@@ -16,23 +16,20 @@ use crate::rules::{NodeHits, RuleHits};
 /// one: its first). Not audited (it is not a change).
 pub(super) async fn write(backend: Backend, tx: &mut Tx, hits: &[Part<'_, Vec<RuleHits>>]) -> Result<()> {
     let latest = super::batch::latest_per_agent(hits);
-    super::batch::delete_for_agents(backend, tx, "rule_hits", latest.keys().copied()).await?;
-    let mut rows = Vec::new();
+    super::rows::delete_for_agents(backend, tx, "rule_hits", latest.keys().copied()).await?;
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let mut readings = Vec::new();
     for (agent_id, part) in &latest {
         let mut seen = HashSet::new();
-        rows.extend(part.value.iter().filter(|h| seen.insert(&h.rule)).map(|h| (*agent_id, h, part.at)));
+        let hits = part.value.iter().filter(|h| seen.insert(&h.rule));
+        readings.extend(hits.map(|h| (*agent_id, h.rule.as_str(), count(h.tracked), count(h.over_limit), count(h.max_rate), part.at)));
     }
-    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    for chunk in super::batch::statements(backend, &rows) {
+    for chunk in statements(backend, &readings) {
         let sql = format!(
-            "INSERT INTO rule_hits (agent_id, rule, tracked, over_limit, max_rate, measured_at) VALUES {}",
-            values(backend, chunk.len(), &["BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"])
+            "INSERT INTO rule_hits (agent_id, rule, tracked, over_limit, max_rate, measured_at) {}",
+            rows(backend, chunk.len(), &["BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"])
         );
-        let mut query = sqlx::query(&sql);
-        for (agent_id, h, at) in chunk {
-            query = query.bind(*agent_id).bind(&h.rule).bind(count(h.tracked)).bind(count(h.over_limit)).bind(count(h.max_rate)).bind(*at);
-        }
-        query.execute(&mut **tx).await?;
+        bind_rows(backend, sqlx::query(&sql), chunk.to_vec())?.execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
-use super::batch::{fetch_in, statements, values};
+use super::rows::{bind_rows, fetch_in, rows, statements};
 use super::heartbeats::Part;
 use super::{Backend, Store};
 use crate::error::{Error, Result};
@@ -90,12 +90,12 @@ pub(super) fn check_sample(sample: &StatsSample) -> Result<()> {
 /// sample's time, pid and counters (as [`Counters`] orders them).
 type KnownSeries = (i64, i64, String, String, i64, Option<i64>, i64, i64, i64, i64, i64, i64);
 
-/// The SQL that reads the series of the agents in `marks` (an `IN` list) as one JSON array of
-/// [`KnownSeries`]: a batch's 10,000 rows one by one through sqlx's `Any` driver (on SQLite,
-/// each a hop from its connection's thread) cost more than writing them.
-fn known_series_sql(backend: Backend, marks: &str) -> String {
+/// The SQL that reads the series of the agents `one_of` names ([`super::rows::in_list`]) as
+/// one JSON array of [`KnownSeries`]: a batch's 10,000 rows one by one through sqlx's `Any`
+/// driver (on SQLite, each a hop from its connection's thread) cost more than writing them.
+fn known_series_sql(backend: Backend, one_of: &str) -> String {
     let columns = "id, agent_id, proxy, name, last_at, last_pid, last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx";
-    let from = format!("FROM stats_series WHERE agent_id IN ({marks})");
+    let from = format!("FROM stats_series WHERE agent_id {one_of}");
     match backend {
         Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) AS series {from}"),
         Backend::Postgres => format!("SELECT CAST(json_agg(json_build_array({columns})) AS TEXT) AS series {from}"),
@@ -119,14 +119,14 @@ struct Series {
 /// the counters, never a negative rate) added into the raw point of its 10 s bucket
 /// ([`stats::merge`]). A row twice in one sample counts once (its first). Statements: one read
 /// of the agents' series ([`fetch_in`]), then multi-row statements ([`statements`]) that
-/// `INSERT` new series, `UPDATE ... FROM (VALUES ...)` known ones and upsert points.
+/// `INSERT` new series, `UPDATE ... FROM (rows)` known ones and upsert points.
 pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_, StatsSample>]) -> Result<()> {
     if samples.is_empty() {
         return Ok(());
     }
     let agents = samples.iter().map(|s| s.agent_id);
     let mut series: HashMap<(i64, String, String), Series> = HashMap::new();
-    for packed in fetch_in(store.backend(), tx, agents, |marks| known_series_sql(store.backend(), marks)).await? {
+    for packed in fetch_in(store.backend(), tx, agents, |one_of| known_series_sql(store.backend(), one_of)).await? {
         let packed: Option<String> = packed.try_get("series")?;
         let rows: Vec<KnownSeries> = serde_json::from_str(packed.as_deref().unwrap_or("[]")).map_err(|e| Error::Corrupt(format!("stats series: {e}")))?;
         for (id, agent_id, proxy, name, at, pid, sessions, requests, bytes_in, bytes_out, hrsp_4xx, hrsp_5xx) in rows {
@@ -172,55 +172,52 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
     fresh.sort_unstable_by_key(|(_, s)| s.id);
     known.sort_unstable_by_key(|(_, s)| s.id);
     points.sort_unstable_by_key(|(series_id, p)| (*series_id, p.at));
-    for chunk in statements(store.backend(), &fresh) {
+    let backend = store.backend();
+    for chunk in statements(backend, &fresh) {
         let types = ["BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
             "INSERT INTO stats_series (id, cluster_id, agent_id, proxy, name, kind, status, check_status, last_at, last_pid, \
-             last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx) VALUES {}",
-            values(store.backend(), chunk.len(), &types)
+             last_sessions, last_requests, last_bytes_in, last_bytes_out, last_hrsp_4xx, last_hrsp_5xx) {}",
+            rows(backend, chunk.len(), &types)
         );
-        let mut query = sqlx::query(&sql);
-        for ((agent_id, proxy, name), s) in chunk {
+        let cells = chunk.iter().map(|((agent_id, proxy, name), s)| {
             let (c, (cluster_id, kind)) = (&s.last.counters, s.new.unwrap_or_default());
-            query = query.bind(s.id).bind(cluster_id).bind(*agent_id).bind(proxy).bind(name).bind(kind).bind(&s.status).bind(&s.check_status);
-            query = query.bind(s.last.at).bind(s.last.pid).bind(c.sessions).bind(c.requests).bind(c.bytes_in).bind(c.bytes_out).bind(c.hrsp_4xx).bind(c.hrsp_5xx);
-        }
-        query.execute(&mut **tx).await?;
+            let (id, at, pid, status, check_status) = (s.id, s.last.at, s.last.pid, s.status.as_str(), s.check_status.as_str());
+            (id, cluster_id, *agent_id, proxy.as_str(), name.as_str(), kind, status, check_status, at, pid, c.sessions, c.requests, c.bytes_in, c.bytes_out, c.hrsp_4xx, c.hrsp_5xx)
+        });
+        bind_rows(backend, sqlx::query(&sql), cells.collect())?.execute(&mut **tx).await?;
     }
-    for chunk in statements(store.backend(), &known) {
+    for chunk in statements(backend, &known) {
         let types = ["BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
             "UPDATE stats_series SET status = v.column2, check_status = v.column3, last_at = v.column4, last_pid = v.column5, \
              last_sessions = v.column6, last_requests = v.column7, last_bytes_in = v.column8, last_bytes_out = v.column9, \
-             last_hrsp_4xx = v.column10, last_hrsp_5xx = v.column11 FROM (VALUES {}) AS v WHERE stats_series.id = v.column1",
-            values(store.backend(), chunk.len(), &types)
+             last_hrsp_4xx = v.column10, last_hrsp_5xx = v.column11 FROM ({}) AS v WHERE stats_series.id = v.column1",
+            rows(backend, chunk.len(), &types)
         );
-        let mut query = sqlx::query(&sql);
-        for (_, s) in chunk {
+        let cells = chunk.iter().map(|(_, s)| {
             let c = &s.last.counters;
-            query = query.bind(s.id).bind(&s.status).bind(&s.check_status).bind(s.last.at).bind(s.last.pid);
-            query = query.bind(c.sessions).bind(c.requests).bind(c.bytes_in).bind(c.bytes_out).bind(c.hrsp_4xx).bind(c.hrsp_5xx);
-        }
-        query.execute(&mut **tx).await?;
+            (s.id, s.status.as_str(), s.check_status.as_str(), s.last.at, s.last.pid, c.sessions, c.requests, c.bytes_in, c.bytes_out, c.hrsp_4xx, c.hrsp_5xx)
+        });
+        bind_rows(backend, sqlx::query(&sql), cells.collect())?.execute(&mut **tx).await?;
     }
     let raw = Tier::Raw.code();
-    for chunk in statements(store.backend(), &points) {
+    for chunk in statements(backend, &points) {
         let types = ["BIGINT", "SMALLINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"];
         let sql = format!(
-            "INSERT INTO stats_points (series_id, tier, at, {POINT_COLUMNS}) VALUES {} ON CONFLICT (series_id, tier, at) DO UPDATE SET \
+            "INSERT INTO stats_points (series_id, tier, at, {POINT_COLUMNS}) {} ON CONFLICT (series_id, tier, at) DO UPDATE SET \
              span_ms = stats_points.span_ms + excluded.span_ms, up_ms = stats_points.up_ms + excluded.up_ms, \
              sessions = stats_points.sessions + excluded.sessions, requests = stats_points.requests + excluded.requests, \
              bytes_in = stats_points.bytes_in + excluded.bytes_in, bytes_out = stats_points.bytes_out + excluded.bytes_out, \
              hrsp_4xx = stats_points.hrsp_4xx + excluded.hrsp_4xx, hrsp_5xx = stats_points.hrsp_5xx + excluded.hrsp_5xx, \
              scur = excluded.scur, qcur = excluded.qcur, rtime = excluded.rtime",
-            values(store.backend(), chunk.len(), &types)
+            rows(backend, chunk.len(), &types)
         );
-        let mut query = sqlx::query(&sql);
-        for (series_id, p) in chunk {
-            query = query.bind(*series_id).bind(raw).bind(p.at).bind(p.span_ms).bind(p.up_ms).bind(p.deltas.sessions).bind(p.deltas.requests);
-            query = query.bind(p.deltas.bytes_in).bind(p.deltas.bytes_out).bind(p.deltas.hrsp_4xx).bind(p.deltas.hrsp_5xx).bind(p.scur).bind(p.qcur).bind(p.rtime);
-        }
-        query.execute(&mut **tx).await?;
+        let cells = chunk.iter().map(|(series_id, p)| {
+            let d = &p.deltas;
+            (*series_id, raw, p.at, p.span_ms, p.up_ms, d.sessions, d.requests, d.bytes_in, d.bytes_out, d.hrsp_4xx, d.hrsp_5xx, p.scur, p.qcur, p.rtime)
+        });
+        bind_rows(backend, sqlx::query(&sql), cells.collect())?.execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::batch::fetch_in;
+use super::rows::fetch_in;
 use super::heartbeats::Part;
 use super::versions::Made;
 use super::{json_column, to_json, unique_to_conflict, Store};
@@ -121,13 +121,13 @@ enum SecretChange<'a> {
 pub(super) async fn write_holders(store: &Store, tx: &mut super::Tx, interfaces: &[Part<'_, Vec<NodeInterface>>]) -> Result<()> {
     let clusters = interfaces.iter().map(|p| p.agent.cluster_id);
     let mut vips: BTreeMap<i64, Vec<Vip>> = BTreeMap::new();
-    for row in fetch_in(store.backend(), tx, clusters, |marks| format!("SELECT {COLUMNS} FROM vips WHERE cluster_id IN ({marks})")).await? {
+    for row in fetch_in(store.backend(), tx, clusters, |one_of| format!("SELECT {COLUMNS} FROM vips WHERE cluster_id {one_of}")).await? {
         let vip = vip_from_row(&row)?;
         vips.entry(vip.cluster_id).or_default().push(vip);
     }
     let agents = interfaces.iter().filter(|p| vips.contains_key(&p.agent.cluster_id)).map(|p| p.agent_id);
     let mut held: HashSet<(i64, i64)> = HashSet::new();
-    for row in fetch_in(store.backend(), tx, agents, |marks| format!("SELECT vip_id, agent_id FROM vip_holders WHERE agent_id IN ({marks})")).await? {
+    for row in fetch_in(store.backend(), tx, agents, |one_of| format!("SELECT vip_id, agent_id FROM vip_holders WHERE agent_id {one_of}")).await? {
         held.insert((row.try_get("vip_id")?, row.try_get("agent_id")?));
     }
     for part in interfaces {
