@@ -230,4 +230,17 @@ async fn expiry_warnings_once_per_threshold_and_served_fingerprints(h: Harness) 
     assert!(status.deployments[0].current);
     let nodes: Vec<(&str, bool)> = status.deployments[0].nodes.iter().map(|n| (n.agent.as_str(), n.current)).collect();
     assert_eq!(nodes, [("n1", true), ("n2", false)], "a node serving an old certificate is visible");
+
+    // n2 moves to the current certificate and drops other.pem; n1 serves nothing any more.
+    h.clock.set(T0 + 42 * DAY);
+    let current = served(&cert.facts.fingerprint_sha1)[..1].to_vec();
+    h.store.heartbeat(agents[1].id, fleet_core::wire::Heartbeat { certificates: Some(current), ..Default::default() }).await.unwrap();
+    h.store.heartbeat(agents[0].id, fleet_core::wire::Heartbeat { certificates: Some(vec![]), ..Default::default() }).await.unwrap();
+    let status = h.store.certificate_status(cert.id).await.unwrap();
+    let nodes: Vec<(&str, bool, i64)> = status.deployments[0].nodes.iter().map(|n| (n.agent.as_str(), n.current, n.reported_at)).collect();
+    assert_eq!(nodes, [("n2", true, T0 + 42 * DAY)], "the row updated in place, with the heartbeat's time");
+    sqlx::any::install_default_drivers();
+    let db = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&h.url).await.unwrap();
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT agent_id, filename FROM served_certificates ORDER BY agent_id, filename").fetch_all(&db).await.unwrap();
+    assert_eq!(rows, [(agents[1].id, "/etc/haproxy/certs/soon.pem".to_string())], "files no longer listed are gone");
 }

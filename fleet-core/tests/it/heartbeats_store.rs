@@ -173,7 +173,7 @@ async fn heartbeat_tables_leave_room_for_updates_on_postgresql() {
     sqlx::any::install_default_drivers();
     let db = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&h.url).await.unwrap();
     let options = "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = $1";
-    for table in ["agents", "stats_series"] {
+    for table in ["agents", "served_certificates", "stats_series"] {
         let set: Option<String> = sqlx::query_scalar(options).bind(table).fetch_one(&db).await.unwrap();
         assert_eq!(set.as_deref(), Some("fillfactor=50"), "{table}");
     }
