@@ -241,54 +241,85 @@ async fn poll(client: reqwest::Client, base_url: String, token: String, base: Ar
 struct Heartbeats {
     latencies_us: Mutex<Vec<u32>>,
     failed: AtomicU64,
-    /// `FLEET_BENCH_HEARTBEAT=agent`: heartbeats carry what fleet-agent sends ([`heartbeat_body`]).
+    /// `FLEET_BENCH_HEARTBEAT=agent`: heartbeats carry what fleet-agent sends ([`heartbeat_head`]).
     agent_like: bool,
     started: Instant,
+    /// The stats sample of the second it was taken in (seconds since `started`), serialized: every
+    /// agent sends the same counters in the same second, so that is done once a second, not per
+    /// heartbeat (building each body as a `Value` made malloc a third of the bench's CPU, which
+    /// the server's two cores share).
+    sample: Mutex<(u64, Arc<str>)>,
 }
 
 impl Default for Heartbeats {
     fn default() -> Self {
         let agent_like = std::env::var("FLEET_BENCH_HEARTBEAT").is_ok_and(|v| v == "agent");
-        Heartbeats { latencies_us: Mutex::default(), failed: AtomicU64::default(), agent_like, started: Instant::now() }
+        Heartbeats { latencies_us: Mutex::default(), failed: AtomicU64::default(), agent_like, started: Instant::now(), sample: Mutex::new((u64::MAX, Arc::from(""))) }
     }
 }
 
-/// Servers per backend in an agent-like heartbeat's stats sample ([`heartbeat_body`]).
+impl Heartbeats {
+    /// Agent `n`'s heartbeat body now: its [`heartbeat_head`], and with agent-like heartbeats
+    /// a stats sample on alternate 5 s ticks of each agent, half the fleet at a time (fleet-agent
+    /// samples once per 10 s bucket, `stats::sample_due`: every other heartbeat).
+    fn body(&self, head: &str, n: usize) -> String {
+        let second = self.started.elapsed().as_secs();
+        let mut body = String::with_capacity(head.len() + 2_000);
+        body.push_str(head);
+        if self.agent_like && (second / HEARTBEAT_EVERY.as_secs() + n as u64).is_multiple_of(2) {
+            let sample = {
+                let mut cached = self.sample.lock().unwrap();
+                if cached.0 != second {
+                    *cached = (second, Arc::from(stats_sample(second as i64).to_string()));
+                }
+                cached.1.clone()
+            };
+            body.push_str(",\"stats\":");
+            body.push_str(&sample);
+        }
+        body.push('}');
+        body
+    }
+}
+
+/// Servers per backend in an agent-like heartbeat's stats sample ([`stats_sample`]).
 const SAMPLE_SERVERS: usize = 8;
 
-/// A heartbeat's body. By default its facts only; with `FLEET_BENCH_HEARTBEAT=agent`, what
-/// fleet-agent sends beside them on a node without keepalived: its interfaces (`ip -j addr`), the
-/// certificate HAProxy serves, its drift check (clean), its rule hits (no rate-limit rule) and a
-/// stats sample of one frontend, one backend and its servers, with counters that grow, so every
-/// sample adds a point to each series. fleet-agent samples once per 10 s bucket
-/// (`stats::sample_due`): every other heartbeat, so here on alternate 5 s ticks of each agent,
-/// half the fleet at a time.
-fn heartbeat_body(n: usize, agent_like: bool, started: Instant) -> Value {
+/// Agent `n`'s heartbeat body but its stats sample, serialized once per agent, without the
+/// object's closing brace ([`Heartbeats::body`] adds the sample and the brace). By default its
+/// facts only; with `FLEET_BENCH_HEARTBEAT=agent`, what fleet-agent sends beside them on a node
+/// without keepalived: its interfaces (`ip -j addr`), the certificate HAProxy serves, its drift
+/// check (clean) and its rule hits (no rate-limit rule).
+fn heartbeat_head(n: usize, agent_like: bool) -> String {
     let mut body = json!({"facts": {"haproxy_version": "2.6.12", "node": n}, "heartbeat_seconds": HEARTBEAT_EVERY.as_secs()});
     if agent_like {
-        let grown = started.elapsed().as_secs() as i64;
-        let row = |proxy: &str, name: &str| {
-            json!({"proxy": proxy, "name": name, "status": "UP", "check_status": "L4OK", "scur": 1, "qcur": 0, "rtime": 2,
-                "counters": {"sessions": grown * 10, "requests": grown * 12, "bytes_in": grown * 4_000, "bytes_out": grown * 90_000, "hrsp_4xx": grown, "hrsp_5xx": 0}})
-        };
-        let mut rows = vec![row("www", "FRONTEND"), row("app", "BACKEND")];
-        rows.extend((1..=SAMPLE_SERVERS).map(|s| row("app", &format!("s{s}"))));
         body["interfaces"] = json!([{"name": "lo", "up": true, "addresses": ["127.0.0.1/8", "::1/128"]},
             {"name": "eth0", "up": true, "addresses": [format!("10.{}.{}.{}/16", n / 65_536 % 256, n / 256 % 256, n % 256)]}]);
         body["certificates"] = json!([{"filename": "/etc/haproxy/certs/site.pem", "sha1": "8A3C6F2D9B1E4A7C5D0F3E6B9A2C5D8E1F4A7B0C", "serial": "04A1B2C3D4E5F6"}]);
         body["drift"] = json!({"files": []});
         body["rule_hits"] = json!([]);
-        if (started.elapsed().as_secs() / HEARTBEAT_EVERY.as_secs() + n as u64).is_multiple_of(2) {
-            body["stats"] = json!({"pid": 4_242, "rows": rows});
-        }
     }
-    body
+    let mut head = body.to_string();
+    head.pop();
+    head
 }
 
-async fn heartbeat(client: &reqwest::Client, base_url: &str, token: &str, n: usize, stats: &Heartbeats) {
-    let body = heartbeat_body(n, stats.agent_like, stats.started);
+/// A stats sample of one frontend, one backend and its servers, `grown` seconds into the run:
+/// counters that grow, so every sample adds a point to each series.
+fn stats_sample(grown: i64) -> Value {
+    let row = |proxy: &str, name: &str| {
+        json!({"proxy": proxy, "name": name, "status": "UP", "check_status": "L4OK", "scur": 1, "qcur": 0, "rtime": 2,
+            "counters": {"sessions": grown * 10, "requests": grown * 12, "bytes_in": grown * 4_000, "bytes_out": grown * 90_000, "hrsp_4xx": grown, "hrsp_5xx": 0}})
+    };
+    let mut rows = vec![row("www", "FRONTEND"), row("app", "BACKEND")];
+    rows.extend((1..=SAMPLE_SERVERS).map(|s| row("app", &format!("s{s}"))));
+    json!({"pid": 4_242, "rows": rows})
+}
+
+async fn heartbeat(client: &reqwest::Client, url: &str, token: &str, head: &str, n: usize, stats: &Heartbeats) {
+    let body = stats.body(head, n);
     let started = Instant::now();
-    let sent = client.post(format!("{base_url}/api/v1/agent/heartbeat")).bearer_auth(token).json(&body).send().await;
+    let sent = client.post(url).bearer_auth(token).header(reqwest::header::CONTENT_TYPE, "application/json").body(body).send().await;
     match sent {
         Ok(response) if response.status().is_success() => {
             let _ = response.bytes().await;
@@ -603,10 +634,11 @@ async fn run(agents: usize, rounds: usize, database: &str) {
         let (client, base, token, stats, mut stopped) = (fleet.transport.beat(n).clone(), base.clone(), token.clone(), beating.clone(), stopped.clone());
         let offset = HEARTBEAT_EVERY.mul_f64(n as f64 / agents as f64);
         beaters.push(tokio::spawn(async move {
+            let (url, head) = (format!("{base}/api/v1/agent/heartbeat"), heartbeat_head(n, stats.agent_like));
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, HEARTBEAT_EVERY);
             loop {
                 tokio::select! {
-                    _ = tick.tick() => heartbeat(&client, &base, &token, n, &stats).await,
+                    _ = tick.tick() => heartbeat(&client, &url, &token, &head, n, &stats).await,
                     _ = stopped.changed() => return,
                 }
             }
@@ -670,8 +702,9 @@ async fn run(agents: usize, rounds: usize, database: &str) {
     for (n, token) in fleet.tokens.iter().enumerate() {
         let (client, base, token, stats, gate) = (fleet.transport.beat(n).clone(), base.clone(), token.clone(), burst.clone(), gate.clone());
         joins.push(tokio::spawn(async move {
+            let (url, head) = (format!("{base}/api/v1/agent/heartbeat"), heartbeat_head(n, stats.agent_like));
             let _permit = gate.acquire().await.unwrap();
-            heartbeat(&client, &base, &token, n, &stats).await;
+            heartbeat(&client, &url, &token, &head, n, &stats).await;
         }));
     }
     for join in joins {
