@@ -117,7 +117,8 @@ struct Series {
 /// Writes the stats `samples` of a batch of heartbeats in `tx`, each taken at its heartbeat's
 /// time: per row, the deltas since the series' last sample ([`stats::delta`]: a reload restarts
 /// the counters, never a negative rate) added into the raw point of its 10 s bucket
-/// ([`stats::merge`]). A row twice in one sample counts once (its first). Statements: one read
+/// ([`stats::merge`]). A row twice in one sample counts once (its first); a sample older than
+/// its series' last one is skipped. Statements: one read
 /// of the agents' series ([`fetch_in`]), then multi-row statements ([`statements`]) that
 /// `INSERT` new series, `UPDATE ... FROM (rows)` known ones and upsert points.
 pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_, StatsSample>]) -> Result<()> {
@@ -152,6 +153,13 @@ pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_,
                     last: Last { at: 0, pid: None, counters: Counters::default() },
                 }), false),
             };
+            // A sample older than the series' last one (two requests of an agent written in
+            // the other order than they were stamped, the clock stepped back) adds nothing;
+            // taking it as the last would count its span again. One of the same time (a
+            // retried request) adds nothing either, and the next delta is from it.
+            if known && sample.at < entry.last.at {
+                continue;
+            }
             let point = stats::delta(known.then_some(&entry.last), row, sample.value.pid, sample.at);
             entry.touched = true;
             entry.status.clone_from(&row.status);

@@ -12,6 +12,7 @@ crate::store_tests!(
     node_state_follows_each_agents_interval,
     drift_is_kept_since_its_start_and_audited,
     stats_rates_survive_reloads_and_roll_up,
+    a_sample_older_than_the_last_is_not_counted,
     stats_storage_stays_bounded_over_30_days,
 );
 
@@ -156,6 +157,38 @@ async fn stats_rates_survive_reloads_and_roll_up(h: Harness) {
 
     assert!(matches!(s.stats(cluster, &StatsQuery { from: Some(T0), to: Some(T0), ..StatsQuery::default() }).await, Err(fleet_core::Error::Invalid { .. })));
     assert!(matches!(s.stats(987_654, &q).await, Err(fleet_core::Error::NotFound(_))));
+}
+
+/// A sample written after a newer one of its series (two requests of one agent stamped in one
+/// order and written in the other, the server's clock stepped back) adds nothing, and the next
+/// delta is from the newest sample: nothing is counted twice. A sample of the same time again
+/// (a retried request) adds nothing either.
+async fn a_sample_older_than_the_last_is_not_counted(h: Harness) {
+    let s = &h.store;
+    let (_, agent) = agent(&h).await;
+    let beat = |requests| fleet_core::wire::Heartbeat { stats: Some(sample(100, requests)), ..Default::default() };
+    s.heartbeat(agent, beat(100)).await.unwrap();
+    h.clock.set(T0 + 20_000);
+    s.heartbeat(agent, beat(300)).await.unwrap();
+    h.clock.set(T0 + 10_000);
+    s.heartbeat(agent, beat(200)).await.unwrap();
+    h.clock.set(T0 + 20_000);
+    s.heartbeat(agent, beat(300)).await.unwrap();
+    h.clock.set(T0 + 30_000);
+    s.heartbeat(agent, beat(400)).await.unwrap();
+
+    sqlx::any::install_default_drivers();
+    let db = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&h.url).await.unwrap();
+    let (last_at, last_requests): (i64, i64) =
+        sqlx::query_as("SELECT last_at, last_requests FROM stats_series WHERE proxy = 'fe'").fetch_one(&db).await.unwrap();
+    assert_eq!((last_at, last_requests), (T0 + 30_000, 400));
+    let points: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT p.at, p.requests, p.span_ms FROM stats_points p JOIN stats_series s ON s.id = p.series_id WHERE s.proxy = 'fe' ORDER BY p.at",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(points, [(T0, 0, 0), (T0 + 20_000, 200, 20_000), (T0 + 30_000, 100, 10_000)], "100 -> 300 -> 400, each counted once");
 }
 
 /// The README's bound for 100 agents × 200 servers (+ 10 frontends and backends each), bytes.
