@@ -458,7 +458,7 @@ fn column(source: &str, message: &str) -> u32 {
         while let Some(found) = source[from..].find(word).map(|i| i + from) {
             let before = source[..found].chars().next_back();
             let after = source[found + word.len()..].chars().next();
-            if before.map_or(true, char::is_whitespace) && after.map_or(true, |c| c.is_whitespace() || c == '(') {
+            if before.is_none_or(char::is_whitespace) && after.is_none_or(|c| c.is_whitespace() || c == '(') {
                 return chars_before(found);
             }
             from = found + word.len();

@@ -113,12 +113,12 @@ pub fn format_duration(duration: Duration) -> String {
     if micros == 0 {
         return "0".to_string();
     }
-    if micros % 1_000 != 0 {
+    if !micros.is_multiple_of(1_000) {
         return format!("{micros}us");
     }
     let millis = micros / 1_000;
     for (unit, size) in [("d", 86_400_000u128), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
-        if millis % size == 0 {
+        if millis.is_multiple_of(size) {
             return format!("{}{unit}", millis / size);
         }
     }
@@ -134,7 +134,7 @@ mod duration_millis {
 
     pub(super) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
         let micros = value.as_micros();
-        if micros % 1_000 == 0 {
+        if micros.is_multiple_of(1_000) {
             serializer.serialize_u64(u64::try_from(micros / 1_000).unwrap_or(u64::MAX))
         } else {
             serializer.serialize_f64(micros as f64 / 1_000.0)

@@ -98,8 +98,8 @@ pub fn text_for_check(text: &str, managed_dir: &str, release_dir: &str) -> Optio
     while let Some(at) = rest.find(managed) {
         let before = rest[..at].chars().last().or(previous);
         let after = rest[at + managed.len()..].chars().next();
-        let starts_word = before.map_or(true, |c| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ',' | '='));
-        let ends_path = after.map_or(true, |c| c == '/' || c.is_whitespace() || matches!(c, '"' | '\'' | ')' | ','));
+        let starts_word = before.is_none_or(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ',' | '='));
+        let ends_path = after.is_none_or(|c| c == '/' || c.is_whitespace() || matches!(c, '"' | '\'' | ')' | ','));
         out.push_str(&rest[..at]);
         if starts_word && ends_path {
             out.push_str(release);

@@ -95,7 +95,7 @@ pub fn verify(secret_base32: &str, code: &str, now_ms: i64, last_step: Option<i6
             matched = Some(step);
         }
     }
-    Ok(matched.filter(|step| last_step.map_or(true, |last| *step > last)))
+    Ok(matched.filter(|step| last_step.is_none_or(|last| *step > last)))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -53,7 +53,7 @@ pub fn added_bytes(content: &[u8], known: &mut std::collections::HashSet<[u8; 32
 
 /// The hashes of a stored chunk list; `None` when its length is not a multiple of 32.
 pub fn hashes(list: &[u8]) -> Option<Vec<[u8; 32]>> {
-    if list.len() % 32 != 0 {
+    if !list.len().is_multiple_of(32) {
         return None;
     }
     Some(list.chunks_exact(32).map(|h| h.try_into().unwrap_or([0; 32])).collect())

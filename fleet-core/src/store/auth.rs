@@ -318,7 +318,7 @@ impl Store {
         .await?
         .ok_or(Error::Unauthorized)?;
         let last_used: Option<i64> = row.try_get("last_used_at")?;
-        if last_used.map_or(true, |at| now.saturating_sub(at) >= LAST_USED_GRANULARITY_MS) {
+        if last_used.is_none_or(|at| now.saturating_sub(at) >= LAST_USED_GRANULARITY_MS) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(row.try_get::<i64, _>("token_id")?)

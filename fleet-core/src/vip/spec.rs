@@ -491,7 +491,7 @@ mod tests {
         }
 
         let silent = BTreeMap::from([("lb1".to_string(), AgentFacts::default()), ("lb2".to_string(), facts("198.18.0.12"))]);
-        let refused = node_files(&[web.clone()], &silent, &BTreeMap::new()).unwrap_err().to_string();
+        let refused = node_files(std::slice::from_ref(&web), &silent, &BTreeMap::new()).unwrap_err().to_string();
         assert!(refused.contains("agent lb1 has not reported its keepalived track file"), "{refused}");
         let untracked = Vip { track_haproxy: false, ..web.clone() };
         assert!(node_files(&[untracked], &silent, &BTreeMap::new()).is_ok());

@@ -110,7 +110,7 @@ pub(crate) fn is_include(statement: &Statement) -> bool {
 /// True for statements keepalived rewrites or skips before matching keywords.
 fn is_preprocessed(statement: &Statement) -> bool {
     statement.is_definition()
-        || statement.keyword_word().map_or(true, |w| w.raw().starts_with(['$', '~', '}']) || w.raw().contains('$'))
+        || statement.keyword_word().is_none_or(|w| w.raw().starts_with(['$', '~', '}']) || w.raw().contains('$'))
 }
 
 /// An error, or a warning when the statement applies only on some nodes (`@configid`).

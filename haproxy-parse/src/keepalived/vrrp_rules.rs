@@ -243,7 +243,7 @@ fn authentication(instance: &Instance<'_>, start: Starting, context: &Context, d
         "strict mode does not support authentication"
     } else if version_3 {
         "VRRP version 3 does not support authentication"
-    } else if auth.find("auth_pass").and_then(|s| s.arg(0)).map_or(true, |p| p.is_empty()) {
+    } else if auth.find("auth_pass").and_then(|s| s.arg(0)).is_none_or(|p| p.is_empty()) {
         "authentication specified but no password given"
     } else if kind == "AH" && family(block) == "ipv6" {
         "cannot use AH authentication with IPv6"
@@ -278,7 +278,7 @@ fn addresses(entries: &[Statement], context: &Context, conditional: bool, diagno
         let max = if v6 { 128 } else { 32 };
         // keepalived's reader lets an empty prefix, `+5` or `05` pass; digits beyond the
         // maximum and letters (which base-10 `strtoul` never reads) it refuses.
-        let prefix_ok = prefix.map_or(true, |p| {
+        let prefix_ok = prefix.is_none_or(|p| {
             let too_long = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u64>().map_or(true, |n| n > max);
             !too_long && !p.bytes().any(|b| b.is_ascii_alphabetic())
         });
