@@ -36,7 +36,7 @@ async fn fleet(h: &Harness) -> Fleet {
         agents.push(s.enrol(&secret, None, "host", serde_json::json!({})).await.unwrap().0.id);
     }
     let admin = Actor::new("alice", Role::Admin);
-    let v1 = s.import(admin.clone(), cluster, SAMPLE, "v1").await.unwrap().version.digest;
+    let v1 = s.import(admin, cluster, SAMPLE, "v1").await.unwrap().version.digest;
     s.apply("alice", cluster, 1).await.unwrap();
     for id in &agents {
         s.report(*id, &AgentReport::applied(1)).await.unwrap();

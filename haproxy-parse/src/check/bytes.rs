@@ -84,7 +84,7 @@ timeout server 5s\n    timeout connect 5s\n\nbackend app\n    server s1 127.0.0.
         let cases = [
             (BASE.to_string(), false),
             (BASE.replace("maxconn 100", "maxconn 100\0"), true),
-            (BASE.replace("maxconn 100", "maxconn 1\00"), true),
+            (BASE.replace("maxconn 100", "maxconn 1\x000"), true),
             (BASE.replace("    mode http\n", "    # a \0 comment\n    mode http\n"), true),
             (BASE.replace("\ndefaults", "\0\ndefaults"), true),
             (BASE.replace("backend app\n", "backend app\n.if 0\n    x \0\n.endif\n"), true),

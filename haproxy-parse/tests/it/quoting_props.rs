@@ -57,7 +57,7 @@ fn ending() -> impl Strategy<Value = LineEnding> {
 fn body_line() -> impl Strategy<Value = Line> {
     (blanks(0), prop::collection::vec((value(), blanks(1)), 0..6), blanks(0), prop::option::of(comment()), ending())
         .prop_filter("a body line cannot start a section", |(_, words, ..)| {
-            words.first().map_or(true, |(v, _)| SectionKind::from_keyword(v).is_none())
+            words.first().is_none_or(|(v, _)| SectionKind::from_keyword(v).is_none())
         })
         .prop_map(|(indent, words, last_after, comment, ending)| {
             let count = words.len();

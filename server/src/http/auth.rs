@@ -68,6 +68,17 @@ pub(crate) fn scope(path: &str) -> Option<Scope> {
     }
 }
 
+/// The raw bearer token (logout needs the session token itself).
+pub(crate) struct Token(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Token {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(Token(bearer(parts).ok_or(fleet_core::Error::Unauthorized)?.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,16 +92,5 @@ mod tests {
         assert_eq!(scope("/api/v1/clusters/x"), None);
         assert_eq!(scope("/api/v1/users/4"), None);
         assert_eq!(scope("/ui/clusters/4"), None);
-    }
-}
-
-/// The raw bearer token (logout needs the session token itself).
-pub(crate) struct Token(pub(crate) String);
-
-impl<S: Send + Sync> FromRequestParts<S> for Token {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        Ok(Token(bearer(parts).ok_or(fleet_core::Error::Unauthorized)?.to_string()))
     }
 }

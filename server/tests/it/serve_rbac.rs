@@ -486,9 +486,7 @@ async fn every_documented_route_keeps_a_pool_role_in_its_pool(db: Db) {
             }
             // Pool A's routes are checked role by role in `pool_scoped_users`; here only that a
             // viewer changes nothing there and that deleting pool A is a global act.
-            let targets: &[bool] = if !scoped {
-                &[false]
-            } else if *method == Method::GET || (*role != "viewer" && !fleet_wide_in_a) {
+            let targets: &[bool] = if !scoped || *method == Method::GET || (*role != "viewer" && !fleet_wide_in_a) {
                 &[false]
             } else {
                 &[false, true]

@@ -74,7 +74,5 @@ fn a_down_server_and_an_offline_agent_fire_and_resolve_through_a_webhook() {
     let alerts = server.get("/api/v1/alerts?state=resolved");
     assert!(alerts.as_array().unwrap().iter().any(|a| a["rule"] == "offline" && a["notified"].as_str().unwrap().contains("answered 200")), "{alerts:#}");
     std::thread::sleep(Duration::from_secs(1));
-    for rule in ["offline"] {
-        assert_eq!((received(&bodies, "alert.firing", rule), received(&bodies, "alert.resolved", rule)), (1, 1), "{rule}: once each");
-    }
+    assert_eq!((received(&bodies, "alert.firing", "offline"), received(&bodies, "alert.resolved", "offline")), (1, 1), "offline: once each");
 }
