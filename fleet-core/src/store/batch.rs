@@ -1,5 +1,5 @@
 //! Work batched across requests: many agents' heartbeats and apply reports ([`AgentWrite`]), or
-//! their token lookups ([`super::agents::TokenLookup`]), go to one task per kind, which handles
+//! their token lookups ([`super::agent_tokens::TokenLookup`]), go to one task per kind, which handles
 //! all the items that arrived while its previous batch ran in the next one.
 //!
 //! ```text
