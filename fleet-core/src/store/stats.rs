@@ -118,9 +118,9 @@ struct Series {
 /// time: per row, the deltas since the series' last sample ([`stats::delta`]: a reload restarts
 /// the counters, never a negative rate) added into the raw point of its 10 s bucket
 /// ([`stats::merge`]). A row twice in one sample counts once (its first); a sample older than
-/// its series' last one is skipped. Statements: one read
-/// of the agents' series ([`fetch_in`]), then multi-row statements ([`statements`]) that
-/// `INSERT` new series, `UPDATE ... FROM (rows)` known ones and upsert points.
+/// its series' last one is skipped. Statements: one read of the agents' series ([`fetch_in`]),
+/// then multi-row statements ([`statements`]) that `INSERT` new series, `UPDATE ... FROM
+/// (rows)` known ones and upsert points.
 pub(super) async fn write(store: &Store, tx: &mut super::Tx, samples: &[Part<'_, StatsSample>]) -> Result<()> {
     if samples.is_empty() {
         return Ok(());
